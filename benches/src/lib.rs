@@ -1,0 +1,1 @@
+//! xlat's side-by-side benchmarks against native and QEMU

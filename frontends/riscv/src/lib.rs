@@ -1,0 +1,1 @@
+//! xlat's RISC-V frontend: RV64GC + Zba/Zbb/Zbs decoder, lifter, helpers

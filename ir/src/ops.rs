@@ -1,0 +1,231 @@
+//! The one table of IR opcodes. Each row gives the opcode, its operand format, its effects and a
+//! doc line; the printer, parser, verifier and interpreter all read this table (as Cranelift's
+//! meta, Dynarmic's `opcodes.inc` and QEMU's `DEF(...)` do).
+
+/// How an instruction's fields are used; see [`crate::Inst`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `dst = imm`
+    Const,
+    /// `dst = op(s0)`
+    Unary,
+    /// `dst = op(s0, s1)`
+    Binary,
+    /// `dst = op(s0)` where `dst` and `s0` have different types.
+    Convert,
+    /// `dst = cond(s0, s1) ? 1 : 0`
+    SetCond,
+    /// `dst = cond(s0, s1) ? s2 : s3`
+    Select,
+    /// `dst = state[imm]`
+    GetReg,
+    /// `state[imm] = s0`
+    SetReg,
+    /// `dst = mem[s0 + imm]` with `mem` describing the access.
+    Load,
+    /// `mem[s1 + imm] = s0`
+    Store,
+    /// `dst = rmw(mem[s0], s1)`: atomic read-modify-write, `aux` the [`crate::AtomicOp`].
+    AtomicRmw,
+    /// `dst = cas(mem[s0], expected s1, new s2)`, returns the old value.
+    AtomicCas,
+    /// No operands; `aux` is a [`crate::FenceKind`].
+    Fence,
+    /// `imm` is a label id.
+    Label,
+    /// `imm` is a label id.
+    Jump,
+    /// `if cond(s0, s1) goto label imm`.
+    Branch,
+    /// `imm` is the guest pc of the instruction that starts here.
+    InsnStart,
+    /// `dst? = helper[aux](env, s0..s3)`.
+    Call,
+    /// Direct exit through link slot `aux` to guest pc `imm`.
+    GotoTb,
+    /// Indirect exit to the guest pc in `s0`, through the jump cache.
+    GotoPtr,
+    /// Leave to the exec loop with reason `aux`; `imm` is the pc to report.
+    Exit,
+    /// Raise exception `aux` at pc `imm`; `s0` (optional) is its argument.
+    Raise,
+}
+
+/// Effects of an opcode, for the verifier, the printer and the optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpFlags {
+    /// Ends the unit's straight-line flow (jumps and exits): nothing follows it in the same block.
+    pub terminator: bool,
+    /// Reads or writes guest memory.
+    pub mem: bool,
+    /// May leave the unit with an exception.
+    pub may_trap: bool,
+}
+
+const PURE: OpFlags = OpFlags { terminator: false, mem: false, may_trap: false };
+const MEM: OpFlags = OpFlags { terminator: false, mem: true, may_trap: true };
+const TERM: OpFlags = OpFlags { terminator: true, mem: false, may_trap: false };
+const TRAP: OpFlags = OpFlags { terminator: false, mem: false, may_trap: true };
+
+macro_rules! define_ops {
+    ($( $(#[doc = $doc:literal])* $name:ident = $text:literal, $fmt:ident, $flags:ident; )*) => {
+        /// An IR opcode.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Opcode {
+            $( $(#[doc = $doc])* $name, )*
+        }
+
+        impl Opcode {
+            /// Every opcode, in table order.
+            pub const ALL: &'static [Opcode] = &[$(Opcode::$name,)*];
+
+            /// The mnemonic used by the text format.
+            pub fn name(self) -> &'static str {
+                match self { $(Opcode::$name => $text,)* }
+            }
+
+            /// The operand format.
+            pub fn format(self) -> Format {
+                match self { $(Opcode::$name => Format::$fmt,)* }
+            }
+
+            /// Effects.
+            pub fn flags(self) -> OpFlags {
+                match self { $(Opcode::$name => $flags,)* }
+            }
+
+            /// One-line documentation from the table.
+            pub fn doc(self) -> &'static str {
+                match self { $(Opcode::$name => concat!($($doc),*),)* }
+            }
+
+            /// Looks up a mnemonic.
+            pub fn from_name(s: &str) -> Option<Opcode> {
+                match s { $($text => Some(Opcode::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+define_ops! {
+    /// dst = imm (truncated to the type)
+    Const = "const", Const, PURE;
+    /// dst = s0
+    Mov = "mov", Unary, PURE;
+    /// dst = s0 + s1 (wrapping)
+    Add = "add", Binary, PURE;
+    /// dst = s0 - s1 (wrapping)
+    Sub = "sub", Binary, PURE;
+    /// dst = s0 * s1 (low half)
+    Mul = "mul", Binary, PURE;
+    /// dst = high half of signed s0 * signed s1
+    MulHs = "mulhs", Binary, PURE;
+    /// dst = high half of unsigned s0 * unsigned s1
+    MulHu = "mulhu", Binary, PURE;
+    /// dst = high half of signed s0 * unsigned s1
+    MulHsu = "mulhsu", Binary, PURE;
+    /// signed s0 / s1; s1 == 0 gives -1, MIN / -1 gives MIN (RISC-V semantics, never traps)
+    DivS = "divs", Binary, PURE;
+    /// unsigned s0 / s1; s1 == 0 gives all ones
+    DivU = "divu", Binary, PURE;
+    /// signed s0 % s1; s1 == 0 gives s0, MIN % -1 gives 0
+    RemS = "rems", Binary, PURE;
+    /// unsigned s0 % s1; s1 == 0 gives s0
+    RemU = "remu", Binary, PURE;
+    /// dst = s0 & s1
+    And = "and", Binary, PURE;
+    /// dst = s0 | s1
+    Or = "or", Binary, PURE;
+    /// dst = s0 ^ s1
+    Xor = "xor", Binary, PURE;
+    /// dst = s0 & !s1
+    AndN = "andn", Binary, PURE;
+    /// dst = s0 | !s1
+    OrN = "orn", Binary, PURE;
+    /// dst = !(s0 ^ s1)
+    XorN = "xnor", Binary, PURE;
+    /// dst = s0 << (s1 mod width)
+    Shl = "shl", Binary, PURE;
+    /// dst = s0 >> (s1 mod width), logical
+    Shr = "shr", Binary, PURE;
+    /// dst = s0 >> (s1 mod width), arithmetic
+    Sar = "sar", Binary, PURE;
+    /// dst = s0 rotated left by (s1 mod width)
+    Rotl = "rotl", Binary, PURE;
+    /// dst = s0 rotated right by (s1 mod width)
+    Rotr = "rotr", Binary, PURE;
+    /// dst = signed min(s0, s1)
+    MinS = "mins", Binary, PURE;
+    /// dst = unsigned min(s0, s1)
+    MinU = "minu", Binary, PURE;
+    /// dst = signed max(s0, s1)
+    MaxS = "maxs", Binary, PURE;
+    /// dst = unsigned max(s0, s1)
+    MaxU = "maxu", Binary, PURE;
+    /// dst = -s0
+    Neg = "neg", Unary, PURE;
+    /// dst = !s0
+    Not = "not", Unary, PURE;
+    /// dst = count of leading zeros (width when s0 == 0)
+    Clz = "clz", Unary, PURE;
+    /// dst = count of trailing zeros (width when s0 == 0)
+    Ctz = "ctz", Unary, PURE;
+    /// dst = population count
+    Popcnt = "popcnt", Unary, PURE;
+    /// dst = byte-swapped s0
+    Bswap = "bswap", Unary, PURE;
+    /// dst = sign-extended low 8 bits of s0
+    Sext8 = "sext8", Unary, PURE;
+    /// dst = sign-extended low 16 bits of s0
+    Sext16 = "sext16", Unary, PURE;
+    /// dst = sign-extended low 32 bits of s0 (i64 only)
+    Sext32 = "sext32", Unary, PURE;
+    /// dst = zero-extended low 8 bits of s0
+    Zext8 = "zext8", Unary, PURE;
+    /// dst = zero-extended low 16 bits of s0
+    Zext16 = "zext16", Unary, PURE;
+    /// dst = zero-extended low 32 bits of s0 (i64 only)
+    Zext32 = "zext32", Unary, PURE;
+    /// dst (i64) = zero-extended s0 (i32)
+    ExtU = "extu", Convert, PURE;
+    /// dst (i64) = sign-extended s0 (i32)
+    ExtS = "exts", Convert, PURE;
+    /// dst (i32) = low half of s0 (i64)
+    Trunc = "trunc", Convert, PURE;
+    /// dst = cond(s0, s1) ? 1 : 0
+    SetCond = "setcond", SetCond, PURE;
+    /// dst = cond(s0, s1) ? s2 : s3
+    Select = "select", Select, PURE;
+    /// dst = guest state at byte offset imm
+    GetReg = "get_reg", GetReg, PURE;
+    /// guest state at byte offset imm = s0
+    SetReg = "set_reg", SetReg, PURE;
+    /// dst = guest memory at s0 + imm
+    Load = "load", Load, MEM;
+    /// guest memory at s1 + imm = s0
+    Store = "store", Store, MEM;
+    /// dst = atomic rmw of guest memory at s0 with s1; returns the old value
+    AtomicRmw = "atomic_rmw", AtomicRmw, MEM;
+    /// dst = atomic compare-and-swap at s0 (expected s1, new s2); returns the old value
+    AtomicCas = "atomic_cas", AtomicCas, MEM;
+    /// memory barrier
+    Fence = "fence", Fence, PURE;
+    /// defines a label
+    Label = "label", Label, PURE;
+    /// unconditional jump to a label in this unit
+    Jump = "jump", Jump, TERM;
+    /// conditional jump to a label in this unit
+    Branch = "br", Branch, PURE;
+    /// marks the start of the guest instruction at pc imm
+    InsnStart = "insn_start", InsnStart, PURE;
+    /// calls helper aux with the CPU state and s0..s3
+    Call = "call", Call, TRAP;
+    /// direct, chainable exit to guest pc imm through link slot aux
+    GotoTb = "goto_tb", GotoTb, TERM;
+    /// indirect exit to the guest pc in s0 through the jump cache
+    GotoPtr = "goto_ptr", GotoPtr, TERM;
+    /// leaves to the exec loop with reason aux at pc imm
+    Exit = "exit", Exit, TERM;
+    /// raises exception aux at pc imm with argument s0
+    Raise = "raise", Raise, TERM;
+}

@@ -1,0 +1,1 @@
+//! xlat's Linux user-mode emulation: ELF loading, stack and auxv, syscalls

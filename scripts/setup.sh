@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs everything xlat's demo, tests and benches need on a fresh Debian 12 machine.
+# Idempotent: each step checks before it acts, so running it again is cheap.
+#   - Debian packages: cross gcc for riscv64, QEMU 10 (qemu-user) from bookworm-backports
+#   - Guest images: Debian trixie's riscv64 busybox-static, fetched through a private apt state
+#     (the system's own package state is never touched for foreign-arch packages)
+set -euo pipefail
+
+CACHE="${XLAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xlat}"
+mkdir -p "$CACHE"
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# The mirror URI the machine's own apt sources already use (deb822 or one-line format).
+mirror_uri() {
+  local u
+  u=$(grep -h -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)
+  [ -n "$u" ] || u=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -E '/debian/?$' | head -n1 || true)
+  [ -n "$u" ] || u="http://deb.debian.org/debian"
+  printf '%s\n' "${u%/}"
+}
+MIRROR=$(mirror_uri)
+
+need_pkgs=()
+command -v riscv64-linux-gnu-gcc >/dev/null || need_pkgs+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
+qemu_ok() { command -v qemu-riscv64 >/dev/null && qemu-riscv64 --version | grep -q -E 'version (9|1[0-9])\.'; }
+
+apt_updated=0
+apt_update() { [ $apt_updated -eq 1 ] || { log "apt-get update"; $SUDO apt-get update -qq >&2; apt_updated=1; }; }
+
+if ! qemu_ok; then
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "adding bookworm-backports ($MIRROR)"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$MIRROR" \
+      | $SUDO tee /etc/apt/sources.list.d/xlat-backports.sources >/dev/null
+  fi
+  apt_update
+  log "installing qemu-user from bookworm-backports"
+  $SUDO apt-get install -y -qq -t bookworm-backports qemu-user >&2
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  apt_update
+  log "installing ${need_pkgs[*]}"
+  $SUDO apt-get install -y -qq "${need_pkgs[@]}" >&2
+fi
+
+# ---- foreign-arch Debian packages from trixie, private apt state ----
+APTDIR="$CACHE/apt"
+fetch_foreign() { # fetch_foreign ARCH PKG... : downloads into $CACHE/debs/ARCH
+  local arch=$1; shift
+  mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$CACHE/debs/$arch"
+  printf 'deb [arch=riscv64,arm64] %s trixie main\n' "$MIRROR" > "$APTDIR/sources.list"
+  local opts=(-oAPT::Architecture="$arch" -oAPT::Architectures="$arch"
+    -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null
+    -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null
+    -oDebug::NoLocking=1 -oAPT::Sandbox::User=root)
+  if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mtime +7 2>/dev/null)" ]; then
+    log "apt-get update (private state, trixie)"
+    apt-get "${opts[@]}" update -qq >&2
+    touch "$APTDIR/updated"
+  fi
+  (cd "$CACHE/debs/$arch" && apt-get "${opts[@]}" download "$@" >&2)
+}
+
+BB_RV="$CACHE/riscv64/busybox"
+if [ ! -x "$BB_RV" ]; then
+  log "fetching Debian trixie busybox-static (riscv64)"
+  fetch_foreign riscv64 busybox-static
+  deb=$(ls -t "$CACHE"/debs/riscv64/busybox-static_*_riscv64.deb | head -n1)
+  tmp=$(mktemp -d); dpkg -x "$deb" "$tmp"
+  mkdir -p "$CACHE/riscv64"
+  cp "$tmp/usr/bin/busybox" "$BB_RV"; rm -rf "$tmp"
+  basename "$deb" > "$CACHE/riscv64/busybox.version"
+fi
+log "ok: cache at $CACHE"

@@ -1,0 +1,1 @@
+//! xlat's test suites: differential harnesses, guest test programs, real-guest runners
