@@ -1,1 +1,88 @@
-fn main() {}
+//! The `xlat` command line: `xlat run [OPTIONS] PROGRAM [ARGS…]` runs a foreign Linux program,
+//! like `qemu-riscv64 PROGRAM`. Every user mistake ends in one line on stderr and a non-zero exit.
+
+use std::process::ExitCode;
+
+use xlat::cli::{self, AccelChoice, Command, RunArgs};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(&args) {
+        Ok(Command::Help) => {
+            println!("xlat {}: a dynamic binary translator", env!("CARGO_PKG_VERSION"));
+            println!("{}", cli::USAGE);
+            println!("  --arch A         guest architecture ({}); default: from the ELF header", xlat::ARCHES.join(", "));
+            println!("  --accel jit|interp   Cranelift JIT with an interpreter tier (default), or the interpreter only");
+            println!("  -d FLAGS         comma-separated traces to stderr:");
+            for (n, h) in cli::TRACE_FLAGS {
+                println!("                     {n:<8} {h}");
+            }
+            println!("  -L DIR           sysroot for dynamically linked programs");
+            println!("  --hot-threshold N    executions of a block before it is compiled");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("xlat {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(r)) => match run(r) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => fail(&e),
+        },
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("xlat: {msg}");
+    ExitCode::from(1)
+}
+
+fn run(r: RunArgs) -> Result<u8, String> {
+    let machine = xlat::elfcheck::check(&r.program).map_err(|e| e.to_string())?;
+    let arch = match &r.arch {
+        Some(a) => {
+            if xlat::frontend_for(a).is_none() {
+                return Err(format!("unknown architecture '{a}' (supported: {})", xlat::ARCHES.join(", ")));
+            }
+            if *a != machine {
+                return Err(format!("'{}' is a {machine} program, not {a}", r.program.display()));
+            }
+            a.clone()
+        }
+        None => machine,
+    };
+    let Some(frontend) = xlat::frontend_for(&arch) else {
+        return Err(format!(
+            "'{}' is a {arch} program; supported guest architectures: {}",
+            r.program.display(),
+            xlat::ARCHES.join(", ")
+        ));
+    };
+    let mut cfg = xlat_backend::EngineConfig::default();
+    cfg.accel = match r.accel {
+        AccelChoice::Jit => xlat_backend::Accel::Jit,
+        AccelChoice::Interp => xlat_backend::Accel::Interp,
+    };
+    if let Some(t) = r.hot_threshold {
+        cfg.hot_threshold = t;
+    }
+    cfg.trace = xlat_backend::Trace {
+        in_asm: r.trace.in_asm,
+        ir: r.trace.ir,
+        out_asm: r.trace.out_asm,
+        exec: r.trace.exec,
+    };
+    let mut argv = vec![r.program.display().to_string()];
+    argv.extend(r.args.iter().cloned());
+    let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    let opts = xlat_linux_user::UserOptions {
+        strace: r.trace.strace,
+        unimp: r.trace.unimp,
+        stats: r.trace.stats,
+        sysroot: r.sysroot.clone(),
+        ..Default::default()
+    };
+    let status = xlat_linux_user::run_program(frontend, cfg, &r.program, argv, envp, opts).map_err(|e| e.to_string())?;
+    Ok(status as u8)
+}
