@@ -1,1 +1,156 @@
-//! xlat's JIT accelerator: IR to Cranelift, W^X code memory, translation cache, chaining, the exec loop
+//! # xlat-backend
+//!
+//! xlat's JIT accelerator. It sits after the frontends in the pipeline: a frontend lifts guest
+//! code into IR units ([`xlat_ir::Unit`]); this crate runs them, first in the IR interpreter
+//! (the cold tier), then, once a unit is hot, as host x86-64 code compiled by Cranelift.
+//!
+//! - Code memory is a memfd mapped twice (RW for writing, RX for running): never RWX.
+//! - Each unit is a `tail`-convention function `(env) -> exit word`; direct exits (`goto_tb`)
+//!   tail-call through per-unit link slots that the exec loop points at the next unit
+//!   (chaining without patching code); indirect exits (`goto_ptr`) look up the per-vCPU jump
+//!   cache inline.
+//! - The translation cache is keyed by (guest pc, flags); [`Engine::flush`] drops everything.
+//!
+//! The backend never names a guest architecture: it drives an `Arc<dyn Frontend>`.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # fn demo(frontend: Arc<dyn xlat_ir::Frontend>, mem: Arc<dyn xlat_softmmu::GuestMemory>) {
+//! use xlat_backend::{Engine, EngineConfig, RunExit};
+//! let engine = Engine::new(frontend, mem, EngineConfig::default()).unwrap();
+//! let mut env = xlat_ir::abi::CpuState::new_boxed();
+//! env.pc = 0x1_0000;
+//! match engine.run(&mut env) {
+//!     RunExit::Syscall => { /* service it, advance env.pc, run again */ }
+//!     other => println!("stopped: {other:?}"),
+//! }
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod codemem;
+mod disas;
+mod engine;
+mod jit;
+mod lower;
+mod slow;
+mod tb;
+mod trace;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::Engine;
+
+/// Which tier runs guest code (`--accel jit|interp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    /// Interpret cold units, compile hot ones with Cranelift.
+    Jit,
+    /// Only the IR interpreter.
+    Interp,
+}
+
+/// `-d` trace switches; everything prints to stderr, nothing costs anything when off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// Guest disassembly of each unit when it is translated.
+    pub in_asm: bool,
+    /// The IR of each unit when it is translated.
+    pub ir: bool,
+    /// Host disassembly of each unit when it is compiled.
+    pub out_asm: bool,
+    /// One line per unit entered from the exec loop (chained units are not seen).
+    pub exec: bool,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The tier(s) to use.
+    pub accel: Accel,
+    /// Interpreted runs of a unit before it is compiled (0: compile on first use).
+    pub hot_threshold: u32,
+    /// Most guest instructions per unit.
+    pub max_insns: u32,
+    /// Bytes of host code memory; when full every translation is flushed.
+    pub code_size: usize,
+    /// Trace switches.
+    pub trace: Trace,
+}
+
+/// Default for [`EngineConfig::hot_threshold`]. Measured with the `tiering_threshold` bench
+/// test (see `tests/tiering.rs`): the value where total run time of a mixed cold/hot workload
+/// stops improving; see the numbers there.
+pub const DEFAULT_HOT_THRESHOLD: u32 = 50;
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            accel: Accel::Jit,
+            hot_threshold: DEFAULT_HOT_THRESHOLD,
+            max_insns: 128,
+            code_size: 256 << 20,
+            trace: Trace::default(),
+        }
+    }
+}
+
+/// Why [`Engine::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunExit {
+    /// A system call instruction; `env.pc` is its address.
+    Syscall,
+    /// A breakpoint instruction; `env.pc` is its address.
+    Breakpoint,
+    /// A guest exception; `env.pc` is the faulting instruction; `code` is the frontend's.
+    Exception {
+        /// The architecture's exception code.
+        code: u32,
+        /// Its argument (fault address, instruction bits), from `env.exc_arg`.
+        arg: u64,
+    },
+    /// `env.exit_request` was non-zero; the caller clears it.
+    Request,
+}
+
+/// Counters, cheap to keep (nothing on the hot path).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Units translated (lifted) by the frontend.
+    pub units_translated: u64,
+    /// Units compiled to host code.
+    pub units_compiled: u64,
+    /// Guest instructions in the translated units.
+    pub guest_insns_translated: u64,
+    /// Guest instructions in the compiled units.
+    pub guest_insns_compiled: u64,
+    /// Host code bytes produced (all compiled units, across flushes).
+    pub host_code_bytes: u64,
+    /// Median compile time per unit, µs.
+    pub compile_us_median: u64,
+    /// Total compile time, µs.
+    pub compile_us_total: u64,
+    /// Unit executions entered from the exec loop (chained ones are not counted).
+    pub units_executed: u64,
+    /// Of those, executions in the interpreter.
+    pub units_interpreted: u64,
+    /// Bytes of code memory in use now (since the last flush).
+    pub code_memory_used: u64,
+    /// Translation flushes (explicit, fence.i, or code memory full).
+    pub flushes: u64,
+}
+
+/// Errors creating an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The guest memory has no flat host mapping (system mode comes later).
+    #[error("the JIT needs guest memory with a direct host mapping; this memory has none")]
+    NoDirectMap,
+    /// Code memory could not be set up.
+    #[error("code memory: {0}")]
+    CodeMemory(String),
+    /// Cranelift could not be set up or refused a function (our bug).
+    #[error("code generation: {0}")]
+    Codegen(String),
+}

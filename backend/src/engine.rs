@@ -1,0 +1,304 @@
+//! The exec loop: find or translate the unit at `env.pc`, run it (interpreted while cold,
+//! compiled once hot), chain direct exits, fill the jump cache, and hand the caller what it
+//! must handle (syscalls, breakpoints, exceptions, exit requests).
+
+use crate::jit::{self, CompileError, Jit};
+use crate::lower::LowerParams;
+use crate::slow::SlowCtx;
+use crate::tb::{Tb, TbCache, TbKey};
+use crate::{Accel, BackendError, EngineConfig, RunExit, Stats, trace};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use xlat_ir::abi::{self, CpuState, ExitKind, JmpCacheEntry};
+use xlat_ir::{ExitReason, Frontend, interp};
+use xlat_softmmu::{DirectMap, GuestMemory};
+
+/// State behind the engine lock.
+#[derive(Debug)]
+struct Inner {
+    cache: TbCache,
+    jit: Option<Jit>,
+    /// Bumped by every flush; a vCPU whose jump cache predates it clears the cache.
+    generation: u64,
+    /// The generation each vCPU state (by address) last synchronised its jump cache with.
+    env_gen: HashMap<usize, u64>,
+    stats: Stats,
+    compile_us: Vec<u32>,
+}
+
+/// The JIT accelerator: translation cache, compiler and exec loop, shared by every vCPU.
+#[derive(Debug)]
+pub struct Engine {
+    frontend: Arc<dyn Frontend>,
+    mem: Arc<dyn GuestMemory>,
+    cfg: EngineConfig,
+    direct: DirectMap,
+    slow: Box<SlowCtx>,
+    trampoline: u64,
+    stub: u64,
+    inner: Mutex<Inner>,
+    executed: AtomicU64,
+    interpreted: AtomicU64,
+}
+
+impl Engine {
+    /// Creates an engine running `frontend`'s code out of `mem`. The JIT needs `mem.direct()`.
+    pub fn new(
+        frontend: Arc<dyn Frontend>,
+        mem: Arc<dyn GuestMemory>,
+        cfg: EngineConfig,
+    ) -> Result<Engine, BackendError> {
+        let direct = match (mem.direct(), cfg.accel) {
+            (Some(d), _) => d,
+            (None, Accel::Interp) => DirectMap {
+                base: 0,
+                mask: u64::MAX,
+            },
+            (None, Accel::Jit) => return Err(BackendError::NoDirectMap),
+        };
+        let jit = match cfg.accel {
+            Accel::Jit => Some(Jit::new(cfg.code_size, "speed")?),
+            Accel::Interp => None,
+        };
+        let (trampoline, stub) = jit.as_ref().map_or((0, 0), |j| (j.trampoline, j.stub));
+        let slow = Box::new(SlowCtx { mem: mem.clone() });
+        let inner = Inner {
+            cache: TbCache::default(),
+            jit,
+            generation: 0,
+            env_gen: HashMap::new(),
+            stats: Stats::default(),
+            compile_us: Vec::new(),
+        };
+        Ok(Engine {
+            frontend,
+            mem,
+            cfg,
+            direct,
+            slow,
+            trampoline,
+            stub,
+            inner: Mutex::new(inner),
+            executed: AtomicU64::new(0),
+            interpreted: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep going with it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs guest code on `env` (from `env.pc`) until something the caller must handle.
+    pub fn run(&self, env: &mut CpuState) -> RunExit {
+        env.guest_base = self.direct.base;
+        let env_key = env as *const CpuState as usize;
+        let mut seen_gen = u64::MAX;
+        let mut temps = Vec::new();
+        loop {
+            let (tb, code) = {
+                let mut inner = self.lock();
+                if seen_gen != inner.generation {
+                    let g = inner.generation;
+                    if inner.env_gen.insert(env_key, g) != Some(g) {
+                        env.clear_jmp_cache();
+                    }
+                    if seen_gen != u64::MAX {
+                        env.last_slot = 0; // points into a flushed TB
+                    }
+                    seen_gen = g;
+                }
+                let tb = self.lookup(&mut inner, env.pc);
+                let mut code = tb.code();
+                if code == 0 && inner.jit.is_some() && !tb.no_jit.load(Ordering::Relaxed) {
+                    if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
+                        code = self.compile(&mut inner, &tb);
+                        if inner.generation != seen_gen {
+                            // Code memory was full and got flushed: nothing old may be chained.
+                            let g = inner.generation;
+                            inner.env_gen.insert(env_key, g);
+                            env.clear_jmp_cache();
+                            env.last_slot = 0;
+                            seen_gen = g;
+                        }
+                    } else {
+                        tb.runs.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if code != 0 {
+                    self.link(env, &tb, code);
+                }
+                env.last_slot = 0;
+                (tb, code)
+            };
+            self.executed.fetch_add(1, Ordering::Relaxed);
+            if self.cfg.trace.exec {
+                eprintln!(
+                    "exec pc={:#x}{}",
+                    env.pc,
+                    if code == 0 { " (interp)" } else { "" }
+                );
+            }
+            let ret = if code != 0 {
+                // SAFETY: `code` was compiled by this engine's JIT in the current generation
+                // (checked under the lock above) and `env.guest_base` was set from the map it
+                // was compiled for.
+                unsafe { jit::enter(self.trampoline, env, code) }
+            } else {
+                self.interpreted.fetch_add(1, Ordering::Relaxed);
+                interp::run(&tb.unit, &tb.prep, env, &*self.mem, &mut temps).value
+            };
+            drop(tb);
+            match abi::decode_exit(ret) {
+                (ExitKind::Lookup, _) => {}
+                (ExitKind::Request, _) => return RunExit::Request,
+                (ExitKind::Raise, code) => {
+                    return RunExit::Exception {
+                        code,
+                        arg: env.exc_arg,
+                    };
+                }
+                (ExitKind::Exit, r) => match ExitReason::from_u32(r) {
+                    Some(ExitReason::Syscall) => return RunExit::Syscall,
+                    Some(ExitReason::Breakpoint) => return RunExit::Breakpoint,
+                    Some(ExitReason::FlushCode) => self.flush(),
+                    Some(ExitReason::Yield) | None => {}
+                },
+            }
+        }
+    }
+
+    /// Chains the link slot the last exit went through to `code`, and caches `env.pc` in the
+    /// vCPU's jump cache.
+    fn link(&self, env: &mut CpuState, tb: &Tb, code: u64) {
+        if env.last_slot != 0 {
+            // SAFETY: last_slot was stored by a unit of the current generation (stale values
+            // are cleared when the generation changes) and points at one of its TB's boxed
+            // `AtomicU64` link slots, kept alive by the cache under the lock we hold.
+            let slot = unsafe { &*(env.last_slot as *const AtomicU64) };
+            slot.store(code, Ordering::Release);
+        }
+        let pc = tb.unit.pc;
+        env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
+    }
+
+    fn lookup(&self, inner: &mut Inner, pc: u64) -> Arc<Tb> {
+        let key = TbKey { pc, flags: 0 };
+        if let Some(tb) = inner.cache.get(key) {
+            return tb.clone();
+        }
+        let unit = self.frontend.translate(pc, &*self.mem, self.cfg.max_insns);
+        if let Err(e) = xlat_ir::verify(&unit) {
+            // A frontend bug, never guest misbehaviour: the interpreter cannot run such a unit.
+            panic!(
+                "frontend {} produced a malformed unit at {pc:#x}: {e}\n{unit}",
+                self.frontend.name()
+            );
+        }
+        trace::translated(&self.cfg.trace, &*self.frontend, &*self.mem, &unit);
+        inner.stats.units_translated += 1;
+        inner.stats.guest_insns_translated += u64::from(unit.guest_insns);
+        let tb = Arc::new(Tb::new(unit, self.stub));
+        inner.cache.insert(key, tb.clone());
+        tb
+    }
+
+    /// Compiles `tb`; returns its code address, or 0 if it stays interpreted.
+    fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>) -> u64 {
+        let params = LowerParams {
+            direct: self.direct,
+            slow_ctx: &*self.slow as *const SlowCtx as u64,
+            slots: tb.slot_addrs(),
+        };
+        let t0 = Instant::now();
+        let Some(jit) = inner.jit.as_mut() else {
+            return 0;
+        };
+        let mut res = jit.compile_unit(&tb.unit, params);
+        if let Err(CompileError::Full) = res {
+            self.flush_locked(inner);
+            inner.cache.insert(
+                TbKey {
+                    pc: tb.unit.pc,
+                    flags: 0,
+                },
+                tb.clone(),
+            );
+            let Some(jit) = inner.jit.as_mut() else {
+                return 0;
+            };
+            res = jit.compile_unit(&tb.unit, params);
+        }
+        match res {
+            Ok(c) => {
+                let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                inner.compile_us.push(us);
+                inner.stats.units_compiled += 1;
+                inner.stats.guest_insns_compiled += u64::from(tb.unit.guest_insns);
+                inner.stats.host_code_bytes += c.size as u64;
+                if self.cfg.trace.out_asm {
+                    trace::host_code(tb.unit.pc, c.addr, c.size);
+                }
+                tb.code.store(c.addr, Ordering::Release);
+                c.addr
+            }
+            Err(e) => {
+                tb.no_jit.store(true, Ordering::Relaxed);
+                tracing::error!(target: "xlat::backend", "unit at {:#x} stays interpreted: {e}", tb.unit.pc);
+                if cfg!(test) {
+                    panic!("compile failed at {:#x}: {e}", tb.unit.pc);
+                }
+                0
+            }
+        }
+    }
+
+    /// Drops every translation (the guest changed code: munmap, mprotect, fence.i). Other
+    /// vCPUs must not be inside compiled code while this runs (stop them with `exit_request`
+    /// first); each one clears its jump cache when it next enters the exec loop.
+    pub fn flush(&self) {
+        let mut inner = self.lock();
+        self.flush_locked(&mut inner);
+    }
+
+    fn flush_locked(&self, inner: &mut Inner) {
+        inner.cache.clear();
+        if let Some(jit) = inner.jit.as_mut() {
+            jit.reset();
+        }
+        inner.generation += 1;
+        inner.stats.flushes += 1;
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        let mut s = inner.stats.clone();
+        let mut t = inner.compile_us.clone();
+        t.sort_unstable();
+        s.compile_us_median = t.get(t.len() / 2).map_or(0, |&v| u64::from(v));
+        s.compile_us_total = t.iter().map(|&v| u64::from(v)).sum();
+        s.units_executed = self.executed.load(Ordering::Relaxed);
+        s.units_interpreted = self.interpreted.load(Ordering::Relaxed);
+        s.code_memory_used = inner.jit.as_ref().map_or(0, |j| j.code_used() as u64);
+        s
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Compile times of every compiled unit so far, µs, in compile order.
+    pub fn compile_times_us(&self) -> Vec<u32> {
+        self.lock().compile_us.clone()
+    }
+}
+
+// The engine is shared by vCPU threads.
+const _: fn() = || {
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Engine>();
+};

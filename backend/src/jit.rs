@@ -1,0 +1,226 @@
+//! The Cranelift side: ISA flags, compiling a function into code memory, the entry trampoline
+//! and the return-to-loop stub.
+
+use crate::BackendError;
+use crate::codemem::CodeMemory;
+use crate::lower::{self, LowerParams};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, UserFuncName, types};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, isa};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use xlat_ir::Unit;
+use xlat_ir::abi::{self, ExitKind};
+
+/// Why a compilation did not produce code.
+#[derive(Debug)]
+pub enum CompileError {
+    /// Code memory is full: flush and retry.
+    Full,
+    /// Cranelift refused the function or it needs relocations (our bug).
+    Broken(String),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Full => f.write_str("code memory is full"),
+            CompileError::Broken(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One compiled function in code memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Compiled {
+    /// Executable address.
+    pub addr: u64,
+    /// Size in bytes.
+    pub size: usize,
+}
+
+/// The compiler and its code memory.
+pub struct Jit {
+    isa: OwnedTargetIsa,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    code: CodeMemory,
+    /// `extern "C" fn(env, code) -> exit`: calls a unit with the tail convention.
+    pub trampoline: u64,
+    /// The return-to-loop stub every link slot starts at.
+    pub stub: u64,
+}
+
+impl std::fmt::Debug for Jit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jit")
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
+    let mut fb = settings::builder();
+    let set = |fb: &mut settings::Builder, k: &str, v: &str| {
+        fb.set(k, v)
+            .map_err(|e| BackendError::Codegen(format!("setting {k}={v}: {e}")))
+    };
+    set(&mut fb, "opt_level", opt_level)?;
+    set(&mut fb, "preserve_frame_pointers", "true")?;
+    // The verifier costs ~40% of compile time: on in debug and test builds only.
+    set(
+        &mut fb,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let mut ib = isa::lookup_by_name(HOST_TRIPLE)
+        .map_err(|e| BackendError::Codegen(format!("host ISA: {e}")))?;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let feats: [(&str, bool); 8] = [
+            ("has_sse3", std::arch::is_x86_feature_detected!("sse3")),
+            ("has_ssse3", std::arch::is_x86_feature_detected!("ssse3")),
+            ("has_sse41", std::arch::is_x86_feature_detected!("sse4.1")),
+            ("has_sse42", std::arch::is_x86_feature_detected!("sse4.2")),
+            ("has_popcnt", std::arch::is_x86_feature_detected!("popcnt")),
+            ("has_lzcnt", std::arch::is_x86_feature_detected!("lzcnt")),
+            ("has_bmi1", std::arch::is_x86_feature_detected!("bmi1")),
+            ("has_bmi2", std::arch::is_x86_feature_detected!("bmi2")),
+        ];
+        for (name, on) in feats {
+            if on {
+                let _ = ib.enable(name);
+            }
+        }
+    }
+    ib.finish(settings::Flags::new(fb))
+        .map_err(|e| BackendError::Codegen(format!("host ISA: {e}")))
+}
+
+/// The only host the backend supports today.
+const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+impl Jit {
+    /// Creates the compiler with `code_size` bytes of code memory and installs the trampoline
+    /// and the stub.
+    pub fn new(code_size: usize, opt_level: &str) -> Result<Jit, BackendError> {
+        let mut jit = Jit {
+            isa: host_isa(opt_level)?,
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+            code: CodeMemory::new(code_size)?,
+            trampoline: 0,
+            stub: 0,
+        };
+        let mut tsig = Signature::new(CallConv::SystemV);
+        tsig.params.push(AbiParam::new(types::I64));
+        tsig.params.push(AbiParam::new(types::I64));
+        tsig.returns.push(AbiParam::new(types::I64));
+        let err = |e: CompileError| BackendError::Codegen(format!("{e:?}"));
+        jit.trampoline = jit
+            .compile_with(tsig, |mut b, fcfg| {
+                let blk = b.create_block();
+                b.append_block_params_for_function_params(blk);
+                b.switch_to_block(blk);
+                let (env, code) = (b.block_params(blk)[0], b.block_params(blk)[1]);
+                let sig = b.import_signature(lower::unit_signature());
+                let call = b.ins().call_indirect(sig, code, &[env]);
+                let r = b.inst_results(call)[0];
+                b.ins().return_(&[r]);
+                b.seal_all_blocks();
+                b.finalize(fcfg);
+            })
+            .map_err(err)?
+            .addr;
+        jit.stub = jit
+            .compile_with(lower::unit_signature(), |mut b, fcfg| {
+                let blk = b.create_block();
+                b.append_block_params_for_function_params(blk);
+                b.switch_to_block(blk);
+                let v = b
+                    .ins()
+                    .iconst(types::I64, abi::encode_exit(ExitKind::Lookup, 0) as i64);
+                b.ins().return_(&[v]);
+                b.seal_all_blocks();
+                b.finalize(fcfg);
+            })
+            .map_err(err)?
+            .addr;
+        jit.code.set_floor();
+        Ok(jit)
+    }
+
+    /// Compiles `unit` into code memory.
+    pub fn compile_unit(&mut self, unit: &Unit, p: LowerParams) -> Result<Compiled, CompileError> {
+        self.compile_with(lower::unit_signature(), |b, fcfg| {
+            lower::lower_unit(b, unit, p, fcfg)
+        })
+    }
+
+    #[cfg_attr(not(test), allow(dead_code, reason = "used by tests and clif traces"))]
+    /// The last compiled function's CLIF text (for `clif` traces and test failures).
+    pub fn last_clif(&self) -> String {
+        self.ctx.func.display().to_string()
+    }
+
+    /// Forgets every compiled unit (not the trampoline and stub).
+    pub fn reset(&mut self) {
+        self.code.reset();
+    }
+
+    /// Bytes of code memory in use.
+    pub fn code_used(&self) -> usize {
+        self.code.used()
+    }
+
+    fn compile_with(
+        &mut self,
+        sig: Signature,
+        build: impl FnOnce(FunctionBuilder<'_>, TargetFrontendConfig),
+    ) -> Result<Compiled, CompileError> {
+        self.ctx.clear();
+        self.ctx.func = Function::with_name_signature(UserFuncName::default(), sig);
+        let fcfg = self.isa.frontend_config();
+        build(
+            FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx),
+            fcfg,
+        );
+        let compiled = match self.ctx.compile(&*self.isa, &mut ControlPlane::default()) {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(CompileError::Broken(format!(
+                    "{:?}\n{}",
+                    e.inner,
+                    e.func.display()
+                )));
+            }
+        };
+        if !compiled.buffer.relocs().is_empty() {
+            return Err(CompileError::Broken(format!(
+                "unexpected relocations: {:?}",
+                compiled.buffer.relocs()
+            )));
+        }
+        let bytes = compiled.code_buffer();
+        let size = bytes.len();
+        let addr = self.code.install(bytes).ok_or(CompileError::Full)?;
+        Ok(Compiled { addr, size })
+    }
+}
+
+/// Runs the unit at `code` on `env` through the trampoline; returns its exit word.
+///
+/// # Safety
+/// `trampoline` must be [`Jit::trampoline`] and `code` a live unit (or the stub) of the same
+/// `Jit`, compiled for memory that `env.guest_base`/the direct map still describe.
+pub unsafe fn enter(trampoline: u64, env: &mut abi::CpuState, code: u64) -> u64 {
+    // SAFETY: the trampoline was compiled with the SystemV convention and this signature.
+    let f: extern "C" fn(*mut abi::CpuState, u64) -> u64 =
+        unsafe { std::mem::transmute(trampoline as usize) };
+    f(env, code)
+}

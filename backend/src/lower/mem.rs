@@ -1,0 +1,250 @@
+//! Guest memory operations. The fast path is inline: host = base + (addr & mask) from the
+//! [`xlat_softmmu::DirectMap`], in its own alias region. Accesses the fast path cannot do with
+//! the interpreter's exact result go out of line through the `GuestMemory` trait (see
+//! `crate::slow`): misaligned accesses that require alignment (the memory decides the fault),
+//! misaligned atomics (x86 split locks are slow or fatal) and big-endian atomics.
+
+use super::{Lower, clif_ty};
+use crate::slow;
+use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value, types};
+use xlat_ir::{AtomicOp, Inst, MemOp, Opcode, Ty};
+
+fn mem_ty(m: MemOp) -> Type {
+    match m.size_log2 {
+        0 => types::I8,
+        1 => types::I16,
+        2 => types::I32,
+        _ => types::I64,
+    }
+}
+
+fn rmw_op(op: AtomicOp) -> AtomicRmwOp {
+    match op {
+        AtomicOp::Xchg => AtomicRmwOp::Xchg,
+        AtomicOp::Add => AtomicRmwOp::Add,
+        AtomicOp::And => AtomicRmwOp::And,
+        AtomicOp::Or => AtomicRmwOp::Or,
+        AtomicOp::Xor => AtomicRmwOp::Xor,
+        AtomicOp::MinS => AtomicRmwOp::Smin,
+        AtomicOp::MaxS => AtomicRmwOp::Smax,
+        AtomicOp::MinU => AtomicRmwOp::Umin,
+        AtomicOp::MaxU => AtomicRmwOp::Umax,
+    }
+}
+
+/// The type bit the slow helpers receive above the memop (bit 24: the value is i64).
+fn ty_bit(t: Ty) -> u64 {
+    u64::from(t == Ty::I64) << 24
+}
+
+impl Lower<'_, '_> {
+    fn host_addr(&mut self, addr: Value) -> Value {
+        let d = self.p.direct;
+        let a = if d.mask == u64::MAX {
+            addr
+        } else {
+            let m = self.konst(types::I64, d.mask);
+            self.b.ins().band(addr, m)
+        };
+        if d.base == 0 {
+            return a;
+        }
+        let base = self.konst(types::I64, d.base);
+        self.b.ins().iadd(a, base)
+    }
+
+    /// Emits `if addr & (size-1) != 0 { slow } else { fast }`, each branch producing the value
+    /// stored to `dst` (if any), then continues after both.
+    fn split_on_misalign(
+        &mut self,
+        addr: Value,
+        bytes: u32,
+        always_slow: bool,
+        fast: impl FnOnce(&mut Self) -> Option<Value>,
+        slow: impl FnOnce(&mut Self) -> Option<Value>,
+        dst: xlat_ir::Temp,
+    ) {
+        let slow_blk = self.b.create_block();
+        let fast_blk = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow_blk);
+        if always_slow {
+            self.b.ins().jump(slow_blk, &[]);
+        } else {
+            let mis = self.b.ins().band_imm_s(addr, i64::from(bytes - 1));
+            self.b.ins().brif(mis, slow_blk, &[], fast_blk, &[]);
+        }
+        self.b.switch_to_block(fast_blk);
+        if let Some(v) = fast(self) {
+            self.def_t(dst, v);
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(slow_blk);
+        let v = slow(self);
+        self.check_pending();
+        if let Some(v) = v {
+            self.def_t(dst, v);
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+    }
+
+    /// Calls a slow-path helper `(env, ctx, args...)`.
+    fn call_slow(&mut self, f: u64, args: &[Value]) -> Value {
+        let ctx = self.konst(types::I64, self.p.slow_ctx);
+        let mut all = vec![self.env, ctx];
+        all.extend_from_slice(args);
+        self.call_host(f, &all)
+    }
+
+    fn narrow_result(&mut self, v: Value, t: Ty) -> Value {
+        if t == Ty::I32 {
+            self.b.ins().ireduce(types::I32, v)
+        } else {
+            v
+        }
+    }
+
+    fn inline_load(&mut self, host: Value, m: MemOp, ty: Type, fl: MemFlagsData) -> Value {
+        let mt = mem_ty(m);
+        let mut v = self.b.ins().load(mt, fl, host, 0);
+        if m.big_endian && mt != types::I8 {
+            v = self.b.ins().bswap(v);
+        }
+        if mt == ty {
+            v
+        } else if m.signed {
+            self.b.ins().sextend(ty, v)
+        } else {
+            self.b.ins().uextend(ty, v)
+        }
+    }
+
+    pub(super) fn gen_load(&mut self, i: &Inst) {
+        let m = MemOp::from_u32(i.aux);
+        let ty = clif_ty(i.ty);
+        let base = self.use_t(i.src[0]);
+        let addr = self.b.ins().iadd_imm_s(base, i.imm as i64);
+        let gm = self.gm;
+        if !(m.aligned && m.bytes() > 1) {
+            let host = self.host_addr(addr);
+            let v = self.inline_load(host, m, ty, gm);
+            self.def_t(i.dst, v);
+            return;
+        }
+        let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
+        self.split_on_misalign(
+            addr,
+            m.bytes(),
+            false,
+            |l| {
+                let host = l.host_addr(addr);
+                Some(l.inline_load(host, m, ty, gm))
+            },
+            |l| {
+                let k = l.konst(types::I64, aux);
+                let v = l.call_slow(slow::slow_load as *const () as u64, &[addr, k]);
+                Some(l.narrow_result(v, i.ty))
+            },
+            i.dst,
+        );
+    }
+
+    pub(super) fn gen_store(&mut self, i: &Inst) {
+        let m = MemOp::from_u32(i.aux);
+        let val = self.use_t(i.src[0]);
+        let base = self.use_t(i.src[1]);
+        let addr = self.b.ins().iadd_imm_s(base, i.imm as i64);
+        let gm = self.gm;
+        let inline = |l: &mut Self| {
+            let mt = mem_ty(m);
+            let mut v = if mt == clif_ty(i.ty) {
+                val
+            } else {
+                l.b.ins().ireduce(mt, val)
+            };
+            if m.big_endian && mt != types::I8 {
+                v = l.b.ins().bswap(v);
+            }
+            let host = l.host_addr(addr);
+            l.b.ins().store(gm, v, host, 0);
+            None
+        };
+        if !(m.aligned && m.bytes() > 1) {
+            inline(self);
+            return;
+        }
+        let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
+        self.split_on_misalign(
+            addr,
+            m.bytes(),
+            false,
+            inline,
+            |l| {
+                let k = l.konst(types::I64, aux);
+                let v64 = if i.ty == Ty::I32 {
+                    l.b.ins().uextend(types::I64, val)
+                } else {
+                    val
+                };
+                l.call_slow(slow::slow_store as *const () as u64, &[addr, k, v64]);
+                None
+            },
+            xlat_ir::Temp::NONE,
+        );
+    }
+
+    pub(super) fn gen_atomic(&mut self, i: &Inst) {
+        let m = MemOp::from_u32(i.aux & 0xffff);
+        let addr = self.use_t(i.src[0]);
+        let x = self.use_t(i.src[1]);
+        let ext = |l: &mut Self, v: Value| {
+            if i.ty == Ty::I32 {
+                l.b.ins().uextend(types::I64, v)
+            } else {
+                v
+            }
+        };
+        // Atomics: native little-endian only; the flags keep them in the guest-memory region.
+        let fl = self.gm;
+        if i.op == Opcode::AtomicRmw {
+            let op = AtomicOp::from_u32(i.aux >> 16).unwrap_or(AtomicOp::Xchg);
+            let aux = u64::from(i.aux & 0xffff) | (u64::from(op as u8) << 16) | ty_bit(i.ty);
+            self.split_on_misalign(
+                addr,
+                m.bytes(),
+                m.big_endian,
+                |l| {
+                    let host = l.host_addr(addr);
+                    Some(l.b.ins().atomic_rmw(clif_ty(i.ty), fl, rmw_op(op), host, x))
+                },
+                |l| {
+                    let k = l.konst(types::I64, aux);
+                    let x64 = ext(l, x);
+                    let v = l.call_slow(slow::slow_rmw as *const () as u64, &[addr, k, x64]);
+                    Some(l.narrow_result(v, i.ty))
+                },
+                i.dst,
+            );
+        } else {
+            let n = self.use_t(i.src[2]);
+            let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
+            self.split_on_misalign(
+                addr,
+                m.bytes(),
+                m.big_endian,
+                |l| {
+                    let host = l.host_addr(addr);
+                    Some(l.b.ins().atomic_cas(fl, host, x, n))
+                },
+                |l| {
+                    let k = l.konst(types::I64, aux);
+                    let (x64, n64) = (ext(l, x), ext(l, n));
+                    let v = l.call_slow(slow::slow_cas as *const () as u64, &[addr, k, x64, n64]);
+                    Some(l.narrow_result(v, i.ty))
+                },
+                i.dst,
+            );
+        }
+    }
+}

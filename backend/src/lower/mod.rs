@@ -1,0 +1,426 @@
+//! IR → CLIF: turns one [`Unit`] into a Cranelift function with the `tail` calling convention,
+//! signature `(env: i64) -> i64`, whose return value is an [`abi::encode_exit`] word.
+//!
+//! The semantics are exactly [`xlat_ir::interp`]'s; the differential test in `tests/fuzz.rs`
+//! holds the two against each other on random units.
+//!
+//! Guest registers (`get_reg`/`set_reg` offsets) live in Cranelift variables: loaded once at
+//! entry, written back at every exit and before helpers that look at the state, reloaded after
+//! helpers that write it. A word accessed with two widths stays in memory (plain loads/stores).
+
+mod arith;
+mod mem;
+mod state;
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, AbiParam, AliasRegionData, Block, InstBuilder, MemFlagsData, Signature, Value, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use xlat_ir::abi::{self, ExitKind, off};
+use xlat_ir::{Cond, Format, Inst, Opcode, Temp, Ty, Unit};
+use xlat_softmmu::DirectMap;
+
+pub(crate) use state::RegCache;
+
+/// What lowering needs from outside the unit.
+#[derive(Debug, Clone, Copy)]
+pub struct LowerParams {
+    /// Inline guest memory map.
+    pub direct: DirectMap,
+    /// Address of the `SlowCtx` the out-of-line memory helpers receive.
+    pub slow_ctx: u64,
+    /// Addresses of the unit's two link slots.
+    pub slots: [u64; 2],
+}
+
+/// The signature of every unit: `tail fn(env) -> exit word`.
+pub fn unit_signature() -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// A SystemV signature `(i64 × nargs) -> i64` for helpers.
+pub fn helper_signature(nargs: usize) -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    for _ in 0..nargs {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+pub(crate) fn clif_ty(t: Ty) -> ir::Type {
+    match t {
+        Ty::I32 => types::I32,
+        Ty::I64 => types::I64,
+    }
+}
+
+pub(crate) fn intcc(c: Cond) -> IntCC {
+    match c {
+        Cond::Eq => IntCC::Equal,
+        Cond::Ne => IntCC::NotEqual,
+        Cond::Lt => IntCC::SignedLessThan,
+        Cond::Ge => IntCC::SignedGreaterThanOrEqual,
+        Cond::Ltu => IntCC::UnsignedLessThan,
+        Cond::Geu => IntCC::UnsignedGreaterThanOrEqual,
+        Cond::Le => IntCC::SignedLessThanOrEqual,
+        Cond::Gt => IntCC::SignedGreaterThan,
+        Cond::Leu => IntCC::UnsignedLessThanOrEqual,
+        Cond::Gtu => IntCC::UnsignedGreaterThan,
+    }
+}
+
+/// Lowering state for one unit.
+pub(crate) struct Lower<'a, 'b> {
+    pub b: FunctionBuilder<'b>,
+    pub unit: &'a Unit,
+    pub p: LowerParams,
+    pub env: Value,
+    temps: Vec<Variable>,
+    labels: Vec<Block>,
+    pub regs: RegCache,
+    /// Flags for CpuState accesses (their own alias region, never trapping).
+    pub st: MemFlagsData,
+    /// Flags for guest memory accesses (another alias region).
+    pub gm: MemFlagsData,
+    /// Guest pc of the instruction executing (for raises): a variable, because a branch can
+    /// skip an `insn_start` and the interpreter tracks it dynamically.
+    cur_pc: Variable,
+    tail_sig: ir::SigRef,
+    /// The guest pc each link slot leads to: a slot is chained to one target only.
+    slot_pc: [Option<u64>; 2],
+}
+
+/// Builds the body of `b`'s function from `unit`.
+pub fn lower_unit(b: FunctionBuilder<'_>, unit: &Unit, p: LowerParams, fcfg: TargetFrontendConfig) {
+    let mut b = b;
+    let vm = b.func.dfg.alias_regions.insert(AliasRegionData {
+        user_id: 1,
+        description: "cpu state".into(),
+    });
+    let heap = b.func.dfg.alias_regions.insert(AliasRegionData {
+        user_id: 2,
+        description: "guest memory".into(),
+    });
+    let st = MemFlagsData::trusted().with_alias_region(Some(vm));
+    let gm = MemFlagsData::new().with_alias_region(Some(heap));
+    let tail_sig = b.import_signature(unit_signature());
+
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let env = b.block_params(entry)[0];
+    let temps = unit
+        .temps
+        .iter()
+        .map(|&t| b.declare_var(clif_ty(t)))
+        .collect();
+    let labels = (0..unit.labels).map(|_| b.create_block()).collect();
+    let regs = RegCache::plan(&mut b, unit);
+    let cur_pc = b.declare_var(types::I64);
+    let mut l = Lower {
+        b,
+        unit,
+        p,
+        env,
+        temps,
+        labels,
+        regs,
+        st,
+        gm,
+        cur_pc,
+        tail_sig,
+        slot_pc: [None; 2],
+    };
+    l.gen_entry();
+    l.gen_body();
+    l.b.seal_all_blocks();
+    l.b.finalize(fcfg);
+}
+
+impl Lower<'_, '_> {
+    /// Unit entry: leave with `Request` if `exit_request` is set, else load the cached registers.
+    fn gen_entry(&mut self) {
+        let (fl, env) = (self.st_volatile(), self.env);
+        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        let body = self.b.create_block();
+        let leave = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(req, leave, &[], body, &[]);
+        self.b.switch_to_block(leave);
+        self.store_state_imm(off::PC, self.unit.pc);
+        self.store_state_imm(off::LAST_SLOT, 0);
+        self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
+        self.b.switch_to_block(body);
+        self.regs.load_all(&mut self.b, self.env, self.st);
+        let pc = self.konst(types::I64, self.unit.pc);
+        self.b.def_var(self.cur_pc, pc);
+    }
+
+    fn gen_body(&mut self) {
+        let mut terminated = false;
+        for inst in &self.unit.insts {
+            if inst.op == Opcode::Label {
+                let blk = self.labels[inst.imm as usize];
+                if !terminated {
+                    self.b.ins().jump(blk, &[]);
+                }
+                self.b.switch_to_block(blk);
+                terminated = false;
+                continue;
+            }
+            if terminated {
+                // Unreachable code after a terminator: give it a block of its own.
+                let blk = self.b.create_block();
+                self.b.switch_to_block(blk);
+            }
+            terminated = self.gen_inst(inst);
+        }
+        if !terminated {
+            // The verifier rejects such units; keep the function well-formed anyway.
+            self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+        }
+    }
+
+    /// A state access the optimiser must not move or merge (words other threads write).
+    fn st_volatile(&self) -> MemFlagsData {
+        MemFlagsData::new().with_notrap()
+    }
+
+    pub fn use_t(&mut self, t: Temp) -> Value {
+        self.b.use_var(self.temps[t.0 as usize])
+    }
+
+    pub fn def_t(&mut self, t: Temp, v: Value) {
+        self.b.def_var(self.temps[t.0 as usize], v);
+    }
+
+    /// An integer constant of type `ty` (masked to it, as the verifier wants).
+    pub fn konst(&mut self, ty: ir::Type, v: u64) -> Value {
+        let v = if ty == types::I64 {
+            v
+        } else {
+            v & ((1u64 << ty.bits()) - 1)
+        };
+        self.b.ins().iconst(ty, v as i64)
+    }
+
+    pub fn store_state_imm(&mut self, offset: i32, v: u64) {
+        let k = self.konst(types::I64, v);
+        self.b.ins().store(self.st, k, self.env, offset);
+    }
+
+    fn ret_imm(&mut self, v: u64) {
+        let k = self.konst(types::I64, v);
+        self.b.ins().return_(&[k]);
+    }
+
+    /// Writes back registers, sets pc (and clears last_slot) for an exit to the loop.
+    fn leave(&mut self, pc: u64) {
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        self.store_state_imm(off::PC, pc);
+        self.store_state_imm(off::LAST_SLOT, 0);
+    }
+
+    /// After a call that may set `exc_pending`: leave with `Raise(exc_pending - 1)` if it did.
+    pub fn check_pending(&mut self) {
+        let pend = self
+            .b
+            .ins()
+            .load(types::I32, self.st, self.env, off::EXC_PENDING);
+        let raise = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(raise);
+        self.b.ins().brif(pend, raise, &[], cont, &[]);
+        self.b.switch_to_block(raise);
+        let zero = self.konst(types::I32, 0);
+        self.b
+            .ins()
+            .store(self.st, zero, self.env, off::EXC_PENDING);
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        let pc = self.b.use_var(self.cur_pc);
+        self.b.ins().store(self.st, pc, self.env, off::PC);
+        self.store_state_imm(off::LAST_SLOT, 0);
+        let code = self.b.ins().iadd_imm_s(pend, -1);
+        let code = self.b.ins().uextend(types::I64, code);
+        let code = self.b.ins().ishl_imm_s(code, 8);
+        let v = self.b.ins().bor_imm_s(code, ExitKind::Raise as i64);
+        self.b.ins().return_(&[v]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Lowers one instruction; returns whether it ended the block.
+    fn gen_inst(&mut self, i: &Inst) -> bool {
+        let ty = clif_ty(i.ty);
+        match i.op.format() {
+            Format::Const => {
+                let v = self.konst(ty, i.imm);
+                self.def_t(i.dst, v);
+            }
+            Format::Unary | Format::Binary | Format::Convert | Format::SetCond | Format::Select => {
+                let v = self.gen_pure(i);
+                self.def_t(i.dst, v);
+            }
+            Format::GetReg => {
+                let v = self
+                    .regs
+                    .get(&mut self.b, self.env, self.st, i.imm as u32, i.ty);
+                self.def_t(i.dst, v);
+            }
+            Format::SetReg => {
+                let v = self.use_t(i.src[0]);
+                self.regs
+                    .set(&mut self.b, self.env, self.st, i.imm as u32, v);
+            }
+            Format::Load => self.gen_load(i),
+            Format::Store => self.gen_store(i),
+            Format::AtomicRmw | Format::AtomicCas => self.gen_atomic(i),
+            Format::Fence => {
+                self.b.ins().fence();
+            }
+            Format::Label => unreachable!("labels are handled by gen_body"),
+            Format::Jump => {
+                let blk = self.labels[i.imm as usize];
+                self.b.ins().jump(blk, &[]);
+                return true;
+            }
+            Format::Branch => {
+                let (a, c) = (self.use_t(i.src[0]), self.use_t(i.src[1]));
+                let cond = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
+                let c = self.b.ins().icmp(intcc(cond), a, c);
+                let next = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(c, self.labels[i.imm as usize], &[], next, &[]);
+                self.b.switch_to_block(next);
+            }
+            Format::InsnStart => {
+                let pc = self.konst(types::I64, i.imm);
+                self.b.def_var(self.cur_pc, pc);
+                self.b.set_srcloc(ir::SourceLoc::new(
+                    (i.imm.wrapping_sub(self.unit.pc)) as u32,
+                ));
+            }
+            Format::Call => self.gen_call(i),
+            Format::GotoTb => {
+                let k = (i.aux & 1) as usize;
+                if *self.slot_pc[k].get_or_insert(i.imm) != i.imm {
+                    // The slot already leads elsewhere: this exit cannot be chained.
+                    self.leave(i.imm);
+                    self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
+                    return true;
+                }
+                self.regs.write_back(&mut self.b, self.env, self.st);
+                self.store_state_imm(off::PC, i.imm);
+                let slot = self.p.slots[k];
+                self.store_state_imm(off::LAST_SLOT, slot);
+                let slot_addr = self.konst(types::I64, slot);
+                let target =
+                    self.b
+                        .ins()
+                        .load(types::I64, MemFlagsData::new().with_notrap(), slot_addr, 0);
+                self.b
+                    .ins()
+                    .return_call_indirect(self.tail_sig, target, &[self.env]);
+                return true;
+            }
+            Format::GotoPtr => {
+                let t = self.use_t(i.src[0]);
+                self.gen_goto_ptr(t);
+                return true;
+            }
+            Format::Exit => {
+                self.leave(i.imm);
+                self.ret_imm(abi::encode_exit(ExitKind::Exit, i.aux));
+                return true;
+            }
+            Format::Raise => {
+                let arg = if i.src[0].is_some() {
+                    self.use_t(i.src[0])
+                } else {
+                    self.konst(types::I64, 0)
+                };
+                self.b.ins().store(self.st, arg, self.env, off::EXC_ARG);
+                self.leave(i.imm);
+                self.ret_imm(abi::encode_exit(ExitKind::Raise, i.aux));
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Indirect exit: inline lookup in `env.jmp_cache`; a hit tail-calls the cached code, a miss
+    /// returns `Lookup` with `env.pc` set so the loop finds (and caches) the target.
+    fn gen_goto_ptr(&mut self, t: Value) {
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        let idx = self.b.ins().ushr_imm_s(t, 1);
+        let idx = self
+            .b
+            .ins()
+            .band_imm_s(idx, (abi::JMP_CACHE_ENTRIES - 1) as i64);
+        let byte = self.b.ins().ishl_imm_s(idx, 4);
+        let ent = self.b.ins().iadd(self.env, byte);
+        let fl = MemFlagsData::trusted();
+        let epc = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE);
+        let code = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE + 8);
+        let same = self.b.ins().icmp(IntCC::Equal, epc, t);
+        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, code, 0);
+        let hit = self.b.ins().band(same, nonzero);
+        let go = self.b.create_block();
+        let miss = self.b.create_block();
+        self.b.ins().brif(hit, go, &[], miss, &[]);
+        self.b.switch_to_block(go);
+        self.b
+            .ins()
+            .return_call_indirect(self.tail_sig, code, &[self.env]);
+        self.b.switch_to_block(miss);
+        self.b.ins().store(self.st, t, self.env, off::PC);
+        self.store_state_imm(off::LAST_SLOT, 0);
+        self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
+    }
+
+    /// A helper call: write back before helpers that look at the state, reload after helpers
+    /// that write it, check `exc_pending` after helpers that may raise.
+    fn gen_call(&mut self, i: &Inst) {
+        let h = self.unit.helpers[i.aux as usize];
+        let f = h.flags;
+        if f.reads_state || f.writes_state {
+            self.regs.write_back(&mut self.b, self.env, self.st);
+        }
+        let mut args = vec![self.env];
+        for k in 0..4 {
+            let a = if k < usize::from(h.nargs) && i.src[k].is_some() {
+                self.use_t(i.src[k])
+            } else {
+                self.konst(types::I64, 0)
+            };
+            args.push(a);
+        }
+        let r = self.call_host(h.func as *const () as u64, &args);
+        if f.writes_state {
+            self.regs.load_all(&mut self.b, self.env, self.st);
+        }
+        if f.may_raise {
+            self.check_pending();
+        }
+        if i.dst.is_some() {
+            self.def_t(i.dst, r);
+        }
+    }
+
+    /// Calls the SystemV function at `addr` with i64 `args`; returns its i64 result.
+    pub fn call_host(&mut self, addr: u64, args: &[Value]) -> Value {
+        let sig = self.b.import_signature(helper_signature(args.len()));
+        let callee = self.konst(types::I64, addr);
+        let call = self.b.ins().call_indirect(sig, callee, args);
+        self.b.inst_results(call)[0]
+    }
+}
+
+#[cfg(test)]
+mod tests;

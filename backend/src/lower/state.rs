@@ -1,0 +1,125 @@
+//! Guest registers as Cranelift variables inside a unit.
+//!
+//! Every state offset the unit touches with one width gets a variable, loaded at entry (and
+//! after helpers that write the state). Offsets some `set_reg` writes are stored back at every
+//! exit and before helpers that read the state. Storing back a register that was not changed
+//! on the path taken is harmless: the variable then still holds the value in memory.
+//!
+//! A 64-bit word that is accessed both as i64 and as i32 halves stays in memory: its accesses
+//! become plain loads and stores, so the two widths always see each other.
+
+use super::clif_ty;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use std::collections::HashMap;
+use xlat_ir::{Format, Ty, Unit};
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    off: u32,
+    ty: Ty,
+    var: Variable,
+    written: bool,
+}
+
+/// The register plan of one unit.
+#[derive(Debug, Default)]
+pub(crate) struct RegCache {
+    cached: Vec<Cached>,
+    by_off: HashMap<u32, usize>,
+}
+
+impl RegCache {
+    /// Decides which offsets become variables, and declares them.
+    pub fn plan(b: &mut FunctionBuilder<'_>, unit: &Unit) -> RegCache {
+        // word -> (has i64 access, has i32 access)
+        let mut words: HashMap<u32, (bool, bool)> = HashMap::new();
+        for i in &unit.insts {
+            if matches!(i.op.format(), Format::GetReg | Format::SetReg) {
+                let w = words.entry((i.imm as u32) & !7).or_default();
+                match i.ty {
+                    Ty::I64 => w.0 = true,
+                    Ty::I32 => w.1 = true,
+                }
+            }
+        }
+        let mut rc = RegCache::default();
+        for i in &unit.insts {
+            let f = i.op.format();
+            if !matches!(f, Format::GetReg | Format::SetReg) {
+                continue;
+            }
+            let off = i.imm as u32;
+            let (w64, w32) = words[&(off & !7)];
+            if w64 && w32 {
+                continue;
+            }
+            let idx = match rc.by_off.get(&off) {
+                Some(&k) => k,
+                None => {
+                    let var = b.declare_var(clif_ty(i.ty));
+                    rc.cached.push(Cached {
+                        off,
+                        ty: i.ty,
+                        var,
+                        written: false,
+                    });
+                    rc.by_off.insert(off, rc.cached.len() - 1);
+                    rc.cached.len() - 1
+                }
+            };
+            if f == Format::SetReg {
+                rc.cached[idx].written = true;
+            }
+        }
+        rc
+    }
+
+    /// Loads every cached register from the state.
+    pub fn load_all(&self, b: &mut FunctionBuilder<'_>, env: Value, fl: MemFlagsData) {
+        for c in &self.cached {
+            let v = b.ins().load(clif_ty(c.ty), fl, env, c.off as i32);
+            b.def_var(c.var, v);
+        }
+    }
+
+    /// Stores every register the unit writes back to the state.
+    pub fn write_back(&self, b: &mut FunctionBuilder<'_>, env: Value, fl: MemFlagsData) {
+        for c in self.cached.iter().filter(|c| c.written) {
+            let v = b.use_var(c.var);
+            b.ins().store(fl, v, env, c.off as i32);
+        }
+    }
+
+    /// `get_reg`.
+    pub fn get(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        env: Value,
+        fl: MemFlagsData,
+        off: u32,
+        ty: Ty,
+    ) -> Value {
+        match self.by_off.get(&off) {
+            Some(&k) => b.use_var(self.cached[k].var),
+            None => b.ins().load(clif_ty(ty), fl, env, off as i32),
+        }
+    }
+
+    /// `set_reg`.
+    pub fn set(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        env: Value,
+        fl: MemFlagsData,
+        off: u32,
+        v: Value,
+    ) {
+        match self.by_off.get(&off) {
+            Some(&k) => b.def_var(self.cached[k].var, v),
+            None => {
+                b.ins().store(fl, v, env, off as i32);
+            }
+        }
+    }
+}

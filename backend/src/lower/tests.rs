@@ -1,0 +1,1 @@
+//! Codegen tests per opcode class.

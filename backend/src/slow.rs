@@ -1,0 +1,90 @@
+//! Out-of-line guest memory accesses for compiled code, through the [`GuestMemory`] trait (the
+//! same accessors the interpreter uses, so both tiers agree on faults and values). Called from
+//! JIT code with the SystemV convention; a fault sets `exc_pending`/`exc_arg` and the caller
+//! leaves the unit with `Raise`, as after a helper that may raise.
+
+use std::sync::Arc;
+use xlat_ir::abi::CpuState;
+use xlat_ir::interp::extend;
+use xlat_ir::{AtomicOp, MemOp, Ty};
+use xlat_softmmu::{GuestMemory, MemFault};
+
+/// What the slow helpers reach through their context pointer.
+#[derive(Debug)]
+pub struct SlowCtx {
+    /// The guest memory.
+    pub mem: Arc<dyn GuestMemory>,
+}
+
+fn unpack(aux: u64) -> (MemOp, Ty) {
+    let m = MemOp::from_u32((aux & 0xffff) as u32);
+    let ty = if aux & (1 << 24) != 0 {
+        Ty::I64
+    } else {
+        Ty::I32
+    };
+    (m, ty)
+}
+
+fn fault(env: &mut CpuState, f: MemFault) -> u64 {
+    // exc_pending holds code + 1 so that 0 means "nothing pending".
+    env.exc_pending = f.code.wrapping_add(1);
+    env.exc_arg = f.addr;
+    0
+}
+
+/// `dst = load(addr)`: the loaded value extended to the type, or 0 after a fault.
+pub extern "C" fn slow_load(env: &mut CpuState, ctx: &SlowCtx, addr: u64, aux: u64) -> u64 {
+    let (m, ty) = unpack(aux);
+    match ctx.mem.load(addr, m) {
+        Ok(v) => extend(v, m, ty),
+        Err(f) => fault(env, f),
+    }
+}
+
+/// `store(addr, val)`.
+pub extern "C" fn slow_store(
+    env: &mut CpuState,
+    ctx: &SlowCtx,
+    addr: u64,
+    aux: u64,
+    val: u64,
+) -> u64 {
+    let (m, _) = unpack(aux);
+    match ctx.mem.store(addr, m, val) {
+        Ok(()) => 0,
+        Err(f) => fault(env, f),
+    }
+}
+
+/// Atomic read-modify-write; returns the old value.
+pub extern "C" fn slow_rmw(
+    env: &mut CpuState,
+    ctx: &SlowCtx,
+    addr: u64,
+    aux: u64,
+    val: u64,
+) -> u64 {
+    let (m, ty) = unpack(aux);
+    let op = AtomicOp::from_u32(((aux >> 16) & 0xff) as u32).unwrap_or(AtomicOp::Xchg);
+    match ctx.mem.atomic_rmw(addr, m, op, ty.mask(val)) {
+        Ok(v) => ty.mask(v),
+        Err(f) => fault(env, f),
+    }
+}
+
+/// Atomic compare-and-swap; returns the old value.
+pub extern "C" fn slow_cas(
+    env: &mut CpuState,
+    ctx: &SlowCtx,
+    addr: u64,
+    aux: u64,
+    expected: u64,
+    new: u64,
+) -> u64 {
+    let (m, ty) = unpack(aux);
+    match ctx.mem.atomic_cas(addr, m, ty.mask(expected), ty.mask(new)) {
+        Ok(v) => ty.mask(v),
+        Err(f) => fault(env, f),
+    }
+}

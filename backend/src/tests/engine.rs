@@ -1,0 +1,1 @@
+//! Engine behaviour: tiering, chaining, jump cache, exit requests, flush.

@@ -1,0 +1,286 @@
+//! Crate tests: shared harness (a guest memory over a real host buffer, test helpers, running a
+//! unit both compiled and interpreted), the differential fuzzer and engine behaviour tests.
+
+mod engine;
+mod fuzz;
+mod randunit;
+
+use crate::jit::{self, Jit};
+use crate::lower::LowerParams;
+use crate::slow::SlowCtx;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use xlat_ir::abi::{CpuState, reg_offset};
+use xlat_ir::interp::{self, GuestMem, InterpExit, MemFault, Prepared, atomic_apply};
+use xlat_ir::{AtomicOp, CodeFetch, Helper, HelperFlags, MemOp, Ty, Unit};
+use xlat_softmmu::{DirectMap, GuestMemory};
+
+/// Exception code [`TestMem`] raises for a misaligned access that requires alignment.
+pub const MISALIGNED: u32 = 0x55;
+/// Guest memory size of [`TestMem`] (addresses are masked to it).
+pub const MEM_SIZE: usize = 4096;
+
+/// Guest memory over a host buffer: addresses are masked to [`MEM_SIZE`]; accesses may run up
+/// to 8 bytes past the end into a guard area (exactly what the JIT's direct map does).
+#[derive(Debug)]
+pub struct TestMem {
+    buf: Box<[AtomicU8]>,
+}
+
+impl TestMem {
+    pub fn new() -> Arc<TestMem> {
+        Arc::new(TestMem {
+            buf: (0..MEM_SIZE + 16).map(|_| AtomicU8::new(0)).collect(),
+        })
+    }
+    pub fn fill(&self, f: impl Fn(usize) -> u8) {
+        for (i, b) in self.buf.iter().enumerate() {
+            b.store(f(i), Ordering::Relaxed);
+        }
+    }
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.buf.iter().map(|b| b.load(Ordering::Relaxed)).collect()
+    }
+    pub fn write(&self, addr: usize, bytes: &[u8]) {
+        for (k, &b) in bytes.iter().enumerate() {
+            self.buf[addr + k].store(b, Ordering::Relaxed);
+        }
+    }
+    fn check(&self, addr: u64, m: MemOp) -> Result<usize, MemFault> {
+        if m.aligned && addr % u64::from(m.bytes()) != 0 {
+            return Err(MemFault {
+                code: MISALIGNED,
+                addr,
+            });
+        }
+        Ok((addr & (MEM_SIZE as u64 - 1)) as usize)
+    }
+    fn raw_load(&self, i: usize, m: MemOp) -> u64 {
+        let mut v = 0u64;
+        for k in (0..m.bytes() as usize).rev() {
+            v = (v << 8) | u64::from(self.buf[i + k].load(Ordering::Relaxed));
+        }
+        if m.big_endian {
+            v.swap_bytes() >> (64 - 8 * m.bytes())
+        } else {
+            v
+        }
+    }
+    fn raw_store(&self, i: usize, m: MemOp, v: u64) {
+        let v = if m.big_endian {
+            v.swap_bytes() >> (64 - 8 * m.bytes())
+        } else {
+            v
+        };
+        for k in 0..m.bytes() as usize {
+            self.buf[i + k].store((v >> (8 * k)) as u8, Ordering::Relaxed);
+        }
+    }
+}
+
+fn atomic_ty(m: MemOp) -> Ty {
+    if m.bytes() == 8 { Ty::I64 } else { Ty::I32 }
+}
+
+impl GuestMem for TestMem {
+    fn load(&self, addr: u64, m: MemOp) -> Result<u64, MemFault> {
+        let i = self.check(addr, m)?;
+        Ok(self.raw_load(i, m))
+    }
+    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), MemFault> {
+        let i = self.check(addr, m)?;
+        self.raw_store(i, m, val);
+        Ok(())
+    }
+    fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
+        let i = self.check(addr, m)?;
+        let old = self.raw_load(i, m);
+        self.raw_store(i, m, atomic_apply(op, atomic_ty(m), old, val));
+        Ok(old)
+    }
+    fn atomic_cas(&self, addr: u64, m: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
+        let i = self.check(addr, m)?;
+        let old = self.raw_load(i, m);
+        if old == expected {
+            self.raw_store(i, m, new);
+        }
+        Ok(old)
+    }
+}
+
+impl CodeFetch for TestMem {
+    fn fetch_u16(&self, pc: u64) -> Option<u16> {
+        let i = (pc as usize) % MEM_SIZE;
+        Some(
+            u16::from(self.buf[i].load(Ordering::Relaxed))
+                | (u16::from(self.buf[i + 1].load(Ordering::Relaxed)) << 8),
+        )
+    }
+}
+
+impl GuestMemory for TestMem {
+    fn direct(&self) -> Option<DirectMap> {
+        Some(DirectMap {
+            base: self.buf.as_ptr() as u64,
+            mask: MEM_SIZE as u64 - 1,
+        })
+    }
+}
+
+extern "C" fn h_pure(_: &mut CpuState, a: u64, b: u64, _: u64, _: u64) -> u64 {
+    a.wrapping_mul(3) ^ b.rotate_left(7)
+}
+extern "C" fn h_read(env: &mut CpuState, a: u64, _: u64, _: u64, _: u64) -> u64 {
+    env.word(reg_offset(1))
+        .wrapping_add(env.word(reg_offset(2)))
+        ^ u64::from(env.word32(reg_offset(3) + 4))
+        ^ a
+}
+extern "C" fn h_state(env: &mut CpuState, a: u64, b: u64, c: u64, _: u64) -> u64 {
+    let old = env.word(reg_offset(2));
+    env.set_word(reg_offset(2), a);
+    env.set_word32(reg_offset(3) + 4, b as u32);
+    old ^ c
+}
+extern "C" fn h_wonly(env: &mut CpuState, a: u64, _: u64, _: u64, _: u64) -> u64 {
+    env.set_word(reg_offset(4), a);
+    env.set_word32(reg_offset(5), a as u32 ^ 0x5a5a);
+    0
+}
+extern "C" fn h_raise(env: &mut CpuState, a: u64, b: u64, c: u64, d: u64) -> u64 {
+    if a & 3 == 0 {
+        env.exc_pending = 0x42 + 1;
+        env.exc_arg = a ^ b;
+    }
+    a.wrapping_add(b).wrapping_add(c).wrapping_add(d)
+}
+
+const WONLY: HelperFlags = HelperFlags {
+    reads_state: false,
+    writes_state: true,
+    may_raise: false,
+};
+const RAISE: HelperFlags = HelperFlags {
+    reads_state: false,
+    writes_state: false,
+    may_raise: true,
+};
+
+pub static HELPERS: [Helper; 5] = [
+    Helper {
+        name: "pure",
+        func: h_pure,
+        nargs: 2,
+        flags: HelperFlags::PURE,
+    },
+    Helper {
+        name: "read",
+        func: h_read,
+        nargs: 1,
+        flags: HelperFlags {
+            reads_state: true,
+            writes_state: false,
+            may_raise: false,
+        },
+    },
+    Helper {
+        name: "state",
+        func: h_state,
+        nargs: 3,
+        flags: HelperFlags::STATE,
+    },
+    Helper {
+        name: "wonly",
+        func: h_wonly,
+        nargs: 1,
+        flags: WONLY,
+    },
+    Helper {
+        name: "raise",
+        func: h_raise,
+        nargs: 4,
+        flags: RAISE,
+    },
+];
+
+/// A JIT with its own small code memory and link slots, for running single units.
+pub struct Harness {
+    pub jit: Jit,
+    pub mem: Arc<TestMem>,
+    slow: Box<SlowCtx>,
+    pub slots: Box<[AtomicU64; 2]>,
+}
+
+/// How a compiled or interpreted run ended, plus the state it left.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub value: u64,
+    pub slot: Option<u32>,
+    pub pc: u64,
+    pub exc_arg: u64,
+    pub exc_pending: u32,
+    pub regs: Vec<u64>,
+    pub mem: Vec<u8>,
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        let mem = TestMem::new();
+        let jit = Jit::new(64 << 20, "speed").unwrap();
+        let stub = jit.stub;
+        Harness {
+            jit,
+            slow: Box::new(SlowCtx { mem: mem.clone() }),
+            mem,
+            slots: Box::new([AtomicU64::new(stub), AtomicU64::new(stub)]),
+        }
+    }
+
+    fn params(&self) -> LowerParams {
+        LowerParams {
+            direct: self.mem.direct().unwrap(),
+            slow_ctx: &*self.slow as *const SlowCtx as u64,
+            slots: [
+                &self.slots[0] as *const AtomicU64 as u64,
+                &self.slots[1] as *const AtomicU64 as u64,
+            ],
+        }
+    }
+
+    /// Compiles and runs `unit` on `env`.
+    pub fn run_jit(&mut self, unit: &Unit, env: &mut CpuState) -> Result<Outcome, String> {
+        self.jit.reset();
+        let c = self
+            .jit
+            .compile_unit(unit, self.params())
+            .map_err(|e| e.to_string())?;
+        // SAFETY: `c.addr` was just compiled by this harness's JIT for this memory.
+        let value = unsafe { jit::enter(self.jit.trampoline, env, c.addr) };
+        let p = self.params();
+        let slot = p
+            .slots
+            .iter()
+            .position(|&s| s == env.last_slot)
+            .map(|k| k as u32);
+        Ok(self.outcome(value, slot, env))
+    }
+
+    /// Interprets `unit` on `env`.
+    pub fn run_interp(&self, unit: &Unit, env: &mut CpuState) -> Outcome {
+        let prep = Prepared::new(unit);
+        let InterpExit { value, slot } = interp::run(unit, &prep, env, &*self.mem, &mut Vec::new());
+        self.outcome(value, slot, env)
+    }
+
+    fn outcome(&self, value: u64, slot: Option<u32>, env: &CpuState) -> Outcome {
+        Outcome {
+            value,
+            slot,
+            pc: env.pc,
+            exc_arg: env.exc_arg,
+            exc_pending: env.exc_pending,
+            regs: env.regs.to_vec(),
+            mem: self.mem.snapshot(),
+        }
+    }
+}
