@@ -1,1 +1,396 @@
-//! Engine behaviour: tiering, chaining, jump cache, exit requests, flush.
+//! Engine behaviour with a tiny hand-made guest ISA ("toy"): tiering, chaining, the jump
+//! cache, exit requests, flushes (explicit, fence.i, code memory full) and exceptions.
+//!
+//! Toy encoding, 4 bytes per instruction, `[op, a, b, c]`:
+//! - `01 r i _`  addi r, i (i signed 8-bit)
+//! - `02 r o _`  bnez r, o (o signed, in instructions, relative to this one)
+//! - `03 r _ _`  jr r
+//! - `04 _ _ _`  ecall          - `05 _ _ _` ebreak          - `06 _ _ _` fence.i
+//! - `07 r lo hi` li r, imm16
+//! - anything else raises `ILLEGAL` with the instruction word as argument.
+
+use super::TestMem;
+use crate::{Accel, Engine, EngineConfig, RunExit};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use xlat_ir::abi::{CpuState, reg_offset};
+use xlat_ir::{
+    Builder, CodeFetch, Cond, ExitReason, Frontend, Opcode, TrapClass, Ty, Unit, UserAbi,
+};
+
+const ILLEGAL: u32 = 2;
+
+#[derive(Debug)]
+struct Toy(UserAbi);
+
+fn toy() -> Arc<Toy> {
+    Arc::new(Toy(UserAbi {
+        syscall_nr: reg_offset(7),
+        syscall_args: [
+            reg_offset(1),
+            reg_offset(2),
+            reg_offset(3),
+            reg_offset(4),
+            reg_offset(5),
+            reg_offset(6),
+        ],
+        syscall_ret: reg_offset(1),
+        sp: reg_offset(8),
+        tp: reg_offset(9),
+        syscall_insn_len: 4,
+        elf_machine: 0,
+        hwcap: 0,
+        uname_machine: "toy",
+    }))
+}
+
+fn fetch32(code: &dyn CodeFetch, pc: u64) -> Option<u32> {
+    Some(u32::from(code.fetch_u16(pc)?) | (u32::from(code.fetch_u16(pc + 2)?) << 16))
+}
+
+impl Frontend for Toy {
+    fn name(&self) -> &'static str {
+        "toy"
+    }
+    fn translate(&self, pc0: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+        let mut b = Builder::new(pc0);
+        let mut pc = pc0;
+        let mut n = 0;
+        loop {
+            b.insn_start(pc);
+            n += 1;
+            let w = fetch32(code, pc).unwrap_or(0);
+            let [op, a, c, d] = w.to_le_bytes();
+            let r = reg_offset(usize::from(a & 15));
+            match op {
+                1 => {
+                    let x = b.get_reg(Ty::I64, r);
+                    let y = b.binop_imm(Opcode::Add, x, i64::from(c as i8) as u64);
+                    b.set_reg(r, y);
+                }
+                2 => {
+                    let x = b.get_reg(Ty::I64, r);
+                    let z = b.konst(Ty::I64, 0);
+                    let taken = b.label();
+                    b.branch(Cond::Ne, x, z, taken);
+                    b.goto_tb(1, pc + 4);
+                    b.set_label(taken);
+                    b.goto_tb(0, pc.wrapping_add((i64::from(c as i8) * 4) as u64));
+                }
+                3 => {
+                    let x = b.get_reg(Ty::I64, r);
+                    b.goto_ptr(x);
+                }
+                4 => b.exit(ExitReason::Syscall, pc),
+                5 => b.exit(ExitReason::Breakpoint, pc),
+                6 => b.exit(ExitReason::FlushCode, pc + 4),
+                7 => {
+                    let k = b.konst(Ty::I64, u64::from(u16::from_le_bytes([c, d])));
+                    b.set_reg(r, k);
+                }
+                _ => {
+                    let k = b.konst(Ty::I64, u64::from(w));
+                    b.raise(ILLEGAL, pc, Some(k));
+                }
+            }
+            if b.ends_with_terminator() {
+                break;
+            }
+            pc += 4;
+            if n >= max_insns {
+                b.goto_tb(0, pc);
+                break;
+            }
+        }
+        b.finish((pc + 4 - pc0) as u32, n)
+    }
+    fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {
+        (4, format!("toy {:08x}", fetch32(code, pc).unwrap_or(0)))
+    }
+    fn classify_trap(&self, code: u32) -> TrapClass {
+        if code == ILLEGAL {
+            TrapClass::IllegalInstruction
+        } else {
+            TrapClass::Other
+        }
+    }
+    fn user_abi(&self) -> &UserAbi {
+        &self.0
+    }
+    fn init_user_state(&self, _: &mut CpuState) {}
+    fn registers(&self) -> Vec<(&'static str, u32)> {
+        (0..16).map(|i| ("r", reg_offset(i))).collect()
+    }
+}
+
+fn load(mem: &TestMem, at: usize, prog: &[[u8; 4]]) {
+    for (k, w) in prog.iter().enumerate() {
+        mem.write(at + 4 * k, w);
+    }
+}
+
+fn engine(mem: &Arc<TestMem>, accel: Accel, hot: u32) -> Engine {
+    let cfg = EngineConfig {
+        accel,
+        hot_threshold: hot,
+        ..EngineConfig::default()
+    };
+    Engine::new(toy(), mem.clone(), cfg).unwrap()
+}
+
+fn r(env: &CpuState, i: usize) -> u64 {
+    env.word(reg_offset(i))
+}
+
+/// li r1, 1000; loop: addi r1, -1; addi r2, 1; bnez r1, loop; ecall
+const COUNT_LOOP: [[u8; 4]; 5] = [
+    [7, 1, 0xe8, 0x03],
+    [1, 1, 0xff, 0],
+    [1, 2, 1, 0],
+    [2, 1, 0xfe, 0],
+    [4, 0, 0, 0],
+];
+
+#[test]
+fn loop_gives_the_same_result_in_every_tier() {
+    for (accel, hot) in [
+        (Accel::Interp, 0),
+        (Accel::Jit, 0),
+        (Accel::Jit, 5),
+        (Accel::Jit, 10_000),
+    ] {
+        let mem = TestMem::new();
+        load(&mem, 0x100, &COUNT_LOOP);
+        let e = engine(&mem, accel, hot);
+        let mut env = CpuState::new_boxed();
+        env.pc = 0x100;
+        assert_eq!(e.run(&mut env), RunExit::Syscall, "{accel:?}/{hot}");
+        assert_eq!(
+            (r(&env, 1), r(&env, 2), env.pc),
+            (0, 1000, 0x110),
+            "{accel:?}/{hot}"
+        );
+    }
+}
+
+#[test]
+fn hot_loop_is_compiled_and_chained() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &COUNT_LOOP);
+    let e = engine(&mem, Accel::Jit, 3);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    let s = e.stats();
+    assert_eq!(s.units_translated, 3, "{s:?}"); // li+loop body, loop body, ecall
+    assert!(s.units_compiled >= 1, "{s:?}");
+    // 1000 iterations, but once the loop's slot 0 is chained to itself the loop never returns.
+    assert!(s.units_executed < 20, "chaining did not happen: {s:?}");
+    assert!(s.host_code_bytes > 0 && s.compile_us_median > 0, "{s:?}");
+}
+
+#[test]
+fn interp_only_never_compiles() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &COUNT_LOOP);
+    let e = engine(&mem, Accel::Interp, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    e.run(&mut env);
+    let s = e.stats();
+    assert_eq!(s.units_compiled, 0);
+    assert!(s.units_executed >= 1000, "{s:?}");
+}
+
+#[test]
+fn indirect_jumps_hit_the_jump_cache() {
+    // li r1, 100; li r3, 0x108; 0x108: addi r1,-1; addi r2,1; bnez r1,+2; ecall; jr r3
+    let prog = [
+        [7, 1, 100, 0],
+        [7, 3, 0x08, 0x01],
+        [1, 1, 0xff, 0],
+        [1, 2, 1, 0],
+        [2, 1, 2, 0],
+        [4, 0, 0, 0],
+        [3, 3, 0, 0],
+    ];
+    let mem = TestMem::new();
+    load(&mem, 0x100, &prog);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!((r(&env, 1), r(&env, 2), env.pc), (0, 100, 0x114));
+    let s = e.stats();
+    assert!(s.units_executed < 15, "jump cache missed: {s:?}");
+    let ent = env.jmp_cache[xlat_ir::abi::jmp_cache_index(0x108)];
+    assert_eq!(ent.pc, 0x108);
+    assert_ne!(ent.code, 0);
+}
+
+#[test]
+fn exit_request_stops_at_the_next_unit() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &COUNT_LOOP);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    env.exit_request.store(1, Ordering::Relaxed);
+    assert_eq!(e.run(&mut env), RunExit::Request);
+    assert_eq!(env.pc, 0x100);
+    assert_eq!(r(&env, 1), 0, "nothing ran");
+}
+
+#[test]
+fn exit_request_from_another_thread_breaks_a_chained_loop() {
+    // li r1, 1; loop: bnez r1, loop  (forever, chained to itself)
+    let mem = TestMem::new();
+    load(&mem, 0x100, &[[7, 1, 1, 0], [2, 1, 0, 0]]);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    let req = &env.exit_request as *const AtomicU32 as usize;
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // SAFETY: the state outlives this thread (joined below before it is dropped), and
+        // exit_request is an atomic meant to be set from other threads.
+        unsafe { &*(req as *const AtomicU32) }.store(1, Ordering::Relaxed);
+    });
+    assert_eq!(e.run(&mut env), RunExit::Request);
+    t.join().unwrap();
+    assert_eq!(env.pc, 0x104);
+    assert!(e.stats().units_executed < 10, "the loop ran chained");
+}
+
+#[test]
+fn flush_retranslates_changed_code() {
+    // addi r2, 1; ecall
+    let mem = TestMem::new();
+    load(&mem, 0x100, &[[1, 2, 1, 0], [4, 0, 0, 0]]);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    load(&mem, 0x100, &[[1, 2, 5, 0]]);
+    env.pc = 0x100;
+    e.run(&mut env);
+    assert_eq!(
+        r(&env, 2),
+        2,
+        "stale translation still used without a flush"
+    );
+    e.flush();
+    env.pc = 0x100;
+    e.run(&mut env);
+    assert_eq!(r(&env, 2), 7);
+    assert_eq!(e.stats().flushes, 1);
+}
+
+#[test]
+fn fence_i_flushes_and_continues() {
+    // addi r2, 1; fence.i; ecall
+    let mem = TestMem::new();
+    load(&mem, 0x100, &[[1, 2, 1, 0], [6, 0, 0, 0], [4, 0, 0, 0]]);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!((r(&env, 2), env.pc), (1, 0x108));
+    assert_eq!(e.stats().flushes, 1);
+}
+
+#[test]
+fn full_code_memory_flushes_and_keeps_going() {
+    // 1000 separate one-instruction units (max_insns 1) doing addi r2, 1, then ecall; twice.
+    let mem = TestMem::new();
+    let mut prog = vec![[1u8, 2, 1, 0]; 1000];
+    prog.push([4, 0, 0, 0]);
+    load(&mem, 0x0, &prog);
+    let cfg = EngineConfig {
+        hot_threshold: 0,
+        max_insns: 1,
+        code_size: 32 << 10,
+        ..EngineConfig::default()
+    };
+    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    let mut env = CpuState::new_boxed();
+    for round in 1..=2 {
+        env.pc = 0;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!(r(&env, 2), 1000 * round);
+    }
+    assert!(e.stats().flushes >= 1, "{:?}", e.stats());
+}
+
+#[test]
+fn exceptions_and_breakpoints_report_the_pc() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &[[1, 2, 1, 0], [0xee, 1, 2, 3], [5, 0, 0, 0]]);
+    for hot in [0, 100] {
+        let e = engine(&mem, Accel::Jit, hot);
+        let mut env = CpuState::new_boxed();
+        env.pc = 0x100;
+        assert_eq!(
+            e.run(&mut env),
+            RunExit::Exception {
+                code: ILLEGAL,
+                arg: 0x0302_01ee
+            }
+        );
+        assert_eq!((env.pc, r(&env, 2)), (0x104, 1));
+        env.pc = 0x108;
+        assert_eq!(e.run(&mut env), RunExit::Breakpoint);
+        assert_eq!(env.pc, 0x108);
+    }
+}
+
+#[derive(Debug)]
+struct NoDirect(Arc<TestMem>);
+impl xlat_ir::interp::GuestMem for NoDirect {
+    fn load(&self, a: u64, m: xlat_ir::MemOp) -> Result<u64, xlat_ir::interp::MemFault> {
+        self.0.load(a, m)
+    }
+    fn store(&self, a: u64, m: xlat_ir::MemOp, v: u64) -> Result<(), xlat_ir::interp::MemFault> {
+        self.0.store(a, m, v)
+    }
+    fn atomic_rmw(
+        &self,
+        a: u64,
+        m: xlat_ir::MemOp,
+        o: xlat_ir::AtomicOp,
+        v: u64,
+    ) -> Result<u64, xlat_ir::interp::MemFault> {
+        self.0.atomic_rmw(a, m, o, v)
+    }
+    fn atomic_cas(
+        &self,
+        a: u64,
+        m: xlat_ir::MemOp,
+        e: u64,
+        n: u64,
+    ) -> Result<u64, xlat_ir::interp::MemFault> {
+        self.0.atomic_cas(a, m, e, n)
+    }
+}
+impl CodeFetch for NoDirect {
+    fn fetch_u16(&self, pc: u64) -> Option<u16> {
+        self.0.fetch_u16(pc)
+    }
+}
+impl xlat_softmmu::GuestMemory for NoDirect {
+    fn direct(&self) -> Option<xlat_softmmu::DirectMap> {
+        None
+    }
+}
+
+#[test]
+fn jit_without_a_direct_map_is_a_clear_error() {
+    let mem = Arc::new(NoDirect(TestMem::new()));
+    let err = Engine::new(toy(), mem.clone(), EngineConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("direct host mapping"), "{err}");
+    let cfg = EngineConfig {
+        accel: Accel::Interp,
+        ..EngineConfig::default()
+    };
+    assert!(Engine::new(toy(), mem, cfg).is_ok());
+}
