@@ -1,0 +1,161 @@
+//! Exact RISC-V F/D arithmetic on raw bit patterns (ISA vol. I, "F" and "D" chapters).
+//!
+//! Every function returns the result encoding and the IEEE flags it raises, exactly as a
+//! RISC-V hart would: the canonical NaN for every NaN result, no payload propagation,
+//! tininess detected after rounding, saturating float-to-integer conversions, and the
+//! 2.2 fmin/fmax. Single-precision values are passed and returned in the low 32 bits
+//! (already unboxed; the caller NaN-boxes results).
+//!
+//! Rounding modes are the `frm` encodings with the dynamic mode already resolved:
+//! 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM. Flags use the `fflags` bit layout ([`NV`] … [`NX`]).
+//!
+//! Round-to-nearest add/sub/mul/div/sqrt take a host-FPU fast path when the result is an
+//! ordinary normal number (see `fast`); everything else is computed exactly in integers.
+//!
+//! ```
+//! use xlat_frontend_riscv::fpu::{self, Fmt};
+//! // 1.0 + 2^-60 in round-to-nearest: 1.0, inexact.
+//! let (r, flags) = fpu::add(Fmt::D, 1f64.to_bits(), 2f64.powi(-60).to_bits(), 0);
+//! assert_eq!((r, flags), (1f64.to_bits(), fpu::NX));
+//! ```
+
+mod arith;
+mod cmp;
+mod cvt;
+mod fast;
+mod pack;
+
+/// Invalid operation.
+pub const NV: u8 = 16;
+/// Divide by zero.
+pub const DZ: u8 = 8;
+/// Overflow.
+pub const OF: u8 = 4;
+/// Underflow.
+pub const UF: u8 = 2;
+/// Inexact.
+pub const NX: u8 = 1;
+
+/// Round to nearest, ties to even (the only mode with host fast paths).
+const RNE: u8 = 0;
+
+/// The operand format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fmt {
+    /// binary32, in the low 32 bits.
+    S,
+    /// binary64.
+    D,
+}
+
+macro_rules! fast_or_soft2 {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[inline]
+        pub fn $name(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+            if rm == RNE {
+                match f {
+                    Fmt::D => {
+                        if let Some(r) = fast::d::$name(a, b) {
+                            return r;
+                        }
+                    }
+                    Fmt::S => {
+                        if let Some((r, fl)) = fast::s::$name(a as u32, b as u32) {
+                            return (u64::from(r), fl);
+                        }
+                    }
+                }
+            }
+            arith::$name(f, a, b, rm)
+        }
+    };
+}
+
+fast_or_soft2!(add, "fadd: `a + b`.");
+fast_or_soft2!(sub, "fsub: `a - b`.");
+fast_or_soft2!(mul, "fmul: `a * b`.");
+fast_or_soft2!(
+    div,
+    "fdiv: `a / b` (DZ for a finite nonzero `a` over zero)."
+);
+
+/// fsqrt.
+#[inline]
+pub fn sqrt(f: Fmt, a: u64, rm: u8) -> (u64, u8) {
+    if rm == RNE {
+        match f {
+            Fmt::D => {
+                if let Some(r) = fast::d::sqrt(a) {
+                    return r;
+                }
+            }
+            Fmt::S => {
+                if let Some((r, fl)) = fast::s::sqrt(a as u32) {
+                    return (u64::from(r), fl);
+                }
+            }
+        }
+    }
+    arith::sqrt(f, a, rm)
+}
+
+/// Fused multiply-add `(±a·b) + (±c)` with one rounding: fmadd (false, false), fmsub
+/// (false, true), fnmsub (true, false), fnmadd (true, true).
+#[inline]
+pub fn fma(
+    f: Fmt,
+    a: u64,
+    b: u64,
+    c: u64,
+    rm: u8,
+    neg_product: bool,
+    neg_addend: bool,
+) -> (u64, u8) {
+    arith::fma(f, a, b, c, rm, neg_product, neg_addend)
+}
+
+/// fmin (minimumNumber).
+pub fn min(f: Fmt, a: u64, b: u64) -> (u64, u8) {
+    cmp::min(f, a, b)
+}
+
+/// fmax (maximumNumber).
+pub fn max(f: Fmt, a: u64, b: u64) -> (u64, u8) {
+    cmp::max(f, a, b)
+}
+
+/// feq: 1 if equal; NV only for signaling NaNs.
+pub fn eq(f: Fmt, a: u64, b: u64) -> (u64, u8) {
+    cmp::eq(f, a, b)
+}
+
+/// flt: 1 if `a < b`; NV for any NaN.
+pub fn lt(f: Fmt, a: u64, b: u64) -> (u64, u8) {
+    cmp::lt(f, a, b)
+}
+
+/// fle: 1 if `a <= b`; NV for any NaN.
+pub fn le(f: Fmt, a: u64, b: u64) -> (u64, u8) {
+    cmp::le(f, a, b)
+}
+
+/// fclass: the one-hot class mask (bit 0 -∞ … bit 9 quiet NaN).
+pub fn classify(f: Fmt, a: u64) -> u64 {
+    cmp::classify(f, a)
+}
+
+/// fcvt.{w,wu,l,lu}.{s,d}: W results are sign-extended to 64 bits.
+pub fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
+    cvt::to_int(f, a, rm, signed, word)
+}
+
+/// fcvt.{s,d}.{w,wu,l,lu}: `a` is the full x register (W forms use its low 32 bits).
+pub fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
+    cvt::from_int(f, a, rm, signed, word)
+}
+
+/// fcvt.s.d and fcvt.d.s.
+pub fn convert(from: Fmt, to: Fmt, a: u64, rm: u8) -> (u64, u8) {
+    cvt::convert(from, to, a, rm)
+}

@@ -1,0 +1,79 @@
+//! Conversions: float to integer, integer to float, and between the two formats.
+
+use super::pack::{Class, nan_result, round_pack, round_pack64, shr_round, unpack};
+use super::{Fmt, NV, NX};
+
+/// fcvt.{w,wu,l,lu}.{s,d}. Out-of-range and NaN inputs give NV (without NX) and the
+/// saturated value of the ISA's fcvt table: NaN and +∞ give the maximum, -∞ the minimum.
+/// W results are sign-extended to 64 bits (also for wu).
+pub(super) fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
+    let x = unpack(f, a);
+    let bits = if word { 32 } else { 64 };
+    // Magnitude limits, as u128 so that 2^64 fits.
+    let max_pos: u128 = if signed {
+        (1 << (bits - 1)) - 1
+    } else {
+        (1 << bits) - 1
+    };
+    let max_neg: u128 = if signed { 1 << (bits - 1) } else { 0 };
+    let extend = |v: u64| {
+        if word {
+            v as u32 as i32 as i64 as u64
+        } else {
+            v
+        }
+    };
+    let sat_pos = (extend(max_pos as u64), NV);
+    let sat_neg = (extend((max_neg as u64).wrapping_neg()), NV);
+    let (q, inexact) = match x.class {
+        Class::QNan | Class::SNan => return sat_pos,
+        Class::Inf => return if x.sign { sat_neg } else { sat_pos },
+        Class::Zero => return (0, 0),
+        // |value| >= 2^64: out of range for every destination.
+        Class::Finite if x.exp >= 64 => return if x.sign { sat_neg } else { sat_pos },
+        Class::Finite => {
+            // value = sig * 2^(exp - 63); exp in [-inf, 63]. Rounding may carry to 2^64.
+            let shift = (63 - x.exp).min(200) as u32;
+            // shift >= 1 leaves q < 2^63 + 1, shift == 0 is exact: no carry out of 64 bits.
+            let (q, inexact) = shr_round(x.sig, shift, x.sign, rm);
+            (u128::from(q), inexact)
+        }
+    };
+    let flags = if inexact { NX } else { 0 };
+    if x.sign {
+        if q > max_neg {
+            return sat_neg;
+        }
+        (extend((q as u64).wrapping_neg()), flags)
+    } else {
+        if q > max_pos {
+            return sat_pos;
+        }
+        (extend(q as u64), flags)
+    }
+}
+
+/// fcvt.{s,d}.{w,wu,l,lu}: `a` is the whole integer register; W forms use its low 32 bits.
+pub(super) fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
+    let v: i128 = match (signed, word) {
+        (true, true) => i128::from(a as u32 as i32),
+        (false, true) => i128::from(a as u32),
+        (true, false) => i128::from(a as i64),
+        (false, false) => i128::from(a),
+    };
+    if v == 0 {
+        return (0, 0);
+    }
+    round_pack64(f, v < 0, 0, v.unsigned_abs() as u64, rm)
+}
+
+/// fcvt.s.d and fcvt.d.s (and the identity, for completeness).
+pub(super) fn convert(from: Fmt, to: Fmt, a: u64, rm: u8) -> (u64, u8) {
+    let x = unpack(from, a);
+    match x.class {
+        Class::QNan | Class::SNan => (to.canonical_nan(), nan_result(from, &[x]).1),
+        Class::Inf => (to.inf(x.sign), 0),
+        Class::Zero => (to.zero(x.sign), 0),
+        Class::Finite => round_pack(to, x.sign, x.exp, x.sig, rm),
+    }
+}

@@ -1,0 +1,103 @@
+//! Host-FPU fast paths for round-to-nearest-even arithmetic.
+//!
+//! Rust's `f32`/`f64` operations are correctly rounded IEEE 754 operations in RNE, so when the
+//! result is a normal number larger than the smallest normal (no tininess question, no
+//! overflow, no NaN) the host result is the RISC-V result. The only flag left is NX, which is
+//! computed exactly: TwoSum's error term for add/sub, and for mul/div/sqrt an integer check
+//! that the rounded result times the other operand reproduces the exact value. Anything else
+//! returns `None` and goes to the soft path.
+
+use super::NX;
+
+macro_rules! fast_impl {
+    ($modname:ident, $float:ty, $bits:ty, $mant:expr) => {
+        pub(super) mod $modname {
+            use super::NX;
+
+            const MANT: u32 = $mant;
+            const MIN_NORMAL: $float = <$float>::MIN_POSITIVE;
+
+            /// The result is usable if it is finite, normal and above the smallest normal.
+            #[inline(always)]
+            fn ok(r: $float) -> bool {
+                let m = r.abs();
+                m > MIN_NORMAL && m < <$float>::INFINITY
+            }
+
+            /// The significand as an integer (implicit bit included for normals).
+            #[inline(always)]
+            fn sig(bits: $bits) -> u128 {
+                let m = bits & ((1 << MANT) - 1);
+                let e = (bits >> MANT) & ((1 << (<$bits>::BITS - 1 - MANT)) - 1);
+                u128::from(if e == 0 { m } else { m | 1 << MANT })
+            }
+
+            /// Removes trailing zero bits (n != 0).
+            #[inline(always)]
+            fn odd(n: u128) -> u128 {
+                n >> n.trailing_zeros()
+            }
+
+            #[inline(always)]
+            fn flags(inexact: bool) -> u8 {
+                if inexact { NX } else { 0 }
+            }
+
+            #[inline]
+            pub fn add(a: $bits, b: $bits) -> Option<($bits, u8)> {
+                let (x, y) = (<$float>::from_bits(a), <$float>::from_bits(b));
+                let s = x + y;
+                if !ok(s) {
+                    return None;
+                }
+                // TwoSum (Knuth): s + e == x + y exactly, no overflow since s is finite.
+                let bb = s - x;
+                let e = (x - (s - bb)) + (y - bb);
+                Some((s.to_bits(), flags(e != 0.0)))
+            }
+
+            #[inline]
+            pub fn sub(a: $bits, b: $bits) -> Option<($bits, u8)> {
+                add(a, b ^ (1 << (<$bits>::BITS - 1)))
+            }
+
+            #[inline]
+            pub fn mul(a: $bits, b: $bits) -> Option<($bits, u8)> {
+                let r = <$float>::from_bits(a) * <$float>::from_bits(b);
+                if !ok(r) {
+                    return None;
+                }
+                // Exact iff the significand product has at most MANT + 1 significant bits.
+                let p = sig(a) * sig(b);
+                let width = 128 - p.leading_zeros() - p.trailing_zeros();
+                Some((r.to_bits(), flags(width > MANT + 1)))
+            }
+
+            #[inline]
+            pub fn div(a: $bits, b: $bits) -> Option<($bits, u8)> {
+                let r = <$float>::from_bits(a) / <$float>::from_bits(b);
+                if !ok(r) {
+                    return None;
+                }
+                // r·b == a·2^k with |k| = 0 forced by r's relative error < 1 ulp; so exactness
+                // is equality of the odd parts.
+                let r_bits = r.to_bits();
+                Some((r_bits, flags(odd(sig(r_bits) * sig(b)) != odd(sig(a)))))
+            }
+
+            #[inline]
+            pub fn sqrt(a: $bits) -> Option<($bits, u8)> {
+                let x = <$float>::from_bits(a);
+                if !(x > 0.0 && x < <$float>::INFINITY) {
+                    return None;
+                }
+                let r = x.sqrt().to_bits();
+                let s = sig(r);
+                Some((r, flags(odd(s * s) != odd(sig(a)))))
+            }
+        }
+    };
+}
+
+fast_impl!(d, f64, u64, 52);
+fast_impl!(s, f32, u32, 23);
