@@ -25,6 +25,12 @@ mod cvt;
 mod fast;
 mod pack;
 
+/// The exact integer implementations alone, without the host-FPU fast paths; same signatures
+/// and results as the top-level functions. For differential tests and benchmarks.
+pub mod exact {
+    pub use super::arith::{add, div, fma, mul, sqrt, sub};
+}
+
 /// Invalid operation.
 pub const NV: u8 = 16;
 /// Divide by zero.
@@ -36,8 +42,10 @@ pub const UF: u8 = 2;
 /// Inexact.
 pub const NX: u8 = 1;
 
-/// Round to nearest, ties to even (the only mode with host fast paths).
+/// Round to nearest, ties to even (the mode with host fast paths).
 const RNE: u8 = 0;
+/// Round towards zero.
+const RTZ: u8 = 1;
 
 /// The operand format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +120,23 @@ pub fn fma(
     neg_product: bool,
     neg_addend: bool,
 ) -> (u64, u8) {
+    if rm == RNE {
+        // -(a·b) is (-a)·b exactly, so the negations become sign flips of a and c.
+        let flip = |v: u64, neg: bool| if neg { v ^ f.sign_bit() } else { v };
+        let (a2, c2) = (flip(a, neg_product), flip(c, neg_addend));
+        match f {
+            Fmt::D => {
+                if let Some(r) = fast::d::fma(a2, b, c2) {
+                    return r;
+                }
+            }
+            Fmt::S => {
+                if let Some((r, fl)) = fast::s::fma(a2 as u32, b as u32, c2 as u32) {
+                    return (u64::from(r), fl);
+                }
+            }
+        }
+    }
     arith::fma(f, a, b, c, rm, neg_product, neg_addend)
 }
 

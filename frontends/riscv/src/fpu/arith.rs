@@ -14,12 +14,14 @@ fn zero_sum_sign(rm: u8) -> bool {
     rm == RDN
 }
 
-pub(super) fn add(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+/// `a + b`, exactly rounded.
+pub fn add(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     let (x, y) = (unpack(f, a), unpack(f, b));
     add_unpacked(f, x, y, a, b, rm)
 }
 
-pub(super) fn sub(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+/// `a - b`, exactly rounded.
+pub fn sub(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     let b = b ^ f.sign_bit();
     add(f, a, b, rm)
 }
@@ -64,7 +66,8 @@ fn add_finite(f: Fmt, x: Unpacked, y: Unpacked, rm: u8) -> (u64, u8) {
     round_pack64(f, x.sign, x.exp - 62, m, rm)
 }
 
-pub(super) fn mul(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+/// `a * b`, exactly rounded.
+pub fn mul(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     use Class::*;
     let (x, y) = (unpack(f, a), unpack(f, b));
     let sign = x.sign != y.sign;
@@ -80,7 +83,8 @@ pub(super) fn mul(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     }
 }
 
-pub(super) fn div(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+/// `a / b`, exactly rounded.
+pub fn div(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     use Class::*;
     let (x, y) = (unpack(f, a), unpack(f, b));
     let sign = x.sign != y.sign;
@@ -101,7 +105,8 @@ pub(super) fn div(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
     }
 }
 
-pub(super) fn sqrt(f: Fmt, a: u64, rm: u8) -> (u64, u8) {
+/// `sqrt(a)`, exactly rounded.
+pub fn sqrt(f: Fmt, a: u64, rm: u8) -> (u64, u8) {
     let x = unpack(f, a);
     match x.class {
         Class::QNan | Class::SNan => nan_result(f, &[x]),
@@ -139,16 +144,8 @@ fn isqrt(m: u128) -> u128 {
     r
 }
 
-/// (±a·b) + (±c) with one rounding.
-pub(super) fn fma(
-    f: Fmt,
-    a: u64,
-    b: u64,
-    c: u64,
-    rm: u8,
-    neg_prod: bool,
-    neg_add: bool,
-) -> (u64, u8) {
+/// `(±a·b) + (±c)` with one rounding.
+pub fn fma(f: Fmt, a: u64, b: u64, c: u64, rm: u8, neg_prod: bool, neg_add: bool) -> (u64, u8) {
     use Class::*;
     let (x, y, z) = (unpack(f, a), unpack(f, b), unpack(f, c));
     // RISC-V: ∞·0 is invalid even when the addend is a quiet NaN.

@@ -1,12 +1,15 @@
 //! Conversions: float to integer, integer to float, and between the two formats.
 
 use super::pack::{Class, nan_result, round_pack, round_pack64, shr_round, unpack};
-use super::{Fmt, NV, NX};
+use super::{Fmt, NV, NX, RNE, RTZ};
 
 /// fcvt.{w,wu,l,lu}.{s,d}. Out-of-range and NaN inputs give NV (without NX) and the
 /// saturated value of the ISA's fcvt table: NaN and +∞ give the maximum, -∞ the minimum.
 /// W results are sign-extended to 64 bits (also for wu).
 pub(super) fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
+    if let Some(r) = to_int_fast(f, a, rm, signed, word) {
+        return r;
+    }
     let x = unpack(f, a);
     let bits = if word { 32 } else { 64 };
     // Magnitude limits, as u128 so that 2^64 fits.
@@ -53,6 +56,35 @@ pub(super) fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, 
     }
 }
 
+/// The host path for RTZ (C casts) and RNE with |value| < 2^52 and an in-range result;
+/// `None` for everything else (NaN, large values, saturation, directed rounding).
+fn to_int_fast(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> Option<(u64, u8)> {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let x = match f {
+        Fmt::D => f64::from_bits(a),
+        Fmt::S => f64::from(f32::from_bits(a as u32)),
+    };
+    let y = x.abs();
+    if y.is_nan() || y >= TWO52 {
+        return None;
+    }
+    // Both are exact: y < 2^52, and adding 2^52 rounds y to an integer in the host's RNE.
+    let mag = match rm {
+        RTZ => y as i64,
+        RNE => ((y + TWO52) - TWO52) as i64,
+        _ => return None,
+    };
+    let t = if x < 0.0 { -mag } else { mag };
+    let flags = if t as f64 != x { NX } else { 0 };
+    let r = match (signed, word) {
+        (true, true) => i64::from(i32::try_from(t).ok()?) as u64,
+        (false, true) => i64::from(u32::try_from(t).ok()? as i32) as u64,
+        (true, false) => t as u64,
+        (false, false) => u64::try_from(t).ok()?,
+    };
+    Some((r, flags))
+}
+
 /// fcvt.{s,d}.{w,wu,l,lu}: `a` is the whole integer register; W forms use its low 32 bits.
 pub(super) fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
     let v: i128 = match (signed, word) {
@@ -64,11 +96,39 @@ pub(super) fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64
     if v == 0 {
         return (0, 0);
     }
+    // Integers with at most p bits convert exactly (every W source for D, for instance).
+    if v.unsigned_abs() <= 1 << (f.mant_bits() + 1) {
+        let r = match f {
+            Fmt::D => (v as i64 as f64).to_bits(),
+            Fmt::S => u64::from((v as i64 as f32).to_bits()),
+        };
+        return (r, 0);
+    }
     round_pack64(f, v < 0, 0, v.unsigned_abs() as u64, rm)
 }
 
 /// fcvt.s.d and fcvt.d.s (and the identity, for completeness).
 pub(super) fn convert(from: Fmt, to: Fmt, a: u64, rm: u8) -> (u64, u8) {
+    match (from, to) {
+        (Fmt::S, Fmt::D) => {
+            let x = f32::from_bits(a as u32);
+            if !x.is_nan() {
+                return (f64::from(x).to_bits(), 0); // widening is exact
+            }
+        }
+        (Fmt::D, Fmt::S) if rm == RNE => {
+            // The host narrowing rounds once in RNE; normal results need only NX.
+            let x = f64::from_bits(a);
+            let r = x as f32;
+            if r.abs() > f32::MIN_POSITIVE && r.is_finite() {
+                return (
+                    u64::from(r.to_bits()),
+                    if f64::from(r) != x { NX } else { 0 },
+                );
+            }
+        }
+        _ => {}
+    }
     let x = unpack(from, a);
     match x.class {
         Class::QNan | Class::SNan => (to.canonical_nan(), nan_result(from, &[x]).1),

@@ -4,18 +4,40 @@
 //! result is a normal number larger than the smallest normal (no tininess question, no
 //! overflow, no NaN) the host result is the RISC-V result. The only flag left is NX, which is
 //! computed exactly: TwoSum's error term for add/sub, and for mul/div/sqrt an integer check
-//! that the rounded result times the other operand reproduces the exact value. Anything else
-//! returns `None` and goes to the soft path.
+//! that the rounded result times the other operand reproduces the exact value, and for fma a
+//! comparison of the exact sum's lowest set bit with the result's ulp. Anything else returns
+//! `None` and goes to the soft path.
 
 use super::NX;
+
+/// Whether `mul_add` is a hardware instruction (otherwise libm emulates it slowly and the
+/// exact integer path is faster). The std macro caches the CPUID answer.
+#[inline(always)]
+fn host_has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
 
 macro_rules! fast_impl {
     ($modname:ident, $float:ty, $bits:ty, $mant:expr) => {
         pub(super) mod $modname {
-            use super::NX;
+            use super::{NX, host_has_fma};
 
             const MANT: u32 = $mant;
             const MIN_NORMAL: $float = <$float>::MIN_POSITIVE;
+            const SIGN: $bits = 1 << (<$bits>::BITS - 1);
+            const EMASK: $bits = (1 << (<$bits>::BITS - 1 - MANT)) - 1;
+            const BIAS: i32 = (EMASK >> 1) as i32;
 
             /// The result is usable if it is finite, normal and above the smallest normal.
             #[inline(always)]
@@ -28,8 +50,15 @@ macro_rules! fast_impl {
             #[inline(always)]
             fn sig(bits: $bits) -> u128 {
                 let m = bits & ((1 << MANT) - 1);
-                let e = (bits >> MANT) & ((1 << (<$bits>::BITS - 1 - MANT)) - 1);
+                let e = (bits >> MANT) & EMASK;
                 u128::from(if e == 0 { m } else { m | 1 << MANT })
+            }
+
+            /// The exponent of the significand's last bit: value = sig * 2^lsb_exp.
+            #[inline(always)]
+            fn lsb_exp(bits: $bits) -> i32 {
+                let e = ((bits >> MANT) & EMASK) as i32;
+                e.max(1) - BIAS - MANT as i32
             }
 
             /// Removes trailing zero bits (n != 0).
@@ -94,6 +123,50 @@ macro_rules! fast_impl {
                 let r = x.sqrt().to_bits();
                 let s = sig(r);
                 Some((r, flags(odd(s * s) != odd(sig(a)))))
+            }
+
+            /// `a·b + c` (callers flip signs for the negated forms).
+            #[inline]
+            pub fn fma(a: $bits, b: $bits, c: $bits) -> Option<($bits, u8)> {
+                if !host_has_fma() {
+                    return None;
+                }
+                let (x, y, z) = (
+                    <$float>::from_bits(a),
+                    <$float>::from_bits(b),
+                    <$float>::from_bits(c),
+                );
+                let r = x.mul_add(y, z);
+                if !ok(r) {
+                    return None;
+                }
+                // All inputs are finite here. V = a·b + c is exactly representable (so equal
+                // to r) iff its lowest set bit is not below r's ulp: r is normal and within an
+                // ulp of V, so such a V has at most MANT + 1 significant bits.
+                let p = sig(a) * sig(b);
+                if p == 0 {
+                    return Some((r.to_bits(), 0));
+                }
+                let lp = lsb_exp(a) + lsb_exp(b) + p.trailing_zeros() as i32;
+                let sc = sig(c);
+                let low = if sc == 0 {
+                    lp
+                } else {
+                    let lc = lsb_exp(c) + sc.trailing_zeros() as i32;
+                    if lp != lc {
+                        lp.min(lc)
+                    } else {
+                        // Both odd parts start at the same bit: their sum or difference decides.
+                        let (op, oc) = (odd(p), odd(sc));
+                        let same_sign = ((a ^ b) & SIGN) == (c & SIGN);
+                        let s = if same_sign { op + oc } else { op.abs_diff(oc) };
+                        if s == 0 {
+                            return None;
+                        }
+                        lp + s.trailing_zeros() as i32
+                    }
+                };
+                Some((r.to_bits(), flags(low < lsb_exp(r.to_bits()))))
             }
         }
     };

@@ -202,6 +202,13 @@ static void run_fmt(const Fmt *f, int nrand) {
                 u64 a, b, c;
                 if (k < NSPEC * NSPEC / 4) {
                     a = sp[rndn(NSPEC)]; b = sp[rndn(NSPEC)]; c = sp[rndn(NSPEC)];
+                } else if (rndn(3) == 0) {
+                    /* Short significands: exact results and exact cancellation. */
+                    u64 top = ~0ull << (f->mbits - 1 - rndn(f->mbits / 2));
+                    a = rval(f) & (top | ~0ull << f->mbits);
+                    b = rval(f) & (top | ~0ull << f->mbits);
+                    int ep = ef(f, a) + ef(f, b) - bias(f);
+                    c = near(f, ep, 4) & (top << rndn(3) | ~0ull << f->mbits);
                 } else {
                     a = rval(f);
                     b = rndn(3) ? rval(f) : partner(f, "mul", a);
