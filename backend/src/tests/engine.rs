@@ -21,9 +21,9 @@ use xlat_ir::{
 const ILLEGAL: u32 = 2;
 
 #[derive(Debug)]
-struct Toy(UserAbi);
+pub(super) struct Toy(UserAbi);
 
-fn toy() -> Arc<Toy> {
+pub(super) fn toy() -> Arc<Toy> {
     Arc::new(Toy(UserAbi {
         syscall_nr: reg_offset(7),
         syscall_args: [
@@ -123,7 +123,7 @@ impl Frontend for Toy {
     }
 }
 
-fn load(mem: &TestMem, at: usize, prog: &[[u8; 4]]) {
+pub(super) fn load(mem: &TestMem, at: usize, prog: &[[u8; 4]]) {
     for (k, w) in prog.iter().enumerate() {
         mem.write(at + 4 * k, w);
     }

@@ -1,6 +1,7 @@
 //! Crate tests: shared harness (a guest memory over a real host buffer, test helpers, running a
 //! unit both compiled and interpreted), the differential fuzzer and engine behaviour tests.
 
+mod bench;
 mod engine;
 mod fuzz;
 mod randunit;
@@ -25,12 +26,19 @@ pub const MEM_SIZE: usize = 4096;
 #[derive(Debug)]
 pub struct TestMem {
     buf: Box<[AtomicU8]>,
+    size: usize,
 }
 
 impl TestMem {
     pub fn new() -> Arc<TestMem> {
+        TestMem::with_size(MEM_SIZE)
+    }
+    /// A memory of `size` bytes (a power of two).
+    pub fn with_size(size: usize) -> Arc<TestMem> {
+        assert!(size.is_power_of_two());
         Arc::new(TestMem {
-            buf: (0..MEM_SIZE + 16).map(|_| AtomicU8::new(0)).collect(),
+            buf: (0..size + 16).map(|_| AtomicU8::new(0)).collect(),
+            size,
         })
     }
     pub fn fill(&self, f: impl Fn(usize) -> u8) {
@@ -47,13 +55,13 @@ impl TestMem {
         }
     }
     fn check(&self, addr: u64, m: MemOp) -> Result<usize, MemFault> {
-        if m.aligned && addr % u64::from(m.bytes()) != 0 {
+        if m.aligned && !addr.is_multiple_of(u64::from(m.bytes())) {
             return Err(MemFault {
                 code: MISALIGNED,
                 addr,
             });
         }
-        Ok((addr & (MEM_SIZE as u64 - 1)) as usize)
+        Ok((addr & (self.size as u64 - 1)) as usize)
     }
     fn raw_load(&self, i: usize, m: MemOp) -> u64 {
         let mut v = 0u64;
@@ -110,7 +118,7 @@ impl GuestMem for TestMem {
 
 impl CodeFetch for TestMem {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
-        let i = (pc as usize) % MEM_SIZE;
+        let i = (pc as usize) % self.size;
         Some(
             u16::from(self.buf[i].load(Ordering::Relaxed))
                 | (u16::from(self.buf[i + 1].load(Ordering::Relaxed)) << 8),
@@ -122,7 +130,7 @@ impl GuestMemory for TestMem {
     fn direct(&self) -> Option<DirectMap> {
         Some(DirectMap {
             base: self.buf.as_ptr() as u64,
-            mask: MEM_SIZE as u64 - 1,
+            mask: self.size as u64 - 1,
         })
     }
 }
@@ -236,7 +244,7 @@ impl Harness {
         }
     }
 
-    fn params(&self) -> LowerParams {
+    pub fn params(&self) -> LowerParams {
         LowerParams {
             direct: self.mem.direct().unwrap(),
             slow_ctx: &*self.slow as *const SlowCtx as u64,
