@@ -40,6 +40,19 @@ mod tests {
         println!("{name:<24} {ns:6.2} ns/op");
     }
 
+    /// Latency: each result feeds the next operation (like a guest's dependent FP chain).
+    fn chain(name: &str, f: impl Fn(u64) -> u64) {
+        let n = N * ROUNDS;
+        let mut x = 1.5f64.to_bits();
+        let t = Instant::now();
+        for _ in 0..n {
+            x = f(black_box(x));
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        black_box(x);
+        println!("{name:<24} {ns:6.2} ns/op");
+    }
+
     thread_local! {
         static SOFTFP_FLAGS: Cell<u32> = const { Cell::new(0) };
     }
@@ -90,6 +103,23 @@ mod tests {
             fl(fpu::convert(Fmt::D, Fmt::S, a, 0))
         });
         time("fpu flt.d", |a, b| fl(fpu::lt(Fmt::D, a, b)));
+        let (ka, kb) = (1.000_000_1f64.to_bits(), 0.999_999_9f64.to_bits());
+        let flags = Cell::new(0u8);
+        let keep = |(r, f): (u64, u8)| {
+            flags.set(flags.get() | f);
+            r
+        };
+        chain("chain host f64 mul", |x| (d(x) * d(ka)).to_bits());
+        chain("chain fpu add.d", |x| keep(fpu::add(Fmt::D, x, ka, 0)));
+        chain("chain fpu mul.d", |x| {
+            keep(fpu::mul(Fmt::D, keep(fpu::mul(Fmt::D, x, ka, 0)), kb, 0))
+        });
+        chain("chain fpu fmadd.d", |x| {
+            keep(fpu::fma(Fmt::D, ka, x, x, 0, false, false))
+        });
+        chain("chain fpu div.d", |x| {
+            keep(fpu::div(Fmt::D, keep(fpu::div(Fmt::D, x, ka, 0)), kb, 0))
+        });
         softfp_setup();
         type F64 = softfp::F64;
         time("softfp add.d", |a, b| (F64::new(a) + F64::new(b)).0);

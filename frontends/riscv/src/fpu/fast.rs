@@ -48,10 +48,10 @@ macro_rules! fast_impl {
 
             /// The significand as an integer (implicit bit included for normals).
             #[inline(always)]
-            fn sig(bits: $bits) -> u128 {
+            fn sig(bits: $bits) -> u64 {
                 let m = bits & ((1 << MANT) - 1);
                 let e = (bits >> MANT) & EMASK;
-                u128::from(if e == 0 { m } else { m | 1 << MANT })
+                u64::from(if e == 0 { m } else { m | 1 << MANT })
             }
 
             /// The exponent of the significand's last bit: value = sig * 2^lsb_exp.
@@ -61,10 +61,22 @@ macro_rules! fast_impl {
                 e.max(1) - BIAS - MANT as i32
             }
 
-            /// Removes trailing zero bits (n != 0).
+            /// The odd part of a nonzero integer and its width in bits.
             #[inline(always)]
-            fn odd(n: u128) -> u128 {
-                n >> n.trailing_zeros()
+            fn odd(n: u64) -> (u64, u32) {
+                let o = n >> n.trailing_zeros();
+                (o, 64 - o.leading_zeros())
+            }
+
+            /// Whether odd `x`·odd `y` (widths `wx`, `wy`) equals odd `z` (width `wz`). The
+            /// product's width is wx + wy - 1 or wx + wy, which usually decides without
+            /// multiplying; when it does not, the product fits in 64 bits (z has <= 53).
+            #[inline(always)]
+            fn odd_product_is(x: (u64, u32), y: (u64, u32), z: (u64, u32)) -> bool {
+                if x.1 + y.1 - 1 > z.1 || x.1 + y.1 < z.1 {
+                    return false;
+                }
+                x.0 * y.0 == z.0
             }
 
             #[inline(always)]
@@ -96,10 +108,15 @@ macro_rules! fast_impl {
                 if !ok(r) {
                     return None;
                 }
-                // Exact iff the significand product has at most MANT + 1 significant bits.
-                let p = sig(a) * sig(b);
-                let width = 128 - p.leading_zeros() - p.trailing_zeros();
-                Some((r.to_bits(), flags(width > MANT + 1)))
+                // Exact iff the product of the odd parts has at most MANT + 1 bits; its width
+                // is wa + wb - 1 or wa + wb, and when that does not decide it fits 64 bits.
+                let ((oa, wa), (ob, wb)) = (odd(sig(a)), odd(sig(b)));
+                let inexact = if wa + wb > MANT + 2 {
+                    true
+                } else {
+                    64 - (oa * ob).leading_zeros() > MANT + 1
+                };
+                Some((r.to_bits(), flags(inexact)))
             }
 
             #[inline]
@@ -111,7 +128,8 @@ macro_rules! fast_impl {
                 // r·b == a·2^k with |k| = 0 forced by r's relative error < 1 ulp; so exactness
                 // is equality of the odd parts.
                 let r_bits = r.to_bits();
-                Some((r_bits, flags(odd(sig(r_bits) * sig(b)) != odd(sig(a)))))
+                let exact = odd_product_is(odd(sig(r_bits)), odd(sig(b)), odd(sig(a)));
+                Some((r_bits, flags(!exact)))
             }
 
             #[inline]
@@ -121,8 +139,8 @@ macro_rules! fast_impl {
                     return None;
                 }
                 let r = x.sqrt().to_bits();
-                let s = sig(r);
-                Some((r, flags(odd(s * s) != odd(sig(a)))))
+                let or = odd(sig(r));
+                Some((r, flags(!odd_product_is(or, or, odd(sig(a))))))
             }
 
             /// `a·b + c` (callers flip signs for the negated forms).
@@ -143,11 +161,12 @@ macro_rules! fast_impl {
                 // All inputs are finite here. V = a·b + c is exactly representable (so equal
                 // to r) iff its lowest set bit is not below r's ulp: r is normal and within an
                 // ulp of V, so such a V has at most MANT + 1 significant bits.
-                let p = sig(a) * sig(b);
-                if p == 0 {
+                let (sa, sb) = (sig(a), sig(b));
+                if sa == 0 || sb == 0 {
                     return Some((r.to_bits(), 0));
                 }
-                let lp = lsb_exp(a) + lsb_exp(b) + p.trailing_zeros() as i32;
+                let lp =
+                    lsb_exp(a) + lsb_exp(b) + (sa.trailing_zeros() + sb.trailing_zeros()) as i32;
                 let sc = sig(c);
                 let low = if sc == 0 {
                     lp
@@ -157,7 +176,8 @@ macro_rules! fast_impl {
                         lp.min(lc)
                     } else {
                         // Both odd parts start at the same bit: their sum or difference decides.
-                        let (op, oc) = (odd(p), odd(sc));
+                        let op = u128::from(odd(sa).0) * u128::from(odd(sb).0);
+                        let oc = u128::from(odd(sc).0);
                         let same_sign = ((a ^ b) & SIGN) == (c & SIGN);
                         let s = if same_sign { op + oc } else { op.abs_diff(oc) };
                         if s == 0 {
