@@ -24,7 +24,7 @@ use xlat_softmmu::{DirectMap, GuestMemory};
 ///
 /// Compile time dominates, so the baseline tier uses `none`; `speed` is for a later hot-region
 /// tier that compiles several blocks as one function.
-const OPT_LEVEL: &str = "none";
+pub(crate) const OPT_LEVEL: &str = "none";
 
 /// State behind the engine lock.
 #[derive(Debug)]

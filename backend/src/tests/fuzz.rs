@@ -79,12 +79,18 @@ fn check_case(h: &mut Harness, seed: u64) -> Result<(), String> {
 
 #[test]
 fn random_units_match_the_interpreter() {
-    let mut h = Harness::new();
+    // Both optimisation levels: the engine's (none) and the one a hot tier would use.
+    let mut hs = [
+        Harness::with_opt_level("none"),
+        Harness::with_opt_level("speed"),
+    ];
     if let Ok(s) = std::env::var("XLAT_SEED") {
         let seed = s.trim_start_matches("0x");
         let seed = u64::from_str_radix(seed, 16).expect("XLAT_SEED is hex");
-        if let Err(e) = check_case(&mut h, seed) {
-            panic!("seed {seed:#x} failed:\n{e}");
+        for h in &mut hs {
+            if let Err(e) = check_case(h, seed) {
+                panic!("seed {seed:#x} failed:\n{e}");
+            }
         }
         return;
     }
@@ -95,11 +101,16 @@ fn random_units_match_the_interpreter() {
     let t0 = std::time::Instant::now();
     for k in 0..cases {
         let seed = 0x1234_5678_9abc_0000u64.wrapping_add(k.wrapping_mul(0x9e37_79b9));
-        if let Err(e) = check_case(&mut h, seed) {
-            panic!(
-                "seed {seed:#x} failed (replay: XLAT_SEED={seed:x} cargo test -p xlat-backend random_units):\n{e}"
-            );
+        for h in &mut hs {
+            if let Err(e) = check_case(h, seed) {
+                panic!(
+                    "seed {seed:#x} failed (replay: XLAT_SEED={seed:x} cargo test -p xlat-backend random_units):\n{e}"
+                );
+            }
         }
     }
-    eprintln!("{cases} random units matched in {:?}", t0.elapsed());
+    eprintln!(
+        "{cases} random units matched at opt_level none and speed in {:?}",
+        t0.elapsed()
+    );
 }

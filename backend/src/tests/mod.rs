@@ -232,9 +232,14 @@ pub struct Outcome {
 }
 
 impl Harness {
+    /// A harness compiling at the engine's opt level.
     pub fn new() -> Harness {
+        Harness::with_opt_level(crate::engine::OPT_LEVEL)
+    }
+
+    pub fn with_opt_level(opt: &str) -> Harness {
         let mem = TestMem::new();
-        let jit = Jit::new(64 << 20, "speed").unwrap();
+        let jit = Jit::new(64 << 20, opt).unwrap();
         let stub = jit.stub;
         Harness {
             jit,
