@@ -46,6 +46,12 @@ pub const NX: u8 = 1;
 const RNE: u8 = 0;
 /// Round towards zero.
 const RTZ: u8 = 1;
+/// Round down (towards -∞).
+const RDN: u8 = 2;
+/// Round up (towards +∞).
+const RUP: u8 = 3;
+/// Round to nearest, ties away from zero.
+const RMM: u8 = 4;
 
 /// The operand format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Conversions: float to integer, integer to float, and between the two formats.
 
 use super::pack::{Class, nan_result, round_pack, round_pack64, shr_round, unpack};
-use super::{Fmt, NV, NX, RNE, RTZ};
+use super::{Fmt, NV, NX, RDN, RMM, RNE, RTZ, RUP};
 
 /// fcvt.{w,wu,l,lu}.{s,d}. Out-of-range and NaN inputs give NV (without NX) and the
 /// saturated value of the ISA's fcvt table: NaN and +∞ give the maximum, -∞ the minimum.
@@ -56,8 +56,8 @@ pub(super) fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, 
     }
 }
 
-/// The host path for RTZ (C casts) and RNE with |value| < 2^52 and an in-range result;
-/// `None` for everything else (NaN, large values, saturation, directed rounding).
+/// The host path for |value| < 2^52 with an in-range result; `None` for everything else
+/// (NaN, large values, saturation), which the exact path handles.
 fn to_int_fast(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> Option<(u64, u8)> {
     const TWO52: f64 = 4_503_599_627_370_496.0;
     let x = match f {
@@ -68,14 +68,21 @@ fn to_int_fast(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> Option<(u64,
     if y.is_nan() || y >= TWO52 {
         return None;
     }
-    // Both are exact: y < 2^52, and adding 2^52 rounds y to an integer in the host's RNE.
-    let mag = match rm {
-        RTZ => y as i64,
-        RNE => ((y + TWO52) - TWO52) as i64,
+    // Truncation and the fraction are exact for y < 2^52 (Sterbenz for y >= 1).
+    let trunc = y as i64;
+    let frac = y - trunc as f64;
+    let neg = x < 0.0;
+    let up = match rm {
+        RNE => frac > 0.5 || (frac == 0.5 && trunc & 1 == 1),
+        RTZ => false,
+        RDN => neg && frac != 0.0,
+        RUP => !neg && frac != 0.0,
+        RMM => frac >= 0.5,
         _ => return None,
     };
+    let mag = trunc + i64::from(up);
     let t = if x < 0.0 { -mag } else { mag };
-    let flags = if t as f64 != x { NX } else { 0 };
+    let flags = if frac != 0.0 { NX } else { 0 };
     let r = match (signed, word) {
         (true, true) => i64::from(i32::try_from(t).ok()?) as u64,
         (false, true) => i64::from(u32::try_from(t).ok()? as i32) as u64,
