@@ -66,7 +66,12 @@ fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
         fb.set(k, v)
             .map_err(|e| BackendError::Codegen(format!("setting {k}={v}: {e}")))
     };
+    // `opt_level` may carry a register allocator: "none+single_pass".
+    let (opt_level, regalloc) = opt_level
+        .split_once('+')
+        .unwrap_or((opt_level, "backtracking"));
     set(&mut fb, "opt_level", opt_level)?;
+    set(&mut fb, "regalloc_algorithm", regalloc)?;
     set(&mut fb, "preserve_frame_pointers", "true")?;
     // The verifier costs ~40% of compile time: on in debug and test builds only.
     set(

@@ -70,7 +70,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[ignore = "measurement; run in release with --nocapture"]
 fn bench_compile_time() {
     println!("| opt | guest insns | IR ops | median µs | host bytes | bytes/insn |");
-    for opt in ["none", "speed"] {
+    for opt in ["none", "none+single_pass", "speed", "speed+single_pass"] {
         let mut h = Harness::new();
         h.jit = crate::jit::Jit::new(256 << 20, opt).unwrap();
         for n in [5u32, 10, 20, 40] {
@@ -142,6 +142,7 @@ fn bench_tiering_threshold() {
             .map(|t| (Accel::Jit, "speed", t)),
     );
     cases.extend([0u32, 1, 10, 30, 50, 100, 200, 500].map(|t| (Accel::Jit, "none", t)));
+    cases.extend([0u32, 10, 30, 50, 100].map(|t| (Accel::Jit, "none+single_pass", t)));
     for (accel, opt, hot) in cases {
         let mut times = Vec::new();
         let mut last = None;
@@ -177,7 +178,7 @@ fn bench_hot_loop_speed() {
     let mem = TestMem::with_size(1 << 12);
     load(&mem, 0, &prog);
     println!("| opt | ms | ns per iteration (8 guest insns) |");
-    for opt in ["none", "speed"] {
+    for opt in ["none", "none+single_pass", "speed"] {
         let mut times = Vec::new();
         for _ in 0..5 {
             let cfg = EngineConfig {
