@@ -1,4 +1,5 @@
-//! Exact RISC-V F/D arithmetic on raw bit patterns (ISA vol. I, "F" and "D" chapters).
+//! Exact RISC-V F/D arithmetic on raw bit patterns (Unprivileged ISA, "F" and "D" chapters;
+//! section numbers cited as ISA-2019 are from version 20191213).
 //!
 //! Every function returns the result encoding and the IEEE flags it raises, exactly as a
 //! RISC-V hart would: the canonical NaN for every NaN result, no payload propagation,
@@ -9,8 +10,10 @@
 //! Rounding modes are the `frm` encodings with the dynamic mode already resolved:
 //! 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM. Flags use the `fflags` bit layout ([`NV`] … [`NX`]).
 //!
-//! Round-to-nearest add/sub/mul/div/sqrt take a host-FPU fast path when the result is an
-//! ordinary normal number (see `fast`); everything else is computed exactly in integers.
+//! Round-to-nearest add/sub/mul/div/sqrt/fma and the conversions take a host-FPU fast path
+//! when the result is an ordinary normal number (see `fast`); everything else is computed
+//! exactly in integers (also reachable directly as [`exact`]). The fast paths assume the host
+//! FPU is in its default state (round to nearest, no flush-to-zero), as all Rust code does.
 //!
 //! ```
 //! use xlat_frontend_riscv::fpu::{self, Fmt};
@@ -60,6 +63,30 @@ pub enum Fmt {
     S,
     /// binary64.
     D,
+}
+
+/// The rounding mode an instruction uses: its `rm` field, or `frm` when the field is 7
+/// (dynamic). `None` when the result is a reserved mode (5 or 6 in either place, or 7 in
+/// `frm`): the instruction is then illegal (ISA-2019 §11.2, "Floating-Point Control and Status").
+pub fn resolve_rm(insn_rm: u8, frm: u8) -> Option<u8> {
+    let rm = if insn_rm == 7 { frm } else { insn_rm };
+    (rm <= 4).then_some(rm)
+}
+
+/// NaN-boxes a single-precision result for writing to an f register (ISA-2019 §12.2: the upper 32
+/// bits are all ones).
+pub fn nan_box(s: u64) -> u64 {
+    s | 0xffff_ffff_0000_0000
+}
+
+/// Reads an f register as a single-precision operand (ISA-2019 §12.2): a value that is not
+/// properly NaN-boxed reads as the canonical NaN. fmv.x.w and fsw move the raw bits instead.
+pub fn unbox(reg: u64) -> u64 {
+    if reg >> 32 == 0xffff_ffff {
+        reg & 0xffff_ffff
+    } else {
+        Fmt::S.canonical_nan()
+    }
 }
 
 macro_rules! fast_or_soft2 {

@@ -3,7 +3,8 @@
 //! result bits and fflags; every line must match our soft-float exactly.
 //!
 //! Needs `riscv64-linux-gnu-gcc` and `qemu-riscv64` (scripts/setup.sh installs both); without
-//! them the test prints why and passes. `XLAT_FPU_CASES=<n>` scales the random cases.
+//! them the test prints why and passes. `XLAT_FPU_CASES=<n>` scales the random cases and
+//! `XLAT_FPU_SEED=<n>` changes the generator's seed (the default run is fixed).
 
 #[cfg(test)]
 mod tests {
@@ -36,9 +37,11 @@ mod tests {
             .expect("run gcc");
         assert!(status.success(), "compiling {} failed", src.display());
         let cases = std::env::var("XLAT_FPU_CASES").unwrap_or_else(|_| "2000".into());
+        let seed = std::env::var("XLAT_FPU_SEED").unwrap_or_else(|_| "0".into());
         let out = Command::new(QEMU)
             .arg(&exe)
             .arg(cases)
+            .arg(seed)
             .output()
             .expect("run qemu");
         assert!(

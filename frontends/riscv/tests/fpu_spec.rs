@@ -27,7 +27,7 @@ mod tests {
 
     #[test]
     fn nan_results_are_canonical_and_snan_raises_nv() {
-        // ISA 11.3: inf - inf is invalid and gives the canonical NaN.
+        // ISA-2019 §11.3: inf - inf is invalid and gives the canonical NaN.
         assert_eq!(
             fpu::sub(Fmt::S, s(f32::INFINITY), s(f32::INFINITY), RNE),
             (S_QNAN, NV)
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn fma_inf_times_zero_is_invalid_even_with_quiet_nan_addend() {
-        // ISA 11.6: "must set the invalid operation exception flag when the multiplicands are
+        // ISA-2019 §11.6: "must set the invalid operation exception flag when the multiplicands are
         // inf and zero, even when the addend is a quiet NaN".
         let r = fpu::fma(Fmt::D, d(f64::INFINITY), d(0.0), D_QNAN, RNE, false, false);
         assert_eq!(r, (D_QNAN, NV));
@@ -249,5 +249,20 @@ mod tests {
             fpu::from_int(Fmt::D, 0xdead_beef_ffff_ffff, RNE, true, true),
             (d(-1.0), 0)
         );
+    }
+
+    #[test]
+    fn rounding_mode_resolution_and_nan_boxing() {
+        // ISA-2019 §11.2: rm 7 selects frm; 5 and 6 are reserved, as are frm values 5..7.
+        assert_eq!(fpu::resolve_rm(7, 3), Some(3));
+        assert_eq!(fpu::resolve_rm(4, 7), Some(4));
+        assert_eq!(fpu::resolve_rm(5, 0), None);
+        assert_eq!(fpu::resolve_rm(7, 6), None);
+        assert_eq!(fpu::resolve_rm(7, 7), None);
+        // ISA-2019 §12.2: S values live NaN-boxed; anything else reads as the canonical NaN.
+        assert_eq!(fpu::nan_box(s(1.0)), 0xffff_ffff_3f80_0000);
+        assert_eq!(fpu::unbox(0xffff_ffff_3f80_0000), s(1.0));
+        assert_eq!(fpu::unbox(0xffff_fffe_3f80_0000), S_QNAN);
+        assert_eq!(fpu::unbox(d(1.0)), S_QNAN);
     }
 }

@@ -70,7 +70,7 @@ impl Fmt {
         }
     }
 
-    /// RISC-V's canonical NaN (spec 11.3: positive, quiet, zero payload).
+    /// RISC-V's canonical NaN (ISA-2019 §11.3: positive, quiet, zero payload).
     pub(super) const fn canonical_nan(self) -> u64 {
         match self {
             Fmt::S => 0x7fc0_0000,

@@ -2,8 +2,8 @@
  * operands in every rounding mode on a real (emulated) RISC-V hart and prints, one case per
  * line:   <op> <rm> <a> <b> <c> <result> <fflags>   (hex, unused operands 0).
  * Build: riscv64-linux-gnu-gcc -static -O2 gen.c; run under qemu-riscv64 (the reference).
- * Single-precision operands and results are the low 32 bits. Deterministic (fixed seed);
- * an optional argv[1] scales the number of random cases. */
+ * Single-precision operands and results are the low 32 bits. Deterministic: optional argv[1]
+ * scales the number of random cases, optional argv[2] (nonzero) replaces the seed. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +287,7 @@ static void run_fmt(const Fmt *f, int nrand) {
 
 int main(int argc, char **argv) {
     int nrand = argc > 1 ? atoi(argv[1]) : 2000;
+    if (argc > 2 && strtoull(argv[2], 0, 0) != 0) rng = strtoull(argv[2], 0, 0);
     run_fmt(&FS, nrand);
     run_fmt(&FD, nrand);
     return 0;
