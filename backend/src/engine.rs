@@ -8,8 +8,8 @@ use crate::slow::SlowCtx;
 use crate::tb::{Tb, TbCache, TbKey};
 use crate::{Accel, BackendError, EngineConfig, RunExit, Stats, trace};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 use xlat_ir::abi::{self, CpuState, ExitKind, JmpCacheEntry};
 use xlat_ir::{ExitReason, Frontend, interp};
@@ -41,6 +41,38 @@ struct Inner {
     env_gen: HashMap<usize, u64>,
     stats: Stats,
     compile_us: Vec<u32>,
+    /// No unit was compiled since the last flush: a unit that does not fit now never will.
+    just_flushed: bool,
+}
+
+/// The bit of `exit_request` a flush sets to pull a vCPU out of compiled code.
+const FLUSH_REQUEST: u32 = 1 << 31;
+
+/// Registers a running vCPU's `exit_request` with the engine for the duration of `run`.
+struct VcpuGuard<'a> {
+    engine: &'a Engine,
+    req: usize,
+}
+
+impl<'a> VcpuGuard<'a> {
+    fn register(engine: &'a Engine, req: &AtomicU32) -> VcpuGuard<'a> {
+        let req = req as *const AtomicU32 as usize;
+        engine
+            .vcpus
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(req);
+        VcpuGuard { engine, req }
+    }
+}
+
+impl Drop for VcpuGuard<'_> {
+    fn drop(&mut self) {
+        let mut v = self.engine.vcpus.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = v.iter().position(|&r| r == self.req) {
+            v.swap_remove(i);
+        }
+    }
 }
 
 /// The JIT accelerator: translation cache, compiler and exec loop, shared by every vCPU.
@@ -54,6 +86,11 @@ pub struct Engine {
     trampoline: u64,
     stub: u64,
     inner: Mutex<Inner>,
+    /// Held (read) while a vCPU looks units up and runs compiled code; a flush takes it
+    /// exclusively before it reuses code memory.
+    code_lock: RwLock<()>,
+    /// `exit_request` addresses of the vCPUs inside `run`.
+    vcpus: Mutex<Vec<usize>>,
     executed: AtomicU64,
     interpreted: AtomicU64,
 }
@@ -96,6 +133,7 @@ impl Engine {
             env_gen: HashMap::new(),
             stats: Stats::default(),
             compile_us: Vec::new(),
+            just_flushed: true,
         };
         Ok(Engine {
             frontend,
@@ -106,6 +144,8 @@ impl Engine {
             trampoline,
             stub,
             inner: Mutex::new(inner),
+            code_lock: RwLock::new(()),
+            vcpus: Mutex::new(Vec::new()),
             executed: AtomicU64::new(0),
             interpreted: AtomicU64::new(0),
         })
@@ -119,11 +159,14 @@ impl Engine {
     /// Runs guest code on `env` (from `env.pc`) until something the caller must handle.
     pub fn run(&self, env: &mut CpuState) -> RunExit {
         env.guest_base = self.direct.base;
+        let _vcpu = VcpuGuard::register(self, &env.exit_request);
         let env_key = env as *const CpuState as usize;
         let mut seen_gen = u64::MAX;
         let mut temps = Vec::new();
         loop {
-            let (tb, code) = {
+            // Lock order: code_lock (read) before inner; flush takes code_lock (write) first.
+            let running = self.code_lock.read().unwrap_or_else(|e| e.into_inner());
+            let (tb, code, full) = {
                 let mut inner = self.lock();
                 if seen_gen != inner.generation {
                     let g = inner.generation;
@@ -137,17 +180,10 @@ impl Engine {
                 }
                 let tb = self.lookup(&mut inner, env.pc);
                 let mut code = tb.code();
+                let mut full = false;
                 if code == 0 && inner.jit.is_some() && !tb.no_jit.load(Ordering::Relaxed) {
                     if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
-                        code = self.compile(&mut inner, &tb);
-                        if inner.generation != seen_gen {
-                            // Code memory was full and got flushed: nothing old may be chained.
-                            let g = inner.generation;
-                            inner.env_gen.insert(env_key, g);
-                            env.clear_jmp_cache();
-                            env.last_slot = 0;
-                            seen_gen = g;
-                        }
+                        (code, full) = self.compile(&mut inner, &tb);
                     } else {
                         tb.runs.fetch_add(1, Ordering::Relaxed);
                     }
@@ -156,29 +192,40 @@ impl Engine {
                     self.link(env, &tb, code);
                 }
                 env.last_slot = 0;
-                (tb, code)
+                (tb, code, full)
             };
+            if full {
+                // Code memory is full: flush (holding no lock) and look the pc up again.
+                drop(running);
+                self.flush_from(Some(&env.exit_request));
+                continue;
+            }
             self.executed.fetch_add(1, Ordering::Relaxed);
             if self.cfg.trace.exec {
-                eprintln!(
-                    "exec pc={:#x}{}",
-                    env.pc,
-                    if code == 0 { " (interp)" } else { "" }
-                );
+                let tier = if code == 0 { " (interp)" } else { "" };
+                eprintln!("exec pc={:#x}{tier}", env.pc);
             }
             let ret = if code != 0 {
                 // SAFETY: `code` was compiled by this engine's JIT in the current generation
-                // (checked under the lock above) and `env.guest_base` was set from the map it
-                // was compiled for.
+                // (checked under the lock above); holding `running` keeps any flush from
+                // reusing code memory until we are out; `env.guest_base` was set from the map
+                // the code was compiled for.
                 unsafe { jit::enter(self.trampoline, env, code) }
             } else {
                 self.interpreted.fetch_add(1, Ordering::Relaxed);
                 interp::run(&tb.unit, &tb.prep, env, &*self.mem, &mut temps).value
             };
             drop(tb);
+            drop(running);
             match abi::decode_exit(ret) {
                 (ExitKind::Lookup, _) => {}
-                (ExitKind::Request, _) => return RunExit::Request,
+                (ExitKind::Request, _) => {
+                    // A flush elsewhere only needed us out of compiled code: keep going.
+                    let rest = env.exit_request.fetch_and(!FLUSH_REQUEST, Ordering::AcqRel);
+                    if rest & !FLUSH_REQUEST != 0 {
+                        return RunExit::Request;
+                    }
+                }
                 (ExitKind::Raise, code) => {
                     return RunExit::Exception {
                         code,
@@ -188,7 +235,7 @@ impl Engine {
                 (ExitKind::Exit, r) => match ExitReason::from_u32(r) {
                     Some(ExitReason::Syscall) => return RunExit::Syscall,
                     Some(ExitReason::Breakpoint) => return RunExit::Breakpoint,
-                    Some(ExitReason::FlushCode) => self.flush(),
+                    Some(ExitReason::FlushCode) => self.flush_from(Some(&env.exit_request)),
                     Some(ExitReason::Yield) | None => {}
                 },
             }
@@ -230,8 +277,9 @@ impl Engine {
         tb
     }
 
-    /// Compiles `tb`; returns its code address, or 0 if it stays interpreted.
-    fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>) -> u64 {
+    /// Compiles `tb`; returns its code address (0 if it stays interpreted) and whether code
+    /// memory was full (the caller flushes and retries).
+    fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>) -> (u64, bool) {
         let params = LowerParams {
             direct: self.direct,
             slow_ctx: &*self.slow as *const SlowCtx as u64,
@@ -239,24 +287,9 @@ impl Engine {
         };
         let t0 = Instant::now();
         let Some(jit) = inner.jit.as_mut() else {
-            return 0;
+            return (0, false);
         };
-        let mut res = jit.compile_unit(&tb.unit, params);
-        if let Err(CompileError::Full) = res {
-            self.flush_locked(inner);
-            inner.cache.insert(
-                TbKey {
-                    pc: tb.unit.pc,
-                    flags: 0,
-                },
-                tb.clone(),
-            );
-            let Some(jit) = inner.jit.as_mut() else {
-                return 0;
-            };
-            res = jit.compile_unit(&tb.unit, params);
-        }
-        match res {
+        match jit.compile_unit(&tb.unit, params) {
             Ok(c) => {
                 let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 inner.compile_us.push(us);
@@ -267,34 +300,48 @@ impl Engine {
                     trace::host_code(tb.unit.pc, c.addr, c.size);
                 }
                 tb.code.store(c.addr, Ordering::Release);
-                c.addr
+                inner.just_flushed = false;
+                (c.addr, false)
             }
+            Err(CompileError::Full) if !inner.just_flushed => (0, true),
             Err(e) => {
+                // Broken codegen (our bug) or a unit bigger than all of code memory.
                 tb.no_jit.store(true, Ordering::Relaxed);
                 tracing::error!(target: "xlat::backend", "unit at {:#x} stays interpreted: {e}", tb.unit.pc);
-                if cfg!(test) {
+                if cfg!(test) && !matches!(e, CompileError::Full) {
                     panic!("compile failed at {:#x}: {e}", tb.unit.pc);
                 }
-                0
+                (0, false)
             }
         }
     }
 
-    /// Drops every translation (the guest changed code: munmap, mprotect, fence.i). Other
-    /// vCPUs must not be inside compiled code while this runs (stop them with `exit_request`
-    /// first); each one clears its jump cache when it next enters the exec loop.
+    /// Drops every translation (the guest changed code: munmap, mprotect, fence.i). vCPUs
+    /// inside [`Engine::run`] are pulled out of compiled code first (a private bit of their
+    /// `exit_request`, which `run` clears and does not report) and clear their jump caches when
+    /// they next look a unit up. Must not be called from a helper running inside compiled code.
     pub fn flush(&self) {
-        let mut inner = self.lock();
-        self.flush_locked(&mut inner);
+        self.flush_from(None);
     }
 
-    fn flush_locked(&self, inner: &mut Inner) {
+    fn flush_from(&self, own: Option<&AtomicU32>) {
+        let own = own.map_or(0, |r| r as *const AtomicU32 as usize);
+        for &req in self.vcpus.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if req != own {
+                // SAFETY: registered addresses are `exit_request` fields of states borrowed by
+                // a live `run` call; they are removed before that call returns.
+                unsafe { &*(req as *const AtomicU32) }.fetch_or(FLUSH_REQUEST, Ordering::AcqRel);
+            }
+        }
+        let _excl = self.code_lock.write().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
         inner.cache.clear();
         if let Some(jit) = inner.jit.as_mut() {
             jit.reset();
         }
         inner.generation += 1;
         inner.stats.flushes += 1;
+        inner.just_flushed = true;
     }
 
     /// Counters.

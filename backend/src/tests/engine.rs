@@ -394,3 +394,53 @@ fn jit_without_a_direct_map_is_a_clear_error() {
     };
     assert!(Engine::new(toy(), mem, cfg).is_ok());
 }
+
+#[test]
+fn flush_from_another_thread_pulls_running_vcpus_out_safely() {
+    // li r3, 200; outer: li r1, 60000; inner: addi r1,-1; addi r2,1; bnez r1,inner;
+    // addi r3,-1; bnez r3,outer; ecall  — 12 M chained iterations per vCPU
+    let prog = [
+        [7, 3, 200, 0],
+        [7, 1, 0x60, 0xea],
+        [1, 1, 0xff, 0],
+        [1, 2, 1, 0],
+        [2, 1, 0xfe, 0],
+        [1, 3, 0xff, 0],
+        [2, 3, 0xfb, 0],
+        [4, 0, 0, 0],
+    ];
+    let mem = TestMem::new();
+    load(&mem, 0x100, &prog);
+    let e = engine(&mem, Accel::Jit, 0);
+    let done = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        let vcpu = || {
+            let mut env = CpuState::new_boxed();
+            env.pc = 0x100;
+            let exit = e.run(&mut env);
+            done.fetch_add(1, Ordering::Relaxed);
+            (exit, r(&env, 2), env.exit_request.load(Ordering::Relaxed))
+        };
+        let a = s.spawn(vcpu);
+        let b = s.spawn(vcpu);
+        let mut flushes = 0;
+        while done.load(Ordering::Relaxed) < 2 {
+            e.flush();
+            flushes += 1;
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+        for t in [a, b] {
+            let (exit, r2, req) = t.join().unwrap();
+            assert_eq!((exit, r2), (RunExit::Syscall, 12_000_000));
+            assert_eq!(req & !(1 << 31), 0, "no request leaks to the caller");
+        }
+        assert!(
+            flushes > 3,
+            "the vCPUs finished before the test could flush ({flushes})"
+        );
+        eprintln!(
+            "{flushes} flushes while two vCPUs ran; stats {:?}",
+            e.stats()
+        );
+    });
+}
