@@ -99,6 +99,11 @@ impl CodeMemory {
         self.used = self.floor;
     }
 
+    /// The executable view's address range (for fault handlers: "was this JIT code?").
+    pub fn exec_range(&self) -> std::ops::Range<u64> {
+        self.rx as u64..self.rx as u64 + self.size as u64
+    }
+
     /// Bytes in use.
     pub fn used(&self) -> usize {
         self.used

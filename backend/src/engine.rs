@@ -89,6 +89,8 @@ pub struct Engine {
     /// Held (read) while a vCPU looks units up and runs compiled code; a flush takes it
     /// exclusively before it reuses code memory.
     code_lock: RwLock<()>,
+    /// The executable code region (empty without a JIT).
+    code_range: std::ops::Range<u64>,
     /// `exit_request` addresses of the vCPUs inside `run`.
     vcpus: Mutex<Vec<usize>>,
     executed: AtomicU64,
@@ -125,6 +127,7 @@ impl Engine {
             Accel::Interp => None,
         };
         let (trampoline, stub) = jit.as_ref().map_or((0, 0), |j| (j.trampoline, j.stub));
+        let code_range = jit.as_ref().map_or(0..0, |j| j.exec_range());
         let slow = Box::new(SlowCtx { mem: mem.clone() });
         let inner = Inner {
             cache: TbCache::default(),
@@ -145,6 +148,7 @@ impl Engine {
             stub,
             inner: Mutex::new(inner),
             code_lock: RwLock::new(()),
+            code_range,
             vcpus: Mutex::new(Vec::new()),
             executed: AtomicU64::new(0),
             interpreted: AtomicU64::new(0),
@@ -342,6 +346,13 @@ impl Engine {
         inner.generation += 1;
         inner.stats.flushes += 1;
         inner.just_flushed = true;
+    }
+
+    /// Whether `host_pc` lies in this engine's compiled code. Async-signal-safe (no locks, no
+    /// allocation): a SIGSEGV/SIGBUS handler can tell a guest memory fault in JIT code from
+    /// an emulator bug.
+    pub fn is_jit_code(&self, host_pc: u64) -> bool {
+        self.code_range.contains(&host_pc)
     }
 
     /// Counters.

@@ -178,6 +178,11 @@ impl Jit {
         self.code.reset();
     }
 
+    /// The executable code region.
+    pub fn exec_range(&self) -> std::ops::Range<u64> {
+        self.code.exec_range()
+    }
+
     /// Bytes of code memory in use.
     pub fn code_used(&self) -> usize {
         self.code.used()

@@ -444,3 +444,30 @@ fn flush_from_another_thread_pulls_running_vcpus_out_safely() {
         );
     });
 }
+
+#[test]
+fn traces_print_without_disturbing_the_run() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &COUNT_LOOP);
+    let trace = crate::Trace {
+        in_asm: true,
+        ir: true,
+        out_asm: true,
+        exec: true,
+    };
+    let cfg = EngineConfig {
+        hot_threshold: 2,
+        trace,
+        ..EngineConfig::default()
+    };
+    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!(r(&env, 2), 1000);
+    let s = e.stats();
+    assert!(s.units_compiled >= 1);
+    assert!(!e.is_jit_code(env.pc));
+    let code = env.jmp_cache[xlat_ir::abi::jmp_cache_index(0x104)].code;
+    assert!(code != 0 && e.is_jit_code(code));
+}

@@ -294,6 +294,7 @@ pub fn unit(r: &mut Rng) -> Unit {
         .collect();
     label_at.sort_unstable();
     let mut next_label = 0u32;
+    let mut nloops = 0u32;
     g.push(
         Opcode::InsnStart,
         Ty::I64,
@@ -341,6 +342,30 @@ pub fn unit(r: &mut Rng) -> Unit {
             );
         } else if roll < 16 {
             g.exit();
+        } else if roll < 18 {
+            // A bounded loop: its counter and constants live outside the random temp pool.
+            let l = nlabels + nloops;
+            nloops += 1;
+            let (cnt, one, zero) = (Temp(N64 + N32), Temp(N64 + N32 + 1), Temp(N64 + N32 + 2));
+            let n = Temp::NONE;
+            let k = 1 + g.r.below(4);
+            g.push(Opcode::Const, Ty::I64, cnt, [n; 4], k, 0);
+            g.push(Opcode::Const, Ty::I64, one, [n; 4], 1, 0);
+            g.push(Opcode::Const, Ty::I64, zero, [n; 4], 0, 0);
+            g.push(Opcode::Label, Ty::I64, n, [n; 4], u64::from(l), 0);
+            for _ in 0..1 + g.r.below(6) {
+                let op = ops[g.r.below(ops.len() as u64) as usize];
+                g.simple(op);
+            }
+            g.push(Opcode::Sub, Ty::I64, cnt, [cnt, one, n, n], 0, 0);
+            g.push(
+                Opcode::Branch,
+                Ty::I64,
+                n,
+                [cnt, zero, n, n],
+                u64::from(l),
+                Cond::Ne as u32,
+            );
         } else {
             let op = ops[g.r.below(ops.len() as u64) as usize];
             g.simple(op);
@@ -360,13 +385,14 @@ pub fn unit(r: &mut Rng) -> Unit {
     g.exit();
     let mut temps = vec![Ty::I64; N64 as usize];
     temps.extend(std::iter::repeat_n(Ty::I32, N32 as usize));
+    temps.extend([Ty::I64; 3]); // loop counter, 1, 0
     Unit {
         pc: 0x1000,
         guest_len: 4,
         guest_insns: 1,
         insts: g.insts,
         temps,
-        labels: nlabels,
+        labels: nlabels + nloops,
         helpers: HELPERS.iter().collect(),
     }
 }
