@@ -94,17 +94,15 @@ macro_rules! fast_or_soft2 {
         #[doc = $doc]
         #[inline]
         pub fn $name(f: Fmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
-            if rm == RNE {
-                match f {
-                    Fmt::D => {
-                        if let Some(r) = fast::d::$name(a, b) {
-                            return r;
-                        }
+            match f {
+                Fmt::D => {
+                    if let Some(r) = fast::d::$name(a, b, rm) {
+                        return r;
                     }
-                    Fmt::S => {
-                        if let Some((r, fl)) = fast::s::$name(a as u32, b as u32) {
-                            return (u64::from(r), fl);
-                        }
+                }
+                Fmt::S => {
+                    if let Some((r, fl)) = fast::s::$name(a as u32, b as u32, rm) {
+                        return (u64::from(r), fl);
                     }
                 }
             }
@@ -124,17 +122,15 @@ fast_or_soft2!(
 /// fsqrt.
 #[inline]
 pub fn sqrt(f: Fmt, a: u64, rm: u8) -> (u64, u8) {
-    if rm == RNE {
-        match f {
-            Fmt::D => {
-                if let Some(r) = fast::d::sqrt(a) {
-                    return r;
-                }
+    match f {
+        Fmt::D => {
+            if let Some(r) = fast::d::sqrt(a, rm) {
+                return r;
             }
-            Fmt::S => {
-                if let Some((r, fl)) = fast::s::sqrt(a as u32) {
-                    return (u64::from(r), fl);
-                }
+        }
+        Fmt::S => {
+            if let Some((r, fl)) = fast::s::sqrt(a as u32, rm) {
+                return (u64::from(r), fl);
             }
         }
     }

@@ -70,10 +70,16 @@ mod tests {
         let s32 = |b: u64| f64::from_bits(b) as f32;
         time("host f64 add", |a, b| (d(a) + d(b)).to_bits());
         time("fpu add.d", |a, b| fl(fpu::add(Fmt::D, a, b, 0)));
-        time("fpu add.d rtz (exact)", |a, b| {
-            fl(fpu::add(Fmt::D, a, b, 1))
-        });
+        time("fpu add.d rtz", |a, b| fl(fpu::add(Fmt::D, a, b, 1)));
         time("exact add.d", |a, b| fl(fpu::exact::add(Fmt::D, a, b, 0)));
+        let pos = |x: u64| x & !(1 << 63);
+        time("exact add.d same sign", |a, b| {
+            fl(fpu::exact::add(Fmt::D, pos(a), pos(b), 0))
+        });
+        time("fpu mul.d rup", |a, b| fl(fpu::mul(Fmt::D, a, b, 3)));
+        time("exact fmadd.d", |a, b| {
+            fl(fpu::exact::fma(Fmt::D, a, b, a, 0, false, false))
+        });
         time("fpu mul.d", |a, b| fl(fpu::mul(Fmt::D, a, b, 0)));
         time("exact mul.d", |a, b| fl(fpu::exact::mul(Fmt::D, a, b, 0)));
         time("fpu div.d", |a, b| fl(fpu::div(Fmt::D, a, b, 0)));

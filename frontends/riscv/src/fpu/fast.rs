@@ -1,14 +1,40 @@
-//! Host-FPU fast paths for round-to-nearest-even arithmetic.
+//! Host-FPU fast paths.
 //!
 //! Rust's `f32`/`f64` operations are correctly rounded IEEE 754 operations in RNE, so when the
 //! result is a normal number larger than the smallest normal (no tininess question, no
-//! overflow, no NaN) the host result is the RISC-V result. The only flag left is NX, which is
-//! computed exactly: TwoSum's error term for add/sub, and for mul/div/sqrt an integer check
+//! overflow, no NaN) the host result is the RISC-V RNE result. The only flag left is NX, which
+//! is computed exactly: TwoSum's error term for add/sub, for mul/div/sqrt an integer check
 //! that the rounded result times the other operand reproduces the exact value, and for fma a
-//! comparison of the exact sum's lowest set bit with the result's ulp. Anything else returns
-//! `None` and goes to the soft path.
+//! comparison of the exact sum's lowest set bit with the result's ulp.
+//!
+//! For the other rounding modes an inexact RNE result is at most one step from the answer:
+//! which way follows from whether the exact value lies above or below it in magnitude (the
+//! sign of TwoSum's error, or an exact integer comparison), and for RMM whether it is a tie.
+//! Anything else returns `None` and goes to the soft path.
 
 use super::NX;
+use std::cmp::Ordering;
+
+/// Compares `x·2^ex` with `y·2^ey` exactly (`x`, `y` nonzero).
+#[inline(always)]
+fn cmp_scaled(x: u128, ex: i32, y: u128, ey: i32) -> Ordering {
+    if ex >= ey {
+        let d = (ex - ey) as u32;
+        // Shifting further than the leading zeros would pass 2^128 > y.
+        if d > x.leading_zeros() {
+            Ordering::Greater
+        } else {
+            (x << d).cmp(&y)
+        }
+    } else {
+        let d = (ey - ex) as u32;
+        if d > y.leading_zeros() {
+            Ordering::Less
+        } else {
+            x.cmp(&(y << d))
+        }
+    }
+}
 
 /// Whether `mul_add` is a hardware instruction (otherwise libm emulates it slowly and the
 /// exact integer path is faster). The std macro caches the CPUID answer.
@@ -31,13 +57,15 @@ fn host_has_fma() -> bool {
 macro_rules! fast_impl {
     ($modname:ident, $float:ty, $bits:ty, $mant:expr) => {
         pub(super) mod $modname {
-            use super::{NX, host_has_fma};
+            use super::{NX, cmp_scaled, host_has_fma};
+            use std::cmp::Ordering;
 
             const MANT: u32 = $mant;
             const MIN_NORMAL: $float = <$float>::MIN_POSITIVE;
             const SIGN: $bits = 1 << (<$bits>::BITS - 1);
             const EMASK: $bits = (1 << (<$bits>::BITS - 1 - MANT)) - 1;
             const BIAS: i32 = (EMASK >> 1) as i32;
+            const INF: $bits = EMASK << MANT;
 
             /// The result is usable if it is finite, normal and above the smallest normal.
             #[inline(always)]
@@ -84,26 +112,98 @@ macro_rules! fast_impl {
                 if inexact { NX } else { 0 }
             }
 
+            /// The result for mode `rm` given the inexact RNE result `r`. `above`: the exact
+            /// magnitude exceeds |r|; `tie` (asked only for RMM when above): the exact value is
+            /// halfway to the next float away from zero. `None` when stepping would overflow
+            /// (the soft path raises OF) or for reserved modes.
+            #[inline(always)]
+            fn finish(
+                r: $bits,
+                rm: u8,
+                above: impl FnOnce() -> bool,
+                tie: impl FnOnce() -> bool,
+            ) -> Option<($bits, u8)> {
+                let neg = r & SIGN != 0;
+                // +1: one step away from zero, -1: one step towards it.
+                let step = match rm {
+                    0 => return Some((r, NX)),
+                    1 => {
+                        if above() {
+                            0
+                        } else {
+                            -1
+                        }
+                    }
+                    2 => match (neg, above()) {
+                        (true, true) => 1,
+                        (false, false) => -1,
+                        _ => 0,
+                    },
+                    3 => match (neg, above()) {
+                        (false, true) => 1,
+                        (true, false) => -1,
+                        _ => 0,
+                    },
+                    4 => i32::from(above() && tie()),
+                    _ => return None,
+                };
+                // |r| > MIN_NORMAL, so a step down stays normal and not tiny.
+                let mag = match step {
+                    1 => (r & !SIGN) + 1,
+                    -1 => (r & !SIGN) - 1,
+                    _ => r & !SIGN,
+                };
+                if mag >= INF {
+                    return None;
+                }
+                Some((mag | (r & SIGN), NX))
+            }
+
+            /// 2^k as a float, for k at least the smallest subnormal's exponent.
+            #[inline(always)]
+            fn pow2(k: i32) -> Option<$float> {
+                let min_normal = 1 - BIAS;
+                let bits = if k >= min_normal {
+                    ((k + BIAS) as $bits) << MANT
+                } else {
+                    let sh = k - (min_normal - MANT as i32);
+                    if sh < 0 {
+                        return None;
+                    }
+                    1 << sh
+                };
+                Some(<$float>::from_bits(bits))
+            }
+
             #[inline]
-            pub fn add(a: $bits, b: $bits) -> Option<($bits, u8)> {
+            pub fn add(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
                 let (x, y) = (<$float>::from_bits(a), <$float>::from_bits(b));
                 let s = x + y;
                 if !ok(s) {
                     return None;
                 }
-                // TwoSum (Knuth): s + e == x + y exactly, no overflow since s is finite.
+                // TwoSum (Knuth): s + e == x + y exactly, unless an intermediate overflowed
+                // (operands near the largest finite value), which leaves e non-finite.
                 let bb = s - x;
                 let e = (x - (s - bb)) + (y - bb);
-                Some((s.to_bits(), flags(e != 0.0)))
+                if !e.is_finite() {
+                    return None;
+                }
+                if e == 0.0 {
+                    return Some((s.to_bits(), 0));
+                }
+                let sb = s.to_bits();
+                let tie = || pow2(lsb_exp(sb) - 1).is_some_and(|h| e.abs() == h);
+                finish(sb, rm, || (e > 0.0) == (s > 0.0), tie)
             }
 
             #[inline]
-            pub fn sub(a: $bits, b: $bits) -> Option<($bits, u8)> {
-                add(a, b ^ (1 << (<$bits>::BITS - 1)))
+            pub fn sub(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
+                add(a, b ^ SIGN, rm)
             }
 
             #[inline]
-            pub fn mul(a: $bits, b: $bits) -> Option<($bits, u8)> {
+            pub fn mul(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
                 let r = <$float>::from_bits(a) * <$float>::from_bits(b);
                 if !ok(r) {
                     return None;
@@ -116,11 +216,21 @@ macro_rules! fast_impl {
                 } else {
                     64 - (oa * ob).leading_zeros() > MANT + 1
                 };
-                Some((r.to_bits(), flags(inexact)))
+                let rb = r.to_bits();
+                if !inexact {
+                    return Some((rb, 0));
+                }
+                // Exact product p·2^lp against r = m·2^lr (and the midpoint (2m+1)·2^(lr-1)).
+                let p = u128::from(sig(a)) * u128::from(sig(b));
+                let lp = lsb_exp(a) + lsb_exp(b);
+                let (m, lr) = (u128::from(sig(rb)), lsb_exp(rb));
+                let above = || cmp_scaled(p, lp, m, lr) == Ordering::Greater;
+                let tie = || cmp_scaled(p, lp, 2 * m + 1, lr - 1) == Ordering::Equal;
+                finish(rb, rm, above, tie)
             }
 
             #[inline]
-            pub fn div(a: $bits, b: $bits) -> Option<($bits, u8)> {
+            pub fn div(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
                 let r = <$float>::from_bits(a) / <$float>::from_bits(b);
                 if !ok(r) {
                     return None;
@@ -128,19 +238,37 @@ macro_rules! fast_impl {
                 // r·b == a·2^k with |k| = 0 forced by r's relative error < 1 ulp; so exactness
                 // is equality of the odd parts.
                 let r_bits = r.to_bits();
-                let exact = odd_product_is(odd(sig(r_bits)), odd(sig(b)), odd(sig(a)));
-                Some((r_bits, flags(!exact)))
+                if odd_product_is(odd(sig(r_bits)), odd(sig(b)), odd(sig(a))) {
+                    return Some((r_bits, 0));
+                }
+                // |a/b| > |r| iff |a| > |r|·|b|. A quotient is never a tie (its odd part
+                // would need more bits than a's), so RMM agrees with RNE.
+                let rb = u128::from(sig(r_bits)) * u128::from(sig(b));
+                let above = || {
+                    let (ea, erb) = (lsb_exp(a), lsb_exp(r_bits) + lsb_exp(b));
+                    cmp_scaled(u128::from(sig(a)), ea, rb, erb) == Ordering::Greater
+                };
+                finish(r_bits, rm, above, || false)
             }
 
             #[inline]
-            pub fn sqrt(a: $bits) -> Option<($bits, u8)> {
+            pub fn sqrt(a: $bits, rm: u8) -> Option<($bits, u8)> {
                 let x = <$float>::from_bits(a);
                 if !(x > 0.0 && x < <$float>::INFINITY) {
                     return None;
                 }
                 let r = x.sqrt().to_bits();
                 let or = odd(sig(r));
-                Some((r, flags(!odd_product_is(or, or, odd(sig(a))))))
+                if odd_product_is(or, or, odd(sig(a))) {
+                    return Some((r, 0));
+                }
+                // sqrt(a) > r iff a > r²; square roots are never ties either.
+                let m = u128::from(sig(r));
+                let above = || {
+                    cmp_scaled(u128::from(sig(a)), lsb_exp(a), m * m, 2 * lsb_exp(r))
+                        == Ordering::Greater
+                };
+                finish(r, rm, above, || false)
             }
 
             /// `a·b + c` (callers flip signs for the negated forms).
