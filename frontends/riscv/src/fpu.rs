@@ -68,6 +68,7 @@ pub enum Fmt {
 /// The rounding mode an instruction uses: its `rm` field, or `frm` when the field is 7
 /// (dynamic). `None` when the result is a reserved mode (5 or 6 in either place, or 7 in
 /// `frm`): the instruction is then illegal (ISA-2019 §11.2, "Floating-Point Control and Status").
+#[inline]
 pub fn resolve_rm(insn_rm: u8, frm: u8) -> Option<u8> {
     let rm = if insn_rm == 7 { frm } else { insn_rm };
     (rm <= 4).then_some(rm)
@@ -75,12 +76,14 @@ pub fn resolve_rm(insn_rm: u8, frm: u8) -> Option<u8> {
 
 /// NaN-boxes a single-precision result for writing to an f register (ISA-2019 §12.2: the upper 32
 /// bits are all ones).
+#[inline]
 pub fn nan_box(s: u64) -> u64 {
     s | 0xffff_ffff_0000_0000
 }
 
 /// Reads an f register as a single-precision operand (ISA-2019 §12.2): a value that is not
 /// properly NaN-boxed reads as the canonical NaN. fmv.x.w and fsw move the raw bits instead.
+#[inline]
 pub fn unbox(reg: u64) -> u64 {
     if reg >> 32 == 0xffff_ffff {
         reg & 0xffff_ffff
@@ -170,46 +173,55 @@ pub fn fma(
 }
 
 /// fmin (minimumNumber).
+#[inline]
 pub fn min(f: Fmt, a: u64, b: u64) -> (u64, u8) {
     cmp::min(f, a, b)
 }
 
 /// fmax (maximumNumber).
+#[inline]
 pub fn max(f: Fmt, a: u64, b: u64) -> (u64, u8) {
     cmp::max(f, a, b)
 }
 
 /// feq: 1 if equal; NV only for signaling NaNs.
+#[inline]
 pub fn eq(f: Fmt, a: u64, b: u64) -> (u64, u8) {
     cmp::eq(f, a, b)
 }
 
 /// flt: 1 if `a < b`; NV for any NaN.
+#[inline]
 pub fn lt(f: Fmt, a: u64, b: u64) -> (u64, u8) {
     cmp::lt(f, a, b)
 }
 
 /// fle: 1 if `a <= b`; NV for any NaN.
+#[inline]
 pub fn le(f: Fmt, a: u64, b: u64) -> (u64, u8) {
     cmp::le(f, a, b)
 }
 
 /// fclass: the one-hot class mask (bit 0 -∞ … bit 9 quiet NaN).
+#[inline]
 pub fn classify(f: Fmt, a: u64) -> u64 {
     cmp::classify(f, a)
 }
 
 /// fcvt.{w,wu,l,lu}.{s,d}: W results are sign-extended to 64 bits.
+#[inline]
 pub fn to_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
     cvt::to_int(f, a, rm, signed, word)
 }
 
 /// fcvt.{s,d}.{w,wu,l,lu}: `a` is the full x register (W forms use its low 32 bits).
+#[inline]
 pub fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64, u8) {
     cvt::from_int(f, a, rm, signed, word)
 }
 
 /// fcvt.s.d and fcvt.d.s.
+#[inline]
 pub fn convert(from: Fmt, to: Fmt, a: u64, rm: u8) -> (u64, u8) {
     cvt::convert(from, to, a, rm)
 }

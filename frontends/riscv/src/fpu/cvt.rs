@@ -111,7 +111,41 @@ pub(super) fn from_int(f: Fmt, a: u64, rm: u8, signed: bool, word: bool) -> (u64
         };
         return (r, 0);
     }
+    if rm == RNE {
+        return from_int_rne(f, v);
+    }
     round_pack64(f, v < 0, 0, v.unsigned_abs() as u64, rm)
+}
+
+/// Rust's integer-to-float `as` rounds to nearest, ties to even. `v` is in i64 or u64 range;
+/// NX when converting back differs (the result is integer-valued, and only a positive
+/// result of 2^64 is outside the range converting back can represent).
+fn from_int_rne(f: Fmt, v: i128) -> (u64, u8) {
+    let (bits, exact) = match (f, v < 0) {
+        (Fmt::D, true) => {
+            let r = v as i64 as f64;
+            (r.to_bits(), r as i64 as i128 == v)
+        }
+        (Fmt::D, false) => {
+            let r = v as u64 as f64;
+            (
+                r.to_bits(),
+                r < 18_446_744_073_709_551_616.0 && r as u64 as i128 == v,
+            )
+        }
+        (Fmt::S, true) => {
+            let r = v as i64 as f32;
+            (u64::from(r.to_bits()), r as i64 as i128 == v)
+        }
+        (Fmt::S, false) => {
+            let r = v as u64 as f32;
+            (
+                u64::from(r.to_bits()),
+                r < 18_446_744_073_709_551_616.0 && r as u64 as i128 == v,
+            )
+        }
+    };
+    (bits, if exact { 0 } else { NX })
 }
 
 /// fcvt.s.d and fcvt.d.s (and the identity, for completeness).

@@ -142,6 +142,14 @@ static void specials(const Fmt *f, u64 *out) {
     for (int i = 0; i < NSPEC; i++) out[i] = v[i];
 }
 
+/* Integer sources at rounding and range boundaries (2^24, 2^53, 2^63, 2^64). */
+static const u64 INTS[] = {0, 1, ~0ull, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
+                           0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull - 1,
+                           ~0ull - 1024, ~0ull - 1023, ~0ull - 2048, (1ull << 53) + 1,
+                           (1ull << 54) + 2, (1ull << 24) + 1, (1ull << 25) + 3,
+                           0xffffffff00000001ull, 0xffffff7fffffffffull, 0x8000000000000400ull};
+#define NINT ((int)(sizeof INTS / sizeof INTS[0]))
+
 static void out(const char *op, const char *sfx, unsigned rm, u64 a, u64 b, u64 c, u64 r,
                 unsigned fl, u64 m) {
     printf("%s.%s %u %llx %llx %llx %llx %x\n", op, sfx, rm, (unsigned long long)a,
@@ -234,9 +242,9 @@ static void run_fmt(const Fmt *f, int nrand) {
                 out(cn[o], f->sfx, rm, a, 0, 0, r, fl, ~0ull);
             }
         for (int o = 0; o < 4; o++)
-            for (int k = 0; k < nrand / 4; k++) {
-                u64 a = rnd();
-                switch (rndn(4)) {
+            for (int k = 0; k < NINT + nrand / 4; k++) {
+                u64 a = k < NINT ? INTS[k] : rnd();
+                if (k >= NINT) switch (rndn(4)) {
                 case 0: a >>= rndn(64); break;
                 case 1: a = (u64)((int64_t)a >> rndn(64)); break;
                 case 2: a = (a >> rndn(64)) << rndn(64); break;
