@@ -10,16 +10,24 @@
 //! Rounding modes are the `frm` encodings with the dynamic mode already resolved:
 //! 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM. Flags use the `fflags` bit layout ([`NV`] … [`NX`]).
 //!
-//! Round-to-nearest add/sub/mul/div/sqrt/fma and the conversions take a host-FPU fast path
-//! when the result is an ordinary normal number (see `fast`); everything else is computed
-//! exactly in integers (also reachable directly as [`exact`]). The fast paths assume the host
-//! FPU is in its default state (round to nearest, no flush-to-zero), as all Rust code does.
+//! add/sub/mul/div/sqrt (any mode), fma (round to nearest, on hosts with a hardware FMA) and
+//! the conversions take a host-FPU fast path when the result is an ordinary normal number
+//! (see `fast`); everything else is computed exactly in integers (also reachable directly as
+//! [`exact`]). The fast paths assume the host FPU is in its default state (round to nearest,
+//! no flush-to-zero), as all Rust code does.
 //!
 //! ```
 //! use xlat_frontend_riscv::fpu::{self, Fmt};
 //! // 1.0 + 2^-60 in round-to-nearest: 1.0, inexact.
 //! let (r, flags) = fpu::add(Fmt::D, 1f64.to_bits(), 2f64.powi(-60).to_bits(), 0);
 //! assert_eq!((r, flags), (1f64.to_bits(), fpu::NX));
+//!
+//! // What a helper for `fadd.s fd, fs1, fs2, rm` does with f registers and fcsr fields:
+//! let (fs1, fs2, mut fflags) = (fpu::nan_box(0x3fc0_0000), fpu::nan_box(0x4000_0000), 0u8);
+//! let Some(rm) = fpu::resolve_rm(7, 0) else { panic!("raise illegal instruction") };
+//! let (r, fl) = fpu::add(Fmt::S, fpu::unbox(fs1), fpu::unbox(fs2), rm);
+//! fflags |= fl;
+//! assert_eq!((fpu::nan_box(r), fflags), (0xffff_ffff_4060_0000, 0)); // 1.5 + 2.0 = 3.5
 //! ```
 
 mod arith;
@@ -45,7 +53,7 @@ pub const UF: u8 = 2;
 /// Inexact.
 pub const NX: u8 = 1;
 
-/// Round to nearest, ties to even (the mode with host fast paths).
+/// Round to nearest, ties to even.
 const RNE: u8 = 0;
 /// Round towards zero.
 const RTZ: u8 = 1;
@@ -67,15 +75,16 @@ pub enum Fmt {
 
 /// The rounding mode an instruction uses: its `rm` field, or `frm` when the field is 7
 /// (dynamic). `None` when the result is a reserved mode (5 or 6 in either place, or 7 in
-/// `frm`): the instruction is then illegal (ISA-2019 §11.2, "Floating-Point Control and Status").
+/// `frm`): the instruction is then illegal (ISA-2019 §11.2, "Floating-Point Control and
+/// Status Register").
 #[inline]
 pub fn resolve_rm(insn_rm: u8, frm: u8) -> Option<u8> {
     let rm = if insn_rm == 7 { frm } else { insn_rm };
     (rm <= 4).then_some(rm)
 }
 
-/// NaN-boxes a single-precision result for writing to an f register (ISA-2019 §12.2: the upper 32
-/// bits are all ones).
+/// NaN-boxes a single-precision result for writing to an f register (ISA-2019 §12.2: the
+/// upper 32 bits are all ones).
 #[inline]
 pub fn nan_box(s: u64) -> u64 {
     s | 0xffff_ffff_0000_0000

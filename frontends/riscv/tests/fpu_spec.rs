@@ -72,8 +72,8 @@ mod tests {
 
     #[test]
     fn fma_inf_times_zero_is_invalid_even_with_quiet_nan_addend() {
-        // ISA-2019 §11.6: "must set the invalid operation exception flag when the multiplicands are
-        // inf and zero, even when the addend is a quiet NaN".
+        // ISA-2019 §11.6: "must set the invalid operation exception flag when the
+        // multiplicands are inf and zero, even when the addend is a quiet NaN".
         let r = fpu::fma(Fmt::D, d(f64::INFINITY), d(0.0), D_QNAN, RNE, false, false);
         assert_eq!(r, (D_QNAN, NV));
     }
