@@ -26,18 +26,22 @@ mod tests {
             .collect()
     }
 
+    /// Throughput over independent operand pairs; the best of three runs (the machine is shared).
     fn time(name: &str, mut f: impl FnMut(u64, u64) -> u64) {
         let (xs, ys) = (operands(1), operands(2));
-        let mut acc = 0u64;
-        let t = Instant::now();
-        for _ in 0..ROUNDS {
-            for (x, y) in xs.iter().zip(&ys) {
-                acc = acc.wrapping_add(f(black_box(*x), black_box(*y)));
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let mut acc = 0u64;
+            let t = Instant::now();
+            for _ in 0..ROUNDS {
+                for (x, y) in xs.iter().zip(&ys) {
+                    acc = acc.wrapping_add(f(black_box(*x), black_box(*y)));
+                }
             }
+            best = best.min(t.elapsed().as_nanos() as f64 / (N * ROUNDS) as f64);
+            black_box(acc);
         }
-        let ns = t.elapsed().as_nanos() as f64 / (N * ROUNDS) as f64;
-        black_box(acc);
-        println!("{name:<24} {ns:6.2} ns/op");
+        println!("{name:<24} {best:6.2} ns/op");
     }
 
     /// Latency: each result feeds the next operation (like a guest's dependent FP chain).
@@ -81,6 +85,10 @@ mod tests {
             fl(fpu::exact::fma(Fmt::D, a, b, a, 0, false, false))
         });
         time("fpu mul.d", |a, b| fl(fpu::mul(Fmt::D, a, b, 0)));
+        time("fpu mul.d by zero", |a, _| fl(fpu::mul(Fmt::D, a, 0, 0)));
+        time("fpu add.d zeros", |a, _| {
+            fl(fpu::add(Fmt::D, a & (1 << 63), 0, 0))
+        });
         time("exact mul.d", |a, b| fl(fpu::exact::mul(Fmt::D, a, b, 0)));
         time("fpu div.d", |a, b| fl(fpu::div(Fmt::D, a, b, 0)));
         time("exact div.d", |a, b| fl(fpu::exact::div(Fmt::D, a, b, 0)));

@@ -180,7 +180,9 @@ macro_rules! fast_impl {
                 let (x, y) = (<$float>::from_bits(a), <$float>::from_bits(b));
                 let s = x + y;
                 if !ok(s) {
-                    return None;
+                    // A zero sum is exact (sums are multiples of the smallest subnormal) and
+                    // the host's sign is right except for RDN's -0 (IEEE 754 6.3).
+                    return (s == 0.0 && rm != 2).then_some((s.to_bits(), 0));
                 }
                 // TwoSum (Knuth): s + e == x + y exactly, unless an intermediate overflowed
                 // (operands near the largest finite value), which leaves e non-finite.
@@ -204,9 +206,11 @@ macro_rules! fast_impl {
 
             #[inline]
             pub fn mul(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
-                let r = <$float>::from_bits(a) * <$float>::from_bits(b);
+                let (x, y) = (<$float>::from_bits(a), <$float>::from_bits(b));
+                let r = x * y;
                 if !ok(r) {
-                    return None;
+                    // A zero operand (the other finite, or r would be NaN) gives an exact zero.
+                    return (r == 0.0 && (x == 0.0 || y == 0.0)).then_some((r.to_bits(), 0));
                 }
                 // Exact iff the product of the odd parts has at most MANT + 1 bits; its width
                 // is wa + wb - 1 or wa + wb, and when that does not decide it fits 64 bits.
@@ -231,9 +235,12 @@ macro_rules! fast_impl {
 
             #[inline]
             pub fn div(a: $bits, b: $bits, rm: u8) -> Option<($bits, u8)> {
-                let r = <$float>::from_bits(a) / <$float>::from_bits(b);
+                let (x, y) = (<$float>::from_bits(a), <$float>::from_bits(b));
+                let r = x / y;
                 if !ok(r) {
-                    return None;
+                    // 0/finite and finite/inf are exact zeros.
+                    let exact_zero = r == 0.0 && (x == 0.0 || y.is_infinite());
+                    return exact_zero.then_some((r.to_bits(), 0));
                 }
                 // r·b == a·2^k with |k| = 0 forced by r's relative error < 1 ulp; so exactness
                 // is equality of the odd parts.
