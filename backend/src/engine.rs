@@ -252,9 +252,14 @@ impl Engine {
         if env.last_slot != 0 {
             // SAFETY: last_slot was stored by a unit of the current generation (stale values
             // are cleared when the generation changes) and points at one of its TB's boxed
-            // `AtomicU64` link slots, kept alive by the cache under the lock we hold.
+            // `AtomicU64` link slots, kept alive by the cache (or its retired list) under the
+            // lock we hold.
             let slot = unsafe { &*(env.last_slot as *const AtomicU64) };
             slot.store(code, Ordering::Release);
+            tb.incoming
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(env.last_slot);
         }
         let pc = tb.unit.pc;
         env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
@@ -328,8 +333,28 @@ impl Engine {
         self.flush_from(None);
     }
 
-    fn flush_from(&self, own: Option<&AtomicU32>) {
-        let own = own.map_or(0, |r| r as *const AtomicU32 as usize);
+    /// Drops the translations of guest code overlapping `[start, start + len)` (munmap,
+    /// mprotect, a write to code), unlinking whatever was chained to them. Compiled code stays
+    /// in code memory until the next full flush, so a vCPU still running it is safe; running
+    /// vCPUs are pulled out of compiled code and clear their jump caches.
+    pub fn invalidate(&self, start: u64, len: u64) {
+        let n = {
+            let mut inner = self.lock();
+            let n = inner.cache.invalidate(start, len, self.stub);
+            if n > 0 {
+                inner.generation += 1;
+                inner.stats.units_invalidated += n as u64;
+            }
+            n
+        };
+        if n > 0 {
+            self.kick_vcpus(0);
+        }
+    }
+
+    /// Makes every vCPU inside `run` (but the one whose `exit_request` is at `own`) leave
+    /// compiled code at its next unit entry.
+    fn kick_vcpus(&self, own: usize) {
         for &req in self.vcpus.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             if req != own {
                 // SAFETY: registered addresses are `exit_request` fields of states borrowed by
@@ -337,6 +362,10 @@ impl Engine {
                 unsafe { &*(req as *const AtomicU32) }.fetch_or(FLUSH_REQUEST, Ordering::AcqRel);
             }
         }
+    }
+
+    fn flush_from(&self, own: Option<&AtomicU32>) {
+        self.kick_vcpus(own.map_or(0, |r| r as *const AtomicU32 as usize));
         let _excl = self.code_lock.write().unwrap_or_else(|e| e.into_inner());
         let mut inner = self.lock();
         inner.cache.clear();

@@ -143,6 +143,8 @@ pub struct Stats {
     pub units_interpreted: u64,
     /// Bytes of code memory in use now (since the last flush).
     pub code_memory_used: u64,
+    /// Units taken out by [`Engine::invalidate`].
+    pub units_invalidated: u64,
     /// Translation flushes (explicit, fence.i, or code memory full).
     pub flushes: u64,
 }

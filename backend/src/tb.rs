@@ -3,12 +3,13 @@
 //! A [`Tb`] holds a unit's IR (run by the interpreter until the unit is hot), its compiled code
 //! once it has some, and its two link slots. The cache maps (guest pc, flags) to TBs. Flags are
 //! 0 for now (they will carry the privilege mode and similar translation-relevant state).
-//! Per-page invalidation can be added by keeping, per guest page, the keys of the TBs that
-//! cover it; today [`TbCache::clear`] drops everything.
+//! [`TbCache::invalidate`] takes out the TBs overlapping a guest address range (found through
+//! a per-page index) and unlinks the slots chained to them; [`TbCache::clear`] drops
+//! everything.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use xlat_ir::Unit;
 use xlat_ir::interp::Prepared;
 
@@ -34,6 +35,8 @@ pub struct Tb {
     pub code: AtomicU64,
     /// Compilation failed: keep interpreting.
     pub no_jit: AtomicBool,
+    /// Link slots (of any TB) chained to this TB's code, to unlink it on invalidation.
+    pub incoming: Mutex<Vec<u64>>,
     /// Link slots for `goto_tb` 0 and 1: host code of the successor, or the return stub.
     /// Boxed so their addresses (baked into the code) are stable.
     pub slots: Box<[AtomicU64; 2]>,
@@ -49,6 +52,7 @@ impl Tb {
             runs: AtomicU32::new(0),
             code: AtomicU64::new(0),
             no_jit: AtomicBool::new(false),
+            incoming: Mutex::new(Vec::new()),
             slots: Box::new([AtomicU64::new(stub), AtomicU64::new(stub)]),
         }
     }
@@ -67,10 +71,26 @@ impl Tb {
     }
 }
 
-/// The translation cache.
+/// Guest page size the invalidation index works in.
+const PAGE: u64 = 4096;
+
+/// The translation cache, with a per-page index for range invalidation.
 #[derive(Debug, Default)]
 pub struct TbCache {
     map: HashMap<TbKey, Arc<Tb>>,
+    /// Guest page number → keys of the TBs whose code touches that page.
+    pages: HashMap<u64, Vec<TbKey>>,
+    /// TBs taken out by [`TbCache::invalidate`]: their code may still run on another vCPU
+    /// (and other code may still read their link slots) until the next full flush.
+    retired: Vec<Arc<Tb>>,
+}
+
+fn pages_of(tb: &Tb) -> std::ops::RangeInclusive<u64> {
+    let start = tb.unit.pc;
+    let last = start
+        .wrapping_add(u64::from(tb.unit.guest_len.max(1)) - 1)
+        .max(start);
+    (start / PAGE)..=(last / PAGE)
 }
 
 impl TbCache {
@@ -81,11 +101,73 @@ impl TbCache {
 
     /// Adds a translation.
     pub fn insert(&mut self, key: TbKey, tb: Arc<Tb>) {
-        self.map.insert(key, tb);
+        for p in pages_of(&tb) {
+            self.pages.entry(p).or_default().push(key);
+        }
+        if let Some(old) = self.map.insert(key, tb) {
+            self.retired.push(old);
+        }
     }
 
     /// Drops every translation.
     pub fn clear(&mut self) {
         self.map.clear();
+        self.pages.clear();
+        self.retired.clear();
+    }
+
+    /// Takes out every TB whose guest code overlaps `[start, start + len)`, unlinking the
+    /// slots chained to them (they go back to `stub`). Returns how many were taken out.
+    pub fn invalidate(&mut self, start: u64, len: u64, stub: u64) -> usize {
+        if len == 0 {
+            return 0;
+        }
+        let end = start.saturating_add(len);
+        let (first, last) = (start / PAGE, (end - 1) / PAGE);
+        let mut pages: Vec<u64> = if last - first >= self.pages.len() as u64 {
+            self.pages
+                .keys()
+                .copied()
+                .filter(|p| (first..=last).contains(p))
+                .collect()
+        } else {
+            (first..=last).collect()
+        };
+        pages.sort_unstable();
+        let mut n = 0;
+        for p in pages {
+            for key in self.pages.remove(&p).unwrap_or_default() {
+                let Some(tb) = self.map.get(&key) else {
+                    continue;
+                };
+                let (lo, hi) = (
+                    tb.unit.pc,
+                    tb.unit
+                        .pc
+                        .saturating_add(u64::from(tb.unit.guest_len.max(1))),
+                );
+                if hi <= start || lo >= end {
+                    // Same page, no overlap: keep it indexed.
+                    self.pages.entry(p).or_default().push(key);
+                    continue;
+                }
+                let Some(tb) = self.map.remove(&key) else {
+                    continue;
+                };
+                for slot in tb
+                    .incoming
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .drain(..)
+                {
+                    // SAFETY: incoming slots belong to TBs that are in the cache or retired,
+                    // both kept alive by this cache until the next full flush.
+                    unsafe { &*(slot as *const AtomicU64) }.store(stub, Ordering::Release);
+                }
+                self.retired.push(tb);
+                n += 1;
+            }
+        }
+        n
     }
 }

@@ -99,7 +99,7 @@ impl Frontend for Toy {
             pc += 4;
             if n >= max_insns {
                 b.goto_tb(0, pc);
-                break;
+                return b.finish((pc - pc0) as u32, n);
             }
         }
         b.finish((pc + 4 - pc0) as u32, n)
@@ -470,4 +470,64 @@ fn traces_print_without_disturbing_the_run() {
     assert!(!e.is_jit_code(env.pc));
     let code = env.jmp_cache[xlat_ir::abi::jmp_cache_index(0x104)].code;
     assert!(code != 0 && e.is_jit_code(code));
+}
+
+#[test]
+fn invalidating_a_range_retranslates_only_that_code_and_unlinks_it() {
+    // 0x100: li r1, 1000; loop: addi r1,-1; addi r2,1; bnez r1,loop; ecall
+    let mem = TestMem::new();
+    load(&mem, 0x100, &COUNT_LOOP);
+    // 0x800: addi r5, 1; ecall  (another page, must survive)
+    load(&mem, 0x800, &[[1, 5, 1, 0], [4, 0, 0, 0]]);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    for pc in [0x100, 0x800] {
+        env.pc = pc;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+    }
+    assert_eq!((r(&env, 2), r(&env, 5)), (1000, 1));
+    let before = e.stats().units_translated;
+    // The loop body now adds 3 to r2; the chained loop must pick that up.
+    load(&mem, 0x108, &[[1, 2, 3, 0]]);
+    e.invalidate(0x108, 4);
+    let s = e.stats();
+    assert_eq!(s.units_invalidated, 2, "the li+loop unit and the loop unit");
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!(r(&env, 2), 1000 + 3000);
+    env.pc = 0x800;
+    e.run(&mut env);
+    assert_eq!(r(&env, 5), 2);
+    assert_eq!(
+        e.stats().units_translated,
+        before + 2,
+        "only the invalidated units came back"
+    );
+    assert_eq!(e.stats().flushes, 0);
+    e.invalidate(0x2000, 0x1000);
+    assert_eq!(e.stats().units_invalidated, 2, "nothing there");
+}
+
+#[test]
+fn invalidating_a_chained_target_unlinks_the_slot_that_led_to_it() {
+    // One unit per instruction: 0x100 → 0x104 → 0x108 chained through goto_tb slots.
+    let mem = TestMem::new();
+    load(&mem, 0x100, &[[1, 2, 1, 0], [1, 3, 1, 0], [4, 0, 0, 0]]);
+    let cfg = EngineConfig { hot_threshold: 0, max_insns: 1, ..EngineConfig::default() };
+    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    let mut env = CpuState::new_boxed();
+    for _ in 0..2 {
+        env.pc = 0x100;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+    }
+    let executed = e.stats().units_executed;
+    env.pc = 0x100;
+    e.run(&mut env);
+    assert_eq!(e.stats().units_executed, executed + 1, "0x100 → 0x104 → 0x108 ran chained");
+    load(&mem, 0x104, &[[1, 3, 7, 0]]);
+    e.invalidate(0x104, 4);
+    assert_eq!(e.stats().units_invalidated, 1);
+    env.pc = 0x100;
+    e.run(&mut env);
+    assert_eq!((r(&env, 2), r(&env, 3)), (4, 3 + 7), "the stale chained target ran");
 }
