@@ -76,7 +76,6 @@ impl Drop for VcpuGuard<'_> {
 }
 
 /// The JIT accelerator: translation cache, compiler and exec loop, shared by every vCPU.
-#[derive(Debug)]
 pub struct Engine {
     frontend: Arc<dyn Frontend>,
     mem: Arc<dyn GuestMemory>,
@@ -95,6 +94,17 @@ pub struct Engine {
     vcpus: Mutex<Vec<usize>>,
     executed: AtomicU64,
     interpreted: AtomicU64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("frontend", &self.frontend.name())
+            .field("cfg", &self.cfg)
+            .field("direct", &self.direct)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Engine {

@@ -513,7 +513,11 @@ fn invalidating_a_chained_target_unlinks_the_slot_that_led_to_it() {
     // One unit per instruction: 0x100 → 0x104 → 0x108 chained through goto_tb slots.
     let mem = TestMem::new();
     load(&mem, 0x100, &[[1, 2, 1, 0], [1, 3, 1, 0], [4, 0, 0, 0]]);
-    let cfg = EngineConfig { hot_threshold: 0, max_insns: 1, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        hot_threshold: 0,
+        max_insns: 1,
+        ..EngineConfig::default()
+    };
     let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
     let mut env = CpuState::new_boxed();
     for _ in 0..2 {
@@ -523,11 +527,58 @@ fn invalidating_a_chained_target_unlinks_the_slot_that_led_to_it() {
     let executed = e.stats().units_executed;
     env.pc = 0x100;
     e.run(&mut env);
-    assert_eq!(e.stats().units_executed, executed + 1, "0x100 → 0x104 → 0x108 ran chained");
+    assert_eq!(
+        e.stats().units_executed,
+        executed + 1,
+        "0x100 → 0x104 → 0x108 ran chained"
+    );
     load(&mem, 0x104, &[[1, 3, 7, 0]]);
     e.invalidate(0x104, 4);
     assert_eq!(e.stats().units_invalidated, 1);
     env.pc = 0x100;
     e.run(&mut env);
-    assert_eq!((r(&env, 2), r(&env, 3)), (4, 3 + 7), "the stale chained target ran");
+    assert_eq!(
+        (r(&env, 2), r(&env, 3)),
+        (4, 3 + 7),
+        "the stale chained target ran"
+    );
+}
+
+#[test]
+fn invalidating_while_vcpus_run_is_safe() {
+    // The flush test's nested loop, invalidated over and over while two vCPUs run it.
+    let prog = [
+        [7, 3, 100, 0],
+        [7, 1, 0x60, 0xea],
+        [1, 1, 0xff, 0],
+        [1, 2, 1, 0],
+        [2, 1, 0xfe, 0],
+        [1, 3, 0xff, 0],
+        [2, 3, 0xfb, 0],
+        [4, 0, 0, 0],
+    ];
+    let mem = TestMem::new();
+    load(&mem, 0x100, &prog);
+    let e = engine(&mem, Accel::Jit, 0);
+    let done = AtomicU32::new(0);
+    std::thread::scope(|s| {
+        let vcpu = || {
+            let mut env = CpuState::new_boxed();
+            env.pc = 0x100;
+            let exit = e.run(&mut env);
+            done.fetch_add(1, Ordering::Relaxed);
+            (exit, r(&env, 2))
+        };
+        let (a, b) = (s.spawn(vcpu), s.spawn(vcpu));
+        let mut k = 0u64;
+        while done.load(Ordering::Relaxed) < 2 {
+            e.invalidate(0x100 + 4 * (k % 8), 4);
+            k += 1;
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        for t in [a, b] {
+            assert_eq!(t.join().unwrap(), (RunExit::Syscall, 6_000_000));
+        }
+        assert!(e.stats().units_invalidated > 3, "{:?}", e.stats());
+    });
 }
