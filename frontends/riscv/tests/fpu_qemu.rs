@@ -28,7 +28,9 @@ mod tests {
             }
         }
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fpu_data/gen.c");
-        let exe: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xlat-fpu-gen");
+        // Per process: concurrent test runs must not overwrite a running binary.
+        let exe: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("xlat-fpu-gen-{}", std::process::id()));
         let status = Command::new(GCC)
             .args(["-static", "-O2", "-o"])
             .arg(&exe)
@@ -44,6 +46,7 @@ mod tests {
             .arg(seed)
             .output()
             .expect("run qemu");
+        let _ = std::fs::remove_file(&exe);
         assert!(
             out.status.success(),
             "generator failed: {}",
