@@ -9,7 +9,22 @@
 //!   tail-call through per-unit link slots that the exec loop points at the next unit
 //!   (chaining without patching code); indirect exits (`goto_ptr`) look up the per-vCPU jump
 //!   cache inline.
-//! - The translation cache is keyed by (guest pc, flags); [`Engine::flush`] drops everything.
+//! - The translation cache is keyed by (guest pc, flags); [`Engine::invalidate`] drops the
+//!   units overlapping a guest range (per-page index, chained slots unlinked);
+//!   [`Engine::flush`] drops everything. Both are safe while other threads run guest code:
+//!   running vCPUs are pulled out of compiled code through a private bit of `exit_request`
+//!   that [`Engine::run`] never reports, and code memory is reused only under an exclusive
+//!   lock.
+//! - Tiering: a unit is interpreted [`EngineConfig::hot_threshold`] times, then compiled
+//!   (Cranelift `opt_level=none`; the choice and the threshold are measured, see
+//!   [`DEFAULT_HOT_THRESHOLD`]).
+//! - Guest memory is reached inline through the [`xlat_softmmu::DirectMap`]. A guest access to
+//!   an unmapped page faults on the host inside compiled code; [`Engine::is_jit_code`] lets a
+//!   signal handler recognise that.
+//!
+//! Module map: `lower/` (IR → CLIF, one file per opcode class), `jit` (Cranelift setup,
+//! trampoline, stub), `codemem` (W^X memory), `tb` (translation blocks and their cache),
+//! `engine` (the exec loop), `slow` (out-of-line memory accesses), `trace`/`disas` (`-d`).
 //!
 //! The backend never names a guest architecture: it drives an `Arc<dyn Frontend>`.
 //!
