@@ -180,7 +180,7 @@ impl Engine {
         loop {
             // Lock order: code_lock (read) before inner; flush takes code_lock (write) first.
             let running = self.code_lock.read().unwrap_or_else(|e| e.into_inner());
-            let (tb, code, full) = {
+            let (tb, ir, code, full) = {
                 let mut inner = self.lock();
                 if seen_gen != inner.generation {
                     let g = inner.generation;
@@ -202,11 +202,14 @@ impl Engine {
                         tb.runs.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                if code != 0 {
+                let ir = if code != 0 {
                     self.link(env, &tb, code);
-                }
+                    None
+                } else {
+                    tb.ir()
+                };
                 env.last_slot = 0;
-                (tb, code, full)
+                (tb, ir, code, full)
             };
             if full {
                 // Code memory is full: flush (holding no lock) and look the pc up again.
@@ -219,17 +222,19 @@ impl Engine {
                 let tier = if code == 0 { " (interp)" } else { "" };
                 eprintln!("exec pc={:#x}{tier}", env.pc);
             }
-            let ret = if code != 0 {
+            let ret = if let Some(ir) = &ir {
+                self.interpreted.fetch_add(1, Ordering::Relaxed);
+                interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
+            } else if code != 0 {
                 // SAFETY: `code` was compiled by this engine's JIT in the current generation
                 // (checked under the lock above); holding `running` keeps any flush from
                 // reusing code memory until we are out; `env.guest_base` was set from the map
                 // the code was compiled for.
                 unsafe { jit::enter(self.trampoline, env, code) }
             } else {
-                self.interpreted.fetch_add(1, Ordering::Relaxed);
-                interp::run(&tb.unit, &tb.prep, env, &*self.mem, &mut temps).value
+                continue; // compiled and uncompiled at once: cannot happen under the lock
             };
-            drop(tb);
+            drop((tb, ir));
             drop(running);
             match abi::decode_exit(ret) {
                 (ExitKind::Lookup, _) => {}
@@ -271,7 +276,7 @@ impl Engine {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(env.last_slot);
         }
-        let pc = tb.unit.pc;
+        let pc = tb.pc;
         env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
     }
 
@@ -308,17 +313,21 @@ impl Engine {
         let Some(jit) = inner.jit.as_mut() else {
             return (0, false);
         };
-        match jit.compile_unit(&tb.unit, params) {
+        let Some(ir) = tb.ir() else {
+            return (tb.code(), false);
+        };
+        match jit.compile_unit(&ir.unit, params) {
             Ok(c) => {
                 let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 inner.compile_us.push(us);
                 inner.stats.units_compiled += 1;
-                inner.stats.guest_insns_compiled += u64::from(tb.unit.guest_insns);
+                inner.stats.guest_insns_compiled += u64::from(tb.guest_insns);
                 inner.stats.host_code_bytes += c.size as u64;
                 if self.cfg.trace.out_asm {
-                    trace::host_code(tb.unit.pc, c.addr, c.size);
+                    trace::host_code(tb.pc, c.addr, c.size);
                 }
                 tb.code.store(c.addr, Ordering::Release);
+                tb.drop_ir();
                 inner.just_flushed = false;
                 (c.addr, false)
             }
@@ -326,9 +335,9 @@ impl Engine {
             Err(e) => {
                 // Broken codegen (our bug) or a unit bigger than all of code memory.
                 tb.no_jit.store(true, Ordering::Relaxed);
-                tracing::error!(target: "xlat::backend", "unit at {:#x} stays interpreted: {e}", tb.unit.pc);
+                tracing::error!(target: "xlat::backend", "unit at {:#x} stays interpreted: {e}", tb.pc);
                 if cfg!(test) && !matches!(e, CompileError::Full) {
-                    panic!("compile failed at {:#x}: {e}", tb.unit.pc);
+                    panic!("compile failed at {:#x}: {e}", tb.pc);
                 }
                 (0, false)
             }

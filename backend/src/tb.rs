@@ -22,13 +22,26 @@ pub struct TbKey {
     pub flags: u32,
 }
 
-/// One translation block.
+/// A unit's IR with the interpreter's label index.
 #[derive(Debug)]
-pub struct Tb {
+pub struct Ir {
     /// The IR.
     pub unit: Unit,
     /// Label index for the interpreter.
     pub prep: Prepared,
+}
+
+/// One translation block.
+#[derive(Debug)]
+pub struct Tb {
+    /// Guest pc of the first instruction.
+    pub pc: u64,
+    /// Bytes of guest code covered.
+    pub guest_len: u32,
+    /// Guest instructions covered.
+    pub guest_insns: u32,
+    /// The IR while the TB is interpreted; dropped once it is compiled (memory).
+    ir: Mutex<Option<Arc<Ir>>>,
     /// Interpreted runs so far.
     pub runs: AtomicU32,
     /// Host code address, 0 while interpreted.
@@ -47,8 +60,10 @@ impl Tb {
     pub fn new(unit: Unit, stub: u64) -> Tb {
         let prep = Prepared::new(&unit);
         Tb {
-            unit,
-            prep,
+            pc: unit.pc,
+            guest_len: unit.guest_len,
+            guest_insns: unit.guest_insns,
+            ir: Mutex::new(Some(Arc::new(Ir { unit, prep }))),
             runs: AtomicU32::new(0),
             code: AtomicU64::new(0),
             no_jit: AtomicBool::new(false),
@@ -63,6 +78,16 @@ impl Tb {
             &self.slots[0] as *const AtomicU64 as u64,
             &self.slots[1] as *const AtomicU64 as u64,
         ]
+    }
+
+    /// The IR, unless the TB was compiled.
+    pub fn ir(&self) -> Option<Arc<Ir>> {
+        self.ir.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forgets the IR (the TB has code now).
+    pub fn drop_ir(&self) {
+        *self.ir.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Compiled code address, or 0.
@@ -86,9 +111,9 @@ pub struct TbCache {
 }
 
 fn pages_of(tb: &Tb) -> std::ops::RangeInclusive<u64> {
-    let start = tb.unit.pc;
+    let start = tb.pc;
     let last = start
-        .wrapping_add(u64::from(tb.unit.guest_len.max(1)) - 1)
+        .wrapping_add(u64::from(tb.guest_len.max(1)) - 1)
         .max(start);
     (start / PAGE)..=(last / PAGE)
 }
@@ -140,12 +165,7 @@ impl TbCache {
                 let Some(tb) = self.map.get(&key) else {
                     continue;
                 };
-                let (lo, hi) = (
-                    tb.unit.pc,
-                    tb.unit
-                        .pc
-                        .saturating_add(u64::from(tb.unit.guest_len.max(1))),
-                );
+                let (lo, hi) = (tb.pc, tb.pc.saturating_add(u64::from(tb.guest_len.max(1))));
                 if hi <= start || lo >= end {
                     // Same page, no overlap: keep it indexed.
                     self.pages.entry(p).or_default().push(key);
