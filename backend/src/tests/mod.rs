@@ -4,6 +4,7 @@
 mod bench;
 mod engine;
 mod fuzz;
+mod progfuzz;
 mod randunit;
 
 use crate::jit::{self, Jit};
