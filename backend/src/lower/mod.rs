@@ -371,6 +371,8 @@ impl Lower<'_, '_> {
         let same = self.b.ins().icmp(IntCC::Equal, epc, t);
         let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, code, 0);
         let hit = self.b.ins().band(same, nonzero);
+        // env.pc is the running unit's pc on every path, as in the interpreter.
+        self.b.ins().store(self.st, t, self.env, off::PC);
         let go = self.b.create_block();
         let miss = self.b.create_block();
         self.b.ins().brif(hit, go, &[], miss, &[]);
@@ -379,7 +381,6 @@ impl Lower<'_, '_> {
             .ins()
             .return_call_indirect(self.tail_sig, code, &[self.env]);
         self.b.switch_to_block(miss);
-        self.b.ins().store(self.st, t, self.env, off::PC);
         self.store_state_imm(off::LAST_SLOT, 0);
         self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
     }
