@@ -45,6 +45,16 @@ struct Inner {
     just_flushed: bool,
 }
 
+/// What the exec loop runs next.
+enum Next {
+    /// Compiled code at this address.
+    Code(u64),
+    /// The IR, interpreted.
+    Interp(Arc<crate::tb::Ir>),
+    /// Code memory is full (or a lookup raced with a flush): flush and look up again.
+    Full,
+}
+
 /// The bit of `exit_request` a flush sets to pull a vCPU out of compiled code.
 const FLUSH_REQUEST: u32 = 1 << 31;
 
@@ -174,90 +184,131 @@ impl Engine {
     pub fn run(&self, env: &mut CpuState) -> RunExit {
         env.guest_base = self.direct.base;
         let _vcpu = VcpuGuard::register(self, &env.exit_request);
-        let env_key = env as *const CpuState as usize;
         let mut seen_gen = u64::MAX;
         let mut temps = Vec::new();
+        // Unit counts, published to the shared counters in batches (they are stats only).
+        let (mut executed, mut interpreted) = (0u64, 0u64);
         loop {
+            if executed >= 4096 {
+                self.publish_counts(&mut executed, &mut interpreted);
+            }
             // Lock order: code_lock (read) before inner; flush takes code_lock (write) first.
             let running = self.code_lock.read().unwrap_or_else(|e| e.into_inner());
-            let (tb, ir, code, full) = {
-                let mut inner = self.lock();
-                if seen_gen != inner.generation {
-                    let g = inner.generation;
-                    if inner.env_gen.insert(env_key, g) != Some(g) {
-                        env.clear_jmp_cache();
-                    }
-                    if seen_gen != u64::MAX {
-                        env.last_slot = 0; // points into a flushed TB
-                    }
-                    seen_gen = g;
+            let next = self.next_unit(env, &mut seen_gen);
+            let ret = match &next {
+                Next::Full => {
+                    // Code memory is full: flush (holding no lock) and look the pc up again.
+                    drop(running);
+                    self.flush_from(Some(&env.exit_request));
+                    continue;
                 }
-                let tb = self.lookup(&mut inner, env.pc);
-                let mut code = tb.code();
-                let mut full = false;
-                if code == 0 && inner.jit.is_some() && !tb.no_jit.load(Ordering::Relaxed) {
-                    if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
-                        (code, full) = self.compile(&mut inner, &tb);
-                    } else {
-                        tb.runs.fetch_add(1, Ordering::Relaxed);
+                Next::Interp(ir) => {
+                    executed += 1;
+                    interpreted += 1;
+                    if self.cfg.trace.exec {
+                        eprintln!("exec pc={:#x} (interp)", env.pc);
                     }
+                    interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
                 }
-                let ir = if code != 0 {
-                    self.link(env, &tb, code);
-                    None
-                } else {
-                    tb.ir()
-                };
-                env.last_slot = 0;
-                (tb, ir, code, full)
+                &Next::Code(code) => {
+                    executed += 1;
+                    if self.cfg.trace.exec {
+                        eprintln!("exec pc={:#x}", env.pc);
+                    }
+                    // SAFETY: `code` was compiled by this engine's JIT in the current
+                    // generation (checked under the lock in next_unit); holding `running` keeps
+                    // any flush from reusing code memory until we are out; `env.guest_base` was
+                    // set from the map the code was compiled for.
+                    unsafe { jit::enter(self.trampoline, env, code) }
+                }
             };
-            if full {
-                // Code memory is full: flush (holding no lock) and look the pc up again.
-                drop(running);
-                self.flush_from(Some(&env.exit_request));
-                continue;
-            }
-            self.executed.fetch_add(1, Ordering::Relaxed);
-            if self.cfg.trace.exec {
-                let tier = if code == 0 { " (interp)" } else { "" };
-                eprintln!("exec pc={:#x}{tier}", env.pc);
-            }
-            let ret = if let Some(ir) = &ir {
-                self.interpreted.fetch_add(1, Ordering::Relaxed);
-                interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
-            } else if code != 0 {
-                // SAFETY: `code` was compiled by this engine's JIT in the current generation
-                // (checked under the lock above); holding `running` keeps any flush from
-                // reusing code memory until we are out; `env.guest_base` was set from the map
-                // the code was compiled for.
-                unsafe { jit::enter(self.trampoline, env, code) }
-            } else {
-                continue; // compiled and uncompiled at once: cannot happen under the lock
-            };
-            drop((tb, ir));
+            drop(next);
             drop(running);
-            match abi::decode_exit(ret) {
-                (ExitKind::Lookup, _) => {}
-                (ExitKind::Request, _) => {
-                    // A flush elsewhere only needed us out of compiled code: keep going.
-                    let rest = env.exit_request.fetch_and(!FLUSH_REQUEST, Ordering::AcqRel);
-                    if rest & !FLUSH_REQUEST != 0 {
-                        return RunExit::Request;
-                    }
-                }
-                (ExitKind::Raise, code) => {
-                    return RunExit::Exception {
-                        code,
-                        arg: env.exc_arg,
-                    };
-                }
-                (ExitKind::Exit, r) => match ExitReason::from_u32(r) {
-                    Some(ExitReason::Syscall) => return RunExit::Syscall,
-                    Some(ExitReason::Breakpoint) => return RunExit::Breakpoint,
-                    Some(ExitReason::FlushCode) => self.flush_from(Some(&env.exit_request)),
-                    Some(ExitReason::Yield) | None => {}
-                },
+            if let Some(exit) = self.decode(env, ret) {
+                self.publish_counts(&mut executed, &mut interpreted);
+                return exit;
             }
+        }
+    }
+
+    fn publish_counts(&self, executed: &mut u64, interpreted: &mut u64) {
+        self.executed
+            .fetch_add(std::mem::take(executed), Ordering::Relaxed);
+        self.interpreted
+            .fetch_add(std::mem::take(interpreted), Ordering::Relaxed);
+    }
+
+    /// Under the lock: catches up with flushes, finds or translates the unit at `env.pc`,
+    /// compiles it if it is hot, chains the slot the last exit took and fills the jump cache.
+    fn next_unit(&self, env: &mut CpuState, seen_gen: &mut u64) -> Next {
+        let mut inner = self.lock();
+        if *seen_gen != inner.generation {
+            let g = inner.generation;
+            if inner.env_gen.insert(env as *const CpuState as usize, g) != Some(g) {
+                env.clear_jmp_cache();
+            }
+            env.last_slot = 0; // may point into a flushed or retired TB
+            *seen_gen = g;
+        }
+        let key = TbKey {
+            pc: env.pc,
+            flags: 0,
+        };
+        if inner.cache.get(key).is_none() {
+            self.translate(&mut inner, key);
+        }
+        let Some(tb) = inner.cache.get(key) else {
+            return Next::Full;
+        };
+        let mut code = tb.code();
+        if code == 0 && inner.jit.is_some() && !tb.no_jit.load(Ordering::Relaxed) {
+            if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
+                let tb = tb.clone();
+                let full;
+                (code, full) = self.compile(&mut inner, &tb);
+                if full {
+                    return Next::Full;
+                }
+            } else {
+                tb.runs.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let Some(tb) = inner.cache.get(key) else {
+            return Next::Full;
+        };
+        let next = if code != 0 {
+            self.link(env, tb, code);
+            Next::Code(code)
+        } else {
+            // Not compiled, so it still has its IR (both change together under this lock).
+            tb.ir().map_or(Next::Full, Next::Interp)
+        };
+        env.last_slot = 0;
+        next
+    }
+
+    /// What a unit's exit word means for the caller: `None` to keep running.
+    fn decode(&self, env: &mut CpuState, ret: u64) -> Option<RunExit> {
+        match abi::decode_exit(ret) {
+            (ExitKind::Lookup, _) => None,
+            (ExitKind::Request, _) => {
+                // A flush elsewhere only needed us out of compiled code: keep going.
+                let rest = env.exit_request.fetch_and(!FLUSH_REQUEST, Ordering::AcqRel);
+                (rest & !FLUSH_REQUEST != 0).then_some(RunExit::Request)
+            }
+            (ExitKind::Raise, code) => Some(RunExit::Exception {
+                code,
+                arg: env.exc_arg,
+            }),
+            (ExitKind::Exit, r) => match ExitReason::from_u32(r) {
+                Some(ExitReason::Syscall) => Some(RunExit::Syscall),
+                Some(ExitReason::Breakpoint) => Some(RunExit::Breakpoint),
+                Some(ExitReason::FlushCode) => {
+                    self.flush_from(Some(&env.exit_request));
+                    None
+                }
+                Some(ExitReason::Yield) | None => None,
+            },
         }
     }
 
@@ -280,11 +331,9 @@ impl Engine {
         env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
     }
 
-    fn lookup(&self, inner: &mut Inner, pc: u64) -> Arc<Tb> {
-        let key = TbKey { pc, flags: 0 };
-        if let Some(tb) = inner.cache.get(key) {
-            return tb.clone();
-        }
+    /// Translates the unit at `key` into the cache.
+    fn translate(&self, inner: &mut Inner, key: TbKey) {
+        let pc = key.pc;
         let unit = self.frontend.translate(pc, &*self.mem, self.cfg.max_insns);
         if let Err(e) = xlat_ir::verify(&unit) {
             // A frontend bug, never guest misbehaviour: the interpreter cannot run such a unit.
@@ -296,9 +345,7 @@ impl Engine {
         trace::translated(&self.cfg.trace, &*self.frontend, &*self.mem, &unit);
         inner.stats.units_translated += 1;
         inner.stats.guest_insns_translated += u64::from(unit.guest_insns);
-        let tb = Arc::new(Tb::new(unit, self.stub));
-        inner.cache.insert(key, tb.clone());
-        tb
+        inner.cache.insert(key, Arc::new(Tb::new(unit, self.stub)));
     }
 
     /// Compiles `tb`; returns its code address (0 if it stays interpreted) and whether code

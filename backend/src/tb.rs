@@ -96,15 +96,40 @@ impl Tb {
     }
 }
 
+/// A fast hasher for pc-like keys (the exec loop hashes on every lookup; SipHash cost ~20 ns).
+/// Not DoS-resistant, which does not matter for keys the emulator makes itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PcHasher(u64);
+
+impl std::hash::Hasher for PcHasher {
+    fn finish(&self) -> u64 {
+        // Fold the high bits (where the multiplication mixed) into the low ones hashbrown uses.
+        self.0 ^ (self.0 >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+}
+
+type PcMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<PcHasher>>;
+
 /// Guest page size the invalidation index works in.
 const PAGE: u64 = 4096;
 
 /// The translation cache, with a per-page index for range invalidation.
 #[derive(Debug, Default)]
 pub struct TbCache {
-    map: HashMap<TbKey, Arc<Tb>>,
+    map: PcMap<TbKey, Arc<Tb>>,
     /// Guest page number → keys of the TBs whose code touches that page.
-    pages: HashMap<u64, Vec<TbKey>>,
+    pages: PcMap<u64, Vec<TbKey>>,
     /// TBs taken out by [`TbCache::invalidate`]: their code may still run on another vCPU
     /// (and other code may still read their link slots) until the next full flush.
     retired: Vec<Arc<Tb>>,
