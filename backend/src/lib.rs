@@ -32,15 +32,25 @@
 //! # use std::sync::Arc;
 //! # fn demo(frontend: Arc<dyn xlat_ir::Frontend>, mem: Arc<dyn xlat_softmmu::GuestMemory>) {
 //! use xlat_backend::{Engine, EngineConfig, RunExit};
+//! let step = frontend.user_abi().syscall_insn_len;
 //! let engine = Engine::new(frontend, mem, EngineConfig::default()).unwrap();
 //! let mut env = xlat_ir::abi::CpuState::new_boxed();
 //! env.pc = 0x1_0000;
-//! match engine.run(&mut env) {
-//!     RunExit::Syscall => { /* service it, advance env.pc, run again */ }
-//!     other => println!("stopped: {other:?}"),
+//! loop {
+//!     match engine.run(&mut env) {
+//!         // env.pc is the syscall instruction: service it, then step past it.
+//!         RunExit::Syscall => env.pc += step,
+//!         // Someone set exit_request (a signal, a stop): handle it, clear it, go on.
+//!         RunExit::Request => env.exit_request.store(0, std::sync::atomic::Ordering::Relaxed),
+//!         other => break println!("stopped: {other:?}"),
+//!     }
 //! }
 //! # }
 //! ```
+//!
+//! While a unit runs, `env.pc` holds that unit's first pc (in both tiers); helpers that need
+//! the exact instruction get it as an argument. [`Engine::flush`] and [`Engine::invalidate`]
+//! may be called from any thread, but not from a helper running inside compiled code.
 #![warn(missing_docs)]
 
 mod codemem;
