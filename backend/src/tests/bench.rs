@@ -73,7 +73,7 @@ fn bench_compile_time() {
     for opt in ["none", "none+single_pass", "speed", "speed+single_pass"] {
         let mut h = Harness::new();
         h.jit = crate::jit::Jit::new(256 << 20, opt).unwrap();
-        for n in [5u32, 10, 20, 40] {
+        for n in [5u32, 10, 20, 40, 128] {
             let mut r = Rng::new(u64::from(n));
             let (mut times, mut bytes, mut ops) = (Vec::new(), 0usize, 0usize);
             for _ in 0..400 {
