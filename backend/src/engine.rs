@@ -9,7 +9,7 @@ use crate::tb::{Tb, TbCache, TbKey};
 use crate::{Accel, BackendError, EngineConfig, RunExit, Stats, trace};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 use xlat_ir::abi::{self, CpuState, ExitKind, JmpCacheEntry};
 use xlat_ir::{ExitReason, Frontend, interp};
@@ -37,13 +37,19 @@ struct Inner {
     jit: Option<Jit>,
     /// Bumped by every flush; a vCPU whose jump cache predates it clears the cache.
     generation: u64,
-    /// The generation each vCPU state (by address) last synchronised its jump cache with.
-    env_gen: HashMap<usize, u64>,
     stats: Stats,
     compile_us: Vec<u32>,
     /// No unit was compiled since the last flush: a unit that does not fit now never will.
     just_flushed: bool,
 }
+
+/// For each vCPU state (by address): the engine and generation its jump cache was last
+/// synchronised with. Global, so a state run by two engines in turn (an exec) never follows
+/// the other engine's code pointers.
+static ENV_SEEN: LazyLock<Mutex<HashMap<usize, (u64, u64)>>> = LazyLock::new(Default::default);
+
+/// Engine identities for [`ENV_SEEN`].
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What the exec loop runs next.
 enum Next {
@@ -87,6 +93,7 @@ impl Drop for VcpuGuard<'_> {
 
 /// The JIT accelerator: translation cache, compiler and exec loop, shared by every vCPU.
 pub struct Engine {
+    id: u64,
     frontend: Arc<dyn Frontend>,
     mem: Arc<dyn GuestMemory>,
     cfg: EngineConfig,
@@ -153,12 +160,12 @@ impl Engine {
             cache: TbCache::default(),
             jit,
             generation: 0,
-            env_gen: HashMap::new(),
             stats: Stats::default(),
             compile_us: Vec::new(),
             just_flushed: true,
         };
         Ok(Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
             frontend,
             mem,
             cfg,
@@ -244,7 +251,9 @@ impl Engine {
         let mut inner = self.lock();
         if *seen_gen != inner.generation {
             let g = inner.generation;
-            if inner.env_gen.insert(env as *const CpuState as usize, g) != Some(g) {
+            let seen = (self.id, g);
+            let mut envs = ENV_SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            if envs.insert(env as *const CpuState as usize, seen) != Some(seen) {
                 env.clear_jmp_cache();
             }
             env.last_slot = 0; // may point into a flushed or retired TB
