@@ -9,8 +9,11 @@
 //! System emulation (a physical address space of RAM, ROM and MMIO, and per-vCPU TLBs with an
 //! inline fast path) grows here later; the backend sees memory only through [`GuestMemory`].
 
-pub use xlat_ir::interp::{GuestMem, MemFault};
 pub use xlat_ir::CodeFetch;
+pub use xlat_ir::interp::{GuestMem, MemFault};
+
+pub mod user;
+pub use user::AddressSpace;
 
 /// How generated code reaches guest memory without a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

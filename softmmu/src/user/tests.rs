@@ -1,0 +1,225 @@
+use super::*;
+use crate::{CodeFetch, GuestMem};
+use xlat_ir::{AtomicOp, MemOp};
+
+const RW: u32 = PROT_READ | PROT_WRITE;
+const ANON: u32 = MAP_PRIVATE | MAP_ANONYMOUS;
+
+fn space() -> AddressSpace {
+    AddressSpace::new(6).expect("reserve")
+}
+
+#[test]
+fn unhinted_mmap_is_top_down_below_mmap_top() {
+    let a = space();
+    let x = a.mmap(0, 0x3000, RW, ANON, Backing::Anon).unwrap();
+    assert_eq!(x, MMAP_TOP - 0x3000);
+    let y = a.mmap(0, 1, RW, ANON, Backing::Anon).unwrap();
+    assert_eq!(y, x - 0x1000, "length rounds up to a page, next one below");
+    // The memory is real and zeroed.
+    let mut b = [1u8; 16];
+    a.read_bytes(x + 0x2ff0, &mut b).unwrap();
+    assert_eq!(b, [0; 16]);
+    a.write_bytes(x + 5, b"hello").unwrap();
+    let mut c = [0u8; 5];
+    a.read_bytes(x + 5, &mut c).unwrap();
+    assert_eq!(&c, b"hello");
+}
+
+#[test]
+fn fixed_and_noreplace() {
+    let a = space();
+    assert_eq!(
+        a.mmap(0x40_0000, 0x2000, RW, ANON | MAP_FIXED, Backing::Anon),
+        Ok(0x40_0000)
+    );
+    assert_eq!(
+        a.mmap(
+            0x40_1000,
+            0x1000,
+            RW,
+            ANON | MAP_FIXED_NOREPLACE,
+            Backing::Anon
+        ),
+        Err(MapError::Exists)
+    );
+    assert_eq!(
+        a.mmap(0x40_1001, 0x1000, RW, ANON | MAP_FIXED, Backing::Anon),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        a.mmap(1 << 39, 0x1000, RW, ANON | MAP_FIXED, Backing::Anon),
+        Err(MapError::Invalid)
+    );
+    a.write_bytes(0x40_1000, &[7]).unwrap();
+    // MAP_FIXED over existing memory replaces it (fresh zero page).
+    assert_eq!(
+        a.mmap(
+            0x40_1000,
+            0x1000,
+            PROT_READ,
+            ANON | MAP_FIXED,
+            Backing::Anon
+        ),
+        Ok(0x40_1000)
+    );
+    assert_eq!(a.read_u64(0x40_1000), Ok(0));
+    assert_eq!(
+        a.write_bytes(0x40_1000, &[7]),
+        Err(MapError::Fault),
+        "now read-only"
+    );
+    // A hint that is free is honoured.
+    assert_eq!(
+        a.mmap(0x50_0000, 0x1000, RW, ANON, Backing::Anon),
+        Ok(0x50_0000)
+    );
+}
+
+#[test]
+fn munmap_splits_and_reports_exec() {
+    let a = space();
+    a.mmap(0x10_0000, 0x4000, RW, ANON | MAP_FIXED, Backing::Anon)
+        .unwrap();
+    assert_eq!(a.munmap(0x10_1000, 0x1000), Ok(false));
+    assert!(a.read_u64(0x10_0ff8).is_ok());
+    assert_eq!(a.read_u64(0x10_1000), Err(MapError::Fault));
+    assert!(a.read_u64(0x10_2000).is_ok());
+    assert_eq!(
+        a.read_u64(0x10_0ffc),
+        Err(MapError::Fault),
+        "straddles into the hole"
+    );
+    a.mprotect(0x10_3000, 0x1000, PROT_READ | PROT_EXEC)
+        .unwrap();
+    assert_eq!(a.munmap(0x10_0000, 0x4000), Ok(true));
+    assert_eq!(a.vmas().iter().count(), 0);
+    assert_eq!(a.munmap(0x10_0001, 0x1000), Err(MapError::Invalid));
+}
+
+#[test]
+fn mprotect_and_code_fetch() {
+    let a = space();
+    a.mmap(0x20_0000, 0x2000, RW, ANON | MAP_FIXED, Backing::Anon)
+        .unwrap();
+    a.write_bytes(0x20_0000, &[0x13, 0x05]).unwrap();
+    assert_eq!(a.fetch_u16(0x20_0000), None, "not executable yet");
+    assert_eq!(
+        a.mprotect(0x20_0000, 0x1000, PROT_READ | PROT_EXEC),
+        Ok(true)
+    );
+    assert_eq!(a.fetch_u16(0x20_0000), Some(0x0513));
+    assert_eq!(
+        a.fetch_u16(0x20_0fff),
+        None,
+        "second byte is on a non-exec page"
+    );
+    assert_eq!(a.write_bytes(0x20_0000, &[0]), Err(MapError::Fault));
+    assert!(a.write_bytes(0x20_1000, &[0]).is_ok());
+    assert_eq!(
+        a.mprotect(0x20_1000, 0x2000, PROT_READ),
+        Err(MapError::NoMemory),
+        "hole"
+    );
+    assert!(
+        a.proc_maps().contains("00200000-00201000 r-xp"),
+        "{}",
+        a.proc_maps()
+    );
+}
+
+#[test]
+fn cstr_and_faults() {
+    let a = space();
+    let p = a.mmap(0, 0x1000, RW, ANON, Backing::Anon).unwrap();
+    // A string that ends exactly at the end of the mapping.
+    a.write_bytes(p + 0xffb, b"abcd\0").unwrap();
+    assert_eq!(a.read_cstr(p + 0xffb, 4096).unwrap(), b"abcd");
+    a.write_bytes(p + 0xffb, b"abcde").unwrap();
+    assert_eq!(a.read_cstr(p + 0xffb, 4096), Err(MapError::Fault));
+    assert_eq!(a.read_cstr(p + 0xffb, 3), Err(MapError::Invalid));
+    assert_eq!(
+        a.read_bytes(u64::MAX - 2, &mut [0; 8]),
+        Err(MapError::Fault)
+    );
+}
+
+#[test]
+fn brk_grows_shrinks_and_zeroes() {
+    let a = space();
+    a.init_brk(0x60_0123);
+    assert_eq!(a.brk(0), 0x60_1000);
+    assert_eq!(a.brk(0x60_3010), 0x60_3010);
+    a.write_bytes(0x60_3000, &[9; 16]).unwrap();
+    assert_eq!(a.brk(0x60_1000), 0x60_1000);
+    assert_eq!(a.read_u64(0x60_1000), Err(MapError::Fault));
+    assert_eq!(a.brk(0x60_4000), 0x60_4000);
+    assert_eq!(a.read_u64(0x60_3000), Ok(0), "regrown pages are zero");
+    // Blocked by another mapping: the break stays.
+    a.mmap(0x60_5000, 0x1000, RW, ANON | MAP_FIXED, Backing::Anon)
+        .unwrap();
+    assert_eq!(a.brk(0x60_8000), 0x60_4000);
+    assert!(a.proc_maps().contains("[heap]"));
+}
+
+#[test]
+fn mremap_grows_in_place_or_moves() {
+    let a = space();
+    a.mmap(0x30_0000, 0x1000, RW, ANON | MAP_FIXED, Backing::Anon)
+        .unwrap();
+    a.write_u64(0x30_0008, 0x1122).unwrap();
+    assert_eq!(
+        a.mremap(0x30_0000, 0x1000, 0x3000, false),
+        Ok((0x30_0000, false))
+    );
+    a.mmap(0x30_3000, 0x1000, RW, ANON | MAP_FIXED, Backing::Anon)
+        .unwrap();
+    assert_eq!(
+        a.mremap(0x30_0000, 0x3000, 0x5000, false),
+        Err(MapError::NoMemory)
+    );
+    let (n, _) = a.mremap(0x30_0000, 0x3000, 0x5000, true).unwrap();
+    assert_ne!(n, 0x30_0000);
+    assert_eq!(a.read_u64(n + 8), Ok(0x1122));
+    assert_eq!(a.read_u64(0x30_0000), Err(MapError::Fault));
+}
+
+#[test]
+fn interpreter_accesses_and_atomics() {
+    let a = space();
+    let p = a.mmap(0, 0x1000, RW, ANON, Backing::Anon).unwrap();
+    a.store(p + 1, MemOp::le(8, false), 0x8877_6655_4433_2211)
+        .unwrap();
+    assert_eq!(a.load(p + 1, MemOp::le(2, false)), Ok(0x2211));
+    assert_eq!(a.load(p + 8, MemOp::le(1, false)), Ok(0x88));
+    let w = MemOp::le(4, false);
+    a.store(p + 16, w, 0xffff_fffe).unwrap();
+    // -2 vs 5 signed: min is -2; unsigned: min is 5.
+    assert_eq!(a.atomic_rmw(p + 16, w, AtomicOp::MinS, 5), Ok(0xffff_fffe));
+    assert_eq!(a.load(p + 16, w), Ok(0xffff_fffe));
+    assert_eq!(a.atomic_rmw(p + 16, w, AtomicOp::MinU, 5), Ok(0xffff_fffe));
+    assert_eq!(a.load(p + 16, w), Ok(5));
+    assert_eq!(a.atomic_rmw(p + 16, w, AtomicOp::Add, 0xffff_ffff), Ok(5));
+    assert_eq!(a.load(p + 16, w), Ok(4));
+    assert_eq!(a.atomic_cas(p + 16, w, 3, 9), Ok(4));
+    assert_eq!(a.atomic_cas(p + 16, w, 4, 9), Ok(4));
+    assert_eq!(a.load(p + 16, w), Ok(9));
+    assert_eq!(
+        a.atomic_rmw(p + 18, w, AtomicOp::Add, 1),
+        Err(MemFault {
+            code: 6,
+            addr: p + 18
+        })
+    );
+    let mut aligned = w;
+    aligned.aligned = true;
+    assert_eq!(
+        a.load(p + 2, aligned),
+        Err(MemFault {
+            code: 6,
+            addr: p + 2
+        })
+    );
+}
+
+use crate::MemFault;
