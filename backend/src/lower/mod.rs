@@ -94,6 +94,8 @@ pub(crate) struct Lower<'a, 'b> {
     tail_sig: ir::SigRef,
     /// The guest pc each link slot leads to: a slot is chained to one target only.
     slot_pc: [Option<u64>; 2],
+    /// Where the body starts, after the registers are loaded (the target of self-loops).
+    top: Block,
 }
 
 /// Builds the body of `b`'s function from `unit`.
@@ -123,6 +125,7 @@ pub fn lower_unit(b: FunctionBuilder<'_>, unit: &Unit, p: LowerParams, fcfg: Tar
     let labels = (0..unit.labels).map(|_| b.create_block()).collect();
     let regs = RegCache::plan(&mut b, unit);
     let cur_pc = b.declare_var(types::I64);
+    let top = b.create_block();
     let mut l = Lower {
         b,
         unit,
@@ -136,6 +139,7 @@ pub fn lower_unit(b: FunctionBuilder<'_>, unit: &Unit, p: LowerParams, fcfg: Tar
         cur_pc,
         tail_sig,
         slot_pc: [None; 2],
+        top,
     };
     l.gen_entry();
     l.gen_body();
@@ -158,8 +162,23 @@ impl Lower<'_, '_> {
         self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
         self.b.switch_to_block(body);
         self.regs.load_all(&mut self.b, self.env, self.st);
+        self.b.ins().jump(self.top, &[]);
+        self.b.switch_to_block(self.top);
         let pc = self.konst(types::I64, self.unit.pc);
         self.b.def_var(self.cur_pc, pc);
+    }
+
+    /// `goto_tb` back to this unit's own start: a loop inside the function, so the guest
+    /// registers stay in variables. It still checks `exit_request` as a unit entry would.
+    fn gen_self_loop(&mut self) {
+        let (fl, env) = (self.st_volatile(), self.env);
+        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        let leave = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(req, leave, &[], self.top, &[]);
+        self.b.switch_to_block(leave);
+        self.leave(self.unit.pc);
+        self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
     }
 
     fn gen_body(&mut self) {
@@ -307,6 +326,10 @@ impl Lower<'_, '_> {
                 ));
             }
             Format::Call => self.gen_call(i),
+            Format::GotoTb if i.imm == self.unit.pc => {
+                self.gen_self_loop();
+                return true;
+            }
             Format::GotoTb => {
                 let k = (i.aux & 1) as usize;
                 if *self.slot_pc[k].get_or_insert(i.imm) != i.imm {

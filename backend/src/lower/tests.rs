@@ -402,3 +402,43 @@ fn a_slot_reused_for_another_pc_is_not_chained() {
     let got = h.run_jit(&u, &mut env).unwrap();
     assert_eq!((got.slot, got.pc, got.value), (None, 0x3000, 0));
 }
+
+#[test]
+fn a_goto_tb_to_the_units_own_start_loops_inside_the_function() {
+    // loop: r1 -= 1; r2 += 1; if r1 == 0 exit else goto_tb self
+    let mut h = Harness::new();
+    let mut bl = Builder::new(0x40);
+    bl.insn_start(0x40);
+    let a = bl.get_reg(Ty::I64, reg_offset(1));
+    let a = bl.binop_imm(Opcode::Sub, a, 1);
+    bl.set_reg(reg_offset(1), a);
+    let b = bl.get_reg(Ty::I64, reg_offset(2));
+    let b = bl.binop_imm(Opcode::Add, b, 1);
+    bl.set_reg(reg_offset(2), b);
+    let z = bl.konst(Ty::I64, 0);
+    let done = bl.label();
+    bl.branch(Cond::Eq, a, z, done);
+    bl.goto_tb(0, 0x40);
+    bl.set_label(done);
+    bl.exit(ExitReason::Syscall, 0x44);
+    let u = bl.finish(4, 1);
+    let mut env = CpuState::new_boxed();
+    env.set_word(reg_offset(1), 1000);
+    let got = h.run_jit(&u, &mut env).unwrap();
+    assert_eq!(
+        decode_exit(got.value),
+        (ExitKind::Exit, ExitReason::Syscall as u32)
+    );
+    assert_eq!(
+        (env.word(reg_offset(1)), env.word(reg_offset(2)), env.pc),
+        (0, 1000, 0x44)
+    );
+    // An exit request is still seen on the way round: at entry, nothing runs.
+    let mut env = CpuState::new_boxed();
+    env.set_word(reg_offset(1), 1000);
+    env.exit_request
+        .store(1, std::sync::atomic::Ordering::Relaxed);
+    let got = h.run_jit(&u, &mut env).unwrap();
+    assert_eq!(decode_exit(got.value), (ExitKind::Request, 0));
+    assert_eq!((env.word(reg_offset(1)), env.pc), (1000, 0x40));
+}
