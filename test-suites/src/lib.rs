@@ -4,6 +4,8 @@
 //! (`qemu-riscv64`, the riscv64 cross compiler) and the guest-image cache that
 //! `scripts/setup.sh` fills. The suites themselves live in `tests/`.
 
+pub mod diffrun;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,19 +16,26 @@ pub fn xlat_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let root = workspace_root();
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
     for profile in ["release", "debug"] {
         let p = target.join(profile).join("xlat");
         if p.exists() {
             return p;
         }
     }
-    panic!("the xlat binary is not built: run `cargo build --release --bin xlat` (scripts/test.sh does)");
+    panic!(
+        "the xlat binary is not built: run `cargo build --release --bin xlat` (scripts/test.sh does)"
+    );
 }
 
 /// The workspace root directory.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("test-suites sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-suites sits in the workspace")
+        .to_path_buf()
 }
 
 /// The guest-image cache (`$XLAT_CACHE` or `~/.cache/xlat`), as scripts/setup.sh fills it.
@@ -36,14 +45,18 @@ pub fn cache_dir() -> PathBuf {
     }
     let base = std::env::var("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache")
+        });
     base.join("xlat")
 }
 
 /// A scratch directory for build products of the test suites (under the target directory).
 pub fn scratch_dir(name: &str) -> PathBuf {
     let root = workspace_root();
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
     let d = target.join("test-suites").join(name);
     std::fs::create_dir_all(&d).expect("create scratch dir");
     d
@@ -51,10 +64,15 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 
 /// Whether a command exists on PATH.
 pub fn have(cmd: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {cmd} >/dev/null")).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null"))
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Runs a command to completion, capturing its output.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
