@@ -1,0 +1,161 @@
+//! `cargo run -p xlat-benches --release [-- --runs N] [--engines xlat,qemu,native] [--write]`
+//!
+//! Builds the kernels in `benches/kernels/` for riscv64 and the host, then runs each workload
+//! under xlat, qemu-riscv64 and natively, interleaved (A B C A B C ...), and prints the median
+//! wall time per engine with the ratios qemu/xlat and native/xlat (>= 1.0: xlat is faster).
+//! Every run's stdout (the kernel's checksum) must equal the first engine's, or the bench stops.
+//! `--write` also writes benches/RESULTS.md.
+
+mod measure;
+mod report;
+mod workloads;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use workloads::Engine;
+
+/// Where things are.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Build products and inputs (target/benches).
+    pub dir: PathBuf,
+    /// The guest-image cache scripts/setup.sh fills.
+    pub cache: PathBuf,
+    /// The xlat binary.
+    pub xlat: PathBuf,
+}
+
+#[derive(Debug)]
+struct Opts {
+    runs: usize,
+    engines: Vec<Engine>,
+    write: bool,
+    only: Vec<String>,
+}
+
+fn parse_opts() -> Result<Opts, String> {
+    let mut o = Opts {
+        runs: 5,
+        engines: vec![Engine::Xlat, Engine::Qemu, Engine::Native],
+        write: false,
+        only: vec![],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => {
+                let v = it.next().ok_or("--runs needs a number")?;
+                o.runs = v
+                    .parse()
+                    .map_err(|_| format!("--runs: '{v}' is not a number"))?;
+                if o.runs == 0 {
+                    return Err("--runs must be at least 1".into());
+                }
+            }
+            "--engines" => {
+                let v = it
+                    .next()
+                    .ok_or("--engines needs a list, e.g. xlat,qemu,native")?;
+                o.engines = v
+                    .split(',')
+                    .map(|e| match e {
+                        "xlat" => Ok(Engine::Xlat),
+                        "qemu" => Ok(Engine::Qemu),
+                        "native" => Ok(Engine::Native),
+                        _ => Err(format!("unknown engine '{e}' (xlat, qemu, native)")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--write" => o.write = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: xlat-benches [--runs N] [--engines xlat,qemu,native] [--write] [WORKLOAD...]"
+                );
+                std::process::exit(0);
+            }
+            w if !w.starts_with('-') => o.only.push(w.to_string()),
+            _ => return Err(format!("unknown option '{a}'")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xlat-benches: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let opts = parse_opts()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?
+        .to_path_buf();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let dir = target.join("benches");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let cache = std::env::var("XLAT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            std::env::var("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from(home).join(".cache"))
+                .join("xlat")
+        });
+    let xlat = std::env::var("XLAT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| target.join("release").join("xlat"));
+    let mut engines = opts.engines.clone();
+    if engines.contains(&Engine::Xlat) && !xlat.exists() {
+        eprintln!(
+            "xlat-benches: {} is not built (cargo build --release --bin xlat); xlat column skipped",
+            xlat.display()
+        );
+        engines.retain(|&e| e != Engine::Xlat);
+    }
+    let ctx = Ctx {
+        root,
+        dir,
+        cache,
+        xlat,
+    };
+    eprintln!(
+        "xlat-benches: building kernels and inputs in {}",
+        ctx.dir.display()
+    );
+    let mut loads = workloads::prepare(&ctx)?;
+    if !opts.only.is_empty() {
+        loads.retain(|w| opts.only.iter().any(|o| o == w.name));
+    }
+    let mut results = Vec::new();
+    for w in &loads {
+        eprintln!(
+            "xlat-benches: {} ({} runs x {} engines)",
+            w.name,
+            opts.runs,
+            engines.len()
+        );
+        let r = measure::measure(&ctx, w, &engines, opts.runs)?;
+        results.push(r);
+    }
+    let table = report::table(&results, &engines);
+    println!("{table}");
+    if opts.write {
+        let path = ctx.root.join("benches").join("RESULTS.md");
+        let md = report::results_md(&ctx, &loads, &table, opts.runs);
+        std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
+        eprintln!("xlat-benches: wrote {}", path.display());
+    }
+    Ok(())
+}

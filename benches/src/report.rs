@@ -1,0 +1,89 @@
+//! The printed table and benches/RESULTS.md.
+
+use std::process::Command;
+
+use crate::Ctx;
+use crate::measure::Measured;
+use crate::workloads::{Engine, Workload};
+
+/// A Markdown table: medians per engine, ratios, xlat's compile stats and host/guest insns.
+pub fn table(results: &[Measured], engines: &[Engine]) -> String {
+    let mut head = String::from("| workload |");
+    let mut rule = String::from("|---|");
+    for e in engines {
+        head += &format!(" {} median s |", e.name());
+        rule += "---:|";
+    }
+    head += " qemu/xlat | native/xlat | units compiled | compile µs (median) | host insns / guest insn |";
+    rule += "---:|---:|---:|---:|---:|";
+    let mut s = format!("{head}\n{rule}\n");
+    for r in results {
+        let get = |e: Engine| r.median.iter().find(|(x, _)| *x == e).map(|&(_, t)| t);
+        let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
+            (Some(n), Some(d)) if d > 0.0 => format!("{:.2}", n / d),
+            _ => "n/a".into(),
+        };
+        s += &format!("| {} |", r.name);
+        for &e in engines {
+            s += &format!(" {:.3} |", get(e).unwrap_or(f64::NAN));
+        }
+        let st = r.stats.clone().unwrap_or_default();
+        s += &format!(
+            " {} | {} | {} | {} | {} |\n",
+            ratio(get(Engine::Qemu), get(Engine::Xlat)),
+            ratio(get(Engine::Native), get(Engine::Xlat)),
+            st.units_compiled.map_or("n/a".into(), |v| v.to_string()),
+            st.compile_us_median
+                .map_or("n/a".into(), |v| format!("{v:.1}")),
+            r.host_per_guest.map_or("n/a".into(), |v| format!("{v:.2}")),
+        );
+    }
+    s += "\nchecksums (identical on every engine and run):\n";
+    for r in results {
+        s += &format!("  {}: {}\n", r.name, r.checksum);
+    }
+    s
+}
+
+/// The whole RESULTS.md: when, where, which versions, the workloads and the table.
+pub fn results_md(ctx: &Ctx, loads: &[Workload], table: &str, runs: usize) -> String {
+    let sh = |c: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(c)
+            .current_dir(&ctx.root)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut s = String::from("# xlat benchmark results\n\n");
+    s += "Written by `cargo run -p xlat-benches --release -- --write` (scripts/bench.sh). Median wall time of ";
+    s += &format!("{runs} interleaved runs per engine; ratios >= 1.0 mean xlat is faster.\n\n");
+    s += &format!("- date: {}\n", sh("date -u '+%Y-%m-%d %H:%M UTC'"));
+    s += &format!(
+        "- machine: {} ({} CPUs), {}\n",
+        sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
+        sh("nproc"),
+        sh("uname -sr")
+    );
+    s += &format!("- xlat: commit {}\n", sh("git rev-parse --short HEAD"));
+    s += &format!("- qemu: {}\n", sh("qemu-riscv64 --version | head -n1"));
+    s += &format!(
+        "- guest gcc: {}; host gcc: {}\n",
+        sh("riscv64-linux-gnu-gcc --version | head -n1"),
+        sh("gcc --version | head -n1")
+    );
+    s += &format!("- rustc: {}\n\n", sh("rustc --version"));
+    s += "## Workloads\n\n";
+    for w in loads {
+        s += &format!(
+            "- **{}**: {} (args: `{}`)\n",
+            w.name,
+            w.what,
+            w.args.join(" ")
+        );
+    }
+    s += "\n## Results\n\n";
+    s += table;
+    s
+}

@@ -1,0 +1,174 @@
+//! The workloads: what to build, how to run each one on each engine, and the inputs they need.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::Ctx;
+
+/// Who runs a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// `xlat run PROGRAM`.
+    Xlat,
+    /// `qemu-riscv64 PROGRAM`.
+    Qemu,
+    /// The same work built for (or available on) the host.
+    Native,
+}
+
+impl Engine {
+    /// The column label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Xlat => "xlat",
+            Engine::Qemu => "qemu",
+            Engine::Native => "native",
+        }
+    }
+}
+
+/// One benchmark: a riscv64 program and its host equivalent, with arguments.
+#[derive(Debug)]
+pub struct Workload {
+    pub name: &'static str,
+    pub what: &'static str,
+    /// The riscv64 program.
+    pub guest: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The host command line doing the same work (program first).
+    pub native: Vec<String>,
+}
+
+impl Workload {
+    /// The command that runs this workload on `engine` (without extra xlat flags).
+    pub fn command(&self, ctx: &Ctx, engine: Engine, xlat_flags: &[&str]) -> Command {
+        let mut c = match engine {
+            Engine::Xlat => {
+                let mut c = Command::new(&ctx.xlat);
+                c.arg("run").args(xlat_flags).arg(&self.guest);
+                c
+            }
+            Engine::Qemu => {
+                let mut c = Command::new("qemu-riscv64");
+                c.arg(&self.guest);
+                c
+            }
+            Engine::Native => {
+                let mut c = Command::new(&self.native[0]);
+                c.args(&self.native[1..]);
+                c.current_dir(&ctx.dir);
+                return c;
+            }
+        };
+        c.args(&self.args).current_dir(&ctx.dir);
+        c
+    }
+}
+
+const KERNELS: [(&str, &str, &[&str]); 3] = [
+    (
+        "intmark",
+        "CoreMark-like integer kernel: lists, matrix, state machine, CRC",
+        &["15000"],
+    ),
+    (
+        "memory",
+        "memory-bound: 16 MiB streams + 64 MiB random pointer chase",
+        &["4", "4000000"],
+    ),
+    (
+        "fpmark",
+        "double precision: n-body (sqrt, div) + 300x300 matmul",
+        &["10000", "300"],
+    ),
+];
+
+/// Compiles the kernels for riscv64 (static) and the host, and writes the 64 MiB hash input.
+pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
+    let src = ctx.root.join("benches").join("kernels");
+    let mut out = Vec::new();
+    for (name, what, args) in KERNELS {
+        let c = src.join(format!("{name}.c"));
+        let guest = ctx.dir.join(format!("{name}.riscv64"));
+        let native = ctx.dir.join(format!("{name}.x86_64"));
+        // -ffp-contract=off: riscv64 gcc fuses a*b+c into fmadd by default, x86-64 -O2 does not,
+        // and the checksums must agree across engines.
+        let flags = ["-O2", "-ffp-contract=off", "-o"];
+        compile("riscv64-linux-gnu-gcc", &["-static"], &flags, &guest, &c)?;
+        compile("gcc", &[], &flags, &native, &c)?;
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let native = std::iter::once(native.display().to_string())
+            .chain(args.iter().cloned())
+            .collect();
+        out.push(Workload {
+            name,
+            what,
+            guest,
+            args,
+            native,
+        });
+    }
+    let input = ctx.dir.join("hash-input-64MiB.bin");
+    if std::fs::metadata(&input).map(|m| m.len()).ok() != Some(64 << 20) {
+        std::fs::write(&input, pseudo_random(64 << 20))
+            .map_err(|e| format!("write {}: {e}", input.display()))?;
+    }
+    let busybox = ctx.cache.join("riscv64").join("busybox");
+    if !busybox.exists() {
+        return Err(format!(
+            "{} is missing: run scripts/setup.sh",
+            busybox.display()
+        ));
+    }
+    out.push(Workload {
+        name: "sha256sum",
+        what: "Debian busybox-static sha256sum of a 64 MiB file (native: host sha256sum)",
+        guest: busybox,
+        args: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
+        native: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
+    });
+    Ok(out)
+}
+
+fn compile(cc: &str, pre: &[&str], flags: &[&str], out: &Path, src: &Path) -> Result<(), String> {
+    let fresh = |o: &Path| -> Option<bool> {
+        Some(
+            std::fs::metadata(o).ok()?.modified().ok()?
+                >= std::fs::metadata(src).ok()?.modified().ok()?,
+        )
+    };
+    if fresh(out) == Some(true) {
+        return Ok(());
+    }
+    let o = Command::new(cc)
+        .args(pre)
+        .args(flags)
+        .arg(out)
+        .arg(src)
+        .arg("-lm")
+        .output()
+        .map_err(|e| format!("cannot run {cc}: {e} (run scripts/setup.sh)"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{cc} {} failed:\n{}",
+            src.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Deterministic bytes (xorshift64), so every machine hashes the same file.
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut x = 0x243f_6a88_85a3_08d3u64;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
