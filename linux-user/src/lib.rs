@@ -1,1 +1,60 @@
-//! xlat's Linux user-mode emulation: ELF loading, stack and auxv, syscalls
+//! # xlat-linux-user
+//!
+//! Runs a foreign static Linux program as this process, like `qemu-riscv64 PROGRAM`: the ELF
+//! loader ([`elf`]) maps the image into a [`xlat_softmmu::AddressSpace`], [`stack`] builds the
+//! initial stack exactly as Linux does, and the run loop hands each guest system call to
+//! [`syscall`], which translates it to the host's.
+//!
+//! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
+//! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table
+//! ([`syscall::table`]) over one set of implementations.
+
+pub mod elf;
+mod fault;
+mod run;
+pub mod stack;
+pub mod syscall;
+
+use std::path::PathBuf;
+
+pub use run::run_program;
+
+/// User-mode switches from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct UserOptions {
+    /// `-d strace`: one line per guest system call on stderr.
+    pub strace: bool,
+    /// `-d unimp`: one line per unimplemented system call or ioctl.
+    pub unimp: bool,
+    /// `-d stats`: translation statistics at exit.
+    pub stats: bool,
+    /// `-L DIR`: sysroot for dynamically linked programs (not supported yet).
+    pub sysroot: Option<PathBuf>,
+}
+
+/// Why a program could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot open '{path}': {err}")]
+    Open {
+        /// The program path.
+        path: String,
+        /// The host error.
+        err: std::io::Error,
+    },
+    /// The file is not a valid ELF executable we can run.
+    #[error("'{path}': {why}")]
+    BadElf {
+        /// The program path.
+        path: String,
+        /// What is wrong with it.
+        why: elf::ElfError,
+    },
+    /// The guest memory could not be set up.
+    #[error("guest memory: {0}")]
+    Memory(#[from] xlat_softmmu::user::MapError),
+    /// The JIT could not be set up.
+    #[error("engine: {0}")]
+    Engine(#[from] xlat_backend::BackendError),
+}

@@ -1,0 +1,196 @@
+//! Starting a program and the run loop: load, build the stack, then run guest code and service
+//! its system calls until it exits or dies of a signal.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use xlat_backend::{Engine, EngineConfig, RunExit};
+use xlat_ir::{Frontend, TrapClass, abi::CpuState};
+use xlat_softmmu::GuestMemory;
+use xlat_softmmu::user::{
+    AddressSpace, Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMAP_TOP, PROT_READ, PROT_WRITE,
+};
+
+use crate::stack::{self, at};
+use crate::syscall::{Outcome, Process};
+use crate::{LoadError, UserOptions, elf, fault};
+
+/// Guest stack size.
+pub const STACK_SIZE: u64 = 8 << 20;
+
+/// Dies of signal `sig` the way a native process would (default action, no core file), so the
+/// parent sees the same wait status. Returns only for signals whose default does not kill.
+pub fn die_by_signal(sig: i32) -> ! {
+    // SAFETY: resetting our own signal disposition and mask, then raising; nothing else runs.
+    unsafe {
+        fault::no_core_dump();
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+    }
+    std::process::exit(128 + sig)
+}
+
+fn signal_for(class: TrapClass) -> i32 {
+    match class {
+        TrapClass::IllegalInstruction | TrapClass::Other => libc::SIGILL,
+        TrapClass::Breakpoint => libc::SIGTRAP,
+        TrapClass::Misaligned => libc::SIGBUS,
+        TrapClass::AccessFault => libc::SIGSEGV,
+        TrapClass::Arithmetic => libc::SIGFPE,
+    }
+}
+
+fn auxv(frontend: &dyn Frontend, l: &elf::Loaded) -> Vec<(u64, u64)> {
+    // SAFETY: plain id getters.
+    let (uid, euid, gid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    };
+    vec![
+        (at::PHDR, l.phdr),
+        (at::PHENT, 56),
+        (at::PHNUM, l.phnum),
+        (at::PAGESZ, 4096),
+        (at::BASE, 0),
+        (at::FLAGS, 0),
+        (at::ENTRY, l.entry),
+        (at::UID, uid.into()),
+        (at::EUID, euid.into()),
+        (at::GID, gid.into()),
+        (at::EGID, egid.into()),
+        (at::SECURE, 0),
+        (at::HWCAP, frontend.user_abi().hwcap),
+        (at::CLKTCK, 100),
+    ]
+}
+
+/// Sets up guest memory for `path`: image, break and stack. Returns the process state and the
+/// initial (pc, sp).
+fn load(
+    frontend: &dyn Frontend,
+    path: &Path,
+    argv: &[String],
+    envp: &[String],
+    opts: UserOptions,
+) -> Result<(Process, u64, u64), LoadError> {
+    let shown = path.display().to_string();
+    let data = std::fs::read(path).map_err(|err| LoadError::Open {
+        path: shown.clone(),
+        err,
+    })?;
+    let abi = frontend.user_abi();
+    let info = elf::parse(&data, abi.elf_machine).map_err(|why| LoadError::BadElf {
+        path: shown.clone(),
+        why,
+    })?;
+    let misaligned = (0..64)
+        .find(|c| frontend.classify_trap(*c) == TrapClass::Misaligned)
+        .unwrap_or(0);
+    let space = Arc::new(AddressSpace::new(misaligned)?);
+    let exe =
+        std::fs::canonicalize(path).map_or_else(|_| shown.clone(), |p| p.display().to_string());
+    let loaded = elf::load(&space, &data, &info, &exe).map_err(|why| LoadError::BadElf {
+        path: shown.clone(),
+        why,
+    })?;
+    space.init_brk(loaded.end);
+
+    let stack_lo = MMAP_TOP - STACK_SIZE;
+    space.mmap(
+        stack_lo,
+        STACK_SIZE,
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        Backing::Anon,
+    )?;
+    space.name_range(stack_lo, MMAP_TOP, "[stack]");
+    let mut random = [0u8; 16];
+    // SAFETY: a 16-byte buffer we own.
+    unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
+    let img = stack::build(
+        MMAP_TOP,
+        argv,
+        envp,
+        &shown,
+        &auxv(frontend, &loaded),
+        random,
+    );
+    if img.bytes.len() as u64 > STACK_SIZE / 2 {
+        return Err(LoadError::Memory(xlat_softmmu::user::MapError::Host(
+            libc::E2BIG,
+        )));
+    }
+    space.write_bytes(img.sp, &img.bytes)?;
+    let process = Process::new(space, opts, exe, abi.elf_machine, abi.uname_machine);
+    Ok((process, loaded.entry, img.sp))
+}
+
+/// Runs the static Linux program at `path` with `argv` and `envp` and returns its exit status.
+/// A guest that dies of a signal kills this process with the same signal.
+pub fn run_program(
+    frontend: Arc<dyn Frontend>,
+    cfg: EngineConfig,
+    path: &Path,
+    argv: Vec<String>,
+    envp: Vec<String>,
+    opts: UserOptions,
+) -> Result<i32, LoadError> {
+    let (mut process, entry, sp) = load(frontend.as_ref(), path, &argv, &envp, opts)?;
+    let (start, len) = process.space.host_range();
+    fault::install(start, len);
+    let abi = frontend.user_abi().clone();
+    let mut env = CpuState::new_boxed();
+    frontend.init_user_state(&mut env);
+    env.pc = entry;
+    env.set_word(abi.sp, sp);
+    let mem: Arc<dyn GuestMemory> = process.space.clone();
+    let engine = Engine::new(frontend.clone(), mem, cfg)?;
+    let status = loop {
+        match engine.run(&mut env) {
+            RunExit::Syscall => {
+                let nr = env.word(abi.syscall_nr);
+                let args = abi.syscall_args.map(|o| env.word(o));
+                match process.syscall(nr, args) {
+                    Outcome::Ret(v) => env.set_word(abi.syscall_ret, v as u64),
+                    Outcome::Exit(code) => break code & 0xff,
+                }
+                if std::mem::take(&mut process.flush) {
+                    engine.flush();
+                }
+                env.pc += abi.syscall_insn_len;
+            }
+            RunExit::Request => env.exit_request.store(0, Ordering::Relaxed),
+            RunExit::Breakpoint => guest_signal(&process, &engine, libc::SIGTRAP, env.pc, 0),
+            RunExit::Exception { code, arg } => guest_signal(
+                &process,
+                &engine,
+                signal_for(frontend.classify_trap(code)),
+                env.pc,
+                arg,
+            ),
+        }
+    };
+    if process.opts.stats {
+        eprintln!("xlat: {:?}", engine.stats());
+    }
+    Ok(status)
+}
+
+fn guest_signal(process: &Process, engine: &Engine, sig: i32, pc: u64, arg: u64) -> ! {
+    if process.opts.strace {
+        eprintln!("--- guest signal {sig} at pc {pc:#x} (arg {arg:#x}) ---");
+    }
+    if process.opts.stats {
+        eprintln!("xlat: {:?}", engine.stats());
+    }
+    die_by_signal(sig)
+}

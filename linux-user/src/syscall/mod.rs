@@ -1,0 +1,181 @@
+//! Guest system calls: the per-architecture number table ([`table`]) picks a [`Sys`], and the
+//! shared implementations (files, memory, process) translate it into host calls. Results are
+//! Linux-style: a value, or a negative errno (the generic errno numbers equal x86-64's).
+
+mod fs;
+mod mem;
+mod proc;
+pub mod structs;
+pub mod table;
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::sync::Arc;
+
+use xlat_softmmu::user::{AddressSpace, MapError, PROT_READ, PROT_WRITE};
+
+pub use table::Sys;
+
+use crate::UserOptions;
+
+/// What the run loop does after a syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Put this value in the result register and continue.
+    Ret(i64),
+    /// The process exits with this status.
+    Exit(i32),
+}
+
+/// A syscall result: a value or a (negative) errno.
+type SysResult = Result<i64, i64>;
+
+/// The per-process state the syscalls need.
+#[derive(Debug)]
+pub struct Process {
+    /// Guest memory.
+    pub space: Arc<AddressSpace>,
+    /// Switches.
+    pub opts: UserOptions,
+    /// Absolute path of the program (for /proc/self/exe).
+    pub exe: String,
+    /// `uname -m`.
+    pub machine: &'static str,
+    table: table::ArchTable,
+    sigactions: HashMap<u64, Vec<u8>>,
+    sigmask: u64,
+    /// Set when executable memory changed: the run loop flushes translations.
+    pub flush: bool,
+}
+
+/// `-errno` from the host's last error.
+fn last_err() -> i64 {
+    -i64::from(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
+}
+
+/// A host call's return value as a syscall result.
+fn host(r: i64) -> SysResult {
+    if r < 0 { Err(last_err()) } else { Ok(r) }
+}
+
+fn fault(e: MapError) -> i64 {
+    -i64::from(e.errno())
+}
+
+impl Process {
+    /// State for a new process running `exe` on a guest of ELF machine `machine_nr`.
+    pub fn new(
+        space: Arc<AddressSpace>,
+        opts: UserOptions,
+        exe: String,
+        machine_nr: u16,
+        machine: &'static str,
+    ) -> Process {
+        Process {
+            space,
+            opts,
+            exe,
+            machine,
+            table: table::for_machine(machine_nr),
+            sigactions: HashMap::new(),
+            sigmask: 0,
+            flush: false,
+        }
+    }
+
+    /// Runs guest syscall `nr` with arguments `a`.
+    pub fn syscall(&mut self, nr: u64, a: [u64; 6]) -> Outcome {
+        let Some(sys) = (self.table.lookup)(nr) else {
+            if self.opts.unimp || self.opts.strace {
+                eprintln!(
+                    "xlat: unimplemented syscall {nr} ({:#x}, {:#x}, {:#x})",
+                    a[0], a[1], a[2]
+                );
+            }
+            return Outcome::Ret(-i64::from(libc::ENOSYS));
+        };
+        let r = match sys {
+            Sys::exit | Sys::exit_group => {
+                if self.opts.strace {
+                    eprintln!("{} {}({})", std::process::id(), sys.name(), a[0] as i32);
+                }
+                return Outcome::Exit(a[0] as i32);
+            }
+            _ => self.dispatch(sys, a),
+        };
+        let r = r.unwrap_or_else(|e| e);
+        if self.opts.strace {
+            let args = a
+                .iter()
+                .map(|x| format!("{x:#x}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            eprintln!("{} {}({args}) = {r}", std::process::id(), sys.name());
+        }
+        Outcome::Ret(r)
+    }
+
+    fn dispatch(&mut self, sys: Sys, a: [u64; 6]) -> SysResult {
+        if let Some(r) = self.fs(sys, a) {
+            return r;
+        }
+        if let Some(r) = self.mem(sys, a) {
+            return r;
+        }
+        if let Some(r) = self.proc(sys, a) {
+            return r;
+        }
+        self.unimp(sys.name())
+    }
+
+    fn unimp(&self, what: &str) -> SysResult {
+        if self.opts.unimp {
+            eprintln!("xlat: unimplemented syscall {what}");
+        }
+        Err(-i64::from(libc::ENOSYS))
+    }
+
+    /// A guest path as a host C string (EFAULT, ENAMETOOLONG).
+    fn path(&self, addr: u64) -> Result<CString, i64> {
+        let b = self.space.read_cstr(addr, 4096).map_err(|e| match e {
+            MapError::Invalid => -i64::from(libc::ENAMETOOLONG),
+            e => fault(e),
+        })?;
+        CString::new(b).map_err(|_| -i64::from(libc::EINVAL))
+    }
+
+    /// Host pointer to a guest buffer the host will read (`write == false`) or write.
+    fn buf(&self, addr: u64, len: u64, write: bool) -> Result<*mut libc::c_void, i64> {
+        let prot = if write { PROT_WRITE } else { PROT_READ };
+        self.space
+            .host_ptr(addr, len, prot)
+            .map(|p| p.cast())
+            .map_err(fault)
+    }
+
+    /// Host pointer for an optional guest pointer (NULL stays NULL).
+    fn opt_buf(&self, addr: u64, len: u64, write: bool) -> Result<*mut libc::c_void, i64> {
+        if addr == 0 {
+            Ok(std::ptr::null_mut())
+        } else {
+            self.buf(addr, len, write)
+        }
+    }
+
+    fn put(&self, addr: u64, data: &[u8]) -> Result<(), i64> {
+        self.space.write_bytes(addr, data).map_err(fault)
+    }
+
+    fn get(&self, addr: u64, len: usize) -> Result<Vec<u8>, i64> {
+        let mut v = vec![0; len];
+        self.space.read_bytes(addr, &mut v).map_err(fault)?;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests;
