@@ -16,7 +16,7 @@ impl Process {
     /// The file syscalls; `None` if `sys` is not one of them.
     pub(super) fn fs(&mut self, sys: Sys, a: [u64; 6]) -> Option<SysResult> {
         use libc::*;
-        // SAFETY (for every libc call below): pointers come from `buf`/`opt_buf`/`path`, i.e.
+        // SAFETY: for every libc call below, pointers come from `buf`/`opt_buf`/`path`, i.e.
         // checked guest ranges of the stated size or owned host buffers, alive across the call.
         let r = unsafe {
             match sys {

@@ -43,7 +43,7 @@ impl Process {
                     .map_err(fault)
             }
             Sys::mremap => {
-                if a[3] & !MREMAP_MAYMOVE != 0 || a[0] % PAGE_SIZE != 0 {
+                if a[3] & !MREMAP_MAYMOVE != 0 || !a[0].is_multiple_of(PAGE_SIZE) {
                     return Some(Err(einval()));
                 }
                 self.space
@@ -104,12 +104,16 @@ impl Process {
 
     fn madvise(&mut self, a: [u64; 6]) -> SysResult {
         const MADV_DONTNEED: u64 = 4;
-        if a[0] % PAGE_SIZE != 0 {
+        if !a[0].is_multiple_of(PAGE_SIZE) {
             return Err(einval());
+        }
+        let end = a[0].checked_add(a[1]).ok_or_else(einval)?;
+        if !self.space.vmas().covered(a[0], end, 0) {
+            return Err(-i64::from(libc::ENOMEM));
         }
         if a[2] == MADV_DONTNEED && a[1] > 0 {
             // Private anonymous pages read back as zero afterwards; programs rely on it.
-            let p = self.buf(a[0], a[1], false)?;
+            let p = self.space.g2h(a[0]) as *mut libc::c_void;
             // SAFETY: the range is mapped in the guest (checked); madvise affects only it.
             let r = unsafe { libc::madvise(p, a[1] as usize, libc::MADV_DONTNEED) };
             return super::host(i64::from(r));

@@ -19,7 +19,7 @@ impl Process {
     /// The process/time/signal syscalls; `None` if `sys` is not one of them.
     pub(super) fn proc(&mut self, sys: Sys, a: [u64; 6]) -> Option<SysResult> {
         use libc::*;
-        // SAFETY (for every libc call below): pointer arguments are checked guest ranges of the
+        // SAFETY: for every libc call below, pointer arguments are checked guest ranges of the
         // struct's size (same layout on host and guest), or NULL where the call allows it.
         let r = unsafe {
             match sys {

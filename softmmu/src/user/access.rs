@@ -87,7 +87,7 @@ impl AddressSpace {
     }
 
     fn misaligned(&self, addr: u64, mem: MemOp) -> Result<(), MemFault> {
-        if addr % u64::from(mem.bytes()) != 0 {
+        if !addr.is_multiple_of(u64::from(mem.bytes())) {
             return Err(MemFault {
                 code: self.misaligned_code,
                 addr,

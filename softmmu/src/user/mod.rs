@@ -165,7 +165,7 @@ impl AddressSpace {
 
     fn check_range(&self, addr: u64, len: u64) -> Result<u64, MapError> {
         let end = addr.checked_add(len).ok_or(MapError::Invalid)?;
-        if addr % PAGE_SIZE != 0 || len == 0 || end > self.size {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || end > self.size {
             return Err(MapError::Invalid);
         }
         Ok(end)
@@ -276,7 +276,7 @@ impl AddressSpace {
 
     /// Guest mprotect. Returns whether executable pages were involved (before or after).
     pub fn mprotect(&self, addr: u64, len: u64, prot: u32) -> Result<bool, MapError> {
-        if len == 0 && addr % PAGE_SIZE == 0 {
+        if len == 0 && addr.is_multiple_of(PAGE_SIZE) {
             return Ok(false);
         }
         let end = self.check_range(addr, page_up(len))?;
@@ -332,17 +332,17 @@ impl AddressSpace {
         let grow_end = old
             .checked_add(new_len)
             .filter(|e| *e <= MMAP_TOP.max(old_end));
-        if let Some(e) = grow_end {
-            if !self.vmas().any_mapped(old_end, e) {
-                self.mmap(
-                    old_end,
-                    e - old_end,
-                    prot,
-                    MAP_PRIVATE | MAP_FIXED,
-                    Backing::Anon,
-                )?;
-                return Ok((old, exec));
-            }
+        if let Some(e) = grow_end
+            && !self.vmas().any_mapped(old_end, e)
+        {
+            self.mmap(
+                old_end,
+                e - old_end,
+                prot,
+                MAP_PRIVATE | MAP_FIXED,
+                Backing::Anon,
+            )?;
+            return Ok((old, exec));
         }
         if !may_move {
             return Err(MapError::NoMemory);
