@@ -340,9 +340,10 @@ impl Lower<'_, '_> {
                 }
                 self.regs.write_back(&mut self.b, self.env, self.st);
                 self.store_state_imm(off::PC, i.imm);
-                let slot = self.p.slots[k];
-                self.store_state_imm(off::LAST_SLOT, slot);
-                let slot_addr = self.konst(types::I64, slot);
+                let slot_addr = self.konst(types::I64, self.p.slots[k]);
+                self.b
+                    .ins()
+                    .store(self.st, slot_addr, self.env, off::LAST_SLOT);
                 let target =
                     self.b
                         .ins()
