@@ -279,14 +279,18 @@ pub fn load(
             .write_bytes(p.vaddr + bias, src)
             .map_err(ElfError::Map)?;
     }
-    for (i, pr) in prot.iter().enumerate() {
-        let at = lo + i as u64 * PAGE_SIZE;
-        let r = match pr {
-            Some(pr) if *pr != rw => space.mprotect(at, PAGE_SIZE, *pr).map(|_| ()),
+    // Apply per run of equal pages, so the map holds one region per segment.
+    let mut i = 0;
+    while i < prot.len() {
+        let run = prot[i..].iter().take_while(|p| **p == prot[i]).count();
+        let (at, len) = (lo + i as u64 * PAGE_SIZE, run as u64 * PAGE_SIZE);
+        let r = match prot[i] {
+            Some(pr) if pr != rw => space.mprotect(at, len, pr).map(|_| ()),
             Some(_) => Ok(()),
-            None => space.munmap(at, PAGE_SIZE).map(|_| ()),
+            None => space.munmap(at, len).map(|_| ()),
         };
         r.map_err(ElfError::Map)?;
+        i += run;
     }
     space.name_range(lo, top, name);
     let phnum = info.phdrs.len() as u64;

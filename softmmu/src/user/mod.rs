@@ -227,9 +227,9 @@ impl AddressSpace {
                     .ok_or(MapError::NoMemory)?,
             }
         };
-        let (hflags, fd, off, name) = match backing {
-            Backing::Anon => (libc::MAP_ANONYMOUS, -1, 0, String::new()),
-            Backing::File { fd, offset, name } => (0, fd, offset, name.to_string()),
+        let (hflags, fd, off, name, file) = match backing {
+            Backing::Anon => (libc::MAP_ANONYMOUS, -1, 0, String::new(), false),
+            Backing::File { fd, offset, name } => (0, fd, offset, name.to_string(), true),
         };
         let share = if shared {
             libc::MAP_SHARED
@@ -259,6 +259,7 @@ impl AddressSpace {
                 shared,
                 name,
                 offset: off,
+                file,
             },
         );
         Ok(start)

@@ -36,6 +36,19 @@ pub struct Vma {
     pub name: String,
     /// File offset of `start`, for file mappings.
     pub offset: u64,
+    /// Backed by a file (`offset` is meaningful).
+    pub file: bool,
+}
+
+impl Vma {
+    /// Whether `next`, starting where `self` (starting at `start`) ends, can join it.
+    fn joins(&self, start: u64, next: &Vma) -> bool {
+        self.prot == next.prot
+            && self.shared == next.shared
+            && self.name == next.name
+            && self.file == next.file
+            && (!self.file || self.offset + (self.end - start) == next.offset)
+    }
 }
 
 /// The set of guest mappings, keyed by start address; never overlapping.
@@ -85,7 +98,9 @@ impl VmaMap {
             return;
         }
         let mut tail = v.clone();
-        tail.offset += addr - s;
+        if tail.file {
+            tail.offset += addr - s;
+        }
         if let Some(head) = self.map.get_mut(&s) {
             head.end = addr;
         }
@@ -104,8 +119,38 @@ impl VmaMap {
 
     /// Maps `[start, end)` as `vma` describes, replacing whatever was there.
     pub fn insert(&mut self, start: u64, vma: Vma) {
-        self.remove(start, vma.end);
+        let end = vma.end;
+        self.remove(start, end);
         self.map.insert(start, vma);
+        self.coalesce(start, end);
+    }
+
+    /// Merges compatible neighbours from the mapping before `start` to the one at `end`, so
+    /// the map stays small (one entry per region, as the kernel's VMAs).
+    fn coalesce(&mut self, start: u64, end: u64) {
+        let first = self
+            .map
+            .range(..start)
+            .next_back()
+            .map_or(start, |(s, _)| *s);
+        let keys: Vec<u64> = self.map.range(first..=end).map(|(k, _)| *k).collect();
+        let mut cur = keys.first().copied();
+        for k in keys.into_iter().skip(1) {
+            let Some(c) = cur else { break };
+            let merge = match (self.map.get(&c), self.map.get(&k)) {
+                (Some(a), Some(b)) => a.end == k && a.joins(c, b),
+                _ => false,
+            };
+            if merge {
+                if let Some(b) = self.map.remove(&k) {
+                    if let Some(a) = self.map.get_mut(&c) {
+                        a.end = b.end;
+                    }
+                }
+            } else {
+                cur = Some(k);
+            }
+        }
     }
 
     /// Sets the protection of `[start, end)`; every page must be mapped (else `false`, no change).
@@ -118,6 +163,7 @@ impl VmaMap {
         for (_, v) in self.map.range_mut(start..end) {
             v.prot = prot;
         }
+        self.coalesce(start, end);
         true
     }
 
@@ -157,6 +203,7 @@ mod tests {
             shared: false,
             name: String::new(),
             offset: 0,
+            file: false,
         }
     }
 
@@ -176,6 +223,7 @@ mod tests {
         let mut m = VmaMap::default();
         let mut v = vma(0x4000, PROT_READ | PROT_WRITE);
         v.offset = 0x10000;
+        v.file = true;
         m.insert(0x1000, v);
         assert!(m.protect(0x2000, 0x3000, PROT_READ));
         let got: Vec<(u64, u64, u32, u64)> = m
@@ -193,6 +241,28 @@ mod tests {
         assert!(!m.protect(0x3000, 0x5000, PROT_READ), "hole after 0x4000");
         assert!(m.covered(0x1000, 0x4000, PROT_READ));
         assert!(!m.covered(0x1000, 0x4000, PROT_WRITE));
+        // Protecting the middle back rejoins the three pieces.
+        assert!(m.protect(0x2000, 0x3000, PROT_READ | PROT_WRITE));
+        let got: Vec<(u64, u64, u64)> = m.iter().map(|(s, v)| (s, v.end, v.offset)).collect();
+        assert_eq!(got, vec![(0x1000, 0x4000, 0x10000)]);
+    }
+
+    #[test]
+    fn adjacent_compatible_mappings_merge() {
+        let mut m = VmaMap::default();
+        m.insert(0x1000, vma(0x2000, PROT_READ));
+        m.insert(0x3000, vma(0x4000, PROT_READ));
+        m.insert(0x2000, vma(0x3000, PROT_READ));
+        assert_eq!(
+            m.iter().map(|(s, v)| (s, v.end)).collect::<Vec<_>>(),
+            vec![(0x1000, 0x4000)]
+        );
+        m.insert(0x4000, vma(0x5000, PROT_WRITE));
+        assert_eq!(m.iter().count(), 2, "different protection stays separate");
+        let mut named = vma(0x6000, PROT_WRITE);
+        named.name = "[heap]".into();
+        m.insert(0x5000, named);
+        assert_eq!(m.iter().count(), 3, "different name stays separate");
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! End-to-end: small riscv64 programs (built here with riscv64-linux-gnu-gcc, installed by
+//! scripts/setup.sh) run through `run_program`; expected values come from the programs'
+//! own specification (what they are written to print), not from our output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use xlat_backend::{Accel, EngineConfig};
+use xlat_linux_user::{UserOptions, run_program};
+
+fn workdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("xlat-linux-user-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn build(name: &str, src: &str, lang: &str, extra: &[&str]) -> PathBuf {
+    let dir = workdir();
+    let src_path = dir.join(format!("{name}.{lang}"));
+    std::fs::write(&src_path, src).unwrap();
+    let out = dir.join(name);
+    let st = Command::new("riscv64-linux-gnu-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(&src_path)
+        .args(extra)
+        .status()
+        .expect("riscv64-linux-gnu-gcc missing: run scripts/setup.sh");
+    assert!(st.success(), "compiling {name}");
+    out
+}
+
+fn run(prog: &Path, args: &[&str], accel: Accel) -> i32 {
+    let frontend = Arc::new(xlat_frontend_riscv::Riscv64::new());
+    let cfg = EngineConfig {
+        accel,
+        hot_threshold: 2,
+        ..EngineConfig::default()
+    };
+    let mut argv = vec![prog.display().to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let envp = vec!["XLAT_T=env-value".to_string(), "OTHER=1".to_string()];
+    run_program(frontend, cfg, prog, argv, envp, UserOptions::default()).expect("load")
+}
+
+/// Raw syscalls, no libc: openat(argv[1]) + write + close, exit status argc * 10 + 2.
+const ASM: &str = r#"
+    .globl _start
+_start:
+    ld   s0, 0(sp)          # argc
+    ld   a1, 16(sp)         # argv[1]
+    li   a0, -100           # AT_FDCWD
+    li   a2, 0x241          # O_WRONLY|O_CREAT|O_TRUNC
+    li   a3, 0644
+    li   a7, 56             # openat
+    ecall
+    mv   s1, a0
+    la   a1, msg
+    li   a2, 17
+    li   a7, 64             # write
+    ecall
+    mv   a0, s1
+    li   a7, 57             # close
+    ecall
+    li   t0, 10
+    mul  a0, s0, t0
+    addi a0, a0, 2
+    li   a7, 94             # exit_group
+    ecall
+msg: .ascii "hello from guest\n"
+"#;
+
+#[test]
+fn raw_syscalls_in_both_tiers() {
+    let prog = build("raw", ASM, "s", &["-nostdlib"]);
+    for accel in [Accel::Jit, Accel::Interp] {
+        let out = workdir().join(format!("raw-{accel:?}.txt"));
+        let status = run(&prog, &[out.to_str().unwrap(), "x", "y"], accel);
+        assert_eq!(status, 42, "argc 4 → 42");
+        assert_eq!(std::fs::read(&out).unwrap(), b"hello from guest\n");
+    }
+}
+
+const C_PROG: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    FILE *f = fopen(argv[1], "w");
+    if (!f) return 99;
+    fprintf(f, "argc=%d last=%s\n", argc, argv[argc - 1]);
+    fprintf(f, "env=%s\n", getenv("XLAT_T"));
+    fprintf(f, "pagesz=%lu clktck=%lu\n", getauxval(AT_PAGESZ), getauxval(AT_CLKTCK));
+    unsigned char *big = malloc(4 << 20);          /* mmap'd by malloc */
+    memset(big, 7, 4 << 20);
+    fprintf(f, "big=%d\n", big[(4 << 20) - 1]);
+    free(big);
+    struct stat st;
+    fprintf(f, "stat=%d size=%ld\n", stat(argv[1], &st), (long)(S_ISREG(st.st_mode)));
+    char buf[8192];
+    FILE *m = fopen("/proc/self/maps", "r");
+    size_t n = m ? fread(buf, 1, sizeof buf - 1, m) : 0;
+    buf[n] = 0;
+    fprintf(f, "stack=%d\n", strstr(buf, "[stack]") != NULL);
+    fclose(f);
+    return 3;
+}
+"#;
+
+#[test]
+fn glibc_static_program() {
+    let prog = build("cprog", C_PROG, "c", &[]);
+    let out = workdir().join("c.txt");
+    let status = run(&prog, &[out.to_str().unwrap(), "last-arg"], Accel::Jit);
+    assert_eq!(status, 3);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text,
+        "argc=3 last=last-arg\nenv=env-value\npagesz=4096 clktck=100\nbig=7\nstat=0 size=1\nstack=1\n"
+    );
+}
+
+const CRASH: &str = r#"
+int main(void) { *(volatile int *)16 = 1; return 0; }
+"#;
+
+/// Runs the crashing program when spawned by `guest_segfault_kills_us_with_sigsegv`.
+#[test]
+fn crash_child() {
+    if let Ok(p) = std::env::var("XLAT_CRASH_CHILD") {
+        run(Path::new(&p), &[], Accel::Jit);
+        unreachable!("the guest should have died");
+    }
+}
+
+#[test]
+fn guest_segfault_kills_us_with_sigsegv() {
+    use std::os::unix::process::ExitStatusExt;
+    let prog = build("crash", CRASH, "c", &[]);
+    let st = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env("XLAT_CRASH_CHILD", &prog)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.signal(), Some(libc::SIGSEGV), "{st:?}");
+}
