@@ -387,21 +387,51 @@ pub fn args(fmt: Fmt, raw: u32) -> Args {
     }
 }
 
-/// Row indices grouped by the low 7 bits (the major opcode), for a short scan.
-fn index() -> &'static [Vec<u16>] {
-    static INDEX: OnceLock<Vec<Vec<u16>>> = OnceLock::new();
+/// The bits that select a bucket: opcode (6:0), funct3 (14:12) and the top of funct7 (31:27).
+fn key(raw: u32) -> usize {
+    ((raw & 0x7f) | (((raw >> 12) & 7) << 7) | ((raw >> 27) << 10)) as usize
+}
+
+const KEYS: usize = 1 << 15;
+
+/// Row indices per key (rows whose fixed key bits match), as offsets into one flat list, so a
+/// lookup scans a handful of rows.
+struct Index {
+    start: Vec<u32>,
+    rows: Vec<u16>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut v = vec![Vec::new(); 128];
-        for (i, r) in TABLE.iter().enumerate() {
-            v[(r.value & 0x7f) as usize].push(i as u16);
+        let (mut start, mut rows) = (Vec::with_capacity(KEYS + 1), Vec::new());
+        // A key value k stands for the instruction bits it selects.
+        let bits = |k: usize| {
+            let k = k as u32;
+            (k & 0x7f) | (((k >> 7) & 7) << 12) | ((k >> 10) << 27)
+        };
+        let key_mask = bits(KEYS - 1);
+        for k in 0..KEYS {
+            start.push(rows.len() as u32);
+            let b = bits(k);
+            for (i, r) in TABLE.iter().enumerate() {
+                let m = r.mask & key_mask;
+                if b & m == r.value & m {
+                    rows.push(i as u16);
+                }
+            }
         }
-        v
+        start.push(rows.len() as u32);
+        Index { start, rows }
     })
 }
 
 /// Finds the table row matching a 32-bit instruction word.
 pub fn lookup(raw: u32) -> Option<&'static Row> {
-    index()[(raw & 0x7f) as usize]
+    let ix = index();
+    let k = key(raw);
+    let (a, b) = (ix.start[k] as usize, ix.start[k + 1] as usize);
+    ix.rows[a..b]
         .iter()
         .map(|&i| &TABLE[usize::from(i)])
         .find(|r| raw & r.mask == r.value)

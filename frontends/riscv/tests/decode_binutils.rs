@@ -2,6 +2,10 @@
 //! each table row with random field bits, and random words in every major opcode. objdump
 //! (restricted to RV64GC + Zba/Zbb/Zbs by the object's arch attribute) must name the same
 //! instruction, or call it unknown exactly when we do. Skips without riscv64 binutils.
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests"
+)]
 
 use std::process::Command;
 use xlat_frontend_riscv::decode::{TABLE, lookup};

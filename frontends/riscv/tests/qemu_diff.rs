@@ -6,6 +6,10 @@
 //!
 //! Reproduce a failure with `XLAT_SEED=<seed> cargo test -p xlat-frontend-riscv --test
 //! qemu_diff`. Skips when riscv64-linux-gnu-gcc or qemu-riscv64 is missing.
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests"
+)]
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -110,7 +114,7 @@ fn f32_value(r: &mut Rng) -> u64 {
         _ => r.next() as u32,
     };
     // mostly properly NaN-boxed; sometimes not (must read as the canonical NaN)
-    if r.next() % 16 == 0 {
+    if r.next().is_multiple_of(16) {
         u64::from(v)
     } else {
         0xffff_ffff_0000_0000 | u64::from(v)
@@ -118,7 +122,7 @@ fn f32_value(r: &mut Rng) -> u64 {
 }
 
 fn fp_value(r: &mut Rng) -> u64 {
-    if r.next() % 2 == 0 {
+    if r.next().is_multiple_of(2) {
         f64_value(r)
     } else {
         f32_value(r)
@@ -235,11 +239,11 @@ fn random_instructions_match_qemu() {
     let words: Vec<u32> = (0..CASES).map(|_| instruction(&mut r)).collect();
     let mut input = vec![0u64; CASES * REC];
     for rec in input.chunks_mut(REC) {
-        for k in 1..31 {
-            rec[k] = int_value(&mut r);
+        for v in &mut rec[1..31] {
+            *v = int_value(&mut r);
         }
-        for k in 32..64 {
-            rec[k] = fp_value(&mut r);
+        for v in &mut rec[32..64] {
+            *v = fp_value(&mut r);
         }
         rec[64] = (r.next() % 5) << 5; // frm 0..4, no flags
     }

@@ -2,6 +2,10 @@
 //! disassembles each parcel, `as` re-assembles that text without RVC, and the resulting 32-bit
 //! word must equal `rvc::expand` (reserved parcels, which objdump prints as `.2byte`/`unimp`,
 //! must expand to `None`). Skips when riscv64-linux-gnu binutils are not installed.
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests"
+)]
 
 use std::path::Path;
 use std::process::Command;
