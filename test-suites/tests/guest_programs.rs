@@ -155,6 +155,7 @@ fn argv_envp_auxv_hwcap_pagesz() {
     });
     expect_ok(&o, "argc=5\n");
     expect_ok(&o, "AT_PAGESZ=4096\n");
+    expect_ok(&o, "AT_HWCAP letters (V excluded): acdfim\n"); // rv64gc = IMAFDC
     expect_ok(&o, "env XLAT_T_B=x=y\n");
 }
 
