@@ -1,6 +1,10 @@
 //! End-to-end: small riscv64 programs (built here with riscv64-linux-gnu-gcc, installed by
 //! scripts/setup.sh) run through `run_program`; expected values come from the programs'
 //! own specification (what they are written to print), not from our output.
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

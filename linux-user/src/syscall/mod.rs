@@ -5,6 +5,7 @@
 mod fs;
 mod mem;
 mod proc;
+mod strace;
 pub mod structs;
 pub mod table;
 
@@ -98,23 +99,21 @@ impl Process {
             }
             return Outcome::Ret(-i64::from(libc::ENOSYS));
         };
-        let r = match sys {
-            Sys::exit | Sys::exit_group => {
-                if self.opts.strace {
-                    eprintln!("{} {}({})", std::process::id(), sys.name(), a[0] as i32);
-                }
-                return Outcome::Exit(a[0] as i32);
+        // Strings are read before the call (it may overwrite or unmap them).
+        let call = self.opts.strace.then(|| self.strace_args(sys, &a));
+        if matches!(sys, Sys::exit | Sys::exit_group) {
+            if let Some(c) = call {
+                eprintln!("{} {c}", std::process::id());
             }
-            _ => self.dispatch(sys, a),
-        };
-        let r = r.unwrap_or_else(|e| e);
-        if self.opts.strace {
-            let args = a
-                .iter()
-                .map(|x| format!("{x:#x}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            eprintln!("{} {}({args}) = {r}", std::process::id(), sys.name());
+            return Outcome::Exit(a[0] as i32);
+        }
+        let r = self.dispatch(sys, a).unwrap_or_else(|e| e);
+        if let Some(c) = call {
+            eprintln!(
+                "{} {c} = {}",
+                std::process::id(),
+                strace::strace_ret(sys, r)
+            );
         }
         Outcome::Ret(r)
     }

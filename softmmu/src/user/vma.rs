@@ -142,10 +142,8 @@ impl VmaMap {
                 _ => false,
             };
             if merge {
-                if let Some(b) = self.map.remove(&k) {
-                    if let Some(a) = self.map.get_mut(&c) {
-                        a.end = b.end;
-                    }
+                if let (Some(b), true) = (self.map.remove(&k), self.map.contains_key(&c)) {
+                    self.map.entry(c).and_modify(|a| a.end = b.end);
                 }
             } else {
                 cur = Some(k);
