@@ -16,11 +16,15 @@ use std::process::Command;
 use xlat_frontend_riscv::decode::{Fmt, Op, TABLE};
 use xlat_frontend_riscv::{Riscv64, state};
 use xlat_ir::abi::CpuState;
-use xlat_ir::{CodeFetch, Frontend, interp};
+use xlat_ir::interp::{GuestMem, MemFault};
+use xlat_ir::{AtomicOp, CodeFetch, Frontend, MemOp, interp};
 
 const CASES: usize = 3000;
-/// Words per case record: x0..x31, f0..f31, fcsr.
-const REC: usize = 65;
+/// Words per case record: x0..x31, f0..f31, fcsr, then the scratch memory.
+const REC: usize = 65 + MEM_WORDS;
+/// Scratch memory that memory cases address: 64 bytes at a fixed address in both worlds.
+const MEM_WORDS: usize = 8;
+const SCRATCH: u64 = 0x0700_0000;
 
 struct Rng(u64);
 impl Rng {
@@ -180,21 +184,135 @@ fn tool(cmd: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-struct Code(u32);
+/// A random memory case: a load/store (any alignment) or an aligned LR/SC/AMO, with the base
+/// register pointing into the scratch area; sometimes an LR followed by an SC to the same
+/// address (which then succeeds). Returns the words and (base register, its value).
+fn mem_case(r: &mut Rng) -> (Vec<u32>, u8, u64) {
+    let rows: Vec<_> = TABLE
+        .iter()
+        .filter(|row| matches!(row.value & 0x7f, 0x03 | 0x23 | 0x07 | 0x27 | 0x2f))
+        .collect();
+    let row = r.pick(&rows);
+    let mut w = row.value | (r.next() as u32 & !row.mask);
+    let rs1 = 1 + (r.next() % 30) as u8;
+    w = (w & !(31 << 15)) | (u32::from(rs1) << 15);
+    for sh in [7, 20] {
+        if (row.mask >> sh) & 31 == 0 && (w >> sh) & 31 == 31 {
+            w &= !(1 << sh);
+        }
+    }
+    if row.fmt == Fmt::A {
+        let size = if (w >> 12) & 7 == 3 { 8 } else { 4 };
+        let addr = SCRATCH + size * (r.next() % (64 / size));
+        if row.name.starts_with("sc") && r.next() % 2 == 0 {
+            // lr.{w,d} into a register other than rs1, then this sc
+            let mut rd = 1 + (r.next() % 30) as u32;
+            if rd == u32::from(rs1) {
+                rd = rd % 30 + 1;
+            }
+            let lr = 0x1000_002f | ((w >> 12) & 7) << 12 | (u32::from(rs1) << 15) | (rd << 7);
+            return (vec![lr, w], rs1, addr);
+        }
+        return (vec![w], rs1, addr);
+    }
+    let imm = if row.fmt == Fmt::S {
+        ((w >> 25) << 5 | ((w >> 7) & 31)) as i32
+    } else {
+        (w >> 20) as i32
+    };
+    let imm = i64::from((imm << 20) >> 20);
+    let addr = (SCRATCH as i64 + 24 + (r.next() % 33) as i64 - imm) as u64;
+    (vec![w], rs1, addr)
+}
+
+struct Code(Vec<u32>);
 impl CodeFetch for Code {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
-        match pc {
-            0 => Some(self.0 as u16),
-            2 => Some((self.0 >> 16) as u16),
-            _ => None,
-        }
+        let w = self.0.get(usize::try_from(pc / 4).ok()?)?;
+        Some(if pc % 4 == 0 {
+            *w as u16
+        } else {
+            (*w >> 16) as u16
+        })
     }
 }
 
-fn program(words: &[u32]) -> String {
+/// The scratch area as the interpreter sees it.
+struct Scratch(std::cell::RefCell<[u8; 64]>);
+impl Scratch {
+    fn at(&self, addr: u64, m: MemOp) -> Result<usize, MemFault> {
+        let i = addr.wrapping_sub(SCRATCH);
+        if i + u64::from(m.bytes()) > 64 {
+            return Err(MemFault { code: 5, addr });
+        }
+        Ok(i as usize)
+    }
+}
+impl GuestMem for Scratch {
+    fn load(&self, addr: u64, m: MemOp) -> Result<u64, MemFault> {
+        let i = self.at(addr, m)?;
+        let b = self.0.borrow();
+        Ok((0..m.bytes() as usize)
+            .rev()
+            .fold(0, |a, k| (a << 8) | u64::from(b[i + k])))
+    }
+    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), MemFault> {
+        let i = self.at(addr, m)?;
+        let mut b = self.0.borrow_mut();
+        for k in 0..m.bytes() as usize {
+            b[i + k] = (val >> (8 * k)) as u8;
+        }
+        Ok(())
+    }
+    fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
+        let old = self.load(addr, m)?;
+        let bits = m.bytes() * 8;
+        let sx = |v: u64| ((v << (64 - bits)) as i64) >> (64 - bits);
+        let new = match op {
+            AtomicOp::Xchg => val,
+            AtomicOp::Add => old.wrapping_add(val),
+            AtomicOp::And => old & val,
+            AtomicOp::Or => old | val,
+            AtomicOp::Xor => old ^ val,
+            AtomicOp::MinS => {
+                if sx(old) <= sx(val) {
+                    old
+                } else {
+                    val
+                }
+            }
+            AtomicOp::MaxS => {
+                if sx(old) >= sx(val) {
+                    old
+                } else {
+                    val
+                }
+            }
+            AtomicOp::MinU => old.min(val),
+            AtomicOp::MaxU => old.max(val),
+        };
+        self.store(addr, m, new)?;
+        Ok(old)
+    }
+    fn atomic_cas(&self, addr: u64, m: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
+        let old = self.load(addr, m)?;
+        if old == expected {
+            self.store(addr, m, new)?;
+        }
+        Ok(old)
+    }
+}
+
+fn program(cases: &[Vec<u32>]) -> String {
     let mut s = String::from(".option norvc\n.option norelax\n.text\n.globl _start\n_start:\n");
-    for (i, w) in words.iter().enumerate() {
-        let _ = writeln!(s, "  lla t6, in+{}", i * REC * 8);
+    let mem = 65 * 8;
+    for (i, ws) in cases.iter().enumerate() {
+        // An SC to an address no LR ever reserves clears any reservation left by an earlier case.
+        let _ = writeln!(s, "  lla t4, dummy\n  sc.d zero, zero, (t4)");
+        let _ = writeln!(s, "  lla t6, in+{}\n  li t5, {SCRATCH:#x}", i * REC * 8);
+        for k in 0..MEM_WORDS {
+            let _ = writeln!(s, "  ld t4, {}(t6)\n  sd t4, {}(t5)", mem + k * 8, k * 8);
+        }
         for k in 0..32 {
             let _ = writeln!(s, "  fld f{k}, {}(t6)", (32 + k) * 8);
         }
@@ -202,16 +320,26 @@ fn program(words: &[u32]) -> String {
         for k in 1..31 {
             let _ = writeln!(s, "  ld x{k}, {}(t6)", k * 8);
         }
-        let _ = writeln!(s, "  .word {w:#x}\n  lla t6, out+{}", i * REC * 8);
+        for w in ws {
+            let _ = writeln!(s, "  .word {w:#x}");
+        }
+        let _ = writeln!(s, "  lla t6, out+{}", i * REC * 8);
         for k in 1..31 {
             let _ = writeln!(s, "  sd x{k}, {}(t6)", k * 8);
         }
         for k in 0..32 {
             let _ = writeln!(s, "  fsd f{k}, {}(t6)", (32 + k) * 8);
         }
-        let _ = writeln!(s, "  frcsr t5\n  sd t5, {}(t6)", 64 * 8);
+        let _ = writeln!(
+            s,
+            "  frcsr t5\n  sd t5, {}(t6)\n  li t5, {SCRATCH:#x}",
+            64 * 8
+        );
+        for k in 0..MEM_WORDS {
+            let _ = writeln!(s, "  ld t4, {}(t5)\n  sd t4, {}(t6)", k * 8, mem + k * 8);
+        }
     }
-    let len = words.len() * REC * 8;
+    let len = cases.len() * REC * 8;
     let _ = writeln!(
         s,
         "  li a0, 1\n  lla a1, out\n  li a2, {len}\n  li a7, 64\n  ecall"
@@ -219,45 +347,57 @@ fn program(words: &[u32]) -> String {
     let _ = writeln!(s, "  li a0, 0\n  li a7, 93\n  ecall");
     let _ = writeln!(
         s,
-        ".data\n.balign 8\nin:\n  .incbin \"in.bin\"\n.bss\n.balign 8\nout:\n  .zero {len}"
+        ".data\n.balign 8\nin:\n  .incbin \"in.bin\"\n.bss\n.balign 8\nout:\n  .zero {len}\ndummy:\n  .zero 8"
     );
+    let _ = writeln!(s, ".section .scratch,\"aw\",@nobits\n  .zero 64");
     s
 }
 
-#[test]
-fn random_instructions_match_qemu() {
-    if !tool("riscv64-linux-gnu-gcc") || !tool("qemu-riscv64") {
-        eprintln!("skipping: riscv64-linux-gnu-gcc or qemu-riscv64 not installed");
-        return;
-    }
+fn seed() -> u64 {
     let seed = std::env::var("XLAT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1u64);
     eprintln!("seed {seed} (XLAT_SEED=<n> to reproduce or vary)");
-    let mut r = Rng(seed);
-    let words: Vec<u32> = (0..CASES).map(|_| instruction(&mut r)).collect();
+    seed
+}
+
+fn random_input(r: &mut Rng) -> Vec<u64> {
     let mut input = vec![0u64; CASES * REC];
     for rec in input.chunks_mut(REC) {
         for v in &mut rec[1..31] {
-            *v = int_value(&mut r);
+            *v = int_value(r);
         }
         for v in &mut rec[32..64] {
-            *v = fp_value(&mut r);
+            *v = fp_value(r);
         }
         rec[64] = (r.next() % 5) << 5; // frm 0..4, no flags
+        for v in &mut rec[65..] {
+            *v = int_value(r);
+        }
     }
-    let dir = std::env::temp_dir().join(format!("xlat-qdiff-{}-{seed}", std::process::id()));
+    input
+}
+
+/// Runs `cases` under QEMU; returns its output records, or None when the tools are missing.
+fn qemu(tag: &str, seed: u64, cases: &[Vec<u32>], input: &[u64]) -> Option<Vec<u64>> {
+    if !tool("riscv64-linux-gnu-gcc") || !tool("qemu-riscv64") {
+        eprintln!("skipping: riscv64-linux-gnu-gcc or qemu-riscv64 not installed");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("xlat-qdiff-{tag}-{}-{seed}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(dir.join("in.bin"), bytes).unwrap();
-    std::fs::write(dir.join("t.s"), program(&words)).unwrap();
+    std::fs::write(dir.join("t.s"), program(cases)).unwrap();
+    let scratch = format!("-Wl,--section-start=.scratch={SCRATCH:#x}");
     let cc = Command::new("riscv64-linux-gnu-gcc")
         .current_dir(&dir)
         .args([
             "-nostdlib",
             "-static",
             "-march=rv64gc_zba_zbb_zbs",
+            &scratch,
             "t.s",
             "-o",
             "t",
@@ -284,63 +424,125 @@ fn random_instructions_match_qemu() {
         q.status,
         dir.display()
     );
-    assert_eq!(q.stdout.len(), CASES * REC * 8);
-    let want: Vec<u64> = q
-        .stdout
-        .chunks(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    assert_eq!(q.stdout.len(), cases.len() * REC * 8);
+    Some(
+        q.stdout
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+    )
+}
 
+/// Runs one case in the IR interpreter; returns the output record.
+fn ours(ws: &[u32], rec: &[u64]) -> Vec<u64> {
     let fe = Riscv64::new();
+    let mut env = CpuState::new_boxed();
+    fe.init_user_state(&mut env);
+    for k in 1..32u8 {
+        env.set_word(state::x(k), rec[usize::from(k)]);
+    }
+    for k in 0..32u8 {
+        env.set_word(state::f(k), rec[32 + usize::from(k)]);
+    }
+    env.set_word(state::FRM, rec[64] >> 5);
+    env.set_word(state::FFLAGS, rec[64] & 31);
+    let mut mem = [0u8; 64];
+    for (k, v) in rec[65..].iter().enumerate() {
+        mem[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let mem = Scratch(std::cell::RefCell::new(mem));
+    let unit = fe.translate(0, &Code(ws.to_vec()), ws.len() as u32);
+    xlat_ir::verify(&unit).unwrap();
+    let exit = interp::run(
+        &unit,
+        &interp::Prepared::new(&unit),
+        &mut env,
+        &mem,
+        &mut Vec::new(),
+    );
+    assert_eq!(
+        xlat_ir::abi::decode_exit(exit.value).0,
+        xlat_ir::abi::ExitKind::Lookup,
+        "{ws:x?}"
+    );
+    let mut out = vec![0u64; REC];
+    for k in 1..31u8 {
+        out[usize::from(k)] = env.word(state::x(k));
+    }
+    for k in 0..32u8 {
+        out[32 + usize::from(k)] = env.word(state::f(k));
+    }
+    out[64] = env.word(state::FFLAGS) | (env.word(state::FRM) << 5);
+    let m = mem.0.borrow();
+    for k in 0..MEM_WORDS {
+        out[65 + k] = u64::from_le_bytes(m[k * 8..k * 8 + 8].try_into().unwrap());
+    }
+    out
+}
+
+fn compare(seed: u64, cases: &[Vec<u32>], input: &[u64], want: &[u64]) {
+    let names = |k: usize| match k {
+        0..=31 => format!("x{k}"),
+        32..=63 => format!("f{}", k - 32),
+        64 => "fcsr".into(),
+        _ => format!("mem+{}", (k - 65) * 8),
+    };
     let mut bad = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        let rec = &input[i * REC..(i + 1) * REC];
-        let mut env = CpuState::new_boxed();
-        fe.init_user_state(&mut env);
-        for k in 1..32u8 {
-            env.set_word(state::x(k), rec[usize::from(k)]);
-        }
-        for k in 0..32u8 {
-            env.set_word(state::f(k), rec[32 + usize::from(k)]);
-        }
-        env.set_word(state::FRM, rec[64] >> 5);
-        env.set_word(state::FFLAGS, rec[64] & 31);
-        let unit = fe.translate(0, &Code(*w), 1);
-        xlat_ir::verify(&unit).unwrap();
-        interp::run(
-            &unit,
-            &interp::Prepared::new(&unit),
-            &mut env,
-            &interp::NoMem,
-            &mut Vec::new(),
-        );
+    for (i, ws) in cases.iter().enumerate() {
+        let got = ours(ws, &input[i * REC..(i + 1) * REC]);
         let exp = &want[i * REC..(i + 1) * REC];
         let mut diffs = String::new();
-        for k in 1..31u8 {
-            let (o, t) = (env.word(state::x(k)), exp[usize::from(k)]);
-            if o != t {
-                let _ = write!(diffs, " x{k}: ours {o:#x} qemu {t:#x};");
+        for k in 1..REC {
+            if k != 31 && got[k] != exp[k] {
+                let _ = write!(
+                    diffs,
+                    " {}: ours {:#x} qemu {:#x};",
+                    names(k),
+                    got[k],
+                    exp[k]
+                );
             }
-        }
-        for k in 0..32u8 {
-            let (o, t) = (env.word(state::f(k)), exp[32 + usize::from(k)]);
-            if o != t {
-                let _ = write!(diffs, " f{k}: ours {o:#x} qemu {t:#x};");
-            }
-        }
-        let fcsr = env.word(state::FFLAGS) | (env.word(state::FRM) << 5);
-        if fcsr != exp[64] {
-            let _ = write!(diffs, " fcsr: ours {fcsr:#x} qemu {:#x};", exp[64]);
         }
         if !diffs.is_empty() {
-            let text = xlat_frontend_riscv::disas::disas_word(0, *w);
-            bad.push(format!("case {i} {w:#010x} {text}:{diffs}"));
+            let text: Vec<_> = ws
+                .iter()
+                .map(|w| xlat_frontend_riscv::disas::disas_word(0, *w))
+                .collect();
+            bad.push(format!("case {i} {ws:x?} {}:{diffs}", text.join("; ")));
         }
     }
+    let n = cases.len();
     assert!(
         bad.is_empty(),
-        "seed {seed}: {} of {CASES} differ:\n{}",
+        "seed {seed}: {} of {n} differ:\n{}",
         bad.len(),
         bad[..bad.len().min(30)].join("\n")
     );
+}
+
+#[test]
+fn random_instructions_match_qemu() {
+    let seed = seed();
+    let mut r = Rng(seed);
+    let cases: Vec<Vec<u32>> = (0..CASES).map(|_| vec![instruction(&mut r)]).collect();
+    let input = random_input(&mut r);
+    if let Some(want) = qemu("alu", seed, &cases, &input) {
+        compare(seed, &cases, &input, &want);
+    }
+}
+
+#[test]
+fn random_memory_instructions_match_qemu() {
+    let seed = seed();
+    let mut r = Rng(seed ^ 0x5eed);
+    let mut input = random_input(&mut r);
+    let mut cases = Vec::new();
+    for rec in input.chunks_mut(REC) {
+        let (ws, rs1, addr) = mem_case(&mut r);
+        rec[usize::from(rs1)] = addr;
+        cases.push(ws);
+    }
+    if let Some(want) = qemu("mem", seed, &cases, &input) {
+        compare(seed, &cases, &input, &want);
+    }
 }
