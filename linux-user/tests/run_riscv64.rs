@@ -128,6 +128,52 @@ fn glibc_static_program() {
     );
 }
 
+const IO_PROG: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    FILE *f = fopen(argv[1], "w");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 90;
+    char a[] = "ab", b[] = "cde";
+    struct iovec out[2] = {{a, 2}, {b, 3}};
+    struct msghdr m = {0};
+    m.msg_iov = out; m.msg_iovlen = 2;
+    fprintf(f, "sendmsg=%zd\n", sendmsg(sv[0], &m, 0));
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x1122334455667788ull}, got[4];
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
+    int n = epoll_wait(ep, got, 4, 1000);
+    fprintf(f, "epoll=%d data=%llx in=%d\n", n, (unsigned long long)got[0].data.u64, !!(got[0].events & EPOLLIN));
+    fd_set rs; FD_ZERO(&rs); FD_SET(sv[1], &rs);
+    struct timespec ts = {1, 0};
+    fprintf(f, "pselect=%d isset=%d\n", pselect(sv[1] + 1, &rs, 0, 0, &ts, 0), FD_ISSET(sv[1], &rs));
+    char x[3] = {0}, y[3] = {0};
+    struct iovec in[2] = {{x, 2}, {y, 3}};
+    struct msghdr r = {0};
+    r.msg_iov = in; r.msg_iovlen = 2;
+    fprintf(f, "recvmsg=%zd x=%.2s y=%.3s\n", recvmsg(sv[1], &r, 0), x, y);
+    fclose(f);
+    return 0;
+}
+"#;
+
+#[test]
+fn sockets_epoll_pselect() {
+    let prog = build("io", IO_PROG, "c", &[]);
+    let out = workdir().join("io.txt");
+    assert_eq!(run(&prog, &[out.to_str().unwrap()], Accel::Jit), 0);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "sendmsg=5\nepoll=1 data=1122334455667788 in=1\npselect=1 isset=1\nrecvmsg=5 x=ab y=cde\n"
+    );
+}
+
 const CRASH: &str = r#"
 int main(void) { *(volatile int *)16 = 1; return 0; }
 "#;

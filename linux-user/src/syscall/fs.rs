@@ -228,26 +228,13 @@ impl Process {
     }
 
     fn rw_vec(&self, read: bool, a: [u64; 6]) -> SysResult {
-        let n = a[2] as usize;
-        if n > 1024 {
-            return Err(-i64::from(libc::EINVAL));
-        }
-        let raw = self.get(a[1], n * 16)?;
-        let mut iov = Vec::with_capacity(n);
-        for c in raw.chunks_exact(16) {
-            let base = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
-            let len = u64::from_le_bytes(c[8..].try_into().unwrap_or_default());
-            iov.push(libc::iovec {
-                iov_base: self.buf(base, len, read)?,
-                iov_len: len as usize,
-            });
-        }
+        let iov = self.iovecs(a[1], a[2], read)?;
         // SAFETY: every iovec points at a checked guest range of its length.
         let r = unsafe {
             if read {
-                libc::readv(cint(a[0]), iov.as_ptr(), n as i32)
+                libc::readv(cint(a[0]), iov.as_ptr(), iov.len() as i32)
             } else {
-                libc::writev(cint(a[0]), iov.as_ptr(), n as i32)
+                libc::writev(cint(a[0]), iov.as_ptr(), iov.len() as i32)
             }
         };
         host(r as i64)

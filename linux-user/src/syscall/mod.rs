@@ -4,6 +4,8 @@
 
 mod fs;
 mod mem;
+mod more;
+mod net;
 mod proc;
 mod strace;
 pub mod structs;
@@ -126,6 +128,9 @@ impl Process {
             return r;
         }
         if let Some(r) = self.proc(sys, a) {
+            return r;
+        }
+        if let Some(r) = self.more(sys, a) {
             return r;
         }
         self.unimp(sys.name())

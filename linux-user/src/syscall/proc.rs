@@ -132,10 +132,7 @@ impl Process {
                 | Sys::clone
                 | Sys::clone3
                 | Sys::execve
-                | Sys::getitimer
-                | Sys::setitimer
-                | Sys::rt_sigreturn
-                | Sys::pselect6 => self.unimp(sys.name()),
+                | Sys::rt_sigreturn => self.unimp(sys.name()),
                 _ => return None,
             }
         };

@@ -43,6 +43,16 @@ syscalls! {
     fadvise64 = 223, mprotect = 226, msync = 227, mincore = 232, madvise = 233, wait4 = 260,
     prlimit64 = 261, renameat2 = 276, getrandom = 278, memfd_create = 279, membarrier = 283,
     statx = 291, rseq = 293, clone3 = 435, close_range = 436, faccessat2 = 439,
+    eventfd2 = 19, epoll_create1 = 20, epoll_ctl = 21, epoll_pwait = 22, inotify_init1 = 26,
+    inotify_add_watch = 27, inotify_rm_watch = 28, flock = 32, mknodat = 33, preadv = 69,
+    pwritev = 70, splice = 76, tee = 77, personality = 92, waitid = 95, sched_getscheduler = 120,
+    sched_getparam = 121, sched_setaffinity = 122, setpriority = 140, getpriority = 141,
+    setregid = 143, setgid = 144, setreuid = 145, setuid = 146, setresuid = 147, setresgid = 149,
+    setgroups = 159, sethostname = 161, getcpu = 168, socket = 198, socketpair = 199, bind = 200,
+    listen = 201, accept = 202, connect = 203, getsockname = 204, getpeername = 205, sendto = 206,
+    recvfrom = 207, setsockopt = 208, getsockopt = 209, shutdown = 210, sendmsg = 211,
+    recvmsg = 212, mlock = 228, munlock = 229, mlockall = 230, munlockall = 231, accept4 = 242,
+    copy_file_range = 285, fchmodat2 = 452,
     riscv_hwprobe = 1258, riscv_flush_icache = 1259,
 }
 
