@@ -204,7 +204,7 @@ fn mem_case(r: &mut Rng) -> (Vec<u32>, u8, u64) {
     if row.fmt == Fmt::A {
         let size = if (w >> 12) & 7 == 3 { 8 } else { 4 };
         let addr = SCRATCH + size * (r.next() % (64 / size));
-        if row.name.starts_with("sc") && r.next() % 2 == 0 {
+        if row.name.starts_with("sc") && r.next().is_multiple_of(2) {
             // lr.{w,d} into a register other than rs1, then this sc
             let mut rd = 1 + (r.next() % 30) as u32;
             if rd == u32::from(rs1) {
@@ -229,7 +229,7 @@ struct Code(Vec<u32>);
 impl CodeFetch for Code {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         let w = self.0.get(usize::try_from(pc / 4).ok()?)?;
-        Some(if pc % 4 == 0 {
+        Some(if pc.is_multiple_of(4) {
             *w as u16
         } else {
             (*w >> 16) as u16
