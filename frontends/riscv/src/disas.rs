@@ -44,7 +44,9 @@ fn csr_name(c: u16) -> String {
 }
 
 fn rm_suffix(rm: u8) -> &'static str {
-    ["rne", "rtz", "rdn", "rup", "rmm", "5", "6", "dyn"][usize::from(rm & 7)]
+    [
+        "rne", "rtz", "rdn", "rup", "rmm", "unknown", "unknown", "dyn",
+    ][usize::from(rm & 7)]
 }
 
 /// Register classes of an F/D instruction with the `Rf` format: (rd is f, rs1 is f, uses rs2,
@@ -111,7 +113,9 @@ impl Visitor for Disas {
                 if two {
                     s += &format!(",{}", f(a.rs2));
                 }
-                if rm && a.rm != 7 {
+                // binutils prints no rm for the exact widening conversions when it is rne
+                let exact = matches!(op, Op::FcvtDS | Op::FcvtDW | Op::FcvtDWu) && a.rm == 0;
+                if rm && a.rm != 7 && !exact {
                     s += &format!(",{}", rm_suffix(a.rm));
                 }
                 s
@@ -120,7 +124,8 @@ impl Visitor for Disas {
                 let rd = if fp_mem { f(a.rd) } else { x(a.rd) };
                 format!("{row} {rd},{}({})", a.imm, x(a.rs1))
             }
-            Fmt::I | Fmt::Sh => format!("{row} {},{},{}", x(a.rd), x(a.rs1), a.imm),
+            Fmt::I => format!("{row} {},{},{}", x(a.rd), x(a.rs1), a.imm),
+            Fmt::Sh => format!("{row} {},{},{:#x}", x(a.rd), x(a.rs1), a.imm),
             Fmt::S => {
                 let rs2 = if fp_mem { f(a.rs2) } else { x(a.rs2) };
                 format!("{row} {rs2},{}({})", a.imm, x(a.rs1))
