@@ -31,6 +31,7 @@ side_by_side() { # side_by_side LABEL PROG ARGS...
 
 side_by_side "busybox uname -m" "$BB" uname -m
 side_by_side "busybox sha256sum (1 MB file)" "$BB" sha256sum "$OUT/input.txt"
+echo "(host sha256sum, for an independent check: $(sha256sum "$OUT/input.txt"))"
 side_by_side "busybox echo" "$BB" echo hello from riscv64
 side_by_side "demo.c (printf, libm, qsort, __int128)" "$OUT/demo" one two
 exit $status

@@ -8,7 +8,7 @@ int main(void) {
     static unsigned char *p[SLOTS];
     static size_t sz[SLOTS];
     unsigned long long s = 0x9e3779b97f4a7c15ull, live = 0, checks = 0;
-    for (int round = 0; round < 40000; round++) {
+    for (int round = 0; round < 20000; round++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         unsigned i = (unsigned)(s >> 33) % SLOTS;
         if (p[i]) {
@@ -27,7 +27,7 @@ int main(void) {
             }
             free(p[i]); live -= sz[i]; p[i] = NULL;
         } else {
-            size_t n = ((s >> 12) & 7) == 0 ? (s >> 40) % 300000 + 1 : (s >> 40) % 256 + 1;
+            size_t n = ((s >> 12) & 7) == 0 ? (s >> 40) % 150000 + 1 : (s >> 40) % 256 + 1;
             p[i] = malloc(n);
             if (!p[i]) return 3;
             sz[i] = n; live += n;
