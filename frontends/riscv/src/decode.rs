@@ -34,23 +34,149 @@ pub enum Fmt {
     N,
 }
 
-/// Decoded operand fields. Unused fields are zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Args {
+/// `rd, rs1, rs2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct R {
     /// Destination register.
     pub rd: u8,
-    /// First source register (or the CSR immediate).
+    /// First source.
     pub rs1: u8,
-    /// Second source register.
+    /// Second source.
     pub rs2: u8,
-    /// Third source register (R4).
+}
+
+/// `rd, rs1, rs2, rs3, rm` (fused multiply-add).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct R4 {
+    /// Destination register.
+    pub rd: u8,
+    /// First source.
+    pub rs1: u8,
+    /// Second source.
+    pub rs2: u8,
+    /// Third source.
     pub rs3: u8,
-    /// Rounding-mode field (bits 14:12) for FP formats.
+    /// Rounding mode (7 = dynamic).
     pub rm: u8,
-    /// Immediate, sign-extended where the format says so.
+}
+
+/// `rd, rs1, rs2, rm` (OP-FP; `rs2` or `rm` may be a fixed sub-opcode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rf {
+    /// Destination register.
+    pub rd: u8,
+    /// First source.
+    pub rs1: u8,
+    /// Second source.
+    pub rs2: u8,
+    /// Rounding mode or sub-opcode (bits 14:12).
+    pub rm: u8,
+}
+
+/// `rd, rs1, imm` (12-bit, sign-extended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I {
+    /// Destination register.
+    pub rd: u8,
+    /// Source / base register.
+    pub rs1: u8,
+    /// Immediate.
     pub imm: i64,
+}
+
+/// `rd, rs1, shamt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sh {
+    /// Destination register.
+    pub rd: u8,
+    /// Source register.
+    pub rs1: u8,
+    /// Shift amount (6 bits; 5 for the *W forms, whose pattern fixes bit 25).
+    pub shamt: u8,
+}
+
+/// `rs2, imm(rs1)` (stores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S {
+    /// Base register.
+    pub rs1: u8,
+    /// Value register.
+    pub rs2: u8,
+    /// Offset.
+    pub imm: i64,
+}
+
+/// `rs1, rs2, offset` (conditional branches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct B {
+    /// First compared register.
+    pub rs1: u8,
+    /// Second compared register.
+    pub rs2: u8,
+    /// Offset from the branch's pc.
+    pub imm: i64,
+}
+
+/// `rd, imm` (upper immediate: already shifted and sign-extended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct U {
+    /// Destination register.
+    pub rd: u8,
+    /// Immediate.
+    pub imm: i64,
+}
+
+/// `rd, offset` (jal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct J {
+    /// Link register.
+    pub rd: u8,
+    /// Offset from the jump's pc.
+    pub imm: i64,
+}
+
+/// `rd, csr, rs1` (`rs1` is the 5-bit immediate for the `i` forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Csr {
+    /// Destination register.
+    pub rd: u8,
+    /// Source register or immediate.
+    pub rs1: u8,
     /// CSR number.
     pub csr: u16,
+}
+
+/// `rd, rs2, (rs1)` with ordering bits (atomics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct A {
+    /// Destination register.
+    pub rd: u8,
+    /// Address register.
+    pub rs1: u8,
+    /// Value register.
+    pub rs2: u8,
+    /// Acquire.
+    pub aq: bool,
+    /// Release.
+    pub rl: bool,
+}
+
+/// Decoded operands, one typed struct per format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs, reason = "each variant is its format's struct")]
+pub enum Args {
+    R(R),
+    R4(R4),
+    Rf(Rf),
+    I(I),
+    Sh(Sh),
+    S(S),
+    B(B),
+    U(U),
+    J(J),
+    Csr(Csr),
+    A(A),
+    N,
 }
 
 macro_rules! decode_table {
@@ -313,77 +439,78 @@ fn sext(v: u32, bits: u32) -> i64 {
     (i64::from(v) << (64 - bits)) >> (64 - bits)
 }
 
-/// Extracts the operand fields of `raw` for format `fmt`.
+/// Extracts the operands of `raw` for format `fmt`.
 pub fn args(fmt: Fmt, raw: u32) -> Args {
     let rd = ((raw >> 7) & 31) as u8;
     let rs1 = ((raw >> 15) & 31) as u8;
     let rs2 = ((raw >> 20) & 31) as u8;
     let rm = ((raw >> 12) & 7) as u8;
-    let base = Args {
-        rd,
-        rs1,
-        rs2,
-        ..Args::default()
-    };
     match fmt {
-        Fmt::R | Fmt::A => base,
-        Fmt::R4 => Args {
+        Fmt::R => Args::R(R { rd, rs1, rs2 }),
+        Fmt::A => Args::A(A {
+            rd,
+            rs1,
+            rs2,
+            aq: raw & (1 << 26) != 0,
+            rl: raw & (1 << 25) != 0,
+        }),
+        Fmt::R4 => Args::R4(R4 {
+            rd,
+            rs1,
+            rs2,
             rs3: (raw >> 27) as u8,
             rm,
-            ..base
-        },
-        Fmt::Rf => Args { rm, ..base },
-        Fmt::I => Args {
-            rs2: 0,
+        }),
+        Fmt::Rf => Args::Rf(Rf { rd, rs1, rs2, rm }),
+        Fmt::I => Args::I(I {
+            rd,
+            rs1,
             imm: sext(raw >> 20, 12),
-            ..base
-        },
-        Fmt::Sh => Args {
-            rs2: 0,
-            imm: i64::from((raw >> 20) & 63),
-            ..base
-        },
+        }),
+        Fmt::Sh => Args::Sh(Sh {
+            rd,
+            rs1,
+            shamt: ((raw >> 20) & 63) as u8,
+        }),
         Fmt::S => {
             let v = ((raw >> 25) << 5) | ((raw >> 7) & 31);
-            Args {
-                rd: 0,
+            Args::S(S {
+                rs1,
+                rs2,
                 imm: sext(v, 12),
-                ..base
-            }
+            })
         }
         Fmt::B => {
             let v = ((raw >> 31) << 12)
                 | (((raw >> 7) & 1) << 11)
                 | (((raw >> 25) & 0x3f) << 5)
                 | (((raw >> 8) & 0xf) << 1);
-            Args {
-                rd: 0,
+            Args::B(B {
+                rs1,
+                rs2,
                 imm: sext(v, 13),
-                ..base
-            }
+            })
         }
-        Fmt::U => Args {
+        Fmt::U => Args::U(U {
             rd,
             imm: i64::from((raw & 0xffff_f000) as i32),
-            ..Args::default()
-        },
+        }),
         Fmt::J => {
             let v = ((raw >> 31) << 20)
                 | (((raw >> 12) & 0xff) << 12)
                 | (((raw >> 20) & 1) << 11)
                 | (((raw >> 21) & 0x3ff) << 1);
-            Args {
+            Args::J(J {
                 rd,
                 imm: sext(v, 21),
-                ..Args::default()
-            }
+            })
         }
-        Fmt::Csr => Args {
-            rs2: 0,
+        Fmt::Csr => Args::Csr(Csr {
+            rd,
+            rs1,
             csr: (raw >> 20) as u16,
-            ..base
-        },
-        Fmt::N => Args::default(),
+        }),
+        Fmt::N => Args::N,
     }
 }
 
@@ -492,18 +619,46 @@ mod tests {
     #[test]
     fn immediates_follow_the_spec() {
         // beq x0, x0, -4: imm[12|10:5] = 1111111, imm[4:1|11] = 11101
-        assert_eq!(decode(0xfe00_0ee3).map(|(_, a)| a.imm), Some(-4));
+        assert!(matches!(
+            decode(0xfe00_0ee3),
+            Some((Op::Beq, Args::B(B { imm: -4, .. })))
+        ));
         // jal ra, 0x800: imm[20|10:1|11|19:12]
         assert_eq!(
-            decode(0x0010_00ef | (1 << 20)).map(|(_, a)| a.imm),
-            Some(0x800)
+            decode(0x0010_00ef | (1 << 20)),
+            Some((Op::Jal, Args::J(J { rd: 1, imm: 0x800 })))
         );
         // sd a0, -8(sp)
         assert_eq!(
-            decode(0xfea1_3c23).map(|(op, a)| (op, a.imm, a.rs1, a.rs2)),
-            Some((Op::Sd, -8, 2, 10))
+            decode(0xfea1_3c23),
+            Some((
+                Op::Sd,
+                Args::S(S {
+                    rs1: 2,
+                    rs2: 10,
+                    imm: -8
+                })
+            ))
         );
         // lui a0, 0x80000 (sign-extends on RV64)
-        assert_eq!(decode(0x8000_0537).map(|(_, a)| a.imm), Some(-0x8000_0000));
+        assert_eq!(
+            decode(0x8000_0537),
+            Some((
+                Op::Lui,
+                Args::U(U {
+                    rd: 10,
+                    imm: -0x8000_0000
+                })
+            ))
+        );
+        // amoadd.w.aq a5, a1, (a0)
+        let aq = Args::A(A {
+            rd: 15,
+            rs1: 10,
+            rs2: 11,
+            aq: true,
+            rl: false,
+        });
+        assert_eq!(decode(0x04b5_27af), Some((Op::AmoaddW, aq)));
     }
 }

@@ -1,7 +1,7 @@
 //! Disassembly for traces (`-d in_asm`), objdump-like: ABI register names, absolute branch
 //! targets, compressed instructions shown as their 32-bit expansion.
 
-use crate::decode::{self, Args, Fmt, Op, Visitor};
+use crate::decode::{self, Args, Op, Visitor};
 use crate::state::{FNAMES, XNAMES};
 use xlat_ir::CodeFetch;
 
@@ -77,12 +77,11 @@ fn fp_classes(op: Op, name: &str) -> (bool, bool, bool, bool) {
 impl Visitor for Disas {
     type Out = String;
 
-    fn insn(&mut self, op: Op, a: Args, raw: u32) -> String {
+    fn insn(&mut self, op: Op, args: Args, raw: u32) -> String {
         let row = decode::lookup(raw).map_or("?", |r| r.name);
-        let fmt = decode::lookup(raw).map_or(Fmt::N, |r| r.fmt);
         let fp_mem = matches!(op, Op::Flw | Op::Fld | Op::Fsw | Op::Fsd);
-        match fmt {
-            Fmt::R => {
+        match args {
+            Args::R(a) => {
                 let unary =
                     decode::lookup(raw).is_some_and(|r| r.mask & 0x01f0_0000 == 0x01f0_0000);
                 if unary {
@@ -91,7 +90,7 @@ impl Visitor for Disas {
                     format!("{row} {},{},{}", x(a.rd), x(a.rs1), x(a.rs2))
                 }
             }
-            Fmt::R4 => {
+            Args::R4(a) => {
                 let rm = if a.rm == 7 {
                     String::new()
                 } else {
@@ -105,7 +104,7 @@ impl Visitor for Disas {
                     f(a.rs3)
                 )
             }
-            Fmt::Rf => {
+            Args::Rf(a) => {
                 let (fd, fs1, two, rm) = fp_classes(op, row);
                 let rd = if fd { f(a.rd) } else { x(a.rd) };
                 let rs1 = if fs1 { f(a.rs1) } else { x(a.rs1) };
@@ -120,27 +119,27 @@ impl Visitor for Disas {
                 }
                 s
             }
-            Fmt::I if matches!(op, Op::Jalr) || row.starts_with('l') || fp_mem => {
+            Args::I(a) if matches!(op, Op::Jalr) || row.starts_with('l') || fp_mem => {
                 let rd = if fp_mem { f(a.rd) } else { x(a.rd) };
                 format!("{row} {rd},{}({})", a.imm, x(a.rs1))
             }
-            Fmt::I => format!("{row} {},{},{}", x(a.rd), x(a.rs1), a.imm),
-            Fmt::Sh => format!("{row} {},{},{:#x}", x(a.rd), x(a.rs1), a.imm),
-            Fmt::S => {
+            Args::I(a) => format!("{row} {},{},{}", x(a.rd), x(a.rs1), a.imm),
+            Args::Sh(a) => format!("{row} {},{},{:#x}", x(a.rd), x(a.rs1), a.shamt),
+            Args::S(a) => {
                 let rs2 = if fp_mem { f(a.rs2) } else { x(a.rs2) };
                 format!("{row} {rs2},{}({})", a.imm, x(a.rs1))
             }
-            Fmt::B => {
+            Args::B(a) => {
                 let t = self.pc.wrapping_add(a.imm as u64);
                 format!("{row} {},{},{t:#x}", x(a.rs1), x(a.rs2))
             }
-            Fmt::U => format!("{row} {},{:#x}", x(a.rd), (a.imm as u64 >> 12) & 0xf_ffff),
-            Fmt::J => format!(
+            Args::U(a) => format!("{row} {},{:#x}", x(a.rd), (a.imm as u64 >> 12) & 0xf_ffff),
+            Args::J(a) => format!(
                 "{row} {},{:#x}",
                 x(a.rd),
                 self.pc.wrapping_add(a.imm as u64)
             ),
-            Fmt::Csr => {
+            Args::Csr(a) => {
                 let src = if row.ends_with('i') {
                     a.rs1.to_string()
                 } else {
@@ -148,12 +147,12 @@ impl Visitor for Disas {
                 };
                 format!("{row} {},{},{src}", x(a.rd), csr_name(a.csr))
             }
-            Fmt::A => {
-                let ord = match (raw >> 25) & 3 {
-                    0 => "",
-                    1 => ".rl",
-                    2 => ".aq",
-                    _ => ".aqrl",
+            Args::A(a) => {
+                let ord = match (a.aq, a.rl) {
+                    (false, false) => "",
+                    (false, true) => ".rl",
+                    (true, false) => ".aq",
+                    (true, true) => ".aqrl",
                 };
                 if row.starts_with("lr") {
                     format!("{row}{ord} {},({})", x(a.rd), x(a.rs1))
@@ -161,7 +160,7 @@ impl Visitor for Disas {
                     format!("{row}{ord} {},{},({})", x(a.rd), x(a.rs2), x(a.rs1))
                 }
             }
-            Fmt::N => row.to_string(),
+            Args::N => row.to_string(),
         }
     }
 

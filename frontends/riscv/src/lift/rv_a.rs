@@ -4,13 +4,14 @@
 //! alignment: LR raises load-address-misaligned, SC and AMOs store/AMO-address-misaligned.
 
 use super::LiftCx;
-use crate::decode::{Args, Op};
+use crate::decode::{A, Args, Op};
 use crate::state::{RES_ADDR, RES_NONE, RES_VAL};
 use crate::{LOAD_ADDRESS_MISALIGNED, STORE_ADDRESS_MISALIGNED};
 use xlat_ir::{AtomicOp, Cond, MemOp, Ty};
 
 /// Lifts `op` if it belongs to RV64A; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
+    let Args::A(a) = args else { return false };
     use Op::*;
     let (amo, bytes) = match op {
         LrW => return lift_lr(cx, a, 4),
@@ -48,7 +49,7 @@ fn memop(bytes: u32, signed: bool) -> MemOp {
     }
 }
 
-fn lift_lr(cx: &mut LiftCx, a: Args, bytes: u32) -> bool {
+fn lift_lr(cx: &mut LiftCx, a: A, bytes: u32) -> bool {
     let addr = cx.gen_get_x(a.rs1);
     cx.gen_check_align(addr, u64::from(bytes), LOAD_ADDRESS_MISALIGNED);
     let v = cx.b.load(Ty::I64, addr, 0, memop(bytes, true));
@@ -58,7 +59,7 @@ fn lift_lr(cx: &mut LiftCx, a: Args, bytes: u32) -> bool {
     true
 }
 
-fn lift_sc(cx: &mut LiftCx, a: Args, bytes: u32) -> bool {
+fn lift_sc(cx: &mut LiftCx, a: A, bytes: u32) -> bool {
     let addr = cx.gen_get_x(a.rs1);
     cx.gen_check_align(addr, u64::from(bytes), STORE_ADDRESS_MISALIGNED);
     let src = cx.gen_get_x(a.rs2);
@@ -84,7 +85,7 @@ fn lift_sc(cx: &mut LiftCx, a: Args, bytes: u32) -> bool {
     true
 }
 
-fn gen_amo(cx: &mut LiftCx, a: Args, op: AtomicOp, bytes: u32) {
+fn gen_amo(cx: &mut LiftCx, a: A, op: AtomicOp, bytes: u32) {
     let addr = cx.gen_get_x(a.rs1);
     cx.gen_check_align(addr, u64::from(bytes), STORE_ADDRESS_MISALIGNED);
     let src = cx.gen_get_x(a.rs2);

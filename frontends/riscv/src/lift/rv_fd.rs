@@ -3,7 +3,7 @@
 //! conversions call [`crate::helpers`] (which use [`crate::fpu`] for exact IEEE results).
 
 use super::LiftCx;
-use crate::decode::{Args, Op};
+use crate::decode::{Args, I, Op, R4, Rf, S};
 use crate::helpers;
 use xlat_ir::{Cond, MemOp, Opcode, Temp, Ty};
 
@@ -11,16 +11,22 @@ const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
 
 /// Lifts `op` if it belongs to F or D; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args, raw: u32) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args, raw: u32) -> bool {
+    match (op, args) {
+        (Op::Flw, Args::I(a)) => gen_fload(cx, a, 4),
+        (Op::Fld, Args::I(a)) => gen_fload(cx, a, 8),
+        (Op::Fsw, Args::S(a)) => gen_fstore(cx, a, 4),
+        (Op::Fsd, Args::S(a)) => gen_fstore(cx, a, 8),
+        (_, Args::R4(a)) => lift_fma(cx, a, raw),
+        (_, Args::Rf(a)) => return lift_rf(cx, op, a, raw),
+        _ => return false,
+    }
+    true
+}
+
+fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
     use Op::*;
     match op {
-        Flw => gen_fload(cx, a, 4),
-        Fld => gen_fload(cx, a, 8),
-        Fsw => gen_fstore(cx, a, 4),
-        Fsd => gen_fstore(cx, a, 8),
-        FmaddS | FmsubS | FnmsubS | FnmaddS | FmaddD | FmsubD | FnmsubD | FnmaddD => {
-            lift_fma(cx, a, raw)
-        }
         FsgnjS => gen_sgnj_s(cx, a, Opcode::Or, false),
         FsgnjnS => gen_sgnj_s(cx, a, Opcode::Or, true),
         FsgnjxS => gen_sgnj_s(cx, a, Opcode::Xor, false),
@@ -64,7 +70,7 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args, raw: u32) -> bool {
     true
 }
 
-fn gen_fload(cx: &mut LiftCx, a: Args, bytes: u32) {
+fn gen_fload(cx: &mut LiftCx, a: I, bytes: u32) {
     let base = cx.gen_get_x(a.rs1);
     let mut v = cx.b.load(Ty::I64, base, a.imm, MemOp::le(bytes, false));
     if bytes == 4 {
@@ -73,7 +79,7 @@ fn gen_fload(cx: &mut LiftCx, a: Args, bytes: u32) {
     cx.gen_set_f(a.rd, v);
 }
 
-fn gen_fstore(cx: &mut LiftCx, a: Args, bytes: u32) {
+fn gen_fstore(cx: &mut LiftCx, a: S, bytes: u32) {
     let base = cx.gen_get_x(a.rs1);
     let v = cx.gen_get_f(a.rs2);
     cx.b.store(v, base, a.imm, MemOp::le(bytes, false));
@@ -100,7 +106,7 @@ enum Dst {
     X,
 }
 
-fn gen_op(cx: &mut LiftCx, a: Args, raw: u32, src: Src, dst: Dst, uses_rm: bool) {
+fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, uses_rm: bool) {
     if uses_rm && bad_static_rm(a.rm) {
         return cx.gen_illegal();
     }
@@ -117,7 +123,7 @@ fn gen_op(cx: &mut LiftCx, a: Args, raw: u32, src: Src, dst: Dst, uses_rm: bool)
     }
 }
 
-fn lift_fma(cx: &mut LiftCx, a: Args, raw: u32) {
+fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
     if bad_static_rm(a.rm) {
         return cx.gen_illegal();
     }
@@ -140,7 +146,7 @@ fn gen_unbox_s(cx: &mut LiftCx, r: u8) -> Temp {
 }
 
 /// fsgnj{,n,x}.s on unboxed operands; the result is boxed.
-fn gen_sgnj_s(cx: &mut LiftCx, a: Args, op: Opcode, negate: bool) {
+fn gen_sgnj_s(cx: &mut LiftCx, a: Rf, op: Opcode, negate: bool) {
     let x = gen_unbox_s(cx, a.rs1);
     let y = gen_unbox_s(cx, a.rs2);
     let v = gen_inject(cx, x, y, 31, negate, op);
@@ -148,7 +154,7 @@ fn gen_sgnj_s(cx: &mut LiftCx, a: Args, op: Opcode, negate: bool) {
     cx.gen_set_f(a.rd, v);
 }
 
-fn gen_sgnj(cx: &mut LiftCx, a: Args, sign: u64, negate: bool, op: Opcode) {
+fn gen_sgnj(cx: &mut LiftCx, a: Rf, sign: u64, negate: bool, op: Opcode) {
     let x = cx.gen_get_f(a.rs1);
     let y = cx.gen_get_f(a.rs2);
     let v = gen_inject(cx, x, y, sign, negate, op);

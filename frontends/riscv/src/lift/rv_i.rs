@@ -2,88 +2,88 @@
 //! Zifencei (fence.i).
 
 use super::LiftCx;
-use crate::decode::{Args, Op};
+use crate::decode::{Args, B, I, J, Op, R, S, Sh, U};
 use xlat_ir::{Cond, ExitReason, MemOp, Opcode, Temp, Ty};
 
 /// Lifts `op` if it belongs to RV64I; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
     use Op::*;
-    match op {
-        Lui => lift_lui(cx, a),
-        Auipc => lift_auipc(cx, a),
-        Jal => lift_jal(cx, a),
-        Jalr => lift_jalr(cx, a),
-        Beq => gen_branch(cx, a, Cond::Eq),
-        Bne => gen_branch(cx, a, Cond::Ne),
-        Blt => gen_branch(cx, a, Cond::Lt),
-        Bge => gen_branch(cx, a, Cond::Ge),
-        Bltu => gen_branch(cx, a, Cond::Ltu),
-        Bgeu => gen_branch(cx, a, Cond::Geu),
-        Lb => gen_load(cx, a, 1, true),
-        Lh => gen_load(cx, a, 2, true),
-        Lw => gen_load(cx, a, 4, true),
-        Ld => gen_load(cx, a, 8, true),
-        Lbu => gen_load(cx, a, 1, false),
-        Lhu => gen_load(cx, a, 2, false),
-        Lwu => gen_load(cx, a, 4, false),
-        Sb => gen_store(cx, a, 1),
-        Sh => gen_store(cx, a, 2),
-        Sw => gen_store(cx, a, 4),
-        Sd => gen_store(cx, a, 8),
-        Addi => gen_alu_imm(cx, a, Opcode::Add),
-        Slti => gen_setcond_imm(cx, a, Cond::Lt),
-        Sltiu => gen_setcond_imm(cx, a, Cond::Ltu),
-        Xori => gen_alu_imm(cx, a, Opcode::Xor),
-        Ori => gen_alu_imm(cx, a, Opcode::Or),
-        Andi => gen_alu_imm(cx, a, Opcode::And),
-        Slli => gen_alu_imm(cx, a, Opcode::Shl),
-        Srli => gen_alu_imm(cx, a, Opcode::Shr),
-        Srai => gen_alu_imm(cx, a, Opcode::Sar),
-        Add => gen_alu(cx, a, Opcode::Add),
-        Sub => gen_alu(cx, a, Opcode::Sub),
-        Sll => gen_alu(cx, a, Opcode::Shl),
-        Slt => gen_setcond(cx, a, Cond::Lt),
-        Sltu => gen_setcond(cx, a, Cond::Ltu),
-        Xor => gen_alu(cx, a, Opcode::Xor),
-        Srl => gen_alu(cx, a, Opcode::Shr),
-        Sra => gen_alu(cx, a, Opcode::Sar),
-        Or => gen_alu(cx, a, Opcode::Or),
-        And => gen_alu(cx, a, Opcode::And),
-        Fence => cx.b.fence(),
-        FenceI => cx.b.exit(ExitReason::FlushCode, cx.next_pc()),
-        Ecall => cx.b.exit(ExitReason::Syscall, cx.pc),
-        Ebreak => cx.b.exit(ExitReason::Breakpoint, cx.pc),
-        Addiw => gen_alu_imm_w(cx, a, Opcode::Add),
-        Slliw => gen_alu_imm_w(cx, a, Opcode::Shl),
-        Srliw => gen_alu_imm_w(cx, a, Opcode::Shr),
-        Sraiw => gen_alu_imm_w(cx, a, Opcode::Sar),
-        Addw => gen_alu_w(cx, a, Opcode::Add),
-        Subw => gen_alu_w(cx, a, Opcode::Sub),
-        Sllw => gen_alu_w(cx, a, Opcode::Shl),
-        Srlw => gen_alu_w(cx, a, Opcode::Shr),
-        Sraw => gen_alu_w(cx, a, Opcode::Sar),
+    match (op, args) {
+        (Lui, Args::U(a)) => lift_lui(cx, a),
+        (Auipc, Args::U(a)) => lift_auipc(cx, a),
+        (Jal, Args::J(a)) => lift_jal(cx, a),
+        (Jalr, Args::I(a)) => lift_jalr(cx, a),
+        (Beq, Args::B(a)) => gen_branch(cx, a, Cond::Eq),
+        (Bne, Args::B(a)) => gen_branch(cx, a, Cond::Ne),
+        (Blt, Args::B(a)) => gen_branch(cx, a, Cond::Lt),
+        (Bge, Args::B(a)) => gen_branch(cx, a, Cond::Ge),
+        (Bltu, Args::B(a)) => gen_branch(cx, a, Cond::Ltu),
+        (Bgeu, Args::B(a)) => gen_branch(cx, a, Cond::Geu),
+        (Lb, Args::I(a)) => gen_load(cx, a, 1, true),
+        (Lh, Args::I(a)) => gen_load(cx, a, 2, true),
+        (Lw, Args::I(a)) => gen_load(cx, a, 4, true),
+        (Ld, Args::I(a)) => gen_load(cx, a, 8, true),
+        (Lbu, Args::I(a)) => gen_load(cx, a, 1, false),
+        (Lhu, Args::I(a)) => gen_load(cx, a, 2, false),
+        (Lwu, Args::I(a)) => gen_load(cx, a, 4, false),
+        (Sb, Args::S(a)) => gen_store(cx, a, 1),
+        (Sh, Args::S(a)) => gen_store(cx, a, 2),
+        (Sw, Args::S(a)) => gen_store(cx, a, 4),
+        (Sd, Args::S(a)) => gen_store(cx, a, 8),
+        (Addi, Args::I(a)) => gen_alu_imm(cx, a, Opcode::Add),
+        (Slti, Args::I(a)) => gen_setcond_imm(cx, a, Cond::Lt),
+        (Sltiu, Args::I(a)) => gen_setcond_imm(cx, a, Cond::Ltu),
+        (Xori, Args::I(a)) => gen_alu_imm(cx, a, Opcode::Xor),
+        (Ori, Args::I(a)) => gen_alu_imm(cx, a, Opcode::Or),
+        (Andi, Args::I(a)) => gen_alu_imm(cx, a, Opcode::And),
+        (Slli, Args::Sh(a)) => gen_shift_imm(cx, a, Opcode::Shl),
+        (Srli, Args::Sh(a)) => gen_shift_imm(cx, a, Opcode::Shr),
+        (Srai, Args::Sh(a)) => gen_shift_imm(cx, a, Opcode::Sar),
+        (Add, Args::R(a)) => gen_alu(cx, a, Opcode::Add),
+        (Sub, Args::R(a)) => gen_alu(cx, a, Opcode::Sub),
+        (Sll, Args::R(a)) => gen_alu(cx, a, Opcode::Shl),
+        (Slt, Args::R(a)) => gen_setcond(cx, a, Cond::Lt),
+        (Sltu, Args::R(a)) => gen_setcond(cx, a, Cond::Ltu),
+        (Xor, Args::R(a)) => gen_alu(cx, a, Opcode::Xor),
+        (Srl, Args::R(a)) => gen_alu(cx, a, Opcode::Shr),
+        (Sra, Args::R(a)) => gen_alu(cx, a, Opcode::Sar),
+        (Or, Args::R(a)) => gen_alu(cx, a, Opcode::Or),
+        (And, Args::R(a)) => gen_alu(cx, a, Opcode::And),
+        (Fence, _) => cx.b.fence(),
+        (FenceI, _) => cx.b.exit(ExitReason::FlushCode, cx.next_pc()),
+        (Ecall, _) => cx.b.exit(ExitReason::Syscall, cx.pc),
+        (Ebreak, _) => cx.b.exit(ExitReason::Breakpoint, cx.pc),
+        (Addiw, Args::I(a)) => gen_alu_imm_w(cx, a.rd, a.rs1, a.imm as u64, Opcode::Add),
+        (Slliw, Args::Sh(a)) => gen_alu_imm_w(cx, a.rd, a.rs1, a.shamt.into(), Opcode::Shl),
+        (Srliw, Args::Sh(a)) => gen_alu_imm_w(cx, a.rd, a.rs1, a.shamt.into(), Opcode::Shr),
+        (Sraiw, Args::Sh(a)) => gen_alu_imm_w(cx, a.rd, a.rs1, a.shamt.into(), Opcode::Sar),
+        (Addw, Args::R(a)) => gen_alu_w(cx, a, Opcode::Add),
+        (Subw, Args::R(a)) => gen_alu_w(cx, a, Opcode::Sub),
+        (Sllw, Args::R(a)) => gen_alu_w(cx, a, Opcode::Shl),
+        (Srlw, Args::R(a)) => gen_alu_w(cx, a, Opcode::Shr),
+        (Sraw, Args::R(a)) => gen_alu_w(cx, a, Opcode::Sar),
         _ => return false,
     }
     true
 }
 
-fn lift_lui(cx: &mut LiftCx, a: Args) {
+fn lift_lui(cx: &mut LiftCx, a: U) {
     let v = cx.b.konst(Ty::I64, a.imm as u64);
     cx.gen_set_x(a.rd, v);
 }
 
-fn lift_auipc(cx: &mut LiftCx, a: Args) {
+fn lift_auipc(cx: &mut LiftCx, a: U) {
     let v = cx.b.konst(Ty::I64, cx.pc.wrapping_add(a.imm as u64));
     cx.gen_set_x(a.rd, v);
 }
 
-fn lift_jal(cx: &mut LiftCx, a: Args) {
+fn lift_jal(cx: &mut LiftCx, a: J) {
     let link = cx.b.konst(Ty::I64, cx.next_pc());
     cx.gen_set_x(a.rd, link);
     cx.b.goto_tb(0, cx.pc.wrapping_add(a.imm as u64));
 }
 
-fn lift_jalr(cx: &mut LiftCx, a: Args) {
+fn lift_jalr(cx: &mut LiftCx, a: I) {
     // The target is computed before rd is written (rd may equal rs1).
     let base = cx.gen_get_x(a.rs1);
     let t = cx.b.binop_imm(Opcode::Add, base, a.imm as u64);
@@ -94,7 +94,7 @@ fn lift_jalr(cx: &mut LiftCx, a: Args) {
 }
 
 /// Conditional branch: taken exits through slot 0, fall-through through slot 1.
-pub(super) fn gen_branch(cx: &mut LiftCx, a: Args, cond: Cond) {
+pub(super) fn gen_branch(cx: &mut LiftCx, a: B, cond: Cond) {
     let x = cx.gen_get_x(a.rs1);
     let y = cx.gen_get_x(a.rs2);
     let taken = cx.b.label();
@@ -104,20 +104,20 @@ pub(super) fn gen_branch(cx: &mut LiftCx, a: Args, cond: Cond) {
     cx.b.goto_tb(0, cx.pc.wrapping_add(a.imm as u64));
 }
 
-fn gen_load(cx: &mut LiftCx, a: Args, bytes: u32, signed: bool) {
+fn gen_load(cx: &mut LiftCx, a: I, bytes: u32, signed: bool) {
     let base = cx.gen_get_x(a.rs1);
     let v = cx.b.load(Ty::I64, base, a.imm, MemOp::le(bytes, signed));
     cx.gen_set_x(a.rd, v);
 }
 
-fn gen_store(cx: &mut LiftCx, a: Args, bytes: u32) {
+fn gen_store(cx: &mut LiftCx, a: S, bytes: u32) {
     let base = cx.gen_get_x(a.rs1);
     let v = cx.gen_get_x(a.rs2);
     cx.b.store(v, base, a.imm, MemOp::le(bytes, false));
 }
 
 /// `rd = op(rs1, rs2)` on 64 bits.
-pub(super) fn gen_alu(cx: &mut LiftCx, a: Args, op: Opcode) {
+pub(super) fn gen_alu(cx: &mut LiftCx, a: R, op: Opcode) {
     let x = cx.gen_get_x(a.rs1);
     let y = cx.gen_get_x(a.rs2);
     let v = cx.b.binop(op, x, y);
@@ -125,20 +125,20 @@ pub(super) fn gen_alu(cx: &mut LiftCx, a: Args, op: Opcode) {
 }
 
 /// `rd = op(rs1, imm)` on 64 bits.
-pub(super) fn gen_alu_imm(cx: &mut LiftCx, a: Args, op: Opcode) {
+pub(super) fn gen_alu_imm(cx: &mut LiftCx, a: I, op: Opcode) {
     let x = cx.gen_get_x(a.rs1);
     let v = cx.b.binop_imm(op, x, a.imm as u64);
     cx.gen_set_x(a.rd, v);
 }
 
-fn gen_setcond(cx: &mut LiftCx, a: Args, cond: Cond) {
+fn gen_setcond(cx: &mut LiftCx, a: R, cond: Cond) {
     let x = cx.gen_get_x(a.rs1);
     let y = cx.gen_get_x(a.rs2);
     let v = cx.b.setcond(cond, x, y);
     cx.gen_set_x(a.rd, v);
 }
 
-fn gen_setcond_imm(cx: &mut LiftCx, a: Args, cond: Cond) {
+fn gen_setcond_imm(cx: &mut LiftCx, a: I, cond: Cond) {
     let x = cx.gen_get_x(a.rs1);
     let y = cx.b.konst(Ty::I64, a.imm as u64);
     let v = cx.b.setcond(cond, x, y);
@@ -158,15 +158,23 @@ pub(super) fn gen_set_w(cx: &mut LiftCx, r: u8, v: Temp) {
 }
 
 /// `rd = sext32(op(rs1[31:0], rs2[31:0]))`.
-pub(super) fn gen_alu_w(cx: &mut LiftCx, a: Args, op: Opcode) {
+pub(super) fn gen_alu_w(cx: &mut LiftCx, a: R, op: Opcode) {
     let x = gen_get_w(cx, a.rs1);
     let y = gen_get_w(cx, a.rs2);
     let v = cx.b.binop(op, x, y);
     gen_set_w(cx, a.rd, v);
 }
 
-fn gen_alu_imm_w(cx: &mut LiftCx, a: Args, op: Opcode) {
-    let x = gen_get_w(cx, a.rs1);
-    let v = cx.b.binop_imm(op, x, a.imm as u64);
-    gen_set_w(cx, a.rd, v);
+/// `rd = sext32(op(rs1[31:0], imm))`.
+pub(super) fn gen_alu_imm_w(cx: &mut LiftCx, rd: u8, rs1: u8, imm: u64, op: Opcode) {
+    let x = gen_get_w(cx, rs1);
+    let v = cx.b.binop_imm(op, x, imm);
+    gen_set_w(cx, rd, v);
+}
+
+/// `rd = op(rs1, shamt)` on 64 bits.
+pub(super) fn gen_shift_imm(cx: &mut LiftCx, a: Sh, op: Opcode) {
+    let x = cx.gen_get_x(a.rs1);
+    let v = cx.b.binop_imm(op, x, a.shamt.into());
+    cx.gen_set_x(a.rd, v);
 }

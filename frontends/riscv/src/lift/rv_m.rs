@@ -7,7 +7,8 @@ use crate::decode::{Args, Op};
 use xlat_ir::Opcode;
 
 /// Lifts `op` if it belongs to RV64M; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
+    let Args::R(a) = args else { return false };
     use Op::*;
     let (w, irop) = match op {
         Mul => (false, Opcode::Mul),

@@ -1,13 +1,21 @@
 //! Zba, Zbb, Zbs — the Bit-Manipulation ISA-extensions (version 1.0.0).
 
 use super::LiftCx;
-use super::rv_i::{gen_alu, gen_alu_imm, gen_alu_w, gen_get_w, gen_set_w};
-use crate::decode::{Args, Op};
+use super::rv_i::{gen_alu, gen_alu_imm_w, gen_alu_w, gen_get_w, gen_shift_imm};
+use crate::decode::{Args, Op, R, Sh};
 use crate::helpers;
 use xlat_ir::{Opcode, Temp, Ty};
 
 /// Lifts `op` if it belongs to Zba/Zbb/Zbs; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
+    match args {
+        Args::R(a) => lift_r(cx, op, a),
+        Args::Sh(a) => lift_sh(cx, op, a),
+        _ => false,
+    }
+}
+
+fn lift_r(cx: &mut LiftCx, op: Op, a: R) -> bool {
     use Op::*;
     match op {
         AddUw => gen_shadd(cx, a, 0, true),
@@ -17,7 +25,6 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
         Sh1addUw => gen_shadd(cx, a, 1, true),
         Sh2addUw => gen_shadd(cx, a, 2, true),
         Sh3addUw => gen_shadd(cx, a, 3, true),
-        SlliUw => lift_slli_uw(cx, a),
         Andn => gen_alu(cx, a, Opcode::AndN),
         Orn => gen_alu(cx, a, Opcode::OrN),
         Xnor => gen_alu(cx, a, Opcode::XorN),
@@ -38,12 +45,6 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
         Ror => gen_alu(cx, a, Opcode::Rotr),
         Rolw => gen_alu_w(cx, a, Opcode::Rotl),
         Rorw => gen_alu_w(cx, a, Opcode::Rotr),
-        Rori => gen_alu_imm(cx, a, Opcode::Rotr),
-        Roriw => {
-            let x = gen_get_w(cx, a.rs1);
-            let v = cx.b.binop_imm(Opcode::Rotr, x, a.imm as u64);
-            gen_set_w(cx, a.rd, v);
-        }
         OrcB => {
             let x = cx.gen_get_x(a.rs1);
             let v = cx.b.call(&helpers::ORC_B, &[x]);
@@ -52,11 +53,22 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
         Rev8 => gen_unary(cx, a, Opcode::Bswap),
         Bclr | Bext | Binv | Bset => {
             let sh = cx.gen_get_x(a.rs2);
-            gen_bit(cx, a, op, sh);
+            gen_bit(cx, a.rd, a.rs1, op, sh);
         }
+        _ => return false,
+    }
+    true
+}
+
+fn lift_sh(cx: &mut LiftCx, op: Op, a: Sh) -> bool {
+    use Op::*;
+    match op {
+        SlliUw => lift_slli_uw(cx, a),
+        Rori => gen_shift_imm(cx, a, Opcode::Rotr),
+        Roriw => gen_alu_imm_w(cx, a.rd, a.rs1, a.shamt.into(), Opcode::Rotr),
         Bclri | Bexti | Binvi | Bseti => {
-            let sh = cx.b.konst(Ty::I64, a.imm as u64);
-            gen_bit(cx, a, op, sh);
+            let sh = cx.b.konst(Ty::I64, a.shamt.into());
+            gen_bit(cx, a.rd, a.rs1, op, sh);
         }
         _ => return false,
     }
@@ -64,7 +76,7 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
 }
 
 /// `rd = (zext32?(rs1) << n) + rs2`.
-fn gen_shadd(cx: &mut LiftCx, a: Args, n: u64, uw: bool) {
+fn gen_shadd(cx: &mut LiftCx, a: R, n: u64, uw: bool) {
     let mut x = cx.gen_get_x(a.rs1);
     if uw {
         x = cx.b.unop(Opcode::Zext32, x);
@@ -75,21 +87,21 @@ fn gen_shadd(cx: &mut LiftCx, a: Args, n: u64, uw: bool) {
     cx.gen_set_x(a.rd, v);
 }
 
-fn lift_slli_uw(cx: &mut LiftCx, a: Args) {
+fn lift_slli_uw(cx: &mut LiftCx, a: Sh) {
     let x = cx.gen_get_x(a.rs1);
     let x = cx.b.unop(Opcode::Zext32, x);
-    let v = cx.b.binop_imm(Opcode::Shl, x, a.imm as u64);
+    let v = cx.b.binop_imm(Opcode::Shl, x, a.shamt.into());
     cx.gen_set_x(a.rd, v);
 }
 
-fn gen_unary(cx: &mut LiftCx, a: Args, op: Opcode) {
+fn gen_unary(cx: &mut LiftCx, a: R, op: Opcode) {
     let x = cx.gen_get_x(a.rs1);
     let v = cx.b.unop(op, x);
     cx.gen_set_x(a.rd, v);
 }
 
 /// clzw/ctzw/cpopw: counts on the low word; the count is small, so zero-extend it.
-fn gen_unary_w(cx: &mut LiftCx, a: Args, op: Opcode) {
+fn gen_unary_w(cx: &mut LiftCx, a: R, op: Opcode) {
     let x = gen_get_w(cx, a.rs1);
     let v = cx.b.unop(op, x);
     let v = cx.b.extu(v);
@@ -97,8 +109,8 @@ fn gen_unary_w(cx: &mut LiftCx, a: Args, op: Opcode) {
 }
 
 /// Single-bit ops on bit `sh mod 64` of rs1.
-fn gen_bit(cx: &mut LiftCx, a: Args, op: Op, sh: Temp) {
-    let x = cx.gen_get_x(a.rs1);
+fn gen_bit(cx: &mut LiftCx, rd: u8, rs1: u8, op: Op, sh: Temp) {
+    let x = cx.gen_get_x(rs1);
     let one = cx.b.konst(Ty::I64, 1);
     let v = match op {
         Op::Bext | Op::Bexti => {
@@ -115,5 +127,5 @@ fn gen_bit(cx: &mut LiftCx, a: Args, op: Op, sh: Temp) {
             cx.b.binop(irop, x, m)
         }
     };
-    cx.gen_set_x(a.rd, v);
+    cx.gen_set_x(rd, v);
 }

@@ -13,7 +13,8 @@ const FRM_CSR: u16 = 0x002;
 const FCSR_CSR: u16 = 0x003;
 
 /// Lifts `op` if it is a CSR instruction; returns whether it did.
-pub(super) fn lift(cx: &mut LiftCx, op: Op, a: Args) -> bool {
+pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
+    let Args::Csr(a) = args else { return false };
     use Op::*;
     let imm = matches!(op, Csrrwi | Csrrsi | Csrrci);
     let kind = match op {
