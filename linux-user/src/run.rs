@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use xlat_backend::{Engine, EngineConfig, RunExit};
+use xlat_backend::{Accel, Engine, EngineConfig, RunExit};
 use xlat_ir::{Frontend, TrapClass, abi::CpuState};
 use xlat_softmmu::GuestMemory;
 use xlat_softmmu::user::{
@@ -144,7 +144,16 @@ pub fn run_program(
     envp: Vec<String>,
     opts: UserOptions,
 ) -> Result<i32, LoadError> {
+    let (mut argv, mut envp) = (argv, envp);
+    if let Some(a0) = crate::syscall::take_argv0(&mut envp) {
+        match argv.first_mut() {
+            Some(first) => *first = a0,
+            None => argv.push(a0),
+        }
+    }
+    let reexec_flags = reexec_flags(&cfg, &opts);
     let (mut process, entry, sp) = load(frontend.as_ref(), path, &argv, &envp, opts)?;
+    process.reexec_flags = reexec_flags;
     let (start, len) = process.space.host_range();
     fault::install(start, len);
     let abi = frontend.user_abi().clone();
@@ -153,7 +162,7 @@ pub fn run_program(
     env.pc = entry;
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
-    let engine = Engine::new(frontend.clone(), mem, cfg)?;
+    let mut engine = Engine::new(frontend.clone(), mem.clone(), cfg.clone())?;
     let status = loop {
         match engine.run(&mut env) {
             RunExit::Syscall => {
@@ -162,6 +171,20 @@ pub fn run_program(
                 match process.syscall(nr, args) {
                     Outcome::Ret(v) => env.set_word(abi.syscall_ret, v as u64),
                     Outcome::Exit(code) => break code & 0xff,
+                    Outcome::Forked(child) => {
+                        env.set_word(abi.syscall_ret, 0);
+                        if let Some(sp) = child.sp {
+                            env.set_word(abi.sp, sp);
+                        }
+                        if let Some(tp) = child.tp {
+                            env.set_word(abi.tp, tp);
+                        }
+                        // The old engine's code memory is shared with the parent: never
+                        // touch it again (not even to drop it).
+                        let fresh = Engine::new(frontend.clone(), mem.clone(), cfg.clone())?;
+                        std::mem::forget(std::mem::replace(&mut engine, fresh));
+                        env.clear_jmp_cache();
+                    }
                 }
                 if std::mem::take(&mut process.flush) {
                     engine.flush();
@@ -183,6 +206,35 @@ pub fn run_program(
         eprintln!("xlat: {:?}", engine.stats());
     }
     Ok(status)
+}
+
+/// `xlat run` options reproducing `cfg` and `opts`, for a re-exec on execve.
+fn reexec_flags(cfg: &EngineConfig, opts: &UserOptions) -> Vec<String> {
+    let mut f = vec![
+        "--accel".to_string(),
+        if cfg.accel == Accel::Interp {
+            "interp"
+        } else {
+            "jit"
+        }
+        .to_string(),
+    ];
+    f.extend(["--hot-threshold".to_string(), cfg.hot_threshold.to_string()]);
+    let t = &cfg.trace;
+    let names = [
+        (t.in_asm, "in_asm"),
+        (t.ir, "ir"),
+        (t.out_asm, "out_asm"),
+        (t.exec, "exec"),
+        (opts.strace, "strace"),
+        (opts.unimp, "unimp"),
+        (opts.stats, "stats"),
+    ];
+    let on: Vec<&str> = names.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect();
+    if !on.is_empty() {
+        f.extend(["-d".to_string(), on.join(",")]);
+    }
+    f
 }
 
 fn guest_signal(process: &Process, engine: &Engine, sig: i32, pc: u64, arg: u64) -> ! {

@@ -174,6 +174,63 @@ fn sockets_epoll_pselect() {
     );
 }
 
+const FORK_PROG: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int p[2];
+    pipe(p);
+    int counter = 10;
+    pid_t pid = fork();
+    if (pid == 0) {
+        counter += 5;                       /* the parent must not see this */
+        char msg[32];
+        int n = snprintf(msg, sizeof msg, "child counter=%d", counter);
+        write(p[1], msg, n);
+        _exit(7);
+    }
+    close(p[1]);
+    char buf[64] = {0};
+    read(p[0], buf, sizeof buf - 1);
+    int st = 0;
+    pid_t w = waitpid(pid, &st, 0);
+    FILE *f = fopen(argv[1], "w");
+    fprintf(f, "%s\nparent counter=%d waited=%d exit=%d\n", buf, counter, w == pid, WEXITSTATUS(st));
+    fclose(f);
+    return 0;
+}
+"#;
+
+/// Runs the forking program when spawned by `fork_copies_the_process`; both the guest's
+/// parent and child end here, so exit right away instead of returning to the harness.
+#[test]
+fn fork_child() {
+    if let Ok(p) = std::env::var("XLAT_FORK_CHILD") {
+        let out = std::env::var("XLAT_FORK_OUT").unwrap();
+        let code = run(Path::new(&p), &[&out], Accel::Jit);
+        std::process::exit(code);
+    }
+}
+
+#[test]
+fn fork_copies_the_process() {
+    let prog = build("fork", FORK_PROG, "c", &[]);
+    let out = workdir().join("fork.txt");
+    let st = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fork_child", "--nocapture", "--test-threads=1"])
+        .env("XLAT_FORK_CHILD", &prog)
+        .env("XLAT_FORK_OUT", &out)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(0), "{st:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "child counter=15\nparent counter=10 waited=1 exit=7\n"
+    );
+}
+
 const CRASH: &str = r#"
 int main(void) { *(volatile int *)16 = 1; return 0; }
 "#;

@@ -2,6 +2,7 @@
 //! shared implementations (files, memory, process) translate it into host calls. Results are
 //! Linux-style: a value, or a negative errno (the generic errno numbers equal x86-64's).
 
+mod exec;
 mod fs;
 mod mem;
 mod more;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use xlat_softmmu::user::{AddressSpace, MapError, PROT_READ, PROT_WRITE};
 
+pub use exec::{ForkChild, take_argv0};
 pub use table::Sys;
 
 use crate::UserOptions;
@@ -28,6 +30,8 @@ pub enum Outcome {
     Ret(i64),
     /// The process exits with this status.
     Exit(i32),
+    /// This is the child of a fork: result 0, these register changes, and a fresh engine.
+    Forked(ForkChild),
 }
 
 /// A syscall result: a value or a (negative) errno.
@@ -49,6 +53,9 @@ pub struct Process {
     sigmask: u64,
     /// Set when executable memory changed: the run loop flushes translations.
     pub flush: bool,
+    /// `xlat run` options that reproduce this run's engine settings, for execve.
+    pub reexec_flags: Vec<String>,
+    machine_nr: u16,
 }
 
 /// `-errno` from the host's last error.
@@ -87,6 +94,8 @@ impl Process {
             sigactions: HashMap::new(),
             sigmask: 0,
             flush: false,
+            reexec_flags: Vec::new(),
+            machine_nr,
         }
     }
 
@@ -109,7 +118,22 @@ impl Process {
             }
             return Outcome::Exit(a[0] as i32);
         }
-        let r = self.dispatch(sys, a).unwrap_or_else(|e| e);
+        let r = match sys {
+            Sys::clone => {
+                let o = self.clone(a);
+                if let (Some(c), Outcome::Ret(r)) = (&call, o) {
+                    eprintln!(
+                        "{} {c} = {}",
+                        std::process::id(),
+                        strace::strace_ret(sys, r)
+                    );
+                }
+                return o;
+            }
+            Sys::execve => self.execve(a),
+            _ => self.dispatch(sys, a),
+        };
+        let r = r.unwrap_or_else(|e| e);
         if let Some(c) = call {
             eprintln!(
                 "{} {c} = {}",

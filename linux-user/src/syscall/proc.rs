@@ -129,9 +129,7 @@ impl Process {
                 Sys::riscv_hwprobe
                 | Sys::rseq
                 | Sys::membarrier
-                | Sys::clone
                 | Sys::clone3
-                | Sys::execve
                 | Sys::rt_sigreturn => self.unimp(sys.name()),
                 _ => return None,
             }

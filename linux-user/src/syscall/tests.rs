@@ -49,7 +49,7 @@ fn ret(p: &mut Process, nr: u64, a: &[u64]) -> i64 {
     args[..a.len()].copy_from_slice(a);
     match p.syscall(nr, args) {
         Outcome::Ret(v) => v,
-        Outcome::Exit(c) => panic!("unexpected exit {c}"),
+        o => panic!("unexpected {o:?}"),
     }
 }
 

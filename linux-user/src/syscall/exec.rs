@@ -1,0 +1,184 @@
+//! fork-style clone and execve.
+//!
+//! - `clone` without CLONE_THREAD becomes a host fork. The child gets a fresh engine (the
+//!   run loop builds it): the old engine's code memory is a shared memfd, which parent and
+//!   child must not both write. CLONE_VM|CLONE_VFORK is run as a plain fork (copy semantics).
+//! - `execve` of a program for this guest re-executes the emulator on it (the `xlat run`
+//!   command line, with the same accelerator and trace flags; argv[0] travels in the
+//!   `XLAT_ARGV0` environment variable, which [`crate::run_program`] takes out again). Any
+//!   other file (host programs, `#!` scripts) is handed to the host's execve, as binfmt_misc
+//!   would with qemu-user.
+
+use std::ffi::CString;
+
+use super::{Outcome, Process, Sys};
+
+/// The environment variable carrying the guest's argv[0] across a re-exec.
+pub const ARGV0_VAR: &str = "XLAT_ARGV0";
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_SETTLS: u64 = 0x8_0000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+
+/// What a fork child must change in its CPU state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForkChild {
+    /// New stack pointer (clone's `newsp`), if any.
+    pub sp: Option<u64>,
+    /// New thread pointer (CLONE_SETTLS), if any.
+    pub tp: Option<u64>,
+}
+
+impl Process {
+    /// clone (generic argument order: flags, newsp, parent_tid, child_tid, tls).
+    pub(super) fn clone(&mut self, a: [u64; 6]) -> Outcome {
+        let flags = a[0];
+        let known = 0xff
+            | CLONE_VM
+            | CLONE_VFORK
+            | CLONE_SETTLS
+            | CLONE_PARENT_SETTID
+            | CLONE_CHILD_CLEARTID
+            | CLONE_CHILD_SETTID;
+        let vm = flags & CLONE_VM != 0;
+        if flags & !known != 0 || (vm && flags & CLONE_VFORK == 0) {
+            // Threads (CLONE_THREAD/CLONE_VM sharing) come later.
+            return Outcome::Ret(self.unimp("clone with thread flags").unwrap_or_else(|e| e));
+        }
+        // SAFETY: this process has one thread (guest threads are not supported yet), so the
+        // child's copy is consistent; glibc's fork keeps its own state right.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Outcome::Ret(super::last_err());
+        }
+        if pid > 0 {
+            if flags & CLONE_PARENT_SETTID != 0 {
+                let _ = self.put(a[2], &pid.to_le_bytes());
+            }
+            return Outcome::Ret(i64::from(pid));
+        }
+        if flags & CLONE_CHILD_SETTID != 0 {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            let _ = self.put(a[3], &tid.to_le_bytes());
+        }
+        let sp = (a[1] != 0).then_some(a[1]);
+        let tp = (flags & CLONE_SETTLS != 0).then_some(a[4]);
+        Outcome::Forked(ForkChild { sp, tp })
+    }
+
+    fn string_array(&self, mut addr: u64) -> Result<Vec<CString>, i64> {
+        let mut v = Vec::new();
+        if addr == 0 {
+            return Ok(v);
+        }
+        loop {
+            let p = self.space.read_u64(addr).map_err(super::fault)?;
+            if p == 0 {
+                return Ok(v);
+            }
+            if v.len() >= 0x2_0000 {
+                return Err(-i64::from(libc::E2BIG));
+            }
+            let s = self
+                .space
+                .read_cstr(p, 128 << 10)
+                .map_err(|_| -i64::from(libc::E2BIG))?;
+            v.push(CString::new(s).map_err(|_| -i64::from(libc::EINVAL))?);
+            addr += 8;
+        }
+    }
+
+    /// Whether `path` is an ELF file for this guest.
+    fn is_guest_elf(&self, path: &std::path::Path) -> bool {
+        use std::io::Read;
+        let mut h = [0u8; 20];
+        let ok = std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut h))
+            .is_ok();
+        ok && &h[..4] == b"\x7fELF" && u16::from_le_bytes([h[18], h[19]]) == self.machine_nr
+    }
+
+    /// execve; returns only on failure.
+    pub(super) fn execve(&mut self, a: [u64; 6]) -> Result<i64, i64> {
+        let path = self.path(a[0])?;
+        let argv = self.string_array(a[1])?;
+        let mut envp = self.string_array(a[2])?;
+        let path = if path.as_bytes() == b"/proc/self/exe" {
+            CString::new(self.exe.clone()).unwrap_or(path)
+        } else {
+            path
+        };
+        // SAFETY: path is a NUL-terminated string.
+        if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
+            return Err(super::last_err());
+        }
+        let host_path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
+        let (file, args) = if self.is_guest_elf(&host_path) {
+            let mut args = vec![
+                CString::new("xlat").unwrap_or_default(),
+                CString::new("run").unwrap_or_default(),
+            ];
+            args.extend(
+                self.reexec_flags
+                    .iter()
+                    .filter_map(|s| CString::new(s.as_str()).ok()),
+            );
+            args.push(path.clone());
+            args.extend(argv.iter().skip(1).cloned());
+            let argv0 = argv
+                .first()
+                .map_or_else(|| path.to_bytes().to_vec(), |s| s.to_bytes().to_vec());
+            let mut var = format!("{ARGV0_VAR}=").into_bytes();
+            var.extend(argv0);
+            envp.retain(|e| !e.to_bytes().starts_with(format!("{ARGV0_VAR}=").as_bytes()));
+            envp.push(CString::new(var).map_err(|_| -i64::from(libc::EINVAL))?);
+            (CString::new("/proc/self/exe").unwrap_or_default(), args)
+        } else {
+            (path, argv)
+        };
+        if self.opts.strace {
+            eprintln!(
+                "{} {}: {:?} {:?}",
+                std::process::id(),
+                Sys::execve.name(),
+                file,
+                args
+            );
+        }
+        let mut av: Vec<*const libc::c_char> = args.iter().map(|s| s.as_ptr()).collect();
+        av.push(std::ptr::null());
+        let mut ev: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+        ev.push(std::ptr::null());
+        // SAFETY: NULL-terminated arrays of NUL-terminated strings that outlive the call.
+        unsafe { libc::execve(file.as_ptr(), av.as_ptr(), ev.as_ptr()) };
+        Err(super::last_err())
+    }
+}
+
+/// Takes `XLAT_ARGV0=` out of `envp` (set by a re-exec) and returns its value.
+pub fn take_argv0(envp: &mut Vec<String>) -> Option<String> {
+    let key = format!("{ARGV0_VAR}=");
+    let i = envp.iter().position(|e| e.starts_with(&key))?;
+    Some(envp.remove(i)[key.len()..].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv0_is_taken_out_of_the_environment() {
+        let mut env = vec![
+            "A=1".to_string(),
+            "XLAT_ARGV0=ls".to_string(),
+            "B=2".to_string(),
+        ];
+        assert_eq!(take_argv0(&mut env), Some("ls".to_string()));
+        assert_eq!(env, ["A=1", "B=2"]);
+        assert_eq!(take_argv0(&mut env), None);
+    }
+}
