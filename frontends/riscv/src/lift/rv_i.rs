@@ -116,18 +116,48 @@ fn gen_store(cx: &mut LiftCx, a: S, bytes: u32) {
     cx.b.store(v, base, a.imm, MemOp::le(bytes, false));
 }
 
-/// `rd = op(rs1, rs2)` on 64 bits.
+/// `rd = op(rs1, rs2)` on 64 bits. With x0 as an operand of an op for which 0 is the identity
+/// (`mv`, `neg`-free forms) the result is just the other register: no IR arithmetic.
 pub(super) fn gen_alu(cx: &mut LiftCx, a: R, op: Opcode) {
+    let identity_right = matches!(
+        op,
+        Opcode::Add
+            | Opcode::Sub
+            | Opcode::Or
+            | Opcode::Xor
+            | Opcode::Shl
+            | Opcode::Shr
+            | Opcode::Sar
+    );
+    let identity_left = matches!(op, Opcode::Add | Opcode::Or | Opcode::Xor);
+    if a.rs2 == 0 && identity_right {
+        let v = cx.gen_get_x(a.rs1);
+        return cx.gen_set_x(a.rd, v);
+    }
+    if a.rs1 == 0 && identity_left {
+        let v = cx.gen_get_x(a.rs2);
+        return cx.gen_set_x(a.rd, v);
+    }
     let x = cx.gen_get_x(a.rs1);
     let y = cx.gen_get_x(a.rs2);
     let v = cx.b.binop(op, x, y);
     cx.gen_set_x(a.rd, v);
 }
 
-/// `rd = op(rs1, imm)` on 64 bits.
+/// `rd = op(rs1, imm)` on 64 bits; with rs1 = x0 (`li`) the result is a constant, computed
+/// here with the interpreter's own semantics.
 pub(super) fn gen_alu_imm(cx: &mut LiftCx, a: I, op: Opcode) {
+    if a.rs1 == 0 {
+        let v = xlat_ir::interp::binary(op, Ty::I64, 0, a.imm as u64);
+        let v = cx.b.konst(Ty::I64, v);
+        return cx.gen_set_x(a.rd, v);
+    }
     let x = cx.gen_get_x(a.rs1);
-    let v = cx.b.binop_imm(op, x, a.imm as u64);
+    let v = if a.imm == 0 && matches!(op, Opcode::Add | Opcode::Or | Opcode::Xor) {
+        x
+    } else {
+        cx.b.binop_imm(op, x, a.imm as u64)
+    };
     cx.gen_set_x(a.rd, v);
 }
 

@@ -538,3 +538,19 @@ fn every_16bit_parcel_lifts() {
         }
     }
 }
+
+#[test]
+fn li_and_mv_emit_no_arithmetic() {
+    #[rustfmt::skip]
+    let u = lift(PC, words(&[
+        0x0050_0513, // addi a0,zero,5 (li)
+        0x00b0_0633, // add a2,zero,a1 (c.mv's expansion)
+    ]));
+    assert!(!u.insts.iter().any(|i| i.op == Opcode::Add), "{u}");
+    let mut e = env();
+    let m = Mem::new(DATA, 8);
+    setx(&mut e, 11, 77);
+    let prep = xlat_ir::interp::Prepared::new(&u);
+    xlat_ir::interp::run(&u, &prep, &mut e, &m, &mut Vec::new());
+    assert_eq!((getx(&e, 10), getx(&e, 12)), (5, 77));
+}
