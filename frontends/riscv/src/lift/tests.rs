@@ -437,7 +437,7 @@ fn compressed_instructions_run() {
         0x41, 0x11, // c.addi sp,sp,-16
         0x29, 0x45, // c.li a0,10
         0x06, 0xe4, // c.sdsp ra,8(sp)  (ra = 0)
-        0x2a, 0x85, // c.mv a0,a0 ... c.mv a0,a0? (0x852a)
+        0x2a, 0x85, // c.mv a0,a0
         0x02, 0x90, // c.ebreak
     ];
     let (k, p) = run(&mut e, &m, PC, bytes);
@@ -485,8 +485,8 @@ fn units_stop_at_page_boundaries_and_max_insns() {
     let u = super::translate(0x2000, &code, 3);
     assert_eq!(u.guest_insns, 3);
     // a 4-byte instruction straddling the page: ends the unit before it
-    let mut b = vec![0x01, 0x00]; // c.nop at 0x1ffa ... then a 4-byte nop at 0x1ffc? place at 0x1ffe
-    b.extend([0x01, 0x00, 0x13, 0x00, 0x00, 0x00]);
+    // c.nop at 0x1ffa, c.nop at 0x1ffc, then `addi x0,x0,0` at 0x1ffe..0x2002
+    let b = vec![0x01, 0x00, 0x01, 0x00, 0x13, 0x00, 0x00, 0x00];
     let code = Code {
         base: 0x1ffa,
         bytes: b,
