@@ -134,7 +134,8 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         }
         let fetched = fetch(code, cur);
         // An instruction that would straddle into the next page ends the unit before it.
-        let straddles = matches!(fetched, Ok((_, _, 4))) && (cur + 2) / PAGE != cur / PAGE;
+        let straddles =
+            matches!(fetched, Ok((_, _, 4))) && cur.wrapping_add(2) / PAGE != cur / PAGE;
         if !first && (fetched.is_err() || straddles) {
             cx.b.goto_tb(0, cur);
             break;

@@ -554,3 +554,23 @@ fn li_and_mv_emit_no_arithmetic() {
     xlat_ir::interp::run(&u, &prep, &mut e, &m, &mut Vec::new());
     assert_eq!((getx(&e, 10), getx(&e, 12)), (5, 77));
 }
+
+/// Code that answers every fetch (at any address) with the same halfword.
+struct Everywhere(u16);
+impl xlat_ir::CodeFetch for Everywhere {
+    fn fetch_u16(&self, _: u64) -> Option<u16> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn address_space_wraparound_does_not_panic() {
+    for pc in [u64::MAX - 1, u64::MAX - 3, u64::MAX - 0xfff] {
+        for h in [0x0001u16, 0x0013, 0x0ee3, 0x006f] {
+            // c.nop; the low half of `addi`/`beq`/`jal` (the high half repeats h)
+            let u = super::translate(pc, &Everywhere(h), 16);
+            assert!(xlat_ir::verify(&u).is_ok(), "{pc:#x} {h:#x}");
+            let _ = crate::disas::disas(pc, &Everywhere(h));
+        }
+    }
+}
