@@ -448,3 +448,105 @@ fn uname_m() {
     let d = workdir("uname");
     assert_eq!(ok(&bb("uname-m", &d, &["uname", "-m"], b"")), "riscv64\n");
 }
+
+#[test]
+fn sh_builtins_loops_arithmetic_expansions() {
+    let d = workdir("sh");
+    let script = "i=0; s=0; while [ $i -lt 3000 ]; do s=$((s + i * i % 7)); i=$((i+1)); done; echo $s; \
+                  x=abcdef; echo ${x#ab} ${#x} ${x%ef}; for w in c b a; do printf '%s-' $w; done; echo; \
+                  case $x in ab*) echo match;; *) echo nomatch;; esac; f() { return 3; }; f; echo rc=$?";
+    let out = ok(&bb("sh", &d, &["sh", "-c", script], b""));
+    assert!(out.contains("cdef 6 abcd\nc-b-a-\nmatch\nrc=3\n"), "{out}");
+    assert_eq!(bb("sh-exit", &d, &["sh", "-c", "exit 7"], b"").status, 7);
+}
+
+#[test]
+fn sh_pipeline_forks() {
+    let d = workdir("sh-pipe");
+    assert_eq!(
+        ok(&bb(
+            "sh-pipe",
+            &d,
+            &["sh", "-c", "seq 5 | wc -l; echo a | tr a b"],
+            b""
+        )),
+        "5\nb\n"
+    );
+}
+
+#[test]
+fn date_utc_from_epoch() {
+    let d = workdir("date");
+    // 1600000000 s after the epoch is 2020-09-13 12:26:40 UTC.
+    let out = ok(&bb(
+        "date",
+        &d,
+        &[
+            "date",
+            "-u",
+            "-d",
+            "@1600000000",
+            "+%Y-%m-%d %H:%M:%S %j %a",
+        ],
+        b"",
+    ));
+    assert_eq!(out, "2020-09-13 12:26:40 257 Sun\n");
+}
+
+#[test]
+fn dd_skip_count() {
+    let d = workdir("dd");
+    let data = binary_data(64, 15);
+    write(&d, "in.bin", &data);
+    let o = bb(
+        "dd",
+        &d,
+        &["dd", "if=in.bin", "bs=1000", "skip=3", "count=5"],
+        b"",
+    );
+    assert_eq!(o.stdout, &data[3000..8000]);
+}
+
+#[test]
+fn find_name_and_type() {
+    let d = workdir("find");
+    std::fs::create_dir_all(d.join("t/a/b")).expect("mkdir");
+    for f in ["t/x.txt", "t/a/y.txt", "t/a/b/z.bin"] {
+        std::fs::write(d.join(f), f).expect("write");
+    }
+    ok(&bb("find", &d, &["find", "t", "-name", "*.txt"], b""));
+    ok(&bb("find-type", &d, &["find", "t", "-type", "d"], b""));
+}
+
+#[test]
+fn cmp_and_diff() {
+    let d = workdir("cmp");
+    let t = text_data(500, 16);
+    let mut t2 = t.clone();
+    t2[1234] ^= 0x20;
+    write(&d, "a.txt", &t);
+    write(&d, "b.txt", &t2);
+    assert_eq!(
+        bb("cmp-same", &d, &["cmp", "a.txt", "a.txt"], b"").status,
+        0
+    );
+    assert_eq!(
+        bb("cmp-differ", &d, &["cmp", "a.txt", "b.txt"], b"").status,
+        1
+    );
+    assert_eq!(
+        bb("diff", &d, &["diff", "-u", "a.txt", "b.txt"], b"").status,
+        1
+    );
+}
+
+#[test]
+fn xargs_echo() {
+    let d = workdir("xargs");
+    ok(&bb(
+        "xargs",
+        &d,
+        &["xargs", "-n", "7", "echo"],
+        &text_data(300, 17),
+    ));
+}
