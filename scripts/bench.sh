@@ -6,5 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# setup.sh may have just installed Rust with rustup
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 cargo build --release --bin xlat
 exec cargo run --release -p xlat-benches -- "$@"

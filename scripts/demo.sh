@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# setup.sh may have just installed Rust with rustup
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 echo "demo: building xlat (release)" >&2
 cargo build --release --bin xlat
 XLAT=target/release/xlat

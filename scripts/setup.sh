@@ -27,6 +27,7 @@ need_pkgs=()
 command -v riscv64-linux-gnu-gcc >/dev/null || need_pkgs+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
 command -v gcc >/dev/null || need_pkgs+=(gcc)
 command -v cpio >/dev/null || need_pkgs+=(cpio)
+command -v timeout >/dev/null || need_pkgs+=(coreutils)
 qemu_ok() { command -v qemu-riscv64 >/dev/null && qemu-riscv64 --version | grep -q -E 'version (9|1[0-9])\.'; }
 
 apt_updated=0
@@ -47,6 +48,28 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   $SUDO apt-get install -y -qq "${need_pkgs[@]}" >&2
 fi
+
+# ---- Rust toolchain (the workspace needs rustc >= 1.95) ----
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+rust_ok() {
+  command -v cargo >/dev/null && command -v rustc >/dev/null || return 1
+  local v; v=$(rustc --version | awk '{print $2}')
+  [ "$(printf '%s\n1.95.0\n' "$v" | sort -V | head -n1)" = "1.95.0" ]
+}
+if ! rust_ok; then
+  if command -v rustup >/dev/null; then
+    log "updating the Rust toolchain (rustup)"
+    rustup toolchain install stable --profile minimal -c rustfmt >&2
+    rustup default stable >&2
+  else
+    command -v curl >/dev/null || { apt_update; $SUDO apt-get install -y -qq curl ca-certificates >&2; }
+    log "installing Rust with rustup (https://rustup.rs)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt >&2
+    . "$HOME/.cargo/env"
+  fi
+fi
+rustfmt_ok() { cargo fmt --version >/dev/null 2>&1; }
+rustfmt_ok || { command -v rustup >/dev/null && rustup component add rustfmt >&2; } || log "warning: rustfmt missing"
 
 # ---- foreign-arch Debian packages from trixie, private apt state ----
 APTDIR="$CACHE/apt"

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# setup.sh may have just installed Rust with rustup
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 echo "test.sh: building xlat (release)" >&2
 cargo build --release --bin xlat
