@@ -1,8 +1,10 @@
 //! Differential test against `qemu-riscv64` (the reference): random register-to-register
 //! instructions (RV64I/M ALU, Zba/Zbb/Zbs, F/D arithmetic, conversions, compares, moves) on
-//! random and special values. A generated riscv64 program loads each case's registers and
-//! fcsr, runs the instruction and stores every register; the same case is lifted and run in
-//! the IR interpreter here, and all x1..x30, f0..f31, fflags and frm must agree.
+//! random and special values; loads/stores (unaligned too), LR/SC pairs and AMOs on a 64-byte
+//! scratch area at a fixed address; conditional branches over a landing pad. A generated
+//! riscv64 program loads each case's registers, fcsr and scratch memory, runs the case and
+//! stores them all; the same case is lifted and run in the IR interpreter here, and x1..x30,
+//! f0..f31, fflags, frm and the scratch memory must agree.
 //!
 //! Reproduce a failure with `XLAT_SEED=<seed> cargo test -p xlat-frontend-riscv --test
 //! qemu_diff`. Skips when riscv64-linux-gnu-gcc or qemu-riscv64 is missing.
@@ -451,20 +453,27 @@ fn ours(ws: &[u32], rec: &[u64]) -> Vec<u64> {
         mem[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     let mem = Scratch(std::cell::RefCell::new(mem));
-    let unit = fe.translate(0, &Code(ws.to_vec()), ws.len() as u32);
-    xlat_ir::verify(&unit).unwrap();
-    let exit = interp::run(
-        &unit,
-        &interp::Prepared::new(&unit),
-        &mut env,
-        &mem,
-        &mut Vec::new(),
-    );
-    assert_eq!(
-        xlat_ir::abi::decode_exit(exit.value).0,
-        xlat_ir::abi::ExitKind::Lookup,
-        "{ws:x?}"
-    );
+    // Follow the units until control leaves the case's code (branch cases take several).
+    let code = Code(ws.to_vec());
+    let end = 4 * ws.len() as u64;
+    env.pc = 0;
+    for _ in 0..8 {
+        if env.pc >= end {
+            break;
+        }
+        let unit = fe.translate(env.pc, &code, ws.len() as u32);
+        xlat_ir::verify(&unit).unwrap();
+        let exit = interp::run(
+            &unit,
+            &interp::Prepared::new(&unit),
+            &mut env,
+            &mem,
+            &mut Vec::new(),
+        );
+        let kind = xlat_ir::abi::decode_exit(exit.value).0;
+        assert_eq!(kind, xlat_ir::abi::ExitKind::Lookup, "{ws:x?}");
+    }
+    assert_eq!(env.pc, end, "{ws:x?} did not run to its end");
     let mut out = vec![0u64; REC];
     for k in 1..31u8 {
         out[usize::from(k)] = env.word(state::x(k));
@@ -527,6 +536,38 @@ fn random_instructions_match_qemu() {
     let cases: Vec<Vec<u32>> = (0..CASES).map(|_| vec![instruction(&mut r)]).collect();
     let input = random_input(&mut r);
     if let Some(want) = qemu("alu", seed, &cases, &input) {
+        compare(seed, &cases, &input, &want);
+    }
+}
+
+/// A conditional branch over a landing pad: t4 (x29) ends as 1 when taken, 0 when not.
+fn branch_case(r: &mut Rng, rec: &mut [u64]) -> Vec<u32> {
+    let f3 = r.pick(&[0u32, 1, 4, 5, 6, 7]);
+    let rs1 = 1 + (r.next() % 30) as u32;
+    let rs2 = 1 + (r.next() % 30) as u32;
+    if r.next().is_multiple_of(4) {
+        rec[rs2 as usize] = rec[rs1 as usize];
+    }
+    // b<cond> rs1, rs2, +12: imm[4:1] = 0110 in bits 11:8
+    let b = (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (6 << 8) | 0x63;
+    vec![
+        b,
+        0x0000_0e93, // addi t4,zero,0
+        0x0080_006f, // jal zero,+8
+        0x0010_0e93, // addi t4,zero,1
+    ]
+}
+
+#[test]
+fn random_branches_match_qemu() {
+    let seed = seed();
+    let mut r = Rng(seed ^ 0xb4a2);
+    let mut input = random_input(&mut r);
+    let cases: Vec<Vec<u32>> = input
+        .chunks_mut(REC)
+        .map(|rec| branch_case(&mut r, rec))
+        .collect();
+    if let Some(want) = qemu("br", seed, &cases, &input) {
         compare(seed, &cases, &input, &want);
     }
 }
