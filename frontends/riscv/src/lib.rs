@@ -160,3 +160,42 @@ impl Frontend for Riscv64 {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_abi_matches_linux_riscv64() {
+        let fe = Riscv64::new();
+        let abi = fe.user_abi();
+        // AT_HWCAP on an rv64imafdc Linux system (LD_SHOW_AUXV=1) reads 0x112d.
+        assert_eq!(abi.hwcap, 0x112d);
+        assert_eq!(abi.elf_machine, 243);
+        assert_eq!(
+            (abi.syscall_nr, abi.syscall_ret),
+            (state::x(17), state::x(10))
+        );
+        assert_eq!(abi.syscall_args[5], state::x(15));
+        assert_eq!((abi.sp, abi.tp), (state::x(2), state::x(4)));
+    }
+
+    #[test]
+    fn traps_are_classified_by_mcause() {
+        let fe = Riscv64::new();
+        assert_eq!(fe.classify_trap(2), TrapClass::IllegalInstruction);
+        assert_eq!(fe.classify_trap(3), TrapClass::Breakpoint);
+        assert_eq!(fe.classify_trap(6), TrapClass::Misaligned);
+        assert_eq!(fe.classify_trap(13), TrapClass::AccessFault);
+        assert_eq!(fe.classify_trap(99), TrapClass::Other);
+    }
+
+    #[test]
+    fn registers_cover_x_f_and_fcsr() {
+        let regs = Riscv64::new().registers();
+        assert_eq!(regs.len(), 31 + 32 + 2);
+        assert_eq!(regs[0], ("x1", state::x(1)));
+        assert!(regs.contains(&("f31", state::f(31))));
+        assert!(regs.contains(&("frm", state::FRM)));
+    }
+}
