@@ -212,3 +212,18 @@ fn pthreads_mutex_condvar_tls() {
         "counter=80000 atomic=160000 turns=4 returns=606 main tls=7\n",
     );
 }
+
+#[test]
+fn fd_instructions_results_fflags_all_rounding_modes() {
+    let bin = build_guest("fp_insns", &["fp_insns.S", "fp_driver.c"], &[]);
+    let o = assert_same_as_qemu("fp_insns", &Guest::new(bin));
+    // From the F/D chapters: x/0 = inf with DZ (0x08); sqrt(-1) = the canonical NaN with NV (0x10).
+    expect_ok(
+        &o,
+        "rm=0 a=0x1p+0 b=0x0p+0\n  fadd.d=3ff0000000000000/00\n  fsub.d=3ff0000000000000/00\n  fmul.d=0000000000000000/00\n  fdiv.d=7ff0000000000000/08\n",
+    );
+    expect_ok(
+        &o,
+        "rm=0 a=-0x1p+0 b=0x0p+0\n  fadd.d=bff0000000000000/00\n  fsub.d=bff0000000000000/00\n  fmul.d=8000000000000000/00\n  fdiv.d=fff0000000000000/08\n  fsqrt.d=7ff8000000000000/10\n",
+    );
+}
