@@ -3,17 +3,17 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use xlat_backend::{Accel, Engine, EngineConfig, RunExit};
+use xlat_backend::{Accel, Engine, EngineConfig};
 use xlat_ir::{Frontend, TrapClass, abi::CpuState};
 use xlat_softmmu::GuestMemory;
 use xlat_softmmu::user::{
     AddressSpace, Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMAP_TOP, PROT_READ, PROT_WRITE,
 };
 
+use crate::cpu_loop::{End, Machine, cpu_loop};
 use crate::stack::{self, at};
-use crate::syscall::{Outcome, Process};
+use crate::syscall::Process;
 use crate::{LoadError, UserOptions, elf, fault};
 
 /// Guest stack size.
@@ -33,16 +33,6 @@ pub fn die_by_signal(sig: i32) -> ! {
         libc::raise(sig);
     }
     std::process::exit(128 + sig)
-}
-
-fn signal_for(class: TrapClass) -> i32 {
-    match class {
-        TrapClass::IllegalInstruction | TrapClass::Other => libc::SIGILL,
-        TrapClass::Breakpoint => libc::SIGTRAP,
-        TrapClass::Misaligned => libc::SIGBUS,
-        TrapClass::AccessFault => libc::SIGSEGV,
-        TrapClass::Arithmetic => libc::SIGFPE,
-    }
 }
 
 fn auxv(frontend: &dyn Frontend, l: &elf::Loaded) -> Vec<(u64, u64)> {
@@ -162,48 +152,19 @@ pub fn run_program(
     env.pc = entry;
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
-    let mut engine = Engine::new(frontend.clone(), mem.clone(), cfg.clone())?;
-    let status = loop {
-        match engine.run(&mut env) {
-            RunExit::Syscall => {
-                let nr = env.word(abi.syscall_nr);
-                let args = abi.syscall_args.map(|o| env.word(o));
-                match process.syscall(nr, args) {
-                    Outcome::Ret(v) => env.set_word(abi.syscall_ret, v as u64),
-                    Outcome::Exit(code) => break code & 0xff,
-                    Outcome::Forked(child) => {
-                        env.set_word(abi.syscall_ret, 0);
-                        if let Some(sp) = child.sp {
-                            env.set_word(abi.sp, sp);
-                        }
-                        if let Some(tp) = child.tp {
-                            env.set_word(abi.tp, tp);
-                        }
-                        // The old engine's code memory is shared with the parent: never
-                        // touch it again (not even to drop it).
-                        let fresh = Engine::new(frontend.clone(), mem.clone(), cfg.clone())?;
-                        std::mem::forget(std::mem::replace(&mut engine, fresh));
-                        env.clear_jmp_cache();
-                    }
-                }
-                if std::mem::take(&mut process.flush) {
-                    engine.flush();
-                }
-                env.pc += abi.syscall_insn_len;
-            }
-            RunExit::Request => env.exit_request.store(0, Ordering::Relaxed),
-            RunExit::Breakpoint => guest_signal(&process, &engine, libc::SIGTRAP, env.pc, 0),
-            RunExit::Exception { code, arg } => guest_signal(
-                &process,
-                &engine,
-                signal_for(frontend.classify_trap(code)),
-                env.pc,
-                arg,
-            ),
-        }
+    let engine = Arc::new(Engine::new(frontend.clone(), mem.clone(), cfg.clone())?);
+    let mut machine = Machine {
+        frontend,
+        mem,
+        cfg,
+        engine,
+    };
+    // The main thread's `exit` ends the process too (other threads are not waited for).
+    let status = match cpu_loop(&mut machine, &mut process, &mut env)? {
+        End::Group(code) | End::Thread(code) => code,
     };
     if process.opts.stats {
-        eprintln!("xlat: {:?}", engine.stats());
+        eprintln!("xlat: {:?}", machine.engine.stats());
     }
     Ok(status)
 }
@@ -235,14 +196,4 @@ fn reexec_flags(cfg: &EngineConfig, opts: &UserOptions) -> Vec<String> {
         f.extend(["-d".to_string(), on.join(",")]);
     }
     f
-}
-
-fn guest_signal(process: &Process, engine: &Engine, sig: i32, pc: u64, arg: u64) -> ! {
-    if process.opts.strace {
-        eprintln!("--- guest signal {sig} at pc {pc:#x} (arg {arg:#x}) ---");
-    }
-    if process.opts.stats {
-        eprintln!("xlat: {:?}", engine.stats());
-    }
-    die_by_signal(sig)
 }

@@ -23,6 +23,26 @@ const CLONE_PARENT_SETTID: u64 = 0x10_0000;
 const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
 const CLONE_CHILD_SETTID: u64 = 0x100_0000;
 
+const CLONE_THREAD: u64 = 0x1_0000;
+/// Flags pthread_create passes besides the ones above (FS, FILES, SIGHAND, SYSVSEM): all
+/// shared anyway between our threads.
+const THREAD_SHARING: u64 = 0x200 | 0x400 | 0x800 | 0x4_0000;
+
+/// A new guest thread (clone with CLONE_THREAD), for the run loop to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadSpec {
+    /// Its stack pointer.
+    pub sp: u64,
+    /// Its thread pointer (CLONE_SETTLS).
+    pub tp: Option<u64>,
+    /// Where to store its tid in the parent (CLONE_PARENT_SETTID).
+    pub parent_tid: Option<u64>,
+    /// Where to store its tid in the child (CLONE_CHILD_SETTID).
+    pub child_tid: Option<u64>,
+    /// Zeroed and woken at its exit (CLONE_CHILD_CLEARTID).
+    pub clear_tid: Option<u64>,
+}
+
 /// What a fork child must change in its CPU state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForkChild {
@@ -33,9 +53,32 @@ pub struct ForkChild {
 }
 
 impl Process {
-    /// clone (generic argument order: flags, newsp, parent_tid, child_tid, tls).
+    /// clone(flags, newsp, ...): the slots of parent_tid, child_tid and tls are per-arch.
     pub(super) fn clone(&mut self, a: [u64; 6]) -> Outcome {
         let flags = a[0];
+        let (pt, ct, tl) = self.table.clone_args;
+        let (ptid, ctid, tls) = (a[pt], a[ct], a[tl]);
+        if flags & CLONE_THREAD != 0 {
+            let need = CLONE_VM | 0x800; // a thread shares memory and signal handlers
+            let ok = CLONE_THREAD
+                | need
+                | THREAD_SHARING
+                | CLONE_SETTLS
+                | CLONE_PARENT_SETTID
+                | CLONE_CHILD_CLEARTID
+                | CLONE_CHILD_SETTID;
+            if flags & need != need || flags & !ok != 0 || a[1] == 0 {
+                return Outcome::Ret(-i64::from(libc::EINVAL));
+            }
+            let opt = |bit: u64, v: u64| (flags & bit != 0).then_some(v);
+            return Outcome::NewThread(ThreadSpec {
+                sp: a[1],
+                tp: opt(CLONE_SETTLS, tls),
+                parent_tid: opt(CLONE_PARENT_SETTID, ptid),
+                child_tid: opt(CLONE_CHILD_SETTID, ctid),
+                clear_tid: opt(CLONE_CHILD_CLEARTID, ctid),
+            });
+        }
         let known = 0xff
             | CLONE_VM
             | CLONE_VFORK
@@ -45,28 +88,31 @@ impl Process {
             | CLONE_CHILD_SETTID;
         let vm = flags & CLONE_VM != 0;
         if flags & !known != 0 || (vm && flags & CLONE_VFORK == 0) {
-            // Threads (CLONE_THREAD/CLONE_VM sharing) come later.
-            return Outcome::Ret(self.unimp("clone with thread flags").unwrap_or_else(|e| e));
+            // Sharing memory without being a thread (or vfork) is not supported.
+            return Outcome::Ret(
+                self.unimp("clone sharing memory without CLONE_THREAD")
+                    .unwrap_or_else(|e| e),
+            );
         }
-        // SAFETY: this process has one thread (guest threads are not supported yet), so the
-        // child's copy is consistent; glibc's fork keeps its own state right.
+        // SAFETY: fork copies only this thread; the child uses a fresh engine and none of the
+        // other threads' state; glibc's fork keeps its own state right.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Outcome::Ret(super::last_err());
         }
         if pid > 0 {
             if flags & CLONE_PARENT_SETTID != 0 {
-                let _ = self.put(a[2], &pid.to_le_bytes());
+                let _ = self.put(ptid, &pid.to_le_bytes());
             }
             return Outcome::Ret(i64::from(pid));
         }
         if flags & CLONE_CHILD_SETTID != 0 {
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::gettid() };
-            let _ = self.put(a[3], &tid.to_le_bytes());
+            let _ = self.put(ctid, &tid.to_le_bytes());
         }
         let sp = (a[1] != 0).then_some(a[1]);
-        let tp = (flags & CLONE_SETTLS != 0).then_some(a[4]);
+        let tp = (flags & CLONE_SETTLS != 0).then_some(tls);
         Outcome::Forked(ForkChild { sp, tp })
     }
 

@@ -15,10 +15,11 @@ pub mod table;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use xlat_softmmu::user::{AddressSpace, MapError, PROT_READ, PROT_WRITE};
 
-pub use exec::{ForkChild, take_argv0};
+pub use exec::{ForkChild, ThreadSpec, take_argv0};
 pub use table::Sys;
 
 use crate::UserOptions;
@@ -32,13 +33,17 @@ pub enum Outcome {
     Exit(i32),
     /// This is the child of a fork: result 0, these register changes, and a fresh engine.
     Forked(ForkChild),
+    /// `exit` (93): this thread ends with this status.
+    ThreadExit(i32),
+    /// clone with CLONE_THREAD: the run loop starts a guest thread.
+    NewThread(ThreadSpec),
 }
 
 /// A syscall result: a value or a (negative) errno.
 type SysResult = Result<i64, i64>;
 
 /// The per-process state the syscalls need.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Process {
     /// Guest memory.
     pub space: Arc<AddressSpace>,
@@ -49,13 +54,15 @@ pub struct Process {
     /// `uname -m`.
     pub machine: &'static str,
     table: table::ArchTable,
-    sigactions: HashMap<u64, Vec<u8>>,
+    sigactions: Arc<Mutex<HashMap<u64, Vec<u8>>>>,
     sigmask: u64,
     /// Set when executable memory changed: the run loop flushes translations.
     pub flush: bool,
     /// `xlat run` options that reproduce this run's engine settings, for execve.
     pub reexec_flags: Vec<String>,
     machine_nr: u16,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
+    clear_tid: u64,
 }
 
 /// `-errno` from the host's last error.
@@ -91,11 +98,12 @@ impl Process {
             exe,
             machine,
             table: table::for_machine(machine_nr),
-            sigactions: HashMap::new(),
+            sigactions: Arc::default(),
             sigmask: 0,
             flush: false,
             reexec_flags: Vec::new(),
             machine_nr,
+            clear_tid: 0,
         }
     }
 
@@ -116,7 +124,12 @@ impl Process {
             if let Some(c) = call {
                 eprintln!("{} {c}", std::process::id());
             }
-            return Outcome::Exit(a[0] as i32);
+            let code = a[0] as i32;
+            return if sys == Sys::exit {
+                Outcome::ThreadExit(code)
+            } else {
+                Outcome::Exit(code)
+            };
         }
         let r = match sys {
             Sys::clone => {
@@ -142,6 +155,29 @@ impl Process {
             );
         }
         Outcome::Ret(r)
+    }
+
+    /// State for a new guest thread: shares memory and signal actions, owns its mask and
+    /// its clear-tid address.
+    pub fn for_thread(&self, clear_tid: u64) -> Process {
+        let mut p = self.clone();
+        p.clear_tid = clear_tid;
+        p.flush = false;
+        p
+    }
+
+    /// A guest thread ends: zero its clear-tid word and wake a joiner, as the kernel does.
+    pub fn thread_exit(&self) {
+        if self.clear_tid != 0
+            && self
+                .space
+                .write_bytes(self.clear_tid, &0u32.to_le_bytes())
+                .is_ok()
+        {
+            let p = self.space.g2h(self.clear_tid);
+            // SAFETY: the word is mapped writable guest memory (just written).
+            unsafe { libc::syscall(libc::SYS_futex, p, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
+        }
     }
 
     fn dispatch(&mut self, sys: Sys, a: [u64; 6]) -> SysResult {

@@ -53,7 +53,11 @@ impl Process {
                 }),
                 Sys::getpid => Ok(i64::from(getpid())),
                 Sys::getppid => Ok(i64::from(getppid())),
-                Sys::gettid | Sys::set_tid_address => Ok(i64::from(gettid())),
+                Sys::gettid => Ok(i64::from(gettid())),
+                Sys::set_tid_address => {
+                    self.clear_tid = a[0];
+                    Ok(i64::from(gettid()))
+                }
                 Sys::getuid => Ok(i64::from(getuid())),
                 Sys::geteuid => Ok(i64::from(geteuid())),
                 Sys::getgid => Ok(i64::from(getgid())),
@@ -166,13 +170,18 @@ impl Process {
         if a[2] != 0 {
             let old = self
                 .sigactions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
                 .get(&sig)
                 .cloned()
                 .unwrap_or_else(|| vec![0; size]);
             self.put(a[2], &old)?;
         }
         if let Some(n) = new {
-            self.sigactions.insert(sig, n);
+            self.sigactions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(sig, n);
         }
         Ok(0)
     }
@@ -266,9 +275,14 @@ impl Process {
         if sig == 0 {
             return Ok(0);
         }
-        let handler = self.sigactions.get(&(sig as u64)).map_or(0, |b| {
-            u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
-        });
+        let handler = self
+            .sigactions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(sig as u64))
+            .map_or(0, |b| {
+                u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
+            });
         if handler == 1 || ignored_by_default(sig) {
             return Ok(0);
         }

@@ -63,6 +63,9 @@ pub struct ArchTable {
     pub lookup: fn(u64) -> Option<Sys>,
     /// Bytes of the kernel's `struct sigaction` (handler, flags, [restorer,] mask).
     pub sigaction_size: usize,
+    /// clone's argument slots for (parent_tid, child_tid, tls): CONFIG_CLONE_BACKWARDS
+    /// (riscv, arm64) passes tls 4th and child_tid 5th; x86-64 the other way round.
+    pub clone_args: (usize, usize, usize),
 }
 
 fn riscv64(nr: u64) -> Option<Sys> {
@@ -84,10 +87,12 @@ pub fn for_machine(machine: u16) -> ArchTable {
         243 => ArchTable {
             lookup: riscv64,
             sigaction_size: 24,
+            clone_args: (2, 4, 3),
         },
         _ => ArchTable {
             lookup: aarch64,
             sigaction_size: 32,
+            clone_args: (2, 4, 3),
         },
     }
 }
