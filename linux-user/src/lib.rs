@@ -5,11 +5,14 @@
 //! initial stack exactly as Linux does, and the run loop hands each guest system call to
 //! [`syscall`], which translates it to the host's.
 //!
-//! Processes: `clone` with CLONE_THREAD starts a host thread running the same engine on its
-//! own CPU state; without it, `clone` is a host fork (the child builds a fresh engine),
-//! and `execve` of a guest program re-runs the emulator on it (anything else goes to the
-//! host's execve, as with binfmt_misc). A guest fault on unmapped or protected memory kills
-//! the process with the same signal, as natively. Not yet: running guest signal handlers (they are recorded; signals take their default action), dynamic linking.
+//! Processes: `clone` with CLONE_THREAD (or clone3) starts a host thread running the same
+//! engine on its own CPU state; without it, `clone` is a host fork (the child builds a fresh
+//! engine), and `execve` of a guest program re-runs the emulator on it (anything else goes to
+//! the host's execve, as with binfmt_misc). A guest fault on unmapped or protected memory
+//! kills the process with the same signal, as natively.
+//!
+//! Not yet: running guest signal handlers (they are recorded; signals take their default
+//! action), dynamic linking, and the main thread's `exit` waiting for the other threads.
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
 //! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table

@@ -55,9 +55,34 @@ pub struct ForkChild {
 impl Process {
     /// clone(flags, newsp, ...): the slots of parent_tid, child_tid and tls are per-arch.
     pub(super) fn clone(&mut self, a: [u64; 6]) -> Outcome {
-        let flags = a[0];
         let (pt, ct, tl) = self.table.clone_args;
-        let (ptid, ctid, tls) = (a[pt], a[ct], a[tl]);
+        self.do_clone(a[0], a[1], a[pt], a[ct], a[tl])
+    }
+
+    /// clone3(struct clone_args *, size): the same, from the struct (its `stack` is the
+    /// lowest address, so the stack pointer starts at stack + stack_size).
+    pub(super) fn clone3(&mut self, a: [u64; 6]) -> Outcome {
+        if a[1] < 64 {
+            return Outcome::Ret(-i64::from(libc::EINVAL));
+        }
+        let b = match self.get(a[0], 64) {
+            Ok(b) => b,
+            Err(e) => return Outcome::Ret(e),
+        };
+        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        let (flags, exit_signal, stack, size) = (w(0), w(4), w(5), w(6));
+        if flags & 0xff != 0 || exit_signal > 64 {
+            return Outcome::Ret(-i64::from(libc::EINVAL));
+        }
+        let sp = if stack != 0 {
+            stack.wrapping_add(size)
+        } else {
+            0
+        };
+        self.do_clone(flags | exit_signal, sp, w(3), w(2), w(7))
+    }
+
+    fn do_clone(&mut self, flags: u64, newsp: u64, ptid: u64, ctid: u64, tls: u64) -> Outcome {
         if flags & CLONE_THREAD != 0 {
             let need = CLONE_VM | 0x800; // a thread shares memory and signal handlers
             let ok = CLONE_THREAD
@@ -67,12 +92,12 @@ impl Process {
                 | CLONE_PARENT_SETTID
                 | CLONE_CHILD_CLEARTID
                 | CLONE_CHILD_SETTID;
-            if flags & need != need || flags & !ok != 0 || a[1] == 0 {
+            if flags & need != need || flags & !ok != 0 || newsp == 0 {
                 return Outcome::Ret(-i64::from(libc::EINVAL));
             }
             let opt = |bit: u64, v: u64| (flags & bit != 0).then_some(v);
             return Outcome::NewThread(ThreadSpec {
-                sp: a[1],
+                sp: newsp,
                 tp: opt(CLONE_SETTLS, tls),
                 parent_tid: opt(CLONE_PARENT_SETTID, ptid),
                 child_tid: opt(CLONE_CHILD_SETTID, ctid),
@@ -111,7 +136,7 @@ impl Process {
             let tid = unsafe { libc::gettid() };
             let _ = self.put(ctid, &tid.to_le_bytes());
         }
-        let sp = (a[1] != 0).then_some(a[1]);
+        let sp = (newsp != 0).then_some(newsp);
         let tp = (flags & CLONE_SETTLS != 0).then_some(tls);
         Outcome::Forked(ForkChild { sp, tp })
     }

@@ -132,8 +132,12 @@ impl Process {
             };
         }
         let r = match sys {
-            Sys::clone => {
-                let o = self.clone(a);
+            Sys::clone | Sys::clone3 => {
+                let o = if sys == Sys::clone {
+                    self.clone(a)
+                } else {
+                    self.clone3(a)
+                };
                 if let (Some(c), Outcome::Ret(r)) = (&call, o) {
                     eprintln!(
                         "{} {c} = {}",

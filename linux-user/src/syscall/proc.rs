@@ -130,11 +130,9 @@ impl Process {
                     self.flush = true;
                     Ok(0)
                 }
-                Sys::riscv_hwprobe
-                | Sys::rseq
-                | Sys::membarrier
-                | Sys::clone3
-                | Sys::rt_sigreturn => self.unimp(sys.name()),
+                Sys::riscv_hwprobe | Sys::rseq | Sys::membarrier | Sys::rt_sigreturn => {
+                    self.unimp(sys.name())
+                }
                 _ => return None,
             }
         };
