@@ -144,6 +144,7 @@ pub fn run_program(
     let reexec_flags = reexec_flags(&cfg, &opts);
     let (mut process, entry, sp) = load(frontend.as_ref(), path, &argv, &envp, opts)?;
     process.reexec_flags = reexec_flags;
+    process.cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
     let (start, len) = process.space.host_range();
     fault::install(start, len);
     let abi = frontend.user_abi().clone();

@@ -248,6 +248,11 @@ impl Process {
         {
             return self.memfd_with(self.space.proc_maps().as_bytes());
         }
+        if name == b"/proc/self/cmdline"
+            || name == format!("/proc/{}/cmdline", std::process::id()).as_bytes()
+        {
+            return self.memfd_with(&self.cmdline);
+        }
         let p = if name == b"/proc/self/exe" {
             CString::new(self.exe.clone()).unwrap_or(p)
         } else {

@@ -51,6 +51,8 @@ pub struct Process {
     pub opts: UserOptions,
     /// Absolute path of the program (for /proc/self/exe).
     pub exe: String,
+    /// The guest's argv, NUL-terminated strings (for /proc/self/cmdline).
+    pub cmdline: Vec<u8>,
     /// `uname -m`.
     pub machine: &'static str,
     table: table::ArchTable,
@@ -96,6 +98,7 @@ impl Process {
             space,
             opts,
             exe,
+            cmdline: Vec::new(),
             machine,
             table: table::for_machine(machine_nr),
             sigactions: Arc::default(),
