@@ -160,6 +160,27 @@ fn gzip_then_gunzip_round_trip() {
     );
     let best = bb("gzip-9", &d, &["gzip", "-9", "-c"], &input);
     assert_eq!(best.status, 0);
+    // Independent references: the host's gzip reads the guest's output, and the guest reads the host's.
+    let host = std::process::Command::new("gzip")
+        .args(["-d", "-c", "input.gz"])
+        .current_dir(&d)
+        .output()
+        .expect("host gzip");
+    assert!(
+        host.status.success() && host.stdout == input,
+        "host gzip -d disagrees with the guest's gzip output"
+    );
+    let host_gz = std::process::Command::new("gzip")
+        .args(["-9", "-c", "input"])
+        .current_dir(&d)
+        .output()
+        .expect("host gzip");
+    write(&d, "host.gz", &host_gz.stdout);
+    let from_host = bb("gunzip-host", &d, &["gunzip", "-c", "host.gz"], b"");
+    assert!(
+        from_host.stdout == input,
+        "gunzip of the host's gzip output is not the input"
+    );
 }
 
 #[test]
