@@ -117,6 +117,11 @@ pub fn require_tools() {
 
 /// Runs `guest` under `engine` (with a timeout, without core dumps).
 pub fn run_on(engine: Engine, guest: &Guest) -> Outcome {
+    run_with(engine, &[], guest)
+}
+
+/// Like [`run_on`], with extra `xlat run` options (e.g. `-d strace`) before the program.
+pub fn run_with(engine: Engine, xlat_opts: &[&str], guest: &Guest) -> Outcome {
     let mut cmd = Command::new("timeout");
     cmd.args([
         "-k",
@@ -137,7 +142,9 @@ pub fn run_on(engine: Engine, guest: &Guest) -> Outcome {
             } else {
                 "interp"
             };
-            cmd.arg(xlat_bin()).args(["run", "--accel", accel]);
+            cmd.arg(xlat_bin())
+                .args(["run", "--accel", accel])
+                .args(xlat_opts);
         }
     }
     cmd.arg(&guest.program).args(&guest.args);

@@ -227,3 +227,30 @@ fn fd_instructions_results_fflags_all_rounding_modes() {
         "rm=0 a=-0x1p+0 b=0x0p+0\n  fadd.d=bff0000000000000/00\n  fsub.d=bff0000000000000/00\n  fmul.d=8000000000000000/00\n  fdiv.d=fff0000000000000/08\n  fsqrt.d=7ff8000000000000/10\n",
     );
 }
+
+#[test]
+fn trace_flags_go_to_stderr_and_leave_stdout_alone() {
+    use xlat_test_suites::diffrun::{Engine, run_on, run_with, xlat_enabled};
+    let bin = build_guest("hello", &["hello.c"], &["-lm"]);
+    let g = Guest::new(bin);
+    let want = run_on(Engine::Qemu, &g);
+    if !xlat_enabled() {
+        return;
+    }
+    let got = run_with(
+        Engine::XlatJit,
+        &["-d", "in_asm,ir,out_asm,exec,strace,unimp,stats"],
+        &g,
+    );
+    assert_eq!(
+        (got.status, &got.stdout),
+        (want.status, &want.stdout),
+        "stdout must not carry traces"
+    );
+    let err = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        err.contains("write("),
+        "-d strace shows the write system call:\n{}",
+        &err[..err.len().min(2000)]
+    );
+}
