@@ -202,7 +202,6 @@ fn signal_handlers_mask_siginfo_segv_recovery() {
 }
 
 #[test]
-#[ignore = "xlat: clone (threads) is not implemented yet (linux-user); run with --ignored"]
 fn pthreads_mutex_condvar_tls() {
     let bin = build_guest("threads", &["threads.c"], &["-lpthread"]);
     let o = assert_same_as_qemu("threads", &Guest::new(bin));
