@@ -253,3 +253,16 @@ fn trace_flags_go_to_stderr_and_leave_stdout_alone() {
         &err[..err.len().min(2000)]
     );
 }
+
+#[test]
+fn clocks_nanosleep_uname_getrandom() {
+    let o = c_program("clock", |g| g);
+    expect_ok(
+        &o,
+        "monotonic went backwards 0 times\nnanosleep=0 slept>=20ms: 1 <5s: 1\n",
+    );
+    expect_ok(
+        &o,
+        "uname: Linux riscv64\ngetrandom=64 nonzero bytes>32: 1\n",
+    );
+}
