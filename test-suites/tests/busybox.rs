@@ -2,6 +2,11 @@
 //! test, on deterministic inputs the test writes: stdout and exit status must be identical
 //! under qemu-riscv64 (the reference) and xlat (JIT and interpreter).
 
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -43,7 +48,7 @@ fn binary_data(kib: usize, seed: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(kib * 1024);
     while v.len() < kib * 1024 {
         let x = r.next();
-        if x % 5 == 0 {
+        if x.is_multiple_of(5) {
             v.extend(std::iter::repeat_n((x >> 8) as u8, (x >> 16) as usize % 40));
         } else {
             v.extend_from_slice(&x.to_le_bytes());

@@ -2,6 +2,11 @@
 //! and run under qemu-riscv64 (the reference) and xlat (JIT and interpreter): stdout must be
 //! byte-identical and the exit status the same. `XLAT_REFERENCE_ONLY=1` runs only QEMU.
 
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
 use xlat_test_suites::diffrun::{Guest, Outcome, assert_same_as_qemu, build_guest};
 
 /// Builds one C program (linked with libm) and compares it.
