@@ -7,6 +7,7 @@ use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::{have, scratch_dir, xlat_bin};
@@ -288,7 +289,13 @@ pub fn build_guest(name: &str, sources: &[&str], flags: &[&str]) -> PathBuf {
         return out;
     }
     // Build under a private name and rename, so tests in parallel processes never see a half-written binary.
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and per call: tests run as threads of one process too.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = out.with_extension(format!(
+        "tmp{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
     let o = Command::new("riscv64-linux-gnu-gcc")
         .args(["-static", "-O2", "-Wall", "-o"])
         .arg(&tmp)

@@ -271,3 +271,34 @@ fn clocks_nanosleep_uname_getrandom() {
         "uname: Linux riscv64\ngetrandom=64 nonzero bytes>32: 1\n",
     );
 }
+
+#[test]
+fn fork_waitpid_pipe_kill() {
+    let o = c_program("procs", |g| g);
+    expect_ok(
+        &o,
+        "child 2: exited=1 code=12\npipe: 6537 bytes, sum of squares 332833500, child status 0\n",
+    );
+    expect_ok(&o, "killed child: signaled=1 sig=9\n");
+}
+
+/// qemu-riscv64 passes execve to the host kernel, which cannot run a riscv64 program without
+/// binfmt_misc, so QEMU is no reference here: the expected lines follow from procs.c itself.
+#[test]
+fn execve_of_a_riscv64_program_stays_in_the_translator() {
+    use xlat_test_suites::diffrun::{Engine, run_on, xlat_enabled};
+    let bin = build_guest("procs", &["procs.c"], &["-lm"]);
+    if !xlat_enabled() {
+        return;
+    }
+    for engine in [Engine::XlatJit, Engine::XlatInterp] {
+        let o = run_on(engine, &Guest::new(&bin).args(["exec"]));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status, 0, "{}: {out}", engine.label());
+        assert!(
+            out.ends_with("exec'd child: argc=3 arg2=second env=yes\nexec'd child status 7\n"),
+            "{}: {out}",
+            engine.label()
+        );
+    }
+}
