@@ -1,6 +1,7 @@
 //! Differential runs of a riscv64 guest: the same program, arguments, environment and stdin
 //! under `qemu-riscv64` (the reference) and under `xlat run` with each accelerator, asserting
-//! byte-identical stdout and the same exit status. Expected values always come from QEMU.
+//! byte-identical stdout, the same exit status and the same guest stderr (without the lines
+//! the emulators add about themselves). Expected values always come from QEMU.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -206,8 +207,21 @@ pub fn assert_same_as_qemu(name: &str, guest: &Guest) -> Outcome {
     want
 }
 
+/// The guest's own stderr: without the lines an emulator adds about itself
+/// (`qemu: uncaught target signal ...`, `xlat: ...`).
+pub fn guest_stderr(stderr: &[u8], emulator_prefix: &str) -> String {
+    String::from_utf8_lossy(stderr)
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with(emulator_prefix))
+        .collect()
+}
+
 fn compare(name: &str, engine: Engine, want: &Outcome, got: &Outcome) {
-    if want.stdout == got.stdout && want.status == got.status {
+    let (want_err, got_err) = (
+        guest_stderr(&want.stderr, "qemu:"),
+        guest_stderr(&got.stderr, "xlat:"),
+    );
+    if want.stdout == got.stdout && want.status == got.status && want_err == got_err {
         return;
     }
     let dir = scratch_dir("mismatch");
@@ -234,6 +248,10 @@ fn compare(name: &str, engine: Engine, want: &Outcome, got: &Outcome) {
             "  full outputs: {}/{tag}.{{qemu,xlat}}.out\n",
             dir.display()
         );
+    }
+    if want_err != got_err {
+        msg += "  the guest's stderr differs:\n";
+        msg += &first_difference(want_err.as_bytes(), got_err.as_bytes());
     }
     let err = String::from_utf8_lossy(&got.stderr);
     let tail: String = err

@@ -1,5 +1,5 @@
 //! Debian trixie's busybox-static for riscv64 (fetched by scripts/setup.sh), one applet per
-//! test, on deterministic inputs the test writes: stdout and exit status must be identical
+//! test, on deterministic inputs the test writes: stdout, stderr and exit status must be identical
 //! under qemu-riscv64 (the reference) and xlat (JIT and interpreter).
 
 #![allow(

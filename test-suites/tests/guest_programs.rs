@@ -1,6 +1,6 @@
 //! riscv64 guest programs from `test-suites/guest/`, compiled with the cross gcc at test time
-//! and run under qemu-riscv64 (the reference) and xlat (JIT and interpreter): stdout must be
-//! byte-identical and the exit status the same. `XLAT_REFERENCE_ONLY=1` runs only QEMU.
+//! and run under qemu-riscv64 (the reference) and xlat (JIT and interpreter): stdout and the
+//! guest's stderr must be byte-identical and the exit status the same. `XLAT_REFERENCE_ONLY=1` runs only QEMU.
 
 #![allow(
     clippy::tests_outside_test_module,
