@@ -10,6 +10,7 @@ use xlat_softmmu::GuestMemory;
 
 use crate::LoadError;
 use crate::run::die_by_signal;
+use crate::signal::{self, riscv64};
 use crate::syscall::{Outcome, Process, ThreadSpec};
 
 /// What every guest thread of a process shares.
@@ -19,6 +20,10 @@ pub(crate) struct Machine {
     pub mem: Arc<dyn GuestMemory>,
     pub cfg: EngineConfig,
     pub engine: Arc<Engine>,
+    /// The signal-frame register map, on architectures with frame support.
+    pub frame: Option<Arc<riscv64::Regs>>,
+    /// Guest address of the sigreturn trampoline.
+    pub trampoline: u64,
 }
 
 /// How a thread's loop ended.
@@ -42,6 +47,17 @@ fn signal_for(class: TrapClass) -> i32 {
 
 /// Runs guest code on `env` until this thread or the process exits.
 pub(crate) fn cpu_loop(
+    m: &mut Machine,
+    process: &mut Process,
+    env: &mut CpuState,
+) -> Result<End, LoadError> {
+    let slot = signal::register(&env.exit_request);
+    let r = run_until_exit(m, process, env);
+    signal::unregister(slot);
+    r
+}
+
+fn run_until_exit(
     m: &mut Machine,
     process: &mut Process,
     env: &mut CpuState,
@@ -78,17 +94,134 @@ pub(crate) fn cpu_loop(
                         let r = spawn_thread(m, process, env, spec);
                         env.set_word(abi.syscall_ret, r as u64);
                     }
+                    Outcome::SigReturn => {
+                        sigreturn(m, process, env, abi.syscall_ret);
+                        deliver_pending(m, process, env);
+                        continue;
+                    }
                 }
                 if std::mem::take(&mut process.flush) {
                     m.engine.flush();
                 }
                 env.pc += abi.syscall_insn_len;
+                deliver_pending(m, process, env);
             }
-            RunExit::Request => env.exit_request.store(0, Ordering::Relaxed),
-            RunExit::Breakpoint => guest_signal(process, &m.engine, libc::SIGTRAP, env.pc, 0),
+            RunExit::Request => {
+                env.exit_request
+                    .fetch_and(!signal::SIGNAL_REQUEST, Ordering::SeqCst);
+                deliver_pending(m, process, env);
+            }
+            RunExit::Breakpoint => sync_signal(m, process, env, libc::SIGTRAP, 0),
             RunExit::Exception { code, arg } => {
                 let sig = signal_for(m.frontend.classify_trap(code));
-                guest_signal(process, &m.engine, sig, env.pc, arg)
+                sync_signal(m, process, env, sig, arg)
+            }
+        }
+    }
+}
+
+fn siginfo(sig: i32, code: i32, word: u64) -> [u8; 128] {
+    let mut b = [0u8; 128];
+    b[..4].copy_from_slice(&sig.to_le_bytes());
+    b[8..12].copy_from_slice(&code.to_le_bytes());
+    b[16..24].copy_from_slice(&word.to_le_bytes());
+    b
+}
+
+fn sigreturn(m: &Machine, process: &mut Process, env: &mut CpuState, ret: u32) {
+    let Some(r) = &m.frame else {
+        env.set_word(ret, (-i64::from(libc::ENOSYS)) as u64);
+        env.pc += m.frontend.user_abi().syscall_insn_len;
+        return;
+    };
+    match riscv64::restore(&process.space, env, r) {
+        Ok(mask) => process.set_sigmask(mask),
+        Err(_) => die_by_signal(libc::SIGSEGV),
+    }
+}
+
+/// Delivers the pending signals this thread does not block.
+fn deliver_pending(m: &Machine, process: &mut Process, env: &mut CpuState) {
+    loop {
+        let mask = process.sigmask();
+        let Some(sig) =
+            signal::take_from(&process.pending, mask).or_else(|| signal::take_pending(mask))
+        else {
+            break;
+        };
+        // SAFETY: plain id getters.
+        let (pid, uid) = unsafe { (libc::getpid() as u32, libc::getuid()) };
+        deliver(
+            m,
+            process,
+            env,
+            sig,
+            &siginfo(sig, 0, u64::from(pid) | u64::from(uid) << 32),
+        );
+    }
+    // After rt_sigsuspend with nothing caught (ignored signals): the old mask comes back.
+    if let Some(m) = process.saved_mask.take() {
+        process.set_sigmask(m);
+    }
+}
+
+/// A signal caused by the instruction at env.pc: its handler runs, or the process dies.
+fn sync_signal(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, arg: u64) {
+    let act = process.action(sig);
+    let blocked = process.sigmask() & (1 << (sig - 1)) != 0;
+    if act.handler > 1 && !blocked && m.frame.is_some() {
+        deliver(m, process, env, sig, &siginfo(sig, 1, arg));
+    } else {
+        guest_signal(process, &m.engine, sig, env.pc, arg)
+    }
+}
+
+fn deliver(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, info: &[u8; 128]) {
+    let act = process.action(sig);
+    if process.opts.strace {
+        eprintln!(
+            "--- {} guest signal {sig} (handler {:#x}) ---",
+            std::process::id(),
+            act.handler
+        );
+    }
+    match (act.handler, &m.frame) {
+        (1, _) => {}
+        (0, _) | (_, None) => {
+            if signal::ignored_by_default(sig) {
+                return;
+            }
+            if matches!(
+                sig,
+                libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+            ) {
+                // SAFETY: stopping ourselves; we continue when resumed.
+                unsafe { libc::raise(libc::SIGSTOP) };
+                return;
+            }
+            die_by_signal(sig)
+        }
+        (h, Some(r)) => {
+            let old = process.saved_mask.take().unwrap_or(process.sigmask());
+            if riscv64::setup(
+                &process.space,
+                env,
+                r,
+                &riscv64::Delivery {
+                    sig,
+                    info,
+                    old_mask: old,
+                    handler: h,
+                    trampoline: m.trampoline,
+                },
+            )
+            .is_err()
+            {
+                die_by_signal(libc::SIGSEGV);
+            }
+            process.set_sigmask(act.handler_mask(sig, old));
+            if act.reset_hand() {
+                process.reset_action(sig);
             }
         }
     }

@@ -22,6 +22,7 @@ mod cpu_loop;
 pub mod elf;
 mod fault;
 mod run;
+pub mod signal;
 pub mod stack;
 pub mod syscall;
 

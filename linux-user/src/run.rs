@@ -8,10 +8,12 @@ use xlat_backend::{Accel, Engine, EngineConfig};
 use xlat_ir::{Frontend, TrapClass, abi::CpuState};
 use xlat_softmmu::GuestMemory;
 use xlat_softmmu::user::{
-    AddressSpace, Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMAP_TOP, PROT_READ, PROT_WRITE,
+    AddressSpace, Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMAP_TOP, PROT_EXEC, PROT_READ,
+    PROT_WRITE,
 };
 
 use crate::cpu_loop::{End, Machine, cpu_loop};
+use crate::signal::riscv64;
 use crate::stack::{self, at};
 use crate::syscall::Process;
 use crate::{LoadError, UserOptions, elf, fault};
@@ -154,11 +156,14 @@ pub fn run_program(
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
     let engine = Arc::new(Engine::new(frontend.clone(), mem.clone(), cfg.clone())?);
+    let (frame, trampoline) = signal_support(frontend.as_ref(), &process.space);
     let mut machine = Machine {
         frontend,
         mem,
         cfg,
         engine,
+        frame,
+        trampoline,
     };
     // The main thread's `exit` ends the process too (other threads are not waited for).
     let status = match cpu_loop(&mut machine, &mut process, &mut env)? {
@@ -168,6 +173,35 @@ pub fn run_program(
         eprintln!("xlat: {:?}", machine.engine.stats());
     }
     Ok(status)
+}
+
+/// The signal-frame register map and a sigreturn trampoline page, where the architecture
+/// has frame support (riscv64 today).
+fn signal_support(
+    frontend: &dyn Frontend,
+    space: &AddressSpace,
+) -> (Option<Arc<riscv64::Regs>>, u64) {
+    if frontend.user_abi().elf_machine != 243 {
+        return (None, 0);
+    }
+    let Some(regs) = riscv64::Regs::from_named(&frontend.registers()) else {
+        return (None, 0);
+    };
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    let Ok(page) = space.mmap(0, 4096, PROT_READ | PROT_WRITE, flags, Backing::Anon) else {
+        return (None, 0);
+    };
+    let code: Vec<u8> = riscv64::TRAMPOLINE
+        .iter()
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    if space.write_bytes(page, &code).is_err()
+        || space.mprotect(page, 4096, PROT_READ | PROT_EXEC).is_err()
+    {
+        return (None, 0);
+    }
+    space.name_range(page, page + 4096, "[vdso]");
+    (Some(Arc::new(regs)), page)
 }
 
 /// `xlat run` options reproducing `cfg` and `opts`, for a re-exec on execve.

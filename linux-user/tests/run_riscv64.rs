@@ -274,6 +274,91 @@ fn pthreads_share_memory_and_keep_their_tls() {
     }
 }
 
+const SIGNALS_PROG: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/time.h>
+static volatile int got, alarms, info_ok;
+static volatile double fsave;
+static void h(int s, siginfo_t *si, void *uc) { got = s; fsave = 2.5; info_ok = si->si_signo == s; }
+static void on_alarm(int s) { alarms++; }
+static FILE *f;
+static void on_ill(int s) { fprintf(f, "caught SIGILL\n"); fclose(f); _exit(5); }
+int main(int argc, char **argv) {
+    f = fopen(argv[1], "w");
+    struct sigaction sa; memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = h; sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, 0);
+    double keep = 1.25; long a = 7;
+    raise(SIGUSR1);
+    fprintf(f, "got=%d info=%d keep=%g a=%ld fsave=%g\n", got, info_ok, keep, a, fsave);
+    sigset_t s; sigemptyset(&s); sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, 0); got = 0; raise(SIGUSR1);
+    fprintf(f, "blocked got=%d\n", got);
+    sigprocmask(SIG_UNBLOCK, &s, 0);
+    fprintf(f, "unblocked got=%d\n", got);
+    signal(SIGALRM, on_alarm);
+    struct itimerval it = {{0, 10000}, {0, 10000}};
+    setitimer(ITIMER_REAL, &it, 0);
+    volatile unsigned long spin = 0;
+    while (alarms < 3) spin++;          /* no syscalls: the signal must interrupt guest code */
+    memset(&it, 0, sizeof it); setitimer(ITIMER_REAL, &it, 0);
+    fprintf(f, "alarms=%d\n", alarms);
+    signal(SIGILL, on_ill);
+    __asm__ volatile(".word 0");        /* an illegal instruction */
+    return 0;
+}
+"#;
+
+/// Runs the signals program when spawned by `signal_handlers_run_and_return`: host signals
+/// (the interval timer) are process-wide, so it gets a process of its own.
+#[test]
+fn signals_child() {
+    if let (Ok(p), Ok(out)) = (
+        std::env::var("XLAT_SIGNALS_CHILD"),
+        std::env::var("XLAT_SIGNALS_OUT"),
+    ) {
+        let accel = if std::env::var("XLAT_SIGNALS_INTERP").is_ok() {
+            Accel::Interp
+        } else {
+            Accel::Jit
+        };
+        std::process::exit(run(Path::new(&p), &[&out], accel));
+    }
+}
+
+#[test]
+fn signal_handlers_run_and_return() {
+    let prog = build("signals", SIGNALS_PROG, "c", &[]);
+    for interp in [false, true] {
+        let out = workdir().join(format!("signals-{interp}.txt"));
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "signals_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("XLAT_SIGNALS_CHILD", &prog)
+        .env("XLAT_SIGNALS_OUT", &out);
+        if interp {
+            cmd.env("XLAT_SIGNALS_INTERP", "1");
+        }
+        let st = cmd.output().unwrap();
+        assert_eq!(
+            st.status.code(),
+            Some(5),
+            "exit status from the SIGILL handler: {st:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "got=10 info=1 keep=1.25 a=7 fsave=2.5\nblocked got=0\nunblocked got=10\nalarms=3\ncaught SIGILL\n"
+        );
+    }
+}
+
 const CRASH: &str = r#"
 int main(void) { *(volatile int *)16 = 1; return 0; }
 "#;

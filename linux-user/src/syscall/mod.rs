@@ -37,6 +37,8 @@ pub enum Outcome {
     ThreadExit(i32),
     /// clone with CLONE_THREAD: the run loop starts a guest thread.
     NewThread(ThreadSpec),
+    /// rt_sigreturn: the run loop restores the state from the signal frame.
+    SigReturn,
 }
 
 /// A syscall result: a value or a (negative) errno.
@@ -63,6 +65,10 @@ pub struct Process {
     /// `xlat run` options that reproduce this run's engine settings, for execve.
     pub reexec_flags: Vec<String>,
     machine_nr: u16,
+    /// The mask to restore once a signal is delivered after rt_sigsuspend.
+    pub saved_mask: Option<u64>,
+    /// Signals the process sent itself, not yet delivered (shared by its threads).
+    pub pending: Arc<std::sync::atomic::AtomicU64>,
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
     clear_tid: u64,
 }
@@ -107,6 +113,8 @@ impl Process {
             reexec_flags: Vec::new(),
             machine_nr,
             clear_tid: 0,
+            pending: Arc::default(),
+            saved_mask: None,
         }
     }
 
@@ -151,6 +159,12 @@ impl Process {
                 return o;
             }
             Sys::execve => self.execve(a),
+            Sys::rt_sigreturn => {
+                if let Some(c) = call {
+                    eprintln!("{} {c}", std::process::id());
+                }
+                return Outcome::SigReturn;
+            }
             _ => self.dispatch(sys, a),
         };
         let r = r.unwrap_or_else(|e| e);
@@ -171,6 +185,38 @@ impl Process {
         p.clear_tid = clear_tid;
         p.flush = false;
         p
+    }
+
+    /// The guest's action for `sig`.
+    pub fn action(&self, sig: i32) -> crate::signal::Action {
+        let acts = self.sigactions.lock().unwrap_or_else(|e| e.into_inner());
+        acts.get(&(sig as u64)).map_or(
+            crate::signal::Action {
+                handler: 0,
+                flags: 0,
+                mask: 0,
+            },
+            |b| crate::signal::Action::parse(b),
+        )
+    }
+
+    /// Resets `sig` to its default action (SA_RESETHAND).
+    pub fn reset_action(&self, sig: i32) {
+        self.sigactions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(sig as u64));
+        crate::signal::follow_guest(sig, 0);
+    }
+
+    /// This thread's blocked signals.
+    pub fn sigmask(&self) -> u64 {
+        self.sigmask
+    }
+
+    /// Sets this thread's blocked signals (SIGKILL and SIGSTOP never are).
+    pub fn set_sigmask(&mut self, mask: u64) {
+        self.sigmask = mask & !((1 << 8) | (1 << 18));
     }
 
     /// A guest thread ends: zero its clear-tid word and wake a joiner, as the kernel does.

@@ -1,0 +1,123 @@
+//! The riscv64 signal frame (arch/riscv/kernel/signal.c): `struct rt_sigframe { siginfo;
+//! ucontext }` with the ucontext's mcontext at offset 176 (pc, x1..x31, then f0..f31 and
+//! fcsr). The handler returns to a trampoline (`li a7, 139; ecall`) that calls rt_sigreturn.
+
+use xlat_ir::abi::CpuState;
+use xlat_softmmu::user::{AddressSpace, MapError};
+
+/// The trampoline's two instructions.
+pub const TRAMPOLINE: [u32; 2] = [0x08b0_0893, 0x0000_0073];
+
+const INFO: u64 = 0;
+const UC: u64 = 128;
+const UC_SIGMASK: u64 = UC + 40;
+const MC: u64 = UC + 176;
+const MC_F: u64 = MC + 32 * 8;
+const MC_FCSR: u64 = MC_F + 32 * 8;
+/// Bytes of the frame (siginfo + ucontext with the Q-sized FP area), a multiple of 16.
+pub const FRAME_SIZE: u64 = UC + 176 + 32 * 8 + 528;
+
+/// Where the registers the frame holds live in the CPU state.
+#[derive(Debug, Clone)]
+pub struct Regs {
+    x: Vec<u32>,
+    f: Vec<u32>,
+    fflags: u32,
+    frm: u32,
+}
+
+impl Regs {
+    /// Finds x1..x31, f0..f31, fflags and frm among the frontend's named registers.
+    pub fn from_named(named: &[(&'static str, u32)]) -> Option<Regs> {
+        let get = |n: &str| named.iter().find(|(k, _)| *k == n).map(|(_, o)| *o);
+        let x = (1..32)
+            .map(|i| get(&format!("x{i}")))
+            .collect::<Option<Vec<_>>>()?;
+        let f = (0..32)
+            .map(|i| get(&format!("f{i}")))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Regs {
+            x,
+            f,
+            fflags: get("fflags")?,
+            frm: get("frm")?,
+        })
+    }
+
+    fn xr(&self, i: usize) -> u32 {
+        self.x[i - 1]
+    }
+}
+
+/// One signal to deliver.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The signal number.
+    pub sig: i32,
+    /// Its siginfo bytes.
+    pub info: &'a [u8; 128],
+    /// The mask to restore at sigreturn.
+    pub old_mask: u64,
+    /// The guest handler.
+    pub handler: u64,
+    /// The sigreturn trampoline (the handler's return address).
+    pub trampoline: u64,
+}
+
+/// Builds the frame below the guest's stack pointer and enters the handler.
+pub fn setup(
+    space: &AddressSpace,
+    env: &mut CpuState,
+    r: &Regs,
+    d: &Delivery<'_>,
+) -> Result<(), MapError> {
+    let sp = env.word(r.xr(2));
+    let frame = (sp.wrapping_sub(FRAME_SIZE)) & !15;
+    let mut b = vec![0u8; FRAME_SIZE as usize];
+    let mut put = |off: u64, v: &[u8]| b[off as usize..off as usize + v.len()].copy_from_slice(v);
+    put(INFO, d.info);
+    put(UC_SIGMASK, &d.old_mask.to_le_bytes());
+    put(MC, &env.pc.to_le_bytes());
+    for i in 1..32 {
+        put(MC + i as u64 * 8, &env.word(r.xr(i)).to_le_bytes());
+    }
+    for (i, o) in r.f.iter().enumerate() {
+        put(MC_F + i as u64 * 8, &env.word(*o).to_le_bytes());
+    }
+    let fcsr = (env.word(r.frm) << 5 | env.word(r.fflags) & 0x1f) as u32;
+    put(MC_FCSR, &fcsr.to_le_bytes());
+    space.write_bytes(frame, &b)?;
+    env.set_word(r.xr(1), d.trampoline);
+    env.set_word(r.xr(2), frame);
+    env.set_word(r.xr(10), d.sig as u64);
+    env.set_word(r.xr(11), frame + INFO);
+    env.set_word(r.xr(12), frame + UC);
+    env.pc = d.handler;
+    Ok(())
+}
+
+/// rt_sigreturn: restores the registers from the frame at the stack pointer; returns the
+/// signal mask to reinstate.
+pub fn restore(space: &AddressSpace, env: &mut CpuState, r: &Regs) -> Result<u64, MapError> {
+    let frame = env.word(r.xr(2));
+    let mut b = vec![0u8; FRAME_SIZE as usize];
+    space.read_bytes(frame, &mut b)?;
+    let w = |off: u64| {
+        u64::from_le_bytes(
+            b[off as usize..off as usize + 8]
+                .try_into()
+                .unwrap_or_default(),
+        )
+    };
+    env.pc = w(MC);
+    for i in 1..32 {
+        env.set_word(r.xr(i), w(MC + i as u64 * 8));
+    }
+    for (i, o) in r.f.iter().enumerate() {
+        env.set_word(*o, w(MC_F + i as u64 * 8));
+    }
+    let fcsr = w(MC_FCSR) & 0xffff_ffff;
+    env.set_word(r.fflags, fcsr & 0x1f);
+    env.set_word(r.frm, (fcsr >> 5) & 7);
+    Ok(w(UC_SIGMASK))
+}
