@@ -11,8 +11,13 @@
 //! the host's execve, as with binfmt_misc). A guest fault on unmapped or protected memory
 //! kills the process with the same signal, as natively.
 //!
-//! Not yet: running guest signal handlers (they are recorded; signals take their default
-//! action), dynamic linking, and the main thread's `exit` waiting for the other threads.
+//! Signals ([`signal`]): guest handlers run for signals from outside (the host handler pulls
+//! the vCPU out of guest code), signals the guest sends itself, and SIGILL/SIGFPE/SIGTRAP from
+//! guest instructions; frames are built for riscv64.
+//!
+//! Not yet: a guest SIGSEGV/SIGBUS handler for a fault in guest code (the process dies of the
+//! signal, as if uncaught), sigaltstack, dynamic linking, and the main thread's `exit`
+//! waiting for the other threads.
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
 //! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table
