@@ -61,7 +61,7 @@ syscalls! {
 pub struct ArchTable {
     /// Number → syscall.
     pub lookup: fn(u64) -> Option<Sys>,
-    /// Bytes of the kernel's `struct sigaction` (handler, flags, [restorer,] mask).
+    /// Bytes of the kernel's `struct sigaction` (handler, flags, optional restorer, mask).
     pub sigaction_size: usize,
     /// clone's argument slots for (parent_tid, child_tid, tls): CONFIG_CLONE_BACKWARDS
     /// (riscv, arm64) passes tls 4th and child_tid 5th; x86-64 the other way round.
