@@ -5,6 +5,7 @@
 //! `scripts/setup.sh` fills. The suites themselves live in `tests/`.
 
 pub mod diffrun;
+pub mod rvgen;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
