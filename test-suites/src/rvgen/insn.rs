@@ -13,6 +13,8 @@ pub const BASE: u32 = 31;
 pub enum Item {
     /// A finished 32-bit instruction with its assembly text.
     Word(u32, String),
+    /// A finished 16-bit compressed instruction with its assembly text.
+    Half(u16, String),
     /// Conditional branch forward to item index `to` (may equal the stream length: the end).
     Branch {
         f3: u32,
@@ -61,7 +63,8 @@ pub fn one(rng: &mut Rng, out: &mut Vec<Item>, len: usize) {
         30..=41 => mem(rng, out),
         42..=47 => amo(rng, out),
         48..=55 => ctrl(rng, out, len),
-        56..=87 => fp(rng, out),
+        56..=83 => fp(rng, out),
+        84..=91 => compressed(rng, out),
         _ => bitmanip(rng, out),
     }
 }
@@ -493,6 +496,106 @@ fn fp(rng: &mut Rng, out: &mut Vec<Item>) {
                 enc::r(0x53, 0, (0x1e << 2) | fmt, fd, a, 0),
                 format!("{n} f{fd}, {}", xname(a)),
             );
+        }
+    }
+}
+
+/// A register of the compressed 3-bit set (x8..x15).
+fn creg(rng: &mut Rng) -> u32 {
+    8 + rng.below(8) as u32
+}
+
+/// Compressed integer ALU instructions (C extension), mixed into the 32-bit stream.
+fn compressed(rng: &mut Rng, out: &mut Vec<Item>) {
+    let h = |out: &mut Vec<Item>, v: u32, t: String| out.push(Item::Half(v as u16, t));
+    // imm6: a signed 6-bit immediate split into bit 12 and bits 6:2.
+    let ci = |f3: u32, rd: u32, imm: i32, op: u32| {
+        let u = imm as u32;
+        (f3 << 13) | (((u >> 5) & 1) << 12) | (rd << 7) | ((u & 0x1f) << 2) | op
+    };
+    let nz6 = |rng: &mut Rng| loop {
+        let v = rng.below(64) as i32 - 32;
+        if v != 0 {
+            return v;
+        }
+    };
+    let rd = dst(rng);
+    let (p, q) = (creg(rng), creg(rng));
+    let (pn, qn) = (xname(p), xname(q));
+    match rng.below(10) {
+        0 => {
+            let imm = nz6(rng);
+            h(
+                out,
+                ci(0, rd, imm, 1),
+                format!("c.addi {}, {imm}", xname(rd)),
+            );
+        }
+        1 => {
+            let imm = rng.below(64) as i32 - 32;
+            h(
+                out,
+                ci(1, rd, imm, 1),
+                format!("c.addiw {}, {imm}", xname(rd)),
+            );
+        }
+        2 => {
+            let imm = rng.below(64) as i32 - 32;
+            h(out, ci(2, rd, imm, 1), format!("c.li {}, {imm}", xname(rd)));
+        }
+        3 => {
+            let imm = nz6(rng);
+            h(
+                out,
+                ci(3, rd, imm, 1),
+                format!("c.lui {}, {:#x}", xname(rd), imm & 0xfffff),
+            );
+        }
+        4 => {
+            let sh = 1 + rng.below(63) as i32;
+            h(out, ci(0, rd, sh, 2), format!("c.slli {}, {sh}", xname(rd)));
+        }
+        5 => {
+            let sh = 1 + rng.below(63) as u32;
+            let (n, f2) = [("c.srli", 0), ("c.srai", 1)][rng.below(2) as usize];
+            let v =
+                (4 << 13) | ((sh >> 5) << 12) | (f2 << 10) | ((p - 8) << 7) | ((sh & 31) << 2) | 1;
+            h(out, v, format!("{n} {pn}, {sh}"));
+        }
+        6 => {
+            let imm = rng.below(64) as i32 - 32;
+            let u = imm as u32;
+            let v = (4 << 13)
+                | (((u >> 5) & 1) << 12)
+                | (2 << 10)
+                | ((p - 8) << 7)
+                | ((u & 31) << 2)
+                | 1;
+            h(out, v, format!("c.andi {pn}, {imm}"));
+        }
+        7 => {
+            let (n, b12, f2) = [
+                ("c.sub", 0, 0),
+                ("c.xor", 0, 1),
+                ("c.or", 0, 2),
+                ("c.and", 0, 3),
+                ("c.subw", 1, 0),
+                ("c.addw", 1, 1),
+            ][rng.below(6) as usize];
+            let v = (4 << 13)
+                | (b12 << 12)
+                | (3 << 10)
+                | ((p - 8) << 7)
+                | (f2 << 5)
+                | ((q - 8) << 2)
+                | 1;
+            h(out, v, format!("{n} {pn}, {qn}"));
+        }
+        _ => {
+            let rs = dst(rng);
+            let (n, b12) = [("c.mv", 0), ("c.add", 1)][rng.below(2) as usize];
+            let v = (4 << 13) | (b12 << 12) | (rd << 7) | (rs << 2) | 2;
+            h(out, v, format!("{n} {}, {}", xname(rd), xname(rs)));
         }
     }
 }

@@ -145,7 +145,8 @@ impl Rng {
 /// One case: its stream (assembly text and words) and its input block.
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// `(address, word, text)` of each instruction of the random stream.
+    /// `(address, word, text)` of each instruction of the random stream (a word whose low two
+    /// bits are not `11` is a 16-bit compressed instruction).
     pub listing: Vec<(u64, u32, String)>,
     /// Initial x registers (index = register number; 0 and 2 unused), f registers, fcsr.
     pub input: Vec<u64>,
@@ -175,14 +176,23 @@ fn stream(rng: &mut Rng, pc: u64) -> Vec<(u64, u32, String)> {
     starts.push(n);
     // A target must begin a group (never land between an address set-up and its use).
     let fix = |to: usize| *starts.iter().find(|&&s| s >= to.min(n)).unwrap_or(&n);
-    let addr = |k: usize| pc + 4 * k as u64;
+    // Byte positions: compressed items take 2 bytes, the rest 4.
+    let mut pos = Vec::with_capacity(n + 1);
+    let mut at = 0u64;
+    for it in &items {
+        pos.push(at);
+        at += if matches!(it, Item::Half(..)) { 2 } else { 4 };
+    }
+    pos.push(at);
+    let rel = |from: usize, to: usize| (pos[to] - pos[from]) as i32;
     let mut out = Vec::with_capacity(n);
     for (k, it) in items.iter().enumerate() {
-        let here = addr(k);
+        let here = pc + pos[k];
         let (word, text) = match it {
             Item::Word(w, t) => (*w, t.clone()),
+            Item::Half(h, t) => (u32::from(*h), t.clone()),
             Item::Branch { f3, rs1, rs2, to } => {
-                let off = (4 * (fix(*to).max(k + 1) - k)) as i32;
+                let off = rel(k, fix(*to).max(k + 1));
                 let n = ["beq", "bne", "?", "?", "blt", "bge", "bltu", "bgeu"][*f3 as usize];
                 (
                     enc::b(*f3, *rs1, *rs2, off),
@@ -190,14 +200,14 @@ fn stream(rng: &mut Rng, pc: u64) -> Vec<(u64, u32, String)> {
                 )
             }
             Item::Jal { rd, to } => {
-                let off = (4 * (fix(*to).max(k + 1) - k)) as i32;
+                let off = rel(k, fix(*to).max(k + 1));
                 (
                     enc::j(*rd, off),
                     format!("jal {}, .+{off}", enc::xname(*rd)),
                 )
             }
             Item::Jalr { rd, tmp, at, to } => {
-                let off = (4 * (fix(*to).max(k + 1) - at)) as i32;
+                let off = rel(*at, fix(*to).max(k + 1));
                 (
                     enc::i(0x67, 0, *rd, *tmp, off),
                     format!("jalr {}, {off}({})", enc::xname(*rd), enc::xname(*tmp)),
@@ -241,7 +251,20 @@ impl Batch {
             push(&mut code, &[0, 0]);
             let pc = code_base + 4 * code.len() as u64;
             let listing = stream(&mut rng, pc);
-            code.extend(listing.iter().map(|l| l.1));
+            // Stream bytes (16- and 32-bit instructions), padded to a word with c.nop.
+            let mut bytes: Vec<u8> = Vec::new();
+            for (_, w, _) in &listing {
+                let len = if w & 3 == 3 { 4 } else { 2 };
+                bytes.extend_from_slice(&w.to_le_bytes()[..len]);
+            }
+            if bytes.len() % 4 != 0 {
+                bytes.extend_from_slice(&[0x01, 0x00]);
+            }
+            code.extend(
+                bytes
+                    .chunks(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
             // Epilogue: t5 = output slot; store everything.
             fixups.push((code.len(), c, 2));
             push(&mut code, &[0, 0]); // t6 = output slot (the stream never writes t6)
