@@ -127,7 +127,7 @@ fn alu(rng: &mut Rng, out: &mut Vec<Item>) {
             format!("{n} {}, {}, {sh}", xname(rd), xname(a)),
         );
     } else {
-        let imm = rng.next() as u32 & 0xfffff;
+        let imm = rng.bits() as u32 & 0xfffff;
         if rng.below(2) == 0 {
             w(
                 out,

@@ -29,7 +29,7 @@ impl Rng {
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
     }
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -38,7 +38,7 @@ impl Rng {
     }
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.bits() % n.max(1)
     }
     /// A signed 12-bit immediate, biased toward small and extreme values.
     pub fn imm12(&mut self) -> i32 {
@@ -69,8 +69,8 @@ impl Rng {
         match self.below(8) {
             0..=2 => EDGE[self.below(EDGE.len() as u64) as usize],
             3 => self.below(64).wrapping_sub(32),
-            4 => self.next() as i32 as i64 as u64,
-            _ => self.next(),
+            4 => self.bits() as i32 as i64 as u64,
+            _ => self.bits(),
         }
     }
     /// A double bit pattern biased toward special values.
@@ -100,9 +100,9 @@ impl Rng {
             3 => {
                 // A modest value: sign, exponent near 0, random mantissa.
                 let e = 1023 - 8 + self.below(48);
-                (self.next() & 0x8000_0000_0000_0000) | (e << 52) | (self.next() >> 12)
+                (self.bits() & 0x8000_0000_0000_0000) | (e << 52) | (self.bits() >> 12)
             }
-            _ => self.next(),
+            _ => self.bits(),
         }
     }
     /// A single (NaN-boxed, or sometimes improperly boxed) bit pattern in a 64-bit register.
@@ -129,12 +129,12 @@ impl Rng {
             0..=2 => EDGE[self.below(EDGE.len() as u64) as usize],
             3 => {
                 let e = 127 - 8 + self.below(40) as u32;
-                (self.next() as u32 & 0x8000_0000) | (e << 23) | (self.next() as u32 >> 9)
+                (self.bits() as u32 & 0x8000_0000) | (e << 23) | (self.bits() as u32 >> 9)
             }
-            _ => self.next() as u32,
+            _ => self.bits() as u32,
         };
         let hi: u64 = if self.below(10) == 0 {
-            self.next() & 0xffff_ffff_0000_0000
+            self.bits() & 0xffff_ffff_0000_0000
         } else {
             !0 << 32
         };
@@ -257,7 +257,7 @@ impl Batch {
                 let len = if w & 3 == 3 { 4 } else { 2 };
                 bytes.extend_from_slice(&w.to_le_bytes()[..len]);
             }
-            if bytes.len() % 4 != 0 {
+            if !bytes.len().is_multiple_of(4) {
                 bytes.extend_from_slice(&[0x01, 0x00]);
             }
             code.extend(
@@ -325,7 +325,7 @@ impl Batch {
             image.extend(c.input.iter().flat_map(|v| v.to_le_bytes()));
         }
         for _ in 0..n * SCRATCH {
-            image.push(rng.next() as u8);
+            image.push(rng.bits() as u8);
         }
         let elf = elf::build(&image, (n * SLOT) as u64, code_base);
         Batch {
