@@ -64,7 +64,8 @@ pub fn one(rng: &mut Rng, out: &mut Vec<Item>, len: usize) {
         42..=47 => amo(rng, out),
         48..=55 => ctrl(rng, out, len),
         56..=83 => fp(rng, out),
-        84..=91 => compressed(rng, out),
+        84..=89 => compressed(rng, out),
+        90..=91 => fcsr(rng, out),
         _ => bitmanip(rng, out),
     }
 }
@@ -597,5 +598,38 @@ fn compressed(rng: &mut Rng, out: &mut Vec<Item>) {
             let v = (4 << 13) | (b12 << 12) | (rd << 7) | (rs << 2) | 2;
             h(out, v, format!("{n} {}, {}", xname(rd), xname(rs)));
         }
+    }
+}
+
+/// Floating-point CSR accesses inside the stream: reading and writing fflags, setting frm
+/// (valid modes only, so later `dyn` operations stay legal) and reading fcsr.
+fn fcsr(rng: &mut Rng, out: &mut Vec<Item>) {
+    let rd = if rng.below(4) == 0 { 0 } else { dst(rng) };
+    let rn = xname(rd);
+    match rng.below(6) {
+        0 => w(out, enc::i(0x73, 2, rd, 0, 1), format!("frflags {rn}")),
+        1 => {
+            let a = src(rng);
+            w(
+                out,
+                enc::i(0x73, 1, rd, a, 1),
+                format!("fsflags {rn}, {}", xname(a)),
+            );
+        }
+        2 => {
+            let v = rng.below(32) as u32;
+            let (n, f3) = [("csrrwi", 5), ("csrrsi", 6), ("csrrci", 7)][rng.below(3) as usize];
+            w(
+                out,
+                enc::i(0x73, f3, rd, v, 1),
+                format!("{n} {rn}, fflags, {v}"),
+            );
+        }
+        3 => {
+            let v = rng.below(5) as u32;
+            w(out, enc::i(0x73, 5, rd, v, 2), format!("fsrmi {rn}, {v}"));
+        }
+        4 => w(out, enc::i(0x73, 2, rd, 0, 2), format!("frrm {rn}")),
+        _ => w(out, enc::i(0x73, 2, rd, 0, 3), format!("frcsr {rn}")),
     }
 }
