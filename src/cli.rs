@@ -83,7 +83,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some("-V" | "--version") => Ok(Command::Version),
         Some("run") => parse_run(it.as_slice()).map(Command::Run),
-        Some(other) => Err(format!("unknown command '{other}' (try 'xlat run PROGRAM')")),
+        Some(other) => Err(format!(
+            "unknown command '{other}' (try 'xlat run PROGRAM')"
+        )),
     }
 }
 
@@ -113,7 +115,9 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
                 return Ok(v);
             }
             i += 1;
-            args.get(i).cloned().ok_or_else(|| format!("option {name} needs {what}"))
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("option {name} needs {what}"))
         };
         match name {
             "--arch" | "-cpu-arch" => arch = Some(value("an architecture")?),
@@ -135,7 +139,9 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
         }
         i += 1;
     }
-    let program = args.get(i).ok_or_else(|| format!("no program given\n{USAGE}"))?;
+    let program = args
+        .get(i)
+        .ok_or_else(|| format!("no program given\n{USAGE}"))?;
     Ok(RunArgs {
         arch,
         accel,
@@ -164,7 +170,10 @@ pub fn parse_trace(list: &str, mut t: TraceFlags) -> Result<TraceFlags, String> 
             }
             other => {
                 let names: Vec<&str> = TRACE_FLAGS.iter().map(|(n, _)| *n).collect();
-                return Err(format!("unknown trace flag '{other}' (known: {})", names.join(", ")));
+                return Err(format!(
+                    "unknown trace flag '{other}' (known: {})",
+                    names.join(", ")
+                ));
             }
         }
     }
@@ -181,7 +190,9 @@ mod tests {
 
     #[test]
     fn program_args_are_left_alone() {
-        let Ok(Command::Run(r)) = p("run --accel interp -d in_asm,exec ./prog -d --accel x") else { panic!() };
+        let Ok(Command::Run(r)) = p("run --accel interp -d in_asm,exec ./prog -d --accel x") else {
+            panic!()
+        };
         assert_eq!(r.accel, AccelChoice::Interp);
         assert!(r.trace.in_asm && r.trace.exec && !r.trace.ir);
         assert_eq!(r.program, PathBuf::from("./prog"));
@@ -190,7 +201,9 @@ mod tests {
 
     #[test]
     fn equals_form_and_double_dash() {
-        let Ok(Command::Run(r)) = p("run --arch=riscv64 -- -weird-name a") else { panic!() };
+        let Ok(Command::Run(r)) = p("run --arch=riscv64 -- -weird-name a") else {
+            panic!()
+        };
         assert_eq!(r.arch.as_deref(), Some("riscv64"));
         assert_eq!(r.program, PathBuf::from("-weird-name"));
         assert_eq!(r.args, ["a"]);
@@ -198,11 +211,23 @@ mod tests {
 
     #[test]
     fn mistakes_give_one_clear_line() {
-        assert!(p("run --bogus x").unwrap_err().starts_with("unknown option '--bogus'"));
-        assert!(p("run -d nope x").unwrap_err().starts_with("unknown trace flag 'nope'"));
+        assert!(
+            p("run --bogus x")
+                .unwrap_err()
+                .starts_with("unknown option '--bogus'")
+        );
+        assert!(
+            p("run -d nope x")
+                .unwrap_err()
+                .starts_with("unknown trace flag 'nope'")
+        );
         assert!(p("run --accel").unwrap_err().contains("needs"));
         assert!(p("run").unwrap_err().starts_with("no program given"));
         assert!(p("frobnicate").unwrap_err().starts_with("unknown command"));
-        assert!(p("run --hot-threshold x p").unwrap_err().contains("not a number"));
+        assert!(
+            p("run --hot-threshold x p")
+                .unwrap_err()
+                .contains("not a number")
+        );
     }
 }

@@ -62,9 +62,15 @@ pub fn machine_name(m: u16) -> String {
 /// Reads `path`'s ELF header and returns its `e_machine` name, checking class, data and type.
 pub fn check(path: &Path) -> Result<String, ElfCheckError> {
     let p = path.display().to_string();
-    let mut f = std::fs::File::open(path).map_err(|e| ElfCheckError::Open { path: p.clone(), reason: os_reason(&e) })?;
+    let mut f = std::fs::File::open(path).map_err(|e| ElfCheckError::Open {
+        path: p.clone(),
+        reason: os_reason(&e),
+    })?;
     if path.is_dir() {
-        return Err(ElfCheckError::Open { path: p, reason: "Is a directory".into() });
+        return Err(ElfCheckError::Open {
+            path: p,
+            reason: "Is a directory".into(),
+        });
     }
     let mut h = [0u8; 64];
     let mut n = 0;
@@ -72,14 +78,23 @@ pub fn check(path: &Path) -> Result<String, ElfCheckError> {
         match f.read(&mut h[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) => return Err(ElfCheckError::Open { path: p, reason: os_reason(&e) }),
+            Err(e) => {
+                return Err(ElfCheckError::Open {
+                    path: p,
+                    reason: os_reason(&e),
+                });
+            }
         }
     }
     if n < 20 || &h[..4] != b"\x7fELF" {
         return Err(ElfCheckError::NotElf(p));
     }
     if h[4] != 2 {
-        return if h[4] == 1 { Err(ElfCheckError::Class32(p)) } else { Err(ElfCheckError::NotElf(p)) };
+        return if h[4] == 1 {
+            Err(ElfCheckError::Class32(p))
+        } else {
+            Err(ElfCheckError::NotElf(p))
+        };
     }
     if h[5] != 1 {
         return Err(ElfCheckError::Endian(p));
@@ -87,9 +102,24 @@ pub fn check(path: &Path) -> Result<String, ElfCheckError> {
     let e_type = u16::from_le_bytes([h[16], h[17]]);
     match e_type {
         2 | 3 => {}
-        1 => return Err(ElfCheckError::Type { path: p, ty: "ET_REL (an object file)" }),
-        4 => return Err(ElfCheckError::Type { path: p, ty: "ET_CORE (a core dump)" }),
-        _ => return Err(ElfCheckError::Type { path: p, ty: "unknown" }),
+        1 => {
+            return Err(ElfCheckError::Type {
+                path: p,
+                ty: "ET_REL (an object file)",
+            });
+        }
+        4 => {
+            return Err(ElfCheckError::Type {
+                path: p,
+                ty: "ET_CORE (a core dump)",
+            });
+        }
+        _ => {
+            return Err(ElfCheckError::Type {
+                path: p,
+                ty: "unknown",
+            });
+        }
     }
     Ok(machine_name(u16::from_le_bytes([h[18], h[19]])))
 }
@@ -126,12 +156,30 @@ mod tests {
     fn classifies_headers() {
         assert_eq!(check(&tmp("rv", &header(2, 1, 2, 243))).unwrap(), "riscv64");
         assert_eq!(check(&tmp("x86", &header(2, 1, 3, 62))).unwrap(), "x86-64");
-        assert!(matches!(check(&tmp("c32", &header(1, 1, 2, 243))), Err(ElfCheckError::Class32(_))));
-        assert!(matches!(check(&tmp("be", &header(2, 2, 2, 243))), Err(ElfCheckError::Endian(_))));
-        assert!(matches!(check(&tmp("rel", &header(2, 1, 1, 243))), Err(ElfCheckError::Type { .. })));
-        assert!(matches!(check(&tmp("txt", b"#!/bin/sh\necho hi\n")), Err(ElfCheckError::NotElf(_))));
-        assert!(matches!(check(&tmp("short", b"\x7fEL")), Err(ElfCheckError::NotElf(_))));
+        assert!(matches!(
+            check(&tmp("c32", &header(1, 1, 2, 243))),
+            Err(ElfCheckError::Class32(_))
+        ));
+        assert!(matches!(
+            check(&tmp("be", &header(2, 2, 2, 243))),
+            Err(ElfCheckError::Endian(_))
+        ));
+        assert!(matches!(
+            check(&tmp("rel", &header(2, 1, 1, 243))),
+            Err(ElfCheckError::Type { .. })
+        ));
+        assert!(matches!(
+            check(&tmp("txt", b"#!/bin/sh\necho hi\n")),
+            Err(ElfCheckError::NotElf(_))
+        ));
+        assert!(matches!(
+            check(&tmp("short", b"\x7fEL")),
+            Err(ElfCheckError::NotElf(_))
+        ));
         let missing = check(Path::new("/nonexistent/prog")).unwrap_err();
-        assert_eq!(missing.to_string(), "cannot open '/nonexistent/prog': No such file or directory");
+        assert_eq!(
+            missing.to_string(),
+            "cannot open '/nonexistent/prog': No such file or directory"
+        );
     }
 }

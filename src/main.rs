@@ -9,10 +9,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match cli::parse(&args) {
         Ok(Command::Help) => {
-            println!("xlat {}: a dynamic binary translator", env!("CARGO_PKG_VERSION"));
+            println!(
+                "xlat {}: a dynamic binary translator",
+                env!("CARGO_PKG_VERSION")
+            );
             println!("{}", cli::USAGE);
-            println!("  --arch A         guest architecture ({}); default: from the ELF header", xlat::ARCHES.join(", "));
-            println!("  --accel jit|interp   Cranelift JIT with an interpreter tier (default), or the interpreter only");
+            println!(
+                "  --arch A         guest architecture ({}); default: from the ELF header",
+                xlat::ARCHES.join(", ")
+            );
+            println!(
+                "  --accel jit|interp   Cranelift JIT with an interpreter tier (default), or the interpreter only"
+            );
             println!("  -d FLAGS         comma-separated traces to stderr:");
             for (n, h) in cli::TRACE_FLAGS {
                 println!("                     {n:<8} {h}");
@@ -43,10 +51,16 @@ fn run(r: RunArgs) -> Result<u8, String> {
     let arch = match &r.arch {
         Some(a) => {
             if xlat::frontend_for(a).is_none() {
-                return Err(format!("unknown architecture '{a}' (supported: {})", xlat::ARCHES.join(", ")));
+                return Err(format!(
+                    "unknown architecture '{a}' (supported: {})",
+                    xlat::ARCHES.join(", ")
+                ));
             }
             if *a != machine {
-                return Err(format!("'{}' is a {machine} program, not {a}", r.program.display()));
+                return Err(format!(
+                    "'{}' is a {machine} program, not {a}",
+                    r.program.display()
+                ));
             }
             a.clone()
         }
@@ -83,6 +97,7 @@ fn run(r: RunArgs) -> Result<u8, String> {
         sysroot: r.sysroot.clone(),
         ..Default::default()
     };
-    let status = xlat_linux_user::run_program(frontend, cfg, &r.program, argv, envp, opts).map_err(|e| e.to_string())?;
+    let status = xlat_linux_user::run_program(frontend, cfg, &r.program, argv, envp, opts)
+        .map_err(|e| e.to_string())?;
     Ok(status as u8)
 }

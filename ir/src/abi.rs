@@ -136,7 +136,10 @@ impl CpuState {
 }
 
 fn word_index(off: u32) -> usize {
-    debug_assert!(off >= off::REGS as u32 && off % 4 == 0, "bad state offset {off}");
+    debug_assert!(
+        off >= off::REGS as u32 && off % 4 == 0,
+        "bad state offset {off}"
+    );
     ((off - off::REGS as u32) / 8) as usize
 }
 

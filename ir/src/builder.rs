@@ -12,7 +12,12 @@ pub struct Builder {
 impl Builder {
     /// Starts a unit at guest pc `pc`.
     pub fn new(pc: u64) -> Builder {
-        Builder { unit: Unit { pc, ..Unit::default() } }
+        Builder {
+            unit: Unit {
+                pc,
+                ..Unit::default()
+            },
+        }
     }
 
     /// Finishes the unit.
@@ -44,7 +49,10 @@ impl Builder {
 
     /// Whether the last instruction ends straight-line flow.
     pub fn ends_with_terminator(&self) -> bool {
-        self.unit.insts.last().is_some_and(|i| i.op.flags().terminator)
+        self.unit
+            .insts
+            .last()
+            .is_some_and(|i| i.op.flags().terminator)
     }
 
     /// A new temp of type `ty`.
@@ -70,7 +78,14 @@ impl Builder {
     }
 
     fn inst(&mut self, op: Opcode, ty: Ty, dst: Temp, src: [Temp; 4], imm: u64, aux: u32) {
-        self.push(Inst { op, ty, dst, src, imm, aux });
+        self.push(Inst {
+            op,
+            ty,
+            dst,
+            src,
+            imm,
+            aux,
+        });
     }
 
     /// `dst = imm`, into a new temp.
@@ -89,7 +104,14 @@ impl Builder {
     /// `dst = src`.
     pub fn mov(&mut self, dst: Temp, src: Temp) {
         let ty = self.ty(dst);
-        self.inst(Opcode::Mov, ty, dst, [src, Temp::NONE, Temp::NONE, Temp::NONE], 0, 0);
+        self.inst(
+            Opcode::Mov,
+            ty,
+            dst,
+            [src, Temp::NONE, Temp::NONE, Temp::NONE],
+            0,
+            0,
+        );
     }
 
     /// `dst = op(a, b)` into a new temp of `a`'s type.
@@ -149,7 +171,14 @@ impl Builder {
     pub fn setcond(&mut self, cond: Cond, a: Temp, b: Temp) -> Temp {
         let ty = self.ty(a);
         let d = self.temp(ty);
-        self.inst(Opcode::SetCond, ty, d, [a, b, Temp::NONE, Temp::NONE], 0, cond as u32);
+        self.inst(
+            Opcode::SetCond,
+            ty,
+            d,
+            [a, b, Temp::NONE, Temp::NONE],
+            0,
+            cond as u32,
+        );
         d
     }
 
@@ -176,20 +205,41 @@ impl Builder {
     /// Writes guest state at byte offset `off`.
     pub fn set_reg(&mut self, off: u32, src: Temp) {
         let ty = self.ty(src);
-        self.inst(Opcode::SetReg, ty, Temp::NONE, [src, Temp::NONE, Temp::NONE, Temp::NONE], u64::from(off), 0);
+        self.inst(
+            Opcode::SetReg,
+            ty,
+            Temp::NONE,
+            [src, Temp::NONE, Temp::NONE, Temp::NONE],
+            u64::from(off),
+            0,
+        );
     }
 
     /// Loads `mem` from guest address `addr + disp` into a new temp of type `ty`.
     pub fn load(&mut self, ty: Ty, addr: Temp, disp: i64, mem: MemOp) -> Temp {
         let d = self.temp(ty);
-        self.inst(Opcode::Load, ty, d, [addr, Temp::NONE, Temp::NONE, Temp::NONE], disp as u64, mem.to_u32());
+        self.inst(
+            Opcode::Load,
+            ty,
+            d,
+            [addr, Temp::NONE, Temp::NONE, Temp::NONE],
+            disp as u64,
+            mem.to_u32(),
+        );
         d
     }
 
     /// Stores the low bytes of `val` to guest address `addr + disp`.
     pub fn store(&mut self, val: Temp, addr: Temp, disp: i64, mem: MemOp) {
         let ty = self.ty(val);
-        self.inst(Opcode::Store, ty, Temp::NONE, [val, addr, Temp::NONE, Temp::NONE], disp as u64, mem.to_u32());
+        self.inst(
+            Opcode::Store,
+            ty,
+            Temp::NONE,
+            [val, addr, Temp::NONE, Temp::NONE],
+            disp as u64,
+            mem.to_u32(),
+        );
     }
 
     /// Atomic read-modify-write; returns the old value (of `val`'s type, which must match the
@@ -198,7 +248,14 @@ impl Builder {
         let ty = self.ty(val);
         let d = self.temp(ty);
         let aux = mem.to_u32() | ((op as u32) << 16);
-        self.inst(Opcode::AtomicRmw, ty, d, [addr, val, Temp::NONE, Temp::NONE], 0, aux);
+        self.inst(
+            Opcode::AtomicRmw,
+            ty,
+            d,
+            [addr, val, Temp::NONE, Temp::NONE],
+            0,
+            aux,
+        );
         d
     }
 
@@ -206,34 +263,76 @@ impl Builder {
     pub fn atomic_cas(&mut self, addr: Temp, expected: Temp, new: Temp, mem: MemOp) -> Temp {
         let ty = self.ty(new);
         let d = self.temp(ty);
-        self.inst(Opcode::AtomicCas, ty, d, [addr, expected, new, Temp::NONE], 0, mem.to_u32());
+        self.inst(
+            Opcode::AtomicCas,
+            ty,
+            d,
+            [addr, expected, new, Temp::NONE],
+            0,
+            mem.to_u32(),
+        );
         d
     }
 
     /// A full memory barrier.
     pub fn fence(&mut self) {
-        self.inst(Opcode::Fence, Ty::I64, Temp::NONE, [Temp::NONE; 4], 0, FenceKind::Full as u32);
+        self.inst(
+            Opcode::Fence,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            0,
+            FenceKind::Full as u32,
+        );
     }
 
     /// Defines `l` here.
     pub fn set_label(&mut self, l: Label) {
-        self.inst(Opcode::Label, Ty::I64, Temp::NONE, [Temp::NONE; 4], u64::from(l.0), 0);
+        self.inst(
+            Opcode::Label,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            u64::from(l.0),
+            0,
+        );
     }
 
     /// Jumps to `l`.
     pub fn jump(&mut self, l: Label) {
-        self.inst(Opcode::Jump, Ty::I64, Temp::NONE, [Temp::NONE; 4], u64::from(l.0), 0);
+        self.inst(
+            Opcode::Jump,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            u64::from(l.0),
+            0,
+        );
     }
 
     /// Jumps to `l` if `cond(a, b)`.
     pub fn branch(&mut self, cond: Cond, a: Temp, b: Temp, l: Label) {
         let ty = self.ty(a);
-        self.inst(Opcode::Branch, ty, Temp::NONE, [a, b, Temp::NONE, Temp::NONE], u64::from(l.0), cond as u32);
+        self.inst(
+            Opcode::Branch,
+            ty,
+            Temp::NONE,
+            [a, b, Temp::NONE, Temp::NONE],
+            u64::from(l.0),
+            cond as u32,
+        );
     }
 
     /// Marks the start of the guest instruction at `pc`.
     pub fn insn_start(&mut self, pc: u64) {
-        self.inst(Opcode::InsnStart, Ty::I64, Temp::NONE, [Temp::NONE; 4], pc, 0);
+        self.inst(
+            Opcode::InsnStart,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            pc,
+            0,
+        );
     }
 
     fn helper_index(&mut self, h: &'static Helper) -> u32 {
@@ -257,7 +356,11 @@ impl Builder {
     }
 
     fn call_inner(&mut self, h: &'static Helper, args: &[Temp], dst: Temp) {
-        assert!(args.len() <= 4 && args.len() == usize::from(h.nargs), "helper {} arity", h.name);
+        assert!(
+            args.len() <= 4 && args.len() == usize::from(h.nargs),
+            "helper {} arity",
+            h.name
+        );
         let mut src = [Temp::NONE; 4];
         src[..args.len()].copy_from_slice(args);
         let idx = self.helper_index(h);
@@ -266,22 +369,50 @@ impl Builder {
 
     /// Direct exit to `pc` through link slot `slot` (0 or 1).
     pub fn goto_tb(&mut self, slot: u32, pc: u64) {
-        self.inst(Opcode::GotoTb, Ty::I64, Temp::NONE, [Temp::NONE; 4], pc, slot);
+        self.inst(
+            Opcode::GotoTb,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            pc,
+            slot,
+        );
     }
 
     /// Indirect exit to the pc held in `pc`.
     pub fn goto_ptr(&mut self, pc: Temp) {
-        self.inst(Opcode::GotoPtr, Ty::I64, Temp::NONE, [pc, Temp::NONE, Temp::NONE, Temp::NONE], 0, 0);
+        self.inst(
+            Opcode::GotoPtr,
+            Ty::I64,
+            Temp::NONE,
+            [pc, Temp::NONE, Temp::NONE, Temp::NONE],
+            0,
+            0,
+        );
     }
 
     /// Leaves to the exec loop with `reason`, reporting `pc`.
     pub fn exit(&mut self, reason: ExitReason, pc: u64) {
-        self.inst(Opcode::Exit, Ty::I64, Temp::NONE, [Temp::NONE; 4], pc, reason as u32);
+        self.inst(
+            Opcode::Exit,
+            Ty::I64,
+            Temp::NONE,
+            [Temp::NONE; 4],
+            pc,
+            reason as u32,
+        );
     }
 
     /// Raises the architecture's exception `code` at `pc`, with an optional argument.
     pub fn raise(&mut self, code: u32, pc: u64, arg: Option<Temp>) {
         let a = arg.unwrap_or(Temp::NONE);
-        self.inst(Opcode::Raise, Ty::I64, Temp::NONE, [a, Temp::NONE, Temp::NONE, Temp::NONE], pc, code);
+        self.inst(
+            Opcode::Raise,
+            Ty::I64,
+            Temp::NONE,
+            [a, Temp::NONE, Temp::NONE, Temp::NONE],
+            pc,
+            code,
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The reference interpreter: executes a unit exactly as compiled code does. It is the oracle the
 //! backend is tested against, and the cold tier of the exec loop.
 
-use crate::abi::{encode_exit, CpuState, ExitKind};
+use crate::abi::{CpuState, ExitKind, encode_exit};
 use crate::ops::{Format, Opcode};
 use crate::unit::*;
 
@@ -56,12 +56,21 @@ impl Prepared {
 }
 
 /// Runs `unit` once on `env`, returning how it left.
-pub fn run(unit: &Unit, prep: &Prepared, env: &mut CpuState, mem: &dyn GuestMem, temps: &mut Vec<u64>) -> InterpExit {
+pub fn run(
+    unit: &Unit,
+    prep: &Prepared,
+    env: &mut CpuState,
+    mem: &dyn GuestMem,
+    temps: &mut Vec<u64>,
+) -> InterpExit {
     use std::sync::atomic::Ordering;
     if env.exit_request.load(Ordering::Relaxed) != 0 {
         env.pc = unit.pc;
         env.last_slot = 0;
-        return InterpExit { value: encode_exit(ExitKind::Request, 0), slot: None };
+        return InterpExit {
+            value: encode_exit(ExitKind::Request, 0),
+            slot: None,
+        };
     }
     temps.clear();
     temps.resize(unit.temps.len(), 0);
@@ -87,7 +96,11 @@ pub fn run(unit: &Unit, prep: &Prepared, env: &mut CpuState, mem: &dyn GuestMem,
             }
             Format::Select => {
                 let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
-                Some(if c.eval(unit.ty(i.src[0]), s(0), s(1)) { s(2) } else { s(3) })
+                Some(if c.eval(unit.ty(i.src[0]), s(0), s(1)) {
+                    s(2)
+                } else {
+                    s(3)
+                })
             }
             Format::GetReg => Some(match ty {
                 Ty::I64 => env.word(i.imm as u32),
@@ -151,31 +164,49 @@ pub fn run(unit: &Unit, prep: &Prepared, env: &mut CpuState, mem: &dyn GuestMem,
             }
             Format::Call => {
                 let h = unit.helpers[i.aux as usize];
-                let arg = |k: usize| if i.src[k].is_some() { temps[i.src[k].0 as usize] } else { 0 };
+                let arg = |k: usize| {
+                    if i.src[k].is_some() {
+                        temps[i.src[k].0 as usize]
+                    } else {
+                        0
+                    }
+                };
                 let r = (h.func)(env, arg(0), arg(1), arg(2), arg(3));
                 if h.flags.may_raise && env.exc_pending != 0 {
                     let code = env.exc_pending - 1;
                     env.exc_pending = 0;
                     env.pc = cur_pc;
                     env.last_slot = 0;
-                    return InterpExit { value: encode_exit(ExitKind::Raise, code), slot: None };
+                    return InterpExit {
+                        value: encode_exit(ExitKind::Raise, code),
+                        slot: None,
+                    };
                 }
                 i.dst.is_some().then_some(r)
             }
             Format::GotoTb => {
                 env.pc = i.imm;
                 env.last_slot = 0;
-                return InterpExit { value: encode_exit(ExitKind::Lookup, 0), slot: Some(i.aux) };
+                return InterpExit {
+                    value: encode_exit(ExitKind::Lookup, 0),
+                    slot: Some(i.aux),
+                };
             }
             Format::GotoPtr => {
                 env.pc = s(0);
                 env.last_slot = 0;
-                return InterpExit { value: encode_exit(ExitKind::Lookup, 0), slot: None };
+                return InterpExit {
+                    value: encode_exit(ExitKind::Lookup, 0),
+                    slot: None,
+                };
             }
             Format::Exit => {
                 env.pc = i.imm;
                 env.last_slot = 0;
-                return InterpExit { value: encode_exit(ExitKind::Exit, i.aux), slot: None };
+                return InterpExit {
+                    value: encode_exit(ExitKind::Exit, i.aux),
+                    slot: None,
+                };
             }
             Format::Raise => {
                 let arg = if i.src[0].is_some() { s(0) } else { 0 };
@@ -192,14 +223,25 @@ fn raise(env: &mut CpuState, pc: u64, code: u32, arg: u64) -> InterpExit {
     env.pc = pc;
     env.exc_arg = arg;
     env.last_slot = 0;
-    InterpExit { value: encode_exit(ExitKind::Raise, code), slot: None }
+    InterpExit {
+        value: encode_exit(ExitKind::Raise, code),
+        slot: None,
+    }
 }
 
 /// Sign- or zero-extends a loaded value of `m`'s size to `ty`.
 pub fn extend(v: u64, m: MemOp, ty: Ty) -> u64 {
     let bits = m.bytes() * 8;
-    let v = if bits == 64 { v } else { v & ((1u64 << bits) - 1) };
-    let v = if m.signed && bits < 64 { ((v << (64 - bits)) as i64 >> (64 - bits)) as u64 } else { v };
+    let v = if bits == 64 {
+        v
+    } else {
+        v & ((1u64 << bits) - 1)
+    };
+    let v = if m.signed && bits < 64 {
+        ((v << (64 - bits)) as i64 >> (64 - bits)) as u64
+    } else {
+        v
+    };
     ty.mask(v)
 }
 

@@ -43,7 +43,7 @@ mod verify;
 pub use builder::Builder;
 pub use ops::{Format, OpFlags, Opcode};
 pub use unit::*;
-pub use verify::{verify, VerifyError};
+pub use verify::{VerifyError, verify};
 
 /// Reads guest code for a frontend. Returns `None` where the guest may not execute.
 pub trait CodeFetch {
@@ -51,7 +51,8 @@ pub trait CodeFetch {
     fn fetch_u16(&self, pc: u64) -> Option<u16>;
     /// Reads one byte at `pc`.
     fn fetch_u8(&self, pc: u64) -> Option<u8> {
-        self.fetch_u16(pc & !1).map(|h| if pc & 1 == 0 { h as u8 } else { (h >> 8) as u8 })
+        self.fetch_u16(pc & !1)
+            .map(|h| if pc & 1 == 0 { h as u8 } else { (h >> 8) as u8 })
     }
 }
 

@@ -62,10 +62,26 @@ pub struct OpFlags {
     pub may_trap: bool,
 }
 
-const PURE: OpFlags = OpFlags { terminator: false, mem: false, may_trap: false };
-const MEM: OpFlags = OpFlags { terminator: false, mem: true, may_trap: true };
-const TERM: OpFlags = OpFlags { terminator: true, mem: false, may_trap: false };
-const TRAP: OpFlags = OpFlags { terminator: false, mem: false, may_trap: true };
+const PURE: OpFlags = OpFlags {
+    terminator: false,
+    mem: false,
+    may_trap: false,
+};
+const MEM: OpFlags = OpFlags {
+    terminator: false,
+    mem: true,
+    may_trap: true,
+};
+const TERM: OpFlags = OpFlags {
+    terminator: true,
+    mem: false,
+    may_trap: false,
+};
+const TRAP: OpFlags = OpFlags {
+    terminator: false,
+    mem: false,
+    may_trap: true,
+};
 
 macro_rules! define_ops {
     ($( $(#[doc = $doc:literal])* $name:ident = $text:literal, $fmt:ident, $flags:ident; )*) => {

@@ -6,7 +6,11 @@ use crate::ops::{Format, Opcode};
 use crate::unit::*;
 
 fn t(_u: &Unit, x: Temp) -> String {
-    if x.is_some() { format!("t{}", x.0) } else { "_".into() }
+    if x.is_some() {
+        format!("t{}", x.0)
+    } else {
+        "_".into()
+    }
 }
 
 fn mem_suffix(m: MemOp) -> String {
@@ -25,7 +29,11 @@ fn mem_suffix(m: MemOp) -> String {
 
 fn disp(d: u64) -> String {
     let d = d as i64;
-    if d < 0 { format!("-{:#x}", d.unsigned_abs()) } else { format!("+{d:#x}") }
+    if d < 0 {
+        format!("-{:#x}", d.unsigned_abs())
+    } else {
+        format!("+{d:#x}")
+    }
 }
 
 /// Formats one instruction.
@@ -42,17 +50,51 @@ pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
             format!("{}{} {}", d(), name, args.join(", "))
         }
         Format::SetCond => format!("{}setcond.{} {}, {}", d(), cond(), s(0), s(1)),
-        Format::Select => format!("{}select.{} {}, {}, {}, {}", d(), cond(), s(0), s(1), s(2), s(3)),
+        Format::Select => format!(
+            "{}select.{} {}, {}, {}, {}",
+            d(),
+            cond(),
+            s(0),
+            s(1),
+            s(2),
+            s(3)
+        ),
         Format::GetReg => format!("{}get_reg [{:#x}]", d(), i.imm),
         Format::SetReg => format!("set_reg.{} [{:#x}], {}", ty, i.imm, s(0)),
-        Format::Load => format!("{}load.{} [{}{}]", d(), mem_suffix(MemOp::from_u32(i.aux)), s(0), disp(i.imm)),
-        Format::Store => format!("store.{} [{}{}], {}", mem_suffix(MemOp::from_u32(i.aux)), s(1), disp(i.imm), s(0)),
+        Format::Load => format!(
+            "{}load.{} [{}{}]",
+            d(),
+            mem_suffix(MemOp::from_u32(i.aux)),
+            s(0),
+            disp(i.imm)
+        ),
+        Format::Store => format!(
+            "store.{} [{}{}], {}",
+            mem_suffix(MemOp::from_u32(i.aux)),
+            s(1),
+            disp(i.imm),
+            s(0)
+        ),
         Format::AtomicRmw => {
             let op = AtomicOp::from_u32(i.aux >> 16).map_or("?", |o| o.name());
-            format!("{}atomic_rmw.{}.{} [{}], {}", d(), op, mem_suffix(MemOp::from_u32(i.aux & 0xffff)), s(0), s(1))
+            format!(
+                "{}atomic_rmw.{}.{} [{}], {}",
+                d(),
+                op,
+                mem_suffix(MemOp::from_u32(i.aux & 0xffff)),
+                s(0),
+                s(1)
+            )
         }
         Format::AtomicCas => {
-            format!("{}atomic_cas.{} [{}], {}, {}", d(), mem_suffix(MemOp::from_u32(i.aux)), s(0), s(1), s(2))
+            format!(
+                "{}atomic_cas.{} [{}], {}, {}",
+                d(),
+                mem_suffix(MemOp::from_u32(i.aux)),
+                s(0),
+                s(1),
+                s(2)
+            )
         }
         Format::Fence => "fence".into(),
         Format::Label => format!("L{}:", i.imm),
@@ -78,7 +120,11 @@ pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
 
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "unit {:#x} len={} insns={}", self.pc, self.guest_len, self.guest_insns)?;
+        writeln!(
+            f,
+            "unit {:#x} len={} insns={}",
+            self.pc, self.guest_len, self.guest_insns
+        )?;
         for i in &self.insts {
             let indent = if i.op == Opcode::Label { "" } else { "  " };
             writeln!(f, "{indent}{}", inst_to_string(self, i))?;

@@ -1,4 +1,4 @@
-use crate::abi::{reg_offset, CpuState};
+use crate::abi::{CpuState, reg_offset};
 use crate::interp::{self, NoMem, Prepared};
 use crate::*;
 
@@ -15,11 +15,20 @@ fn division_never_traps_and_follows_the_table() {
     use interp::binary;
     assert_eq!(binary(Opcode::DivS, Ty::I64, 7, 0), u64::MAX);
     assert_eq!(binary(Opcode::DivU, Ty::I32, 7, 0), 0xffff_ffff);
-    assert_eq!(binary(Opcode::DivS, Ty::I64, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+    assert_eq!(
+        binary(Opcode::DivS, Ty::I64, i64::MIN as u64, u64::MAX),
+        i64::MIN as u64
+    );
     assert_eq!(binary(Opcode::RemS, Ty::I64, i64::MIN as u64, u64::MAX), 0);
     assert_eq!(binary(Opcode::RemU, Ty::I64, 9, 0), 9);
-    assert_eq!(binary(Opcode::DivS, Ty::I32, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
-    assert_eq!(binary(Opcode::MulHsu, Ty::I64, u64::MAX, u64::MAX), u64::MAX);
+    assert_eq!(
+        binary(Opcode::DivS, Ty::I32, 0x8000_0000, 0xffff_ffff),
+        0x8000_0000
+    );
+    assert_eq!(
+        binary(Opcode::MulHsu, Ty::I64, u64::MAX, u64::MAX),
+        u64::MAX
+    );
 }
 
 #[test]
@@ -46,7 +55,10 @@ fn branch_loop_sums() {
     let mut env = CpuState::new_boxed();
     let e = interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
     assert_eq!(env.word(reg_offset(1)), 55);
-    assert_eq!(e.value, abi::encode_exit(abi::ExitKind::Exit, ExitReason::Syscall as u32));
+    assert_eq!(
+        e.value,
+        abi::encode_exit(abi::ExitKind::Exit, ExitReason::Syscall as u32)
+    );
     assert_eq!(env.pc, 0x40);
 }
 
@@ -55,7 +67,14 @@ fn verifier_rejects_type_mismatch_and_missing_exit() {
     let mut b = Builder::new(0);
     let a = b.konst(Ty::I64, 1);
     let c = b.konst(Ty::I32, 1);
-    b.push(Inst { op: Opcode::Add, ty: Ty::I64, dst: a, src: [a, c, Temp::NONE, Temp::NONE], imm: 0, aux: 0 });
+    b.push(Inst {
+        op: Opcode::Add,
+        ty: Ty::I64,
+        dst: a,
+        src: [a, c, Temp::NONE, Temp::NONE],
+        imm: 0,
+        aux: 0,
+    });
     b.goto_tb(0, 4);
     let u = b.finish(4, 1);
     let e = verify(&u).unwrap_err();
@@ -86,7 +105,8 @@ fn exit_request_is_checked_at_entry() {
     b.goto_tb(0, 0x300);
     let u = b.finish(0, 0);
     let mut env = CpuState::new_boxed();
-    env.exit_request.store(1, std::sync::atomic::Ordering::Relaxed);
+    env.exit_request
+        .store(1, std::sync::atomic::Ordering::Relaxed);
     let e = interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
     assert_eq!(abi::decode_exit(e.value).0, abi::ExitKind::Request);
     assert_eq!(env.pc, 0x200);

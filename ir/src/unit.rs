@@ -96,7 +96,9 @@ impl Cond {
     ];
     /// Text-format name.
     pub fn name(self) -> &'static str {
-        ["eq", "ne", "lt", "ge", "ltu", "geu", "le", "gt", "leu", "gtu"][self as usize]
+        [
+            "eq", "ne", "lt", "ge", "ltu", "geu", "le", "gt", "leu", "gtu",
+        ][self as usize]
     }
     /// From the `aux` field.
     pub fn from_u32(v: u32) -> Option<Cond> {
@@ -143,7 +145,13 @@ pub struct MemOp {
 impl MemOp {
     /// Little-endian, unaligned-allowed access of `bytes` bytes.
     pub fn le(bytes: u32, signed: bool) -> MemOp {
-        MemOp { size_log2: bytes.trailing_zeros() as u8, signed, big_endian: false, aligned: false, mmu_idx: 0 }
+        MemOp {
+            size_log2: bytes.trailing_zeros() as u8,
+            signed,
+            big_endian: false,
+            aligned: false,
+            mmu_idx: 0,
+        }
     }
     /// Size in bytes.
     pub fn bytes(self) -> u32 {
@@ -208,7 +216,9 @@ impl AtomicOp {
     ];
     /// Text-format name.
     pub fn name(self) -> &'static str {
-        ["xchg", "add", "and", "or", "xor", "mins", "maxs", "minu", "maxu"][self as usize]
+        [
+            "xchg", "add", "and", "or", "xor", "mins", "maxs", "minu", "maxu",
+        ][self as usize]
     }
     /// From the low byte of `aux` (the memop sits above it, shifted by 16).
     pub fn from_u32(v: u32) -> Option<AtomicOp> {
@@ -241,9 +251,14 @@ pub enum ExitReason {
 impl ExitReason {
     /// From the `aux` field.
     pub fn from_u32(v: u32) -> Option<ExitReason> {
-        [ExitReason::Syscall, ExitReason::Breakpoint, ExitReason::FlushCode, ExitReason::Yield]
-            .get(v as usize)
-            .copied()
+        [
+            ExitReason::Syscall,
+            ExitReason::Breakpoint,
+            ExitReason::FlushCode,
+            ExitReason::Yield,
+        ]
+        .get(v as usize)
+        .copied()
     }
     /// Text-format name.
     pub fn name(self) -> &'static str {
@@ -269,11 +284,23 @@ pub struct HelperFlags {
 
 impl HelperFlags {
     /// Depends only on its arguments.
-    pub const PURE: HelperFlags = HelperFlags { reads_state: false, writes_state: false, may_raise: false };
+    pub const PURE: HelperFlags = HelperFlags {
+        reads_state: false,
+        writes_state: false,
+        may_raise: false,
+    };
     /// Reads and writes the state (e.g. accumulates FP flags), never raises.
-    pub const STATE: HelperFlags = HelperFlags { reads_state: true, writes_state: true, may_raise: false };
+    pub const STATE: HelperFlags = HelperFlags {
+        reads_state: true,
+        writes_state: true,
+        may_raise: false,
+    };
     /// May do anything a helper can.
-    pub const ALL: HelperFlags = HelperFlags { reads_state: true, writes_state: true, may_raise: true };
+    pub const ALL: HelperFlags = HelperFlags {
+        reads_state: true,
+        writes_state: true,
+        may_raise: true,
+    };
 }
 
 /// An out-of-line function callable from IR.

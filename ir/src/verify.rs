@@ -1,7 +1,7 @@
 //! The IR verifier: checks a unit's well-formedness before the backend or interpreter sees it.
 //! A failure means a frontend bug, never guest misbehaviour.
 
-use crate::abi::{off, STATE_WORDS};
+use crate::abi::{STATE_WORDS, off};
 use crate::ops::{Format, Opcode};
 use crate::unit::*;
 
@@ -23,30 +23,58 @@ pub struct VerifyError {
 pub fn verify(u: &Unit) -> Result<(), VerifyError> {
     let mut defined = vec![false; u.labels as usize];
     for (index, i) in u.insts.iter().enumerate() {
-        let err = |what: String| VerifyError { index, text: crate::print::inst_to_string(u, i), what };
+        let err = |what: String| VerifyError {
+            index,
+            text: crate::print::inst_to_string(u, i),
+            what,
+        };
         check(u, i, &mut defined).map_err(err)?;
     }
     if let Some(l) = defined.iter().position(|d| !d) {
         // An undefined label is only an error if something jumps to it.
-        let used = u.insts.iter().any(|i| matches!(i.op.format(), Format::Jump | Format::Branch) && i.imm == l as u64);
+        let used = u
+            .insts
+            .iter()
+            .any(|i| matches!(i.op.format(), Format::Jump | Format::Branch) && i.imm == l as u64);
         if used {
-            return Err(VerifyError { index: u.insts.len(), text: String::new(), what: format!("label L{l} is never defined") });
+            return Err(VerifyError {
+                index: u.insts.len(),
+                text: String::new(),
+                what: format!("label L{l} is never defined"),
+            });
         }
     }
     match u.insts.last() {
         Some(i) if i.op.flags().terminator => Ok(()),
-        _ => Err(VerifyError { index: u.insts.len(), text: String::new(), what: "unit does not end with an exit".into() }),
+        _ => Err(VerifyError {
+            index: u.insts.len(),
+            text: String::new(),
+            what: "unit does not end with an exit".into(),
+        }),
     }
 }
 
 fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
     let nt = u.temps.len();
     let temp = |x: Temp| -> Result<Ty, String> {
-        if !x.is_some() || x.0 as usize >= nt { Err(format!("temp {} does not exist", x.0)) } else { Ok(u.ty(x)) }
+        if !x.is_some() || x.0 as usize >= nt {
+            Err(format!("temp {} does not exist", x.0))
+        } else {
+            Ok(u.ty(x))
+        }
     };
     let want = |x: Temp, ty: Ty| -> Result<(), String> {
         let t = temp(x)?;
-        if t != ty { Err(format!("t{} is {} but {} is needed", x.0, t.name(), ty.name())) } else { Ok(()) }
+        if t != ty {
+            Err(format!(
+                "t{} is {} but {} is needed",
+                x.0,
+                t.name(),
+                ty.name()
+            ))
+        } else {
+            Ok(())
+        }
     };
     let unused = |ks: &[usize]| -> Result<(), String> {
         for &k in ks {
@@ -56,8 +84,18 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
         }
         Ok(())
     };
-    let cond = || Cond::from_u32(i.aux).map(|_| ()).ok_or_else(|| format!("bad condition {}", i.aux));
-    let label = |l: u64| if l < u64::from(u.labels) { Ok(()) } else { Err(format!("label L{l} does not exist")) };
+    let cond = || {
+        Cond::from_u32(i.aux)
+            .map(|_| ())
+            .ok_or_else(|| format!("bad condition {}", i.aux))
+    };
+    let label = |l: u64| {
+        if l < u64::from(u.labels) {
+            Ok(())
+        } else {
+            Err(format!("label L{l} does not exist"))
+        }
+    };
     let ty = i.ty;
     match i.op.format() {
         Format::Const => want(i.dst, ty)?,
@@ -101,12 +139,19 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
             want(i.src[3], ty)?;
         }
         Format::GetReg | Format::SetReg => {
-            if i.op == Opcode::GetReg { want(i.dst, ty)? } else { want(i.src[0], ty)? }
+            if i.op == Opcode::GetReg {
+                want(i.dst, ty)?
+            } else {
+                want(i.src[0], ty)?
+            }
             let lo = off::REGS as u64;
             let hi = lo + (STATE_WORDS as u64) * 8;
             let align = u64::from(ty.bits() / 8);
             if i.imm < lo || i.imm + align > hi || i.imm % align != 0 {
-                return Err(format!("state offset {:#x} out of range or misaligned", i.imm));
+                return Err(format!(
+                    "state offset {:#x} out of range or misaligned",
+                    i.imm
+                ));
             }
         }
         Format::Load | Format::Store => {
@@ -153,7 +198,10 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
             want(i.src[1], ty)?;
         }
         Format::Call => {
-            let h = u.helpers.get(i.aux as usize).ok_or("helper index out of range")?;
+            let h = u
+                .helpers
+                .get(i.aux as usize)
+                .ok_or("helper index out of range")?;
             for k in 0..4 {
                 let used = k < usize::from(h.nargs);
                 if used {
