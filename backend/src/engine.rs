@@ -90,6 +90,12 @@ impl Drop for VcpuGuard<'_> {
         if let Some(i) = v.iter().position(|&r| r == self.req) {
             v.swap_remove(i);
         }
+        // A flush may have kicked this vCPU after `run` made its last check; kicks happen
+        // under this lock, so once deregistered none can follow: drop the private bit so it
+        // never leaks to the caller.
+        // SAFETY: `req` is the `exit_request` of the state `run` still borrows (the guard is
+        // dropped before `run` returns).
+        unsafe { &*(self.req as *const AtomicU32) }.fetch_and(!FLUSH_REQUEST, Ordering::AcqRel);
     }
 }
 
