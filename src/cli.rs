@@ -79,7 +79,7 @@ pub const USAGE: &str = "usage: xlat run [--arch riscv64] [--accel jit|interp] [
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
-        None => Err(format!("no command given\n{USAGE}")),
+        None => Err("no command given (see 'xlat --help')".to_string()),
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some("-V" | "--version") => Ok(Command::Version),
         Some("run") => parse_run(it.as_slice()).map(Command::Run),
@@ -135,13 +135,13 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
                 let v = value("a number")?;
                 hot_threshold = Some(v.parse().map_err(|_| format!("--hot-threshold: '{v}' is not a number"))?);
             }
-            _ => return Err(format!("unknown option '{a}'\n{USAGE}")),
+            _ => return Err(format!("unknown option '{a}' (see 'xlat --help')")),
         }
         i += 1;
     }
     let program = args
         .get(i)
-        .ok_or_else(|| format!("no program given\n{USAGE}"))?;
+        .ok_or_else(|| format!("no program given (see 'xlat --help')"))?;
     Ok(RunArgs {
         arch,
         accel,
