@@ -314,6 +314,11 @@ pub struct Helper {
     pub nargs: u8,
     /// Declared effects.
     pub flags: HelperFlags,
+    /// The only guest-state words (byte offsets) the helper reads or writes, when known.
+    /// `None` means any: the backend then writes back every cached register before the call
+    /// and reloads them all after it; with a list it touches just those words, so a helper
+    /// that only accrues FP flags does not spill a unit's whole register cache.
+    pub state_words: Option<&'static [u32]>,
 }
 
 /// One IR instruction. Which fields are used is given by the opcode's [`crate::Format`].

@@ -415,7 +415,8 @@ impl Lower<'_, '_> {
         let h = self.unit.helpers[i.aux as usize];
         let f = h.flags;
         if f.reads_state || f.writes_state {
-            self.regs.write_back(&mut self.b, self.env, self.st);
+            self.regs
+                .write_back_words(&mut self.b, self.env, self.st, h.state_words);
         }
         let mut args = vec![self.env];
         for k in 0..4 {
@@ -428,7 +429,8 @@ impl Lower<'_, '_> {
         }
         let r = self.call_host(h.func as *const () as u64, &args);
         if f.writes_state {
-            self.regs.load_all(&mut self.b, self.env, self.st);
+            self.regs
+                .load_words(&mut self.b, self.env, self.st, h.state_words);
         }
         if f.may_raise {
             self.check_pending();

@@ -83,6 +83,40 @@ impl RegCache {
         }
     }
 
+    /// Reloads the cached registers among `words` (`None`: all of them) after a helper wrote
+    /// the state.
+    pub fn load_words(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        env: Value,
+        fl: MemFlagsData,
+        words: Option<&[u32]>,
+    ) {
+        for c in self.cached.iter().filter(|c| in_words(words, c.off)) {
+            let v = b.ins().load(clif_ty(c.ty), fl, env, c.off as i32);
+            b.def_var(c.var, v);
+        }
+    }
+
+    /// Writes back the written registers among `words` (`None`: all of them) before a helper
+    /// looks at the state.
+    pub fn write_back_words(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        env: Value,
+        fl: MemFlagsData,
+        words: Option<&[u32]>,
+    ) {
+        for c in self
+            .cached
+            .iter()
+            .filter(|c| c.written && in_words(words, c.off))
+        {
+            let v = b.use_var(c.var);
+            b.ins().store(fl, v, env, c.off as i32);
+        }
+    }
+
     /// Stores every register the unit writes back to the state.
     pub fn write_back(&self, b: &mut FunctionBuilder<'_>, env: Value, fl: MemFlagsData) {
         for c in self.cached.iter().filter(|c| c.written) {
@@ -122,4 +156,10 @@ impl RegCache {
             }
         }
     }
+}
+
+/// Whether a cached register at byte offset `off` is among a helper's declared state words
+/// (a 32-bit access to either half of a declared word counts).
+fn in_words(words: Option<&[u32]>, off: u32) -> bool {
+    words.is_none_or(|w| w.iter().any(|&x| x & !7 == off & !7))
 }

@@ -156,6 +156,15 @@ extern "C" fn h_wonly(env: &mut CpuState, a: u64, _: u64, _: u64, _: u64) -> u64
     env.set_word32(reg_offset(5), a as u32 ^ 0x5a5a);
     0
 }
+extern "C" fn h_narrow(env: &mut CpuState, a: u64, b: u64, _: u64, _: u64) -> u64 {
+    let old = env.word(reg_offset(6));
+    env.set_word(reg_offset(6), old.rotate_left(3) ^ a);
+    if b & 7 == 0 {
+        env.exc_pending = 0x43 + 1;
+        env.exc_arg = old;
+    }
+    old.wrapping_add(b)
+}
 extern "C" fn h_raise(env: &mut CpuState, a: u64, b: u64, c: u64, d: u64) -> u64 {
     if a & 3 == 0 {
         env.exc_pending = 0x42 + 1;
@@ -175,12 +184,13 @@ const RAISE: HelperFlags = HelperFlags {
     may_raise: true,
 };
 
-pub static HELPERS: [Helper; 5] = [
+pub static HELPERS: [Helper; 6] = [
     Helper {
         name: "pure",
         func: h_pure,
         nargs: 2,
         flags: HelperFlags::PURE,
+        state_words: None,
     },
     Helper {
         name: "read",
@@ -191,24 +201,37 @@ pub static HELPERS: [Helper; 5] = [
             writes_state: false,
             may_raise: false,
         },
+        state_words: None,
     },
     Helper {
         name: "state",
         func: h_state,
         nargs: 3,
         flags: HelperFlags::STATE,
+        state_words: None,
     },
     Helper {
         name: "wonly",
         func: h_wonly,
         nargs: 1,
         flags: WONLY,
+        state_words: None,
     },
     Helper {
         name: "raise",
         func: h_raise,
         nargs: 4,
         flags: RAISE,
+        state_words: None,
+    },
+    // Declares the one word it touches: the backend spills and reloads only that word, and
+    // the interpreter (which ignores the list) must still agree.
+    Helper {
+        name: "narrow",
+        func: h_narrow,
+        nargs: 2,
+        flags: HelperFlags::ALL,
+        state_words: Some(&[reg_offset(6)]),
     },
 ];
 

@@ -153,6 +153,7 @@ pub static FP_OP: Helper = Helper {
     func: helper_fp_op,
     nargs: 3,
     flags: HelperFlags::ALL,
+    state_words: Some(&[FRM, FFLAGS]),
 };
 /// Fused multiply-adds.
 pub static FP_FMA: Helper = Helper {
@@ -160,6 +161,7 @@ pub static FP_FMA: Helper = Helper {
     func: helper_fp_fma,
     nargs: 4,
     flags: HelperFlags::ALL,
+    state_words: Some(&[FRM, FFLAGS]),
 };
 /// Counter CSR reads. Not pure (the value changes), so it is not declared PURE.
 pub static CSR_COUNTER: Helper = Helper {
@@ -167,6 +169,7 @@ pub static CSR_COUNTER: Helper = Helper {
     func: helper_csr_counter,
     nargs: 1,
     flags: HelperFlags::STATE,
+    state_words: Some(&[]),
 };
 /// orc.b.
 pub static ORC_B: Helper = Helper {
@@ -174,6 +177,7 @@ pub static ORC_B: Helper = Helper {
     func: helper_orc_b,
     nargs: 1,
     flags: HelperFlags::PURE,
+    state_words: Some(&[]),
 };
 
 #[cfg(test)]
