@@ -25,7 +25,11 @@ fn main() -> ExitCode {
             for (n, h) in cli::TRACE_FLAGS {
                 println!("                     {n:<8} {h}");
             }
-            println!("  -L DIR           sysroot for dynamically linked programs");
+            println!(
+                "  -L DIR           sysroot for dynamically linked programs: the interpreter and"
+            );
+            println!("                   absolute guest paths are looked up there first (default:");
+            println!("                   $XLAT_LD_PREFIX)");
             println!("  --hot-threshold N    executions of a block before it is compiled");
             ExitCode::SUCCESS
         }
@@ -94,10 +98,25 @@ fn run(r: RunArgs) -> Result<u8, String> {
         strace: r.trace.strace,
         unimp: r.trace.unimp,
         stats: r.trace.stats,
-        sysroot: r.sysroot.clone(),
+        sysroot: sysroot(&r)?,
         ..Default::default()
     };
     let status = xlat_linux_user::run_program(frontend, cfg, &r.program, argv, envp, opts)
         .map_err(|e| e.to_string())?;
     Ok(status as u8)
+}
+
+/// The sysroot: `-L DIR`, else `$XLAT_LD_PREFIX` (qemu's `QEMU_LD_PREFIX`); it must be a
+/// directory.
+fn sysroot(r: &RunArgs) -> Result<Option<std::path::PathBuf>, String> {
+    let (dir, from) = match (&r.sysroot, std::env::var_os("XLAT_LD_PREFIX")) {
+        (Some(d), _) => (d.clone(), "-L"),
+        (None, Some(d)) if !d.is_empty() => (d.into(), "XLAT_LD_PREFIX"),
+        _ => return Ok(None),
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(Some(dir)),
+        Ok(_) => Err(format!("{from} {}: not a directory", dir.display())),
+        Err(e) => Err(format!("{from} {}: {e}", dir.display())),
+    }
 }

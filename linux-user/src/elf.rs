@@ -1,5 +1,7 @@
-//! The ELF loader: validates a static ELF64 little-endian executable for the guest machine and
-//! maps its `PT_LOAD` segments into the guest address space.
+//! The ELF loader: validates an ELF64 little-endian executable for the guest machine and maps
+//! its `PT_LOAD` segments into the guest address space. A dynamically linked program names its
+//! interpreter (`PT_INTERP`); [`interp`] finds that in the sysroot, and [`load_interp`] maps it
+//! wherever the mmap allocator has room, as Linux does.
 
 use xlat_softmmu::user::{
     AddressSpace, Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MMAP_TOP, MapError, PAGE_SIZE,
@@ -38,9 +40,22 @@ pub enum ElfError {
     /// Not ET_EXEC or ET_DYN.
     #[error("unsupported ELF type {0} (need an executable)")]
     WrongType(u16),
-    /// Has a PT_INTERP.
-    #[error("dynamically linked programs need -L <sysroot>, not supported yet")]
-    Dynamic,
+    /// Its PT_INTERP is not in the sysroot (or, without one, not a guest program on the host).
+    #[error("{}", interp::not_found_message(.interp, .sysroot.as_deref()))]
+    NoInterp {
+        /// The interpreter path the program names.
+        interp: String,
+        /// The sysroot searched, if any.
+        sysroot: Option<String>,
+    },
+    /// The interpreter exists but cannot be loaded.
+    #[error("interpreter {path}: {why}")]
+    BadInterp {
+        /// Host path of the interpreter.
+        path: String,
+        /// What is wrong with it.
+        why: Box<ElfError>,
+    },
     /// Truncated or inconsistent headers.
     #[error("malformed ELF: {0}")]
     Malformed(&'static str),
@@ -97,6 +112,8 @@ pub struct ElfInfo {
     pub phoff: u64,
     /// The program headers.
     pub phdrs: Vec<Phdr>,
+    /// The interpreter path of a dynamically linked program (`PT_INTERP`).
+    pub interp: Option<String>,
 }
 
 /// The loaded image, for the stack's auxv and the start state.
@@ -164,6 +181,7 @@ pub fn parse(data: &[u8], machine: u16) -> Result<ElfInfo, ElfError> {
         return Err(ElfError::Malformed("program headers outside the file"));
     }
     let mut phdrs = Vec::with_capacity(phnum.into());
+    let mut interp = None;
     for i in 0..usize::from(phnum) {
         let o = start + i * usize::from(PHENT);
         let p = Phdr {
@@ -175,7 +193,7 @@ pub fn parse(data: &[u8], machine: u16) -> Result<ElfInfo, ElfError> {
             memsz: u64_at(data, o + 40),
         };
         if p.kind == PT_INTERP {
-            return Err(ElfError::Dynamic);
+            interp = Some(interp_path(data, &p)?);
         }
         if p.kind == PT_LOAD {
             check_load(&p, data.len() as u64)?;
@@ -190,7 +208,24 @@ pub fn parse(data: &[u8], machine: u16) -> Result<ElfInfo, ElfError> {
         entry: u64_at(data, 24),
         phoff,
         phdrs,
+        interp,
     })
+}
+
+/// The NUL-terminated path a PT_INTERP segment holds.
+fn interp_path(data: &[u8], p: &Phdr) -> Result<String, ElfError> {
+    let bad = ElfError::Malformed("bad PT_INTERP");
+    let start = usize::try_from(p.offset).map_err(|_| bad.clone())?;
+    let len = usize::try_from(p.filesz).map_err(|_| bad.clone())?;
+    let bytes = start
+        .checked_add(len)
+        .and_then(|end| data.get(start..end))
+        .ok_or(bad.clone())?;
+    let path = bytes.split(|b| *b == 0).next().unwrap_or_default();
+    if path.is_empty() || len > 4096 {
+        return Err(bad);
+    }
+    String::from_utf8(path.to_vec()).map_err(|_| bad)
 }
 
 fn check_load(p: &Phdr, file_len: u64) -> Result<(), ElfError> {
@@ -230,12 +265,34 @@ fn prot_of(flags: u32) -> u32 {
 }
 
 /// Maps the image described by `info` (file bytes `data`) into `space`; `name` labels the
-/// mappings in /proc/self/maps.
+/// mappings in /proc/self/maps. An ET_EXEC program goes where it says; a position-independent
+/// one (linked at 0) at Linux's ELF_ET_DYN_BASE.
 pub fn load(
     space: &AddressSpace,
     data: &[u8],
     info: &ElfInfo,
     name: &str,
+) -> Result<Loaded, ElfError> {
+    load_with(space, data, info, name, false)
+}
+
+/// Maps an interpreter (ld.so): a position-independent image goes wherever the top-down mmap
+/// allocator has room, as the kernel places it; its bias is AT_BASE.
+pub fn load_interp(
+    space: &AddressSpace,
+    data: &[u8],
+    info: &ElfInfo,
+    name: &str,
+) -> Result<Loaded, ElfError> {
+    load_with(space, data, info, name, true)
+}
+
+fn load_with(
+    space: &AddressSpace,
+    data: &[u8],
+    info: &ElfInfo,
+    name: &str,
+    anywhere: bool,
 ) -> Result<Loaded, ElfError> {
     let loads: Vec<&Phdr> = info
         .phdrs
@@ -244,10 +301,19 @@ pub fn load(
         .collect();
     let lo = loads.iter().map(|p| page_down(p.vaddr)).min().unwrap_or(0);
     let hi = loads.iter().map(|p| p.vaddr + p.memsz).max().unwrap_or(0);
-    let bias = if info.kind == ET_DYN && lo == 0 {
-        DYN_BASE
-    } else {
-        0
+    let bias = match (info.kind == ET_DYN && lo == 0, anywhere) {
+        (false, _) => 0,
+        (true, false) => DYN_BASE,
+        (true, true) => {
+            // Ask the allocator for room for the whole span; the segments replace it below.
+            let span = page_up(hi).checked_sub(lo).filter(|s| *s > 0);
+            let span = span.ok_or(ElfError::NoSegments)?;
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS;
+            let rw = PROT_READ | PROT_WRITE;
+            space
+                .mmap(0, span, rw, flags, Backing::Anon)
+                .map_err(ElfError::Map)?
+        }
     };
     if hi + bias > MMAP_TOP {
         return Err(ElfError::Malformed(
@@ -310,5 +376,6 @@ pub fn load(
     })
 }
 
+pub mod interp;
 #[cfg(test)]
 mod tests;

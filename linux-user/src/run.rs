@@ -37,7 +37,9 @@ pub fn die_by_signal(sig: i32) -> ! {
     std::process::exit(128 + sig)
 }
 
-fn auxv(frontend: &dyn Frontend, l: &elf::Loaded) -> Vec<(u64, u64)> {
+/// The auxiliary vector for main program `l`, started through an interpreter at bias `base`
+/// (0 for a static program).
+fn auxv(frontend: &dyn Frontend, l: &elf::Loaded, base: u64) -> Vec<(u64, u64)> {
     // SAFETY: plain id getters.
     let (uid, euid, gid, egid) = unsafe {
         (
@@ -52,7 +54,7 @@ fn auxv(frontend: &dyn Frontend, l: &elf::Loaded) -> Vec<(u64, u64)> {
         (at::PHENT, 56),
         (at::PHNUM, l.phnum),
         (at::PAGESZ, 4096),
-        (at::BASE, 0),
+        (at::BASE, base),
         (at::FLAGS, 0),
         (at::ENTRY, l.entry),
         (at::UID, uid.into()),
@@ -87,13 +89,21 @@ fn load(
     let misaligned = (0..64)
         .find(|c| frontend.classify_trap(*c) == TrapClass::Misaligned)
         .unwrap_or(0);
+    let bad = |why| LoadError::BadElf {
+        path: shown.clone(),
+        why,
+    };
+    // A dynamically linked program needs its interpreter; find it before mapping anything.
+    let interp = match &info.interp {
+        Some(name) => {
+            Some(elf::interp::find(name, opts.sysroot.as_deref(), abi.elf_machine).map_err(bad)?)
+        }
+        None => None,
+    };
     let space = Arc::new(AddressSpace::new(misaligned)?);
     let exe =
         std::fs::canonicalize(path).map_or_else(|_| shown.clone(), |p| p.display().to_string());
-    let loaded = elf::load(&space, &data, &info, &exe).map_err(|why| LoadError::BadElf {
-        path: shown.clone(),
-        why,
-    })?;
+    let loaded = elf::load(&space, &data, &info, &exe).map_err(bad)?;
     space.init_brk(loaded.end);
 
     let stack_lo = MMAP_TOP - STACK_SIZE;
@@ -105,6 +115,22 @@ fn load(
         Backing::Anon,
     )?;
     space.name_range(stack_lo, MMAP_TOP, "[stack]");
+    // The interpreter goes below the stack, where the top-down allocator finds room.
+    let (start, base) = match &interp {
+        Some((ipath, idata, iinfo)) => {
+            let name = std::fs::canonicalize(ipath).unwrap_or_else(|_| ipath.clone());
+            let il = elf::load_interp(&space, idata, iinfo, &name.display().to_string()).map_err(
+                |why| {
+                    bad(elf::ElfError::BadInterp {
+                        path: ipath.display().to_string(),
+                        why: Box::new(why),
+                    })
+                },
+            )?;
+            (il.entry, il.bias)
+        }
+        None => (loaded.entry, 0),
+    };
     let mut random = [0u8; 16];
     // SAFETY: a 16-byte buffer we own.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
@@ -113,7 +139,7 @@ fn load(
         argv,
         envp,
         &shown,
-        &auxv(frontend, &loaded),
+        &auxv(frontend, &loaded, base),
         random,
     );
     if img.bytes.len() as u64 > STACK_SIZE / 2 {
@@ -123,11 +149,12 @@ fn load(
     }
     space.write_bytes(img.sp, &img.bytes)?;
     let process = Process::new(space, opts, exe, abi.elf_machine, abi.uname_machine);
-    Ok((process, loaded.entry, img.sp))
+    Ok((process, start, img.sp))
 }
 
-/// Runs the static Linux program at `path` with `argv` and `envp` and returns its exit status.
-/// A guest that dies of a signal kills this process with the same signal.
+/// Runs the Linux program at `path` with `argv` and `envp` and returns its exit status. A
+/// dynamically linked program starts in its interpreter, found in `opts.sysroot` (made
+/// absolute here). A guest that dies of a signal kills this process with the same signal.
 pub fn run_program(
     frontend: Arc<dyn Frontend>,
     cfg: EngineConfig,
@@ -142,6 +169,15 @@ pub fn run_program(
             Some(first) => *first = a0,
             None => argv.push(a0),
         }
+    }
+    let mut opts = opts;
+    // The guest may chdir: a relative sysroot must keep meaning the same directory.
+    if let Some(root) = &opts.sysroot {
+        let abs = std::fs::canonicalize(root).map_err(|err| LoadError::Open {
+            path: root.display().to_string(),
+            err,
+        })?;
+        opts.sysroot = Some(abs);
     }
     let reexec_flags = reexec_flags(&cfg, &opts);
     let (mut process, entry, sp) = load(frontend.as_ref(), path, &argv, &envp, opts)?;
@@ -229,6 +265,9 @@ fn reexec_flags(cfg: &EngineConfig, opts: &UserOptions) -> Vec<String> {
     let on: Vec<&str> = names.iter().filter(|(b, _)| *b).map(|(_, n)| *n).collect();
     if !on.is_empty() {
         f.extend(["-d".to_string(), on.join(",")]);
+    }
+    if let Some(root) = &opts.sysroot {
+        f.extend(["-L".to_string(), root.display().to_string()]);
     }
     f
 }

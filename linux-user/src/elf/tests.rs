@@ -85,11 +85,26 @@ fn rejects_bad_headers_with_clear_errors() {
         &[interp, seg(5, 0x1000, 0x1_0000, 0, 0x10)],
         &[],
     );
-    assert!(
-        parse(&d, RISCV)
-            .unwrap_err()
-            .to_string()
-            .contains("dynamically linked")
+    assert_eq!(
+        parse(&d, RISCV),
+        Err(ElfError::Malformed("bad PT_INTERP")),
+        "empty interpreter path"
+    );
+    let far = Phdr {
+        offset: 0x1000,
+        filesz: 0x100,
+        ..interp
+    };
+    let d = image(
+        ET_EXEC,
+        RISCV,
+        &[far, seg(5, 0x1000, 0x1_0000, 0, 0x10)],
+        &[b'/'; 0x10],
+    );
+    assert_eq!(
+        parse(&d, RISCV),
+        Err(ElfError::Malformed("bad PT_INTERP")),
+        "interpreter path past EOF"
     );
     let d = image(
         ET_EXEC,
@@ -213,4 +228,107 @@ fn static_pie_gets_a_bias_and_finds_its_phdrs() {
         Ok(u64::from(PT_LOAD) | (5 << 32))
     );
     assert_eq!(space.read_u64(DYN_BASE + 0x1008), Ok(0x5555_5555_5555_5555));
+}
+
+/// A dynamically linked PIE naming `interp`, with its text (entry 0x1000) in one segment.
+fn dynamic_pie(interp: &str) -> Vec<u8> {
+    let mut path = interp.as_bytes().to_vec();
+    path.push(0);
+    let ip = Phdr {
+        kind: PT_INTERP,
+        flags: 4,
+        offset: 0x1000,
+        vaddr: 0x1000,
+        filesz: path.len() as u64,
+        memsz: path.len() as u64,
+    };
+    let mut d = image(ET_DYN, RISCV, &[ip, seg(5, 0, 0, 0x1100, 0x1100)], &path);
+    d.resize(0x1100, 0);
+    d[24..32].copy_from_slice(&0x1000u64.to_le_bytes());
+    d
+}
+
+#[test]
+fn pt_interp_names_the_interpreter() {
+    let d = dynamic_pie("/lib/ld-linux-riscv64-lp64d.so.1");
+    let info = parse(&d, RISCV).unwrap();
+    assert_eq!(
+        info.interp.as_deref(),
+        Some("/lib/ld-linux-riscv64-lp64d.so.1")
+    );
+    let static_one = parse(&two_segments(), RISCV).unwrap();
+    assert_eq!(static_one.interp, None);
+}
+
+#[test]
+fn the_interpreter_goes_below_the_stack_at_its_own_bias() {
+    let space = AddressSpace::new(6).unwrap();
+    // A stack at the top, as the run loop maps it before the interpreter.
+    let stack = MMAP_TOP - 0x10_0000;
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    let rw = PROT_READ | PROT_WRITE;
+    space
+        .mmap(stack, 0x10_0000, rw, flags, Backing::Anon)
+        .unwrap();
+    let main = dynamic_pie("/lib/ld.so");
+    let minfo = parse(&main, RISCV).unwrap();
+    let m = load(&space, &main, &minfo, "main").unwrap();
+    assert_eq!(m.bias, DYN_BASE);
+    let ld = image(
+        ET_DYN,
+        RISCV,
+        &[seg(5, 0, 0, 0x1010, 0x3000)],
+        &[0x77; 0x10],
+    );
+    let linfo = parse(&ld, RISCV).unwrap();
+    let l = load_interp(&space, &ld, &linfo, "ld.so").unwrap();
+    // Top-down: the highest free range that fits, just under the stack.
+    assert_eq!(l.bias, stack - 0x3000);
+    assert_eq!(l.entry, l.bias + 0x1_0000);
+    assert_eq!(space.read_u64(l.bias + 0x1000), Ok(0x7777_7777_7777_7777));
+    assert_eq!(space.read_u64(l.bias + 0x2000), Ok(0), "bss");
+    // The main program was left alone.
+    assert_eq!(
+        space.read_u64(DYN_BASE + 0x1000),
+        Ok(u64::from_le_bytes(*b"/lib/ld."))
+    );
+}
+
+#[test]
+fn interpreters_are_found_in_the_sysroot_through_its_symlinks() {
+    let root = std::env::temp_dir().join(format!("xlat-interp-test-{}", std::process::id()));
+    let libdir = root.join("usr/lib/riscv64-linux-gnu");
+    std::fs::create_dir_all(&libdir).unwrap();
+    std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+    let ld = image(ET_DYN, RISCV, &[seg(5, 0, 0, 0x1010, 0x1010)], &[0; 0x10]);
+    std::fs::write(libdir.join("ld-real.so"), &ld).unwrap();
+    // An absolute link, as an unfixed sysroot has: it must stay inside the root.
+    std::os::unix::fs::symlink(
+        "/usr/lib/riscv64-linux-gnu/ld-real.so",
+        libdir.join("ld.so.1"),
+    )
+    .unwrap();
+    let (path, data, info) =
+        interp::find("/lib/riscv64-linux-gnu/ld.so.1", Some(&root), RISCV).unwrap();
+    assert_eq!(path, libdir.join("ld-real.so"));
+    assert_eq!(data, ld);
+    assert_eq!(info.kind, ET_DYN);
+    // Missing: the one-line error names the interpreter and the sysroot.
+    let e = interp::find("/lib/ld-missing.so.1", Some(&root), RISCV).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "interpreter /lib/ld-missing.so.1 not found in sysroot {}; pass -L <sysroot>",
+            root.display()
+        )
+    );
+    // A file of the wrong machine in the sysroot is reported as such.
+    let x86 = image(ET_DYN, 62, &[seg(5, 0, 0, 0x1010, 0x1010)], &[0; 0x10]);
+    std::fs::write(root.join("ld-x86.so"), &x86).unwrap();
+    let e = interp::find("/ld-x86.so", Some(&root), RISCV).unwrap_err();
+    assert!(e.to_string().contains("is a x86-64 program"), "{e}");
+    // Without a sysroot, a host file that is not a guest program does not count.
+    let e = interp::find("/bin/sh", None, RISCV).unwrap_err();
+    assert!(matches!(e, ElfError::NoInterp { .. }), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
 }

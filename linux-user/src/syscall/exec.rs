@@ -181,7 +181,7 @@ impl Process {
         let path = if path.as_bytes() == b"/proc/self/exe" {
             CString::new(self.exe.clone()).unwrap_or(path)
         } else {
-            path
+            self.resolve(path)
         };
         // SAFETY: path is a NUL-terminated string.
         if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {

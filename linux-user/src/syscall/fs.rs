@@ -41,7 +41,7 @@ impl Process {
                     host(i64::from(fstat(cint(a[0]), &mut st)))
                         .and_then(|_| self.put_stat(a[1], &st))
                 }
-                Sys::newfstatat => self.path(a[1]).and_then(|p| {
+                Sys::newfstatat => self.lookup_path(a[1]).and_then(|p| {
                     let mut st: stat = std::mem::zeroed();
                     host(i64::from(fstatat(
                         cint(a[0]),
@@ -51,7 +51,7 @@ impl Process {
                     )))
                     .and_then(|_| self.put_stat(a[2], &st))
                 }),
-                Sys::statx => self.path(a[1]).and_then(|p| {
+                Sys::statx => self.lookup_path(a[1]).and_then(|p| {
                     let b = self.buf(a[4], 256, true)?;
                     host(syscall(
                         SYS_statx,
@@ -67,9 +67,9 @@ impl Process {
                     .and_then(|p| host(syscall(SYS_getdents64, cint(a[0]), p, a[2] as u32))),
                 Sys::readlinkat => self.readlinkat(a),
                 Sys::faccessat => self
-                    .path(a[1])
+                    .lookup_path(a[1])
                     .and_then(|p| host(syscall(SYS_faccessat, cint(a[0]), p.as_ptr(), cint(a[2])))),
-                Sys::faccessat2 => self.path(a[1]).and_then(|p| {
+                Sys::faccessat2 => self.lookup_path(a[1]).and_then(|p| {
                     host(syscall(
                         SYS_faccessat2,
                         cint(a[0]),
@@ -184,7 +184,7 @@ impl Process {
                         cint(a[4]),
                     )))
                 }),
-                Sys::statfs => self.path(a[0]).and_then(|p| {
+                Sys::statfs => self.lookup_path(a[0]).and_then(|p| {
                     let b = self.buf(a[1], 120, true)?;
                     host(syscall(SYS_statfs, p.as_ptr(), b))
                 }),
@@ -256,7 +256,7 @@ impl Process {
         let p = if name == b"/proc/self/exe" {
             CString::new(self.exe.clone()).unwrap_or(p)
         } else {
-            p
+            self.resolve(p)
         };
         // SAFETY: p is a NUL-terminated host string.
         host(i64::from(unsafe {
@@ -295,6 +295,7 @@ impl Process {
             self.put(a[2], &e[..n])?;
             return Ok(n as i64);
         }
+        let p = self.resolve(p);
         let b = self.buf(a[2], a[3], true)?;
         // SAFETY: b is a checked writable guest range of a[3] bytes.
         host(unsafe { libc::readlinkat(cint(a[0]), p.as_ptr(), b.cast(), a[3] as usize) } as i64)

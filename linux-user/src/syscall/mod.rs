@@ -7,6 +7,7 @@ mod fs;
 mod mem;
 mod more;
 mod net;
+mod path;
 mod proc;
 mod strace;
 pub mod structs;

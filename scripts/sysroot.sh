@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds a riscv64 sysroot for dynamically linked guest programs (`xlat run -L DIR`, like
+# `qemu-riscv64 -L DIR`) from Debian trixie packages: libc6, libstdc++6, libgcc-s1, bash,
+# coreutils, python3 and everything they depend on, as resolved by apt itself under the private
+# apt state scripts/setup.sh keeps in the cache (the system's own package state is never touched).
+# Every package is `dpkg -x`'d (no maintainer scripts run) into $CACHE/riscv64/sysroot; absolute
+# symlinks are rewritten to relative ones so they resolve inside the sysroot.
+# Idempotent: a stamp file records the package list; a second run with the same list is a no-op.
+#   usage: scripts/sysroot.sh [--force]
+set -euo pipefail
+
+CACHE="${XLAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xlat}"
+ARCH=riscv64
+ROOT="$CACHE/$ARCH/sysroot"
+STAMP="$CACHE/$ARCH/sysroot.stamp"
+PKGS=(libc6 libstdc++6 libgcc-s1 bash coreutils python3 python3.13-minimal libpython3.13-stdlib)
+log() { printf 'sysroot: %s\n' "$*" >&2; }
+
+# The mirror URI the machine's own apt sources already use (same rule as setup.sh).
+mirror_uri() {
+  local u
+  u=$(grep -h -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)
+  [ -n "$u" ] || u=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -E '/debian/?$' | head -n1 || true)
+  [ -n "$u" ] || u="http://deb.debian.org/debian"
+  printf '%s\n' "${u%/}"
+}
+
+# The private apt state shared with setup.sh's fetch_foreign.
+APTDIR="$CACHE/apt"
+DEBS="$CACHE/debs/$ARCH"
+mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEBS"
+[ -f "$APTDIR/sources.list" ] ||
+  printf 'deb [arch=riscv64,arm64] %s trixie main\n' "$(mirror_uri)" > "$APTDIR/sources.list"
+APT_OPTS=(-oAPT::Architecture="$ARCH" -oAPT::Architectures="$ARCH"
+  -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null
+  -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null
+  -oDebug::NoLocking=1 -oAPT::Sandbox::User=root)
+if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mtime +7 2>/dev/null)" ]; then
+  log "apt-get update (private state, trixie)"
+  apt-get "${APT_OPTS[@]}" update -qq >&2
+  touch "$APTDIR/updated"
+fi
+
+# apt's own resolver, against an empty status file: the exact set of packages (with versions)
+# an install of PKGS needs, virtual packages and alternatives already chosen.
+log "resolving ${PKGS[*]}"
+mapfile -t RESOLVED < <(apt-get "${APT_OPTS[@]}" -s -qq install --no-install-recommends "${PKGS[@]}" |
+  awk '$1 == "Inst" { v = $3; gsub(/[()\[\]]/, "", v); print $2 "=" v }' | sort)
+[ ${#RESOLVED[@]} -gt 0 ] || { log "error: apt resolved no packages"; exit 1; }
+WANT=$(printf '%s\n' "${RESOLVED[@]}")
+
+if [ "${1:-}" != "--force" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -d "$ROOT" ]; then
+  log "ok: $ROOT is up to date (${#RESOLVED[@]} packages)"
+  exit 0
+fi
+
+# Download what is not in the cache yet (file names follow apt's NAME_VERSION_ARCH.deb with
+# the epoch colon escaped).
+deb_of() { # NAME=VERSION -> the .deb path it would have
+  local n=${1%%=*} v=${1#*=}
+  ls "$DEBS/${n}_${v//:/%3a}_"*.deb 2>/dev/null | head -n1
+}
+missing=()
+for p in "${RESOLVED[@]}"; do [ -n "$(deb_of "$p")" ] || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "downloading ${#missing[@]} of ${#RESOLVED[@]} packages"
+  (cd "$DEBS" && apt-get "${APT_OPTS[@]}" download "${missing[@]}" >&2)
+fi
+
+# Unpack into a fresh directory, then swap it in, so an interrupted run never leaves half a tree.
+TMP="$ROOT.new"
+rm -rf "$TMP"
+mkdir -p "$TMP"
+n=0
+for p in "${RESOLVED[@]}"; do
+  deb=$(deb_of "$p")
+  [ -n "$deb" ] || { log "error: no .deb for $p"; exit 1; }
+  n=$((n + 1))
+  log "[$n/${#RESOLVED[@]}] unpacking ${p%%=*}"
+  dpkg -x "$deb" "$TMP"
+done
+
+# The merged-/usr links, if no package shipped them.
+for d in bin sbin lib; do
+  [ -e "$TMP/$d" ] || [ -L "$TMP/$d" ] || ln -s "usr/$d" "$TMP/$d"
+done
+
+# Absolute symlinks point at the host's files; make them relative to where they live.
+fixed=0
+while IFS= read -r -d '' link; do
+  target=$(readlink "$link")
+  case $target in
+    /*)
+      rel=$(realpath -m -s --relative-to="$(dirname "$link")" "$TMP$target")
+      ln -sfn "$rel" "$link"
+      fixed=$((fixed + 1))
+      ;;
+  esac
+done < <(find "$TMP" -type l -print0)
+log "rewrote $fixed absolute symlinks"
+
+rm -rf "$ROOT"
+mv "$TMP" "$ROOT"
+printf '%s\n' "$WANT" > "$STAMP"
+log "ok: $ROOT (${#RESOLVED[@]} packages, $(du -sh "$ROOT" | cut -f1))"
