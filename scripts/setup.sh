@@ -99,4 +99,5 @@ if [ ! -x "$BB_RV" ]; then
   cp "$tmp/usr/bin/busybox" "$BB_RV"; rm -rf "$tmp"
   basename "$deb" > "$CACHE/riscv64/busybox.version"
 fi
+bash "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh" # riscv64 sysroot for dynamically linked guests (xlat run -L)
 log "ok: cache at $CACHE"

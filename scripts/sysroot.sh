@@ -13,7 +13,7 @@ CACHE="${XLAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xlat}"
 ARCH=riscv64
 ROOT="$CACHE/$ARCH/sysroot"
 STAMP="$CACHE/$ARCH/sysroot.stamp"
-PKGS=(libc6 libstdc++6 libgcc-s1 bash coreutils python3 python3.13-minimal libpython3.13-stdlib)
+PKGS=(libc6 libc-bin libstdc++6 libgcc-s1 bash coreutils python3 python3.13-minimal libpython3.13-stdlib)
 log() { printf 'sysroot: %s\n' "$*" >&2; }
 
 # The mirror URI the machine's own apt sources already use (same rule as setup.sh).
