@@ -4,6 +4,7 @@
 
 use crate::jit::{self, CompileError, Jit};
 use crate::lower::LowerParams;
+use crate::region;
 use crate::slow::SlowCtx;
 use crate::tb::{Tb, TbCache, TbKey};
 use crate::{Accel, BackendError, EngineConfig, RunExit, Stats, trace};
@@ -297,7 +298,6 @@ impl Engine {
             self.link(env, tb, code);
             Next::Code(code)
         } else {
-            // Not compiled, so it still has its IR (both change together under this lock).
             tb.ir().map_or(Next::Full, Next::Interp)
         };
         env.last_slot = 0;
@@ -365,33 +365,47 @@ impl Engine {
         inner.cache.insert(key, Arc::new(Tb::new(unit, self.stub)));
     }
 
-    /// Compiles `tb`; returns its code address (0 if it stays interpreted) and whether code
-    /// memory was full (the caller flushes and retries).
+    /// Compiles `tb` with the hot units reachable from it as one region; returns its code
+    /// address (0 if it stays interpreted) and whether code memory was full (the caller
+    /// flushes and retries).
     fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>) -> (u64, bool) {
-        let params = LowerParams {
-            direct: self.direct,
-            slow_ctx: &*self.slow as *const SlowCtx as u64,
-            slots: tb.slot_addrs(),
-        };
         let t0 = Instant::now();
-        let Some(jit) = inner.jit.as_mut() else {
-            return (0, false);
-        };
         let Some(ir) = tb.ir() else {
             return (tb.code(), false);
         };
-        match jit.compile_unit(&ir.unit, params) {
+        // Members must have run about as often as a unit that gets compiled.
+        let region = region::gather(&inner.cache, tb, ir, self.cfg.hot_threshold / 2, 0);
+        let units: Vec<&xlat_ir::Unit> = region.members.iter().map(|(_, ir)| &ir.unit).collect();
+        let params = LowerParams {
+            direct: self.direct,
+            slow_ctx: &*self.slow as *const SlowCtx as u64,
+            slots: tb.slot_base(2 * units.len()),
+        };
+        let Some(jit) = inner.jit.as_mut() else {
+            return (0, false);
+        };
+        match jit.compile_region(&units, params) {
             Ok(c) => {
                 let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 inner.compile_us.push(us);
                 inner.stats.units_compiled += 1;
-                inner.stats.guest_insns_compiled += u64::from(tb.guest_insns);
+                inner.stats.guest_insns_compiled += region.guest_insns();
                 inner.stats.host_code_bytes += c.size as u64;
+                if units.len() > 1 {
+                    inner.stats.regions_compiled += 1;
+                    inner.stats.region_members += units.len() as u64;
+                }
                 if self.cfg.trace.out_asm {
                     trace::host_code(tb.pc, c.addr, c.size);
                 }
+                inner.cache.add_region(
+                    TbKey {
+                        pc: tb.pc,
+                        flags: 0,
+                    },
+                    region.member_ranges(),
+                );
                 tb.code.store(c.addr, Ordering::Release);
-                tb.drop_ir();
                 inner.just_flushed = false;
                 (c.addr, false)
             }

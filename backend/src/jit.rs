@@ -160,10 +160,20 @@ impl Jit {
         Ok(jit)
     }
 
+    #[cfg_attr(not(test), allow(dead_code, reason = "the engine compiles regions"))]
     /// Compiles `unit` into code memory.
     pub fn compile_unit(&mut self, unit: &Unit, p: LowerParams) -> Result<Compiled, CompileError> {
+        self.compile_region(&[unit], p)
+    }
+
+    /// Compiles a region (`units[0]` is the entry point) into code memory.
+    pub fn compile_region(
+        &mut self,
+        units: &[&Unit],
+        p: LowerParams,
+    ) -> Result<Compiled, CompileError> {
         self.compile_with(lower::unit_signature(), |b, fcfg| {
-            lower::lower_unit(b, unit, p, fcfg)
+            lower::lower_region(b, units, p, fcfg)
         })
     }
 

@@ -58,6 +58,7 @@ mod disas;
 mod engine;
 mod jit;
 mod lower;
+mod region;
 mod slow;
 mod tb;
 mod trace;
@@ -150,8 +151,12 @@ pub enum RunExit {
 pub struct Stats {
     /// Units translated (lifted) by the frontend.
     pub units_translated: u64,
-    /// Units compiled to host code.
+    /// Units compiled to host code (a region counts once, under its head).
     pub units_compiled: u64,
+    /// Of those, regions of more than one unit.
+    pub regions_compiled: u64,
+    /// Units inside those regions, counted once per region they are in.
+    pub region_members: u64,
     /// Guest instructions in the translated units.
     pub guest_insns_translated: u64,
     /// Guest instructions in the compiled units.

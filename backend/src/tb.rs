@@ -1,15 +1,17 @@
 //! Translation blocks and their cache.
 //!
-//! A [`Tb`] holds a unit's IR (run by the interpreter until the unit is hot), its compiled code
-//! once it has some, and its two link slots. The cache maps (guest pc, flags) to TBs. Flags are
+//! A [`Tb`] holds a unit's IR (run by the interpreter until the unit is hot, and kept for the
+//! regions other TBs compile it into), its compiled code once it has some (the code of a region
+//! headed by this unit), and the link slots of that code (two per region member). The cache maps (guest pc, flags) to TBs. Flags are
 //! 0 for now (they will carry the privilege mode and similar translation-relevant state).
 //! [`TbCache::invalidate`] takes out the TBs overlapping a guest address range (found through
-//! a per-page index) and unlinks the slots chained to them; [`TbCache::clear`] drops
+//! a per-page index, which also lists every page of a region's members under the region's
+//! head) and unlinks the slots chained to them; [`TbCache::clear`] drops
 //! everything.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use xlat_ir::Unit;
 use xlat_ir::interp::Prepared;
 
@@ -40,7 +42,7 @@ pub struct Tb {
     pub guest_len: u32,
     /// Guest instructions covered.
     pub guest_insns: u32,
-    /// The IR while the TB is interpreted; dropped once it is compiled (memory).
+    /// The IR (kept once compiled: later regions may take this unit in).
     ir: Mutex<Option<Arc<Ir>>>,
     /// Interpreted runs so far.
     pub runs: AtomicU32,
@@ -50,9 +52,13 @@ pub struct Tb {
     pub no_jit: AtomicBool,
     /// Link slots (of any TB) chained to this TB's code, to unlink it on invalidation.
     pub incoming: Mutex<Vec<u64>>,
-    /// Link slots for `goto_tb` 0 and 1: host code of the successor, or the return stub.
-    /// Boxed so their addresses (baked into the code) are stable.
-    pub slots: Box<[AtomicU64; 2]>,
+    /// Link slots of the compiled code, `goto_tb` 0 and 1 of each region member in turn: host
+    /// code of the successor, or the return stub. Boxed so their addresses (baked into the
+    /// code) are stable; set once, when the TB is compiled.
+    slots: OnceLock<Box<[AtomicU64]>>,
+    /// Guest ranges `[start, end)` of the compiled code's region members other than this unit.
+    members: OnceLock<Vec<(u64, u64)>>,
+    stub: u64,
 }
 
 impl Tb {
@@ -68,26 +74,42 @@ impl Tb {
             code: AtomicU64::new(0),
             no_jit: AtomicBool::new(false),
             incoming: Mutex::new(Vec::new()),
-            slots: Box::new([AtomicU64::new(stub), AtomicU64::new(stub)]),
+            slots: OnceLock::new(),
+            members: OnceLock::new(),
+            stub,
         }
     }
 
-    /// Addresses of the two link slots.
-    pub fn slot_addrs(&self) -> [u64; 2] {
-        [
-            &self.slots[0] as *const AtomicU64 as u64,
-            &self.slots[1] as *const AtomicU64 as u64,
-        ]
+    /// The address of the first of `n` link slots for this TB's code, all pointing at the stub.
+    /// The slots are made once: later calls return the same ones (whatever their `n`).
+    pub fn slot_base(&self, n: usize) -> u64 {
+        let s = self
+            .slots
+            .get_or_init(|| (0..n.max(1)).map(|_| AtomicU64::new(self.stub)).collect());
+        s.as_ptr() as u64
+    }
+
+    /// The guest range this TB's own unit covers.
+    pub fn range(&self) -> (u64, u64) {
+        (
+            self.pc,
+            self.pc.saturating_add(u64::from(self.guest_len.max(1))),
+        )
+    }
+
+    /// Whether this TB's code depends on guest bytes in `[start, end)`.
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        let hit = |(lo, hi): (u64, u64)| lo < end && hi > start;
+        hit(self.range())
+            || self
+                .members
+                .get()
+                .is_some_and(|m| m.iter().any(|&r| hit(r)))
     }
 
     /// The IR, unless the TB was compiled.
     pub fn ir(&self) -> Option<Arc<Ir>> {
         self.ir.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Forgets the IR (the TB has code now).
-    pub fn drop_ir(&self) {
-        *self.ir.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Compiled code address, or 0.
@@ -135,11 +157,8 @@ pub struct TbCache {
     retired: Vec<Arc<Tb>>,
 }
 
-fn pages_of(tb: &Tb) -> std::ops::RangeInclusive<u64> {
-    let start = tb.pc;
-    let last = start
-        .wrapping_add(u64::from(tb.guest_len.max(1)) - 1)
-        .max(start);
+fn pages_of((start, end): (u64, u64)) -> std::ops::RangeInclusive<u64> {
+    let last = end.saturating_sub(1).max(start);
     (start / PAGE)..=(last / PAGE)
 }
 
@@ -151,11 +170,29 @@ impl TbCache {
 
     /// Adds a translation.
     pub fn insert(&mut self, key: TbKey, tb: Arc<Tb>) {
-        for p in pages_of(&tb) {
+        for p in pages_of(tb.range()) {
             self.pages.entry(p).or_default().push(key);
         }
         if let Some(old) = self.map.insert(key, tb) {
             self.retired.push(old);
+        }
+    }
+
+    /// Records that the TB at `key` was compiled as a region that also covers the guest
+    /// `ranges` (its other members): invalidating any of them drops it.
+    pub fn add_region(&mut self, key: TbKey, ranges: Vec<(u64, u64)>) {
+        let Some(tb) = self.map.get(&key) else {
+            return;
+        };
+        let mut pages: Vec<u64> = ranges.iter().flat_map(|&r| pages_of(r)).collect();
+        pages.sort_unstable();
+        pages.dedup();
+        let own = pages_of(tb.range());
+        if tb.members.set(ranges).is_err() {
+            return; // compiled once already
+        }
+        for p in pages.into_iter().filter(|p| !own.contains(p)) {
+            self.pages.entry(p).or_default().push(key);
         }
     }
 
@@ -190,8 +227,7 @@ impl TbCache {
                 let Some(tb) = self.map.get(&key) else {
                     continue;
                 };
-                let (lo, hi) = (tb.pc, tb.pc.saturating_add(u64::from(tb.guest_len.max(1))));
-                if hi <= start || lo >= end {
+                if !tb.overlaps(start, end) {
                     // Same page, no overlap: keep it indexed.
                     self.pages.entry(p).or_default().push(key);
                     continue;

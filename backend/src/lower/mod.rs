@@ -1,5 +1,12 @@
-//! IR → CLIF: turns one [`Unit`] into a Cranelift function with the `tail` calling convention,
-//! signature `(env: i64) -> i64`, whose return value is an [`abi::encode_exit`] word.
+//! IR → CLIF: turns one [`Unit`], or a region of several, into a Cranelift function with the
+//! `tail` calling convention, signature `(env: i64) -> i64`, whose return value is an
+//! [`abi::encode_exit`] word.
+//!
+//! A region is a list of units whose first one (the head) is where the function starts; a
+//! `goto_tb` to the pc of any member is a jump inside the function (after an `exit_request`
+//! check, as a unit entry would do), so guest registers stay in host registers around loops.
+//! Every other `goto_tb` is a chained exit through the link slot of its (member, slot index):
+//! slot `k` of member `m` is the `AtomicU64` at `slots + 8 * (2 * m + k)`.
 //!
 //! The semantics are exactly [`xlat_ir::interp`]'s; the differential test in `tests/fuzz.rs`
 //! holds the two against each other on random units.
@@ -9,6 +16,7 @@
 //! helpers that write it. A word accessed with two widths stays in memory (plain loads/stores).
 
 mod arith;
+mod exits;
 mod mem;
 mod state;
 
@@ -31,8 +39,8 @@ pub struct LowerParams {
     pub direct: DirectMap,
     /// Address of the `SlowCtx` the out-of-line memory helpers receive.
     pub slow_ctx: u64,
-    /// Addresses of the unit's two link slots.
-    pub slots: [u64; 2],
+    /// Address of the first link slot: two per region member, `AtomicU64`s in a row.
+    pub slots: u64,
 }
 
 /// The signature of every unit: `tail fn(env) -> exit word`.
@@ -75,10 +83,15 @@ pub(crate) fn intcc(c: Cond) -> IntCC {
     }
 }
 
-/// Lowering state for one unit.
+/// Lowering state for one function (a unit or a region).
 pub(crate) struct Lower<'a, 'b> {
     pub b: FunctionBuilder<'b>,
+    /// The member being lowered.
     pub unit: &'a Unit,
+    /// Index of `unit` in `units`.
+    member: usize,
+    /// Every member; `units[0]` is the head.
+    units: &'a [&'a Unit],
     pub p: LowerParams,
     pub env: Value,
     temps: Vec<Variable>,
@@ -92,14 +105,20 @@ pub(crate) struct Lower<'a, 'b> {
     /// skip an `insn_start` and the interpreter tracks it dynamically.
     cur_pc: Variable,
     tail_sig: ir::SigRef,
-    /// The guest pc each link slot leads to: a slot is chained to one target only.
-    slot_pc: [Option<u64>; 2],
-    /// Where the body starts, after the registers are loaded (the target of self-loops).
-    top: Block,
+    /// The guest pc each link slot (2 per member) leads to: a slot is chained to one target.
+    slot_pc: Vec<Option<u64>>,
+    /// Where each member's body starts (the targets of jumps inside the region).
+    tops: Vec<Block>,
 }
 
-/// Builds the body of `b`'s function from `unit`.
-pub fn lower_unit(b: FunctionBuilder<'_>, unit: &Unit, p: LowerParams, fcfg: TargetFrontendConfig) {
+/// Builds the body of `b`'s function from a region: `units[0]` is the head (the entry point);
+/// every member must have a distinct pc.
+pub fn lower_region(
+    b: FunctionBuilder<'_>,
+    units: &[&Unit],
+    p: LowerParams,
+    fcfg: TargetFrontendConfig,
+) {
     let mut b = b;
     let vm = b.func.dfg.alias_regions.insert(AliasRegionData {
         user_id: 1,
@@ -117,38 +136,48 @@ pub fn lower_unit(b: FunctionBuilder<'_>, unit: &Unit, p: LowerParams, fcfg: Tar
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let env = b.block_params(entry)[0];
-    let temps = unit
-        .temps
-        .iter()
-        .map(|&t| b.declare_var(clif_ty(t)))
-        .collect();
-    let labels = (0..unit.labels).map(|_| b.create_block()).collect();
-    let regs = RegCache::plan(&mut b, unit);
+    let regs = RegCache::plan(&mut b, units);
     let cur_pc = b.declare_var(types::I64);
-    let top = b.create_block();
+    let tops = units.iter().map(|_| b.create_block()).collect();
     let mut l = Lower {
         b,
-        unit,
+        unit: units[0],
+        member: 0,
+        units,
         p,
         env,
-        temps,
-        labels,
+        temps: Vec::new(),
+        labels: Vec::new(),
         regs,
         st,
         gm,
         cur_pc,
         tail_sig,
-        slot_pc: [None; 2],
-        top,
+        slot_pc: vec![None; 2 * units.len()],
+        tops,
     };
     l.gen_entry();
-    l.gen_body();
+    for (m, &unit) in units.iter().enumerate() {
+        l.unit = unit;
+        l.member = m;
+        l.temps = unit
+            .temps
+            .iter()
+            .map(|&t| l.b.declare_var(clif_ty(t)))
+            .collect();
+        l.labels = (0..unit.labels).map(|_| l.b.create_block()).collect();
+        l.b.switch_to_block(l.tops[m]);
+        let pc = l.konst(types::I64, unit.pc);
+        l.b.def_var(l.cur_pc, pc);
+        l.gen_body();
+    }
     l.b.seal_all_blocks();
     l.b.finalize(fcfg);
 }
 
 impl Lower<'_, '_> {
-    /// Unit entry: leave with `Request` if `exit_request` is set, else load the cached registers.
+    /// Function entry: leave with `Request` if `exit_request` is set, else load the cached
+    /// registers and go to the head's body.
     fn gen_entry(&mut self) {
         let (fl, env) = (self.st_volatile(), self.env);
         let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
@@ -162,23 +191,7 @@ impl Lower<'_, '_> {
         self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
         self.b.switch_to_block(body);
         self.regs.load_all(&mut self.b, self.env, self.st);
-        self.b.ins().jump(self.top, &[]);
-        self.b.switch_to_block(self.top);
-        let pc = self.konst(types::I64, self.unit.pc);
-        self.b.def_var(self.cur_pc, pc);
-    }
-
-    /// `goto_tb` back to this unit's own start: a loop inside the function, so the guest
-    /// registers stay in variables. It still checks `exit_request` as a unit entry would.
-    fn gen_self_loop(&mut self) {
-        let (fl, env) = (self.st_volatile(), self.env);
-        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
-        let leave = self.b.create_block();
-        self.b.set_cold_block(leave);
-        self.b.ins().brif(req, leave, &[], self.top, &[]);
-        self.b.switch_to_block(leave);
-        self.leave(self.unit.pc);
-        self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
+        self.b.ins().jump(self.tops[0], &[]);
     }
 
     fn gen_body(&mut self) {
@@ -207,7 +220,7 @@ impl Lower<'_, '_> {
     }
 
     /// A state access the optimiser must not move or merge (words other threads write).
-    fn st_volatile(&self) -> MemFlagsData {
+    pub(super) fn st_volatile(&self) -> MemFlagsData {
         MemFlagsData::new().with_notrap()
     }
 
@@ -234,13 +247,13 @@ impl Lower<'_, '_> {
         self.b.ins().store(self.st, k, self.env, offset);
     }
 
-    fn ret_imm(&mut self, v: u64) {
+    pub(super) fn ret_imm(&mut self, v: u64) {
         let k = self.konst(types::I64, v);
         self.b.ins().return_(&[k]);
     }
 
     /// Writes back registers, sets pc (and clears last_slot) for an exit to the loop.
-    fn leave(&mut self, pc: u64) {
+    pub(super) fn leave(&mut self, pc: u64) {
         self.regs.write_back(&mut self.b, self.env, self.st);
         self.store_state_imm(off::PC, pc);
         self.store_state_imm(off::LAST_SLOT, 0);
@@ -321,36 +334,14 @@ impl Lower<'_, '_> {
             Format::InsnStart => {
                 let pc = self.konst(types::I64, i.imm);
                 self.b.def_var(self.cur_pc, pc);
+                // Relative to the head (sign-extend it: members may lie below the head).
                 self.b.set_srcloc(ir::SourceLoc::new(
-                    (i.imm.wrapping_sub(self.unit.pc)) as u32,
+                    (i.imm.wrapping_sub(self.units[0].pc)) as u32,
                 ));
             }
             Format::Call => self.gen_call(i),
-            Format::GotoTb if i.imm == self.unit.pc => {
-                self.gen_self_loop();
-                return true;
-            }
             Format::GotoTb => {
-                let k = (i.aux & 1) as usize;
-                if *self.slot_pc[k].get_or_insert(i.imm) != i.imm {
-                    // The slot already leads elsewhere: this exit cannot be chained.
-                    self.leave(i.imm);
-                    self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
-                    return true;
-                }
-                self.regs.write_back(&mut self.b, self.env, self.st);
-                self.store_state_imm(off::PC, i.imm);
-                let slot_addr = self.konst(types::I64, self.p.slots[k]);
-                self.b
-                    .ins()
-                    .store(self.st, slot_addr, self.env, off::LAST_SLOT);
-                let target =
-                    self.b
-                        .ins()
-                        .load(types::I64, MemFlagsData::new().with_notrap(), slot_addr, 0);
-                self.b
-                    .ins()
-                    .return_call_indirect(self.tail_sig, target, &[self.env]);
+                self.gen_goto_tb(i.imm, (i.aux & 1) as usize);
                 return true;
             }
             Format::GotoPtr => {
@@ -376,37 +367,6 @@ impl Lower<'_, '_> {
             }
         }
         false
-    }
-
-    /// Indirect exit: inline lookup in `env.jmp_cache`; a hit tail-calls the cached code, a miss
-    /// returns `Lookup` with `env.pc` set so the loop finds (and caches) the target.
-    fn gen_goto_ptr(&mut self, t: Value) {
-        self.regs.write_back(&mut self.b, self.env, self.st);
-        let idx = self.b.ins().ushr_imm_s(t, 1);
-        let idx = self
-            .b
-            .ins()
-            .band_imm_s(idx, (abi::JMP_CACHE_ENTRIES - 1) as i64);
-        let byte = self.b.ins().ishl_imm_s(idx, 4);
-        let ent = self.b.ins().iadd(self.env, byte);
-        let fl = MemFlagsData::trusted();
-        let epc = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE);
-        let code = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE + 8);
-        let same = self.b.ins().icmp(IntCC::Equal, epc, t);
-        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, code, 0);
-        let hit = self.b.ins().band(same, nonzero);
-        // env.pc is the running unit's pc on every path, as in the interpreter.
-        self.b.ins().store(self.st, t, self.env, off::PC);
-        let go = self.b.create_block();
-        let miss = self.b.create_block();
-        self.b.ins().brif(hit, go, &[], miss, &[]);
-        self.b.switch_to_block(go);
-        self.b
-            .ins()
-            .return_call_indirect(self.tail_sig, code, &[self.env]);
-        self.b.switch_to_block(miss);
-        self.store_state_imm(off::LAST_SLOT, 0);
-        self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
     }
 
     /// A helper call: write back before helpers that look at the state, reload after helpers

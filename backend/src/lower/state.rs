@@ -30,11 +30,13 @@ pub(crate) struct RegCache {
 }
 
 impl RegCache {
-    /// Decides which offsets become variables, and declares them.
-    pub fn plan(b: &mut FunctionBuilder<'_>, unit: &Unit) -> RegCache {
+    /// Decides which offsets become variables, and declares them (one plan for every member
+    /// of a region).
+    pub fn plan(b: &mut FunctionBuilder<'_>, units: &[&Unit]) -> RegCache {
+        let insts = || units.iter().flat_map(|u| u.insts.iter());
         // word -> (has i64 access, has i32 access)
         let mut words: HashMap<u32, (bool, bool)> = HashMap::new();
-        for i in &unit.insts {
+        for i in insts() {
             if matches!(i.op.format(), Format::GetReg | Format::SetReg) {
                 let w = words.entry((i.imm as u32) & !7).or_default();
                 match i.ty {
@@ -44,7 +46,7 @@ impl RegCache {
             }
         }
         let mut rc = RegCache::default();
-        for i in &unit.insts {
+        for i in insts() {
             let f = i.op.format();
             if !matches!(f, Format::GetReg | Format::SetReg) {
                 continue;

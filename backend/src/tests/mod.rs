@@ -240,7 +240,7 @@ pub struct Harness {
     pub jit: Jit,
     pub mem: Arc<TestMem>,
     slow: Box<SlowCtx>,
-    pub slots: Box<[AtomicU64; 2]>,
+    pub slots: Box<[AtomicU64]>,
 }
 
 /// How a compiled or interpreted run ended, plus the state it left.
@@ -269,7 +269,9 @@ impl Harness {
             jit,
             slow: Box::new(SlowCtx { mem: mem.clone() }),
             mem,
-            slots: Box::new([AtomicU64::new(stub), AtomicU64::new(stub)]),
+            slots: (0..2 * crate::region::MAX_MEMBERS)
+                .map(|_| AtomicU64::new(stub))
+                .collect(),
         }
     }
 
@@ -277,10 +279,7 @@ impl Harness {
         LowerParams {
             direct: self.mem.direct().unwrap(),
             slow_ctx: &*self.slow as *const SlowCtx as u64,
-            slots: [
-                &self.slots[0] as *const AtomicU64 as u64,
-                &self.slots[1] as *const AtomicU64 as u64,
-            ],
+            slots: self.slots.as_ptr() as u64,
         }
     }
 
@@ -294,10 +293,8 @@ impl Harness {
         // SAFETY: `c.addr` was just compiled by this harness's JIT for this memory.
         let value = unsafe { jit::enter(self.jit.trampoline, env, c.addr) };
         let p = self.params();
-        let slot = p
-            .slots
-            .iter()
-            .position(|&s| s == env.last_slot)
+        let slot = (0..2)
+            .find(|&k| p.slots + 8 * k == env.last_slot)
             .map(|k| k as u32);
         Ok(self.outcome(value, slot, env))
     }

@@ -1,0 +1,81 @@
+//! Leaving a unit: direct exits (`goto_tb`: a jump inside the region, or a tail call through a
+//! link slot) and indirect ones (`goto_ptr`: the inline jump cache).
+
+use super::Lower;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
+use xlat_ir::abi::{self, ExitKind, off};
+
+impl Lower<'_, '_> {
+    /// `goto_tb` to `pc` through slot `k` of the current member.
+    pub(super) fn gen_goto_tb(&mut self, pc: u64, k: usize) {
+        if let Some(m) = self.units.iter().position(|u| u.pc == pc) {
+            self.gen_internal_jump(m);
+            return;
+        }
+        let slot = 2 * self.member + k;
+        if *self.slot_pc[slot].get_or_insert(pc) != pc {
+            // The slot already leads elsewhere: this exit cannot be chained.
+            self.leave(pc);
+            self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
+            return;
+        }
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        self.store_state_imm(off::PC, pc);
+        let slot_addr = self.konst(types::I64, self.p.slots + 8 * slot as u64);
+        self.b
+            .ins()
+            .store(self.st, slot_addr, self.env, off::LAST_SLOT);
+        let target = self
+            .b
+            .ins()
+            .load(types::I64, MemFlagsData::new().with_notrap(), slot_addr, 0);
+        self.b
+            .ins()
+            .return_call_indirect(self.tail_sig, target, &[self.env]);
+    }
+
+    /// A `goto_tb` to member `m` of the region: a jump inside the function, so the guest
+    /// registers stay in variables. It still checks `exit_request` as a unit entry would.
+    fn gen_internal_jump(&mut self, m: usize) {
+        let (fl, env) = (self.st_volatile(), self.env);
+        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        let leave = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(req, leave, &[], self.tops[m], &[]);
+        self.b.switch_to_block(leave);
+        self.leave(self.units[m].pc);
+        self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
+    }
+
+    /// Indirect exit: inline lookup in `env.jmp_cache`; a hit tail-calls the cached code, a miss
+    /// returns `Lookup` with `env.pc` set so the loop finds (and caches) the target.
+    pub(super) fn gen_goto_ptr(&mut self, t: Value) {
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        let idx = self.b.ins().ushr_imm_s(t, 1);
+        let idx = self
+            .b
+            .ins()
+            .band_imm_s(idx, (abi::JMP_CACHE_ENTRIES - 1) as i64);
+        let byte = self.b.ins().ishl_imm_s(idx, 4);
+        let ent = self.b.ins().iadd(self.env, byte);
+        let fl = MemFlagsData::trusted();
+        let epc = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE);
+        let code = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE + 8);
+        let same = self.b.ins().icmp(IntCC::Equal, epc, t);
+        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, code, 0);
+        let hit = self.b.ins().band(same, nonzero);
+        // env.pc is the running unit's pc on every path, as in the interpreter.
+        self.b.ins().store(self.st, t, self.env, off::PC);
+        let go = self.b.create_block();
+        let miss = self.b.create_block();
+        self.b.ins().brif(hit, go, &[], miss, &[]);
+        self.b.switch_to_block(go);
+        self.b
+            .ins()
+            .return_call_indirect(self.tail_sig, code, &[self.env]);
+        self.b.switch_to_block(miss);
+        self.store_state_imm(off::LAST_SLOT, 0);
+        self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
+    }
+}
