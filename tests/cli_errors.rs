@@ -71,3 +71,84 @@ fn unknown_flag_and_trace() {
     );
     assert_one_line_error(&["bogus"], "unknown command 'bogus'");
 }
+
+/// A minimal dynamically linked riscv64 executable naming `/lib/ld-test-xlat.so.1`.
+fn dynamic_riscv64_elf() -> Vec<u8> {
+    let interp = b"/lib/ld-test-xlat.so.1\0";
+    let mut d = vec![0u8; 0x1000];
+    d[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\x00");
+    d[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    d[18..20].copy_from_slice(&243u16.to_le_bytes()); // EM_RISCV
+    d[20..24].copy_from_slice(&1u32.to_le_bytes());
+    d[24..32].copy_from_slice(&0x800u64.to_le_bytes()); // e_entry
+    d[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    d[52..54].copy_from_slice(&64u16.to_le_bytes());
+    d[54..56].copy_from_slice(&56u16.to_le_bytes());
+    d[56..58].copy_from_slice(&2u16.to_le_bytes());
+    // (type, flags, offset, vaddr, filesz, memsz)
+    let phdrs = [
+        (
+            3u32,
+            4u32,
+            0x200u64,
+            0x200u64,
+            interp.len() as u64,
+            interp.len() as u64,
+        ),
+        (1, 5, 0, 0, 0x1000, 0x1000),
+    ];
+    for (i, (t, f, off, va, fs, ms)) in phdrs.into_iter().enumerate() {
+        let o = 64 + i * 56;
+        d[o..o + 4].copy_from_slice(&t.to_le_bytes());
+        d[o + 4..o + 8].copy_from_slice(&f.to_le_bytes());
+        d[o + 8..o + 16].copy_from_slice(&off.to_le_bytes());
+        d[o + 16..o + 24].copy_from_slice(&va.to_le_bytes());
+        d[o + 24..o + 32].copy_from_slice(&va.to_le_bytes());
+        d[o + 32..o + 40].copy_from_slice(&fs.to_le_bytes());
+        d[o + 40..o + 48].copy_from_slice(&ms.to_le_bytes());
+        d[o + 48..o + 56].copy_from_slice(&0x1000u64.to_le_bytes());
+    }
+    d[0x200..0x200 + interp.len()].copy_from_slice(interp);
+    d
+}
+
+#[test]
+fn dynamic_program_without_its_interpreter() {
+    let dir = std::env::temp_dir().join(format!("xlat-cli-dyn-{}", std::process::id()));
+    let root = dir.join("empty-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let prog = dir.join("dyn");
+    std::fs::write(&prog, dynamic_riscv64_elf()).unwrap();
+    let p = prog.to_str().unwrap();
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_xlat"));
+        c.args(args).env_remove("XLAT_LD_PREFIX");
+        if let Some(v) = env {
+            c.env("XLAT_LD_PREFIX", v);
+        }
+        let o = c.output().expect("run xlat");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    let e = run(&["run", p], None);
+    assert!(
+        e.contains("interpreter /lib/ld-test-xlat.so.1 is not a program for this guest")
+            && e.contains("pass -L"),
+        "{e}"
+    );
+    let r = root.to_str().unwrap();
+    let want = format!("interpreter /lib/ld-test-xlat.so.1 not found in sysroot {r}");
+    assert!(run(&["run", "-L", r, p], None).contains(&want));
+    assert!(run(&["run", p], Some(r)).contains(&want), "XLAT_LD_PREFIX");
+    let e = run(&["run", "-L", "/nonexistent/sysroot", p], None);
+    assert!(e.contains("-L /nonexistent/sysroot: No such file"), "{e}");
+    // An interpreter of the wrong machine is named as such.
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::copy("/bin/true", root.join("lib/ld-test-xlat.so.1")).unwrap();
+    let e = run(&["run", "-L", r, p], None);
+    assert!(e.contains("ld-test-xlat.so.1: is a x86-64 program"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,9 +1,11 @@
 //! # xlat-linux-user
 //!
-//! Runs a foreign static Linux program as this process, like `qemu-riscv64 PROGRAM`: the ELF
-//! loader ([`elf`]) maps the image into a [`xlat_softmmu::AddressSpace`], [`stack`] builds the
-//! initial stack exactly as Linux does, and the run loop hands each guest system call to
-//! [`syscall`], which translates it to the host's.
+//! Runs a foreign Linux program as this process, like `qemu-riscv64 [-L SYSROOT] PROGRAM`: the
+//! ELF loader ([`elf`]) maps the image (and, for a dynamically linked program, its interpreter
+//! from the sysroot) into a [`xlat_softmmu::AddressSpace`], [`stack`] builds the initial stack
+//! exactly as Linux does, and the run loop hands each guest system call to [`syscall`], which
+//! translates it to the host's. Absolute guest paths that exist in the sysroot are looked up
+//! there first, as qemu-user does.
 //!
 //! Processes: `clone` with CLONE_THREAD (or clone3) starts a host thread running the same
 //! engine on its own CPU state; without it, `clone` is a host fork (the child builds a fresh
@@ -16,7 +18,7 @@
 //! guest instructions; frames are built for riscv64.
 //!
 //! Not yet: a guest SIGSEGV/SIGBUS handler for a fault in guest code (the process dies of the
-//! signal, as if uncaught), sigaltstack, dynamic linking, and the main thread's `exit`
+//! signal, as if uncaught), sigaltstack, and the main thread's `exit`
 //! waiting for the other threads.
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
@@ -44,7 +46,8 @@ pub struct UserOptions {
     pub unimp: bool,
     /// `-d stats`: translation statistics at exit.
     pub stats: bool,
-    /// `-L DIR`: sysroot for dynamically linked programs (not supported yet).
+    /// `-L DIR`: sysroot for dynamically linked programs: their interpreter, and absolute
+    /// guest paths that exist there.
     pub sysroot: Option<PathBuf>,
 }
 
