@@ -169,6 +169,12 @@ pub fn lower_region(
         l.b.switch_to_block(l.tops[m]);
         let pc = l.konst(types::I64, unit.pc);
         l.b.def_var(l.cur_pc, pc);
+        // Temps start at 0 in every unit run, as in the interpreter (a loop through the region
+        // must not see the last iteration's values). Unused constants cost no code.
+        for (k, &t) in unit.temps.iter().enumerate() {
+            let z = l.konst(clif_ty(t), 0);
+            l.b.def_var(l.temps[k], z);
+        }
         l.gen_body();
     }
     l.b.seal_all_blocks();

@@ -6,6 +6,7 @@ mod engine;
 mod fuzz;
 mod progfuzz;
 mod randunit;
+mod region;
 
 use crate::jit::{self, Jit};
 use crate::lower::LowerParams;
@@ -304,6 +305,11 @@ impl Harness {
         let prep = Prepared::new(unit);
         let InterpExit { value, slot } = interp::run(unit, &prep, env, &*self.mem, &mut Vec::new());
         self.outcome(value, slot, env)
+    }
+
+    /// The outcome of a run that returned `value` (no slot).
+    pub fn run_interp_outcome(&self, value: u64, env: &CpuState) -> Outcome {
+        self.outcome(value, None, env)
     }
 
     fn outcome(&self, value: u64, slot: Option<u32>, env: &CpuState) -> Outcome {
