@@ -404,3 +404,90 @@ fn missing_interpreter_is_one_clear_line() {
         .expect("run xlat");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "via env\n");
 }
+
+/// A program built here against the cross toolchain's own riscv64 libraries
+/// (`/usr/riscv64-linux-gnu`, which is also the sysroot for it), as a PIE with the default
+/// dynamic linker. It checks what the kernel's loader promises: AT_BASE is where ld.so sits,
+/// AT_PHDR/AT_ENTRY describe the main program at its load bias, dlopen/dlsym work, and
+/// thread-local storage works in the main program and across threads.
+const DYNAMIC_C: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+extern void _start(void);
+static __thread int tls = 5;
+static void *thread(void *arg) { tls += (int)(long)arg; return (void *)(long)tls; }
+
+static int main_phdr(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    if (strstr(info->dlpi_name, "ld-linux"))
+        printf("ld.so at AT_BASE: %d\n", info->dlpi_addr == getauxval(AT_BASE));
+    if (info->dlpi_name[0] == 0 && !*(int *)data) {
+        *(int *)data = 1;
+        printf("main phdr matches: %d\n", (unsigned long)info->dlpi_phdr == getauxval(AT_PHDR));
+        printf("main is biased: %d\n", info->dlpi_addr != 0);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    unsigned long base = getauxval(AT_BASE);
+    printf("AT_BASE page-aligned, nonzero: %d\n", base != 0 && base % 4096 == 0);
+    printf("AT_ENTRY is _start: %d\n", getauxval(AT_ENTRY) == (unsigned long)&_start);
+    printf("AT_PHENT: %lu, AT_EXECFN: %s\n", getauxval(AT_PHENT), (char *)getauxval(AT_EXECFN) == argv[0] ? "argv[0]" : "elsewhere");
+    int seen = 0;
+    dl_iterate_phdr(main_phdr, &seen);
+    void *m = dlopen("libm.so.6", RTLD_NOW);
+    double (*cosp)(double) = m ? (double (*)(double))dlsym(m, "cos") : 0;
+    printf("dlopen libm: %s, cos(0) = %.1f\n", m ? "ok" : dlerror(), cosp ? cosp(0.0) : -1.0);
+    pthread_t t[4];
+    long sum = 0;
+    for (long i = 0; i < 4; i++) pthread_create(&t[i], 0, thread, (void *)(i + 1));
+    for (int i = 0; i < 4; i++) { void *r; pthread_join(t[i], &r); sum += (long)r; }
+    printf("tls: main %d, threads sum %ld\n", tls, sum);
+    printf("argc %d, last arg %s\n", argc, argv[argc - 1]);
+    return 0;
+}
+"#;
+
+#[test]
+fn dynamic_pie_built_here_against_the_cross_libraries() {
+    let cross = PathBuf::from("/usr/riscv64-linux-gnu");
+    if !cross.join("lib/ld-linux-riscv64-lp64d.so.1").exists()
+        || !have("riscv64-linux-gnu-gcc")
+        || !have("qemu-riscv64")
+    {
+        eprintln!(
+            "dynamic_pie: skipped: needs riscv64-linux-gnu-gcc and qemu-riscv64 (scripts/setup.sh)"
+        );
+        return;
+    }
+    let dir = workdir("dynpie");
+    let src = dir.join("dynamic.c");
+    std::fs::write(&src, DYNAMIC_C).expect("write source");
+    let exe = dir.join(format!("dynamic-{}", std::process::id()));
+    let o = Command::new("riscv64-linux-gnu-gcc")
+        .args(["-O2", "-pie", "-fPIE", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-ldl")
+        .output()
+        .expect("run riscv64-linux-gnu-gcc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g = Guest::new(&exe).args(["one", "two"]);
+    let want = same_as_qemu("dynamic PIE", &cross, g);
+    let _ = std::fs::remove_file(&exe);
+    assert_eq!(
+        stdout(&want),
+        "AT_BASE page-aligned, nonzero: 1\nAT_ENTRY is _start: 1\n\
+         AT_PHENT: 56, AT_EXECFN: elsewhere\n\
+         main phdr matches: 1\nmain is biased: 1\nld.so at AT_BASE: 1\ndlopen libm: ok, cos(0) = 1.0\n\
+         tls: main 5, threads sum 30\nargc 3, last arg two\n"
+    );
+}
