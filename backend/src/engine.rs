@@ -120,6 +120,8 @@ pub struct Engine {
     vcpus: Mutex<Vec<usize>>,
     executed: AtomicU64,
     interpreted: AtomicU64,
+    /// Guest instructions executed by vCPUs that left `run` (with `count_insns`).
+    insns: AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -188,6 +190,7 @@ impl Engine {
             vcpus: Mutex::new(Vec::new()),
             executed: AtomicU64::new(0),
             interpreted: AtomicU64::new(0),
+            insns: AtomicU64::new(0),
         })
     }
 
@@ -202,6 +205,7 @@ impl Engine {
         let _vcpu = VcpuGuard::register(self, &env.exit_request);
         let mut seen_gen = u64::MAX;
         let mut temps = Vec::new();
+        let icount0 = env.icount;
         // Unit counts, published to the shared counters in batches (they are stats only).
         let (mut executed, mut interpreted) = (0u64, 0u64);
         loop {
@@ -224,6 +228,9 @@ impl Engine {
                     if self.cfg.trace.exec {
                         eprintln!("exec pc={:#x} (interp)", env.pc);
                     }
+                    if self.cfg.count_insns {
+                        env.icount = env.icount.wrapping_add(u64::from(ir.unit.guest_insns));
+                    }
                     interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
                 }
                 &Next::Code(code) => {
@@ -242,6 +249,8 @@ impl Engine {
             drop(running);
             if let Some(exit) = self.decode(env, ret) {
                 self.publish_counts(&mut executed, &mut interpreted);
+                self.insns
+                    .fetch_add(env.icount.wrapping_sub(icount0), Ordering::Relaxed);
                 return exit;
             }
         }
@@ -380,6 +389,7 @@ impl Engine {
             direct: self.direct,
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: tb.slot_base(2 * units.len()),
+            count_insns: self.cfg.count_insns,
         };
         let Some(jit) = inner.jit.as_mut() else {
             return (0, false);
@@ -396,7 +406,8 @@ impl Engine {
                     inner.stats.region_members += units.len() as u64;
                 }
                 if self.cfg.trace.out_asm {
-                    trace::host_code(tb.pc, c.addr, c.size);
+                    let pcs: Vec<u64> = units.iter().map(|u| u.pc).collect();
+                    trace::host_code(&pcs, c.addr, c.size);
                 }
                 inner.cache.add_region(
                     TbKey {
@@ -491,6 +502,7 @@ impl Engine {
         s.compile_us_total = t.iter().map(|&v| u64::from(v)).sum();
         s.units_executed = self.executed.load(Ordering::Relaxed);
         s.units_interpreted = self.interpreted.load(Ordering::Relaxed);
+        s.guest_insns_executed = self.insns.load(Ordering::Relaxed);
         s.code_memory_used = inner.jit.as_ref().map_or(0, |j| j.code_used() as u64);
         s
     }

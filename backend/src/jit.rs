@@ -72,6 +72,7 @@ fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
         .unwrap_or((opt_level, "backtracking"));
     set(&mut fb, "opt_level", opt_level)?;
     set(&mut fb, "regalloc_algorithm", regalloc)?;
+    // Cranelift's x64 tail calls rely on frame pointers.
     set(&mut fb, "preserve_frame_pointers", "true")?;
     // The verifier costs ~40% of compile time: on in debug and test builds only.
     set(

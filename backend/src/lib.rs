@@ -17,13 +17,19 @@
 //!   lock.
 //! - Tiering: a unit is interpreted [`EngineConfig::hot_threshold`] times, then compiled
 //!   (Cranelift `opt_level=none`; the choice and the threshold are measured, see
-//!   [`DEFAULT_HOT_THRESHOLD`]).
+//!   [`DEFAULT_HOT_THRESHOLD`]) together with the units reachable from it through `goto_tb`
+//!   exits that ran at least half as often, as one *region* (at most 16 units, 512 guest
+//!   instructions): a `goto_tb` between members is a jump inside the function, so loops keep
+//!   the guest registers in host registers, and each jump back to an earlier member checks
+//!   `exit_request`. A region lives under its head's pc; the page index lists every member's
+//!   pages, so invalidating any of them drops the region.
 //! - Guest memory is reached inline through the [`xlat_softmmu::DirectMap`]. A guest access to
 //!   an unmapped page faults on the host inside compiled code; [`Engine::is_jit_code`] lets a
 //!   signal handler recognise that.
 //!
 //! Module map: `lower/` (IR → CLIF, one file per opcode class), `jit` (Cranelift setup,
 //! trampoline, stub), `codemem` (W^X memory), `tb` (translation blocks and their cache),
+//! `region` (choosing a region's members),
 //! `engine` (the exec loop), `slow` (out-of-line memory accesses), `trace`/`disas` (`-d`).
 //!
 //! The backend never names a guest architecture: it drives an `Arc<dyn Frontend>`.
@@ -48,8 +54,9 @@
 //! # }
 //! ```
 //!
-//! While a unit runs, `env.pc` holds that unit's first pc (in both tiers); helpers that need
-//! the exact instruction get it as an argument. [`Engine::flush`] and [`Engine::invalidate`]
+//! While a unit runs, `env.pc` holds the first pc of the unit (or region) that was entered, not
+//! necessarily of the region member running; helpers that need the exact instruction get it as
+//! an argument. [`Engine::flush`] and [`Engine::invalidate`]
 //! may be called from any thread, but not from a helper running inside compiled code.
 #![warn(missing_docs)]
 
@@ -103,6 +110,9 @@ pub struct EngineConfig {
     pub code_size: usize,
     /// Trace switches.
     pub trace: Trace,
+    /// Count the guest instructions executed ([`Stats::guest_insns_executed`]; costs a memory
+    /// add per unit run, so it is for `-d stats` only).
+    pub count_insns: bool,
 }
 
 /// Default for [`EngineConfig::hot_threshold`], measured with `bench_tiering_threshold`
@@ -124,6 +134,7 @@ impl Default for EngineConfig {
             max_insns: 128,
             code_size: 256 << 20,
             trace: Trace::default(),
+            count_insns: false,
         }
     }
 }
@@ -171,6 +182,9 @@ pub struct Stats {
     pub units_executed: u64,
     /// Of those, executions in the interpreter.
     pub units_interpreted: u64,
+    /// Guest instructions executed (units entered × their length; a unit left early by an
+    /// exception counts whole), with [`EngineConfig::count_insns`] only, else 0.
+    pub guest_insns_executed: u64,
     /// Bytes of code memory in use now (since the last flush).
     pub code_memory_used: u64,
     /// Units taken out by [`Engine::invalidate`].

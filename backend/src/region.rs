@@ -9,9 +9,13 @@ use std::sync::atomic::Ordering;
 use xlat_ir::Format;
 
 /// Most units in one region.
-pub const MAX_MEMBERS: usize = 16;
+pub const MAX_MEMBERS: usize = 32;
 /// Most guest instructions in one region.
 pub const MAX_INSNS: u32 = 512;
+/// Most units looked at when gathering a region.
+const MAX_SCAN: usize = 64;
+/// Most units in a region without a loop through its head.
+const MAX_STRAIGHT: usize = 4;
 
 /// A region's members, head first, in discovery (breadth-first) order.
 #[derive(Debug)]
@@ -47,37 +51,77 @@ fn eligible(tb: &Tb, hot: u32) -> bool {
 
 /// Gathers the region headed by `head` (whose IR is `ir`): breadth-first over `goto_tb`
 /// targets that are in `cache` and eligible with at least `hot` runs, within
-/// [`MAX_MEMBERS`] and [`MAX_INSNS`].
+/// [`MAX_MEMBERS`] and [`MAX_INSNS`]. If some of them lead back to the head (a loop), only
+/// those stay: code after the loop is better compiled as its own region than copied into
+/// every loop's.
 pub fn gather(cache: &TbCache, head: &Arc<Tb>, ir: Arc<Ir>, hot: u32, flags: u32) -> Region {
     let mut members = vec![(head.clone(), ir)];
+    // succs[i]: member indices member i jumps to.
+    let mut succs: Vec<Vec<usize>> = Vec::new();
     let mut insns = head.guest_insns;
     let mut next = 0;
-    while next < members.len() && members.len() < MAX_MEMBERS {
-        let targets: Vec<u64> = members[next]
-            .1
-            .unit
-            .insts
-            .iter()
-            .filter(|i| i.op.format() == Format::GotoTb)
-            .map(|i| i.imm)
-            .collect();
-        next += 1;
+    while next < members.len() {
+        let targets: Vec<u64> = goto_tb_targets(&members[next].1);
+        let mut out = Vec::new();
         for pc in targets {
-            if members.len() >= MAX_MEMBERS || members.iter().any(|(t, _)| t.pc == pc) {
+            if let Some(k) = members.iter().position(|(t, _)| t.pc == pc) {
+                out.push(k);
+                continue;
+            }
+            if members.len() >= MAX_SCAN {
                 continue;
             }
             let Some(tb) = cache.get(TbKey { pc, flags }) else {
                 continue;
             };
-            if !eligible(tb, hot) || insns + tb.guest_insns > MAX_INSNS {
+            if !eligible(tb, hot) || insns + tb.guest_insns > MAX_INSNS * 2 {
                 continue;
             }
             let Some(ir) = tb.ir() else {
                 continue;
             };
             insns += tb.guest_insns;
+            out.push(members.len());
             members.push((tb.clone(), ir));
         }
+        succs.push(out);
+        next += 1;
     }
-    Region { members }
+    // Members that reach the head again (backwards from it over the edges found).
+    let mut on_loop = vec![false; members.len()];
+    on_loop[0] = true;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (i, out) in succs.iter().enumerate() {
+            if !on_loop[i] && out.iter().any(|&k| on_loop[k]) {
+                on_loop[i] = true;
+                changed = true;
+            }
+        }
+    }
+    let looping = on_loop.iter().filter(|&&b| b).count() > 1 || succs[0].contains(&0);
+    let mut kept = Vec::new();
+    let mut insns = 0;
+    for (i, m) in members.into_iter().enumerate() {
+        let want = if looping {
+            on_loop[i]
+        } else {
+            i < MAX_STRAIGHT
+        };
+        if want && kept.len() < MAX_MEMBERS && insns + m.0.guest_insns <= MAX_INSNS {
+            insns += m.0.guest_insns;
+            kept.push(m);
+        }
+    }
+    Region { members: kept }
+}
+
+fn goto_tb_targets(ir: &Ir) -> Vec<u64> {
+    ir.unit
+        .insts
+        .iter()
+        .filter(|i| i.op.format() == Format::GotoTb)
+        .map(|i| i.imm)
+        .collect()
 }

@@ -18,13 +18,20 @@ pub fn translated(t: &Trace, fe: &dyn Frontend, code: &dyn CodeFetch, unit: &Uni
     }
 }
 
-/// At compilation: host disassembly (`out_asm`).
-pub fn host_code(pc: u64, addr: u64, size: usize) {
+/// At compilation: host disassembly (`out_asm`) of the unit or region at `pcs[0]`.
+pub fn host_code(pcs: &[u64], addr: u64, size: usize) {
+    let pc = pcs[0];
+    let members = if pcs.len() > 1 {
+        let list: Vec<String> = pcs[1..].iter().map(|p| format!("{p:#x}")).collect();
+        format!(" region +{}", list.join(","))
+    } else {
+        String::new()
+    };
     // SAFETY: [addr, addr + size) is the function just installed in the executable view,
     // which stays mapped for the engine's lifetime; we only read it.
     let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
     eprint!(
-        "OUT: pc={pc:#x} host={addr:#x} ({size} bytes)\n{}",
+        "OUT: pc={pc:#x} host={addr:#x} ({size} bytes){members}\n{}",
         crate::disas::host(bytes, addr)
     );
 }

@@ -46,11 +46,10 @@ impl Lower<'_, '_> {
             let m = self.konst(types::I64, d.mask);
             self.b.ins().band(addr, m)
         };
-        if d.base == 0 {
-            return a;
+        match self.base {
+            Some(base) => self.b.ins().iadd(a, base),
+            None => a,
         }
-        let base = self.konst(types::I64, d.base);
-        self.b.ins().iadd(a, base)
     }
 
     /// Emits `if addr & (size-1) != 0 { slow } else { fast }`, each branch producing the value
@@ -107,6 +106,19 @@ impl Lower<'_, '_> {
 
     fn inline_load(&mut self, host: Value, m: MemOp, ty: Type, fl: MemFlagsData) -> Value {
         let mt = mem_ty(m);
+        if mt != ty && (!m.big_endian || mt == types::I8) {
+            // One extending load (movzx/movsx) rather than a load and an extension.
+            let ins = self.b.ins();
+            match (mt, m.signed) {
+                (types::I8, true) => return ins.sload8(ty, fl, host, 0),
+                (types::I8, false) => return ins.uload8(ty, fl, host, 0),
+                (types::I16, true) => return ins.sload16(ty, fl, host, 0),
+                (types::I16, false) => return ins.uload16(ty, fl, host, 0),
+                (types::I32, true) if ty == types::I64 => return ins.sload32(fl, host, 0),
+                (types::I32, false) if ty == types::I64 => return ins.uload32(fl, host, 0),
+                _ => {}
+            }
+        }
         let mut v = self.b.ins().load(mt, fl, host, 0);
         if m.big_endian && mt != types::I8 {
             v = self.b.ins().bswap(v);

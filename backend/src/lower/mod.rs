@@ -41,6 +41,8 @@ pub struct LowerParams {
     pub slow_ctx: u64,
     /// Address of the first link slot: two per region member, `AtomicU64`s in a row.
     pub slots: u64,
+    /// Add each member's guest instruction count to `env.icount` when it starts (`-d stats`).
+    pub count_insns: bool,
 }
 
 /// The signature of every unit: `tail fn(env) -> exit word`.
@@ -109,6 +111,8 @@ pub(crate) struct Lower<'a, 'b> {
     slot_pc: Vec<Option<u64>>,
     /// Where each member's body starts (the targets of jumps inside the region).
     tops: Vec<Block>,
+    /// The direct map's base, made once at entry (so loops keep it in a register), unless 0.
+    base: Option<Value>,
 }
 
 /// Builds the body of `b`'s function from a region: `units[0]` is the head (the entry point);
@@ -155,6 +159,7 @@ pub fn lower_region(
         tail_sig,
         slot_pc: vec![None; 2 * units.len()],
         tops,
+        base: None,
     };
     l.gen_entry();
     for (m, &unit) in units.iter().enumerate() {
@@ -169,6 +174,11 @@ pub fn lower_region(
         l.b.switch_to_block(l.tops[m]);
         let pc = l.konst(types::I64, unit.pc);
         l.b.def_var(l.cur_pc, pc);
+        if p.count_insns {
+            let n = l.b.ins().load(types::I64, l.st, l.env, off::ICOUNT);
+            let n = l.b.ins().iadd_imm_s(n, i64::from(unit.guest_insns));
+            l.b.ins().store(l.st, n, l.env, off::ICOUNT);
+        }
         // Temps start at 0 in every unit run, as in the interpreter (a loop through the region
         // must not see the last iteration's values). Unused constants cost no code.
         for (k, &t) in unit.temps.iter().enumerate() {
@@ -196,6 +206,9 @@ impl Lower<'_, '_> {
         self.store_state_imm(off::LAST_SLOT, 0);
         self.ret_imm(abi::encode_exit(ExitKind::Request, 0));
         self.b.switch_to_block(body);
+        if self.p.direct.base != 0 {
+            self.base = Some(self.konst(types::I64, self.p.direct.base));
+        }
         self.regs.load_all(&mut self.b, self.env, self.st);
         self.b.ins().jump(self.tops[0], &[]);
     }

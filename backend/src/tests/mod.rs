@@ -281,6 +281,7 @@ impl Harness {
             direct: self.mem.direct().unwrap(),
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: self.slots.as_ptr() as u64,
+            count_insns: false,
         }
     }
 
