@@ -1,5 +1,10 @@
 //! Guest memory accesses through the reservation: checked copies for syscalls, and the
 //! interpreter's and the frontend's views ([`GuestMem`], [`CodeFetch`], [`GuestMemory`]).
+//!
+//! The interpreter's loads and stores go through the fault-tolerant probes of [`probe`]:
+//! an access the guest may not make faults on the host, the host SIGSEGV handler (linux-user)
+//! resumes the probe at its fixup, and the access becomes a [`MemFault`] with the guest address.
+//! So checking costs nothing when nothing faults.
 
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64, Ordering};
 
@@ -95,6 +100,40 @@ impl AddressSpace {
         }
         Ok(())
     }
+
+    /// The guest fault for a load (`store` false) or store at `addr` that the memory refused.
+    fn access_fault(&self, addr: u64, store: bool) -> MemFault {
+        let codes = ACCESS_FAULT_CODES.load(Ordering::Relaxed);
+        let code = if store {
+            codes >> 32
+        } else {
+            codes & 0xffff_ffff
+        };
+        MemFault {
+            code: code as u32,
+            addr,
+        }
+    }
+
+    /// Atomics run as Rust atomics (no fault recovery): check the guest map first. An AMO
+    /// needs read and write permission, and faults as a store (as on riscv).
+    fn atomic_allowed(&self, addr: u64, mem: MemOp) -> Result<(), MemFault> {
+        let end = addr.wrapping_add(u64::from(mem.bytes()));
+        if end > self.size || !self.vmas().covered(addr, end, PROT_READ | PROT_WRITE) {
+            return Err(self.access_fault(addr, true));
+        }
+        Ok(())
+    }
+}
+
+/// The guest exception codes of a load (low half) and store (high half) access fault.
+static ACCESS_FAULT_CODES: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the architecture's exception codes the interpreter path raises when a guest load or
+/// store touches memory the guest may not access (riscv64: load/store page fault, 13 and 15).
+/// One guest architecture per process, so this is process-wide.
+pub fn set_access_fault_codes(load: u32, store: u32) {
+    ACCESS_FAULT_CODES.store(u64::from(load) | u64::from(store) << 32, Ordering::Relaxed);
 }
 
 fn to_mem(v: u64, mem: MemOp) -> u64 {
@@ -153,17 +192,8 @@ impl GuestMem for AddressSpace {
         if mem.aligned {
             self.misaligned(addr, mem)?;
         }
-        let p = self.g2h(addr) as *const u8;
-        // SAFETY: p is inside the reservation (masked, plus a guard past the end); an access to
-        // a page the guest may not read faults on the host, which is the guest's SIGSEGV.
-        let v = unsafe {
-            match mem.size_log2 {
-                0 => u64::from(p.read()),
-                1 => u64::from((p as *const u16).read_unaligned()),
-                2 => u64::from((p as *const u32).read_unaligned()),
-                _ => (p as *const u64).read_unaligned(),
-            }
-        };
+        let p = self.g2h(addr);
+        let v = probe::load(p, mem.size_log2).map_err(|()| self.access_fault(addr, false))?;
         Ok(to_mem(v, mem))
     }
 
@@ -172,21 +202,13 @@ impl GuestMem for AddressSpace {
             self.misaligned(addr, mem)?;
         }
         let v = to_mem(val, mem);
-        let p = self.g2h(addr) as *mut u8;
-        // SAFETY: as in load: inside the reservation; forbidden pages fault on the host.
-        unsafe {
-            match mem.size_log2 {
-                0 => p.write(v as u8),
-                1 => (p as *mut u16).write_unaligned(v as u16),
-                2 => (p as *mut u32).write_unaligned(v as u32),
-                _ => (p as *mut u64).write_unaligned(v),
-            }
-        }
-        Ok(())
+        let p = self.g2h(addr);
+        probe::store(p, mem.size_log2, v).map_err(|()| self.access_fault(addr, true))
     }
 
     fn atomic_rmw(&self, addr: u64, mem: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
         self.misaligned(addr, mem)?;
+        self.atomic_allowed(addr, mem)?;
         let h = self.g2h(addr);
         let bits = mem.bytes() * 8;
         let f = |old: u64| Some(rmw(op, old, val, bits));
@@ -212,6 +234,7 @@ impl GuestMem for AddressSpace {
 
     fn atomic_cas(&self, addr: u64, mem: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
         self.misaligned(addr, mem)?;
+        self.atomic_allowed(addr, mem)?;
         let h = self.g2h(addr);
         let sc = Ordering::SeqCst;
         let old = match mem.size_log2 {
@@ -250,5 +273,256 @@ impl CodeFetch for AddressSpace {
 impl GuestMemory for AddressSpace {
     fn direct(&self) -> Option<DirectMap> {
         Some(self.direct_map())
+    }
+}
+
+/// Guest loads and stores that report a host fault instead of dying of it (x86-64 hosts).
+///
+/// Each probe is a tiny function whose first instruction is the access. The host fault
+/// handler asks [`fixup`] whether the faulting pc is a probe's access; if so it resumes at the
+/// shared fixup, which makes the probe return "faulted". The probes touch only registers
+/// besides the access, so resuming there is sound.
+pub mod probe {
+    #[cfg(target_arch = "x86_64")]
+    std::arch::global_asm!(
+        ".text",
+        ".p2align 4",
+        ".globl xlat_softmmu_probe_loads",
+        "xlat_softmmu_probe_loads:",
+        "xlat_softmmu_probe_ld8:",
+        "    movzx eax, byte ptr [rdi]",
+        "    xor edx, edx",
+        "    ret",
+        "xlat_softmmu_probe_ld16:",
+        "    movzx eax, word ptr [rdi]",
+        "    xor edx, edx",
+        "    ret",
+        "xlat_softmmu_probe_ld32:",
+        "    mov eax, dword ptr [rdi]",
+        "    xor edx, edx",
+        "    ret",
+        "xlat_softmmu_probe_ld64:",
+        "    mov rax, qword ptr [rdi]",
+        "    xor edx, edx",
+        "    ret",
+        "xlat_softmmu_probe_load_fixup:",
+        "    xor eax, eax",
+        "    mov edx, 1",
+        "    ret",
+        "xlat_softmmu_probe_st8:",
+        "    mov byte ptr [rdi], sil",
+        "    xor eax, eax",
+        "    ret",
+        "xlat_softmmu_probe_st16:",
+        "    mov word ptr [rdi], si",
+        "    xor eax, eax",
+        "    ret",
+        "xlat_softmmu_probe_st32:",
+        "    mov dword ptr [rdi], esi",
+        "    xor eax, eax",
+        "    ret",
+        "xlat_softmmu_probe_st64:",
+        "    mov qword ptr [rdi], rsi",
+        "    xor eax, eax",
+        "    ret",
+        "xlat_softmmu_probe_store_fixup:",
+        "    mov eax, 1",
+        "    ret",
+    );
+
+    /// A probe load's result: the value, and 1 if the access faulted.
+    #[repr(C)]
+    struct Loaded {
+        val: u64,
+        fault: u64,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe extern "C" {
+        fn xlat_softmmu_probe_loads();
+        fn xlat_softmmu_probe_ld8(p: u64) -> Loaded;
+        fn xlat_softmmu_probe_ld16(p: u64) -> Loaded;
+        fn xlat_softmmu_probe_ld32(p: u64) -> Loaded;
+        fn xlat_softmmu_probe_ld64(p: u64) -> Loaded;
+        fn xlat_softmmu_probe_load_fixup();
+        fn xlat_softmmu_probe_st8(p: u64, v: u64) -> u64;
+        fn xlat_softmmu_probe_st16(p: u64, v: u64) -> u64;
+        fn xlat_softmmu_probe_st32(p: u64, v: u64) -> u64;
+        fn xlat_softmmu_probe_st64(p: u64, v: u64) -> u64;
+        fn xlat_softmmu_probe_store_fixup();
+    }
+
+    /// Loads `1 << size_log2` bytes (zero-extended) from host address `p`; `Err` if the host
+    /// access faulted (needs the fault handler that consults [`fixup`]).
+    #[cfg(target_arch = "x86_64")]
+    pub fn load(p: u64, size_log2: u8) -> Result<u64, ()> {
+        // SAFETY: the probes read memory at `p` with a plain mov; callers pass addresses
+        // inside the guest reservation, where a forbidden page faults and the handler resumes
+        // at the fixup. Guest memory is never accessed through Rust references.
+        let r = unsafe {
+            match size_log2 {
+                0 => xlat_softmmu_probe_ld8(p),
+                1 => xlat_softmmu_probe_ld16(p),
+                2 => xlat_softmmu_probe_ld32(p),
+                _ => xlat_softmmu_probe_ld64(p),
+            }
+        };
+        if r.fault == 0 { Ok(r.val) } else { Err(()) }
+    }
+
+    /// Stores the low `1 << size_log2` bytes of `v` at host address `p`; `Err` on a fault.
+    #[cfg(target_arch = "x86_64")]
+    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), ()> {
+        // SAFETY: as in `load`, for a plain mov store.
+        let r = unsafe {
+            match size_log2 {
+                0 => xlat_softmmu_probe_st8(p, v),
+                1 => xlat_softmmu_probe_st16(p, v),
+                2 => xlat_softmmu_probe_st32(p, v),
+                _ => xlat_softmmu_probe_st64(p, v),
+            }
+        };
+        if r == 0 { Ok(()) } else { Err(()) }
+    }
+
+    /// Where to resume after a host fault at `pc`, if `pc` is a probe's access.
+    /// Async-signal-safe.
+    #[cfg(target_arch = "x86_64")]
+    pub fn fixup(pc: u64) -> Option<u64> {
+        let loads = xlat_softmmu_probe_loads as *const () as u64;
+        let load_fixup = xlat_softmmu_probe_load_fixup as *const () as u64;
+        let stores = xlat_softmmu_probe_st8 as *const () as u64;
+        let store_fixup = xlat_softmmu_probe_store_fixup as *const () as u64;
+        if (loads..load_fixup).contains(&pc) {
+            Some(load_fixup)
+        } else if (stores..store_fixup).contains(&pc) {
+            Some(store_fixup)
+        } else {
+            None
+        }
+    }
+
+    /// Other hosts: plain accesses (a forbidden page kills the process).
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn load(p: u64, size_log2: u8) -> Result<u64, ()> {
+        let p = p as *const u8;
+        // SAFETY: inside the reservation; see the x86-64 version.
+        Ok(unsafe {
+            match size_log2 {
+                0 => u64::from(p.read()),
+                1 => u64::from((p as *const u16).read_unaligned()),
+                2 => u64::from((p as *const u32).read_unaligned()),
+                _ => (p as *const u64).read_unaligned(),
+            }
+        })
+    }
+
+    /// Other hosts: plain accesses.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), ()> {
+        let p = p as *mut u8;
+        // SAFETY: inside the reservation; see the x86-64 version.
+        unsafe {
+            match size_log2 {
+                0 => p.write(v as u8),
+                1 => (p as *mut u16).write_unaligned(v as u16),
+                2 => (p as *mut u32).write_unaligned(v as u32),
+                _ => (p as *mut u64).write_unaligned(v),
+            }
+        }
+        Ok(())
+    }
+
+    /// Other hosts: no probes.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn fixup(_pc: u64) -> Option<u64> {
+        None
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::super::{Backing, MAP_ANONYMOUS, MAP_PRIVATE};
+    use super::*;
+
+    extern "C" fn on_fault(_: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+        let uc = ctx.cast::<libc::ucontext_t>();
+        // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
+        unsafe {
+            let rip = &mut (*uc).uc_mcontext.gregs[libc::REG_RIP as usize];
+            match probe::fixup(*rip as u64) {
+                Some(to) => *rip = to as i64,
+                None => libc::abort(),
+            }
+        }
+    }
+
+    fn install() {
+        // SAFETY: a fully initialised sigaction whose handler only edits the ucontext.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+            libc::sigaction(libc::SIGSEGV, &sa, std::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn forbidden_accesses_become_guest_faults_with_the_guest_address() {
+        install();
+        set_access_fault_codes(13, 15);
+        let a = AddressSpace::new(6).expect("reserve");
+        let rw = PROT_READ | PROT_WRITE;
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        let x = a.mmap(0, 0x3000, rw, anon, Backing::Anon).unwrap();
+        a.mprotect(x + 0x1000, 0x1000, PROT_READ).unwrap();
+        a.mprotect(x + 0x2000, 0x1000, 0).unwrap();
+        let w = MemOp::le(8, false);
+        assert_eq!(a.store(x + 8, w, 0x1122_3344_5566_7788), Ok(()));
+        assert_eq!(a.load(x + 8, w), Ok(0x1122_3344_5566_7788));
+        // Read-only page: loads work, stores fault as stores.
+        assert_eq!(a.load(x + 0x1000, w), Ok(0));
+        let st = a.store(x + 0x1008, w, 1);
+        assert_eq!(
+            st,
+            Err(MemFault {
+                code: 15,
+                addr: x + 0x1008
+            })
+        );
+        // PROT_NONE and unmapped pages: both directions fault.
+        assert_eq!(
+            a.load(x + 0x2004, w),
+            Err(MemFault {
+                code: 13,
+                addr: x + 0x2004
+            })
+        );
+        assert_eq!(
+            a.load(x + 0x3000, MemOp::le(1, false)),
+            Err(MemFault {
+                code: 13,
+                addr: x + 0x3000
+            })
+        );
+        assert_eq!(
+            a.store(x - 2, MemOp::le(2, false), 7),
+            Err(MemFault {
+                code: 15,
+                addr: x - 2
+            })
+        );
+        // Atomics need a writable page.
+        let cas = a.atomic_cas(x + 0x1000, w, 0, 5);
+        assert_eq!(
+            cas,
+            Err(MemFault {
+                code: 15,
+                addr: x + 0x1000
+            })
+        );
+        let amo = a.atomic_rmw(x + 8, w, AtomicOp::Add, 2);
+        assert_eq!(amo, Ok(0x1122_3344_5566_7788));
+        assert_eq!(a.load(x + 8, w), Ok(0x1122_3344_5566_778a));
     }
 }

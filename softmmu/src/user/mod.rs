@@ -7,6 +7,7 @@ pub mod vma;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use access::{probe, set_access_fault_codes};
 pub use vma::{PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaMap, page_down, page_up};
 
 use crate::DirectMap;
