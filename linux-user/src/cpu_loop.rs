@@ -51,9 +51,9 @@ pub(crate) fn cpu_loop(
     process: &mut Process,
     env: &mut CpuState,
 ) -> Result<End, LoadError> {
-    let slot = signal::register(&env.exit_request);
+    process.signals = signal::register(&env.exit_request);
     let r = run_until_exit(m, process, env);
-    signal::unregister(slot);
+    signal::unregister(process.signals);
     r
 }
 
@@ -68,6 +68,7 @@ fn run_until_exit(
             RunExit::Syscall => {
                 let nr = env.word(abi.syscall_nr);
                 let args = abi.syscall_args.map(|o| env.word(o));
+                process.sp = env.word(abi.sp);
                 match process.syscall(nr, args) {
                     Outcome::Ret(v) => env.set_word(abi.syscall_ret, v as u64),
                     Outcome::Exit(code) => return Ok(End::Group(code & 0xff)),
@@ -99,6 +100,15 @@ fn run_until_exit(
                         deliver_pending(m, process, env);
                         continue;
                     }
+                    Outcome::Interrupted { restartable } => {
+                        if restartable && restarts(process) {
+                            // The frame saves the ecall's pc: the call runs again after the
+                            // handler, with its arguments untouched.
+                            deliver_pending(m, process, env);
+                            continue;
+                        }
+                        env.set_word(abi.syscall_ret, (-i64::from(libc::EINTR)) as u64);
+                    }
                 }
                 if std::mem::take(&mut process.flush) {
                     m.engine.flush();
@@ -120,6 +130,18 @@ fn run_until_exit(
     }
 }
 
+/// Whether the signal about to be delivered lets an interrupted syscall restart: its handler
+/// has SA_RESTART, or no guest handler runs at all.
+fn restarts(process: &Process) -> bool {
+    match process.signals.peek(process.sigmask()) {
+        Some(sig) => {
+            let a = process.action(sig);
+            a.handler <= 1 || a.flags & signal::SA_RESTART != 0
+        }
+        None => true,
+    }
+}
+
 fn siginfo(sig: i32, code: i32, word: u64) -> [u8; 128] {
     let mut b = [0u8; 128];
     b[..4].copy_from_slice(&sig.to_le_bytes());
@@ -135,29 +157,21 @@ fn sigreturn(m: &Machine, process: &mut Process, env: &mut CpuState, ret: u32) {
         return;
     };
     match riscv64::restore(&process.space, env, r) {
-        Ok(mask) => process.set_sigmask(mask),
+        Ok((mask, stack)) => {
+            process.set_sigmask(mask);
+            // As the kernel's restore_altstack: errors (e.g. still on the stack) are ignored.
+            let (sp, flags, size) = signal::altstack::decode(&stack);
+            let cur = env.word(m.frontend.user_abi().sp);
+            let _ = process.altstack.set(cur, sp, flags, size);
+        }
         Err(_) => die_by_signal(libc::SIGSEGV),
     }
 }
 
 /// Delivers the pending signals this thread does not block.
 fn deliver_pending(m: &Machine, process: &mut Process, env: &mut CpuState) {
-    loop {
-        let mask = process.sigmask();
-        let Some(sig) =
-            signal::take_from(&process.pending, mask).or_else(|| signal::take_pending(mask))
-        else {
-            break;
-        };
-        // SAFETY: plain id getters.
-        let (pid, uid) = unsafe { (libc::getpid() as u32, libc::getuid()) };
-        deliver(
-            m,
-            process,
-            env,
-            sig,
-            &siginfo(sig, 0, u64::from(pid) | u64::from(uid) << 32),
-        );
+    while let Some((sig, info)) = process.signals.take(process.sigmask()) {
+        deliver(m, process, env, sig, &info);
     }
     // After rt_sigsuspend with nothing caught (ignored signals): the old mask comes back.
     if let Some(m) = process.saved_mask.take() {
@@ -170,7 +184,14 @@ fn sync_signal(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32,
     let act = process.action(sig);
     let blocked = process.sigmask() & (1 << (sig - 1)) != 0;
     if act.handler > 1 && !blocked && m.frame.is_some() {
-        deliver(m, process, env, sig, &siginfo(sig, 1, arg));
+        // SIGILL (ILL_ILLOPC) and SIGTRAP (TRAP_BRKPT) report the pc, faults the address.
+        let addr = if matches!(sig, libc::SIGILL | libc::SIGTRAP) {
+            env.pc
+        } else {
+            arg
+        };
+        let code = crate::fault::sync_si_code(&process.space, sig, addr);
+        deliver(m, process, env, sig, &siginfo(sig, code, addr));
     } else {
         guest_signal(process, &m.engine, sig, env.pc, arg)
     }
@@ -203,6 +224,12 @@ fn deliver(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, inf
         }
         (h, Some(r)) => {
             let old = process.saved_mask.take().unwrap_or(process.sigmask());
+            let sp = env.word(m.frontend.user_abi().sp);
+            let stack_top = process.altstack.frame_top(act.flags, sp);
+            let uc_stack = process.altstack.report(sp);
+            if stack_top.is_some() && process.altstack.autodisarm {
+                process.altstack = signal::altstack::AltStack::default();
+            }
             if riscv64::setup(
                 &process.space,
                 env,
@@ -213,6 +240,8 @@ fn deliver(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, inf
                     old_mask: old,
                     handler: h,
                     trampoline: m.trampoline,
+                    stack_top,
+                    uc_stack,
                 },
             )
             .is_err()

@@ -1,17 +1,23 @@
-//! Guest signal delivery. Signals become pending (a host signal the guest catches, a signal the
-//! guest sends itself, or a guest exception) and are delivered between guest instructions: at
-//! a syscall return or when the host handler pulls the vCPU out through `exit_request`. A
-//! caught signal gets an architecture frame ([`riscv64`]) and runs the guest handler, which
-//! returns through `rt_sigreturn`; otherwise the default action applies.
+//! Guest signal delivery.
+//!
+//! The host kernel does the signal bookkeeping for us: each guest thread is a host thread whose
+//! host signal mask mirrors the guest's ([`set_host_mask`]), and the host disposition of each
+//! signal follows the guest's ([`follow_guest`]): default and ignore map to the host's own,
+//! so blocked signals stay pending in the host kernel (for sigtimedwait, signalfd, sigpending)
+//! and default actions (terminate, stop, ignore) happen exactly as they would natively. A
+//! signal the guest catches runs [`on_host_signal`], which records it (with its siginfo) for the
+//! thread it interrupted and pulls that vCPU out of guest code through `exit_request`; the run
+//! loop then builds an architecture frame ([`riscv64`]) and runs the guest handler, which returns
+//! through `rt_sigreturn`. Host handlers have no SA_RESTART: an interrupted host syscall comes
+//! back with EINTR, and the run loop restarts it if the guest handler asked for SA_RESTART.
+//!
+//! Synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) are never blocked on the
+//! host: they come from guest instructions and the run loop delivers them itself.
 
+pub mod altstack;
 pub mod riscv64;
 
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
-
-/// Signals pending for the process (bit `sig - 1`).
-static PENDING: AtomicU64 = AtomicU64::new(0);
-/// The `exit_request` words of the running guest threads, for the host handler to poke.
-static VCPUS: [AtomicPtr<AtomicU32>; 64] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 64];
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// The `exit_request` bit this layer uses (the backend keeps its own bits).
 pub const SIGNAL_REQUEST: u32 = 1;
@@ -20,77 +26,243 @@ pub const SIGNAL_REQUEST: u32 = 1;
 const SA_NODEFER: u64 = 0x4000_0000;
 /// SA_RESETHAND.
 const SA_RESETHAND: u64 = 0x8000_0000;
+/// SA_RESTART.
+pub const SA_RESTART: u64 = 0x1000_0000;
+/// SA_ONSTACK.
+pub const SA_ONSTACK: u64 = 0x0800_0000;
 
-fn bit(sig: i32) -> u64 {
+/// siginfo words kept per caught signal (signo, errno, code, and the union's first 24 bytes:
+/// pid/uid/value or status/utime/stime).
+const INFO_WORDS: usize = 6;
+
+/// Signals guest instructions raise; never blocked on the host.
+pub const SYNC_MASK: u64 = bit(libc::SIGSEGV)
+    | bit(libc::SIGBUS)
+    | bit(libc::SIGILL)
+    | bit(libc::SIGFPE)
+    | bit(libc::SIGTRAP);
+
+/// Bit of `sig` in a 64-bit signal set.
+pub const fn bit(sig: i32) -> u64 {
     1u64 << (sig - 1)
 }
 
-/// Marks `sig` pending and asks every running guest thread to stop and look.
-pub fn raise_pending(sig: i32) {
-    PENDING.fetch_or(bit(sig), Ordering::SeqCst);
-    for slot in &VCPUS {
-        let p = slot.load(Ordering::Acquire);
+/// Caught-but-undelivered signals of one guest thread.
+struct Slot {
+    /// Host tid of the thread (0: free).
+    tid: AtomicI32,
+    /// Its vCPU's `exit_request`.
+    req: AtomicPtr<AtomicU32>,
+    pending: AtomicU64,
+    info: [[AtomicU64; INFO_WORDS]; 64],
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            tid: AtomicI32::new(0),
+            req: AtomicPtr::new(std::ptr::null_mut()),
+            pending: AtomicU64::new(0),
+            info: [const { [const { AtomicU64::new(0) }; INFO_WORDS] }; 64],
+        }
+    }
+
+    fn poke(&self) {
+        let p = self.req.load(Ordering::Acquire);
         if !p.is_null() {
             // SAFETY: registered pointers are exit_request words of live CPU states; a
             // thread unregisters before its state is dropped.
             unsafe { (*p).fetch_or(SIGNAL_REQUEST, Ordering::SeqCst) };
         }
     }
-}
 
-/// The pending host signals.
-pub fn peek_pending() -> u64 {
-    PENDING.load(Ordering::SeqCst)
-}
-
-/// Takes the lowest pending host signal not in `mask`.
-pub fn take_pending(mask: u64) -> Option<i32> {
-    take_from(&PENDING, mask)
-}
-
-/// Takes the lowest signal in `set` not in `mask`.
-pub fn take_from(set: &AtomicU64, mask: u64) -> Option<i32> {
-    let mut cur = set.load(Ordering::SeqCst);
-    loop {
-        let ready = cur & !mask;
-        if ready == 0 {
-            return None;
+    fn record(&self, sig: i32, words: &[u64; INFO_WORDS]) {
+        for (w, v) in self.info[(sig - 1) as usize].iter().zip(words) {
+            w.store(*v, Ordering::Relaxed);
         }
-        let sig = ready.trailing_zeros() as i32 + 1;
-        match set.compare_exchange(cur, cur & !bit(sig), Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => return Some(sig),
-            Err(now) => cur = now,
+        self.pending.fetch_or(bit(sig), Ordering::SeqCst);
+    }
+
+    fn take(&self, mask: u64) -> Option<(i32, [u8; 128])> {
+        let mut cur = self.pending.load(Ordering::SeqCst);
+        loop {
+            let ready = cur & !mask;
+            if ready == 0 {
+                return None;
+            }
+            let sig = ready.trailing_zeros() as i32 + 1;
+            match self.pending.compare_exchange(
+                cur,
+                cur & !bit(sig),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    let mut b = [0u8; 128];
+                    for (i, w) in self.info[(sig - 1) as usize].iter().enumerate() {
+                        b[i * 8..i * 8 + 8]
+                            .copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+                    }
+                    return Some((sig, b));
+                }
+                Err(now) => cur = now,
+            }
         }
     }
 }
 
-/// Registers a guest thread's `exit_request`; returns its slot for [`unregister`].
-pub fn register(flag: &AtomicU32) -> Option<usize> {
+static SLOTS: [Slot; 64] = [const { Slot::new() }; 64];
+/// Signals caught on a host thread that runs no guest code (any guest thread may take them).
+static PROCESS: Slot = Slot::new();
+
+/// A guest thread's handle on its caught signals (from [`register`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadSignals(Option<usize>);
+
+/// Registers the calling thread, running the vCPU whose `exit_request` is `flag`.
+pub fn register(flag: &AtomicU32) -> ThreadSignals {
     let p = flag as *const AtomicU32 as *mut AtomicU32;
-    VCPUS.iter().position(|s| {
-        s.compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let i = SLOTS.iter().position(|s| {
+        s.req
+            .compare_exchange(std::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
-    })
+    });
+    if let Some(i) = i {
+        SLOTS[i].pending.store(0, Ordering::SeqCst);
+        SLOTS[i].tid.store(tid, Ordering::Release);
+    }
+    ThreadSignals(i)
 }
 
-/// Forgets a slot from [`register`].
-pub fn unregister(slot: Option<usize>) {
-    if let Some(s) = slot {
-        VCPUS[s].store(std::ptr::null_mut(), Ordering::Release);
+/// Forgets a registration from [`register`]; signals it still held go to the process.
+pub fn unregister(t: ThreadSignals) {
+    if let Some(i) = t.0 {
+        SLOTS[i].tid.store(0, Ordering::Release);
+        let left = SLOTS[i].pending.swap(0, Ordering::SeqCst);
+        PROCESS.pending.fetch_or(left, Ordering::SeqCst);
+        SLOTS[i].req.store(std::ptr::null_mut(), Ordering::Release);
     }
 }
 
-extern "C" fn on_host_signal(sig: libc::c_int) {
-    raise_pending(sig);
+impl ThreadSignals {
+    fn slot(self) -> Option<&'static Slot> {
+        self.0.map(|i| &SLOTS[i])
+    }
+
+    /// Takes the lowest caught signal not in `mask` (this thread's first), with its siginfo.
+    pub fn take(self, mask: u64) -> Option<(i32, [u8; 128])> {
+        self.slot()
+            .and_then(|s| s.take(mask))
+            .or_else(|| PROCESS.take(mask))
+    }
+
+    /// The caught signals not yet delivered.
+    pub fn caught(self) -> u64 {
+        self.slot().map_or(0, |s| s.pending.load(Ordering::SeqCst))
+            | PROCESS.pending.load(Ordering::SeqCst)
+    }
+
+    /// The lowest caught signal not in `mask`, left pending.
+    pub fn peek(self, mask: u64) -> Option<i32> {
+        let ready = self.caught() & !mask;
+        (ready != 0).then(|| ready.trailing_zeros() as i32 + 1)
+    }
+}
+
+/// Records `sig` as caught by the calling thread (or the process) and stops its vCPU.
+fn record_caught(sig: i32, words: &[u64; INFO_WORDS]) {
+    // SAFETY: gettid is async-signal-safe.
+    let tid = unsafe { libc::gettid() };
+    match SLOTS.iter().find(|s| s.tid.load(Ordering::Acquire) == tid) {
+        Some(s) => {
+            s.record(sig, words);
+            s.poke();
+        }
+        None => {
+            PROCESS.record(sig, words);
+            SLOTS.iter().for_each(Slot::poke);
+        }
+    }
+}
+
+extern "C" fn on_host_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let mut words = [0u64; INFO_WORDS];
+    if !info.is_null() {
+        // SAFETY: the kernel passes a 128-byte siginfo to SA_SIGINFO handlers.
+        unsafe {
+            std::ptr::copy_nonoverlapping(info.cast::<u64>(), words.as_mut_ptr(), INFO_WORDS)
+        };
+    }
+    if (1..=64).contains(&sig) {
+        record_caught(sig, &words);
+    }
+}
+
+/// Marks `sig` caught for the calling thread, as if the host had delivered it (si_code
+/// SI_TKILL from ourselves).
+pub fn raise_pending(sig: i32) {
+    // SAFETY: plain id getters.
+    let (pid, uid) = unsafe { (libc::getpid() as u32, libc::getuid()) };
+    let words = [
+        sig as u32 as u64,
+        -6i32 as u32 as u64,
+        u64::from(pid) | u64::from(uid) << 32,
+        0,
+        0,
+        0,
+    ];
+    record_caught(sig, &words);
+}
+
+/// Sets the calling host thread's signal mask to mirror guest mask `mask` (sync signals stay
+/// open). Uses the raw syscall: glibc would refuse to block its own internal signals, which
+/// the guest's glibc uses as ordinary signals.
+pub fn set_host_mask(mask: u64) {
+    let m = mask & !SYNC_MASK;
+    // SAFETY: an 8-byte set on our stack; no old set is returned.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &m as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
+}
+
+/// The calling host thread's signal mask.
+pub fn host_mask() -> u64 {
+    let mut m = 0u64;
+    // SAFETY: reads into an 8-byte set on our stack.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            std::ptr::null::<u64>(),
+            &mut m as *mut u64,
+            8usize,
+        )
+    };
+    m
+}
+
+/// Whether the host ignores `sig` (SIG_IGN), e.g. inherited across exec.
+pub fn host_ignores(sig: i32) -> bool {
+    // SAFETY: queries only; the struct is fully written by the kernel.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// Makes the host disposition of `sig` follow the guest's `handler` (0 default, 1 ignore,
-/// else caught and queued for the guest). SIGSEGV/SIGBUS stay with the fault handler.
+/// else caught for the guest). The synchronous signals stay with the emulator.
 pub fn follow_guest(sig: i32, handler: u64) {
-    if matches!(
-        sig,
-        libc::SIGSEGV | libc::SIGBUS | libc::SIGKILL | libc::SIGSTOP
-    ) || !(1..=64).contains(&sig)
+    if bit_checked(sig).is_none_or(|b| b & SYNC_MASK != 0)
+        || matches!(sig, libc::SIGKILL | libc::SIGSTOP)
     {
         return;
     }
@@ -99,14 +271,18 @@ pub fn follow_guest(sig: i32, handler: u64) {
         1 => libc::SIG_IGN,
         _ => on_host_signal as *const () as usize,
     };
-    // SAFETY: a fully initialised sigaction; the handler only does atomic stores.
+    // SAFETY: a fully initialised sigaction; the handler only does atomic stores and gettid.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = h;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = libc::SA_SIGINFO;
+        libc::sigfillset(&mut sa.sa_mask);
         libc::sigaction(sig, &sa, std::ptr::null_mut());
     }
+}
+
+fn bit_checked(sig: i32) -> Option<u64> {
+    (1..=64).contains(&sig).then(|| bit(sig))
 }
 
 /// A guest `struct sigaction`, decoded.
@@ -163,13 +339,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pending_respects_the_mask_and_takes_lowest_first() {
+    fn caught_signals_respect_the_mask_and_come_lowest_first() {
+        let flag = AtomicU32::new(0);
+        let t = register(&flag);
         // SIGRTMIN+20/+21 (54, 55): not used by anything else in the test process.
         raise_pending(55);
         raise_pending(54);
-        assert_eq!(take_pending(!(bit(54) | bit(55)) | bit(54)), Some(55));
-        assert_eq!(take_pending(!(bit(54) | bit(55))), Some(54));
-        assert_eq!(take_pending(!(bit(54) | bit(55))), None);
+        assert_eq!(flag.load(Ordering::SeqCst) & SIGNAL_REQUEST, SIGNAL_REQUEST);
+        let others = !(bit(54) | bit(55));
+        let (sig, info) = t.take(others | bit(54)).expect("55 is open");
+        assert_eq!(sig, 55);
+        assert_eq!(i32::from_le_bytes(info[..4].try_into().unwrap()), 55);
+        assert_eq!(
+            i32::from_le_bytes(info[8..12].try_into().unwrap()),
+            -6,
+            "SI_TKILL"
+        );
+        assert_eq!(t.peek(others), Some(54));
+        assert_eq!(t.take(others).map(|x| x.0), Some(54));
+        assert_eq!(t.take(others), None);
+        unregister(t);
     }
 
     #[test]

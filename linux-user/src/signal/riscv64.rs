@@ -10,6 +10,7 @@ pub const TRAMPOLINE: [u32; 2] = [0x08b0_0893, 0x0000_0073];
 
 const INFO: u64 = 0;
 const UC: u64 = 128;
+const UC_STACK: u64 = UC + 16;
 const UC_SIGMASK: u64 = UC + 40;
 const MC: u64 = UC + 176;
 const MC_F: u64 = MC + 32 * 8;
@@ -62,6 +63,10 @@ pub struct Delivery<'a> {
     pub handler: u64,
     /// The sigreturn trampoline (the handler's return address).
     pub trampoline: u64,
+    /// Where the frame goes below, if not the guest's stack pointer (an alternate stack).
+    pub stack_top: Option<u64>,
+    /// The `stack_t` saved in `uc_stack` (the alternate stack settings at delivery).
+    pub uc_stack: [u8; 24],
 }
 
 /// Builds the frame below the guest's stack pointer and enters the handler.
@@ -71,11 +76,12 @@ pub fn setup(
     r: &Regs,
     d: &Delivery<'_>,
 ) -> Result<(), MapError> {
-    let sp = env.word(r.xr(2));
+    let sp = d.stack_top.unwrap_or_else(|| env.word(r.xr(2)));
     let frame = (sp.wrapping_sub(FRAME_SIZE)) & !15;
     let mut b = vec![0u8; FRAME_SIZE as usize];
     let mut put = |off: u64, v: &[u8]| b[off as usize..off as usize + v.len()].copy_from_slice(v);
     put(INFO, d.info);
+    put(UC_STACK, &d.uc_stack);
     put(UC_SIGMASK, &d.old_mask.to_le_bytes());
     put(MC, &env.pc.to_le_bytes());
     for i in 1..32 {
@@ -97,8 +103,12 @@ pub fn setup(
 }
 
 /// rt_sigreturn: restores the registers from the frame at the stack pointer; returns the
-/// signal mask to reinstate.
-pub fn restore(space: &AddressSpace, env: &mut CpuState, r: &Regs) -> Result<u64, MapError> {
+/// signal mask to reinstate and the saved `uc_stack`.
+pub fn restore(
+    space: &AddressSpace,
+    env: &mut CpuState,
+    r: &Regs,
+) -> Result<(u64, [u8; 24]), MapError> {
     let frame = env.word(r.xr(2));
     let mut b = vec![0u8; FRAME_SIZE as usize];
     space.read_bytes(frame, &mut b)?;
@@ -119,5 +129,7 @@ pub fn restore(space: &AddressSpace, env: &mut CpuState, r: &Regs) -> Result<u64
     let fcsr = w(MC_FCSR) & 0xffff_ffff;
     env.set_word(r.fflags, fcsr & 0x1f);
     env.set_word(r.frm, (fcsr >> 5) & 7);
-    Ok(w(UC_SIGMASK))
+    let mut st = [0u8; 24];
+    st.copy_from_slice(&b[UC_STACK as usize..UC_STACK as usize + 24]);
+    Ok((w(UC_SIGMASK), st))
 }

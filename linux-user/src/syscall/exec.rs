@@ -15,6 +15,21 @@ use super::{Outcome, Process, Sys};
 
 /// The environment variable carrying the guest's argv[0] across a re-exec.
 pub const ARGV0_VAR: &str = "XLAT_ARGV0";
+/// The environment variable carrying the guest's ignored signals (hex set) across a re-exec:
+/// SIG_IGN survives exec, but the Rust runtime of the new emulator ignores SIGPIPE itself, so
+/// its real state would be lost.
+pub const SIGIGN_VAR: &str = "XLAT_SIGIGN";
+
+/// Bit 63 set: [`INHERITED_IGNORED`] holds a set from a re-exec.
+const KNOWN: u64 = 1 << 63;
+/// Ignored signals handed over by the execve that started this emulator (see [`SIGIGN_VAR`]).
+static INHERITED_IGNORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The ignored-signal set an exec handed over, if this process was started by a guest execve.
+pub fn inherited_ignored() -> Option<u64> {
+    let v = INHERITED_IGNORED.load(std::sync::atomic::Ordering::Relaxed);
+    (v & KNOWN != 0).then_some(v & !KNOWN)
+}
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_VFORK: u64 = 0x4000;
@@ -119,9 +134,39 @@ impl Process {
                     .unwrap_or_else(|e| e),
             );
         }
+        // vfork promises the parent sleeps until the child execs or exits: the child holds
+        // the write end of a close-on-exec pipe, which closes at exactly those two moments.
+        let mut gate = [-1i32; 2];
+        if flags & CLONE_VFORK != 0 {
+            // SAFETY: a two-int array we own.
+            if unsafe { libc::pipe2(gate.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Outcome::Ret(super::last_err());
+            }
+        }
         // SAFETY: fork copies only this thread; the child uses a fresh engine and none of the
         // other threads' state; glibc's fork keeps its own state right.
         let pid = unsafe { libc::fork() };
+        if gate[0] >= 0 {
+            let (mine, theirs) = if pid == 0 {
+                (gate[1], gate[0])
+            } else {
+                (gate[0], gate[1])
+            };
+            // SAFETY: closing our own pipe ends; the parent's read only fills a local byte.
+            unsafe {
+                libc::close(theirs);
+                if pid > 0 {
+                    let mut b = 0u8;
+                    while libc::read(mine, (&mut b as *mut u8).cast(), 1) != 0
+                        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                    {
+                    }
+                }
+                if pid != 0 {
+                    libc::close(mine);
+                }
+            }
+        }
         if pid < 0 {
             return Outcome::Ret(super::last_err());
         }
@@ -205,8 +250,16 @@ impl Process {
                 .map_or_else(|| path.to_bytes().to_vec(), |s| s.to_bytes().to_vec());
             let mut var = format!("{ARGV0_VAR}=").into_bytes();
             var.extend(argv0);
-            envp.retain(|e| !e.to_bytes().starts_with(format!("{ARGV0_VAR}=").as_bytes()));
+            envp.retain(|e| {
+                let e = e.to_bytes();
+                !e.starts_with(format!("{ARGV0_VAR}=").as_bytes())
+                    && !e.starts_with(format!("{SIGIGN_VAR}=").as_bytes())
+            });
             envp.push(CString::new(var).map_err(|_| -i64::from(libc::EINVAL))?);
+            let ign = (1..=64)
+                .filter(|s| self.action(*s).handler == 1)
+                .fold(0u64, |m, s| m | crate::signal::bit(s));
+            envp.push(CString::new(format!("{SIGIGN_VAR}={ign:x}")).unwrap_or_default());
             (CString::new("/proc/self/exe").unwrap_or_default(), args)
         } else {
             (path, argv)
@@ -230,8 +283,17 @@ impl Process {
     }
 }
 
-/// Takes `XLAT_ARGV0=` out of `envp` (set by a re-exec) and returns its value.
+/// Takes `XLAT_ARGV0=` out of `envp` (set by a re-exec) and returns its value; also takes
+/// `XLAT_SIGIGN=` out, into [`inherited_ignored`].
 pub fn take_argv0(envp: &mut Vec<String>) -> Option<String> {
+    let ign = format!("{SIGIGN_VAR}=");
+    if let Some(i) = envp.iter().position(|e| e.starts_with(&ign)) {
+        let v = envp.remove(i);
+        if let Ok(set) = u64::from_str_radix(&v[ign.len()..], 16) {
+            // Bit 63 (signal 64) makes room for KNOWN: its SIG_IGN is not carried over.
+            INHERITED_IGNORED.store(set & !KNOWN | KNOWN, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     let key = format!("{ARGV0_VAR}=");
     let i = envp.iter().position(|e| e.starts_with(&key))?;
     Some(envp.remove(i)[key.len()..].to_string())

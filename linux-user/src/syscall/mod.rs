@@ -9,6 +9,8 @@ mod more;
 mod net;
 mod path;
 mod proc;
+mod robust;
+mod sig;
 mod strace;
 pub mod structs;
 pub mod table;
@@ -40,6 +42,14 @@ pub enum Outcome {
     NewThread(ThreadSpec),
     /// rt_sigreturn: the run loop restores the state from the signal frame.
     SigReturn,
+    /// The host call was interrupted by a signal (EINTR). If `restartable` and the handler
+    /// has SA_RESTART (or no guest handler runs), the run loop re-executes the syscall
+    /// instruction after delivering the signal, as the kernel does for -ERESTARTSYS; else the
+    /// guest sees EINTR.
+    Interrupted {
+        /// Whether Linux restarts this call under SA_RESTART.
+        restartable: bool,
+    },
 }
 
 /// A syscall result: a value or a (negative) errno.
@@ -68,8 +78,14 @@ pub struct Process {
     machine_nr: u16,
     /// The mask to restore once a signal is delivered after rt_sigsuspend.
     pub saved_mask: Option<u64>,
-    /// Signals the process sent itself, not yet delivered (shared by its threads).
-    pub pending: Arc<std::sync::atomic::AtomicU64>,
+    /// This thread's caught signals (set by the run loop when the thread starts).
+    pub signals: crate::signal::ThreadSignals,
+    /// This thread's alternate signal stack.
+    pub altstack: crate::signal::altstack::AltStack,
+    /// The guest stack pointer at the current syscall (for sigaltstack).
+    pub sp: u64,
+    /// set_robust_list: this thread's robust futex list head (0: none).
+    pub robust_list: u64,
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
     clear_tid: u64,
 }
@@ -114,9 +130,41 @@ impl Process {
             reexec_flags: Vec::new(),
             machine_nr,
             clear_tid: 0,
-            pending: Arc::default(),
             saved_mask: None,
+            signals: crate::signal::ThreadSignals::default(),
+            altstack: Default::default(),
+            sp: 0,
+            robust_list: 0,
         }
+        .with_inherited_signals()
+    }
+
+    /// Takes over what exec passes on: the blocked mask (the host thread's mask, which
+    /// execve set to the guest's) and ignored signals (SIG_IGN survives exec). SIGPIPE is
+    /// special: the Rust runtime ignores it in every process, so its inherited state comes
+    /// from [`exec::INHERITED_IGNORED`] (set by a guest execve), else it is the default.
+    fn with_inherited_signals(mut self) -> Process {
+        let mask = crate::signal::host_mask();
+        let ignored = exec::inherited_ignored();
+        let pipe = ignored.is_some_and(|m| m & crate::signal::bit(libc::SIGPIPE) != 0);
+        crate::signal::follow_guest(libc::SIGPIPE, u64::from(pipe));
+        let size = self.table.sigaction_size;
+        let mut acts = self.sigactions.lock().unwrap_or_else(|e| e.into_inner());
+        for sig in 1..=64 {
+            let ign = if sig == libc::SIGPIPE {
+                pipe
+            } else {
+                crate::signal::host_ignores(sig)
+            };
+            if ign {
+                let mut raw = vec![0u8; size];
+                raw[0] = 1;
+                acts.insert(sig as u64, raw);
+            }
+        }
+        drop(acts);
+        self.set_sigmask(mask);
+        self
     }
 
     /// Runs guest syscall `nr` with arguments `a`.
@@ -137,6 +185,7 @@ impl Process {
                 eprintln!("{} {c}", std::process::id());
             }
             let code = a[0] as i32;
+            self.release_robust_list();
             return if sys == Sys::exit {
                 Outcome::ThreadExit(code)
             } else {
@@ -176,6 +225,11 @@ impl Process {
                 strace::strace_ret(sys, r)
             );
         }
+        if r == -i64::from(libc::EINTR) {
+            return Outcome::Interrupted {
+                restartable: restartable(sys, a),
+            };
+        }
         Outcome::Ret(r)
     }
 
@@ -185,6 +239,10 @@ impl Process {
         let mut p = self.clone();
         p.clear_tid = clear_tid;
         p.flush = false;
+        // As the kernel's copy_process for CLONE_VM: no alternate stack, no robust list.
+        p.altstack = Default::default();
+        p.robust_list = 0;
+        p.signals = Default::default();
         p
     }
 
@@ -215,13 +273,16 @@ impl Process {
         self.sigmask
     }
 
-    /// Sets this thread's blocked signals (SIGKILL and SIGSTOP never are).
+    /// Sets this thread's blocked signals (SIGKILL and SIGSTOP never are), on the host too.
     pub fn set_sigmask(&mut self, mask: u64) {
         self.sigmask = mask & !((1 << 8) | (1 << 18));
+        crate::signal::set_host_mask(self.sigmask);
     }
 
-    /// A guest thread ends: zero its clear-tid word and wake a joiner, as the kernel does.
+    /// A guest thread ends: release its robust futexes, zero its clear-tid word and wake a
+    /// joiner, as the kernel does.
     pub fn thread_exit(&self) {
+        self.release_robust_list();
         if self.clear_tid != 0
             && self
                 .space
@@ -292,6 +353,25 @@ impl Process {
         let mut v = vec![0; len];
         self.space.read_bytes(addr, &mut v).map_err(fault)?;
         Ok(v)
+    }
+}
+
+/// Whether Linux restarts `sys` after a SA_RESTART handler (-ERESTARTSYS) rather than
+/// failing with EINTR (-ERESTARTNOHAND, -ERESTART_RESTARTBLOCK or plain -EINTR: waits with a
+/// timeout or a temporary signal mask).
+fn restartable(sys: Sys, a: [u64; 6]) -> bool {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAIT_BITSET: u64 = 9;
+    match sys {
+        Sys::ppoll
+        | Sys::pselect6
+        | Sys::epoll_pwait
+        | Sys::nanosleep
+        | Sys::clock_nanosleep
+        | Sys::rt_sigsuspend
+        | Sys::rt_sigtimedwait => false,
+        Sys::futex => !(matches!(a[1] & 0x7f, FUTEX_WAIT | FUTEX_WAIT_BITSET) && a[3] != 0),
+        _ => true,
     }
 }
 

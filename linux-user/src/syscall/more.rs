@@ -24,7 +24,45 @@ impl Process {
                 Sys::eventfd2 => host(i64::from(eventfd(a[0] as u32, i(1)))),
                 Sys::epoll_create1 => host(i64::from(epoll_create1(i(0)))),
                 Sys::epoll_ctl => self.epoll_ctl(a),
-                Sys::epoll_pwait => self.epoll_pwait(a),
+                Sys::epoll_pwait | Sys::epoll_pwait2 => {
+                    self.epoll_pwait(a, sys == Sys::epoll_pwait2)
+                }
+                Sys::timerfd_create => host(i64::from(timerfd_create(i(0), i(1)))),
+                Sys::timerfd_settime => self.buf(a[2], 32, false).and_then(|n| {
+                    let o = self.opt_buf(a[3], 32, true)?;
+                    host(syscall(SYS_timerfd_settime, i(0), i(1), n, o))
+                }),
+                Sys::timerfd_gettime => self
+                    .buf(a[1], 32, true)
+                    .and_then(|p| host(syscall(SYS_timerfd_gettime, i(0), p))),
+                // cap_user_header (version, pid) and up to two 12-byte cap_user_data.
+                Sys::capget | Sys::capset => self.buf(a[0], 8, true).and_then(|h| {
+                    let d = self.opt_buf(a[1], 24, sys == Sys::capget)?;
+                    let nr = if sys == Sys::capget {
+                        SYS_capget
+                    } else {
+                        SYS_capset
+                    };
+                    host(syscall(nr, h, d))
+                }),
+                Sys::sync_file_range => host(syscall(
+                    SYS_sync_file_range,
+                    i(0),
+                    a[1] as i64,
+                    a[2] as i64,
+                    a[3] as u32,
+                )),
+                Sys::syncfs => host(i64::from(syncfs(i(0)))),
+                Sys::pidfd_open => host(syscall(SYS_pidfd_open, i(0), a[1] as u32)),
+                Sys::pidfd_send_signal => self.opt_buf(a[2], 128, false).and_then(|info| {
+                    host(syscall(
+                        SYS_pidfd_send_signal,
+                        i(0),
+                        i(1),
+                        info,
+                        a[3] as u32,
+                    ))
+                }),
                 Sys::inotify_init1 => host(i64::from(inotify_init1(i(0)))),
                 Sys::inotify_add_watch => self.path(a[1]).and_then(|p| {
                     host(i64::from(inotify_add_watch(i(0), p.as_ptr(), a[2] as u32)))
@@ -166,22 +204,33 @@ impl Process {
         }))
     }
 
-    fn epoll_pwait(&self, a: [u64; 6]) -> SysResult {
+    /// epoll_pwait, or epoll_pwait2 (`ts`: the timeout is a timespec pointer).
+    fn epoll_pwait(&self, a: [u64; 6], ts: bool) -> SysResult {
         let max = a[2] as i32;
         if !(1..=65536).contains(&max) {
             return Err(-i64::from(libc::EINVAL));
         }
         self.buf(a[1], max as u64 * 16, true)?;
         let mask = self.opt_buf(a[4], 8, false)?;
+        let timeout = if ts {
+            self.opt_buf(a[3], 16, false)? as usize
+        } else {
+            a[3] as i32 as isize as usize
+        };
+        let nr = if ts {
+            libc::SYS_epoll_pwait2
+        } else {
+            libc::SYS_epoll_pwait
+        };
         let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max as usize];
         // SAFETY: evs holds max entries; mask is NULL or a checked 8-byte guest sigset.
         let n = host(unsafe {
             libc::syscall(
-                libc::SYS_epoll_pwait,
+                nr,
                 a[0] as i32,
                 evs.as_mut_ptr(),
                 max,
-                a[3] as i32,
+                timeout,
                 mask,
                 a[5] as usize,
             )

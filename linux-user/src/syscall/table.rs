@@ -52,7 +52,10 @@ syscalls! {
     listen = 201, accept = 202, connect = 203, getsockname = 204, getpeername = 205, sendto = 206,
     recvfrom = 207, setsockopt = 208, getsockopt = 209, shutdown = 210, sendmsg = 211,
     recvmsg = 212, mlock = 228, munlock = 229, mlockall = 230, munlockall = 231, accept4 = 242,
-    copy_file_range = 285, fchmodat2 = 452,
+    copy_file_range = 285, fchmodat2 = 452, rt_sigtimedwait = 137, rt_sigqueueinfo = 138,
+    rt_tgsigqueueinfo = 240, signalfd4 = 74, get_robust_list = 100, timerfd_create = 85,
+    timerfd_settime = 86, timerfd_gettime = 87, capget = 90, capset = 91, sync_file_range = 84,
+    syncfs = 267, epoll_pwait2 = 441, pidfd_open = 434, pidfd_send_signal = 424,
     riscv_hwprobe = 1258, riscv_flush_icache = 1259,
 }
 
