@@ -1,11 +1,14 @@
 //! RV64F / RV64D — Unprivileged ISA, ch. "F" and "D" Standard Extensions.
 //! Loads, stores, moves and sign injection are IR; arithmetic, compares, classify and
-//! conversions call [`crate::helpers`] (which use [`crate::fpu`] for exact IEEE results).
+//! conversions call a PURE fast helper ([`crate::helpers::fpfast`]) that handles every case that
+//! leaves `fflags` unchanged, and the full helper ([`crate::helpers`]) only when it says so;
+//! both use [`crate::fpu`] for exact IEEE results.
 
 use super::LiftCx;
 use crate::decode::{Args, I, Op, R4, Rf, S};
-use crate::helpers;
-use xlat_ir::{Cond, MemOp, Opcode, Temp, Ty};
+use crate::helpers::{self, fpfast};
+use crate::state::{FFLAGS, FRM};
+use xlat_ir::{Cond, Helper, MemOp, Opcode, Temp, Ty};
 
 const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
@@ -26,6 +29,11 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args, raw: u32) -> bool {
 
 fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
     use Op::*;
+    use fpfast::{CVT_SIGNED, CVT_WORD, SENTINEL, SENTINEL_INT};
+    // The fcvt kind argument from rs2 (0 w, 1 wu, 2 l, 3 lu).
+    let kind = u64::from(a.rs2 & 1 == 0) * CVT_SIGNED + u64::from(a.rs2 < 2) * CVT_WORD;
+    let (ff, f, x) = (Src::Ff, Src::F, Src::X);
+    let fast = |h, extra, sentinel| Fast { h, extra, sentinel };
     match op {
         FsgnjS => gen_sgnj_s(cx, a, Opcode::Or, false),
         FsgnjnS => gen_sgnj_s(cx, a, Opcode::Or, true),
@@ -52,19 +60,184 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             let v = cx.gen_get_x(a.rs1);
             cx.gen_set_f(a.rd, v);
         }
-        FminS | FmaxS | FminD | FmaxD => gen_op(cx, a, raw, Src::Ff, Dst::F, false),
-        FeqS | FltS | FleS | FeqD | FltD | FleD => gen_op(cx, a, raw, Src::Ff, Dst::X, false),
-        FclassS | FclassD => gen_op(cx, a, raw, Src::F, Dst::X, false),
-        FaddS | FsubS | FmulS | FdivS | FaddD | FsubD | FmulD | FdivD => {
-            gen_op(cx, a, raw, Src::Ff, Dst::F, true)
+        FclassS | FclassD => {
+            let h = if op == FclassS {
+                &fpfast::CLASS_S
+            } else {
+                &fpfast::CLASS_D
+            };
+            let v = cx.gen_get_f(a.rs1);
+            let v = cx.b.call(h, &[v]);
+            cx.gen_set_x(a.rd, v);
         }
-        FsqrtS | FsqrtD | FcvtSD | FcvtDS => gen_op(cx, a, raw, Src::F, Dst::F, true),
-        FcvtWS | FcvtWuS | FcvtLS | FcvtLuS | FcvtWD | FcvtWuD | FcvtLD | FcvtLuD => {
-            gen_op(cx, a, raw, Src::F, Dst::X, true)
+        FminS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::MINMAX_S, Some(0), SENTINEL),
+        ),
+        FmaxS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::MINMAX_S, Some(1), SENTINEL),
+        ),
+        FminD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::MINMAX_D, Some(0), SENTINEL),
+        ),
+        FmaxD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::MINMAX_D, Some(1), SENTINEL),
+        ),
+        FeqS | FltS | FleS | FeqD | FltD | FleD => {
+            let h = if matches!(op, FeqS | FltS | FleS) {
+                &fpfast::CMP_S
+            } else {
+                &fpfast::CMP_D
+            };
+            // The funct3 (the rm field's position) selects eq 2, lt 1, le 0.
+            gen_op(
+                cx,
+                a,
+                raw,
+                ff,
+                Dst::X,
+                fast(h, Some(u64::from(a.rm)), SENTINEL),
+            )
         }
-        FcvtSW | FcvtSWu | FcvtSL | FcvtSLu | FcvtDW | FcvtDWu | FcvtDL | FcvtDLu => {
-            gen_op(cx, a, raw, Src::X, Dst::F, true)
+        FaddS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FADD_S, None, SENTINEL),
+        ),
+        FsubS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FSUB_S, None, SENTINEL),
+        ),
+        FmulS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FMUL_S, None, SENTINEL),
+        ),
+        FdivS => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FDIV_S, None, SENTINEL),
+        ),
+        FaddD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FADD_D, None, SENTINEL),
+        ),
+        FsubD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FSUB_D, None, SENTINEL),
+        ),
+        FmulD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FMUL_D, None, SENTINEL),
+        ),
+        FdivD => gen_op(
+            cx,
+            a,
+            raw,
+            ff,
+            Dst::F,
+            fast(&fpfast::FDIV_D, None, SENTINEL),
+        ),
+        FsqrtS => gen_op(
+            cx,
+            a,
+            raw,
+            f,
+            Dst::F,
+            fast(&fpfast::FSQRT_S, None, SENTINEL),
+        ),
+        FsqrtD => gen_op(
+            cx,
+            a,
+            raw,
+            f,
+            Dst::F,
+            fast(&fpfast::FSQRT_D, None, SENTINEL),
+        ),
+        FcvtSD => gen_op(
+            cx,
+            a,
+            raw,
+            f,
+            Dst::F,
+            fast(&fpfast::CVT_S_D, None, SENTINEL),
+        ),
+        FcvtDS => gen_op(
+            cx,
+            a,
+            raw,
+            f,
+            Dst::F,
+            fast(&fpfast::CVT_D_S, None, SENTINEL),
+        ),
+        FcvtWS | FcvtWuS | FcvtLS | FcvtLuS => {
+            let h = fast(&fpfast::TO_INT_S, Some(kind), SENTINEL_INT);
+            gen_op(cx, a, raw, f, Dst::X, h)
         }
+        FcvtWD | FcvtWuD | FcvtLD | FcvtLuD => {
+            let h = fast(&fpfast::TO_INT_D, Some(kind), SENTINEL_INT);
+            gen_op(cx, a, raw, f, Dst::X, h)
+        }
+        FcvtSW | FcvtSWu | FcvtSL | FcvtSLu => gen_op(
+            cx,
+            a,
+            raw,
+            x,
+            Dst::F,
+            fast(&fpfast::FROM_INT_S, Some(kind), SENTINEL),
+        ),
+        FcvtDW | FcvtDWu | FcvtDL | FcvtDLu => gen_op(
+            cx,
+            a,
+            raw,
+            x,
+            Dst::F,
+            fast(&fpfast::FROM_INT_D, Some(kind), SENTINEL),
+        ),
         _ => return false,
     }
     true
@@ -106,7 +279,45 @@ enum Dst {
     X,
 }
 
-fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, uses_rm: bool) {
+/// The PURE fast helper of an instruction (see [`fpfast`]). Its arguments are the sources (one
+/// or two), `fflags`, then for two-source ops `extra` if given, else the rounding mode; for
+/// one-source ops the rounding mode and then `extra`.
+struct Fast {
+    h: &'static Helper,
+    extra: Option<u64>,
+    sentinel: u64,
+}
+
+/// The rounding mode as a helper argument: the static `rm`, or `frm` when it is dynamic.
+fn gen_rm(cx: &mut LiftCx, rm: u8) -> Temp {
+    if rm == 7 {
+        cx.b.get_reg(Ty::I64, FRM)
+    } else {
+        cx.b.konst(Ty::I64, u64::from(rm))
+    }
+}
+
+/// `r = fast(args)`, and where that is the sentinel, `r = full(full_args)`.
+fn gen_fast_or_full(
+    cx: &mut LiftCx,
+    fast: &Fast,
+    args: &[Temp],
+    full: &'static Helper,
+    full_args: &[Temp],
+) -> Temp {
+    let r = cx.b.call(fast.h, args);
+    let sentinel = cx.b.konst(Ty::I64, fast.sentinel);
+    let done = cx.b.label();
+    cx.b.branch(Cond::Ne, r, sentinel, done);
+    let v = cx.b.call(full, full_args);
+    cx.b.mov(r, v);
+    cx.b.set_label(done);
+    r
+}
+
+fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
+    // Only compares and min/max (which carry `extra` and two sources) have no rounding mode.
+    let uses_rm = !(matches!(src, Src::Ff) && fast.extra.is_some());
     if uses_rm && bad_static_rm(a.rm) {
         return cx.gen_illegal();
     }
@@ -115,8 +326,15 @@ fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, uses_rm: bool) {
         Src::F => (cx.gen_get_f(a.rs1), cx.b.konst(Ty::I64, 0)),
         Src::X => (cx.gen_get_x(a.rs1), cx.b.konst(Ty::I64, 0)),
     };
+    let fl = cx.b.get_reg(Ty::I64, FFLAGS);
+    let args = match (src, fast.extra) {
+        (Src::Ff, Some(e)) => [x, y, fl, cx.b.konst(Ty::I64, e)],
+        (Src::Ff, None) => [x, y, fl, gen_rm(cx, a.rm)],
+        (_, e) => [x, fl, gen_rm(cx, a.rm), cx.b.konst(Ty::I64, e.unwrap_or(0))],
+    };
     let insn = cx.b.konst(Ty::I64, u64::from(raw));
-    let v = cx.b.call(&helpers::FP_OP, &[x, y, insn]);
+    let n = usize::from(fast.h.nargs);
+    let v = gen_fast_or_full(cx, &fast, &args[..n], &helpers::FP_OP, &[x, y, insn]);
     match dst {
         Dst::F => cx.gen_set_f(a.rd, v),
         Dst::X => cx.gen_set_x(a.rd, v),
@@ -130,8 +348,36 @@ fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
     let x = cx.gen_get_f(a.rs1);
     let y = cx.gen_get_f(a.rs2);
     let z = cx.gen_get_f(a.rs3);
+    // k = fflags | rm << 8 | negations (fmadd, fmsub, fnmsub, fnmadd by major opcode).
+    let neg = match (raw >> 2) & 31 {
+        0x10 => 0,
+        0x11 => fpfast::FMA_NEG_ADDEND,
+        0x12 => fpfast::FMA_NEG_PRODUCT,
+        _ => fpfast::FMA_NEG_PRODUCT | fpfast::FMA_NEG_ADDEND,
+    };
+    let fl = cx.b.get_reg(Ty::I64, FFLAGS);
+    let k = if a.rm == 7 {
+        let frm = cx.b.get_reg(Ty::I64, FRM);
+        let rm = cx.b.binop_imm(Opcode::Shl, frm, fpfast::FMA_RM_SHIFT);
+        let k = cx.b.binop(Opcode::Or, fl, rm);
+        cx.b.binop_imm(Opcode::Or, k, neg)
+    } else {
+        let bits = u64::from(a.rm) << fpfast::FMA_RM_SHIFT | neg;
+        cx.b.binop_imm(Opcode::Or, fl, bits)
+    };
+    // The format field's low bit: 0 single, 1 double.
+    let h = if (raw >> 25) & 1 == 0 {
+        &fpfast::FMA_S
+    } else {
+        &fpfast::FMA_D
+    };
+    let fast = Fast {
+        h,
+        extra: None,
+        sentinel: fpfast::SENTINEL,
+    };
     let insn = cx.b.konst(Ty::I64, u64::from(raw));
-    let v = cx.b.call(&helpers::FP_FMA, &[x, y, z, insn]);
+    let v = gen_fast_or_full(cx, &fast, &[x, y, z, k], &helpers::FP_FMA, &[x, y, z, insn]);
     cx.gen_set_f(a.rd, v);
 }
 

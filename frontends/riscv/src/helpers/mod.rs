@@ -1,8 +1,12 @@
 //! Out-of-line helpers called from lifted code: FP arithmetic through [`crate::fpu`] (with the
 //! dynamic rounding mode and the accrued flags in the state) and the counter CSRs.
 //!
-//! FP helpers get the instruction word as their last argument and re-derive the operation,
-//! format and rounding mode from it, so one helper serves a whole family.
+//! The full FP helpers get the instruction word as their last argument and re-derive the
+//! operation, format and rounding mode from it, so one helper serves a whole family. Lifted code
+//! calls them only when a PURE per-operation helper from [`fpfast`] says the instruction changes
+//! `fflags` or traps; the common case never gets here.
+
+pub(crate) mod fpfast;
 
 use crate::ILLEGAL_INSTRUCTION;
 use crate::fpu::{self, Fmt};
