@@ -141,7 +141,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     }
     let program = args
         .get(i)
-        .ok_or_else(|| format!("no program given (see 'xlat --help')"))?;
+        .ok_or_else(|| "no program given (see 'xlat --help')".to_string())?;
     Ok(RunArgs {
         arch,
         accel,

@@ -51,7 +51,21 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn run(r: RunArgs) -> Result<u8, String> {
-    let machine = xlat::elfcheck::check(&r.program).map_err(|e| e.to_string())?;
+    let root = sysroot(&r)?;
+    // As with qemu, PROGRAM is a host path even with -L; a mistake points at the sysroot's copy.
+    let with_hint = |e: String| match root
+        .as_ref()
+        .filter(|_| r.program.is_absolute())
+        .map(|d| d.join(r.program.strip_prefix("/").unwrap_or(&r.program)))
+        .filter(|p| p.exists())
+    {
+        Some(p) => format!(
+            "{e} (PROGRAM is a host path even with -L: did you mean {}?)",
+            p.display()
+        ),
+        None => e,
+    };
+    let machine = xlat::elfcheck::check(&r.program).map_err(|e| with_hint(e.to_string()))?;
     let arch = match &r.arch {
         Some(a) => {
             if xlat::frontend_for(a).is_none() {
@@ -61,44 +75,49 @@ fn run(r: RunArgs) -> Result<u8, String> {
                 ));
             }
             if *a != machine {
-                return Err(format!(
+                return Err(with_hint(format!(
                     "'{}' is a {machine} program, not {a}",
                     r.program.display()
-                ));
+                )));
             }
             a.clone()
         }
         None => machine,
     };
     let Some(frontend) = xlat::frontend_for(&arch) else {
-        return Err(format!(
+        return Err(with_hint(format!(
             "'{}' is a {arch} program; supported guest architectures: {}",
             r.program.display(),
             xlat::ARCHES.join(", ")
-        ));
+        )));
     };
-    let mut cfg = xlat_backend::EngineConfig::default();
-    cfg.accel = match r.accel {
-        AccelChoice::Jit => xlat_backend::Accel::Jit,
-        AccelChoice::Interp => xlat_backend::Accel::Interp,
-    };
-    if let Some(t) = r.hot_threshold {
-        cfg.hot_threshold = t;
-    }
-    cfg.trace = xlat_backend::Trace {
-        in_asm: r.trace.in_asm,
-        ir: r.trace.ir,
-        out_asm: r.trace.out_asm,
-        exec: r.trace.exec,
+    let defaults = xlat_backend::EngineConfig::default();
+    let cfg = xlat_backend::EngineConfig {
+        accel: match r.accel {
+            AccelChoice::Jit => xlat_backend::Accel::Jit,
+            AccelChoice::Interp => xlat_backend::Accel::Interp,
+        },
+        hot_threshold: r.hot_threshold.unwrap_or(defaults.hot_threshold),
+        trace: xlat_backend::Trace {
+            in_asm: r.trace.in_asm,
+            ir: r.trace.ir,
+            out_asm: r.trace.out_asm,
+            exec: r.trace.exec,
+        },
+        ..defaults
     };
     let mut argv = vec![r.program.display().to_string()];
     argv.extend(r.args.iter().cloned());
     let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    #[allow(
+        clippy::needless_update,
+        reason = "UserOptions grows new switches with defaults"
+    )]
     let opts = xlat_linux_user::UserOptions {
         strace: r.trace.strace,
         unimp: r.trace.unimp,
         stats: r.trace.stats,
-        sysroot: sysroot(&r)?,
+        sysroot: root,
         ..Default::default()
     };
     let status = xlat_linux_user::run_program(frontend, cfg, &r.program, argv, envp, opts)

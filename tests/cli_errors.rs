@@ -1,5 +1,10 @@
 //! Bad input gets one clear line on stderr and a non-zero exit, never a backtrace.
 
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
 use std::process::Command;
 
 fn xlat(args: &[&str]) -> (i32, String, String) {
@@ -150,5 +155,11 @@ fn dynamic_program_without_its_interpreter() {
     std::fs::copy("/bin/true", root.join("lib/ld-test-xlat.so.1")).unwrap();
     let e = run(&["run", "-L", r, p], None);
     assert!(e.contains("ld-test-xlat.so.1: is a x86-64 program"), "{e}");
+    // PROGRAM stays a host path with -L (as with qemu); the error names the sysroot's copy.
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::write(root.join("bin/true"), b"").unwrap();
+    let e = run(&["run", "-L", r, "/bin/true"], None);
+    assert!(e.contains("x86-64 program"), "{e}");
+    assert!(e.contains(&format!("did you mean {r}/bin/true?")), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
