@@ -5,8 +5,8 @@ use crate::BackendError;
 use crate::codemem::CodeMemory;
 use crate::lower::{self, LowerParams};
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, UserFuncName, types};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_codegen::ir::{Function, InstBuilder, Signature, UserFuncName, types};
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetFrontendConfig};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, isa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -123,26 +123,11 @@ impl Jit {
             trampoline: 0,
             stub: 0,
         };
-        let mut tsig = Signature::new(CallConv::SystemV);
-        tsig.params.push(AbiParam::new(types::I64));
-        tsig.params.push(AbiParam::new(types::I64));
-        tsig.returns.push(AbiParam::new(types::I64));
         let err = |e: CompileError| BackendError::Codegen(format!("{e:?}"));
-        jit.trampoline = jit
-            .compile_with(tsig, |mut b, fcfg| {
-                let blk = b.create_block();
-                b.append_block_params_for_function_params(blk);
-                b.switch_to_block(blk);
-                let (env, code) = (b.block_params(blk)[0], b.block_params(blk)[1]);
-                let sig = b.import_signature(lower::unit_signature());
-                let call = b.ins().call_indirect(sig, code, &[env]);
-                let r = b.inst_results(call)[0];
-                b.ins().return_(&[r]);
-                b.seal_all_blocks();
-                b.finalize(fcfg);
-            })
-            .map_err(err)?
-            .addr;
+        // The entry trampoline is hand-written (crate::fault): a fault in a unit resumes at
+        // its return point.
+        jit.trampoline = crate::fault::enter_addr();
+        crate::fault::register_code(jit.code.exec_range());
         jit.stub = jit
             .compile_with(lower::unit_signature(), |mut b, fcfg| {
                 let blk = b.create_block();

@@ -63,6 +63,7 @@
 mod codemem;
 mod disas;
 mod engine;
+pub mod fault;
 mod jit;
 mod lower;
 mod region;

@@ -94,17 +94,30 @@ impl Lower<'_, '_> {
             }
             Opcode::DivS | Opcode::RemS => self.gen_sdiv(op, ty, a, c),
             Opcode::DivU | Opcode::RemU => {
-                let zero = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
-                let one = self.konst(ty, 1);
-                let safe = self.b.ins().select(zero, one, c);
-                if op == Opcode::DivU {
-                    let q = self.b.ins().udiv(a, safe);
-                    let ones = self.konst(ty, u64::MAX);
-                    self.b.ins().select(zero, ones, q)
+                // A branch (predicted, the zero case is cold) costs less than selects around
+                // the division: x / 0 = all ones, x % 0 = x.
+                let div = self.b.create_block();
+                let by_zero = self.b.create_block();
+                let join = self.b.create_block();
+                let v = self.b.append_block_param(join, ty);
+                self.b.set_cold_block(by_zero);
+                self.b.ins().brif(c, div, &[], by_zero, &[]);
+                self.b.switch_to_block(div);
+                let r = if op == Opcode::DivU {
+                    self.b.ins().udiv(a, c)
                 } else {
-                    let r = self.b.ins().urem(a, safe);
-                    self.b.ins().select(zero, a, r)
-                }
+                    self.b.ins().urem(a, c)
+                };
+                self.b.ins().jump(join, &[r.into()]);
+                self.b.switch_to_block(by_zero);
+                let special = if op == Opcode::DivU {
+                    self.konst(ty, u64::MAX)
+                } else {
+                    a
+                };
+                self.b.ins().jump(join, &[special.into()]);
+                self.b.switch_to_block(join);
+                v
             }
             Opcode::And => ins.band(a, c),
             Opcode::Or => ins.bor(a, c),

@@ -44,8 +44,7 @@ impl Lower<'_, '_> {
             self.b.ins().jump(self.tops[m], &[]);
             return;
         }
-        let (fl, env) = (self.st_volatile(), self.env);
-        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        let req = self.exit_requested();
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
         self.b.ins().brif(req, leave, &[], self.tops[m], &[]);

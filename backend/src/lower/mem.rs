@@ -6,7 +6,10 @@
 
 use super::{Lower, clif_ty};
 use crate::slow;
-use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value, types};
+use cranelift_codegen::ir::{
+    AtomicRmwOp, InstBuilder, InstructionData, MemFlagsData, Opcode as ClifOp, Type, Value,
+    ValueDef, types,
+};
 use xlat_ir::{AtomicOp, Inst, MemOp, Opcode, Ty};
 
 fn mem_ty(m: MemOp) -> Type {
@@ -38,10 +41,61 @@ fn ty_bit(t: Ty) -> u64 {
 }
 
 impl Lower<'_, '_> {
+    /// `base + disp`, folding a constant `base` was made with (`x + k + disp`) and adding
+    /// nothing for a zero displacement (`opt_level=none` folds neither).
+    fn offset(&mut self, base: Value, disp: u64) -> Value {
+        let (mut base, mut disp) = (base, disp);
+        let dfg = &self.b.func.dfg;
+        if let ValueDef::Result(inst, 0) = dfg.value_def(base)
+            && let InstructionData::Binary {
+                opcode: ClifOp::Iadd,
+                args: [x, k],
+            } = dfg.insts[inst]
+            && let ValueDef::Result(kinst, 0) = dfg.value_def(k)
+            && let InstructionData::UnaryImm {
+                opcode: ClifOp::Iconst,
+                imm,
+            } = dfg.insts[kinst]
+            && dfg.value_type(x) == types::I64
+        {
+            base = x;
+            disp = disp.wrapping_add(imm.bits() as u64);
+        }
+        if disp == 0 {
+            base
+        } else {
+            self.b.ins().iadd_imm_s(base, disp as i64)
+        }
+    }
+
+    /// The host address of guest `addr`; reused for the same `addr` later in the same block.
     fn host_addr(&mut self, addr: Value) -> Value {
+        let blk = self.b.current_block();
+        if let Some(&(_, _, h)) = self
+            .host_cache
+            .iter()
+            .find(|&&(b, a, _)| Some(b) == blk && a == addr)
+        {
+            return h;
+        }
+        let h = self.host_addr_uncached(addr);
+        if let Some(b) = blk {
+            if self.host_cache.len() >= 8 {
+                self.host_cache.remove(0);
+            }
+            self.host_cache.push((b, addr, h));
+        }
+        h
+    }
+
+    fn host_addr_uncached(&mut self, addr: Value) -> Value {
         let d = self.p.direct;
         let a = if d.mask == u64::MAX {
             addr
+        } else if let Some(notmask) = self.notmask {
+            // addr & !notmask: one non-destructive `andn` (BMI1) with `!mask` in a register.
+            let m = self.b.ins().bnot(notmask);
+            self.b.ins().band(addr, m)
         } else {
             let m = self.konst(types::I64, d.mask);
             self.b.ins().band(addr, m)
@@ -133,10 +187,11 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_load(&mut self, i: &Inst) {
+        self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux);
         let ty = clif_ty(i.ty);
         let base = self.use_t(i.src[0]);
-        let addr = self.b.ins().iadd_imm_s(base, i.imm as i64);
+        let addr = self.offset(base, i.imm);
         let gm = self.gm;
         if !(m.aligned && m.bytes() > 1) {
             let host = self.host_addr(addr);
@@ -163,10 +218,11 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_store(&mut self, i: &Inst) {
+        self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux);
         let val = self.use_t(i.src[0]);
         let base = self.use_t(i.src[1]);
-        let addr = self.b.ins().iadd_imm_s(base, i.imm as i64);
+        let addr = self.offset(base, i.imm);
         let gm = self.gm;
         let inline = |l: &mut Self| {
             let mt = mem_ty(m);
@@ -207,6 +263,7 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_atomic(&mut self, i: &Inst) {
+        self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux & 0xffff);
         let addr = self.use_t(i.src[0]);
         let x = self.use_t(i.src[1]);
@@ -258,5 +315,18 @@ impl Lower<'_, '_> {
                 i.dst,
             );
         }
+    }
+}
+
+// Precise guest faults (see crate::fault): the state is the guest state at every access.
+impl Lower<'_, '_> {
+    /// Stores the current guest pc and the registers this unit changed into the CPU state, so
+    /// that a host fault at the access that follows leaves exactly the guest's state.
+    fn sync_for_access(&mut self) {
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        let pc = self.b.use_var(self.cur_pc);
+        self.b
+            .ins()
+            .store(self.st, pc, self.env, xlat_ir::abi::off::PC);
     }
 }

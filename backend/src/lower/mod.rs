@@ -63,6 +63,18 @@ pub fn helper_signature(nargs: usize) -> Signature {
     sig
 }
 
+/// Whether the host has BMI1 (`andn`), which the ISA is told about when present.
+fn has_bmi1() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("bmi1")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 pub(crate) fn clif_ty(t: Ty) -> ir::Type {
     match t {
         Ty::I32 => types::I32,
@@ -113,6 +125,10 @@ pub(crate) struct Lower<'a, 'b> {
     tops: Vec<Block>,
     /// The direct map's base, made once at entry (so loops keep it in a register), unless 0.
     base: Option<Value>,
+    /// `!mask` of the direct map, made once at entry when the host has `andn` (BMI1).
+    notmask: Option<Value>,
+    /// Recent (block, guest address, host address) translations, to reuse within a block.
+    host_cache: Vec<(Block, Value, Value)>,
 }
 
 /// Builds the body of `b`'s function from a region: `units[0]` is the head (the entry point);
@@ -160,6 +176,8 @@ pub fn lower_region(
         slot_pc: vec![None; 2 * units.len()],
         tops,
         base: None,
+        notmask: None,
+        host_cache: Vec::new(),
     };
     l.gen_entry();
     for (m, &unit) in units.iter().enumerate() {
@@ -195,8 +213,7 @@ impl Lower<'_, '_> {
     /// Function entry: leave with `Request` if `exit_request` is set, else load the cached
     /// registers and go to the head's body.
     fn gen_entry(&mut self) {
-        let (fl, env) = (self.st_volatile(), self.env);
-        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        let req = self.exit_requested();
         let body = self.b.create_block();
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
@@ -208,6 +225,9 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(body);
         if self.p.direct.base != 0 {
             self.base = Some(self.konst(types::I64, self.p.direct.base));
+        }
+        if self.p.direct.mask != u64::MAX && has_bmi1() {
+            self.notmask = Some(self.konst(types::I64, !self.p.direct.mask));
         }
         self.regs.load_all(&mut self.b, self.env, self.st);
         self.b.ins().jump(self.tops[0], &[]);
@@ -236,6 +256,14 @@ impl Lower<'_, '_> {
             // The verifier rejects such units; keep the function well-formed anyway.
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
         }
+    }
+
+    /// `env.exit_request != 0`, as a compare of the word in memory with 0 (`cmp $0, mem`, one
+    /// fused uop with the branch).
+    pub(super) fn exit_requested(&mut self) -> Value {
+        let (fl, env) = (self.st_volatile(), self.env);
+        let req = self.b.ins().load(types::I32, fl, env, off::EXIT_REQUEST);
+        self.b.ins().icmp_imm_s(IntCC::NotEqual, req, 0)
     }
 
     /// A state access the optimiser must not move or merge (words other threads write).
