@@ -1,12 +1,12 @@
 //! Pure fast paths for F/D instructions.
 //!
-//! An F/D instruction lifts to a call of one of these PURE helpers, passing the source
-//! registers, the current `fflags` and the rounding mode (the static `rm`, or `frm` when it is
-//! dynamic); where the helper returns its sentinel, the lifted code calls the full helper
-//! ([`super::FP_OP`], [`super::FP_FMA`]) instead, which raises the flags and the
-//! illegal-instruction trap. A fast helper returns a result only when executing the instruction
-//! would leave `fflags` unchanged: every flag the operation raises is already set. It never
-//! reads or writes the state, so the backend keeps guest registers cached across the call.
+//! An F/D instruction lifts to a call of one of these helpers, passing the source registers and
+//! the instruction's `rm` field (7: dynamic, read from `frm`); where the helper returns its
+//! sentinel, the lifted code calls the full helper ([`super::FP_OP`], [`super::FP_FMA`])
+//! instead, which raises the flags and the illegal-instruction trap. A fast helper returns a
+//! result only when executing the instruction would leave `fflags` unchanged: every flag the
+//! operation raises is already set. It only reads `fflags` and `frm` (declared, so the backend
+//! neither spills nor reloads cached guest registers around the call) and never traps.
 //!
 //! This is QEMU's "hardfloat" observation: once NX has been accrued (as it is after the first
 //! inexact operation of almost any FP program), a round-to-nearest operation whose host result
@@ -16,6 +16,7 @@
 
 use super::{boxed, operand};
 use crate::fpu::{self, Fmt, NX};
+use crate::state::{FFLAGS, FRM};
 use xlat_ir::abi::CpuState;
 use xlat_ir::{Helper, HelperFlags};
 
@@ -37,13 +38,27 @@ pub const CVT_SIGNED: u64 = 1;
 /// See [`CVT_SIGNED`].
 pub const CVT_WORD: u64 = 2;
 
-/// fma argument `k`: `fflags | rm << 8 | negate product << 16 | negate addend << 17`.
-pub const FMA_RM_SHIFT: u64 = 8;
-/// See [`FMA_RM_SHIFT`].
-pub const FMA_NEG_PRODUCT: u64 = 1 << 16;
-/// See [`FMA_RM_SHIFT`].
-pub const FMA_NEG_ADDEND: u64 = 1 << 17;
+/// fma argument `k`: the `rm` field, or-ed with these for fmsub/fnmsub/fnmadd.
+pub const FMA_NEG_PRODUCT: u64 = 1 << 8;
+/// See [`FMA_NEG_PRODUCT`].
+pub const FMA_NEG_ADDEND: u64 = 1 << 9;
 
+/// A fast helper: reads `fflags` and `frm`, writes nothing, never raises.
+const fn fast(name: &'static str, func: xlat_ir::HelperFn, nargs: u8) -> Helper {
+    Helper {
+        name,
+        func,
+        nargs,
+        flags: HelperFlags {
+            reads_state: true,
+            writes_state: false,
+            may_raise: false,
+        },
+        state_words: Some(&[FFLAGS, FRM]),
+    }
+}
+
+/// A helper that depends only on its arguments.
 const fn pure(name: &'static str, func: xlat_ir::HelperFn, nargs: u8) -> Helper {
     Helper {
         name,
@@ -52,6 +67,13 @@ const fn pure(name: &'static str, func: xlat_ir::HelperFn, nargs: u8) -> Helper 
         flags: HelperFlags::PURE,
         state_words: Some(&[]),
     }
+}
+
+/// `fflags` and the rounding mode (`rm`, or `frm` when it is 7, dynamic).
+#[inline(always)]
+fn fl_rm(env: &CpuState, rm: u64) -> (u64, u64) {
+    let rm = if rm == 7 { env.word(FRM) } else { rm };
+    (env.word(FFLAGS), rm)
 }
 
 /// The value if raising `flags` would not change `fflags` (`fl`), else `sentinel`.
@@ -109,7 +131,8 @@ fn general2(f: Fmt, op: Op2, a: u64, b: u64, fl: u64, rm: u64) -> u64 {
 
 macro_rules! arith2 {
     ($(#[doc = $doc:literal] $hd:ident $hs:ident $fd:ident $fs:ident $op:tt $soft:path;)*) => {$(
-        extern "C" fn $fd(_: &mut CpuState, a: u64, b: u64, fl: u64, rm: u64) -> u64 {
+        extern "C" fn $fd(env: &mut CpuState, a: u64, b: u64, rm: u64, _: u64) -> u64 {
+            let (fl, rm) = fl_rm(env, rm);
             if rm == RNE && fl & NXW != 0 {
                 let r = f64::from_bits(a) $op f64::from_bits(b);
                 if normal_d(r) {
@@ -118,7 +141,8 @@ macro_rules! arith2 {
             }
             general2(Fmt::D, $soft, a, b, fl, rm)
         }
-        extern "C" fn $fs(_: &mut CpuState, a: u64, b: u64, fl: u64, rm: u64) -> u64 {
+        extern "C" fn $fs(env: &mut CpuState, a: u64, b: u64, rm: u64, _: u64) -> u64 {
+            let (fl, rm) = fl_rm(env, rm);
             if rm == RNE && fl & NXW != 0 && is_boxed(a) && is_boxed(b) {
                 let r = f32::from_bits(a as u32) $op f32::from_bits(b as u32);
                 if normal_s(r) {
@@ -127,10 +151,10 @@ macro_rules! arith2 {
             }
             general2(Fmt::S, $soft, a, b, fl, rm)
         }
-        #[doc = concat!($doc, ".d: (fs1, fs2, fflags, rm).")]
-        pub static $hd: Helper = pure(stringify!($fd), $fd, 4);
-        #[doc = concat!($doc, ".s: (fs1, fs2, fflags, rm).")]
-        pub static $hs: Helper = pure(stringify!($fs), $fs, 4);
+        #[doc = concat!($doc, ".d: (fs1, fs2, rm).")]
+        pub static $hd: Helper = fast(stringify!($fd), $fd, 3);
+        #[doc = concat!($doc, ".s: (fs1, fs2, rm).")]
+        pub static $hs: Helper = fast(stringify!($fs), $fs, 3);
     )*};
 }
 
@@ -154,7 +178,8 @@ fn general_sqrt(f: Fmt, a: u64, fl: u64, rm: u64) -> u64 {
     settle(boxed(f, v), flags, fl, SENTINEL)
 }
 
-extern "C" fn fast_fsqrt_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -> u64 {
+extern "C" fn fast_fsqrt_d(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     if rm == RNE && fl & NXW != 0 {
         let r = f64::from_bits(a).sqrt();
         if normal_d(r) {
@@ -164,7 +189,8 @@ extern "C" fn fast_fsqrt_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -
     general_sqrt(Fmt::D, a, fl, rm)
 }
 
-extern "C" fn fast_fsqrt_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -> u64 {
+extern "C" fn fast_fsqrt_s(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     if rm == RNE && fl & NXW != 0 && is_boxed(a) {
         let r = f32::from_bits(a as u32).sqrt();
         if normal_s(r) {
@@ -174,30 +200,25 @@ extern "C" fn fast_fsqrt_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -
     general_sqrt(Fmt::S, a, fl, rm)
 }
 
-/// fsqrt.d: (fs1, fflags, rm).
-pub static FSQRT_D: Helper = pure("fast_fsqrt_d", fast_fsqrt_d, 3);
-/// fsqrt.s: (fs1, fflags, rm).
-pub static FSQRT_S: Helper = pure("fast_fsqrt_s", fast_fsqrt_s, 3);
+/// fsqrt.d: (fs1, rm).
+pub static FSQRT_D: Helper = fast("fast_fsqrt_d", fast_fsqrt_d, 2);
+/// fsqrt.s: (fs1, rm).
+pub static FSQRT_S: Helper = fast("fast_fsqrt_s", fast_fsqrt_s, 2);
 
 #[inline(never)]
-fn general_fma(f: Fmt, a: u64, b: u64, c: u64, k: u64) -> u64 {
-    let Some(rm) = rm_of((k >> FMA_RM_SHIFT) & 0xff) else {
+fn general_fma(f: Fmt, a: u64, b: u64, c: u64, k: u64, fl: u64, rm: u64) -> u64 {
+    let Some(rm) = rm_of(rm) else {
         return SENTINEL;
     };
     let (np, na) = (k & FMA_NEG_PRODUCT != 0, k & FMA_NEG_ADDEND != 0);
     let (x, y, z) = (operand(f, a), operand(f, b), operand(f, c));
     let (v, flags) = fpu::fma(f, x, y, z, rm, np, na);
-    settle(boxed(f, v), flags, k & 0x1f, SENTINEL)
+    settle(boxed(f, v), flags, fl, SENTINEL)
 }
 
-/// Round to nearest with NX already accrued (`k`'s rm and NX fields).
-#[inline(always)]
-fn fma_hot(k: u64) -> bool {
-    k & (0xff << FMA_RM_SHIFT | NXW) == NXW
-}
-
-extern "C" fn fast_fma_d(_: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u64 {
-    if fma_hot(k) {
+extern "C" fn fast_fma_d(env: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, k & 7);
+    if rm == RNE && fl & NXW != 0 {
         // -(a·b) is (-a)·b exactly, so the negations are sign flips of a and c.
         let sa = if k & FMA_NEG_PRODUCT != 0 { 1 << 63 } else { 0 };
         let sc = if k & FMA_NEG_ADDEND != 0 { 1 << 63 } else { 0 };
@@ -211,11 +232,12 @@ extern "C" fn fast_fma_d(_: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u6
             return r.to_bits();
         }
     }
-    general_fma(Fmt::D, a, b, c, k)
+    general_fma(Fmt::D, a, b, c, k, fl, rm)
 }
 
-extern "C" fn fast_fma_s(_: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u64 {
-    if fma_hot(k) && is_boxed(a) && is_boxed(b) && is_boxed(c) {
+extern "C" fn fast_fma_s(env: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, k & 7);
+    if rm == RNE && fl & NXW != 0 && is_boxed(a) && is_boxed(b) && is_boxed(c) {
         let sa = if k & FMA_NEG_PRODUCT != 0 { 1 << 31 } else { 0 };
         let sc = if k & FMA_NEG_ADDEND != 0 { 1 << 31 } else { 0 };
         let x = f32::from_bits(a as u32 ^ sa);
@@ -225,13 +247,13 @@ extern "C" fn fast_fma_s(_: &mut CpuState, a: u64, b: u64, c: u64, k: u64) -> u6
             return fpu::nan_box(u64::from(r.to_bits()));
         }
     }
-    general_fma(Fmt::S, a, b, c, k)
+    general_fma(Fmt::S, a, b, c, k, fl, rm)
 }
 
-/// fmadd/fmsub/fnmsub/fnmadd.d: (fs1, fs2, fs3, k) with `k` as [`FMA_RM_SHIFT`] describes.
-pub static FMA_D: Helper = pure("fast_fma_d", fast_fma_d, 4);
+/// fmadd/fmsub/fnmsub/fnmadd.d: (fs1, fs2, fs3, k) with `k` as [`FMA_NEG_PRODUCT`] describes.
+pub static FMA_D: Helper = fast("fast_fma_d", fast_fma_d, 4);
 /// The same for singles.
-pub static FMA_S: Helper = pure("fast_fma_s", fast_fma_s, 4);
+pub static FMA_S: Helper = fast("fast_fma_s", fast_fma_s, 4);
 
 /// fcvt to an integer in RTZ (C's casts) for a finite in-range `x`: the sign-extended result
 /// if it is exact or NX is already accrued.
@@ -274,7 +296,8 @@ fn general_to_int(f: Fmt, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
     settle(v, flags, fl, SENTINEL_INT)
 }
 
-extern "C" fn fast_to_int_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
+extern "C" fn fast_to_int_d(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     if rm == RTZ
         && let Some(v) = trunc_fast(f64::from_bits(a), fl, kind)
     {
@@ -283,7 +306,8 @@ extern "C" fn fast_to_int_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u6
     general_to_int(Fmt::D, a, fl, rm, kind)
 }
 
-extern "C" fn fast_to_int_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
+extern "C" fn fast_to_int_s(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     if rm == RTZ
         && is_boxed(a)
         && let Some(v) = trunc_fast(f64::from(f32::from_bits(a as u32)), fl, kind)
@@ -293,10 +317,10 @@ extern "C" fn fast_to_int_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u6
     general_to_int(Fmt::S, a, fl, rm, kind)
 }
 
-/// fcvt.{w,wu,l,lu}.d: (fs1, fflags, rm, kind); sentinel [`SENTINEL_INT`].
-pub static TO_INT_D: Helper = pure("fast_to_int_d", fast_to_int_d, 4);
-/// fcvt.{w,wu,l,lu}.s: (fs1, fflags, rm, kind); sentinel [`SENTINEL_INT`].
-pub static TO_INT_S: Helper = pure("fast_to_int_s", fast_to_int_s, 4);
+/// fcvt.{w,wu,l,lu}.d: (fs1, rm, kind); sentinel [`SENTINEL_INT`].
+pub static TO_INT_D: Helper = fast("fast_to_int_d", fast_to_int_d, 3);
+/// fcvt.{w,wu,l,lu}.s: (fs1, rm, kind); sentinel [`SENTINEL_INT`].
+pub static TO_INT_S: Helper = fast("fast_to_int_s", fast_to_int_s, 3);
 
 #[inline(never)]
 fn general_from_int(f: Fmt, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
@@ -308,7 +332,8 @@ fn general_from_int(f: Fmt, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
     settle(boxed(f, v), flags, fl, SENTINEL)
 }
 
-extern "C" fn fast_from_int_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
+extern "C" fn fast_from_int_d(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     // A 32-bit integer is exact in a double, in every rounding mode.
     if rm <= 4 && kind & CVT_WORD != 0 {
         let v = if kind & CVT_SIGNED != 0 {
@@ -321,14 +346,15 @@ extern "C" fn fast_from_int_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: 
     general_from_int(Fmt::D, a, fl, rm, kind)
 }
 
-extern "C" fn fast_from_int_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
+extern "C" fn fast_from_int_s(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     general_from_int(Fmt::S, a, fl, rm, kind)
 }
 
-/// fcvt.d.{w,wu,l,lu}: (xs1, fflags, rm, kind).
-pub static FROM_INT_D: Helper = pure("fast_from_int_d", fast_from_int_d, 4);
-/// fcvt.s.{w,wu,l,lu}: (xs1, fflags, rm, kind).
-pub static FROM_INT_S: Helper = pure("fast_from_int_s", fast_from_int_s, 4);
+/// fcvt.d.{w,wu,l,lu}: (xs1, rm, kind).
+pub static FROM_INT_D: Helper = fast("fast_from_int_d", fast_from_int_d, 3);
+/// fcvt.s.{w,wu,l,lu}: (xs1, rm, kind).
+pub static FROM_INT_S: Helper = fast("fast_from_int_s", fast_from_int_s, 3);
 
 #[inline(never)]
 fn general_convert(from: Fmt, to: Fmt, a: u64, fl: u64, rm: u64) -> u64 {
@@ -339,7 +365,8 @@ fn general_convert(from: Fmt, to: Fmt, a: u64, fl: u64, rm: u64) -> u64 {
     settle(boxed(to, v), flags, fl, SENTINEL)
 }
 
-extern "C" fn fast_cvt_d_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -> u64 {
+extern "C" fn fast_cvt_d_s(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     // Widening a non-NaN single is exact and raises nothing.
     let x = f32::from_bits(a as u32);
     if rm <= 4 && is_boxed(a) && !x.is_nan() {
@@ -348,7 +375,8 @@ extern "C" fn fast_cvt_d_s(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -
     general_convert(Fmt::S, Fmt::D, a, fl, rm)
 }
 
-extern "C" fn fast_cvt_s_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -> u64 {
+extern "C" fn fast_cvt_s_d(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
+    let (fl, rm) = fl_rm(env, rm);
     if rm == RNE && fl & NXW != 0 {
         let r = f64::from_bits(a) as f32;
         if normal_s(r) {
@@ -358,10 +386,10 @@ extern "C" fn fast_cvt_s_d(_: &mut CpuState, a: u64, fl: u64, rm: u64, _: u64) -
     general_convert(Fmt::D, Fmt::S, a, fl, rm)
 }
 
-/// fcvt.d.s: (fs1, fflags, rm).
-pub static CVT_D_S: Helper = pure("fast_cvt_d_s", fast_cvt_d_s, 3);
-/// fcvt.s.d: (fs1, fflags, rm).
-pub static CVT_S_D: Helper = pure("fast_cvt_s_d", fast_cvt_s_d, 3);
+/// fcvt.d.s: (fs1, rm).
+pub static CVT_D_S: Helper = fast("fast_cvt_d_s", fast_cvt_d_s, 2);
+/// fcvt.s.d: (fs1, rm).
+pub static CVT_S_D: Helper = fast("fast_cvt_s_d", fast_cvt_s_d, 2);
 
 /// fmin/fmax (`sel` 0/1) and feq/flt/fle (`sel` the funct3: 2/1/0); raise only NV.
 fn compare(f: Fmt, a: u64, b: u64, fl: u64, sel: u64, minmax: bool) -> u64 {
@@ -377,27 +405,27 @@ fn compare(f: Fmt, a: u64, b: u64, fl: u64, sel: u64, minmax: bool) -> u64 {
     settle(v, flags, fl, SENTINEL)
 }
 
-extern "C" fn fast_minmax_d(_: &mut CpuState, a: u64, b: u64, fl: u64, sel: u64) -> u64 {
-    compare(Fmt::D, a, b, fl, sel, true)
+extern "C" fn fast_minmax_d(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
+    compare(Fmt::D, a, b, env.word(FFLAGS), sel, true)
 }
-extern "C" fn fast_minmax_s(_: &mut CpuState, a: u64, b: u64, fl: u64, sel: u64) -> u64 {
-    compare(Fmt::S, a, b, fl, sel, true)
+extern "C" fn fast_minmax_s(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
+    compare(Fmt::S, a, b, env.word(FFLAGS), sel, true)
 }
-extern "C" fn fast_cmp_d(_: &mut CpuState, a: u64, b: u64, fl: u64, sel: u64) -> u64 {
-    compare(Fmt::D, a, b, fl, sel, false)
+extern "C" fn fast_cmp_d(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
+    compare(Fmt::D, a, b, env.word(FFLAGS), sel, false)
 }
-extern "C" fn fast_cmp_s(_: &mut CpuState, a: u64, b: u64, fl: u64, sel: u64) -> u64 {
-    compare(Fmt::S, a, b, fl, sel, false)
+extern "C" fn fast_cmp_s(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
+    compare(Fmt::S, a, b, env.word(FFLAGS), sel, false)
 }
 
-/// fmin.d (sel 0) / fmax.d (sel 1): (fs1, fs2, fflags, sel).
-pub static MINMAX_D: Helper = pure("fast_minmax_d", fast_minmax_d, 4);
+/// fmin.d (sel 0) / fmax.d (sel 1): (fs1, fs2, sel).
+pub static MINMAX_D: Helper = fast("fast_minmax_d", fast_minmax_d, 3);
 /// fmin.s / fmax.s.
-pub static MINMAX_S: Helper = pure("fast_minmax_s", fast_minmax_s, 4);
-/// feq.d (sel 2) / flt.d (1) / fle.d (0): (fs1, fs2, fflags, sel).
-pub static CMP_D: Helper = pure("fast_cmp_d", fast_cmp_d, 4);
+pub static MINMAX_S: Helper = fast("fast_minmax_s", fast_minmax_s, 3);
+/// feq.d (sel 2) / flt.d (1) / fle.d (0): (fs1, fs2, sel).
+pub static CMP_D: Helper = fast("fast_cmp_d", fast_cmp_d, 3);
 /// feq.s / flt.s / fle.s.
-pub static CMP_S: Helper = pure("fast_cmp_s", fast_cmp_s, 4);
+pub static CMP_S: Helper = fast("fast_cmp_s", fast_cmp_s, 3);
 
 extern "C" fn class_d(_: &mut CpuState, a: u64, _: u64, _: u64, _: u64) -> u64 {
     fpu::classify(Fmt::D, a)

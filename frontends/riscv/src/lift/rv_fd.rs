@@ -7,7 +7,6 @@
 use super::LiftCx;
 use crate::decode::{Args, I, Op, R4, Rf, S};
 use crate::helpers::{self, fpfast};
-use crate::state::{FFLAGS, FRM};
 use xlat_ir::{Cond, Helper, MemOp, Opcode, Temp, Ty};
 
 const BOX: u64 = 0xffff_ffff_0000_0000;
@@ -279,37 +278,34 @@ enum Dst {
     X,
 }
 
-/// The PURE fast helper of an instruction (see [`fpfast`]). Its arguments are the sources (one
-/// or two), `fflags`, then for two-source ops `extra` if given, else the rounding mode; for
-/// one-source ops the rounding mode and then `extra`.
+/// The fast helper of an instruction (see [`fpfast`]). Its arguments are the sources (one or
+/// two), then for two-source ops `extra` if given, else the `rm` field; for one-source ops the
+/// `rm` field and then `extra`.
 struct Fast {
     h: &'static Helper,
     extra: Option<u64>,
     sentinel: u64,
 }
 
-/// The rounding mode as a helper argument: the static `rm`, or `frm` when it is dynamic.
-fn gen_rm(cx: &mut LiftCx, rm: u8) -> Temp {
-    if rm == 7 {
-        cx.b.get_reg(Ty::I64, FRM)
-    } else {
-        cx.b.konst(Ty::I64, u64::from(rm))
-    }
-}
-
-/// `r = fast(args)`, and where that is the sentinel, `r = full(full_args)`.
+/// `r = fast(args)`, and where that is the sentinel, `r = full(full_args..., raw)`. The
+/// instruction word is made only on the slow path, so it is not live across the fast call.
 fn gen_fast_or_full(
     cx: &mut LiftCx,
     fast: &Fast,
     args: &[Temp],
     full: &'static Helper,
     full_args: &[Temp],
+    raw: u32,
 ) -> Temp {
     let r = cx.b.call(fast.h, args);
     let sentinel = cx.b.konst(Ty::I64, fast.sentinel);
     let done = cx.b.label();
     cx.b.branch(Cond::Ne, r, sentinel, done);
-    let v = cx.b.call(full, full_args);
+    let insn = cx.b.konst(Ty::I64, u64::from(raw));
+    let n = full_args.len();
+    let mut fargs = [insn; 4];
+    fargs[..n].copy_from_slice(full_args);
+    let v = cx.b.call(full, &fargs[..=n]);
     cx.b.mov(r, v);
     cx.b.set_label(done);
     r
@@ -326,15 +322,14 @@ fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
         Src::F => (cx.gen_get_f(a.rs1), cx.b.konst(Ty::I64, 0)),
         Src::X => (cx.gen_get_x(a.rs1), cx.b.konst(Ty::I64, 0)),
     };
-    let fl = cx.b.get_reg(Ty::I64, FFLAGS);
+    let rm = cx.b.konst(Ty::I64, u64::from(a.rm));
     let args = match (src, fast.extra) {
-        (Src::Ff, Some(e)) => [x, y, fl, cx.b.konst(Ty::I64, e)],
-        (Src::Ff, None) => [x, y, fl, gen_rm(cx, a.rm)],
-        (_, e) => [x, fl, gen_rm(cx, a.rm), cx.b.konst(Ty::I64, e.unwrap_or(0))],
+        (Src::Ff, Some(e)) => [x, y, cx.b.konst(Ty::I64, e)],
+        (Src::Ff, None) => [x, y, rm],
+        (_, e) => [x, rm, cx.b.konst(Ty::I64, e.unwrap_or(0))],
     };
-    let insn = cx.b.konst(Ty::I64, u64::from(raw));
     let n = usize::from(fast.h.nargs);
-    let v = gen_fast_or_full(cx, &fast, &args[..n], &helpers::FP_OP, &[x, y, insn]);
+    let v = gen_fast_or_full(cx, &fast, &args[..n], &helpers::FP_OP, &[x, y], raw);
     match dst {
         Dst::F => cx.gen_set_f(a.rd, v),
         Dst::X => cx.gen_set_x(a.rd, v),
@@ -348,23 +343,14 @@ fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
     let x = cx.gen_get_f(a.rs1);
     let y = cx.gen_get_f(a.rs2);
     let z = cx.gen_get_f(a.rs3);
-    // k = fflags | rm << 8 | negations (fmadd, fmsub, fnmsub, fnmadd by major opcode).
+    // k = the rm field | negations (fmadd, fmsub, fnmsub, fnmadd by major opcode).
     let neg = match (raw >> 2) & 31 {
         0x10 => 0,
         0x11 => fpfast::FMA_NEG_ADDEND,
         0x12 => fpfast::FMA_NEG_PRODUCT,
         _ => fpfast::FMA_NEG_PRODUCT | fpfast::FMA_NEG_ADDEND,
     };
-    let fl = cx.b.get_reg(Ty::I64, FFLAGS);
-    let k = if a.rm == 7 {
-        let frm = cx.b.get_reg(Ty::I64, FRM);
-        let rm = cx.b.binop_imm(Opcode::Shl, frm, fpfast::FMA_RM_SHIFT);
-        let k = cx.b.binop(Opcode::Or, fl, rm);
-        cx.b.binop_imm(Opcode::Or, k, neg)
-    } else {
-        let bits = u64::from(a.rm) << fpfast::FMA_RM_SHIFT | neg;
-        cx.b.binop_imm(Opcode::Or, fl, bits)
-    };
+    let k = cx.b.konst(Ty::I64, u64::from(a.rm) | neg);
     // The format field's low bit: 0 single, 1 double.
     let h = if (raw >> 25) & 1 == 0 {
         &fpfast::FMA_S
@@ -376,8 +362,7 @@ fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
         extra: None,
         sentinel: fpfast::SENTINEL,
     };
-    let insn = cx.b.konst(Ty::I64, u64::from(raw));
-    let v = gen_fast_or_full(cx, &fast, &[x, y, z, k], &helpers::FP_FMA, &[x, y, z, insn]);
+    let v = gen_fast_or_full(cx, &fast, &[x, y, z, k], &helpers::FP_FMA, &[x, y, z], raw);
     cx.gen_set_f(a.rd, v);
 }
 

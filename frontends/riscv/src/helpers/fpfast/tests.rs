@@ -132,6 +132,19 @@ fn full(h: &Helper, args: [u64; 4], fl: u64, frm: u64) -> Option<(u64, u64)> {
     Some((v, env.word(FFLAGS)))
 }
 
+/// Runs a fast helper on a state with `fflags` and `frm`, which it must leave alone.
+fn run_fast(h: &Helper, args: [u64; 4], fl: u64, frm: u64) -> u64 {
+    let mut env = CpuState::new_boxed();
+    env.set_word(FFLAGS, fl);
+    env.set_word(FRM, frm);
+    let v = (h.func)(&mut env, args[0], args[1], args[2], args[3]);
+    assert_eq!(
+        (env.word(FFLAGS), env.word(FRM), env.exc_pending),
+        (fl, frm, 0)
+    );
+    v
+}
+
 fn expect(outcome: Option<(u64, u64)>, fl: u64, sentinel: u64) -> u64 {
     match outcome {
         Some((v, after)) if after == fl => v,
@@ -154,8 +167,8 @@ struct Spec {
 }
 
 /// Checks `cases` random operand sets of `s`, building the fast helper's arguments with
-/// `args(a, b, fflags, resolved rm)`.
-fn check_op(r: &mut Rng, s: &Spec, args: impl Fn(u64, u64, u64, u64) -> [u64; 4], cases: usize) {
+/// `args(a, b, rm field)`.
+fn check_op(r: &mut Rng, s: &Spec, args: impl Fn(u64, u64, u64) -> [u64; 4], cases: usize) {
     for _ in 0..cases {
         let (a, b) = ((s.src)(r), (s.src)(r));
         let fl = r.below(32);
@@ -171,15 +184,8 @@ fn check_op(r: &mut Rng, s: &Spec, args: impl Fn(u64, u64, u64, u64) -> [u64; 4]
             fl,
             s.sentinel,
         );
-        let eff_rm = if rm == 7 { frm } else { u64::from(rm) };
-        let args = args(a, b, fl, eff_rm);
-        let got = (s.fast.func)(
-            &mut CpuState::new_boxed(),
-            args[0],
-            args[1],
-            args[2],
-            args[3],
-        );
+        let args = args(a, b, u64::from(rm));
+        let got = run_fast(s.fast, args, fl, frm);
         assert_eq!(
             got, want,
             "{} insn {insn:#010x} a {a:#018x} b {b:#018x} fflags {fl:#x} frm {frm}",
@@ -214,8 +220,8 @@ const CASES: usize = 40_000;
 #[test]
 fn arithmetic_matches_the_full_helper() {
     let mut r = Rng(1);
-    let two = |a, b, fl, rm| [a, b, fl, rm];
-    let one = |a, _, fl, rm| [a, fl, rm, 0];
+    let two = |a, b, rm| [a, b, rm, 0];
+    let one = |a, _, rm| [a, rm, 0, 0];
     for (funct5, hd, hs) in [
         (0, &FADD_D, &FADD_S),
         (1, &FSUB_D, &FSUB_S),
@@ -239,7 +245,7 @@ fn conversions_match_the_full_helper() {
     for code in 0..4u32 {
         // rs2: 0 w, 1 wu, 2 l, 3 lu.
         let kind = u64::from(code & 1 == 0) * CVT_SIGNED + u64::from(code < 2) * CVT_WORD;
-        let with_kind = move |a, _, fl, rm| [a, fl, rm, kind];
+        let with_kind = move |a, _, rm| [a, rm, kind, 0];
         let c = Some(code);
         for s in [
             spec(&TO_INT_D, 0b11000, true, c, None, gen_d, SENTINEL_INT),
@@ -250,7 +256,7 @@ fn conversions_match_the_full_helper() {
             check_op(&mut r, &s, with_kind, CASES);
         }
     }
-    let one = |a, _, fl, rm| [a, fl, rm, 0];
+    let one = |a, _, rm| [a, rm, 0, 0];
     let s = spec(&CVT_D_S, 0b01000, true, Some(0), None, gen_s, SENTINEL);
     check_op(&mut r, &s, one, CASES);
     let s = spec(&CVT_S_D, 0b01000, false, Some(1), None, gen_d, SENTINEL);
@@ -261,7 +267,7 @@ fn conversions_match_the_full_helper() {
 fn compares_and_min_max_match_the_full_helper() {
     let mut r = Rng(3);
     for sel in 0..3u32 {
-        let args = move |a, b, fl, _| [a, b, fl, u64::from(sel)];
+        let args = move |a, b, _| [a, b, u64::from(sel), 0];
         let f3 = Some(sel);
         check_op(
             &mut r,
@@ -282,7 +288,7 @@ fn compares_and_min_max_match_the_full_helper() {
             check_op(&mut r, &ss, args, CASES / 4);
         }
     }
-    let one = |a, _, _, _| [a, 0, 0, 0];
+    let one = |a, _, _| [a, 0, 0, 0];
     // fclass never changes fflags or traps, so the "fast" helper always answers.
     let sd = spec(&CLASS_D, 0b11100, true, Some(0), Some(1), gen_d, SENTINEL);
     check_op(&mut r, &sd, one, CASES / 4);
@@ -314,15 +320,13 @@ fn fma_matches_the_full_helper() {
                 fl,
                 SENTINEL,
             );
-            let eff_rm = if rm == 7 { frm } else { u64::from(rm) };
             let neg = [
                 0,
                 FMA_NEG_ADDEND,
                 FMA_NEG_PRODUCT,
                 FMA_NEG_PRODUCT | FMA_NEG_ADDEND,
             ][major as usize];
-            let k = fl | eff_rm << FMA_RM_SHIFT | neg;
-            let got = (fast.func)(&mut CpuState::new_boxed(), a, b, c, k);
+            let got = run_fast(fast, [a, b, c, u64::from(rm) | neg], fl, frm);
             assert_eq!(
                 got, want,
                 "insn {insn:#010x} {a:#x} {b:#x} {c:#x} fflags {fl:#x} frm {frm}"
@@ -334,35 +338,29 @@ fn fma_matches_the_full_helper() {
 #[test]
 fn the_common_case_takes_the_fast_path() {
     // NX accrued, round to nearest, normal results: the answer is the host's, no sentinel.
-    let mut env = CpuState::new_boxed();
-    let (x, y) = (1.1f64, 3.3f64);
     let nx = u64::from(NX);
-    let call = |h: &Helper, env: &mut CpuState, a: f64, b: f64| {
-        (h.func)(env, a.to_bits(), b.to_bits(), nx, 0)
-    };
-    assert_eq!(call(&FADD_D, &mut env, x, y), (x + y).to_bits());
-    assert_eq!(call(&FDIV_D, &mut env, x, y), (x / y).to_bits());
+    let (x, y) = (1.1f64, 3.3f64);
+    let call = |h: &Helper, fl, a: u64, b: u64, c: u64| run_fast(h, [a, b, c, 0], fl, 0);
+    let (xb, yb) = (x.to_bits(), y.to_bits());
+    assert_eq!(call(&FADD_D, nx, xb, yb, 7), (x + y).to_bits());
+    assert_eq!(call(&FDIV_D, nx, xb, yb, 0), (x / y).to_bits());
     // Without NX accrued an inexact sum needs the full helper (which sets NX).
-    assert_eq!(
-        (FADD_D.func)(&mut env, x.to_bits(), y.to_bits(), 0, 0),
-        SENTINEL
-    );
+    assert_eq!(call(&FADD_D, 0, xb, yb, 7), SENTINEL);
     // An exact one does not.
-    assert_eq!(
-        (FADD_D.func)(&mut env, 1f64.to_bits(), 2f64.to_bits(), 0, 0),
-        3f64.to_bits()
-    );
+    let (one, two) = (1f64.to_bits(), 2f64.to_bits());
+    assert_eq!(call(&FADD_D, 0, one, two, 7), 3f64.to_bits());
     // C's (int)-2.7 in RTZ with NX accrued; -2.0 exactly without.
+    let kind = CVT_SIGNED | CVT_WORD;
     assert_eq!(
-        (TO_INT_D.func)(&mut env, (-2.7f64).to_bits(), nx, 1, 3),
+        call(&TO_INT_D, nx, (-2.7f64).to_bits(), 1, kind),
         (-2i64) as u64
     );
     assert_eq!(
-        (TO_INT_D.func)(&mut env, (-2.7f64).to_bits(), 0, 1, 3),
+        call(&TO_INT_D, 0, (-2.7f64).to_bits(), 1, kind),
         SENTINEL_INT
     );
     assert_eq!(
-        (TO_INT_D.func)(&mut env, (-2.0f64).to_bits(), 0, 1, 3),
+        call(&TO_INT_D, 0, (-2.0f64).to_bits(), 1, kind),
         (-2i64) as u64
     );
 }
