@@ -491,3 +491,45 @@ fn dynamic_pie_built_here_against_the_cross_libraries() {
          tls: main 5, threads sum 30\nargc 3, last arg two\n"
     );
 }
+
+#[test]
+fn python3_stdlib_sqlite_asyncio_ctypes_multiprocessing() {
+    let Some(root) = sysroot("python3_stdlib_sqlite_asyncio_ctypes_multiprocessing") else {
+        return;
+    };
+    // asyncio runs on epoll and a self-pipe/eventfd, multiprocessing forks workers that talk
+    // over pipes, ctypes dlopens libc, sqlite3 and the compressors are shared libraries.
+    let code = r#"
+import asyncio, bz2, ctypes, decimal, lzma, sqlite3, zlib
+import multiprocessing as mp
+def sq(x): return x * x
+async def f(i):
+    await asyncio.sleep(0.005 * (10 - i)); return i * i
+async def main():
+    return await asyncio.gather(*(f(i) for i in range(10)))
+if __name__ == "__main__":
+    c = sqlite3.connect(":memory:")
+    c.execute("create table t(x)")
+    c.executemany("insert into t values(?)", [(i,) for i in range(1000)])
+    print("sqlite", c.execute("select sum(x), count(*), max(x) from t").fetchone())
+    print("asyncio", asyncio.run(main()))
+    libc = ctypes.CDLL("libc.so.6")
+    print("ctypes", libc.strlen(b"hello"), ctypes.sizeof(ctypes.c_long))
+    decimal.getcontext().prec = 30
+    print("decimal", decimal.Decimal(2).sqrt())
+    d = b"xyz" * 5000 + bytes(range(256))
+    print("codecs", all(m.decompress(m.compress(d)) == d for m in (zlib, bz2, lzma)))
+    with mp.get_context("fork").Pool(2) as p:
+        print("pool", p.map(sq, range(8)))
+"#;
+    let out = python("python3 stdlib", &root, code);
+    assert_eq!(
+        out,
+        "sqlite (499500, 1000, 999)\n\
+         asyncio [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n\
+         ctypes 5 8\n\
+         decimal 1.41421356237309504880168872421\n\
+         codecs True\n\
+         pool [0, 1, 4, 9, 16, 25, 36, 49]\n"
+    );
+}
