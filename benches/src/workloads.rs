@@ -66,7 +66,7 @@ impl Workload {
     }
 }
 
-const KERNELS: [(&str, &str, &[&str]); 3] = [
+const KERNELS: [(&str, &str, &[&str]); 5] = [
     (
         "intmark",
         "CoreMark-like integer kernel: lists, matrix, state machine, CRC",
@@ -81,6 +81,16 @@ const KERNELS: [(&str, &str, &[&str]); 3] = [
         "fpmark",
         "double precision: n-body (sqrt, div) + 300x300 matmul",
         &["10000", "300"],
+    ),
+    (
+        "start-hello",
+        "process start: a static hello world, loaded, run and exited once",
+        &[],
+    ),
+    (
+        "fork-exec-200",
+        "200 x fork + exec of a static program + wait (qemu: exec through qemu-riscv64, as binfmt_misc would)",
+        &["200"],
     ),
 ];
 
