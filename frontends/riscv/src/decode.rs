@@ -538,13 +538,24 @@ fn index() -> &'static Index {
             (k & 0x7f) | (((k >> 7) & 7) << 12) | ((k >> 10) << 27)
         };
         let key_mask = bits(KEYS - 1);
+        // Rows bucketed by major opcode first (in table order), so building the index scans
+        // a few rows per key rather than the whole table: it runs at every process start.
+        let mut by_opcode: Vec<Vec<u16>> = vec![Vec::new(); 128];
+        for (i, r) in TABLE.iter().enumerate() {
+            for (op, bucket) in by_opcode.iter_mut().enumerate() {
+                if op as u32 & r.mask & 0x7f == r.value & r.mask & 0x7f {
+                    bucket.push(i as u16);
+                }
+            }
+        }
         for k in 0..KEYS {
             start.push(rows.len() as u32);
             let b = bits(k);
-            for (i, r) in TABLE.iter().enumerate() {
+            for &i in &by_opcode[k & 0x7f] {
+                let r = &TABLE[usize::from(i)];
                 let m = r.mask & key_mask;
                 if b & m == r.value & m {
-                    rows.push(i as u16);
+                    rows.push(i);
                 }
             }
         }
