@@ -9,7 +9,7 @@ use crate::slow::SlowCtx;
 use crate::tb::{Tb, TbCache, TbKey};
 use crate::{Accel, BackendError, EngineConfig, RunExit, Stats, trace};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 use xlat_ir::abi::{self, CpuState, ExitKind, JmpCacheEntry};
@@ -120,6 +120,8 @@ pub struct Engine {
     vcpus: Mutex<Vec<usize>>,
     executed: AtomicU64,
     interpreted: AtomicU64,
+    /// Compiled code keeps the CPU state exact at every guest memory access.
+    precise: AtomicBool,
     /// Guest instructions executed by vCPUs that left `run` (with `count_insns`).
     insns: AtomicU64,
 }
@@ -167,6 +169,7 @@ impl Engine {
         let (trampoline, stub) = jit.as_ref().map_or((0, 0), |j| (j.trampoline, j.stub));
         let code_range = jit.as_ref().map_or(0..0, |j| j.exec_range());
         let slow = Box::new(SlowCtx { mem: mem.clone() });
+        let precise = AtomicBool::new(cfg.precise_faults);
         let inner = Inner {
             cache: TbCache::default(),
             jit,
@@ -191,6 +194,7 @@ impl Engine {
             executed: AtomicU64::new(0),
             interpreted: AtomicU64::new(0),
             insns: AtomicU64::new(0),
+            precise,
         })
     }
 
@@ -390,6 +394,7 @@ impl Engine {
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: tb.slot_base(2 * units.len()),
             count_insns: self.cfg.count_insns,
+            precise: self.precise.load(Ordering::Acquire),
         };
         let Some(jit) = inner.jit.as_mut() else {
             return (0, false);
@@ -483,6 +488,21 @@ impl Engine {
         inner.generation += 1;
         inner.stats.flushes += 1;
         inner.just_flushed = true;
+    }
+
+    /// Chooses whether compiled code keeps the CPU state exact at every guest memory access
+    /// (the guest pc and every changed register stored before it), so that a host fault there
+    /// can be delivered to a guest handler with the guest's exact state (`crate::fault`). It
+    /// costs about 2x on memory-heavy loops, so it is off by default: linux-user turns it on
+    /// when the guest installs a SIGSEGV or SIGBUS handler. Without it a fault in compiled code
+    /// still stops the vCPU with the right exception and fault address, but the registers and
+    /// pc are those of the last exit (fine when the fault kills the process). Changing the mode
+    /// flushes every translation. Must not be called from a helper running inside compiled
+    /// code.
+    pub fn set_precise_faults(&self, on: bool) {
+        if self.precise.swap(on, Ordering::AcqRel) != on {
+            self.flush();
+        }
     }
 
     /// Whether `host_pc` lies in this engine's compiled code. Async-signal-safe (no locks, no

@@ -114,6 +114,8 @@ pub struct EngineConfig {
     /// Count the guest instructions executed ([`Stats::guest_insns_executed`]; costs a memory
     /// add per unit run, so it is for `-d stats` only).
     pub count_insns: bool,
+    /// Compile for precise guest faults from the start (see [`Engine::set_precise_faults`]).
+    pub precise_faults: bool,
 }
 
 /// Default for [`EngineConfig::hot_threshold`], measured with `bench_tiering_threshold`
@@ -136,6 +138,7 @@ impl Default for EngineConfig {
             code_size: 256 << 20,
             trace: Trace::default(),
             count_insns: false,
+            precise_faults: false,
         }
     }
 }

@@ -101,20 +101,43 @@ pub fn gather(cache: &TbCache, head: &Arc<Tb>, ir: Arc<Ir>, hot: u32, flags: u32
         }
     }
     let looping = on_loop.iter().filter(|&&b| b).count() > 1 || succs[0].contains(&0);
-    let mut kept = Vec::new();
-    let mut insns = 0;
-    for (i, m) in members.into_iter().enumerate() {
+    let mut kept = vec![false; members.len()];
+    let (mut n, mut insns) = (0, 0);
+    for (i, (tb, _)) in members.iter().enumerate() {
         let want = if looping {
             on_loop[i]
         } else {
             i < MAX_STRAIGHT
         };
-        if want && kept.len() < MAX_MEMBERS && insns + m.0.guest_insns <= MAX_INSNS {
-            insns += m.0.guest_insns;
-            kept.push(m);
+        if want && n < MAX_MEMBERS && insns + tb.guest_insns <= MAX_INSNS {
+            insns += tb.guest_insns;
+            n += 1;
+            kept[i] = true;
         }
     }
-    Region { members: kept }
+    // Reverse postorder of a depth-first walk from the head over the kept members: the
+    // lowering lays members out in this order (straight paths fall through) and checks
+    // `exit_request` on jumps to an earlier member, which are then exactly the loops' back
+    // edges. Members the walk does not reach (cut off by the limits) are dropped.
+    let mut post = Vec::new();
+    let mut seen = vec![false; members.len()];
+    let mut stack = vec![(0usize, 0usize)];
+    seen[0] = true;
+    while let Some((v, k)) = stack.pop() {
+        match succs[v].get(k) {
+            Some(&w) => {
+                stack.push((v, k + 1));
+                if kept[w] && !seen[w] {
+                    seen[w] = true;
+                    stack.push((w, 0));
+                }
+            }
+            None => post.push(v),
+        }
+    }
+    let mut slots: Vec<Option<(Arc<Tb>, Arc<Ir>)>> = members.into_iter().map(Some).collect();
+    let members = post.iter().rev().filter_map(|&i| slots[i].take()).collect();
+    Region { members }
 }
 
 fn goto_tb_targets(ir: &Ir) -> Vec<u64> {

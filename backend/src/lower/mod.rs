@@ -43,6 +43,9 @@ pub struct LowerParams {
     pub slots: u64,
     /// Add each member's guest instruction count to `env.icount` when it starts (`-d stats`).
     pub count_insns: bool,
+    /// Store the guest pc and the changed registers before every guest memory access, so a
+    /// host fault there leaves the exact guest state (`crate::fault`).
+    pub precise: bool,
 }
 
 /// The signature of every unit: `tail fn(env) -> exit word`.

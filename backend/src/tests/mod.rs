@@ -282,6 +282,7 @@ impl Harness {
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: self.slots.as_ptr() as u64,
             count_insns: false,
+            precise: true,
         }
     }
 
