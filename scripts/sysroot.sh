@@ -4,7 +4,8 @@
 # coreutils, python3 and everything they depend on, as resolved by apt itself under the private
 # apt state scripts/setup.sh keeps in the cache (the system's own package state is never touched).
 # Every package is `dpkg -x`'d (no maintainer scripts run) into $CACHE/riscv64/sysroot; absolute
-# symlinks are rewritten to relative ones so they resolve inside the sysroot.
+# symlinks are rewritten to relative ones so they resolve inside the sysroot, and the empty
+# directories for runtime state (/tmp, /run, /home, /root) are left out so the host's show through.
 # Idempotent: a stamp file records the package list; a second run with the same list is a no-op.
 #   usage: scripts/sysroot.sh [--force]
 set -euo pipefail
@@ -47,7 +48,8 @@ log "resolving ${PKGS[*]}"
 mapfile -t RESOLVED < <(apt-get "${APT_OPTS[@]}" -s -qq install --no-install-recommends "${PKGS[@]}" |
   awk '$1 == "Inst" { v = $3; gsub(/[()\[\]]/, "", v); print $2 "=" v }' | sort)
 [ ${#RESOLVED[@]} -gt 0 ] || { log "error: apt resolved no packages"; exit 1; }
-WANT=$(printf '%s\n' "${RESOLVED[@]}")
+LAYOUT=2 # bump when the tree's layout changes, so existing sysroots are rebuilt
+WANT=$(printf 'layout %s\n' "$LAYOUT"; printf '%s\n' "${RESOLVED[@]}")
 
 if [ "${1:-}" != "--force" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -d "$ROOT" ]; then
   log "ok: $ROOT is up to date (${#RESOLVED[@]} packages)"
@@ -83,6 +85,13 @@ done
 # The merged-/usr links, if no package shipped them.
 for d in bin sbin lib; do
   [ -e "$TMP/$d" ] || [ -L "$TMP/$d" ] || ln -s "usr/$d" "$TMP/$d"
+done
+
+# Empty directories for the running system's own state (home directories, /tmp, /run) would
+# hide the host's: a guest path that exists in the sysroot is looked up there (as with qemu -L),
+# so `ls /tmp` would list an empty directory while files created in /tmp land on the host's.
+for d in tmp var/tmp run var/run var/lock home root mnt media srv; do
+  if [ -L "$TMP/$d" ]; then rm -f "$TMP/$d"; else rmdir "$TMP/$d" 2>/dev/null || true; fi
 done
 
 # Absolute symlinks point at the host's files; make them relative to where they live.
