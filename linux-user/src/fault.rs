@@ -1,18 +1,84 @@
-//! The host SIGSEGV/SIGBUS handler. A fault inside the guest reservation is the guest crashing
-//! itself: the handler restores the default action and returns, so the faulting access runs
-//! again and the process dies of the same signal, exactly as the native program would. Any
-//! other fault is an emulator bug: one line on stderr, then abort.
+//! The host SIGSEGV/SIGBUS handler. A fault inside the guest reservation is a guest access to
+//! memory it may not touch; it becomes a guest exception at the faulting instruction:
+//! - in the interpreter's memory probes (softmmu), the probe resumes at its fixup and returns a
+//!   `MemFault`;
+//! - in compiled code, the unit is abandoned with a `Raise` of the load or store access-fault
+//!   code (`xlat_backend::fault::leave_jit`), the CPU state being exact at every access.
+//!
+//! The run loop then delivers SIGSEGV to the guest (or dies of it, like Linux). A fault inside
+//! the reservation anywhere else (a host copy the emulator did not check) keeps the old
+//! behaviour: the default action, so the process dies of the same signal. Any other fault is
+//! an emulator bug: one line on stderr, then abort.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use xlat_ir::{Frontend, TrapClass};
 
 static GUEST_START: AtomicU64 = AtomicU64::new(0);
 static GUEST_END: AtomicU64 = AtomicU64::new(0);
 
-extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+/// The guest's load (low half) and store (high half) access-fault exception codes.
+static FAULT_CODES: AtomicU64 = AtomicU64::new(0);
+
+/// The access-fault exception codes (load, store) of `frontend`'s architecture: riscv's load
+/// and store page faults, else the first code it classifies as an access fault.
+pub fn access_fault_codes(frontend: &dyn Frontend) -> (u32, u32) {
+    const EM_RISCV: u16 = 243;
+    if frontend.user_abi().elf_machine == EM_RISCV {
+        return (13, 15);
+    }
+    let any = (0..64)
+        .find(|c| frontend.classify_trap(*c) == TrapClass::AccessFault)
+        .unwrap_or(0);
+    (any, any)
+}
+
+/// Sets the exception codes guest access faults raise (interpreter and compiled code).
+pub fn set_access_fault_codes(load: u32, store: u32) {
+    FAULT_CODES.store(u64::from(load) | u64::from(store) << 32, Ordering::Relaxed);
+    xlat_softmmu::user::set_access_fault_codes(load, store);
+}
+
+/// Turns a host fault at guest address `guest` into a guest exception, if it happened where
+/// that is possible. Async-signal-safe.
+fn to_guest_exception(ctx: *mut libc::c_void, guest: u64) -> bool {
+    if ctx.is_null() {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let uc = ctx.cast::<libc::ucontext_t>();
+        // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
+        let rip = unsafe { &mut (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] };
+        if let Some(to) = xlat_softmmu::user::probe::fixup(*rip as u64) {
+            *rip = to as i64;
+            return true;
+        }
+        // SAFETY: as above; the fault is synchronous, on this thread.
+        let write = unsafe { xlat_backend::fault::fault_was_write(ctx) };
+        let codes = FAULT_CODES.load(Ordering::Relaxed);
+        let code = if write {
+            codes >> 32
+        } else {
+            codes & 0xffff_ffff
+        } as u32;
+        // SAFETY: as above.
+        unsafe { xlat_backend::fault::leave_jit(ctx, code, guest) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = guest;
+        false
+    }
+}
+
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as u64;
-    let inside =
-        (GUEST_START.load(Ordering::Relaxed)..GUEST_END.load(Ordering::Relaxed)).contains(&addr);
+    let start = GUEST_START.load(Ordering::Relaxed);
+    let inside = (start..GUEST_END.load(Ordering::Relaxed)).contains(&addr);
+    if inside && to_guest_exception(ctx, addr - start) {
+        return;
+    }
     if inside {
         // SAFETY: async-signal-safe calls only (setrlimit, sigaction); returning re-executes
         // the faulting access, which now takes the default action.
@@ -68,5 +134,21 @@ pub fn install(start: u64, len: u64) {
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGSEGV, &sa, std::ptr::null_mut());
         libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+    }
+}
+
+/// si_code of a synchronous `sig` at guest address `addr`: for SIGSEGV, SEGV_ACCERR if `addr`
+/// is mapped (but not with the access it needed), else SEGV_MAPERR; 1 for the others
+/// (BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT, FPE_INTDIV).
+pub(crate) fn sync_si_code(space: &xlat_softmmu::AddressSpace, sig: i32, addr: u64) -> i32 {
+    const SEGV_MAPERR: i32 = 1;
+    const SEGV_ACCERR: i32 = 2;
+    if sig != libc::SIGSEGV {
+        return 1;
+    }
+    if space.vmas().find(addr).is_some() {
+        SEGV_ACCERR
+    } else {
+        SEGV_MAPERR
     }
 }

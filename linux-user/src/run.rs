@@ -185,6 +185,8 @@ pub fn run_program(
     process.cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
     let (start, len) = process.space.host_range();
     fault::install(start, len);
+    let (load_fault, store_fault) = fault::access_fault_codes(&*frontend);
+    fault::set_access_fault_codes(load_fault, store_fault);
     let abi = frontend.user_abi().clone();
     let mut env = CpuState::new_boxed();
     frontend.init_user_state(&mut env);
