@@ -1,8 +1,8 @@
 //! The per-thread run loop: run guest code, service its system calls, start guest threads,
 //! turn guest exceptions into the matching fatal signal.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use xlat_backend::{Engine, EngineConfig, RunExit};
 use xlat_ir::{Frontend, TrapClass, abi::CpuState};
@@ -51,10 +51,36 @@ pub(crate) fn cpu_loop(
     process: &mut Process,
     env: &mut CpuState,
 ) -> Result<End, LoadError> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let _ = MAIN_TID.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst);
     process.signals = signal::register(&env.exit_request);
     let r = run_until_exit(m, process, env);
     signal::unregister(process.signals);
+    if matches!(r, Ok(End::Thread(_))) && MAIN_TID.load(Ordering::SeqCst) == tid {
+        // As on Linux, the main thread's `exit` leaves the process running until its other
+        // threads have ended (and the process status is the main thread's).
+        let (count, ended) = &LIVE_THREADS;
+        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *n > 0 {
+            n = ended.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+    }
     r
+}
+
+/// The host tid of the process's main guest thread.
+static MAIN_TID: AtomicI32 = AtomicI32::new(0);
+/// Guest threads started by clone and still running, and their end signal.
+static LIVE_THREADS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn live_threads_add(d: isize) {
+    let (count, ended) = &LIVE_THREADS;
+    let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+    *n = n.saturating_add_signed(d);
+    if *n == 0 {
+        ended.notify_all();
+    }
 }
 
 fn run_until_exit(
@@ -70,7 +96,10 @@ fn run_until_exit(
                 let args = abi.syscall_args.map(|o| env.word(o));
                 process.sp = env.word(abi.sp);
                 match process.syscall(nr, args) {
-                    Outcome::Ret(v) => env.set_word(abi.syscall_ret, v as u64),
+                    Outcome::Ret(v) => {
+                        env.set_word(abi.syscall_ret, v as u64);
+                        crate::fault::follow_fault_handlers(m, process);
+                    }
                     Outcome::Exit(code) => return Ok(End::Group(code & 0xff)),
                     Outcome::ThreadExit(code) => return Ok(End::Thread(code & 0xff)),
                     Outcome::Forked(child) => {
@@ -90,6 +119,10 @@ fn run_until_exit(
                         )?);
                         std::mem::forget(std::mem::replace(&mut m.engine, fresh));
                         env.clear_jmp_cache();
+                        // Only this thread lives on in the child: it is the main thread now.
+                        // SAFETY: gettid has no preconditions.
+                        MAIN_TID.store(unsafe { libc::gettid() }, Ordering::SeqCst);
+                        *LIVE_THREADS.0.lock().unwrap_or_else(|e| e.into_inner()) = 0;
                     }
                     Outcome::NewThread(spec) => {
                         let r = spawn_thread(m, process, env, spec);
@@ -272,6 +305,7 @@ fn spawn_thread(m: &Machine, process: &Process, parent: &CpuState, spec: ThreadS
     let mut machine = m.clone();
     let (tid_tx, tid_rx) = mpsc::channel::<i32>();
     let (go_tx, go_rx) = mpsc::channel::<()>();
+    live_threads_add(1);
     let started = std::thread::Builder::new()
         .name("guest".into())
         .stack_size(8 << 20)
@@ -283,10 +317,14 @@ fn spawn_thread(m: &Machine, process: &Process, parent: &CpuState, spec: ThreadS
             }
             let _ = tid_tx.send(tid);
             if go_rx.recv().is_err() {
+                live_threads_add(-1);
                 return;
             }
             match cpu_loop(&mut machine, &mut child, &mut env) {
-                Ok(End::Thread(_)) => child.thread_exit(),
+                Ok(End::Thread(_)) => {
+                    child.thread_exit();
+                    live_threads_add(-1);
+                }
                 Ok(End::Group(code)) => std::process::exit(code),
                 Err(e) => {
                     eprintln!("xlat: guest thread: {e}");
@@ -295,9 +333,11 @@ fn spawn_thread(m: &Machine, process: &Process, parent: &CpuState, spec: ThreadS
             }
         });
     if started.is_err() {
+        live_threads_add(-1);
         return -i64::from(libc::EAGAIN);
     }
     let Ok(tid) = tid_rx.recv() else {
+        live_threads_add(-1);
         return -i64::from(libc::EAGAIN);
     };
     if let Some(at) = spec.parent_tid {

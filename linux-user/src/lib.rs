@@ -8,18 +8,21 @@
 //! there first, as qemu-user does.
 //!
 //! Processes: `clone` with CLONE_THREAD (or clone3) starts a host thread running the same
-//! engine on its own CPU state; without it, `clone` is a host fork (the child builds a fresh
-//! engine), and `execve` of a guest program re-runs the emulator on it (anything else goes to
-//! the host's execve, as with binfmt_misc). A guest fault on unmapped or protected memory
-//! kills the process with the same signal, as natively.
+//! engine on its own CPU state (the main thread's `exit` leaves the process to the others, as
+//! on Linux); without it, `clone` is a host fork (the child builds a fresh engine), vfork's
+//! parent sleeps until the child execs or exits, and `execve` of a guest program re-runs the
+//! emulator on it (anything else goes to the host's execve, as with binfmt_misc). Robust
+//! futex lists are walked at thread exit, as the kernel does.
 //!
-//! Signals ([`signal`]): guest handlers run for signals from outside (the host handler pulls
-//! the vCPU out of guest code), signals the guest sends itself, and SIGILL/SIGFPE/SIGTRAP from
-//! guest instructions; frames are built for riscv64.
+//! Signals ([`signal`]): each guest thread's mask is mirrored on its host thread and the host
+//! disposition follows the guest's, so the host kernel keeps pending, blocked, default and
+//! ignored signals exactly as natively (sigtimedwait, signalfd and sigpending are host calls);
+//! caught signals pull the vCPU out of guest code and run the guest handler on a riscv64
+//! frame (on the sigaltstack with SA_ONSTACK); interrupted syscalls restart under SA_RESTART.
+//! SIGILL/SIGTRAP/SIGSEGV from guest instructions go to guest handlers or kill as on Linux.
 //!
-//! Not yet: a guest SIGSEGV/SIGBUS handler for a fault in guest code (the process dies of the
-//! signal, as if uncaught), sigaltstack, and the main thread's `exit`
-//! waiting for the other threads.
+//! Not yet: real-time signals queue only once each (a bitmask, not a queue); vfork's child
+//! does not share the parent's memory (as with qemu-user, it is a copy).
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
 //! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table

@@ -4,7 +4,8 @@
  * argument "robust", also a robust mutex whose owner exits while holding it (the next locker
  * gets EOWNERDEAD: the kernel walks the robust list at thread exit; qemu-user does not
  * support robust lists, so that part runs only under xlat). The output is independent of
- * scheduling. */
+ * scheduling. With "mainexit", the main thread calls pthread_exit while another thread still
+ * has work to do: the process lives on until that thread ends. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
@@ -76,7 +77,21 @@ static void *die_holding(void *arg) {
     return NULL; /* exits with the robust mutex held */
 }
 
+static void *late(void *arg) {
+    (void)arg;
+    usleep(100000);
+    puts("worker still ran after main's pthread_exit");
+    return NULL; /* the last thread: the process exits with the main thread's status, 0 */
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "mainexit") == 0) {
+        setvbuf(stdout, NULL, _IONBF, 0);
+        pthread_t t;
+        pthread_create(&t, NULL, late, NULL);
+        puts("main calls pthread_exit");
+        pthread_exit(NULL);
+    }
     pthread_barrier_init(&barrier, NULL, THREADS);
     pthread_t t[THREADS];
     for (long i = 0; i < THREADS; i++)

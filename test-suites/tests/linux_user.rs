@@ -120,6 +120,19 @@ fn pthreads_8_threads_atomics_futex_requeue_and_timeouts() {
     assert_eq!(stdout(&o), THREADS8);
 }
 
+#[test]
+fn main_thread_exit_leaves_the_process_to_its_other_threads() {
+    let bin = build_guest("threads8", &["threads8.c"], &["-lpthread"]);
+    let o = assert_same_as_qemu("threads8-mainexit", &Guest::new(bin).args(["mainexit"]));
+    assert_eq!(
+        (o.status, stdout(&o)),
+        (
+            0,
+            "main calls pthread_exit\nworker still ran after main's pthread_exit\n".to_string()
+        )
+    );
+}
+
 /// The acceptance run: the pthreads program gives the right answer 100 times in a row. The
 /// robust-mutex part (EOWNERDEAD after the owner exits) is Linux's answer; qemu-user refuses
 /// set_robust_list, so glibc there cannot even create the mutex.
