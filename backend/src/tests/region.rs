@@ -277,3 +277,43 @@ fn exit_request_breaks_a_region_loop() {
     );
     assert!(e.stats().regions_compiled >= 1);
 }
+
+#[test]
+fn counted_guest_insns_are_the_same_in_every_tier() {
+    // li r1, 1000; loop: addi r1,-1; addi r2,1; bnez r1,loop; ecall. Units entered: the first
+    // (li + the loop body, 4 insns), the loop unit 999 times (3 insns), the ecall unit (1).
+    let prog = [
+        [7, 1, 0xe8, 0x03],
+        [1, 1, 0xff, 0],
+        [1, 2, 1, 0],
+        [2, 1, 0xfe, 0],
+        [4, 0, 0, 0],
+    ];
+    let want = 4 + 999 * 3 + 1;
+    for (accel, hot, count) in [
+        (Accel::Interp, 0, true),
+        (Accel::Jit, 0, true),
+        (Accel::Jit, 5, true),
+        (Accel::Jit, 0, false),
+    ] {
+        let mem = TestMem::new();
+        load(&mem, 0x100, &prog);
+        let cfg = EngineConfig {
+            accel,
+            hot_threshold: hot,
+            count_insns: count,
+            ..EngineConfig::default()
+        };
+        let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+        let mut env = CpuState::new_boxed();
+        env.pc = 0x100;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!(r(&env, 2), 1000);
+        let got = e.stats().guest_insns_executed;
+        assert_eq!(
+            got,
+            if count { want } else { 0 },
+            "{accel:?} hot={hot} count={count}"
+        );
+    }
+}
