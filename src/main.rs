@@ -104,6 +104,8 @@ fn run(r: RunArgs) -> Result<u8, String> {
             out_asm: r.trace.out_asm,
             exec: r.trace.exec,
         },
+        // `-d stats` also counts the guest instructions executed (a memory add per unit run).
+        count_insns: r.trace.stats,
         ..defaults
     };
     let mut argv = vec![r.program.display().to_string()];
