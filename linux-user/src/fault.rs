@@ -10,6 +10,7 @@
 //! behaviour: the default action, so the process dies of the same signal. Any other fault is
 //! an emulator bug: one line on stderr, then abort.
 
+use crate::syscall::Process;
 use std::sync::atomic::{AtomicU64, Ordering};
 use xlat_ir::{Frontend, TrapClass};
 
@@ -150,5 +151,20 @@ pub(crate) fn sync_si_code(space: &xlat_softmmu::AddressSpace, sig: i32, addr: u
         SEGV_ACCERR
     } else {
         SEGV_MAPERR
+    }
+}
+
+/// Once the guest has a SIGSEGV or SIGBUS handler, compiled code must keep the CPU state exact
+/// at every guest memory access, so that the handler sees the faulting instruction's state
+/// (`xlat_backend::Engine::set_precise_faults`; it costs speed, so it waits for a handler).
+/// Forked children inherit it through the machine's config. Called after each system call.
+/// `XLAT_TEST_IMPRECISE` (tests only) keeps it off, to show that the fault tests notice.
+pub(crate) fn follow_fault_handlers(m: &mut crate::cpu_loop::Machine, process: &Process) {
+    if m.cfg.precise_faults || std::env::var_os("XLAT_TEST_IMPRECISE").is_some() {
+        return;
+    }
+    if process.action(libc::SIGSEGV).handler > 1 || process.action(libc::SIGBUS).handler > 1 {
+        m.cfg.precise_faults = true;
+        m.engine.set_precise_faults(true);
     }
 }
