@@ -5,7 +5,7 @@
 //! signal follows the guest's ([`follow_guest`]): default and ignore map to the host's own,
 //! so blocked signals stay pending in the host kernel (for sigtimedwait, signalfd, sigpending)
 //! and default actions (terminate, stop, ignore) happen exactly as they would natively. A
-//! signal the guest catches runs [`on_host_signal`], which records it (with its siginfo) for the
+//! signal the guest catches runs the host handler, which records it (with its siginfo) for the
 //! thread it interrupted and pulls that vCPU out of guest code through `exit_request`; the run
 //! loop then builds an architecture frame ([`riscv64`]) and runs the guest handler, which returns
 //! through `rt_sigreturn`. Host handlers have no SA_RESTART: an interrupted host syscall comes
@@ -259,8 +259,9 @@ pub fn host_ignores(sig: i32) -> bool {
 }
 
 /// Makes the host disposition of `sig` follow the guest's `handler` (0 default, 1 ignore,
-/// else caught for the guest). The synchronous signals stay with the emulator.
-pub fn follow_guest(sig: i32, handler: u64) {
+/// else caught for the guest) and its SA_NOCLDSTOP/SA_NOCLDWAIT flags (which change what the
+/// host kernel does for children). The synchronous signals stay with the emulator.
+pub fn follow_guest(sig: i32, handler: u64, flags: u64) {
     if bit_checked(sig).is_none_or(|b| b & SYNC_MASK != 0)
         || matches!(sig, libc::SIGKILL | libc::SIGSTOP)
     {
@@ -275,7 +276,7 @@ pub fn follow_guest(sig: i32, handler: u64) {
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = h;
-        sa.sa_flags = libc::SA_SIGINFO;
+        sa.sa_flags = libc::SA_SIGINFO | (flags as i32 & (libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT));
         libc::sigfillset(&mut sa.sa_mask);
         libc::sigaction(sig, &sa, std::ptr::null_mut());
     }

@@ -284,7 +284,7 @@ impl Process {
 }
 
 /// Takes `XLAT_ARGV0=` out of `envp` (set by a re-exec) and returns its value; also takes
-/// `XLAT_SIGIGN=` out, into [`inherited_ignored`].
+/// `XLAT_SIGIGN=` out, for the new process's ignored signals.
 pub fn take_argv0(envp: &mut Vec<String>) -> Option<String> {
     let ign = format!("{SIGIGN_VAR}=");
     if let Some(i) = envp.iter().position(|e| e.starts_with(&ign)) {

@@ -147,7 +147,7 @@ impl Process {
         let mask = crate::signal::host_mask();
         let ignored = exec::inherited_ignored();
         let pipe = ignored.is_some_and(|m| m & crate::signal::bit(libc::SIGPIPE) != 0);
-        crate::signal::follow_guest(libc::SIGPIPE, u64::from(pipe));
+        crate::signal::follow_guest(libc::SIGPIPE, u64::from(pipe), 0);
         let size = self.table.sigaction_size;
         let mut acts = self.sigactions.lock().unwrap_or_else(|e| e.into_inner());
         for sig in 1..=64 {
@@ -265,7 +265,7 @@ impl Process {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(sig as u64));
-        crate::signal::follow_guest(sig, 0);
+        crate::signal::follow_guest(sig, 0, 0);
     }
 
     /// This thread's blocked signals.

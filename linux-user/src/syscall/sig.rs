@@ -87,7 +87,8 @@ impl Process {
             self.put(a[2], &old)?;
         }
         if let Some(n) = new {
-            signal::follow_guest(sig as i32, signal::Action::parse(&n).handler);
+            let act = signal::Action::parse(&n);
+            signal::follow_guest(sig as i32, act.handler, act.flags);
             self.sigactions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
