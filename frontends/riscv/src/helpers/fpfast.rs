@@ -21,8 +21,7 @@ use xlat_ir::abi::CpuState;
 use xlat_ir::{Helper, HelperFlags};
 
 /// What a fast helper returns when the full helper must run. No F/D result is this value:
-/// NaN results are canonical (and a boxed single's low half would be a non-canonical NaN), and
-/// compares and classify give small integers.
+/// NaN results are canonical (and a boxed single's low half would be a non-canonical NaN).
 pub const SENTINEL: u64 = u64::MAX;
 /// The sentinel of float-to-integer conversions: a W result (sign-extended 32 bits) never is
 /// `1 << 63`; an L result of exactly -2^63 just takes the full helper.
@@ -390,42 +389,6 @@ extern "C" fn fast_cvt_s_d(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) 
 pub static CVT_D_S: Helper = fast("fast_cvt_d_s", fast_cvt_d_s, 2);
 /// fcvt.s.d: (fs1, rm).
 pub static CVT_S_D: Helper = fast("fast_cvt_s_d", fast_cvt_s_d, 2);
-
-/// fmin/fmax (`sel` 0/1) and feq/flt/fle (`sel` the funct3: 2/1/0); raise only NV.
-fn compare(f: Fmt, a: u64, b: u64, fl: u64, sel: u64, minmax: bool) -> u64 {
-    let (x, y) = (operand(f, a), operand(f, b));
-    let (v, flags) = match (minmax, sel) {
-        (true, 0) => fpu::min(f, x, y),
-        (true, _) => fpu::max(f, x, y),
-        (false, 2) => fpu::eq(f, x, y),
-        (false, 1) => fpu::lt(f, x, y),
-        (false, _) => fpu::le(f, x, y),
-    };
-    let v = if minmax { boxed(f, v) } else { v };
-    settle(v, flags, fl, SENTINEL)
-}
-
-extern "C" fn fast_minmax_d(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
-    compare(Fmt::D, a, b, env.word(FFLAGS), sel, true)
-}
-extern "C" fn fast_minmax_s(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
-    compare(Fmt::S, a, b, env.word(FFLAGS), sel, true)
-}
-extern "C" fn fast_cmp_d(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
-    compare(Fmt::D, a, b, env.word(FFLAGS), sel, false)
-}
-extern "C" fn fast_cmp_s(env: &mut CpuState, a: u64, b: u64, sel: u64, _: u64) -> u64 {
-    compare(Fmt::S, a, b, env.word(FFLAGS), sel, false)
-}
-
-/// fmin.d (sel 0) / fmax.d (sel 1): (fs1, fs2, sel).
-pub static MINMAX_D: Helper = fast("fast_minmax_d", fast_minmax_d, 3);
-/// fmin.s / fmax.s.
-pub static MINMAX_S: Helper = fast("fast_minmax_s", fast_minmax_s, 3);
-/// feq.d (sel 2) / flt.d (1) / fle.d (0): (fs1, fs2, sel).
-pub static CMP_D: Helper = fast("fast_cmp_d", fast_cmp_d, 3);
-/// feq.s / flt.s / fle.s.
-pub static CMP_S: Helper = fast("fast_cmp_s", fast_cmp_s, 3);
 
 extern "C" fn class_d(_: &mut CpuState, a: u64, _: u64, _: u64, _: u64) -> u64 {
     fpu::classify(Fmt::D, a)

@@ -1,6 +1,7 @@
 //! Lifting: one guest instruction at a time into a [`Builder`], through the shared decoder.
 //! Each extension's lift functions live in their own file, named after the manual's chapter.
 
+mod fcmp;
 mod rv_a;
 mod rv_fd;
 mod rv_i;

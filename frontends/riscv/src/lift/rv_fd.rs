@@ -1,6 +1,6 @@
 //! RV64F / RV64D — Unprivileged ISA, ch. "F" and "D" Standard Extensions.
-//! Loads, stores, moves and sign injection are IR; arithmetic, compares, classify and
-//! conversions call a PURE fast helper ([`crate::helpers::fpfast`]) that handles every case that
+//! Loads, stores, moves and sign injection are IR, and so are compares and min/max of non-NaN
+//! operands ([`super::fcmp`]); arithmetic, classify and conversions call a PURE fast helper ([`crate::helpers::fpfast`]) that handles every case that
 //! leaves `fflags` unchanged, and the full helper ([`crate::helpers`]) only when it says so;
 //! both use [`crate::fpu`] for exact IEEE results.
 
@@ -9,7 +9,7 @@ use crate::decode::{Args, I, Op, R4, Rf, S};
 use crate::helpers::{self, fpfast};
 use xlat_ir::{Cond, Helper, MemOp, Opcode, Temp, Ty};
 
-const BOX: u64 = 0xffff_ffff_0000_0000;
+pub(super) const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
 
 /// Lifts `op` if it belongs to F or D; returns whether it did.
@@ -69,53 +69,8 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             let v = cx.b.call(h, &[v]);
             cx.gen_set_x(a.rd, v);
         }
-        FminS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::MINMAX_S, Some(0), SENTINEL),
-        ),
-        FmaxS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::MINMAX_S, Some(1), SENTINEL),
-        ),
-        FminD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::MINMAX_D, Some(0), SENTINEL),
-        ),
-        FmaxD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::MINMAX_D, Some(1), SENTINEL),
-        ),
-        FeqS | FltS | FleS | FeqD | FltD | FleD => {
-            let h = if matches!(op, FeqS | FltS | FleS) {
-                &fpfast::CMP_S
-            } else {
-                &fpfast::CMP_D
-            };
-            // The funct3 (the rm field's position) selects eq 2, lt 1, le 0.
-            gen_op(
-                cx,
-                a,
-                raw,
-                ff,
-                Dst::X,
-                fast(h, Some(u64::from(a.rm)), SENTINEL),
-            )
+        FminS | FmaxS | FminD | FmaxD | FeqS | FltS | FleS | FeqD | FltD | FleD => {
+            return super::fcmp::lift(cx, op, a, raw);
         }
         FaddS => gen_op(
             cx,
@@ -279,8 +234,7 @@ enum Dst {
 }
 
 /// The fast helper of an instruction (see [`fpfast`]). Its arguments are the sources (one or
-/// two), then for two-source ops `extra` if given, else the `rm` field; for one-source ops the
-/// `rm` field and then `extra`.
+/// two), the `rm` field, then for one-source ops `extra` (the fcvt kind).
 struct Fast {
     h: &'static Helper,
     extra: Option<u64>,
@@ -312,9 +266,7 @@ fn gen_fast_or_full(
 }
 
 fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
-    // Only compares and min/max (which carry `extra` and two sources) have no rounding mode.
-    let uses_rm = !(matches!(src, Src::Ff) && fast.extra.is_some());
-    if uses_rm && bad_static_rm(a.rm) {
+    if bad_static_rm(a.rm) {
         return cx.gen_illegal();
     }
     let (x, y) = match src {
@@ -324,8 +276,7 @@ fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
     };
     let rm = cx.b.konst(Ty::I64, u64::from(a.rm));
     let args = match (src, fast.extra) {
-        (Src::Ff, Some(e)) => [x, y, cx.b.konst(Ty::I64, e)],
-        (Src::Ff, None) => [x, y, rm],
+        (Src::Ff, _) => [x, y, rm],
         (_, e) => [x, rm, cx.b.konst(Ty::I64, e.unwrap_or(0))],
     };
     let n = usize::from(fast.h.nargs);
@@ -369,6 +320,11 @@ fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
 /// An f register read as a single: the low word if properly NaN-boxed, else the canonical NaN.
 fn gen_unbox_s(cx: &mut LiftCx, r: u8) -> Temp {
     let v = cx.gen_get_f(r);
+    gen_unbox(cx, v)
+}
+
+/// [`gen_unbox_s`] of a register value already read.
+pub(super) fn gen_unbox(cx: &mut LiftCx, v: Temp) -> Temp {
     let hi = cx.b.binop_imm(Opcode::Shr, v, 32);
     let ones = cx.b.konst(Ty::I64, 0xffff_ffff);
     let lo = cx.b.unop(Opcode::Zext32, v);
