@@ -9,8 +9,9 @@
 //! become plain loads and stores, so the two widths always see each other.
 
 use super::clif_ty;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{Block, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
+use std::cell::Cell;
 use std::collections::HashMap;
 use xlat_ir::{Format, Ty, Unit};
 
@@ -27,6 +28,10 @@ struct Cached {
 pub(crate) struct RegCache {
     cached: Vec<Cached>,
     by_off: HashMap<u32, usize>,
+    /// Precise faults (crate::fault): the block of the last [`RegCache::sync_dirty`], and which
+    /// cached registers `set` changed since (only meaningful while still in that block).
+    synced_in: Cell<Option<Block>>,
+    dirty: Vec<Cell<bool>>,
 }
 
 impl RegCache {
@@ -74,6 +79,7 @@ impl RegCache {
                 rc.cached[idx].written = true;
             }
         }
+        rc.dirty = rc.cached.iter().map(|_| Cell::new(false)).collect();
         rc
     }
 
@@ -152,11 +158,36 @@ impl RegCache {
         v: Value,
     ) {
         match self.by_off.get(&off) {
-            Some(&k) => b.def_var(self.cached[k].var, v),
+            Some(&k) => {
+                b.def_var(self.cached[k].var, v);
+                if let Some(d) = self.dirty.get(k) {
+                    d.set(true);
+                }
+            }
             None => {
                 b.ins().store(fl, v, env, off as i32);
             }
         }
+    }
+
+    /// Precise faults: makes the state hold every register this unit changed. In the block of
+    /// the previous call, only the registers `set` since then are stored (straight-line code
+    /// between them, and helpers that write the state reload from it); anywhere else, every
+    /// register the unit writes.
+    pub fn sync_dirty(&self, b: &mut FunctionBuilder<'_>, env: Value, fl: MemFlagsData) {
+        if self.dirty.len() != self.cached.len() {
+            return self.write_back(b, env, fl);
+        }
+        let here = b.current_block();
+        let all = self.synced_in.get() != here || here.is_none();
+        for (c, d) in self.cached.iter().zip(&self.dirty) {
+            if c.written && (all || d.get()) {
+                let v = b.use_var(c.var);
+                b.ins().store(fl, v, env, c.off as i32);
+            }
+            d.set(false);
+        }
+        self.synced_in.set(here);
     }
 }
 
