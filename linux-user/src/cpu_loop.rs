@@ -92,6 +92,13 @@ fn run_until_exit(
     loop {
         match m.engine.run(env) {
             RunExit::Syscall => {
+                if process.signals.peek(process.sigmask()).is_some() {
+                    // Caught after the last look: as Linux would have, run the handler before
+                    // the syscall (the frame resumes at the ecall), rather than let a blocking
+                    // call sleep on a signal that already came.
+                    deliver_pending(m, process, env);
+                    continue;
+                }
                 let nr = env.word(abi.syscall_nr);
                 let args = abi.syscall_args.map(|o| env.word(o));
                 process.sp = env.word(abi.sp);

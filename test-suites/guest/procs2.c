@@ -77,14 +77,22 @@ int main(int argc, char **argv) {
     memset(&si, 0, sizeof si);
     waitid(P_PID, p, &si, WEXITED);
     printf("waitid killed: code=%d sig=%d\n", si.si_code == CLD_KILLED, si.si_status);
+    int go[2];
+    pipe(go);
     p = fork();
-    if (p == 0) { raise(SIGSTOP); _exit(12); }
+    if (p == 0) { /* exits only when told, so the parent sees "continued" before "exited" */
+        char c;
+        raise(SIGSTOP);
+        read(go[0], &c, 1);
+        _exit(12);
+    }
     waitpid(p, &st, WUNTRACED);
     printf("stopped: %d sig=%d\n", WIFSTOPPED(st), WSTOPSIG(st));
     kill(p, SIGCONT);
     memset(&si, 0, sizeof si);
     waitid(P_PID, p, &si, WCONTINUED);
     printf("continued: %d\n", si.si_code == CLD_CONTINUED);
+    write(go[1], "g", 1);
     waitpid(p, &st, 0);
     printf("then exited: %d\n", WEXITSTATUS(st));
     printf("WNOHANG with no change: %d\n", waitpid(-1, &st, WNOHANG));
