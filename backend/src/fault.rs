@@ -143,3 +143,170 @@ pub unsafe fn leave_jit(uctx: *mut libc::c_void, code: u32, arg: u64) -> bool {
     g[libc::REG_RIP as usize] = enter_ret() as i64;
     true
 }
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::jit::{self, Jit};
+    use crate::lower::LowerParams;
+    use crate::slow::SlowCtx;
+    use std::sync::Arc;
+    use xlat_ir::abi::reg_offset;
+    use xlat_ir::interp::{self, Prepared};
+    use xlat_ir::{Builder, MemOp, Opcode, Ty, Unit};
+    use xlat_softmmu::user::{Backing, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE};
+    use xlat_softmmu::{AddressSpace, GuestMemory};
+
+    const LOAD_FAULT: u32 = 13;
+    const STORE_FAULT: u32 = 15;
+    static BASE: AtomicU64 = AtomicU64::new(0);
+
+    /// What linux-user's handler does: interpreter probes first, then compiled code.
+    extern "C" fn on_fault(_: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo and ucontext to SA_SIGINFO handlers.
+        unsafe {
+            let uc = ctx.cast::<libc::ucontext_t>();
+            let rip = &mut (*uc).uc_mcontext.gregs[libc::REG_RIP as usize];
+            if let Some(to) = xlat_softmmu::user::probe::fixup(*rip as u64) {
+                *rip = to as i64;
+                return;
+            }
+            let guest = ((*info).si_addr() as u64).wrapping_sub(BASE.load(Ordering::Relaxed));
+            let code = if fault_was_write(ctx) {
+                STORE_FAULT
+            } else {
+                LOAD_FAULT
+            };
+            if !leave_jit(ctx, code, guest) {
+                libc::abort();
+            }
+        }
+    }
+
+    fn install() {
+        // SAFETY: a fully initialised sigaction; the handler only edits the ucontext and env.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+            libc::sigaction(libc::SIGSEGV, &sa, std::ptr::null_mut());
+        }
+    }
+
+    /// pc 0x1000: r1 += 5; 0x1004: [r5 + 8] = r1; 0x1008: r2 = r1 * 3;
+    /// 0x100c: r3 = [r4] (8 bytes); 0x1010: [r6] = r2 (4 bytes); 0x1014: r1 = 0, r2 = 0; exit.
+    fn unit() -> Unit {
+        let mut b = Builder::new(0x1000);
+        b.insn_start(0x1000);
+        let r1 = b.get_reg(Ty::I64, reg_offset(1));
+        let r1 = b.binop_imm(Opcode::Add, r1, 5);
+        b.set_reg(reg_offset(1), r1);
+        b.insn_start(0x1004);
+        let r5 = b.get_reg(Ty::I64, reg_offset(5));
+        let r1 = b.get_reg(Ty::I64, reg_offset(1));
+        b.store(r1, r5, 8, MemOp::le(8, false));
+        b.insn_start(0x1008);
+        let r1 = b.get_reg(Ty::I64, reg_offset(1));
+        let k = b.konst(Ty::I64, 3);
+        let r2 = b.binop(Opcode::Mul, r1, k);
+        b.set_reg(reg_offset(2), r2);
+        b.insn_start(0x100c);
+        let r4 = b.get_reg(Ty::I64, reg_offset(4));
+        let r3 = b.load(Ty::I64, r4, 0, MemOp::le(8, false));
+        b.set_reg(reg_offset(3), r3);
+        b.insn_start(0x1010);
+        let r6 = b.get_reg(Ty::I64, reg_offset(6));
+        let r2 = b.get_reg(Ty::I64, reg_offset(2));
+        b.store(r2, r6, 0, MemOp::le(4, false));
+        b.insn_start(0x1014);
+        let z = b.konst(Ty::I64, 0);
+        b.set_reg(reg_offset(1), z);
+        b.set_reg(reg_offset(2), z);
+        b.exit(xlat_ir::ExitReason::Syscall, 0x1018);
+        b.finish(0x18, 6)
+    }
+
+    fn state(rw: u64, r4: u64, r6: u64) -> Box<CpuState> {
+        let mut env = CpuState::new_boxed();
+        env.regs[1] = 37;
+        env.regs[3] = 0xdead;
+        env.regs[4] = r4;
+        env.regs[5] = rw;
+        env.regs[6] = r6;
+        env
+    }
+
+    fn summary(v: u64, env: &CpuState) -> (u64, u64, u64, Vec<u64>) {
+        (v, env.pc, env.exc_arg, env.regs[..8].to_vec())
+    }
+
+    #[test]
+    fn a_fault_in_compiled_code_leaves_the_interpreters_state() {
+        install();
+        xlat_softmmu::user::set_access_fault_codes(LOAD_FAULT, STORE_FAULT);
+        let space = Arc::new(AddressSpace::new(6).expect("reserve"));
+        BASE.store(space.host_range().0, Ordering::Relaxed);
+        let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        let rw = space
+            .mmap(0, 0x1000, PROT_READ | PROT_WRITE, anon, Backing::Anon)
+            .unwrap();
+        let ro = space
+            .mmap(0, 0x1000, PROT_READ, anon, Backing::Anon)
+            .unwrap();
+        let unmapped = rw + 0x10_0000;
+        assert!(space.vmas().find(unmapped).is_none());
+        let mem: Arc<dyn GuestMemory> = space.clone();
+        let slow = Box::new(SlowCtx { mem: mem.clone() });
+        let mut jit = Jit::new(1 << 20, crate::engine::OPT_LEVEL).unwrap();
+        let slots: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(jit.stub)).collect();
+        let p = LowerParams {
+            direct: mem.direct().unwrap(),
+            slow_ctx: &*slow as *const SlowCtx as u64,
+            slots: slots.as_ptr() as u64,
+            count_insns: false,
+            precise: true,
+        };
+        let u = unit();
+        let code = jit.compile_unit(&u, p).unwrap().addr;
+        let prep = Prepared::new(&u);
+        let raise = |c| abi::encode_exit(ExitKind::Raise, c);
+        // (r4, r6, expected exit, expected pc): no fault, a load fault, a store fault.
+        let cases = [
+            (
+                rw + 16,
+                rw + 32,
+                abi::encode_exit(ExitKind::Exit, 0),
+                0x1018,
+            ),
+            (unmapped, rw + 32, raise(LOAD_FAULT), 0x100c),
+            (rw + 16, ro + 4, raise(STORE_FAULT), 0x1010),
+        ];
+        for (r4, r6, want_exit, want_pc) in cases {
+            let mut ie = state(rw, r4, r6);
+            let iv = interp::run(&u, &prep, &mut ie, &*mem, &mut Vec::new()).value;
+            let interp_mem = space.read_u64(rw + 8).unwrap();
+            space.write_u64(rw + 8, 0).unwrap();
+            let mut je = state(rw, r4, r6);
+            // SAFETY: `code` was compiled by `jit` for this memory; the handler is installed.
+            let jv = unsafe { jit::enter(jit.trampoline, &mut je, code) };
+            assert_eq!(summary(jv, &je), summary(iv, &ie), "r4={r4:#x} r6={r6:#x}");
+            assert_eq!((iv, ie.pc), (want_exit, want_pc), "the interpreter itself");
+            assert_eq!(
+                space.read_u64(rw + 8).unwrap(),
+                interp_mem,
+                "store before the fault"
+            );
+            assert_eq!(interp_mem, 42);
+            // At the load fault r3 is untouched; at the store fault it holds the loaded 0.
+            let r3 = if want_pc == 0x100c { 0xdead } else { 0 };
+            if want_pc != 0x1018 {
+                assert_eq!(je.regs[1..4], [42, 126, r3], "registers at the fault");
+            }
+        }
+        assert_eq!(
+            space.read_u64(ro).unwrap(),
+            0,
+            "the read-only page was not written"
+        );
+    }
+}
