@@ -128,13 +128,17 @@ fn general2(f: Fmt, op: Op2, a: u64, b: u64, fl: u64, rm: u64) -> u64 {
     settle(boxed(f, v), flags, fl, SENTINEL)
 }
 
+/// The D and S fast helpers of a two-operand op. In round to nearest, a normal result with NX
+/// accrued is final, and so is a zero that `$zero(x, y, r)` says is exact (those raise nothing
+/// and their sign follows IEEE's rules, which the host applies).
 macro_rules! arith2 {
-    ($(#[doc = $doc:literal] $hd:ident $hs:ident $fd:ident $fs:ident $op:tt $soft:path;)*) => {$(
+    ($(#[doc = $doc:literal] $hd:ident $hs:ident $fd:ident $fs:ident $op:tt $soft:path, $zero:expr;)*) => {$(
         extern "C" fn $fd(env: &mut CpuState, a: u64, b: u64, rm: u64, _: u64) -> u64 {
             let (fl, rm) = fl_rm(env, rm);
-            if rm == RNE && fl & NXW != 0 {
-                let r = f64::from_bits(a) $op f64::from_bits(b);
-                if normal_d(r) {
+            if rm == RNE {
+                let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+                let r = x $op y;
+                if (normal_d(r) && fl & NXW != 0) || (r == 0.0 && $zero(x, y)) {
                     return r.to_bits();
                 }
             }
@@ -142,9 +146,10 @@ macro_rules! arith2 {
         }
         extern "C" fn $fs(env: &mut CpuState, a: u64, b: u64, rm: u64, _: u64) -> u64 {
             let (fl, rm) = fl_rm(env, rm);
-            if rm == RNE && fl & NXW != 0 && is_boxed(a) && is_boxed(b) {
-                let r = f32::from_bits(a as u32) $op f32::from_bits(b as u32);
-                if normal_s(r) {
+            if rm == RNE && is_boxed(a) && is_boxed(b) {
+                let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+                let r = x $op y;
+                if (normal_s(r) && fl & NXW != 0) || (r == 0.0 && $zero(x, y)) {
                     return fpu::nan_box(u64::from(r.to_bits()));
                 }
             }
@@ -158,14 +163,14 @@ macro_rules! arith2 {
 }
 
 arith2! {
-    /// fadd
-    FADD_D FADD_S fast_fadd_d fast_fadd_s + fpu::add;
+    /// fadd (a zero sum of floats is always exact: sums are multiples of the least subnormal)
+    FADD_D FADD_S fast_fadd_d fast_fadd_s + fpu::add, |_, _| true;
     /// fsub
-    FSUB_D FSUB_S fast_fsub_d fast_fsub_s - fpu::sub;
-    /// fmul
-    FMUL_D FMUL_S fast_fmul_d fast_fmul_s * fpu::mul;
-    /// fdiv
-    FDIV_D FDIV_S fast_fdiv_d fast_fdiv_s / fpu::div;
+    FSUB_D FSUB_S fast_fsub_d fast_fsub_s - fpu::sub, |_, _| true;
+    /// fmul (a zero product is exact when an operand is zero, not when it underflowed)
+    FMUL_D FMUL_S fast_fmul_d fast_fmul_s * fpu::mul, |x, y| x == 0.0 || y == 0.0;
+    /// fdiv (zero over nonzero, or finite over infinity)
+    FDIV_D FDIV_S fast_fdiv_d fast_fdiv_s / fpu::div, |x, y: _| x == 0.0 || y == 1.0 / 0.0 || y == -1.0 / 0.0;
 }
 
 #[inline(never)]
@@ -179,9 +184,10 @@ fn general_sqrt(f: Fmt, a: u64, fl: u64, rm: u64) -> u64 {
 
 extern "C" fn fast_fsqrt_d(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
     let (fl, rm) = fl_rm(env, rm);
-    if rm == RNE && fl & NXW != 0 {
+    if rm == RNE {
+        // sqrt(±0) is ±0, exactly.
         let r = f64::from_bits(a).sqrt();
-        if normal_d(r) {
+        if (normal_d(r) && fl & NXW != 0) || r == 0.0 {
             return r.to_bits();
         }
     }
@@ -190,9 +196,9 @@ extern "C" fn fast_fsqrt_d(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) 
 
 extern "C" fn fast_fsqrt_s(env: &mut CpuState, a: u64, rm: u64, _: u64, _: u64) -> u64 {
     let (fl, rm) = fl_rm(env, rm);
-    if rm == RNE && fl & NXW != 0 && is_boxed(a) {
+    if rm == RNE && is_boxed(a) {
         let r = f32::from_bits(a as u32).sqrt();
-        if normal_s(r) {
+        if (normal_s(r) && fl & NXW != 0) || r == 0.0 {
             return fpu::nan_box(u64::from(r.to_bits()));
         }
     }
