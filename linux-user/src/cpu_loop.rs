@@ -164,6 +164,7 @@ fn run_until_exit(
             RunExit::Breakpoint => sync_signal(m, process, env, libc::SIGTRAP, 0),
             RunExit::Exception { code, arg } => {
                 let sig = signal_for(m.frontend.classify_trap(code));
+                let sig = crate::fault::access_fault_signal(sig);
                 sync_signal(m, process, env, sig, arg)
             }
         }

@@ -78,6 +78,9 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     let start = GUEST_START.load(Ordering::Relaxed);
     let inside = (start..GUEST_END.load(Ordering::Relaxed)).contains(&addr);
     if inside && to_guest_exception(ctx, addr - start) {
+        if sig == libc::SIGBUS {
+            HOST_BUS_ERROR.with(|b| b.set(BUS_CAUGHT));
+        }
         return;
     }
     if inside {
@@ -141,9 +144,14 @@ pub fn install(start: u64, len: u64) {
 /// si_code of a synchronous `sig` at guest address `addr`: for SIGSEGV, SEGV_ACCERR if `addr`
 /// is mapped (but not with the access it needed), else SEGV_MAPERR; 1 for the others
 /// (BUS_ADRALN, ILL_ILLOPC, TRAP_BRKPT, FPE_INTDIV).
+/// A SIGBUS raised for a host bus error (BUS_ADRERR) is 2, where misalignment is 1.
 pub(crate) fn sync_si_code(space: &xlat_softmmu::AddressSpace, sig: i32, addr: u64) -> i32 {
     const SEGV_MAPERR: i32 = 1;
     const SEGV_ACCERR: i32 = 2;
+    const BUS_ADRERR: i32 = 2;
+    if sig == libc::SIGBUS && HOST_BUS_ERROR.with(|b| b.replace(BUS_NONE)) == BUS_DELIVERING {
+        return BUS_ADRERR;
+    }
     if sig != libc::SIGSEGV {
         return 1;
     }
@@ -151,6 +159,33 @@ pub(crate) fn sync_si_code(space: &xlat_softmmu::AddressSpace, sig: i32, addr: u
         SEGV_ACCERR
     } else {
         SEGV_MAPERR
+    }
+}
+
+/// No host bus error pending on this thread.
+const BUS_NONE: u8 = 0;
+/// The last guest access fault on this thread was a host SIGBUS (an access beyond the end of
+/// a file-backed mapping), not a SIGSEGV.
+const BUS_CAUGHT: u8 = 1;
+/// That fault became the guest's SIGBUS; its si_code is BUS_ADRERR.
+const BUS_DELIVERING: u8 = 2;
+
+std::thread_local! {
+    /// Set by the host fault handler (a const-initialised thread-local without destructor: a
+    /// plain TLS access, async-signal-safe).
+    static HOST_BUS_ERROR: std::cell::Cell<u8> = const { std::cell::Cell::new(BUS_NONE) };
+}
+
+/// The guest signal for a guest exception whose class gave `sig`: SIGBUS instead of SIGSEGV
+/// when the host fault behind it was a bus error, as Linux reports an access beyond the end of
+/// a file mapping.
+pub(crate) fn access_fault_signal(sig: i32) -> i32 {
+    let state = HOST_BUS_ERROR.with(|b| b.replace(BUS_NONE));
+    if sig == libc::SIGSEGV && state == BUS_CAUGHT {
+        HOST_BUS_ERROR.with(|b| b.set(BUS_DELIVERING));
+        libc::SIGBUS
+    } else {
+        sig
     }
 }
 

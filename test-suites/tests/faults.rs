@@ -117,3 +117,43 @@ fn no_handler_kills_with_sigsegv_like_qemu() {
     let hot = run_with(Engine::XlatJit, &["--hot-threshold", "0"], &g);
     assert_same("xlat --accel jit --hot-threshold 0", &want, &hot);
 }
+
+#[test]
+fn access_past_the_end_of_a_file_mapping_is_sigbus_adrerr() {
+    let g = Guest::new(build_guest("bus", &["bus.c"], &[]));
+    let want = run_on(Engine::Qemu, &g);
+    assert_eq!(
+        want.status,
+        0,
+        "qemu: {}",
+        String::from_utf8_lossy(&want.stderr)
+    );
+    // SIGBUS = 7, BUS_ADRERR = 2 (Linux), at the byte touched.
+    assert_eq!(want.stdout, b"first page: ho\nsigno=7 code=2 addr=m+4099\n");
+    let fatal = g.clone().args(["nohandler"]);
+    let want_fatal = run_on(Engine::Qemu, &fatal);
+    assert_eq!(want_fatal.status, 128 + 7, "reference: killed by SIGBUS");
+    if !xlat_enabled() {
+        return;
+    }
+    for (label, opts) in [
+        (
+            "xlat --accel jit --hot-threshold 0",
+            &["--hot-threshold", "0"][..],
+        ),
+        ("xlat --accel jit", &[][..]),
+    ] {
+        assert_same(label, &want, &run_with(Engine::XlatJit, opts, &g));
+        assert_same(label, &want_fatal, &run_with(Engine::XlatJit, opts, &fatal));
+    }
+    assert_same(
+        "xlat --accel interp",
+        &want,
+        &run_on(Engine::XlatInterp, &g),
+    );
+    assert_same(
+        "xlat --accel interp",
+        &want_fatal,
+        &run_on(Engine::XlatInterp, &fatal),
+    );
+}
