@@ -147,6 +147,20 @@ int main(int argc, char **argv) {
            (long)steps);
     report("fault", m + 3 * pg);
 
+    /* Instruction fetch from an unmapped page and from a page without PROT_EXEC. */
+    mprotect(m + 3 * pg, pg, PROT_NONE);
+    if (sigsetjmp(env, 1) == 0) {
+        munmap(m + 3 * pg, pg);
+        ((void (*)(void))(m + 3 * pg + 32))();
+        printf("no fault?\n");
+    }
+    report("call unmapped", m);
+    if (sigsetjmp(env, 1) == 0) {
+        ((void (*)(void))(m + 16))();
+        printf("no fault?\n");
+    }
+    report("call no-exec", m);
+
     printf("keep %s (%ld)\n", keep == keep_copy ? "intact" : "CHANGED", keep % 1000003);
     printf("handler saw SIGSEGV: %d, total faults %d\n", (int)handler_pc_seen, faults);
     return 0;

@@ -33,7 +33,9 @@ fn reference(g: &Guest) -> Outcome {
         "hot loop: signo=11 code=1 addr=base+0 faults=6\n",
         "resumed: same result",
         "keep intact",
-        "total faults 7\n",
+        "call unmapped: signo=11 code=1 addr=base+12320 faults=8\n",
+        "call no-exec: signo=11 code=2 addr=base+16 faults=9\n",
+        "total faults 9\n",
     ] {
         assert!(
             out.contains(want),
