@@ -144,7 +144,8 @@ pub unsafe fn leave_jit(uctx: *mut libc::c_void, code: u32, arg: u64) -> bool {
     true
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
+#[cfg(target_arch = "x86_64")]
 mod tests {
     use super::*;
     use crate::jit::{self, Jit};

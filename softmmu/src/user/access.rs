@@ -193,7 +193,7 @@ impl GuestMem for AddressSpace {
             self.misaligned(addr, mem)?;
         }
         let p = self.g2h(addr);
-        let v = probe::load(p, mem.size_log2).map_err(|()| self.access_fault(addr, false))?;
+        let v = probe::load(p, mem.size_log2).map_err(|_| self.access_fault(addr, false))?;
         Ok(to_mem(v, mem))
     }
 
@@ -203,7 +203,7 @@ impl GuestMem for AddressSpace {
         }
         let v = to_mem(val, mem);
         let p = self.g2h(addr);
-        probe::store(p, mem.size_log2, v).map_err(|()| self.access_fault(addr, true))
+        probe::store(p, mem.size_log2, v).map_err(|_| self.access_fault(addr, true))
     }
 
     fn atomic_rmw(&self, addr: u64, mem: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
@@ -330,6 +330,10 @@ pub mod probe {
         "    ret",
     );
 
+    /// The host access faulted: the guest may not make it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Faulted;
+
     /// A probe load's result: the value, and 1 if the access faulted.
     #[repr(C)]
     struct Loaded {
@@ -355,7 +359,7 @@ pub mod probe {
     /// Loads `1 << size_log2` bytes (zero-extended) from host address `p`; `Err` if the host
     /// access faulted (needs the fault handler that consults [`fixup`]).
     #[cfg(target_arch = "x86_64")]
-    pub fn load(p: u64, size_log2: u8) -> Result<u64, ()> {
+    pub fn load(p: u64, size_log2: u8) -> Result<u64, Faulted> {
         // SAFETY: the probes read memory at `p` with a plain mov; callers pass addresses
         // inside the guest reservation, where a forbidden page faults and the handler resumes
         // at the fixup. Guest memory is never accessed through Rust references.
@@ -367,12 +371,16 @@ pub mod probe {
                 _ => xlat_softmmu_probe_ld64(p),
             }
         };
-        if r.fault == 0 { Ok(r.val) } else { Err(()) }
+        if r.fault == 0 {
+            Ok(r.val)
+        } else {
+            Err(Faulted)
+        }
     }
 
     /// Stores the low `1 << size_log2` bytes of `v` at host address `p`; `Err` on a fault.
     #[cfg(target_arch = "x86_64")]
-    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), ()> {
+    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), Faulted> {
         // SAFETY: as in `load`, for a plain mov store.
         let r = unsafe {
             match size_log2 {
@@ -382,7 +390,7 @@ pub mod probe {
                 _ => xlat_softmmu_probe_st64(p, v),
             }
         };
-        if r == 0 { Ok(()) } else { Err(()) }
+        if r == 0 { Ok(()) } else { Err(Faulted) }
     }
 
     /// Where to resume after a host fault at `pc`, if `pc` is a probe's access.
@@ -404,7 +412,7 @@ pub mod probe {
 
     /// Other hosts: plain accesses (a forbidden page kills the process).
     #[cfg(not(target_arch = "x86_64"))]
-    pub fn load(p: u64, size_log2: u8) -> Result<u64, ()> {
+    pub fn load(p: u64, size_log2: u8) -> Result<u64, Faulted> {
         let p = p as *const u8;
         // SAFETY: inside the reservation; see the x86-64 version.
         Ok(unsafe {
@@ -419,7 +427,7 @@ pub mod probe {
 
     /// Other hosts: plain accesses.
     #[cfg(not(target_arch = "x86_64"))]
-    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), ()> {
+    pub fn store(p: u64, size_log2: u8, v: u64) -> Result<(), Faulted> {
         let p = p as *mut u8;
         // SAFETY: inside the reservation; see the x86-64 version.
         unsafe {
@@ -440,7 +448,8 @@ pub mod probe {
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
+#[cfg(target_arch = "x86_64")]
 mod tests {
     use super::super::{Backing, MAP_ANONYMOUS, MAP_PRIVATE};
     use super::*;
