@@ -2,9 +2,11 @@
  * signals from other processes interrupting blocking syscalls (SA_RESTART restarts them,
  * without it EINTR), alarm/setitimer during a busy loop, SIGCHLD, SIGPIPE, sigsuspend,
  * rt_sigtimedwait (and its timeout), sigqueue values, SIGILL and SIGTRAP (ebreak) handlers
- * that step over the instruction through the ucontext. Every line is deterministic. */
+ * that step over the instruction through the ucontext, a stack overflow caught on the
+ * alternate stack. Every line is deterministic. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +51,19 @@ static void step_over(int sig, siginfo_t *si, void *ucv) {
     printf("  %s: code=%d addr==pc %d\n", sig == SIGILL ? "SIGILL" : "SIGTRAP", si->si_code,
            (uintptr_t)si->si_addr == uc->uc_mcontext.__gregs[REG_PC]);
     uc->uc_mcontext.__gregs[REG_PC] += 4;
+}
+
+static sigjmp_buf overflow_jb;
+static void on_overflow(int sig) {
+    char here;
+    (void)sig;
+    on_alt = (uintptr_t)&here > (uintptr_t)altbuf && (uintptr_t)&here <= (uintptr_t)altbuf + sizeof altbuf;
+    siglongjmp(overflow_jb, 1);
+}
+static int recurse(volatile char *up, int n) {
+    volatile char frame[1024];
+    frame[0] = (char)n;
+    return recurse(frame, n + 1) + frame[0] + up[0];
 }
 
 /* A child that sends `sig` to the parent after `ms` milliseconds, then optionally writes. */
@@ -216,6 +231,18 @@ int main(void) {
     __asm__ volatile(".4byte 0x00000000" ::: "memory"); /* an all-zero word is illegal */
     __asm__ volatile(".4byte 0x00100073" ::: "memory"); /* ebreak (not compressed) */
     puts("stepped over both");
+
+    /* Stack overflow: SIGSEGV handled on the alternate stack, recovered with siglongjmp. */
+    sigaltstack(&ss, NULL);
+    install(SIGSEGV, on_overflow, SA_ONSTACK);
+    on_alt = 0;
+    static volatile char top;
+    if (sigsetjmp(overflow_jb, 1) == 0) {
+        recurse(&top, 0);
+        puts("no overflow?");
+    } else {
+        printf("stack overflow caught on the alternate stack: %d\n", (int)on_alt);
+    }
 
     /* Death: an unhandled SIGTERM kills with status 143. */
     signal(SIGTERM, SIG_DFL);

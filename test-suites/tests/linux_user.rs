@@ -38,6 +38,7 @@ fn signals_altstack_restart_timers_sigwait_sigill_sigtrap() {
     expect(&o, "read with SA_RESTART: n=1 c=x hits=2\n");
     expect(&o, "sigtimedwait: sig=10 from child 1 code=0\n");
     expect(&o, "  SIGTRAP: code=1 addr==pc 1\nstepped over both\n");
+    expect(&o, "stack overflow caught on the alternate stack: 1\n");
 }
 
 #[test]
