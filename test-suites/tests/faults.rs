@@ -159,3 +159,44 @@ fn access_past_the_end_of_a_file_mapping_is_sigbus_adrerr() {
         &run_on(Engine::XlatInterp, &fatal),
     );
 }
+
+#[test]
+fn threads_fault_concurrently_each_into_its_own_handler_run() {
+    let g = Guest::new(build_guest(
+        "segv_threads",
+        &["segv_threads.c"],
+        &["-lpthread"],
+    ));
+    let sorted = |o: &Outcome| {
+        let mut l: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    };
+    let want = run_on(Engine::Qemu, &g);
+    assert_eq!(
+        want.status,
+        0,
+        "qemu: {}",
+        String::from_utf8_lossy(&want.stderr)
+    );
+    let lines = sorted(&want);
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().filter(|l| l.ends_with("faults 300")).count() == 4);
+    if !xlat_enabled() {
+        return;
+    }
+    for _ in 0..3 {
+        for (engine, opts) in [
+            (Engine::XlatJit, &["--hot-threshold", "0"][..]),
+            (Engine::XlatJit, &[][..]),
+            (Engine::XlatInterp, &[][..]),
+        ] {
+            let got = run_with(engine, opts, &g);
+            assert_eq!(got.status, 0, "{} {opts:?}: status", engine.label());
+            assert_eq!(sorted(&got), lines, "{} {opts:?}", engine.label());
+        }
+    }
+}
