@@ -242,6 +242,8 @@ pub struct Harness {
     pub mem: Arc<TestMem>,
     slow: Box<SlowCtx>,
     pub slots: Box<[AtomicU64]>,
+    /// Compile for precise faults (stores before every guest access).
+    pub precise: bool,
 }
 
 /// How a compiled or interpreted run ended, plus the state it left.
@@ -273,6 +275,7 @@ impl Harness {
             slots: (0..2 * crate::region::MAX_MEMBERS)
                 .map(|_| AtomicU64::new(stub))
                 .collect(),
+            precise: false,
         }
     }
 
@@ -282,7 +285,7 @@ impl Harness {
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: self.slots.as_ptr() as u64,
             count_insns: false,
-            precise: true,
+            precise: self.precise,
         }
     }
 
