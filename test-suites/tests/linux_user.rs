@@ -54,8 +54,9 @@ fn processes_clone_wait_waitid_host_exec_proc_self_exe() {
     );
 }
 
-/// vfork: Linux suspends the parent until the child exits, so the child's write comes first.
-/// qemu-user runs vfork as a plain fork (the parent races ahead), so it is no reference here.
+/// vfork: Linux suspends the parent until the child exits, so the child's write comes first;
+/// and stat("/proc/self/exe") is the program. qemu-user runs vfork as a plain fork (the parent
+/// races ahead) and stats itself there, so it is no reference here.
 #[test]
 fn vfork_parent_waits_for_the_child() {
     let bin = build_guest("procs2", &["procs2.c"], &[]);
@@ -66,7 +67,11 @@ fn vfork_parent_waits_for_the_child() {
         let o = run_on(engine, &Guest::new(&bin).args(["vfork"]));
         assert_eq!(
             (o.status, stdout(&o)),
-            (0, "vfork order: child,parent status=4\n".to_string()),
+            (
+                0,
+                "stat /proc/self/exe is the program: 1\nvfork order: child,parent status=4\n"
+                    .to_string()
+            ),
             "{}",
             engine.label()
         );

@@ -41,7 +41,7 @@ impl Process {
                     host(i64::from(fstat(cint(a[0]), &mut st)))
                         .and_then(|_| self.put_stat(a[1], &st))
                 }
-                Sys::newfstatat => self.lookup_path(a[1]).and_then(|p| {
+                Sys::newfstatat => self.stat_path(a[1]).and_then(|p| {
                     let mut st: stat = std::mem::zeroed();
                     host(i64::from(fstatat(
                         cint(a[0]),
@@ -51,7 +51,7 @@ impl Process {
                     )))
                     .and_then(|_| self.put_stat(a[2], &st))
                 }),
-                Sys::statx => self.lookup_path(a[1]).and_then(|p| {
+                Sys::statx => self.stat_path(a[1]).and_then(|p| {
                     let b = self.buf(a[4], 256, true)?;
                     host(syscall(
                         SYS_statx,
@@ -67,9 +67,9 @@ impl Process {
                     .and_then(|p| host(syscall(SYS_getdents64, cint(a[0]), p, a[2] as u32))),
                 Sys::readlinkat => self.readlinkat(a),
                 Sys::faccessat => self
-                    .lookup_path(a[1])
+                    .stat_path(a[1])
                     .and_then(|p| host(syscall(SYS_faccessat, cint(a[0]), p.as_ptr(), cint(a[2])))),
-                Sys::faccessat2 => self.lookup_path(a[1]).and_then(|p| {
+                Sys::faccessat2 => self.stat_path(a[1]).and_then(|p| {
                     host(syscall(
                         SYS_faccessat2,
                         cint(a[0]),
@@ -221,6 +221,19 @@ impl Process {
             }
         };
         Some(r)
+    }
+
+    /// A path to stat or access: like [`Process::lookup_path`], with `/proc/self/exe` (and
+    /// `/proc/<our pid>/exe`) naming the guest program rather than the emulator.
+    fn stat_path(&self, addr: u64) -> Result<CString, i64> {
+        let p = self.path(addr)?;
+        let name = p.to_bytes();
+        if name == b"/proc/self/exe"
+            || name == format!("/proc/{}/exe", std::process::id()).as_bytes()
+        {
+            return Ok(CString::new(self.exe.clone()).unwrap_or(p));
+        }
+        Ok(self.resolve(p))
     }
 
     fn put_stat(&self, addr: u64, st: &libc::stat) -> SysResult {

@@ -123,15 +123,39 @@ impl Process {
     }
 
     fn prctl(&self, a: [u64; 6]) -> SysResult {
+        const PR_GET_PDEATHSIG: u64 = 2;
         const PR_SET_NAME: u64 = 15;
         const PR_GET_NAME: u64 = 16;
+        const PR_GET_CHILD_SUBREAPER: u64 = 37;
+        // Options whose arguments are plain integers and that mean the same for the emulator
+        // process as for the guest: PDEATHSIG, DUMPABLE, KEEPCAPS, TIMERSLACK, CAPBSET_READ,
+        // CHILD_SUBREAPER, NO_NEW_PRIVS. Others (seccomp filters in guest syscall numbers, mm
+        // layout, ...) would act on the emulator itself: EINVAL, as an unknown option.
+        const INTEGER: [u64; 11] = [1, 3, 4, 7, 8, 23, 29, 30, 36, 38, 39];
+        let int = |n: usize| a[n] as libc::c_ulong;
         match a[0] {
             PR_SET_NAME | PR_GET_NAME => {
                 let p = self.buf(a[1], 16, a[0] == PR_GET_NAME)?;
                 // SAFETY: p is a checked 16-byte guest buffer.
                 host(i64::from(unsafe { libc::prctl(a[0] as i32, p) }))
             }
-            _ => Err(einval()),
+            PR_GET_PDEATHSIG | PR_GET_CHILD_SUBREAPER => {
+                let p = self.buf(a[1], 4, true)?;
+                // SAFETY: p is a checked writable 4-byte guest int.
+                host(i64::from(unsafe { libc::prctl(a[0] as i32, p) }))
+            }
+            op if INTEGER.contains(&op) => {
+                // SAFETY: integer arguments only.
+                host(i64::from(unsafe {
+                    libc::prctl(op as i32, int(1), int(2), int(3), int(4))
+                }))
+            }
+            _ => {
+                if self.opts.unimp {
+                    eprintln!("xlat: unsupported prctl option {}", a[0]);
+                }
+                Err(einval())
+            }
         }
     }
 
