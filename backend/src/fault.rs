@@ -69,8 +69,8 @@ fn enter_ret() -> u64 {
 }
 
 /// Executable ranges of every code memory (a ring: a new one overwrites the oldest).
-static RANGES: [(AtomicU64, AtomicU64); 64] =
-    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; 64];
+static RANGES: [(AtomicU64, AtomicU64); 1024] =
+    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; 1024];
 static NEXT_RANGE: AtomicUsize = AtomicUsize::new(0);
 
 /// Records a code memory's executable range, so the fault handler recognises its code.
@@ -79,6 +79,15 @@ pub(crate) fn register_code(r: std::ops::Range<u64>) {
     RANGES[i].0.store(0, Ordering::SeqCst);
     RANGES[i].1.store(r.end, Ordering::SeqCst);
     RANGES[i].0.store(r.start, Ordering::SeqCst);
+}
+
+/// Forgets a code memory's range (its Jit is being dropped and the memory unmapped).
+pub(crate) fn unregister_code(r: std::ops::Range<u64>) {
+    for (s, e) in &RANGES {
+        if s.load(Ordering::SeqCst) == r.start && e.load(Ordering::SeqCst) == r.end {
+            s.store(0, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Whether `pc` is inside some engine's compiled code. Async-signal-safe.

@@ -219,6 +219,13 @@ impl Jit {
     }
 }
 
+impl Drop for Jit {
+    fn drop(&mut self) {
+        // Its code memory goes away: the fault handler must stop treating it as compiled code.
+        crate::fault::unregister_code(self.code.exec_range());
+    }
+}
+
 /// Runs the unit at `code` on `env` through the trampoline; returns its exit word.
 ///
 /// # Safety
