@@ -337,22 +337,33 @@ fn general_from_int(f: Fmt, a: u64, fl: u64, rm: u64, kind: u64) -> u64 {
     settle(boxed(f, v), flags, fl, SENTINEL)
 }
 
+/// The integer operand of an fcvt from `kind`, as a double and as a single, each rounded to
+/// nearest (Rust's integer-to-float casts round to nearest, ties to even).
+#[inline(always)]
+fn int_to_float(a: u64, kind: u64) -> (f64, f32) {
+    match (kind & CVT_SIGNED != 0, kind & CVT_WORD != 0) {
+        (true, true) => (f64::from(a as i32), a as i32 as f32),
+        (false, true) => (f64::from(a as u32), a as u32 as f32),
+        (true, false) => (a as i64 as f64, a as i64 as f32),
+        (false, false) => (a as f64, a as f32),
+    }
+}
+
 extern "C" fn fast_from_int_d(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
     let (fl, rm) = fl_rm(env, rm);
-    // A 32-bit integer is exact in a double, in every rounding mode.
-    if rm <= 4 && kind & CVT_WORD != 0 {
-        let v = if kind & CVT_SIGNED != 0 {
-            f64::from(a as i32)
-        } else {
-            f64::from(a as u32)
-        };
-        return v.to_bits();
+    // A 32-bit integer is exact in a double, in every rounding mode; a 64-bit one rounds to
+    // nearest as Rust's cast does (never overflowing, so at most NX).
+    if rm <= 4 && (kind & CVT_WORD != 0 || (rm == RNE && fl & NXW != 0)) {
+        return int_to_float(a, kind).0.to_bits();
     }
     general_from_int(Fmt::D, a, fl, rm, kind)
 }
 
 extern "C" fn fast_from_int_s(env: &mut CpuState, a: u64, rm: u64, kind: u64, _: u64) -> u64 {
     let (fl, rm) = fl_rm(env, rm);
+    if rm == RNE && fl & NXW != 0 {
+        return fpu::nan_box(u64::from(int_to_float(a, kind).1.to_bits()));
+    }
     general_from_int(Fmt::S, a, fl, rm, kind)
 }
 
