@@ -108,6 +108,55 @@ impl CodeMemory {
     pub fn used(&self) -> usize {
         self.used
     }
+
+    /// In the child of a fork: moves both views onto a private copy of the region, at the same
+    /// addresses (the memfd is shared with the parent, which keeps installing code into it).
+    /// The caller keeps the parent from reusing code memory until this returns.
+    pub fn unshare(&mut self) -> Result<(), BackendError> {
+        let err = |what: &str| {
+            BackendError::CodeMemory(format!("{what}: {}", std::io::Error::last_os_error()))
+        };
+        // SAFETY: memfd_create with a valid NUL-terminated name; the fd is checked.
+        let fd = unsafe { libc::memfd_create(c"xlat-code".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(err("memfd_create"));
+        }
+        let mut done = 0usize;
+        // SAFETY: fd is ours; the write reads [0, used) of the RW view, which we map.
+        let ok = unsafe {
+            libc::ftruncate(fd, self.size as libc::off_t) == 0
+                && loop {
+                    if done == self.used {
+                        break true;
+                    }
+                    let n = libc::write(fd, self.rw.add(done).cast(), self.used - done);
+                    if n <= 0 {
+                        break false;
+                    }
+                    done += n as usize;
+                }
+        };
+        let remap = |at: *const u8, prot| {
+            // SAFETY: replaces exactly our own view (same address and size) with the copy.
+            unsafe {
+                libc::mmap(
+                    at.cast_mut().cast(),
+                    self.size,
+                    prot,
+                    libc::MAP_SHARED | libc::MAP_FIXED,
+                    fd,
+                    0,
+                )
+            }
+        };
+        let ok = ok
+            && remap(self.rw, libc::PROT_READ | libc::PROT_WRITE) != libc::MAP_FAILED
+            && remap(self.rx, libc::PROT_READ | libc::PROT_EXEC) != libc::MAP_FAILED;
+        let e = err("unshare");
+        // SAFETY: closing our own fd; the mappings keep the memfd alive.
+        unsafe { libc::close(fd) };
+        if ok { Ok(()) } else { Err(e) }
+    }
 }
 
 impl Drop for CodeMemory {
@@ -123,6 +172,21 @@ impl Drop for CodeMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unshare_keeps_installed_code_at_the_same_addresses() {
+        let mut m = CodeMemory::new(8192).unwrap();
+        let a = m.install(&[0x90, 0xc3]).unwrap();
+        let before = m.exec_range();
+        m.unshare().unwrap();
+        assert_eq!(m.exec_range(), before);
+        // SAFETY: `a` points into the RX view we own; reading is allowed.
+        assert_eq!(unsafe { *((a + 1) as *const u8) }, 0xc3);
+        let b = m.install(&[0xcc]).unwrap();
+        assert_eq!(b - a, 16, "the bump pointer carries on");
+        // SAFETY: as above; the new byte reaches the executable view of the new memfd.
+        assert_eq!(unsafe { *(b as *const u8) }, 0xcc);
+    }
 
     #[test]
     fn views_share_bytes_and_exec_view_is_not_writable() {

@@ -448,6 +448,17 @@ impl Engine {
         self.flush_from(None);
     }
 
+    /// In the child of a fork of a process whose only vCPU was the forking thread: keeps every
+    /// translation, on a private copy of code memory (the parent shares the original and keeps
+    /// compiling into it). The caller keeps the parent from reusing code memory until this
+    /// returns. On an error the engine must not run again.
+    pub fn after_fork(&self) -> Result<(), BackendError> {
+        match self.lock().jit.as_mut() {
+            Some(jit) => jit.unshare_code(),
+            None => Ok(()),
+        }
+    }
+
     /// Drops the translations of guest code overlapping `[start, start + len)` (munmap,
     /// mprotect, a write to code), unlinking whatever was chained to them. Compiled code stays
     /// in code memory until the next full flush, so a vCPU still running it is safe; running

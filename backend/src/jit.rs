@@ -112,6 +112,11 @@ fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
 const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 impl Jit {
+    /// In the child of a fork: a private copy of code memory at the same addresses.
+    pub fn unshare_code(&mut self) -> Result<(), BackendError> {
+        self.code.unshare()
+    }
+
     /// Creates the compiler with `code_size` bytes of code memory and installs the trampoline
     /// and the stub.
     pub fn new(code_size: usize, opt_level: &str) -> Result<Jit, BackendError> {

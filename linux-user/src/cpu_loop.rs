@@ -1,8 +1,8 @@
 //! The per-thread run loop: run guest code, service its system calls, start guest threads,
 //! turn guest exceptions into the matching fatal signal.
 
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 use xlat_backend::{Engine, EngineConfig, RunExit};
 use xlat_ir::{Frontend, TrapClass, abi::CpuState};
@@ -57,13 +57,15 @@ pub(crate) fn cpu_loop(
     process.signals = signal::register(&env.exit_request);
     let r = run_until_exit(m, process, env);
     signal::unregister(process.signals);
+    if matches!(r, Ok(End::Group(_))) {
+        // The process is ending: freeing every translation would only cost exit time.
+        std::mem::forget(m.engine.clone());
+    }
     if matches!(r, Ok(End::Thread(_))) && MAIN_TID.load(Ordering::SeqCst) == tid {
         // As on Linux, the main thread's `exit` leaves the process running until its other
         // threads have ended (and the process status is the main thread's).
-        let (count, ended) = &LIVE_THREADS;
-        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
-        while *n > 0 {
-            n = ended.wait(n).unwrap_or_else(|e| e.into_inner());
+        while LIVE_THREADS.load(Ordering::SeqCst) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
     r
@@ -71,15 +73,15 @@ pub(crate) fn cpu_loop(
 
 /// The host tid of the process's main guest thread.
 static MAIN_TID: AtomicI32 = AtomicI32::new(0);
-/// Guest threads started by clone and still running, and their end signal.
-static LIVE_THREADS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+/// Guest threads started by clone and still running (an atomic, not a lock: a fork child
+/// reads and resets it whatever the other threads were doing).
+static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 fn live_threads_add(d: isize) {
-    let (count, ended) = &LIVE_THREADS;
-    let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
-    *n = n.saturating_add_signed(d);
-    if *n == 0 {
-        ended.notify_all();
+    if d >= 0 {
+        LIVE_THREADS.fetch_add(d as usize, Ordering::SeqCst);
+    } else {
+        LIVE_THREADS.fetch_sub(d.unsigned_abs(), Ordering::SeqCst);
     }
 }
 
@@ -117,19 +119,31 @@ fn run_until_exit(
                         if let Some(tp) = child.tp {
                             env.set_word(abi.tp, tp);
                         }
-                        // The old engine's code memory is shared with the parent: never
-                        // touch it again (not even to drop it).
-                        let fresh = Arc::new(Engine::new(
-                            m.frontend.clone(),
-                            m.mem.clone(),
-                            m.cfg.clone(),
-                        )?);
-                        std::mem::forget(std::mem::replace(&mut m.engine, fresh));
+                        // The engine's code memory is shared with the parent. A vfork child
+                        // may keep using it (the parent sleeps until it execs or exits); a
+                        // fork child of a single-threaded process takes a private copy and
+                        // keeps its translations; otherwise (another thread may have held the
+                        // engine's locks at the fork) it starts a fresh engine and never
+                        // touches the old one again (not even to drop it).
+                        let alone = LIVE_THREADS.load(Ordering::SeqCst) == 0;
+                        let kept = alone && (child.vfork || m.engine.after_fork().is_ok());
+                        if !kept {
+                            let fresh = Arc::new(Engine::new(
+                                m.frontend.clone(),
+                                m.mem.clone(),
+                                m.cfg.clone(),
+                            )?);
+                            std::mem::forget(std::mem::replace(&mut m.engine, fresh));
+                        }
+                        if let Some(fd) = child.gate {
+                            // SAFETY: our end of the fork pipe; the parent resumes.
+                            unsafe { libc::close(fd) };
+                        }
                         env.clear_jmp_cache();
                         // Only this thread lives on in the child: it is the main thread now.
                         // SAFETY: gettid has no preconditions.
                         MAIN_TID.store(unsafe { libc::gettid() }, Ordering::SeqCst);
-                        *LIVE_THREADS.0.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+                        LIVE_THREADS.store(0, Ordering::SeqCst);
                     }
                     Outcome::NewThread(spec) => {
                         let r = spawn_thread(m, process, env, spec);

@@ -65,6 +65,12 @@ pub struct ForkChild {
     pub sp: Option<u64>,
     /// New thread pointer (CLONE_SETTLS), if any.
     pub tp: Option<u64>,
+    /// A plain fork: the child's end of the pipe the parent waits on; the run loop closes it
+    /// once the child no longer shares the parent's code memory. (A vfork child keeps it open
+    /// until it execs or exits, and shares the code memory until then: the parent sleeps.)
+    pub gate: Option<i32>,
+    /// vfork: the parent sleeps until the child execs or exits.
+    pub vfork: bool,
 }
 
 impl Process {
@@ -134,14 +140,13 @@ impl Process {
                     .unwrap_or_else(|e| e),
             );
         }
-        // vfork promises the parent sleeps until the child execs or exits: the child holds
-        // the write end of a close-on-exec pipe, which closes at exactly those two moments.
+        // The parent sleeps until the child closes the write end of a close-on-exec pipe: a
+        // vfork child at its exec or exit (as vfork promises), a fork child once it has its
+        // own copy of the code memory they share (the run loop closes it then).
         let mut gate = [-1i32; 2];
-        if flags & CLONE_VFORK != 0 {
-            // SAFETY: a two-int array we own.
-            if unsafe { libc::pipe2(gate.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                return Outcome::Ret(super::last_err());
-            }
+        // SAFETY: a two-int array we own.
+        if unsafe { libc::pipe2(gate.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Outcome::Ret(super::last_err());
         }
         // SAFETY: fork copies only this thread; the child uses a fresh engine and none of the
         // other threads' state; glibc's fork keeps its own state right.
@@ -167,6 +172,7 @@ impl Process {
                 }
             }
         }
+        let vfork = flags & CLONE_VFORK != 0;
         if pid < 0 {
             return Outcome::Ret(super::last_err());
         }
@@ -183,7 +189,12 @@ impl Process {
         }
         let sp = (newsp != 0).then_some(newsp);
         let tp = (flags & CLONE_SETTLS != 0).then_some(tls);
-        Outcome::Forked(ForkChild { sp, tp })
+        Outcome::Forked(ForkChild {
+            sp,
+            tp,
+            gate: (!vfork).then_some(gate[1]),
+            vfork,
+        })
     }
 
     fn string_array(&self, mut addr: u64) -> Result<Vec<CString>, i64> {
