@@ -784,7 +784,7 @@ fn sh_applets_trap_wait_and_200_fork_exec() {
         return;
     }
     let script = "trap 'echo got USR1' USR1; trap 'echo exiting' EXIT; \
-        (busybox sleep 0.2; kill -USR1 $$) & wait; echo \"wait: $?\"; \
+        (busybox sleep 0.5; kill -USR1 $$) & wait; echo \"wait: $?\"; \
         i=0; while [ $i -lt 200 ]; do busybox true; i=$((i+1)); done; echo \"loop $i\"; \
         echo abc | busybox tr a-c x-z | busybox wc -c; \
         busybox sh -c 'kill -TERM $$'; echo \"child: $?\"; exit 6";
