@@ -164,6 +164,9 @@ fn run_until_exit(
                         env.set_word(abi.syscall_ret, (-i64::from(libc::EINTR)) as u64);
                     }
                 }
+                for (start, len) in std::mem::take(&mut process.stale) {
+                    m.engine.invalidate(start, len);
+                }
                 if std::mem::take(&mut process.flush) {
                     m.engine.flush();
                 }

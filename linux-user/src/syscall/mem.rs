@@ -1,5 +1,5 @@
 //! Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise. Changes to executable
-//! memory set `flush` so the run loop drops stale translations.
+//! memory record the range in `stale` so the run loop drops the translations overlapping it.
 
 use xlat_softmmu::user::{
     Backing, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE,
@@ -28,7 +28,7 @@ impl Process {
             Sys::munmap => self
                 .space
                 .munmap(a[0], a[1])
-                .map(|x| self.flush |= x)
+                .map(|x| self.stale_if(x, a[0], a[1]))
                 .map(|_| 0)
                 .map_err(fault),
             Sys::mprotect => {
@@ -38,7 +38,7 @@ impl Process {
                 }
                 self.space
                     .mprotect(a[0], a[1], prot)
-                    .map(|x| self.flush |= x)
+                    .map(|x| self.stale_if(x, a[0], a[1]))
                     .map(|_| 0)
                     .map_err(fault)
             }
@@ -49,7 +49,7 @@ impl Process {
                 self.space
                     .mremap(a[0], a[1], a[2], a[3] & MREMAP_MAYMOVE != 0)
                     .map(|(addr, x)| {
-                        self.flush |= x;
+                        self.stale_if(x, a[0], a[1]);
                         addr as i64
                     })
                     .map_err(fault)
@@ -98,8 +98,16 @@ impl Process {
             .space
             .mmap(addr, len, prot, flags, backing)
             .map_err(fault)?;
-        self.flush |= exec_before || prot & PROT_EXEC != 0;
+        // New executable memory has no translations yet; only code it replaced goes stale.
+        self.stale_if(exec_before, addr, len);
         Ok(r as i64)
+    }
+
+    /// Marks `[addr, addr + len)` for the run loop to drop its translations, if `exec`.
+    fn stale_if(&mut self, exec: bool, addr: u64, len: u64) {
+        if exec {
+            self.stale.push((addr, len));
+        }
     }
 
     fn madvise(&mut self, a: [u64; 6]) -> SysResult {
@@ -112,6 +120,9 @@ impl Process {
             return Err(-i64::from(libc::ENOMEM));
         }
         if a[2] == MADV_DONTNEED && a[1] > 0 {
+            // Zeroed code is changed code.
+            let exec = self.space.vmas().any_exec(a[0], end);
+            self.stale_if(exec, a[0], a[1]);
             // Private anonymous pages read back as zero afterwards; programs rely on it.
             let p = self.space.g2h(a[0]) as *mut libc::c_void;
             // SAFETY: the range is mapped in the guest (checked); madvise affects only it.

@@ -73,6 +73,9 @@ pub struct Process {
     sigmask: u64,
     /// Set when executable memory changed: the run loop flushes translations.
     pub flush: bool,
+    /// Guest ranges whose code changed (unmapped, reprotected, replaced): the run loop drops
+    /// the translations overlapping them.
+    pub stale: Vec<(u64, u64)>,
     /// `xlat run` options that reproduce this run's engine settings, for execve.
     pub reexec_flags: Vec<String>,
     machine_nr: u16,
@@ -127,6 +130,7 @@ impl Process {
             sigactions: Arc::default(),
             sigmask: 0,
             flush: false,
+            stale: Vec::new(),
             reexec_flags: Vec::new(),
             machine_nr,
             clear_tid: 0,
@@ -239,6 +243,7 @@ impl Process {
         let mut p = self.clone();
         p.clear_tid = clear_tid;
         p.flush = false;
+        p.stale = Vec::new();
         // As the kernel's copy_process for CLONE_VM: no alternate stack, no robust list.
         p.altstack = Default::default();
         p.robust_list = 0;

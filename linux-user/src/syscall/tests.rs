@@ -172,13 +172,24 @@ fn memory_syscalls_and_exec_flush() {
     assert_eq!(ret(&mut p, NR_BRK, &[0x100_2000]), 0x100_2000);
     let a = ret(&mut p, NR_MMAP, &[0, 0x3000, 3, 0x22, -1i64 as u64, 0]);
     assert!(a > 0 && a % 4096 == 0);
-    assert!(!p.flush);
-    assert_eq!(ret(&mut p, NR_MPROTECT, &[a as u64, 0x1000, 5]), 0);
-    assert!(std::mem::take(&mut p.flush), "made executable");
-    assert_eq!(ret(&mut p, NR_MUNMAP, &[a as u64 + 0x1000, 0x1000]), 0);
-    assert!(!p.flush, "no exec pages there");
-    assert_eq!(ret(&mut p, NR_MUNMAP, &[a as u64, 0x1000]), 0);
-    assert!(p.flush);
+    assert!(p.stale.is_empty());
+    let a = a as u64;
+    assert_eq!(ret(&mut p, NR_MPROTECT, &[a, 0x1000, 5]), 0);
+    assert_eq!(
+        std::mem::take(&mut p.stale),
+        [(a, 0x1000)],
+        "made executable"
+    );
+    assert_eq!(ret(&mut p, NR_MUNMAP, &[a + 0x1000, 0x1000]), 0);
+    assert!(p.stale.is_empty(), "no exec pages there");
+    let x = ret(&mut p, NR_MMAP, &[0, 0x1000, 5, 0x22, -1i64 as u64, 0]) as u64;
+    assert!(
+        p.stale.is_empty(),
+        "new executable memory has no translations yet"
+    );
+    assert_eq!(ret(&mut p, NR_MUNMAP, &[a, 0x1000]), 0);
+    assert_eq!(ret(&mut p, NR_MUNMAP, &[x, 0x1000]), 0);
+    assert_eq!(p.stale, [(a, 0x1000), (x, 0x1000)]);
     assert_eq!(
         ret(&mut p, NR_MMAP, &[0, 0, 3, 0x22, -1i64 as u64, 0]),
         -22,
