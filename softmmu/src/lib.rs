@@ -12,6 +12,7 @@
 pub use xlat_ir::CodeFetch;
 pub use xlat_ir::interp::{GuestMem, MemFault};
 
+pub mod system;
 pub mod user;
 pub use user::AddressSpace;
 
