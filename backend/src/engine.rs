@@ -162,7 +162,8 @@ impl Engine {
                 base: 0,
                 mask: u64::MAX,
             },
-            (None, Accel::Jit) => return Err(BackendError::NoDirectMap),
+            // System mode: no flat map, every access goes out of line (crate::softmmu).
+            (None, Accel::Jit) => crate::softmmu::NO_DIRECT_MAP,
         };
         let jit = match cfg.accel {
             Accel::Jit => Some(Jit::new(cfg.code_size, opt_level)?),

@@ -71,6 +71,7 @@ mod jit;
 mod lower;
 mod region;
 mod slow;
+mod softmmu;
 mod tb;
 mod trace;
 

@@ -143,14 +143,14 @@ impl Lower<'_, '_> {
     }
 
     /// Calls a slow-path helper `(env, ctx, args...)`.
-    fn call_slow(&mut self, f: u64, args: &[Value]) -> Value {
+    pub(crate) fn call_slow(&mut self, f: u64, args: &[Value]) -> Value {
         let ctx = self.konst(types::I64, self.p.slow_ctx);
         let mut all = vec![self.env, ctx];
         all.extend_from_slice(args);
         self.call_host(f, &all)
     }
 
-    fn narrow_result(&mut self, v: Value, t: Ty) -> Value {
+    pub(crate) fn narrow_result(&mut self, v: Value, t: Ty) -> Value {
         if t == Ty::I32 {
             self.b.ins().ireduce(types::I32, v)
         } else {
@@ -187,6 +187,9 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_load(&mut self, i: &Inst) {
+        if self.softmmu() {
+            return self.gen_softmmu_access(i);
+        }
         self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux);
         let ty = clif_ty(i.ty);
@@ -218,6 +221,9 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_store(&mut self, i: &Inst) {
+        if self.softmmu() {
+            return self.gen_softmmu_access(i);
+        }
         self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux);
         let val = self.use_t(i.src[0]);
@@ -263,6 +269,9 @@ impl Lower<'_, '_> {
     }
 
     pub(super) fn gen_atomic(&mut self, i: &Inst) {
+        if self.softmmu() {
+            return self.gen_softmmu_access(i);
+        }
         self.sync_for_access(); // precise guest faults: crate::fault
         let m = MemOp::from_u32(i.aux & 0xffff);
         let addr = self.use_t(i.src[0]);

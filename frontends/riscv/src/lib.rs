@@ -37,6 +37,7 @@ mod helpers;
 mod lift;
 pub mod rvc;
 pub mod state;
+pub mod system;
 
 use xlat_ir::abi::CpuState;
 use xlat_ir::{CodeFetch, Frontend, TrapClass, Unit, UserAbi};
@@ -68,6 +69,8 @@ pub const STORE_PAGE_FAULT: u32 = 15;
 #[derive(Debug)]
 pub struct Riscv64 {
     abi: UserAbi,
+    /// System mode (privileged instructions and CSRs left to [`system`]).
+    system: bool,
 }
 
 impl Default for Riscv64 {
@@ -94,7 +97,16 @@ impl Riscv64 {
             hwcap: ext(b'I') | ext(b'M') | ext(b'A') | ext(b'F') | ext(b'D') | ext(b'C'),
             uname_machine: "riscv64",
         };
-        Riscv64 { abi }
+        Riscv64 { abi, system: false }
+    }
+
+    /// A frontend for a whole hart (M/S/U modes): CSR and privileged instructions raise
+    /// illegal-instruction and the machine emulates them ([`system::exec`]).
+    pub fn new_system() -> Riscv64 {
+        Riscv64 {
+            system: true,
+            ..Riscv64::new()
+        }
     }
 }
 
@@ -104,7 +116,7 @@ impl Frontend for Riscv64 {
     }
 
     fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
-        lift::translate(pc, code, max_insns)
+        lift::translate_mode(pc, code, max_insns, self.system)
     }
 
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {

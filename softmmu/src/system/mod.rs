@@ -7,6 +7,15 @@
 
 use std::fmt::Debug;
 
+mod bus;
+mod cpu_irq;
+mod hart;
+pub mod testdev;
+
+pub use bus::{Bus, BusError, MmioRegion, Target};
+pub use cpu_irq::CpuIrqs;
+pub use hart::{Access, HartMemory, Translate};
+
 /// A device's register window, mapped at some guest physical address by the board.
 ///
 /// Accesses come from any vCPU thread, so a device keeps its state behind its own lock.

@@ -25,6 +25,9 @@ pub(crate) struct LiftCx {
     /// Its encoding as fetched (the 16-bit parcel for compressed ones): the illegal-instruction
     /// argument.
     pub bits: u32,
+    /// System mode: CSR instructions raise illegal-instruction for the machine to emulate
+    /// (`crate::system`), like the privileged instructions the decoder does not know.
+    pub system: bool,
 }
 
 impl LiftCx {
@@ -117,12 +120,19 @@ pub(crate) fn fetch(code: &dyn CodeFetch, pc: u64) -> Result<(Option<u32>, u32, 
 const PAGE: u64 = 4096;
 
 /// Lifts up to `max_insns` instructions starting at `pc` into one unit.
+#[cfg(test)]
 pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+    translate_mode(pc, code, max_insns, false)
+}
+
+/// [`translate`] for user mode (`system` false) or a whole hart.
+pub(crate) fn translate_mode(pc: u64, code: &dyn CodeFetch, max_insns: u32, system: bool) -> Unit {
     let mut cx = LiftCx {
         b: Builder::new(pc),
         pc,
         len: 0,
         bits: 0,
+        system,
     };
     let max = max_insns.max(1);
     let mut n = 0u32;

@@ -15,6 +15,11 @@ const FCSR_CSR: u16 = 0x003;
 /// Lifts `op` if it is a CSR instruction; returns whether it did.
 pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
     let Args::Csr(a) = args else { return false };
+    if cx.system {
+        // The machine emulates every CSR access (crate::system::csr).
+        cx.gen_illegal();
+        return true;
+    }
     use Op::*;
     let imm = matches!(op, Csrrwi | Csrrsi | Csrrci);
     let kind = match op {

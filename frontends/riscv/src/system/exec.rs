@@ -1,0 +1,119 @@
+//! The privileged instructions and CSR accesses, emulated by the machine's loop when system-
+//! mode code raises illegal-instruction for them (see the module doc of [`super`]), and the
+//! other synchronous traps (`ecall`, `ebreak`, faults) turned into trap entries.
+
+use super::csr::{TSR, TVM, TW};
+use super::*;
+use crate::state;
+
+const OPC_SYSTEM: u32 = 0x73;
+const SRET: u32 = 0x1020_0073;
+const MRET: u32 = 0x3020_0073;
+const WFI: u32 = 0x1050_0073;
+const ECALL: u32 = 0x0000_0073;
+const EBREAK: u32 = 0x0010_0073;
+
+/// Handles the illegal-instruction exception the instruction `bits` at `env.pc` raised:
+/// emulates it if it is a CSR access or privileged instruction the hart may execute, else
+/// takes the illegal-instruction trap.
+pub fn illegal(env: &mut CpuState, bits: u32, p: &Platform) -> Effects {
+    if bits & 0x7f == OPC_SYSTEM
+        && let Some(fx) = system_insn(env, bits, p)
+    {
+        return fx;
+    }
+    exception(env, u64::from(crate::ILLEGAL_INSTRUCTION), u64::from(bits))
+}
+
+/// `ecall` at `env.pc`: the environment call from the current privilege.
+pub fn ecall(env: &mut CpuState) -> Effects {
+    let cause = 8 + env.word(PRIV);
+    exception(env, cause, 0)
+}
+
+/// `ebreak` at `env.pc`.
+pub fn ebreak(env: &mut CpuState) -> Effects {
+    let pc = env.pc;
+    exception(env, u64::from(crate::BREAKPOINT), pc)
+}
+
+/// A synchronous exception `cause` at `env.pc` with trap value `tval`.
+pub fn exception(env: &mut CpuState, cause: u64, tval: u64) -> Effects {
+    let pc = env.pc;
+    trap::take(env, cause, pc, tval)
+}
+
+fn next(env: &mut CpuState, fx: Effects) -> Option<Effects> {
+    env.pc = env.pc.wrapping_add(4);
+    Some(fx)
+}
+
+/// A SYSTEM-opcode instruction; `None` when it must raise illegal-instruction.
+fn system_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
+    let prv = env.word(PRIV);
+    let st = env.word(MSTATUS);
+    let funct3 = (bits >> 12) & 7;
+    if funct3 != 0 {
+        return csr_insn(env, bits, p);
+    }
+    match bits {
+        ECALL => Some(ecall(env)),
+        EBREAK => Some(ebreak(env)),
+        MRET if prv == PRV_M => Some(trap::mret(env)),
+        SRET if prv == PRV_M || (prv == PRV_S && st & TSR == 0) => Some(trap::sret(env)),
+        WFI if prv == PRV_M || (prv == PRV_S && st & TW == 0) => next(
+            env,
+            Effects {
+                wfi: true,
+                ..Effects::default()
+            },
+        ),
+        // sfence.vma rs1, rs2
+        _ if bits & 0xfe00_7fff == 0x1200_0073
+            && (prv == PRV_M || (prv == PRV_S && st & TVM == 0)) =>
+        {
+            next(
+                env,
+                Effects {
+                    mmu: true,
+                    flush_code: true,
+                    ..Effects::default()
+                },
+            )
+        }
+        _ => None,
+    }
+}
+
+fn csr_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
+    let rd = ((bits >> 7) & 31) as u8;
+    let funct3 = (bits >> 12) & 7;
+    let rs1 = ((bits >> 15) & 31) as u8;
+    let csr = (bits >> 20) as u16;
+    let src = if funct3 >= 5 {
+        u64::from(rs1)
+    } else if rs1 == 0 {
+        0
+    } else {
+        env.word(state::x(rs1))
+    };
+    // csrrs/csrrc with rs1 = x0 (uimm = 0) do not write.
+    let writes = matches!(funct3, 1 | 5) || rs1 != 0;
+    if funct3 == 4 || !csr::access_ok(env, csr, writes) {
+        return None;
+    }
+    let old = csr::read(env, csr, p)?;
+    let mut fx = Effects::default();
+    if writes {
+        let new = match funct3 & 3 {
+            1 => src,
+            2 => old | src,
+            _ => old & !src,
+        };
+        fx = csr::write(env, csr, new)?;
+    }
+    if rd != 0 {
+        env.set_word(state::x(rd), old);
+    }
+    next(env, fx)
+}

@@ -1,0 +1,151 @@
+//! The RISC-V privileged architecture (M, S and U modes) for system emulation: the machine-
+//! and supervisor-level CSRs ([`csr`]), trap entry and return and interrupt selection
+//! ([`trap`]), the privileged instructions ([`exec`]) and Sv39/Sv48 translation ([`mmu`]).
+//!
+//! The lifter (in system mode, [`crate::Riscv64::new_system`]) turns every CSR and privileged
+//! instruction into an illegal-instruction exception carrying the instruction bits; the
+//! machine's loop hands those to [`exec::illegal`], which emulates the instruction on the CPU
+//! state or takes the real trap. Everything here is plain functions over
+//! [`xlat_ir::abi::CpuState`]: the same code serves the interpreter and compiled code.
+//!
+//! The privileged state lives in the state words from 128 on (see the constants below); the
+//! user-visible registers keep [`crate::state`]'s layout.
+
+pub mod csr;
+pub mod exec;
+pub mod mmu;
+pub mod trap;
+
+#[cfg(test)]
+mod tests;
+
+use xlat_ir::abi::{CpuState, reg_offset};
+
+const fn w(i: usize) -> u32 {
+    reg_offset(128 + i)
+}
+
+/// Current privilege mode (0 = U, 1 = S, 3 = M).
+pub const PRIV: u32 = w(0);
+/// `mstatus` (sstatus is a view of it).
+pub const MSTATUS: u32 = w(1);
+/// `medeleg`.
+pub const MEDELEG: u32 = w(2);
+/// `mideleg`.
+pub const MIDELEG: u32 = w(3);
+/// `mie` (sie is a view of it).
+pub const MIE: u32 = w(4);
+/// The software-writable bits of `mip` (SSIP, STIP without Sstc, SEIP); the device-driven
+/// lines are ORed in on reads.
+pub const MIP_SW: u32 = w(5);
+/// `mtvec`.
+pub const MTVEC: u32 = w(6);
+/// `mscratch`.
+pub const MSCRATCH: u32 = w(7);
+/// `mepc`.
+pub const MEPC: u32 = w(8);
+/// `mcause`.
+pub const MCAUSE: u32 = w(9);
+/// `mtval`.
+pub const MTVAL: u32 = w(10);
+/// `stvec`.
+pub const STVEC: u32 = w(11);
+/// `sscratch`.
+pub const SSCRATCH: u32 = w(12);
+/// `sepc`.
+pub const SEPC: u32 = w(13);
+/// `scause`.
+pub const SCAUSE: u32 = w(14);
+/// `stval`.
+pub const STVAL: u32 = w(15);
+/// `satp`.
+pub const SATP: u32 = w(16);
+/// `mcounteren`.
+pub const MCOUNTEREN: u32 = w(17);
+/// `scounteren`.
+pub const SCOUNTEREN: u32 = w(18);
+/// `menvcfg`.
+pub const MENVCFG: u32 = w(19);
+/// `senvcfg`.
+pub const SENVCFG: u32 = w(20);
+/// `stimecmp` (Sstc).
+pub const STIMECMP: u32 = w(21);
+/// `mhartid`.
+pub const MHARTID: u32 = w(22);
+/// `mcountinhibit`.
+pub const MCOUNTINHIBIT: u32 = w(23);
+/// `pmpcfg0` and `pmpcfg2` (words 24, 25).
+pub const PMPCFG: u32 = w(24);
+/// `pmpaddr0..15` (words 26..42).
+pub const PMPADDR: u32 = w(26);
+/// `mcyclecfg`-free counter offsets: value added to the time base for mcycle/minstret.
+pub const COUNTER_OFF: u32 = w(42);
+
+/// Privilege levels.
+pub const PRV_U: u64 = 0;
+/// Supervisor.
+pub const PRV_S: u64 = 1;
+/// Machine.
+pub const PRV_M: u64 = 3;
+
+/// What the machine supplies when a privileged instruction runs: the interrupt lines the
+/// devices drive (mip bits MSIP, MTIP, MEIP, SEIP) and the time (`mtime`, 10 MHz on `virt`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Platform {
+    /// Device-driven `mip` bits.
+    pub lines: u64,
+    /// `mtime`.
+    pub time: u64,
+}
+
+/// What the machine must do after an instruction was emulated or a trap taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Translation inputs changed (privilege, satp, MPRV/MPP/SUM/MXR): resync the MMU and
+    /// drop cached translations.
+    pub mmu: bool,
+    /// Translated code may be stale for the new mapping (satp written, sfence.vma): drop it.
+    pub flush_code: bool,
+    /// Interrupt enables or pending bits may have changed: check for an interrupt.
+    pub irq: bool,
+    /// `wfi`: sleep until an interrupt is pending (pc already past it).
+    pub wfi: bool,
+}
+
+impl Effects {
+    /// Merges two sets of effects.
+    pub fn or(self, o: Effects) -> Effects {
+        Effects {
+            mmu: self.mmu || o.mmu,
+            flush_code: self.flush_code || o.flush_code,
+            irq: self.irq || o.irq,
+            wfi: self.wfi || o.wfi,
+        }
+    }
+}
+
+/// `misa`: RV64 IMAFDC with S and U modes.
+pub const MISA: u64 = (2 << 62)
+    | (1 << (b'I' - b'A'))
+    | (1 << (b'M' - b'A'))
+    | (1 << (b'A' - b'A'))
+    | (1 << (b'F' - b'A'))
+    | (1 << (b'D' - b'A'))
+    | (1 << (b'C' - b'A'))
+    | (1 << (b'S' - b'A'))
+    | (1 << (b'U' - b'A'));
+
+/// Puts a hart in its reset state: M-mode, everything off, `mhartid = hart`, pc = `pc`.
+pub fn reset(env: &mut CpuState, hart: u64, pc: u64) {
+    for i in 0..64 {
+        env.set_word(reg_offset(i), 0);
+    }
+    for i in 128..128 + 43 {
+        env.set_word(reg_offset(i), 0);
+    }
+    env.set_word(crate::state::RES_ADDR, crate::state::RES_NONE);
+    env.set_word(PRIV, PRV_M);
+    env.set_word(MSTATUS, csr::MSTATUS_XL);
+    env.set_word(MHARTID, hart);
+    env.pc = pc;
+}

@@ -1,0 +1,314 @@
+//! The guest physical address space: one RAM region (a `vm_memory` guest memory, so devices can
+//! DMA into it with virtio-queue), read-only ROM blobs and MMIO windows that dispatch to
+//! [`MmioDevice`]s.
+
+use super::MmioDevice;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64, Ordering};
+use vm_memory::{GuestAddress, GuestMemoryBackend as _, GuestMemoryMmap};
+use xlat_ir::AtomicOp;
+
+/// Errors building an address space.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The host could not provide the RAM.
+    #[error("guest RAM of {size:#x} bytes at {base:#x}: {msg}")]
+    Ram {
+        /// Guest physical base.
+        base: u64,
+        /// Size in bytes.
+        size: u64,
+        /// Why.
+        msg: String,
+    },
+    /// Two regions overlap.
+    #[error("region {base:#x}+{size:#x} overlaps another")]
+    Overlap {
+        /// Guest physical base.
+        base: u64,
+        /// Size in bytes.
+        size: u64,
+    },
+}
+
+/// One MMIO window.
+#[derive(Debug, Clone)]
+pub struct MmioRegion {
+    /// Guest physical base.
+    pub base: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// The device behind it.
+    pub dev: Arc<dyn MmioDevice>,
+}
+
+/// What a physical address is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// RAM, at this host address.
+    Ram(usize),
+    /// ROM (read-only, executable), at this host address.
+    Rom(usize),
+    /// An MMIO window: its index and the offset into it.
+    Mmio(usize, u64),
+    /// Nothing: an access fault.
+    None,
+}
+
+/// The guest physical address space of a machine.
+#[derive(Debug)]
+pub struct Bus {
+    ram: GuestMemoryMmap<()>,
+    ram_base: u64,
+    ram_size: u64,
+    ram_host: usize,
+    roms: Vec<(u64, Box<[u8]>)>,
+    mmio: Vec<MmioRegion>,
+}
+
+impl Bus {
+    /// An address space with `size` bytes of RAM at `base` (zeroed, anonymous memory).
+    pub fn new(base: u64, size: u64) -> Result<Bus, BusError> {
+        let err = |msg: String| BusError::Ram { base, size, msg };
+        let len = usize::try_from(size).map_err(|e| err(e.to_string()))?;
+        if size == 0 || base.checked_add(size).is_none() {
+            return Err(err("empty or wraps around".into()));
+        }
+        let ram = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(base), len)])
+            .map_err(|e| err(e.to_string()))?;
+        let ram_host = ram
+            .get_host_address(GuestAddress(base))
+            .map_err(|e| err(e.to_string()))? as usize;
+        Ok(Bus {
+            ram,
+            ram_base: base,
+            ram_size: size,
+            ram_host,
+            roms: Vec::new(),
+            mmio: Vec::new(),
+        })
+    }
+
+    /// The RAM as `vm_memory` guest memory (for DMA and loaders).
+    pub fn ram(&self) -> &GuestMemoryMmap<()> {
+        &self.ram
+    }
+
+    /// RAM base and size.
+    pub fn ram_range(&self) -> (u64, u64) {
+        (self.ram_base, self.ram_size)
+    }
+
+    fn overlaps(&self, base: u64, size: u64) -> bool {
+        let end = base.saturating_add(size);
+        let hit = |b: u64, s: u64| base < b.saturating_add(s) && b < end;
+        hit(self.ram_base, self.ram_size)
+            || self.roms.iter().any(|(b, d)| hit(*b, d.len() as u64))
+            || self.mmio.iter().any(|r| hit(r.base, r.size))
+    }
+
+    /// Maps `dev` at `[base, base + size)`.
+    pub fn add_mmio(
+        &mut self,
+        base: u64,
+        size: u64,
+        dev: Arc<dyn MmioDevice>,
+    ) -> Result<(), BusError> {
+        if size == 0 || self.overlaps(base, size) {
+            return Err(BusError::Overlap { base, size });
+        }
+        self.mmio.push(MmioRegion { base, size, dev });
+        Ok(())
+    }
+
+    /// Maps a read-only blob at `base` (boot ROM, reset vector).
+    pub fn add_rom(&mut self, base: u64, data: Vec<u8>) -> Result<(), BusError> {
+        let size = data.len() as u64;
+        if size == 0 || self.overlaps(base, size) {
+            return Err(BusError::Overlap { base, size });
+        }
+        self.roms.push((base, data.into_boxed_slice()));
+        Ok(())
+    }
+
+    /// The MMIO windows.
+    pub fn mmio_regions(&self) -> &[MmioRegion] {
+        &self.mmio
+    }
+
+    /// What `[pa, pa + len)` is; ranges that straddle two things are `Target::None`.
+    #[inline]
+    pub fn target(&self, pa: u64, len: u64) -> Target {
+        let off = pa.wrapping_sub(self.ram_base);
+        if off < self.ram_size && len <= self.ram_size - off {
+            return Target::Ram(self.ram_host + off as usize);
+        }
+        for (base, data) in &self.roms {
+            let off = pa.wrapping_sub(*base);
+            if off < data.len() as u64 && len <= data.len() as u64 - off {
+                return Target::Rom(data.as_ptr() as usize + off as usize);
+            }
+        }
+        for (i, r) in self.mmio.iter().enumerate() {
+            let off = pa.wrapping_sub(r.base);
+            if off < r.size && len <= r.size - off {
+                return Target::Mmio(i, off);
+            }
+        }
+        Target::None
+    }
+
+    /// Host address of RAM `[pa, pa + len)`, if it is all RAM.
+    pub fn ram_host(&self, pa: u64, len: u64) -> Option<usize> {
+        match self.target(pa, len) {
+            Target::Ram(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Reads `size` (1, 2, 4, 8) bytes at `pa`, little-endian; `None` is an access fault.
+    pub fn read(&self, pa: u64, size: u8) -> Option<u64> {
+        match self.target(pa, u64::from(size)) {
+            Target::Ram(h) | Target::Rom(h) => Some(host_read(h, size)),
+            Target::Mmio(i, off) => Some(self.mmio[i].dev.read(off, size)),
+            Target::None => None,
+        }
+    }
+
+    /// Writes the low `size` bytes of `val` at `pa`; `false` is an access fault (ROM too).
+    pub fn write(&self, pa: u64, size: u8, val: u64) -> bool {
+        match self.target(pa, u64::from(size)) {
+            Target::Ram(h) => {
+                host_write(h, size, val);
+                true
+            }
+            Target::Mmio(i, off) => {
+                self.mmio[i].dev.write(off, size, val);
+                true
+            }
+            Target::Rom(_) | Target::None => false,
+        }
+    }
+
+    /// Atomic read-modify-write on naturally aligned RAM; returns the old value.
+    pub fn atomic_rmw(&self, pa: u64, size: u8, op: AtomicOp, val: u64) -> Option<u64> {
+        let h = self.ram_host(pa, u64::from(size))?;
+        let ty = if size == 8 {
+            xlat_ir::Ty::I64
+        } else {
+            xlat_ir::Ty::I32
+        };
+        Some(cas_loop(h, size, |old| {
+            xlat_ir::interp::atomic_apply(op, ty, old, val)
+        }))
+    }
+
+    /// Atomic compare-and-swap on naturally aligned RAM; returns the old value.
+    pub fn atomic_cas(&self, pa: u64, size: u8, expected: u64, new: u64) -> Option<u64> {
+        let h = self.ram_host(pa, u64::from(size))?;
+        Some(match size {
+            4 => {
+                // SAFETY: `h` is inside the RAM mapping (checked by `ram_host`) and the caller
+                // checked natural alignment; the mapping lives as long as `self`.
+                let a = unsafe { &*(h as *const AtomicU32) };
+                match a.compare_exchange(expected as u32, new as u32, Ordering::SeqCst, Ordering::SeqCst) {
+                    Ok(v) | Err(v) => u64::from(v),
+                }
+            }
+            _ => {
+                // SAFETY: as above, for an 8-byte aligned word.
+                let a = unsafe { &*(h as *const AtomicU64) };
+                match a.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
+                    Ok(v) | Err(v) => v,
+                }
+            }
+        })
+    }
+
+    /// Copies `data` into RAM or ROM-less RAM at `pa` (loaders); `false` if it does not fit.
+    pub fn write_bytes(&self, pa: u64, data: &[u8]) -> bool {
+        match self.target(pa, data.len() as u64) {
+            Target::Ram(h) => {
+                // SAFETY: `[h, h + len)` is inside the RAM mapping (checked by `target`), which
+                // cannot overlap `data` (a Rust slice the guest RAM never aliases).
+                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), h as *mut u8, data.len()) };
+                true
+            }
+            _ => data.is_empty(),
+        }
+    }
+
+    /// Reads RAM or ROM `[pa, pa + out.len())` into `out`; `false` if it is not all memory.
+    pub fn read_bytes(&self, pa: u64, out: &mut [u8]) -> bool {
+        match self.target(pa, out.len() as u64) {
+            Target::Ram(h) | Target::Rom(h) => {
+                // SAFETY: the source range is inside guest memory (checked by `target`).
+                unsafe { std::ptr::copy_nonoverlapping(h as *const u8, out.as_mut_ptr(), out.len()) };
+                true
+            }
+            _ => out.is_empty(),
+        }
+    }
+}
+
+/// Reads `size` bytes at host address `h` (guest memory, any alignment).
+#[inline]
+fn host_read(h: usize, size: u8) -> u64 {
+    // SAFETY: callers pass addresses that `Bus::target` found inside RAM or ROM for `size`
+    // bytes. Guest RAM may be written concurrently by other vCPUs or DMA, so the read is a
+    // relaxed atomic when aligned (a plain unaligned read otherwise, as hardware tearing allows).
+    unsafe {
+        match size {
+            1 => u64::from((*(h as *const AtomicU8)).load(Ordering::Relaxed)),
+            2 if h % 2 == 0 => u64::from((*(h as *const AtomicU16)).load(Ordering::Relaxed)),
+            4 if h % 4 == 0 => u64::from((*(h as *const AtomicU32)).load(Ordering::Relaxed)),
+            8 if h % 8 == 0 => (*(h as *const AtomicU64)).load(Ordering::Relaxed),
+            2 => u64::from(u16::from_le((h as *const u16).read_unaligned())),
+            4 => u64::from(u32::from_le((h as *const u32).read_unaligned())),
+            _ => u64::from_le((h as *const u64).read_unaligned()),
+        }
+    }
+}
+
+/// Writes the low `size` bytes of `v` at host address `h` (guest RAM).
+#[inline]
+fn host_write(h: usize, size: u8, v: u64) {
+    // SAFETY: as in `host_read`, for RAM only (ROM is never written).
+    unsafe {
+        match size {
+            1 => (*(h as *const AtomicU8)).store(v as u8, Ordering::Relaxed),
+            2 if h % 2 == 0 => (*(h as *const AtomicU16)).store(v as u16, Ordering::Relaxed),
+            4 if h % 4 == 0 => (*(h as *const AtomicU32)).store(v as u32, Ordering::Relaxed),
+            8 if h % 8 == 0 => (*(h as *const AtomicU64)).store(v, Ordering::Relaxed),
+            2 => (h as *mut u16).write_unaligned((v as u16).to_le()),
+            4 => (h as *mut u32).write_unaligned((v as u32).to_le()),
+            _ => (h as *mut u64).write_unaligned(v.to_le()),
+        }
+    }
+}
+
+/// Applies `f` atomically to the naturally aligned 4- or 8-byte word at `h`; returns the old
+/// value (zero-extended).
+fn cas_loop(h: usize, size: u8, f: impl Fn(u64) -> u64) -> u64 {
+    if size == 4 {
+        // SAFETY: `h` is an aligned word inside guest RAM (checked by the caller).
+        let a = unsafe { &*(h as *const AtomicU32) };
+        let mut old = a.load(Ordering::Relaxed);
+        loop {
+            let new = f(u64::from(old)) as u32;
+            match a.compare_exchange_weak(old, new, Ordering::SeqCst, Ordering::Relaxed) {
+                Ok(_) => return u64::from(old),
+                Err(v) => old = v,
+            }
+        }
+    }
+    // SAFETY: as above, 8 bytes.
+    let a = unsafe { &*(h as *const AtomicU64) };
+    let mut old = a.load(Ordering::Relaxed);
+    loop {
+        match a.compare_exchange_weak(old, f(old), Ordering::SeqCst, Ordering::Relaxed) {
+            Ok(_) => return old,
+            Err(v) => old = v,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Two tiny devices for bare-metal tests before (or without) a full board: a write-only
+//! 16550-like UART and a SiFive-style test finisher, at the addresses QEMU's riscv64 `virt`
+//! uses. Boards built on real device models do not need them.
+
+use super::MmioDevice;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Transmit-only 16550: a byte written to THR (offset 0) goes to `out`; LSR (offset 5) reads
+/// "transmitter empty"; every other register reads 0.
+pub struct TxUart {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl std::fmt::Debug for TxUart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TxUart")
+    }
+}
+
+impl TxUart {
+    /// A UART writing to `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> TxUart {
+        TxUart {
+            out: Mutex::new(out),
+        }
+    }
+}
+
+impl MmioDevice for TxUart {
+    fn read(&self, offset: u64, _size: u8) -> u64 {
+        if offset == 5 { 0x60 } else { 0 }
+    }
+    fn write(&self, offset: u64, _size: u8, value: u64) {
+        if offset == 0 {
+            let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = o.write_all(&[value as u8]);
+            let _ = o.flush();
+        }
+    }
+}
+
+/// How a machine was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Power off with this exit status (0 = pass).
+    Exit(i32),
+    /// Reset.
+    Reset,
+}
+
+/// A shutdown request any thread can make and the machine loop polls.
+#[derive(Default)]
+pub struct Shutdown {
+    state: Mutex<Option<StopReason>>,
+    cv: Condvar,
+    /// Called after a request (kicks the harts).
+    hooks: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shutdown").field("state", &self.get()).finish_non_exhaustive()
+    }
+}
+
+impl Shutdown {
+    /// Nothing requested.
+    pub fn new() -> Arc<Shutdown> {
+        Arc::new(Shutdown::default())
+    }
+    /// Requests a stop (the first request wins).
+    pub fn request(&self, r: StopReason) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.is_none() {
+            *s = Some(r);
+        }
+        drop(s);
+        self.cv.notify_all();
+        for h in self.hooks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            h();
+        }
+    }
+    /// The request, if any.
+    pub fn get(&self) -> Option<StopReason> {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Runs `f` after every request (to kick harts out of compiled code).
+    pub fn on_request(&self, f: Box<dyn Fn() + Send + Sync>) {
+        self.hooks.lock().unwrap_or_else(|e| e.into_inner()).push(f);
+    }
+}
+
+/// SiFive test finisher: writing `0x5555` powers off with status 0, `(code << 16) | 0x3333`
+/// with status `code`, `0x7777` resets.
+#[derive(Debug)]
+pub struct Finisher {
+    stop: Arc<Shutdown>,
+}
+
+impl Finisher {
+    /// A finisher signalling `stop`.
+    pub fn new(stop: Arc<Shutdown>) -> Finisher {
+        Finisher { stop }
+    }
+}
+
+impl MmioDevice for Finisher {
+    fn read(&self, _offset: u64, _size: u8) -> u64 {
+        0
+    }
+    fn write(&self, offset: u64, _size: u8, value: u64) {
+        if offset != 0 {
+            return;
+        }
+        match value & 0xffff {
+            0x5555 => self.stop.request(StopReason::Exit(0)),
+            0x3333 => self.stop.request(StopReason::Exit(((value >> 16) & 0xffff) as i32)),
+            0x7777 => self.stop.request(StopReason::Reset),
+            _ => {}
+        }
+    }
+}
