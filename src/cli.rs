@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub enum Command {
     /// `xlat run …`
     Run(RunArgs),
+    /// `xlat system …` (whole-machine emulation, see [`crate::system`])
+    System(crate::system::SystemArgs),
     /// `xlat --help`
     Help,
     /// `xlat --version`
@@ -83,6 +85,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some("-V" | "--version") => Ok(Command::Version),
         Some("run") => parse_run(it.as_slice()).map(Command::Run),
+        Some("system") => crate::system::parse(it.as_slice()).map(Command::System),
         Some(other) => Err(format!(
             "unknown command '{other}' (try 'xlat run PROGRAM')"
         )),

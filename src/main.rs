@@ -31,12 +31,17 @@ fn main() -> ExitCode {
             println!("                   absolute guest paths are looked up there first (default:");
             println!("                   $XLAT_LD_PREFIX)");
             println!("  --hot-threshold N    executions of a block before it is compiled");
+            println!("{}", xlat::system::USAGE);
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
             println!("xlat {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Ok(Command::System(s)) => match xlat::system::run(&s) {
+            Ok(status) => ExitCode::from(status as u8),
+            Err(e) => fail(&e),
+        },
         Ok(Command::Run(r)) => match run(r) {
             Ok(status) => ExitCode::from(status),
             Err(e) => fail(&e),

@@ -13,7 +13,7 @@ mod hart;
 pub mod testdev;
 
 pub use bus::{Bus, BusError, MmioRegion, Target};
-pub use cpu_irq::CpuIrqs;
+pub use cpu_irq::{CpuIrqs, KICK};
 pub use hart::{Access, HartMemory, Translate};
 
 /// A device's register window, mapped at some guest physical address by the board.
@@ -34,4 +34,26 @@ pub trait MmioDevice: Send + Sync + Debug {
 pub trait IrqLine: Send + Sync + Debug {
     /// Sets the line's level.
     fn set_level(&self, level: bool);
+}
+
+/// The machine clock: `mtime` ticks (10 MHz, as on QEMU's `virt`) since the first use, shared
+/// by CPU time CSRs and timer devices.
+pub mod clock {
+    use std::sync::LazyLock;
+    use std::time::{Duration, Instant};
+
+    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+    /// Ticks per second.
+    pub const FREQ: u64 = 10_000_000;
+
+    /// The current tick count.
+    pub fn mtime() -> u64 {
+        (START.elapsed().as_nanos() / (1_000_000_000 / u128::from(FREQ))) as u64
+    }
+
+    /// How long until tick `t` (zero if it has passed).
+    pub fn until(t: u64) -> Duration {
+        let now = mtime();
+        Duration::from_nanos(t.saturating_sub(now).saturating_mul(1_000_000_000 / FREQ))
+    }
 }

@@ -121,3 +121,76 @@ impl MmioDevice for Finisher {
         }
     }
 }
+
+/// A minimal CLINT (SiFive core-local interruptor) for one hart: `msip` at 0 drives the
+/// machine software interrupt line, `mtimecmp` at 0x4000 the machine timer line against
+/// [`super::clock`], `mtime` at 0xbff8 reads the clock. A thread raises the timer line at the
+/// deadline.
+#[derive(Debug)]
+pub struct MiniClint {
+    inner: Arc<ClintInner>,
+}
+
+#[derive(Debug)]
+struct ClintInner {
+    msip: Arc<dyn super::IrqLine>,
+    mtip: Arc<dyn super::IrqLine>,
+    cmp: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl MiniClint {
+    /// A CLINT driving `msip` and `mtip`.
+    pub fn new(msip: Arc<dyn super::IrqLine>, mtip: Arc<dyn super::IrqLine>) -> MiniClint {
+        let inner = Arc::new(ClintInner {
+            msip,
+            mtip,
+            cmp: Mutex::new(u64::MAX),
+            cv: Condvar::new(),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::spawn(move || {
+            while let Some(c) = weak.upgrade() {
+                let g = c.cmp.lock().unwrap_or_else(|e| e.into_inner());
+                let cmp = *g;
+                if super::clock::mtime() >= cmp {
+                    c.mtip.set_level(true);
+                    let _ = c.cv.wait_timeout(g, std::time::Duration::from_millis(50));
+                } else {
+                    let d = super::clock::until(cmp).min(std::time::Duration::from_millis(50));
+                    let _ = c.cv.wait_timeout(g, d);
+                }
+            }
+        });
+        MiniClint { inner }
+    }
+}
+
+impl MmioDevice for MiniClint {
+    fn read(&self, offset: u64, size: u8) -> u64 {
+        let cmp = *self.inner.cmp.lock().unwrap_or_else(|e| e.into_inner());
+        let v = match offset & !7 {
+            0x4000 => cmp,
+            0xbff8 => super::clock::mtime(),
+            _ => 0,
+        };
+        let v = v >> (8 * (offset & 7));
+        if size >= 8 { v } else { v & ((1u64 << (8 * size)) - 1) }
+    }
+    fn write(&self, offset: u64, size: u8, value: u64) {
+        match offset {
+            0 => self.inner.msip.set_level(value & 1 != 0),
+            0x4000..=0x4007 => {
+                let mut g = self.inner.cmp.lock().unwrap_or_else(|e| e.into_inner());
+                let sh = 8 * (offset & 7);
+                let m = if size >= 8 { u64::MAX } else { ((1u64 << (8 * size)) - 1) << sh };
+                *g = (*g & !m) | ((value << sh) & m);
+                if super::clock::mtime() < *g {
+                    self.inner.mtip.set_level(false);
+                }
+                self.inner.cv.notify_all();
+            }
+            _ => {}
+        }
+    }
+}

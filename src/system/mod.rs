@@ -1,0 +1,199 @@
+//! `xlat system`: whole-machine emulation, like `qemu-system-riscv64 -M virt`. Builds the
+//! machine (RAM, devices, firmware and kernel images), then runs its hart until the guest
+//! powers off through the test finisher.
+//!
+//! ```text
+//! xlat system --arch riscv64 --machine virt --bios none --kernel prog.elf
+//! ```
+
+pub mod loader;
+pub mod riscv;
+
+use std::sync::Arc;
+use xlat_backend::{Accel, EngineConfig, Trace};
+use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown, StopReason, TxUart};
+use xlat_softmmu::system::{Bus, CpuIrqs};
+
+/// Options of `xlat system`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemArgs {
+    /// Guest architecture.
+    pub arch: String,
+    /// Board.
+    pub machine: String,
+    /// Firmware image, or `None` for `--bios none`.
+    pub bios: Option<std::path::PathBuf>,
+    /// Kernel image.
+    pub kernel: Option<std::path::PathBuf>,
+    /// RAM size in bytes.
+    pub mem: u64,
+    /// Interpreter only.
+    pub interp: bool,
+    /// `-d int`.
+    pub trace_int: bool,
+    /// `-d in_asm`.
+    pub in_asm: bool,
+    /// `-d exec`.
+    pub exec: bool,
+    /// `-d stats`.
+    pub stats: bool,
+    /// Executions before a block is compiled.
+    pub hot_threshold: Option<u32>,
+}
+
+/// Usage of `xlat system`.
+pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bios none|FILE] \
+--kernel FILE [-m SIZE[M|G]] [--accel jit|interp] [-d int,in_asm,exec,stats] [--hot-threshold N]";
+
+fn parse_size(s: &str) -> Option<u64> {
+    let (n, mul) = match s.chars().last()? {
+        'M' | 'm' => (&s[..s.len() - 1], 1 << 20),
+        'G' | 'g' => (&s[..s.len() - 1], 1 << 30),
+        'K' | 'k' => (&s[..s.len() - 1], 1 << 10),
+        _ => (s, 1 << 20),
+    };
+    n.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Parses the arguments after `system`.
+pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
+    let mut a = SystemArgs {
+        arch: "riscv64".into(),
+        machine: "virt".into(),
+        bios: None,
+        kernel: None,
+        mem: 128 << 20,
+        interp: false,
+        trace_int: false,
+        in_asm: false,
+        exec: false,
+        stats: false,
+        hot_threshold: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().cloned().ok_or(format!("{name} needs a value\n{USAGE}")),
+            }
+        };
+        match name {
+            "--arch" => a.arch = value()?,
+            "--machine" | "-M" => a.machine = value()?,
+            "--bios" | "-bios" => {
+                let v = value()?;
+                a.bios = (v != "none").then(|| v.into());
+            }
+            "--kernel" | "-kernel" => a.kernel = Some(value()?.into()),
+            "-m" | "--memory" => {
+                let v = value()?;
+                a.mem = parse_size(&v).ok_or(format!("-m {v}: not a size"))?;
+            }
+            "--accel" => match value()?.as_str() {
+                "jit" => a.interp = false,
+                "interp" => a.interp = true,
+                v => return Err(format!("--accel {v}: expected jit or interp")),
+            },
+            "--hot-threshold" => {
+                let v = value()?;
+                a.hot_threshold = Some(v.parse().map_err(|_| format!("--hot-threshold {v}"))?);
+            }
+            "-d" => {
+                for f in value()?.split(',') {
+                    match f {
+                        "int" => a.trace_int = true,
+                        "in_asm" => a.in_asm = true,
+                        "exec" => a.exec = true,
+                        "stats" => a.stats = true,
+                        _ => return Err(format!("-d {f}: unknown (int, in_asm, exec, stats)")),
+                    }
+                }
+            }
+            "-nographic" | "--nographic" => {}
+            _ => return Err(format!("unknown option '{arg}'\n{USAGE}")),
+        }
+    }
+    if a.arch != "riscv64" {
+        return Err(format!("--arch {}: system emulation supports riscv64", a.arch));
+    }
+    if a.machine != "virt" {
+        return Err(format!("--machine {}: supported machines: virt", a.machine));
+    }
+    if a.kernel.is_none() && a.bios.is_none() {
+        return Err(format!("nothing to run: give --kernel (or --bios)\n{USAGE}"));
+    }
+    Ok(a)
+}
+
+/// QEMU `virt` addresses.
+pub mod virt {
+    /// RAM base.
+    pub const DRAM: u64 = 0x8000_0000;
+    /// Test finisher.
+    pub const TEST: u64 = 0x10_0000;
+    /// CLINT.
+    pub const CLINT: u64 = 0x200_0000;
+    /// UART0.
+    pub const UART0: u64 = 0x1000_0000;
+    /// Where the kernel goes when a firmware occupies the start of RAM.
+    pub const KERNEL_WITH_BIOS: u64 = DRAM + 0x20_0000;
+}
+
+/// Builds the machine and runs it; returns the guest's exit status.
+pub fn run(a: &SystemArgs) -> Result<i32, String> {
+    let mut bus = Bus::new(virt::DRAM, a.mem).map_err(|e| e.to_string())?;
+    let stop = Shutdown::new();
+    let irqs = CpuIrqs::new();
+    let map = |r: Result<(), xlat_softmmu::system::BusError>| r.map_err(|e| e.to_string());
+    map(bus.add_mmio(virt::UART0, 0x100, Arc::new(TxUart::new(Box::new(std::io::stdout())))))?;
+    map(bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone()))))?;
+    let clint = MiniClint::new(irqs.line(3), irqs.line(7));
+    map(bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)))?;
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let mut pc = None;
+    if let Some(b) = &a.bios {
+        let l = loader::load(&bus, &read(b)?, virt::DRAM, &b.display().to_string())?;
+        pc = Some(l.entry);
+    }
+    if let Some(k) = &a.kernel {
+        let base = if a.bios.is_some() {
+            virt::KERNEL_WITH_BIOS
+        } else {
+            virt::DRAM
+        };
+        let l = loader::load(&bus, &read(k)?, base, &k.display().to_string())?;
+        pc.get_or_insert(l.entry);
+    }
+    let pc = pc.unwrap_or(virt::DRAM);
+    let defaults = EngineConfig::default();
+    let cfg = EngineConfig {
+        accel: if a.interp { Accel::Interp } else { Accel::Jit },
+        hot_threshold: a.hot_threshold.unwrap_or(defaults.hot_threshold),
+        trace: Trace {
+            in_asm: a.in_asm,
+            exec: a.exec,
+            ..Trace::default()
+        },
+        count_insns: a.stats,
+        ..defaults
+    };
+    let bus = Arc::new(bus);
+    let trace = riscv::HartTrace { int: a.trace_int };
+    let mut hart = riscv::Hart::new(bus, irqs, cfg, 0, pc, 0, trace)?;
+    let t0 = std::time::Instant::now();
+    let r = hart.run(&stop);
+    if a.stats {
+        eprintln!("stats: {:.3} s, {:?}", t0.elapsed().as_secs_f64(), hart.engine().stats());
+    }
+    Ok(match r {
+        StopReason::Exit(c) => c,
+        StopReason::Reset => 0,
+    })
+}

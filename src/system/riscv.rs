@@ -1,0 +1,269 @@
+//! One RISC-V hart of a machine: its CPU state, its view of memory (the frontend's Sv39/Sv48
+//! walk glued to the softmmu), and the loop that runs guest code through the engine and does
+//! what the privileged architecture asks at every exit: trap entry, CSR and privileged
+//! instructions, interrupts at block boundaries, `wfi` sleeping until an interrupt.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use xlat_backend::{Engine, EngineConfig, RunExit};
+use xlat_frontend_riscv::system::{self as rv, Effects, Platform, exec, mmu, trap};
+use xlat_frontend_riscv::{ILLEGAL_INSTRUCTION, INSTRUCTION_ACCESS_FAULT, Riscv64};
+use xlat_ir::abi::CpuState;
+use xlat_softmmu::system::KICK;
+use xlat_softmmu::system::testdev::{Shutdown, StopReason};
+use xlat_softmmu::system::{Access, Bus, CpuIrqs, HartMemory, Translate, clock};
+
+/// The hart's translation inputs, kept in step with its CSRs by the loop.
+#[derive(Debug, Default)]
+struct RvMmu {
+    modes: Mutex<(mmu::Mode, mmu::Mode)>,
+}
+
+struct BusPte<'a>(&'a Bus);
+
+impl mmu::PteMem for BusPte<'_> {
+    fn read(&mut self, pa: u64) -> Option<u64> {
+        if pa & 7 != 0 {
+            return None;
+        }
+        self.0.ram_host(pa, 8).and_then(|_| self.0.read(pa, 8))
+    }
+    fn cas(&mut self, pa: u64, old: u64, new: u64) -> Option<bool> {
+        self.0.atomic_cas(pa, 8, old, new).map(|v| v == old)
+    }
+}
+
+impl Translate for RvMmu {
+    fn translate(&self, va: u64, access: Access, bus: &Bus) -> Result<u64, u32> {
+        let (data, fetch) = *self.modes.lock().unwrap_or_else(|e| e.into_inner());
+        let (m, k) = match access {
+            Access::Read => (data, mmu::Kind::Read),
+            Access::Write => (data, mmu::Kind::Write),
+            Access::Fetch => (fetch, mmu::Kind::Fetch),
+        };
+        mmu::translate(&m, va, k, &mut BusPte(bus))
+    }
+    fn access_fault(&self, access: Access) -> u32 {
+        match access {
+            Access::Read => mmu::Kind::Read.access_fault(),
+            Access::Write => mmu::Kind::Write.access_fault(),
+            Access::Fetch => mmu::Kind::Fetch.access_fault(),
+        }
+    }
+    fn misaligned(&self, access: Access) -> u32 {
+        match access {
+            Access::Read => xlat_frontend_riscv::LOAD_ADDRESS_MISALIGNED,
+            Access::Write => xlat_frontend_riscv::STORE_ADDRESS_MISALIGNED,
+            Access::Fetch => xlat_frontend_riscv::INSTRUCTION_ADDRESS_MISALIGNED,
+        }
+    }
+}
+
+/// Kicks the hart at a deadline (the Sstc timer), from a thread of its own.
+#[derive(Debug, Default)]
+struct Alarm {
+    at: Mutex<Option<u64>>,
+    cv: Condvar,
+}
+
+impl Alarm {
+    fn start(irqs: Arc<CpuIrqs>) -> Arc<Alarm> {
+        let a = Arc::new(Alarm::default());
+        let weak = Arc::downgrade(&a);
+        std::thread::spawn(move || {
+            while let Some(a) = weak.upgrade() {
+                let mut g = a.at.lock().unwrap_or_else(|e| e.into_inner());
+                match *g {
+                    Some(t) if clock::mtime() >= t => {
+                        *g = None;
+                        irqs.kick();
+                    }
+                    Some(t) => {
+                        let d = clock::until(t).min(Duration::from_millis(100));
+                        drop(a.cv.wait_timeout(g, d));
+                    }
+                    None => drop(a.cv.wait_timeout(g, Duration::from_millis(100))),
+                }
+            }
+        });
+        a
+    }
+    fn set(&self, at: Option<u64>) {
+        let mut g = self.at.lock().unwrap_or_else(|e| e.into_inner());
+        if *g != at {
+            *g = at;
+            self.cv.notify_all();
+        }
+    }
+}
+
+/// Switches for the hart loop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HartTrace {
+    /// One line per trap taken (`-d int`).
+    pub int: bool,
+}
+
+/// A RISC-V hart.
+pub struct Hart {
+    engine: Engine,
+    mem: Arc<HartMemory>,
+    mmu: Arc<RvMmu>,
+    irqs: Arc<CpuIrqs>,
+    alarm: Arc<Alarm>,
+    env: Box<CpuState>,
+    trace: HartTrace,
+}
+
+impl std::fmt::Debug for Hart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hart").field("pc", &self.env.pc).finish_non_exhaustive()
+    }
+}
+
+impl Hart {
+    /// Hart `id` of a machine with physical memory `bus`, interrupt lines `irqs`, starting at
+    /// `pc` with `a0 = id` and `a1 = a1`.
+    pub fn new(
+        bus: Arc<Bus>,
+        irqs: Arc<CpuIrqs>,
+        cfg: EngineConfig,
+        id: u64,
+        pc: u64,
+        a1: u64,
+        trace: HartTrace,
+    ) -> Result<Hart, String> {
+        let mmu = Arc::new(RvMmu::default());
+        let mem = Arc::new(HartMemory::new(bus, mmu.clone()));
+        let engine = Engine::new(Arc::new(Riscv64::new_system()), mem.clone(), cfg)
+            .map_err(|e| e.to_string())?;
+        let mut env = CpuState::new_boxed();
+        rv::reset(&mut env, id, pc);
+        env.set_word(xlat_frontend_riscv::state::A0, id);
+        env.set_word(xlat_frontend_riscv::state::x(11), a1);
+        let alarm = Alarm::start(irqs.clone());
+        let mut h = Hart {
+            engine,
+            mem,
+            mmu,
+            irqs,
+            alarm,
+            env,
+            trace,
+        };
+        h.apply(Effects {
+            mmu: true,
+            ..Effects::default()
+        });
+        Ok(h)
+    }
+
+    /// The engine (statistics).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn platform(&self) -> Platform {
+        Platform {
+            lines: self.irqs.pending(),
+            time: clock::mtime(),
+        }
+    }
+
+    /// Runs until `stop` is requested.
+    pub fn run(&mut self, stop: &Arc<Shutdown>) -> StopReason {
+        self.irqs.attach(&self.env.exit_request);
+        let irqs = self.irqs.clone();
+        stop.on_request(Box::new(move || irqs.kick()));
+        let r = self.run_loop(stop);
+        self.irqs.detach();
+        r
+    }
+
+    fn run_loop(&mut self, stop: &Shutdown) -> StopReason {
+        loop {
+            if let Some(r) = stop.get() {
+                return r;
+            }
+            let p = self.platform();
+            if let Some(c) = trap::pending(&self.env, &p) {
+                if self.trace.int {
+                    eprintln!("int: interrupt {c} at pc={:#x}", self.env.pc);
+                }
+                let epc = self.env.pc;
+                let fx = trap::take(&mut self.env, trap::INTERRUPT | c, epc, 0);
+                self.apply(fx);
+            }
+            let exit = self.engine.run(&mut self.env);
+            let fx = match exit {
+                RunExit::Request => {
+                    self.env.exit_request.fetch_and(!KICK, Ordering::AcqRel);
+                    continue;
+                }
+                RunExit::Syscall => exec::ecall(&mut self.env),
+                RunExit::Breakpoint => exec::ebreak(&mut self.env),
+                RunExit::Exception { code, arg } if code == ILLEGAL_INSTRUCTION => {
+                    let p = self.platform();
+                    exec::illegal(&mut self.env, arg as u32, &p)
+                }
+                RunExit::Exception { code, arg } => {
+                    let code = if code == INSTRUCTION_ACCESS_FAULT {
+                        // The lifter cannot tell a page fault from an access fault.
+                        match self.mem.translate(arg, Access::Fetch) {
+                            Err(c) => c,
+                            Ok(_) => code,
+                        }
+                    } else {
+                        code
+                    };
+                    exec::exception(&mut self.env, u64::from(code), arg)
+                }
+            };
+            if self.trace.int && !matches!(exit, RunExit::Exception { code: 2, .. }) {
+                eprintln!("int: {exit:?} -> pc={:#x} priv={}", self.env.pc, self.env.word(rv::PRIV));
+            }
+            self.apply(fx);
+            if fx.wfi {
+                self.wait_for_interrupt(stop);
+            }
+        }
+    }
+
+    fn apply(&mut self, fx: Effects) {
+        if fx.mmu {
+            let modes = (mmu::Mode::data(&self.env), mmu::Mode::fetch(&self.env));
+            *self.mmu.modes.lock().unwrap_or_else(|e| e.into_inner()) = modes;
+            self.mem.flush_tlb();
+        }
+        if fx.flush_code {
+            self.engine.flush();
+        }
+        if fx.irq {
+            let e = &self.env;
+            let armed = e.word(rv::MENVCFG) & rv::csr::STCE != 0
+                && e.word(rv::MIE) & rv::csr::STI != 0;
+            self.alarm.set(armed.then(|| e.word(rv::STIMECMP)));
+        }
+    }
+
+    fn wait_for_interrupt(&mut self, stop: &Shutdown) {
+        let env = &self.env;
+        let irqs = &self.irqs;
+        while !trap::wfi_wakes(env, &self.platform()) && stop.get().is_none() {
+            let mut d = Duration::from_millis(100);
+            if env.word(rv::MENVCFG) & rv::csr::STCE != 0 {
+                d = d.min(clock::until(env.word(rv::STIMECMP)));
+            }
+            irqs.wait_until(d, || {
+                trap::wfi_wakes(
+                    env,
+                    &Platform {
+                        lines: irqs.pending(),
+                        time: clock::mtime(),
+                    },
+                ) || stop.get().is_some()
+            });
+        }
+    }
+}
