@@ -1,0 +1,75 @@
+//! Bare-metal riscv64 programs from `test-suites/guest/system/` (built with the cross gcc,
+//! linked at 0x80000000) run on the `virt` machine under qemu-system-riscv64 (the reference)
+//! and `xlat system` (JIT, JIT compiling everything, interpreter): the UART output and the exit
+//! status (from the test finisher) must be identical.
+
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use xlat_test_suites::{have, run, scratch_dir, workspace_root, xlat_bin};
+
+/// Builds `name.c`; `None` (with a reason printed) when a tool is missing.
+fn build(name: &str) -> Option<PathBuf> {
+    for tool in ["riscv64-linux-gnu-gcc", "qemu-system-riscv64", "timeout"] {
+        if !have(tool) {
+            eprintln!("skipping {name}: {tool} is not installed (scripts/setup.sh installs it)");
+            return None;
+        }
+    }
+    let out = scratch_dir("system");
+    let script = workspace_root().join("test-suites/guest/system/build.sh");
+    let o = run(Command::new("bash").arg(script).arg(&out).arg(name));
+    assert!(
+        o.status.success(),
+        "building {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(out.join(format!("{name}.elf")))
+}
+
+/// (stdout, exit status) of a run.
+fn outcome(cmd: &mut Command) -> (String, i32) {
+    let o = run(cmd);
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+/// Runs `name` under QEMU and xlat; returns QEMU's output after checking that every xlat
+/// configuration matches it.
+fn compare(name: &str) -> Option<String> {
+    let elf = build(name)?;
+    let q = outcome(
+        Command::new("timeout")
+            .arg("20")
+            .arg("qemu-system-riscv64")
+            .args(["-M", "virt", "-bios", "none", "-nographic", "-kernel"])
+            .arg(&elf),
+    );
+    for extra in [&["--accel", "jit"][..], &["--hot-threshold", "0"], &["--accel", "interp"]] {
+        let x = outcome(
+            Command::new("timeout")
+                .arg("20")
+                .arg(xlat_bin())
+                .args(["system", "--arch", "riscv64", "--machine", "virt", "--bios", "none"])
+                .args(extra)
+                .arg("--kernel")
+                .arg(&elf),
+        );
+        assert_eq!(x, q, "{name} with {extra:?}: xlat (left) differs from qemu (right)");
+    }
+    assert_eq!(q.1, 0, "{name} failed under the reference:\n{}", q.0);
+    Some(q.0)
+}
+
+#[test]
+fn hello_uart_csr_ids_ecall_and_illegal_traps() {
+    let Some(out) = compare("hello") else { return };
+    assert!(out.contains("fib(20)=6765"), "{out}");
+    assert!(out.contains("trap: mcause=0x000000000000000b"), "{out}");
+}
