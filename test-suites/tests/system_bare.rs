@@ -73,3 +73,10 @@ fn hello_uart_csr_ids_ecall_and_illegal_traps() {
     assert!(out.contains("fib(20)=6765"), "{out}");
     assert!(out.contains("trap: mcause=0x000000000000000b"), "{out}");
 }
+
+#[test]
+fn privilege_modes_delegation_and_trap_returns() {
+    let Some(out) = compare("priv") else { return };
+    assert!(out.contains("in S\n"), "{out}");
+    assert!(out.contains("back in S\n"), "{out}");
+}
