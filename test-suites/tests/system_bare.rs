@@ -80,3 +80,10 @@ fn privilege_modes_delegation_and_trap_returns() {
     assert!(out.contains("in S\n"), "{out}");
     assert!(out.contains("back in S\n"), "{out}");
 }
+
+#[test]
+fn sv39_sv48_faults_access_dirty_sum_mxr_sfence() {
+    let Some(out) = compare("paging") else { return };
+    assert!(out.contains("pte after store=0x00000000000000c7"), "{out}");
+    assert!(out.contains("faults=0x0000000000000007"), "{out}");
+}
