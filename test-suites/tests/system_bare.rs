@@ -87,3 +87,10 @@ fn sv39_sv48_faults_access_dirty_sum_mxr_sfence() {
     assert!(out.contains("pte after store=0x00000000000000c7"), "{out}");
     assert!(out.contains("faults=0x0000000000000007"), "{out}");
 }
+
+#[test]
+fn clint_timer_software_interrupts_wfi_vectored_and_sstc() {
+    let Some(out) = compare("irq") else { return };
+    assert!(out.contains("msi+mti=0x0000000000000017"), "{out}");
+    assert!(out.contains("sti after enable=0x0000000000000002"), "{out}");
+}

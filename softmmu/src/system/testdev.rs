@@ -185,9 +185,7 @@ impl MmioDevice for MiniClint {
                 let sh = 8 * (offset & 7);
                 let m = if size >= 8 { u64::MAX } else { ((1u64 << (8 * size)) - 1) << sh };
                 *g = (*g & !m) | ((value << sh) & m);
-                if super::clock::mtime() < *g {
-                    self.inner.mtip.set_level(false);
-                }
+                self.inner.mtip.set_level(super::clock::mtime() >= *g);
                 self.inner.cv.notify_all();
             }
             _ => {}
