@@ -45,11 +45,52 @@ pub struct CpuState {
     pub exc_arg: u64,
     /// Free for the exec loop's bookkeeping (instructions retired when counted).
     pub icount: u64,
-    _pad: [u64; 2],
+    /// System mode: address of the inline TLB table (an array of [`TLB_ENTRIES`]
+    /// [`TlbEntry`]s) for the hart's current translation mode; 0 in user mode.
+    pub tlb: u64,
+    _pad: [u64; 1],
     /// The guest architecture's registers, laid out by its frontend.
     pub regs: [u64; STATE_WORDS],
     /// Direct-mapped cache pc → host code, looked up inline by indirect exits.
     pub jmp_cache: [JmpCacheEntry; JMP_CACHE_ENTRIES],
+}
+
+/// Entries in one inline TLB table (system mode), direct-mapped by virtual page number.
+pub const TLB_ENTRIES: usize = 256;
+/// log2 of the size of a [`TlbEntry`].
+pub const TLB_ENTRY_SHIFT: u32 = 5;
+/// log2 of the page size the inline TLB maps.
+pub const TLB_PAGE_BITS: u32 = 12;
+/// A tag no access matches (its low page-offset bits are all ones; a compared address has at
+/// most its alignment bits set there).
+pub const TLB_INVALID: u64 = u64::MAX;
+
+/// One inline TLB entry, looked up by compiled code: an access of `size` bytes at `addr` hits
+/// when `addr & (!page_mask | (size - 1)) == tag` (so misaligned accesses always miss), and
+/// then reaches host address `addr + addend`. Only RAM (and ROM, for reads) is ever entered;
+/// MMIO and pages the slow path must see keep [`TLB_INVALID`] tags. Written only by the
+/// hart's own thread (the slow path and its exec loop).
+#[repr(C)]
+#[derive(Debug)]
+pub struct TlbEntry {
+    /// Virtual page address for loads, or [`TLB_INVALID`].
+    pub read: std::sync::atomic::AtomicU64,
+    /// Virtual page address for stores, or [`TLB_INVALID`].
+    pub write: std::sync::atomic::AtomicU64,
+    /// Host address minus guest virtual address, for the page.
+    pub addend: std::sync::atomic::AtomicU64,
+    /// Unused (keeps entries a power of two in size).
+    pub spare: u64,
+}
+
+/// Byte offsets of [`TlbEntry`] fields.
+pub mod tlb_off {
+    /// `read`.
+    pub const READ: i32 = 0;
+    /// `write`.
+    pub const WRITE: i32 = 8;
+    /// `addend`.
+    pub const ADDEND: i32 = 16;
 }
 
 /// Byte offsets of [`CpuState`] fields, for code generation.
@@ -68,6 +109,8 @@ pub mod off {
     pub const EXC_ARG: i32 = 32;
     /// `icount` (u64).
     pub const ICOUNT: i32 = 40;
+    /// `tlb` (u64).
+    pub const TLB: i32 = 48;
     /// First word of `regs`.
     pub const REGS: i32 = 64;
     /// First entry of `jmp_cache`.
@@ -96,7 +139,8 @@ impl CpuState {
             guest_base: 0,
             exc_arg: 0,
             icount: 0,
-            _pad: [0; 2],
+            tlb: 0,
+            _pad: [0; 1],
             regs: [0; STATE_WORDS],
             jmp_cache: [JmpCacheEntry::default(); JMP_CACHE_ENTRIES],
         })
@@ -189,7 +233,11 @@ mod tests {
         assert_eq!(offset_of!(CpuState, guest_base) as i32, off::GUEST_BASE);
         assert_eq!(offset_of!(CpuState, exc_arg) as i32, off::EXC_ARG);
         assert_eq!(offset_of!(CpuState, icount) as i32, off::ICOUNT);
+        assert_eq!(offset_of!(CpuState, tlb) as i32, off::TLB);
         assert_eq!(offset_of!(CpuState, regs) as i32, off::REGS);
+        assert_eq!(std::mem::size_of::<TlbEntry>(), 1 << TLB_ENTRY_SHIFT);
+        assert_eq!(offset_of!(TlbEntry, write) as i32, tlb_off::WRITE);
+        assert_eq!(offset_of!(TlbEntry, addend) as i32, tlb_off::ADDEND);
         assert_eq!(offset_of!(CpuState, jmp_cache) as i32, off::JMP_CACHE);
         assert_eq!(std::mem::size_of::<JmpCacheEntry>(), 16);
     }
