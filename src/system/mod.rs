@@ -79,7 +79,10 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
         let mut value = || -> Result<String, String> {
             match &inline {
                 Some(v) => Ok(v.clone()),
-                None => it.next().cloned().ok_or(format!("{name} needs a value\n{USAGE}")),
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or(format!("{name} needs a value\n{USAGE}")),
             }
         };
         match name {
@@ -119,13 +122,18 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
         }
     }
     if a.arch != "riscv64" {
-        return Err(format!("--arch {}: system emulation supports riscv64", a.arch));
+        return Err(format!(
+            "--arch {}: system emulation supports riscv64",
+            a.arch
+        ));
     }
     if a.machine != "virt" {
         return Err(format!("--machine {}: supported machines: virt", a.machine));
     }
     if a.kernel.is_none() && a.bios.is_none() {
-        return Err(format!("nothing to run: give --kernel (or --bios)\n{USAGE}"));
+        return Err(format!(
+            "nothing to run: give --kernel (or --bios)\n{USAGE}"
+        ));
     }
     Ok(a)
 }
@@ -150,13 +158,15 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let stop = Shutdown::new();
     let irqs = CpuIrqs::new();
     let map = |r: Result<(), xlat_softmmu::system::BusError>| r.map_err(|e| e.to_string());
-    map(bus.add_mmio(virt::UART0, 0x100, Arc::new(TxUart::new(Box::new(std::io::stdout())))))?;
+    map(bus.add_mmio(
+        virt::UART0,
+        0x100,
+        Arc::new(TxUart::new(Box::new(std::io::stdout()))),
+    ))?;
     map(bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone()))))?;
     let clint = MiniClint::new(irqs.line(3), irqs.line(7));
     map(bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)))?;
-    let read = |p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
-    };
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut pc = None;
     if let Some(b) = &a.bios {
         let l = loader::load(&bus, &read(b)?, virt::DRAM, &b.display().to_string())?;
@@ -190,7 +200,11 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let t0 = std::time::Instant::now();
     let r = hart.run(&stop);
     if a.stats {
-        eprintln!("stats: {:.3} s, {:?}", t0.elapsed().as_secs_f64(), hart.engine().stats());
+        eprintln!(
+            "stats: {:.3} s, {:?}",
+            t0.elapsed().as_secs_f64(),
+            hart.engine().stats()
+        );
     }
     Ok(match r {
         StopReason::Exit(c) => c,

@@ -118,7 +118,9 @@ pub struct Hart {
 
 impl std::fmt::Debug for Hart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hart").field("pc", &self.env.pc).finish_non_exhaustive()
+        f.debug_struct("Hart")
+            .field("pc", &self.env.pc)
+            .finish_non_exhaustive()
     }
 }
 
@@ -221,7 +223,11 @@ impl Hart {
                 }
             };
             if self.trace.int && !matches!(exit, RunExit::Exception { code: 2, .. }) {
-                eprintln!("int: {exit:?} -> pc={:#x} priv={}", self.env.pc, self.env.word(rv::PRIV));
+                eprintln!(
+                    "int: {exit:?} -> pc={:#x} priv={}",
+                    self.env.pc,
+                    self.env.word(rv::PRIV)
+                );
             }
             self.apply(fx);
             if fx.wfi {
@@ -231,18 +237,34 @@ impl Hart {
     }
 
     fn apply(&mut self, fx: Effects) {
-        if fx.mmu {
-            let modes = (mmu::Mode::data(&self.env), mmu::Mode::fetch(&self.env));
-            *self.mmu.modes.lock().unwrap_or_else(|e| e.into_inner()) = modes;
-            self.mem.flush_tlb();
+        if fx.mmu || fx.flush_code {
+            let (data, fetch) = (mmu::Mode::data(&self.env), mmu::Mode::fetch(&self.env));
+            let old = std::mem::replace(
+                &mut *self.mmu.modes.lock().unwrap_or_else(|e| e.into_inner()),
+                (data, fetch),
+            );
+            // One inline TLB table per (privilege, SUM): switching between them needs no
+            // flush; a new page-table base, MXR or sfence.vma invalidates them all.
+            if fx.flush_code || old.0.satp != data.satp || old.0.mxr != data.mxr {
+                self.mem.flush_tlb();
+            } else if old.1 != fetch {
+                self.mem.flush_fetch();
+            }
+            let table = match data.prv {
+                rv::PRV_U => 0,
+                rv::PRV_S if data.sum => 2,
+                rv::PRV_S => 1,
+                _ => 3,
+            };
+            self.env.tlb = self.mem.select(table);
         }
         if fx.flush_code {
             self.engine.flush();
         }
         if fx.irq {
             let e = &self.env;
-            let armed = e.word(rv::MENVCFG) & rv::csr::STCE != 0
-                && e.word(rv::MIE) & rv::csr::STI != 0;
+            let armed =
+                e.word(rv::MENVCFG) & rv::csr::STCE != 0 && e.word(rv::MIE) & rv::csr::STI != 0;
             self.alarm.set(armed.then(|| e.word(rv::STIMECMP)));
         }
     }

@@ -51,17 +51,32 @@ fn compare(name: &str) -> Option<String> {
             .args(["-M", "virt", "-bios", "none", "-nographic", "-kernel"])
             .arg(&elf),
     );
-    for extra in [&["--accel", "jit"][..], &["--hot-threshold", "0"], &["--accel", "interp"]] {
+    for extra in [
+        &["--accel", "jit"][..],
+        &["--hot-threshold", "0"],
+        &["--accel", "interp"],
+    ] {
         let x = outcome(
             Command::new("timeout")
                 .arg("20")
                 .arg(xlat_bin())
-                .args(["system", "--arch", "riscv64", "--machine", "virt", "--bios", "none"])
+                .args([
+                    "system",
+                    "--arch",
+                    "riscv64",
+                    "--machine",
+                    "virt",
+                    "--bios",
+                    "none",
+                ])
                 .args(extra)
                 .arg("--kernel")
                 .arg(&elf),
         );
-        assert_eq!(x, q, "{name} with {extra:?}: xlat (left) differs from qemu (right)");
+        assert_eq!(
+            x, q,
+            "{name} with {extra:?}: xlat (left) differs from qemu (right)"
+        );
     }
     assert_eq!(q.1, 0, "{name} failed under the reference:\n{}", q.0);
     Some(q.0)

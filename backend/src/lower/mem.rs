@@ -158,7 +158,13 @@ impl Lower<'_, '_> {
         }
     }
 
-    fn inline_load(&mut self, host: Value, m: MemOp, ty: Type, fl: MemFlagsData) -> Value {
+    pub(crate) fn inline_load(
+        &mut self,
+        host: Value,
+        m: MemOp,
+        ty: Type,
+        fl: MemFlagsData,
+    ) -> Value {
         let mt = mem_ty(m);
         if mt != ty && (!m.big_endian || mt == types::I8) {
             // One extending load (movzx/movsx) rather than a load and an extension.

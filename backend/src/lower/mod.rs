@@ -132,6 +132,9 @@ pub(crate) struct Lower<'a, 'b> {
     notmask: Option<Value>,
     /// Recent (block, guest address, host address) translations, to reuse within a block.
     host_cache: Vec<(Block, Value, Value)>,
+    /// System mode: the function's one block that leaves with a pending exception after an
+    /// out-of-line access (`crate::softmmu`), created on first use, filled at the end.
+    pub(crate) fault_exit: Option<Block>,
 }
 
 /// Builds the body of `b`'s function from a region: `units[0]` is the head (the entry point);
@@ -181,6 +184,7 @@ pub fn lower_region(
         base: None,
         notmask: None,
         host_cache: Vec::new(),
+        fault_exit: None,
     };
     l.gen_entry();
     for (m, &unit) in units.iter().enumerate() {
@@ -208,6 +212,7 @@ pub fn lower_region(
         }
         l.gen_body();
     }
+    l.finish_fault_exit();
     l.b.seal_all_blocks();
     l.b.finalize(fcfg);
 }

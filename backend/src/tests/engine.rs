@@ -384,10 +384,11 @@ impl xlat_softmmu::GuestMemory for NoDirect {
 }
 
 #[test]
-fn jit_without_a_direct_map_is_a_clear_error() {
+fn jit_without_a_direct_map_runs_accesses_out_of_line() {
+    // System mode: memory without a direct map compiles every access through the inline TLB
+    // and the out-of-line path (crate::softmmu) instead of refusing.
     let mem = Arc::new(NoDirect(TestMem::new()));
-    let err = Engine::new(toy(), mem.clone(), EngineConfig::default()).unwrap_err();
-    assert!(err.to_string().contains("direct host mapping"), "{err}");
+    assert!(Engine::new(toy(), mem.clone(), EngineConfig::default()).is_ok());
     let cfg = EngineConfig {
         accel: Accel::Interp,
         ..EngineConfig::default()

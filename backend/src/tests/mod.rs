@@ -7,6 +7,7 @@ mod fuzz;
 mod progfuzz;
 mod randunit;
 mod region;
+mod softmmu;
 
 use crate::jit::{self, Jit};
 use crate::lower::LowerParams;
@@ -244,6 +245,8 @@ pub struct Harness {
     pub slots: Box<[AtomicU64]>,
     /// Compile for precise faults (stores before every guest access).
     pub precise: bool,
+    /// Compile as for system mode: no direct map (inline TLB + out-of-line accesses).
+    pub softmmu: bool,
 }
 
 /// How a compiled or interpreted run ended, plus the state it left.
@@ -276,12 +279,17 @@ impl Harness {
                 .map(|_| AtomicU64::new(stub))
                 .collect(),
             precise: false,
+            softmmu: false,
         }
     }
 
     pub fn params(&self) -> LowerParams {
         LowerParams {
-            direct: self.mem.direct().unwrap(),
+            direct: if self.softmmu {
+                crate::softmmu::NO_DIRECT_MAP
+            } else {
+                self.mem.direct().unwrap()
+            },
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: self.slots.as_ptr() as u64,
             count_insns: false,

@@ -211,7 +211,12 @@ impl Bus {
                 // SAFETY: `h` is inside the RAM mapping (checked by `ram_host`) and the caller
                 // checked natural alignment; the mapping lives as long as `self`.
                 let a = unsafe { &*(h as *const AtomicU32) };
-                match a.compare_exchange(expected as u32, new as u32, Ordering::SeqCst, Ordering::SeqCst) {
+                match a.compare_exchange(
+                    expected as u32,
+                    new as u32,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                ) {
                     Ok(v) | Err(v) => u64::from(v),
                 }
             }
@@ -243,7 +248,9 @@ impl Bus {
         match self.target(pa, out.len() as u64) {
             Target::Ram(h) | Target::Rom(h) => {
                 // SAFETY: the source range is inside guest memory (checked by `target`).
-                unsafe { std::ptr::copy_nonoverlapping(h as *const u8, out.as_mut_ptr(), out.len()) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(h as *const u8, out.as_mut_ptr(), out.len())
+                };
                 true
             }
             _ => out.is_empty(),
@@ -253,7 +260,7 @@ impl Bus {
 
 /// Reads `size` bytes at host address `h` (guest memory, any alignment).
 #[inline]
-fn host_read(h: usize, size: u8) -> u64 {
+pub(crate) fn host_read(h: usize, size: u8) -> u64 {
     // SAFETY: callers pass addresses that `Bus::target` found inside RAM or ROM for `size`
     // bytes. Guest RAM may be written concurrently by other vCPUs or DMA, so the read is a
     // relaxed atomic when aligned (a plain unaligned read otherwise, as hardware tearing allows).
@@ -272,7 +279,7 @@ fn host_read(h: usize, size: u8) -> u64 {
 
 /// Writes the low `size` bytes of `v` at host address `h` (guest RAM).
 #[inline]
-fn host_write(h: usize, size: u8, v: u64) {
+pub(crate) fn host_write(h: usize, size: u8, v: u64) {
     // SAFETY: as in `host_read`, for RAM only (ROM is never written).
     unsafe {
         match size {

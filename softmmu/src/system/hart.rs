@@ -1,11 +1,19 @@
 //! One hart's view of memory: guest virtual addresses translated by the architecture
 //! ([`Translate`], the frontend's page-table walk glued in by the machine), cached in a small
-//! per-hart software TLB, then dispatched on the [`Bus`]. This is the [`GuestMemory`] the exec
-//! loop (interpreter and compiled code's out-of-line path) runs a hart's code against.
+//! per-hart TLB, then dispatched on the [`Bus`]. This is the [`GuestMemory`] the exec loop
+//! (interpreter and compiled code's out-of-line path) runs a hart's code against.
+//!
+//! Data translations of RAM (and ROM, for reads) go into the inline TLB tables
+//! ([`xlat_ir::abi::TlbEntry`]) that compiled code looks up without a call; one table per
+//! translation mode (the machine picks it with [`HartMemory::select`] and puts its address in
+//! `CpuState::tlb`), so a privilege switch costs no flush. Fetches keep a small TLB of their
+//! own (they happen only when code is translated).
 
-use super::bus::{Bus, Target};
+use super::bus::{Bus, Target, host_read, host_write};
 use crate::{CodeFetch, DirectMap, GuestMem, GuestMemory, MemFault};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use xlat_ir::abi::{TLB_ENTRIES, TLB_INVALID, TLB_PAGE_BITS, TlbEntry};
 use xlat_ir::{AtomicOp, MemOp};
 
 /// The kind of access being translated.
@@ -33,26 +41,36 @@ pub trait Translate: Send + Sync + std::fmt::Debug {
 
 const PAGE_BITS: u32 = 12;
 const PAGE: u64 = 1 << PAGE_BITS;
-const TLB_ENTRIES: usize = 256;
+const FETCH_ENTRIES: usize = 64;
+/// Inline TLB tables, one per translation mode the machine distinguishes.
+pub const TLB_TABLES: usize = 4;
 
-/// One software-TLB entry: virtual page number + 1 (0 = empty) and physical page base.
+/// One fetch-TLB entry: virtual page number + 1 (0 = empty) and physical page base.
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     tag: u64,
     pa: u64,
 }
 
-#[derive(Debug)]
-struct Tlb {
-    e: [[Entry; TLB_ENTRIES]; 3],
-}
+type Table = [TlbEntry; TLB_ENTRIES];
 
 /// One hart's memory (see the module doc).
 #[derive(Debug)]
 pub struct HartMemory {
     bus: Arc<Bus>,
     tr: Arc<dyn Translate>,
-    tlb: Mutex<Box<Tlb>>,
+    fetch: Mutex<[Entry; FETCH_ENTRIES]>,
+    tables: Box<[Table]>,
+    cur: AtomicUsize,
+}
+
+fn empty_table() -> Table {
+    std::array::from_fn(|_| TlbEntry {
+        read: AtomicU64::new(TLB_INVALID),
+        write: AtomicU64::new(TLB_INVALID),
+        addend: AtomicU64::new(0),
+        spare: 0,
+    })
 }
 
 impl HartMemory {
@@ -61,9 +79,9 @@ impl HartMemory {
         HartMemory {
             bus,
             tr,
-            tlb: Mutex::new(Box::new(Tlb {
-                e: [[Entry::default(); TLB_ENTRIES]; 3],
-            })),
+            fetch: Mutex::new([Entry::default(); FETCH_ENTRIES]),
+            tables: (0..TLB_TABLES).map(|_| empty_table()).collect(),
+            cur: AtomicUsize::new(0),
         }
     }
 
@@ -72,28 +90,47 @@ impl HartMemory {
         &self.bus
     }
 
-    /// Forgets every cached translation (mode, page-table base or page tables changed).
-    pub fn flush_tlb(&self) {
-        let mut t = self.tlb.lock().unwrap_or_else(|e| e.into_inner());
-        for k in t.e.iter_mut() {
-            k.fill(Entry::default());
-        }
+    /// Makes table `i` (< [`TLB_TABLES`]) current and returns its address, for
+    /// `CpuState::tlb`. Its entries must be those of the translation mode now in force (the
+    /// machine flushes when a mode's translations change).
+    pub fn select(&self, i: usize) -> u64 {
+        let i = i % TLB_TABLES;
+        self.cur.store(i, Ordering::Relaxed);
+        self.tables[i].as_ptr() as u64
     }
 
-    /// Translates `va` for `access`, through the TLB.
-    pub fn translate(&self, va: u64, access: Access) -> Result<u64, u32> {
-        let vpn = va >> PAGE_BITS;
-        let idx = (vpn as usize) & (TLB_ENTRIES - 1);
-        {
-            let t = self.tlb.lock().unwrap_or_else(|e| e.into_inner());
-            let e = t.e[access as usize][idx];
-            if e.tag == vpn.wrapping_add(1) {
-                return Ok(e.pa | (va & (PAGE - 1)));
+    /// Forgets every cached data translation, in every table, and every fetch translation.
+    pub fn flush_tlb(&self) {
+        for t in self.tables.iter() {
+            for e in t.iter() {
+                e.read.store(TLB_INVALID, Ordering::Relaxed);
+                e.write.store(TLB_INVALID, Ordering::Relaxed);
             }
         }
+        self.flush_fetch();
+    }
+
+    /// Forgets the fetch translations (the fetch mode changed).
+    pub fn flush_fetch(&self) {
+        self.fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fill(Entry::default());
+    }
+
+    /// Translates `va` for `access` (without caching data translations).
+    pub fn translate(&self, va: u64, access: Access) -> Result<u64, u32> {
+        if access != Access::Fetch {
+            return self.tr.translate(va, access, &self.bus);
+        }
+        let vpn = va >> PAGE_BITS;
+        let idx = (vpn as usize) % FETCH_ENTRIES;
+        let e = self.fetch.lock().unwrap_or_else(|e| e.into_inner())[idx];
+        if e.tag == vpn.wrapping_add(1) {
+            return Ok(e.pa | (va & (PAGE - 1)));
+        }
         let pa = self.tr.translate(va, access, &self.bus)?;
-        let mut t = self.tlb.lock().unwrap_or_else(|e| e.into_inner());
-        t.e[access as usize][idx] = Entry {
+        self.fetch.lock().unwrap_or_else(|e| e.into_inner())[idx] = Entry {
             tag: vpn.wrapping_add(1),
             pa: pa & !(PAGE - 1),
         };
@@ -111,9 +148,60 @@ impl HartMemory {
         Ok(())
     }
 
-    /// Translates a data access of `mem` at `va` that stays in one page.
+    fn entry(&self, va: u64) -> &TlbEntry {
+        let t = &self.tables[self.cur.load(Ordering::Relaxed)];
+        &t[((va >> TLB_PAGE_BITS) as usize) & (TLB_ENTRIES - 1)]
+    }
+
+    /// Where a data access at `va` (inside one page) goes: a host address (RAM, ROM) or a
+    /// physical address to dispatch on the bus. Fills the inline TLB for RAM and ROM.
+    fn data_target(&self, va: u64, access: Access) -> Result<Place, MemFault> {
+        let page = va & !(PAGE - 1);
+        let e = self.entry(va);
+        let tag = match access {
+            Access::Write => &e.write,
+            _ => &e.read,
+        };
+        if tag.load(Ordering::Relaxed) == page {
+            let add = e.addend.load(Ordering::Relaxed);
+            return Ok(Place::Host(va.wrapping_add(add) as usize));
+        }
+        let pa = self
+            .tr
+            .translate(va, access, &self.bus)
+            .map_err(|c| self.fault(c, va))?;
+        let host_page = |h: usize| (h as u64).wrapping_sub(pa & (PAGE - 1));
+        match self.bus.target(pa & !(PAGE - 1), PAGE) {
+            Target::Ram(h) => {
+                let add = host_page(h + (pa & (PAGE - 1)) as usize).wrapping_sub(page);
+                let keep_write = e.write.load(Ordering::Relaxed) == page
+                    && e.addend.load(Ordering::Relaxed) == add;
+                e.addend.store(add, Ordering::Relaxed);
+                e.read.store(page, Ordering::Relaxed);
+                let w = if access == Access::Write || keep_write {
+                    page
+                } else {
+                    TLB_INVALID
+                };
+                e.write.store(w, Ordering::Relaxed);
+                Ok(Place::Host(va.wrapping_add(add) as usize))
+            }
+            Target::Rom(h) if access == Access::Read => {
+                let add = host_page(h + (pa & (PAGE - 1)) as usize).wrapping_sub(page);
+                e.addend.store(add, Ordering::Relaxed);
+                e.read.store(page, Ordering::Relaxed);
+                e.write.store(TLB_INVALID, Ordering::Relaxed);
+                Ok(Place::Host(va.wrapping_add(add) as usize))
+            }
+            _ => Ok(Place::Phys(pa)),
+        }
+    }
+
+    /// Translates a data access at `va` that stays in one page (for atomics: RAM only).
     fn data_pa(&self, va: u64, access: Access) -> Result<u64, MemFault> {
-        self.translate(va, access).map_err(|c| self.fault(c, va))
+        self.tr
+            .translate(va, access, &self.bus)
+            .map_err(|c| self.fault(c, va))
     }
 
     fn crosses(va: u64, bytes: u32) -> bool {
@@ -131,10 +219,13 @@ impl HartMemory {
             }
             return Ok(v);
         }
-        let pa = self.data_pa(va, Access::Read)?;
-        self.bus
-            .read(pa, size)
-            .ok_or_else(|| self.fault(self.tr.access_fault(Access::Read), va))
+        match self.data_target(va, Access::Read)? {
+            Place::Host(h) => Ok(host_read(h, size)),
+            Place::Phys(pa) => self
+                .bus
+                .read(pa, size)
+                .ok_or_else(|| self.fault(self.tr.access_fault(Access::Read), va)),
+        }
     }
 
     fn store_raw(&self, va: u64, size: u8, val: u64) -> Result<(), MemFault> {
@@ -148,11 +239,13 @@ impl HartMemory {
             }
             return Ok(());
         }
-        let pa = self.data_pa(va, Access::Write)?;
-        if self.bus.write(pa, size, val) {
-            Ok(())
-        } else {
-            Err(self.fault(self.tr.access_fault(Access::Write), va))
+        match self.data_target(va, Access::Write)? {
+            Place::Host(h) => {
+                host_write(h, size, val);
+                Ok(())
+            }
+            Place::Phys(pa) if self.bus.write(pa, size, val) => Ok(()),
+            Place::Phys(_) => Err(self.fault(self.tr.access_fault(Access::Write), va)),
         }
     }
 
@@ -162,6 +255,14 @@ impl HartMemory {
         }
         self.data_pa(va, Access::Write)
     }
+}
+
+/// Where a data access lands.
+enum Place {
+    /// Host address of guest RAM or ROM.
+    Host(usize),
+    /// A physical address for the bus (MMIO or nothing).
+    Phys(u64),
 }
 
 fn swap(v: u64, mem: MemOp) -> u64 {

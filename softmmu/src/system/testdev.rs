@@ -60,7 +60,9 @@ pub struct Shutdown {
 
 impl std::fmt::Debug for Shutdown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shutdown").field("state", &self.get()).finish_non_exhaustive()
+        f.debug_struct("Shutdown")
+            .field("state", &self.get())
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +117,9 @@ impl MmioDevice for Finisher {
         }
         match value & 0xffff {
             0x5555 => self.stop.request(StopReason::Exit(0)),
-            0x3333 => self.stop.request(StopReason::Exit(((value >> 16) & 0xffff) as i32)),
+            0x3333 => self
+                .stop
+                .request(StopReason::Exit(((value >> 16) & 0xffff) as i32)),
             0x7777 => self.stop.request(StopReason::Reset),
             _ => {}
         }
@@ -175,7 +179,11 @@ impl MmioDevice for MiniClint {
             _ => 0,
         };
         let v = v >> (8 * (offset & 7));
-        if size >= 8 { v } else { v & ((1u64 << (8 * size)) - 1) }
+        if size >= 8 {
+            v
+        } else {
+            v & ((1u64 << (8 * size)) - 1)
+        }
     }
     fn write(&self, offset: u64, size: u8, value: u64) {
         match offset {
@@ -183,7 +191,11 @@ impl MmioDevice for MiniClint {
             0x4000..=0x4007 => {
                 let mut g = self.inner.cmp.lock().unwrap_or_else(|e| e.into_inner());
                 let sh = 8 * (offset & 7);
-                let m = if size >= 8 { u64::MAX } else { ((1u64 << (8 * size)) - 1) << sh };
+                let m = if size >= 8 {
+                    u64::MAX
+                } else {
+                    ((1u64 << (8 * size)) - 1) << sh
+                };
                 *g = (*g & !m) | ((value << sh) & m);
                 self.inner.mtip.set_level(super::clock::mtime() >= *g);
                 self.inner.cv.notify_all();

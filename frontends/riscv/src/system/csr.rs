@@ -142,8 +142,7 @@ pub fn access_ok(env: &CpuState, csr: u16, write: bool) -> bool {
         0xc00..=0xc1f => counter(csr - 0xc00),
         n::SATP => !(prv == PRV_S && env.word(MSTATUS) & TVM != 0),
         n::STIMECMP => {
-            prv == PRV_M
-                || (env.word(MENVCFG) & STCE != 0 && env.word(MCOUNTEREN) & 2 != 0)
+            prv == PRV_M || (env.word(MENVCFG) & STCE != 0 && env.word(MCOUNTEREN) & 2 != 0)
         }
         _ => true,
     }
