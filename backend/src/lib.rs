@@ -201,6 +201,36 @@ pub struct Stats {
     pub flushes: u64,
 }
 
+/// The one-line form `-d stats` prints: `stats: key=value ...`, every field of [`Stats`] under
+/// its own name, integers in decimal (times in µs), in declaration order. Tools parse it by key
+/// (benches/src/measure.rs), so keys are only ever added.
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: [(&str, u64); 15] = [
+            ("units_translated", self.units_translated),
+            ("units_compiled", self.units_compiled),
+            ("regions_compiled", self.regions_compiled),
+            ("region_members", self.region_members),
+            ("guest_insns_translated", self.guest_insns_translated),
+            ("guest_insns_compiled", self.guest_insns_compiled),
+            ("host_code_bytes", self.host_code_bytes),
+            ("compile_us_median", self.compile_us_median),
+            ("compile_us_total", self.compile_us_total),
+            ("units_executed", self.units_executed),
+            ("units_interpreted", self.units_interpreted),
+            ("guest_insns_executed", self.guest_insns_executed),
+            ("code_memory_used", self.code_memory_used),
+            ("units_invalidated", self.units_invalidated),
+            ("flushes", self.flushes),
+        ];
+        f.write_str("stats:")?;
+        for (k, v) in fields {
+            write!(f, " {k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Errors creating an engine.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

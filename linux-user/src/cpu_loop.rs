@@ -377,7 +377,7 @@ fn guest_signal(process: &Process, engine: &Engine, sig: i32, pc: u64, arg: u64)
         eprintln!("--- guest signal {sig} at pc {pc:#x} (arg {arg:#x}) ---");
     }
     if process.opts.stats {
-        eprintln!("xlat: {:?}", engine.stats());
+        eprintln!("{}", engine.stats());
     }
     die_by_signal(sig)
 }

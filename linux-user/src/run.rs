@@ -208,7 +208,7 @@ pub fn run_program(
         End::Group(code) | End::Thread(code) => code,
     };
     if process.opts.stats {
-        eprintln!("xlat: {:?}", machine.engine.stats());
+        eprintln!("{}", machine.engine.stats());
     }
     Ok(status)
 }

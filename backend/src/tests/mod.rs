@@ -8,6 +8,7 @@ mod progfuzz;
 mod randunit;
 mod region;
 mod softmmu;
+mod stats;
 
 use crate::jit::{self, Jit};
 use crate::lower::LowerParams;
