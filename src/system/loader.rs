@@ -27,7 +27,7 @@ fn u64_at(b: &[u8], o: usize) -> Option<u64> {
 /// Loads `image` (ELF64 little-endian, else raw at `raw_base`) into `bus`'s RAM.
 pub fn load(bus: &Bus, image: &[u8], raw_base: u64, what: &str) -> Result<Loaded, String> {
     if image.starts_with(b"\x7fELF") {
-        return load_elf(bus, image, what);
+        return load_elf(bus, image, raw_base, what);
     }
     if !bus.write_bytes(raw_base, image) {
         return Err(format!(
@@ -42,7 +42,9 @@ pub fn load(bus: &Bus, image: &[u8], raw_base: u64, what: &str) -> Result<Loaded
     })
 }
 
-fn load_elf(bus: &Bus, b: &[u8], what: &str) -> Result<Loaded, String> {
+/// Loads an ELF file; a position-independent one (`ET_DYN`, e.g. OpenSBI) is placed at
+/// `pie_base`.
+fn load_elf(bus: &Bus, b: &[u8], pie_base: u64, what: &str) -> Result<Loaded, String> {
     let bad = |m: &str| format!("{what}: {m}");
     if b.get(4) != Some(&2) || b.get(5) != Some(&1) {
         return Err(bad("not a 64-bit little-endian ELF file"));
@@ -50,7 +52,12 @@ fn load_elf(bus: &Bus, b: &[u8], what: &str) -> Result<Loaded, String> {
     if u16_at(b, 18) != Some(243) {
         return Err(bad("not a RISC-V ELF file"));
     }
-    let entry = u64_at(b, 24).ok_or_else(|| bad("truncated header"))?;
+    let bias = if u16_at(b, 16) == Some(3) {
+        pie_base
+    } else {
+        0
+    };
+    let entry = u64_at(b, 24).ok_or_else(|| bad("truncated header"))? + bias;
     let phoff = u64_at(b, 32).ok_or_else(|| bad("truncated header"))? as usize;
     let phentsize = usize::from(u16_at(b, 54).ok_or_else(|| bad("truncated header"))?);
     let phnum = usize::from(u16_at(b, 56).ok_or_else(|| bad("truncated header"))?);
@@ -64,7 +71,7 @@ fn load_elf(bus: &Bus, b: &[u8], what: &str) -> Result<Loaded, String> {
             continue;
         }
         let field = |k: usize| u64_at(b, o + k).ok_or_else(|| bad("truncated program header"));
-        let (off, paddr, filesz, memsz) = (field(8)?, field(24)?, field(32)?, field(40)?);
+        let (off, paddr, filesz, memsz) = (field(8)?, field(24)? + bias, field(32)?, field(40)?);
         let data = usize::try_from(off)
             .ok()
             .zip(usize::try_from(filesz).ok())

@@ -6,12 +6,13 @@
 //! xlat system --arch riscv64 --machine virt --bios none --kernel prog.elf
 //! ```
 
+pub mod fdt;
 pub mod loader;
 pub mod riscv;
 
 use std::sync::Arc;
 use xlat_backend::{Accel, EngineConfig, Trace};
-use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown, StopReason, TxUart};
+use xlat_softmmu::system::testdev::{Finisher, MiniClint, RazWi, Shutdown, StopReason, TxUart};
 use xlat_softmmu::system::{Bus, CpuIrqs};
 
 /// Options of `xlat system`.
@@ -25,6 +26,10 @@ pub struct SystemArgs {
     pub bios: Option<std::path::PathBuf>,
     /// Kernel image.
     pub kernel: Option<std::path::PathBuf>,
+    /// Initial ramdisk.
+    pub initrd: Option<std::path::PathBuf>,
+    /// Kernel command line.
+    pub append: String,
     /// RAM size in bytes.
     pub mem: u64,
     /// Interpreter only.
@@ -43,7 +48,7 @@ pub struct SystemArgs {
 
 /// Usage of `xlat system`.
 pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bios none|FILE] \
---kernel FILE [-m SIZE[M|G]] [--accel jit|interp] [-d int,in_asm,exec,stats] [--hot-threshold N]";
+--kernel FILE [--initrd FILE] [--append CMDLINE] [-m SIZE[M|G]] [--accel jit|interp] [-d int,in_asm,exec,stats] [--hot-threshold N]";
 
 fn parse_size(s: &str) -> Option<u64> {
     let (n, mul) = match s.chars().last()? {
@@ -62,6 +67,8 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
         machine: "virt".into(),
         bios: None,
         kernel: None,
+        initrd: None,
+        append: String::new(),
         mem: 128 << 20,
         interp: false,
         trace_int: false,
@@ -93,6 +100,8 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
                 a.bios = (v != "none").then(|| v.into());
             }
             "--kernel" | "-kernel" => a.kernel = Some(value()?.into()),
+            "--initrd" | "-initrd" => a.initrd = Some(value()?.into()),
+            "--append" | "-append" => a.append = value()?,
             "-m" | "--memory" => {
                 let v = value()?;
                 a.mem = parse_size(&v).ok_or(format!("-m {v}: not a size"))?;
@@ -148,6 +157,8 @@ pub mod virt {
     pub const CLINT: u64 = 0x200_0000;
     /// UART0.
     pub const UART0: u64 = 0x1000_0000;
+    /// PLIC.
+    pub const PLIC: u64 = 0xc00_0000;
     /// Where the kernel goes when a firmware occupies the start of RAM.
     pub const KERNEL_WITH_BIOS: u64 = DRAM + 0x20_0000;
 }
@@ -166,6 +177,7 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     map(bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone()))))?;
     let clint = MiniClint::new(irqs.line(3), irqs.line(7));
     map(bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)))?;
+    map(bus.add_mmio(virt::PLIC, 0x60_0000, Arc::new(RazWi)))?;
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut pc = None;
     if let Some(b) = &a.bios {
@@ -182,6 +194,31 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
         pc.get_or_insert(l.entry);
     }
     let pc = pc.unwrap_or(virt::DRAM);
+    // The device tree at the top of RAM (2 MiB aligned, as QEMU puts it), the initrd below.
+    let top = virt::DRAM + a.mem.min(3 << 30);
+    let fdt_addr = (top - 0x20_0000) & !0x1f_ffff;
+    let mut initrd = None;
+    if let Some(p) = &a.initrd {
+        let data = read(p)?;
+        let start = fdt_addr
+            .checked_sub(data.len() as u64)
+            .map(|s| s & !0xfff)
+            .filter(|&s| s >= virt::DRAM + 0x20_0000)
+            .ok_or(format!("{}: does not fit in RAM", p.display()))?;
+        if !bus.write_bytes(start, &data) {
+            return Err(format!("{}: does not fit in RAM", p.display()));
+        }
+        initrd = Some((start, start + data.len() as u64));
+    }
+    let dtb = fdt::build(&fdt::VirtFdt {
+        ram: (virt::DRAM, a.mem),
+        bootargs: a.append.clone(),
+        initrd,
+        isa: "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc".into(),
+    })?;
+    if !bus.write_bytes(fdt_addr, &dtb) {
+        return Err("the device tree does not fit in RAM".into());
+    }
     let defaults = EngineConfig::default();
     let cfg = EngineConfig {
         accel: if a.interp { Accel::Interp } else { Accel::Jit },
@@ -196,7 +233,7 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     };
     let bus = Arc::new(bus);
     let trace = riscv::HartTrace { int: a.trace_int };
-    let mut hart = riscv::Hart::new(bus, irqs, cfg, 0, pc, 0, trace)?;
+    let mut hart = riscv::Hart::new(bus, irqs, cfg, 0, pc, fdt_addr, trace)?;
     let t0 = std::time::Instant::now();
     let r = hart.run(&stop);
     if a.stats {

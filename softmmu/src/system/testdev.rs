@@ -204,3 +204,15 @@ impl MmioDevice for MiniClint {
         }
     }
 }
+
+/// A register window that reads as zero and ignores writes (stands in for a device a
+/// firmware probes but a test does not need, e.g. the PLIC before a real one exists).
+#[derive(Debug, Default)]
+pub struct RazWi;
+
+impl MmioDevice for RazWi {
+    fn read(&self, _offset: u64, _size: u8) -> u64 {
+        0
+    }
+    fn write(&self, _offset: u64, _size: u8, _value: u64) {}
+}
