@@ -109,3 +109,56 @@ fn clint_timer_software_interrupts_wfi_vectored_and_sstc() {
     assert!(out.contains("msi+mti=0x0000000000000017"), "{out}");
     assert!(out.contains("sti after enable=0x0000000000000002"), "{out}");
 }
+
+/// Debian's OpenSBI (installed with qemu-system-riscv).
+const FW_JUMP: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
+
+/// The lines of `out` that both machines must print identically: the payload's, and the
+/// banner lines that do not depend on which ISA extensions the hart has.
+fn comparable(out: &str) -> Vec<&str> {
+    const SAME: [&str; 8] = [
+        "payload:",
+        "OpenSBI v",
+        "Platform Name",
+        "Platform HART Count",
+        "Platform Console Device",
+        "Domain0 Next Address",
+        "Runtime SBI Version",
+        "Boot HART PMP Count",
+    ];
+    out.lines()
+        .filter(|l| SAME.iter().any(|p| l.starts_with(p)))
+        .collect()
+}
+
+#[test]
+fn opensbi_fw_jump_boots_an_s_mode_payload_that_powers_off() {
+    if !std::path::Path::new(FW_JUMP).exists() {
+        eprintln!("skipping: {FW_JUMP} is missing (scripts/setup.sh installs qemu-system-riscv)");
+        return;
+    }
+    let Some(elf) = build("hello") else { return };
+    let payload = elf.with_file_name("sbi_payload.bin");
+    let q = outcome(
+        Command::new("timeout")
+            .arg("20")
+            .arg("qemu-system-riscv64")
+            .args(["-M", "virt", "-nographic", "-bios", FW_JUMP, "-kernel"])
+            .arg(&payload),
+    );
+    assert_eq!(q.1, 0, "reference failed:\n{}", q.0);
+    assert!(q.0.contains("payload: timer interrupt taken"), "{}", q.0);
+    for extra in [&["--accel", "jit"][..], &["--accel", "interp"]] {
+        let x = outcome(
+            Command::new("timeout")
+                .arg("20")
+                .arg(xlat_bin())
+                .args(["system", "--machine", "virt", "--bios", FW_JUMP])
+                .args(extra)
+                .arg("--kernel")
+                .arg(&payload),
+        );
+        assert_eq!(x.1, 0, "xlat {extra:?} exit status; output:\n{}", x.0);
+        assert_eq!(comparable(&x.0), comparable(&q.0), "xlat {extra:?} (left) vs qemu");
+    }
+}

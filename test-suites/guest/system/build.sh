@@ -11,3 +11,7 @@ for n in "${names[@]}"; do
     -nostdlib -nostartfiles -static -fno-pic -no-pie -Wl,--build-id=none \
     -T "$here/link.ld" -o "$out/$n.elf" "$here/start.S" "$here/$n.c"
 done
+# The S-mode payload for OpenSBI (linked where fw_jump jumps).
+riscv64-linux-gnu-gcc -march=rv64gc -mabi=lp64d -nostdlib -nostartfiles -static -fno-pic -no-pie \
+  -Wl,--build-id=none -Wl,-Ttext=0x80200000 -Wl,-e,_start -o "$out/sbi_payload.elf" "$here/sbi_payload.S"
+riscv64-linux-gnu-objcopy -O binary "$out/sbi_payload.elf" "$out/sbi_payload.bin"
