@@ -126,6 +126,8 @@ pub struct Engine {
     precise: AtomicBool,
     /// Guest instructions executed by vCPUs that left `run` (with `count_insns`).
     insns: AtomicU64,
+    /// System mode: the translation-block flags of a vCPU's state (`crate::softmmu`).
+    tb_flags: std::sync::OnceLock<crate::softmmu::TbFlagsFn>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -198,6 +200,7 @@ impl Engine {
             interpreted: AtomicU64::new(0),
             insns: AtomicU64::new(0),
             precise,
+            tb_flags: std::sync::OnceLock::new(),
         })
     }
 
@@ -211,6 +214,7 @@ impl Engine {
         env.guest_base = self.direct.base;
         let _vcpu = VcpuGuard::register(self, &env.exit_request);
         let mut seen_gen = u64::MAX;
+        let mut prev_entered = u64::MAX;
         let mut temps = Vec::new();
         let icount0 = env.icount;
         // Unit counts, published to the shared counters in batches (they are stats only).
@@ -221,7 +225,9 @@ impl Engine {
             }
             // Lock order: code_lock (read) before inner; flush takes code_lock (write) first.
             let running = self.code_lock.read().unwrap_or_else(|e| e.into_inner());
-            let next = self.next_unit(env, &mut seen_gen);
+            let entered = env.pc;
+            let next = self.next_unit(env, &mut seen_gen, prev_entered);
+            prev_entered = entered;
             let ret = match &next {
                 Next::Full => {
                     // Code memory is full: flush (holding no lock) and look the pc up again.
@@ -272,7 +278,7 @@ impl Engine {
 
     /// Under the lock: catches up with flushes, finds or translates the unit at `env.pc`,
     /// compiles it if it is hot, chains the slot the last exit took and fills the jump cache.
-    fn next_unit(&self, env: &mut CpuState, seen_gen: &mut u64) -> Next {
+    fn next_unit(&self, env: &mut CpuState, seen_gen: &mut u64, prev: u64) -> Next {
         let mut inner = self.lock();
         if *seen_gen != inner.generation {
             let g = inner.generation;
@@ -284,10 +290,8 @@ impl Engine {
             env.last_slot = 0; // may point into a flushed or retired TB
             *seen_gen = g;
         }
-        let key = TbKey {
-            pc: env.pc,
-            flags: 0,
-        };
+        let flags = self.tb_flags.get().map_or(0, |f| (f.0)(env));
+        let key = TbKey { pc: env.pc, flags };
         if inner.cache.get(key).is_none() {
             self.translate(&mut inner, key);
         }
@@ -299,7 +303,7 @@ impl Engine {
             if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
                 let tb = tb.clone();
                 let full;
-                (code, full) = self.compile(&mut inner, &tb);
+                (code, full) = self.compile(&mut inner, &tb, flags);
                 if full {
                     return Next::Full;
                 }
@@ -311,6 +315,9 @@ impl Engine {
             return Next::Full;
         };
         let next = if code != 0 {
+            if self.tb_flags.get().is_some() && !crate::softmmu::same_page(prev, tb.pc) {
+                env.last_slot = 0; // system mode chains only within a page
+            }
             self.link(env, tb, code);
             Next::Code(code)
         } else {
@@ -384,13 +391,13 @@ impl Engine {
     /// Compiles `tb` with the hot units reachable from it as one region; returns its code
     /// address (0 if it stays interpreted) and whether code memory was full (the caller
     /// flushes and retries).
-    fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>) -> (u64, bool) {
+    fn compile(&self, inner: &mut Inner, tb: &Arc<Tb>, flags: u32) -> (u64, bool) {
         let t0 = Instant::now();
         let Some(ir) = tb.ir() else {
             return (tb.code(), false);
         };
         // Members must have run about as often as a unit that gets compiled.
-        let region = region::gather(&inner.cache, tb, ir, self.cfg.hot_threshold / 2, 0);
+        let region = region::gather(&inner.cache, tb, ir, self.cfg.hot_threshold / 2, flags);
         let units: Vec<&xlat_ir::Unit> = region.members.iter().map(|(_, ir)| &ir.unit).collect();
         let params = LowerParams {
             direct: self.direct,
@@ -418,10 +425,7 @@ impl Engine {
                     trace::host_code(&pcs, c.addr, c.size);
                 }
                 inner.cache.add_region(
-                    TbKey {
-                        pc: tb.pc,
-                        flags: 0,
-                    },
+                    TbKey { pc: tb.pc, flags },
                     region.member_ranges(),
                 );
                 tb.code.store(c.addr, Ordering::Release);
@@ -524,6 +528,14 @@ impl Engine {
     /// an emulator bug.
     pub fn is_jit_code(&self, host_pc: u64) -> bool {
         self.code_range.contains(&host_pc)
+    }
+
+    /// System mode: keys translation blocks by `f(state)` as well as the pc (the physical
+    /// page and privilege of the code), and chains direct exits only within a page, so that
+    /// a changed mapping needs no flush: lookups through the loop find (or make) the right
+    /// block and the caller clears the vCPU's jump cache. Set once, before running.
+    pub fn set_tb_flags(&self, f: crate::softmmu::TbFlagsFn) {
+        let _ = self.tb_flags.set(f);
     }
 
     /// Counters.

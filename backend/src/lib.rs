@@ -79,6 +79,7 @@ mod trace;
 mod tests;
 
 pub use engine::Engine;
+pub use softmmu::TbFlagsFn;
 
 /// Which tier runs guest code (`--accel jit|interp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,22 @@ use xlat_ir::abi::{TLB_ENTRIES, TLB_ENTRY_SHIFT, TLB_PAGE_BITS, off, tlb_off};
 use xlat_ir::{AtomicOp, Inst, MemOp, Opcode, Ty};
 use xlat_softmmu::DirectMap;
 
+/// Computes the translation-block flags of a vCPU state (system mode, see
+/// [`crate::Engine::set_tb_flags`]).
+#[derive(Clone)]
+pub struct TbFlagsFn(pub std::sync::Arc<dyn Fn(&xlat_ir::abi::CpuState) -> u32 + Send + Sync>);
+
+impl std::fmt::Debug for TbFlagsFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TbFlagsFn")
+    }
+}
+
+/// Whether two guest addresses are in the same 4 KiB page.
+pub(crate) fn same_page(a: u64, b: u64) -> bool {
+    (a ^ b) >> TLB_PAGE_BITS == 0
+}
+
 /// The map `Engine` compiles with when the memory has none: mask 0 (no real map has it).
 pub(crate) const NO_DIRECT_MAP: DirectMap = DirectMap { base: 0, mask: 0 };
 

@@ -144,6 +144,16 @@ impl Hart {
         rv::reset(&mut env, id, pc);
         env.set_word(xlat_frontend_riscv::state::A0, id);
         env.set_word(xlat_frontend_riscv::state::x(11), a1);
+        // Translation blocks are keyed by the physical page of their code and the privilege
+        // they run at.
+        let fetch_mem = mem.clone();
+        engine.set_tb_flags(xlat_backend::TbFlagsFn(Arc::new(move |env: &CpuState| {
+            let prv = env.word(rv::PRIV) as u32 & 3;
+            let ppn = fetch_mem
+                .translate(env.pc, Access::Fetch)
+                .map_or(0, |pa| (pa >> 12) as u32);
+            (ppn << 2) | prv
+        })));
         let alarm = Alarm::start(irqs.clone());
         let mut h = Hart {
             engine,
@@ -259,7 +269,10 @@ impl Hart {
             self.env.tlb = self.mem.select(table);
         }
         if fx.flush_code {
-            self.engine.flush();
+            // Blocks are keyed by their physical page (see `Hart::new`) and chained only
+            // within a page, so a new mapping needs no flush: only the jump cache, whose
+            // entries are found by virtual pc alone, must go.
+            self.env.clear_jmp_cache();
         }
         if fx.irq {
             let e = &self.env;

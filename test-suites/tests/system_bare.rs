@@ -137,7 +137,7 @@ fn opensbi_fw_jump_boots_an_s_mode_payload_that_powers_off() {
         eprintln!("skipping: {FW_JUMP} is missing (scripts/setup.sh installs qemu-system-riscv)");
         return;
     }
-    let Some(elf) = build("hello") else { return };
+    let Some(elf) = build("sbi_payload") else { return };
     let payload = elf.with_file_name("sbi_payload.bin");
     let q = outcome(
         Command::new("timeout")
