@@ -274,6 +274,12 @@ impl Hart {
             // entries are found by virtual pc alone, must go.
             self.env.clear_jmp_cache();
         }
+        if fx.fence_i && self.mem.take_code_written() {
+            // Code this hart translated was overwritten: drop every translation (the
+            // translation cache is indexed by virtual address, the writes were physical).
+            self.engine.flush();
+            self.mem.forget_code();
+        }
         if fx.irq {
             let e = &self.env;
             let armed =

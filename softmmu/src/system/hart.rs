@@ -11,7 +11,7 @@
 
 use super::bus::{Bus, Target, host_read, host_write};
 use crate::{CodeFetch, DirectMap, GuestMem, GuestMemory, MemFault};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use xlat_ir::abi::{TLB_ENTRIES, TLB_INVALID, TLB_PAGE_BITS, TlbEntry};
 use xlat_ir::{AtomicOp, MemOp};
@@ -62,6 +62,11 @@ pub struct HartMemory {
     fetch: Mutex<[Entry; FETCH_ENTRIES]>,
     tables: Box<[Table]>,
     cur: AtomicUsize,
+    /// Per RAM page: non-zero while translated code may come from it (set when code is
+    /// fetched; a store clears it and notes `code_written`).
+    code: Box<[AtomicU8]>,
+    /// A page holding translated code was written since [`HartMemory::take_code_written`].
+    code_written: AtomicBool,
 }
 
 fn empty_table() -> Table {
@@ -76,7 +81,10 @@ fn empty_table() -> Table {
 impl HartMemory {
     /// A hart's view of `bus` through `tr`.
     pub fn new(bus: Arc<Bus>, tr: Arc<dyn Translate>) -> HartMemory {
+        let pages = (bus.ram_range().1 >> PAGE_BITS) as usize;
         HartMemory {
+            code: (0..pages).map(|_| AtomicU8::new(0)).collect(),
+            code_written: AtomicBool::new(false),
             bus,
             tr,
             fetch: Mutex::new([Entry::default(); FETCH_ENTRIES]),
@@ -108,6 +116,47 @@ impl HartMemory {
             }
         }
         self.flush_fetch();
+    }
+
+    /// Whether a page that held translated code was written since the last call (which
+    /// resets it): what `fence.i` must know to keep or drop translations.
+    pub fn take_code_written(&self) -> bool {
+        self.code_written.swap(false, Ordering::AcqRel)
+    }
+
+    /// Forgets which pages hold translated code (every translation was dropped).
+    pub fn forget_code(&self) {
+        for c in self.code.iter() {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn code_index(&self, pa: u64) -> Option<usize> {
+        let (base, size) = self.bus.ram_range();
+        let off = pa.wrapping_sub(base);
+        (off < size).then_some((off >> PAGE_BITS) as usize)
+    }
+
+    /// Code is being translated from physical `pa`: stores to its page must be seen, so
+    /// no inline TLB entry may write there any more.
+    fn mark_code(&self, pa: u64) {
+        let Some(i) = self.code_index(pa) else { return };
+        if self.code[i].swap(1, Ordering::AcqRel) == 0 {
+            for t in self.tables.iter() {
+                for e in t.iter() {
+                    e.write.store(TLB_INVALID, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// A store reaches physical `pa` through the slow path.
+    fn note_store(&self, pa: u64) {
+        if let Some(i) = self.code_index(pa)
+            && self.code[i].swap(0, Ordering::AcqRel) != 0
+        {
+            self.code_written.store(true, Ordering::Release);
+        }
     }
 
     /// Forgets the fetch translations (the fetch mode changed).
@@ -171,6 +220,9 @@ impl HartMemory {
             .translate(va, access, &self.bus)
             .map_err(|c| self.fault(c, va))?;
         let host_page = |h: usize| (h as u64).wrapping_sub(pa & (PAGE - 1));
+        if access == Access::Write {
+            self.note_store(pa);
+        }
         match self.bus.target(pa & !(PAGE - 1), PAGE) {
             Target::Ram(h) => {
                 let add = host_page(h + (pa & (PAGE - 1)) as usize).wrapping_sub(page);
@@ -253,7 +305,9 @@ impl HartMemory {
         if va & u64::from(mem.bytes() - 1) != 0 {
             return Err(self.fault(self.tr.misaligned(Access::Write), va));
         }
-        self.data_pa(va, Access::Write)
+        let pa = self.data_pa(va, Access::Write)?;
+        self.note_store(pa);
+        Ok(pa)
     }
 }
 
@@ -303,7 +357,11 @@ impl CodeFetch for HartMemory {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         let pa = self.translate(pc, Access::Fetch).ok()?;
         match self.bus.target(pa, 2) {
-            Target::Ram(_) | Target::Rom(_) => self.bus.read(pa, 2).map(|v| v as u16),
+            Target::Ram(_) => {
+                self.mark_code(pa);
+                self.bus.read(pa, 2).map(|v| v as u16)
+            }
+            Target::Rom(_) => self.bus.read(pa, 2).map(|v| v as u16),
             _ => None,
         }
     }

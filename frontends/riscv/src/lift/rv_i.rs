@@ -50,6 +50,8 @@ pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
         (Or, Args::R(a)) => gen_alu(cx, a, Opcode::Or),
         (And, Args::R(a)) => gen_alu(cx, a, Opcode::And),
         (Fence, _) => cx.b.fence(),
+        // System mode: the machine decides whether translated code is stale (crate::system).
+        (FenceI, _) if cx.system => cx.gen_illegal(),
         (FenceI, _) => cx.b.exit(ExitReason::FlushCode, cx.next_pc()),
         (Ecall, _) => cx.b.exit(ExitReason::Syscall, cx.pc),
         (Ebreak, _) => cx.b.exit(ExitReason::Breakpoint, cx.pc),

@@ -332,8 +332,7 @@ fn set_mstatus(env: &mut CpuState, val: u64, mask: u64) -> Effects {
     env.set_word(MSTATUS, new);
     Effects {
         mmu: (old ^ new) & MSTATUS_MMU != 0,
-        flush_code: false,
         irq: true,
-        wfi: false,
+        ..Effects::default()
     }
 }

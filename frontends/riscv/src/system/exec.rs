@@ -12,6 +12,8 @@ const MRET: u32 = 0x3020_0073;
 const WFI: u32 = 0x1050_0073;
 const ECALL: u32 = 0x0000_0073;
 const EBREAK: u32 = 0x0010_0073;
+/// `fence.i` (opcode MISC-MEM, funct3 1; the other fields are ignored).
+const FENCE_I: u32 = 0x0000_100f;
 
 /// Handles the illegal-instruction exception the instruction `bits` at `env.pc` raised:
 /// emulates it if it is a CSR access or privileged instruction the hart may execute, else
@@ -21,6 +23,13 @@ pub fn illegal(env: &mut CpuState, bits: u32, p: &Platform) -> Effects {
         && let Some(fx) = system_insn(env, bits, p)
     {
         return fx;
+    }
+    if bits & 0x707f == FENCE_I {
+        env.pc = env.pc.wrapping_add(4);
+        return Effects {
+            fence_i: true,
+            ..Effects::default()
+        };
     }
     exception(env, u64::from(crate::ILLEGAL_INSTRUCTION), u64::from(bits))
 }

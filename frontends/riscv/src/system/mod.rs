@@ -110,6 +110,8 @@ pub struct Effects {
     pub irq: bool,
     /// `wfi`: sleep until an interrupt is pending (pc already past it).
     pub wfi: bool,
+    /// `fence.i`: translated code of pages written since must go.
+    pub fence_i: bool,
 }
 
 impl Effects {
@@ -120,6 +122,7 @@ impl Effects {
             flush_code: self.flush_code || o.flush_code,
             irq: self.irq || o.irq,
             wfi: self.wfi || o.wfi,
+            fence_i: self.fence_i || o.fence_i,
         }
     }
 }

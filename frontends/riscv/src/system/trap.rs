@@ -59,7 +59,7 @@ fn changed_mode() -> Effects {
         mmu: true,
         flush_code: false,
         irq: true,
-        wfi: false,
+        ..Effects::default()
     }
 }
 
