@@ -151,8 +151,10 @@ impl Engine {
         Engine::with_opt_level(frontend, mem, cfg, OPT_LEVEL)
     }
 
-    /// [`Engine::new`] with a Cranelift `opt_level` (`none`, `speed`): for measurements.
-    pub(crate) fn with_opt_level(
+    /// [`Engine::new`] with a Cranelift `opt_level` (`none`, `speed`), optionally with a
+    /// register allocator (`none+single_pass`): for measurements, and for system mode, where
+    /// a boot runs so much code a few times that compile speed matters most.
+    pub fn with_opt_level(
         frontend: Arc<dyn Frontend>,
         mem: Arc<dyn GuestMemory>,
         cfg: EngineConfig,

@@ -222,7 +222,7 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let defaults = EngineConfig::default();
     let cfg = EngineConfig {
         accel: if a.interp { Accel::Interp } else { Accel::Jit },
-        hot_threshold: a.hot_threshold.unwrap_or(defaults.hot_threshold),
+        hot_threshold: a.hot_threshold.unwrap_or(riscv::SYSTEM_HOT_THRESHOLD),
         trace: Trace {
             in_asm: a.in_asm,
             exec: a.exec,
