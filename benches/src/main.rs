@@ -4,8 +4,10 @@
 //! under xlat, qemu-riscv64 and natively, interleaved (A B C A B C ...), and prints the median
 //! wall time per engine with the ratios qemu/xlat and native/xlat (>= 1.0: xlat is faster).
 //! Every run's stdout (the kernel's checksum) must equal the first engine's, or the bench stops.
-//! `--write` also writes benches/RESULTS.md.
+//! `--write` also writes benches/RESULTS.md. `--host-insns` also counts host instructions per
+//! guest instruction under qemu's own emulators (slow; see `hostinsns`).
 
+mod hostinsns;
 mod measure;
 mod report;
 mod workloads;
@@ -33,6 +35,7 @@ struct Opts {
     runs: usize,
     engines: Vec<Engine>,
     write: bool,
+    host_insns: bool,
     only: Vec<String>,
 }
 
@@ -41,6 +44,7 @@ fn parse_opts() -> Result<Opts, String> {
         runs: 5,
         engines: vec![Engine::Xlat, Engine::Qemu, Engine::Native],
         write: false,
+        host_insns: false,
         only: vec![],
     };
     let mut it = std::env::args().skip(1);
@@ -70,9 +74,10 @@ fn parse_opts() -> Result<Opts, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--write" => o.write = true,
+            "--host-insns" => o.host_insns = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: xlat-benches [--runs N] [--engines xlat,qemu,native] [--write] [WORKLOAD...]"
+                    "usage: xlat-benches [--runs N] [--engines xlat,qemu,native] [--write] [--host-insns] [WORKLOAD...]"
                 );
                 std::process::exit(0);
             }
@@ -146,7 +151,7 @@ fn run() -> Result<(), String> {
             opts.runs,
             engines.len()
         );
-        let r = measure::measure(&ctx, w, &engines, opts.runs)?;
+        let r = measure::measure(&ctx, w, &engines, opts.runs, opts.host_insns)?;
         results.push(r);
     }
     let table = report::table(&results, &engines);

@@ -1,10 +1,11 @@
 //! Timing runs (interleaved across engines), checksum agreement, xlat's `-d stats` line and
-//! `perf stat` host instruction counts.
+//! (with `--host-insns`) host instructions per guest instruction (crate::hostinsns).
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use crate::Ctx;
+use crate::hostinsns::{self, HostInsns};
 use crate::workloads::{Engine, Workload};
 
 /// Everything measured for one workload.
@@ -18,8 +19,8 @@ pub struct Measured {
     pub checksum: String,
     /// From `xlat -d stats`: translated units, median compile µs, guest instructions executed.
     pub stats: Option<Stats>,
-    /// Host instructions (perf, user space) per guest instruction executed.
-    pub host_per_guest: Option<f64>,
+    /// Host instructions per guest instruction (steady state), or why there is no figure.
+    pub host_per_guest: Result<HostInsns, String>,
 }
 
 /// xlat's `stats:` line on stderr.
@@ -39,6 +40,7 @@ pub fn measure(
     w: &Workload,
     engines: &[Engine],
     runs: usize,
+    host_insns: bool,
 ) -> Result<Measured, String> {
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
     let mut reference: Option<(Engine, Vec<u8>)> = None;
@@ -87,16 +89,20 @@ pub fn measure(
     let checksum = reference
         .map(|(_, o)| String::from_utf8_lossy(&o).trim().to_string())
         .unwrap_or_default();
-    let (stats, host_per_guest) = if engines.contains(&Engine::Xlat) {
-        let stats = xlat_stats(ctx, w);
-        let hi = perf_instructions(w.command(ctx, Engine::Xlat, &[]));
-        let per = match (hi, stats.as_ref().and_then(|s| s.guest_insns)) {
-            (Some(h), Some(g)) if g > 0 => Some(h as f64 / g as f64),
-            _ => None,
-        };
-        (stats, per)
+    let stats = engines
+        .contains(&Engine::Xlat)
+        .then(|| xlat_stats(ctx, w))
+        .flatten();
+    let host_per_guest = if !host_insns {
+        Err("not measured (--host-insns)".into())
+    } else if hostinsns::sizes(w.name).is_none() {
+        Err("no size parameter".into())
     } else {
-        (None, None)
+        eprintln!(
+            "xlat-benches: {}: counting instructions under qemu (minutes)",
+            w.name
+        );
+        hostinsns::measure(ctx, w)
     };
     Ok(Measured {
         name: w.name,
@@ -153,21 +159,6 @@ pub fn parse_stats(stderr: &str) -> Option<Stats> {
         }
     }
     Some(s)
-}
-
-/// User-space instructions retired by `cmd` per `perf stat`, when the machine supports it.
-fn perf_instructions(cmd: Command) -> Option<u64> {
-    let mut p = Command::new("perf");
-    p.args(["stat", "-x", ",", "-e", "instructions:u", "--"])
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    if let Some(d) = cmd.get_current_dir() {
-        p.current_dir(d);
-    }
-    let out = p.stdin(Stdio::null()).stdout(Stdio::null()).output().ok()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    let line = err.lines().find(|l| l.contains("instructions"))?;
-    line.split(',').next()?.trim().parse().ok() // "<not supported>" does not parse: n/a
 }
 
 #[cfg(test)]

@@ -35,8 +35,21 @@ pub fn table(results: &[Measured], engines: &[Engine]) -> String {
             st.units_compiled.map_or("n/a".into(), |v| v.to_string()),
             st.compile_us_median
                 .map_or("n/a".into(), |v| format!("{v:.1}")),
-            r.host_per_guest.map_or("n/a".into(), |v| format!("{v:.2}")),
+            match &r.host_per_guest {
+                Ok(h) => format!("{:.2} (native {:.2})", h.xlat, h.native),
+                Err(_) => "n/a".into(),
+            },
         );
+    }
+    if results.iter().any(|r| r.host_per_guest.is_ok()) {
+        s += "\nhost insns / guest insn: steady state, (count(N2) - count(N1)) / (guest insns(N2) - \
+              guest insns(N1)), every count from qemu's -d exec,in_asm logs (benches/src/hostinsns.rs); \
+              native: the x86-64 build of the same C, counted the same way.\n";
+        for r in results {
+            if let Err(why) = &r.host_per_guest {
+                s += &format!("  {}: n/a ({why})\n", r.name);
+            }
+        }
     }
     s += "\nchecksums (identical on every engine and run):\n";
     for r in results {

@@ -38,30 +38,55 @@ pub struct Workload {
     pub args: Vec<String>,
     /// The host command line doing the same work (program first).
     pub native: Vec<String>,
+    /// The riscv64 sysroot a dynamically linked guest needs (`-L DIR` for xlat and qemu).
+    pub sysroot: Option<PathBuf>,
 }
 
 impl Workload {
-    /// The command that runs this workload on `engine` (without extra xlat flags).
+    /// The command that runs this workload on `engine`, with `xlat_flags` for xlat.
     pub fn command(&self, ctx: &Ctx, engine: Engine, xlat_flags: &[&str]) -> Command {
-        let mut c = match engine {
-            Engine::Xlat => {
+        self.build(ctx, engine, xlat_flags, &[])
+    }
+
+    /// [`Workload::command`] with `size` replacing the leading arguments (a kernel's size).
+    pub fn command_with_args(&self, ctx: &Ctx, engine: Engine, size: &[&str]) -> Command {
+        self.build(ctx, engine, &[], size)
+    }
+
+    fn build(&self, ctx: &Ctx, engine: Engine, xlat_flags: &[&str], size: &[&str]) -> Command {
+        let (program, args) = match engine {
+            Engine::Xlat | Engine::Qemu => (None, &self.args[..]),
+            Engine::Native => match self.native.split_first() {
+                Some((p, a)) => (Some(p), a),
+                None => (None, &[][..]),
+            },
+        };
+        let n = size.len().min(args.len());
+        let args = size
+            .iter()
+            .copied()
+            .chain(args[n..].iter().map(String::as_str));
+        let mut c = match (engine, program) {
+            (Engine::Xlat, _) => {
                 let mut c = Command::new(&ctx.xlat);
-                c.arg("run").args(xlat_flags).arg(&self.guest);
-                c
-            }
-            Engine::Qemu => {
-                let mut c = Command::new("qemu-riscv64");
+                c.arg("run").args(xlat_flags);
+                if let Some(l) = &self.sysroot {
+                    c.arg("-L").arg(l);
+                }
                 c.arg(&self.guest);
                 c
             }
-            Engine::Native => {
-                let mut c = Command::new(&self.native[0]);
-                c.args(&self.native[1..]);
-                c.current_dir(&ctx.dir);
-                return c;
+            (Engine::Qemu, _) => {
+                let mut c = Command::new("qemu-riscv64");
+                if let Some(l) = &self.sysroot {
+                    c.arg("-L").arg(l);
+                }
+                c.arg(&self.guest);
+                c
             }
+            (Engine::Native, p) => Command::new(p.map_or("true", String::as_str)),
         };
-        c.args(&self.args).current_dir(&ctx.dir);
+        c.args(args).current_dir(&ctx.dir);
         c
     }
 }
@@ -117,6 +142,7 @@ pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
             guest,
             args,
             native,
+            sysroot: None,
         });
     }
     let input = ctx.dir.join("hash-input-64MiB.bin");
@@ -137,8 +163,57 @@ pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
         guest: busybox,
         args: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
         native: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
+        sysroot: None,
     });
+    out.extend(dynamic_startup(ctx));
     Ok(out)
+}
+
+/// Dynamically linked start-up from the riscv64 sysroot (scripts/sysroot.sh): ld.so, the
+/// shared libraries and the program's own initialisation, translated once and mostly run a few
+/// times, so it measures translation and tier-up cost rather than code quality.
+fn dynamic_startup(ctx: &Ctx) -> Vec<Workload> {
+    let sysroot = ctx.cache.join("riscv64").join("sysroot");
+    let progs: [(&'static str, &'static str, &str, &[&str]); 2] = [
+        (
+            "start-bash",
+            "dynamic start-up: Debian's bash -c true from the sysroot (-L; native: host bash)",
+            "bin/bash",
+            &["-c", "true"],
+        ),
+        (
+            "start-python",
+            "dynamic start-up: Debian's python3 -c pass from the sysroot (-L; native: host python3)",
+            "usr/bin/python3",
+            &["-c", "pass"],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, what, prog, args) in progs {
+        let guest = sysroot.join(prog);
+        if !guest.exists() {
+            eprintln!(
+                "xlat-benches: {name} skipped: {} is missing (scripts/sysroot.sh)",
+                guest.display()
+            );
+            continue;
+        }
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let host = Path::new(prog)
+            .file_name()
+            .map_or(prog.into(), |f| f.to_string_lossy());
+        out.push(Workload {
+            name,
+            what,
+            guest,
+            native: std::iter::once(host.to_string())
+                .chain(args.iter().cloned())
+                .collect(),
+            args,
+            sysroot: Some(sysroot.clone()),
+        });
+    }
+    out
 }
 
 fn compile(cc: &str, pre: &[&str], flags: &[&str], out: &Path, src: &Path) -> Result<(), String> {
