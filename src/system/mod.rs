@@ -12,8 +12,24 @@ pub mod riscv;
 
 use std::sync::Arc;
 use xlat_backend::{Accel, EngineConfig, Trace};
-use xlat_softmmu::system::testdev::{Finisher, MiniClint, RazWi, Shutdown, StopReason, TxUart};
-use xlat_softmmu::system::{Bus, CpuIrqs};
+use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown, StopReason};
+use xlat_softmmu::system::{Bus, CpuIrqs, MiniPlic, MiniUart};
+
+/// Feeds the host's stdin to the UART, byte by byte as it arrives (line-buffered unless the
+/// terminal is in raw mode; the console's raw mode belongs to the board's serial device).
+fn spawn_stdin(uart: Arc<MiniUart>) {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        let mut stdin = std::io::stdin();
+        while let Ok(n) = stdin.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            uart.push_input(&buf[..n]);
+        }
+    });
+}
 
 /// Options of `xlat system`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,15 +185,14 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let stop = Shutdown::new();
     let irqs = CpuIrqs::new();
     let map = |r: Result<(), xlat_softmmu::system::BusError>| r.map_err(|e| e.to_string());
-    map(bus.add_mmio(
-        virt::UART0,
-        0x100,
-        Arc::new(TxUart::new(Box::new(std::io::stdout()))),
-    ))?;
+    let plic = MiniPlic::new(irqs.line(11), irqs.line(9));
+    let uart = Arc::new(MiniUart::new(Box::new(std::io::stdout()), plic.source(10)));
+    map(bus.add_mmio(virt::UART0, 0x100, uart.clone()))?;
+    spawn_stdin(uart);
     map(bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone()))))?;
     let clint = MiniClint::new(irqs.line(3), irqs.line(7));
     map(bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)))?;
-    map(bus.add_mmio(virt::PLIC, 0x60_0000, Arc::new(RazWi)))?;
+    map(bus.add_mmio(virt::PLIC, 0x60_0000, plic))?;
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let mut pc = None;
     if let Some(b) = &a.bios {
