@@ -127,16 +127,20 @@ impl Effects {
     }
 }
 
+const fn ext(c: u8) -> u64 {
+    1 << (c - b'A')
+}
+
 /// `misa`: RV64 IMAFDC with S and U modes.
 pub const MISA: u64 = (2 << 62)
-    | (1 << (b'I' - b'A'))
-    | (1 << (b'M' - b'A'))
-    | (1 << (b'A' - b'A'))
-    | (1 << (b'F' - b'A'))
-    | (1 << (b'D' - b'A'))
-    | (1 << (b'C' - b'A'))
-    | (1 << (b'S' - b'A'))
-    | (1 << (b'U' - b'A'));
+    | ext(b'I')
+    | ext(b'M')
+    | ext(b'A')
+    | ext(b'F')
+    | ext(b'D')
+    | ext(b'C')
+    | ext(b'S')
+    | ext(b'U');
 
 /// Puts a hart in its reset state: M-mode, everything off, `mhartid = hart`, pc = `pc`.
 pub fn reset(env: &mut CpuState, hart: u64, pc: u64) {
