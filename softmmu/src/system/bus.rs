@@ -267,8 +267,12 @@ pub(crate) fn host_read(h: usize, size: u8) -> u64 {
     unsafe {
         match size {
             1 => u64::from((*(h as *const AtomicU8)).load(Ordering::Relaxed)),
-            2 if h.is_multiple_of(2) => u64::from((*(h as *const AtomicU16)).load(Ordering::Relaxed)),
-            4 if h.is_multiple_of(4) => u64::from((*(h as *const AtomicU32)).load(Ordering::Relaxed)),
+            2 if h.is_multiple_of(2) => {
+                u64::from((*(h as *const AtomicU16)).load(Ordering::Relaxed))
+            }
+            4 if h.is_multiple_of(4) => {
+                u64::from((*(h as *const AtomicU32)).load(Ordering::Relaxed))
+            }
             8 if h.is_multiple_of(8) => (*(h as *const AtomicU64)).load(Ordering::Relaxed),
             2 => u64::from(u16::from_le((h as *const u16).read_unaligned())),
             4 => u64::from(u32::from_le((h as *const u32).read_unaligned())),
@@ -284,8 +288,12 @@ pub(crate) fn host_write(h: usize, size: u8, v: u64) {
     unsafe {
         match size {
             1 => (*(h as *const AtomicU8)).store(v as u8, Ordering::Relaxed),
-            2 if h.is_multiple_of(2) => (*(h as *const AtomicU16)).store(v as u16, Ordering::Relaxed),
-            4 if h.is_multiple_of(4) => (*(h as *const AtomicU32)).store(v as u32, Ordering::Relaxed),
+            2 if h.is_multiple_of(2) => {
+                (*(h as *const AtomicU16)).store(v as u16, Ordering::Relaxed)
+            }
+            4 if h.is_multiple_of(4) => {
+                (*(h as *const AtomicU32)).store(v as u32, Ordering::Relaxed)
+            }
             8 if h.is_multiple_of(8) => (*(h as *const AtomicU64)).store(v, Ordering::Relaxed),
             2 => (h as *mut u16).write_unaligned((v as u16).to_le()),
             4 => (h as *mut u32).write_unaligned((v as u32).to_le()),
