@@ -137,7 +137,9 @@ fn opensbi_fw_jump_boots_an_s_mode_payload_that_powers_off() {
         eprintln!("skipping: {FW_JUMP} is missing (scripts/setup.sh installs qemu-system-riscv)");
         return;
     }
-    let Some(elf) = build("sbi_payload") else { return };
+    let Some(elf) = build("sbi_payload") else {
+        return;
+    };
     let payload = elf.with_file_name("sbi_payload.bin");
     let q = outcome(
         Command::new("timeout")
@@ -159,6 +161,10 @@ fn opensbi_fw_jump_boots_an_s_mode_payload_that_powers_off() {
                 .arg(&payload),
         );
         assert_eq!(x.1, 0, "xlat {extra:?} exit status; output:\n{}", x.0);
-        assert_eq!(comparable(&x.0), comparable(&q.0), "xlat {extra:?} (left) vs qemu");
+        assert_eq!(
+            comparable(&x.0),
+            comparable(&q.0),
+            "xlat {extra:?} (left) vs qemu"
+        );
     }
 }

@@ -28,7 +28,10 @@ fn debian_kernel_boots_to_a_busybox_init_and_powers_off() {
     let (kernel, initrd) = (dir.join("Image"), dir.join("initrd.cpio.gz"));
     for p in [&kernel, &initrd, &std::path::PathBuf::from(FW_JUMP)] {
         if !p.exists() {
-            eprintln!("skipping: {} is missing (scripts/setup.sh fetches it)", p.display());
+            eprintln!(
+                "skipping: {} is missing (scripts/setup.sh fetches it)",
+                p.display()
+            );
             return;
         }
     }
@@ -40,7 +43,16 @@ fn debian_kernel_boots_to_a_busybox_init_and_powers_off() {
     let q = run(Command::new("timeout")
         .arg("120")
         .arg("qemu-system-riscv64")
-        .args(["-M", "virt", "-m", "512M", "-nographic", "-bios", FW_JUMP, "-kernel"])
+        .args([
+            "-M",
+            "virt",
+            "-m",
+            "512M",
+            "-nographic",
+            "-bios",
+            FW_JUMP,
+            "-kernel",
+        ])
         .arg(&kernel)
         .arg("-initrd")
         .arg(&initrd)
@@ -57,14 +69,27 @@ fn debian_kernel_boots_to_a_busybox_init_and_powers_off() {
     let x = run(Command::new("timeout")
         .arg("120")
         .arg(xlat_bin())
-        .args(["system", "--machine", "virt", "-m", "512M", "--bios", FW_JUMP, "--kernel"])
+        .args([
+            "system",
+            "--machine",
+            "virt",
+            "-m",
+            "512M",
+            "--bios",
+            FW_JUMP,
+            "--kernel",
+        ])
         .arg(&kernel)
         .arg("--initrd")
         .arg(&initrd)
         .args(["--append", APPEND]));
     let tx = t0.elapsed();
     let xout = String::from_utf8_lossy(&x.stdout);
-    assert!(x.status.success(), "xlat boot failed ({:?}):\n{xout}", x.status);
+    assert!(
+        x.status.success(),
+        "xlat boot failed ({:?}):\n{xout}",
+        x.status
+    );
     assert_eq!(init_lines(&xout), init_lines(&qout), "xlat output:\n{xout}");
     assert!(xout.contains("reboot: Power down"), "{xout}");
     eprintln!("boot to init and power-off: qemu {tq:.2?}, xlat {tx:.2?}");
