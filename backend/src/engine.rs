@@ -426,10 +426,9 @@ impl Engine {
                     let pcs: Vec<u64> = units.iter().map(|u| u.pc).collect();
                     trace::host_code(&pcs, c.addr, c.size);
                 }
-                inner.cache.add_region(
-                    TbKey { pc: tb.pc, flags },
-                    region.member_ranges(),
-                );
+                inner
+                    .cache
+                    .add_region(TbKey { pc: tb.pc, flags }, region.member_ranges());
                 tb.code.store(c.addr, Ordering::Release);
                 inner.just_flushed = false;
                 (c.addr, false)
