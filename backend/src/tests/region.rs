@@ -317,3 +317,38 @@ fn counted_guest_insns_are_the_same_in_every_tier() {
         );
     }
 }
+
+#[test]
+fn straight_regions_chain_to_compiled_units_instead_of_copying_them() {
+    // A: addi r2,1; bnez r15,+1 (-> B). B: addi r3,1; bnez r15,+1 (-> C). C: ecall.
+    let mem = TestMem::new();
+    load(
+        &mem,
+        0x100,
+        &[
+            [1, 2, 1, 0],
+            [2, 15, 1, 0],
+            [1, 3, 1, 0],
+            [2, 15, 1, 0],
+            [4, 0, 0, 0],
+        ],
+    );
+    let cfg = EngineConfig {
+        accel: Accel::Jit,
+        hot_threshold: 0,
+        ..EngineConfig::default()
+    };
+    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    let mut env = CpuState::new_boxed();
+    env.set_word(reg_offset(15), 1);
+    // B and C get code of their own first, then A: A's region is A alone, chained to B.
+    for start in [0x108, 0x100] {
+        env.pc = start;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!(env.pc, 0x110);
+    }
+    assert_eq!((r(&env, 2), r(&env, 3)), (1, 2));
+    let s = e.stats();
+    assert_eq!(s.units_compiled, 3, "{s:?}");
+    assert_eq!(s.regions_compiled, 0, "a compiled unit was copied: {s:?}");
+}
