@@ -396,7 +396,14 @@ impl Lower<'_, '_> {
             }
             Format::Call => self.gen_call(i),
             Format::GotoTb => {
-                self.gen_goto_tb(i.imm, (i.aux & 1) as usize);
+                if self.softmmu() && !crate::softmmu::same_page(self.unit.pc, i.imm) {
+                    // System mode chains only within a page; elsewhere the jump cache (which
+                    // the machine clears when mappings change) finds the target inline.
+                    let t = self.konst(types::I64, i.imm);
+                    self.gen_goto_ptr(t);
+                } else {
+                    self.gen_goto_tb(i.imm, (i.aux & 1) as usize);
+                }
                 return true;
             }
             Format::GotoPtr => {
