@@ -83,9 +83,16 @@ fn load_elf(bus: &Bus, b: &[u8], pie_base: u64, what: &str) -> Result<Loaded, St
             )));
         }
         if memsz > filesz {
-            let zeros = vec![0u8; usize::try_from(memsz - filesz).unwrap_or(0)];
-            if !bus.write_bytes(paddr + filesz, &zeros) {
+            // Zero the rest in bounded chunks (a hostile memsz must not allocate without limit).
+            let (mut at, end) = (paddr + filesz, paddr.saturating_add(memsz));
+            if bus.ram_host(at, end - at).is_none() {
                 return Err(bad(&format!("segment at {paddr:#x} is outside RAM")));
+            }
+            let zeros = [0u8; 4096];
+            while at < end {
+                let n = (end - at).min(zeros.len() as u64) as usize;
+                bus.write_bytes(at, &zeros[..n]);
+                at += n as u64;
             }
         }
         start = start.min(paddr);
