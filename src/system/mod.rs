@@ -252,11 +252,8 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let t0 = std::time::Instant::now();
     let r = hart.run(&stop);
     if a.stats {
-        eprintln!(
-            "stats: {:.3} s, {:?}",
-            t0.elapsed().as_secs_f64(),
-            hart.engine().stats()
-        );
+        let ms = t0.elapsed().as_millis();
+        eprintln!("stats: wall_ms={ms} {}", hart.engine().stats());
     }
     Ok(match r {
         StopReason::Exit(c) => c,
