@@ -253,7 +253,7 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
     let r = hart.run(&stop);
     if a.stats {
         let ms = t0.elapsed().as_millis();
-        eprintln!("stats: wall_ms={ms} {}", hart.engine().stats());
+        eprintln!("{} wall_ms={ms}", hart.engine().stats());
     }
     Ok(match r {
         StopReason::Exit(c) => c,
