@@ -3,7 +3,8 @@
 # compare against. The devices helper's 40-riscv-system.sh may install it too; this is idempotent.
 set -euo pipefail
 qemu_sys_ok() {
-  command -v qemu-system-riscv64 >/dev/null && qemu-system-riscv64 --version | grep -q -E 'version (9|1[0-9])\.'
+  command -v qemu-system-riscv64 >/dev/null && qemu-system-riscv64 --version | grep -q -E 'version (9|1[0-9])\.' \
+    && [ -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin ]
 }
 if ! qemu_sys_ok; then
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then

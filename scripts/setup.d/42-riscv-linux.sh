@@ -8,6 +8,7 @@ out="$CACHE/riscv64/linux"
 mkdir -p "$out"
 if [ ! -s "$out/Image" ]; then
   log "fetching a Debian trixie riscv64 kernel"
+  fetch_foreign riscv64 linux-image-riscv64 # the metapackage; also brings the package lists
   pkg=$(apt-cache -oAPT::Architecture=riscv64 -oAPT::Architectures=riscv64 \
       -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null \
       -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null \
