@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! xlat system --arch riscv64 --machine virt --bios none --kernel prog.elf
+//! xlat system --kernel Image --initrd initrd.cpio.gz --append "console=ttyS0"   # OpenSBI + Linux
 //! ```
 
 pub mod fdt;
@@ -38,7 +39,8 @@ pub struct SystemArgs {
     pub arch: String,
     /// Board.
     pub machine: String,
-    /// Firmware image, or `None` for `--bios none`.
+    /// Firmware image, or `None` for `--bios none`. Without `--bios`, as on QEMU, the
+    /// default OpenSBI ([`DEFAULT_BIOS`]) when it is installed.
     pub bios: Option<std::path::PathBuf>,
     /// Kernel image.
     pub kernel: Option<std::path::PathBuf>,
@@ -62,8 +64,11 @@ pub struct SystemArgs {
     pub hot_threshold: Option<u32>,
 }
 
+/// The firmware used without `--bios` (Debian's OpenSBI, installed with qemu-system-riscv).
+pub const DEFAULT_BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
+
 /// Usage of `xlat system`.
-pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bios none|FILE] \
+pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bios none|default|FILE] \
 --kernel FILE [--initrd FILE] [--append CMDLINE] [-m SIZE[M|G]] [--accel jit|interp] [-d int,in_asm,exec,stats] [--hot-threshold N]";
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -81,7 +86,7 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
     let mut a = SystemArgs {
         arch: "riscv64".into(),
         machine: "virt".into(),
-        bios: None,
+        bios: Some(DEFAULT_BIOS.into()),
         kernel: None,
         initrd: None,
         append: String::new(),
@@ -113,7 +118,11 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
             "--machine" | "-M" => a.machine = value()?,
             "--bios" | "-bios" => {
                 let v = value()?;
-                a.bios = (v != "none").then(|| v.into());
+                a.bios = match v.as_str() {
+                    "none" => None,
+                    "default" => Some(DEFAULT_BIOS.into()),
+                    _ => Some(v.into()),
+                };
             }
             "--kernel" | "-kernel" => a.kernel = Some(value()?.into()),
             "--initrd" | "-initrd" => a.initrd = Some(value()?.into()),
@@ -154,6 +163,11 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
     }
     if a.machine != "virt" {
         return Err(format!("--machine {}: supported machines: virt", a.machine));
+    }
+    if a.bios.as_deref() == Some(std::path::Path::new(DEFAULT_BIOS))
+        && !std::path::Path::new(DEFAULT_BIOS).exists()
+    {
+        a.bios = None; // no OpenSBI installed: run the kernel bare, as with --bios none
     }
     if a.kernel.is_none() && a.bios.is_none() {
         return Err(format!(
