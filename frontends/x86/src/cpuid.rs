@@ -1,0 +1,42 @@
+//! The virtual CPU that CPUID describes: vendor "XlatVirtual ", family 6, and exactly the
+//! features this frontend implements (baseline x86-64: CMOV, CX8, TSC, SSE, SSE2 integer
+//! moves and ops, POPCNT, LZCNT, SYSCALL, NX, long mode). Unknown leaves read as zeros.
+
+/// Highest basic leaf.
+pub const MAX_LEAF: u32 = 1;
+/// Highest extended leaf.
+pub const MAX_EXT_LEAF: u32 = 0x8000_0001;
+
+/// Leaf 1 EDX: TSC, CX8, CMOV, SSE, SSE2.
+pub const LEAF1_EDX: u32 = (1 << 4) | (1 << 8) | (1 << 15) | (1 << 25) | (1 << 26);
+/// Leaf 1 ECX: POPCNT.
+pub const LEAF1_ECX: u32 = 1 << 23;
+
+/// `[eax, ebx, ecx, edx]` for `leaf`, `sub`.
+pub fn cpuid(leaf: u32, _sub: u32) -> [u32; 4] {
+    let s = |t: &[u8; 4]| u32::from_le_bytes(*t);
+    match leaf {
+        0 => [MAX_LEAF, s(b"Xlat"), s(b"ual "), s(b"Virt")],
+        1 => [0x0000_0600, 0, LEAF1_ECX, LEAF1_EDX],
+        0x8000_0000 => [MAX_EXT_LEAF, 0, 0, 0],
+        // LZCNT (ABM); SYSCALL, NX, LM.
+        0x8000_0001 => [0, 0, 1 << 5, (1 << 11) | (1 << 20) | (1 << 29)],
+        _ => [0; 4],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_string_reads_in_ebx_edx_ecx_order() {
+        let [_, b, c, d] = cpuid(0, 0);
+        let mut v = Vec::new();
+        for r in [b, d, c] {
+            v.extend_from_slice(&r.to_le_bytes());
+        }
+        assert_eq!(&v, b"XlatVirtual ");
+        assert_eq!(cpuid(1, 0)[3] & (1 << 26), 1 << 26, "SSE2 is baseline");
+    }
+}

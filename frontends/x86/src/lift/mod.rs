@@ -1,0 +1,314 @@
+//! Lifting: decode one instruction at a time with iced-x86 and emit IR for it. Operand access
+//! (registers of every width, effective addresses, fs/gs) lives here; the instruction classes
+//! are in `int` (general-purpose), `ctl` (branches, calls, system), `sse`.
+
+mod cc;
+mod ctl;
+mod int;
+mod sse;
+#[cfg(test)]
+mod tests;
+
+use crate::{ILLEGAL_INSTRUCTION, PAGE_FAULT, state};
+use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind, Register};
+use xlat_ir::{Builder, CodeFetch, MemOp, Opcode, Temp, Ty, Unit};
+
+pub(crate) use cc::Known;
+
+/// Fetches up to 15 bytes at `pc` (fewer where fetching stops).
+pub(crate) fn fetch(pc: u64, code: &dyn CodeFetch) -> Vec<u8> {
+    let mut v = Vec::with_capacity(15);
+    for i in 0..15u64 {
+        match code.fetch_u8(pc.wrapping_add(i)) {
+            Some(b) => v.push(b),
+            None => break,
+        }
+    }
+    v
+}
+
+/// Decodes the instruction at `pc`; `None` if the bytes are not a valid instruction.
+pub(crate) fn decode(pc: u64, bytes: &[u8]) -> Option<Instruction> {
+    let mut d = Decoder::with_ip(64, bytes, pc, DecoderOptions::NONE);
+    let i = d.decode();
+    (!i.is_invalid()).then_some(i)
+}
+
+/// How lifting one instruction ended.
+#[derive(PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Go on with the next instruction.
+    Next,
+    /// The instruction ended the unit (a branch, an exit, a raise).
+    End,
+    /// Not implemented: raise illegal-instruction.
+    Illegal,
+}
+
+/// Per-unit lifting context.
+pub(crate) struct Cx {
+    pub b: Builder,
+    pub pc: u64,
+    pub len: u64,
+    pub i: Instruction,
+    /// What the flags are known to hold, in this unit.
+    pub known: Option<Known>,
+}
+
+impl Cx {
+    pub fn next_pc(&self) -> u64 {
+        self.pc.wrapping_add(self.len)
+    }
+
+    pub fn k(&mut self, v: u64) -> Temp {
+        self.b.konst(Ty::I64, v)
+    }
+
+    pub fn op(&mut self, op: Opcode, a: Temp, b: Temp) -> Temp {
+        self.b.binop(op, a, b)
+    }
+
+    pub fn opi(&mut self, op: Opcode, a: Temp, imm: u64) -> Temp {
+        self.b.binop_imm(op, a, imm)
+    }
+
+    /// Zero-extends the low `bytes` bytes of `v`.
+    pub fn zext(&mut self, v: Temp, bytes: u32) -> Temp {
+        match bytes {
+            1 => self.b.unop(Opcode::Zext8, v),
+            2 => self.b.unop(Opcode::Zext16, v),
+            4 => self.b.unop(Opcode::Zext32, v),
+            _ => v,
+        }
+    }
+
+    /// Sign-extends the low `bytes` bytes of `v` to 64 bits.
+    pub fn sext(&mut self, v: Temp, bytes: u32) -> Temp {
+        match bytes {
+            1 => self.b.unop(Opcode::Sext8, v),
+            2 => self.b.unop(Opcode::Sext16, v),
+            4 => self.b.unop(Opcode::Sext32, v),
+            _ => v,
+        }
+    }
+
+    /// Reads a general register of any width, zero-extended to 64 bits.
+    pub fn get_gpr(&mut self, r: Register) -> Temp {
+        let full = self.b.get_reg(Ty::I64, gpr_off(r));
+        if is_high8(r) {
+            let s = self.opi(Opcode::Shr, full, 8);
+            return self.zext(s, 1);
+        }
+        self.zext(full, r.size() as u32)
+    }
+
+    /// Writes a general register with x86's rules: 32-bit writes zero the upper half, 8- and
+    /// 16-bit writes merge.
+    pub fn set_gpr(&mut self, r: Register, v: Temp) {
+        let off = gpr_off(r);
+        let size = r.size() as u32;
+        let nv = match size {
+            8 => v,
+            4 => self.zext(v, 4),
+            _ => {
+                let sh = if is_high8(r) { 8 } else { 0 };
+                let m = crate::flags::mask(size) << sh;
+                let old = self.b.get_reg(Ty::I64, off);
+                let kept = self.opi(Opcode::And, old, !m);
+                let vs = self.opi(Opcode::Shl, v, sh);
+                let vm = self.opi(Opcode::And, vs, m);
+                self.op(Opcode::Or, kept, vm)
+            }
+        };
+        self.b.set_reg(off, nv);
+    }
+
+    /// The effective address of the memory operand (with the fs/gs base added).
+    pub fn ea(&mut self) -> Temp {
+        let i = self.i;
+        let base = i.memory_base();
+        let mut a = if base == Register::RIP || base == Register::EIP {
+            self.k(i.memory_displacement64())
+        } else {
+            let d = self.k(i.memory_displacement64());
+            if base == Register::None {
+                d
+            } else {
+                let bv = self.get_gpr(base);
+                self.op(Opcode::Add, bv, d)
+            }
+        };
+        let idx = i.memory_index();
+        if idx != Register::None {
+            let iv = self.get_gpr(idx);
+            let sh = i.memory_index_scale().trailing_zeros();
+            let s = self.opi(Opcode::Shl, iv, u64::from(sh));
+            a = self.op(Opcode::Add, a, s);
+        }
+        if base.size() == 4 || idx.size() == 4 {
+            // 32-bit address size (0x67).
+            a = self.zext(a, 4);
+        }
+        match i.segment_prefix() {
+            Register::FS => {
+                let fs = self.b.get_reg(Ty::I64, state::FS_BASE);
+                a = self.op(Opcode::Add, a, fs);
+            }
+            Register::GS => {
+                let gs = self.b.get_reg(Ty::I64, state::GS_BASE);
+                a = self.op(Opcode::Add, a, gs);
+            }
+            _ => {}
+        }
+        a
+    }
+
+    pub fn load(&mut self, addr: Temp, bytes: u32) -> Temp {
+        self.b.load(Ty::I64, addr, 0, MemOp::le(bytes, false))
+    }
+
+    pub fn store(&mut self, v: Temp, addr: Temp, bytes: u32) {
+        self.b.store(v, addr, 0, MemOp::le(bytes, false));
+    }
+
+    /// Operand size in bytes of operand `n` (register or memory).
+    pub fn opsize(&self, n: u32) -> u32 {
+        match self.i.op_kind(n) {
+            OpKind::Register => self.i.op_register(n).size() as u32,
+            OpKind::Memory => self.i.memory_size().size() as u32,
+            _ => 0,
+        }
+    }
+
+    /// Reads operand `n` (register, memory at `addr`, or immediate), zero-extended to 64 bits
+    /// from `bytes` (immediates come sign-extended to the operand size).
+    pub fn read(&mut self, n: u32, addr: Option<Temp>, bytes: u32) -> Option<Temp> {
+        Some(match self.i.op_kind(n) {
+            OpKind::Register => self.get_gpr(self.i.op_register(n)),
+            OpKind::Memory => {
+                let a = addr?;
+                self.load(a, bytes)
+            }
+            OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate64
+            | OpKind::Immediate8to16
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8to64
+            | OpKind::Immediate32to64 => {
+                let v = self.i.try_immediate(n).ok()?;
+                self.k(v & crate::flags::mask(bytes))
+            }
+            _ => return None,
+        })
+    }
+
+    /// Writes operand `n` (register or memory at `addr`).
+    pub fn write(&mut self, n: u32, addr: Option<Temp>, v: Temp, bytes: u32) -> Option<()> {
+        match self.i.op_kind(n) {
+            OpKind::Register => self.set_gpr(self.i.op_register(n), v),
+            OpKind::Memory => self.store(v, addr?, bytes),
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// The address of the memory operand if the instruction has one.
+    pub fn mem_addr(&mut self) -> Option<Temp> {
+        (0..self.i.op_count())
+            .any(|n| self.i.op_kind(n) == OpKind::Memory)
+            .then(|| self.ea())
+    }
+
+    pub fn goto(&mut self, slot: u32, pc: u64) {
+        self.b.goto_tb(slot, pc);
+    }
+}
+
+/// State offset of the 64-bit register holding `r`.
+pub(crate) fn gpr_off(r: Register) -> u32 {
+    let f = r.full_register();
+    let n = (f as u32).wrapping_sub(Register::RAX as u32);
+    state::gpr(n as u8)
+}
+
+fn is_high8(r: Register) -> bool {
+    matches!(r, Register::AH | Register::CH | Register::DH | Register::BH)
+}
+
+/// Lifts the unit at `pc`.
+pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+    let mut cx = Cx {
+        b: Builder::new(pc),
+        pc,
+        len: 0,
+        i: Instruction::default(),
+        known: None,
+    };
+    let mut n = 0u32;
+    loop {
+        let bytes = fetch(cx.pc, code);
+        cx.b.insn_start(cx.pc);
+        let Some(i) = decode(cx.pc, &bytes) else {
+            let code = if bytes.len() < 15 && decode_truncated(&bytes) {
+                PAGE_FAULT
+            } else {
+                ILLEGAL_INSTRUCTION
+            };
+            let a = cx.k(cx.pc.wrapping_add(bytes.len() as u64));
+            cx.b.raise(code, cx.pc, Some(a));
+            n += 1;
+            break;
+        };
+        // An instruction that straddles into the next page ends the unit before it.
+        if n > 0 && (cx.pc ^ (cx.pc + i.len() as u64 - 1)) >> 12 != 0 {
+            cx.b.goto_tb(0, cx.pc);
+            break;
+        }
+        cx.i = i;
+        cx.len = i.len() as u64;
+        n += 1;
+        let mark = cx.b.len();
+        let known = cx.known;
+        let flow = lift_one(&mut cx);
+        if flow == Flow::Illegal {
+            cx.b.truncate(mark);
+            cx.known = known;
+            let a = cx.k(0);
+            cx.b.raise(ILLEGAL_INSTRUCTION, cx.pc, Some(a));
+            break;
+        }
+        if flow == Flow::End {
+            break;
+        }
+        cx.pc = cx.next_pc();
+        if n >= max_insns || (cx.pc >> 12) != (pc >> 12) {
+            cx.b.goto_tb(0, cx.pc);
+            break;
+        }
+    }
+    let len = cx.pc.wrapping_add(cx.len).wrapping_sub(pc) as u32;
+    cx.b.finish(len.max(1), n.max(1))
+}
+
+/// Whether the bytes are a valid prefix of an instruction cut short by the end of fetchable
+/// memory.
+fn decode_truncated(bytes: &[u8]) -> bool {
+    let mut d = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE);
+    let _ = d.decode();
+    d.last_error() == iced_x86::DecoderError::NoMoreBytes
+}
+
+fn lift_one(cx: &mut Cx) -> Flow {
+    if let Some(f) = int::lift(cx) {
+        return f;
+    }
+    if let Some(f) = ctl::lift(cx) {
+        return f;
+    }
+    if let Some(f) = sse::lift(cx) {
+        return f;
+    }
+    Flow::Illegal
+}

@@ -1,0 +1,234 @@
+//! SSE/SSE2 integer and move instructions (what glibc's startup, memcpy, strlen... use).
+//! 128-bit values stay in the state; packed operations run in one helper ([`crate::sse`]).
+
+use super::{Cx, Flow};
+use crate::sse::Op;
+use crate::{helpers, state};
+use iced_x86::{Mnemonic as M, OpKind, Register};
+use xlat_ir::{Opcode, Temp, Ty};
+
+fn xmm_off(r: Register) -> Option<u32> {
+    r.is_xmm()
+        .then(|| state::xmm((r as u32 - Register::XMM0 as u32) as u8))
+}
+
+/// The state offset of operand `n` as a 128-bit value: an xmm register, or memory loaded
+/// into the scratch `XTMP` (`bytes` of it, the rest zeroed).
+fn src128(cx: &mut Cx, n: u32, bytes: u32) -> Option<u32> {
+    match cx.i.op_kind(n) {
+        OpKind::Register => xmm_off(cx.i.op_register(n)),
+        OpKind::Memory => {
+            let a = cx.ea();
+            let lo = cx.load(a, bytes.min(8));
+            let hi = if bytes == 16 {
+                let a8 = cx.opi(Opcode::Add, a, 8);
+                cx.load(a8, 8)
+            } else {
+                cx.k(0)
+            };
+            cx.b.set_reg(state::XTMP, lo);
+            cx.b.set_reg(state::XTMP + 8, hi);
+            Some(state::XTMP)
+        }
+        _ => None,
+    }
+}
+
+fn store128(cx: &mut Cx, off: u32, bytes: u32) -> Option<()> {
+    let a = cx.ea();
+    let lo = cx.b.get_reg(Ty::I64, off);
+    cx.store(lo, a, bytes.min(8));
+    if bytes == 16 {
+        let hi = cx.b.get_reg(Ty::I64, off + 8);
+        let a8 = cx.opi(Opcode::Add, a, 8);
+        cx.store(hi, a8, 8);
+    }
+    Some(())
+}
+
+fn copy128(cx: &mut Cx, dst: u32, src: u32, zero_hi: bool) {
+    let lo = cx.b.get_reg(Ty::I64, src);
+    let hi = if zero_hi {
+        cx.k(0)
+    } else {
+        cx.b.get_reg(Ty::I64, src + 8)
+    };
+    cx.b.set_reg(dst, lo);
+    cx.b.set_reg(dst + 8, hi);
+}
+
+/// Lifts `cx.i` if it is in this class.
+pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
+    let m = cx.i.mnemonic();
+    let r = match m {
+        M::Movdqa | M::Movdqu | M::Movaps | M::Movups | M::Movapd | M::Movupd => mov128(cx),
+        M::Movd | M::Movq => movdq(cx),
+        M::Pxor
+        | M::Por
+        | M::Pand
+        | M::Pandn
+        | M::Xorps
+        | M::Xorpd
+        | M::Andps
+        | M::Andpd
+        | M::Orps
+        | M::Orpd
+        | M::Andnps
+        | M::Andnpd
+        | M::Pcmpeqb
+        | M::Pcmpeqw
+        | M::Pcmpeqd
+        | M::Pminub
+        | M::Pmaxub
+        | M::Paddb
+        | M::Paddw
+        | M::Paddd
+        | M::Paddq
+        | M::Psubb
+        | M::Psubw
+        | M::Psubd
+        | M::Psubq
+        | M::Punpcklbw
+        | M::Punpcklwd
+        | M::Punpckldq
+        | M::Punpcklqdq
+        | M::Punpckhqdq
+        | M::Pcmpgtb
+        | M::Psubusb => binary(cx, m),
+        M::Pshufd | M::Pslldq | M::Psrldq => shuffle(cx, m),
+        M::Pmovmskb => {
+            let s = xmm_off(cx.i.op1_register())?;
+            let o = cx.k(Op::Movmskb as u64);
+            let so = cx.k(u64::from(s));
+            let z = cx.k(0);
+            let v = cx.b.call(&helpers::H_SSE, &[o, z, so, z]);
+            cx.set_gpr(cx.i.op0_register(), v);
+            Some(())
+        }
+        _ => return None,
+    };
+    Some(if r.is_some() {
+        Flow::Next
+    } else {
+        Flow::Illegal
+    })
+}
+
+fn mov128(cx: &mut Cx) -> Option<()> {
+    if cx.i.op0_kind() == OpKind::Memory {
+        let s = xmm_off(cx.i.op1_register())?;
+        return store128(cx, s, 16);
+    }
+    let d = xmm_off(cx.i.op0_register())?;
+    let s = src128(cx, 1, 16)?;
+    copy128(cx, d, s, false);
+    Some(())
+}
+
+fn movdq(cx: &mut Cx) -> Option<()> {
+    let bytes = if cx.i.mnemonic() == M::Movd { 4 } else { 8 };
+    let (k0, k1) = (cx.i.op0_kind(), cx.i.op1_kind());
+    let r0 = (k0 == OpKind::Register).then(|| cx.i.op0_register());
+    let r1 = (k1 == OpKind::Register).then(|| cx.i.op1_register());
+    match (r0.and_then(xmm_off), r1) {
+        // xmm <- xmm (movq zeroes the high half)
+        (Some(d), Some(r)) if r.is_xmm() => {
+            let s = xmm_off(r)?;
+            copy128(cx, d, s, true);
+        }
+        // xmm <- gpr / mem
+        (Some(d), _) => {
+            let v = match r1 {
+                Some(r) if r.is_gpr() => cx.get_gpr(r),
+                None => {
+                    let a = cx.ea();
+                    cx.load(a, bytes)
+                }
+                _ => return None,
+            };
+            let z = cx.k(0);
+            let v = cx.zext(v, bytes);
+            cx.b.set_reg(d, v);
+            cx.b.set_reg(d + 8, z);
+        }
+        // gpr / mem <- xmm
+        (None, Some(r)) if r.is_xmm() => {
+            let s = xmm_off(r)?;
+            let v = cx.b.get_reg(Ty::I64, s);
+            match r0 {
+                Some(g) if g.is_gpr() => cx.set_gpr(g, v),
+                None => {
+                    let a = cx.ea();
+                    cx.store(v, a, bytes);
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+fn sse_op(m: M) -> Option<Op> {
+    Some(match m {
+        M::Pxor | M::Xorps | M::Xorpd => Op::Xor,
+        M::Por | M::Orps | M::Orpd => Op::Or,
+        M::Pand | M::Andps | M::Andpd => Op::And,
+        M::Pandn | M::Andnps | M::Andnpd => Op::AndN,
+        M::Pcmpeqb => Op::CmpEqB,
+        M::Pcmpeqw => Op::CmpEqW,
+        M::Pcmpeqd => Op::CmpEqD,
+        M::Pcmpgtb => Op::CmpGtB,
+        M::Pminub => Op::MinUB,
+        M::Pmaxub => Op::MaxUB,
+        M::Psubusb => Op::SubUsB,
+        M::Paddb => Op::AddB,
+        M::Paddw => Op::AddW,
+        M::Paddd => Op::AddD,
+        M::Paddq => Op::AddQ,
+        M::Psubb => Op::SubB,
+        M::Psubw => Op::SubW,
+        M::Psubd => Op::SubD,
+        M::Psubq => Op::SubQ,
+        M::Punpcklbw => Op::UnpckLBW,
+        M::Punpcklwd => Op::UnpckLWD,
+        M::Punpckldq => Op::UnpckLDQ,
+        M::Punpcklqdq => Op::UnpckLQDQ,
+        M::Punpckhqdq => Op::UnpckHQDQ,
+        M::Pshufd => Op::Shufd,
+        M::Pslldq => Op::SllDq,
+        M::Psrldq => Op::SrlDq,
+        _ => return None,
+    })
+}
+
+fn call(cx: &mut Cx, op: Op, d: u32, s: u32, imm: u64) {
+    let args: [Temp; 4] = [
+        cx.k(op as u64),
+        cx.k(u64::from(d)),
+        cx.k(u64::from(s)),
+        cx.k(imm),
+    ];
+    cx.b.call_void(&helpers::H_SSE, &args);
+}
+
+fn binary(cx: &mut Cx, m: M) -> Option<()> {
+    if cx.i.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let d = xmm_off(cx.i.op0_register())?;
+    let s = src128(cx, 1, 16)?;
+    call(cx, sse_op(m)?, d, s, 0);
+    Some(())
+}
+
+fn shuffle(cx: &mut Cx, m: M) -> Option<()> {
+    let d = xmm_off(cx.i.op0_register())?;
+    let (s, imm) = if m == M::Pshufd {
+        (src128(cx, 1, 16)?, cx.i.try_immediate(2).ok()?)
+    } else {
+        (d, cx.i.try_immediate(1).ok()?)
+    };
+    call(cx, sse_op(m)?, d, s, imm);
+    Some(())
+}

@@ -1,0 +1,81 @@
+//! Where the x86-64 CPU's user-visible state lives in [`xlat_ir::abi::CpuState::regs`].
+//!
+//! Word layout: the 16 general registers at words 0..16 in encoding order (rax, rcx, rdx, rbx,
+//! rsp, rbp, rsi, rdi, r8..r15); the lazy condition codes (`CC_OP`, `CC_DST`, `CC_SRC1`,
+//! `CC_SRC2`, see [`crate::flags`]); the direction flag; the fs/gs bases; MXCSR; then XMM0-15
+//! as two words each (low quadword first) from word 32. rip is `CpuState::pc`.
+
+use xlat_ir::abi::reg_offset;
+
+/// State offset of general register `i` (0 = rax ... 15 = r15).
+pub const fn gpr(i: u8) -> u32 {
+    reg_offset(i as usize & 15)
+}
+
+/// rax.
+pub const RAX: u32 = gpr(0);
+/// rcx.
+pub const RCX: u32 = gpr(1);
+/// rdx.
+pub const RDX: u32 = gpr(2);
+/// rbx.
+pub const RBX: u32 = gpr(3);
+/// rsp.
+pub const RSP: u32 = gpr(4);
+/// rsi.
+pub const RSI: u32 = gpr(6);
+/// rdi.
+pub const RDI: u32 = gpr(7);
+/// r8.
+pub const R8: u32 = gpr(8);
+/// r9.
+pub const R9: u32 = gpr(9);
+/// r10.
+pub const R10: u32 = gpr(10);
+/// r11.
+pub const R11: u32 = gpr(11);
+
+/// Lazy flags: which operation last set the flags ([`crate::flags`] encoding).
+pub const CC_OP: u32 = reg_offset(16);
+/// Lazy flags: that operation's result (masked to its size).
+pub const CC_DST: u32 = reg_offset(17);
+/// Lazy flags: its first operand (or the materialized flags for `CC_EFLAGS`).
+pub const CC_SRC1: u32 = reg_offset(18);
+/// Lazy flags: its second operand (or the carry kept by inc/dec).
+pub const CC_SRC2: u32 = reg_offset(19);
+/// The direction flag, 0 or 1.
+pub const DF: u32 = reg_offset(20);
+/// fs base (arch_prctl ARCH_SET_FS).
+pub const FS_BASE: u32 = reg_offset(21);
+/// gs base.
+pub const GS_BASE: u32 = reg_offset(22);
+/// MXCSR (low 32 bits used).
+pub const MXCSR: u32 = reg_offset(23);
+/// A scratch 128-bit value (two words) for SSE memory operands.
+pub const XTMP: u32 = reg_offset(24);
+
+/// State offset of the low quadword of xmm`i` (the high one is 8 bytes above).
+pub const fn xmm(i: u8) -> u32 {
+    reg_offset(32 + 2 * (i as usize & 15))
+}
+
+/// Default MXCSR: all exceptions masked, round to nearest.
+pub const MXCSR_DEFAULT: u64 = 0x1f80;
+
+/// Names of the 64-bit general registers, in encoding order.
+pub const GPR_NAMES: [&str; 16] = [
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_does_not_overlap() {
+        assert_eq!(gpr(15) + 8, CC_OP);
+        assert!(XTMP + 16 <= xmm(0));
+        assert_eq!(xmm(15) + 16, reg_offset(64));
+    }
+}
