@@ -274,3 +274,39 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
         StopReason::Reset => 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<SystemArgs, String> {
+        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn options_and_sizes() {
+        let a = p("--machine=virt -m 1G --bios none --kernel k --initrd i --accel interp").unwrap();
+        assert_eq!((a.mem, a.bios, a.interp), (1 << 30, None, true));
+        assert_eq!(a.initrd, Some("i".into()));
+        assert_eq!(p("-m 64 --kernel k").unwrap().mem, 64 << 20);
+        assert_eq!(p("--bios fw.bin").unwrap().bios, Some("fw.bin".into()));
+    }
+
+    #[test]
+    fn mistakes_give_one_clear_message() {
+        assert!(
+            p("--machine sifive_u --kernel k")
+                .unwrap_err()
+                .contains("virt")
+        );
+        assert!(
+            p("--arch x86_64 --kernel k")
+                .unwrap_err()
+                .contains("riscv64")
+        );
+        assert!(p("-m lots --kernel k").unwrap_err().contains("not a size"));
+        assert!(p("--kernel").unwrap_err().contains("needs a value"));
+        assert!(p("--bogus").unwrap_err().contains("unknown option"));
+        assert!(p("--bios none").unwrap_err().contains("nothing to run"));
+    }
+}
