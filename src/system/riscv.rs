@@ -273,6 +273,11 @@ impl Hart {
             } else if old.1 != fetch {
                 self.mem.flush_fetch();
             }
+            if old.1.prv != fetch.prv {
+                // The jump cache is found by virtual pc alone: code looked up at another
+                // privilege must not be reached from this one.
+                self.env.clear_jmp_cache();
+            }
             let table = match data.prv {
                 rv::PRV_U => 0,
                 rv::PRV_S if data.sum => 2,
