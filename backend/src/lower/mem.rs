@@ -345,7 +345,7 @@ impl Lower<'_, '_> {
             return;
         }
         self.regs.sync_dirty(&mut self.b, self.env, self.st);
-        let pc = self.b.use_var(self.cur_pc);
+        let pc = self.pc_value();
         self.b
             .ins()
             .store(self.st, pc, self.env, xlat_ir::abi::off::PC);

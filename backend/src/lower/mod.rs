@@ -18,6 +18,7 @@
 mod arith;
 mod exits;
 mod mem;
+mod prescan;
 mod state;
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -121,6 +122,12 @@ pub(crate) struct Lower<'a, 'b> {
     /// Guest pc of the instruction executing (for raises): a variable, because a branch can
     /// skip an `insn_start` and the interpreter tracks it dynamically.
     cur_pc: Variable,
+    /// The pc of the last `insn_start` lowered (program order).
+    pc_now: u64,
+    /// The member's jumps never skip an `insn_start` (`prescan::pc_is_static`) and every use
+    /// of the pc is emitted where it is used: `pc_now` is the running instruction's pc and
+    /// `cur_pc` is not used.
+    pc_static: bool,
     tail_sig: ir::SigRef,
     /// The guest pc each link slot (2 per member) leads to: a slot is chained to one target.
     slot_pc: Vec<Option<u64>>,
@@ -178,6 +185,8 @@ pub fn lower_region(
         st,
         gm,
         cur_pc,
+        pc_now: units[0].pc,
+        pc_static: false,
         tail_sig,
         slot_pc: vec![None; 2 * units.len()],
         tops,
@@ -197,18 +206,24 @@ pub fn lower_region(
             .collect();
         l.labels = (0..unit.labels).map(|_| l.b.create_block()).collect();
         l.b.switch_to_block(l.tops[m]);
-        let pc = l.konst(types::I64, unit.pc);
-        l.b.def_var(l.cur_pc, pc);
+        // System mode's shared fault exit (crate::softmmu) is reached from every access of the
+        // function: it needs the variable.
+        l.pc_static = !l.softmmu() && prescan::pc_is_static(unit);
+        l.set_pc(unit.pc);
         if p.count_insns {
             let n = l.b.ins().load(types::I64, l.st, l.env, off::ICOUNT);
             let n = l.b.ins().iadd_imm_s(n, i64::from(unit.guest_insns));
             l.b.ins().store(l.st, n, l.env, off::ICOUNT);
         }
         // Temps start at 0 in every unit run, as in the interpreter (a loop through the region
-        // must not see the last iteration's values). Unused constants cost no code.
+        // must not see the last iteration's values); only those that may be read before they
+        // are written need it spelled out.
+        let uninit = prescan::temps_read_uninit(unit);
         for (k, &t) in unit.temps.iter().enumerate() {
-            let z = l.konst(clif_ty(t), 0);
-            l.b.def_var(l.temps[k], z);
+            if uninit[k] {
+                let z = l.konst(clif_ty(t), 0);
+                l.b.def_var(l.temps[k], z);
+            }
         }
         l.gen_body();
     }
@@ -283,6 +298,24 @@ impl Lower<'_, '_> {
         self.b.use_var(self.temps[t.0 as usize])
     }
 
+    /// The guest instruction starting here has pc `pc`.
+    fn set_pc(&mut self, pc: u64) {
+        self.pc_now = pc;
+        if !self.pc_static {
+            let v = self.konst(types::I64, pc);
+            self.b.def_var(self.cur_pc, v);
+        }
+    }
+
+    /// The pc of the guest instruction running, as a value.
+    pub(super) fn pc_value(&mut self) -> Value {
+        if self.pc_static {
+            self.konst(types::I64, self.pc_now)
+        } else {
+            self.b.use_var(self.cur_pc)
+        }
+    }
+
     pub fn def_t(&mut self, t: Temp, v: Value) {
         self.b.def_var(self.temps[t.0 as usize], v);
     }
@@ -330,7 +363,7 @@ impl Lower<'_, '_> {
             .ins()
             .store(self.st, zero, self.env, off::EXC_PENDING);
         self.regs.write_back(&mut self.b, self.env, self.st);
-        let pc = self.b.use_var(self.cur_pc);
+        let pc = self.pc_value();
         self.b.ins().store(self.st, pc, self.env, off::PC);
         self.store_state_imm(off::LAST_SLOT, 0);
         let code = self.b.ins().iadd_imm_s(pend, -1);
@@ -387,8 +420,7 @@ impl Lower<'_, '_> {
                 self.b.switch_to_block(next);
             }
             Format::InsnStart => {
-                let pc = self.konst(types::I64, i.imm);
-                self.b.def_var(self.cur_pc, pc);
+                self.set_pc(i.imm);
                 // Relative to the head (sign-extend it: members may lie below the head).
                 self.b.set_srcloc(ir::SourceLoc::new(
                     (i.imm.wrapping_sub(self.units[0].pc)) as u32,
