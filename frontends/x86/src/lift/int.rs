@@ -5,7 +5,7 @@ use super::{Cx, Flow};
 use crate::flags::{self, mask};
 use crate::{helpers, state};
 use iced_x86::{Mnemonic as M, OpKind, Register};
-use xlat_ir::{AtomicOp, Cond, MemOp, Opcode, Temp, Ty};
+use xlat_ir::{AtomicOp, Cond, Opcode, Temp, Ty};
 
 /// Lifts `cx.i` if it is in this class.
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
@@ -186,7 +186,7 @@ fn alu(cx: &mut Cx, m: M) -> Option<()> {
         } else {
             s2
         };
-        let s1 = cx.b.atomic_rmw(op, addr, v, MemOp::le(bytes, false));
+        let s1 = cx.atomic_rmw(op, addr, v, bytes);
         let s1 = cx.zext(s1, bytes);
         let d = alu_value(cx, m, s1, s2, bytes);
         alu_flags(cx, m, d, s1, s2, bytes);
@@ -246,18 +246,17 @@ fn unary(cx: &mut Cx, m: M) -> Option<()> {
     let a = cx.mem_addr();
     if cx.i.has_lock_prefix() {
         let addr = a?;
-        let mo = MemOp::le(bytes, false);
         let (d, s1) = match m {
             M::Inc | M::Dec => {
                 let one = cx.k(if m == M::Inc { 1 } else { mask(bytes) });
-                let old = cx.b.atomic_rmw(AtomicOp::Add, addr, one, mo);
+                let old = cx.atomic_rmw(AtomicOp::Add, addr, one, bytes);
                 let old = cx.zext(old, bytes);
                 let d = cx.op(Opcode::Add, old, one);
                 (cx.zext(d, bytes), old)
             }
             M::Not => {
                 let ones = cx.k(mask(bytes));
-                cx.b.atomic_rmw(AtomicOp::Xor, addr, ones, mo);
+                cx.atomic_rmw(AtomicOp::Xor, addr, ones, bytes);
                 return Some(());
             }
             _ => return None,
@@ -343,7 +342,7 @@ fn rotate(cx: &mut Cx, left: bool) -> Option<()> {
     let dir = cx.k(u64::from(left));
     let packed = cx.opi(Opcode::Shl, cnt, 8);
     let packed = cx.op(Opcode::Or, packed, sz);
-    let d = cx.b.call(&helpers::H_ROTATE, &[s1, packed, dir, f]);
+    let d = cx.b.call(&helpers::H_ROTATE, &[s1, packed, dir]);
     let nf = cx.b.call(&helpers::H_ROTATE_FLAGS, &[s1, packed, dir, f]);
     cx.set_cc_eflags(nf);
     cx.write(0, a, d, bytes)
@@ -473,8 +472,7 @@ fn xchg(cx: &mut Cx) -> Option<()> {
         let addr = cx.ea();
         let r = cx.i.op_register(rn);
         let v = cx.get_gpr(r);
-        let old =
-            cx.b.atomic_rmw(AtomicOp::Xchg, addr, v, MemOp::le(bytes, false));
+        let old = cx.atomic_rmw(AtomicOp::Xchg, addr, v, bytes);
         let old = cx.zext(old, bytes);
         cx.set_gpr(r, old);
         return Some(());
@@ -492,8 +490,7 @@ fn xadd(cx: &mut Cx) -> Option<()> {
     let s2 = cx.get_gpr(r);
     let (s1, d) = if cx.i.op0_kind() == OpKind::Memory {
         let addr = cx.ea();
-        let old =
-            cx.b.atomic_rmw(AtomicOp::Add, addr, s2, MemOp::le(bytes, false));
+        let old = cx.atomic_rmw(AtomicOp::Add, addr, s2, bytes);
         let old = cx.zext(old, bytes);
         let d = cx.op(Opcode::Add, old, s2);
         (old, cx.zext(d, bytes))
@@ -525,13 +522,18 @@ fn cmpxchg(cx: &mut Cx) -> Option<()> {
     let exp = cx.get_gpr(acc);
     let old = if cx.i.op0_kind() == OpKind::Memory {
         let addr = cx.ea();
-        let o = cx.b.atomic_cas(addr, exp, new, MemOp::le(bytes, false));
+        let o = cx.atomic_cas(addr, exp, new, bytes);
         cx.zext(o, bytes)
     } else {
+        // On failure the destination register is not written at all (its upper half stays).
         let r0 = cx.i.op0_register();
         let o = cx.get_gpr(r0);
-        let v = cx.b.select(Cond::Eq, o, exp, new, o);
-        cx.set_gpr(r0, v);
+        let off = super::gpr_off(r0);
+        let full = cx.b.get_reg(Ty::I64, off);
+        cx.set_gpr(r0, new);
+        let written = cx.b.get_reg(Ty::I64, off);
+        let v = cx.b.select(Cond::Eq, o, exp, written, full);
+        cx.b.set_reg(off, v);
         o
     };
     // The accumulator gets the old value when they differ (32-bit writes zero-extend even

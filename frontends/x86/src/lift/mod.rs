@@ -312,3 +312,82 @@ fn lift_one(cx: &mut Cx) -> Flow {
     }
     Flow::Illegal
 }
+
+impl Cx {
+    /// An atomic read-modify-write of `bytes` at `addr`; returns the old value (zero-extended).
+    /// The IR's atomics are 32- and 64-bit: 8- and 16-bit ones are a plain load, op, store
+    /// (atomic with respect to this vCPU only).
+    pub fn atomic_rmw(&mut self, op: xlat_ir::AtomicOp, addr: Temp, v: Temp, bytes: u32) -> Temp {
+        if bytes < 4 {
+            return self.plain_rmw(op, addr, v, bytes);
+        }
+        // x86 allows misaligned locked accesses (split locks); the IR's atomics are aligned,
+        // so a misaligned one runs as a plain load, op, store.
+        let res = self.b.temp(Ty::I64);
+        let (slow, done) = (self.b.label(), self.b.label());
+        let low = self.opi(Opcode::And, addr, u64::from(bytes - 1));
+        let z = self.k(0);
+        self.b.branch(xlat_ir::Cond::Ne, low, z, slow);
+        let o = if bytes == 8 {
+            self.b.atomic_rmw(op, addr, v, MemOp::le(8, false))
+        } else {
+            let v32 = self.b.trunc(v);
+            let o = self.b.atomic_rmw(op, addr, v32, MemOp::le(4, false));
+            self.b.extu(o)
+        };
+        self.b.mov(res, o);
+        self.b.jump(done);
+        self.b.set_label(slow);
+        let o = self.plain_rmw(op, addr, v, bytes);
+        self.b.mov(res, o);
+        self.b.set_label(done);
+        res
+    }
+
+    fn plain_rmw(&mut self, op: xlat_ir::AtomicOp, addr: Temp, v: Temp, bytes: u32) -> Temp {
+        let old = self.load(addr, bytes);
+        let new = match op {
+            xlat_ir::AtomicOp::Xchg => v,
+            xlat_ir::AtomicOp::Add => self.op(Opcode::Add, old, v),
+            xlat_ir::AtomicOp::And => self.op(Opcode::And, old, v),
+            xlat_ir::AtomicOp::Or => self.op(Opcode::Or, old, v),
+            _ => self.op(Opcode::Xor, old, v),
+        };
+        self.store(new, addr, bytes);
+        old
+    }
+
+    /// An atomic compare-and-swap of `bytes` at `addr`; returns the old value.
+    pub fn atomic_cas(&mut self, addr: Temp, exp: Temp, new: Temp, bytes: u32) -> Temp {
+        if bytes < 4 {
+            return self.plain_cas(addr, exp, new, bytes);
+        }
+        let res = self.b.temp(Ty::I64);
+        let (slow, done) = (self.b.label(), self.b.label());
+        let low = self.opi(Opcode::And, addr, u64::from(bytes - 1));
+        let z = self.k(0);
+        self.b.branch(xlat_ir::Cond::Ne, low, z, slow);
+        let o = if bytes == 8 {
+            self.b.atomic_cas(addr, exp, new, MemOp::le(8, false))
+        } else {
+            let e = self.b.trunc(exp);
+            let n = self.b.trunc(new);
+            let o = self.b.atomic_cas(addr, e, n, MemOp::le(4, false));
+            self.b.extu(o)
+        };
+        self.b.mov(res, o);
+        self.b.jump(done);
+        self.b.set_label(slow);
+        let o = self.plain_cas(addr, exp, new, bytes);
+        self.b.mov(res, o);
+        self.b.set_label(done);
+        res
+    }
+
+    fn plain_cas(&mut self, addr: Temp, exp: Temp, new: Temp, bytes: u32) -> Temp {
+        let old = self.load(addr, bytes);
+        let v = self.b.select(xlat_ir::Cond::Eq, old, exp, new, old);
+        self.store(v, addr, bytes);
+        old
+    }
+}

@@ -1,0 +1,297 @@
+//! The generator: byte templates of the implemented instruction classes.
+
+use super::{SCRATCH, SCRATCH_LEN, State};
+use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, Register, RflagsBits};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// One test case: a stream of instructions and the state it starts from.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The instructions' bytes (no terminator).
+    pub code: Vec<u8>,
+    /// The initial state (its `signal` is 0).
+    pub input: State,
+    /// RFLAGS bits the SDM leaves undefined after the stream.
+    pub undefined_flags: u64,
+    /// The disassembly, one instruction a line.
+    pub text: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Rm {
+    /// No ModRM byte.
+    None,
+    /// Register or memory.
+    Any,
+    /// Register form only.
+    Reg,
+    /// Memory form only.
+    Mem,
+}
+
+struct T {
+    pfx: &'static [u8],
+    op: &'static [u8],
+    rm: Rm,
+    /// Allowed ModRM.reg values (bit mask).
+    regs: u8,
+    lock: bool,
+    /// SSE: no REX.W / 0x66 games, 16-byte aligned memory.
+    sse: bool,
+}
+
+const fn t(op: &'static [u8], rm: Rm) -> T {
+    T {
+        pfx: &[],
+        op,
+        rm,
+        regs: 0xff,
+        lock: false,
+        sse: false,
+    }
+}
+
+const fn g(op: &'static [u8], rm: Rm, regs: u8, lock: bool) -> T {
+    T {
+        pfx: &[],
+        op,
+        rm,
+        regs,
+        lock,
+        sse: false,
+    }
+}
+
+const fn s(pfx: &'static [u8], op: &'static [u8], rm: Rm) -> T {
+    T {
+        pfx,
+        op,
+        rm,
+        regs: 0xff,
+        lock: false,
+        sse: true,
+    }
+}
+
+#[rustfmt::skip]
+static TEMPLATES: &[T] = &[
+    // ALU: op r/m,r ; op r,r/m ; op al,imm8 ; op eax,imm32
+    g(&[0x00], Rm::Any, 0xff, true), t(&[0x01], Rm::Any), t(&[0x02], Rm::Any), t(&[0x03], Rm::Any),
+    t(&[0x04], Rm::None), t(&[0x05], Rm::None),
+    g(&[0x09], Rm::Any, 0xff, true), t(&[0x08], Rm::Any), t(&[0x0a], Rm::Any), t(&[0x0b], Rm::Any),
+    t(&[0x0c], Rm::None), t(&[0x0d], Rm::None),
+    t(&[0x10], Rm::Any), t(&[0x11], Rm::Any), t(&[0x12], Rm::Any), t(&[0x13], Rm::Any),
+    t(&[0x14], Rm::None), t(&[0x15], Rm::None),
+    t(&[0x18], Rm::Any), t(&[0x19], Rm::Any), t(&[0x1a], Rm::Any), t(&[0x1b], Rm::Any),
+    t(&[0x1c], Rm::None), t(&[0x1d], Rm::None),
+    g(&[0x21], Rm::Any, 0xff, true), t(&[0x20], Rm::Any), t(&[0x22], Rm::Any), t(&[0x23], Rm::Any),
+    t(&[0x24], Rm::None), t(&[0x25], Rm::None),
+    g(&[0x29], Rm::Any, 0xff, true), t(&[0x28], Rm::Any), t(&[0x2a], Rm::Any), t(&[0x2b], Rm::Any),
+    t(&[0x2c], Rm::None), t(&[0x2d], Rm::None),
+    g(&[0x31], Rm::Any, 0xff, true), t(&[0x30], Rm::Any), t(&[0x32], Rm::Any), t(&[0x33], Rm::Any),
+    t(&[0x34], Rm::None), t(&[0x35], Rm::None),
+    t(&[0x38], Rm::Any), t(&[0x39], Rm::Any), t(&[0x3a], Rm::Any), t(&[0x3b], Rm::Any),
+    t(&[0x3c], Rm::None), t(&[0x3d], Rm::None),
+    g(&[0x80], Rm::Any, 0x73, true), g(&[0x81], Rm::Any, 0x73, true), g(&[0x83], Rm::Any, 0x73, true),
+    g(&[0x80], Rm::Any, 0x8c, false), g(&[0x81], Rm::Any, 0x8c, false), g(&[0x83], Rm::Any, 0x8c, false),
+    t(&[0x84], Rm::Any), t(&[0x85], Rm::Any), t(&[0x86], Rm::Any), t(&[0x87], Rm::Any),
+    t(&[0x88], Rm::Any), t(&[0x89], Rm::Any), t(&[0x8a], Rm::Any), t(&[0x8b], Rm::Any),
+    t(&[0x8d], Rm::Mem), t(&[0x63], Rm::Any), t(&[0x69], Rm::Any), t(&[0x6b], Rm::Any),
+    t(&[0x91], Rm::None), t(&[0x93], Rm::None), t(&[0x97], Rm::None),
+    t(&[0x98], Rm::None), t(&[0x99], Rm::None), t(&[0xa8], Rm::None), t(&[0xa9], Rm::None),
+    t(&[0xb0], Rm::None), t(&[0xb4], Rm::None), t(&[0xb9], Rm::None), t(&[0xbf], Rm::None),
+    g(&[0xc0], Rm::Any, 0xb3, false), g(&[0xc1], Rm::Any, 0xb3, false),
+    g(&[0xd0], Rm::Any, 0xb3, false), g(&[0xd1], Rm::Any, 0xb3, false),
+    g(&[0xd2], Rm::Any, 0xb3, false), g(&[0xd3], Rm::Any, 0xb3, false),
+    g(&[0xc6], Rm::Any, 0x01, false), g(&[0xc7], Rm::Any, 0x01, false),
+    g(&[0xf6], Rm::Any, 0xfd, false), g(&[0xf7], Rm::Any, 0xfd, false),
+    g(&[0xf6], Rm::Mem, 0x04, true), g(&[0xf7], Rm::Mem, 0x04, true),
+    g(&[0xfe], Rm::Any, 0x03, true), g(&[0xff], Rm::Any, 0x03, true),
+    t(&[0xf5], Rm::None), t(&[0xf8], Rm::None), t(&[0xf9], Rm::None),
+    t(&[0x9f], Rm::None), t(&[0x9e], Rm::None),
+    // 0F: cmovcc, setcc, bt*, imul, movzx/movsx, bsf/bsr, xadd, cmpxchg, bswap
+    t(&[0x0f, 0x42], Rm::Any), t(&[0x0f, 0x44], Rm::Any), t(&[0x0f, 0x47], Rm::Any),
+    t(&[0x0f, 0x4c], Rm::Any), t(&[0x0f, 0x4e], Rm::Any), t(&[0x0f, 0x48], Rm::Any),
+    t(&[0x0f, 0x40], Rm::Any), t(&[0x0f, 0x4a], Rm::Any), t(&[0x0f, 0x4f], Rm::Any),
+    g(&[0x0f, 0x92], Rm::Any, 1, false), g(&[0x0f, 0x94], Rm::Any, 1, false),
+    g(&[0x0f, 0x97], Rm::Any, 1, false), g(&[0x0f, 0x9c], Rm::Any, 1, false),
+    g(&[0x0f, 0x9e], Rm::Any, 1, false), g(&[0x0f, 0x98], Rm::Any, 1, false),
+    g(&[0x0f, 0x90], Rm::Any, 1, false), g(&[0x0f, 0x9a], Rm::Any, 1, false),
+    g(&[0x0f, 0x9f], Rm::Any, 1, false), g(&[0x0f, 0x93], Rm::Any, 1, false),
+    t(&[0x0f, 0xa3], Rm::Reg), t(&[0x0f, 0xab], Rm::Reg), t(&[0x0f, 0xb3], Rm::Reg),
+    t(&[0x0f, 0xbb], Rm::Reg), g(&[0x0f, 0xba], Rm::Any, 0xf0, false),
+    t(&[0x0f, 0xaf], Rm::Any), t(&[0x0f, 0xb6], Rm::Any), t(&[0x0f, 0xb7], Rm::Any),
+    t(&[0x0f, 0xbe], Rm::Any), t(&[0x0f, 0xbf], Rm::Any), t(&[0x0f, 0xbc], Rm::Any),
+    t(&[0x0f, 0xbd], Rm::Any), g(&[0x0f, 0xc0], Rm::Any, 0xff, true),
+    g(&[0x0f, 0xc1], Rm::Any, 0xff, true), g(&[0x0f, 0xb0], Rm::Any, 0xff, true),
+    g(&[0x0f, 0xb1], Rm::Any, 0xff, true), t(&[0x0f, 0xc8], Rm::None), t(&[0x0f, 0xcb], Rm::None),
+    T { pfx: &[0xf3], op: &[0x0f, 0xb8], rm: Rm::Any, regs: 0xff, lock: false, sse: false },
+    T { pfx: &[0xf3], op: &[0x0f, 0xbc], rm: Rm::Any, regs: 0xff, lock: false, sse: false },
+    T { pfx: &[0xf3], op: &[0x0f, 0xbd], rm: Rm::Any, regs: 0xff, lock: false, sse: false },
+    // SSE2 integer and moves
+    s(&[0x66], &[0x0f, 0xef], Rm::Any), s(&[0x66], &[0x0f, 0xeb], Rm::Any),
+    s(&[0x66], &[0x0f, 0xdb], Rm::Any), s(&[0x66], &[0x0f, 0xdf], Rm::Any),
+    s(&[0x66], &[0x0f, 0x74], Rm::Any), s(&[0x66], &[0x0f, 0x75], Rm::Any),
+    s(&[0x66], &[0x0f, 0x76], Rm::Any), s(&[0x66], &[0x0f, 0x64], Rm::Any),
+    s(&[0x66], &[0x0f, 0xda], Rm::Any), s(&[0x66], &[0x0f, 0xde], Rm::Any),
+    s(&[0x66], &[0x0f, 0xd8], Rm::Any), s(&[0x66], &[0x0f, 0xfc], Rm::Any),
+    s(&[0x66], &[0x0f, 0xfd], Rm::Any), s(&[0x66], &[0x0f, 0xfe], Rm::Any),
+    s(&[0x66], &[0x0f, 0xd4], Rm::Any), s(&[0x66], &[0x0f, 0xf8], Rm::Any),
+    s(&[0x66], &[0x0f, 0xfb], Rm::Any), s(&[0x66], &[0x0f, 0x60], Rm::Any),
+    s(&[0x66], &[0x0f, 0x61], Rm::Any), s(&[0x66], &[0x0f, 0x62], Rm::Any),
+    s(&[0x66], &[0x0f, 0x6c], Rm::Any), s(&[0x66], &[0x0f, 0x6d], Rm::Any),
+    s(&[0x66], &[0x0f, 0x70], Rm::Any), s(&[0x66], &[0x0f, 0xd7], Rm::Reg),
+    T { pfx: &[0x66], op: &[0x0f, 0x73], rm: Rm::Reg, regs: 0x88, lock: false, sse: true },
+    s(&[0x66], &[0x0f, 0x6f], Rm::Any), s(&[0x66], &[0x0f, 0x7f], Rm::Any),
+    s(&[0xf3], &[0x0f, 0x6f], Rm::Any), s(&[0xf3], &[0x0f, 0x7f], Rm::Any),
+    s(&[0x66], &[0x0f, 0x6e], Rm::Any), s(&[0x66], &[0x0f, 0x7e], Rm::Any),
+    s(&[0x66, 0x48], &[0x0f, 0x6e], Rm::Any), s(&[0x66, 0x48], &[0x0f, 0x7e], Rm::Any),
+    s(&[0xf3], &[0x0f, 0x7e], Rm::Any), s(&[0x66], &[0x0f, 0xd6], Rm::Any),
+    s(&[], &[0x0f, 0x28], Rm::Any), s(&[], &[0x0f, 0x29], Rm::Any),
+    s(&[], &[0x0f, 0x10], Rm::Any), s(&[], &[0x0f, 0x11], Rm::Any),
+    s(&[], &[0x0f, 0x57], Rm::Any), s(&[], &[0x0f, 0x54], Rm::Any),
+    s(&[], &[0x0f, 0x55], Rm::Any), s(&[], &[0x0f, 0x56], Rm::Any),
+];
+
+fn value(r: &mut StdRng) -> u64 {
+    match r.random_range(0..8) {
+        0 => 0,
+        1 => r.random_range(0..4),
+        2 => u64::MAX - r.random_range(0..4),
+        3 => 1u64 << r.random_range(0..64),
+        4 => r.random_range(0..0x100) << (8 * r.random_range(0..8)),
+        5 => u64::from(r.random::<u32>()),
+        _ => r.random(),
+    }
+}
+
+fn one(r: &mut StdRng) -> Option<(Instruction, Vec<u8>)> {
+    let t = &TEMPLATES[r.random_range(0..TEMPLATES.len())];
+    let mut b = Vec::new();
+    let mem = match t.rm {
+        Rm::None | Rm::Reg => false,
+        Rm::Mem => true,
+        Rm::Any => r.random_bool(0.3),
+    };
+    if t.lock && mem && r.random_bool(0.4) {
+        b.push(0xf0);
+    }
+    if !t.sse && r.random_bool(0.15) {
+        b.push(0x66);
+    }
+    b.extend_from_slice(t.pfx);
+    if !t.sse || t.pfx.len() < 2 {
+        if r.random_bool(0.6) {
+            let w = if t.sse { 0 } else { r.random_range(0..2) << 3 };
+            // No REX.X with the absolute-memory SIB form (it would name r12 as an index).
+            let x = if mem { 0b101 } else { 0b111 };
+            b.push(0x40 | w | (r.random_range(0..8) & x));
+        }
+    }
+    b.extend_from_slice(t.op);
+    if t.rm != Rm::None {
+        let reg = loop {
+            let v = r.random_range(0..8u8);
+            if t.regs & (1 << v) != 0 {
+                break v;
+            }
+        };
+        if mem {
+            let align = if t.sse { 16 } else { 1 };
+            let off = r.random_range(0..(SCRATCH_LEN as u64 - 32) / align) * align;
+            b.push((reg << 3) | 4);
+            b.push(0x25);
+            b.extend_from_slice(&((SCRATCH + off) as u32).to_le_bytes());
+        } else {
+            b.push(0xc0 | (reg << 3) | r.random_range(0..8));
+        }
+    }
+    for _ in 0..8 {
+        b.push(r.random());
+    }
+    let mut d = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE);
+    let i = d.decode();
+    if i.is_invalid() {
+        return None;
+    }
+    // rsp stays the test's stack pointer.
+    for n in 0..i.op_count() {
+        if i.op_kind(n) == iced_x86::OpKind::Register
+            && i.op_register(n).full_register() == Register::RSP
+        {
+            return None;
+        }
+    }
+    b.truncate(i.len());
+    Some((i, b))
+}
+
+fn hw_flags(f: u32) -> u64 {
+    let map = [
+        (RflagsBits::CF, 1u64),
+        (RflagsBits::PF, 1 << 2),
+        (RflagsBits::AF, 1 << 4),
+        (RflagsBits::ZF, 1 << 6),
+        (RflagsBits::SF, 1 << 7),
+        (RflagsBits::OF, 1 << 11),
+    ];
+    map.iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, h)| h)
+        .fold(0, |a, h| a | h)
+}
+
+/// The case `k` of batch `seed` (deterministic).
+pub fn case(seed: u64, k: usize) -> Case {
+    let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
+    let n = r.random_range(1..=4);
+    let mut code = Vec::new();
+    let mut text = String::new();
+    let mut undef = 0u32;
+    let mut fmt = iced_x86::IntelFormatter::new();
+    let mut got = 0;
+    let mut tries = 0;
+    while got < n && tries < 100 {
+        tries += 1;
+        let Some((i, bytes)) = one(&mut r) else {
+            continue;
+        };
+        // A stream never reads a flag an earlier instruction left undefined.
+        if i.rflags_read() & undef != 0 {
+            continue;
+        }
+        undef = (undef & !i.rflags_modified()) | i.rflags_undefined();
+        got += 1;
+        code.extend_from_slice(&bytes);
+        fmt.format(&i, &mut text);
+        text.push('\n');
+    }
+    let mut input = State {
+        gpr: [0; 16],
+        rflags: 0,
+        xmm: [[0; 2]; 16],
+        mxcsr: 0x1f80,
+        mem: vec![0; SCRATCH_LEN],
+        signal: 0,
+    };
+    for v in input.gpr.iter_mut() {
+        *v = value(&mut r);
+    }
+    input.rflags = r.random::<u64>() & super::ARITH_FLAGS;
+    for x in input.xmm.iter_mut() {
+        *x = [value(&mut r), value(&mut r)];
+    }
+    r.fill(&mut input.mem[..]);
+    Case {
+        code,
+        input,
+        undefined_flags: hw_flags(undef),
+        text,
+    }
+}
+
+/// `count` cases of batch `seed`.
+pub fn batch(seed: u64, count: usize) -> Vec<Case> {
+    (0..count).map(|k| case(seed, k)).collect()
+}

@@ -1,0 +1,99 @@
+//! Random x86-64 instruction streams for the differential test against native execution
+//! (`tests/x86_diff.rs`, `bin/x86diff.rs`). Each case is a short stream of instructions
+//! generated from byte templates of the implemented classes (register and absolute-memory
+//! forms, random REX/0x66/lock prefixes, random immediates), run natively on this host
+//! ([`native`]) and under xlat's engine with the x86 frontend ([`engine`]); every GPR but rsp,
+//! the SDM-defined flags (iced-x86's per-instruction undefined-flag sets are masked), the
+//! XMM registers, MXCSR and the scratch memory are compared.
+
+mod cases;
+pub mod engine;
+pub mod native;
+
+pub use cases::{Case, batch};
+
+/// Guest/host address of the code: case `k` of a batch sits at `CODE + k * SLOT`.
+pub const CODE: u64 = 0x6000_0000;
+/// Bytes of code per case (the stream and its terminator).
+pub const SLOT: u64 = 128;
+/// Address of the scratch memory that memory operands reach (absolute disp32 forms).
+pub const SCRATCH: u64 = 0x7000_0000;
+/// Bytes of scratch memory.
+pub const SCRATCH_LEN: usize = 4096;
+
+/// A machine state, as both runners take and return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// rax..r15 (rsp is not part of the test: its slot is ignored).
+    pub gpr: [u64; 16],
+    /// RFLAGS (arithmetic bits).
+    pub rflags: u64,
+    /// xmm0..15, low quadword first.
+    pub xmm: [[u64; 2]; 16],
+    /// MXCSR.
+    pub mxcsr: u32,
+    /// The scratch memory.
+    pub mem: Vec<u8>,
+    /// The signal the case ended with natively (0 = none), or the class of xlat's exception.
+    pub signal: i32,
+}
+
+/// The arithmetic flags (CF, PF, AF, ZF, SF, OF).
+pub const ARITH_FLAGS: u64 = 0x8d5;
+
+/// The differences between a native and an xlat result, one line each.
+pub fn diff(case: &Case, want: &State, got: &State) -> Vec<String> {
+    let mut d = Vec::new();
+    if want.signal != got.signal {
+        d.push(format!(
+            "signal: native {} xlat {}",
+            want.signal, got.signal
+        ));
+        return d;
+    }
+    if want.signal != 0 {
+        return d;
+    }
+    const N: [&str; 16] = [
+        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15",
+    ];
+    for r in 0..16 {
+        if r != 4 && want.gpr[r] != got.gpr[r] {
+            d.push(format!(
+                "{}: native {:#x} xlat {:#x}",
+                N[r], want.gpr[r], got.gpr[r]
+            ));
+        }
+    }
+    let m = ARITH_FLAGS & !case.undefined_flags;
+    if want.rflags & m != got.rflags & m {
+        d.push(format!(
+            "rflags (mask {m:#x}): native {:#x} xlat {:#x}",
+            want.rflags & m,
+            got.rflags & m
+        ));
+    }
+    for x in 0..16 {
+        if want.xmm[x] != got.xmm[x] {
+            d.push(format!(
+                "xmm{x}: native {:x?} xlat {:x?}",
+                want.xmm[x], got.xmm[x]
+            ));
+        }
+    }
+    if want.mxcsr != got.mxcsr {
+        d.push(format!(
+            "mxcsr: native {:#x} xlat {:#x}",
+            want.mxcsr, got.mxcsr
+        ));
+    }
+    if let Some(i) = (0..want.mem.len()).find(|&i| want.mem.get(i) != got.mem.get(i)) {
+        d.push(format!(
+            "memory at scratch+{i:#x}: native {:#x} xlat {:#x}",
+            want.mem[i],
+            got.mem.get(i).copied().unwrap_or(0)
+        ));
+    }
+    d
+}
