@@ -261,7 +261,15 @@ pub fn case(seed: u64, k: usize) -> Case {
         if i.rflags_read() & undef != 0 {
             continue;
         }
-        undef = (undef & !i.rflags_modified()) | i.rflags_undefined();
+        // Shifts and rotates by a count that masks to 0 leave the flags alone, so they
+        // do not make earlier undefined flags defined.
+        use iced_x86::Mnemonic as M;
+        let kept = matches!(
+            i.mnemonic(),
+            M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror
+        );
+        let cleared = if kept { 0 } else { i.rflags_modified() };
+        undef = (undef & !cleared) | i.rflags_undefined();
         got += 1;
         code.extend_from_slice(&bytes);
         fmt.format(&i, &mut text);

@@ -627,9 +627,13 @@ fn bitscan(cx: &mut Cx, m: M) -> Option<()> {
                 cx.op(Opcode::Sub, k, l)
             };
             // Source zero: the destination is left unchanged (what hardware does).
-            let old = cx.get_gpr(dst);
-            let v = cx.b.select(Cond::Eq, src, z, old, r);
-            cx.set_gpr(dst, v);
+            // (Not even zero-extended: the whole register stays.)
+            let off = super::gpr_off(dst);
+            let full = cx.b.get_reg(Ty::I64, off);
+            cx.set_gpr(dst, r);
+            let written = cx.b.get_reg(Ty::I64, off);
+            let v = cx.b.select(Cond::Eq, src, z, full, written);
+            cx.b.set_reg(off, v);
             let f = cx.opi(Opcode::AndN, f0, flags::ZF);
             let f = cx.op(Opcode::Or, f, zf);
             cx.set_cc_eflags(f);
