@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use xlat_backend::{Engine, EngineConfig, RunExit};
+use xlat_frontend_riscv::system::pmp::Pmp;
 use xlat_frontend_riscv::system::{self as rv, Effects, Platform, exec, mmu, trap};
 use xlat_frontend_riscv::{ILLEGAL_INSTRUCTION, INSTRUCTION_ACCESS_FAULT, Riscv64};
 use xlat_ir::abi::CpuState;
@@ -26,6 +27,7 @@ pub const SYSTEM_HOT_THRESHOLD: u32 = 200;
 #[derive(Debug, Default)]
 struct RvMmu {
     modes: Mutex<(mmu::Mode, mmu::Mode)>,
+    pmp: Mutex<Pmp>,
 }
 
 struct BusPte<'a>(&'a Bus);
@@ -50,7 +52,16 @@ impl Translate for RvMmu {
             Access::Write => (data, mmu::Kind::Write),
             Access::Fetch => (fetch, mmu::Kind::Fetch),
         };
-        mmu::translate(&m, va, k, &mut BusPte(bus))
+        let pa = mmu::translate(&m, va, k, &mut BusPte(bus))?;
+        if !self
+            .pmp
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .allows(pa, k, m.prv)
+        {
+            return Err(k.access_fault());
+        }
+        Ok(pa)
     }
     fn access_fault(&self, access: Access) -> u32 {
         match access {
@@ -266,6 +277,7 @@ impl Hart {
                 &mut *self.mmu.modes.lock().unwrap_or_else(|e| e.into_inner()),
                 (data, fetch),
             );
+            *self.mmu.pmp.lock().unwrap_or_else(|e| e.into_inner()) = Pmp::from_env(&self.env);
             // One inline TLB table per (privilege, SUM): switching between them needs no
             // flush; a new page-table base, MXR or sfence.vma invalidates them all.
             if fx.flush_code || old.0.satp != data.satp || old.0.mxr != data.mxr {

@@ -168,3 +168,13 @@ fn opensbi_fw_jump_boots_an_s_mode_payload_that_powers_off() {
         );
     }
 }
+
+#[test]
+fn pmp_default_deny_tor_napot_permissions_and_lock() {
+    let Some(out) = compare("pmp") else { return };
+    assert!(
+        out.contains("M trap: cause=7 tval is target? 0 from priv 1"),
+        "{out}"
+    );
+    assert!(out.contains("M store denied by the locked entry"), "{out}");
+}

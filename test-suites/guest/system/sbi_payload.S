@@ -37,20 +37,25 @@ _start:
     call putchar
     li a0, '\n'
     call putchar
-    # timer: stvec, STIE, SIE, set_timer(now + 1 ms), wait
+    # timer: stvec, set_timer(now + 1 ms), STIE, then wait with SIE off around the check
+    # (wfi wakes on a pending enabled interrupt whatever SIE says; taking it in the window
+    # between the check and wfi would sleep forever)
     la t0, strap
     csrw stvec, t0
-    li t0, 1 << 5
-    csrs sie, t0
-    csrsi sstatus, 2
     rdtime a0
     li t0, 10000
     add a0, a0, t0
     li a7, 0x54494d45         # TIME
     li a6, 0
     ecall
-3:  wfi
-    beqz s3, 3b
+    li t0, 1 << 5
+    csrs sie, t0
+3:  bnez s3, 9f
+    wfi
+    csrsi sstatus, 2          # take the interrupt here
+    csrci sstatus, 2
+    j 3b
+9:
     la a0, msg_timer
     call print
     # shutdown: SRST, reset_type 0 (shutdown), reason 0

@@ -302,6 +302,7 @@ pub fn write(env: &mut CpuState, csr: u16, val: u64) -> Option<Effects> {
                 new |= v << (8 * b);
             }
             env.set_word(PMPCFG + 8 * i, new);
+            fx = pmp_changed();
         }
         0x3b0..=0x3bf => {
             let i = u32::from(csr - n::PMPADDR0);
@@ -309,6 +310,7 @@ pub fn write(env: &mut CpuState, csr: u16, val: u64) -> Option<Effects> {
             if cfg & 0x80 == 0 {
                 env.set_word(PMPADDR + 8 * i, val & ((1 << 54) - 1));
             }
+            fx = pmp_changed();
         }
         _ => {
             read(env, csr, &Platform::default())?;
@@ -316,6 +318,15 @@ pub fn write(env: &mut CpuState, csr: u16, val: u64) -> Option<Effects> {
         }
     }
     Some(fx)
+}
+
+/// PMP changes invalidate cached translations (they record permitted pages).
+fn pmp_changed() -> Effects {
+    Effects {
+        mmu: true,
+        flush_code: true,
+        ..Effects::default()
+    }
 }
 
 fn tvec(val: u64) -> u64 {

@@ -68,7 +68,14 @@ fn system_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
     match bits {
         ECALL => Some(ecall(env)),
         EBREAK => Some(ebreak(env)),
-        MRET if prv == PRV_M => Some(trap::mret(env)),
+        // Like QEMU, an mret to a lower privilege while no PMP entry is on faults at the
+        // mret itself (that privilege could not fetch anything).
+        MRET if prv == PRV_M && !mret_blocked(env) => Some(trap::mret(env)),
+        MRET if prv == PRV_M => Some(exception(
+            env,
+            u64::from(crate::INSTRUCTION_ACCESS_FAULT),
+            0,
+        )),
         SRET if prv == PRV_M || (prv == PRV_S && st & TSR == 0) => Some(trap::sret(env)),
         WFI if prv == PRV_M || (prv == PRV_S && st & TW == 0) => next(
             env,
@@ -92,6 +99,13 @@ fn system_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
         }
         _ => None,
     }
+}
+
+/// An mret to S or U with every PMP entry off.
+fn mret_blocked(env: &CpuState) -> bool {
+    let mpp = (env.word(MSTATUS) & super::csr::MPP) >> super::csr::MPP_SHIFT;
+    let pmp = super::pmp::Pmp::from_env(env);
+    mpp != PRV_M && pmp.cfg.iter().all(|c| (c >> 3) & 3 == 0)
 }
 
 fn csr_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {

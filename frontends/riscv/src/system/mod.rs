@@ -14,6 +14,7 @@
 pub mod csr;
 pub mod exec;
 pub mod mmu;
+pub mod pmp;
 pub mod trap;
 
 #[cfg(test)]
