@@ -20,9 +20,26 @@ impl Lower<'_, '_> {
             self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
             return;
         }
-        self.regs.write_back(&mut self.b, self.env, self.st);
-        self.store_state_imm(off::PC, pc);
+        let exit = *self.chain_exit.get_or_insert_with(|| {
+            let blk = self.b.create_block();
+            self.b.append_block_param(blk, types::I64);
+            self.b.append_block_param(blk, types::I64);
+            blk
+        });
+        let pc = self.konst(types::I64, pc);
         let slot_addr = self.konst(types::I64, self.p.slots + 8 * slot as u64);
+        self.b.ins().jump(exit, &[pc.into(), slot_addr.into()]);
+    }
+
+    /// Fills the function's one chained-exit block, if a `goto_tb` used it: every chained exit
+    /// jumps there with its pc and link slot, so the register write-back is emitted once per
+    /// function instead of once per exit (it writes the same registers either way).
+    pub(super) fn finish_chain_exit(&mut self) {
+        let Some(blk) = self.chain_exit else { return };
+        self.b.switch_to_block(blk);
+        let (pc, slot_addr) = (self.b.block_params(blk)[0], self.b.block_params(blk)[1]);
+        self.regs.write_back(&mut self.b, self.env, self.st);
+        self.b.ins().store(self.st, pc, self.env, off::PC);
         self.b
             .ins()
             .store(self.st, slot_addr, self.env, off::LAST_SLOT);

@@ -142,6 +142,8 @@ pub(crate) struct Lower<'a, 'b> {
     /// System mode: the function's one block that leaves with a pending exception after an
     /// out-of-line access (`crate::softmmu`), created on first use, filled at the end.
     pub(crate) fault_exit: Option<Block>,
+    /// The shared chained exit (`exits::finish_chain_exit`), created on first use.
+    chain_exit: Option<Block>,
 }
 
 /// Builds the body of `b`'s function from a region: `units[0]` is the head (the entry point);
@@ -194,6 +196,7 @@ pub fn lower_region(
         notmask: None,
         host_cache: Vec::new(),
         fault_exit: None,
+        chain_exit: None,
     };
     l.gen_entry();
     for (m, &unit) in units.iter().enumerate() {
@@ -228,6 +231,7 @@ pub fn lower_region(
         l.gen_body();
     }
     l.finish_fault_exit();
+    l.finish_chain_exit();
     l.b.seal_all_blocks();
     l.b.finalize(fcfg);
 }
