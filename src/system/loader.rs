@@ -15,13 +15,19 @@ pub struct Loaded {
 }
 
 fn u16_at(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// Loads `image` (ELF64 little-endian, else raw at `raw_base`) into `bus`'s RAM.
@@ -57,7 +63,9 @@ fn load_elf(bus: &Bus, b: &[u8], pie_base: u64, what: &str) -> Result<Loaded, St
     } else {
         0
     };
-    let entry = u64_at(b, 24).ok_or_else(|| bad("truncated header"))? + bias;
+    let entry = u64_at(b, 24)
+        .ok_or_else(|| bad("truncated header"))?
+        .wrapping_add(bias);
     let phoff = u64_at(b, 32).ok_or_else(|| bad("truncated header"))? as usize;
     let phentsize = usize::from(u16_at(b, 54).ok_or_else(|| bad("truncated header"))?);
     let phnum = usize::from(u16_at(b, 56).ok_or_else(|| bad("truncated header"))?);
@@ -71,7 +79,12 @@ fn load_elf(bus: &Bus, b: &[u8], pie_base: u64, what: &str) -> Result<Loaded, St
             continue;
         }
         let field = |k: usize| u64_at(b, o + k).ok_or_else(|| bad("truncated program header"));
-        let (off, paddr, filesz, memsz) = (field(8)?, field(24)? + bias, field(32)?, field(40)?);
+        let (off, paddr, filesz, memsz) = (
+            field(8)?,
+            field(24)?.wrapping_add(bias),
+            field(32)?,
+            field(40)?,
+        );
         let data = usize::try_from(off)
             .ok()
             .zip(usize::try_from(filesz).ok())
@@ -84,7 +97,7 @@ fn load_elf(bus: &Bus, b: &[u8], pie_base: u64, what: &str) -> Result<Loaded, St
         }
         if memsz > filesz {
             // Zero the rest in bounded chunks (a hostile memsz must not allocate without limit).
-            let (mut at, end) = (paddr + filesz, paddr.saturating_add(memsz));
+            let (mut at, end) = (paddr.saturating_add(filesz), paddr.saturating_add(memsz));
             if bus.ram_host(at, end - at).is_none() {
                 return Err(bad(&format!("segment at {paddr:#x} is outside RAM")));
             }
