@@ -49,7 +49,7 @@ pub fn machine_name(m: u16) -> String {
     match m {
         243 => "riscv64".into(),
         183 => "aarch64".into(),
-        62 => "x86-64".into(),
+        62 => "x86_64".into(),
         3 => "i386".into(),
         40 => "arm".into(),
         8 => "mips".into(),
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn classifies_headers() {
         assert_eq!(check(&tmp("rv", &header(2, 1, 2, 243))).unwrap(), "riscv64");
-        assert_eq!(check(&tmp("x86", &header(2, 1, 3, 62))).unwrap(), "x86-64");
+        assert_eq!(check(&tmp("x86", &header(2, 1, 3, 62))).unwrap(), "x86_64");
         assert!(matches!(
             check(&tmp("c32", &header(1, 1, 2, 243))),
             Err(ElfCheckError::Class32(_))

@@ -104,7 +104,23 @@ fn run_until_exit(
                 let nr = env.word(abi.syscall_nr);
                 let args = abi.syscall_args.map(|o| env.word(o));
                 process.sp = env.word(abi.sp);
-                match process.syscall(nr, args) {
+                let x86 = abi.elf_machine == crate::arch_x86_64::EM_X86_64;
+                let pre = if x86 {
+                    crate::arch_x86_64::before(env, &process.space, nr, args)
+                } else {
+                    crate::arch_x86_64::Pre::Call(nr, args)
+                };
+                let outcome = match pre {
+                    crate::arch_x86_64::Pre::Ret(v) => Outcome::Ret(v),
+                    crate::arch_x86_64::Pre::Call(nr, args) => {
+                        let o = process.syscall(nr, args);
+                        if let (true, Outcome::Ret(v)) = (x86, &o) {
+                            crate::arch_x86_64::after(&process.space, nr, args, *v);
+                        }
+                        o
+                    }
+                };
+                match outcome {
                     Outcome::Ret(v) => {
                         env.set_word(abi.syscall_ret, v as u64);
                         crate::fault::follow_fault_handlers(m, process);

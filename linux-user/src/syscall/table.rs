@@ -87,6 +87,11 @@ fn aarch64(nr: u64) -> Option<Sys> {
 /// The table for a guest of ELF machine `machine`.
 pub fn for_machine(machine: u16) -> ArchTable {
     match machine {
+        62 => ArchTable {
+            lookup: crate::arch_x86_64::lookup,
+            sigaction_size: 32,
+            clone_args: (2, 3, 4),
+        },
         243 => ArchTable {
             lookup: riscv64,
             sigaction_size: 24,

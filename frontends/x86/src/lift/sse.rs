@@ -63,6 +63,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let r = match m {
         M::Movdqa | M::Movdqu | M::Movaps | M::Movups | M::Movapd | M::Movupd => mov128(cx),
         M::Movd | M::Movq => movdq(cx),
+        M::Movhps | M::Movhpd | M::Movlps | M::Movlpd | M::Movlhps | M::Movhlps => half(cx, m),
         M::Pxor
         | M::Por
         | M::Pand
@@ -230,5 +231,28 @@ fn shuffle(cx: &mut Cx, m: M) -> Option<()> {
         (d, cx.i.try_immediate(1).ok()?)
     };
     call(cx, sse_op(m)?, d, s, imm);
+    Some(())
+}
+
+/// Moves of one 64-bit half: movhps/movhpd/movlps/movlpd (memory), movlhps/movhlps.
+fn half(cx: &mut Cx, m: M) -> Option<()> {
+    let high = matches!(m, M::Movhps | M::Movhpd | M::Movlhps);
+    if cx.i.op0_kind() == OpKind::Memory {
+        let s = xmm_off(cx.i.op1_register())?;
+        let v = cx.b.get_reg(Ty::I64, s + if high { 8 } else { 0 });
+        let a = cx.ea();
+        cx.store(v, a, 8);
+        return Some(());
+    }
+    let d = xmm_off(cx.i.op0_register())?;
+    let v = match m {
+        M::Movlhps => cx.b.get_reg(Ty::I64, xmm_off(cx.i.op1_register())?),
+        M::Movhlps => cx.b.get_reg(Ty::I64, xmm_off(cx.i.op1_register())? + 8),
+        _ => {
+            let a = cx.ea();
+            cx.load(a, 8)
+        }
+    };
+    cx.b.set_reg(d + if high { 8 } else { 0 }, v);
     Some(())
 }

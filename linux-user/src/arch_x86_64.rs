@@ -1,0 +1,326 @@
+//! The x86-64 Linux ABI: its own syscall numbers (`arch/x86/entry/syscalls/syscall_64.tbl`)
+//! mapped onto the shared implementations, the legacy path calls (open, stat, pipe, fork...)
+//! rewritten to their `*at`/generic forms, arch_prctl, and `struct stat`'s x86-64 layout.
+
+use crate::syscall::table::{Sys, generic};
+use xlat_ir::abi::CpuState;
+use xlat_softmmu::AddressSpace;
+
+/// ELF `e_machine` of x86-64.
+pub const EM_X86_64: u16 = 62;
+
+const AT_FDCWD: u64 = -100i64 as u64;
+
+/// x86-64 syscall number → the shared syscall, through the asm-generic number of the same
+/// call (every argument list here matches the generic one).
+pub fn lookup(nr: u64) -> Option<Sys> {
+    let g = match nr {
+        0 => 63,
+        1 => 64,
+        3 => 57,
+        5 => 80,
+        8 => 62,
+        9 => 222,
+        10 => 226,
+        11 => 215,
+        12 => 214,
+        13 => 134,
+        14 => 135,
+        15 => 139,
+        16 => 29,
+        17 => 67,
+        18 => 68,
+        19 => 65,
+        20 => 66,
+        24 => 124,
+        25 => 216,
+        26 => 227,
+        27 => 232,
+        28 => 233,
+        32 => 23,
+        35 => 101,
+        36 => 102,
+        38 => 103,
+        39 => 172,
+        40 => 71,
+        41 => 198,
+        42 => 203,
+        43 => 202,
+        44 => 206,
+        45 => 207,
+        46 => 211,
+        47 => 212,
+        48 => 210,
+        49 => 200,
+        50 => 201,
+        51 => 204,
+        52 => 205,
+        53 => 199,
+        54 => 208,
+        55 => 209,
+        56 => 220,
+        59 => 221,
+        60 => 93,
+        61 => 260,
+        62 => 129,
+        63 => 160,
+        72 => 25,
+        73 => 32,
+        74 => 82,
+        75 => 83,
+        76 => 45,
+        77 => 46,
+        79 => 17,
+        80 => 49,
+        81 => 50,
+        91 => 52,
+        93 => 55,
+        95 => 166,
+        96 => 169,
+        97 => 163,
+        98 => 165,
+        99 => 179,
+        100 => 153,
+        102 => 174,
+        104 => 176,
+        105 => 146,
+        106 => 144,
+        107 => 175,
+        108 => 177,
+        109 => 154,
+        110 => 173,
+        112 => 157,
+        113 => 145,
+        114 => 143,
+        115 => 158,
+        116 => 159,
+        117 => 147,
+        118 => 148,
+        119 => 149,
+        120 => 150,
+        121 => 155,
+        124 => 156,
+        125 => 90,
+        126 => 91,
+        127 => 136,
+        128 => 137,
+        129 => 138,
+        130 => 133,
+        131 => 132,
+        135 => 92,
+        137 => 43,
+        138 => 44,
+        140 => 141,
+        141 => 140,
+        143 => 121,
+        145 => 120,
+        149 => 228,
+        150 => 229,
+        151 => 230,
+        152 => 231,
+        157 => 167,
+        160 => 164,
+        162 => 81,
+        170 => 161,
+        186 => 178,
+        200 => 130,
+        202 => 98,
+        203 => 122,
+        204 => 123,
+        217 => 61,
+        218 => 96,
+        221 => 223,
+        228 => 113,
+        229 => 114,
+        230 => 115,
+        231 => 94,
+        233 => 21,
+        234 => 131,
+        247 => 95,
+        254 => 27,
+        255 => 28,
+        257 => 56,
+        258 => 34,
+        259 => 33,
+        260 => 54,
+        262 => 79,
+        263 => 35,
+        265 => 37,
+        266 => 36,
+        267 => 78,
+        268 => 53,
+        269 => 48,
+        270 => 72,
+        271 => 73,
+        273 => 99,
+        274 => 100,
+        275 => 76,
+        276 => 77,
+        277 => 84,
+        280 => 88,
+        281 => 22,
+        283 => 85,
+        285 => 47,
+        286 => 86,
+        287 => 87,
+        288 => 242,
+        289 => 74,
+        290 => 19,
+        291 => 20,
+        292 => 24,
+        293 => 59,
+        294 => 26,
+        295 => 69,
+        296 => 70,
+        297 => 240,
+        302 => 261,
+        306 => 267,
+        309 => 168,
+        316 => 276,
+        318 => 278,
+        319 => 279,
+        324 => 283,
+        326 => 285,
+        332 => 291,
+        334 => 293,
+        424 | 434 | 435 | 436 | 439 | 441 | 452 => nr,
+        _ => return None,
+    };
+    generic(g)
+}
+
+/// What to do with a syscall before the shared layer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pre {
+    /// Done here: this is the result.
+    Ret(i64),
+    /// Run (x86-64) syscall `nr` with these arguments.
+    Call(u64, [u64; 6]),
+}
+
+/// Handles arch_prctl and rewrites the legacy calls to the x86-64 numbers of their modern
+/// forms.
+pub fn before(env: &mut CpuState, space: &AddressSpace, nr: u64, a: [u64; 6]) -> Pre {
+    use xlat_frontend_x86::state;
+    let call = |nr, b: &[u64]| {
+        let mut v = [0u64; 6];
+        v[..b.len()].copy_from_slice(b);
+        Pre::Call(nr, v)
+    };
+    match nr {
+        // arch_prctl
+        158 => Pre::Ret(match a[0] {
+            0x1001 => {
+                env.set_word(state::GS_BASE, a[1]);
+                0
+            }
+            0x1002 => {
+                env.set_word(state::FS_BASE, a[1]);
+                0
+            }
+            0x1003 | 0x1004 => {
+                let off = if a[0] == 0x1003 {
+                    state::FS_BASE
+                } else {
+                    state::GS_BASE
+                };
+                match space.write_u64(a[1], env.word(off)) {
+                    Ok(()) => 0,
+                    Err(_) => -i64::from(libc::EFAULT),
+                }
+            }
+            _ => -i64::from(libc::EINVAL),
+        }),
+        2 => call(257, &[AT_FDCWD, a[0], a[1], a[2]]),
+        4 => call(262, &[AT_FDCWD, a[0], a[1], 0]),
+        6 => call(262, &[AT_FDCWD, a[0], a[1], 0x100]),
+        21 => call(269, &[AT_FDCWD, a[0], a[1]]),
+        22 => call(293, &[a[0], 0]),
+        33 if a[0] == a[1] => call(72, &[a[0], 1]), // fcntl(F_GETFD) checks the fd
+        33 => call(292, &[a[0], a[1], 0]),
+        57 => call(56, &[17]),     // fork: clone(SIGCHLD)
+        58 => call(56, &[0x4111]), // vfork: clone(CLONE_VM|CLONE_VFORK|SIGCHLD)
+        82 => call(316, &[AT_FDCWD, a[0], AT_FDCWD, a[1], 0]),
+        83 => call(258, &[AT_FDCWD, a[0], a[1]]),
+        84 => call(263, &[AT_FDCWD, a[0], 0x200]),
+        85 => call(257, &[AT_FDCWD, a[0], 0x241, a[1]]),
+        86 => call(265, &[AT_FDCWD, a[0], AT_FDCWD, a[1], 0]),
+        87 => call(263, &[AT_FDCWD, a[0], 0]),
+        88 => call(266, &[a[0], AT_FDCWD, a[1]]),
+        89 => call(267, &[AT_FDCWD, a[0], a[1], a[2]]),
+        90 => call(268, &[AT_FDCWD, a[0], a[1]]),
+        92 => call(260, &[AT_FDCWD, a[0], a[1], a[2], 0]),
+        94 => call(260, &[AT_FDCWD, a[0], a[1], a[2], 0x100]),
+        111 => call(121, &[0]),
+        213 => call(291, &[0]),
+        232 => call(281, &[a[0], a[1], a[2], a[3], 0, 8]),
+        284 => call(290, &[a[0], 0]),
+        _ => Pre::Call(nr, a),
+    }
+}
+
+/// Fixes up results whose layout differs on x86-64: `struct stat` (the shared layer writes
+/// the asm-generic one).
+pub fn after(space: &AddressSpace, nr: u64, a: [u64; 6], ret: i64) {
+    if ret != 0 {
+        return;
+    }
+    let buf = match nr {
+        5 => a[1],
+        262 => a[2],
+        _ => return,
+    };
+    let mut g = [0u8; 128];
+    if space.read_bytes(buf, &mut g).is_err() {
+        return;
+    }
+    let _ = space.write_bytes(buf, &stat_to_x86(&g));
+}
+
+/// asm-generic `struct stat` (128 bytes) → x86-64 `struct stat` (144 bytes).
+pub fn stat_to_x86(g: &[u8; 128]) -> [u8; 144] {
+    let u32_at = |o: usize| u32::from_le_bytes(g[o..o + 4].try_into().unwrap_or([0; 4]));
+    let mut x = [0u8; 144];
+    x[0..16].copy_from_slice(&g[0..16]); // st_dev, st_ino
+    x[16..24].copy_from_slice(&u64::from(u32_at(20)).to_le_bytes()); // st_nlink
+    x[24..28].copy_from_slice(&g[16..20]); // st_mode
+    x[28..36].copy_from_slice(&g[24..32]); // st_uid, st_gid
+    x[40..48].copy_from_slice(&g[32..40]); // st_rdev
+    x[48..56].copy_from_slice(&g[48..56]); // st_size
+    let blksize = i64::from(u32_at(56) as i32);
+    x[56..64].copy_from_slice(&blksize.to_le_bytes());
+    x[64..120].copy_from_slice(&g[64..120]); // st_blocks, the three timespecs
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_syscall_64_tbl() {
+        let name = |nr| lookup(nr).map(Sys::name);
+        assert_eq!(name(0), Some("read"));
+        assert_eq!(name(1), Some("write"));
+        assert_eq!(name(9), Some("mmap"));
+        assert_eq!(name(60), Some("exit"));
+        assert_eq!(name(231), Some("exit_group"));
+        assert_eq!(name(257), Some("openat"));
+        assert_eq!(name(262), Some("newfstatat"));
+        assert_eq!(name(318), Some("getrandom"));
+        assert_eq!(name(435), Some("clone3"));
+        assert_eq!(name(158), None); // arch_prctl is handled before the table
+    }
+
+    #[test]
+    fn stat_layout() {
+        let mut g = [0u8; 128];
+        g[16..20].copy_from_slice(&0o100644u32.to_le_bytes());
+        g[20..24].copy_from_slice(&3u32.to_le_bytes());
+        g[48..56].copy_from_slice(&12345u64.to_le_bytes());
+        let x = stat_to_x86(&g);
+        assert_eq!(u64::from_le_bytes(x[16..24].try_into().unwrap()), 3);
+        assert_eq!(u32::from_le_bytes(x[24..28].try_into().unwrap()), 0o100644);
+        assert_eq!(u64::from_le_bytes(x[48..56].try_into().unwrap()), 12345);
+    }
+}
