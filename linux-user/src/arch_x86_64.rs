@@ -231,6 +231,16 @@ pub fn before(env: &mut CpuState, space: &AddressSpace, nr: u64, a: [u64; 6]) ->
             }
             _ => -i64::from(libc::EINVAL),
         }),
+        // time(tloc)
+        201 => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if a[0] != 0 && space.write_u64(a[0], now).is_err() {
+                return Pre::Ret(-i64::from(libc::EFAULT));
+            }
+            Pre::Ret(now as i64)
+        }
         2 => call(257, &[AT_FDCWD, a[0], a[1], a[2]]),
         4 => call(262, &[AT_FDCWD, a[0], a[1], 0]),
         6 => call(262, &[AT_FDCWD, a[0], a[1], 0x100]),

@@ -194,3 +194,177 @@ pub static H_SSE: Helper = Helper {
     flags: HelperFlags::STATE,
     state_words: None,
 };
+
+extern "C" fn fp(env: &mut CpuState, code: u64, d: u64, s: u64, _: u64) -> u64 {
+    crate::ssefp::arith(env, code, d as u32, s as u32);
+    0
+}
+
+/// SSE FP arithmetic on xmm state offsets ([`crate::ssefp::arith`]).
+pub static H_FP: Helper = Helper {
+    name: "x86_fp",
+    func: fp,
+    nargs: 3,
+    flags: HelperFlags::STATE,
+    state_words: None,
+};
+
+extern "C" fn fcmp(_: &mut CpuState, a: u64, b: u64, double: u64, _: u64) -> u64 {
+    crate::ssefp::compare(a, b, double != 0)
+}
+
+/// ucomis*/comis* flags.
+pub static H_FCMP: Helper = Helper {
+    name: "x86_fcmp",
+    func: fcmp,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn to_int(_: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u64 {
+    crate::ssefp::to_int(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, arg & 0x100 != 0)
+}
+
+/// cvt(t)s{s,d}2si: `arg` = double | bytes << 1 | truncate << 8.
+pub static H_TO_INT: Helper = Helper {
+    name: "x86_to_int",
+    func: to_int,
+    nargs: 2,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn from_int(_: &mut CpuState, v: u64, bytes: u64, double: u64, _: u64) -> u64 {
+    crate::ssefp::from_int(v, bytes as u32, double != 0)
+}
+
+/// cvtsi2s{s,d}.
+pub static H_FROM_INT: Helper = Helper {
+    name: "x86_from_int",
+    func: from_int,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+/// shld/shrd: returns (result, last bit out); `p` = count << 8 | bytes | right << 16.
+/// Counts above the operand size (16-bit forms) are undefined: they shift through src again.
+fn shxd(d: u64, s: u64, p: u64) -> (u64, u64, u32) {
+    let bytes = (p & 0xff) as u32;
+    let bits = bytes * 8;
+    let n = ((p >> 8) & 0xff) as u32;
+    let right = p & 0x1_0000 != 0;
+    let m = flags::mask(bytes);
+    let (d, s) = (u128::from(d & m), u128::from(s & m));
+    if n == 0 {
+        return (d as u64, 0, 0);
+    }
+    if right {
+        let wide = (s << bits) | d;
+        let r = (wide >> n) as u64 & m;
+        let cf = (wide >> (n - 1)) as u64 & 1;
+        (r, cf, n)
+    } else {
+        let wide = (d << bits) | s;
+        let r = ((wide << n) >> bits) as u64 & m;
+        let cf = (wide >> (2 * bits).saturating_sub(n).min(127)) as u64 & 1;
+        (r, cf, n)
+    }
+}
+
+extern "C" fn shxd_res(_: &mut CpuState, d: u64, s: u64, p: u64, _: u64) -> u64 {
+    shxd(d, s, p).0
+}
+
+extern "C" fn shxd_flags(_: &mut CpuState, d: u64, s: u64, p: u64, f: u64) -> u64 {
+    let (r, cf, n) = shxd(d, s, p);
+    if n == 0 {
+        return f;
+    }
+    let bytes = (p & 0xff) as u32;
+    let bits = bytes * 8;
+    let mut nf = flags::eflags(flags::cc_op(flags::LOGIC, bytes), r, 0, 0) | cf;
+    // OF (defined for a count of 1): the sign changed.
+    if ((r ^ d) >> (bits - 1)) & 1 != 0 {
+        nf |= flags::OF;
+    }
+    nf
+}
+
+/// shld/shrd result.
+pub static H_SHXD: Helper = Helper {
+    name: "x86_shxd",
+    func: shxd_res,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+/// shld/shrd flags (from the old flags when the count is 0).
+pub static H_SHXD_FLAGS: Helper = Helper {
+    name: "x86_shxd_flags",
+    func: shxd_flags,
+    nargs: 4,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn x87(env: &mut CpuState, o: u64, a: u64, b: u64, _: u64) -> u64 {
+    crate::x87::exec(env, o, a, b)
+}
+
+/// The x87 stack machine ([`crate::x87::exec`]).
+pub static H_X87: Helper = Helper {
+    name: "x86_x87",
+    func: x87,
+    nargs: 3,
+    flags: HelperFlags::STATE,
+    state_words: None,
+};
+
+extern "C" fn from80(_: &mut CpuState, lo: u64, hi: u64, _: u64, _: u64) -> u64 {
+    crate::x87::from80(lo, hi).to_bits()
+}
+
+/// 80-bit extended → double bits.
+pub static H_FROM80: Helper = Helper {
+    name: "x86_from80",
+    func: from80,
+    nargs: 2,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn to80(_: &mut CpuState, v: u64, hi: u64, _: u64, _: u64) -> u64 {
+    let (l, h) = crate::x87::to80(f64::from_bits(v));
+    if hi != 0 { h } else { l }
+}
+
+/// Double bits → 80-bit extended: the significand (`hi` = 0) or the sign and exponent.
+pub static H_TO80: Helper = Helper {
+    name: "x86_to80",
+    func: to80,
+    nargs: 2,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn conv(_: &mut CpuState, kind: u64, v: u64, _: u64, _: u64) -> u64 {
+    match kind {
+        0 => f64::from(f32::from_bits(v as u32)).to_bits(),
+        1 => u64::from((f64::from_bits(v) as f32).to_bits()),
+        2 => f64::from(v as u16 as i16).to_bits(),
+        3 => f64::from(v as u32 as i32).to_bits(),
+        _ => (v as i64 as f64).to_bits(),
+    }
+}
+
+/// Conversions for x87 memory operands: 0 f32→f64, 1 f64→f32, 2/3/4 int16/32/64→f64.
+pub static H_CONV: Helper = Helper {
+    name: "x86_conv",
+    func: conv,
+    nargs: 2,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};

@@ -36,7 +36,9 @@ pub mod flags;
 mod helpers;
 mod lift;
 pub mod sse;
+pub mod ssefp;
 pub mod state;
+pub mod x87;
 
 use xlat_ir::abi::CpuState;
 use xlat_ir::{CodeFetch, Frontend, TrapClass, Unit, UserAbi};
@@ -131,6 +133,7 @@ impl Frontend for X86_64 {
         env.set_word(state::CC_SRC1, 0);
         env.set_word(state::DF, 0);
         env.set_word(state::MXCSR, state::MXCSR_DEFAULT);
+        env.set_word(state::X87_CW, state::X87_CW_DEFAULT);
     }
 
     fn registers(&self) -> Vec<(&'static str, u32)> {

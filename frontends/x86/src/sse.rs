@@ -35,9 +35,17 @@ pub enum Op {
     SllDq,
     SrlDq,
     Movmskb,
+    SllW,
+    SllD,
+    SllQ,
+    SrlW,
+    SrlD,
+    SrlQ,
+    SraW,
+    SraD,
 }
 
-const OPS: [Op; 28] = [
+const OPS: [Op; 36] = [
     Op::Xor,
     Op::Or,
     Op::And,
@@ -66,6 +74,14 @@ const OPS: [Op; 28] = [
     Op::SllDq,
     Op::SrlDq,
     Op::Movmskb,
+    Op::SllW,
+    Op::SllD,
+    Op::SllQ,
+    Op::SrlW,
+    Op::SrlD,
+    Op::SrlQ,
+    Op::SraW,
+    Op::SraD,
 ];
 
 fn get(env: &CpuState, off: u32) -> u128 {
@@ -173,6 +189,35 @@ pub fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
             } else {
                 a >> (imm * 8)
             }
+        }
+        Op::SllW | Op::SllD | Op::SllQ | Op::SrlW | Op::SrlD | Op::SrlQ | Op::SraW | Op::SraD => {
+            let w = match op {
+                Op::SllW | Op::SrlW | Op::SraW => 2,
+                Op::SllD | Op::SrlD | Op::SraD => 4,
+                _ => 8,
+            };
+            let bits = u64::from(w) * 8;
+            let n = imm;
+            lanes(a, 0, w, |x, _| match op {
+                Op::SllW | Op::SllD | Op::SllQ => {
+                    if n >= bits {
+                        0
+                    } else {
+                        x << n
+                    }
+                }
+                Op::SrlW | Op::SrlD | Op::SrlQ => {
+                    if n >= bits {
+                        0
+                    } else {
+                        x >> n
+                    }
+                }
+                _ => {
+                    let sx = ((x << (64 - bits)) as i64) >> (64 - bits);
+                    (sx >> n.min(bits - 1)) as u64
+                }
+            })
         }
         Op::Movmskb => 0,
     };

@@ -59,6 +59,19 @@ pub const fn xmm(i: u8) -> u32 {
     reg_offset(32 + 2 * (i as usize & 15))
 }
 
+/// State offset of x87 physical register `i` (an IEEE double, see [`crate::x87`]).
+pub const fn x87(i: u8) -> u32 {
+    reg_offset(64 + (i as usize & 7))
+}
+/// x87 stack top (0..8).
+pub const X87_TOP: u32 = reg_offset(72);
+/// x87 control word.
+pub const X87_CW: u32 = reg_offset(73);
+/// x87 status word (condition codes; TOP lives in `X87_TOP`).
+pub const X87_SW: u32 = reg_offset(74);
+/// Default x87 control word.
+pub const X87_CW_DEFAULT: u64 = 0x37f;
+
 /// Default MXCSR: all exceptions masked, round to nearest.
 pub const MXCSR_DEFAULT: u64 = 0x1f80;
 

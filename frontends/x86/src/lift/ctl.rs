@@ -140,7 +140,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Scasw
         | M::Scasd
         | M::Scasq
-            if cx.i.op_count() == 0 || cx.i.op0_kind() != OpKind::Register =>
+            if is_string(cx) =>
         {
             string(cx, m)
         }
@@ -386,4 +386,20 @@ fn string(cx: &mut Cx, m: M) -> Flow {
     }
     cx.goto(0, cx.next_pc());
     Flow::End
+}
+
+/// Whether the instruction is the string form (movsd is also an SSE move, cmpsd a compare).
+fn is_string(cx: &Cx) -> bool {
+    cx.i.op_count() == 0
+        || (0..cx.i.op_count()).any(|n| {
+            matches!(
+                cx.i.op_kind(n),
+                OpKind::MemorySegRSI
+                    | OpKind::MemorySegESI
+                    | OpKind::MemorySegSI
+                    | OpKind::MemoryESRDI
+                    | OpKind::MemoryESEDI
+                    | OpKind::MemoryESDI
+            )
+        })
 }

@@ -20,6 +20,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Inc | M::Dec | M::Neg | M::Not => unary(cx, m),
         M::Shl | M::Sal | M::Shr | M::Sar => shift(cx, m),
         M::Rol | M::Ror => rotate(cx, m == M::Rol),
+        M::Shld | M::Shrd => double_shift(cx, m == M::Shrd),
         M::Imul if cx.i.op_count() >= 2 => imul2(cx),
         M::Mul | M::Imul => mul1(cx, m == M::Imul),
         M::Div | M::Idiv => div(cx, m == M::Idiv),
@@ -682,4 +683,23 @@ fn cmov(cx: &mut Cx) -> Option<()> {
     // A 32-bit cmov zero-extends even when the condition is false.
     cx.set_gpr(r, v);
     Some(())
+}
+
+fn double_shift(cx: &mut Cx, right: bool) -> Option<()> {
+    let bytes = cx.opsize(0);
+    let a = cx.mem_addr();
+    let d = cx.read(0, a, bytes)?;
+    let src = cx.get_gpr(cx.i.op1_register());
+    let c = match cx.i.op2_kind() {
+        OpKind::Register => cx.get_gpr(cx.i.op2_register()),
+        _ => cx.k(cx.i.try_immediate(2).ok()?),
+    };
+    let cnt = cx.opi(Opcode::And, c, if bytes == 8 { 63 } else { 31 });
+    let f = cx.eflags();
+    let p = cx.opi(Opcode::Shl, cnt, 8);
+    let p = cx.opi(Opcode::Or, p, u64::from(bytes) | (u64::from(right) << 16));
+    let r = cx.b.call(&helpers::H_SHXD, &[d, src, p]);
+    let nf = cx.b.call(&helpers::H_SHXD_FLAGS, &[d, src, p, f]);
+    cx.set_cc_eflags(nf);
+    cx.write(0, a, r, bytes)
 }

@@ -6,8 +6,10 @@ mod cc;
 mod ctl;
 mod int;
 mod sse;
+mod ssefp;
 #[cfg(test)]
 mod tests;
+mod x87;
 
 use crate::{ILLEGAL_INSTRUCTION, PAGE_FAULT, state};
 use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind, Register};
@@ -308,6 +310,12 @@ fn lift_one(cx: &mut Cx) -> Flow {
         return f;
     }
     if let Some(f) = sse::lift(cx) {
+        return f;
+    }
+    if let Some(f) = ssefp::lift(cx) {
+        return f;
+    }
+    if let Some(f) = x87::lift(cx) {
         return f;
     }
     Flow::Illegal

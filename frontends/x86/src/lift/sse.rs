@@ -97,6 +97,9 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Pcmpgtb
         | M::Psubusb => binary(cx, m),
         M::Pshufd | M::Pslldq | M::Psrldq => shuffle(cx, m),
+        M::Psllw | M::Pslld | M::Psllq | M::Psrlw | M::Psrld | M::Psrlq | M::Psraw | M::Psrad => {
+            shift(cx, m)
+        }
         M::Pmovmskb => {
             let s = xmm_off(cx.i.op1_register())?;
             let o = cx.k(Op::Movmskb as u64);
@@ -194,8 +197,8 @@ fn sse_op(m: M) -> Option<Op> {
         M::Punpcklbw => Op::UnpckLBW,
         M::Punpcklwd => Op::UnpckLWD,
         M::Punpckldq => Op::UnpckLDQ,
-        M::Punpcklqdq => Op::UnpckLQDQ,
-        M::Punpckhqdq => Op::UnpckHQDQ,
+        M::Punpcklqdq | M::Unpcklpd => Op::UnpckLQDQ,
+        M::Punpckhqdq | M::Unpckhpd => Op::UnpckHQDQ,
         M::Pshufd => Op::Shufd,
         M::Pslldq => Op::SllDq,
         M::Psrldq => Op::SrlDq,
@@ -254,5 +257,31 @@ fn half(cx: &mut Cx, m: M) -> Option<()> {
         }
     };
     cx.b.set_reg(d + if high { 8 } else { 0 }, v);
+    Some(())
+}
+
+fn shift(cx: &mut Cx, m: M) -> Option<()> {
+    let op = match m {
+        M::Psllw => Op::SllW,
+        M::Pslld => Op::SllD,
+        M::Psllq => Op::SllQ,
+        M::Psrlw => Op::SrlW,
+        M::Psrld => Op::SrlD,
+        M::Psrlq => Op::SrlQ,
+        M::Psraw => Op::SraW,
+        _ => Op::SraD,
+    };
+    let d = xmm_off(cx.i.op0_register())?;
+    let n = match cx.i.op1_kind() {
+        OpKind::Immediate8 => cx.k(cx.i.immediate8().into()),
+        OpKind::Register => cx.b.get_reg(Ty::I64, xmm_off(cx.i.op1_register())?),
+        OpKind::Memory => {
+            let a = cx.ea();
+            cx.load(a, 8)
+        }
+        _ => return None,
+    };
+    let args = [cx.k(op as u64), cx.k(u64::from(d)), cx.k(u64::from(d)), n];
+    cx.b.call_void(&helpers::H_SSE, &args);
     Some(())
 }
