@@ -1,0 +1,121 @@
+//! x86-64 Linux user mode: Debian's amd64 busybox-static (fetched by
+//! scripts/setup.d/20-x86.sh) and a static program built with the host gcc
+//! (test-suites/guest/x86_64/) give the same stdout and exit status under `xlat run` (jit and
+//! interpreter) as natively on this host.
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root, xlat_bin};
+
+fn native_and_xlat(prog: &Path, args: &[&str], input_dir: &Path) {
+    let native = Command::new(prog)
+        .args(args)
+        .current_dir(input_dir)
+        .output()
+        .expect("run natively");
+    for accel in ["jit", "interp"] {
+        let got = Command::new(xlat_bin())
+            .args(["run", "--accel", accel])
+            .arg(prog)
+            .args(args)
+            .current_dir(input_dir)
+            .output()
+            .expect("run xlat");
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&native.stdout),
+            "{} {args:?} ({accel}): stdout differs; stderr: {}",
+            prog.display(),
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(
+            got.status.code(),
+            native.status.code(),
+            "{args:?} ({accel}): status"
+        );
+    }
+}
+
+fn workdir() -> PathBuf {
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let text: String = (0..400)
+        .map(|i| format!("line {:04} {}\n", (i * 7919) % 1000, "abc".repeat(i % 5)))
+        .collect();
+    std::fs::write(d.join("in.txt"), text).expect("input");
+    d
+}
+
+#[test]
+fn busybox_applets_match_native() {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipping: needs an x86-64 host");
+        return;
+    }
+    let bb = cache_dir().join("x86_64").join("busybox");
+    if !bb.exists() {
+        eprintln!("skipping: {} is missing (scripts/setup.sh)", bb.display());
+        return;
+    }
+    let d = workdir();
+    let cases: &[&[&str]] = &[
+        &["echo", "hello", "world"],
+        &["seq", "1", "7"],
+        &["sort", "in.txt"],
+        &["sort", "-n", "-r", "in.txt"],
+        &["md5sum", "in.txt"],
+        &["sha256sum", "in.txt"],
+        &["wc", "in.txt"],
+        &["uniq", "-c", "in.txt"],
+        &["cut", "-c", "1-9", "in.txt"],
+        &["sed", "s/line/LINE/;s/abc/x/g", "in.txt"],
+        &["grep", "-c", "abcabc", "in.txt"],
+        &[
+            "awk",
+            "{s += $2} END {print s, s/NR; printf \"%.3f %e\\n\", sqrt(s), s*1.5}",
+            "in.txt",
+        ],
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo $((i * i)); done; x=abc; echo ${#x}",
+        ],
+        &["printf", "%5.2f %x %s\\n", "3.14159", "255", "ok"],
+        &["expr", "12345", "*", "6789"],
+        &["factor", "1234567890"],
+        &["dc", "-e", "2 64 ^ p"],
+        &["od", "-A", "x", "-t", "x1z", "-N", "64", "in.txt"],
+        &["tr", "a-z", "A-Z"],
+        &["sh", "-c", "gzip -c in.txt | gzip -d | md5sum"],
+        &["sh", "-c", "bzip2 -c in.txt | bzip2 -d | sha1sum"],
+        &["basename", "/a/b/c.txt", ".txt"],
+    ];
+    for args in cases {
+        native_and_xlat(&bb, args, &d);
+    }
+}
+
+#[test]
+fn static_gcc_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/hello.c");
+    let exe = d.join("hello");
+    let st = Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    if !st.success() {
+        eprintln!("skipping: gcc -static failed (no static libc?)");
+        return;
+    }
+    native_and_xlat(&exe, &["arg"], &d);
+}
