@@ -36,10 +36,10 @@ pub(super) fn temps_read_uninit(unit: &Unit) -> Vec<bool> {
 pub(super) fn pc_is_static(unit: &Unit) -> bool {
     let mut at = vec![usize::MAX; unit.labels as usize];
     for (k, i) in unit.insts.iter().enumerate() {
-        if i.op.format() == Format::Label {
-            if let Some(p) = at.get_mut(i.imm as usize) {
-                *p = k;
-            }
+        if i.op.format() == Format::Label
+            && let Some(p) = at.get_mut(i.imm as usize)
+        {
+            *p = k;
         }
     }
     unit.insts.iter().enumerate().all(|(k, i)| {
