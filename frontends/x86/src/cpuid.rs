@@ -1,14 +1,19 @@
-//! The virtual CPU that CPUID describes: vendor "XlatVirtual ", family 6, and exactly the
-//! features this frontend implements (baseline x86-64: CMOV, CX8, TSC, SSE, SSE2 integer
-//! moves and ops, POPCNT, LZCNT, SYSCALL, NX, long mode). Unknown leaves read as zeros.
+//! The virtual CPU that CPUID describes: vendor "GenuineIntel" (glibc reads the feature leaf
+//! only for vendors it knows, and refuses to run below the baseline ISA level), family 6
+//! model 0 (no model-specific tuning applies), and the features
+//! this frontend implements: the x86-64 baseline ISA level (FPU, TSC, CX8, CMOV, FXSR, SSE,
+//! SSE2, SYSCALL, NX, long mode) plus POPCNT and LZCNT. One exception: MMX is claimed because
+//! glibc's ld.so refuses to run on a CPU below the baseline level, but MMX instructions raise
+//! #UD (nothing compiled for x86-64 uses them). Unknown leaves read as zeros.
 
 /// Highest basic leaf.
 pub const MAX_LEAF: u32 = 1;
 /// Highest extended leaf.
 pub const MAX_EXT_LEAF: u32 = 0x8000_0001;
 
-/// Leaf 1 EDX: TSC, CX8, CMOV, SSE, SSE2.
-pub const LEAF1_EDX: u32 = (1 << 4) | (1 << 8) | (1 << 15) | (1 << 25) | (1 << 26);
+/// Leaf 1 EDX: FPU, TSC, CX8, CMOV, MMX (see above), FXSR, SSE, SSE2.
+pub const LEAF1_EDX: u32 =
+    1 | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
 /// Leaf 1 ECX: POPCNT.
 pub const LEAF1_ECX: u32 = 1 << 23;
 
@@ -16,7 +21,7 @@ pub const LEAF1_ECX: u32 = 1 << 23;
 pub fn cpuid(leaf: u32, _sub: u32) -> [u32; 4] {
     let s = |t: &[u8; 4]| u32::from_le_bytes(*t);
     match leaf {
-        0 => [MAX_LEAF, s(b"Xlat"), s(b"ual "), s(b"Virt")],
+        0 => [MAX_LEAF, s(b"Genu"), s(b"ntel"), s(b"ineI")],
         1 => [0x0000_0600, 0, LEAF1_ECX, LEAF1_EDX],
         0x8000_0000 => [MAX_EXT_LEAF, 0, 0, 0],
         // LZCNT (ABM); SYSCALL, NX, LM.
@@ -36,7 +41,7 @@ mod tests {
         for r in [b, d, c] {
             v.extend_from_slice(&r.to_le_bytes());
         }
-        assert_eq!(&v, b"XlatVirtual ");
+        assert_eq!(&v, b"GenuineIntel");
         assert_eq!(cpuid(1, 0)[3] & (1 << 26), 1 << 26, "SSE2 is baseline");
     }
 }

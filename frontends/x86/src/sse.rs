@@ -43,9 +43,29 @@ pub enum Op {
     SrlQ,
     SraW,
     SraD,
+    ShufPd,
+    ShufPs,
+    ShufLw,
+    ShufHw,
+    UnpckHBW,
+    UnpckHWD,
+    UnpckHDQ,
+    PackUsWB,
+    PackSsWB,
+    PackSsDW,
+    MulLW,
+    MulUDQ,
+    AvgB,
+    SadBW,
+    CmpGtW,
+    CmpGtD,
+    MinSW,
+    MaxSW,
+    Movmskpd,
+    Movmskps,
 }
 
-const OPS: [Op; 36] = [
+const OPS: [Op; 56] = [
     Op::Xor,
     Op::Or,
     Op::And,
@@ -82,6 +102,26 @@ const OPS: [Op; 36] = [
     Op::SrlQ,
     Op::SraW,
     Op::SraD,
+    Op::ShufPd,
+    Op::ShufPs,
+    Op::ShufLw,
+    Op::ShufHw,
+    Op::UnpckHBW,
+    Op::UnpckHWD,
+    Op::UnpckHDQ,
+    Op::PackUsWB,
+    Op::PackSsWB,
+    Op::PackSsDW,
+    Op::MulLW,
+    Op::MulUDQ,
+    Op::AvgB,
+    Op::SadBW,
+    Op::CmpGtW,
+    Op::CmpGtD,
+    Op::MinSW,
+    Op::MaxSW,
+    Op::Movmskpd,
+    Op::Movmskps,
 ];
 
 fn get(env: &CpuState, off: u32) -> u128 {
@@ -138,6 +178,12 @@ pub fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
     let b = get(env, s);
     if op == Op::Movmskb {
         return (0..16).fold(0, |acc, i| acc | ((((b >> (i * 8 + 7)) & 1) as u64) << i));
+    }
+    if op == Op::Movmskpd {
+        return ((b >> 63) & 1) as u64 | ((((b >> 127) & 1) as u64) << 1);
+    }
+    if op == Op::Movmskps {
+        return (0..4).fold(0, |acc, i| acc | ((((b >> (i * 32 + 31)) & 1) as u64) << i));
     }
     let a = get(env, d);
     let eq = |x: u64, y: u64| if x == y { u64::MAX } else { 0 };
@@ -219,7 +265,105 @@ pub fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
                 }
             })
         }
-        Op::Movmskb => 0,
+        Op::ShufPd => {
+            let lo = if imm & 1 != 0 {
+                a >> 64
+            } else {
+                a & u128::from(u64::MAX)
+            };
+            let hi = if imm & 2 != 0 {
+                b >> 64
+            } else {
+                b & u128::from(u64::MAX)
+            };
+            lo | (hi << 64)
+        }
+        Op::ShufPs => (0..4).fold(0u128, |acc, i| {
+            let src = if i < 2 { a } else { b };
+            let sel = (imm >> (2 * i)) & 3;
+            acc | (((src >> (32 * sel)) & 0xffff_ffff) << (32 * i))
+        }),
+        Op::ShufLw | Op::ShufHw => {
+            let base = if op == Op::ShufLw { 0 } else { 64 };
+            let half = (b >> base) as u64;
+            let w = (0..4).fold(0u64, |acc, i| {
+                let sel = (imm >> (2 * i)) & 3;
+                acc | (((half >> (16 * sel)) & 0xffff) << (16 * i))
+            });
+            (b & !(u128::from(u64::MAX) << base)) | (u128::from(w) << base)
+        }
+        Op::UnpckHBW => interleave(a, b, 1, true),
+        Op::UnpckHWD => interleave(a, b, 2, true),
+        Op::UnpckHDQ => interleave(a, b, 4, true),
+        Op::PackUsWB | Op::PackSsWB => {
+            let sat = |w: u64| -> u128 {
+                let v = i64::from(w as u16 as i16);
+                let c = if op == Op::PackUsWB {
+                    v.clamp(0, 255)
+                } else {
+                    v.clamp(-128, 127)
+                };
+                u128::from(c as u8)
+            };
+            (0..8).fold(0u128, |acc, i| {
+                acc | (sat((a >> (16 * i)) as u64) << (8 * i))
+                    | (sat((b >> (16 * i)) as u64) << (8 * (i + 8)))
+            })
+        }
+        Op::PackSsDW => {
+            let sat = |w: u64| u128::from(i64::from(w as u32 as i32).clamp(-32768, 32767) as u16);
+            (0..4).fold(0u128, |acc, i| {
+                acc | (sat((a >> (32 * i)) as u64) << (16 * i))
+                    | (sat((b >> (32 * i)) as u64) << (16 * (i + 4)))
+            })
+        }
+        Op::MulLW => lanes(a, b, 2, u64::wrapping_mul),
+        Op::MulUDQ => {
+            let m = |v: u128, l: u32| u128::from((v >> (64 * l)) as u32);
+            (m(a, 0) * m(b, 0)) | ((m(a, 1) * m(b, 1)) << 64)
+        }
+        Op::AvgB => lanes(a, b, 1, |x, y| (x + y + 1) >> 1),
+        Op::SadBW => {
+            let sad = |h: u32| -> u128 {
+                (0..8)
+                    .map(|i| {
+                        let x = (a >> (64 * h + 8 * i)) as u8;
+                        let y = (b >> (64 * h + 8 * i)) as u8;
+                        u128::from(x.abs_diff(y))
+                    })
+                    .sum()
+            };
+            sad(0) | (sad(1) << 64)
+        }
+        Op::CmpGtW => lanes(a, b, 2, |x, y| {
+            if (x as u16 as i16) > (y as u16 as i16) {
+                u64::MAX
+            } else {
+                0
+            }
+        }),
+        Op::CmpGtD => lanes(a, b, 4, |x, y| {
+            if (x as u32 as i32) > (y as u32 as i32) {
+                u64::MAX
+            } else {
+                0
+            }
+        }),
+        Op::MinSW => lanes(a, b, 2, |x, y| {
+            if (x as u16 as i16) < (y as u16 as i16) {
+                x
+            } else {
+                y
+            }
+        }),
+        Op::MaxSW => lanes(a, b, 2, |x, y| {
+            if (x as u16 as i16) > (y as u16 as i16) {
+                x
+            } else {
+                y
+            }
+        }),
+        Op::Movmskb | Op::Movmskpd | Op::Movmskps => 0,
     };
     set(env, d, r);
     0

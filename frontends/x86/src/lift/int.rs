@@ -11,7 +11,7 @@ use xlat_ir::{AtomicOp, Cond, Opcode, Temp, Ty};
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
     let r = match m {
-        M::Mov => mov(cx),
+        M::Mov | M::Movnti => mov(cx),
         M::Movzx | M::Movsx | M::Movsxd => movx(cx, m != M::Movzx),
         M::Lea => lea(cx),
         M::Add | M::Sub | M::Cmp | M::And | M::Or | M::Xor | M::Test | M::Adc | M::Sbb => {

@@ -61,7 +61,17 @@ fn copy128(cx: &mut Cx, dst: u32, src: u32, zero_hi: bool) {
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
     let r = match m {
-        M::Movdqa | M::Movdqu | M::Movaps | M::Movups | M::Movapd | M::Movupd => mov128(cx),
+        M::Movdqa
+        | M::Movdqu
+        | M::Movaps
+        | M::Movups
+        | M::Movapd
+        | M::Movupd
+        | M::Movntdq
+        | M::Movntps
+        | M::Movntpd
+        | M::Lddqu
+        | M::Movntdqa => mov128(cx),
         M::Movd | M::Movq => movdq(cx),
         M::Movhps | M::Movhpd | M::Movlps | M::Movlpd | M::Movlhps | M::Movhlps => half(cx, m),
         M::Pxor
@@ -96,7 +106,38 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Punpckhqdq
         | M::Pcmpgtb
         | M::Psubusb => binary(cx, m),
-        M::Pshufd | M::Pslldq | M::Psrldq => shuffle(cx, m),
+        M::Pshufd | M::Pslldq | M::Psrldq | M::Pshuflw | M::Pshufhw | M::Shufpd | M::Shufps => {
+            shuffle(cx, m)
+        }
+        M::Punpckhbw
+        | M::Punpckhwd
+        | M::Punpckhdq
+        | M::Packuswb
+        | M::Packsswb
+        | M::Packssdw
+        | M::Pmullw
+        | M::Pmuludq
+        | M::Pavgb
+        | M::Psadbw
+        | M::Pcmpgtw
+        | M::Pcmpgtd
+        | M::Pminsw
+        | M::Pmaxsw
+        | M::Unpcklps
+        | M::Unpckhps => binary(cx, m),
+        M::Movmskpd | M::Movmskps => {
+            let s = xmm_off(cx.i.op1_register())?;
+            let o = cx.k(if m == M::Movmskpd {
+                Op::Movmskpd
+            } else {
+                Op::Movmskps
+            } as u64);
+            let so = cx.k(u64::from(s));
+            let z = cx.k(0);
+            let v = cx.b.call(&helpers::H_SSE, &[o, z, so, z]);
+            cx.set_gpr(cx.i.op0_register(), v);
+            Some(())
+        }
         M::Psllw | M::Pslld | M::Psllq | M::Psrlw | M::Psrld | M::Psrlq | M::Psraw | M::Psrad => {
             shift(cx, m)
         }
@@ -200,6 +241,25 @@ fn sse_op(m: M) -> Option<Op> {
         M::Punpcklqdq | M::Unpcklpd => Op::UnpckLQDQ,
         M::Punpckhqdq | M::Unpckhpd => Op::UnpckHQDQ,
         M::Pshufd => Op::Shufd,
+        M::Pshuflw => Op::ShufLw,
+        M::Pshufhw => Op::ShufHw,
+        M::Shufpd => Op::ShufPd,
+        M::Shufps => Op::ShufPs,
+        M::Punpckhbw => Op::UnpckHBW,
+        M::Punpckhwd => Op::UnpckHWD,
+        M::Punpckhdq | M::Unpckhps => Op::UnpckHDQ,
+        M::Unpcklps => Op::UnpckLDQ,
+        M::Packuswb => Op::PackUsWB,
+        M::Packsswb => Op::PackSsWB,
+        M::Packssdw => Op::PackSsDW,
+        M::Pmullw => Op::MulLW,
+        M::Pmuludq => Op::MulUDQ,
+        M::Pavgb => Op::AvgB,
+        M::Psadbw => Op::SadBW,
+        M::Pcmpgtw => Op::CmpGtW,
+        M::Pcmpgtd => Op::CmpGtD,
+        M::Pminsw => Op::MinSW,
+        M::Pmaxsw => Op::MaxSW,
         M::Pslldq => Op::SllDq,
         M::Psrldq => Op::SrlDq,
         _ => return None,
@@ -228,7 +288,10 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
 
 fn shuffle(cx: &mut Cx, m: M) -> Option<()> {
     let d = xmm_off(cx.i.op0_register())?;
-    let (s, imm) = if m == M::Pshufd {
+    let (s, imm) = if matches!(
+        m,
+        M::Pshufd | M::Pshuflw | M::Pshufhw | M::Shufpd | M::Shufps
+    ) {
         (src128(cx, 1, 16)?, cx.i.try_immediate(2).ok()?)
     } else {
         (d, cx.i.try_immediate(1).ok()?)

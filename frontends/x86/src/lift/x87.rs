@@ -119,6 +119,8 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             Some(())
         }
         M::Wait | M::Fnclex | M::Fclex => Some(()),
+        M::Fxsave | M::Fxsave64 => fxsave(cx),
+        M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
         M::Fld => cx.fval(0).map(|v| {
             cx.x87(op::PUSH, v, z);
         }),
@@ -262,6 +264,85 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
     cx.x87k(op::ARITH, kind | (rev << 4) | (dst << 8), src);
     if pop {
         cx.x87(op::POP, z, z);
+    }
+    Some(())
+}
+
+/// fxsave: FCW, FSW (with TOP), MXCSR, the eight registers in 80-bit form (stack order), the
+/// sixteen XMMs, in the SDM's 512-byte layout (tag and instruction pointers zero).
+fn fxsave(cx: &mut Cx) -> Option<()> {
+    let a = cx.ea();
+    let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
+    cx.store(cw, a, 2);
+    let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
+    let t = cx.b.get_reg(Ty::I64, state::X87_TOP);
+    let t = cx.opi(Opcode::Shl, t, 11);
+    let sw = cx.op(Opcode::Or, sw, t);
+    let a2 = cx.opi(Opcode::Add, a, 2);
+    cx.store(sw, a2, 2);
+    let z = cx.k(0);
+    let a4 = cx.opi(Opcode::Add, a, 4);
+    cx.store(z, a4, 4);
+    let a8 = cx.opi(Opcode::Add, a, 8);
+    cx.store(z, a8, 8);
+    let a16 = cx.opi(Opcode::Add, a, 16);
+    cx.store(z, a16, 8);
+    let mx = cx.b.get_reg(Ty::I64, state::MXCSR);
+    let a24 = cx.opi(Opcode::Add, a, 24);
+    cx.store(mx, a24, 4);
+    let mask = cx.k(0xffff);
+    let a28 = cx.opi(Opcode::Add, a, 28);
+    cx.store(mask, a28, 4);
+    let one = cx.k(1);
+    for i in 0..8u64 {
+        let v = cx.x87k(op::GET, i, z);
+        let lo = cx.b.call(&helpers::H_TO80, &[v, z]);
+        let hi = cx.b.call(&helpers::H_TO80, &[v, one]);
+        let p = cx.opi(Opcode::Add, a, 32 + 16 * i);
+        cx.store(lo, p, 8);
+        let p8 = cx.opi(Opcode::Add, p, 8);
+        cx.store(hi, p8, 8);
+    }
+    for x in 0..16u8 {
+        let lo = cx.b.get_reg(Ty::I64, state::xmm(x));
+        let hi = cx.b.get_reg(Ty::I64, state::xmm(x) + 8);
+        let p = cx.opi(Opcode::Add, a, 160 + 16 * u64::from(x));
+        cx.store(lo, p, 8);
+        let p8 = cx.opi(Opcode::Add, p, 8);
+        cx.store(hi, p8, 8);
+    }
+    Some(())
+}
+
+fn fxrstor(cx: &mut Cx) -> Option<()> {
+    let a = cx.ea();
+    let cw = cx.load(a, 2);
+    cx.b.set_reg(state::X87_CW, cw);
+    let a2 = cx.opi(Opcode::Add, a, 2);
+    let sw = cx.load(a2, 2);
+    let top = cx.opi(Opcode::Shr, sw, 11);
+    let top = cx.opi(Opcode::And, top, 7);
+    let sw = cx.opi(Opcode::AndN, sw, 0x3800);
+    cx.b.set_reg(state::X87_SW, sw);
+    cx.b.set_reg(state::X87_TOP, top);
+    let a24 = cx.opi(Opcode::Add, a, 24);
+    let mx = cx.load(a24, 4);
+    cx.b.set_reg(state::MXCSR, mx);
+    for i in 0..8u64 {
+        let p = cx.opi(Opcode::Add, a, 32 + 16 * i);
+        let lo = cx.load(p, 8);
+        let p8 = cx.opi(Opcode::Add, p, 8);
+        let hi = cx.load(p8, 2);
+        let v = cx.b.call(&helpers::H_FROM80, &[lo, hi]);
+        cx.x87k(op::SET, i, v);
+    }
+    for x in 0..16u8 {
+        let p = cx.opi(Opcode::Add, a, 160 + 16 * u64::from(x));
+        let lo = cx.load(p, 8);
+        let p8 = cx.opi(Opcode::Add, p, 8);
+        let hi = cx.load(p8, 8);
+        cx.b.set_reg(state::xmm(x), lo);
+        cx.b.set_reg(state::xmm(x) + 8, hi);
     }
     Some(())
 }
