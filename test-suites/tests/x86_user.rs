@@ -119,3 +119,39 @@ fn static_gcc_program_matches_native() {
     }
     native_and_xlat(&exe, &["arg"], &d);
 }
+
+/// The host's own dynamically linked programs, through the host's ld.so.
+#[test]
+fn host_dynamic_programs_match_native() {
+    if !cfg!(target_arch = "x86_64") || !Path::new("/bin/bash").exists() {
+        eprintln!("skipping: needs an x86-64 host with /bin/bash");
+        return;
+    }
+    let d = workdir();
+    native_and_xlat(
+        Path::new("/bin/bash"),
+        &[
+            "-c",
+            "x=0; for i in $(seq 1 50); do x=$((x + i * i)); done; echo $x; echo ${PATH:0:4}",
+        ],
+        &d,
+    );
+    native_and_xlat(
+        Path::new("/bin/bash"),
+        &["-c", "ls -la /usr/bin | sha256sum"],
+        &d,
+    );
+    native_and_xlat(Path::new("/usr/bin/sort"), &["-r", "in.txt"], &d);
+    if Path::new("/usr/bin/python3").exists() {
+        let py = "import hashlib, json, threading, decimal\n\
+                  print(hashlib.sha256(b'xlat' * 1000).hexdigest())\n\
+                  print(json.dumps({'a': [1, 2.5, None], 'b': {'c': True}}, sort_keys=True))\n\
+                  decimal.getcontext().prec = 40\n\
+                  print(decimal.Decimal(1) / decimal.Decimal(7))\n\
+                  out = []\n\
+                  ts = [threading.Thread(target=lambda i=i: out.append(sum(range(i * 999)))) for i in range(4)]\n\
+                  [t.start() for t in ts]; [t.join() for t in ts]\n\
+                  print(sorted(out), 2.0 ** 0.5, 1e300 * 10)\n";
+        native_and_xlat(Path::new("/usr/bin/python3"), &["-c", py], &d);
+    }
+}

@@ -577,6 +577,25 @@ fn bt(cx: &mut Cx, m: M) -> Option<()> {
             (a, cx.k(cx.i.try_immediate(1).ok()? & (bits - 1)))
         }
     };
+    if cx.i.has_lock_prefix() && m != M::Bt {
+        // lock bts/btr/btc: one atomic or/and/xor of the bit on the operand.
+        let a = addr?;
+        let one = cx.k(1);
+        let bit = cx.op(Opcode::Shl, one, bitno);
+        let (op, val) = match m {
+            M::Bts => (AtomicOp::Or, bit),
+            M::Btr => (AtomicOp::And, cx.b.unop(Opcode::Not, bit)),
+            _ => (AtomicOp::Xor, bit),
+        };
+        let old = cx.atomic_rmw(op, a, val, bytes);
+        let sh = cx.op(Opcode::Shr, old, bitno);
+        let cf = cx.opi(Opcode::And, sh, 1);
+        let f = cx.eflags();
+        let f = cx.opi(Opcode::AndN, f, flags::CF);
+        let f = cx.op(Opcode::Or, f, cf);
+        cx.set_cc_eflags(f);
+        return Some(());
+    }
     let v = match addr {
         Some(a) => cx.load(a, bytes),
         None => cx.get_gpr(cx.i.op0_register()),
