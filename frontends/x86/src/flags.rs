@@ -64,7 +64,7 @@ fn sign(v: u64, bits: u32) -> bool {
 }
 
 fn parity(v: u64) -> u64 {
-    if (v as u8).count_ones() % 2 == 0 {
+    if (v as u8).count_ones().is_multiple_of(2) {
         PF
     } else {
         0
@@ -149,11 +149,7 @@ pub fn eflags(op: u64, dst: u64, s1: u64, s2: u64) -> u64 {
                 f |= OF;
             }
         }
-        MUL => {
-            if s1 != 0 {
-                f |= CF | OF;
-            }
-        }
+        MUL if s1 != 0 => f |= CF | OF,
         _ => {}
     }
     f

@@ -182,13 +182,11 @@ fn one(r: &mut StdRng) -> Option<(Instruction, Vec<u8>)> {
         b.push(0x66);
     }
     b.extend_from_slice(t.pfx);
-    if !t.sse || t.pfx.len() < 2 {
-        if r.random_bool(0.6) {
-            let w = if t.sse { 0 } else { r.random_range(0..2) << 3 };
-            // No REX.X with the absolute-memory SIB form (it would name r12 as an index).
-            let x = if mem { 0b101 } else { 0b111 };
-            b.push(0x40 | w | (r.random_range(0..8) & x));
-        }
+    if (!t.sse || t.pfx.len() < 2) && r.random_bool(0.6) {
+        let w = if t.sse { 0 } else { r.random_range(0..2) << 3 };
+        // No REX.X with the absolute-memory SIB form (it would name r12 as an index).
+        let x = if mem { 0b101 } else { 0b111 };
+        b.push(0x40 | w | (r.random_range(0..8) & x));
     }
     b.extend_from_slice(t.op);
     if t.rm != Rm::None {

@@ -58,11 +58,11 @@ pub fn diff(case: &Case, want: &State, got: &State) -> Vec<String> {
         "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
         "r13", "r14", "r15",
     ];
-    for r in 0..16 {
+    for (r, name) in N.iter().enumerate() {
         if r != 4 && want.gpr[r] != got.gpr[r] {
             d.push(format!(
-                "{}: native {:#x} xlat {:#x}",
-                N[r], want.gpr[r], got.gpr[r]
+                "{name}: native {:#x} xlat {:#x}",
+                want.gpr[r], got.gpr[r]
             ));
         }
     }
