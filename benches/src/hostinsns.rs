@@ -28,7 +28,7 @@ pub fn sizes(name: &str) -> Option<([&'static str; 2], [&'static str; 2])> {
     match name {
         "intmark" => Some((["200", ""], ["300", ""])),
         "fpmark" => Some((["200", "50"], ["800", "50"])),
-        "memory" => Some((["1", "100000"], ["3", "100000"])),
+        "memory" => Some((["1", "100000"], ["2", "100000"])),
         _ => None,
     }
 }
