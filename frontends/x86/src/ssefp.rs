@@ -24,6 +24,23 @@ pub mod op {
     pub const SQRT: u64 = 6;
     /// Convert the other precision's low lane (cvtss2sd / cvtsd2ss).
     pub const CVT: u64 = 7;
+    /// Compare with predicate `code >> 8` (eq, lt, le, unord, neq, nlt, nle, ord): all ones
+    /// or zero per lane.
+    pub const CMP: u64 = 8;
+}
+
+fn pred(p: u64, x: f64, y: f64) -> bool {
+    let unord = x.is_nan() || y.is_nan();
+    match p & 7 {
+        0 => x == y,
+        1 => x < y,
+        2 => x <= y,
+        3 => unord,
+        4 => x != y,
+        5 => !(x < y),
+        6 => !(x <= y),
+        _ => !unord,
+    }
 }
 
 fn get(env: &CpuState, off: u32) -> u128 {
@@ -35,7 +52,22 @@ fn set(env: &mut CpuState, off: u32, v: u128) {
     env.set_word(off + 8, (v >> 64) as u64);
 }
 
+fn quiet64(v: f64) -> f64 {
+    f64::from_bits(v.to_bits() | (1 << 51))
+}
+
+fn quiet32(v: f32) -> f32 {
+    f32::from_bits(v.to_bits() | (1 << 22))
+}
+
 fn f64op(k: u64, a: f64, b: f64) -> f64 {
+    // x86's NaN rule for arithmetic: the first operand's NaN (quieted), else the second's.
+    if k <= op::DIV && (a.is_nan() || b.is_nan()) {
+        return quiet64(if a.is_nan() { a } else { b });
+    }
+    if k == op::SQRT && b.is_nan() {
+        return quiet64(b);
+    }
     match k {
         op::ADD => a + b,
         op::SUB => a - b,
@@ -60,6 +92,12 @@ fn f64op(k: u64, a: f64, b: f64) -> f64 {
 }
 
 fn f32op(k: u64, a: f32, b: f32) -> f32 {
+    if k <= op::DIV && (a.is_nan() || b.is_nan()) {
+        return quiet32(if a.is_nan() { a } else { b });
+    }
+    if k == op::SQRT && b.is_nan() {
+        return quiet32(b);
+    }
     match k {
         op::ADD => a + b,
         op::SUB => a - b,
@@ -85,7 +123,8 @@ fn f32op(k: u64, a: f32, b: f32) -> f32 {
 
 /// Runs arithmetic `code` (see [`op`]) on xmm state offsets `d` and `s`.
 pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
-    let (k, double, packed) = (code >> 2, code & 1 != 0, code & 2 != 0);
+    let (k, double, packed) = ((code >> 2) & 0x3f, code & 1 != 0, code & 2 != 0);
+    let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
     let r = if k == op::CVT {
@@ -103,7 +142,11 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
         for l in 0..lanes {
             let x = f64::from_bits((a >> (64 * l)) as u64);
             let y = f64::from_bits((b >> (64 * l)) as u64);
-            let v = f64op(k, x, y).to_bits();
+            let v = if k == op::CMP {
+                if pred(p, x, y) { u64::MAX } else { 0 }
+            } else {
+                f64op(k, x, y).to_bits()
+            };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
         }
         r
@@ -113,7 +156,15 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
         for l in 0..lanes {
             let x = f32::from_bits((a >> (32 * l)) as u32);
             let y = f32::from_bits((b >> (32 * l)) as u32);
-            let v = f32op(k, x, y).to_bits();
+            let v = if k == op::CMP {
+                if pred(p, f64::from(x), f64::from(y)) {
+                    u32::MAX
+                } else {
+                    0
+                }
+            } else {
+                f32op(k, x, y).to_bits()
+            };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
         }
         r

@@ -73,7 +73,11 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Maxps
         | M::Sqrtps
         | M::Cvtss2sd
-        | M::Cvtsd2ss => arith(cx, m),
+        | M::Cvtsd2ss
+        | M::Cmpsd
+        | M::Cmpss
+        | M::Cmppd
+        | M::Cmpps => arith(cx, m),
         M::Cvtsi2sd | M::Cvtsi2ss => {
             let double = m == M::Cvtsi2sd;
             let d = xmm_off(cx.i.op0_register())?;
@@ -158,6 +162,7 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         Minsd | Minss | Minpd | Minps => op::MIN,
         Maxsd | Maxss | Maxpd | Maxps => op::MAX,
         Sqrtsd | Sqrtss | Sqrtpd | Sqrtps => op::SQRT,
+        Cmpsd | Cmpss | Cmppd | Cmpps => op::CMP,
         _ => op::CVT,
     };
     let double = matches!(
@@ -177,6 +182,8 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
             | Maxpd
             | Sqrtpd
             | Cvtss2sd
+            | Cmpsd
+            | Cmppd
     );
     let packed = matches!(
         m,
@@ -194,6 +201,8 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
             | Minps
             | Maxps
             | Sqrtps
+            | Cmppd
+            | Cmpps
     );
     let d = xmm_off(cx.i.op0_register())?;
     let s = match cx.i.op1_kind() {
@@ -214,7 +223,10 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         }
         _ => return None,
     };
-    let code = (kind << 2) | u64::from(double) | (u64::from(packed) << 1);
+    let mut code = (kind << 2) | u64::from(double) | (u64::from(packed) << 1);
+    if kind == op::CMP {
+        code |= (cx.i.try_immediate(2).ok()? & 7) << 8;
+    }
     let args = [cx.k(code), cx.k(u64::from(d)), cx.k(u64::from(s))];
     cx.b.call_void(&helpers::H_FP, &args);
     Some(())

@@ -120,6 +120,39 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         }
         M::Wait | M::Fnclex | M::Fclex => Some(()),
         M::Fxsave | M::Fxsave64 => fxsave(cx),
+        M::Fnstenv | M::Fstenv => {
+            // The 28-byte protected-mode environment: control, status, tag (all empty
+            // tags: the stack is not tracked), pointers zero.
+            let a = cx.ea();
+            let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
+            let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
+            let t = cx.b.get_reg(Ty::I64, state::X87_TOP);
+            let t = cx.opi(Opcode::Shl, t, 11);
+            let sw = cx.op(Opcode::Or, sw, t);
+            let tag = cx.k(0xffff);
+            for (off, v) in [(0, cw), (4, sw), (8, tag)] {
+                let p = cx.opi(Opcode::Add, a, off);
+                cx.store(v, p, 4);
+            }
+            for off in [12u64, 16, 20, 24] {
+                let p = cx.opi(Opcode::Add, a, off);
+                cx.store(z, p, 4);
+            }
+            Some(())
+        }
+        M::Fldenv => {
+            let a = cx.ea();
+            let cw = cx.load(a, 2);
+            cx.b.set_reg(state::X87_CW, cw);
+            let p = cx.opi(Opcode::Add, a, 4);
+            let sw = cx.load(p, 2);
+            let top = cx.opi(Opcode::Shr, sw, 11);
+            let top = cx.opi(Opcode::And, top, 7);
+            let sw = cx.opi(Opcode::AndN, sw, 0x3800);
+            cx.b.set_reg(state::X87_SW, sw);
+            cx.b.set_reg(state::X87_TOP, top);
+            Some(())
+        }
         M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
         M::Fld => cx.fval(0).map(|v| {
             cx.x87(op::PUSH, v, z);
