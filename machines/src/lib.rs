@@ -2,3 +2,5 @@
 //!
 //! Boards with QEMU's memory maps (riscv64 virt first, issue 4), their devices and boot
 //! loaders. A board never knows which accelerator runs its CPUs.
+
+pub mod devices;
