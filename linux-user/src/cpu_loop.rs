@@ -9,8 +9,9 @@ use xlat_ir::{Frontend, TrapClass, abi::CpuState};
 use xlat_softmmu::GuestMemory;
 
 use crate::LoadError;
+use crate::arch::{Delivery, Pre, SignalFrame, UserArch};
 use crate::run::die_by_signal;
-use crate::signal::{self, riscv64};
+use crate::signal;
 use crate::syscall::{Outcome, Process, ThreadSpec};
 
 /// What every guest thread of a process shares.
@@ -20,8 +21,10 @@ pub(crate) struct Machine {
     pub mem: Arc<dyn GuestMemory>,
     pub cfg: EngineConfig,
     pub engine: Arc<Engine>,
-    /// The signal-frame register map, on architectures with frame support.
-    pub frame: Option<Arc<riscv64::Regs>>,
+    /// The guest architecture.
+    pub arch: &'static dyn UserArch,
+    /// The signal frame, on architectures with frame support.
+    pub frame: Option<Arc<dyn SignalFrame>>,
     /// Guest address of the sigreturn trampoline.
     pub trampoline: u64,
 }
@@ -104,18 +107,12 @@ fn run_until_exit(
                 let nr = env.word(abi.syscall_nr);
                 let args = abi.syscall_args.map(|o| env.word(o));
                 process.sp = env.word(abi.sp);
-                let x86 = abi.elf_machine == crate::arch_x86_64::EM_X86_64;
-                let pre = if x86 {
-                    crate::arch_x86_64::before(env, &process.space, nr, args)
-                } else {
-                    crate::arch_x86_64::Pre::Call(nr, args)
-                };
-                let outcome = match pre {
-                    crate::arch_x86_64::Pre::Ret(v) => Outcome::Ret(v),
-                    crate::arch_x86_64::Pre::Call(nr, args) => {
+                let outcome = match m.arch.before_syscall(env, &process.space, nr, args) {
+                    Pre::Ret(v) => Outcome::Ret(v),
+                    Pre::Call(nr, args) => {
                         let o = process.syscall(nr, args);
-                        if let (true, Outcome::Ret(v)) = (x86, &o) {
-                            crate::arch_x86_64::after(&process.space, nr, args, *v);
+                        if let Outcome::Ret(v) = &o {
+                            m.arch.after_syscall(&process.space, nr, args, *v);
                         }
                         o
                     }
@@ -230,7 +227,7 @@ fn sigreturn(m: &Machine, process: &mut Process, env: &mut CpuState, ret: u32) {
         env.pc += m.frontend.user_abi().syscall_insn_len;
         return;
     };
-    match riscv64::restore(&process.space, env, r) {
+    match r.restore(&process.space, env) {
         Ok((mask, stack)) => {
             process.set_sigmask(mask);
             // As the kernel's restore_altstack: errors (e.g. still on the stack) are ignored.
@@ -304,16 +301,20 @@ fn deliver(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, inf
             if stack_top.is_some() && process.altstack.autodisarm {
                 process.altstack = signal::altstack::AltStack::default();
             }
-            if riscv64::setup(
+            let ret_addr = if act.flags & signal::SA_RESTORER != 0 && act.restorer != 0 {
+                act.restorer
+            } else {
+                m.trampoline
+            };
+            if r.setup(
                 &process.space,
                 env,
-                r,
-                &riscv64::Delivery {
+                &Delivery {
                     sig,
                     info,
                     old_mask: old,
                     handler: h,
-                    trampoline: m.trampoline,
+                    trampoline: ret_addr,
                     stack_top,
                     uc_stack,
                 },

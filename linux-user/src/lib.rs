@@ -28,6 +28,7 @@
 //! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table
 //! ([`syscall::table`]) over one set of implementations.
 
+pub mod arch;
 pub mod arch_x86_64;
 mod cpu_loop;
 pub mod elf;

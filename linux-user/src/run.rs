@@ -12,8 +12,8 @@ use xlat_softmmu::user::{
     PROT_WRITE,
 };
 
+use crate::arch::{SignalFrame, UserArch};
 use crate::cpu_loop::{End, Machine, cpu_loop};
-use crate::signal::riscv64;
 use crate::stack::{self, at};
 use crate::syscall::Process;
 use crate::{LoadError, UserOptions, elf, fault};
@@ -40,6 +40,7 @@ pub fn die_by_signal(sig: i32) -> ! {
 /// The auxiliary vector for main program `l`, started through an interpreter at bias `base`
 /// (0 for a static program).
 fn auxv(frontend: &dyn Frontend, l: &elf::Loaded, base: u64) -> Vec<(u64, u64)> {
+    let arch = crate::arch::for_frontend(frontend);
     // SAFETY: plain id getters.
     let (uid, euid, gid, egid) = unsafe {
         (
@@ -49,7 +50,7 @@ fn auxv(frontend: &dyn Frontend, l: &elf::Loaded, base: u64) -> Vec<(u64, u64)> 
             libc::getegid(),
         )
     };
-    vec![
+    let mut v = vec![
         (at::PHDR, l.phdr),
         (at::PHENT, 56),
         (at::PHNUM, l.phnum),
@@ -62,9 +63,10 @@ fn auxv(frontend: &dyn Frontend, l: &elf::Loaded, base: u64) -> Vec<(u64, u64)> 
         (at::GID, gid.into()),
         (at::EGID, egid.into()),
         (at::SECURE, 0),
-        (at::HWCAP, frontend.user_abi().hwcap),
         (at::CLKTCK, 100),
-    ]
+    ];
+    v.extend(arch.auxv(frontend));
+    v
 }
 
 /// Sets up guest memory for `path`: image, break and stack. Returns the process state and the
@@ -194,8 +196,10 @@ pub fn run_program(
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
     let engine = Arc::new(Engine::new(frontend.clone(), mem.clone(), cfg.clone())?);
-    let (frame, trampoline) = signal_support(frontend.as_ref(), &process.space);
+    let arch = crate::arch::for_frontend(frontend.as_ref());
+    let (frame, trampoline) = signal_support(arch, frontend.as_ref(), &process.space);
     let mut machine = Machine {
+        arch,
         frontend,
         mem,
         cfg,
@@ -214,32 +218,29 @@ pub fn run_program(
 }
 
 /// The signal-frame register map and a sigreturn trampoline page, where the architecture
-/// has frame support (riscv64 today).
+/// has frame support (a trampoline page only where it has a trampoline).
 fn signal_support(
+    arch: &dyn UserArch,
     frontend: &dyn Frontend,
     space: &AddressSpace,
-) -> (Option<Arc<riscv64::Regs>>, u64) {
-    if frontend.user_abi().elf_machine != 243 {
+) -> (Option<Arc<dyn SignalFrame>>, u64) {
+    let Some(frame) = arch.signal_frame(frontend) else {
         return (None, 0);
-    }
-    let Some(regs) = riscv64::Regs::from_named(&frontend.registers()) else {
-        return (None, 0);
+    };
+    let Some(code) = arch.sigreturn_trampoline() else {
+        return (Some(frame), 0);
     };
     let flags = MAP_PRIVATE | MAP_ANONYMOUS;
     let Ok(page) = space.mmap(0, 4096, PROT_READ | PROT_WRITE, flags, Backing::Anon) else {
         return (None, 0);
     };
-    let code: Vec<u8> = riscv64::TRAMPOLINE
-        .iter()
-        .flat_map(|i| i.to_le_bytes())
-        .collect();
     if space.write_bytes(page, &code).is_err()
         || space.mprotect(page, 4096, PROT_READ | PROT_EXEC).is_err()
     {
         return (None, 0);
     }
     space.name_range(page, page + 4096, "[vdso]");
-    (Some(Arc::new(regs)), page)
+    (Some(frame), page)
 }
 
 /// `xlat run` options reproducing `cfg` and `opts`, for a re-exec on execve.

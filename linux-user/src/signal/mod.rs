@@ -30,6 +30,8 @@ const SA_RESETHAND: u64 = 0x8000_0000;
 pub const SA_RESTART: u64 = 0x1000_0000;
 /// SA_ONSTACK.
 pub const SA_ONSTACK: u64 = 0x0800_0000;
+/// SA_RESTORER: `sa_restorer` is the handler's return address (x86-64, arm64).
+pub const SA_RESTORER: u64 = 0x0400_0000;
 
 /// siginfo words kept per caught signal (signo, errno, code, and the union's first 24 bytes:
 /// pid/uid/value or status/utime/stime).
@@ -295,6 +297,8 @@ pub struct Action {
     pub flags: u64,
     /// Signals blocked while the handler runs.
     pub mask: u64,
+    /// `sa_restorer` (0 where the ABI's struct has none).
+    pub restorer: u64,
 }
 
 impl Action {
@@ -308,6 +312,7 @@ impl Action {
             handler: w(0),
             flags: w(8),
             mask: w(raw.len().saturating_sub(8)),
+            restorer: if raw.len() >= 32 { w(16) } else { 0 },
         }
     }
 

@@ -50,24 +50,7 @@ impl Regs {
     }
 }
 
-/// One signal to deliver.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    /// The signal number.
-    pub sig: i32,
-    /// Its siginfo bytes.
-    pub info: &'a [u8; 128],
-    /// The mask to restore at sigreturn.
-    pub old_mask: u64,
-    /// The guest handler.
-    pub handler: u64,
-    /// The sigreturn trampoline (the handler's return address).
-    pub trampoline: u64,
-    /// Where the frame goes below, if not the guest's stack pointer (an alternate stack).
-    pub stack_top: Option<u64>,
-    /// The `stack_t` saved in `uc_stack` (the alternate stack settings at delivery).
-    pub uc_stack: [u8; 24],
-}
+pub use crate::arch::Delivery;
 
 /// Builds the frame below the guest's stack pointer and enters the handler.
 pub fn setup(

@@ -76,7 +76,7 @@ pub struct ForkChild {
 impl Process {
     /// clone(flags, newsp, ...): the slots of parent_tid, child_tid and tls are per-arch.
     pub(super) fn clone(&mut self, a: [u64; 6]) -> Outcome {
-        let (pt, ct, tl) = self.table.clone_args;
+        let (pt, ct, tl) = self.arch.clone_args();
         self.do_clone(a[0], a[1], a[pt], a[ct], a[tl])
     }
 

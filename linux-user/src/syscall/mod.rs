@@ -68,7 +68,8 @@ pub struct Process {
     pub cmdline: Vec<u8>,
     /// `uname -m`.
     pub machine: &'static str,
-    table: table::ArchTable,
+    /// The guest architecture.
+    pub arch: &'static dyn crate::arch::UserArch,
     sigactions: Arc<Mutex<HashMap<u64, Vec<u8>>>>,
     sigmask: u64,
     /// Set when executable memory changed: the run loop flushes translations.
@@ -126,7 +127,7 @@ impl Process {
             exe,
             cmdline: Vec::new(),
             machine,
-            table: table::for_machine(machine_nr),
+            arch: crate::arch::for_machine(machine_nr),
             sigactions: Arc::default(),
             sigmask: 0,
             flush: false,
@@ -152,7 +153,7 @@ impl Process {
         let ignored = exec::inherited_ignored();
         let pipe = ignored.is_some_and(|m| m & crate::signal::bit(libc::SIGPIPE) != 0);
         crate::signal::follow_guest(libc::SIGPIPE, u64::from(pipe), 0);
-        let size = self.table.sigaction_size;
+        let size = self.arch.sigaction_size();
         let mut acts = self.sigactions.lock().unwrap_or_else(|e| e.into_inner());
         for sig in 1..=64 {
             let ign = if sig == libc::SIGPIPE {
@@ -173,7 +174,7 @@ impl Process {
 
     /// Runs guest syscall `nr` with arguments `a`.
     pub fn syscall(&mut self, nr: u64, a: [u64; 6]) -> Outcome {
-        let Some(sys) = (self.table.lookup)(nr) else {
+        let Some(sys) = self.arch.syscall(nr) else {
             if self.opts.unimp || self.opts.strace {
                 eprintln!(
                     "xlat: unimplemented syscall {nr} ({:#x}, {:#x}, {:#x})",
@@ -259,6 +260,7 @@ impl Process {
                 handler: 0,
                 flags: 0,
                 mask: 0,
+                restorer: 0,
             },
             |b| crate::signal::Action::parse(b),
         )

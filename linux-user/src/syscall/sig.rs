@@ -67,7 +67,7 @@ impl Process {
 
     fn rt_sigaction(&mut self, a: [u64; 6]) -> SysResult {
         let sig = a[0];
-        let size = self.table.sigaction_size;
+        let size = self.arch.sigaction_size();
         if !(1..=64).contains(&sig) || a[3] != 8 || (a[1] != 0 && (sig == 9 || sig == 19)) {
             return Err(einval());
         }

@@ -1,6 +1,6 @@
 //! Per-architecture syscall numbers, mapped onto one shared set of implementations ([`Sys`]).
-//! riscv64 and aarch64 use the asm-generic table (`include/uapi/asm-generic/unistd.h`); x86-64
-//! will get its own function here.
+//! [`generic`] is the asm-generic table (`include/uapi/asm-generic/unistd.h`); each
+//! [`crate::arch::UserArch`] maps its own numbers onto [`Sys`].
 
 macro_rules! syscalls {
     ($($name:ident = $nr:expr),* $(,)?) => {
@@ -59,52 +59,6 @@ syscalls! {
     riscv_hwprobe = 1258, riscv_flush_icache = 1259,
 }
 
-/// How one architecture numbers its syscalls and lays out its ABI structs.
-#[derive(Debug, Clone, Copy)]
-pub struct ArchTable {
-    /// Number → syscall.
-    pub lookup: fn(u64) -> Option<Sys>,
-    /// Bytes of the kernel's `struct sigaction` (handler, flags, optional restorer, mask).
-    pub sigaction_size: usize,
-    /// clone's argument slots for (parent_tid, child_tid, tls): CONFIG_CLONE_BACKWARDS
-    /// (riscv, arm64) passes tls 4th and child_tid 5th; x86-64 the other way round.
-    pub clone_args: (usize, usize, usize),
-}
-
-fn riscv64(nr: u64) -> Option<Sys> {
-    match nr {
-        258 => Some(Sys::riscv_hwprobe),
-        259 => Some(Sys::riscv_flush_icache),
-        1258 | 1259 => None,
-        _ => generic(nr),
-    }
-}
-
-fn aarch64(nr: u64) -> Option<Sys> {
-    if nr >= 1000 { None } else { generic(nr) }
-}
-
-/// The table for a guest of ELF machine `machine`.
-pub fn for_machine(machine: u16) -> ArchTable {
-    match machine {
-        62 => ArchTable {
-            lookup: crate::arch_x86_64::lookup,
-            sigaction_size: 32,
-            clone_args: (2, 3, 4),
-        },
-        243 => ArchTable {
-            lookup: riscv64,
-            sigaction_size: 24,
-            clone_args: (2, 4, 3),
-        },
-        _ => ArchTable {
-            lookup: aarch64,
-            sigaction_size: 32,
-            clone_args: (2, 4, 3),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,8 +66,8 @@ mod tests {
     #[test]
     fn numbers_match_the_generic_table() {
         // Spot checks against include/uapi/asm-generic/unistd.h.
-        let t = for_machine(243);
-        let get = |nr| (t.lookup)(nr).map(Sys::name);
+        let t = crate::arch::for_machine(243);
+        let get = |nr| t.syscall(nr).map(Sys::name);
         assert_eq!(get(63), Some("read"));
         assert_eq!(get(64), Some("write"));
         assert_eq!(get(56), Some("openat"));
@@ -125,6 +79,6 @@ mod tests {
         assert_eq!(get(258), Some("riscv_hwprobe"));
         assert_eq!(get(1258), None);
         assert_eq!(get(9999), None);
-        assert_eq!((for_machine(183).lookup)(258), None);
+        assert_eq!(crate::arch::for_machine(183).syscall(258), None);
     }
 }
