@@ -120,6 +120,28 @@ fn static_gcc_program_matches_native() {
     native_and_xlat(&exe, &["arg"], &d);
 }
 
+/// libm and printf of doubles, dynamically linked against the host's libm.
+#[test]
+fn fp_math_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/fpmath.c");
+    let exe = d.join("fpmath");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lm")
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc fpmath.c");
+    native_and_xlat(&exe, &[], &d);
+}
+
 /// The host's own dynamically linked programs, through the host's ld.so.
 #[test]
 fn host_dynamic_programs_match_native() {
