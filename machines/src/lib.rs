@@ -4,3 +4,4 @@
 //! loaders. A board never knows which accelerator runs its CPUs.
 
 pub mod devices;
+pub mod qcow2;
