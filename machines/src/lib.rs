@@ -5,3 +5,4 @@
 
 pub mod devices;
 pub mod qcow2;
+pub mod riscv64_virt;

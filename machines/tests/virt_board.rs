@@ -1,0 +1,147 @@
+//! The riscv64 `virt` pieces: `--drive` parsing and opening, virtio slots, and the virtio
+//! device-tree nodes compared with QEMU's own (`-M virt,dumpdtb=`, decoded by dtc).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use vm_memory::{GuestAddress, GuestMemoryMmap};
+use xlat_machines::riscv64_virt::{self as virt, DriveSpec, Format};
+use xlat_softmmu::system::IrqLine;
+
+#[derive(Debug, Default)]
+struct Line(AtomicBool);
+impl IrqLine for Line {
+    fn set_level(&self, level: bool) {
+        self.0.store(level, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn drive_options() {
+    let d = DriveSpec::parse("file=a.img,format=qcow2,readonly=on,if=virtio,serial=x").unwrap();
+    assert_eq!(d.file.to_str(), Some("a.img"));
+    assert_eq!(
+        (d.format, d.read_only, d.serial.as_str()),
+        (Some(Format::Qcow2), true, "x")
+    );
+    assert_eq!(DriveSpec::parse("file=b").unwrap().format, None);
+    for bad in [
+        "format=raw",
+        "file=a,format=vmdk",
+        "file=a,if=ide",
+        "file=a,bogus=1",
+        "junk",
+    ] {
+        let e = DriveSpec::parse(bad).unwrap_err();
+        assert!(!e.contains('\n') && e.contains(bad), "{bad}: {e}");
+    }
+    let e = DriveSpec::parse("file=/nonexistent/x.img")
+        .unwrap()
+        .open()
+        .unwrap_err();
+    assert!(
+        e.starts_with("/nonexistent/x.img: ") && !e.contains('\n'),
+        "{e}"
+    );
+    let dir = std::env::temp_dir().join(format!("xlat-virt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("fake.qcow2");
+    std::fs::write(&p, b"QFI\xfb garbage").unwrap();
+    let e = DriveSpec::parse(&format!("file={}", p.display()))
+        .unwrap()
+        .open()
+        .unwrap_err();
+    assert!(e.contains("qcow2") && !e.contains('\n'), "{e}");
+    let raw = dir.join("disk.raw");
+    std::fs::write(&raw, vec![0u8; 1 << 20]).unwrap();
+    let ram = Arc::new(
+        GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(virt::DRAM), 1 << 20)]).unwrap(),
+    );
+    let drives = vec![DriveSpec::parse(&format!("file={},format=raw", raw.display())).unwrap()];
+    let mut asked = Vec::new();
+    let slots = virt::virtio_devices(&drives, true, ram, |n| {
+        asked.push(n);
+        Arc::new(Line::default())
+    })
+    .unwrap();
+    assert_eq!(asked, [1, 2]);
+    assert_eq!(slots.len(), 2);
+    assert_eq!((slots[0].base, slots[0].irq), (0x1000_1000, 1));
+    assert_eq!((slots[1].base, slots[1].irq), (0x1000_2000, 2));
+    assert_eq!(slots[0].device.read(8, 4), 2, "virtio-blk");
+    assert_eq!(slots[0].device.read(0x100, 8), 2048, "capacity in sectors");
+    assert_eq!(slots[1].device.read(8, 4), 4, "virtio-rng");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn dts_node(dts: &str, name: &str) -> Option<String> {
+    let start = dts.find(&format!("{name} {{"))?;
+    let end = start + dts[start..].find("};")?;
+    Some(
+        dts[start..end]
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+#[test]
+fn virtio_nodes_match_qemu() {
+    let dir = std::env::temp_dir().join(format!("xlat-virt-dtb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let q = dir.join("qemu.dtb");
+    let ran = Command::new("qemu-system-riscv64")
+        .args([
+            "-M",
+            &format!("virt,dumpdtb={}", q.display()),
+            "-display",
+            "none",
+        ])
+        .output();
+    let dtc_ok = Command::new("dtc").arg("--version").output().is_ok();
+    if !ran.is_ok_and(|o| o.status.success()) || !dtc_ok {
+        eprintln!(
+            "skipped: qemu-system-riscv64 or dtc missing (scripts/setup.d/40-riscv-system.sh)"
+        );
+        return;
+    }
+    let decode = |p: &std::path::Path| {
+        let o = Command::new("dtc")
+            .args(["-I", "dtb", "-O", "dts"])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let qdts = decode(&q);
+    let plic = dts_node(&qdts, "plic@c000000").unwrap();
+    let ph = plic
+        .lines()
+        .find_map(|l| l.strip_prefix("phandle = <"))
+        .unwrap();
+    let ph = u32::from_str_radix(ph.trim_end_matches(">;").trim_start_matches("0x"), 16).unwrap();
+    let mut f = vm_fdt::FdtWriter::new().unwrap();
+    let root = f.begin_node("").unwrap();
+    f.property_u32("#address-cells", 2).unwrap();
+    f.property_u32("#size-cells", 2).unwrap();
+    let soc = f.begin_node("soc").unwrap();
+    for n in 0..virt::VIRTIO_COUNT {
+        let base = virt::VIRTIO + n as u64 * virt::VIRTIO_SIZE;
+        virt::fdt_virtio_node(&mut f, base, 1 + n as u32, ph).unwrap();
+    }
+    f.end_node(soc).unwrap();
+    f.end_node(root).unwrap();
+    let ours = dir.join("ours.dtb");
+    std::fs::write(&ours, f.finish().unwrap()).unwrap();
+    let odts = decode(&ours);
+    for n in 0..virt::VIRTIO_COUNT {
+        let name = format!(
+            "virtio_mmio@{:x}",
+            virt::VIRTIO + n as u64 * virt::VIRTIO_SIZE
+        );
+        let want = dts_node(&qdts, &name).expect("QEMU has the node");
+        assert_eq!(dts_node(&odts, &name), Some(want), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
