@@ -209,43 +209,65 @@ pub static H_FP: Helper = Helper {
     state_words: None,
 };
 
-extern "C" fn fcmp(_: &mut CpuState, a: u64, b: u64, double: u64, _: u64) -> u64 {
-    crate::ssefp::compare(a, b, double != 0)
+extern "C" fn fcmp(env: &mut CpuState, a: u64, b: u64, arg: u64, _: u64) -> u64 {
+    let (f, mx) = crate::ssefp::compare_mx(a, b, arg & 1 != 0, arg & 2 != 0);
+    let m = env.word(state::MXCSR);
+    env.set_word(state::MXCSR, m | mx);
+    f
 }
 
-/// ucomis*/comis* flags.
+/// ucomis*/comis* flags (`arg` = double | signalling << 1); accrues MXCSR.
 pub static H_FCMP: Helper = Helper {
     name: "x86_fcmp",
     func: fcmp,
     nargs: 3,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
+    flags: HelperFlags::STATE,
+    state_words: Some(&[state::MXCSR]),
 };
 
-extern "C" fn to_int(_: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u64 {
-    crate::ssefp::to_int(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, arg & 0x100 != 0)
+extern "C" fn to_int(env: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u64 {
+    let (r, mx) =
+        crate::ssefp::to_int_mx(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, arg & 0x100 != 0);
+    let m = env.word(state::MXCSR);
+    env.set_word(state::MXCSR, m | mx);
+    r
 }
 
-/// cvt(t)s{s,d}2si: `arg` = double | bytes << 1 | truncate << 8.
+/// cvt(t)s{s,d}2si: `arg` = double | bytes << 1 | truncate << 8; accrues MXCSR.
 pub static H_TO_INT: Helper = Helper {
     name: "x86_to_int",
     func: to_int,
     nargs: 2,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
+    flags: HelperFlags::STATE,
+    state_words: Some(&[state::MXCSR]),
 };
 
-extern "C" fn from_int(_: &mut CpuState, v: u64, bytes: u64, double: u64, _: u64) -> u64 {
-    crate::ssefp::from_int(v, bytes as u32, double != 0)
+extern "C" fn from_int(env: &mut CpuState, v: u64, bytes: u64, double: u64, _: u64) -> u64 {
+    let r = crate::ssefp::from_int(v, bytes as u32, double != 0);
+    let i = if bytes == 8 {
+        v as i64
+    } else {
+        i64::from(v as u32 as i32)
+    };
+    let back = if double != 0 {
+        f64::from_bits(r) as i128
+    } else {
+        f32::from_bits(r as u32) as i128
+    };
+    if back != i128::from(i) {
+        let m = env.word(state::MXCSR);
+        env.set_word(state::MXCSR, m | crate::ssefp::mx::PE);
+    }
+    r
 }
 
-/// cvtsi2s{s,d}.
+/// cvtsi2s{s,d}; accrues MXCSR.PE.
 pub static H_FROM_INT: Helper = Helper {
     name: "x86_from_int",
     func: from_int,
     nargs: 3,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
+    flags: HelperFlags::STATE,
+    state_words: Some(&[state::MXCSR]),
 };
 
 /// shld/shrd: returns (result, last bit out); `p` = count << 8 | bytes | right << 16.

@@ -1,8 +1,9 @@
 //! SSE/SSE2 floating point on the host's IEEE doubles and singles: scalar and packed
-//! arithmetic, conversions, compares. Round-to-nearest only; MXCSR's exception flags are not
-//! accumulated yet (documented gap).
+//! arithmetic, conversions, compares, with MXCSR's exception flags accrued (invalid, denormal
+//! operand, divide by zero, overflow, underflow, precision) from exact error terms.
+//! Round-to-nearest only (MXCSR.RC is not honoured yet).
 
-use crate::flags;
+use crate::{flags, state};
 use xlat_ir::abi::CpuState;
 
 /// Operations (the helper's first argument): `kind << 2 | size` where size bit 0 = double,
@@ -58,6 +59,191 @@ fn quiet64(v: f64) -> f64 {
 
 fn quiet32(v: f32) -> f32 {
     f32::from_bits(v.to_bits() | (1 << 22))
+}
+
+/// MXCSR exception flag bits.
+pub mod mx {
+    /// Invalid operation.
+    pub const IE: u64 = 1;
+    /// Denormal operand.
+    pub const DE: u64 = 2;
+    /// Divide by zero.
+    pub const ZE: u64 = 4;
+    /// Overflow.
+    pub const OE: u64 = 8;
+    /// Underflow.
+    pub const UE: u64 = 0x10;
+    /// Precision (inexact).
+    pub const PE: u64 = 0x20;
+}
+
+fn snan64(v: f64) -> bool {
+    v.is_nan() && v.to_bits() & (1 << 51) == 0
+}
+
+/// The exception flags of `k` on doubles `a`, `b` giving `r`; `exact(r)` tells whether `r` is
+/// the exact result (finite operands, finite result).
+fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64) -> u64 {
+    let uses_a = k != op::SQRT && k != op::CVT;
+    let any_nan = (uses_a && a.is_nan()) || b.is_nan();
+    let any_snan = (uses_a && snan64(a)) || snan64(b);
+    // A NaN operand takes priority over the denormal-operand check.
+    let mut f = 0;
+    if !any_nan && ((uses_a && a.is_subnormal()) || b.is_subnormal()) {
+        f |= mx::DE;
+    }
+    match k {
+        op::MIN | op::MAX => {
+            if any_nan {
+                return f | mx::IE;
+            }
+            return f;
+        }
+        op::CMP => {
+            let signalling = matches!(pred & 7, 1 | 2 | 5 | 6);
+            if any_snan || (signalling && any_nan) {
+                f |= mx::IE;
+            }
+            return f;
+        }
+        _ => {}
+    }
+    if any_snan {
+        return f | mx::IE;
+    }
+    if any_nan {
+        return f;
+    }
+    if r.is_nan() {
+        return f | mx::IE;
+    }
+    if k == op::DIV && b == 0.0 && a.is_finite() && a != 0.0 {
+        return mx::ZE;
+    }
+    let finite_in = (!uses_a || a.is_finite()) && b.is_finite();
+    if r.is_infinite() {
+        return if finite_in { f | mx::OE | mx::PE } else { f };
+    }
+    if !finite_in || r == 0.0 && (k == op::MUL && (a == 0.0 || b == 0.0)) {
+        return f;
+    }
+    // The exact result is r + err (err's sign is what matters for tininess).
+    let err = match k {
+        op::ADD | op::SUB => {
+            let y = if k == op::SUB { -b } else { b };
+            let bb = r - a;
+            (a - (r - bb)) + (y - bb)
+        }
+        // Scaled to exponents near 0 first so the error term cannot underflow.
+        op::MUL => {
+            let (ea, eb) = (expo(a), expo(b));
+            scale(a, -ea).mul_add(scale(b, -eb), -scale(r, -ea - eb))
+        }
+        op::DIV => {
+            let (ea, eb) = (expo(a), expo(b));
+            let (a2, b2, r2) = (scale(a, -ea), scale(b, -eb), scale(r, eb - ea));
+            -r2.mul_add(b2, -a2) * b.signum()
+        }
+        op::SQRT => {
+            let h = expo(b) / 2;
+            let (b2, r2) = (scale(b, -2 * h), scale(r, -h));
+            -r2.mul_add(r2, -b2)
+        }
+        _ => 0.0,
+    };
+    if err != 0.0 || (k == op::MUL && r == 0.0 && a != 0.0 && b != 0.0) {
+        f |= mx::PE;
+        let ra = r.abs();
+        if ra < f64::MIN_POSITIVE || (ra == f64::MIN_POSITIVE && err.signum() != r.signum()) {
+            f |= mx::UE;
+        }
+    }
+    f
+}
+
+/// The binary exponent of a finite non-zero `v` (0 for zero).
+fn expo(v: f64) -> i32 {
+    if v == 0.0 || !v.is_finite() {
+        return 0;
+    }
+    v.abs().log2().floor() as i32
+}
+
+/// `v * 2^k`, exact while the result stays normal.
+fn scale(mut v: f64, mut k: i32) -> f64 {
+    while k != 0 {
+        let s = k.clamp(-1000, 1000);
+        v *= 2f64.powi(s);
+        k -= s;
+    }
+    v
+}
+
+fn snan32(v: f32) -> bool {
+    v.is_nan() && v.to_bits() & (1 << 22) == 0
+}
+
+/// [`flags64`] for singles: the error terms are computed exactly in double precision.
+fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64) -> u64 {
+    let uses_a = k != op::SQRT && k != op::CVT;
+    let any_nan = (uses_a && a.is_nan()) || b.is_nan();
+    let any_snan = (uses_a && snan32(a)) || snan32(b);
+    let mut f = 0;
+    if !any_nan && ((uses_a && a.is_subnormal()) || b.is_subnormal()) {
+        f |= mx::DE;
+    }
+    match k {
+        op::MIN | op::MAX => return if any_nan { f | mx::IE } else { f },
+        op::CMP => {
+            if any_snan || (matches!(pred & 7, 1 | 2 | 5 | 6) && any_nan) {
+                f |= mx::IE;
+            }
+            return f;
+        }
+        _ => {}
+    }
+    if any_snan {
+        return f | mx::IE;
+    }
+    if any_nan {
+        return f;
+    }
+    if r.is_nan() {
+        return f | mx::IE;
+    }
+    if k == op::DIV && b == 0.0 && a.is_finite() && a != 0.0 {
+        return mx::ZE;
+    }
+    let finite_in = (!uses_a || a.is_finite()) && b.is_finite();
+    if r.is_infinite() {
+        return if finite_in { f | mx::OE | mx::PE } else { f };
+    }
+    if !finite_in {
+        return f;
+    }
+    let (x, y, rr) = (f64::from(a), f64::from(b), f64::from(r));
+    // Exact results in double precision (error-free for add/sub through a two-sum).
+    let err = match k {
+        op::ADD | op::SUB => {
+            let y = if k == op::SUB { -y } else { y };
+            let s = x + y;
+            let bb = s - x;
+            let e = (x - (s - bb)) + (y - bb);
+            (s - rr) + e
+        }
+        op::MUL => x * y - rr,
+        op::DIV => (x - rr * y) * y.signum(),
+        op::SQRT => y - rr * rr,
+        _ => 0.0,
+    };
+    if err != 0.0 {
+        f |= mx::PE;
+        let ra = r.abs();
+        if ra < f32::MIN_POSITIVE || (ra == f32::MIN_POSITIVE && err.signum() != rr.signum()) {
+            f |= mx::UE;
+        }
+    }
+    f
 }
 
 fn f64op(k: u64, a: f64, b: f64) -> f64 {
@@ -127,13 +313,41 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
+    let mut fl = 0u64;
     let r = if k == op::CVT {
         if double {
             // cvtss2sd: src single → double in the low lane.
-            let v = f64::from(f32::from_bits(b as u32));
+            let x = f32::from_bits(b as u32);
+            if snan32(x) {
+                fl |= mx::IE;
+            }
+            if x.is_subnormal() {
+                fl |= mx::DE;
+            }
+            let v = if x.is_nan() {
+                quiet64(f64::from(x))
+            } else {
+                f64::from(x)
+            };
             (a & !u128::from(u64::MAX)) | u128::from(v.to_bits())
         } else {
-            let v = f64::from_bits(b as u64) as f32;
+            let x = f64::from_bits(b as u64);
+            let v = x as f32;
+            if snan64(x) {
+                fl |= mx::IE;
+            }
+            if x.is_subnormal() {
+                fl |= mx::DE;
+            }
+            if x.is_finite() && f64::from(v) != x {
+                fl |= mx::PE;
+                if v.is_infinite() {
+                    fl |= mx::OE;
+                } else if v.abs() < f32::MIN_POSITIVE {
+                    fl |= mx::UE;
+                }
+            }
+            let v = if x.is_nan() { quiet32(v) } else { v };
             (a & !0xffff_ffffu128) | u128::from(v.to_bits())
         }
     } else if double {
@@ -143,9 +357,12 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             let x = f64::from_bits((a >> (64 * l)) as u64);
             let y = f64::from_bits((b >> (64 * l)) as u64);
             let v = if k == op::CMP {
+                fl |= flags64(k, x, y, 0.0, p);
                 if pred(p, x, y) { u64::MAX } else { 0 }
             } else {
-                f64op(k, x, y).to_bits()
+                let r = f64op(k, x, y);
+                fl |= flags64(k, x, y, r, p);
+                r.to_bits()
             };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
         }
@@ -157,19 +374,24 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             let x = f32::from_bits((a >> (32 * l)) as u32);
             let y = f32::from_bits((b >> (32 * l)) as u32);
             let v = if k == op::CMP {
+                fl |= flags32(k, x, y, 0.0, p);
                 if pred(p, f64::from(x), f64::from(y)) {
                     u32::MAX
                 } else {
                     0
                 }
             } else {
-                f32op(k, x, y).to_bits()
+                let r = f32op(k, x, y);
+                fl |= flags32(k, x, y, r, p);
+                r.to_bits()
             };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
         }
         r
     };
     set(env, d, r);
+    let m = env.word(state::MXCSR);
+    env.set_word(state::MXCSR, m | fl);
 }
 
 /// ucomis/comis: the flags (ZF, PF, CF; the rest clear) comparing the low lanes.
@@ -188,6 +410,59 @@ pub fn compare(a: u64, b: u64, double: bool) -> u64 {
         Some(std::cmp::Ordering::Equal) => flags::ZF,
         Some(std::cmp::Ordering::Greater) => 0,
     }
+}
+
+/// [`compare`] and the MXCSR flags: invalid for a signalling NaN (any NaN when `signalling`,
+/// comis*), denormal operand.
+pub fn compare_mx(a: u64, b: u64, double: bool, signalling: bool) -> (u64, u64) {
+    let f = compare(a, b, double);
+    let (nan, snan, den) = if double {
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        (
+            x.is_nan() || y.is_nan(),
+            snan64(x) || snan64(y),
+            x.is_subnormal() || y.is_subnormal(),
+        )
+    } else {
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        (
+            x.is_nan() || y.is_nan(),
+            snan32(x) || snan32(y),
+            x.is_subnormal() || y.is_subnormal(),
+        )
+    };
+    let mut m = if den && !nan { mx::DE } else { 0 };
+    if snan || (signalling && nan) {
+        m |= mx::IE;
+    }
+    (f, m)
+}
+
+/// [`to_int`] and the MXCSR flags: invalid when out of range or NaN, else precision when
+/// the value was not an integer.
+pub fn to_int_mx(v: u64, double: bool, bytes: u32, truncate: bool) -> (u64, u64) {
+    let r = to_int(v, double, bytes, truncate);
+    let x = if double {
+        f64::from_bits(v)
+    } else {
+        f64::from(f32::from_bits(v as u32))
+    };
+    let y = if truncate {
+        x.trunc()
+    } else {
+        x.round_ties_even()
+    };
+    let indefinite = if bytes == 8 { 1u64 << 63 } else { 1u64 << 31 };
+    let lim = if bytes == 8 {
+        9.223_372_036_854_776e18
+    } else {
+        2_147_483_648.0
+    };
+    if x.is_nan() || y < -lim || y >= lim {
+        debug_assert_eq!(r, indefinite);
+        return (r, mx::IE);
+    }
+    (r, if y != x { mx::PE } else { 0 })
 }
 
 /// Float (bits, `double`) → integer of `bytes` (4 or 8), truncating or rounding to nearest

@@ -82,8 +82,7 @@ pub fn diff(case: &Case, want: &State, got: &State) -> Vec<String> {
             ));
         }
     }
-    // MXCSR's exception flags (bits 0-5) are not accrued by xlat yet: compared without them.
-    if want.mxcsr & !0x3f != got.mxcsr & !0x3f {
+    if want.mxcsr != got.mxcsr {
         d.push(format!(
             "mxcsr: native {:#x} xlat {:#x}",
             want.mxcsr, got.mxcsr

@@ -105,7 +105,8 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             let bytes = if double { 8 } else { 4 };
             let a = low(cx, 0, bytes)?;
             let b = low(cx, 1, bytes)?;
-            let kd = cx.k(u64::from(double));
+            let signalling = matches!(m, M::Comisd | M::Comiss);
+            let kd = cx.k(u64::from(double) | (u64::from(signalling) << 1));
             let f = cx.b.call(&helpers::H_FCMP, &[a, b, kd]);
             cx.set_cc_eflags(f);
             Some(())
