@@ -7,3 +7,4 @@ pub mod console;
 pub mod devices;
 pub mod qcow2;
 pub mod riscv64_virt;
+pub mod virt_fdt;
