@@ -338,3 +338,148 @@ mod tests {
         assert_eq!(u64::from_le_bytes(x[48..56].try_into().unwrap()), 12345);
     }
 }
+
+/// The x86-64 `rt_sigframe` (arch/x86/include/asm/sigframe.h): the return address
+/// (`sa_restorer`), a `ucontext` whose `sigcontext` holds every GPR, rip, rflags and a
+/// pointer to the 512-byte fxsave image of the x87/SSE state, then the siginfo.
+#[derive(Debug)]
+pub struct Frame;
+
+/// Byte offsets in the frame.
+mod off {
+    pub const UC: u64 = 8;
+    pub const UC_STACK: u64 = UC + 16;
+    pub const MCONTEXT: u64 = UC + 40;
+    pub const SIGMASK: u64 = UC + 296;
+    pub const INFO: u64 = UC + 304;
+    pub const SIZE: u64 = INFO + 128;
+}
+
+/// sigcontext's order of the general registers (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx,
+/// rsp), as encoding numbers.
+const SC_GPRS: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 7, 6, 5, 3, 2, 0, 1, 4];
+
+fn fxsave_image(env: &CpuState) -> [u8; 512] {
+    use xlat_frontend_x86::{state, x87};
+    let mut b = [0u8; 512];
+    let cw = env.word(state::X87_CW) as u16;
+    let top = env.word(state::X87_TOP) & 7;
+    let sw = (env.word(state::X87_SW) | (top << 11)) as u16;
+    b[0..2].copy_from_slice(&cw.to_le_bytes());
+    b[2..4].copy_from_slice(&sw.to_le_bytes());
+    b[24..28].copy_from_slice(&(env.word(state::MXCSR) as u32).to_le_bytes());
+    b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+    for i in 0..8u64 {
+        let phys = ((top + i) & 7) as u8;
+        let (lo, hi) = x87::to80(f64::from_bits(env.word(state::x87(phys))));
+        let o = 32 + 16 * i as usize;
+        b[o..o + 8].copy_from_slice(&lo.to_le_bytes());
+        b[o + 8..o + 10].copy_from_slice(&(hi as u16).to_le_bytes());
+    }
+    for x in 0..16u8 {
+        let o = 160 + 16 * x as usize;
+        b[o..o + 8].copy_from_slice(&env.word(state::xmm(x)).to_le_bytes());
+        b[o + 8..o + 16].copy_from_slice(&env.word(state::xmm(x) + 8).to_le_bytes());
+    }
+    b
+}
+
+fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
+    use xlat_frontend_x86::{state, x87};
+    let u16_at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    env.set_word(state::X87_CW, u16_at(0));
+    let sw = u16_at(2);
+    let top = (sw >> 11) & 7;
+    env.set_word(state::X87_SW, sw & !0x3800);
+    env.set_word(state::X87_TOP, top);
+    env.set_word(
+        state::MXCSR,
+        u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
+    );
+    for i in 0..8u64 {
+        let o = 32 + 16 * i as usize;
+        let v = x87::from80(u64_at(o), u16_at(o + 8));
+        env.set_word(state::x87(((top + i) & 7) as u8), v.to_bits());
+    }
+    for x in 0..16u8 {
+        let o = 160 + 16 * x as usize;
+        env.set_word(state::xmm(x), u64_at(o));
+        env.set_word(state::xmm(x) + 8, u64_at(o + 8));
+    }
+}
+
+impl crate::arch::SignalFrame for Frame {
+    fn setup(
+        &self,
+        space: &AddressSpace,
+        env: &mut CpuState,
+        d: &crate::arch::Delivery<'_>,
+    ) -> Result<(), xlat_softmmu::user::MapError> {
+        use xlat_frontend_x86::state;
+        // Below the red zone (or at the top of the alternate stack).
+        let sp = d
+            .stack_top
+            .unwrap_or(env.word(state::RSP).wrapping_sub(128));
+        let fp = (sp - 512) & !63;
+        // The frame sits so that the handler sees rsp + 8 16-byte aligned, as after a call.
+        let frame = ((fp - off::SIZE) & !15) - 8;
+        space.write_bytes(fp, &fxsave_image(env))?;
+        let mut f = vec![0u8; off::SIZE as usize];
+        let put = |f: &mut Vec<u8>, o: u64, v: u64| {
+            f[o as usize..o as usize + 8].copy_from_slice(&v.to_le_bytes());
+        };
+        put(&mut f, 0, d.trampoline);
+        f[off::UC_STACK as usize..off::UC_STACK as usize + 24].copy_from_slice(&d.uc_stack);
+        for (k, r) in SC_GPRS.iter().enumerate() {
+            put(
+                &mut f,
+                off::MCONTEXT + 8 * k as u64,
+                env.word(state::gpr(*r)),
+            );
+        }
+        put(&mut f, off::MCONTEXT + 128, env.pc);
+        put(&mut f, off::MCONTEXT + 136, xlat_frontend_x86::rflags(env));
+        put(&mut f, off::MCONTEXT + 144, 0x33); // cs
+        put(&mut f, off::MCONTEXT + 184, fp);
+        put(&mut f, off::SIGMASK, d.old_mask);
+        f[off::INFO as usize..off::INFO as usize + 128].copy_from_slice(d.info);
+        space.write_bytes(frame, &f)?;
+        env.set_word(state::RDI, d.sig as u64);
+        env.set_word(state::RSI, frame + off::INFO);
+        env.set_word(state::RDX, frame + off::UC);
+        env.set_word(state::RAX, 0);
+        env.set_word(state::RSP, frame);
+        env.set_word(state::DF, 0);
+        env.pc = d.handler;
+        Ok(())
+    }
+
+    fn restore(
+        &self,
+        space: &AddressSpace,
+        env: &mut CpuState,
+    ) -> Result<(u64, [u8; 24]), xlat_softmmu::user::MapError> {
+        use xlat_frontend_x86::state;
+        // The handler's `ret` popped the return address: the frame is 8 below rsp.
+        let frame = env.word(state::RSP).wrapping_sub(8);
+        let mut f = vec![0u8; off::SIZE as usize];
+        space.read_bytes(frame, &mut f)?;
+        let get =
+            |o: u64| u64::from_le_bytes(f[o as usize..o as usize + 8].try_into().unwrap_or([0; 8]));
+        for (k, r) in SC_GPRS.iter().enumerate() {
+            env.set_word(state::gpr(*r), get(off::MCONTEXT + 8 * k as u64));
+        }
+        env.pc = get(off::MCONTEXT + 128);
+        xlat_frontend_x86::set_rflags(env, get(off::MCONTEXT + 136));
+        let fp = get(off::MCONTEXT + 184);
+        if fp != 0 {
+            let mut img = [0u8; 512];
+            space.read_bytes(fp, &mut img)?;
+            fxrstor_image(env, &img);
+        }
+        let mut uc_stack = [0u8; 24];
+        uc_stack.copy_from_slice(&f[off::UC_STACK as usize..off::UC_STACK as usize + 24]);
+        Ok((get(off::SIGMASK), uc_stack))
+    }
+}

@@ -177,3 +177,24 @@ fn host_dynamic_programs_match_native() {
         native_and_xlat(Path::new("/usr/bin/python3"), &["-c", py], &d);
     }
 }
+
+/// Signal handlers (SA_SIGINFO, FP state kept across the handler) and SIGSEGV recovery.
+#[test]
+fn signal_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/signals.c");
+    let exe = d.join("signals");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc signals.c");
+    native_and_xlat(&exe, &[], &d);
+}

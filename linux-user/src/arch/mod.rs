@@ -189,6 +189,9 @@ impl UserArch for X86_64 {
     fn after_syscall(&self, space: &AddressSpace, nr: u64, a: [u64; 6], ret: i64) {
         crate::arch_x86_64::after(space, nr, a, ret)
     }
+    fn signal_frame(&self, _: &dyn Frontend) -> Option<Arc<dyn SignalFrame>> {
+        Some(Arc::new(crate::arch_x86_64::Frame))
+    }
 }
 
 static GENERIC: Generic = Generic(183);
