@@ -241,8 +241,15 @@ fn sigreturn(m: &Machine, process: &mut Process, env: &mut CpuState, ret: u32) {
 
 /// Delivers the pending signals this thread does not block.
 fn deliver_pending(m: &Machine, process: &mut Process, env: &mut CpuState) {
+    let mut any = false;
     while let Some((sig, info)) = process.signals.take(process.sigmask()) {
         deliver(m, process, env, sig, &info);
+        any = true;
+    }
+    if any {
+        // The host mask again mirrors the guest's (a real-time signal stays blocked on the
+        // host from its catching until its delivery).
+        process.set_sigmask(process.sigmask());
     }
     // After rt_sigsuspend with nothing caught (ignored signals): the old mask comes back.
     if let Some(m) = process.saved_mask.take() {

@@ -77,3 +77,68 @@ impl SignalFrame for Regs {
         frame::restore(space, env, self)
     }
 }
+
+/// riscv_hwprobe keys (arch/riscv/include/uapi/asm/hwprobe.h) and what this engine answers:
+/// the extensions its frontend implements (IMA, F, D, C, Zba, Zbb, Zbs; no V, no Zicboz).
+pub mod hwprobe {
+    /// RISCV_HWPROBE_KEY_BASE_BEHAVIOR → RISCV_HWPROBE_BASE_BEHAVIOR_IMA.
+    pub const BASE_BEHAVIOR: i64 = 3;
+    /// RISCV_HWPROBE_KEY_IMA_EXT_0.
+    pub const IMA_EXT_0: i64 = 4;
+    /// IMA_EXT_0 bits: FD, C, ZBA, ZBB, ZBS.
+    pub const EXT_FD: u64 = 1 << 0;
+    /// The C extension.
+    pub const EXT_C: u64 = 1 << 1;
+    /// Zba.
+    pub const EXT_ZBA: u64 = 1 << 3;
+    /// Zbb.
+    pub const EXT_ZBB: u64 = 1 << 4;
+    /// Zbs.
+    pub const EXT_ZBS: u64 = 1 << 5;
+
+    /// The value of `key`, None for a key this kernel ABI does not know (its key becomes -1).
+    pub fn value(key: i64) -> Option<u64> {
+        Some(match key {
+            0..=2 => 0, // mvendorid, marchid, mimpid: not a real hart
+            BASE_BEHAVIOR => 1,
+            IMA_EXT_0 => EXT_FD | EXT_C | EXT_ZBA | EXT_ZBB | EXT_ZBS,
+            // CPUPERF_0 and MISALIGNED_SCALAR_PERF: FAST (misaligned loads and stores are
+            // host accesses; only misaligned atomics trap, as on hardware).
+            5 | 9 => 3,
+            6 => 0,             // ZICBOZ_BLOCK_SIZE: no Zicboz
+            7 => (1 << 47) - 1, // HIGHEST_VIRT_ADDRESS
+            8 => 10_000_000,    // TIME_CSR_FREQ
+            10 => 4,            // MISALIGNED_VECTOR_PERF: UNSUPPORTED (no V)
+            _ => return None,
+        })
+    }
+
+    /// Fills `pairs` (key, value) in place as the syscall does. `flags` other than 0 are
+    /// rejected (RISCV_HWPROBE_WHICH_CPUS is not supported).
+    pub fn fill(pairs: &mut [(i64, u64)], flags: u64) -> Result<(), i64> {
+        if flags != 0 {
+            return Err(-i64::from(libc::EINVAL));
+        }
+        for p in pairs {
+            match value(p.0) {
+                Some(v) => p.1 = v,
+                None => *p = (-1, 0),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hwprobe;
+
+    #[test]
+    fn hwprobe_answers_as_the_kernel_abi_says() {
+        // Values from Documentation/arch/riscv/hwprobe.rst.
+        let mut p = [(3, 9), (4, 0), (6, 5), (12345, 7), (-5, 1)];
+        hwprobe::fill(&mut p, 0).unwrap();
+        assert_eq!(p, [(3, 1), (4, 0b11_1011), (6, 0), (-1, 0), (-1, 0)]);
+        assert_eq!(hwprobe::fill(&mut p, 2), Err(-22));
+    }
+}

@@ -174,22 +174,25 @@ impl ThreadSignals {
 }
 
 /// Records `sig` as caught by the calling thread (or the process) and stops its vCPU.
-fn record_caught(sig: i32, words: &[u64; INFO_WORDS]) {
+/// Returns whether a guest thread's own slot took it.
+fn record_caught(sig: i32, words: &[u64; INFO_WORDS]) -> bool {
     // SAFETY: gettid is async-signal-safe.
     let tid = unsafe { libc::gettid() };
     match SLOTS.iter().find(|s| s.tid.load(Ordering::Acquire) == tid) {
         Some(s) => {
             s.record(sig, words);
             s.poke();
+            true
         }
         None => {
             PROCESS.record(sig, words);
             SLOTS.iter().for_each(Slot::poke);
+            false
         }
     }
 }
 
-extern "C" fn on_host_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+extern "C" fn on_host_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let mut words = [0u64; INFO_WORDS];
     if !info.is_null() {
         // SAFETY: the kernel passes a 128-byte siginfo to SA_SIGINFO handlers.
@@ -197,8 +200,17 @@ extern "C" fn on_host_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *m
             std::ptr::copy_nonoverlapping(info.cast::<u64>(), words.as_mut_ptr(), INFO_WORDS)
         };
     }
-    if (1..=64).contains(&sig) {
-        record_caught(sig, &words);
+    if (1..=64).contains(&sig) && record_caught(sig, &words) && sig >= 32 && !ctx.is_null() {
+        // A real-time signal queues: the slot holds one instance, so the others must stay
+        // queued in the host kernel. Returning with it blocked keeps them there, in order,
+        // until the guest's delivery sets the mask again (the handler's mask, then the
+        // sigreturn's, unblocks it and the next instance arrives).
+        // SAFETY: the kernel passes the interrupted context to SA_SIGINFO handlers; its
+        // uc_sigmask is the mask reinstated when this handler returns.
+        unsafe {
+            let uc = ctx.cast::<libc::ucontext_t>();
+            libc::sigaddset(&mut (*uc).uc_sigmask, sig);
+        }
     }
 }
 

@@ -39,6 +39,9 @@ const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
 const CLONE_CHILD_SETTID: u64 = 0x100_0000;
 
 const CLONE_THREAD: u64 = 0x1_0000;
+/// clone3 only: the child starts with every caught signal back at its default action.
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+const CLONE_SIGHAND: u64 = 0x800;
 /// Flags pthread_create passes besides the ones above (FS, FILES, SIGHAND, SYSVSEM): all
 /// shared anyway between our threads.
 const THREAD_SHARING: u64 = 0x200 | 0x400 | 0x800 | 0x4_0000;
@@ -92,7 +95,8 @@ impl Process {
         };
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
         let (flags, exit_signal, stack, size) = (w(0), w(4), w(5), w(6));
-        if flags & 0xff != 0 || exit_signal > 64 {
+        let clear_both = CLONE_CLEAR_SIGHAND | CLONE_SIGHAND;
+        if flags & 0xff != 0 || exit_signal > 64 || flags & clear_both == clear_both {
             return Outcome::Ret(-i64::from(libc::EINVAL));
         }
         let sp = if stack != 0 {
@@ -131,7 +135,8 @@ impl Process {
             | CLONE_SETTLS
             | CLONE_PARENT_SETTID
             | CLONE_CHILD_CLEARTID
-            | CLONE_CHILD_SETTID;
+            | CLONE_CHILD_SETTID
+            | CLONE_CLEAR_SIGHAND;
         let vm = flags & CLONE_VM != 0;
         if flags & !known != 0 || (vm && flags & CLONE_VFORK == 0) {
             // Sharing memory without being a thread (or vfork) is not supported.
@@ -181,6 +186,13 @@ impl Process {
                 let _ = self.put(ptid, &pid.to_le_bytes());
             }
             return Outcome::Ret(i64::from(pid));
+        }
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            for sig in 1..=64 {
+                if self.action(sig).handler > 1 {
+                    self.reset_action(sig);
+                }
+            }
         }
         if flags & CLONE_CHILD_SETTID != 0 {
             // SAFETY: gettid has no preconditions.

@@ -283,7 +283,10 @@ impl Process {
     /// Sets this thread's blocked signals (SIGKILL and SIGSTOP never are), on the host too.
     pub fn set_sigmask(&mut self, mask: u64) {
         self.sigmask = mask & !((1 << 8) | (1 << 18));
-        crate::signal::set_host_mask(self.sigmask);
+        // A caught real-time signal not yet delivered stays blocked on the host: its next
+        // queued instance must wait in the kernel, not overwrite this one's siginfo.
+        let held = self.signals.caught() & !0x7fff_ffff;
+        crate::signal::set_host_mask(self.sigmask | held);
     }
 
     /// A guest thread ends: release its robust futexes, zero its clear-tid word and wake a

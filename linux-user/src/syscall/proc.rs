@@ -1,7 +1,7 @@
 //! Process, time and signal syscalls.
 
 use super::structs::utsname;
-use super::{Process, Sys, SysResult, host};
+use super::{Process, Sys, SysResult, fault, host};
 
 fn einval() -> i64 {
     -i64::from(libc::EINVAL)
@@ -100,11 +100,34 @@ impl Process {
                     self.flush = true;
                     Ok(0)
                 }
-                Sys::riscv_hwprobe | Sys::rseq | Sys::membarrier => self.unimp(sys.name()),
+                Sys::riscv_hwprobe => self.riscv_hwprobe(a),
+                Sys::rseq | Sys::membarrier => self.unimp(sys.name()),
                 _ => return self.sig(sys, a),
             }
         };
         Some(r)
+    }
+
+    /// riscv_hwprobe(pairs, pair_count, cpusetsize, cpus, flags): every CPU is the same.
+    fn riscv_hwprobe(&self, a: [u64; 6]) -> SysResult {
+        let n = usize::try_from(a[1]).map_err(|_| -i64::from(libc::EINVAL))?;
+        if n > 1 << 16 {
+            return Err(-i64::from(libc::EINVAL));
+        }
+        let mut raw = vec![0u8; n * 16];
+        self.space.read_bytes(a[0], &mut raw).map_err(fault)?;
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let mut pairs: Vec<(i64, u64)> = raw
+            .chunks_exact(16)
+            .map(|c| (word(&c[..8]) as i64, word(&c[8..])))
+            .collect();
+        crate::arch::riscv64::hwprobe::fill(&mut pairs, a[4])?;
+        for (c, (k, v)) in raw.chunks_exact_mut(16).zip(&pairs) {
+            c[..8].copy_from_slice(&k.to_le_bytes());
+            c[8..].copy_from_slice(&v.to_le_bytes());
+        }
+        self.space.write_bytes(a[0], &raw).map_err(fault)?;
+        Ok(0)
     }
 
     fn getres(&self, uid: bool, a: [u64; 6]) -> SysResult {
