@@ -21,7 +21,8 @@
 //! frame (on the sigaltstack with SA_ONSTACK); interrupted syscalls restart under SA_RESTART.
 //! SIGILL/SIGTRAP/SIGSEGV from guest instructions go to guest handlers or kill as on Linux.
 //!
-//! Not yet: real-time signals queue only once each (a bitmask, not a queue); vfork's child
+//! Real-time signals queue: a caught one stays blocked on the host until the guest takes it, so
+//! the kernel keeps the later instances in order. Not yet: vfork's child
 //! does not share the parent's memory (as with qemu-user, it is a copy).
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]

@@ -533,3 +533,32 @@ if __name__ == "__main__":
          pool [0, 1, 4, 9, 16, 25, 36, 49]\n"
     );
 }
+
+#[test]
+fn shebang_script_runs_under_the_sysroot_interpreter_xlat_only() {
+    let Some(root) = sysroot("shebang_script_runs_under_the_sysroot_interpreter_xlat_only") else {
+        return;
+    };
+    if !xlat_enabled() {
+        return;
+    }
+    // qemu-user hands a script to the host kernel, which runs the host's bash: no reference.
+    // The sysroot's bash reports HOSTTYPE riscv64; the kernel's binfmt_script passes the
+    // optional argument, then the script as named to execve, then the arguments.
+    let dir = workdir("shebang");
+    let script = dir.join("s.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/bash -e\necho \"$HOSTTYPE $0 $*\"\nfalse\necho not reached\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).unwrap();
+    let s = script.display().to_string();
+    let g = Guest::new(prog(&root, "/bin/bash")).args(["-c", &format!("{s} a 'b c'; echo $?")]);
+    for o in on_xlat(&root, &g) {
+        assert_eq!(stdout(&o), format!("riscv64 {s} a b c\n1\n"), "{o:?}");
+        assert_eq!(o.status, 0);
+    }
+}

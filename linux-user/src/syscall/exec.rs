@@ -243,19 +243,35 @@ impl Process {
 
     /// execve; returns only on failure.
     pub(super) fn execve(&mut self, a: [u64; 6]) -> Result<i64, i64> {
-        let path = self.path(a[0])?;
-        let argv = self.string_array(a[1])?;
+        let guest_path = self.path(a[0])?;
+        let mut argv = self.string_array(a[1])?;
         let mut envp = self.string_array(a[2])?;
-        let path = if path.as_bytes() == b"/proc/self/exe" {
-            CString::new(self.exe.clone()).unwrap_or(path)
+        let mut path = if guest_path.as_bytes() == b"/proc/self/exe" {
+            CString::new(self.exe.clone()).unwrap_or(guest_path.clone())
         } else {
-            self.resolve(path)
+            self.resolve(guest_path.clone())
         };
         // SAFETY: path is a NUL-terminated string.
         if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
             return Err(super::last_err());
         }
-        let host_path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
+        let mut host_path = std::path::PathBuf::from(path.to_string_lossy().into_owned());
+        if let Some((interp, arg)) = script_interpreter(&host_path) {
+            // A `#!` script whose interpreter is a guest program (e.g. in the sysroot) runs
+            // under it, as the kernel's binfmt_script: argv = interpreter as written, its
+            // optional argument, the script as named to execve, then argv[1..].
+            let resolved = self.resolve(interp.clone());
+            let rpath = std::path::PathBuf::from(resolved.to_string_lossy().into_owned());
+            if self.is_guest_elf(&rpath) {
+                let mut v = vec![interp];
+                v.extend(arg);
+                v.push(guest_path);
+                v.extend(argv.into_iter().skip(1));
+                argv = v;
+                path = resolved;
+                host_path = rpath;
+            }
+        }
         let (file, args) = if self.is_guest_elf(&host_path) {
             let mut args = vec![
                 CString::new("xlat").unwrap_or_default(),
@@ -306,6 +322,25 @@ impl Process {
     }
 }
 
+/// The interpreter and optional argument of a `#!` script (None for anything else).
+fn script_interpreter(path: &std::path::Path) -> Option<(CString, Option<CString>)> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|b| *b == b'\n')?];
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = line.iter().position(|b| !blank(b))?;
+    let line = &line[start..];
+    let end = line.iter().position(blank).unwrap_or(line.len());
+    let (interp, rest) = line.split_at(end);
+    let rest = rest.trim_ascii();
+    let arg = (!rest.is_empty())
+        .then(|| CString::new(rest).ok())
+        .flatten();
+    Some((CString::new(interp).ok()?, arg))
+}
+
 /// Takes `XLAT_ARGV0=` out of `envp` (set by a re-exec) and returns its value; also takes
 /// `XLAT_SIGIGN=` out, for the new process's ignored signals.
 pub fn take_argv0(envp: &mut Vec<String>) -> Option<String> {
@@ -325,6 +360,29 @@ pub fn take_argv0(envp: &mut Vec<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_interpreter_line_is_split_as_the_kernel_does() {
+        let dir = std::env::temp_dir().join(format!("xlat-shebang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s");
+        let get = |text: &str| {
+            std::fs::write(&f, text).unwrap();
+            script_interpreter(&f).map(|(i, a)| {
+                (
+                    i.into_string().unwrap(),
+                    a.map(|a| a.into_string().unwrap()),
+                )
+            })
+        };
+        assert_eq!(get("#!/bin/sh\necho"), Some(("/bin/sh".into(), None)));
+        assert_eq!(
+            get("#! /usr/bin/env  python3 -u \n"),
+            Some(("/usr/bin/env".into(), Some("python3 -u".into())))
+        );
+        assert_eq!(get("echo hi\n"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn argv0_is_taken_out_of_the_environment() {
