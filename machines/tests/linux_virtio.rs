@@ -31,11 +31,16 @@ impl Write for Capture {
 }
 
 fn cache() -> PathBuf {
-    std::env::var_os("XLAT_CACHE")
+    // as scripts/setup.sh: $XLAT_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/xlat
+    if let Some(c) = std::env::var_os("XLAT_CACHE") {
+        return c.into();
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/xlat")
-        })
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        });
+    base.join("xlat")
 }
 
 fn ok(cmd: &mut Command) -> bool {

@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || need+=(qemu-utils)
 command -v dtc >/dev/null || need+=(device-tree-compiler)
+command -v xz >/dev/null || need+=(xz-utils) # the Linux test unpacks kernel modules
+command -v cpio >/dev/null || need+=(cpio)
 if [ ${#need[@]} -gt 0 ]; then
   apt_update
   log "installing ${need[*]}"
