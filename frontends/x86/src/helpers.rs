@@ -390,3 +390,34 @@ pub static H_CONV: Helper = Helper {
     flags: HelperFlags::PURE,
     state_words: Some(&[]),
 };
+
+extern "C" fn sse_half(_: &mut CpuState, op: u64, a: u64, b: u64, _: u64) -> u64 {
+    crate::sse::half(op, a, b)
+}
+
+/// One 64-bit half of a lane-wise packed integer op ([`crate::sse::half`]).
+pub static H_SSE_HALF: Helper = Helper {
+    name: "x86_sse_half",
+    func: sse_half,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+extern "C" fn fp_scalar(env: &mut CpuState, code: u64, a: u64, b: u64, _: u64) -> u64 {
+    let (r, f) = crate::ssefp::scalar(code, a, b);
+    if f != 0 {
+        let m = env.word(state::MXCSR);
+        env.set_word(state::MXCSR, m | f);
+    }
+    r
+}
+
+/// Scalar SSE arithmetic on the low lanes' bits ([`crate::ssefp::scalar`]); accrues MXCSR.
+pub static H_FP_SCALAR: Helper = Helper {
+    name: "x86_fp_scalar",
+    func: fp_scalar,
+    nargs: 3,
+    flags: HelperFlags::STATE,
+    state_words: Some(&[state::MXCSR]),
+};

@@ -63,9 +63,19 @@ pub enum Op {
     MaxSW,
     Movmskpd,
     Movmskps,
+    MulHW,
+    MulHUW,
+    MaddWD,
+    AddUsB,
+    AddUsW,
+    SubUsW,
+    AddSsB,
+    AddSsW,
+    SubSsB,
+    SubSsW,
 }
 
-const OPS: [Op; 56] = [
+const OPS: [Op; 66] = [
     Op::Xor,
     Op::Or,
     Op::And,
@@ -122,6 +132,16 @@ const OPS: [Op; 56] = [
     Op::MaxSW,
     Op::Movmskpd,
     Op::Movmskps,
+    Op::MulHW,
+    Op::MulHUW,
+    Op::MaddWD,
+    Op::AddUsB,
+    Op::AddUsW,
+    Op::SubUsW,
+    Op::AddSsB,
+    Op::AddSsW,
+    Op::SubSsB,
+    Op::SubSsW,
 ];
 
 fn get(env: &CpuState, off: u32) -> u128 {
@@ -186,6 +206,63 @@ pub fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
         return (0..4).fold(0, |acc, i| acc | ((((b >> (i * 32 + 31)) & 1) as u64) << i));
     }
     let a = get(env, d);
+    let r = compute(op, a, b, imm);
+    set(env, d, r);
+    0
+}
+
+/// Whether `op` works lane by lane on lanes of at most 8 bytes (so each 64-bit half of the
+/// result depends only on the same halves of the operands).
+pub fn is_lanewise(op: u64) -> bool {
+    use Op::*;
+    OPS.get(op as usize).is_some_and(|o| {
+        matches!(
+            o,
+            CmpEqB
+                | CmpEqW
+                | CmpEqD
+                | CmpGtB
+                | CmpGtW
+                | CmpGtD
+                | MinUB
+                | MaxUB
+                | SubUsB
+                | AddB
+                | AddW
+                | AddD
+                | AddQ
+                | SubB
+                | SubW
+                | SubD
+                | SubQ
+                | MulLW
+                | MulHW
+                | MulHUW
+                | MaddWD
+                | AvgB
+                | AddUsB
+                | AddUsW
+                | SubUsW
+                | AddSsB
+                | AddSsW
+                | SubSsB
+                | SubSsW
+                | MinSW
+                | MaxSW
+                | MulUDQ
+        )
+    })
+}
+
+/// One 64-bit half of a lane-wise `op` (see [`is_lanewise`]).
+pub fn half(op: u64, a: u64, b: u64) -> u64 {
+    match OPS.get(op as usize) {
+        Some(&o) => compute(o, u128::from(a), u128::from(b), 0) as u64,
+        None => 0,
+    }
+}
+
+fn compute(op: Op, a: u128, b: u128, imm: u64) -> u128 {
     let eq = |x: u64, y: u64| if x == y { u64::MAX } else { 0 };
     let r = match op {
         Op::Xor => a ^ b,
@@ -363,10 +440,30 @@ pub fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
                 y
             }
         }),
+        Op::MulHW => lanes(a, b, 2, |x, y| {
+            ((i32::from(x as u16 as i16) * i32::from(y as u16 as i16)) >> 16) as u64
+        }),
+        Op::MulHUW => lanes(a, b, 2, |x, y| (x * y) >> 16),
+        Op::MaddWD => lanes(a, b, 4, |x, y| {
+            let p = |v: u64, h: u32| i64::from((v >> (16 * h)) as u16 as i16);
+            (p(x, 0) * p(y, 0) + p(x, 1) * p(y, 1)) as u64
+        }),
+        Op::AddUsB => lanes(a, b, 1, |x, y| (x + y).min(0xff)),
+        Op::AddUsW => lanes(a, b, 2, |x, y| (x + y).min(0xffff)),
+        Op::SubUsW => lanes(a, b, 2, |x, y| x.saturating_sub(y)),
+        Op::AddSsB | Op::SubSsB => lanes(a, b, 1, |x, y| {
+            let (x, y) = (i64::from(x as u8 as i8), i64::from(y as u8 as i8));
+            let r = if op == Op::AddSsB { x + y } else { x - y };
+            r.clamp(-128, 127) as u64
+        }),
+        Op::AddSsW | Op::SubSsW => lanes(a, b, 2, |x, y| {
+            let (x, y) = (i64::from(x as u16 as i16), i64::from(y as u16 as i16));
+            let r = if op == Op::AddSsW { x + y } else { x - y };
+            r.clamp(-32768, 32767) as u64
+        }),
         Op::Movmskb | Op::Movmskpd | Op::Movmskps => 0,
     };
-    set(env, d, r);
-    0
+    r
 }
 
 #[cfg(test)]

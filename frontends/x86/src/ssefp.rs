@@ -135,15 +135,18 @@ fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64) -> u64 {
             (a - (r - bb)) + (y - bb)
         }
         // Scaled to exponents near 0 first so the error term cannot underflow.
+        op::MUL if safe(a) && safe(b) && safe(r) => a.mul_add(b, -r),
         op::MUL => {
             let (ea, eb) = (expo(a), expo(b));
             scale(a, -ea).mul_add(scale(b, -eb), -scale(r, -ea - eb))
         }
+        op::DIV if safe(a) && safe(b) && safe(r) => -r.mul_add(b, -a) * b.signum(),
         op::DIV => {
             let (ea, eb) = (expo(a), expo(b));
             let (a2, b2, r2) = (scale(a, -ea), scale(b, -eb), scale(r, eb - ea));
             -r2.mul_add(b2, -a2) * b.signum()
         }
+        op::SQRT if safe(b) => -r.mul_add(r, -b),
         op::SQRT => {
             let h = expo(b) / 2;
             let (b2, r2) = (scale(b, -2 * h), scale(r, -h));
@@ -166,17 +169,35 @@ fn expo(v: f64) -> i32 {
     if v == 0.0 || !v.is_finite() {
         return 0;
     }
-    v.abs().log2().floor() as i32
+    let b = v.to_bits();
+    let e = ((b >> 52) & 0x7ff) as i32;
+    if e == 0 {
+        // Subnormal: the leading one sits below the implicit position.
+        (63 - b.leading_zeros() as i32) - 1074
+    } else {
+        e - 1023
+    }
+}
+
+/// `2^k` for `-1022 <= k <= 1023`.
+fn pow2(k: i32) -> f64 {
+    f64::from_bits(((k + 1023) as u64) << 52)
 }
 
 /// `v * 2^k`, exact while the result stays normal.
 fn scale(mut v: f64, mut k: i32) -> f64 {
     while k != 0 {
         let s = k.clamp(-1000, 1000);
-        v *= 2f64.powi(s);
+        v *= pow2(s);
         k -= s;
     }
     v
+}
+
+/// Whether error terms around `v` can be formed without underflow or overflow.
+fn safe(v: f64) -> bool {
+    let a = v.abs();
+    a == 0.0 || (a > 1e-270 && a < 1e270)
 }
 
 fn snan32(v: f32) -> bool {
@@ -304,6 +325,33 @@ fn f32op(k: u64, a: f32, b: f32) -> f32 {
             }
         }
         _ => b.sqrt(),
+    }
+}
+
+/// A scalar operation (`code` as for [`arith`], not packed, not CVT) on the low lanes `a`,
+/// `b` (bits): the low lane's new bits and the MXCSR flags it raises.
+pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
+    let (k, double, p) = ((code >> 2) & 0x3f, code & 1 != 0, code >> 8);
+    if double {
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        if k == op::CMP {
+            let r = if pred(p, x, y) { u64::MAX } else { 0 };
+            return (r, flags64(k, x, y, 0.0, p));
+        }
+        let r = f64op(k, x, y);
+        (r.to_bits(), flags64(k, x, y, r, p))
+    } else {
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        if k == op::CMP {
+            let r = if pred(p, f64::from(x), f64::from(y)) {
+                0xffff_ffff
+            } else {
+                0
+            };
+            return (r, flags32(k, x, y, 0.0, p));
+        }
+        let r = f32op(k, x, y);
+        (u64::from(r.to_bits()), flags32(k, x, y, r, p))
     }
 }
 
@@ -516,6 +564,26 @@ mod tests {
         assert_eq!(to_int(f64::NAN.to_bits(), true, 4, true), 0x8000_0000);
         assert_eq!(to_int(1e10f64.to_bits(), true, 4, true), 0x8000_0000);
         assert_eq!(from_int(u64::MAX, 8, true), (-1.0f64).to_bits());
+    }
+
+    #[test]
+    fn exponents_and_scaling() {
+        assert_eq!(expo(1.0), 0);
+        assert_eq!(expo(0.75), -1);
+        assert_eq!(expo(f64::MIN_POSITIVE), -1022);
+        assert_eq!(expo(f64::from_bits(1)), -1074);
+        assert_eq!(scale(f64::from_bits(1), 1074), 1.0);
+        // 1/3 is inexact, 1/4 exact; sqrt(2) inexact, sqrt(4) exact.
+        assert_eq!(
+            scalar(op::DIV << 2 | 1, 1f64.to_bits(), 3f64.to_bits()).1,
+            mx::PE
+        );
+        assert_eq!(
+            scalar(op::DIV << 2 | 1, 1f64.to_bits(), 4f64.to_bits()).1,
+            0
+        );
+        assert_eq!(scalar(op::SQRT << 2 | 1, 0, 2f64.to_bits()).1, mx::PE);
+        assert_eq!(scalar(op::SQRT << 2 | 1, 0, 4f64.to_bits()).1, 0);
     }
 
     #[test]

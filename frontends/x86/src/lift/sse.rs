@@ -124,7 +124,19 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Pminsw
         | M::Pmaxsw
         | M::Unpcklps
-        | M::Unpckhps => binary(cx, m),
+        | M::Unpckhps
+        | M::Unpcklpd
+        | M::Unpckhpd
+        | M::Pmulhw
+        | M::Pmulhuw
+        | M::Pmaddwd
+        | M::Paddusb
+        | M::Paddusw
+        | M::Psubusw
+        | M::Paddsb
+        | M::Paddsw
+        | M::Psubsb
+        | M::Psubsw => binary(cx, m),
         M::Movmskpd | M::Movmskps => {
             let s = xmm_off(cx.i.op1_register())?;
             let o = cx.k(if m == M::Movmskpd {
@@ -260,6 +272,16 @@ fn sse_op(m: M) -> Option<Op> {
         M::Pcmpgtd => Op::CmpGtD,
         M::Pminsw => Op::MinSW,
         M::Pmaxsw => Op::MaxSW,
+        M::Pmulhw => Op::MulHW,
+        M::Pmulhuw => Op::MulHUW,
+        M::Pmaddwd => Op::MaddWD,
+        M::Paddusb => Op::AddUsB,
+        M::Paddusw => Op::AddUsW,
+        M::Psubusw => Op::SubUsW,
+        M::Paddsb => Op::AddSsB,
+        M::Paddsw => Op::AddSsW,
+        M::Psubsb => Op::SubSsB,
+        M::Psubsw => Op::SubSsW,
         M::Pslldq => Op::SllDq,
         M::Psrldq => Op::SrlDq,
         _ => return None,
@@ -282,7 +304,32 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
     }
     let d = xmm_off(cx.i.op0_register())?;
     let s = src128(cx, 1, 16)?;
-    call(cx, sse_op(m)?, d, s, 0);
+    let op = sse_op(m)?;
+    // Bitwise ops inline; lane-wise ones per 64-bit half in a pure helper (the registers
+    // stay cached); the rest in the state helper.
+    let inline = match op {
+        Op::Xor => Some(Opcode::Xor),
+        Op::Or => Some(Opcode::Or),
+        Op::And => Some(Opcode::And),
+        _ => None,
+    };
+    if inline.is_some() || op == Op::AndN || crate::sse::is_lanewise(op as u64) {
+        for h in [0, 8] {
+            let a = cx.b.get_reg(Ty::I64, d + h);
+            let b = cx.b.get_reg(Ty::I64, s + h);
+            let r = match inline {
+                Some(o) => cx.op(o, a, b),
+                None if op == Op::AndN => cx.op(Opcode::AndN, b, a),
+                None => {
+                    let k = cx.k(op as u64);
+                    cx.b.call(&helpers::H_SSE_HALF, &[k, a, b])
+                }
+            };
+            cx.b.set_reg(d + h, r);
+        }
+        return Some(());
+    }
+    call(cx, op, d, s, 0);
     Some(())
 }
 

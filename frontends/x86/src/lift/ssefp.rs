@@ -206,6 +206,21 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
             | Cmpps
     );
     let d = xmm_off(cx.i.op0_register())?;
+    if !packed && kind != op::CVT {
+        // Scalar: the low lanes' bits through a helper that only touches MXCSR.
+        let bytes = if double { 8 } else { 4 };
+        let mut code = (kind << 2) | u64::from(double);
+        if kind == op::CMP {
+            code |= (cx.i.try_immediate(2).ok()? & 7) << 8;
+        }
+        let a = cx.b.get_reg(Ty::I64, d);
+        let a = cx.zext(a, bytes);
+        let b = low(cx, 1, bytes)?;
+        let k = cx.k(code);
+        let r = cx.b.call(&helpers::H_FP_SCALAR, &[k, a, b]);
+        set_low(cx, d, r, bytes);
+        return Some(());
+    }
     let s = match cx.i.op1_kind() {
         OpKind::Register => xmm_off(cx.i.op1_register())?,
         OpKind::Memory => {
