@@ -305,6 +305,19 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
     let d = xmm_off(cx.i.op0_register())?;
     let s = src128(cx, 1, 16)?;
     let op = sse_op(m)?;
+    // Quadword interleaves are word moves.
+    if op == Op::UnpckLQDQ {
+        let v = cx.b.get_reg(Ty::I64, s);
+        cx.b.set_reg(d + 8, v);
+        return Some(());
+    }
+    if op == Op::UnpckHQDQ {
+        let hi = cx.b.get_reg(Ty::I64, d + 8);
+        let v = cx.b.get_reg(Ty::I64, s + 8);
+        cx.b.set_reg(d, hi);
+        cx.b.set_reg(d + 8, v);
+        return Some(());
+    }
     // Bitwise ops inline; lane-wise ones per 64-bit half in a pure helper (the registers
     // stay cached); the rest in the state helper.
     let inline = match op {
