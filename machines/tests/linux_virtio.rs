@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use xlat::system::loader;
 use xlat::system::riscv::{Hart, HartTrace, SYSTEM_HOT_THRESHOLD};
 use xlat_backend::{Accel, EngineConfig};
+use xlat_machines::devices::plic::Plic;
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec};
 use xlat_machines::virt_fdt::VirtFdt;
 use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown};
-use xlat_softmmu::system::{Bus, CpuIrqs, MiniPlic, MiniUart};
+use xlat_softmmu::system::{Bus, CpuIrqs, MiniUart};
 
 const BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 
@@ -145,7 +146,7 @@ fn linux_uses_virtio_blk_on_qcow2() {
     let mut bus = Bus::new(virt::DRAM, mem).unwrap();
     let stop = Shutdown::new();
     let irqs = CpuIrqs::new();
-    let plic = MiniPlic::new(irqs.line(11), irqs.line(9));
+    let plic = Plic::new(vec![irqs.line(11), irqs.line(9)]);
     let out = Capture(Arc::new(Mutex::new(Vec::new())));
     let uart = Arc::new(MiniUart::new(Box::new(out.clone()), plic.source(10)));
     bus.add_mmio(virt::UART0, 0x100, uart).unwrap();
