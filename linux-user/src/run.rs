@@ -76,6 +76,7 @@ fn load(
     path: &Path,
     argv: &[String],
     envp: &[String],
+    execfn: Option<&str>,
     opts: UserOptions,
 ) -> Result<(Process, u64, u64), LoadError> {
     let shown = path.display().to_string();
@@ -140,7 +141,7 @@ fn load(
         MMAP_TOP,
         argv,
         envp,
-        &shown,
+        execfn.unwrap_or(&shown),
         &auxv(frontend, &loaded, base),
         random,
     );
@@ -166,6 +167,7 @@ pub fn run_program(
     opts: UserOptions,
 ) -> Result<i32, LoadError> {
     let (mut argv, mut envp) = (argv, envp);
+    let execfn = crate::syscall::take_execfn(&mut envp);
     if let Some(a0) = crate::syscall::take_argv0(&mut envp) {
         match argv.first_mut() {
             Some(first) => *first = a0,
@@ -182,7 +184,14 @@ pub fn run_program(
         opts.sysroot = Some(abs);
     }
     let reexec_flags = reexec_flags(&cfg, &opts);
-    let (mut process, entry, sp) = load(frontend.as_ref(), path, &argv, &envp, opts)?;
+    let (mut process, entry, sp) = load(
+        frontend.as_ref(),
+        path,
+        &argv,
+        &envp,
+        execfn.as_deref(),
+        opts,
+    )?;
     process.reexec_flags = reexec_flags;
     process.cmdline = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
     let (start, len) = process.space.host_range();

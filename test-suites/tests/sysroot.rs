@@ -562,3 +562,24 @@ fn shebang_script_runs_under_the_sysroot_interpreter_xlat_only() {
         assert_eq!(o.status, 0);
     }
 }
+
+#[test]
+fn proc_self_exe_names_the_guest_program_after_execve_xlat_only() {
+    let Some(root) = sysroot("proc_self_exe_names_the_guest_program_after_execve_xlat_only") else {
+        return;
+    };
+    if !xlat_enabled() {
+        return;
+    }
+    // bash execs /usr/bin/python3 (a symlink to python3.N): Linux names the resolved program,
+    // in the guest's file system (qemu-user cannot exec it without binfmt_misc).
+    let code = "import os, sys; print(os.readlink('/proc/self/exe'), sys.executable)";
+    let g = Guest::new(prog(&root, "/bin/bash"))
+        .args(["-c", &format!("exec /usr/bin/python3 -c \"{code}\"")]);
+    for o in on_xlat(&root, &g) {
+        let out = stdout(&o);
+        let (exe, executable) = out.trim_end().split_once(' ').unwrap_or_default();
+        assert!(exe.starts_with("/usr/bin/python3."), "{out:?} {o:?}");
+        assert_eq!(executable, "/usr/bin/python3", "{out:?}");
+    }
+}

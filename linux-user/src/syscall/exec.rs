@@ -19,6 +19,9 @@ pub const ARGV0_VAR: &str = "XLAT_ARGV0";
 /// SIG_IGN survives exec, but the Rust runtime of the new emulator ignores SIGPIPE itself, so
 /// its real state would be lost.
 pub const SIGIGN_VAR: &str = "XLAT_SIGIGN";
+/// Environment variable carrying the path the guest passed to execve (its AT_EXECFN) over a
+/// re-exec, which names the program by its host path (e.g. inside the sysroot).
+pub const EXECFN_VAR: &str = "XLAT_EXECFN";
 
 /// Bit 63 set: [`INHERITED_IGNORED`] holds a set from a re-exec.
 const KNOWN: u64 = 1 << 63;
@@ -265,7 +268,7 @@ impl Process {
             if self.is_guest_elf(&rpath) {
                 let mut v = vec![interp];
                 v.extend(arg);
-                v.push(guest_path);
+                v.push(guest_path.clone());
                 v.extend(argv.into_iter().skip(1));
                 argv = v;
                 path = resolved;
@@ -293,7 +296,11 @@ impl Process {
                 let e = e.to_bytes();
                 !e.starts_with(format!("{ARGV0_VAR}=").as_bytes())
                     && !e.starts_with(format!("{SIGIGN_VAR}=").as_bytes())
+                    && !e.starts_with(format!("{EXECFN_VAR}=").as_bytes())
             });
+            let mut execfn = format!("{EXECFN_VAR}=").into_bytes();
+            execfn.extend(guest_path.to_bytes());
+            envp.push(CString::new(execfn).map_err(|_| -i64::from(libc::EINVAL))?);
             envp.push(CString::new(var).map_err(|_| -i64::from(libc::EINVAL))?);
             let ign = (1..=64)
                 .filter(|s| self.action(*s).handler == 1)
@@ -320,6 +327,13 @@ impl Process {
         unsafe { libc::execve(file.as_ptr(), av.as_ptr(), ev.as_ptr()) };
         Err(super::last_err())
     }
+}
+
+/// Takes `XLAT_EXECFN=` (set by a re-exec) out of `envp` and returns its value.
+pub fn take_execfn(envp: &mut Vec<String>) -> Option<String> {
+    let key = format!("{EXECFN_VAR}=");
+    let i = envp.iter().position(|e| e.starts_with(&key))?;
+    Some(envp.remove(i)[key.len()..].to_string())
 }
 
 /// The interpreter and optional argument of a `#!` script (None for anything else).

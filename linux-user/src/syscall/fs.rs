@@ -303,7 +303,14 @@ impl Process {
         if name == b"/proc/self/exe"
             || name == format!("/proc/{}/exe", std::process::id()).as_bytes()
         {
-            let e = self.exe.as_bytes();
+            // The guest's view: a program inside the sysroot is named without its prefix.
+            let mut e = self.exe.as_bytes();
+            if let Some(root) = &self.opts.sysroot {
+                let root = root.as_os_str().as_encoded_bytes();
+                if let Some(rest) = e.strip_prefix(root).filter(|r| r.starts_with(b"/")) {
+                    e = rest;
+                }
+            }
             let n = e.len().min(a[3] as usize);
             self.put(a[2], &e[..n])?;
             return Ok(n as i64);

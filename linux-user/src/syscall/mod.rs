@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use xlat_softmmu::user::{AddressSpace, MapError, PROT_READ, PROT_WRITE};
 
-pub use exec::{ForkChild, ThreadSpec, take_argv0};
+pub use exec::{ForkChild, ThreadSpec, take_argv0, take_execfn};
 pub use table::Sys;
 
 use crate::UserOptions;
