@@ -12,10 +12,11 @@ use xlat::system::loader;
 use xlat::system::riscv::{Hart, HartTrace, SYSTEM_HOT_THRESHOLD};
 use xlat_backend::{Accel, EngineConfig};
 use xlat_machines::devices::plic::Plic;
+use xlat_machines::devices::serial::Serial;
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec};
 use xlat_machines::virt_fdt::VirtFdt;
 use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown};
-use xlat_softmmu::system::{Bus, CpuIrqs, MiniUart};
+use xlat_softmmu::system::{Bus, CpuIrqs};
 
 const BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 
@@ -148,7 +149,7 @@ fn linux_uses_virtio_blk_on_qcow2() {
     let irqs = CpuIrqs::new();
     let plic = Plic::new(vec![irqs.line(11), irqs.line(9)]);
     let out = Capture(Arc::new(Mutex::new(Vec::new())));
-    let uart = Arc::new(MiniUart::new(Box::new(out.clone()), plic.source(10)));
+    let uart = Arc::new(Serial::new(Box::new(out.clone()), plic.source(10)));
     bus.add_mmio(virt::UART0, 0x100, uart).unwrap();
     bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone())))
         .unwrap();

@@ -2,6 +2,7 @@
 //! [`xlat_softmmu::system::IrqLine`]s; none knows which accelerator runs the CPUs.
 
 pub mod plic;
+pub mod serial;
 pub mod virtio_blk;
 pub mod virtio_mmio;
 pub mod virtio_rng;
