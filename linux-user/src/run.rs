@@ -137,11 +137,12 @@ fn load(
     let mut random = [0u8; 16];
     // SAFETY: a 16-byte buffer we own.
     unsafe { libc::getrandom(random.as_mut_ptr().cast(), 16, 0) };
-    let img = stack::build(
+    let img = stack::build_with_platform(
         MMAP_TOP,
         argv,
         envp,
         execfn.unwrap_or(&shown),
+        crate::arch::for_frontend(frontend).platform(),
         &auxv(frontend, &loaded, base),
         random,
     );

@@ -17,10 +17,12 @@ pub mod at {
     pub const EUID: u64 = 12;
     pub const GID: u64 = 13;
     pub const EGID: u64 = 14;
+    pub const PLATFORM: u64 = 15;
     pub const HWCAP: u64 = 16;
     pub const CLKTCK: u64 = 17;
     pub const SECURE: u64 = 23;
     pub const RANDOM: u64 = 25;
+    pub const HWCAP2: u64 = 26;
     pub const EXECFN: u64 = 31;
 }
 
@@ -40,6 +42,20 @@ pub fn build(
     argv: &[String],
     envp: &[String],
     execfn: &str,
+    auxv: &[(u64, u64)],
+    random: [u8; 16],
+) -> StackImage {
+    build_with_platform(top, argv, envp, execfn, None, auxv, random)
+}
+
+/// [`build`], with an AT_PLATFORM string (x86-64's "x86_64", arm64's "aarch64"), placed below
+/// the argument strings as Linux does.
+pub fn build_with_platform(
+    top: u64,
+    argv: &[String],
+    envp: &[String],
+    execfn: &str,
+    platform: Option<&str>,
     auxv: &[(u64, u64)],
     random: [u8; 16],
 ) -> StackImage {
@@ -65,6 +81,7 @@ pub fn build(
         .map(|s| push(s.as_bytes(), &mut cur))
         .collect();
     arg_at.reverse();
+    let platform_at = platform.map(|p| push(p.as_bytes(), &mut cur));
     cur -= 16;
     let random_at = cur;
     strings.push((random_at, random.to_vec()));
@@ -75,11 +92,13 @@ pub fn build(
     words.push(0);
     words.extend(&env_at);
     words.push(0);
-    for (k, v) in auxv.iter().chain(&[
-        (at::RANDOM, random_at),
-        (at::EXECFN, execfn_at),
-        (at::NULL, 0),
-    ]) {
+    let platform = platform_at.map(|a| (at::PLATFORM, a));
+    for (k, v) in auxv
+        .iter()
+        .chain(&[(at::RANDOM, random_at), (at::EXECFN, execfn_at)])
+        .chain(platform.iter())
+        .chain(&[(at::NULL, 0)])
+    {
         words.extend([*k, *v]);
     }
     let sp = (cur - words.len() as u64 * 8) & !15;
@@ -153,6 +172,16 @@ mod tests {
         // Strings live above the pointer tables, and the top 8 bytes stay zero.
         assert!(aux[3].1 > at && aux[3].1 < top - 8);
         assert_eq!(word(&img, top - 8), 0);
+    }
+
+    #[test]
+    fn platform_string_follows_execfn() {
+        let img = build_with_platform(0x1000_0000, &[], &[], "e", Some("x86_64"), &[], [0; 16]);
+        // argc, argv NULL, envp NULL, then RANDOM, EXECFN, PLATFORM, NULL.
+        let aux = img.sp + 24;
+        assert_eq!(word(&img, aux + 32), at::PLATFORM);
+        assert_eq!(cstr(&img, word(&img, aux + 40)), "x86_64");
+        assert_eq!(word(&img, aux + 48), at::NULL);
     }
 
     #[test]

@@ -84,10 +84,15 @@ pub trait UserArch: Send + Sync + std::fmt::Debug {
         let _ = (space, nr, a, ret);
     }
 
-    /// The arch's auxv entries (AT_HWCAP, AT_HWCAP2, AT_PLATFORM...). String-valued ones
-    /// (AT_PLATFORM) are not supported by the stack builder yet.
+    /// The arch's numeric auxv entries (AT_HWCAP, AT_HWCAP2...).
     fn auxv(&self, frontend: &dyn Frontend) -> Vec<(u64, u64)> {
         vec![(at::HWCAP, frontend.user_abi().hwcap)]
+    }
+
+    /// The AT_PLATFORM string, where the kernel gives one ("x86_64", "aarch64"; riscv64 has
+    /// none).
+    fn platform(&self) -> Option<&'static str> {
+        None
     }
 
     /// The signal frame, if guest handlers can run on this arch.
@@ -173,6 +178,9 @@ impl UserArch for X86_64 {
     }
     fn clone_args(&self) -> (usize, usize, usize) {
         (2, 3, 4)
+    }
+    fn platform(&self) -> Option<&'static str> {
+        Some("x86_64")
     }
     fn before_syscall(
         &self,
