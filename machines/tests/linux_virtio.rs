@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex};
 use xlat::system::loader;
 use xlat::system::riscv::{Hart, HartTrace, SYSTEM_HOT_THRESHOLD};
 use xlat_backend::{Accel, EngineConfig};
+use xlat_machines::devices::clint::{Clint, ClintHart};
 use xlat_machines::devices::plic::Plic;
 use xlat_machines::devices::serial::Serial;
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec};
 use xlat_machines::virt_fdt::VirtFdt;
-use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown};
+use xlat_softmmu::system::testdev::{Finisher, Shutdown};
 use xlat_softmmu::system::{Bus, CpuIrqs};
 
 const BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
@@ -153,7 +154,10 @@ fn linux_uses_virtio_blk_on_qcow2() {
     bus.add_mmio(virt::UART0, 0x100, uart).unwrap();
     bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone())))
         .unwrap();
-    let clint = MiniClint::new(irqs.line(3), irqs.line(7));
+    let clint = Clint::new(vec![ClintHart {
+        msip: irqs.line(3),
+        mtip: irqs.line(7),
+    }]);
     bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)).unwrap();
     bus.add_mmio(virt::PLIC, 0x60_0000, plic.clone()).unwrap();
     let drives = vec![DriveSpec::parse(&format!("file={d},format=qcow2,serial=xlat0")).unwrap()];
