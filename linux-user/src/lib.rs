@@ -26,8 +26,9 @@
 //! does not share the parent's memory (as with qemu-user, it is a copy).
 //!
 //! The layer is architecture-generic: it knows the guest only through [`xlat_ir::Frontend`]
-//! (`user_abi()`, `classify_trap()`), and syscall numbers come from a per-architecture table
-//! ([`syscall::table`]) over one set of implementations.
+//! (`user_abi()`, `classify_trap()`) and one [`arch::UserArch`] per guest architecture (its
+//! syscall numbers over the shared implementations, struct and clone differences, auxv
+//! extras, signal frame), chosen by ELF `e_machine`; see [`arch`] for adding one.
 
 pub mod arch;
 pub mod arch_x86_64;
