@@ -7,4 +7,5 @@ pub mod console;
 pub mod devices;
 pub mod qcow2;
 pub mod riscv64_virt;
+pub mod virt_board;
 pub mod virt_fdt;

@@ -8,15 +8,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use xlat::system::loader;
 use xlat::system::riscv::{Hart, HartTrace, SYSTEM_HOT_THRESHOLD};
 use xlat_backend::{Accel, EngineConfig};
-use xlat_machines::devices::clint::{Clint, ClintHart};
-use xlat_machines::devices::plic::Plic;
-use xlat_machines::devices::serial::Serial;
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec};
-use xlat_machines::virt_fdt::VirtFdt;
-use xlat_softmmu::system::testdev::{Finisher, Shutdown};
+use xlat_machines::virt_board::{HartLines, VirtBoard, VirtConfig};
 use xlat_softmmu::system::{Bus, CpuIrqs};
 
 const BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
@@ -146,45 +141,31 @@ fn linux_uses_virtio_blk_on_qcow2() {
 
     let mem = 256u64 << 20;
     let mut bus = Bus::new(virt::DRAM, mem).unwrap();
-    let stop = Shutdown::new();
     let irqs = CpuIrqs::new();
-    let plic = Plic::new(vec![irqs.line(11), irqs.line(9)]);
     let out = Capture(Arc::new(Mutex::new(Vec::new())));
-    let uart = Arc::new(Serial::new(Box::new(out.clone()), plic.source(10)));
-    bus.add_mmio(virt::UART0, 0x100, uart).unwrap();
-    bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone())))
-        .unwrap();
-    let clint = Clint::new(vec![ClintHart {
+    let cfg = VirtConfig {
+        bios: Some(BIOS.into()),
+        kernel: Some(kernel.clone()),
+        initrd: Some(initrd.clone()),
+        append: "console=ttyS0 quiet".into(),
+        drives: vec![DriveSpec::parse(&format!("file={d},format=qcow2,serial=xlat0")).unwrap()],
+        rng: true,
+        isa: "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_sstc".into(),
+        mmu_type: String::new(),
+    };
+    let lines = HartLines {
         msip: irqs.line(3),
         mtip: irqs.line(7),
-    }]);
-    bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)).unwrap();
-    bus.add_mmio(virt::PLIC, 0x60_0000, plic.clone()).unwrap();
-    let drives = vec![DriveSpec::parse(&format!("file={d},format=qcow2,serial=xlat0")).unwrap()];
+        meip: irqs.line(11),
+        seip: irqs.line(9),
+    };
     let ram = Arc::new(bus.ram().clone());
-    let slots = virt::virtio_devices(&drives, true, ram, |n| plic.source(n as usize)).unwrap();
-    for s in &slots {
-        bus.add_mmio(s.base, s.size, s.device.clone()).unwrap();
+    let board = VirtBoard::build(&cfg, ram, &[lines], Box::new(out.clone())).unwrap();
+    for (base, size, dev) in &board.regions {
+        bus.add_mmio(*base, *size, dev.clone()).unwrap();
     }
-    let bios = loader::load(&bus, &std::fs::read(BIOS).unwrap(), virt::DRAM, "bios").unwrap();
-    loader::load(
-        &bus,
-        &std::fs::read(&kernel).unwrap(),
-        virt::DRAM + 0x20_0000,
-        "kernel",
-    )
-    .unwrap();
-    let fdt_addr = virt::DRAM + mem - 0x20_0000;
-    let rd = std::fs::read(&initrd).unwrap();
-    let rd_start = (fdt_addr - rd.len() as u64) & !0xfff;
-    assert!(bus.write_bytes(rd_start, &rd));
-    let mut fdt = VirtFdt::qemu_like(1, mem);
-    fdt.isa = "rv64imafdc_zicntr_zicsr_zifencei_zihpm_zba_zbb_zbs_sstc".into();
-    fdt.bootargs = "console=ttyS0 quiet".into();
-    fdt.initrd = Some((rd_start, rd_start + rd.len() as u64));
-    fdt.virtio = slots.iter().map(|s| (s.base, s.irq)).collect();
-    assert!(bus.write_bytes(fdt_addr, &fdt.build().unwrap()));
-    let cfg = EngineConfig {
+    let stop = board.shutdown.clone();
+    let ecfg = EngineConfig {
         accel: Accel::Jit,
         hot_threshold: SYSTEM_HOT_THRESHOLD,
         ..EngineConfig::default()
@@ -192,10 +173,10 @@ fn linux_uses_virtio_blk_on_qcow2() {
     let mut hart = Hart::new(
         Arc::new(bus),
         irqs,
-        cfg,
+        ecfg,
         0,
-        bios.entry,
-        fdt_addr,
+        board.boot.pc,
+        board.boot.dtb,
         HartTrace::default(),
     )
     .unwrap();
