@@ -278,6 +278,8 @@ fn board_loads_elf_kernels() {
         .args([
             "-nostdlib",
             "-static",
+            "-Wl,-N",
+            "-Wl,--build-id=none",
             "-Wl,-Ttext=0x80000000",
             "-Wl,-Tdata=0x80100000",
             "-o",
