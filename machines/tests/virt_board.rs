@@ -270,7 +270,7 @@ fn board_loads_elf_kernels() {
     let src = dir.join("k.S");
     std::fs::write(
         &src,
-        ".globl _start\n.text\nnop\n_start: li a0, 0x1234\nj _start\n.data\n.word 0xcafef00d\n",
+        ".option norvc\n.globl _start\n.text\nnop\n_start: li a0, 0x1234\nj _start\n.data\n.word 0xcafef00d\n",
     )
     .unwrap();
     let elf = dir.join("k.elf");
