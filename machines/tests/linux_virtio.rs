@@ -89,6 +89,9 @@ echo "first: $($B head -c 4 /first | $B hexdump -v -e '/1 "%02x"')"
 echo "rng: $($B dd if=/dev/hwrng bs=16 count=1 2>/dev/null | $B wc -c)"
 $B printf 'written-by-linux' | $B dd of=/dev/vda bs=512 seek=2048 conv=fsync 2>/dev/null
 $B sync
+echo "waiting-for-input"
+read -t 20 L < /dev/console
+echo "console-in: [$L]"
 echo "xlat-virtio: done"
 $B poweroff -f
 "#;
@@ -186,6 +189,18 @@ fn linux_uses_virtio_blk_on_qcow2() {
         std::thread::sleep(std::time::Duration::from_secs(240));
         watchdog.request(xlat_softmmu::system::testdev::StopReason::Exit(124));
     });
+    // type a line once the guest waits for it (RX interrupt through the PLIC)
+    let (serial, seen) = (board.serial.clone(), out.clone());
+    std::thread::spawn(move || {
+        for _ in 0..2400 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if String::from_utf8_lossy(&seen.0.lock().unwrap()).contains("waiting-for-input") {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                serial.push_input(b"typed 6*7\r");
+                return;
+            }
+        }
+    });
     let r = hart.run(&stop);
     let console = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
     eprintln!(
@@ -198,6 +213,7 @@ fn linux_uses_virtio_blk_on_qcow2() {
         "qemu-io's pattern read by Linux"
     );
     assert!(console.contains("rng: 16"), "virtio-rng");
+    assert!(console.contains("console-in: [typed 6*7]"), "serial input");
     assert!(console.contains("xlat-virtio: done"));
     let check = Command::new("qemu-img")
         .args(["check", d])
