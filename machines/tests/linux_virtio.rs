@@ -4,6 +4,8 @@
 //! and read back what the guest wrote. Needs the cached kernel, OpenSBI, qemu-img and cpio;
 //! prints a one-line reason and returns when one is missing.
 
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! xlat; images written by xlat are checked by `qemu-img check` and read back by `qemu-io`
 //! (`read -P`) and `qemu-img convert -O raw`.
 
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use xlat_machines::devices::virtio_blk::BlockBackend;

@@ -1,6 +1,8 @@
 //! The riscv64 `virt` pieces: `--drive` parsing and opening, virtio slots, and the virtio
 //! device-tree nodes compared with QEMU's own (`-M virt,dumpdtb=`, decoded by dtc).
 
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

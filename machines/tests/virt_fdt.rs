@@ -3,6 +3,8 @@
 //! paths, so numbering may differ). Only the hart's ISA/MMU description may differ (it
 //! describes what xlat implements).
 
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;

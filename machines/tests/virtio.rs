@@ -2,6 +2,8 @@
 //! reset, ACKNOWLEDGE|DRIVER, feature negotiation, FEATURES_OK, queue setup, DRIVER_OK, then
 //! requests through the split virtqueue, interrupt and acknowledge.
 
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use vm_memory::{Address, Bytes, GuestAddress, GuestMemoryMmap};
