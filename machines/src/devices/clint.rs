@@ -162,7 +162,10 @@ mod tests {
         }
     }
 
-    fn clint(n: usize) -> (Clint, Vec<(Arc<Line>, Arc<Line>)>) {
+    /// (msip, mtip) of one hart.
+    type Pair = (Arc<Line>, Arc<Line>);
+
+    fn clint(n: usize) -> (Clint, Vec<Pair>) {
         let lines: Vec<_> = (0..n)
             .map(|_| (Arc::new(Line::default()), Arc::new(Line::default())))
             .collect();
