@@ -15,13 +15,14 @@ use std::sync::Arc;
 use xlat_ir::Frontend;
 
 /// Guest architectures this build can run, by the name `--arch` takes.
-pub const ARCHES: &[&str] = &["riscv64", "x86_64"];
+pub const ARCHES: &[&str] = &["riscv64", "x86_64", "aarch64"];
 
 /// The frontend for an architecture name, if this build has it.
 pub fn frontend_for(arch: &str) -> Option<Arc<dyn Frontend>> {
     match arch {
         "riscv64" => Some(Arc::new(xlat_frontend_riscv::Riscv64::new())),
         "x86_64" => Some(Arc::new(xlat_frontend_x86::X86_64::new())),
+        "aarch64" => Some(Arc::new(xlat_frontend_aarch64::Aarch64::new())),
         _ => None,
     }
 }

@@ -1,0 +1,198 @@
+//! Branches, exception generation and system instructions (hints, barriers, MRS/MSR of the
+//! EL0 registers, DC ZVA).
+
+use super::LiftCx;
+use crate::state;
+use xlat_ir::{Cond, ExitReason, MemOp, Opcode, Ty};
+
+fn sext(v: u32, bits: u32) -> u64 {
+    (((v as i64) << (64 - bits)) >> (64 - bits)) as u64
+}
+
+/// Ends the unit with a two-way branch on `holds` (0/1) to `target` or the next instruction.
+fn cond_exit(cx: &mut LiftCx, c: Cond, a: xlat_ir::Temp, b: xlat_ir::Temp, target: u64) {
+    let taken = cx.b.label();
+    cx.b.branch(c, a, b, taken);
+    cx.b.goto_tb(0, cx.next_pc());
+    cx.b.set_label(taken);
+    cx.b.goto_tb(1, target);
+}
+
+pub(super) fn lift(cx: &mut LiftCx) -> bool {
+    let insn = cx.insn;
+    let pc = cx.pc;
+    if insn & 0x7c00_0000 == 0x1400_0000 {
+        let target = pc.wrapping_add(sext(insn & 0x03ff_ffff, 26) << 2);
+        if insn >> 31 == 1 {
+            let ret = cx.b.konst(Ty::I64, cx.next_pc());
+            cx.set_x(30, ret, true);
+        }
+        cx.b.goto_tb(0, target);
+        return true;
+    }
+    if insn & 0xff00_0010 == 0x5400_0000 {
+        let target = pc.wrapping_add(sext(cx.f(23, 5), 19) << 2);
+        let holds = cx.cond_holds(cx.f(3, 0));
+        let zero = cx.b.konst(Ty::I64, 0);
+        cond_exit(cx, Cond::Ne, holds, zero, target);
+        return true;
+    }
+    if insn & 0x7e00_0000 == 0x3400_0000 {
+        let sf = insn >> 31 == 1;
+        let target = pc.wrapping_add(sext(cx.f(23, 5), 19) << 2);
+        let v = cx.get_x(cx.f(4, 0), sf);
+        let zero = cx.b.konst(Ty::I64, 0);
+        let c = if cx.f(24, 24) == 0 {
+            Cond::Eq
+        } else {
+            Cond::Ne
+        };
+        cond_exit(cx, c, v, zero, target);
+        return true;
+    }
+    if insn & 0x7e00_0000 == 0x3600_0000 {
+        let bit = (cx.f(31, 31) << 5) | cx.f(23, 19);
+        let target = pc.wrapping_add(sext(cx.f(18, 5), 14) << 2);
+        let v = cx.get_x(cx.f(4, 0), true);
+        let t = cx.b.binop_imm(Opcode::And, v, 1u64 << bit);
+        let zero = cx.b.konst(Ty::I64, 0);
+        let c = if cx.f(24, 24) == 0 {
+            Cond::Eq
+        } else {
+            Cond::Ne
+        };
+        cond_exit(cx, c, t, zero, target);
+        return true;
+    }
+    if insn & 0xff9f_fc1f == 0xd61f_0000 {
+        // BR, BLR, RET (opc 0, 1, 2).
+        let opc = cx.f(22, 21);
+        let dst = cx.get_x(cx.f(9, 5), true);
+        if opc == 1 {
+            let ret = cx.b.konst(Ty::I64, cx.next_pc());
+            cx.set_x(30, ret, true);
+        }
+        if opc == 3 {
+            return false;
+        }
+        cx.b.goto_ptr(dst);
+        return true;
+    }
+    if insn & 0xffe0_001f == 0xd400_0001 {
+        cx.b.exit(ExitReason::Syscall, pc);
+        return true;
+    }
+    if insn & 0xffe0_001f == 0xd420_0000 {
+        cx.b.exit(ExitReason::Breakpoint, pc);
+        return true;
+    }
+    if insn & 0xffc0_0000 == 0xd500_0000 {
+        return system(cx);
+    }
+    false
+}
+
+/// The MRS/MSR system-register key: op0(1 bit) op1 CRn CRm op2 (bits 19:5).
+const fn key(op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
+    (1 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
+}
+const NZCV: u32 = key(3, 4, 2, 0);
+const FPCR: u32 = key(3, 4, 4, 0);
+const FPSR: u32 = key(3, 4, 4, 1);
+const TPIDR_EL0: u32 = key(3, 13, 0, 2);
+const TPIDRRO_EL0: u32 = key(3, 13, 0, 3);
+const DCZID_EL0: u32 = key(3, 0, 0, 7);
+const CTR_EL0: u32 = key(3, 0, 0, 1);
+
+fn system(cx: &mut LiftCx) -> bool {
+    let insn = cx.insn;
+    let rt = cx.f(4, 0);
+    if insn & 0xffff_f01f == 0xd503_201f {
+        return true; // hints: nop, yield, wfe, sev, bti, pac hints (no PAuth, no BTI)...
+    }
+    match insn & 0xffff_f0ff {
+        0xd503_305f => {
+            let none = cx.b.konst(Ty::I64, state::EXCL_NONE);
+            cx.b.set_reg(state::EXCL_ADDR, none);
+            return true;
+        }
+        0xd503_309f | 0xd503_30bf => {
+            cx.b.fence();
+            return true;
+        }
+        0xd503_30df => {
+            // ISB: nothing cached in the unit depends on it.
+            return true;
+        }
+        _ => {}
+    }
+    if insn & 0xffff_ffe0 == 0xd50b_7420 {
+        // DC ZVA with a 64-byte block (DCZID_EL0 = 4).
+        let a = cx.get_x(rt, true);
+        let base = cx.b.binop_imm(Opcode::And, a, !63);
+        let zero = cx.b.konst(Ty::I64, 0);
+        for i in 0..8 {
+            cx.b.store(zero, base, i * 8, MemOp::le(8, false));
+        }
+        return true;
+    }
+    let k = cx.f(19, 5);
+    if insn & 0xfff0_0000 == 0xd530_0000 {
+        let v = match k {
+            NZCV => {
+                let mut acc = cx.b.konst(Ty::I64, 0);
+                for (sh, off) in [
+                    (31, state::NF),
+                    (30, state::ZF),
+                    (29, state::CF),
+                    (28, state::VF),
+                ] {
+                    let f = cx.b.get_reg(Ty::I64, off);
+                    let f = cx.b.binop_imm(Opcode::Shl, f, sh);
+                    acc = cx.b.binop(Opcode::Or, acc, f);
+                }
+                acc
+            }
+            FPCR => cx.b.get_reg(Ty::I64, state::FPCR),
+            FPSR => cx.b.get_reg(Ty::I64, state::FPSR),
+            TPIDR_EL0 => cx.b.get_reg(Ty::I64, state::TPIDR),
+            TPIDRRO_EL0 => cx.b.konst(Ty::I64, 0),
+            DCZID_EL0 => cx.b.konst(Ty::I64, 4),
+            // DminLine = IminLine = 4 (64-byte lines), DIC and IDC set.
+            CTR_EL0 => cx.b.konst(Ty::I64, 0x8444_c004),
+            _ => return false,
+        };
+        cx.set_x(rt, v, true);
+        return true;
+    }
+    if insn & 0xfff0_0000 == 0xd510_0000 {
+        let v = cx.get_x(rt, true);
+        match k {
+            NZCV => {
+                for (sh, off) in [
+                    (31, state::NF),
+                    (30, state::ZF),
+                    (29, state::CF),
+                    (28, state::VF),
+                ] {
+                    let f = cx.b.binop_imm(Opcode::Shr, v, sh);
+                    let f = cx.b.binop_imm(Opcode::And, f, 1);
+                    cx.b.set_reg(off, f);
+                }
+            }
+            // Writable FPCR bits: AHP, DN, FZ, RMode, FZ16 (no trapped exceptions).
+            FPCR => {
+                let m = cx.b.binop_imm(Opcode::And, v, 0x07f8_0000);
+                cx.b.set_reg(state::FPCR, m);
+            }
+            FPSR => {
+                let m = cx.b.binop_imm(Opcode::And, v, 0xf800_009f);
+                cx.b.set_reg(state::FPSR, m);
+            }
+            TPIDR_EL0 => cx.b.set_reg(state::TPIDR, v),
+            _ => return false,
+        }
+        return true;
+    }
+    false
+}

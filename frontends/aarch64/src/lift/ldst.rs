@@ -1,0 +1,328 @@
+//! Loads and stores: every addressing mode of the single-register and pair forms (general and
+//! SIMD&FP registers), literals, exclusives with a monitor, acquire/release, LSE atomics.
+
+use super::LiftCx;
+use crate::state;
+use xlat_ir::{AtomicOp, Cond, MemOp, Opcode, Temp, Ty};
+
+pub(super) fn lift(cx: &mut LiftCx) -> bool {
+    let (b29_27, b25_24) = (cx.f(29, 27), cx.f(25, 24));
+    match (b29_27, b25_24) {
+        (0b111, 0b01) => {
+            let size = size_of(cx);
+            let off = u64::from(cx.f(21, 10)) << size;
+            let rn = cx.f(9, 5);
+            let base = cx.get_xsp(rn, true);
+            let addr = cx.b.binop_imm(Opcode::Add, base, off);
+            single(cx, addr)
+        }
+        (0b111, 0b00) if cx.f(21, 21) == 0 => {
+            let imm = (((cx.f(20, 12) as i64) << 55) >> 55) as u64;
+            let rn = cx.f(9, 5);
+            let mode = cx.f(11, 10);
+            let base = cx.get_xsp(rn, true);
+            let addr = if mode == 1 {
+                base
+            } else {
+                cx.b.binop_imm(Opcode::Add, base, imm)
+            };
+            if !single(cx, addr) {
+                return false;
+            }
+            if mode & 1 == 1 {
+                let wb = cx.b.binop_imm(Opcode::Add, base, imm);
+                cx.set_xsp(rn, wb, true);
+            }
+            true
+        }
+        (0b111, 0b00) if cx.f(11, 10) == 0b10 => {
+            let (opt, s) = (cx.f(15, 13), cx.f(12, 12));
+            if opt & 2 == 0 {
+                return false;
+            }
+            let size = size_of(cx);
+            let m = cx.get_x(cx.f(20, 16), true);
+            let e = match opt {
+                2 => cx.b.unop(Opcode::Zext32, m),
+                6 => cx.b.unop(Opcode::Sext32, m),
+                _ => m,
+            };
+            let e = if s == 1 {
+                cx.b.binop_imm(Opcode::Shl, e, u64::from(size))
+            } else {
+                e
+            };
+            let base = cx.get_xsp(cx.f(9, 5), true);
+            let addr = cx.b.binop(Opcode::Add, base, e);
+            single(cx, addr)
+        }
+        (0b111, 0b00) if cx.f(11, 10) == 0 && cx.f(26, 26) == 0 => atomic(cx),
+        (0b101, _) => pair(cx),
+        (0b011, 0b00) => literal(cx),
+        (0b001, 0b00) if cx.f(26, 26) == 0 => exclusive(cx),
+        _ => false,
+    }
+}
+
+/// log2 of the access size of a single-register load/store (128-bit SIMD&FP is 4).
+fn size_of(cx: &LiftCx) -> u32 {
+    let size = cx.f(31, 30);
+    if cx.f(26, 26) == 1 && size == 0 && cx.f(23, 23) == 1 {
+        4
+    } else {
+        size
+    }
+}
+
+/// Loads `Vt` or stores it, `log2` bytes (0..=4).
+fn fp_access(cx: &mut LiftCx, rt: u32, addr: Temp, log2: u32, load: bool) {
+    let off = state::v(rt as u8);
+    let bytes = 1u32 << log2.min(3);
+    if load {
+        let lo = cx.b.load(Ty::I64, addr, 0, MemOp::le(bytes, false));
+        cx.b.set_reg(off, lo);
+        let hi = if log2 == 4 {
+            cx.b.load(Ty::I64, addr, 8, MemOp::le(8, false))
+        } else {
+            cx.b.konst(Ty::I64, 0)
+        };
+        cx.b.set_reg(off + 8, hi);
+    } else {
+        let lo = cx.b.get_reg(Ty::I64, off);
+        cx.b.store(lo, addr, 0, MemOp::le(bytes, false));
+        if log2 == 4 {
+            let hi = cx.b.get_reg(Ty::I64, off + 8);
+            cx.b.store(hi, addr, 8, MemOp::le(8, false));
+        }
+    }
+}
+
+/// The single-register access at `addr` (opc bits 23:22, size 31:30, V 26).
+fn single(cx: &mut LiftCx, addr: Temp) -> bool {
+    let (size, opc, rt) = (cx.f(31, 30), cx.f(23, 22), cx.f(4, 0));
+    if cx.f(26, 26) == 1 {
+        let log2 = size_of(cx);
+        if log2 == 4 && size != 0 || opc >= 2 && log2 != 4 {
+            return false;
+        }
+        fp_access(cx, rt, addr, log2, opc & 1 == 1);
+        return true;
+    }
+    let bytes = 1u32 << size;
+    match opc {
+        0 => {
+            let v = cx.get_x(rt, true);
+            cx.b.store(v, addr, 0, MemOp::le(bytes, false));
+        }
+        1 => {
+            let v = cx.b.load(Ty::I64, addr, 0, MemOp::le(bytes, false));
+            cx.set_x(rt, v, true);
+        }
+        _ if size == 3 => {
+            // PRFM (opc 2) is a hint; opc 3 is unallocated.
+            return opc == 2;
+        }
+        _ => {
+            if size == 2 && opc == 3 {
+                return false;
+            }
+            let v = cx.b.load(Ty::I64, addr, 0, MemOp::le(bytes, true));
+            cx.set_x(rt, v, opc == 2);
+        }
+    }
+    true
+}
+
+fn pair(cx: &mut LiftCx) -> bool {
+    let (opc, v, mode, l) = (cx.f(31, 30), cx.f(26, 26), cx.f(24, 23), cx.f(22, 22));
+    let (rt, rn, rt2) = (cx.f(4, 0), cx.f(9, 5), cx.f(14, 10));
+    let log2 = if v == 1 { 2 + opc } else { 2 + (opc >> 1) };
+    if opc == 3 || (v == 0 && opc == 1 && l == 0) {
+        return false;
+    }
+    let imm = ((((cx.f(21, 15) as i64) << 57) >> 57) << log2) as u64;
+    let base = cx.get_xsp(rn, true);
+    let addr = if mode == 1 {
+        base
+    } else {
+        cx.b.binop_imm(Opcode::Add, base, imm)
+    };
+    let step = 1u64 << log2;
+    let addr2 = cx.b.binop_imm(Opcode::Add, addr, step);
+    if v == 1 {
+        fp_access(cx, rt, addr, log2, l == 1);
+        fp_access(cx, rt2, addr2, log2, l == 1);
+    } else if l == 1 {
+        let signed = opc == 1;
+        let m = MemOp::le(1 << log2, signed);
+        let a = cx.b.load(Ty::I64, addr, 0, m);
+        let b = cx.b.load(Ty::I64, addr2, 0, m);
+        let sf = opc != 0;
+        cx.set_x(rt, a, sf);
+        cx.set_x(rt2, b, sf);
+    } else {
+        let a = cx.get_x(rt, true);
+        let b = cx.get_x(rt2, true);
+        let m = MemOp::le(1 << log2, false);
+        cx.b.store(a, addr, 0, m);
+        cx.b.store(b, addr2, 0, m);
+    }
+    if mode & 1 == 1 {
+        let wb = cx.b.binop_imm(Opcode::Add, base, imm);
+        cx.set_xsp(rn, wb, true);
+    }
+    true
+}
+
+fn literal(cx: &mut LiftCx) -> bool {
+    let (opc, v, rt) = (cx.f(31, 30), cx.f(26, 26), cx.f(4, 0));
+    let target = cx
+        .pc
+        .wrapping_add(((((cx.f(23, 5) as i64) << 45) >> 45) << 2) as u64);
+    let addr = cx.b.konst(Ty::I64, target);
+    if v == 1 {
+        if opc == 3 {
+            return false;
+        }
+        fp_access(cx, rt, addr, 2 + opc, true);
+        return true;
+    }
+    match opc {
+        0 | 1 => {
+            let val = cx.b.load(Ty::I64, addr, 0, MemOp::le(4 << opc, false));
+            cx.set_x(rt, val, true);
+        }
+        2 => {
+            let val = cx.b.load(Ty::I64, addr, 0, MemOp::le(4, true));
+            cx.set_x(rt, val, true);
+        }
+        _ => {} // PRFM literal
+    }
+    true
+}
+
+fn aligned(bytes: u32, signed: bool) -> MemOp {
+    MemOp {
+        aligned: true,
+        ..MemOp::le(bytes, signed)
+    }
+}
+
+/// Load/store exclusive, load-acquire/store-release and compare-and-swap (size 31:30,
+/// o2 23, L 22, o1 21, Rs 20:16, o0 15).
+fn exclusive(cx: &mut LiftCx) -> bool {
+    let (size, o2, l, o1, rs, o0) = (
+        cx.f(31, 30),
+        cx.f(23, 23),
+        cx.f(22, 22),
+        cx.f(21, 21),
+        cx.f(20, 16),
+        cx.f(15, 15),
+    );
+    let (rt, rn) = (cx.f(4, 0), cx.f(9, 5));
+    let bytes = 1u32 << size;
+    let addr = cx.get_xsp(rn, true);
+    match (o2, o1) {
+        (0, 0) if l == 1 => {
+            let v = cx.b.load(Ty::I64, addr, 0, aligned(bytes, false));
+            cx.b.set_reg(state::EXCL_ADDR, addr);
+            cx.b.set_reg(state::EXCL_VAL, v);
+            cx.set_x(rt, v, true);
+            if o0 == 1 {
+                cx.b.fence();
+            }
+        }
+        (0, 0) => {
+            // STXR/STLXR: succeeds (Ws = 0) when the monitor holds this address and memory
+            // still holds the value the load-exclusive read.
+            if o0 == 1 {
+                cx.b.fence();
+            }
+            let resv = cx.b.get_reg(Ty::I64, state::EXCL_ADDR);
+            let status = cx.b.temp(Ty::I64);
+            cx.b.konst_to(status, 1);
+            let fail = cx.b.label();
+            cx.b.branch(Cond::Ne, resv, addr, fail);
+            let expected = cx.b.get_reg(Ty::I64, state::EXCL_VAL);
+            let new = cx.get_x(rt, true);
+            let new = mask_to(cx, new, size);
+            let old = super::atomics::cas(cx, addr, expected, new, size);
+            let ne = cx.b.setcond(Cond::Ne, old, expected);
+            cx.b.mov(status, ne);
+            cx.b.set_label(fail);
+            let none = cx.b.konst(Ty::I64, state::EXCL_NONE);
+            cx.b.set_reg(state::EXCL_ADDR, none);
+            cx.set_x(rs, status, true);
+        }
+        (1, 0) => {
+            if l == 1 {
+                let v = cx.b.load(Ty::I64, addr, 0, aligned(bytes, false));
+                cx.set_x(rt, v, true);
+                cx.b.fence();
+            } else {
+                cx.b.fence();
+                let v = cx.get_x(rt, true);
+                cx.b.store(v, addr, 0, aligned(bytes, false));
+            }
+        }
+        (1, 1) => {
+            // CAS, CASA, CASL, CASAL: Rs is the compare value and receives the old one.
+            let expected = cx.get_x(rs, true);
+            let expected = mask_to(cx, expected, size);
+            let new = cx.get_x(rt, true);
+            let new = mask_to(cx, new, size);
+            let old = super::atomics::cas(cx, addr, expected, new, size);
+            cx.set_x(rs, old, true);
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn mask_to(cx: &mut LiftCx, v: Temp, size: u32) -> Temp {
+    match size {
+        0 => cx.b.unop(Opcode::Zext8, v),
+        1 => cx.b.unop(Opcode::Zext16, v),
+        2 => cx.b.unop(Opcode::Zext32, v),
+        _ => v,
+    }
+}
+
+/// LSE atomic memory operations: LDADD, LDCLR, LDEOR, LDSET, LD{S,U}{MAX,MIN}, SWP.
+fn atomic(cx: &mut LiftCx) -> bool {
+    let (size, rs, o3, opc) = (cx.f(31, 30), cx.f(20, 16), cx.f(15, 15), cx.f(14, 12));
+    let (rt, rn) = (cx.f(4, 0), cx.f(9, 5));
+    let addr = cx.get_xsp(rn, true);
+    let v = cx.get_x(rs, true);
+    let op = match (o3, opc) {
+        (1, 0) => AtomicOp::Xchg,
+        (0, 0) => AtomicOp::Add,
+        (0, 1) => AtomicOp::And,
+        (0, 2) => AtomicOp::Xor,
+        (0, 3) => AtomicOp::Or,
+        (0, 4) => AtomicOp::MaxS,
+        (0, 5) => AtomicOp::MinS,
+        (0, 6) => AtomicOp::MaxU,
+        (0, 7) => AtomicOp::MinU,
+        _ => return false,
+    };
+    let signed = matches!(op, AtomicOp::MaxS | AtomicOp::MinS);
+    let v = match op {
+        AtomicOp::And => cx.b.unop(Opcode::Not, v),
+        _ => v,
+    };
+    let v = if signed {
+        match size {
+            0 => cx.b.unop(Opcode::Sext8, v),
+            1 => cx.b.unop(Opcode::Sext16, v),
+            2 => cx.b.unop(Opcode::Sext32, v),
+            _ => v,
+        }
+    } else {
+        mask_to(cx, v, size)
+    };
+    let old = super::atomics::rmw(cx, op, addr, v, size);
+    let old = mask_to(cx, old, size);
+    cx.set_x(rt, old, true);
+    true
+}

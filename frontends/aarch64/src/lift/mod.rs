@@ -1,0 +1,234 @@
+//! Lifting: one A64 instruction at a time into a [`Builder`]. The top-level decode follows the
+//! Arm ARM's encoding index (op0, bits 28:25); each group's lift lives in its own file.
+
+mod atomics;
+mod branch;
+mod dp_imm;
+mod dp_reg;
+mod ldst;
+#[cfg(test)]
+mod tests;
+
+use crate::state;
+use crate::{ILLEGAL_INSTRUCTION, INSTRUCTION_ABORT};
+use xlat_ir::{Builder, CodeFetch, Cond, Opcode, Temp, Ty, Unit};
+
+/// Per-instruction lifting context.
+pub(crate) struct LiftCx {
+    /// Where IR goes.
+    pub b: Builder,
+    /// The instruction's pc.
+    pub pc: u64,
+    /// Its encoding.
+    pub insn: u32,
+}
+
+impl LiftCx {
+    /// The pc of the next instruction.
+    pub fn next_pc(&self) -> u64 {
+        self.pc.wrapping_add(4)
+    }
+
+    /// Bits `hi..=lo` of the instruction.
+    pub fn f(&self, hi: u32, lo: u32) -> u32 {
+        (self.insn >> lo) & ((1u32 << (hi - lo + 1)) - 1)
+    }
+
+    /// Reads `Xr`/`Wr` with 31 as the zero register; 32-bit reads are zero-extended.
+    pub fn get_x(&mut self, r: u32, sf: bool) -> Temp {
+        if r == 31 {
+            return self.b.konst(Ty::I64, 0);
+        }
+        let v = self.b.get_reg(Ty::I64, state::x(r as u8));
+        if sf {
+            v
+        } else {
+            self.b.unop(Opcode::Zext32, v)
+        }
+    }
+
+    /// Reads `Xr`/`Wr` with 31 as the stack pointer.
+    pub fn get_xsp(&mut self, r: u32, sf: bool) -> Temp {
+        let v = self.b.get_reg(Ty::I64, state::x(r as u8));
+        if sf {
+            v
+        } else {
+            self.b.unop(Opcode::Zext32, v)
+        }
+    }
+
+    /// Writes `Xr` (or `Wr`, zero-extending); writes to 31 (the zero register) are dropped.
+    pub fn set_x(&mut self, r: u32, v: Temp, sf: bool) {
+        if r != 31 {
+            let v = if sf {
+                v
+            } else {
+                self.b.unop(Opcode::Zext32, v)
+            };
+            self.b.set_reg(state::x(r as u8), v);
+        }
+    }
+
+    /// Writes `Xr`/`Wr` with 31 as the stack pointer.
+    pub fn set_xsp(&mut self, r: u32, v: Temp, sf: bool) {
+        let v = if sf {
+            v
+        } else {
+            self.b.unop(Opcode::Zext32, v)
+        };
+        self.b.set_reg(state::x(r as u8), v);
+    }
+
+    /// Raises the undefined-instruction exception for the current instruction.
+    pub fn illegal(&mut self) {
+        let bits = self.b.konst(Ty::I64, u64::from(self.insn));
+        self.b.raise(ILLEGAL_INSTRUCTION, self.pc, Some(bits));
+    }
+
+    /// Sets N and Z from a result (`sf` selects the 64- or 32-bit sign bit).
+    pub fn set_nz(&mut self, res: Temp, sf: bool) {
+        let sh = if sf { 63 } else { 31 };
+        let n = self.b.binop_imm(Opcode::Shr, res, sh);
+        let n = self.b.binop_imm(Opcode::And, n, 1);
+        self.b.set_reg(state::NF, n);
+        let r = if sf {
+            res
+        } else {
+            self.b.unop(Opcode::Zext32, res)
+        };
+        let zero = self.b.konst(Ty::I64, 0);
+        let z = self.b.setcond(Cond::Eq, r, zero);
+        self.b.set_reg(state::ZF, z);
+    }
+
+    /// `AddWithCarry(a, b, cin)` (operands zero-extended for 32 bits): the result, and the
+    /// flags when `flags`.
+    pub fn add_with_carry(&mut self, a: Temp, b: Temp, cin: Temp, sf: bool, flags: bool) -> Temp {
+        let s = self.b.binop(Opcode::Add, a, b);
+        let res = self.b.binop(Opcode::Add, s, cin);
+        if !flags {
+            return res;
+        }
+        self.set_nz(res, sf);
+        let c = if sf {
+            let lt = self.b.setcond(Cond::Ltu, res, a);
+            let eq = self.b.setcond(Cond::Eq, res, a);
+            let eqc = self.b.binop(Opcode::And, eq, cin);
+            self.b.binop(Opcode::Or, lt, eqc)
+        } else {
+            self.b.binop_imm(Opcode::Shr, res, 32)
+        };
+        self.b.set_reg(state::CF, c);
+        let x1 = self.b.binop(Opcode::Xor, a, res);
+        let x2 = self.b.binop(Opcode::Xor, b, res);
+        let ov = self.b.binop(Opcode::And, x1, x2);
+        let ov = self.b.binop_imm(Opcode::Shr, ov, if sf { 63 } else { 31 });
+        let ov = self.b.binop_imm(Opcode::And, ov, 1);
+        self.b.set_reg(state::VF, ov);
+        res
+    }
+
+    /// A 0/1 temp: whether condition `cond` (bits 3:0 of a B.cond/CSEL) holds.
+    pub fn cond_holds(&mut self, cond: u32) -> Temp {
+        let one = self.b.konst(Ty::I64, 1);
+        let base = match cond >> 1 {
+            0 => self.b.get_reg(Ty::I64, state::ZF),
+            1 => self.b.get_reg(Ty::I64, state::CF),
+            2 => self.b.get_reg(Ty::I64, state::NF),
+            3 => self.b.get_reg(Ty::I64, state::VF),
+            4 => {
+                let c = self.b.get_reg(Ty::I64, state::CF);
+                let z = self.b.get_reg(Ty::I64, state::ZF);
+                self.b.binop(Opcode::AndN, c, z)
+            }
+            5 | 6 => {
+                let n = self.b.get_reg(Ty::I64, state::NF);
+                let v = self.b.get_reg(Ty::I64, state::VF);
+                let ge = self.b.setcond(Cond::Eq, n, v);
+                if cond >> 1 == 5 {
+                    ge
+                } else {
+                    let z = self.b.get_reg(Ty::I64, state::ZF);
+                    self.b.binop(Opcode::AndN, ge, z)
+                }
+            }
+            _ => return one,
+        };
+        if cond & 1 == 1 {
+            self.b.binop(Opcode::Xor, base, one)
+        } else {
+            base
+        }
+    }
+}
+
+/// Lifts one instruction; anything not lifted is undefined.
+fn lift_one(cx: &mut LiftCx) {
+    let op0 = cx.f(28, 25);
+    let done = match op0 {
+        0b1000 | 0b1001 => dp_imm::lift(cx),
+        0b1010 | 0b1011 => branch::lift(cx),
+        0b0101 | 0b1101 => dp_reg::lift(cx),
+        0b0100 | 0b0110 | 0b1100 | 0b1110 => ldst::lift(cx),
+        _ => false,
+    };
+    if !done {
+        cx.illegal();
+    }
+}
+
+const PAGE: u64 = 4096;
+
+/// Lifts up to `max_insns` instructions starting at `pc` into one unit.
+pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+    let mut cx = LiftCx {
+        b: Builder::new(pc),
+        pc,
+        insn: 0,
+    };
+    let max = max_insns.max(1);
+    let mut n = 0u32;
+    let mut cur = pc;
+    loop {
+        if n > 0 && (n >= max || cur / PAGE != pc / PAGE) {
+            cx.b.goto_tb(0, cur);
+            break;
+        }
+        let fetched = fetch(code, cur);
+        if n > 0 && fetched.is_none() {
+            cx.b.goto_tb(0, cur);
+            break;
+        }
+        cx.pc = cur;
+        cx.b.insn_start(cur);
+        n += 1;
+        match fetched {
+            None => {
+                let a = cx.b.konst(Ty::I64, cur);
+                cx.b.raise(INSTRUCTION_ABORT, cur, Some(a));
+            }
+            Some(w) => {
+                cx.insn = w;
+                if cur & 3 != 0 {
+                    let a = cx.b.konst(Ty::I64, cur);
+                    cx.b.raise(crate::ALIGNMENT_FAULT, cur, Some(a));
+                } else {
+                    lift_one(&mut cx);
+                }
+            }
+        }
+        cur = cur.wrapping_add(4);
+        if cx.b.ends_with_terminator() {
+            break;
+        }
+    }
+    let len = cur.wrapping_sub(pc) as u32;
+    cx.b.finish(len, n)
+}
+
+/// Fetches the 32-bit instruction at `pc`.
+pub(crate) fn fetch(code: &dyn CodeFetch, pc: u64) -> Option<u32> {
+    let lo = code.fetch_u16(pc)?;
+    let hi = code.fetch_u16(pc.wrapping_add(2))?;
+    Some(u32::from(lo) | (u32::from(hi) << 16))
+}
