@@ -32,6 +32,7 @@
 
 pub mod bits;
 mod lift;
+pub mod simd;
 pub mod state;
 
 use xlat_ir::abi::CpuState;

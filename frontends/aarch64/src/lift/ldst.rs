@@ -60,6 +60,7 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
         (0b101, _) => pair(cx),
         (0b011, 0b00) => literal(cx),
         (0b001, 0b00) if cx.f(26, 26) == 0 => exclusive(cx),
+        (0b001, _) if cx.f(26, 26) == 1 && cx.f(31, 31) == 0 => simd_struct(cx),
         _ => false,
     }
 }
@@ -324,5 +325,115 @@ fn atomic(cx: &mut LiftCx) -> bool {
     let old = super::atomics::rmw(cx, op, addr, v, size);
     let old = mask_to(cx, old, size);
     cx.set_x(rt, old, true);
+    true
+}
+
+/// AdvSIMD LD1/ST1 (multiple structures, 1-4 registers), LD1/ST1 (single lane) and LD1R,
+/// with and without post-index.
+fn simd_struct(cx: &mut LiftCx) -> bool {
+    let (q, l, post) = (cx.f(30, 30) == 1, cx.f(22, 22) == 1, cx.f(23, 23) == 1);
+    let (rt, rn, rm) = (cx.f(4, 0), cx.f(9, 5), cx.f(20, 16));
+    if !post && rm != 0 {
+        return false;
+    }
+    let base = cx.get_xsp(rn, true);
+    let total: u64;
+    if cx.f(24, 24) == 0 {
+        let nregs = match cx.f(15, 12) {
+            0b0111 => 1,
+            0b1010 => 2,
+            0b0110 => 3,
+            0b0010 => 4,
+            _ => return false,
+        };
+        if cx.f(21, 21) != 0 {
+            return false;
+        }
+        let halves = if q { 2 } else { 1 };
+        for k in 0..nregs {
+            let off = state::v(((rt + k) % 32) as u8);
+            for h in 0..halves {
+                let disp = i64::from(8 * (k * halves + h));
+                if l {
+                    let v = cx.b.load(Ty::I64, base, disp, MemOp::le(8, false));
+                    cx.b.set_reg(off + 8 * h, v);
+                } else {
+                    let v = cx.b.get_reg(Ty::I64, off + 8 * h);
+                    cx.b.store(v, base, disp, MemOp::le(8, false));
+                }
+            }
+            if l && !q {
+                let z = cx.b.konst(Ty::I64, 0);
+                cx.b.set_reg(off + 8, z);
+            }
+        }
+        total = 8 * u64::from(nregs * halves);
+    } else {
+        // Single structure, one register (R = 0, opcode bit 13 = 0).
+        if cx.f(21, 21) != 0 || cx.f(13, 13) != 0 {
+            return false;
+        }
+        let (opc, s, size) = (cx.f(15, 14), cx.f(12, 12), cx.f(11, 10));
+        let (log2, index) = match opc {
+            0 => (0, (u32::from(q) << 3) | (s << 2) | size),
+            1 if size & 1 == 0 => (1, (u32::from(q) << 2) | (s << 1) | (size >> 1)),
+            2 if size == 0 => (2, (u32::from(q) << 1) | s),
+            2 if size == 1 && s == 0 => (3, u32::from(q)),
+            3 if l && s == 0 => (size, u32::MAX),
+            _ => return false,
+        };
+        let bytes = 1u32 << log2;
+        let v = state::v(rt as u8);
+        if index == u32::MAX {
+            // LD1R: replicate to every lane.
+            let x = cx.b.load(Ty::I64, base, 0, MemOp::le(bytes, false));
+            let rep = [
+                0x0101_0101_0101_0101u64,
+                0x0001_0001_0001_0001,
+                0x0000_0001_0000_0001,
+                1,
+            ];
+            let w = cx.b.binop_imm(Opcode::Mul, x, rep[log2 as usize]);
+            cx.b.set_reg(v, w);
+            let hi = if q { w } else { cx.b.konst(Ty::I64, 0) };
+            cx.b.set_reg(v + 8, hi);
+        } else {
+            let byte = index * bytes;
+            let word = v + 8 * (byte / 8);
+            let sh = u64::from(8 * (byte % 8));
+            if l {
+                let x = cx.b.load(Ty::I64, base, 0, MemOp::le(bytes, false));
+                let old = cx.b.get_reg(Ty::I64, word);
+                let m = if bytes == 8 {
+                    u64::MAX
+                } else {
+                    ((1u64 << (8 * bytes)) - 1) << sh
+                };
+                let kept = cx.b.binop_imm(Opcode::AndN, old, m);
+                let kept = if bytes == 8 {
+                    cx.b.konst(Ty::I64, 0)
+                } else {
+                    kept
+                };
+                let xs = cx.b.binop_imm(Opcode::Shl, x, sh);
+                let w = cx.b.binop(Opcode::Or, kept, xs);
+                cx.b.set_reg(word, w);
+            } else {
+                let w = cx.b.get_reg(Ty::I64, word);
+                let x = cx.b.binop_imm(Opcode::Shr, w, sh);
+                cx.b.store(x, base, 0, MemOp::le(bytes, false));
+            }
+        }
+        total = u64::from(bytes);
+    }
+    if post {
+        let wb = if rm == 31 {
+            cx.b.binop_imm(Opcode::Add, base, total)
+        } else {
+            let m = cx.get_x(rm, true);
+            cx.b.binop(Opcode::Add, base, m)
+        };
+        cx.set_xsp(rn, wb, true);
+    }
     true
 }

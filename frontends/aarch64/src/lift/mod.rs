@@ -170,6 +170,14 @@ fn lift_one(cx: &mut LiftCx) {
         0b1010 | 0b1011 => branch::lift(cx),
         0b0101 | 0b1101 => dp_reg::lift(cx),
         0b0100 | 0b0110 | 0b1100 | 0b1110 => ldst::lift(cx),
+        0b0111 | 0b1111 => {
+            let ok = crate::simd::exec(None, cx.insn);
+            if ok {
+                let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
+                cx.b.call_void(&crate::simd::SIMD, &[i]);
+            }
+            ok
+        }
         _ => false,
     };
     if !done {

@@ -1,0 +1,573 @@
+//! AdvSIMD data processing, run by one helper over the V registers in the state: the lifter
+//! checks at translate time that [`exec`] knows the encoding (else undefined instruction) and
+//! emits a call passing the instruction bits. Elements are lanes of a `u128`.
+
+use crate::state;
+use xlat_ir::abi::CpuState;
+
+fn get_v(env: &CpuState, r: u32) -> u128 {
+    let o = state::v(r as u8);
+    u128::from(env.word(o)) | (u128::from(env.word(o + 8)) << 64)
+}
+
+fn set_v(env: &mut CpuState, r: u32, v: u128) {
+    let o = state::v(r as u8);
+    env.set_word(o, v as u64);
+    env.set_word(o + 8, (v >> 64) as u64);
+}
+
+fn get_x(env: &CpuState, r: u32) -> u64 {
+    if r == 31 {
+        0
+    } else {
+        env.word(state::x(r as u8))
+    }
+}
+
+fn set_x(env: &mut CpuState, r: u32, v: u64) {
+    if r != 31 {
+        env.set_word(state::x(r as u8), v);
+    }
+}
+
+fn f(insn: u32, hi: u32, lo: u32) -> u32 {
+    (insn >> lo) & ((1u32 << (hi - lo + 1)) - 1)
+}
+
+fn mask(esize: u32) -> u128 {
+    if esize >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << esize) - 1
+    }
+}
+
+fn lane(v: u128, i: u32, esize: u32) -> u64 {
+    ((v >> (i * esize)) & mask(esize)) as u64
+}
+
+fn put(v: &mut u128, i: u32, esize: u32, x: u64) {
+    let m = mask(esize) << (i * esize);
+    *v = (*v & !m) | ((u128::from(x) << (i * esize)) & m);
+}
+
+fn sext(x: u64, esize: u32) -> i64 {
+    ((x << (64 - esize)) as i64) >> (64 - esize)
+}
+
+/// Lane-wise map over `n` lanes.
+fn map2(a: u128, b: u128, n: u32, es: u32, g: impl Fn(u64, u64) -> u64) -> u128 {
+    let mut r = 0u128;
+    for i in 0..n {
+        put(&mut r, i, es, g(lane(a, i, es), lane(b, i, es)));
+    }
+    r
+}
+
+fn ones(c: bool, es: u32) -> u64 {
+    if c { mask(es) as u64 } else { 0 }
+}
+
+/// Executes AdvSIMD instruction `insn` on `env` when `apply`; returns whether it is
+/// implemented (the lifter calls it with `apply` false on a scratch-free path: no state touched).
+pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
+    let q = f(insn, 30, 30) == 1;
+    let u = f(insn, 29, 29) == 1;
+    let (rd, rn, rm) = (f(insn, 4, 0), f(insn, 9, 5), f(insn, 20, 16));
+    let size = f(insn, 23, 22);
+    let bits = if q { 128 } else { 64 };
+    let es = 8 << size;
+    let n = bits / es;
+    let full = mask(bits);
+    let Some(env) = env else {
+        return decode_only(insn);
+    };
+    let a = get_v(env, rn);
+    let b = get_v(env, rm);
+    let d = get_v(env, rd);
+    let res: u128 = match class(insn) {
+        Class::ThreeSame => {
+            let op = f(insn, 15, 11);
+            match (op, u) {
+                (0b10000, false) => map2(a, b, n, es, |x, y| x.wrapping_add(y)),
+                (0b10000, true) => map2(a, b, n, es, |x, y| x.wrapping_sub(y)),
+                (0b10001, true) => map2(a, b, n, es, |x, y| ones(x == y, es)),
+                (0b10001, false) => map2(a, b, n, es, |x, y| ones(x & y != 0, es)),
+                (0b00110, false) => map2(a, b, n, es, |x, y| ones(sext(x, es) > sext(y, es), es)),
+                (0b00110, true) => map2(a, b, n, es, |x, y| ones(x > y, es)),
+                (0b00111, false) => map2(a, b, n, es, |x, y| ones(sext(x, es) >= sext(y, es), es)),
+                (0b00111, true) => map2(a, b, n, es, |x, y| ones(x >= y, es)),
+                (0b01100, true) => map2(a, b, n, es, |x, y| x.max(y)),
+                (0b01101, true) => map2(a, b, n, es, |x, y| x.min(y)),
+                (0b01100, false) => {
+                    map2(
+                        a,
+                        b,
+                        n,
+                        es,
+                        |x, y| if sext(x, es) >= sext(y, es) { x } else { y },
+                    )
+                }
+                (0b01101, false) => {
+                    map2(
+                        a,
+                        b,
+                        n,
+                        es,
+                        |x, y| if sext(x, es) <= sext(y, es) { x } else { y },
+                    )
+                }
+                (0b10011, false) => map2(a, b, n, es, |x, y| x.wrapping_mul(y)),
+                (0b10111, false) | (0b10100, _) | (0b10101, _) => {
+                    let g = |x: u64, y: u64| -> u64 {
+                        match (op, u) {
+                            (0b10111, _) => x.wrapping_add(y),
+                            (0b10100, true) => x.max(y),
+                            (0b10101, true) => x.min(y),
+                            (0b10100, false) => {
+                                if sext(x, es) >= sext(y, es) {
+                                    x
+                                } else {
+                                    y
+                                }
+                            }
+                            _ => {
+                                if sext(x, es) <= sext(y, es) {
+                                    x
+                                } else {
+                                    y
+                                }
+                            }
+                        }
+                    };
+                    let cat = |i: u32| -> u64 {
+                        if i < n {
+                            lane(a, i, es)
+                        } else {
+                            lane(b, i - n, es)
+                        }
+                    };
+                    let mut r = 0u128;
+                    for i in 0..n {
+                        put(&mut r, i, es, g(cat(2 * i), cat(2 * i + 1)));
+                    }
+                    r
+                }
+                (0b00011, false) => match size {
+                    0 => a & b,
+                    1 => a & !b,
+                    2 => a | b,
+                    _ => a | !b,
+                },
+                (0b00011, true) => match size {
+                    0 => a ^ b,
+                    1 => (d & a) | (!d & b),
+                    2 => (d & !b) | (a & b),
+                    _ => (d & b) | (a & !b),
+                },
+                _ => return false,
+            }
+        }
+        Class::TwoMisc => {
+            let op = f(insn, 16, 12);
+            match (op, u) {
+                (0b00101, false) => map2(a, 0, n, es, |x, _| u64::from(x.count_ones())),
+                (0b00101, true) => !a,
+                (0b00100, true) => map2(a, 0, n, es, |x, _| {
+                    u64::from((x << (64 - es)).leading_zeros().min(es))
+                }),
+                (0b01001, false) => map2(a, 0, n, es, |x, _| ones(x == 0, es)),
+                (0b01000, true) => map2(a, 0, n, es, |x, _| ones(sext(x, es) >= 0, es)),
+                (0b01000, false) => map2(a, 0, n, es, |x, _| ones(sext(x, es) > 0, es)),
+                (0b01001, true) => map2(a, 0, n, es, |x, _| ones(sext(x, es) <= 0, es)),
+                (0b01010, false) => map2(a, 0, n, es, |x, _| ones(sext(x, es) < 0, es)),
+                (0b01011, false) => map2(a, 0, n, es, |x, _| sext(x, es).unsigned_abs()),
+                (0b01011, true) => map2(a, 0, n, es, |x, _| x.wrapping_neg()),
+                (0b00000, _) | (0b00001, false) => {
+                    // REV64 / REV32 / REV16: reverse es-bit elements within containers.
+                    let cont = match (op, u) {
+                        (0, false) => 64,
+                        (0, true) => 32,
+                        _ => 16,
+                    };
+                    let per = cont / es;
+                    let mut r = 0u128;
+                    for i in 0..n {
+                        let base = i / per * per;
+                        put(&mut r, base + (per - 1 - i % per), es, lane(a, i, es));
+                    }
+                    r
+                }
+                (0b10010, false) => {
+                    // XTN/XTN2: narrow 2*es lanes of a into es lanes.
+                    let half = 64 / es;
+                    let mut r = if q { d & mask(64) } else { 0 };
+                    for i in 0..half {
+                        put(&mut r, i + if q { half } else { 0 }, es, lane(a, i, 2 * es));
+                    }
+                    return finish(env, rd, r);
+                }
+                _ => return false,
+            }
+        }
+        Class::Across => {
+            let op = f(insn, 16, 12);
+            let it = (0..n).map(|i| lane(a, i, es));
+            let v: u64 = match (op, u) {
+                (0b01010, true) => it.max().unwrap_or(0),
+                (0b11010, true) => it.min().unwrap_or(0),
+                (0b01010, false) => it.max_by_key(|x| sext(*x, es)).unwrap_or(0),
+                (0b11010, false) => it.min_by_key(|x| sext(*x, es)).unwrap_or(0),
+                (0b11011, false) => it.fold(0u64, |s, x| s.wrapping_add(x)) & mask(es) as u64,
+                (0b00011, true) => it.fold(0u64, |s, x| s.wrapping_add(x)) & mask(2 * es) as u64,
+                _ => return false,
+            };
+            u128::from(v)
+        }
+        Class::Copy => return copy(env, insn),
+        Class::ModImm => return mod_imm(env, insn),
+        Class::ShiftImm => {
+            let immh = f(insn, 22, 19);
+            let immhb = f(insn, 22, 16);
+            let es = match immh {
+                1 => 8,
+                2 | 3 => 16,
+                4..=7 => 32,
+                _ => 64,
+            };
+            if es == 64 && !q {
+                return false;
+            }
+            let n = bits / es;
+            let op = f(insn, 15, 11);
+            let rsh = 2 * es - immhb; // right shift amount
+            let lsh = immhb - es; // left shift amount
+            match (op, u) {
+                (0b00000, false) => map2(a, 0, n, es, |x, _| (sext(x, es) >> rsh.min(63)) as u64),
+                (0b00000, true) => map2(a, 0, n, es, |x, _| if rsh >= 64 { 0 } else { x >> rsh }),
+                (0b01010, false) => map2(a, 0, n, es, |x, _| x << lsh),
+                (0b00010, true) => map2(a, d, n, es, |x, y| {
+                    y.wrapping_add(if rsh >= 64 { 0 } else { x >> rsh })
+                }),
+                (0b10000, false) => {
+                    // SHRN{2}: narrow (es is the narrow size).
+                    let nes = es;
+                    let half = 64 / nes;
+                    let sh = 2 * nes - immhb;
+                    let mut r = if q { d & mask(64) } else { 0 };
+                    for i in 0..half {
+                        let x = lane(a, i, 2 * nes) >> sh;
+                        put(&mut r, i + if q { half } else { 0 }, nes, x);
+                    }
+                    return finish(env, rd, r);
+                }
+                (0b10100, _) => {
+                    // SSHLL/USHLL{2} (uxtl/sxtl): widen.
+                    let half = 64 / es;
+                    let src = if q { a >> 64 } else { a };
+                    let mut r = 0u128;
+                    for i in 0..half {
+                        let x = lane(src, i, es);
+                        let x = if u { x } else { sext(x, es) as u64 };
+                        put(&mut r, i, 2 * es, x << lsh);
+                    }
+                    return finish(env, rd, r);
+                }
+                _ => return false,
+            }
+        }
+        Class::Ext => {
+            let pos = f(insn, 14, 11) * 8;
+            if !q && pos >= 64 {
+                return false;
+            }
+            let cat = if q {
+                (a >> pos) | if pos == 0 { 0 } else { b << (128 - pos) }
+            } else {
+                ((a & mask(64)) >> pos) | ((b & mask(64)) << (64 - pos))
+            };
+            cat
+        }
+        Class::Tbl => {
+            let len = f(insn, 14, 13) + 1;
+            let tbx = f(insn, 12, 12) == 1;
+            let mut table = [0u8; 64];
+            for k in 0..len {
+                let t = get_v(env, (rn + k) % 32).to_le_bytes();
+                table[(16 * k) as usize..(16 * k + 16) as usize].copy_from_slice(&t);
+            }
+            let mut r = 0u128;
+            for i in 0..bits / 8 {
+                let idx = lane(b, i, 8) as u32;
+                let v = if idx < 16 * len {
+                    u64::from(table[idx as usize])
+                } else if tbx {
+                    lane(d, i, 8)
+                } else {
+                    0
+                };
+                put(&mut r, i, 8, v);
+            }
+            r
+        }
+        Class::Permute => {
+            let op = f(insn, 14, 12);
+            let mut r = 0u128;
+            let half = n / 2;
+            for i in 0..n {
+                let v = match op {
+                    1 | 5 => {
+                        let part = u32::from(op == 5);
+                        let j = 2 * i + part;
+                        if j < n {
+                            lane(a, j, es)
+                        } else {
+                            lane(b, j - n, es)
+                        }
+                    }
+                    2 | 6 => {
+                        let part = u32::from(op == 6);
+                        let p = i / 2 * 2 + part;
+                        if i % 2 == 0 {
+                            lane(a, p, es)
+                        } else {
+                            lane(b, p, es)
+                        }
+                    }
+                    3 | 7 => {
+                        let base = if op == 7 { half } else { 0 };
+                        let j = base + i / 2;
+                        if i % 2 == 0 {
+                            lane(a, j, es)
+                        } else {
+                            lane(b, j, es)
+                        }
+                    }
+                    _ => return false,
+                };
+                put(&mut r, i, es, v);
+            }
+            r
+        }
+        Class::FmovGen => return fmov_gen(env, insn),
+        Class::None => return false,
+    };
+    set_v(env, rd, res & full);
+    true
+}
+
+fn finish(env: &mut CpuState, rd: u32, r: u128) -> bool {
+    set_v(env, rd, r);
+    true
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    ThreeSame,
+    TwoMisc,
+    Across,
+    Copy,
+    ModImm,
+    ShiftImm,
+    Ext,
+    Tbl,
+    Permute,
+    FmovGen,
+    None,
+}
+
+fn class(insn: u32) -> Class {
+    if insn & 0x9f20_0400 == 0x0e20_0400 {
+        Class::ThreeSame
+    } else if insn & 0x9f3e_0c00 == 0x0e20_0800 {
+        Class::TwoMisc
+    } else if insn & 0x9f3e_0c00 == 0x0e30_0800 {
+        Class::Across
+    } else if insn & 0x9fe0_8400 == 0x0e00_0400 {
+        Class::Copy
+    } else if insn & 0x9ff8_0400 == 0x0f00_0400 {
+        Class::ModImm
+    } else if insn & 0x9f80_0400 == 0x0f00_0400 {
+        Class::ShiftImm
+    } else if insn & 0xbfe0_8400 == 0x2e00_0000 {
+        Class::Ext
+    } else if insn & 0xbfe0_8c00 == 0x0e00_0000 {
+        Class::Tbl
+    } else if insn & 0xbf20_8c00 == 0x0e00_0800 {
+        Class::Permute
+    } else if insn & 0x7f20_fc00 == 0x1e20_0000 {
+        Class::FmovGen
+    } else {
+        Class::None
+    }
+}
+
+/// Whether [`exec`] implements `insn`: runs it on a scratch state.
+fn decode_only(insn: u32) -> bool {
+    if class(insn) == Class::None {
+        return false;
+    }
+    let mut scratch = CpuState::new_boxed();
+    exec(Some(&mut scratch), insn)
+}
+
+/// DUP (element, general), INS (element, general), UMOV, SMOV.
+fn copy(env: &mut CpuState, insn: u32) -> bool {
+    let q = f(insn, 30, 30) == 1;
+    let op = f(insn, 29, 29);
+    let imm5 = f(insn, 20, 16);
+    let imm4 = f(insn, 14, 11);
+    let (rd, rn) = (f(insn, 4, 0), f(insn, 9, 5));
+    if imm5 & 0xf == 0 {
+        return false;
+    }
+    let sz = imm5.trailing_zeros();
+    let es = 8 << sz;
+    let idx = imm5 >> (sz + 1);
+    let bits = if q { 128 } else { 64 };
+    let a = get_v(env, rn);
+    let mut d = get_v(env, rd);
+    match (op, imm4) {
+        (0, 0) | (0, 1) => {
+            if es == 64 && !q {
+                return false;
+            }
+            let x = if imm4 == 0 {
+                lane(a, idx, es)
+            } else {
+                get_x(env, rn) & mask(es) as u64
+            };
+            let mut r = 0u128;
+            for i in 0..bits / es {
+                put(&mut r, i, es, x);
+            }
+            set_v(env, rd, r);
+        }
+        (0, 3) if q => {
+            put(&mut d, idx, es, get_x(env, rn));
+            set_v(env, rd, d);
+        }
+        (0, 7) | (0, 5) => {
+            let signed = imm4 == 5;
+            if (q && !signed && es != 64) || (!q && !signed && es == 64) || (signed && es >= 64) {
+                return false;
+            }
+            let x = lane(a, idx, es);
+            let x = if signed {
+                let s = sext(x, es) as u64;
+                if q { s } else { s & 0xffff_ffff }
+            } else {
+                x
+            };
+            set_x(env, rd, x);
+        }
+        (1, _) if q => {
+            let idx2 = imm4 >> sz;
+            put(&mut d, idx, es, lane(a, idx2, es));
+            set_v(env, rd, d);
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// MOVI, MVNI, ORR/BIC (vector, immediate); FMOV (vector, immediate) is not implemented.
+fn mod_imm(env: &mut CpuState, insn: u32) -> bool {
+    let q = f(insn, 30, 30) == 1;
+    let op = f(insn, 29, 29);
+    let cmode = f(insn, 15, 12);
+    let rd = f(insn, 4, 0);
+    if f(insn, 11, 11) == 1 {
+        return false;
+    }
+    let imm8 = u64::from((f(insn, 18, 16) << 5) | f(insn, 9, 5));
+    let imm64: u64 = match cmode >> 1 {
+        0..=3 => {
+            let v = imm8 << (8 * (cmode >> 1));
+            v | (v << 32)
+        }
+        4 | 5 => {
+            let v = imm8 << (8 * ((cmode >> 1) & 1));
+            v * 0x0001_0001_0001_0001
+        }
+        6 => {
+            let v = if cmode & 1 == 0 {
+                (imm8 << 8) | 0xff
+            } else {
+                (imm8 << 16) | 0xffff
+            };
+            v | (v << 32)
+        }
+        _ => {
+            if cmode & 1 == 1 {
+                return false; // FMOV immediate
+            }
+            if op == 0 {
+                imm8 * 0x0101_0101_0101_0101
+            } else {
+                (0..8).fold(0u64, |acc, i| {
+                    acc | if imm8 >> i & 1 == 1 {
+                        0xff << (8 * i)
+                    } else {
+                        0
+                    }
+                })
+            }
+        }
+    };
+    let imm = u128::from(imm64) | (u128::from(imm64) << 64);
+    let full = mask(if q { 128 } else { 64 });
+    let d = get_v(env, rd);
+    let is_movi = cmode >> 1 == 7 || cmode & 1 == 0 || cmode >> 2 == 3;
+    let r = if cmode >> 1 == 7 {
+        if op == 1 && !q {
+            return false;
+        }
+        imm
+    } else if is_movi {
+        if op == 0 { imm } else { !imm }
+    } else if op == 0 {
+        d | imm
+    } else {
+        d & !imm
+    };
+    set_v(env, rd, r & full);
+    true
+}
+
+/// FMOV between general and SIMD&FP registers (32/64-bit, and the top half of a V register).
+fn fmov_gen(env: &mut CpuState, insn: u32) -> bool {
+    let sf = f(insn, 31, 31);
+    let ty = f(insn, 23, 22);
+    let rmode = f(insn, 20, 19);
+    let opcode = f(insn, 18, 16);
+    let (rd, rn) = (f(insn, 4, 0), f(insn, 9, 5));
+    match (sf, ty, rmode, opcode) {
+        (0, 0, 0, 6) => set_x(env, rd, get_v(env, rn) as u64 & 0xffff_ffff),
+        (0, 0, 0, 7) => set_v(env, rd, u128::from(get_x(env, rn) & 0xffff_ffff)),
+        (1, 1, 0, 6) => set_x(env, rd, get_v(env, rn) as u64),
+        (1, 1, 0, 7) => set_v(env, rd, u128::from(get_x(env, rn))),
+        (1, 2, 1, 6) => set_x(env, rd, (get_v(env, rn) >> 64) as u64),
+        (1, 2, 1, 7) => {
+            let v = get_v(env, rd) & mask(64);
+            set_v(env, rd, v | (u128::from(get_x(env, rn)) << 64));
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The helper: executes `insn` (a0); returns 0.
+pub extern "C" fn helper_simd(env: &mut CpuState, insn: u64, _: u64, _: u64, _: u64) -> u64 {
+    exec(Some(env), insn as u32);
+    0
+}
+
+/// The AdvSIMD helper (reads and writes X and V registers).
+pub static SIMD: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_simd",
+    func: helper_simd,
+    nargs: 1,
+    flags: xlat_ir::HelperFlags::ALL,
+    state_words: None,
+};
