@@ -30,6 +30,7 @@ use xlat_softmmu::user::{AddressSpace, MapError};
 use crate::stack::at;
 use crate::syscall::table::{Sys, generic};
 
+pub mod aarch64;
 pub mod riscv64;
 
 /// What to do with a syscall before the shared layer sees it.
@@ -208,6 +209,7 @@ static GENERIC: Generic = Generic(183);
 pub fn for_machine(e_machine: u16) -> &'static dyn UserArch {
     match e_machine {
         riscv64::EM_RISCV => &riscv64::Riscv64,
+        aarch64::EM_AARCH64 => &aarch64::Aarch64,
         crate::arch_x86_64::EM_X86_64 => &X86_64,
         _ => &GENERIC,
     }
