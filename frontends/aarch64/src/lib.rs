@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod bits;
+pub mod fp;
 mod lift;
 pub mod simd;
 pub mod state;

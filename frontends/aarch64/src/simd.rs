@@ -118,6 +118,14 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                     )
                 }
                 (0b10011, false) => map2(a, b, n, es, |x, y| x.wrapping_mul(y)),
+                (0b00000, true) => map2(a, b, n, es, |x, y| (x + y) >> 1),
+                (0b00010, true) => map2(a, b, n, es, |x, y| (x + y + 1) >> 1),
+                (0b00000, false) => map2(a, b, n, es, |x, y| {
+                    ((sext(x, es) + sext(y, es)) >> 1) as u64
+                }),
+                (0b00010, false) => map2(a, b, n, es, |x, y| {
+                    ((sext(x, es) + sext(y, es) + 1) >> 1) as u64
+                }),
                 (0b10111, false) | (0b10100, _) | (0b10101, _) => {
                     let g = |x: u64, y: u64| -> u64 {
                         match (op, u) {
@@ -349,7 +357,8 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             }
             r
         }
-        Class::FmovGen => return fmov_gen(env, insn),
+        Class::FmovGen => return fmov_gen(env, insn) || crate::fp::exec(env, insn),
+        Class::Fp => return crate::fp::exec(env, insn),
         Class::None => return false,
     };
     set_v(env, rd, res & full);
@@ -373,6 +382,7 @@ enum Class {
     Tbl,
     Permute,
     FmovGen,
+    Fp,
     None,
 }
 
@@ -397,6 +407,8 @@ fn class(insn: u32) -> Class {
         Class::Permute
     } else if insn & 0x7f20_fc00 == 0x1e20_0000 {
         Class::FmovGen
+    } else if insn & 0x5e00_0000 == 0x1e00_0000 {
+        Class::Fp
     } else {
         Class::None
     }
@@ -520,9 +532,6 @@ fn mod_imm(env: &mut CpuState, insn: u32) -> bool {
     let d = get_v(env, rd);
     let is_movi = cmode >> 1 == 7 || cmode & 1 == 0 || cmode >> 2 == 3;
     let r = if cmode >> 1 == 7 {
-        if op == 1 && !q {
-            return false;
-        }
         imm
     } else if is_movi {
         if op == 0 { imm } else { !imm }

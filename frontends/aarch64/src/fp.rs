@@ -1,0 +1,316 @@
+//! Scalar floating point (single and double) in the AdvSIMD helper: data processing with one,
+//! two and three sources, compares (NZCV), conditional select, immediates and conversions to
+//! and from integers. Arithmetic is the host's IEEE round-to-nearest-even; FPCR rounding modes
+//! other than RN and FPSR cumulative flags are not modelled yet.
+
+use crate::state;
+use xlat_ir::abi::CpuState;
+
+fn f(insn: u32, hi: u32, lo: u32) -> u32 {
+    (insn >> lo) & ((1u32 << (hi - lo + 1)) - 1)
+}
+
+/// A scalar value of type 0 (single) or 1 (double), as f64, from the low bits of `v{r}`.
+fn get(env: &CpuState, r: u32, dbl: bool) -> f64 {
+    let w = env.word(state::v(r as u8));
+    if dbl {
+        f64::from_bits(w)
+    } else {
+        f64::from(f32::from_bits(w as u32))
+    }
+}
+
+fn bits(x: f64, dbl: bool) -> u64 {
+    if dbl {
+        x.to_bits()
+    } else {
+        u64::from((x as f32).to_bits())
+    }
+}
+
+fn set_bits(env: &mut CpuState, r: u32, b: u64) {
+    env.set_word(state::v(r as u8), b);
+    env.set_word(state::v(r as u8) + 8, 0);
+}
+
+fn cond_holds(env: &CpuState, cond: u32) -> bool {
+    let n = env.word(state::NF) == 1;
+    let z = env.word(state::ZF) == 1;
+    let c = env.word(state::CF) == 1;
+    let v = env.word(state::VF) == 1;
+    let r = match cond >> 1 {
+        0 => z,
+        1 => c,
+        2 => n,
+        3 => v,
+        4 => c && !z,
+        5 => n == v,
+        6 => n == v && !z,
+        _ => true,
+    };
+    if cond & 1 == 1 && cond != 15 { !r } else { r }
+}
+
+fn set_nzcv(env: &mut CpuState, nzcv: u32) {
+    for (bit, off) in [
+        (3, state::NF),
+        (2, state::ZF),
+        (1, state::CF),
+        (0, state::VF),
+    ] {
+        env.set_word(off, u64::from((nzcv >> bit) & 1));
+    }
+}
+
+fn fmax_nm(a: f64, b: f64, max: bool) -> f64 {
+    if a.is_nan() && !b.is_nan() {
+        return b;
+    }
+    if b.is_nan() && !a.is_nan() {
+        return a;
+    }
+    minmax(a, b, max)
+}
+
+fn minmax(a: f64, b: f64, max: bool) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        return a + b;
+    }
+    if a == 0.0 && b == 0.0 {
+        let neg = if max {
+            a.is_sign_negative() && b.is_sign_negative()
+        } else {
+            a.is_sign_negative() || b.is_sign_negative()
+        };
+        return if neg { -0.0 } else { 0.0 };
+    }
+    if max { a.max(b) } else { a.min(b) }
+}
+
+fn round(x: f64, mode: u32) -> f64 {
+    match mode {
+        0 | 6 | 7 => x.round_ties_even(),
+        1 => x.ceil(),
+        2 => x.floor(),
+        3 => x.trunc(),
+        _ => x.round(),
+    }
+}
+
+/// Float to integer with saturation (NaN gives 0), after rounding by `mode`.
+fn to_int(x: f64, mode: u32, signed: bool, sf: bool) -> u64 {
+    let r = round(x, mode);
+    let v = match (signed, sf) {
+        (true, true) => (r as i64) as u64,
+        (true, false) => u64::from((r as i32) as u32),
+        (false, true) => r as u64,
+        (false, false) => u64::from(r as u32),
+    };
+    if x.is_nan() { 0 } else { v }
+}
+
+/// Executes the scalar FP instruction `insn`; false when not implemented.
+pub fn exec(env: &mut CpuState, insn: u32) -> bool {
+    let ty = f(insn, 23, 22);
+    if ty > 1 || f(insn, 31, 31) == 1 && f(insn, 24, 24) == 1 {
+        return false;
+    }
+    let dbl = ty == 1;
+    let (rd, rn, rm) = (f(insn, 4, 0), f(insn, 9, 5), f(insn, 20, 16));
+    if f(insn, 24, 24) == 1 {
+        // FMADD, FMSUB, FNMADD, FNMSUB.
+        let (o1, o0, ra) = (f(insn, 21, 21), f(insn, 15, 15), f(insn, 14, 10));
+        let (a, n, m) = (get(env, ra, dbl), get(env, rn, dbl), get(env, rm, dbl));
+        let n = if o0 == 1 { -n } else { n };
+        let a = if o1 == 1 { -a } else { a };
+        let n = if o1 == 1 { -n } else { n };
+        let r = if dbl {
+            n.mul_add(m, a)
+        } else {
+            f64::from((n as f32).mul_add(m as f32, a as f32))
+        };
+        set_bits(env, rd, bits(r, dbl));
+        return true;
+    }
+    if f(insn, 21, 21) == 0 || f(insn, 30, 29) != 0 {
+        return false;
+    }
+    let sf = f(insn, 31, 31) == 1;
+    match f(insn, 15, 10) {
+        0b000000 => {
+            // Conversions between FP and integer (FMOV general is handled by the SIMD code).
+            let (rmode, opcode) = (f(insn, 20, 19), f(insn, 18, 16));
+            let x = env.word(state::x(rn as u8));
+            let x = if rn == 31 { 0 } else { x };
+            match (rmode, opcode) {
+                (0, 2) | (0, 3) => {
+                    let v = match (opcode == 2, sf) {
+                        (true, true) => x as i64 as f64,
+                        (true, false) => f64::from(x as u32 as i32),
+                        (false, true) => x as f64,
+                        (false, false) => f64::from(x as u32),
+                    };
+                    let b = if dbl {
+                        v.to_bits()
+                    } else {
+                        // Round once from the integer, not through a double.
+                        let s = match (opcode == 2, sf) {
+                            (true, true) => x as i64 as f32,
+                            (true, false) => x as u32 as i32 as f32,
+                            (false, true) => x as f32,
+                            (false, false) => x as u32 as f32,
+                        };
+                        u64::from(s.to_bits())
+                    };
+                    set_bits(env, rd, b);
+                }
+                (_, 0) | (_, 1) | (0, 4) | (0, 5) => {
+                    let mode = match (rmode, opcode) {
+                        (0, 4) | (0, 5) => 4,
+                        (m, _) => [0, 1, 2, 3][m as usize],
+                    };
+                    let signed = opcode & 1 == 0;
+                    let v = to_int(get(env, rn, dbl), mode, signed, sf);
+                    if rd != 31 {
+                        env.set_word(state::x(rd as u8), v);
+                    }
+                }
+                _ => return false,
+            }
+            true
+        }
+        0b010000 | 0b110000 if f(insn, 20, 19) == 0 || f(insn, 20, 17) == 0b0001 => {
+            let opcode = f(insn, 20, 15);
+            let a = get(env, rn, dbl);
+            let r = match opcode {
+                0 => {
+                    let w = env.word(state::v(rn as u8));
+                    set_bits(env, rd, if dbl { w } else { w & 0xffff_ffff });
+                    return true;
+                }
+                1 => a.abs(),
+                2 => -a,
+                3 => a.sqrt(),
+                4 | 5 => {
+                    let to_dbl = opcode == 5;
+                    if to_dbl == dbl {
+                        return false;
+                    }
+                    set_bits(env, rd, bits(a, to_dbl));
+                    return true;
+                }
+                8..=15 if opcode != 13 => round(a, opcode - 8),
+                _ => return false,
+            };
+            set_bits(env, rd, bits(r, dbl));
+            true
+        }
+        x if x & 0b1111 == 0b1000 && x >> 4 == 0 => {
+            // FCMP/FCMPE (with zero when opc bit 3).
+            if f(insn, 14, 14) != 0 || f(insn, 2, 0) != 0 {
+                return false;
+            }
+            let a = get(env, rn, dbl);
+            let b = if f(insn, 3, 3) == 1 {
+                0.0
+            } else {
+                get(env, rm, dbl)
+            };
+            let nzcv = if a.is_nan() || b.is_nan() {
+                0b0011
+            } else if a == b {
+                0b0110
+            } else if a < b {
+                0b1000
+            } else {
+                0b0010
+            };
+            set_nzcv(env, nzcv);
+            true
+        }
+        x if x & 0b111 == 0b100 && f(insn, 9, 5) == 0 => {
+            // FMOV (scalar, immediate).
+            let imm8 = f(insn, 20, 13);
+            let sign = (imm8 >> 7) & 1;
+            let b6 = (imm8 >> 6) & 1;
+            let frac = u64::from(imm8 & 0x3f);
+            let b = if dbl {
+                let exp = (u64::from(b6 ^ 1) << 10)
+                    | if b6 == 1 { 0xff << 2 } else { 0 }
+                    | ((frac >> 4) & 3);
+                (u64::from(sign) << 63) | (exp << 52) | ((frac & 0xf) << 48)
+            } else {
+                let exp = (u64::from(b6 ^ 1) << 7)
+                    | if b6 == 1 { 0x1f << 2 } else { 0 }
+                    | ((frac >> 4) & 3);
+                (u64::from(sign) << 31) | (exp << 23) | ((frac & 0xf) << 19)
+            };
+            set_bits(env, rd, b);
+            true
+        }
+        x if x & 0b11 == 0b11 => {
+            // FCSEL.
+            let cond = f(insn, 15, 12);
+            let src = if cond_holds(env, cond) { rn } else { rm };
+            let w = env.word(state::v(src as u8));
+            set_bits(env, rd, if dbl { w } else { w & 0xffff_ffff });
+            true
+        }
+        x if x & 0b11 == 0b01 => {
+            // FCCMP/FCCMPE.
+            let cond = f(insn, 15, 12);
+            if f(insn, 4, 4) != 0 {
+                return false;
+            }
+            if cond_holds(env, cond) {
+                let (a, b) = (get(env, rn, dbl), get(env, rm, dbl));
+                let nzcv = if a.is_nan() || b.is_nan() {
+                    0b0011
+                } else if a == b {
+                    0b0110
+                } else if a < b {
+                    0b1000
+                } else {
+                    0b0010
+                };
+                set_nzcv(env, nzcv);
+            } else {
+                set_nzcv(env, f(insn, 3, 0));
+            }
+            true
+        }
+        x if x & 0b11 == 0b10 => {
+            let (a, b) = (get(env, rn, dbl), get(env, rm, dbl));
+            let r = match f(insn, 15, 12) {
+                0 => a * b,
+                1 => a / b,
+                2 => a + b,
+                3 => a - b,
+                4 => minmax(a, b, true),
+                5 => minmax(a, b, false),
+                6 => fmax_nm(a, b, true),
+                7 => fmax_nm(a, b, false),
+                8 => -(a * b),
+                _ => return false,
+            };
+            // Singles: each op rounds once, in f32 (f64 is exact for + - * of two singles
+            // except double rounding of / and sqrt, so compute those in f32).
+            let r = if dbl {
+                r
+            } else {
+                let (x, y) = (a as f32, b as f32);
+                f64::from(match f(insn, 15, 12) {
+                    0 => x * y,
+                    1 => x / y,
+                    2 => x + y,
+                    3 => x - y,
+                    8 => -(x * y),
+                    _ => r as f32,
+                })
+            };
+            set_bits(env, rd, bits(r, dbl));
+            true
+        }
+        _ => false,
+    }
+}
