@@ -136,6 +136,11 @@ fn system(cx: &mut LiftCx) -> bool {
         }
         return true;
     }
+    if insn & 0xffff_f0e0 == 0xd50b_7020 && matches!(cx.f(11, 8), 5 | 10 | 11 | 12 | 13 | 14) {
+        // IC IVAU, DC CVAC/CVAU/CVAP/CVADP/CIVAC: no caches to maintain (code writes are
+        // caught by the translator's own page tracking).
+        return true;
+    }
     let k = cx.f(19, 5);
     if insn & 0xfff0_0000 == 0xd530_0000 {
         let v = match k {

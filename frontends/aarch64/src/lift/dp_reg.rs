@@ -363,12 +363,12 @@ fn three_source(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {
             let m = cx.b.unop(Opcode::Zext32, m);
             cx.b.binop(Opcode::Mul, a, m)
         }
-        (2, 0) => {
+        (2, 0) if ra == 31 => {
             let h = cx.b.binop(Opcode::MulHs, a, m);
             cx.set_x(rd, h, true);
             return true;
         }
-        (6, 0) => {
+        (6, 0) if ra == 31 => {
             let h = cx.b.binop(Opcode::MulHu, a, m);
             cx.set_x(rd, h, true);
             return true;
