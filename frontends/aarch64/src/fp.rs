@@ -33,6 +33,36 @@ fn set_bits(env: &mut CpuState, r: u32, b: u64) {
     env.set_word(state::v(r as u8) + 8, 0);
 }
 
+/// The Arm NaN result: the first signalling NaN operand quietened, else the first quiet NaN,
+/// else (an invalid operation) the default NaN, which is positive (x86 makes it negative).
+fn arm_nan(r: f64, ops: &[f64], dbl: bool) -> f64 {
+    if !r.is_nan() {
+        return r;
+    }
+    let snan = |x: &f64| {
+        x.is_nan()
+            && if dbl {
+                x.to_bits() & (1 << 51) == 0
+            } else {
+                (*x as f32).to_bits() & (1 << 22) == 0
+            }
+    };
+    let quiet = |x: f64| {
+        if dbl {
+            f64::from_bits(x.to_bits() | (1 << 51))
+        } else {
+            f64::from(f32::from_bits((x as f32).to_bits() | (1 << 22)))
+        }
+    };
+    if let Some(x) = ops.iter().find(|x| snan(x)) {
+        return quiet(*x);
+    }
+    if let Some(x) = ops.iter().find(|x| x.is_nan()) {
+        return *x;
+    }
+    f64::NAN.copysign(1.0)
+}
+
 fn cond_holds(env: &CpuState, cond: u32) -> bool {
     let n = env.word(state::NF) == 1;
     let z = env.word(state::ZF) == 1;
@@ -190,7 +220,7 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
                 }
                 1 => a.abs(),
                 2 => -a,
-                3 => a.sqrt(),
+                3 => arm_nan(a.sqrt(), &[a], dbl),
                 4 | 5 => {
                     let to_dbl = opcode == 5;
                     if to_dbl == dbl {
@@ -307,6 +337,11 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
                     8 => -(x * y),
                     _ => r as f32,
                 })
+            };
+            let r = if matches!(f(insn, 15, 12), 6 | 7) {
+                r
+            } else {
+                arm_nan(r, &[a, b], dbl)
             };
             set_bits(env, rd, bits(r, dbl));
             true

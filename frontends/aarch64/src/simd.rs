@@ -358,10 +358,101 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             r
         }
         Class::FmovGen => return fmov_gen(env, insn) || crate::fp::exec(env, insn),
+        Class::ThreeDiff => {
+            // Long and wide forms: [SU]ADD[LW], [SU]SUB[LW], [SU]MULL, [SU]MLAL, [SU]MLSL{2}.
+            if size == 3 {
+                return false;
+            }
+            let op = f(insn, 15, 12);
+            let half = 64 / es;
+            let hi = |v: u128| if q { v >> 64 } else { v };
+            let ext = |x: u64| if u { x } else { sext(x, es) as u64 };
+            let (na, nb) = (hi(a), hi(b));
+            let mut r = 0u128;
+            for i in 0..half {
+                let y = ext(lane(nb, i, es));
+                let x = match op {
+                    1 | 3 => lane(a, i, 2 * es),
+                    _ => ext(lane(na, i, es)),
+                };
+                let acc = lane(d, i, 2 * es);
+                let v = match op {
+                    0 | 1 => x.wrapping_add(y),
+                    2 | 3 => x.wrapping_sub(y),
+                    12 => x.wrapping_mul(y),
+                    8 => acc.wrapping_add(x.wrapping_mul(y)),
+                    10 => acc.wrapping_sub(x.wrapping_mul(y)),
+                    _ => return false,
+                };
+                put(&mut r, i, 2 * es, v);
+            }
+            return finish(env, rd, r);
+        }
         Class::Fp => return crate::fp::exec(env, insn),
+        Class::Scalar => return scalar(env, insn, a as u64, b as u64, d as u64),
         Class::None => return false,
     };
     set_v(env, rd, res & full);
+    true
+}
+
+/// 64-bit scalar forms: ADDP (pair), shifts by immediate, three-same and two-reg misc.
+fn scalar(env: &mut CpuState, insn: u32, a: u64, b: u64, d: u64) -> bool {
+    let u = f(insn, 29, 29) == 1;
+    let rd = f(insn, 4, 0);
+    let a_full = get_v(env, f(insn, 9, 5));
+    let r: u64 = if insn & 0xffff_fc00 == 0x5ef1_b800 {
+        (a_full as u64).wrapping_add((a_full >> 64) as u64)
+    } else if insn & 0xdf80_0400 == 0x5f00_0400 {
+        let immhb = f(insn, 22, 16);
+        if immhb < 64 {
+            return false;
+        }
+        let (rsh, lsh) = (128 - immhb, immhb - 64);
+        let ushr = if rsh >= 64 { 0 } else { a >> rsh };
+        match (f(insn, 15, 11), u) {
+            (0b00000, false) => ((a as i64) >> rsh.min(63)) as u64,
+            (0b00000, true) => ushr,
+            (0b00010, true) => d.wrapping_add(ushr),
+            (0b00010, false) => d.wrapping_add(((a as i64) >> rsh.min(63)) as u64),
+            (0b01010, false) => a << lsh,
+            (0b01010, true) => (a << lsh) | (d & ((1u64 << lsh) - 1)),
+            (0b01000, true) => {
+                let m = if rsh >= 64 { 0 } else { u64::MAX >> rsh };
+                ushr | (d & !m)
+            }
+            _ => return false,
+        }
+    } else if f(insn, 23, 22) == 3 && f(insn, 21, 21) == 1 && f(insn, 10, 10) == 1 {
+        let c = |x: bool| if x { u64::MAX } else { 0 };
+        match (f(insn, 15, 11), u) {
+            (0b10000, false) => a.wrapping_add(b),
+            (0b10000, true) => a.wrapping_sub(b),
+            (0b10001, true) => c(a == b),
+            (0b10001, false) => c(a & b != 0),
+            (0b00110, false) => c((a as i64) > (b as i64)),
+            (0b00110, true) => c(a > b),
+            (0b00111, false) => c((a as i64) >= (b as i64)),
+            (0b00111, true) => c(a >= b),
+            _ => return false,
+        }
+    } else if f(insn, 23, 22) == 3 && insn & 0x003e_0c00 == 0x0020_0800 {
+        let c = |x: bool| if x { u64::MAX } else { 0 };
+        let s = a as i64;
+        match (f(insn, 16, 12), u) {
+            (0b01001, false) => c(a == 0),
+            (0b01000, true) => c(s >= 0),
+            (0b01000, false) => c(s > 0),
+            (0b01001, true) => c(s <= 0),
+            (0b01010, false) => c(s < 0),
+            (0b01011, false) => s.unsigned_abs(),
+            (0b01011, true) => a.wrapping_neg(),
+            _ => return false,
+        }
+    } else {
+        return false;
+    };
+    set_v(env, rd, u128::from(r));
     true
 }
 
@@ -382,6 +473,8 @@ enum Class {
     Tbl,
     Permute,
     FmovGen,
+    ThreeDiff,
+    Scalar,
     Fp,
     None,
 }
@@ -389,6 +482,10 @@ enum Class {
 fn class(insn: u32) -> Class {
     if insn & 0x9f20_0400 == 0x0e20_0400 {
         Class::ThreeSame
+    } else if insn & 0xdf00_0000 == 0x5e00_0000 || insn & 0xdf80_0400 == 0x5f00_0400 {
+        Class::Scalar
+    } else if insn & 0x9f20_0c00 == 0x0e20_0000 {
+        Class::ThreeDiff
     } else if insn & 0x9f3e_0c00 == 0x0e20_0800 {
         Class::TwoMisc
     } else if insn & 0x9f3e_0c00 == 0x0e30_0800 {
