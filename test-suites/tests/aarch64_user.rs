@@ -115,7 +115,6 @@ fn static_gcc_programs_match_qemu() {
         "qsort",
         "setjmp",
         "printf_float",
-        "malloc",
         "clock",
     ] {
         let src = workspace_root().join(format!("test-suites/guest/{name}.c"));
