@@ -289,12 +289,11 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             if !q && pos >= 64 {
                 return false;
             }
-            let cat = if q {
+            if q {
                 (a >> pos) | if pos == 0 { 0 } else { b << (128 - pos) }
             } else {
                 ((a & mask(64)) >> pos) | ((b & mask(64)) << (64 - pos))
-            };
-            cat
+            }
         }
         Class::Tbl => {
             let len = f(insn, 14, 13) + 1;
@@ -558,7 +557,8 @@ fn copy(env: &mut CpuState, insn: u32) -> bool {
         }
         (0, 7) | (0, 5) => {
             let signed = imm4 == 5;
-            if (q && !signed && es != 64) || (!q && !signed && es == 64) || (signed && es >= 64) {
+            // UMOV: 64-bit lanes need Q=1 (x), narrower Q=0 (w); SMOV: lanes below 64 bits.
+            if (!signed && q != (es == 64)) || (signed && es >= 64) {
                 return false;
             }
             let x = lane(a, idx, es);
