@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod elfcheck;
+pub mod embed;
 pub mod system;
 
 use std::sync::Arc;
