@@ -102,7 +102,7 @@ fi
 bash "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh" # riscv64 sysroot for dynamically linked guests (xlat run -L)
 # Per-capability install steps (system-mode firmware and kernels, other guest arches...): each
 # scripts/setup.d/*.sh is idempotent and sees CACHE, MIRROR, SUDO and the helpers above.
-export CACHE MIRROR SUDO APTDIR
+export CACHE MIRROR SUDO APTDIR apt_updated
 export -f log apt_update fetch_foreign
 for f in "$(dirname "${BASH_SOURCE[0]}")"/setup.d/*.sh; do
   [ -e "$f" ] || continue
