@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Builds a riscv64 sysroot for dynamically linked guest programs (`xlat run -L DIR`, like
-# `qemu-riscv64 -L DIR`) from Debian trixie packages: libc6, libstdc++6, libgcc-s1, bash,
+# Builds a riscv64 (default) or aarch64 sysroot for dynamically linked guest programs
+# (`xlat run -L DIR`, like `qemu-riscv64 -L DIR`) from Debian trixie packages: libc6, libstdc++6, libgcc-s1, bash,
 # coreutils, python3 and everything they depend on, as resolved by apt itself under the private
 # apt state scripts/setup.sh keeps in the cache (the system's own package state is never touched).
-# Every package is `dpkg -x`'d (no maintainer scripts run) into $CACHE/riscv64/sysroot; absolute
+# Every package is `dpkg -x`'d (no maintainer scripts run) into $CACHE/<arch>/sysroot; absolute
 # symlinks are rewritten to relative ones so they resolve inside the sysroot, and the empty
 # directories for runtime state (/tmp, /run, /home, /root) are left out so the host's show through.
 # Idempotent: a stamp file records the package list; a second run with the same list is a no-op.
-#   usage: scripts/sysroot.sh [--force]
+#   usage: scripts/sysroot.sh [riscv64|aarch64] [--force]
 set -euo pipefail
 
 CACHE="${XLAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xlat}"
-ARCH=riscv64
-ROOT="$CACHE/$ARCH/sysroot"
-STAMP="$CACHE/$ARCH/sysroot.stamp"
+GUEST=riscv64 # the directory name under $CACHE (the kernel's name), ARCH Debian's
+case "${1:-}" in
+  riscv64 | aarch64) GUEST=$1; shift ;;
+esac
+case $GUEST in
+  aarch64) ARCH=arm64 ;;
+  *) ARCH=$GUEST ;;
+esac
+ROOT="$CACHE/$GUEST/sysroot"
+STAMP="$CACHE/$GUEST/sysroot.stamp"
 PKGS=(libc6 libc-bin libstdc++6 libgcc-s1 bash coreutils python3 python3.13-minimal libpython3.13-stdlib)
 log() { printf 'sysroot: %s\n' "$*" >&2; }
 

@@ -19,3 +19,5 @@ if [ ! -x "$BB" ]; then
   cp "$tmp/usr/bin/busybox" "$BB"; rm -rf "$tmp"
   basename "$deb" > "$CACHE/aarch64/busybox.version"
 fi
+# The arm64 sysroot (bash, coreutils, python3 and their libraries) for dynamically linked guests.
+bash "$(dirname "${BASH_SOURCE[0]}")/../sysroot.sh" aarch64
