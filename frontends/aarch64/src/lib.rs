@@ -147,6 +147,21 @@ impl Frontend for Aarch64 {
             ("fpcr", state::FPCR),
             ("fpsr", state::FPSR),
         ]);
+        const V: [&str; 32] = [
+            "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
+            "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25",
+            "v26", "v27", "v28", "v29", "v30", "v31",
+        ];
+        const V_HI: [&str; 32] = [
+            "v0_hi", "v1_hi", "v2_hi", "v3_hi", "v4_hi", "v5_hi", "v6_hi", "v7_hi", "v8_hi",
+            "v9_hi", "v10_hi", "v11_hi", "v12_hi", "v13_hi", "v14_hi", "v15_hi", "v16_hi",
+            "v17_hi", "v18_hi", "v19_hi", "v20_hi", "v21_hi", "v22_hi", "v23_hi", "v24_hi",
+            "v25_hi", "v26_hi", "v27_hi", "v28_hi", "v29_hi", "v30_hi", "v31_hi",
+        ];
+        for (i, (lo, hi)) in V.iter().zip(V_HI.iter()).enumerate() {
+            v.push((lo, state::v(i as u8)));
+            v.push((hi, state::v(i as u8) + 8));
+        }
         v
     }
 }

@@ -64,6 +64,23 @@ fn map2(a: u128, b: u128, n: u32, es: u32, g: impl Fn(u64, u64) -> u64) -> u128 
     r
 }
 
+/// |x - y| of two values already extended to 64 bits (signed when `!u`).
+fn absdiff(x: u64, y: u64, u: bool) -> u64 {
+    if u {
+        x.abs_diff(y)
+    } else {
+        (x as i64).abs_diff(y as i64)
+    }
+}
+
+/// Carry-less product of two bytes (PMULL.8H).
+fn clmul(x: u64, y: u64) -> u64 {
+    (0..8).fold(
+        0,
+        |acc, i| if y >> i & 1 == 1 { acc ^ (x << i) } else { acc },
+    )
+}
+
 fn ones(c: bool, es: u32) -> u64 {
     if c { mask(es) as u64 } else { 0 }
 }
@@ -364,6 +381,18 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             }
             let op = f(insn, 15, 12);
             let half = 64 / es;
+            if op == 4 || op == 6 {
+                // [R]ADDHN / [R]SUBHN{2}: the high halves of 2*es-bit sums, narrowed.
+                let round = if u { 1u128 << (es - 1) } else { 0 };
+                let mut r = if q { d & mask(64) } else { 0 };
+                for i in 0..half {
+                    let (x, y) = (lane(a, i, 2 * es) as u128, lane(b, i, 2 * es) as u128);
+                    let s = if op == 4 { x + y } else { x.wrapping_sub(y) };
+                    let v = (s.wrapping_add(round) >> es) as u64;
+                    put(&mut r, i + if q { half } else { 0 }, es, v);
+                }
+                return finish(env, rd, r);
+            }
             let hi = |v: u128| if q { v >> 64 } else { v };
             let ext = |x: u64| if u { x } else { sext(x, es) as u64 };
             let (na, nb) = (hi(a), hi(b));
@@ -379,6 +408,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                     0 | 1 => x.wrapping_add(y),
                     2 | 3 => x.wrapping_sub(y),
                     12 => x.wrapping_mul(y),
+                    14 if !u && es == 8 => clmul(lane(na, i, es), lane(nb, i, es)),
+                    5 => acc.wrapping_add(absdiff(x, y, u)),
+                    7 => absdiff(x, y, u),
                     8 => acc.wrapping_add(x.wrapping_mul(y)),
                     10 => acc.wrapping_sub(x.wrapping_mul(y)),
                     _ => return false,
