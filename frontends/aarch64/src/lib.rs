@@ -32,6 +32,7 @@
 
 pub mod bits;
 pub mod fp;
+mod fpvec;
 mod lift;
 pub mod simd;
 pub mod state;

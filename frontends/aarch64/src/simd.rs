@@ -2,15 +2,17 @@
 //! checks at translate time that [`exec`] knows the encoding (else undefined instruction) and
 //! emits a call passing the instruction bits. Elements are lanes of a `u128`.
 
+use std::cell::Cell;
+
 use crate::state;
 use xlat_ir::abi::CpuState;
 
-fn get_v(env: &CpuState, r: u32) -> u128 {
+pub(crate) fn get_v(env: &CpuState, r: u32) -> u128 {
     let o = state::v(r as u8);
     u128::from(env.word(o)) | (u128::from(env.word(o + 8)) << 64)
 }
 
-fn set_v(env: &mut CpuState, r: u32, v: u128) {
+pub(crate) fn set_v(env: &mut CpuState, r: u32, v: u128) {
     let o = state::v(r as u8);
     env.set_word(o, v as u64);
     env.set_word(o + 8, (v >> 64) as u64);
@@ -30,11 +32,11 @@ fn set_x(env: &mut CpuState, r: u32, v: u64) {
     }
 }
 
-fn f(insn: u32, hi: u32, lo: u32) -> u32 {
+pub(crate) fn f(insn: u32, hi: u32, lo: u32) -> u32 {
     (insn >> lo) & ((1u32 << (hi - lo + 1)) - 1)
 }
 
-fn mask(esize: u32) -> u128 {
+pub(crate) fn mask(esize: u32) -> u128 {
     if esize >= 128 {
         u128::MAX
     } else {
@@ -42,16 +44,16 @@ fn mask(esize: u32) -> u128 {
     }
 }
 
-fn lane(v: u128, i: u32, esize: u32) -> u64 {
+pub(crate) fn lane(v: u128, i: u32, esize: u32) -> u64 {
     ((v >> (i * esize)) & mask(esize)) as u64
 }
 
-fn put(v: &mut u128, i: u32, esize: u32, x: u64) {
+pub(crate) fn put(v: &mut u128, i: u32, esize: u32, x: u64) {
     let m = mask(esize) << (i * esize);
     *v = (*v & !m) | ((u128::from(x) << (i * esize)) & m);
 }
 
-fn sext(x: u64, esize: u32) -> i64 {
+pub(crate) fn sext(x: u64, esize: u32) -> i64 {
     ((x << (64 - esize)) as i64) >> (64 - esize)
 }
 
@@ -62,6 +64,59 @@ fn map2(a: u128, b: u128, n: u32, es: u32, g: impl Fn(u64, u64) -> u64) -> u128 
         put(&mut r, i, es, g(lane(a, i, es), lane(b, i, es)));
     }
     r
+}
+
+/// Clamps `v` to an es-bit signed (or unsigned) value, noting saturation in `sat`.
+fn sat_to(v: i128, es: u32, signed: bool, sat: &Cell<bool>) -> u64 {
+    let (lo, hi) = if signed {
+        (-(1i128 << (es - 1)), (1i128 << (es - 1)) - 1)
+    } else {
+        (0, (1i128 << es) - 1)
+    };
+    if v < lo || v > hi {
+        sat.set(true);
+    }
+    (v.clamp(lo, hi) as u64) & mask(es) as u64
+}
+
+/// Lane value as i128, sign-extended when `signed`.
+fn wide(x: u64, es: u32, signed: bool) -> i128 {
+    if signed {
+        i128::from(sext(x, es))
+    } else {
+        i128::from(x)
+    }
+}
+
+/// SSHL/USHL/SRSHL/URSHL/SQSHL/UQSHL/SQRSHL/UQRSHL: `x` shifted by the signed low byte of `y`
+/// (negative: right, rounding when `round`), saturating when `sat` is given.
+fn shift_reg(x: u64, y: u64, es: u32, signed: bool, round: bool, sat: Option<&Cell<bool>>) -> u64 {
+    let sh = i64::from(y as u8 as i8);
+    let v = wide(x, es, signed);
+    let r: i128 = if sh >= 0 {
+        if sh >= i64::from(es) {
+            match sat {
+                Some(_) if v != 0 => {
+                    if v < 0 {
+                        i128::MIN / 2
+                    } else {
+                        i128::MAX / 2
+                    }
+                }
+                _ => 0,
+            }
+        } else {
+            v << sh
+        }
+    } else {
+        let r = (-sh).min(100) as u32;
+        let add = if round { 1i128 << (r - 1) } else { 0 };
+        (v + add) >> r
+    };
+    match sat {
+        Some(c) => sat_to(r, es, signed, c),
+        None => (r as u64) & mask(es) as u64,
+    }
 }
 
 /// |x - y| of two values already extended to 64 bits (signed when `!u`).
@@ -79,6 +134,20 @@ fn clmul(x: u64, y: u64) -> u64 {
         0,
         |acc, i| if y >> i & 1 == 1 { acc ^ (x << i) } else { acc },
     )
+}
+
+/// Lane-wise map over `n` lanes of three vectors (the third usually the accumulator).
+fn map3(a: u128, b: u128, c: u128, n: u32, es: u32, g: impl Fn(u64, u64, u64) -> u64) -> u128 {
+    let mut r = 0u128;
+    for i in 0..n {
+        put(
+            &mut r,
+            i,
+            es,
+            g(lane(a, i, es), lane(b, i, es), lane(c, i, es)),
+        );
+    }
+    r
 }
 
 fn ones(c: bool, es: u32) -> u64 {
@@ -102,9 +171,13 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
     let a = get_v(env, rn);
     let b = get_v(env, rm);
     let d = get_v(env, rd);
+    let sat = Cell::new(false);
     let res: u128 = match class(insn) {
         Class::ThreeSame => {
             let op = f(insn, 15, 11);
+            if op >= 0b11000 {
+                return crate::fpvec::vec_three_same(env, insn);
+            }
             match (op, u) {
                 (0b10000, false) => map2(a, b, n, es, |x, y| x.wrapping_add(y)),
                 (0b10000, true) => map2(a, b, n, es, |x, y| x.wrapping_sub(y)),
@@ -135,6 +208,38 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                     )
                 }
                 (0b10011, false) => map2(a, b, n, es, |x, y| x.wrapping_mul(y)),
+                (0b10011, true) if size == 0 => map2(a, b, n, es, |x, y| clmul(x, y)),
+                (0b10010, false) => {
+                    map3(a, b, d, n, es, |x, y, c| c.wrapping_add(x.wrapping_mul(y)))
+                }
+                (0b10010, true) => {
+                    map3(a, b, d, n, es, |x, y, c| c.wrapping_sub(x.wrapping_mul(y)))
+                }
+                (0b00001, _) => map2(a, b, n, es, |x, y| {
+                    sat_to(wide(x, es, !u) + wide(y, es, !u), es, !u, &sat)
+                }),
+                (0b00101, _) => map2(a, b, n, es, |x, y| {
+                    sat_to(wide(x, es, !u) - wide(y, es, !u), es, !u, &sat)
+                }),
+                (0b01000, _) => map2(a, b, n, es, |x, y| shift_reg(x, y, es, !u, false, None)),
+                (0b01010, _) => map2(a, b, n, es, |x, y| shift_reg(x, y, es, !u, true, None)),
+                (0b01001, _) => map2(a, b, n, es, |x, y| {
+                    shift_reg(x, y, es, !u, false, Some(&sat))
+                }),
+                (0b01011, _) => map2(a, b, n, es, |x, y| {
+                    shift_reg(x, y, es, !u, true, Some(&sat))
+                }),
+                (0b01110, _) => map2(a, b, n, es, |x, y| {
+                    (wide(x, es, !u) - wide(y, es, !u)).unsigned_abs() as u64
+                }),
+                (0b01111, _) => map3(a, b, d, n, es, |x, y, c| {
+                    c.wrapping_add((wide(x, es, !u) - wide(y, es, !u)).unsigned_abs() as u64)
+                }),
+                (0b10110, _) if size == 1 || size == 2 => map2(a, b, n, es, |x, y| {
+                    let p = 2 * wide(x, es, true) * wide(y, es, true);
+                    let rnd = if u { 1i128 << (es - 1) } else { 0 };
+                    sat_to((p + rnd) >> es, es, true, &sat)
+                }),
                 (0b00000, true) => map2(a, b, n, es, |x, y| (x + y) >> 1),
                 (0b00010, true) => map2(a, b, n, es, |x, y| (x + y + 1) >> 1),
                 (0b00000, false) => map2(a, b, n, es, |x, y| {
@@ -195,13 +300,69 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
         }
         Class::TwoMisc => {
             let op = f(insn, 16, 12);
+            if op >= 0b01100 && !matches!(op, 0b10010..=0b10100) {
+                return crate::fpvec::vec_misc(env, insn);
+            }
             match (op, u) {
                 (0b00101, false) => map2(a, 0, n, es, |x, _| u64::from(x.count_ones())),
-                (0b00101, true) => !a,
+                (0b00101, true) if size == 0 => !a,
+                (0b00101, true) if size == 1 => {
+                    map2(a, 0, n, 8, |x, _| u64::from((x as u8).reverse_bits()))
+                }
                 (0b00100, true) => map2(a, 0, n, es, |x, _| {
                     u64::from((x << (64 - es)).leading_zeros().min(es))
                 }),
                 (0b01001, false) => map2(a, 0, n, es, |x, _| ones(x == 0, es)),
+                (0b00100, false) => map2(a, 0, n, es, |x, _| {
+                    let s = sext(x, es);
+                    let v = if s < 0 { !s } else { s };
+                    u64::from((v << (64 - es)).leading_zeros().min(es)) - 1
+                }),
+                (0b00111, false) => map2(a, 0, n, es, |x, _| {
+                    sat_to(wide(x, es, true).abs(), es, true, &sat)
+                }),
+                (0b00111, true) => map2(a, 0, n, es, |x, _| {
+                    sat_to(-wide(x, es, true), es, true, &sat)
+                }),
+                (0b00010, _) | (0b00110, _) if size < 3 => {
+                    // [SU]ADDLP, [SU]ADALP: pairwise widening add (and accumulate).
+                    let mut r = 0u128;
+                    for i in 0..n / 2 {
+                        let p =
+                            wide(lane(a, 2 * i, es), es, !u) + wide(lane(a, 2 * i + 1, es), es, !u);
+                        let acc = if op == 0b00110 { lane(d, i, 2 * es) } else { 0 };
+                        put(&mut r, i, 2 * es, acc.wrapping_add(p as u64));
+                    }
+                    r
+                }
+                (0b10011, true) if size < 3 => {
+                    // SHLL{2}: widen and shift left by the element size.
+                    let src = if q { a >> 64 } else { a };
+                    let mut r = 0u128;
+                    for i in 0..64 / es {
+                        put(&mut r, i, 2 * es, lane(src, i, es) << es);
+                    }
+                    return finish(env, rd, r);
+                }
+                (0b10100, _) | (0b10010, true) if size < 3 => {
+                    // SQXTN, UQXTN, SQXTUN {2}: saturating narrow.
+                    let half = 64 / es;
+                    let signed_src = op == 0b10010 || !u;
+                    let signed_dst = op == 0b10100 && !u;
+                    let mut r = if q { d & mask(64) } else { 0 };
+                    for i in 0..half {
+                        let v = wide(lane(a, i, 2 * es), 2 * es, signed_src);
+                        put(
+                            &mut r,
+                            i + if q { half } else { 0 },
+                            es,
+                            sat_to(v, es, signed_dst, &sat),
+                        );
+                    }
+                    set_v(env, rd, r);
+                    qc(env, &sat);
+                    return true;
+                }
                 (0b01000, true) => map2(a, 0, n, es, |x, _| ones(sext(x, es) >= 0, es)),
                 (0b01000, false) => map2(a, 0, n, es, |x, _| ones(sext(x, es) > 0, es)),
                 (0b01001, true) => map2(a, 0, n, es, |x, _| ones(sext(x, es) <= 0, es)),
@@ -237,6 +398,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
         }
         Class::Across => {
             let op = f(insn, 16, 12);
+            if op == 0b01100 || op == 0b01111 {
+                return crate::fpvec::vec_across(env, insn);
+            }
             let it = (0..n).map(|i| lane(a, i, es));
             let v: u64 = match (op, u) {
                 (0b01010, true) => it.max().unwrap_or(0),
@@ -267,6 +431,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             let op = f(insn, 15, 11);
             let rsh = 2 * es - immhb; // right shift amount
             let lsh = immhb - es; // left shift amount
+            if op == 0b11100 || op == 0b11111 {
+                return crate::fpvec::fixed(env, insn, false);
+            }
             match (op, u) {
                 (0b00000, false) => map2(a, 0, n, es, |x, _| (sext(x, es) >> rsh.min(63)) as u64),
                 (0b00000, true) => map2(a, 0, n, es, |x, _| if rsh >= 64 { 0 } else { x >> rsh }),
@@ -274,6 +441,55 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                 (0b00010, true) => map2(a, d, n, es, |x, y| {
                     y.wrapping_add(if rsh >= 64 { 0 } else { x >> rsh })
                 }),
+                (0b00010, false) => map2(a, d, n, es, |x, y| {
+                    y.wrapping_add((sext(x, es) >> rsh.min(63)) as u64)
+                }),
+                (0b00100, _) | (0b00110, _) => map2(a, d, n, es, |x, y| {
+                    let v = (wide(x, es, !u) + (1i128 << (rsh - 1))) >> rsh;
+                    let acc = if op == 0b00110 { y } else { 0 };
+                    acc.wrapping_add(v as u64)
+                }),
+                (0b01000, true) => map2(a, d, n, es, |x, y| {
+                    if rsh >= es {
+                        y
+                    } else {
+                        let m = (mask(es) as u64) >> rsh;
+                        (y & !m) | (x >> rsh)
+                    }
+                }),
+                (0b01010, true) => map2(a, d, n, es, |x, y| {
+                    let m = (mask(es) as u64) << lsh;
+                    (y & !m) | (x << lsh)
+                }),
+                (0b01110, _) | (0b01100, true) => map2(a, 0, n, es, |x, _| {
+                    // SQSHL, UQSHL, SQSHLU (immediate).
+                    let signed_src = !u || op == 0b01100;
+                    sat_to(wide(x, es, signed_src) << lsh, es, !u, &sat)
+                }),
+                (0b10000, true) | (0b10001, _) | (0b10010, _) | (0b10011, _) => {
+                    // RSHRN, SQSHRUN, SQRSHRUN, [SU]Q[R]SHRN {2}: (rounding) saturating narrow.
+                    let nes = es;
+                    let half = 64 / nes;
+                    let sh = 2 * nes - immhb;
+                    let round = op & 1 == 1;
+                    let signed_src = op < 0b10010 || !u;
+                    let plain = op == 0b10001 && !u;
+                    let signed_dst = op >= 0b10010 && !u;
+                    let mut r = if q { d & mask(64) } else { 0 };
+                    for i in 0..half {
+                        let x = wide(lane(a, i, 2 * nes), 2 * nes, signed_src);
+                        let x = (x + if round { 1i128 << (sh - 1) } else { 0 }) >> sh;
+                        let v = if plain {
+                            (x as u64) & mask(nes) as u64
+                        } else {
+                            sat_to(x, nes, signed_dst, &sat)
+                        };
+                        put(&mut r, i + if q { half } else { 0 }, nes, v);
+                    }
+                    set_v(env, rd, r);
+                    qc(env, &sat);
+                    return true;
+                }
                 (0b10000, false) => {
                     // SHRN{2}: narrow (es is the narrow size).
                     let nes = es;
@@ -420,10 +636,74 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             return finish(env, rd, r);
         }
         Class::Fp => return crate::fp::exec(env, insn),
-        Class::Scalar => return scalar(env, insn, a as u64, b as u64, d as u64),
+        Class::Scalar => {
+            return scalar(env, insn, a as u64, b as u64, d as u64)
+                || crate::fpvec::scalar(env, insn);
+        }
+        Class::ByElem => {
+            let scalar = insn & 0x4000_0000 != 0 && insn & 0x1000_0000 != 0;
+            return crate::fpvec::by_elem(env, insn, scalar) || (!scalar && by_elem_int(env, insn));
+        }
         Class::None => return false,
     };
     set_v(env, rd, res & full);
+    qc(env, &sat);
+    true
+}
+
+/// Sets FPSR.QC when an operation saturated.
+fn qc(env: &mut CpuState, sat: &Cell<bool>) {
+    if sat.get() {
+        env.set_word(state::FPSR, env.word(state::FPSR) | 1 << 27);
+    }
+}
+
+/// Integer by element: MUL, MLA, MLS and the long [SU]MULL, [SU]MLAL, [SU]MLSL{2}.
+fn by_elem_int(env: &mut CpuState, insn: u32) -> bool {
+    let (q, u) = (f(insn, 30, 30) == 1, f(insn, 29, 29) == 1);
+    let size = f(insn, 23, 22);
+    let (l, h, m) = (f(insn, 21, 21), f(insn, 11, 11), f(insn, 20, 20));
+    let (es, idx, rm) = match size {
+        1 => (16, (h << 2) | (l << 1) | m, f(insn, 19, 16)),
+        2 => (32, (h << 1) | l, f(insn, 20, 16)),
+        _ => return false,
+    };
+    let (rd, rn) = (f(insn, 4, 0), f(insn, 9, 5));
+    let (a, d) = (get_v(env, rn), get_v(env, rd));
+    let e = lane(get_v(env, rm), idx, es);
+    let op = f(insn, 15, 12);
+    let mut r = 0u128;
+    match (op, u) {
+        (0b1000, false) | (0b0000, true) | (0b0100, true) => {
+            let n = if q { 128 } else { 64 } / es;
+            for i in 0..n {
+                let p = lane(a, i, es).wrapping_mul(e);
+                let acc = lane(d, i, es);
+                let v = match op {
+                    0b1000 => p,
+                    0b0000 => acc.wrapping_add(p),
+                    _ => acc.wrapping_sub(p),
+                };
+                put(&mut r, i, es, v);
+            }
+        }
+        (0b1010, _) | (0b0010, _) | (0b0110, _) => {
+            let src = if q { a >> 64 } else { a };
+            let ext = |x: u64| if u { x } else { sext(x, es) as u64 };
+            for i in 0..64 / es {
+                let p = ext(lane(src, i, es)).wrapping_mul(ext(e));
+                let acc = lane(d, i, 2 * es);
+                let v = match op {
+                    0b1010 => p,
+                    0b0010 => acc.wrapping_add(p),
+                    _ => acc.wrapping_sub(p),
+                };
+                put(&mut r, i, 2 * es, v);
+            }
+        }
+        _ => return false,
+    }
+    set_v(env, rd, r);
     true
 }
 
@@ -432,57 +712,68 @@ fn scalar(env: &mut CpuState, insn: u32, a: u64, b: u64, d: u64) -> bool {
     let u = f(insn, 29, 29) == 1;
     let rd = f(insn, 4, 0);
     let a_full = get_v(env, f(insn, 9, 5));
-    let r: u64 = if insn & 0xffff_fc00 == 0x5ef1_b800 {
-        (a_full as u64).wrapping_add((a_full >> 64) as u64)
-    } else if insn & 0xdf80_0400 == 0x5f00_0400 {
-        let immhb = f(insn, 22, 16);
-        if immhb < 64 {
-            return false;
-        }
-        let (rsh, lsh) = (128 - immhb, immhb - 64);
-        let ushr = if rsh >= 64 { 0 } else { a >> rsh };
-        match (f(insn, 15, 11), u) {
-            (0b00000, false) => ((a as i64) >> rsh.min(63)) as u64,
-            (0b00000, true) => ushr,
-            (0b00010, true) => d.wrapping_add(ushr),
-            (0b00010, false) => d.wrapping_add(((a as i64) >> rsh.min(63)) as u64),
-            (0b01010, false) => a << lsh,
-            (0b01010, true) => (a << lsh) | (d & ((1u64 << lsh) - 1)),
-            (0b01000, true) => {
-                let m = if rsh >= 64 { 0 } else { u64::MAX >> rsh };
-                ushr | (d & !m)
+    let r: u64 =
+        if insn & 0xdf80_0400 == 0x5f00_0400 && matches!(f(insn, 15, 11), 0b11100 | 0b11111) {
+            return crate::fpvec::fixed(env, insn, true);
+        } else if insn & 0xffe0_fc00 == 0x5e00_0400 {
+            // DUP (element, scalar): mov bN/hN/sN/dN, vM.T[i].
+            let imm5 = f(insn, 20, 16);
+            if imm5 & 0xf == 0 {
+                return false;
             }
-            _ => return false,
-        }
-    } else if f(insn, 23, 22) == 3 && f(insn, 21, 21) == 1 && f(insn, 10, 10) == 1 {
-        let c = |x: bool| if x { u64::MAX } else { 0 };
-        match (f(insn, 15, 11), u) {
-            (0b10000, false) => a.wrapping_add(b),
-            (0b10000, true) => a.wrapping_sub(b),
-            (0b10001, true) => c(a == b),
-            (0b10001, false) => c(a & b != 0),
-            (0b00110, false) => c((a as i64) > (b as i64)),
-            (0b00110, true) => c(a > b),
-            (0b00111, false) => c((a as i64) >= (b as i64)),
-            (0b00111, true) => c(a >= b),
-            _ => return false,
-        }
-    } else if f(insn, 23, 22) == 3 && insn & 0x003e_0c00 == 0x0020_0800 {
-        let c = |x: bool| if x { u64::MAX } else { 0 };
-        let s = a as i64;
-        match (f(insn, 16, 12), u) {
-            (0b01001, false) => c(a == 0),
-            (0b01000, true) => c(s >= 0),
-            (0b01000, false) => c(s > 0),
-            (0b01001, true) => c(s <= 0),
-            (0b01010, false) => c(s < 0),
-            (0b01011, false) => s.unsigned_abs(),
-            (0b01011, true) => a.wrapping_neg(),
-            _ => return false,
-        }
-    } else {
-        return false;
-    };
+            let sz = imm5.trailing_zeros();
+            lane(a_full, imm5 >> (sz + 1), 8 << sz)
+        } else if insn & 0xffff_fc00 == 0x5ef1_b800 {
+            (a_full as u64).wrapping_add((a_full >> 64) as u64)
+        } else if insn & 0xdf80_0400 == 0x5f00_0400 {
+            let immhb = f(insn, 22, 16);
+            if immhb < 64 {
+                return false;
+            }
+            let (rsh, lsh) = (128 - immhb, immhb - 64);
+            let ushr = if rsh >= 64 { 0 } else { a >> rsh };
+            match (f(insn, 15, 11), u) {
+                (0b00000, false) => ((a as i64) >> rsh.min(63)) as u64,
+                (0b00000, true) => ushr,
+                (0b00010, true) => d.wrapping_add(ushr),
+                (0b00010, false) => d.wrapping_add(((a as i64) >> rsh.min(63)) as u64),
+                (0b01010, false) => a << lsh,
+                (0b01010, true) => (a << lsh) | (d & ((1u64 << lsh) - 1)),
+                (0b01000, true) => {
+                    let m = if rsh >= 64 { 0 } else { u64::MAX >> rsh };
+                    ushr | (d & !m)
+                }
+                _ => return false,
+            }
+        } else if f(insn, 23, 22) == 3 && f(insn, 21, 21) == 1 && f(insn, 10, 10) == 1 {
+            let c = |x: bool| if x { u64::MAX } else { 0 };
+            match (f(insn, 15, 11), u) {
+                (0b10000, false) => a.wrapping_add(b),
+                (0b10000, true) => a.wrapping_sub(b),
+                (0b10001, true) => c(a == b),
+                (0b10001, false) => c(a & b != 0),
+                (0b00110, false) => c((a as i64) > (b as i64)),
+                (0b00110, true) => c(a > b),
+                (0b00111, false) => c((a as i64) >= (b as i64)),
+                (0b00111, true) => c(a >= b),
+                _ => return false,
+            }
+        } else if f(insn, 23, 22) == 3 && insn & 0x003e_0c00 == 0x0020_0800 {
+            let c = |x: bool| if x { u64::MAX } else { 0 };
+            let s = a as i64;
+            match (f(insn, 16, 12), u) {
+                (0b01001, false) => c(a == 0),
+                (0b01000, true) => c(s >= 0),
+                (0b01000, false) => c(s > 0),
+                (0b01001, true) => c(s <= 0),
+                (0b01010, false) => c(s < 0),
+                (0b01011, false) => s.unsigned_abs(),
+                (0b01011, true) => a.wrapping_neg(),
+                _ => return false,
+            }
+        } else {
+            return false;
+        };
     set_v(env, rd, u128::from(r));
     true
 }
@@ -506,6 +797,7 @@ enum Class {
     FmovGen,
     ThreeDiff,
     Scalar,
+    ByElem,
     Fp,
     None,
 }
@@ -515,6 +807,8 @@ fn class(insn: u32) -> Class {
         Class::ThreeSame
     } else if insn & 0xdf00_0000 == 0x5e00_0000 || insn & 0xdf80_0400 == 0x5f00_0400 {
         Class::Scalar
+    } else if insn & 0x9f00_0400 == 0x0f00_0000 || insn & 0xdf00_0400 == 0x5f00_0000 {
+        Class::ByElem
     } else if insn & 0x9f20_0c00 == 0x0e20_0000 {
         Class::ThreeDiff
     } else if insn & 0x9f3e_0c00 == 0x0e20_0800 {
@@ -612,7 +906,7 @@ fn copy(env: &mut CpuState, insn: u32) -> bool {
     true
 }
 
-/// MOVI, MVNI, ORR/BIC (vector, immediate); FMOV (vector, immediate) is not implemented.
+/// MOVI, MVNI, ORR/BIC (vector, immediate), FMOV (vector, immediate).
 fn mod_imm(env: &mut CpuState, insn: u32) -> bool {
     let q = f(insn, 30, 30) == 1;
     let op = f(insn, 29, 29);
@@ -641,9 +935,19 @@ fn mod_imm(env: &mut CpuState, insn: u32) -> bool {
         }
         _ => {
             if cmode & 1 == 1 {
-                return false; // FMOV immediate
-            }
-            if op == 0 {
+                // FMOV (vector, immediate): single lanes (op 0) or doubles (op 1, Q=1).
+                let (sign, b6, frac) = ((imm8 >> 7) & 1, (imm8 >> 6) & 1, imm8 & 0x3f);
+                if op == 0 {
+                    let e = ((b6 ^ 1) << 7) | if b6 == 1 { 0x1f << 2 } else { 0 } | (frac >> 4);
+                    let w = (sign << 31) | (e << 23) | ((frac & 0xf) << 19);
+                    w | (w << 32)
+                } else if q {
+                    let e = ((b6 ^ 1) << 10) | if b6 == 1 { 0xff << 2 } else { 0 } | (frac >> 4);
+                    (sign << 63) | (e << 52) | ((frac & 0xf) << 48)
+                } else {
+                    return false;
+                }
+            } else if op == 0 {
                 imm8 * 0x0101_0101_0101_0101
             } else {
                 (0..8).fold(0u64, |acc, i| {
