@@ -18,3 +18,4 @@ pub mod qcow2;
 pub mod riscv64_virt;
 pub mod virt_board;
 pub mod virt_fdt;
+pub mod x86;
