@@ -7,30 +7,14 @@
 //! xlat system --kernel Image --initrd initrd.cpio.gz --append "console=ttyS0"   # OpenSBI + Linux
 //! ```
 
-pub mod fdt;
-pub mod loader;
 pub mod riscv;
 
 use std::sync::Arc;
 use xlat_backend::{Accel, EngineConfig, Trace};
-use xlat_softmmu::system::testdev::{Finisher, MiniClint, Shutdown, StopReason};
-use xlat_softmmu::system::{Bus, CpuIrqs, MiniPlic, MiniUart};
-
-/// Feeds the host's stdin to the UART, byte by byte as it arrives (line-buffered unless the
-/// terminal is in raw mode; the console's raw mode belongs to the board's serial device).
-fn spawn_stdin(uart: Arc<MiniUart>) {
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut buf = [0u8; 256];
-        let mut stdin = std::io::stdin();
-        while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            uart.push_input(&buf[..n]);
-        }
-    });
-}
+use xlat_machines::riscv64_virt::{self as board_map, DriveSpec};
+use xlat_machines::virt_board::{HartLines, VirtBoard, VirtConfig};
+use xlat_softmmu::system::testdev::StopReason;
+use xlat_softmmu::system::{Bus, CpuIrqs, MmioDevice};
 
 /// Options of `xlat system`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +34,18 @@ pub struct SystemArgs {
     pub append: String,
     /// RAM size in bytes.
     pub mem: u64,
+    /// Number of harts (`--smp N`), each a host thread.
+    pub smp: u32,
+    /// Disks on virtio-blk (`--drive`, repeatable).
+    pub drives: Vec<DriveSpec>,
     /// Interpreter only.
     pub interp: bool,
-    /// `-d int`.
+    /// `-d int`: one line per trap taken.
     pub trace_int: bool,
+    /// `-d mmio`: one line per device register access.
+    pub trace_mmio: bool,
+    /// `-d guest_error`: accesses to nothing, unimplemented device registers.
+    pub guest_error: bool,
     /// `-d in_asm`.
     pub in_asm: bool,
     /// `-d exec`.
@@ -69,7 +61,12 @@ pub const DEFAULT_BIOS: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_ju
 
 /// Usage of `xlat system`.
 pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bios none|default|FILE] \
---kernel FILE [--initrd FILE] [--append CMDLINE] [-m SIZE[M|G]] [--accel jit|interp] [-d int,in_asm,exec,stats] [--hot-threshold N]";
+--kernel FILE [--initrd FILE] [--append CMDLINE] [-m SIZE[M|G]] [--smp N] [--drive file=IMAGE[,format=raw|qcow2][,if=virtio][,readonly=on]]... \
+[--accel jit|interp] [-d int,mmio,guest_error,in_asm,exec,stats] [--hot-threshold N]";
+
+/// Most harts `--smp` accepts (the PLIC's contexts and the CLINT's window allow more; this
+/// is what QEMU's `virt` allows per socket).
+pub const MAX_SMP: u32 = 8;
 
 fn parse_size(s: &str) -> Option<u64> {
     let (n, mul) = match s.chars().last()? {
@@ -91,8 +88,12 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
         initrd: None,
         append: String::new(),
         mem: 128 << 20,
+        smp: 1,
+        drives: Vec::new(),
         interp: false,
         trace_int: false,
+        trace_mmio: false,
+        guest_error: false,
         in_asm: false,
         exec: false,
         stats: false,
@@ -131,6 +132,19 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
                 let v = value()?;
                 a.mem = parse_size(&v).ok_or(format!("-m {v}: not a size"))?;
             }
+            "--smp" | "-smp" => {
+                let v = value()?;
+                // QEMU's `-smp N` or `-smp cpus=N`
+                let n = v.strip_prefix("cpus=").unwrap_or(&v);
+                a.smp = n
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_SMP).contains(n))
+                    .ok_or(format!(
+                        "--smp {v}: expected a number of harts from 1 to {MAX_SMP}"
+                    ))?;
+            }
+            "--drive" | "-drive" => a.drives.push(DriveSpec::parse(&value()?)?),
             "--accel" => match value()?.as_str() {
                 "jit" => a.interp = false,
                 "interp" => a.interp = true,
@@ -144,10 +158,16 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
                 for f in value()?.split(',') {
                     match f {
                         "int" => a.trace_int = true,
+                        "mmio" => a.trace_mmio = true,
+                        "guest_error" | "guest_errors" => a.guest_error = true,
                         "in_asm" => a.in_asm = true,
                         "exec" => a.exec = true,
                         "stats" => a.stats = true,
-                        _ => return Err(format!("-d {f}: unknown (int, in_asm, exec, stats)")),
+                        _ => {
+                            return Err(format!(
+                                "-d {f}: unknown (int, mmio, guest_error, in_asm, exec, stats)"
+                            ));
+                        }
                     }
                 }
             }
@@ -177,79 +197,99 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
     Ok(a)
 }
 
-/// QEMU `virt` addresses.
-pub mod virt {
-    /// RAM base.
-    pub const DRAM: u64 = 0x8000_0000;
-    /// Test finisher.
-    pub const TEST: u64 = 0x10_0000;
-    /// CLINT.
-    pub const CLINT: u64 = 0x200_0000;
-    /// UART0.
-    pub const UART0: u64 = 0x1000_0000;
-    /// PLIC.
-    pub const PLIC: u64 = 0xc00_0000;
-    /// Where the kernel goes when a firmware occupies the start of RAM.
-    pub const KERNEL_WITH_BIOS: u64 = DRAM + 0x20_0000;
+/// The host's RAM in bytes (`MemTotal` of /proc/meminfo), if known.
+fn host_ram() -> Option<u64> {
+    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb = m.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    kb.trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1024)
 }
 
-/// Builds the machine and runs it; returns the guest's exit status.
+/// Builds the machine and runs it; returns the guest's exit status (the test finisher's
+/// poweroff status, 0 for a reset or Ctrl-A x).
 pub fn run(a: &SystemArgs) -> Result<i32, String> {
-    let mut bus = Bus::new(virt::DRAM, a.mem).map_err(|e| e.to_string())?;
-    let stop = Shutdown::new();
-    let irqs = CpuIrqs::new();
-    let map = |r: Result<(), xlat_softmmu::system::BusError>| r.map_err(|e| e.to_string());
-    let plic = MiniPlic::new(irqs.line(11), irqs.line(9));
-    let uart = Arc::new(MiniUart::new(Box::new(std::io::stdout()), plic.source(10)));
-    map(bus.add_mmio(virt::UART0, 0x100, uart.clone()))?;
-    spawn_stdin(uart);
-    map(bus.add_mmio(virt::TEST, 0x1000, Arc::new(Finisher::new(stop.clone()))))?;
-    let clint = MiniClint::new(irqs.line(3), irqs.line(7));
-    map(bus.add_mmio(virt::CLINT, 0x10000, Arc::new(clint)))?;
-    map(bus.add_mmio(virt::PLIC, 0x60_0000, plic))?;
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let mut pc = None;
-    if let Some(b) = &a.bios {
-        let l = loader::load(&bus, &read(b)?, virt::DRAM, &b.display().to_string())?;
-        pc = Some(l.entry);
+    match a.arch.as_str() {
+        "riscv64" => run_riscv64(a),
+        other => Err(format!("--arch {other}: system emulation supports riscv64")),
     }
-    if let Some(k) = &a.kernel {
-        let base = if a.bios.is_some() {
-            virt::KERNEL_WITH_BIOS
+}
+
+/// Logs the accesses to one device window (`-d mmio`).
+#[derive(Debug)]
+struct Traced {
+    base: u64,
+    dev: Arc<dyn MmioDevice>,
+}
+
+impl MmioDevice for Traced {
+    fn read(&self, offset: u64, size: u8) -> u64 {
+        let v = self.dev.read(offset, size);
+        eprintln!(
+            "mmio: read  {:#x} size {size} -> {v:#x}",
+            self.base + offset
+        );
+        v
+    }
+    fn write(&self, offset: u64, size: u8, value: u64) {
+        eprintln!(
+            "mmio: write {:#x} size {size} <- {value:#x}",
+            self.base + offset
+        );
+        self.dev.write(offset, size, value);
+    }
+}
+
+fn run_riscv64(a: &SystemArgs) -> Result<i32, String> {
+    if let Some(host) = host_ram()
+        && a.mem > host
+    {
+        return Err(format!(
+            "-m {} MiB: more than this host's {} MiB of RAM",
+            a.mem >> 20,
+            host >> 20
+        ));
+    }
+    let mut bus = Bus::new(board_map::DRAM, a.mem).map_err(|e| format!("-m: {e}"))?;
+    let irqs: Vec<Arc<CpuIrqs>> = (0..a.smp).map(|_| CpuIrqs::new()).collect();
+    let lines: Vec<HartLines> = irqs
+        .iter()
+        .map(|i| HartLines {
+            msip: i.line(3),
+            mtip: i.line(7),
+            meip: i.line(11),
+            seip: i.line(9),
+        })
+        .collect();
+    let cfg = VirtConfig {
+        bios: a.bios.clone(),
+        kernel: a.kernel.clone(),
+        initrd: a.initrd.clone(),
+        append: a.append.clone(),
+        drives: a.drives.clone(),
+        rng: true,
+        isa: String::new(),
+        mmu_type: String::new(),
+    };
+    let ram = Arc::new(bus.ram().clone());
+    let board = VirtBoard::build(&cfg, ram, &lines, Box::new(std::io::stdout()))?;
+    for (base, size, dev) in &board.regions {
+        let dev = if a.trace_mmio {
+            Arc::new(Traced {
+                base: *base,
+                dev: dev.clone(),
+            })
         } else {
-            virt::DRAM
+            dev.clone()
         };
-        let l = loader::load(&bus, &read(k)?, base, &k.display().to_string())?;
-        pc.get_or_insert(l.entry);
+        bus.add_mmio(*base, *size, dev).map_err(|e| e.to_string())?;
     }
-    let pc = pc.unwrap_or(virt::DRAM);
-    // The device tree at the top of RAM (2 MiB aligned, as QEMU puts it), the initrd below.
-    let top = virt::DRAM + a.mem.min(3 << 30);
-    let fdt_addr = (top - 0x20_0000) & !0x1f_ffff;
-    let mut initrd = None;
-    if let Some(p) = &a.initrd {
-        let data = read(p)?;
-        let start = fdt_addr
-            .checked_sub(data.len() as u64)
-            .map(|s| s & !0xfff)
-            .filter(|&s| s >= virt::DRAM + 0x20_0000)
-            .ok_or(format!("{}: does not fit in RAM", p.display()))?;
-        if !bus.write_bytes(start, &data) {
-            return Err(format!("{}: does not fit in RAM", p.display()));
-        }
-        initrd = Some((start, start + data.len() as u64));
-    }
-    let dtb = fdt::build(&fdt::VirtFdt {
-        ram: (virt::DRAM, a.mem),
-        bootargs: a.append.clone(),
-        initrd,
-        isa: "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_sstc".into(),
-    })?;
-    if !bus.write_bytes(fdt_addr, &dtb) {
-        return Err("the device tree does not fit in RAM".into());
-    }
+    let stop = board.shutdown.clone();
     let defaults = EngineConfig::default();
-    let cfg = EngineConfig {
+    let ecfg = EngineConfig {
         accel: if a.interp { Accel::Interp } else { Accel::Jit },
         hot_threshold: a.hot_threshold.unwrap_or(riscv::SYSTEM_HOT_THRESHOLD),
         trace: Trace {
@@ -261,17 +301,71 @@ pub fn run(a: &SystemArgs) -> Result<i32, String> {
         ..defaults
     };
     let bus = Arc::new(bus);
-    let trace = riscv::HartTrace { int: a.trace_int };
-    let mut hart = riscv::Hart::new(bus, irqs, cfg, 0, pc, fdt_addr, trace)?;
+    let trace = riscv::HartTrace {
+        int: a.trace_int,
+        guest_error: a.guest_error,
+    };
+    // The console: raw mode until this function returns, Ctrl-A x stops the machine.
+    let serial = board.serial.clone();
+    let quit = stop.clone();
+    let _term = xlat_machines::console::stdio(
+        move |b| serial.push_input(b),
+        move || quit.request(StopReason::Exit(0)),
+    );
+    let smp = a.smp;
     let t0 = std::time::Instant::now();
-    let r = hart.run(&stop);
+    let results: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = irqs
+            .iter()
+            .enumerate()
+            .map(|(id, irqs)| {
+                let (bus, irqs, ecfg, stop) = (bus.clone(), irqs.clone(), ecfg.clone(), &stop);
+                let boot = board.boot;
+                std::thread::Builder::new()
+                    .name(format!("hart{id}"))
+                    .spawn_scoped(s, move || {
+                        let mut hart = match riscv::Hart::new(
+                            bus, irqs, ecfg, id as u64, boot.pc, boot.dtb, trace,
+                        ) {
+                            Ok(h) => h,
+                            Err(e) => {
+                                stop.request(StopReason::Exit(1));
+                                return Err(e);
+                            }
+                        };
+                        hart.set_shared_code(smp > 1);
+                        hart.run(stop);
+                        Ok(hart.engine().stats().to_string())
+                    })
+                    .map_err(|e| format!("cannot start hart {id}: {e}"))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err("a hart thread panicked".into())),
+                Err(e) => {
+                    stop.request(StopReason::Exit(1));
+                    Err(e)
+                }
+            })
+            .collect()
+    });
+    let mut stats = Vec::new();
+    for r in results {
+        stats.push(r?);
+    }
     if a.stats {
         let ms = t0.elapsed().as_millis();
-        eprintln!("{} wall_ms={ms}", hart.engine().stats());
+        for (id, s) in stats.iter().enumerate() {
+            eprintln!("hart{id}: {s} wall_ms={ms}");
+        }
     }
-    Ok(match r {
-        StopReason::Exit(c) => c,
-        StopReason::Reset => 0,
+    Ok(match stop.get() {
+        Some(StopReason::Exit(c)) => c,
+        Some(StopReason::Reset) | None => 0,
     })
 }
 
@@ -308,5 +402,41 @@ mod tests {
         assert!(p("--kernel").unwrap_err().contains("needs a value"));
         assert!(p("--bogus").unwrap_err().contains("unknown option"));
         assert!(p("--bios none").unwrap_err().contains("nothing to run"));
+        assert!(p("--smp 0 --kernel k").unwrap_err().contains("--smp 0"));
+        assert!(p("--smp two --kernel k").unwrap_err().contains("--smp two"));
+        assert!(
+            p("--drive disk.img --kernel k")
+                .unwrap_err()
+                .contains("key=value")
+        );
+        assert!(
+            p("--drive file=d,format=vmdk --kernel k")
+                .unwrap_err()
+                .contains("raw or qcow2")
+        );
+        assert!(
+            p("--drive file=d,if=ide --kernel k")
+                .unwrap_err()
+                .contains("virtio")
+        );
+        assert!(
+            p("-d bogus --kernel k")
+                .unwrap_err()
+                .contains("guest_error")
+        );
+    }
+
+    #[test]
+    fn smp_drives_and_traces() {
+        let a = p(
+            "--smp 2 --drive file=a.qcow2,format=qcow2,if=virtio --drive file=b.img,format=raw \
+            -d int,mmio,guest_errors --kernel k",
+        )
+        .unwrap();
+        assert_eq!(a.smp, 2);
+        assert_eq!(a.drives.len(), 2);
+        assert_eq!(a.drives[0].file, std::path::PathBuf::from("a.qcow2"));
+        assert!(a.trace_int && a.trace_mmio && a.guest_error);
+        assert_eq!(p("-smp cpus=2 --kernel k").unwrap().smp, 2);
     }
 }

@@ -122,6 +122,9 @@ impl Alarm {
 pub struct HartTrace {
     /// One line per trap taken (`-d int`).
     pub int: bool,
+    /// One line per access fault, e.g. a load from unmapped physical memory
+    /// (`-d guest_error`).
+    pub guest_error: bool,
 }
 
 /// A RISC-V hart.
@@ -133,6 +136,9 @@ pub struct Hart {
     alarm: Arc<Alarm>,
     env: Box<CpuState>,
     trace: HartTrace,
+    id: u64,
+    /// Other harts may write code this one translated (see [`Hart::set_shared_code`]).
+    shared_code: bool,
 }
 
 impl std::fmt::Debug for Hart {
@@ -187,12 +193,21 @@ impl Hart {
             alarm,
             env,
             trace,
+            id,
+            shared_code: false,
         };
         h.apply(Effects {
             mmu: true,
             ..Effects::default()
         });
         Ok(h)
+    }
+
+    /// Tells the hart that other harts run on the same memory. Each hart sees only the code
+    /// writes made through its own memory, so then every `fence.i` (which Linux also sends
+    /// to the other harts, through the SBI, after writing code) drops all translations.
+    pub fn set_shared_code(&mut self, shared: bool) {
+        self.shared_code = shared;
     }
 
     /// The engine (statistics).
@@ -225,7 +240,10 @@ impl Hart {
             let p = self.platform();
             if let Some(c) = trap::pending(&self.env, &p) {
                 if self.trace.int {
-                    eprintln!("int: interrupt {c} at pc={:#x}", self.env.pc);
+                    eprintln!(
+                        "int: hart {} interrupt {c} at pc={:#x}",
+                        self.id, self.env.pc
+                    );
                 }
                 let epc = self.env.pc;
                 let fx = trap::take(&mut self.env, trap::INTERRUPT | c, epc, 0);
@@ -253,12 +271,26 @@ impl Hart {
                     } else {
                         code
                     };
+                    if self.trace.guest_error
+                        && [
+                            INSTRUCTION_ACCESS_FAULT,
+                            xlat_frontend_riscv::LOAD_ACCESS_FAULT,
+                            xlat_frontend_riscv::STORE_ACCESS_FAULT,
+                        ]
+                        .contains(&code)
+                    {
+                        eprintln!(
+                            "guest_error: hart {} access fault (cause {code}) at address {arg:#x}, pc={:#x}",
+                            self.id, self.env.pc
+                        );
+                    }
                     exec::exception(&mut self.env, u64::from(code), arg)
                 }
             };
             if self.trace.int && !matches!(exit, RunExit::Exception { code: 2, .. }) {
                 eprintln!(
-                    "int: {exit:?} -> pc={:#x} priv={}",
+                    "int: hart {} {exit:?} -> pc={:#x} priv={}",
+                    self.id,
                     self.env.pc,
                     self.env.word(rv::PRIV)
                 );
@@ -304,9 +336,10 @@ impl Hart {
             // entries are found by virtual pc alone, must go.
             self.env.clear_jmp_cache();
         }
-        if fx.fence_i && self.mem.take_code_written() {
-            // Code this hart translated was overwritten: drop every translation (the
-            // translation cache is indexed by virtual address, the writes were physical).
+        if fx.fence_i && (self.mem.take_code_written() || self.shared_code) {
+            // Code this hart translated was overwritten, or another hart may have written
+            // code: drop every translation (the translation cache is indexed by virtual
+            // address, the writes were physical).
             self.engine.flush();
             self.mem.forget_code();
         }

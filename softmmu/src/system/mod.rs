@@ -10,15 +10,11 @@ use std::fmt::Debug;
 mod bus;
 mod cpu_irq;
 mod hart;
-mod plic;
 pub mod testdev;
-mod uart;
 
 pub use bus::{Bus, BusError, MmioRegion, Target};
 pub use cpu_irq::{CpuIrqs, KICK};
 pub use hart::{Access, HartMemory, TLB_TABLES, Translate};
-pub use plic::MiniPlic;
-pub use uart::MiniUart;
 
 /// A device's register window, mapped at some guest physical address by the board.
 ///
