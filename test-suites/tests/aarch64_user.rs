@@ -130,3 +130,24 @@ fn static_gcc_programs_match_qemu() {
         qemu_and_xlat(&exe, &[], &d);
     }
 }
+
+/// test-suites/guest/aarch64_o3.c built with -O3: auto-vectorised loops (including the
+/// ld2-ld4/st2-st4 structure loads and stores), long double, libm and C11 atomics.
+#[test]
+fn o3_vectorised_program_matches_qemu() {
+    if tools_missing() {
+        return;
+    }
+    let d = scratch_dir("aarch64_user_o3");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let exe = d.join("aarch64_o3");
+    let st = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-static", "-O3", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(workspace_root().join("test-suites/guest/aarch64_o3.c"))
+        .arg("-lm")
+        .status()
+        .expect("aarch64-linux-gnu-gcc");
+    assert!(st.success(), "aarch64-linux-gnu-gcc aarch64_o3.c");
+    qemu_and_xlat(&exe, &[], &d);
+}

@@ -328,8 +328,9 @@ fn atomic(cx: &mut LiftCx) -> bool {
     true
 }
 
-/// AdvSIMD LD1/ST1 (multiple structures, 1-4 registers), LD1/ST1 (single lane) and LD1R,
-/// with and without post-index.
+/// AdvSIMD LD1-LD4/ST1-ST4 (multiple structures), LD1-LD4/ST1-ST4 (single structure, one
+/// lane) and LD1R-LD4R, with and without post-index. Structures of more than one register are
+/// (de)interleaved element by element; all loads happen before any register is written.
 fn simd_struct(cx: &mut LiftCx) -> bool {
     let (q, l, post) = (cx.f(30, 30) == 1, cx.f(22, 22) == 1, cx.f(23, 23) == 1);
     let (rt, rn, rm) = (cx.f(4, 0), cx.f(9, 5), cx.f(20, 16));
@@ -338,41 +339,95 @@ fn simd_struct(cx: &mut LiftCx) -> bool {
     }
     let base = cx.get_xsp(rn, true);
     let total: u64;
+    let reg = |k: u32| state::v(((rt + k) % 32) as u8);
     if cx.f(24, 24) == 0 {
-        let nregs = match cx.f(15, 12) {
-            0b0111 => 1,
-            0b1010 => 2,
-            0b0110 => 3,
-            0b0010 => 4,
+        let (nregs, selem) = match cx.f(15, 12) {
+            0b0000 => (4, 4),
+            0b0010 => (4, 1),
+            0b0100 => (3, 3),
+            0b0110 => (3, 1),
+            0b0111 => (1, 1),
+            0b1000 => (2, 2),
+            0b1010 => (2, 1),
             _ => return false,
         };
         if cx.f(21, 21) != 0 {
             return false;
         }
         let halves = if q { 2 } else { 1 };
-        for k in 0..nregs {
-            let off = state::v(((rt + k) % 32) as u8);
-            for h in 0..halves {
-                let disp = i64::from(8 * (k * halves + h));
-                if l {
-                    let v = cx.b.load(Ty::I64, base, disp, MemOp::le(8, false));
-                    cx.b.set_reg(off + 8 * h, v);
-                } else {
-                    let v = cx.b.get_reg(Ty::I64, off + 8 * h);
-                    cx.b.store(v, base, disp, MemOp::le(8, false));
+        if selem == 1 {
+            for k in 0..nregs {
+                let off = reg(k);
+                for h in 0..halves {
+                    let disp = i64::from(8 * (k * halves + h));
+                    if l {
+                        let v = cx.b.load(Ty::I64, base, disp, MemOp::le(8, false));
+                        cx.b.set_reg(off + 8 * h, v);
+                    } else {
+                        let v = cx.b.get_reg(Ty::I64, off + 8 * h);
+                        cx.b.store(v, base, disp, MemOp::le(8, false));
+                    }
+                }
+                if l && !q {
+                    let z = cx.b.konst(Ty::I64, 0);
+                    cx.b.set_reg(off + 8, z);
                 }
             }
-            if l && !q {
-                let z = cx.b.konst(Ty::I64, 0);
-                cx.b.set_reg(off + 8, z);
+        } else {
+            let size = cx.f(11, 10);
+            if size == 3 && !q {
+                return false;
+            }
+            let bytes = 1u32 << size;
+            let elems = 8 * halves / bytes;
+            let mut words = vec![None; (selem * halves) as usize];
+            for e in 0..elems {
+                for k in 0..selem {
+                    let disp = i64::from((e * selem + k) * bytes);
+                    let (w, sh) = (
+                        (k * halves + e * bytes / 8) as usize,
+                        u64::from(8 * (e * bytes % 8)),
+                    );
+                    if l {
+                        let x = cx.b.load(Ty::I64, base, disp, MemOp::le(bytes, false));
+                        let x = if sh == 0 {
+                            x
+                        } else {
+                            cx.b.binop_imm(Opcode::Shl, x, sh)
+                        };
+                        words[w] = Some(match words[w] {
+                            None => x,
+                            Some(acc) => cx.b.binop(Opcode::Or, acc, x),
+                        });
+                    } else {
+                        let word = cx.b.get_reg(Ty::I64, reg(k) + 8 * (e * bytes / 8));
+                        let x = if sh == 0 {
+                            word
+                        } else {
+                            cx.b.binop_imm(Opcode::Shr, word, sh)
+                        };
+                        cx.b.store(x, base, disp, MemOp::le(bytes, false));
+                    }
+                }
+            }
+            if l {
+                for k in 0..selem {
+                    for h in 0..halves {
+                        if let Some(v) = words[(k * halves + h) as usize] {
+                            cx.b.set_reg(reg(k) + 8 * h, v);
+                        }
+                    }
+                    if !q {
+                        let z = cx.b.konst(Ty::I64, 0);
+                        cx.b.set_reg(reg(k) + 8, z);
+                    }
+                }
             }
         }
         total = 8 * u64::from(nregs * halves);
     } else {
-        // Single structure, one register (R = 0, opcode bit 13 = 0).
-        if cx.f(21, 21) != 0 || cx.f(13, 13) != 0 {
-            return false;
-        }
+        // Single structure: selem = opcode<0>:R + 1 registers, one lane each (or replicated).
+        let selem = ((cx.f(13, 13) << 1) | cx.f(21, 21)) + 1;
         let (opc, s, size) = (cx.f(15, 14), cx.f(12, 12), cx.f(11, 10));
         let (log2, index) = match opc {
             0 => (0, (u32::from(q) << 3) | (s << 2) | size),
@@ -383,48 +438,49 @@ fn simd_struct(cx: &mut LiftCx) -> bool {
             _ => return false,
         };
         let bytes = 1u32 << log2;
-        let v = state::v(rt as u8);
-        if index == u32::MAX {
-            // LD1R: replicate to every lane.
-            let x = cx.b.load(Ty::I64, base, 0, MemOp::le(bytes, false));
-            let rep = [
-                0x0101_0101_0101_0101u64,
-                0x0001_0001_0001_0001,
-                0x0000_0001_0000_0001,
-                1,
-            ];
-            let w = cx.b.binop_imm(Opcode::Mul, x, rep[log2 as usize]);
-            cx.b.set_reg(v, w);
-            let hi = if q { w } else { cx.b.konst(Ty::I64, 0) };
-            cx.b.set_reg(v + 8, hi);
-        } else {
-            let byte = index * bytes;
-            let word = v + 8 * (byte / 8);
-            let sh = u64::from(8 * (byte % 8));
+        let mut loaded = Vec::new();
+        for k in 0..selem {
+            let disp = i64::from(k * bytes);
             if l {
-                let x = cx.b.load(Ty::I64, base, 0, MemOp::le(bytes, false));
-                let old = cx.b.get_reg(Ty::I64, word);
-                let m = if bytes == 8 {
-                    u64::MAX
-                } else {
-                    ((1u64 << (8 * bytes)) - 1) << sh
-                };
-                let kept = cx.b.binop_imm(Opcode::AndN, old, m);
-                let kept = if bytes == 8 {
-                    cx.b.konst(Ty::I64, 0)
-                } else {
-                    kept
-                };
-                let xs = cx.b.binop_imm(Opcode::Shl, x, sh);
-                let w = cx.b.binop(Opcode::Or, kept, xs);
-                cx.b.set_reg(word, w);
+                loaded.push(cx.b.load(Ty::I64, base, disp, MemOp::le(bytes, false)));
             } else {
-                let w = cx.b.get_reg(Ty::I64, word);
-                let x = cx.b.binop_imm(Opcode::Shr, w, sh);
-                cx.b.store(x, base, 0, MemOp::le(bytes, false));
+                let byte = index * bytes;
+                let w = cx.b.get_reg(Ty::I64, reg(k) + 8 * (byte / 8));
+                let x = cx.b.binop_imm(Opcode::Shr, w, u64::from(8 * (byte % 8)));
+                cx.b.store(x, base, disp, MemOp::le(bytes, false));
             }
         }
-        total = u64::from(bytes);
+        for (k, x) in (0u32..).zip(loaded) {
+            let v = reg(k);
+            if index == u32::MAX {
+                // LDnR: replicate to every lane.
+                let rep = [
+                    0x0101_0101_0101_0101u64,
+                    0x0001_0001_0001_0001,
+                    0x0000_0001_0000_0001,
+                    1,
+                ];
+                let w = cx.b.binop_imm(Opcode::Mul, x, rep[log2 as usize]);
+                cx.b.set_reg(v, w);
+                let hi = if q { w } else { cx.b.konst(Ty::I64, 0) };
+                cx.b.set_reg(v + 8, hi);
+            } else {
+                let byte = index * bytes;
+                let word = v + 8 * (byte / 8);
+                let sh = u64::from(8 * (byte % 8));
+                let w = if bytes == 8 {
+                    x
+                } else {
+                    let old = cx.b.get_reg(Ty::I64, word);
+                    let m = ((1u64 << (8 * bytes)) - 1) << sh;
+                    let kept = cx.b.binop_imm(Opcode::AndN, old, m);
+                    let xs = cx.b.binop_imm(Opcode::Shl, x, sh);
+                    cx.b.binop(Opcode::Or, kept, xs)
+                };
+                cx.b.set_reg(word, w);
+            }
+        }
+        total = u64::from(bytes * selem);
     }
     if post {
         let wb = if rm == 31 {
