@@ -484,6 +484,26 @@ impl Engine {
         }
     }
 
+    /// Drops the translations whose key flags satisfy `pred` (system mode: the flags set by
+    /// [`Engine::set_tb_flags`] name the physical page of the code, so a machine drops the
+    /// blocks of the pages the guest overwrote instead of everything), as
+    /// [`Engine::invalidate`] does.
+    pub fn invalidate_flags(&self, pred: &dyn Fn(u32) -> bool) -> usize {
+        let n = {
+            let mut inner = self.lock();
+            let n = inner.cache.invalidate_flags(pred, self.stub);
+            if n > 0 {
+                inner.generation += 1;
+                inner.stats.units_invalidated += n as u64;
+            }
+            n
+        };
+        if n > 0 {
+            self.kick_vcpus(0);
+        }
+        n
+    }
+
     /// Makes every vCPU inside `run` (but the one whose `exit_request` is at `own`) leave
     /// compiled code at its next unit entry.
     fn kick_vcpus(&self, own: usize) {

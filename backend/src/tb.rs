@@ -203,6 +203,34 @@ impl TbCache {
         self.retired.clear();
     }
 
+    /// Takes out every TB whose key's flags satisfy `pred` (system mode: the flags name the
+    /// physical page of the code, so this drops the translations of overwritten pages),
+    /// unlinking the slots chained to them. Returns how many were taken out.
+    pub fn invalidate_flags(&mut self, pred: &dyn Fn(u32) -> bool, stub: u64) -> usize {
+        let keys: Vec<TbKey> = self.map.keys().filter(|k| pred(k.flags)).copied().collect();
+        for key in &keys {
+            let Some(tb) = self.map.remove(key) else {
+                continue;
+            };
+            for p in pages_of(tb.range()) {
+                if let Some(v) = self.pages.get_mut(&p) {
+                    v.retain(|k| k != key);
+                }
+            }
+            for slot in tb
+                .incoming
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain(..)
+            {
+                // SAFETY: as in `invalidate`.
+                unsafe { &*(slot as *const AtomicU64) }.store(stub, Ordering::Release);
+            }
+            self.retired.push(tb);
+        }
+        keys.len()
+    }
+
     /// Takes out every TB whose guest code overlaps `[start, start + len)`, unlinking the
     /// slots chained to them (they go back to `stub`). Returns how many were taken out.
     pub fn invalidate(&mut self, start: u64, len: u64, stub: u64) -> usize {

@@ -336,12 +336,19 @@ impl Hart {
             // entries are found by virtual pc alone, must go.
             self.env.clear_jmp_cache();
         }
-        if fx.fence_i && (self.mem.take_code_written() || self.shared_code) {
-            // Code this hart translated was overwritten, or another hart may have written
-            // code: drop every translation (the translation cache is indexed by virtual
-            // address, the writes were physical).
+        if fx.fence_i && self.shared_code {
+            // Another hart may have written code: drop every translation.
             self.engine.flush();
             self.mem.forget_code();
+        } else if fx.fence_i {
+            // Blocks are keyed by the physical page of their code (`Hart::new`): drop those
+            // of the pages this hart overwrote, and no more.
+            let pages = self.mem.take_written_code_pages();
+            if !pages.is_empty() {
+                let pages: std::collections::HashSet<u32> =
+                    pages.into_iter().map(|p| p as u32).collect();
+                self.engine.invalidate_flags(&|f| pages.contains(&(f >> 2)));
+            }
         }
         if fx.irq {
             let e = &self.env;

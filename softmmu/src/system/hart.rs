@@ -67,6 +67,9 @@ pub struct HartMemory {
     code: Box<[AtomicU8]>,
     /// A page holding translated code was written since [`HartMemory::take_code_written`].
     code_written: AtomicBool,
+    /// Physical page numbers (`pa >> 12`) of the pages holding translated code that were
+    /// written since [`HartMemory::take_written_code_pages`].
+    written: Mutex<Vec<u64>>,
 }
 
 fn empty_table() -> Table {
@@ -85,6 +88,7 @@ impl HartMemory {
         HartMemory {
             code: (0..pages).map(|_| AtomicU8::new(0)).collect(),
             code_written: AtomicBool::new(false),
+            written: Mutex::new(Vec::new()),
             bus,
             tr,
             fetch: Mutex::new([Entry::default(); FETCH_ENTRIES]),
@@ -124,11 +128,23 @@ impl HartMemory {
         self.code_written.swap(false, Ordering::AcqRel)
     }
 
+    /// The physical page numbers (`pa >> 12`) of the pages that held translated code and
+    /// were written since the last call (which resets them, and
+    /// [`HartMemory::take_code_written`]): what `fence.i` must invalidate, and no more.
+    pub fn take_written_code_pages(&self) -> Vec<u64> {
+        self.code_written.store(false, Ordering::Release);
+        std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Forgets which pages hold translated code (every translation was dropped).
     pub fn forget_code(&self) {
         for c in self.code.iter() {
             c.store(0, Ordering::Relaxed);
         }
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn code_index(&self, pa: u64) -> Option<usize> {
@@ -155,6 +171,10 @@ impl HartMemory {
         if let Some(i) = self.code_index(pa)
             && self.code[i].swap(0, Ordering::AcqRel) != 0
         {
+            self.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(pa >> PAGE_BITS);
             self.code_written.store(true, Ordering::Release);
         }
     }
