@@ -6,10 +6,14 @@
 //! Every run's stdout (the kernel's checksum) must equal the first engine's, or the bench stops.
 //! `--write` also writes benches/RESULTS.md. `--host-insns` also counts host instructions per
 //! guest instruction under qemu's own emulators (slow; see `hostinsns`).
+//!
+//! `cargo run -p xlat-benches --release -- system [--runs N] [--write]`: whole-machine
+//! workloads, xlat system vs qemu-system-riscv64 (see `system`).
 
 mod hostinsns;
 mod measure;
 mod report;
+mod system;
 mod workloads;
 
 use std::path::PathBuf;
@@ -39,7 +43,7 @@ struct Opts {
     only: Vec<String>,
 }
 
-fn parse_opts() -> Result<Opts, String> {
+fn parse_opts(mut it: impl Iterator<Item = String>) -> Result<Opts, String> {
     let mut o = Opts {
         runs: 5,
         engines: vec![Engine::Xlat, Engine::Qemu, Engine::Native],
@@ -47,7 +51,6 @@ fn parse_opts() -> Result<Opts, String> {
         host_insns: false,
         only: vec![],
     };
-    let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runs" => {
@@ -77,7 +80,7 @@ fn parse_opts() -> Result<Opts, String> {
             "--host-insns" => o.host_insns = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: xlat-benches [--runs N] [--engines xlat,qemu,native] [--write] [--host-insns] [WORKLOAD...]"
+                    "usage: xlat-benches [--runs N] [--engines xlat,qemu,native] [--write] [--host-insns] [WORKLOAD...]\n       xlat-benches system [--runs N] [--engines xlat,qemu] [--write]"
                 );
                 std::process::exit(0);
             }
@@ -99,7 +102,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let opts = parse_opts()?;
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let system = argv.first().is_some_and(|a| a == "system");
+    let opts = parse_opts(argv.iter().filter(|_| !system).cloned())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?
@@ -135,6 +140,9 @@ fn run() -> Result<(), String> {
         cache,
         xlat,
     };
+    if system {
+        return system::main(&ctx, &argv[1..]);
+    }
     eprintln!(
         "xlat-benches: building kernels and inputs in {}",
         ctx.dir.display()
@@ -159,6 +167,12 @@ fn run() -> Result<(), String> {
     if opts.write {
         let path = ctx.root.join("benches").join("RESULTS.md");
         let md = report::results_md(&ctx, &loads, &table, opts.runs);
+        // Keep the system section (written by `system --write`).
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let md = match system::extract_section(&old) {
+            Some(sec) => system::replace_section(&md, &format!("{sec}\n")),
+            None => md,
+        };
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!("xlat-benches: wrote {}", path.display());
     }
