@@ -38,6 +38,7 @@ mod lift;
 pub mod sse;
 pub mod ssefp;
 pub mod state;
+pub mod system;
 pub mod x87;
 
 use xlat_ir::abi::CpuState;
