@@ -323,5 +323,6 @@ void kmain(void)
 {
     setup_cpu();
     setup_window();
-    enter_user(user_main, user_stack + user_stack_size);
+    /* as if called: rsp = 8 mod 16 at the function entry */
+    enter_user(user_main, user_stack + user_stack_size - 8);
 }
