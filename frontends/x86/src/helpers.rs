@@ -421,3 +421,59 @@ pub static H_FP_SCALAR: Helper = Helper {
     flags: HelperFlags::STATE,
     state_words: Some(&[state::MXCSR]),
 };
+
+extern "C" fn sse4(env: &mut CpuState, op: u64, d: u64, s: u64, imm: u64) -> u64 {
+    crate::sse4::exec(env, op, d as u32, s as u32, imm)
+}
+
+/// SSE3/SSSE3/SSE4 packed operations ([`crate::sse4::exec`]); returns flags for ptest and the
+/// string compares.
+pub static H_SSE4: Helper = Helper {
+    name: "x86_sse4",
+    func: sse4,
+    nargs: 4,
+    flags: HelperFlags::STATE,
+    state_words: None,
+};
+
+extern "C" fn crc32(_: &mut CpuState, acc: u64, v: u64, bytes: u64, _: u64) -> u64 {
+    u64::from(crate::sse4::crc32(acc as u32, v, bytes as u32))
+}
+
+/// crc32: the accumulator, the value, its size in bytes.
+pub static H_CRC32: Helper = Helper {
+    name: "x86_crc32",
+    func: crc32,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+/// pdep (`ext` = 0) or pext (`ext` = 1) of `a` with mask `m`.
+fn pdep_pext(a: u64, m: u64, ext: bool) -> u64 {
+    let (mut r, mut k, mut mm) = (0u64, 0u32, m);
+    while mm != 0 {
+        let bit = mm.trailing_zeros();
+        if ext {
+            r |= ((a >> bit) & 1) << k;
+        } else {
+            r |= ((a >> k) & 1) << bit;
+        }
+        k += 1;
+        mm &= mm - 1;
+    }
+    r
+}
+
+extern "C" fn pdep(_: &mut CpuState, a: u64, m: u64, ext: u64, _: u64) -> u64 {
+    pdep_pext(a, m, ext != 0)
+}
+
+/// pdep (third argument 0) or pext (1): the source, the mask.
+pub static H_PDEP: Helper = Helper {
+    name: "x86_pdep",
+    func: pdep,
+    nargs: 3,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};

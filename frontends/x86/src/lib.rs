@@ -36,6 +36,7 @@ pub mod flags;
 mod helpers;
 mod lift;
 pub mod sse;
+mod sse4;
 pub mod ssefp;
 pub mod state;
 pub mod system;

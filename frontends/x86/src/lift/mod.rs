@@ -2,10 +2,12 @@
 //! (registers of every width, effective addresses, fs/gs) lives here; the instruction classes
 //! are in `int` (general-purpose), `ctl` (branches, calls, system), `sse`.
 
+mod bmi;
 mod cc;
 mod ctl;
 mod int;
 mod sse;
+mod sse4;
 mod ssefp;
 #[cfg(test)]
 mod tests;
@@ -313,6 +315,12 @@ fn lift_one(cx: &mut Cx) -> Flow {
         return f;
     }
     if let Some(f) = ssefp::lift(cx) {
+        return f;
+    }
+    if let Some(f) = sse4::lift(cx) {
+        return f;
+    }
+    if let Some(f) = bmi::lift(cx) {
         return f;
     }
     if let Some(f) = x87::lift(cx) {

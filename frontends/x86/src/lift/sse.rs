@@ -7,14 +7,14 @@ use crate::{helpers, state};
 use iced_x86::{Mnemonic as M, OpKind, Register};
 use xlat_ir::{Opcode, Temp, Ty};
 
-fn xmm_off(r: Register) -> Option<u32> {
+pub(super) fn xmm_off(r: Register) -> Option<u32> {
     r.is_xmm()
         .then(|| state::xmm((r as u32 - Register::XMM0 as u32) as u8))
 }
 
 /// The state offset of operand `n` as a 128-bit value: an xmm register, or memory loaded
 /// into the scratch `XTMP` (`bytes` of it, the rest zeroed).
-fn src128(cx: &mut Cx, n: u32, bytes: u32) -> Option<u32> {
+pub(super) fn src128(cx: &mut Cx, n: u32, bytes: u32) -> Option<u32> {
     match cx.i.op_kind(n) {
         OpKind::Register => xmm_off(cx.i.op_register(n)),
         OpKind::Memory => {

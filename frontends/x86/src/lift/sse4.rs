@@ -1,0 +1,227 @@
+//! SSE3, SSSE3, SSE4.1 and SSE4.2: packed operations in one state helper
+//! ([`crate::sse4::exec`]); element extracts and inserts (pextr*/pinsr*/extractps) inline;
+//! crc32 in a pure helper.
+
+use super::sse::{src128, xmm_off};
+use super::{Cx, Flow};
+use crate::helpers;
+use crate::sse4::op;
+use iced_x86::{Mnemonic as M, OpKind};
+use xlat_ir::{Opcode, Temp, Ty};
+
+/// The helper operation for mnemonic `m`, with the immediate bits it adds.
+fn op_of(m: M) -> Option<(u64, u64)> {
+    Some(match m {
+        M::Pshufb => (op::PSHUFB, 0),
+        M::Phaddw => (op::PHADDW, 0),
+        M::Phaddd => (op::PHADDD, 0),
+        M::Phaddsw => (op::PHADDSW, 0),
+        M::Phsubw => (op::PHSUBW, 0),
+        M::Phsubd => (op::PHSUBD, 0),
+        M::Phsubsw => (op::PHSUBSW, 0),
+        M::Pmaddubsw => (op::PMADDUBSW, 0),
+        M::Pmulhrsw => (op::PMULHRSW, 0),
+        M::Psignb => (op::PSIGNB, 0),
+        M::Psignw => (op::PSIGNW, 0),
+        M::Psignd => (op::PSIGND, 0),
+        M::Pabsb => (op::PABSB, 0),
+        M::Pabsw => (op::PABSW, 0),
+        M::Pabsd => (op::PABSD, 0),
+        M::Palignr => (op::PALIGNR, 0),
+        M::Pblendvb => (op::PBLENDVB, 0),
+        M::Blendvps => (op::BLENDVPS, 0),
+        M::Blendvpd => (op::BLENDVPD, 0),
+        M::Blendps => (op::BLENDPS, 0),
+        M::Blendpd => (op::BLENDPD, 0),
+        M::Pblendw => (op::PBLENDW, 0),
+        M::Ptest => (op::PTEST, 0),
+        M::Pmovsxbw => (op::PMOVX, 0x121),
+        M::Pmovsxbd => (op::PMOVX, 0x141),
+        M::Pmovsxbq => (op::PMOVX, 0x181),
+        M::Pmovsxwd => (op::PMOVX, 0x142),
+        M::Pmovsxwq => (op::PMOVX, 0x182),
+        M::Pmovsxdq => (op::PMOVX, 0x184),
+        M::Pmovzxbw => (op::PMOVX, 0x21),
+        M::Pmovzxbd => (op::PMOVX, 0x41),
+        M::Pmovzxbq => (op::PMOVX, 0x81),
+        M::Pmovzxwd => (op::PMOVX, 0x42),
+        M::Pmovzxwq => (op::PMOVX, 0x82),
+        M::Pmovzxdq => (op::PMOVX, 0x84),
+        M::Pmuldq => (op::PMULDQ, 0),
+        M::Pmulld => (op::PMULLD, 0),
+        M::Pcmpeqq => (op::PCMPEQQ, 0),
+        M::Pcmpgtq => (op::PCMPGTQ, 0),
+        M::Packusdw => (op::PACKUSDW, 0),
+        M::Pminsb => (op::PMINSB, 0),
+        M::Pminsd => (op::PMINSD, 0),
+        M::Pminuw => (op::PMINUW, 0),
+        M::Pminud => (op::PMINUD, 0),
+        M::Pmaxsb => (op::PMAXSB, 0),
+        M::Pmaxsd => (op::PMAXSD, 0),
+        M::Pmaxuw => (op::PMAXUW, 0),
+        M::Pmaxud => (op::PMAXUD, 0),
+        M::Phminposuw => (op::PHMINPOSUW, 0),
+        M::Mpsadbw => (op::MPSADBW, 0),
+        M::Insertps => (op::INSERTPS, 0),
+        M::Dpps => (op::DPPS, 0),
+        M::Dppd => (op::DPPD, 0),
+        M::Roundps => (op::ROUNDPS, 0),
+        M::Roundpd => (op::ROUNDPD, 0),
+        M::Roundss => (op::ROUNDSS, 0),
+        M::Roundsd => (op::ROUNDSD, 0),
+        M::Pcmpistri => (op::PCMPSTR, 0),
+        M::Pcmpistrm => (op::PCMPSTR, 0x200),
+        M::Pcmpestri => (op::PCMPSTR, 0x100),
+        M::Pcmpestrm => (op::PCMPSTR, 0x300),
+        M::Pcmpestri64 => (op::PCMPSTR, 0x500),
+        M::Pcmpestrm64 => (op::PCMPSTR, 0x700),
+        M::Addsubps => (op::ADDSUBPS, 0),
+        M::Addsubpd => (op::ADDSUBPD, 0),
+        M::Haddps => (op::HADDPS, 0),
+        M::Haddpd => (op::HADDPD, 0),
+        M::Hsubps => (op::HSUBPS, 0),
+        M::Hsubpd => (op::HSUBPD, 0),
+        M::Movsldup => (op::MOVSLDUP, 0),
+        M::Movshdup => (op::MOVSHDUP, 0),
+        M::Movddup => (op::MOVDDUP, 0),
+        _ => return None,
+    })
+}
+
+/// Lifts `cx.i` if it is in this class.
+pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
+    let m = cx.i.mnemonic();
+    let r = match m {
+        M::Pextrb | M::Pextrw | M::Pextrd | M::Pextrq | M::Extractps => extract(cx, m),
+        M::Pinsrb | M::Pinsrw | M::Pinsrd | M::Pinsrq => insert(cx, m),
+        M::Crc32 => crc32(cx),
+        _ => {
+            let (o, extra) = op_of(m)?;
+            packed(cx, m, o, extra)
+        }
+    };
+    Some(if r.is_some() {
+        Flow::Next
+    } else {
+        Flow::Illegal
+    })
+}
+
+fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
+    // MMX forms (pshufb mm, ...) are not implemented.
+    if cx.i.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let d = xmm_off(cx.i.op0_register())?;
+    let mem = cx.i.op1_kind() == OpKind::Memory;
+    let bytes = if mem {
+        cx.i.memory_size().size() as u32
+    } else {
+        16
+    };
+    let s = src128(cx, 1, bytes)?;
+    let mut imm = extra;
+    if (0..cx.i.op_count()).any(|n| cx.i.op_kind(n) == OpKind::Immediate8) {
+        imm |= cx.i.immediate8() as u64;
+    }
+    if m == M::Insertps && mem {
+        imm |= 0x100;
+    }
+    let args: [Temp; 4] = [cx.k(o), cx.k(u64::from(d)), cx.k(u64::from(s)), cx.k(imm)];
+    if o == op::PTEST || o == op::PCMPSTR {
+        let f = cx.b.call(&helpers::H_SSE4, &args);
+        cx.set_cc_eflags(f);
+    } else {
+        cx.b.call_void(&helpers::H_SSE4, &args);
+    }
+    Some(())
+}
+
+/// Lane width in bytes of an extract/insert.
+fn width(m: M) -> u32 {
+    match m {
+        M::Pextrb | M::Pinsrb => 1,
+        M::Pextrw | M::Pinsrw => 2,
+        M::Pextrq | M::Pinsrq => 8,
+        _ => 4,
+    }
+}
+
+/// The state offset of the word holding lane `imm` (`w` bytes) of xmm at `x`, and the shift.
+fn lane_pos(x: u32, w: u32, imm: u64) -> (u32, u64) {
+    let idx = imm as u32 & (16 / w - 1);
+    let byte = idx * w;
+    (x + (byte & 8), u64::from((byte & 7) * 8))
+}
+
+fn extract(cx: &mut Cx, m: M) -> Option<()> {
+    let w = width(m);
+    let x = xmm_off(cx.i.op1_register())?;
+    let imm = u64::from(cx.i.immediate8());
+    let (off, sh) = lane_pos(x, w, imm);
+    let v = cx.b.get_reg(Ty::I64, off);
+    let v = cx.opi(Opcode::Shr, v, sh);
+    let v = cx.zext(v, w);
+    match cx.i.op0_kind() {
+        OpKind::Register => {
+            let r = cx.i.op0_register();
+            if !r.is_gpr() {
+                return None;
+            }
+            cx.set_gpr(r, v);
+        }
+        OpKind::Memory => {
+            let a = cx.ea();
+            cx.store(v, a, w);
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+fn insert(cx: &mut Cx, m: M) -> Option<()> {
+    let w = width(m);
+    if cx.i.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let x = xmm_off(cx.i.op0_register())?;
+    let imm = u64::from(cx.i.immediate8());
+    let v = match cx.i.op1_kind() {
+        OpKind::Register => {
+            let r = cx.i.op1_register();
+            if !r.is_gpr() {
+                return None;
+            }
+            cx.get_gpr(r)
+        }
+        OpKind::Memory => {
+            let a = cx.ea();
+            cx.load(a, w)
+        }
+        _ => return None,
+    };
+    let v = cx.zext(v, w);
+    let (off, sh) = lane_pos(x, w, imm);
+    let mask = crate::flags::mask(w) << sh;
+    let old = cx.b.get_reg(Ty::I64, off);
+    let kept = cx.opi(Opcode::And, old, !mask);
+    let nv = cx.opi(Opcode::Shl, v, sh);
+    let r = cx.op(Opcode::Or, kept, nv);
+    cx.b.set_reg(off, r);
+    Some(())
+}
+
+fn crc32(cx: &mut Cx) -> Option<()> {
+    let dst = cx.i.op0_register();
+    let bytes = cx.opsize(1);
+    let addr = cx.mem_addr();
+    let v = cx.read(1, addr, bytes)?;
+    let acc = cx.get_gpr(dst);
+    let n = cx.k(u64::from(bytes));
+    let r = cx.b.call(&helpers::H_CRC32, &[acc, v, n]);
+    // The result is 32 bits, zero-extended into a 64-bit destination.
+    let r = cx.zext(r, 4);
+    let full = dst.full_register();
+    cx.set_gpr(full, r);
+    Some(())
+}
