@@ -1,3 +1,611 @@
 //! # xlat-accel-kvm
 //!
-//! Runs an x86-64 machine's vCPUs on /dev/kvm.
+//! Runs the vCPUs of an x86-64 [`Microvm`] on /dev/kvm (issue 7):
+//!
+//! 1. [`KvmVm::open`] opens /dev/kvm and creates the VM with the in-kernel irqchip (PIC, IOAPIC,
+//!    LAPICs) and PIT; any refusal is the one-line [`unavailable`] error;
+//! 2. the board is built with [`KvmVm::irqchip`] as its interrupt controller (`KVM_IRQ_LINE`);
+//! 3. [`KvmVm::run`] registers the board's RAM mapping as memory slot 0 (the very pages the
+//!    loader wrote and virtio devices DMA into, shared, never copied), creates one vCPU per
+//!    `--smp` with filtered CPUID ([`cpuid`]), MSRs, TSC frequency and the boot state, runs
+//!    each on its own host thread and dispatches exits: port I/O to `Microvm::ports`, MMIO to
+//!    `Microvm::bus`; shutdown (triple fault), internal and emulation errors, entry failures
+//!    and a vCPU halted with interrupts off end the run with a message naming the vCPU and RIP.
+//!
+//! With the in-kernel LAPIC, HLT never leaves the kernel; a watchdog thread kicks the vCPU
+//! threads out of KVM_RUN (a signal) every [`WATCHDOG`] so a vCPU halted for good with IF=0
+//! is seen, and at once when the machine is asked to stop.
+
+pub mod cpuid;
+
+use kvm_bindings::{
+    KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_HALTED, KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT_RESET,
+    KVM_SYSTEM_EVENT_SHUTDOWN, Msrs, kvm_msr_entry, kvm_pit_config, kvm_segment,
+    kvm_userspace_memory_region,
+};
+use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use xlat_machines::x86::{BootMode, BootState, IrqChip, Microvm, Segment};
+use xlat_softmmu::system::testdev::StopReason;
+
+/// How often halted vCPUs are checked.
+pub const WATCHDOG: Duration = Duration::from_millis(100);
+
+/// The one-line message for a KVM that cannot be used.
+pub fn unavailable(reason: impl std::fmt::Display) -> String {
+    format!("KVM unavailable: {reason}; try --accel jit")
+}
+
+/// Whether the host CPU has VT-x or AMD-V (`vmx`/`svm` in /proc/cpuinfo); without them a
+/// /dev/kvm is software-assisted (PVM): ring 3 runs natively, ring 0 is emulated.
+pub fn hardware_backed() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.starts_with("flags"))
+                .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
+        })
+        .unwrap_or(false)
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `-d int`: KVM facts, interrupts raised, how the run ended.
+    pub trace_int: bool,
+}
+
+/// Exits to user space, by kind.
+#[derive(Debug, Default)]
+pub struct ExitCounts {
+    /// Port I/O.
+    pub io: AtomicU64,
+    /// MMIO.
+    pub mmio: AtomicU64,
+    /// HLT (without an in-kernel LAPIC only).
+    pub hlt: AtomicU64,
+    /// Interrupted by a kick (watchdog or stop).
+    pub intr: AtomicU64,
+    /// Anything else.
+    pub other: AtomicU64,
+}
+
+impl ExitCounts {
+    /// All exits.
+    pub fn total(&self) -> u64 {
+        [&self.io, &self.mmio, &self.hlt, &self.intr, &self.other]
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+impl std::fmt::Display for ExitCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        write!(
+            f,
+            "exits={} io={} mmio={} hlt={} intr={} other={}",
+            self.total(),
+            g(&self.io),
+            g(&self.mmio),
+            g(&self.hlt),
+            g(&self.intr),
+            g(&self.other)
+        )
+    }
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// xlat's exit status: the debug-exit value, 0 after a reset request, 1 after a guest
+    /// error (`message` says which).
+    pub status: i32,
+    /// Why the run ended, when the guest did not ask for it.
+    pub message: Option<String>,
+    /// Exit statistics.
+    pub exits: Arc<ExitCounts>,
+}
+
+/// The in-kernel interrupt controller as the board drives it.
+#[derive(Debug)]
+pub struct KvmIrqChip {
+    vm: Arc<VmFd>,
+    trace: bool,
+    levels: Mutex<u64>,
+}
+
+impl IrqChip for KvmIrqChip {
+    fn set_irq(&self, gsi: u32, level: bool) {
+        // Only level changes go to the kernel (each call is an ioctl).
+        let bit = 1u64 << (gsi & 63);
+        let mut l = self.levels.lock().unwrap_or_else(|e| e.into_inner());
+        if (*l & bit != 0) == level {
+            return;
+        }
+        *l ^= bit;
+        drop(l);
+        if self.trace {
+            eprintln!("kvm: irq {gsi} -> {}", u8::from(level));
+        }
+        if let Err(e) = self.vm.set_irq_line(gsi, level) {
+            eprintln!("xlat: KVM_IRQ_LINE {gsi}: {e}");
+        }
+    }
+}
+
+/// An open VM with its in-kernel irqchip and PIT, before the board is attached.
+#[derive(Debug)]
+pub struct KvmVm {
+    kvm: Kvm,
+    vm: Arc<VmFd>,
+    chip: Arc<KvmIrqChip>,
+    opts: RunOptions,
+}
+
+impl KvmVm {
+    /// Opens /dev/kvm and creates a VM; errors are [`unavailable`] lines.
+    pub fn open(opts: &RunOptions) -> Result<KvmVm, String> {
+        let kvm = Kvm::new().map_err(|e| unavailable(format!("/dev/kvm: {e}")))?;
+        let api = kvm.get_api_version();
+        if api != 12 {
+            return Err(unavailable(format!("KVM API version {api}, expected 12")));
+        }
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| unavailable(format!("KVM_CREATE_VM: {e}")))?;
+        vm.set_tss_address(0xfffb_d000)
+            .map_err(|e| unavailable(format!("KVM_SET_TSS_ADDR: {e}")))?;
+        vm.create_irq_chip()
+            .map_err(|e| unavailable(format!("KVM_CREATE_IRQCHIP: {e}")))?;
+        let pit = kvm_pit_config {
+            flags: KVM_PIT_SPEAKER_DUMMY,
+            ..Default::default()
+        };
+        vm.create_pit2(pit)
+            .map_err(|e| unavailable(format!("KVM_CREATE_PIT2: {e}")))?;
+        if opts.trace_int {
+            let hw = hardware_backed();
+            eprintln!(
+                "kvm: /dev/kvm API {api}, hardware-backed: {} ({}), max vCPUs {}",
+                if hw { "yes" } else { "no" },
+                if hw {
+                    "vmx/svm in /proc/cpuinfo"
+                } else {
+                    "no vmx/svm in /proc/cpuinfo: software-assisted KVM (e.g. PVM), ring 0 is emulated"
+                },
+                kvm.get_max_vcpus()
+            );
+        }
+        let vm = Arc::new(vm);
+        let chip = Arc::new(KvmIrqChip {
+            vm: vm.clone(),
+            trace: opts.trace_int,
+            levels: Mutex::new(0),
+        });
+        Ok(KvmVm {
+            kvm,
+            vm,
+            chip,
+            opts: opts.clone(),
+        })
+    }
+
+    /// The interrupt controller to build the board with.
+    pub fn irqchip(&self) -> Arc<dyn IrqChip> {
+        self.chip.clone()
+    }
+
+    /// Runs `m` until it stops; `Err` is a setup failure (one line).
+    pub fn run(self, m: &Microvm) -> Result<Outcome, String> {
+        let (base, size) = m.bus.ram_range();
+        let host = m
+            .bus
+            .ram_host(base, size)
+            .ok_or("guest RAM has no host mapping")?;
+        let region = kvm_userspace_memory_region {
+            slot: 0,
+            flags: 0,
+            guest_phys_addr: base,
+            memory_size: size,
+            userspace_addr: host as u64,
+        };
+        // SAFETY: the region is the board's RAM mapping, which `m.bus` keeps alive (and never
+        // remaps) for longer than the VM: the VM fd is dropped at the end of this function,
+        // before `m` can be.
+        unsafe { self.vm.set_user_memory_region(region) }
+            .map_err(|e| unavailable(format!("KVM_SET_USER_MEMORY_REGION of {size} bytes: {e}")))?;
+        let supported = self
+            .kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(|e| unavailable(format!("KVM_GET_SUPPORTED_CPUID: {e}")))?;
+        let mut vcpus = Vec::new();
+        for id in 0..m.smp {
+            let vcpu = self
+                .vm
+                .create_vcpu(u64::from(id))
+                .map_err(|e| unavailable(format!("KVM_CREATE_VCPU {id}: {e}")))?;
+            let tsc_khz = vcpu.get_tsc_khz().unwrap_or(0);
+            vcpu.set_cpuid2(&cpuid::for_vcpu(&supported, id, m.smp, tsc_khz))
+                .map_err(|e| format!("vCPU {id}: KVM_SET_CPUID2: {e}"))?;
+            if tsc_khz != 0 {
+                // pin the guest's TSC frequency to the host's (known, and stated in CPUID)
+                let _ = vcpu.set_tsc_khz(tsc_khz);
+            }
+            set_msrs(&vcpu).map_err(|e| format!("vCPU {id}: KVM_SET_MSRS: {e}"))?;
+            if id == 0 {
+                set_boot_state(&vcpu, &m.boot).map_err(|e| format!("vCPU 0: {e}"))?;
+                if self.opts.trace_int {
+                    eprintln!(
+                        "kvm: {} entry {:?} at rip={:#x}, {} vCPU(s), TSC {tsc_khz} kHz",
+                        m.kind, m.boot.mode, m.boot.rip, m.smp
+                    );
+                }
+            }
+            vcpus.push(vcpu);
+        }
+        let exits = Arc::new(ExitCounts::default());
+        let ended: Arc<Mutex<Option<Ended>>> = Arc::new(Mutex::new(None));
+        let kicks = Arc::new(Kicker::new(m.smp as usize)?);
+        {
+            let k = kicks.clone();
+            m.stop.on_request(Box::new(move || k.kick_all()));
+        }
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for (id, vcpu) in vcpus.into_iter().enumerate() {
+                let (exits, ended2, kicks, opts) = (
+                    exits.clone(),
+                    ended.clone(),
+                    kicks.clone(),
+                    self.opts.clone(),
+                );
+                let h = std::thread::Builder::new()
+                    .name(format!("kvm-vcpu{id}"))
+                    .spawn_scoped(s, move || {
+                        kicks.register(id);
+                        let r = vcpu_loop(vcpu, id, m, &exits, &opts);
+                        kicks.unregister(id);
+                        if let Some(r) = r {
+                            let mut e = ended2.lock().unwrap_or_else(|e| e.into_inner());
+                            if e.is_none() {
+                                *e = Some(r);
+                            }
+                        }
+                        // the others stop too
+                        m.stop.request(StopReason::Exit(1));
+                    });
+                match h {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        *ended.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some((1, Some(format!("cannot start a vCPU thread: {e}"))));
+                        m.stop.request(StopReason::Exit(1));
+                    }
+                }
+            }
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(WATCHDOG);
+                    kicks.kick_all();
+                }
+            });
+            for h in handles {
+                let _ = h.join();
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        let ended = ended.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (status, message) = match ended {
+            Some((status, msg)) => (status, msg),
+            None => match m.stop.get() {
+                Some(StopReason::Exit(c)) => (c, None),
+                Some(StopReason::Reset) | None => (0, None),
+            },
+        };
+        Ok(Outcome {
+            status,
+            message,
+            exits,
+        })
+    }
+}
+
+fn set_msrs(vcpu: &VcpuFd) -> Result<(), String> {
+    let e = |index: u32, data: u64| kvm_msr_entry {
+        index,
+        data,
+        ..Default::default()
+    };
+    let entries = [
+        e(0x174, 0),             // IA32_SYSENTER_CS
+        e(0x175, 0),             // IA32_SYSENTER_ESP
+        e(0x176, 0),             // IA32_SYSENTER_EIP
+        e(0xc000_0081, 0),       // STAR
+        e(0xc000_0082, 0),       // LSTAR
+        e(0xc000_0083, 0),       // CSTAR
+        e(0xc000_0084, 0),       // SFMASK
+        e(0xc000_0102, 0),       // KERNEL_GS_BASE
+        e(0x10, 0),              // IA32_TSC: starts at 0
+        e(0x1a0, 1),             // IA32_MISC_ENABLE: fast strings
+        e(0x2ff, (1 << 11) | 6), // MTRRdefType: MTRRs on, write-back by default
+    ];
+    let msrs = Msrs::from_entries(&entries).map_err(|e| format!("{e:?}"))?;
+    let n = vcpu.set_msrs(&msrs).map_err(|e| e.to_string())?;
+    if n != entries.len() {
+        return Err(format!(
+            "MSR {:#x} refused",
+            entries.get(n).map(|e| e.index).unwrap_or(0)
+        ));
+    }
+    Ok(())
+}
+
+fn kseg(s: &Segment) -> kvm_segment {
+    kvm_segment {
+        base: s.base,
+        limit: s.limit,
+        selector: s.selector,
+        type_: s.type_,
+        present: u8::from(s.present),
+        dpl: s.dpl,
+        db: u8::from(s.db),
+        s: u8::from(s.s),
+        l: u8::from(s.l),
+        g: u8::from(s.g),
+        ..Default::default()
+    }
+}
+
+fn set_boot_state(vcpu: &VcpuFd, b: &BootState) -> Result<(), String> {
+    let mut sr = vcpu
+        .get_sregs()
+        .map_err(|e| format!("KVM_GET_SREGS: {e}"))?;
+    sr.cs = kseg(&b.cs);
+    let ds = kseg(&b.ds);
+    (sr.ds, sr.es, sr.fs, sr.gs, sr.ss) = (ds, ds, ds, ds, ds);
+    sr.tr = kseg(&b.tr);
+    sr.gdt.base = b.gdt_base;
+    sr.gdt.limit = b.gdt_limit;
+    sr.idt.base = 0;
+    sr.idt.limit = 0;
+    sr.cr0 = b.cr0;
+    sr.cr3 = b.cr3;
+    sr.cr4 = b.cr4;
+    sr.efer = b.efer;
+    vcpu.set_sregs(&sr)
+        .map_err(|e| format!("KVM_SET_SREGS ({:?} entry): {e}", b.mode))?;
+    let mut regs = vcpu.get_regs().map_err(|e| format!("KVM_GET_REGS: {e}"))?;
+    regs.rip = b.rip;
+    regs.rsp = b.rsp;
+    regs.rbp = if b.mode == BootMode::Long64 { b.rsp } else { 0 };
+    regs.rsi = b.rsi;
+    regs.rbx = b.rbx;
+    regs.rflags = b.rflags;
+    vcpu.set_regs(&regs)
+        .map_err(|e| format!("KVM_SET_REGS: {e}"))?;
+    let fpu = kvm_bindings::kvm_fpu {
+        fcw: 0x37f,
+        mxcsr: 0x1f80,
+        ..Default::default()
+    };
+    vcpu.set_fpu(&fpu).map_err(|e| format!("KVM_SET_FPU: {e}"))
+}
+
+fn rip(vcpu: &VcpuFd) -> String {
+    match vcpu.get_regs() {
+        Ok(r) => format!("rip={:#x}", r.rip),
+        Err(_) => "rip=?".into(),
+    }
+}
+
+/// What ended a vCPU's loop, owned (the exit borrows the vCPU).
+enum End {
+    Stop,
+    Shutdown,
+    FailEntry(u64),
+    Internal,
+    Event(u32),
+    Other(String),
+    Error(String),
+}
+
+/// A vCPU's verdict: exit status and message.
+type Ended = (i32, Option<String>);
+
+/// Runs one vCPU until the machine stops; `Some((status, message))` when this vCPU ended it.
+fn vcpu_loop(
+    mut vcpu: VcpuFd,
+    id: usize,
+    m: &Microvm,
+    exits: &ExitCounts,
+    opts: &RunOptions,
+) -> Option<Ended> {
+    let end = loop {
+        if m.stop.get().is_some() {
+            break End::Stop;
+        }
+        match vcpu.run() {
+            Ok(VcpuExit::IoOut(port, data)) => {
+                exits.io.fetch_add(1, Ordering::Relaxed);
+                let mut v = [0u8; 4];
+                let n = data.len().min(4);
+                v[..n].copy_from_slice(&data[..n]);
+                m.ports.write(port, n as u8, u32::from_le_bytes(v));
+            }
+            Ok(VcpuExit::IoIn(port, data)) => {
+                exits.io.fetch_add(1, Ordering::Relaxed);
+                let n = data.len().min(4);
+                let v = m.ports.read(port, n as u8).to_le_bytes();
+                data[..n].copy_from_slice(&v[..n]);
+            }
+            Ok(VcpuExit::MmioRead(addr, data)) => {
+                exits.mmio.fetch_add(1, Ordering::Relaxed);
+                let n = data.len().min(8);
+                let v = match m.bus.read(addr, n as u8) {
+                    Some(v) => v,
+                    None => {
+                        if m.ports.log_unassigned {
+                            eprintln!("guest_error: read{n} from unassigned MMIO {addr:#x}");
+                        }
+                        u64::MAX
+                    }
+                };
+                data[..n].copy_from_slice(&v.to_le_bytes()[..n]);
+            }
+            Ok(VcpuExit::MmioWrite(addr, data)) => {
+                exits.mmio.fetch_add(1, Ordering::Relaxed);
+                let mut v = [0u8; 8];
+                let n = data.len().min(8);
+                v[..n].copy_from_slice(&data[..n]);
+                if !m.bus.write(addr, n as u8, u64::from_le_bytes(v)) && m.ports.log_unassigned {
+                    eprintln!("guest_error: write{n} to unassigned MMIO {addr:#x}");
+                }
+            }
+            Ok(VcpuExit::Hlt) => {
+                exits.hlt.fetch_add(1, Ordering::Relaxed);
+                break End::Other("halted (HLT exit without an in-kernel LAPIC)".into());
+            }
+            Ok(VcpuExit::Shutdown) => break End::Shutdown,
+            Ok(VcpuExit::FailEntry(reason, _)) => break End::FailEntry(reason),
+            Ok(VcpuExit::InternalError) => break End::Internal,
+            Ok(VcpuExit::SystemEvent(t, _)) => break End::Event(t),
+            Ok(VcpuExit::Intr) => {
+                exits.intr.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(other) => {
+                exits.other.fetch_add(1, Ordering::Relaxed);
+                break End::Other(format!("unexpected KVM exit {other:?}"));
+            }
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                exits.intr.fetch_add(1, Ordering::Relaxed);
+                if m.stop.get().is_some() {
+                    break End::Stop;
+                }
+                if let Some(msg) = halted_for_good(&vcpu) {
+                    break End::Other(msg);
+                }
+            }
+            Err(e) => break End::Error(format!("KVM_RUN: {e}")),
+        }
+    };
+    let who = format!("vCPU {id}");
+    let fail = |what: String| Some((1, Some(format!("{who}: {what}"))));
+    let r = match end {
+        End::Stop => None,
+        End::Shutdown => fail(format!(
+            "triple fault (KVM shutdown exit) at {}; the machine stops",
+            rip(&vcpu)
+        )),
+        End::FailEntry(reason) => fail(format!(
+            "KVM could not enter the guest (hardware entry failure reason {reason:#x}) at {}",
+            rip(&vcpu)
+        )),
+        End::Internal => {
+            let kr = vcpu.get_kvm_run();
+            // SAFETY: after a KVM_EXIT_INTERNAL_ERROR exit, the kernel filled the `internal`
+            // member of the exit union (suberror, ndata, data).
+            let (sub, data) = unsafe {
+                let i = &kr.__bindgen_anon_1.internal;
+                (i.suberror, i.data[..(i.ndata as usize).min(4)].to_vec())
+            };
+            let what = match sub {
+                1 => "emulation failure",
+                2 => "simultaneous exceptions",
+                3 => "delivery event",
+                4 => "unexpected exit reason",
+                _ => "internal error",
+            };
+            fail(format!(
+                "KVM internal error: {what} (suberror {sub}, data {data:x?}) at {}",
+                rip(&vcpu)
+            ))
+        }
+        End::Event(t) => {
+            if opts.trace_int {
+                eprintln!("kvm: {who}: system event {t}");
+            }
+            match t {
+                KVM_SYSTEM_EVENT_SHUTDOWN | KVM_SYSTEM_EVENT_RESET => Some((0, None)),
+                _ => fail(format!(
+                    "KVM system event {t} (guest crash) at {}",
+                    rip(&vcpu)
+                )),
+            }
+        }
+        End::Other(msg) => fail(format!("{msg} at {}", rip(&vcpu))),
+        End::Error(msg) => fail(msg),
+    };
+    if opts.trace_int {
+        eprintln!("kvm: {who} stops at {}", rip(&vcpu));
+    }
+    r
+}
+
+/// A vCPU that sleeps in HLT with interrupts disabled can never wake (no NMIs are sent).
+fn halted_for_good(vcpu: &VcpuFd) -> Option<String> {
+    let mp = vcpu.get_mp_state().ok()?;
+    if mp.mp_state != KVM_MP_STATE_HALTED {
+        return None;
+    }
+    let regs = vcpu.get_regs().ok()?;
+    if regs.rflags & 0x200 != 0 {
+        return None;
+    }
+    Some("halted with interrupts disabled".into())
+}
+
+/// Kicks vCPU threads out of KVM_RUN with a signal whose handler does nothing.
+#[derive(Debug)]
+struct Kicker {
+    threads: Mutex<Vec<Option<libc::pthread_t>>>,
+}
+
+extern "C" fn on_kick(_: libc::c_int) {}
+
+fn kick_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
+}
+
+impl Kicker {
+    fn new(n: usize) -> Result<Kicker, String> {
+        // SAFETY: installs a handler that does nothing (async-signal-safe) for a real-time
+        // signal nobody else in xlat uses; no SA_RESTART, so KVM_RUN returns EINTR.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_kick as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(kick_signal(), &sa, std::ptr::null_mut()) != 0 {
+                return Err(format!("sigaction: {}", std::io::Error::last_os_error()));
+            }
+        }
+        Ok(Kicker {
+            threads: Mutex::new(vec![None; n]),
+        })
+    }
+
+    fn register(&self, id: usize) {
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        self.threads.lock().unwrap_or_else(|e| e.into_inner())[id] = Some(me);
+    }
+
+    fn unregister(&self, id: usize) {
+        self.threads.lock().unwrap_or_else(|e| e.into_inner())[id] = None;
+    }
+
+    fn kick_all(&self) {
+        let t = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        for th in t.iter().flatten() {
+            // SAFETY: the thread is registered, so it is alive: it unregisters under this
+            // lock before it ends.
+            unsafe {
+                libc::pthread_kill(*th, kick_signal());
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@
 //! ```
 
 pub mod riscv;
+pub mod x86_64;
+pub mod x86_64_jit;
 
 use std::sync::Arc;
 use xlat_backend::{Accel, EngineConfig, Trace};
@@ -54,6 +56,8 @@ pub struct SystemArgs {
     pub stats: bool,
     /// Executions before a block is compiled.
     pub hot_threshold: Option<u32>,
+    /// The x86-64 microvm's options (`--arch x86_64`), see [`x86_64`].
+    pub x86: Option<x86_64::X86Args>,
 }
 
 /// The firmware used without `--bios` (Debian's OpenSBI, installed with qemu-system-riscv).
@@ -98,7 +102,13 @@ pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
         exec: false,
         stats: false,
         hot_threshold: None,
+        x86: None,
     };
+    if x86_64::selected(args) {
+        a.arch = "x86_64".into();
+        a.x86 = Some(x86_64::parse(args)?);
+        return Ok(a);
+    }
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -214,6 +224,10 @@ fn host_ram() -> Option<u64> {
 pub fn run(a: &SystemArgs) -> Result<i32, String> {
     match a.arch.as_str() {
         "riscv64" => run_riscv64(a),
+        "x86_64" => match &a.x86 {
+            Some(x) => x86_64::run(x),
+            None => Err("--arch x86_64: no options parsed".into()),
+        },
         other => Err(format!("--arch {other}: system emulation supports riscv64")),
     }
 }
