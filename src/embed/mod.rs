@@ -1,82 +1,302 @@
-//! Embedding API (issue 8), first piece: per-architecture register names and CPU contexts.
+//! The embedding API: xlat as a library, in the manner of Unicorn, with hooks compiled into
+//! the translated code.
 //!
-//! Only the register layer exists so far: [`RiscvReg`] names riscv64 registers and maps them to
-//! their words in [`CpuState`]; [`Context`] saves and restores the architectural state. The
-//! engine (memory mapping, `start`/`stop`, hooks) and the C ABI are still to come.
+//! An [`Engine`] emulates one CPU of an [`Arch`] over its own guest memory: map memory
+//! ([`Engine::mem_map`], caller-owned memory with [`Engine::mem_map_ptr`], MMIO callbacks with
+//! [`Engine::mmio_map`]), set registers ([`RiscvReg`], [`Arm64Reg`], [`X86Reg`]), run
+//! ([`Engine::start`]) and watch it with hooks (code, block, memory, faults, interrupts,
+//! system calls, invalid instructions). Hooks are calls compiled into the translated code:
+//! with none installed nothing is added, and adding or removing one drops exactly the
+//! translations it affects, so it takes effect at once. [`Engine::snapshot`] makes a
+//! copy-on-write snapshot of memory and CPU state that can be restored many times over.
+//!
+//! ```
+//! use xlat::embed::{Arch, Engine, Insn, Mode, Perm, X86Reg};
+//! let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+//! e.mem_map(0x10000, 0x1000, Perm::ALL).unwrap();
+//! // mov eax, 60 ; syscall ; add eax, 1
+//! e.mem_write(0x10000, &[0xb8, 60, 0, 0, 0, 0x0f, 0x05, 0x83, 0xc0, 0x01]).unwrap();
+//! e.hook_add_insn(Insn::Syscall, |v| {
+//!     let nr = v.reg_read(X86Reg::Rax).unwrap();
+//!     v.reg_write(X86Reg::Rax, nr * 100).unwrap(); // "emulate" it
+//! });
+//! e.start(0x10000, 0x1000a, None, 0).unwrap();
+//! assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 6001);
+//! ```
+//!
+//! Limits: guest addresses are below 2^39; pages are 4 KiB; the engine is user-level code
+//! only (no privileged state). Memory hooks do not see atomic read-modify-write accesses.
 
+mod engine;
+mod hooks;
+mod mem;
+mod regs;
+mod sig;
+mod snapshot;
+
+pub use engine::{Engine, StopHandle};
+pub use hooks::{CodeCb, HookId, Insn, InsnCb, IntrCb, InvalidCb, MemAccess, MemCb, MemHookKind};
+pub use mem::{MmioRead, MmioWrite};
+pub use regs::{Arm64Reg, Reg, RiscvReg, X86Reg};
+pub use snapshot::Snapshot;
+
+use engine::EngineCore;
 use xlat_ir::abi::{CpuState, STATE_WORDS};
 
-/// A riscv64 register, as the embedding API names it.
-///
-/// ```
-/// use xlat::embed::RiscvReg;
-/// assert_eq!(RiscvReg::X(10).word(), Some(10));
-/// assert_eq!(RiscvReg::F(0).word(), Some(32));
-/// assert_eq!(RiscvReg::X(32).word(), None);
-/// ```
+/// Guest architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// RISC-V RV64GC.
+    Riscv64,
+    /// AArch64 (EL0).
+    Aarch64,
+    /// x86-64 (64-bit mode, ring 3).
+    X86_64,
+}
+
+/// CPU modes (only the 64-bit mode of each architecture exists today).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The architecture's 64-bit mode (little-endian).
+    Mode64,
+}
+
+/// Memory permissions (bit flags, as `PROT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Perm(pub u32);
+
+impl Perm {
+    /// No access.
+    pub const NONE: Perm = Perm(0);
+    /// Readable.
+    pub const READ: Perm = Perm(1);
+    /// Writable.
+    pub const WRITE: Perm = Perm(2);
+    /// Executable.
+    pub const EXEC: Perm = Perm(4);
+    /// Everything.
+    pub const ALL: Perm = Perm(7);
+
+    /// Whether every permission of `p` is in `self`.
+    pub fn contains(self, p: Perm) -> bool {
+        self.0 & p.0 == p.0
+    }
+}
+
+impl std::ops::BitOr for Perm {
+    type Output = Perm;
+    fn bitor(self, o: Perm) -> Perm {
+        Perm(self.0 | o.0)
+    }
+}
+
+/// A mapped region, as [`Engine::mem_regions`] lists it (`end` inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RiscvReg {
-    /// Integer register `x0..x31` (`x0` always reads 0, writes are ignored).
-    X(u8),
-    /// Floating-point register `f0..f31` (64-bit, single values NaN-boxed).
-    F(u8),
-    /// The program counter.
-    Pc,
-    /// Accrued exception flags (fcsr bits 4:0).
-    Fflags,
-    /// Dynamic rounding mode (fcsr bits 7:5).
-    Frm,
-    /// The whole fcsr (`frm << 5 | fflags`).
-    Fcsr,
+pub struct Region {
+    /// First address.
+    pub begin: u64,
+    /// Last address.
+    pub end: u64,
+    /// Permissions.
+    pub perms: Perm,
 }
 
-/// Errors of the register layer.
+/// Errors of the embedding API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegError {
-    /// The register does not exist (e.g. `x32`).
-    #[error("no such register: {0:?}")]
-    NoSuchRegister(RiscvReg),
+pub enum Error {
+    /// The register does not exist on this architecture.
+    #[error("no such register")]
+    NoSuchRegister,
+    /// An address or size is not page-aligned (4 KiB), or the size is 0.
+    #[error("address or size not page-aligned")]
+    Alignment,
+    /// The range reaches past the guest address space (2^39).
+    #[error("address out of the guest address space")]
+    OutOfRange,
+    /// Part of the range is mapped already.
+    #[error("memory already mapped")]
+    MapExists,
+    /// The memory is not mapped.
+    #[error("memory not mapped")]
+    Unmapped,
+    /// The host has no memory for the mapping.
+    #[error("out of memory")]
+    NoMemory,
+    /// A host call failed with this errno.
+    #[error("host error {0}")]
+    Host(i32),
+    /// The code generator could not be set up.
+    #[error("backend: {0}")]
+    Backend(String),
+    /// No such hook.
+    #[error("no such hook")]
+    NoSuchHook,
+    /// The guest read unmapped memory at this address.
+    #[error("read from unmapped memory at {0:#x}")]
+    ReadUnmapped(u64),
+    /// The guest wrote unmapped memory.
+    #[error("write to unmapped memory at {0:#x}")]
+    WriteUnmapped(u64),
+    /// The guest fetched code from unmapped memory.
+    #[error("fetch from unmapped memory at {0:#x}")]
+    FetchUnmapped(u64),
+    /// The guest read memory without read permission.
+    #[error("read from protected memory at {0:#x}")]
+    ReadProt(u64),
+    /// The guest wrote memory without write permission.
+    #[error("write to protected memory at {0:#x}")]
+    WriteProt(u64),
+    /// The guest fetched code from memory without exec permission.
+    #[error("fetch from non-executable memory at {0:#x}")]
+    FetchProt(u64),
+    /// An invalid or unimplemented instruction at this pc.
+    #[error("invalid instruction at {0:#x}")]
+    InvalidInsn(u64),
+    /// A guest exception no hook handled (the architecture's number; `u32::MAX` for a
+    /// system call instruction).
+    #[error("unhandled guest exception {0}")]
+    Exception(u32),
+    /// The snapshot belongs to another engine.
+    #[error("snapshot of another engine")]
+    ForeignSnapshot,
 }
 
-impl RiscvReg {
-    /// The word index in `CpuState::regs` holding this register, when it is one word.
-    pub fn word(self) -> Option<usize> {
-        match self {
-            RiscvReg::X(i) if i < 32 => Some(i as usize),
-            RiscvReg::F(i) if i < 32 => Some(32 + i as usize),
-            RiscvReg::Fflags => Some(64),
-            RiscvReg::Frm => Some(65),
-            _ => None,
+/// What a hook gets: the running CPU and its memory.
+pub struct Vcpu<'a> {
+    env: &'a mut CpuState,
+    core: &'a EngineCore,
+    pc: u64,
+    redirect: Option<u64>,
+}
+
+impl std::fmt::Debug for Vcpu<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vcpu")
+            .field("pc", &format_args!("{:#x}", self.pc))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Vcpu<'a> {
+    pub(crate) fn new(env: &'a mut CpuState, core: &'a EngineCore, pc: u64) -> Vcpu<'a> {
+        Vcpu {
+            env,
+            core,
+            pc,
+            redirect: None,
         }
     }
 
-    /// Reads this register from `st`.
-    pub fn read(self, st: &CpuState) -> Result<u64, RegError> {
-        match self {
-            RiscvReg::X(0) => Ok(0),
-            RiscvReg::Pc => Ok(st.pc),
-            RiscvReg::Fcsr => Ok((st.regs[65] & 7) << 5 | (st.regs[64] & 31)),
-            r => r
-                .word()
-                .map(|w| st.regs[w])
-                .ok_or(RegError::NoSuchRegister(r)),
+    /// Reads a register; the pc reads as the instruction the hook is about.
+    pub fn reg_read(&self, reg: impl Into<Reg>) -> Result<u64, Error> {
+        let r = reg.into();
+        if r.arch() != self.core.arch {
+            return Err(Error::NoSuchRegister);
         }
+        if r.is_pc() {
+            return Ok(self.redirect.unwrap_or(self.pc));
+        }
+        r.read(self.env)
     }
 
-    /// Writes `v` to this register in `st` (fields are masked to their width).
-    pub fn write(self, st: &mut CpuState, v: u64) -> Result<(), RegError> {
-        match self {
-            RiscvReg::X(0) => {}
-            RiscvReg::Pc => st.pc = v,
-            RiscvReg::Fflags => st.regs[64] = v & 31,
-            RiscvReg::Frm => st.regs[65] = v & 7,
-            RiscvReg::Fcsr => {
-                st.regs[64] = v & 31;
-                st.regs[65] = (v >> 5) & 7;
-            }
-            r => st.regs[r.word().ok_or(RegError::NoSuchRegister(r))?] = v,
+    /// Writes a register; writing the pc makes execution go on there after the hook.
+    pub fn reg_write(&mut self, reg: impl Into<Reg>, v: u64) -> Result<(), Error> {
+        let r = reg.into();
+        if r.arch() != self.core.arch {
+            return Err(Error::NoSuchRegister);
         }
-        Ok(())
+        if r.is_pc() {
+            self.redirect = Some(v);
+            return Ok(());
+        }
+        r.write(self.env, v)
+    }
+
+    /// Reads guest memory.
+    pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.core.mem_read(addr, buf)
+    }
+
+    /// Writes guest memory.
+    pub fn mem_write(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
+        self.core.mem_write(addr, data)
+    }
+
+    /// Maps memory (see [`Engine::mem_map`]); a fault hook that maps the faulting page and
+    /// returns true has the access retried.
+    pub fn mem_map(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        self.core.mem_map(addr, size, perms)
+    }
+
+    /// Unmaps memory.
+    pub fn mem_unmap(&mut self, addr: u64, size: u64) -> Result<(), Error> {
+        self.core.mem_unmap(addr, size)
+    }
+
+    /// Changes permissions.
+    pub fn mem_protect(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        self.core.mem_protect(addr, size, perms)
+    }
+
+    /// Stops the emulation: before the next instruction from a code or block hook, at the
+    /// end of the block from elsewhere.
+    pub fn stop(&mut self) {
+        self.core
+            .ctl
+            .stop
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Adds a code hook from inside a hook (see [`Engine::hook_add_code`]); it fires from
+    /// the next instruction on.
+    pub fn hook_add_code(
+        &mut self,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, u64, u32) + Send + 'static,
+    ) -> HookId {
+        self.core.hook_add(
+            hooks::Tag::Code,
+            begin,
+            end,
+            hooks::Callback::Code(Box::new(cb)),
+        )
+    }
+
+    /// Adds a block hook from inside a hook.
+    pub fn hook_add_block(
+        &mut self,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, u64, u32) + Send + 'static,
+    ) -> HookId {
+        self.core.hook_add(
+            hooks::Tag::Block,
+            begin,
+            end,
+            hooks::Callback::Block(Box::new(cb)),
+        )
+    }
+
+    /// Adds a memory hook from inside a hook.
+    pub fn hook_add_mem(
+        &mut self,
+        kinds: MemHookKind,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, MemHookKind, u64, usize, i64) -> bool + Send + 'static,
+    ) -> HookId {
+        self.core.hook_add(
+            hooks::Tag::Mem(kinds.0),
+            begin,
+            end,
+            hooks::Callback::Mem(Box::new(cb)),
+        )
+    }
+
+    /// Removes a hook from inside a hook (a hook may remove itself).
+    pub fn hook_del(&mut self, id: HookId) -> Result<(), Error> {
+        self.core.hook_del(id)
     }
 }
 

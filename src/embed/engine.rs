@@ -1,0 +1,1045 @@
+//! The embedded engine: memory, registers, `start`/`stop`, hooks and the exec loop around
+//! the backend's [`xlat_backend::Engine`].
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use xlat_backend::{EngineConfig, RunExit};
+use xlat_ir::abi::CpuState;
+use xlat_ir::{Frontend, TrapClass};
+use xlat_softmmu::AddressSpace;
+use xlat_softmmu::user::{Backing, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, page_up};
+
+use super::hooks::{
+    Callback, EXC_LOAD_FAULT, EXC_RESYNC, EXC_STOP, EXC_STORE_FAULT, Hook, HookId, HookTable,
+    HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
+};
+use super::mem::{EmbedMem, MmioRead, MmioWrite, Special, SpecialKind};
+use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, sig};
+
+/// Stop requests, shared with [`StopHandle`]s.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    pub stop: AtomicBool,
+    /// Hooks or mappings changed under running code.
+    pub resync: AtomicBool,
+    /// Address of the running vCPU's `exit_request`, 0 when not running.
+    running: Mutex<usize>,
+}
+
+impl Control {
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let r = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if *r != 0 {
+            // SAFETY: a non-zero value is the `exit_request` of the state `start` is running;
+            // `start` clears it under this lock before that state can go away.
+            unsafe { &*(*r as *const AtomicU32) }.fetch_or(REQ_EMBED, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Stops an engine's emulation from another thread (or from a hook). Cheap to clone.
+///
+/// ```
+/// use xlat::embed::{Arch, Engine, Mode};
+/// let engine = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+/// let h = engine.stop_handle();
+/// std::thread::spawn(move || h.stop()).join().unwrap(); // nothing running: a no-op
+/// ```
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<Control>);
+
+impl StopHandle {
+    /// Makes the running `start` return `Ok` at the next block boundary (at once from a code
+    /// or block hook). Does nothing while the engine is not running.
+    pub fn stop(&self) {
+        self.0.request_stop();
+    }
+}
+
+/// Everything helpers reach; boxed, so its address is stable for translated code.
+pub(crate) struct Core {
+    pub arch: Arch,
+    pub frontend: Arc<dyn Frontend>,
+    pub mem: Arc<EmbedMem>,
+    pub jit: xlat_backend::Engine,
+    pub table: Arc<Mutex<HookTable>>,
+    pub ctl: Arc<Control>,
+    /// `start`'s `until` address (`u64::MAX`: none).
+    pub until: AtomicU64,
+    /// Instructions left before `start`'s count stops.
+    count_left: AtomicU64,
+    /// The pc a hook wrote, to continue at.
+    redirect: Mutex<Option<u64>>,
+    /// Re-entering at this pc after a resync: its instruction helper is skipped once.
+    skip: AtomicU64,
+    /// Invalidations to apply before running again: `(start, len)`, len 0 meaning all.
+    pending: Mutex<Vec<(u64, u64)>>,
+    /// `MemHookKind` bits of the access hooks installed.
+    pub mem_hooks: AtomicU32,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("arch", &self.arch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub fn take_skip(&self, pc: u64) -> bool {
+        self.skip.load(Ordering::Relaxed) == pc && self.skip.swap(u64::MAX, Ordering::Relaxed) == pc
+    }
+    pub fn set_skip(&self, pc: u64) {
+        self.skip.store(pc, Ordering::Relaxed);
+    }
+    pub fn set_redirect(&self, pc: u64) {
+        *self.redirect.lock().unwrap_or_else(|e| e.into_inner()) = Some(pc);
+    }
+    /// Counts one instruction; false when the budget is spent (stop before it).
+    pub fn count_insn(&self) -> bool {
+        let left = self.count_left.load(Ordering::Relaxed);
+        if left == 0 {
+            return false;
+        }
+        self.count_left.store(left - 1, Ordering::Relaxed);
+        true
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HookTable> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls the code or block hooks covering `pc`.
+    pub fn call_code_hooks(&self, v: &mut Vcpu<'_>, tag: Tag, pc: u64, size: u32) {
+        let mut i = 0;
+        while let Some(h) = {
+            let t = self.table();
+            t.next(&mut i, pc, |t| t == tag)
+        } {
+            let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
+            match &mut *cb {
+                Callback::Code(f) | Callback::Block(f) => f(v, pc, size),
+                _ => {}
+            }
+        }
+    }
+
+    /// Calls the memory hooks for `kind` covering `addr`; whether any returned true.
+    pub fn call_mem_hooks(
+        &self,
+        v: &mut Vcpu<'_>,
+        kind: MemHookKind,
+        addr: u64,
+        size: usize,
+        value: i64,
+    ) -> bool {
+        let mut i = 0;
+        let mut handled = false;
+        while let Some(h) = {
+            let t = self.table();
+            t.next(
+                &mut i,
+                addr,
+                |t| matches!(t, Tag::Mem(m) if m & kind.0 != 0),
+            )
+        } {
+            let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
+            if let Callback::Mem(f) = &mut *cb {
+                handled |= f(v, kind, addr, size, value);
+            }
+        }
+        handled
+    }
+
+    /// Queues translations of `[start, start+len)` (len 0: all) to be dropped before guest
+    /// code runs again, and tells running code to come out.
+    pub fn invalidate(&self, start: u64, len: u64) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((start, len));
+        self.ctl.resync.store(true, Ordering::Release);
+    }
+
+    fn apply_pending(&self) {
+        let p = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if p.iter().any(|&(_, len)| len == 0) {
+            self.jit.flush();
+        } else {
+            for (s, l) in p {
+                self.jit.invalidate(s, l);
+            }
+        }
+    }
+
+    /// Re-derives what translation must instrument after the hook set changed.
+    fn hooks_changed(&self, t: &mut HookTable, h: &Hook) {
+        let mut bits = 0;
+        for h in &t.hooks {
+            if let Tag::Mem(m) = h.tag {
+                bits |= m;
+            }
+        }
+        self.mem_hooks.store(bits, Ordering::Relaxed);
+        let slow = t.want_mem_slow();
+        if slow != t.mem_slow {
+            t.mem_slow = slow;
+            self.invalidate(0, 0);
+        }
+        match h.range() {
+            Some((_, 0)) => {}
+            Some((s, l)) => self.invalidate(s, l),
+            None => self.invalidate(0, 0),
+        }
+    }
+
+    pub fn hook_add(&self, tag: Tag, begin: u64, end: u64, cb: Callback) -> HookId {
+        let mut t = self.table();
+        t.next_id += 1;
+        let h = Arc::new(Hook {
+            id: t.next_id,
+            begin,
+            end,
+            cb: Mutex::new(cb),
+            tag,
+        });
+        t.hooks.push(h.clone());
+        self.hooks_changed(&mut t, &h);
+        HookId(h.id)
+    }
+
+    pub fn hook_del(&self, id: HookId) -> Result<(), Error> {
+        let mut t = self.table();
+        let i = t
+            .hooks
+            .iter()
+            .position(|h| h.id == id.0)
+            .ok_or(Error::NoSuchHook)?;
+        let h = t.hooks.remove(i);
+        self.hooks_changed(&mut t, &h);
+        Ok(())
+    }
+
+    fn set_special(&self) {
+        let any = !self
+            .mem
+            .special
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        let mut t = self.table();
+        t.special_regions = any;
+        let slow = t.want_mem_slow();
+        if slow != t.mem_slow {
+            t.mem_slow = slow;
+            self.invalidate(0, 0);
+        }
+    }
+
+    pub fn mem_map(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        check_range(addr, size)?;
+        if self.mem.special_overlaps(addr, addr + size) {
+            return Err(Error::MapExists);
+        }
+        self.mem
+            .space
+            .mmap(
+                addr,
+                size,
+                perms.0,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                Backing::Anon,
+            )
+            .map_err(map_err)?;
+        self.invalidate(addr, size);
+        Ok(())
+    }
+
+    pub fn mem_unmap(&self, addr: u64, size: u64) -> Result<(), Error> {
+        check_range(addr, size)?;
+        let mut special = self.mem.special.write().unwrap_or_else(|e| e.into_inner());
+        let before = special.len();
+        special.retain(|r| !(r.start >= addr && r.end <= addr + size));
+        let removed = special.len() != before;
+        drop(special);
+        if removed {
+            self.set_special();
+        }
+        if !self.mem.space.vmas().any_mapped(addr, addr + size) && !removed {
+            return Err(Error::Unmapped);
+        }
+        self.mem.space.munmap(addr, size).map_err(map_err)?;
+        self.invalidate(addr, size);
+        Ok(())
+    }
+
+    pub fn mem_protect(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        check_range(addr, size)?;
+        self.mem
+            .space
+            .mprotect(addr, size, perms.0)
+            .map_err(|e| match e {
+                xlat_softmmu::user::MapError::NoMemory => Error::Unmapped,
+                e => map_err(e),
+            })?;
+        self.invalidate(addr, size);
+        Ok(())
+    }
+
+    fn add_special(&self, addr: u64, size: u64, kind: SpecialKind) -> Result<(), Error> {
+        check_range(addr, size)?;
+        if self.mem.space.vmas().any_mapped(addr, addr + size)
+            || self.mem.special_overlaps(addr, addr + size)
+        {
+            return Err(Error::MapExists);
+        }
+        self.mem
+            .special
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(Special {
+                start: addr,
+                end: addr + size,
+                kind,
+            }));
+        self.set_special();
+        self.invalidate(addr, size);
+        Ok(())
+    }
+
+    pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
+        if let Some(p) = self.mem.special_bytes(addr, buf.len()) {
+            let p = p.map_err(|_| Error::Unmapped)?;
+            // SAFETY: a host region the caller vouched for; the range is inside it.
+            unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+            return Ok(());
+        }
+        let p = self.host_ptr(addr, buf.len() as u64)?;
+        // SAFETY: host_ptr checked that the range is mapped in the guest; `mem_read` reads
+        // regardless of guest permissions, so unreadable pages are read through /proc-free
+        // temporary access: host_ptr returned only ranges whose host pages are readable.
+        unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    pub fn mem_write(&self, addr: u64, data: &[u8]) -> Result<(), Error> {
+        if let Some(p) = self.mem.special_bytes(addr, data.len()) {
+            let p = p.map_err(|_| Error::Unmapped)?;
+            // SAFETY: a host region the caller vouched for; the range is inside it.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+            self.invalidate(addr, data.len() as u64);
+            return Ok(());
+        }
+        let space = &self.mem.space;
+        let vmas = space.vmas();
+        if data.is_empty() {
+            return Ok(());
+        }
+        if !vmas.covered(addr, addr + data.len() as u64, 0) {
+            return Err(Error::Unmapped);
+        }
+        // Write through the host pages whatever the guest permissions (as Unicorn does):
+        // pages without host write access are opened for the copy.
+        let needs_open = !vmas.covered(addr, addr + data.len() as u64, Perm::WRITE.0);
+        let exec = vmas.any_exec(addr, addr + data.len() as u64);
+        drop(vmas);
+        let (lo, hi) = (
+            xlat_softmmu::user::page_down(addr),
+            page_up(addr + data.len() as u64),
+        );
+        let h = space.g2h(addr) as *mut u8;
+        if needs_open {
+            // SAFETY: the pages are inside the reservation and mapped (checked above).
+            unsafe {
+                libc::mprotect(
+                    space.g2h(lo) as *mut libc::c_void,
+                    (hi - lo) as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+        }
+        // SAFETY: mapped and (now) writable host pages of the reservation.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), h, data.len()) };
+        if needs_open {
+            self.restore_host_prot(lo, hi);
+        }
+        if exec {
+            self.invalidate(addr, data.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// Puts back the host protections of the guest pages in `[lo, hi)`.
+    fn restore_host_prot(&self, lo: u64, hi: u64) {
+        let space = &self.mem.space;
+        for (s, v) in space.vmas().iter() {
+            let (a, b) = (s.max(lo), v.end.min(hi));
+            if a < b {
+                let mut p = 0;
+                if v.prot & (Perm::READ.0 | Perm::EXEC.0) != 0 {
+                    p |= libc::PROT_READ;
+                }
+                if v.prot & Perm::WRITE.0 != 0 {
+                    p |= libc::PROT_WRITE;
+                }
+                // SAFETY: guest pages of the reservation, back to their usual protection.
+                unsafe { libc::mprotect(space.g2h(a) as *mut libc::c_void, (b - a) as usize, p) };
+            }
+        }
+    }
+
+    /// Host address of mapped guest bytes, opening unreadable pages for reading.
+    fn host_ptr(&self, addr: u64, len: u64) -> Result<*const u8, Error> {
+        let space = &self.mem.space;
+        let end = addr.checked_add(len).ok_or(Error::Unmapped)?;
+        let vmas = space.vmas();
+        if len > 0 && !vmas.covered(addr, end, 0) {
+            return Err(Error::Unmapped);
+        }
+        if len > 0 && !vmas.covered(addr, end, Perm::READ.0) {
+            // Pages without guest read access may be PROT_NONE on the host: make them
+            // readable (write or exec pages already are).
+            let (lo, hi) = (xlat_softmmu::user::page_down(addr), page_up(end));
+            for (s, v) in vmas.iter() {
+                let (a, b) = (s.max(lo), v.end.min(hi));
+                if a < b && v.prot & (Perm::READ.0 | Perm::WRITE.0 | Perm::EXEC.0) == 0 {
+                    // SAFETY: guest pages of the reservation; read access is harmless.
+                    unsafe {
+                        libc::mprotect(
+                            space.g2h(a) as *mut libc::c_void,
+                            (b - a) as usize,
+                            libc::PROT_READ,
+                        )
+                    };
+                }
+            }
+        }
+        Ok(space.g2h(addr) as *const u8)
+    }
+}
+
+fn check_range(addr: u64, size: u64) -> Result<(), Error> {
+    let page = xlat_softmmu::user::PAGE_SIZE;
+    if size == 0 || addr % page != 0 || size % page != 0 {
+        return Err(Error::Alignment);
+    }
+    match addr.checked_add(size) {
+        Some(end) if end <= 1 << xlat_softmmu::user::GUEST_BITS => Ok(()),
+        _ => Err(Error::OutOfRange),
+    }
+}
+
+fn map_err(e: xlat_softmmu::user::MapError) -> Error {
+    use xlat_softmmu::user::MapError as M;
+    match e {
+        M::Exists => Error::MapExists,
+        M::Invalid => Error::Alignment,
+        M::NoMemory => Error::NoMemory,
+        M::Fault => Error::Unmapped,
+        M::Host(e) => Error::Host(e),
+    }
+}
+
+/// An emulator for one guest architecture: its memory, one CPU, and the hooks on them.
+///
+/// Use one engine per thread (it is `Send`, not shared); stop it from elsewhere with a
+/// [`StopHandle`].
+///
+/// ```
+/// use xlat::embed::{Arch, Engine, Mode, Perm, RiscvReg};
+/// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+/// e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+/// // addi a0, a0, 5 ; addi a0, a0, 5
+/// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00, 0x13, 0x05, 0x55, 0x00]).unwrap();
+/// e.reg_write(RiscvReg::X(10), 32).unwrap();
+/// e.start(0x1000, 0x1008, None, 0).unwrap();
+/// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 42);
+/// ```
+pub struct Engine {
+    core: Box<Core>,
+    env: Box<CpuState>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("arch", &self.core.arch)
+            .field("pc", &format_args!("{:#x}", self.env.pc))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `arch` in `mode` (riscv64, aarch64 and x86-64 exist, each in its 64-bit
+    /// mode), with no memory mapped and every register zero.
+    pub fn new(arch: Arch, mode: Mode) -> Result<Engine, Error> {
+        let Mode::Mode64 = mode;
+        let frontend: Arc<dyn Frontend> = match arch {
+            Arch::Riscv64 => Arc::new(xlat_frontend_riscv::Riscv64::new()),
+            Arch::Aarch64 => Arc::new(xlat_frontend_aarch64::Aarch64::new()),
+            Arch::X86_64 => Arc::new(xlat_frontend_x86::X86_64::new()),
+        };
+        let space = Arc::new(AddressSpace::new(EXC_LOAD_FAULT).map_err(map_err)?);
+        let (start, len) = space.host_range();
+        sig::register(start, len);
+        let mem = Arc::new(EmbedMem {
+            space,
+            special: Default::default(),
+        });
+        let table = Arc::new(Mutex::new(HookTable::default()));
+        let hooked = Arc::new(HookedFrontend {
+            inner: frontend.clone(),
+            table: table.clone(),
+            core: AtomicU64::new(0),
+        });
+        let cfg = EngineConfig {
+            code_size: 64 << 20,
+            precise_faults: true,
+            ..EngineConfig::default()
+        };
+        let jit = xlat_backend::Engine::new(hooked.clone(), mem.clone(), cfg)
+            .map_err(|e| Error::Backend(e.to_string()))?;
+        let core = Box::new(Core {
+            arch,
+            frontend: frontend.clone(),
+            mem,
+            jit,
+            table,
+            ctl: Arc::new(Control::default()),
+            until: AtomicU64::new(u64::MAX),
+            count_left: AtomicU64::new(0),
+            redirect: Mutex::new(None),
+            skip: AtomicU64::new(u64::MAX),
+            pending: Mutex::new(Vec::new()),
+            mem_hooks: AtomicU32::new(0),
+        });
+        hooked
+            .core
+            .store(&*core as *const Core as u64, Ordering::Relaxed);
+        let mut env = CpuState::new_boxed();
+        frontend.init_user_state(&mut env);
+        Ok(Engine { core, env })
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.core.arch
+    }
+
+    /// A handle that stops this engine's `start` from any thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(self.core.ctl.clone())
+    }
+
+    /// Maps `size` bytes of zeroed memory at `addr` (both page-aligned, 4 KiB) with `perms`.
+    /// Guest addresses are below 2^39. Fails with [`Error::MapExists`] over any mapping.
+    pub fn mem_map(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        self.core.mem_map(addr, size, perms)
+    }
+
+    /// Maps host memory the caller owns at `addr`: guest accesses read and write it
+    /// directly. While any such region (or MMIO region) exists, guest loads and stores are
+    /// compiled as calls.
+    ///
+    /// # Safety
+    /// `ptr` must stay valid for reads and writes of `size` bytes until the region is unmapped
+    /// or the engine dropped, and nothing else may access it while the engine runs.
+    pub unsafe fn mem_map_ptr(
+        &mut self,
+        addr: u64,
+        size: u64,
+        perms: Perm,
+        ptr: *mut u8,
+    ) -> Result<(), Error> {
+        self.core.add_special(
+            addr,
+            size,
+            SpecialKind::Host {
+                ptr: ptr as usize,
+                perms,
+            },
+        )
+    }
+
+    /// Maps an MMIO region: guest loads call `read(offset, size)`, stores call
+    /// `write(offset, size, value)` (a missing callback reads 0 / ignores writes).
+    pub fn mmio_map(
+        &mut self,
+        addr: u64,
+        size: u64,
+        read: Option<MmioRead>,
+        write: Option<MmioWrite>,
+    ) -> Result<(), Error> {
+        self.core.add_special(
+            addr,
+            size,
+            SpecialKind::Mmio {
+                read: read.map(Mutex::new),
+                write: write.map(Mutex::new),
+            },
+        )
+    }
+
+    /// Unmaps `[addr, addr + size)` (page-aligned); MMIO and host regions go when wholly
+    /// inside it.
+    pub fn mem_unmap(&mut self, addr: u64, size: u64) -> Result<(), Error> {
+        self.core.mem_unmap(addr, size)
+    }
+
+    /// Changes the permissions of mapped memory (page-aligned).
+    pub fn mem_protect(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
+        self.core.mem_protect(addr, size, perms)
+    }
+
+    /// The mapped regions, in address order.
+    pub fn mem_regions(&self) -> Vec<Region> {
+        mem_regions(&self.core)
+    }
+
+    /// Reads guest memory (whatever its permissions).
+    pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.core.mem_read(addr, buf)
+    }
+
+    /// Writes guest memory (whatever its permissions); translations of code it overwrites
+    /// are dropped.
+    pub fn mem_write(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
+        self.core.mem_write(addr, data)
+    }
+
+    /// Reads a register (a vector register's low 64 bits).
+    pub fn reg_read(&self, reg: impl Into<Reg>) -> Result<u64, Error> {
+        let r = self.check(reg.into())?;
+        r.read(&self.env)
+    }
+
+    /// Writes a register.
+    pub fn reg_write(&mut self, reg: impl Into<Reg>, v: u64) -> Result<(), Error> {
+        let r = self.check(reg.into())?;
+        r.write(&mut self.env, v)
+    }
+
+    /// Reads a register's full value (128 bits for vector registers).
+    pub fn reg_read128(&self, reg: impl Into<Reg>) -> Result<u128, Error> {
+        let r = self.check(reg.into())?;
+        r.read128(&self.env)
+    }
+
+    /// Writes a register's full value.
+    pub fn reg_write128(&mut self, reg: impl Into<Reg>, v: u128) -> Result<(), Error> {
+        let r = self.check(reg.into())?;
+        r.write128(&mut self.env, v)
+    }
+
+    /// Reads several registers into `out` (same length as `regs`).
+    pub fn reg_read_batch(&self, regs: &[Reg], out: &mut [u64]) -> Result<(), Error> {
+        for (r, o) in regs.iter().zip(out.iter_mut()) {
+            *o = self.reg_read(*r)?;
+        }
+        Ok(())
+    }
+
+    /// Writes several registers.
+    pub fn reg_write_batch(&mut self, regs: &[Reg], vals: &[u64]) -> Result<(), Error> {
+        for (r, v) in regs.iter().zip(vals) {
+            self.reg_write(*r, *v)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, r: Reg) -> Result<Reg, Error> {
+        if r.arch() != self.core.arch {
+            return Err(Error::NoSuchRegister);
+        }
+        Ok(r)
+    }
+
+    /// Saves the CPU state.
+    pub fn context_save(&self) -> Context {
+        Context::save(&self.env)
+    }
+
+    /// Restores a CPU state saved by [`Engine::context_save`].
+    pub fn context_restore(&mut self, ctx: &Context) {
+        ctx.restore(&mut self.env);
+    }
+
+    /// Adds a code hook: `cb(vcpu, address, size)` before each instruction in
+    /// `[begin, end]` (`begin > end`: everywhere). Takes effect at once, also when added from a
+    /// hook while running.
+    pub fn hook_add_code(
+        &mut self,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, u64, u32) + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::Code, begin, end, Callback::Code(Box::new(cb)))
+    }
+
+    /// Adds a block hook: `cb(vcpu, address, size)` when a translated block starting in
+    /// `[begin, end]` is entered (`size` is the block's guest bytes).
+    pub fn hook_add_block(
+        &mut self,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, u64, u32) + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::Block, begin, end, Callback::Block(Box::new(cb)))
+    }
+
+    /// Adds a memory hook for the `kinds` of access to `[begin, end]`:
+    /// `cb(vcpu, access, address, size, value) -> bool`. For the fault kinds the result says
+    /// whether the fault was handled (the access is retried); otherwise it is ignored.
+    pub fn hook_add_mem(
+        &mut self,
+        kinds: MemHookKind,
+        begin: u64,
+        end: u64,
+        cb: impl FnMut(&mut Vcpu<'_>, MemHookKind, u64, usize, i64) -> bool + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::Mem(kinds.0), begin, end, Callback::Mem(Box::new(cb)))
+    }
+
+    /// Adds an interrupt hook: `cb(vcpu, number)` for a guest exception nothing else handles
+    /// (the architecture's exception number; riscv `ecall` is 8, aarch64 `svc` 2 when no
+    /// syscall hook exists). Execution goes on at the pc the hook leaves.
+    pub fn hook_add_intr(&mut self, cb: impl FnMut(&mut Vcpu<'_>, u32) + Send + 'static) -> HookId {
+        self.core
+            .hook_add(Tag::Intr, 1, 0, Callback::Intr(Box::new(cb)))
+    }
+
+    /// Adds an instruction hook (see [`Insn`]).
+    pub fn hook_add_insn(
+        &mut self,
+        insn: Insn,
+        cb: impl FnMut(&mut Vcpu<'_>) + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::Insn(insn), 1, 0, Callback::Insn(insn, Box::new(cb)))
+    }
+
+    /// Adds an invalid-instruction hook: `cb(vcpu) -> handled`; when it returns true having
+    /// moved the pc, execution goes on there.
+    pub fn hook_add_invalid_insn(
+        &mut self,
+        cb: impl FnMut(&mut Vcpu<'_>) -> bool + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::Invalid, 1, 0, Callback::Invalid(Box::new(cb)))
+    }
+
+    /// Removes a hook (its translations are dropped, so it stops firing at once).
+    pub fn hook_del(&mut self, id: HookId) -> Result<(), Error> {
+        self.core.hook_del(id)
+    }
+
+    /// Runs from `begin` until the pc reaches `until`, `timeout` passes, `count` instructions
+    /// ran (0: no limit), [`StopHandle::stop`] is called, or a guest exception no hook
+    /// handles (an `Err`, with the pc at the faulting instruction).
+    pub fn start(
+        &mut self,
+        begin: u64,
+        until: u64,
+        timeout: Option<Duration>,
+        count: u64,
+    ) -> Result<(), Error> {
+        let core = &*self.core;
+        core.ctl.stop.store(false, Ordering::Release);
+        self.env.pc = begin;
+        core.until.store(until, Ordering::Relaxed);
+        {
+            let mut t = core.table();
+            if t.untils.insert(until) {
+                core.invalidate(until, 1);
+            }
+            if t.counting != (count != 0) {
+                t.counting = count != 0;
+                core.invalidate(0, 0);
+            }
+        }
+        core.count_left
+            .store(if count == 0 { u64::MAX } else { count }, Ordering::Relaxed);
+        *core.ctl.running.lock().unwrap_or_else(|e| e.into_inner()) =
+            &self.env.exit_request as *const AtomicU32 as usize;
+        let timer = timeout.map(|d| Timer::start(d, core.ctl.clone()));
+        let r = run_loop(core, &mut self.env);
+        *core.ctl.running.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+        drop(timer);
+        self.env
+            .exit_request
+            .fetch_and(!REQ_EMBED, Ordering::AcqRel);
+        core.ctl.stop.store(false, Ordering::Release);
+        r
+    }
+
+    /// Stops a running `start` (from a hook, use [`Vcpu::stop`]; from another thread, a
+    /// [`StopHandle`]).
+    pub fn stop(&self) {
+        self.core.ctl.request_stop();
+    }
+
+    /// Takes a copy-on-write snapshot of guest RAM and the CPU state (MMIO and caller-owned
+    /// regions are not included). Restoring it is cheap: see [`Engine::snapshot_restore`].
+    pub fn snapshot(&mut self) -> Result<super::Snapshot, Error> {
+        super::snapshot::take(&self.core, &self.env)
+    }
+
+    /// Puts guest RAM and the CPU state back as they were at `snap`: RAM mapped since is
+    /// unmapped, each region is remapped copy-on-write from the snapshot (no copy; pages
+    /// the guest touches are copied when it writes them).
+    pub fn snapshot_restore(&mut self, snap: &super::Snapshot) -> Result<(), Error> {
+        super::snapshot::restore(&self.core, &mut self.env, snap)
+    }
+}
+
+pub(crate) fn mem_regions(core: &Core) -> Vec<Region> {
+    let mut v: Vec<Region> = core
+        .mem
+        .space
+        .vmas()
+        .iter()
+        .map(|(s, m)| Region {
+            begin: s,
+            end: m.end - 1,
+            perms: Perm(m.prot & 7),
+        })
+        .collect();
+    for r in core
+        .mem
+        .special
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let perms = match r.kind {
+            SpecialKind::Host { perms, .. } => perms,
+            SpecialKind::Mmio { .. } => Perm(Perm::READ.0 | Perm::WRITE.0),
+        };
+        v.push(Region {
+            begin: r.start,
+            end: r.end - 1,
+            perms,
+        });
+    }
+    v.sort_by_key(|r| r.begin);
+    v
+}
+
+/// Calls `stop` on its control when the timeout passes, unless dropped first.
+struct Timer {
+    done: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Timer {
+    fn start(d: Duration, ctl: Arc<Control>) -> Timer {
+        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let d2 = done.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + d;
+            let (m, cv) = &*d2;
+            let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+            while !*g {
+                let now = Instant::now();
+                if now >= deadline {
+                    ctl.request_stop();
+                    return;
+                }
+                g = cv
+                    .wait_timeout(g, deadline - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        });
+        Timer {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        *self.done.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.done.1.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What kind of fault an access-fault exception at `addr` is.
+fn fault_kind(core: &Core, addr: u64, access: u32) -> MemHookKind {
+    let mapped = core.mem.space.vmas().find(addr).is_some();
+    let k = match (access, mapped) {
+        (0, false) => MemHookKind::READ_UNMAPPED,
+        (1, false) => MemHookKind::WRITE_UNMAPPED,
+        (_, false) => MemHookKind::FETCH_UNMAPPED,
+        (0, true) => MemHookKind::READ_PROT,
+        (1, true) => MemHookKind::WRITE_PROT,
+        (_, true) => MemHookKind::FETCH_PROT,
+    };
+    k
+}
+
+fn fault_error(kind: MemHookKind, addr: u64) -> Error {
+    match kind {
+        MemHookKind::READ_UNMAPPED => Error::ReadUnmapped(addr),
+        MemHookKind::WRITE_UNMAPPED => Error::WriteUnmapped(addr),
+        MemHookKind::FETCH_UNMAPPED => Error::FetchUnmapped(addr),
+        MemHookKind::READ_PROT => Error::ReadProt(addr),
+        MemHookKind::WRITE_PROT => Error::WriteProt(addr),
+        _ => Error::FetchProt(addr),
+    }
+}
+
+/// Calls hooks of `tag` from the exec loop; whether any ran.
+fn call_simple(core: &Core, env: &mut CpuState, tag: Tag, arg: u32) -> (bool, bool) {
+    let mut i = 0;
+    let (mut any, mut handled) = (false, false);
+    let pc = env.pc;
+    let mut v = Vcpu::new(env, core, pc);
+    while let Some(h) = {
+        let t = core.table();
+        t.next(&mut i, pc, |t| t == tag)
+    } {
+        any = true;
+        let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *cb {
+            Callback::Intr(f) => f(&mut v, arg),
+            Callback::Insn(_, f) => f(&mut v),
+            Callback::Invalid(f) => handled |= f(&mut v),
+            _ => {}
+        }
+    }
+    let redirect = v.redirect;
+    if let Some(to) = redirect {
+        env.pc = to;
+    }
+    (any, handled)
+}
+
+fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
+    loop {
+        if core.ctl.resync.swap(false, Ordering::AcqRel) {
+            core.apply_pending();
+        }
+        if let Some(pc) = core
+            .redirect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            env.pc = pc;
+        }
+        if core.ctl.stop.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if env.pc == core.until.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let exit = core.jit.run(env);
+        match exit {
+            RunExit::Request => {
+                env.exit_request.fetch_and(!REQ_EMBED, Ordering::AcqRel);
+            }
+            RunExit::Syscall => {
+                let pc = env.pc;
+                let (any, _) = call_simple(core, env, Tag::Insn(Insn::Syscall), 0);
+                let (any2, _) = if any {
+                    (true, false)
+                } else {
+                    let no = match core.arch {
+                        Arch::Riscv64 => 8,
+                        Arch::Aarch64 => 2,
+                        Arch::X86_64 => 0x80,
+                    };
+                    call_simple(core, env, Tag::Intr, no)
+                };
+                if !any2 {
+                    return Err(Error::Exception(u32::MAX));
+                }
+                if env.pc == pc {
+                    env.pc += core.frontend.user_abi().syscall_insn_len;
+                }
+            }
+            RunExit::Breakpoint => {
+                let pc = env.pc;
+                let (any, _) = call_simple(core, env, Tag::Intr, 3);
+                if !any || env.pc == pc {
+                    return Err(Error::Exception(3));
+                }
+            }
+            RunExit::Exception { .. } if env.pc == core.until.load(Ordering::Relaxed) => {
+                // Reached `until` through a jump to code that cannot run (a return address
+                // nothing is mapped at): that is the end, not a fault.
+                return Ok(());
+            }
+            RunExit::Exception { code, arg } => match code {
+                EXC_STOP => return Ok(()),
+                EXC_RESYNC => {}
+                EXC_LOAD_FAULT | EXC_STORE_FAULT => {
+                    let kind = fault_kind(core, arg, code - EXC_LOAD_FAULT);
+                    handle_fault(core, env, kind, arg)?;
+                }
+                c => match core.frontend.classify_trap(c) {
+                    TrapClass::AccessFault => {
+                        // The frontends raise access faults only for code they cannot fetch.
+                        let addr = if arg != 0 { arg } else { env.pc };
+                        let kind = fault_kind(core, addr, 2);
+                        handle_fault(core, env, kind, addr)?;
+                        core.jit.invalidate(env.pc, 1);
+                    }
+                    TrapClass::IllegalInstruction => {
+                        let pc = env.pc;
+                        let (_, handled) = call_simple(core, env, Tag::Invalid, 0);
+                        if !handled || env.pc == pc {
+                            return Err(Error::InvalidInsn(pc));
+                        }
+                    }
+                    _ => {
+                        let pc = env.pc;
+                        let (any, _) = call_simple(core, env, Tag::Intr, c);
+                        if !any || env.pc == pc {
+                            return Err(Error::Exception(c));
+                        }
+                    }
+                },
+            },
+        }
+    }
+}
+
+fn handle_fault(
+    core: &Core,
+    env: &mut CpuState,
+    kind: MemHookKind,
+    addr: u64,
+) -> Result<(), Error> {
+    let pc = env.pc;
+    let mut v = Vcpu::new(env, core, pc);
+    let handled = core.call_mem_hooks(&mut v, kind, addr, 0, 0);
+    if let Some(to) = v.redirect {
+        env.pc = to;
+    }
+    if handled {
+        Ok(())
+    } else {
+        Err(fault_error(kind, addr))
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        sig::unregister(self.core.mem.space.host_range().0);
+    }
+}
+
+pub(crate) use Core as EngineCore;

@@ -1,0 +1,586 @@
+//! Hooks: the table of installed callbacks, the frontend wrapper that compiles calls to them
+//! into translated code, and the helpers those calls reach.
+//!
+//! Instrumentation happens when a unit is translated ([`HookedFrontend::translate`]): an
+//! instruction that a code hook, a block hook (first instruction of a unit), an instruction
+//! count or a `start(.., until, ..)` address covers gets one call to [`INSN_HELPER`] before it;
+//! while any memory hook or MMIO/host region exists, every load and store becomes a call to
+//! [`LOAD_HELPER`]/[`STORE_HELPER`]. With nothing installed the frontend's unit is returned
+//! untouched: no cost. Adding or removing a hook invalidates exactly the translations of the
+//! hooked range (everything for unbounded ranges and memory hooks).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use xlat_ir::abi::CpuState;
+use xlat_ir::{
+    CodeFetch, Frontend, Helper, HelperFlags, Inst, MemOp, Opcode, Temp, TrapClass, Ty, Unit,
+    UserAbi,
+};
+
+use super::Vcpu;
+use super::engine::Core;
+
+/// Identifies an installed hook, for [`super::Engine::hook_del`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HookId(pub u64);
+
+/// Kinds of memory access a memory hook can watch (bit flags, combine with `|`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemHookKind(pub u32);
+
+impl MemHookKind {
+    /// Before a load (the value is 0).
+    pub const READ: MemHookKind = MemHookKind(1);
+    /// Before a store (with the value stored).
+    pub const WRITE: MemHookKind = MemHookKind(2);
+    /// Before an instruction fetch (once per instruction, with its size).
+    pub const FETCH: MemHookKind = MemHookKind(4);
+    /// After a load, with the value read.
+    pub const READ_AFTER: MemHookKind = MemHookKind(8);
+    /// A load from an unmapped address.
+    pub const READ_UNMAPPED: MemHookKind = MemHookKind(16);
+    /// A store to an unmapped address.
+    pub const WRITE_UNMAPPED: MemHookKind = MemHookKind(32);
+    /// An instruction fetch from an unmapped address.
+    pub const FETCH_UNMAPPED: MemHookKind = MemHookKind(64);
+    /// A load from a mapped address without read permission.
+    pub const READ_PROT: MemHookKind = MemHookKind(128);
+    /// A store to a mapped address without write permission.
+    pub const WRITE_PROT: MemHookKind = MemHookKind(256);
+    /// An instruction fetch from a mapped address without exec permission.
+    pub const FETCH_PROT: MemHookKind = MemHookKind(512);
+    /// Every unmapped kind.
+    pub const UNMAPPED: MemHookKind = MemHookKind(16 | 32 | 64);
+    /// Every protection kind.
+    pub const PROT: MemHookKind = MemHookKind(128 | 256 | 512);
+
+    /// Whether any kind of `other` is in `self`.
+    pub fn intersects(self, other: MemHookKind) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Kinds seen while the access runs (not faults).
+    const ACCESS: u32 = 1 | 2 | 8;
+}
+
+impl std::ops::BitOr for MemHookKind {
+    type Output = MemHookKind;
+    fn bitor(self, o: MemHookKind) -> MemHookKind {
+        MemHookKind(self.0 | o.0)
+    }
+}
+
+/// The access a memory hook is called for: exactly one [`MemHookKind`] bit.
+pub type MemAccess = MemHookKind;
+
+/// Instructions with their own hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Insn {
+    /// The system call instruction: `syscall` (x86-64), `ecall` (riscv64), `svc` (aarch64).
+    /// The hook sees the pc of the instruction; execution goes on after it unless the hook
+    /// writes the pc.
+    Syscall,
+}
+
+/// A code or block hook: `(vcpu, address, size)`.
+pub type CodeCb = Box<dyn FnMut(&mut Vcpu<'_>, u64, u32) + Send>;
+/// A memory hook: `(vcpu, access, address, size, value) -> handled`. The result matters for
+/// fault kinds only: `true` retries the access (the hook mapped or unprotected the memory),
+/// `false` lets the fault stop the emulation.
+pub type MemCb = Box<dyn FnMut(&mut Vcpu<'_>, MemAccess, u64, usize, i64) -> bool + Send>;
+/// An interrupt hook: `(vcpu, exception number)`, for guest exceptions nothing else handles.
+pub type IntrCb = Box<dyn FnMut(&mut Vcpu<'_>, u32) + Send>;
+/// An instruction hook: `(vcpu)`.
+pub type InsnCb = Box<dyn FnMut(&mut Vcpu<'_>) + Send>;
+/// An invalid-instruction hook: `(vcpu) -> handled`; `true` goes on at the pc the hook set.
+pub type InvalidCb = Box<dyn FnMut(&mut Vcpu<'_>) -> bool + Send>;
+
+pub(crate) enum Callback {
+    Code(CodeCb),
+    Block(CodeCb),
+    Mem(MemCb),
+    Intr(IntrCb),
+    Insn(Insn, InsnCb),
+    Invalid(InvalidCb),
+}
+
+pub(crate) struct Hook {
+    pub id: u64,
+    pub begin: u64,
+    pub end: u64,
+    pub cb: Mutex<Callback>,
+    /// Copies of the callback's kind, readable without the lock.
+    pub tag: Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    Code,
+    Block,
+    Mem(u32),
+    Intr,
+    Insn(Insn),
+    Invalid,
+}
+
+impl Hook {
+    fn covers(&self, addr: u64) -> bool {
+        // Unicorn's convention: begin > end means every address.
+        self.begin > self.end || (self.begin..=self.end).contains(&addr)
+    }
+    fn overlaps(&self, start: u64, len: u64) -> bool {
+        self.begin > self.end || (self.begin <= start.saturating_add(len) && start <= self.end)
+    }
+    /// The guest range whose translations depend on this hook, or `None` for all of them.
+    pub fn range(&self) -> Option<(u64, u64)> {
+        match self.tag {
+            Tag::Code | Tag::Block if self.begin <= self.end => {
+                Some((self.begin, self.end - self.begin + 1))
+            }
+            Tag::Code | Tag::Block => None,
+            Tag::Mem(m) if m & MemHookKind::FETCH.0 != 0 && self.begin <= self.end => {
+                Some((self.begin, self.end - self.begin + 1))
+            }
+            Tag::Mem(m) if m & (MemHookKind::ACCESS | MemHookKind::FETCH.0) != 0 => None,
+            // Fault, interrupt and instruction hooks are called from the exec loop.
+            _ => Some((0, 0)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hook")
+            .field("id", &self.id)
+            .field("tag", &self.tag)
+            .field("begin", &format_args!("{:#x}", self.begin))
+            .field("end", &format_args!("{:#x}", self.end))
+            .finish()
+    }
+}
+
+/// Installed hooks and what translation must instrument.
+#[derive(Debug, Default)]
+pub(crate) struct HookTable {
+    pub hooks: Vec<Arc<Hook>>,
+    pub next_id: u64,
+    /// `until` addresses instrumented so far.
+    pub untils: std::collections::BTreeSet<u64>,
+    /// Every instruction counts towards `start(.., count)`.
+    pub counting: bool,
+    /// Memory ops go through helpers (memory hooks or MMIO/host regions exist).
+    pub mem_slow: bool,
+    /// MMIO or host regions exist.
+    pub special_regions: bool,
+}
+
+impl HookTable {
+    /// Whether loads and stores must go through the helpers.
+    pub fn want_mem_slow(&self) -> bool {
+        self.special_regions
+            || self
+                .hooks
+                .iter()
+                .any(|h| matches!(h.tag, Tag::Mem(m) if m & MemHookKind::ACCESS != 0))
+    }
+
+    /// The next hook at index >= `*i` with tag matching `f` covering `addr`.
+    pub fn next(&self, i: &mut usize, addr: u64, f: impl Fn(Tag) -> bool) -> Option<Arc<Hook>> {
+        while *i < self.hooks.len() {
+            let h = &self.hooks[*i];
+            *i += 1;
+            if f(h.tag) && h.covers(addr) {
+                return Some(h.clone());
+            }
+        }
+        None
+    }
+
+    /// What the instruction at `pc` needs (`INSN_*` bits), `first` being a unit's first.
+    fn insn_flags(&self, pc: u64, size: u64, first: bool) -> u64 {
+        let mut f = 0;
+        if self.counting {
+            f |= INSN_COUNT;
+        }
+        if self.untils.contains(&pc) {
+            f |= INSN_UNTIL;
+        }
+        for h in &self.hooks {
+            let hit = h.covers(pc) || (size > 1 && h.overlaps(pc, size - 1));
+            match h.tag {
+                Tag::Code if hit => f |= INSN_CODE,
+                Tag::Block if first && h.covers(pc) => f |= INSN_BLOCK,
+                Tag::Mem(m) if m & MemHookKind::FETCH.0 != 0 && hit => f |= INSN_FETCH,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// Bits of the instruction helper's second argument (above the 48-bit pc).
+pub(crate) const INSN_BLOCK: u64 = 1 << 48;
+pub(crate) const INSN_COUNT: u64 = 1 << 49;
+pub(crate) const INSN_UNTIL: u64 = 1 << 50;
+pub(crate) const INSN_CODE: u64 = 1 << 51;
+pub(crate) const INSN_FETCH: u64 = 1 << 52;
+const PC_MASK: u64 = (1 << 48) - 1;
+
+/// Exception codes the embedding raises itself (above every frontend's).
+pub(crate) const EXC_STOP: u32 = 0x7fff_0000;
+/// Hooks changed the world (hooks, mappings, the pc): leave and resynchronise.
+pub(crate) const EXC_RESYNC: u32 = 0x7fff_0001;
+/// A guest load touched memory it may not (compiled code or the interpreter).
+pub(crate) const EXC_LOAD_FAULT: u32 = 0x7fff_0002;
+/// A guest store touched memory it may not.
+pub(crate) const EXC_STORE_FAULT: u32 = 0x7fff_0003;
+/// The `exit_request` bit the embedding uses for stop and resync requests.
+pub(crate) const REQ_EMBED: u32 = 1;
+
+/// The frontend the engine's backend drives: the arch's own, plus instrumentation.
+#[derive(Debug)]
+pub(crate) struct HookedFrontend {
+    pub inner: Arc<dyn Frontend>,
+    pub table: Arc<Mutex<HookTable>>,
+    /// Address of the [`Core`] helpers get (set once the core is boxed).
+    pub core: std::sync::atomic::AtomicU64,
+}
+
+impl Frontend for HookedFrontend {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+        let unit = self.inner.translate(pc, code, max_insns);
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        instrument(unit, &t, self.core.load(Ordering::Relaxed))
+    }
+    fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {
+        self.inner.disas(pc, code)
+    }
+    fn classify_trap(&self, code: u32) -> TrapClass {
+        self.inner.classify_trap(code)
+    }
+    fn user_abi(&self) -> &UserAbi {
+        self.inner.user_abi()
+    }
+    fn init_user_state(&self, env: &mut CpuState) {
+        self.inner.init_user_state(env)
+    }
+    fn registers(&self) -> Vec<(&'static str, u32)> {
+        self.inner.registers()
+    }
+}
+
+/// Adds the hook calls `t` asks for to `unit` (returned as is when none apply).
+fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
+    let starts: Vec<u64> = unit
+        .insts
+        .iter()
+        .filter(|i| i.op == Opcode::InsnStart)
+        .map(|i| i.imm)
+        .collect();
+    let end = unit.pc + u64::from(unit.guest_len);
+    let size_of = |k: usize| {
+        starts
+            .get(k + 1)
+            .copied()
+            .unwrap_or(end)
+            .saturating_sub(starts[k])
+    };
+    let flags: Vec<u64> = (0..starts.len())
+        .map(|k| t.insn_flags(starts[k], size_of(k), k == 0))
+        .collect();
+    if !t.mem_slow && flags.iter().all(|&f| f == 0) {
+        return unit;
+    }
+    let mut u = Rewriter {
+        insts: Vec::with_capacity(unit.insts.len() * 2),
+        unit,
+        core: Temp::NONE,
+    };
+    let old = std::mem::take(&mut u.unit.insts);
+    let (mut k, mut pc) = (0usize, 0u64);
+    for i in old {
+        match i.op {
+            Opcode::InsnStart => {
+                u.insts.push(i);
+                pc = i.imm;
+                let f = flags[k];
+                if f != 0 {
+                    let a = u.konst(pc | f);
+                    let s = u.konst(size_of(k));
+                    let c = u.core(core);
+                    u.call(&INSN_HELPER, Temp::NONE, [a, s, c, Temp::NONE]);
+                }
+                k += 1;
+            }
+            Opcode::Load if t.mem_slow => {
+                let addr = u.addr(i.src[0], i.imm);
+                let m = u.konst(pc << 16 | u64::from(i.aux & 0xffff));
+                let c = u.core(core);
+                if i.ty == Ty::I64 {
+                    u.call(&LOAD_HELPER, i.dst, [addr, m, c, Temp::NONE]);
+                } else {
+                    let v = u.temp(Ty::I64);
+                    u.call(&LOAD_HELPER, v, [addr, m, c, Temp::NONE]);
+                    u.op(
+                        Opcode::Trunc,
+                        Ty::I32,
+                        i.dst,
+                        [v, Temp::NONE, Temp::NONE, Temp::NONE],
+                    );
+                }
+            }
+            Opcode::Store if t.mem_slow => {
+                let addr = u.addr(i.src[1], i.imm);
+                let val = if u.unit.ty(i.src[0]) == Ty::I64 {
+                    i.src[0]
+                } else {
+                    let v = u.temp(Ty::I64);
+                    u.op(
+                        Opcode::ExtU,
+                        Ty::I64,
+                        v,
+                        [i.src[0], Temp::NONE, Temp::NONE, Temp::NONE],
+                    );
+                    v
+                };
+                let m = u.konst(pc << 16 | u64::from(i.aux & 0xffff));
+                let c = u.core(core);
+                u.call(&STORE_HELPER, Temp::NONE, [addr, val, m, c]);
+            }
+            _ => u.insts.push(i),
+        }
+    }
+    u.unit.insts = u.insts;
+    u.unit
+}
+
+/// Appends instructions to a unit being rewritten.
+struct Rewriter {
+    unit: Unit,
+    insts: Vec<Inst>,
+    core: Temp,
+}
+
+impl Rewriter {
+    fn temp(&mut self, ty: Ty) -> Temp {
+        self.unit.temps.push(ty);
+        Temp(self.unit.temps.len() as u32 - 1)
+    }
+    fn op(&mut self, op: Opcode, ty: Ty, dst: Temp, src: [Temp; 4]) {
+        self.insts.push(Inst {
+            op,
+            ty,
+            dst,
+            src,
+            imm: 0,
+            aux: 0,
+        });
+    }
+    fn konst(&mut self, v: u64) -> Temp {
+        let d = self.temp(Ty::I64);
+        self.insts.push(Inst {
+            op: Opcode::Const,
+            ty: Ty::I64,
+            dst: d,
+            src: [Temp::NONE; 4],
+            imm: v,
+            aux: 0,
+        });
+        d
+    }
+    /// A fresh constant each time: a temp defined in one branch of the unit may not reach
+    /// another.
+    fn core(&mut self, core: u64) -> Temp {
+        self.core = self.konst(core);
+        self.core
+    }
+    fn addr(&mut self, base: Temp, disp: u64) -> Temp {
+        if disp == 0 {
+            return base;
+        }
+        let d = self.konst(disp);
+        let a = self.temp(Ty::I64);
+        self.op(Opcode::Add, Ty::I64, a, [base, d, Temp::NONE, Temp::NONE]);
+        a
+    }
+    fn call(&mut self, h: &'static Helper, dst: Temp, src: [Temp; 4]) {
+        let idx = match self.unit.helpers.iter().position(|x| std::ptr::eq(*x, h)) {
+            Some(i) => i,
+            None => {
+                self.unit.helpers.push(h);
+                self.unit.helpers.len() - 1
+            }
+        };
+        self.insts.push(Inst {
+            op: Opcode::Call,
+            ty: Ty::I64,
+            dst,
+            src,
+            imm: 0,
+            aux: idx as u32,
+        });
+    }
+}
+
+/// Before an instrumented instruction: `(pc | INSN_* flags, size, core)`.
+pub(crate) static INSN_HELPER: Helper = Helper {
+    name: "embed_insn",
+    func: helper_insn,
+    nargs: 3,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+/// A load: `(addr, pc << 16 | memop, core) -> value`.
+pub(crate) static LOAD_HELPER: Helper = Helper {
+    name: "embed_load",
+    func: helper_load,
+    nargs: 3,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+/// A store: `(addr, value, pc << 16 | memop, core)`.
+pub(crate) static STORE_HELPER: Helper = Helper {
+    name: "embed_store",
+    func: helper_store,
+    nargs: 4,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+fn core_ref<'a>(core: u64) -> &'a Core {
+    // SAFETY: `core` is the address of the engine's boxed `Core`, baked into units translated
+    // by that core's backend engine; the core owns that backend (and with it every unit and
+    // its compiled code), so it outlives any call from them. Only shared references are made.
+    unsafe { &*(core as *const Core) }
+}
+
+extern "C" fn helper_insn(env: &mut CpuState, a: u64, size: u64, core: u64, _: u64) -> u64 {
+    let core = core_ref(core);
+    let pc = a & PC_MASK;
+    if core.take_skip(pc) {
+        return 0;
+    }
+    if a & INSN_COUNT != 0 && !core.count_insn() {
+        env.exc_pending = EXC_STOP + 1;
+        return 0;
+    }
+    if a & INSN_UNTIL != 0 && core.until.load(Ordering::Relaxed) == pc {
+        env.exc_pending = EXC_STOP + 1;
+        return 0;
+    }
+    let mut v = Vcpu::new(env, core, pc);
+    if a & INSN_BLOCK != 0 {
+        core.call_code_hooks(&mut v, Tag::Block, pc, size as u32);
+    }
+    if a & INSN_FETCH != 0 {
+        core.call_mem_hooks(&mut v, MemHookKind::FETCH, pc, size as usize, 0);
+    }
+    if a & INSN_CODE != 0 {
+        core.call_code_hooks(&mut v, Tag::Code, pc, size as u32);
+    }
+    let redirect = v.redirect;
+    let changed = core.ctl.resync.swap(false, Ordering::AcqRel);
+    if let Some(to) = redirect {
+        core.set_redirect(to);
+        env.exc_pending = EXC_RESYNC + 1;
+    } else if core.ctl.stop.load(Ordering::Acquire) {
+        env.exc_pending = EXC_STOP + 1;
+    } else if changed {
+        // Re-enter at this instruction with the new translations, without calling its
+        // hooks a second time.
+        core.set_skip(pc);
+        env.exc_pending = EXC_RESYNC + 1;
+    }
+    0
+}
+
+fn after_mem_hooks(env: &mut CpuState, core: &Core, redirect: Option<u64>) {
+    if let Some(to) = redirect {
+        core.set_redirect(to);
+        core.ctl.resync.store(true, Ordering::Release);
+    }
+    if core.ctl.resync.load(Ordering::Acquire) || core.ctl.stop.load(Ordering::Acquire) {
+        // Mid-instruction: finish it, leave at the next unit entry.
+        env.exit_request.fetch_or(REQ_EMBED, Ordering::AcqRel);
+    }
+}
+
+fn sign_extend(v: u64, m: MemOp) -> u64 {
+    let bits = m.bytes() * 8;
+    if m.signed && bits < 64 {
+        (((v << (64 - bits)) as i64) >> (64 - bits)) as u64
+    } else {
+        v
+    }
+}
+
+extern "C" fn helper_load(env: &mut CpuState, addr: u64, m: u64, core: u64, _: u64) -> u64 {
+    let core = core_ref(core);
+    let mem = MemOp::from_u32(m as u32 & 0xffff);
+    let pc = m >> 16;
+    let size = mem.bytes() as usize;
+    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    let mut redirect = None;
+    if hooked & MemHookKind::READ.0 != 0 {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ, addr, size, 0);
+        redirect = v.redirect;
+    }
+    let value = match xlat_ir::interp::GuestMem::load(&*core.mem, addr, mem) {
+        Ok(v) => sign_extend(v, mem),
+        Err(f) => {
+            env.exc_arg = f.addr;
+            env.exc_pending = f.code + 1;
+            return 0;
+        }
+    };
+    if hooked & MemHookKind::READ_AFTER.0 != 0 {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ_AFTER, addr, size, value as i64);
+        redirect = redirect.or(v.redirect);
+    }
+    if hooked != 0 {
+        after_mem_hooks(env, core, redirect);
+    }
+    value
+}
+
+extern "C" fn helper_store(env: &mut CpuState, addr: u64, val: u64, m: u64, core: u64) -> u64 {
+    let core = core_ref(core);
+    let mem = MemOp::from_u32(m as u32 & 0xffff);
+    let pc = m >> 16;
+    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    let mut redirect = None;
+    if hooked & MemHookKind::WRITE.0 != 0 {
+        let bits = mem.bytes() * 8;
+        let shown = if bits < 64 {
+            val & ((1 << bits) - 1)
+        } else {
+            val
+        };
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(
+            &mut v,
+            MemHookKind::WRITE,
+            addr,
+            mem.bytes() as usize,
+            shown as i64,
+        );
+        redirect = v.redirect;
+    }
+    if let Err(f) = xlat_ir::interp::GuestMem::store(&*core.mem, addr, mem, val) {
+        env.exc_arg = f.addr;
+        env.exc_pending = f.code + 1;
+        return 0;
+    }
+    if hooked != 0 {
+        after_mem_hooks(env, core, redirect);
+    }
+    0
+}

@@ -1,0 +1,192 @@
+//! Guest memory of an embedded engine: the user-mode address space (RAM the JIT reaches
+//! inline) plus MMIO regions (callbacks) and host memory the caller owns, which only the
+//! helpers reach (while any exists, loads and stores are compiled as helper calls).
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use xlat_ir::interp::{GuestMem, MemFault};
+use xlat_ir::{AtomicOp, CodeFetch, MemOp};
+use xlat_softmmu::{AddressSpace, DirectMap, GuestMemory};
+
+use super::Perm;
+use super::hooks::{EXC_LOAD_FAULT, EXC_STORE_FAULT};
+
+/// An MMIO read callback: `(offset in the region, size) -> value`.
+pub type MmioRead = Box<dyn FnMut(u64, usize) -> u64 + Send>;
+/// An MMIO write callback: `(offset in the region, size, value)`.
+pub type MmioWrite = Box<dyn FnMut(u64, usize, u64) + Send>;
+
+pub(crate) enum SpecialKind {
+    Mmio {
+        read: Option<Mutex<MmioRead>>,
+        write: Option<Mutex<MmioWrite>>,
+    },
+    /// Caller-owned host memory at this address.
+    Host { ptr: usize, perms: Perm },
+}
+
+pub(crate) struct Special {
+    pub start: u64,
+    pub end: u64,
+    pub kind: SpecialKind,
+}
+
+impl std::fmt::Debug for Special {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = match self.kind {
+            SpecialKind::Mmio { .. } => "mmio",
+            SpecialKind::Host { .. } => "host",
+        };
+        write!(f, "{k} {:#x}..{:#x}", self.start, self.end)
+    }
+}
+
+/// The engine's guest memory.
+#[derive(Debug)]
+pub(crate) struct EmbedMem {
+    pub space: Arc<AddressSpace>,
+    pub special: RwLock<Vec<Arc<Special>>>,
+}
+
+impl EmbedMem {
+    fn find(&self, addr: u64) -> Option<Arc<Special>> {
+        let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+        if s.is_empty() {
+            return None;
+        }
+        s.iter().find(|r| (r.start..r.end).contains(&addr)).cloned()
+    }
+
+    /// Whether `[start, end)` overlaps a special region.
+    pub fn special_overlaps(&self, start: u64, end: u64) -> bool {
+        let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+        s.iter().any(|r| r.start < end && start < r.end)
+    }
+
+    fn special_access(
+        &self,
+        r: &Special,
+        addr: u64,
+        mem: MemOp,
+        store: Option<u64>,
+    ) -> Result<u64, MemFault> {
+        let off = addr - r.start;
+        let size = mem.bytes() as usize;
+        let fault = MemFault {
+            code: if store.is_some() {
+                EXC_STORE_FAULT
+            } else {
+                EXC_LOAD_FAULT
+            },
+            addr,
+        };
+        if addr + size as u64 > r.end {
+            return Err(fault);
+        }
+        match &r.kind {
+            SpecialKind::Mmio { read, write } => match store {
+                None => match read {
+                    Some(f) => Ok((f.lock().unwrap_or_else(|e| e.into_inner()))(off, size)),
+                    None => Ok(0),
+                },
+                Some(v) => {
+                    if let Some(f) = write {
+                        (f.lock().unwrap_or_else(|e| e.into_inner()))(off, size, v);
+                    }
+                    Ok(0)
+                }
+            },
+            SpecialKind::Host { ptr, perms } => {
+                let need = if store.is_some() {
+                    Perm::WRITE
+                } else {
+                    Perm::READ
+                };
+                if !perms.contains(need) {
+                    return Err(fault);
+                }
+                let p = (*ptr as u64 + off) as *mut u8;
+                let mut b = [0u8; 8];
+                match store {
+                    None => {
+                        // SAFETY: the caller of `mem_map_ptr` promised `ptr` stays valid for
+                        // the region's length while it is mapped; `off + size` is inside it.
+                        unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size) };
+                        Ok(u64::from_le_bytes(b))
+                    }
+                    Some(v) => {
+                        b = v.to_le_bytes();
+                        // SAFETY: as above.
+                        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), p, size) };
+                        Ok(0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Host bytes of a special region for `mem_read`/`mem_write` (host regions only).
+    pub fn special_bytes(&self, addr: u64, len: usize) -> Option<Result<*mut u8, ()>> {
+        let r = self.find(addr)?;
+        match r.kind {
+            SpecialKind::Host { ptr, .. } if addr + len as u64 <= r.end => {
+                Some(Ok((ptr as u64 + (addr - r.start)) as *mut u8))
+            }
+            _ => Some(Err(())),
+        }
+    }
+}
+
+impl GuestMem for EmbedMem {
+    fn load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
+        if let Some(r) = self.find(addr) {
+            let v = self.special_access(&r, addr, mem, None)?;
+            return Ok(if mem.big_endian {
+                v.swap_bytes() >> (64 - mem.bytes() * 8)
+            } else {
+                v
+            });
+        }
+        self.space.load(addr, mem)
+    }
+    fn store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
+        if let Some(r) = self.find(addr) {
+            let bits = mem.bytes() * 8;
+            let v = if mem.big_endian {
+                val.swap_bytes() >> (64 - bits)
+            } else {
+                val
+            };
+            return self.special_access(&r, addr, mem, Some(v)).map(|_| ());
+        }
+        self.space.store(addr, mem, val)
+    }
+    fn atomic_rmw(&self, addr: u64, mem: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
+        self.space.atomic_rmw(addr, mem, op, val)
+    }
+    fn atomic_cas(&self, addr: u64, mem: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
+        self.space.atomic_cas(addr, mem, expected, new)
+    }
+}
+
+impl CodeFetch for EmbedMem {
+    fn fetch_u16(&self, pc: u64) -> Option<u16> {
+        if let Some(r) = self.find(pc) {
+            if let SpecialKind::Host { ptr, perms } = r.kind {
+                if perms.contains(Perm::EXEC) && pc + 2 <= r.end {
+                    let p = (ptr as u64 + (pc - r.start)) as *const u16;
+                    // SAFETY: inside the caller's region (checked), valid while mapped.
+                    return Some(unsafe { p.read_unaligned() });
+                }
+            }
+            return None;
+        }
+        self.space.fetch_u16(pc)
+    }
+}
+
+impl GuestMemory for EmbedMem {
+    fn direct(&self) -> Option<DirectMap> {
+        Some(self.space.direct_map())
+    }
+}
