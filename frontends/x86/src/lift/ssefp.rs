@@ -89,6 +89,19 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             set_low(cx, d, f, if double { 8 } else { 4 });
             Some(())
         }
+        M::Cvtdq2pd => {
+            // Two signed 32-bit integers to two doubles (always exact).
+            let d = xmm_off(cx.i.op0_register())?;
+            let v = low(cx, 1, 8)?;
+            let lo = cx.zext(v, 4);
+            let hi = cx.opi(Opcode::Shr, v, 32);
+            let (kb, kd) = (cx.k(4), cx.k(1));
+            let flo = cx.b.call(&helpers::H_FROM_INT, &[lo, kb, kd]);
+            let fhi = cx.b.call(&helpers::H_FROM_INT, &[hi, kb, kd]);
+            cx.b.set_reg(d, flo);
+            cx.b.set_reg(d + 8, fhi);
+            Some(())
+        }
         M::Cvttsd2si | M::Cvtsd2si | M::Cvttss2si | M::Cvtss2si => {
             let double = matches!(m, M::Cvttsd2si | M::Cvtsd2si);
             let trunc = matches!(m, M::Cvttsd2si | M::Cvttss2si);
