@@ -1,0 +1,156 @@
+//! The x86-64 bare-metal payload (`benches/payload`: ring 0 sets up GDT/TSS, IDT and the
+//! syscall MSRs, ring 3 runs integer, memory and floating-point kernels, then privilege probes
+//! and a UART interrupt) under `xlat system --arch x86_64 --accel jit`. References: the same
+//! kernels as a native program (their checksum lines), qemu-system-x86_64 TCG on the payload's
+//! PVH twin (every line, ring-0 reports included), and `--accel kvm` where /dev/kvm exists.
+
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use xlat_test_suites::{have, run, scratch_dir, workspace_root, xlat_bin};
+
+/// Builds the payload (scale 1, every kernel and the system checks): (payload, PVH twin,
+/// native); `None` with a reason printed when gcc is missing.
+fn build() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    if !have("gcc") || !have("timeout") {
+        eprintln!("skipping: gcc or timeout is not installed (scripts/setup.sh installs them)");
+        return None;
+    }
+    let out = scratch_dir("x86_system");
+    let script = workspace_root().join("benches/payload/build.sh");
+    let o = run(Command::new("bash").arg(script).arg(&out).args(["1", "7"]));
+    assert!(
+        o.status.success(),
+        "building the payload: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some((
+        out.join("payload-s1-w7.elf"),
+        out.join("payload-s1-w7-pvh.elf"),
+        out.join("native-s1-w7"),
+    ))
+}
+
+/// (stdout, exit status).
+fn outcome(cmd: &mut Command) -> (String, i32) {
+    let o = run(cmd);
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+fn xlat(accel: &str, kernel: &PathBuf) -> (String, i32) {
+    outcome(
+        Command::new("timeout")
+            .arg("120")
+            .arg(xlat_bin())
+            .args([
+                "system",
+                "--arch",
+                "x86_64",
+                "--machine",
+                "microvm",
+                "--accel",
+                accel,
+            ])
+            .arg("--kernel")
+            .arg(kernel),
+    )
+}
+
+fn kernel_lines(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.starts_with("sys: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn payload_under_jit_matches_native_qemu_and_kvm() {
+    let Some((elf, pvh, native)) = build() else {
+        return;
+    };
+    let (jit, status) = xlat("jit", &elf);
+    assert_eq!(status, 0, "xlat --accel jit exit status; output:\n{jit}");
+    let (nat, nstatus) = outcome(&mut Command::new(&native));
+    assert_eq!(nstatus, 0);
+    assert_eq!(
+        kernel_lines(&jit),
+        nat,
+        "kernel checksums: jit (left) vs native (right)"
+    );
+    assert!(
+        jit.lines().any(|l| l.starts_with("sys: ")),
+        "no ring-0 report lines:\n{jit}"
+    );
+
+    if have("qemu-system-x86_64") {
+        let (q, qstatus) = outcome(
+            Command::new("timeout")
+                .arg("120")
+                .arg("qemu-system-x86_64")
+                .args(["-M", "microvm", "-bios", "/usr/share/qemu/qboot.rom"])
+                .args(["-accel", "tcg", "-m", "256M", "-nographic", "-no-reboot"])
+                .args(["-device", "isa-debug-exit,iobase=0x501,iosize=2", "-kernel"])
+                .arg(&pvh),
+        );
+        // isa-debug-exit: status (value << 1) | 1.
+        assert_eq!(qstatus, 1, "qemu exit status; output:\n{q}");
+        assert_eq!(
+            jit, q,
+            "payload output: jit (left) vs qemu-system-x86_64 (right)"
+        );
+    } else {
+        eprintln!("qemu-system-x86_64 not installed (scripts/setup.d/43): no QEMU comparison");
+    }
+
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        Ok(_) => {
+            let (k, kstatus) = xlat("kvm", &elf);
+            assert_eq!(kstatus, 0, "xlat --accel kvm exit status; output:\n{k}");
+            assert_eq!(jit, k, "payload output: jit (left) vs kvm (right)");
+        }
+        Err(e) => eprintln!("skipping the kvm column: /dev/kvm: {e}"),
+    }
+}
+
+#[test]
+fn jit_refuses_what_it_does_not_model() {
+    let bin = xlat_bin();
+    let o = run(Command::new(&bin).args([
+        "system",
+        "--arch",
+        "x86_64",
+        "--accel",
+        "jit",
+        "--smp",
+        "2",
+        "--kernel",
+        "/nonexistent",
+    ]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+    assert!(err.contains("--smp"), "{err}");
+    let o = run(Command::new(&bin).args([
+        "system",
+        "--arch",
+        "x86_64",
+        "--accel",
+        "jit",
+        "--kernel",
+        "/nonexistent",
+    ]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+}
