@@ -149,7 +149,12 @@ pub struct KvmVm {
 impl KvmVm {
     /// Opens /dev/kvm and creates a VM; errors are [`unavailable`] lines.
     pub fn open(opts: &RunOptions) -> Result<KvmVm, String> {
-        let kvm = Kvm::new().map_err(|e| unavailable(format!("/dev/kvm: {e}")))?;
+        // XLAT_KVM_DEVICE: another device node (tests use a missing one)
+        let dev = std::env::var("XLAT_KVM_DEVICE").unwrap_or_else(|_| "/dev/kvm".into());
+        let kvm = std::ffi::CString::new(dev.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|p| Kvm::new_with_path(&p).map_err(|e| e.to_string()))
+            .map_err(|e| unavailable(format!("{dev}: {e}")))?;
         let api = kvm.get_api_version();
         if api != 12 {
             return Err(unavailable(format!("KVM API version {api}, expected 12")));

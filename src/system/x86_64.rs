@@ -224,8 +224,11 @@ fn run_kvm(a: &X86Args) -> Result<i32, String> {
     let opts = RunOptions {
         trace_int: a.trace_int,
     };
+    // the board first, so bad images and options are reported whether or not KVM works
+    let chip = xlat_machines::x86::LateIrqChip::new();
+    let mut vm = Microvm::build(&config(a), chip.clone(), Box::new(std::io::stdout()))?;
     let kvm = KvmVm::open(&opts)?;
-    let mut vm = Microvm::build(&config(a), kvm.irqchip(), Box::new(std::io::stdout()))?;
+    chip.attach(kvm.irqchip());
     if a.guest_error
         && let Some(p) = Arc::get_mut(&mut vm.ports)
     {

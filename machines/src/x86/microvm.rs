@@ -38,6 +38,44 @@ pub trait IrqChip: Send + Sync + std::fmt::Debug {
     fn set_irq(&self, gsi: u32, level: bool);
 }
 
+/// An [`IrqChip`] attached after the board is built (so images and options are checked
+/// before the accelerator opens); levels set before [`LateIrqChip::attach`] are replayed.
+#[derive(Debug, Default)]
+pub struct LateIrqChip {
+    chip: std::sync::OnceLock<Arc<dyn IrqChip>>,
+    early: std::sync::Mutex<Vec<(u32, bool)>>,
+}
+
+impl LateIrqChip {
+    /// Nothing attached yet.
+    pub fn new() -> Arc<LateIrqChip> {
+        Arc::new(LateIrqChip::default())
+    }
+
+    /// Routes every later `set_irq` to `chip` (the first attach wins).
+    pub fn attach(&self, chip: Arc<dyn IrqChip>) {
+        let mut early = self.early.lock().unwrap_or_else(|e| e.into_inner());
+        if self.chip.set(chip.clone()).is_ok() {
+            for (gsi, level) in early.drain(..) {
+                chip.set_irq(gsi, level);
+            }
+        }
+    }
+}
+
+impl IrqChip for LateIrqChip {
+    fn set_irq(&self, gsi: u32, level: bool) {
+        if let Some(c) = self.chip.get() {
+            return c.set_irq(gsi, level);
+        }
+        let mut early = self.early.lock().unwrap_or_else(|e| e.into_inner());
+        match self.chip.get() {
+            Some(c) => c.set_irq(gsi, level),
+            None => early.push((gsi, level)),
+        }
+    }
+}
+
 /// One input of an [`IrqChip`] as a device's [`IrqLine`].
 #[derive(Debug)]
 pub struct Gsi {

@@ -8,5 +8,5 @@ pub mod microvm;
 pub mod ports;
 
 pub use boot::{BootMode, BootState, Segment};
-pub use microvm::{IrqChip, Microvm, MicrovmConfig};
+pub use microvm::{IrqChip, LateIrqChip, Microvm, MicrovmConfig};
 pub use ports::PortBus;
