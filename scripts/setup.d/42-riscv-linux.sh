@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A Debian trixie riscv64 kernel and a busybox initramfs for `xlat system` boot tests:
 #   $CACHE/riscv64/linux/Image      the kernel (uncompressed, loaded at 0x80200000 by fw_jump)
-#   $CACHE/riscv64/linux/initrd.cpio.gz  busybox-static + an /init that prints and powers off
+#   $CACHE/riscv64/linux/initrd.cpio.gz  busybox-static + the virtio modules + an /init that prints a
+#     marker, runs xlat-test.sh from any virtio disk that is a tar holding one, and powers off
 # (The devices helper's 40-riscv-system.sh may provide its own; this one is self-contained.)
 set -euo pipefail
 out="$CACHE/riscv64/linux"
@@ -22,21 +23,52 @@ if [ ! -s "$out/Image" ]; then
   basename "$deb" > "$out/version"
   rm -rf "$tmp"
 fi
-if [ ! -s "$out/initrd.cpio.gz" ]; then
+# The initramfs's layout version: bump it when /init changes so cached copies are rebuilt.
+initrd_version=3
+if [ ! -s "$out/initrd.cpio.gz" ] || [ "$(cat "$out/initrd.version" 2>/dev/null)" != "$initrd_version" ]; then
   log "building a busybox initramfs"
   tmp=$(mktemp -d)
-  mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/sys" "$tmp/dev"
+  mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/lib/modules" "$tmp/t"
   cp "$CACHE/riscv64/busybox" "$tmp/bin/busybox"
   ln -s busybox "$tmp/bin/sh"
+  # Debian builds virtio-mmio, virtio-blk and virtio-rng as xz modules: take them from the
+  # kernel package (busybox insmod wants them uncompressed)
+  deb=$(ls -t "$CACHE"/debs/riscv64/linux-image-6*_riscv64.deb | head -n1)
+  mods=$(mktemp -d)
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$mods" --wildcards '*/virtio_mmio.ko.xz' \
+    '*/virtio_blk.ko.xz' '*/virtio-rng.ko.xz'
+  for m in virtio_mmio virtio_blk virtio-rng; do
+    xz -dc "$(find "$mods" -name "$m.ko.xz" | head -n1)" > "$tmp/lib/modules/$m.ko"
+  done
+  rm -rf "$mods"
+  # /init: mounts, loads the virtio modules, prints the marker; then, for each virtio disk
+  # that is a tar holding xlat-test.sh, runs that script in /t with the disk as $1 (tests
+  # put their commands and files there); prints the end marker and powers off.
   cat > "$tmp/init" <<'INIT'
 #!/bin/sh
-/bin/busybox mount -t proc proc /proc
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev
+$B --install -s /bin
+for m in virtio_mmio virtio_blk virtio-rng; do $B insmod /lib/modules/$m.ko; done
 echo "xlat-init: userspace up"
-echo "xlat-init: $(/bin/busybox uname -sm) $(/bin/busybox cat /proc/cpuinfo | /bin/busybox grep -m1 isa)"
+echo "xlat-init: $($B uname -sm) $($B cat /proc/cpuinfo | $B grep -m1 isa)"
 echo "xlat-init: 6*7=$((6*7))"
+$B sleep 0.2 # virtio-blk probes asynchronously
+for d in /dev/vd?; do
+  [ -b "$d" ] || continue
+  if $B tar -x -f "$d" -C /t xlat-test.sh 2>/dev/null; then
+    echo "xlat-init: running xlat-test.sh from $d"
+    (cd /t && $B sh ./xlat-test.sh "$d")
+    echo "xlat-init: xlat-test.sh exit $?"
+  fi
+done
+echo "xlat-init: done"
 /bin/busybox poweroff -f
 INIT
   chmod +x "$tmp/init"
   (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -9) > "$out/initrd.cpio.gz"
+  echo "$initrd_version" > "$out/initrd.version"
   rm -rf "$tmp"
 fi
