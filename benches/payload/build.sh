@@ -13,11 +13,23 @@ common=(-O2 -g0 -Wall -Wextra -fno-strict-aliasing -DSCALE="$scale"UL -DWHICH="$
 bare=(-ffreestanding -fno-pic -fno-pie -no-pie -static -nostdlib -mno-red-zone
       -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none
       -Wl,--build-id=none -Wl,-T,"$src/link.ld" -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
-files=("$src/entry.S" "$src/kmain.c" "$src/user.c" "$src/kernels.c" "$src/libc.c")
+# Ring 0 (kmain.c, libc.c) uses general registers only: under software-assisted KVM (PVM)
+# ring 0 is emulated instruction by instruction, and that emulator has no SSE.
 base="$out/payload-s$scale-w$which"
-gcc "${common[@]}" "${bare[@]}" -o "$base.elf.tmp" "${files[@]}"
-mv "$base.elf.tmp" "$base.elf"
-gcc "${common[@]}" "${bare[@]}" -DPVH -o "$base-pvh.elf.tmp" "${files[@]}"
-mv "$base-pvh.elf.tmp" "$base-pvh.elf"
-gcc "${common[@]}" -o "$out/native-s$scale-w$which.tmp" "$src/native.c" "$src/kernels.c"
-mv "$out/native-s$scale-w$which.tmp" "$out/native-s$scale-w$which"
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+for f in kmain libc; do
+  gcc "${common[@]}" "${bare[@]}" -mgeneral-regs-only -c -o "$tmp/$f.o" "$src/$f.c"
+done
+for f in user kernels; do
+  gcc "${common[@]}" "${bare[@]}" -c -o "$tmp/$f.o" "$src/$f.c"
+done
+gcc "${common[@]}" "${bare[@]}" -c -o "$tmp/entry.o" "$src/entry.S"
+gcc "${common[@]}" "${bare[@]}" -DPVH -c -o "$tmp/entry-pvh.o" "$src/entry.S"
+objs=("$tmp/kmain.o" "$tmp/libc.o" "$tmp/user.o" "$tmp/kernels.o")
+gcc "${common[@]}" "${bare[@]}" -o "$tmp/a.elf" "$tmp/entry.o" "${objs[@]}"
+gcc "${common[@]}" "${bare[@]}" -o "$tmp/b.elf" "$tmp/entry-pvh.o" "${objs[@]}"
+mv "$tmp/a.elf" "$base.elf"
+mv "$tmp/b.elf" "$base-pvh.elf"
+gcc "${common[@]}" -o "$tmp/native" "$src/native.c" "$src/kernels.c"
+mv "$tmp/native" "$out/native-s$scale-w$which"

@@ -68,9 +68,15 @@ trap_common:
     add $16, %rsp
     iretq
 
-/* syscall: rax = number, rdi/rsi/rdx = arguments; rcx/r11 hold the user rip/rflags. */
+/* syscall: rax = number, rdi/rsi/rdx = arguments; rcx/r11 hold the user rip/rflags; r10 is
+ * free (the callers treat it as clobbered). Software-assisted KVM (PVM) runs a guest that is
+ * not PVM-aware at CPL 3 after syscall: the entry then forwards the call through int 0x80
+ * and returns by hand, so the payload behaves the same everywhere. */
     .globl syscall_entry
 syscall_entry:
+    mov %cs, %r10d
+    test $3, %r10b
+    jnz syscall_unprivileged
     mov %rsp, saved_user_rsp(%rip)
     lea sys_stack_top(%rip), %rsp
     push %rcx
@@ -81,6 +87,12 @@ syscall_entry:
     pop %rcx
     mov saved_user_rsp(%rip), %rsp
     sysretq
+
+syscall_unprivileged:
+    int $0x80
+    push %r11
+    popfq
+    jmp *%rcx
 
 /* enter_user(rip, rsp): iretq to ring 3 (CS 0x2b, SS 0x23, IF set). */
     .globl enter_user
