@@ -1,0 +1,91 @@
+//! Debian's amd64 kernel (bookworm's linux-image-amd64, the uncompressed vmlinux with its PVH
+//! entry, from scripts/setup.d/50-x86-kernel.sh) under `xlat system --arch x86_64 --accel kvm`
+//! prints its `Linux version` banner on the serial console within 120 s: the PVH loader,
+//! start info, e820, command line, CPUID and the UART work. Needs /dev/kvm and the cached
+//! kernel; elsewhere it prints why it is skipped.
+
+#![allow(
+    clippy::tests_outside_test_module,
+    reason = "integration tests: the whole file is test code"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use xlat_test_suites::{cache_dir, xlat_bin};
+
+#[test]
+fn debian_kernel_prints_its_banner() {
+    let dir = cache_dir().join("x86_64/linux");
+    let vmlinux = dir.join("vmlinux");
+    let Ok(deb) = std::fs::read_to_string(dir.join("version")) else {
+        eprintln!(
+            "skipping: no {} (scripts/setup.d/50-x86-kernel.sh fetches it)",
+            vmlinux.display()
+        );
+        return;
+    };
+    if let Err(e) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        eprintln!("skipping: /dev/kvm: {e}");
+        return;
+    }
+    // linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb -> the release "6.1.0-56-amd64"
+    let release = deb
+        .trim()
+        .strip_prefix("linux-image-")
+        .and_then(|s| s.split('_').next())
+        .expect("version file names the .deb")
+        .to_string();
+    let mut child = Command::new(xlat_bin())
+        .args([
+            "system",
+            "--arch",
+            "x86_64",
+            "--machine",
+            "microvm",
+            "--accel",
+            "kvm",
+        ])
+        .args(["-m", "256M", "--kernel"])
+        .arg(&vmlinux)
+        .args(["--append", "console=ttyS0 earlyprintk=serial panic=-1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start xlat");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let limit = Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let banner = loop {
+        let left = limit.saturating_sub(t0.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains("Linux version ") => break Some(l),
+            Ok(l) => seen.push(l),
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("wait for xlat");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let banner = banner.unwrap_or_else(|| {
+        panic!("no `Linux version` line within {limit:?}; console: {seen:?}; stderr: {err}")
+    });
+    assert!(banner.contains(&release), "{banner} (expected {release})");
+    eprintln!("banner after {:?}: {banner}", t0.elapsed());
+}
