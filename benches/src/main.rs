@@ -9,12 +9,16 @@
 //!
 //! `cargo run -p xlat-benches --release -- system [--runs N] [--write]`: whole-machine
 //! workloads, xlat system vs qemu-system-riscv64 (see `system`).
+//!
+//! `cargo run -p xlat-benches --release -- x86sys [--runs N] [--scale S] [--write]`: the x86-64
+//! bare-metal payload, native vs xlat jit vs xlat kvm vs qemu-system-x86_64 TCG (see `x86sys`).
 
 mod hostinsns;
 mod measure;
 mod report;
 mod system;
 mod workloads;
+mod x86sys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +108,8 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let system = argv.first().is_some_and(|a| a == "system");
-    let opts = parse_opts(argv.iter().filter(|_| !system).cloned())?;
+    let x86 = argv.first().is_some_and(|a| a == "x86sys");
+    let opts = parse_opts(argv.iter().filter(|_| !system && !x86).cloned())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?
@@ -143,6 +148,9 @@ fn run() -> Result<(), String> {
     if system {
         return system::main(&ctx, &argv[1..]);
     }
+    if x86 {
+        return x86sys::main(&ctx, &argv[1..]);
+    }
     eprintln!(
         "xlat-benches: building kernels and inputs in {}",
         ctx.dir.display()
@@ -171,6 +179,11 @@ fn run() -> Result<(), String> {
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         let md = match system::extract_section(&old) {
             Some(sec) => system::replace_section(&md, &format!("{sec}\n")),
+            None => md,
+        };
+        // And the x86sys section.
+        let md = match x86sys::extract(&old) {
+            Some(sec) => x86sys::replace(&md, &format!("{sec}\n")),
             None => md,
         };
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
