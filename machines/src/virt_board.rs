@@ -98,6 +98,9 @@ fn put(ram: &GuestRam, at: u64, data: &[u8], what: &str) -> Result<(), String> {
 /// Loads an image: ELF64 RISC-V by its PT_LOAD segments (physical addresses), anything
 /// else raw at `raw_base`. Returns the entry point.
 pub fn load_image(ram: &GuestRam, image: &[u8], raw_base: u64, what: &str) -> Result<u64, String> {
+    if image.is_empty() {
+        return Err(format!("{what}: empty file"));
+    }
     if !image.starts_with(b"\x7fELF") {
         put(ram, raw_base, image, what)?;
         return Ok(raw_base);
@@ -156,6 +159,17 @@ pub fn load_image(ram: &GuestRam, image: &[u8], raw_base: u64, what: &str) -> Re
     Ok(entry)
 }
 
+/// The `image_size` of a RISC-V Linux `Image` header (0 for anything else).
+fn linux_image_size(image: &[u8]) -> u64 {
+    if image.get(56..60) != Some(b"RSC\x05") {
+        return 0;
+    }
+    image
+        .get(16..24)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
 impl VirtBoard {
     /// Builds the board for `harts.len()` harts on `ram` (see the module doc); console output
     /// goes to `console`. Errors are one line (missing or malformed files, images too big).
@@ -209,13 +223,20 @@ impl VirtBoard {
                 &b.display().to_string(),
             )?);
         }
+        // The end of what the kernel occupies (its whole image size, bss included, for a
+        // Linux Image), which the initrd must not overlap.
+        let mut kernel_end = virt::DRAM + 0x20_0000;
         if let Some(k) = &cfg.kernel {
             let base = if cfg.bios.is_some() {
                 virt::DRAM + 0x20_0000
             } else {
                 virt::DRAM
             };
-            let e = load_image(&ram, &read(k)?, base, &k.display().to_string())?;
+            let image = read(k)?;
+            let e = load_image(&ram, &image, base, &k.display().to_string())?;
+            if !image.starts_with(b"\x7fELF") {
+                kernel_end = base + linux_image_size(&image).max(image.len() as u64);
+            }
             pc.get_or_insert(e);
         }
         let pc = pc.ok_or("nothing to run: give a kernel or a firmware")?;
@@ -232,8 +253,12 @@ impl VirtBoard {
             let start = dtb
                 .checked_sub(data.len() as u64)
                 .map(|s| s & !0xfff)
-                .filter(|&s| s >= virt::DRAM + 0x20_0000)
-                .ok_or(format!("{}: does not fit in RAM", p.display()))?;
+                .filter(|&s| s >= kernel_end)
+                .ok_or(format!(
+                    "{}: does not fit in RAM between the kernel and the device tree (-m {} MiB)",
+                    p.display(),
+                    ram_size >> 20
+                ))?;
             put(&ram, start, &data, &p.display().to_string())?;
             initrd = Some((start, start + data.len() as u64));
         }
