@@ -50,6 +50,21 @@ pub fn hardware_backed() -> bool {
         .unwrap_or(false)
 }
 
+/// Bytes of the machine's guest RAM resident in host memory (mincore over the mapping), to
+/// tell xlat's own memory from the guest's in its RSS.
+pub fn guest_resident(m: &Microvm) -> Option<u64> {
+    let (base, size) = m.bus.ram_range();
+    let host = m.bus.ram_host(base, size)?;
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    let len = usize::try_from(size).ok()?;
+    let mut vec = vec![0u8; len.div_ceil(page)];
+    // SAFETY: [host, host + len) is the board's RAM mapping (page aligned, alive while `m` is)
+    // and `vec` has one byte per page of it.
+    let r = unsafe { libc::mincore(host as *mut libc::c_void, len, vec.as_mut_ptr()) };
+    (r == 0).then(|| vec.iter().filter(|&&b| b & 1 != 0).count() as u64 * page as u64)
+}
+
 /// Options of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -475,10 +490,22 @@ fn vcpu_loop(
                 exits.hlt.fetch_add(1, Ordering::Relaxed);
                 break End::Other("halted (HLT exit without an in-kernel LAPIC)".into());
             }
-            Ok(VcpuExit::Shutdown) => break End::Shutdown,
-            Ok(VcpuExit::FailEntry(reason, _)) => break End::FailEntry(reason),
-            Ok(VcpuExit::InternalError) => break End::Internal,
-            Ok(VcpuExit::SystemEvent(t, _)) => break End::Event(t),
+            Ok(VcpuExit::Shutdown) => {
+                exits.other.fetch_add(1, Ordering::Relaxed);
+                break End::Shutdown;
+            }
+            Ok(VcpuExit::FailEntry(reason, _)) => {
+                exits.other.fetch_add(1, Ordering::Relaxed);
+                break End::FailEntry(reason);
+            }
+            Ok(VcpuExit::InternalError) => {
+                exits.other.fetch_add(1, Ordering::Relaxed);
+                break End::Internal;
+            }
+            Ok(VcpuExit::SystemEvent(t, _)) => {
+                exits.other.fetch_add(1, Ordering::Relaxed);
+                break End::Event(t);
+            }
             Ok(VcpuExit::Intr) => {
                 exits.intr.fetch_add(1, Ordering::Relaxed);
             }

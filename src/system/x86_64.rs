@@ -244,11 +244,14 @@ fn run_kvm(a: &X86Args) -> Result<i32, String> {
     let out = kvm.run(&vm)?;
     if a.stats {
         let rss = rss().unwrap_or(0);
+        let guest = xlat_accel_kvm::guest_resident(&vm).unwrap_or(0);
         eprintln!(
-            "kvm: {} wall_ms={} rss_kib={} unassigned_port_accesses={}",
+            "kvm: {} wall_ms={} rss_kib={} guest_resident_kib={} own_rss_kib={} unassigned_port_accesses={}",
             out.exits,
             t0.elapsed().as_millis(),
             rss >> 10,
+            guest >> 10,
+            rss.saturating_sub(guest) >> 10,
             vm.ports.unassigned_count()
         );
     }
