@@ -360,7 +360,7 @@ mod off {
 const SC_GPRS: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 7, 6, 5, 3, 2, 0, 1, 4];
 
 fn fxsave_image(env: &CpuState) -> [u8; 512] {
-    use xlat_frontend_x86::{state, x87};
+    use xlat_frontend_x86::state;
     let mut b = [0u8; 512];
     let cw = env.word(state::X87_CW) as u16;
     let top = env.word(state::X87_TOP) & 7;
@@ -371,7 +371,7 @@ fn fxsave_image(env: &CpuState) -> [u8; 512] {
     b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
     for i in 0..8u64 {
         let phys = ((top + i) & 7) as u8;
-        let (lo, hi) = x87::to80(f64::from_bits(env.word(state::x87(phys))));
+        let (lo, hi) = (env.word(state::x87(phys)), env.word(state::x87_exp(phys)));
         let o = 32 + 16 * i as usize;
         b[o..o + 8].copy_from_slice(&lo.to_le_bytes());
         b[o + 8..o + 10].copy_from_slice(&(hi as u16).to_le_bytes());
@@ -385,7 +385,7 @@ fn fxsave_image(env: &CpuState) -> [u8; 512] {
 }
 
 fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
-    use xlat_frontend_x86::{state, x87};
+    use xlat_frontend_x86::state;
     let u16_at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
     let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
     env.set_word(state::X87_CW, u16_at(0));
@@ -399,8 +399,9 @@ fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
     );
     for i in 0..8u64 {
         let o = 32 + 16 * i as usize;
-        let v = x87::from80(u64_at(o), u16_at(o + 8));
-        env.set_word(state::x87(((top + i) & 7) as u8), v.to_bits());
+        let phys = ((top + i) & 7) as u8;
+        env.set_word(state::x87(phys), u64_at(o));
+        env.set_word(state::x87_exp(phys), u16_at(o + 8));
     }
     for x in 0..16u8 {
         let o = 160 + 16 * x as usize;

@@ -345,52 +345,6 @@ pub static H_X87: Helper = Helper {
     state_words: None,
 };
 
-extern "C" fn from80(_: &mut CpuState, lo: u64, hi: u64, _: u64, _: u64) -> u64 {
-    crate::x87::from80(lo, hi).to_bits()
-}
-
-/// 80-bit extended → double bits.
-pub static H_FROM80: Helper = Helper {
-    name: "x86_from80",
-    func: from80,
-    nargs: 2,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
-};
-
-extern "C" fn to80(_: &mut CpuState, v: u64, hi: u64, _: u64, _: u64) -> u64 {
-    let (l, h) = crate::x87::to80(f64::from_bits(v));
-    if hi != 0 { h } else { l }
-}
-
-/// Double bits → 80-bit extended: the significand (`hi` = 0) or the sign and exponent.
-pub static H_TO80: Helper = Helper {
-    name: "x86_to80",
-    func: to80,
-    nargs: 2,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
-};
-
-extern "C" fn conv(_: &mut CpuState, kind: u64, v: u64, _: u64, _: u64) -> u64 {
-    match kind {
-        0 => f64::from(f32::from_bits(v as u32)).to_bits(),
-        1 => u64::from((f64::from_bits(v) as f32).to_bits()),
-        2 => f64::from(v as u16 as i16).to_bits(),
-        3 => f64::from(v as u32 as i32).to_bits(),
-        _ => (v as i64 as f64).to_bits(),
-    }
-}
-
-/// Conversions for x87 memory operands: 0 f32→f64, 1 f64→f32, 2/3/4 int16/32/64→f64.
-pub static H_CONV: Helper = Helper {
-    name: "x86_conv",
-    func: conv,
-    nargs: 2,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
-};
-
 extern "C" fn sse_half(_: &mut CpuState, op: u64, a: u64, b: u64, _: u64) -> u64 {
     crate::sse::half(op, a, b)
 }

@@ -59,9 +59,13 @@ pub const fn xmm(i: u8) -> u32 {
     reg_offset(32 + 2 * (i as usize & 15))
 }
 
-/// State offset of x87 physical register `i` (an IEEE double, see [`crate::x87`]).
+/// State offset of x87 physical register `i`'s significand (see [`crate::x87`]).
 pub const fn x87(i: u8) -> u32 {
     reg_offset(64 + (i as usize & 7))
+}
+/// State offset of x87 physical register `i`'s sign and exponent (16 bits).
+pub const fn x87_exp(i: u8) -> u32 {
+    reg_offset(76 + (i as usize & 7))
 }
 /// x87 stack top (0..8).
 pub const X87_TOP: u32 = reg_offset(72);

@@ -338,6 +338,155 @@ fn hw_flags(f: u32) -> u64 {
         .fold(0, |a, h| a | h)
 }
 
+/// An x87 instruction with an absolute memory operand at scratch offset `off`.
+fn x87_mem(b: &mut Vec<u8>, op: u8, reg: u8, off: u64) {
+    b.push(op);
+    b.push((reg << 3) | 4);
+    b.push(0x25);
+    b.extend_from_slice(&((SCRATCH + off) as u32).to_le_bytes());
+}
+
+/// A self-contained x87 sequence: maybe a control word (precision and rounding), two loads
+/// from scratch memory in random formats, one operation, stores of what is left on the
+/// stack (popping it empty) and maybe the status word.
+fn x87_case(r: &mut StdRng) -> Vec<u8> {
+    let mut b = Vec::new();
+    let slot = |r: &mut StdRng| r.random_range(0..(SCRATCH_LEN as u64 - 32) / 16) * 16;
+    if r.random_bool(0.5) {
+        let pc = [0u16, 2, 3][r.random_range(0..3)];
+        let rc = r.random_range(0..4u16);
+        let cw = 0x37f & !0x300 | (pc << 8) | (rc << 10);
+        let off = slot(r);
+        b.extend_from_slice(&[0x66, 0xc7, 0x04, 0x25]);
+        b.extend_from_slice(&((SCRATCH + off) as u32).to_le_bytes());
+        b.extend_from_slice(&cw.to_le_bytes());
+        x87_mem(&mut b, 0xd9, 5, off);
+    }
+    // Loads: fld m32/m64/m80, fild m16/m32/m64, constants.
+    const LOADS: [(u8, u8); 6] = [
+        (0xd9, 0),
+        (0xdd, 0),
+        (0xdb, 5),
+        (0xdf, 0),
+        (0xdb, 0),
+        (0xdf, 5),
+    ];
+    let load = |b: &mut Vec<u8>, r: &mut StdRng| {
+        if r.random_bool(0.1) {
+            b.extend_from_slice(&[
+                0xd9,
+                [0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee][r.random_range(0..7)],
+            ]);
+        } else {
+            // Mostly the float formats.
+            let (op, reg) = LOADS[[0, 1, 1, 2, 2, 2, 3, 4, 5][r.random_range(0..9)]];
+            let off = slot(r);
+            x87_mem(b, op, reg, off);
+        }
+    };
+    load(&mut b, r);
+    load(&mut b, r);
+    let mut depth = 2;
+    match r.random_range(0..9) {
+        // faddp/fmulp/fsubrp/fsubp/fdivrp/fdivp st(1), st
+        0 | 1 => {
+            b.extend_from_slice(&[
+                0xde,
+                [0xc1, 0xc9, 0xe1, 0xe9, 0xf1, 0xf9][r.random_range(0..6)],
+            ]);
+            depth = 1;
+        }
+        // arithmetic with a memory operand (m32 / m64 / m32int / m16int)
+        2 => {
+            let op = [0xd8, 0xdc, 0xda, 0xde][r.random_range(0..4)];
+            let reg = [0, 1, 4, 5, 6, 7][r.random_range(0..6)];
+            let off = slot(r);
+            x87_mem(&mut b, op, reg, off);
+        }
+        // unary: fchs fabs ftst fxam fsqrt frndint fprem fprem1 fscale fxtract
+        3 | 4 => {
+            let op =
+                [0xe0, 0xe1, 0xe4, 0xe5, 0xfa, 0xfc, 0xf8, 0xf5, 0xfd, 0xf4][r.random_range(0..10)];
+            b.extend_from_slice(&[0xd9, op]);
+            if op == 0xf4 {
+                depth = 3;
+            }
+        }
+        // compares into RFLAGS: fcomi fucomi fcomip fucomip
+        5 => {
+            let (op, m) =
+                [(0xdb, 0xf1), (0xdb, 0xe9), (0xdf, 0xf1), (0xdf, 0xe9)][r.random_range(0..4)];
+            b.extend_from_slice(&[op, m]);
+            if op == 0xdf {
+                depth = 1;
+            }
+        }
+        // compares into the status word: fcom st(1), fucom st(1), fcompp, fucompp, m64 fcom
+        6 => {
+            match r.random_range(0..5) {
+                0 => b.extend_from_slice(&[0xd8, 0xd1]),
+                1 => b.extend_from_slice(&[0xdd, 0xe1]),
+                2 => {
+                    b.extend_from_slice(&[0xde, 0xd9]);
+                    depth = 0;
+                }
+                3 => {
+                    b.extend_from_slice(&[0xda, 0xe9]);
+                    depth = 0;
+                }
+                _ => {
+                    let off = slot(r);
+                    x87_mem(&mut b, 0xdc, 2, off);
+                }
+            }
+            b.extend_from_slice(&[0xdf, 0xe0]);
+        }
+        // fcmovcc st, st(1) after a compare; fxch
+        7 => {
+            b.extend_from_slice(&[0xdb, 0xf1]);
+            let (op, m) = [
+                (0xda, 0xc1),
+                (0xda, 0xc9),
+                (0xda, 0xd1),
+                (0xda, 0xd9),
+                (0xdb, 0xc1),
+                (0xdb, 0xc9),
+                (0xdb, 0xd1),
+                (0xdb, 0xd9),
+            ][r.random_range(0..8)];
+            b.extend_from_slice(&[op, m, 0xd9, 0xc9]);
+        }
+        // fst m64 / fst m32 of st(0), keeping it
+        _ => {
+            let op = [0xd9, 0xdd][r.random_range(0..2)];
+            let off = slot(r);
+            x87_mem(&mut b, op, 2, off);
+        }
+    }
+    // Pop everything: fstp m32/m64/m80, fistp m16/m32/m64, fisttp m16/m32/m64.
+    const STORES: [(u8, u8); 9] = [
+        (0xd9, 3),
+        (0xdd, 3),
+        (0xdb, 7),
+        (0xdf, 3),
+        (0xdb, 3),
+        (0xdf, 7),
+        (0xdf, 1),
+        (0xdb, 1),
+        (0xdd, 1),
+    ];
+    for _ in 0..depth {
+        let (op, reg) = STORES[[0, 1, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8][r.random_range(0..12)]];
+        let off = slot(r);
+        x87_mem(&mut b, op, reg, off);
+    }
+    if r.random_bool(0.5) {
+        let off = slot(r);
+        x87_mem(&mut b, 0xdd, 7, off);
+    }
+    b
+}
+
 /// The case `k` of batch `seed` (deterministic).
 pub fn case(seed: u64, k: usize) -> Case {
     let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
@@ -348,6 +497,17 @@ pub fn case(seed: u64, k: usize) -> Case {
     let mut fmt = iced_x86::IntelFormatter::new();
     let mut got = 0;
     let mut tries = 0;
+    if r.random_bool(0.08) {
+        code = x87_case(&mut r);
+        let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+        while d.can_decode() {
+            let i = d.decode();
+            undef = (undef & !i.rflags_modified()) | i.rflags_undefined();
+            fmt.format(&i, &mut text);
+            text.push('\n');
+        }
+        got = n;
+    }
     while got < n && tries < 100 {
         tries += 1;
         let Some((i, bytes)) = one(&mut r) else {

@@ -46,6 +46,7 @@ mod imp {
                 "push r14",
                 "push r15",
                 "mov qword ptr [0x50000198], rsp",
+                "fninit",
                 "ldmxcsr dword ptr [0x50000190]",
                 "movdqu xmm0, [0x50000090]",
                 "movdqu xmm1, [0x500000a0]",

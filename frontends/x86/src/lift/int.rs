@@ -337,6 +337,43 @@ fn rotate(cx: &mut Cx, left: bool) -> Option<()> {
     let bytes = cx.opsize(0);
     let a = cx.mem_addr();
     let s1 = cx.read(0, a, bytes)?;
+    let bits = u64::from(bytes) * 8;
+    if bytes >= 4
+        && cx.i.op1_kind() != OpKind::Register
+        && let Ok(imm) = cx.i.try_immediate(1)
+        && imm & (bits - 1) != 0
+    {
+        // A constant 32/64-bit rotate (gcc's hash and crypto idioms): inline, with CF and OF
+        // from the result as the helpers compute them.
+        let n = imm & (bits - 1);
+        let v = cx.zext(s1, bytes);
+        let (x, y) = if left {
+            (cx.opi(Opcode::Shl, v, n), cx.opi(Opcode::Shr, v, bits - n))
+        } else {
+            (cx.opi(Opcode::Shr, v, n), cx.opi(Opcode::Shl, v, bits - n))
+        };
+        let d = cx.op(Opcode::Or, x, y);
+        let d = cx.zext(d, bytes);
+        let msb = cx.opi(Opcode::Shr, d, bits - 1);
+        let (cf, other) = if left {
+            (cx.opi(Opcode::And, d, 1), msb)
+        } else {
+            let b2 = cx.opi(Opcode::Shr, d, bits - 2);
+            (msb, cx.opi(Opcode::And, b2, 1))
+        };
+        let of = cx.op(
+            Opcode::Xor,
+            if left { msb } else { other },
+            if left { cf } else { msb },
+        );
+        let f = cx.eflags();
+        let f = cx.opi(Opcode::AndN, f, flags::CF | flags::OF);
+        let f = cx.op(Opcode::Or, f, cf);
+        let of = cx.opi(Opcode::Shl, of, 11);
+        let nf = cx.op(Opcode::Or, f, of);
+        cx.set_cc_eflags(nf);
+        return cx.write(0, a, d, bytes);
+    }
     let cnt = count(cx, bytes)?;
     let f = cx.eflags();
     let sz = cx.k(u64::from(bytes));

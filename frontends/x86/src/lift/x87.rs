@@ -1,7 +1,8 @@
-//! Lifting x87 instructions onto the double-based stack machine in [`crate::x87`].
+//! Lifting x87 instructions onto the software 80-bit stack machine in [`crate::x87`]: one
+//! helper call per instruction (memory operands are loaded and stored here).
 
 use super::{Cx, Flow};
-use crate::x87::op;
+use crate::x87::{arg, op};
 use crate::{helpers, state};
 use iced_x86::{Mnemonic as M, OpKind, Register};
 use xlat_ir::{Opcode, Temp, Ty};
@@ -11,79 +12,84 @@ fn sti(r: Register) -> Option<u64> {
     (n < 8).then_some(u64::from(n))
 }
 
+/// `fmt` field: st(i).
+const ST: u64 = 15;
+
 impl Cx {
     fn x87(&mut self, o: u64, a: Temp, b: Temp) -> Temp {
         let k = self.k(o);
         self.b.call(&helpers::H_X87, &[k, a, b])
     }
 
-    fn x87k(&mut self, o: u64, a: u64, b: Temp) -> Temp {
-        let a = self.k(a);
-        self.x87(o, a, b)
+    fn x87_0(&mut self, o: u64) -> Temp {
+        let z = self.k(0);
+        self.x87(o, z, z)
     }
 
-    fn conv(&mut self, kind: u64, v: Temp) -> Temp {
-        let k = self.k(kind);
-        self.b.call(&helpers::H_CONV, &[k, v])
-    }
-
-    /// Operand `n` as double bits: st(i) or a float in memory (4, 8 or 10 bytes).
-    fn fval(&mut self, n: u32) -> Option<Temp> {
+    /// Operand `n` as (`fmt`/`SRC` fields, a, b): st(i), or a float or integer in memory.
+    fn x87_src(&mut self, n: u32, int: bool) -> Option<(u64, Temp, Temp)> {
+        let z = self.k(0);
         match self.i.op_kind(n) {
             OpKind::Register => {
                 let i = sti(self.i.op_register(n))?;
-                let z = self.k(0);
-                Some(self.x87k(op::GET, i, z))
+                Some(((ST << arg::FMT) | (i << arg::SRC), z, z))
             }
             OpKind::Memory => {
                 let a = self.ea();
-                Some(match self.i.memory_size().size() {
-                    4 => {
-                        let v = self.load(a, 4);
-                        self.conv(0, v)
-                    }
-                    8 => self.load(a, 8),
-                    10 => {
-                        let lo = self.load(a, 8);
-                        let a8 = self.opi(Opcode::Add, a, 8);
-                        let hi = self.load(a8, 2);
-                        self.b.call(&helpers::H_FROM80, &[lo, hi])
-                    }
+                let size = self.i.memory_size().size();
+                let fmt = match (int, size) {
+                    (false, 4) => 0,
+                    (false, 8) => 1,
+                    (false, 10) => 2,
+                    (true, 2) => 3,
+                    (true, 4) => 4,
+                    (true, 8) => 5,
                     _ => return None,
-                })
+                };
+                let lo = self.load(a, (size as u32).min(8));
+                let hi = if size == 10 {
+                    let a8 = self.opi(Opcode::Add, a, 8);
+                    self.load(a8, 2)
+                } else {
+                    z
+                };
+                Some((fmt << arg::FMT, lo, hi))
             }
             _ => None,
         }
     }
 
-    /// Stores double bits `v` to the memory operand in its format.
-    fn fstore(&mut self, v: Temp) -> Option<()> {
+    /// Stores st(0) to the memory operand in its float format.
+    fn x87_store(&mut self) -> Option<()> {
         let a = self.ea();
-        match self.i.memory_size().size() {
-            4 => {
-                let f = self.conv(1, v);
-                self.store(f, a, 4);
-            }
-            8 => self.store(v, a, 8),
-            10 => {
-                let z = self.k(0);
-                let one = self.k(1);
-                let lo = self.b.call(&helpers::H_TO80, &[v, z]);
-                let hi = self.b.call(&helpers::H_TO80, &[v, one]);
-                self.store(lo, a, 8);
-                let a8 = self.opi(Opcode::Add, a, 8);
-                self.store(hi, a8, 2);
-            }
+        let size = self.i.memory_size().size();
+        let fmt = match size {
+            4 => 0,
+            8 => 1,
+            10 => 2,
             _ => return None,
+        };
+        let v = self.x87_0(op::ST | (fmt << arg::FMT));
+        self.store(v, a, (size as u32).min(8));
+        if size == 10 {
+            let e = self.x87_0(op::EXP);
+            let a8 = self.opi(Opcode::Add, a, 8);
+            self.store(e, a8, 2);
         }
         Some(())
+    }
+
+    fn x87_status(&mut self) -> Temp {
+        let sw = self.b.get_reg(Ty::I64, state::X87_SW);
+        let t = self.b.get_reg(Ty::I64, state::X87_TOP);
+        let t = self.opi(Opcode::Shl, t, 11);
+        self.op(Opcode::Or, sw, t)
     }
 }
 
 /// Lifts `cx.i` if it is an x87 instruction.
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
-    let z = cx.k(0);
     let r = match m {
         M::Fnstcw | M::Fstcw => {
             let v = cx.b.get_reg(Ty::I64, state::X87_CW);
@@ -98,10 +104,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             Some(())
         }
         M::Fnstsw | M::Fstsw => {
-            let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
-            let t = cx.b.get_reg(Ty::I64, state::X87_TOP);
-            let t = cx.opi(Opcode::Shl, t, 11);
-            let v = cx.op(Opcode::Or, sw, t);
+            let v = cx.x87_status();
             match cx.i.op0_kind() {
                 OpKind::Register => cx.set_gpr(Register::AX, v),
                 _ => {
@@ -112,23 +115,29 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             Some(())
         }
         M::Fninit | M::Finit => {
+            let z = cx.k(0);
             let cw = cx.k(state::X87_CW_DEFAULT);
             cx.b.set_reg(state::X87_CW, cw);
             cx.b.set_reg(state::X87_SW, z);
             cx.b.set_reg(state::X87_TOP, z);
             Some(())
         }
-        M::Wait | M::Fnclex | M::Fclex => Some(()),
+        M::Fnclex | M::Fclex => {
+            let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
+            let sw = cx.opi(Opcode::And, sw, !0x80ff);
+            cx.b.set_reg(state::X87_SW, sw);
+            Some(())
+        }
+        M::Wait | M::Fnop => Some(()),
         M::Fxsave | M::Fxsave64 => fxsave(cx),
+        M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
         M::Fnstenv | M::Fstenv => {
             // The 28-byte protected-mode environment: control, status, tag (all empty
             // tags: the stack is not tracked), pointers zero.
+            let z = cx.k(0);
             let a = cx.ea();
             let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
-            let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
-            let t = cx.b.get_reg(Ty::I64, state::X87_TOP);
-            let t = cx.opi(Opcode::Shl, t, 11);
-            let sw = cx.op(Opcode::Or, sw, t);
+            let sw = cx.x87_status();
             let tag = cx.k(0xffff);
             for (off, v) in [(0, cw), (4, sw), (8, tag)] {
                 let p = cx.opi(Opcode::Add, a, off);
@@ -153,49 +162,46 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::X87_TOP, top);
             Some(())
         }
-        M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
-        M::Fld => cx.fval(0).map(|v| {
-            cx.x87(op::PUSH, v, z);
+        M::Fld | M::Fild => cx.x87_src(0, m == M::Fild).map(|(f, a, b)| {
+            if f >> arg::FMT == ST {
+                cx.x87(op::LD_ST | f, a, b);
+            } else {
+                cx.x87(op::LD | f, a, b);
+            }
         }),
-        M::Fldz | M::Fld1 => {
-            let v = cx.k(if m == M::Fld1 { 1f64.to_bits() } else { 0 });
-            cx.x87(op::PUSH, v, z);
-            Some(())
-        }
-        M::Fild => {
-            let a = cx.ea();
-            let bytes = cx.i.memory_size().size() as u32;
-            let v = cx.load(a, bytes);
-            let kind = match bytes {
-                2 => 2,
-                4 => 3,
-                _ => 4,
+        M::Fld1 | M::Fldl2t | M::Fldl2e | M::Fldpi | M::Fldlg2 | M::Fldln2 | M::Fldz => {
+            let k = match m {
+                M::Fld1 => 0,
+                M::Fldl2t => 1,
+                M::Fldl2e => 2,
+                M::Fldpi => 3,
+                M::Fldlg2 => 4,
+                M::Fldln2 => 5,
+                _ => 6,
             };
-            let f = cx.conv(kind, v);
-            cx.x87(op::PUSH, f, z);
+            cx.x87_0(op::LDC | (k << arg::KIND));
             Some(())
         }
         M::Fst | M::Fstp => {
-            let v = cx.x87k(op::GET, 0, z);
             let ok = match cx.i.op0_kind() {
                 OpKind::Register => sti(cx.i.op0_register()).map(|i| {
-                    cx.x87k(op::SET, i, v);
+                    cx.x87_0(op::ST_ST | (i << arg::DST));
                 }),
-                _ => cx.fstore(v),
+                _ => cx.x87_store(),
             };
             if m == M::Fstp {
-                cx.x87(op::POP, z, z);
+                cx.x87_0(op::POP);
             }
             ok
         }
         M::Fist | M::Fistp | M::Fisttp => {
             let bytes = cx.i.memory_size().size() as u64;
-            let trunc = u64::from(m == M::Fisttp) << 8;
-            let v = cx.x87k(op::TO_INT, bytes | trunc, z);
+            let trunc = u64::from(m == M::Fisttp) << arg::TRUNC;
+            let v = cx.x87_0(op::FIST | (bytes << arg::KIND) | trunc);
             let a = cx.ea();
             cx.store(v, a, bytes as u32);
             if m != M::Fist {
-                cx.x87(op::POP, z, z);
+                cx.x87_0(op::POP);
             }
             Some(())
         }
@@ -205,61 +211,144 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             } else {
                 sti(cx.i.op1_register())?
             };
-            cx.x87k(op::XCH, i, z);
+            cx.x87_0(op::XCH | (i << arg::SRC));
             Some(())
         }
-        M::Fchs | M::Fabs | M::Fsqrt | M::Frndint => {
+        M::Ffree | M::Fdecstp | M::Fincstp => {
             let k = match m {
+                M::Fdecstp => 1,
+                M::Fincstp => 2,
+                _ => 0,
+            };
+            cx.x87_0(op::STACK | (k << arg::KIND));
+            Some(())
+        }
+        M::Fchs
+        | M::Fabs
+        | M::Fsqrt
+        | M::Frndint
+        | M::Fprem
+        | M::Fprem1
+        | M::Fscale
+        | M::Fxtract
+        | M::F2xm1
+        | M::Fyl2x
+        | M::Fyl2xp1
+        | M::Fpatan
+        | M::Fsin
+        | M::Fcos
+        | M::Fsincos
+        | M::Fptan
+        | M::Fxam
+        | M::Ftst => {
+            let k: u64 = match m {
                 M::Fchs => 0,
                 M::Fabs => 1,
                 M::Fsqrt => 2,
-                _ => 3,
+                M::Frndint => 3,
+                M::Fprem => 4,
+                M::Fprem1 => 5,
+                M::Fscale => 6,
+                M::Fxtract => 7,
+                M::F2xm1 => 8,
+                M::Fyl2x => 9,
+                M::Fyl2xp1 => 10,
+                M::Fpatan => 11,
+                M::Fsin => 12,
+                M::Fcos => 13,
+                M::Fsincos => 14,
+                M::Fptan => 15,
+                M::Fxam => 16,
+                _ => 17,
             };
-            cx.x87k(op::UNARY, k, z);
+            cx.x87_0(op::UNARY | (k << arg::KIND));
             Some(())
         }
         M::Fadd
         | M::Faddp
+        | M::Fiadd
         | M::Fsub
         | M::Fsubp
+        | M::Fisub
         | M::Fsubr
         | M::Fsubrp
+        | M::Fisubr
         | M::Fmul
         | M::Fmulp
+        | M::Fimul
         | M::Fdiv
         | M::Fdivp
+        | M::Fidiv
         | M::Fdivr
-        | M::Fdivrp => arith(cx, m),
+        | M::Fdivrp
+        | M::Fidivr => arith(cx, m),
         M::Fucomi | M::Fcomi | M::Fucomip | M::Fcomip => {
             let i = sti(cx.i.op1_register())?;
-            let v = cx.x87k(op::GET, i, z);
-            let f = cx.x87(op::COMI, z, v);
+            let sig = u64::from(matches!(m, M::Fcomi | M::Fcomip));
+            let z = cx.k(0);
+            let f = cx.x87(
+                op::COMI | (ST << arg::FMT) | (i << arg::SRC) | (sig << arg::KIND),
+                z,
+                z,
+            );
             cx.set_cc_eflags(f);
             if matches!(m, M::Fucomip | M::Fcomip) {
-                cx.x87(op::POP, z, z);
+                cx.x87_0(op::POP);
             }
             Some(())
         }
-        M::Fucom | M::Fucomp | M::Fucompp | M::Fcom | M::Fcomp | M::Fcompp | M::Ftst => {
-            let v = if m == M::Ftst {
-                Some(z)
-            } else if cx.i.op_count() == 0 {
-                Some(cx.x87k(op::GET, 1, z))
+        M::Fucom
+        | M::Fucomp
+        | M::Fucompp
+        | M::Fcom
+        | M::Fcomp
+        | M::Fcompp
+        | M::Ficom
+        | M::Ficomp => {
+            let int = matches!(m, M::Ficom | M::Ficomp);
+            let src = if cx.i.op_count() == 0 {
+                let z = cx.k(0);
+                Some(((ST << arg::FMT) | (1 << arg::SRC), z, z))
             } else {
                 let n = cx.i.op_count() - 1;
-                cx.fval(n)
+                cx.x87_src(n, int)
             };
-            v.map(|v| {
-                cx.x87(op::COM_SW, z, v);
+            src.map(|(f, a, b)| {
+                let sig = u64::from(!matches!(m, M::Fucom | M::Fucomp | M::Fucompp));
+                cx.x87(op::COM | f | (sig << arg::KIND), a, b);
                 let pops = match m {
-                    M::Fucomp | M::Fcomp => 1,
+                    M::Fucomp | M::Fcomp | M::Ficomp => 1,
                     M::Fucompp | M::Fcompp => 2,
                     _ => 0,
                 };
                 for _ in 0..pops {
-                    cx.x87(op::POP, z, z);
+                    cx.x87_0(op::POP);
                 }
             })
+        }
+        M::Fcmovb
+        | M::Fcmove
+        | M::Fcmovbe
+        | M::Fcmovu
+        | M::Fcmovnb
+        | M::Fcmovne
+        | M::Fcmovnbe
+        | M::Fcmovnu => {
+            let cc = match m {
+                M::Fcmovb => 2,
+                M::Fcmovnb => 3,
+                M::Fcmove => 4,
+                M::Fcmovne => 5,
+                M::Fcmovbe => 6,
+                M::Fcmovnbe => 7,
+                M::Fcmovu => 10,
+                _ => 11,
+            };
+            let i = sti(cx.i.op1_register())?;
+            let c = cx.cond(cc);
+            let z = cx.k(0);
+            cx.x87(op::CMOV | (i << arg::SRC), c, z);
+            Some(())
         }
         _ => return None,
     };
@@ -271,32 +360,45 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
 }
 
 fn arith(cx: &mut Cx, m: M) -> Option<()> {
-    let kind = match m {
-        M::Fadd | M::Faddp => 0,
-        M::Fsub | M::Fsubp | M::Fsubr | M::Fsubrp => 1,
-        M::Fmul | M::Fmulp => 2,
+    let kind: u64 = match m {
+        M::Fadd | M::Faddp | M::Fiadd => 0,
+        M::Fsub | M::Fsubp | M::Fsubr | M::Fsubrp | M::Fisub | M::Fisubr => 1,
+        M::Fmul | M::Fmulp | M::Fimul => 2,
         _ => 3,
     };
-    let rev = u64::from(matches!(m, M::Fsubr | M::Fsubrp | M::Fdivr | M::Fdivrp));
+    let rev = u64::from(matches!(
+        m,
+        M::Fsubr | M::Fsubrp | M::Fdivr | M::Fdivrp | M::Fisubr | M::Fidivr
+    ));
+    let int = matches!(
+        m,
+        M::Fiadd | M::Fisub | M::Fisubr | M::Fimul | M::Fidiv | M::Fidivr
+    );
     let pop = matches!(
         m,
         M::Fsubp | M::Faddp | M::Fmulp | M::Fdivp | M::Fsubrp | M::Fdivrp
     );
-    let z = cx.k(0);
-    let (dst, src) = match cx.i.op_count() {
-        0 => (1, cx.x87k(op::GET, 0, z)),
-        1 => (0, cx.fval(0)?),
+    let (dst, (f, a, b)) = match cx.i.op_count() {
+        0 => {
+            let z = cx.k(0);
+            (1, (ST << arg::FMT, z, z))
+        }
+        1 => (0, cx.x87_src(0, int)?),
         _ => {
             let d = match cx.i.op0_kind() {
                 OpKind::Register => sti(cx.i.op0_register())?,
                 _ => return None,
             };
-            (d, cx.fval(1)?)
+            (d, cx.x87_src(1, int)?)
         }
     };
-    cx.x87k(op::ARITH, kind | (rev << 4) | (dst << 8), src);
+    cx.x87(
+        op::ARITH | f | (dst << arg::DST) | (kind << arg::KIND) | (rev << arg::REV),
+        a,
+        b,
+    );
     if pop {
-        cx.x87(op::POP, z, z);
+        cx.x87_0(op::POP);
     }
     Some(())
 }
@@ -307,10 +409,7 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
     let a = cx.ea();
     let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
     cx.store(cw, a, 2);
-    let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
-    let t = cx.b.get_reg(Ty::I64, state::X87_TOP);
-    let t = cx.opi(Opcode::Shl, t, 11);
-    let sw = cx.op(Opcode::Or, sw, t);
+    let sw = cx.x87_status();
     let a2 = cx.opi(Opcode::Add, a, 2);
     cx.store(sw, a2, 2);
     let z = cx.k(0);
@@ -326,11 +425,9 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
     let mask = cx.k(0xffff);
     let a28 = cx.opi(Opcode::Add, a, 28);
     cx.store(mask, a28, 4);
-    let one = cx.k(1);
     for i in 0..8u64 {
-        let v = cx.x87k(op::GET, i, z);
-        let lo = cx.b.call(&helpers::H_TO80, &[v, z]);
-        let hi = cx.b.call(&helpers::H_TO80, &[v, one]);
+        let lo = cx.x87_0(op::GET_RAW | (i << arg::SRC));
+        let hi = cx.x87_0(op::EXP | (i << arg::SRC));
         let p = cx.opi(Opcode::Add, a, 32 + 16 * i);
         cx.store(lo, p, 8);
         let p8 = cx.opi(Opcode::Add, p, 8);
@@ -366,8 +463,7 @@ fn fxrstor(cx: &mut Cx) -> Option<()> {
         let lo = cx.load(p, 8);
         let p8 = cx.opi(Opcode::Add, p, 8);
         let hi = cx.load(p8, 2);
-        let v = cx.b.call(&helpers::H_FROM80, &[lo, hi]);
-        cx.x87k(op::SET, i, v);
+        cx.x87(op::SET_RAW | (i << arg::SRC), lo, hi);
     }
     for x in 0..16u8 {
         let p = cx.opi(Opcode::Add, a, 160 + 16 * u64::from(x));
