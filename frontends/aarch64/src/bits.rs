@@ -88,3 +88,58 @@ mod tests {
         assert_eq!(w, 0xf | (0xff << 56));
     }
 }
+
+/// CRC32 / CRC32C (bit-reflected, as the A64 instructions define them) of the low `8 << sz`
+/// bits of `data` into `acc`; `kind` is `c << 8 | sz`.
+pub fn crc32(acc: u32, data: u64, kind: u64) -> u32 {
+    let poly: u32 = if kind >> 8 != 0 {
+        0x82f6_3b78
+    } else {
+        0xedb8_8320
+    };
+    let nbits = 8u32 << (kind & 3);
+    let mut crc = acc;
+    for i in 0..nbits {
+        let bit = ((data >> i) as u32 ^ crc) & 1;
+        crc = (crc >> 1) ^ if bit != 0 { poly } else { 0 };
+    }
+    crc
+}
+
+extern "C" fn helper_crc32(
+    _: &mut xlat_ir::abi::CpuState,
+    acc: u64,
+    data: u64,
+    kind: u64,
+    _: u64,
+) -> u64 {
+    u64::from(crc32(acc as u32, data, kind))
+}
+
+/// The CRC32 helper (pure: accumulator, data, kind).
+pub static CRC32: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_crc32",
+    func: helper_crc32,
+    nargs: 3,
+    flags: xlat_ir::HelperFlags::PURE,
+    state_words: None,
+};
+
+/// CNTVCT_EL0 frequency: CNTFRQ_EL0 (1 GHz, counting nanoseconds).
+pub const CNTFRQ: u64 = 1_000_000_000;
+
+extern "C" fn helper_cntvct(_: &mut xlat_ir::abi::CpuState, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // The host's monotonic clock in nanoseconds since an arbitrary start (the process's).
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The CNTVCT_EL0 helper.
+pub static CNTVCT: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_cntvct",
+    func: helper_cntvct,
+    nargs: 0,
+    flags: xlat_ir::HelperFlags::STATE,
+    state_words: None,
+};

@@ -3,7 +3,7 @@
 //! and from integers. Arithmetic is the host's IEEE round-to-nearest-even; FPCR rounding modes
 //! other than RN and FPSR cumulative flags are not modelled yet.
 
-use crate::state;
+use crate::{fpvec, state};
 use xlat_ir::abi::CpuState;
 
 fn f(insn: u32, hi: u32, lo: u32) -> u32 {
@@ -28,39 +28,15 @@ fn bits(x: f64, dbl: bool) -> u64 {
     }
 }
 
+/// The raw bits of the single or double in the low bits of `v{r}`.
+fn lane_bits(env: &CpuState, r: u32, dbl: bool) -> u64 {
+    let w = env.word(state::v(r as u8));
+    if dbl { w } else { w & 0xffff_ffff }
+}
+
 fn set_bits(env: &mut CpuState, r: u32, b: u64) {
     env.set_word(state::v(r as u8), b);
     env.set_word(state::v(r as u8) + 8, 0);
-}
-
-/// The Arm NaN result: the first signalling NaN operand quietened, else the first quiet NaN,
-/// else (an invalid operation) the default NaN, which is positive (x86 makes it negative).
-fn arm_nan(r: f64, ops: &[f64], dbl: bool) -> f64 {
-    if !r.is_nan() {
-        return r;
-    }
-    let snan = |x: &f64| {
-        x.is_nan()
-            && if dbl {
-                x.to_bits() & (1 << 51) == 0
-            } else {
-                (*x as f32).to_bits() & (1 << 22) == 0
-            }
-    };
-    let quiet = |x: f64| {
-        if dbl {
-            f64::from_bits(x.to_bits() | (1 << 51))
-        } else {
-            f64::from(f32::from_bits((x as f32).to_bits() | (1 << 22)))
-        }
-    };
-    if let Some(x) = ops.iter().find(|x| snan(x)) {
-        return quiet(*x);
-    }
-    if let Some(x) = ops.iter().find(|x| x.is_nan()) {
-        return *x;
-    }
-    f64::NAN.copysign(1.0)
 }
 
 fn cond_holds(env: &CpuState, cond: u32) -> bool {
@@ -90,31 +66,6 @@ fn set_nzcv(env: &mut CpuState, nzcv: u32) {
     ] {
         env.set_word(off, u64::from((nzcv >> bit) & 1));
     }
-}
-
-fn fmax_nm(a: f64, b: f64, max: bool) -> f64 {
-    if a.is_nan() && !b.is_nan() {
-        return b;
-    }
-    if b.is_nan() && !a.is_nan() {
-        return a;
-    }
-    minmax(a, b, max)
-}
-
-fn minmax(a: f64, b: f64, max: bool) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        return a + b;
-    }
-    if a == 0.0 && b == 0.0 {
-        let neg = if max {
-            a.is_sign_negative() && b.is_sign_negative()
-        } else {
-            a.is_sign_negative() || b.is_sign_negative()
-        };
-        return if neg { -0.0 } else { 0.0 };
-    }
-    if max { a.max(b) } else { a.min(b) }
 }
 
 fn round(x: f64, mode: u32) -> f64 {
@@ -150,16 +101,16 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
     if f(insn, 24, 24) == 1 {
         // FMADD, FMSUB, FNMADD, FNMSUB.
         let (o1, o0, ra) = (f(insn, 21, 21), f(insn, 15, 15), f(insn, 14, 10));
-        let (a, n, m) = (get(env, ra, dbl), get(env, rn, dbl), get(env, rm, dbl));
-        let n = if o0 == 1 { -n } else { n };
-        let a = if o1 == 1 { -a } else { a };
-        let n = if o1 == 1 { -n } else { n };
-        let r = if dbl {
-            n.mul_add(m, a)
+        let es = if dbl { 64 } else { 32 };
+        let raw = |r: u32| lane_bits(env, r, dbl);
+        let (a, n, m) = (raw(ra), raw(rn), raw(rm));
+        let n = if o0 == 1 { fpvec::neg(n, es) } else { n };
+        let (a, n) = if o1 == 1 {
+            (fpvec::neg(a, es), fpvec::neg(n, es))
         } else {
-            f64::from((n as f32).mul_add(m as f32, a as f32))
+            (a, n)
         };
-        set_bits(env, rd, bits(r, dbl));
+        set_bits(env, rd, fpvec::fma(a, n, m, es));
         return true;
     }
     if f(insn, 21, 21) == 0 || f(insn, 30, 29) != 0 {
@@ -212,28 +163,47 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
         0b010000 | 0b110000 if f(insn, 20, 19) == 0 || f(insn, 20, 17) == 0b0001 => {
             let opcode = f(insn, 20, 15);
             let a = get(env, rn, dbl);
-            let r = match opcode {
+            match opcode {
                 0 => {
                     let w = env.word(state::v(rn as u8));
                     set_bits(env, rd, if dbl { w } else { w & 0xffff_ffff });
-                    return true;
+                    true
                 }
-                1 => a.abs(),
-                2 => -a,
-                3 => arm_nan(a.sqrt(), &[a], dbl),
+                1 => {
+                    let es = if dbl { 64 } else { 32 };
+                    set_bits(env, rd, lane_bits(env, rn, dbl) & !(1 << (es - 1)));
+                    true
+                }
+                2 => {
+                    let es = if dbl { 64 } else { 32 };
+                    set_bits(env, rd, fpvec::neg(lane_bits(env, rn, dbl), es));
+                    true
+                }
+                3 => {
+                    let es = if dbl { 64 } else { 32 };
+                    let x = lane_bits(env, rn, dbl);
+                    let r = fpvec::nan_of(&[x], es).unwrap_or_else(|| fpvec::from_f(a.sqrt(), es));
+                    set_bits(env, rd, r);
+                    true
+                }
                 4 | 5 => {
                     let to_dbl = opcode == 5;
                     if to_dbl == dbl {
                         return false;
                     }
                     set_bits(env, rd, bits(a, to_dbl));
-                    return true;
+                    true
                 }
-                8..=15 if opcode != 13 => round(a, opcode - 8),
-                _ => return false,
-            };
-            set_bits(env, rd, bits(r, dbl));
-            true
+                8..=15 if opcode != 13 => {
+                    let es = if dbl { 64 } else { 32 };
+                    let x = lane_bits(env, rn, dbl);
+                    let r = fpvec::nan_of(&[x], es)
+                        .unwrap_or_else(|| fpvec::from_f(round(a, opcode - 8), es));
+                    set_bits(env, rd, r);
+                    true
+                }
+                _ => false,
+            }
         }
         x if x & 0b1111 == 0b1000 && x >> 4 == 0 => {
             // FCMP/FCMPE (with zero when opc bit 3).
@@ -310,40 +280,21 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
             true
         }
         x if x & 0b11 == 0b10 => {
-            let (a, b) = (get(env, rn, dbl), get(env, rm, dbl));
+            let es = if dbl { 64 } else { 32 };
+            let (a, b) = (lane_bits(env, rn, dbl), lane_bits(env, rm, dbl));
             let r = match f(insn, 15, 12) {
-                0 => a * b,
-                1 => a / b,
-                2 => a + b,
-                3 => a - b,
-                4 => minmax(a, b, true),
-                5 => minmax(a, b, false),
-                6 => fmax_nm(a, b, true),
-                7 => fmax_nm(a, b, false),
-                8 => -(a * b),
+                0 => fpvec::arith(fpvec::MUL, a, b, es),
+                1 => fpvec::arith(fpvec::DIV, a, b, es),
+                2 => fpvec::arith(fpvec::ADD, a, b, es),
+                3 => fpvec::arith(fpvec::SUB, a, b, es),
+                4 => fpvec::minmax(a, b, es, true),
+                5 => fpvec::minmax(a, b, es, false),
+                6 => fpvec::minmax_nm(a, b, es, true),
+                7 => fpvec::minmax_nm(a, b, es, false),
+                8 => fpvec::neg(fpvec::arith(fpvec::MUL, a, b, es), es),
                 _ => return false,
             };
-            // Singles: each op rounds once, in f32 (f64 is exact for + - * of two singles
-            // except double rounding of / and sqrt, so compute those in f32).
-            let r = if dbl {
-                r
-            } else {
-                let (x, y) = (a as f32, b as f32);
-                f64::from(match f(insn, 15, 12) {
-                    0 => x * y,
-                    1 => x / y,
-                    2 => x + y,
-                    3 => x - y,
-                    8 => -(x * y),
-                    _ => r as f32,
-                })
-            };
-            let r = if matches!(f(insn, 15, 12), 6 | 7) {
-                r
-            } else {
-                arm_nan(r, &[a, b], dbl)
-            };
-            set_bits(env, rd, bits(r, dbl));
+            set_bits(env, rd, r);
             true
         }
         _ => false,

@@ -10,7 +10,7 @@
 use crate::simd::{f, get_v, lane, mask, put, set_v};
 use xlat_ir::abi::CpuState;
 
-fn to_f(x: u64, es: u32) -> f64 {
+pub(crate) fn to_f(x: u64, es: u32) -> f64 {
     if es == 64 {
         f64::from_bits(x)
     } else {
@@ -18,7 +18,7 @@ fn to_f(x: u64, es: u32) -> f64 {
     }
 }
 
-fn from_f(v: f64, es: u32) -> u64 {
+pub(crate) fn from_f(v: f64, es: u32) -> u64 {
     if v.is_nan() {
         return default_nan(es);
     }
@@ -60,14 +60,14 @@ fn is_snan(x: u64, es: u32) -> bool {
 }
 
 /// Arm's NaN operand processing: the first signalling NaN quietened, else the first quiet NaN.
-fn nan_of(ops: &[u64], es: u32) -> Option<u64> {
+pub(crate) fn nan_of(ops: &[u64], es: u32) -> Option<u64> {
     if let Some(x) = ops.iter().find(|x| is_snan(**x, es)) {
         return Some(x | quiet_bit(es));
     }
     ops.iter().copied().find(|x| is_nan(*x, es))
 }
 
-fn minmax(x: u64, y: u64, es: u32, max: bool) -> u64 {
+pub(crate) fn minmax(x: u64, y: u64, es: u32, max: bool) -> u64 {
     if let Some(n) = nan_of(&[x, y], es) {
         return n;
     }
@@ -84,7 +84,7 @@ fn minmax(x: u64, y: u64, es: u32, max: bool) -> u64 {
     if pick_a { x } else { y }
 }
 
-fn minmax_nm(x: u64, y: u64, es: u32, max: bool) -> u64 {
+pub(crate) fn minmax_nm(x: u64, y: u64, es: u32, max: bool) -> u64 {
     let qn = |v: u64| is_nan(v, es) && !is_snan(v, es);
     match (qn(x), qn(y)) {
         (true, false) if !is_nan(y, es) => y,
@@ -95,7 +95,7 @@ fn minmax_nm(x: u64, y: u64, es: u32, max: bool) -> u64 {
 
 /// Fused multiply-add `a + n * m` with Arm's NaN rules (an infinity times zero with a quiet
 /// NaN addend is the default NaN).
-fn fma(a: u64, n: u64, m: u64, es: u32) -> u64 {
+pub(crate) fn fma(a: u64, n: u64, m: u64, es: u32) -> u64 {
     let (fa, fnn, fm) = (to_f(a, es), to_f(n, es), to_f(m, es));
     let inf_zero = (fnn.is_infinite() && fm == 0.0) || (fnn == 0.0 && fm.is_infinite());
     if is_nan(a, es) && !is_snan(a, es) && inf_zero {
@@ -116,7 +116,7 @@ fn fma(a: u64, n: u64, m: u64, es: u32) -> u64 {
     }
 }
 
-fn arith(op: u32, x: u64, y: u64, es: u32) -> u64 {
+pub(crate) fn arith(op: u32, x: u64, y: u64, es: u32) -> u64 {
     if let Some(n) = nan_of(&[x, y], es) {
         return n;
     }
@@ -138,23 +138,24 @@ fn arith(op: u32, x: u64, y: u64, es: u32) -> u64 {
     from_f(r, es)
 }
 
-const ADD: u32 = 0;
-const SUB: u32 = 1;
-const MUL: u32 = 2;
-const DIV: u32 = 3;
+pub(crate) const ADD: u32 = 0;
+pub(crate) const SUB: u32 = 1;
+pub(crate) const MUL: u32 = 2;
+pub(crate) const DIV: u32 = 3;
 const MULX: u32 = 4;
 
 fn ones(c: bool, es: u32) -> u64 {
     if c { mask(es) as u64 } else { 0 }
 }
 
-fn neg(x: u64, es: u32) -> u64 {
+pub(crate) fn neg(x: u64, es: u32) -> u64 {
     x ^ sign_bit(es)
 }
 
 /// FRECPS / FRSQRTS steps: `(k - n * m) / d` fused, with infinity times zero giving k / d.
 fn step(n: u64, m: u64, es: u32, rsqrt: bool) -> u64 {
-    if let Some(x) = nan_of(&[n, m], es) {
+    // The pseudocode negates the first operand before the NaN checks.
+    if let Some(x) = nan_of(&[neg(n, es), m], es) {
         return x;
     }
     let (a, b) = (to_f(n, es), to_f(m, es));
@@ -164,9 +165,16 @@ fn step(n: u64, m: u64, es: u32, rsqrt: bool) -> u64 {
         return from_f(k / div, es);
     }
     let r = if es == 64 {
-        (-a).mul_add(b, k) / div
+        if rsqrt && a.abs() >= f64::MIN_POSITIVE * 4.0 {
+            // (3 - a*b) / 2 as 1.5 - (a/2)*b: one rounding, no intermediate overflow.
+            (-(a * 0.5)).mul_add(b, 1.5)
+        } else {
+            (-a).mul_add(b, k) / div
+        }
     } else {
-        f64::from((-(a as f32)).mul_add(b as f32, k as f32) / div as f32)
+        // Singles: a*b is exact in f64 and k - a*b rounds at most once more far below the
+        // single's precision, so the one rounding to f32 is the fused result.
+        (k - a * b) / div
     };
     from_f(r, es)
 }
@@ -210,7 +218,7 @@ fn pairwise(op: u32, a_bit: bool, x: u64, y: u64, es: u32) -> Option<u64> {
     })
 }
 
-fn round_mode(x: f64, mode: u32) -> f64 {
+pub(crate) fn round_mode(x: f64, mode: u32) -> f64 {
     match mode {
         0 => x.round_ties_even(),
         1 => x.ceil(),
@@ -523,7 +531,23 @@ pub fn scalar(env: &mut CpuState, insn: u32) -> bool {
     let (rd, rn, rm) = (f(insn, 4, 0), f(insn, 9, 5), f(insn, 20, 16));
     let a = get_v(env, rn);
     let x = lane(a, 0, es);
-    let r = if insn & 0xdf20_0400 == 0x5e20_0400 && f(insn, 15, 11) >= 0b11000 {
+    let op3 = f(insn, 15, 11);
+    let op2 = f(insn, 16, 12);
+    let scalar_three = matches!(
+        (op3, u, a_bit),
+        (0b11011, false, false)
+            | (0b11100, false, false)
+            | (0b11111, false, _)
+            | (0b11100, true, _)
+            | (0b11101, true, _)
+            | (0b11010, true, true)
+    );
+    let scalar_misc =
+        matches!(op2, 0b11010..=0b11101) || matches!((op2, a_bit), (0b01100..=0b01110, true));
+    let r = if insn & 0xdf20_0400 == 0x5e20_0400 && op3 >= 0b11000 {
+        if !scalar_three {
+            return false;
+        }
         let y = lane(get_v(env, rm), 0, es);
         let d = lane(get_v(env, rd), 0, es);
         match three(f(insn, 15, 11), u, a_bit, x, y, d, es) {
@@ -531,6 +555,9 @@ pub fn scalar(env: &mut CpuState, insn: u32) -> bool {
             None => return false,
         }
     } else if insn & 0xdf3e_0c00 == 0x5e20_0800 && f(insn, 16, 12) >= 0b01100 {
+        if !scalar_misc {
+            return false;
+        }
         match misc(f(insn, 16, 12), u, a_bit, x, es) {
             Some(v) => v,
             None => return false,

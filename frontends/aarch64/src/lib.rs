@@ -61,10 +61,14 @@ impl Default for Aarch64 {
     }
 }
 
-/// `AT_HWCAP`: FP, ASIMD, CPUID is not claimed; ATOMICS (LSE).
+/// `AT_HWCAP`: exactly what is implemented: FP, ASIMD, CRC32, ATOMICS (LSE) and CPUID (MRS of
+/// the ID registers, emulated as Linux does). No AES, PMULL, SHA1/2, FPHP/ASIMDHP, ASIMDRDM,
+/// DotProd, JSCVT, FCMA, LRCPC, PAuth, BTI or SVE.
 const HWCAP_FP: u64 = 1 << 0;
 const HWCAP_ASIMD: u64 = 1 << 1;
+const HWCAP_CRC32: u64 = 1 << 7;
 const HWCAP_ATOMICS: u64 = 1 << 8;
+const HWCAP_CPUID: u64 = 1 << 11;
 
 impl Aarch64 {
     /// A frontend for A64 at EL0.
@@ -78,7 +82,7 @@ impl Aarch64 {
                 tp: state::TPIDR,
                 syscall_insn_len: 4,
                 elf_machine: 183,
-                hwcap: HWCAP_FP | HWCAP_ASIMD | HWCAP_ATOMICS,
+                hwcap: HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_CPUID,
                 uname_machine: "aarch64",
             },
         }

@@ -172,7 +172,11 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
     let b = get_v(env, rm);
     let d = get_v(env, rd);
     let sat = Cell::new(false);
-    let res: u128 = match class(insn) {
+    let cls = class(insn);
+    if int_reserved(cls, insn) {
+        return false;
+    }
+    let res: u128 = match cls {
         Class::ThreeSame => {
             let op = f(insn, 15, 11);
             if op >= 0b11000 {
@@ -208,7 +212,7 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                     )
                 }
                 (0b10011, false) => map2(a, b, n, es, |x, y| x.wrapping_mul(y)),
-                (0b10011, true) if size == 0 => map2(a, b, n, es, |x, y| clmul(x, y)),
+                (0b10011, true) if size == 0 => map2(a, b, n, es, clmul),
                 (0b10010, false) => {
                     map3(a, b, d, n, es, |x, y, c| c.wrapping_add(x.wrapping_mul(y)))
                 }
@@ -306,9 +310,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             match (op, u) {
                 (0b00101, false) => map2(a, 0, n, es, |x, _| u64::from(x.count_ones())),
                 (0b00101, true) if size == 0 => !a,
-                (0b00101, true) if size == 1 => {
-                    map2(a, 0, n, 8, |x, _| u64::from((x as u8).reverse_bits()))
-                }
+                (0b00101, true) if size == 1 => map2(a, 0, bits / 8, 8, |x, _| {
+                    u64::from((x as u8).reverse_bits())
+                }),
                 (0b00100, true) => map2(a, 0, n, es, |x, _| {
                     u64::from((x << (64 - es)).leading_zeros().min(es))
                 }),
@@ -434,6 +438,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             if op == 0b11100 || op == 0b11111 {
                 return crate::fpvec::fixed(env, insn, false);
             }
+            if es == 64 && (0b10000..=0b10100).contains(&op) {
+                return false; // narrowing or widening from 64-bit lanes
+            }
             match (op, u) {
                 (0b00000, false) => map2(a, 0, n, es, |x, _| (sext(x, es) >> rsh.min(63)) as u64),
                 (0b00000, true) => map2(a, 0, n, es, |x, _| if rsh >= 64 { 0 } else { x >> rsh }),
@@ -552,6 +559,9 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
         }
         Class::Permute => {
             let op = f(insn, 14, 12);
+            if es == 64 && !q {
+                return false;
+            }
             let mut r = 0u128;
             let half = n / 2;
             for i in 0..n {
@@ -649,6 +659,52 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
     set_v(env, rd, res & full);
     qc(env, &sat);
     true
+}
+
+/// Integer AdvSIMD encodings whose size (with Q) is reserved.
+fn int_reserved(cls: Class, insn: u32) -> bool {
+    let q = f(insn, 30, 30) == 1;
+    let u = f(insn, 29, 29) == 1;
+    let size = f(insn, 23, 22);
+    match cls {
+        Class::ThreeSame => {
+            let op = f(insn, 15, 11);
+            op < 0b11000
+                && op != 0b00011
+                && size == 3
+                && (!q
+                    || matches!(
+                        op,
+                        0b00000
+                            | 0b00010
+                            | 0b00100
+                            | 0b01100..=0b01111
+                            | 0b10010..=0b10110
+                    ))
+        }
+        Class::TwoMisc => {
+            let op = f(insn, 16, 12);
+            if op >= 0b01100 && !matches!(op, 0b10010..=0b10100) {
+                return false; // floating point: checked there
+            }
+            match (op, u) {
+                (0b00000, false) => size == 3,
+                (0b00000, true) => size >= 2,
+                (0b00001, false) => size != 0,
+                (0b00101, false) => size != 0,
+                (0b00101, true) => size >= 2,
+                _ => {
+                    size == 3
+                        && (!q || matches!(op, 0b00010 | 0b00100 | 0b00110 | 0b10010..=0b10100))
+                }
+            }
+        }
+        Class::Across => {
+            let op = f(insn, 16, 12);
+            op != 0b01100 && op != 0b01111 && (size == 3 || (size == 2 && !q))
+        }
+        _ => false,
+    }
 }
 
 /// Sets FPSR.QC when an operation saturated.
@@ -884,7 +940,7 @@ fn copy(env: &mut CpuState, insn: u32) -> bool {
         (0, 7) | (0, 5) => {
             let signed = imm4 == 5;
             // UMOV: 64-bit lanes need Q=1 (x), narrower Q=0 (w); SMOV: lanes below 64 bits.
-            if (!signed && q != (es == 64)) || (signed && es >= 64) {
+            if (!signed && q != (es == 64)) || (signed && (es >= 64 || (es == 32 && !q))) {
                 return false;
             }
             let x = lane(a, idx, es);

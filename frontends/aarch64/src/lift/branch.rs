@@ -103,6 +103,29 @@ const TPIDR_EL0: u32 = key(3, 13, 0, 2);
 const TPIDRRO_EL0: u32 = key(3, 13, 0, 3);
 const DCZID_EL0: u32 = key(3, 0, 0, 7);
 const CTR_EL0: u32 = key(3, 0, 0, 1);
+const CNTFRQ_EL0: u32 = key(3, 14, 0, 0);
+const CNTVCT_EL0: u32 = key(3, 14, 0, 2);
+
+/// The ID registers Linux emulates for EL0 (op1 0, CRn 0, CRm 0 and 4-7), with the values this
+/// frontend implements: ID_AA64PFR0_EL1 EL0/EL1 AArch64-only, FP and AdvSIMD without FP16 (0);
+/// ID_AA64ISAR0_EL1 Atomic = 2 (LSE) and CRC32 = 1; everything else 0 (no AES, SHA, PMULL.1Q,
+/// RDM, FP16, DotProd, PAuth, BTI, SVE...).
+fn id_register(k: u32) -> Option<u64> {
+    let (op1, crn, crm, op2) = ((k >> 11) & 7, (k >> 7) & 15, (k >> 3) & 15, k & 7);
+    if k >> 14 != 1 || op1 != 0 || crn != 0 {
+        return None;
+    }
+    Some(match (crm, op2) {
+        (0, 0) => 0,           // MIDR_EL1: no implementer claimed
+        (0, 5) => 0x8000_0000, // MPIDR_EL1 as Linux shows it
+        (0, 6) => 0,           // REVIDR_EL1
+        (0, _) => return None,
+        (4, 0) => 0x11,                  // ID_AA64PFR0_EL1
+        (6, 0) => (2 << 20) | (1 << 16), // ID_AA64ISAR0_EL1
+        (4..=7, _) => 0,
+        _ => return None,
+    })
+}
 
 fn system(cx: &mut LiftCx) -> bool {
     let insn = cx.insn;
@@ -165,7 +188,12 @@ fn system(cx: &mut LiftCx) -> bool {
             DCZID_EL0 => cx.b.konst(Ty::I64, 4),
             // DminLine = IminLine = 4 (64-byte lines), DIC and IDC set.
             CTR_EL0 => cx.b.konst(Ty::I64, 0x8444_c004),
-            _ => return false,
+            CNTFRQ_EL0 => cx.b.konst(Ty::I64, crate::bits::CNTFRQ),
+            CNTVCT_EL0 => cx.b.call(&crate::bits::CNTVCT, &[]),
+            _ => match id_register(k) {
+                Some(v) => cx.b.konst(Ty::I64, v),
+                None => return false,
+            },
         };
         cx.set_x(rt, v, true);
         return true;

@@ -226,6 +226,19 @@ fn two_source(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {
     let m = cx.get_x(rm, sf);
     let width = if sf { 64 } else { 32 };
     let res = match opcode {
+        16..=23 => {
+            // CRC32B/H/W/X, CRC32CB/H/W/X: sz 3 only with sf, the others without.
+            let sz = opcode & 3;
+            if sf != (sz == 3) {
+                return false;
+            }
+            let poly =
+                cx.b.konst(Ty::I64, u64::from(opcode & 4 != 0) << 8 | u64::from(sz));
+            let acc = cx.get_x(rn, false);
+            let acc = cx.b.unop(Opcode::Zext32, acc);
+            let data = cx.get_x(rm, true);
+            cx.b.call(&crate::bits::CRC32, &[acc, data, poly])
+        }
         2 | 3 => {
             let (a, m) = if opcode == 3 && !sf {
                 (cx.b.unop(Opcode::Sext32, a), cx.b.unop(Opcode::Sext32, m))
