@@ -81,8 +81,8 @@ impl Lower<'_, '_> {
     }
 
     /// Emits the inline TLB lookup for an access of `m` at `addr` (a store when `write`):
-    /// branches to a new block on a hit (returned with the host address) and leaves the
-    /// builder in the miss block.
+    /// branches to a new block on a hit (returned, empty, with the TLB entry's address: see
+    /// [`Self::tlb_host`]) and leaves the builder in the miss block.
     fn gen_tlb_lookup(
         &mut self,
         addr: Value,
@@ -104,11 +104,17 @@ impl Lower<'_, '_> {
         let miss_blk = self.b.create_block();
         self.b.set_cold_block(miss_blk);
         self.b.ins().brif(hit, hit_blk, &[], miss_blk, &[]);
-        self.b.switch_to_block(hit_blk);
-        let add = self.b.ins().load(types::I64, fl, e, tlb_off::ADDEND);
-        let host = self.b.ins().iadd(addr, add);
+        // Only switch to the hit block once the miss block is filled: cranelift-frontend
+        // (debug assertion) wants a block filled before the builder leaves it.
         self.b.switch_to_block(miss_blk);
-        (hit_blk, host)
+        (hit_blk, e)
+    }
+
+    /// In the hit block: the host address of `addr` from its TLB entry `e`.
+    fn tlb_host(&mut self, addr: Value, e: Value) -> Value {
+        let fl = MemFlagsData::trusted();
+        let add = self.b.ins().load(types::I64, fl, e, tlb_off::ADDEND);
+        self.b.ins().iadd(addr, add)
     }
 
     /// A load or store with the inline TLB fast path; false if it must go out of line only.
@@ -125,7 +131,7 @@ impl Lower<'_, '_> {
             self.b.ins().iadd_imm_s(base, i.imm as i64)
         };
         let join = self.b.create_block();
-        let (hit_blk, host) = self.gen_tlb_lookup(addr, m, write);
+        let (hit_blk, e) = self.gen_tlb_lookup(addr, m, write);
         // Miss: out of line (the builder is in the miss block).
         let aux = self.konst(types::I64, u64::from(i.aux & 0xffff) | ty_bit(i.ty));
         let gm = self.gm;
@@ -140,6 +146,7 @@ impl Lower<'_, '_> {
             self.check_pending_shared();
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(hit_blk);
+            let host = self.tlb_host(addr, e);
             let mt = match m.size_log2 {
                 0 => types::I8,
                 1 => types::I16,
@@ -159,6 +166,7 @@ impl Lower<'_, '_> {
             self.def_t(i.dst, v);
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(hit_blk);
+            let host = self.tlb_host(addr, e);
             let v = self.inline_load(host, m, clif_ty(i.ty), gm);
             self.def_t(i.dst, v);
         }
