@@ -142,6 +142,29 @@ fn fp_math_program_matches_native() {
     native_and_xlat(&exe, &[], &d);
 }
 
+/// 80-bit long double arithmetic, conversions, printf/strtold and the exact x87 libm
+/// functions in every rounding mode (test-suites/guest/x86_64/longdouble.c).
+#[test]
+fn long_double_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/longdouble.c");
+    let exe = d.join("longdouble");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lm")
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc longdouble.c");
+    native_and_xlat(&exe, &[], &d);
+}
+
 /// The host's own dynamically linked programs, through the host's ld.so.
 #[test]
 fn host_dynamic_programs_match_native() {

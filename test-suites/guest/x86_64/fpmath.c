@@ -1,5 +1,5 @@
-/* Floating point under xlat vs natively: libm functions and printf of doubles. (Long double
- * is left out: xlat's x87 keeps doubles, so 80-bit results differ.) */
+/* Floating point under xlat vs natively: libm functions and printf of doubles (long double is
+ * in longdouble.c). */
 #include <math.h>
 #include <stdio.h>
 
