@@ -249,6 +249,7 @@ impl Microvm {
             initrd.as_deref().map(|d| (d, rd_name.as_str())),
             &cmdline,
         )?;
+        super::mptable::write(bus.ram(), cfg.smp, &VIRTIO_IRQS)?;
         Ok(Microvm {
             bus: Arc::new(bus),
             ports: Arc::new(ports),

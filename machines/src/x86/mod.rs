@@ -5,6 +5,7 @@
 
 pub mod boot;
 pub mod microvm;
+pub mod mptable;
 pub mod ports;
 
 pub use boot::{BootMode, BootState, Segment};
