@@ -498,7 +498,7 @@ impl Engine {
         });
         let cfg = EngineConfig {
             code_size: 64 << 20,
-            precise_faults: true,
+            precise_faults: std::env::var_os("XLAT_EMBED_IMPRECISE").is_none(),
             ..EngineConfig::default()
         };
         let jit = xlat_backend::Engine::new(hooked.clone(), mem.clone(), cfg)

@@ -289,8 +289,23 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
             .unwrap_or(end)
             .saturating_sub(starts[k])
     };
+    // An instruction the unit only starts, to end before it (it straddles a page), belongs
+    // to the next unit: no hooks for it here.
+    let ends_before = |k: usize| {
+        unit.insts
+            .iter()
+            .skip_while(|i| !(i.op == Opcode::InsnStart && i.imm == starts[k]))
+            .nth(1)
+            .is_some_and(|n| n.op == Opcode::GotoTb && n.imm == starts[k])
+    };
     let flags: Vec<u64> = (0..starts.len())
-        .map(|k| t.insn_flags(starts[k], size_of(k), k == 0))
+        .map(|k| {
+            if ends_before(k) {
+                0
+            } else {
+                t.insn_flags(starts[k], size_of(k), k == 0)
+            }
+        })
         .collect();
     if !t.mem_slow && flags.iter().all(|&f| f == 0) {
         return unit;
@@ -485,7 +500,7 @@ extern "C" fn helper_insn(env: &mut CpuState, a: u64, size: u64, core: u64, _: u
         core.call_code_hooks(&mut v, Tag::Code, pc, size as u32);
     }
     let redirect = v.redirect;
-    let changed = core.ctl.resync.swap(false, Ordering::AcqRel);
+    let changed = core.ctl.resync.load(Ordering::Acquire);
     if let Some(to) = redirect {
         core.set_redirect(to);
         env.exc_pending = EXC_RESYNC + 1;

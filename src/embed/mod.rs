@@ -159,6 +159,10 @@ pub enum Error {
     /// The snapshot belongs to another engine.
     #[error("snapshot of another engine")]
     ForeignSnapshot,
+    /// The operation is not possible from inside a hook (starting the engine again, mapping
+    /// MMIO or host memory).
+    #[error("not possible from inside a hook")]
+    Busy,
 }
 
 /// What a hook gets: the running CPU and its memory.

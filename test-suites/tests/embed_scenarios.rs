@@ -1,0 +1,497 @@
+//! The common embedding scenarios (issue 8) on every frontend: guest code is assembled by the
+//! installed cross assemblers; expected values come from arithmetic on the programs' meaning.
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use xlat::embed::{
+    Arch, Arm64Reg, Engine, Error, Insn, MemHookKind, Mode, Perm, Reg, RiscvReg, X86Reg,
+};
+
+const CODE: u64 = 0x10000;
+const STACK: u64 = 0x80000;
+const DATA: u64 = 0x300000;
+const LAZY: u64 = 0x400000;
+/// A return address nothing is mapped at: `start` stops when the pc gets there.
+const END: u64 = 0xdead_0000;
+
+/// Per-arch register roles.
+struct Abi {
+    arch: Arch,
+    arg: Reg,
+    ret: Reg,
+    nr: Reg,
+}
+
+fn abi(arch: Arch) -> Abi {
+    match arch {
+        Arch::Riscv64 => Abi {
+            arch,
+            arg: RiscvReg::X(10).into(),
+            ret: RiscvReg::X(10).into(),
+            nr: RiscvReg::X(17).into(),
+        },
+        Arch::Aarch64 => Abi {
+            arch,
+            arg: Arm64Reg::X(0).into(),
+            ret: Arm64Reg::X(0).into(),
+            nr: Arm64Reg::X(8).into(),
+        },
+        Arch::X86_64 => Abi {
+            arch,
+            arg: X86Reg::Rdi.into(),
+            ret: X86Reg::Rax.into(),
+            nr: X86Reg::Rax.into(),
+        },
+    }
+}
+
+/// The test programs, one per scenario, in each arch's assembly.
+fn source(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Riscv64 => {
+            r#"
+            .option norvc
+            sum:  li a1, 0
+            loop: add a1, a1, a0
+                  addi a0, a0, -1
+                  bnez a0, loop
+                  mv a0, a1
+                  ret
+            sys:  li a7, 93
+                  li a0, 5
+                  ecall
+                  addi a0, a0, 1
+                  ret
+            lazy: li t0, 0x400000
+                  ld a0, 8(t0)
+                  addi a0, a0, 1
+                  ret
+            spin: addi a0, a0, 1
+                  j spin
+            bump: li t0, 0x300000
+                  ld a0, 0(t0)
+                  addi a0, a0, 1
+                  sd a0, 0(t0)
+                  sd a0, 8(t0)
+                  ret
+            mmio: li t0, 0x500000
+                  lw a0, 16(t0)
+                  sw a0, 4(t0)
+                  ret
+            "#
+        }
+        Arch::Aarch64 => {
+            r#"
+            sum:  mov x1, #0
+            loop: add x1, x1, x0
+                  subs x0, x0, #1
+                  b.ne loop
+                  mov x0, x1
+                  ret
+            sys:  mov x8, #93
+                  mov x0, #5
+                  svc #0
+                  add x0, x0, #1
+                  ret
+            lazy: mov x1, #0x400000
+                  ldr x0, [x1, #8]
+                  add x0, x0, #1
+                  ret
+            spin: add x0, x0, #1
+                  b spin
+            bump: mov x1, #0x300000
+                  ldr x0, [x1]
+                  add x0, x0, #1
+                  str x0, [x1]
+                  str x0, [x1, #8]
+                  ret
+            mmio: mov x1, #0x500000
+                  ldr w0, [x1, #16]
+                  str w0, [x1, #4]
+                  ret
+            "#
+        }
+        Arch::X86_64 => {
+            r#"
+            .intel_syntax noprefix
+            sum:  xor eax, eax
+            loop: add rax, rdi
+                  dec rdi
+                  jnz loop
+                  ret
+            sys:  mov eax, 93
+                  mov edi, 5
+                  syscall
+                  add rax, 1
+                  ret
+            lazy: mov ecx, 0x400000
+                  mov rax, [rcx + 8]
+                  add rax, 1
+                  ret
+            spin: add rax, 1
+                  jmp spin
+            bump: mov ecx, 0x300000
+                  mov rax, [rcx]
+                  add rax, 1
+                  mov [rcx], rax
+                  mov [rcx + 8], rax
+                  ret
+            mmio: mov ecx, 0x500000
+                  mov eax, [rcx + 16]
+                  mov [rcx + 4], eax
+                  ret
+            "#
+        }
+    }
+}
+
+/// Assembled code and its symbols (offsets from the start).
+struct Prog {
+    code: Vec<u8>,
+    syms: HashMap<String, u64>,
+}
+
+fn tool(arch: Arch, t: &str) -> String {
+    match arch {
+        Arch::Riscv64 => format!("riscv64-linux-gnu-{t}"),
+        Arch::Aarch64 => format!("aarch64-linux-gnu-{t}"),
+        Arch::X86_64 => t.to_string(),
+    }
+}
+
+fn assemble(arch: Arch) -> Prog {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "xlat-embed-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (s, o, b) = (dir.join("p.s"), dir.join("p.o"), dir.join("p.bin"));
+    std::fs::write(&s, source(arch)).unwrap();
+    let run = |c: &mut Command| {
+        let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    run(Command::new(tool(arch, "as")).arg("-o").arg(&o).arg(&s));
+    run(Command::new(tool(arch, "objcopy"))
+        .args(["-O", "binary", "-j", ".text"])
+        .arg(&o)
+        .arg(&b));
+    let nm = run(Command::new(tool(arch, "nm")).arg(&o));
+    let syms = String::from_utf8_lossy(&nm)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3).then(|| (f[2].to_string(), u64::from_str_radix(f[0], 16).unwrap()))
+        })
+        .collect();
+    let code = std::fs::read(&b).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Prog { code, syms }
+}
+
+struct T {
+    e: Engine,
+    p: Prog,
+    a: Abi,
+}
+
+impl T {
+    fn new(arch: Arch) -> T {
+        let p = assemble(arch);
+        let mut e = Engine::new(arch, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x10000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(CODE, &p.code).unwrap();
+        e.mem_map(STACK - 0x10000, 0x10000, Perm::READ | Perm::WRITE)
+            .unwrap();
+        T { e, p, a: abi(arch) }
+    }
+
+    fn at(&self, sym: &str) -> u64 {
+        CODE + self.p.syms[sym]
+    }
+
+    /// Calls the function at `sym` with `arg`; returns its result.
+    fn call(&mut self, sym: &str, arg: u64) -> Result<u64, Error> {
+        self.call_with(sym, arg, None, 0)
+    }
+
+    fn call_with(
+        &mut self,
+        sym: &str,
+        arg: u64,
+        timeout: Option<Duration>,
+        count: u64,
+    ) -> Result<u64, Error> {
+        let begin = self.at(sym);
+        let e = &mut self.e;
+        e.reg_write(self.a.ret, 0)?;
+        e.reg_write(self.a.arg, arg)?;
+        match self.a.arch {
+            Arch::Riscv64 => {
+                e.reg_write(RiscvReg::X(1), END)?;
+                e.reg_write(RiscvReg::X(2), STACK)?;
+            }
+            Arch::Aarch64 => {
+                e.reg_write(Arm64Reg::X(30), END)?;
+                e.reg_write(Arm64Reg::Sp, STACK)?;
+            }
+            Arch::X86_64 => {
+                e.mem_write(STACK - 8, &END.to_le_bytes())?;
+                e.reg_write(X86Reg::Rsp, STACK - 8)?;
+            }
+        }
+        e.start(begin, END, timeout, count)?;
+        e.reg_read(self.a.ret)
+    }
+}
+
+fn emulate_a_function(arch: Arch) {
+    let mut t = T::new(arch);
+    for n in [1u64, 10, 1000, 100_000] {
+        assert_eq!(t.call("sum", n).unwrap(), n * (n + 1) / 2, "sum({n})");
+    }
+}
+
+fn count_blocks(arch: Arch) {
+    let mut t = T::new(arch);
+    // Run once without hooks so the code is translated (and compiled: it is hot) before
+    // the hook exists: the hook must still fire.
+    t.call("sum", 200).unwrap();
+    let blocks = Arc::new(AtomicU64::new(0));
+    let b = blocks.clone();
+    let (lo, hi) = (t.at("sum"), t.at("sys") - 1);
+    let id = t.e.hook_add_block(lo, hi, move |_, _, _| {
+        b.fetch_add(1, Ordering::Relaxed);
+    });
+    let n = 300;
+    t.call("sum", n).unwrap();
+    // Entry block, the loop block taken n - 1 more times, the return block.
+    assert_eq!(blocks.load(Ordering::Relaxed), n + 1);
+    t.e.hook_del(id).unwrap();
+    t.call("sum", n).unwrap();
+    assert_eq!(blocks.load(Ordering::Relaxed), n + 1, "removed hook fired");
+}
+
+fn hook_syscalls(arch: Arch) {
+    let mut t = T::new(arch);
+    assert!(t.call("sys", 0).is_err(), "an unhandled syscall stops");
+    let (nr, arg, ret) = (t.a.nr, t.a.arg, t.a.ret);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let sys_pc = t.at("sys");
+    t.e.hook_add_insn(Insn::Syscall, move |v| {
+        let (n, a) = (v.reg_read(nr).unwrap(), v.reg_read(arg).unwrap());
+        s.lock()
+            .unwrap()
+            .push(v.reg_read(RegPc::of(nr)).unwrap() - sys_pc);
+        v.reg_write(ret, a * 10 + n).unwrap();
+    });
+    assert_eq!(t.call("sys", 0).unwrap(), 5 * 10 + 93 + 1);
+    let off = seen.lock().unwrap().clone();
+    assert_eq!(off.len(), 1);
+    assert!(off[0] == 8 || off[0] == 10, "syscall at offset {}", off[0]);
+}
+
+/// The pc register of the arch a register belongs to.
+struct RegPc;
+impl RegPc {
+    fn of(r: Reg) -> Reg {
+        match r {
+            Reg::Riscv(_) => RiscvReg::Pc.into(),
+            Reg::Arm64(_) => Arm64Reg::Pc.into(),
+            Reg::X86(_) => X86Reg::Rip.into(),
+        }
+    }
+}
+
+fn map_on_demand(arch: Arch) {
+    let mut t = T::new(arch);
+    assert_eq!(t.call("lazy", 0), Err(Error::ReadUnmapped(LAZY + 8)));
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let f = faults.clone();
+    t.e.hook_add_mem(MemHookKind::UNMAPPED, 1, 0, move |v, kind, addr, _, _| {
+        f.lock().unwrap().push((kind, addr));
+        v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
+            .unwrap();
+        v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
+        true
+    });
+    assert_eq!(t.call("lazy", 0).unwrap(), 1235);
+    assert_eq!(
+        *faults.lock().unwrap(),
+        vec![(MemHookKind::READ_UNMAPPED, LAZY + 8)]
+    );
+}
+
+fn stop_after_n(arch: Arch) {
+    let mut t = T::new(arch);
+    for count in [1u64, 2, 1001, 20_000] {
+        // spin alternates an add and a jump: (count + 1) / 2 adds run.
+        assert_eq!(
+            t.call_with("spin", 0, None, count).unwrap(),
+            count.div_ceil(2),
+            "count {count}"
+        );
+        let pc = t.e.reg_read(RegPc::of(t.a.ret)).unwrap();
+        let spin = t.at("spin");
+        let next = if count % 2 == 0 {
+            spin
+        } else {
+            spin + if arch == Arch::X86_64 { 4 } else { 4 }
+        };
+        assert_eq!(pc, next, "pc after {count} instructions");
+    }
+    // A later start without a count runs to the end.
+    assert_eq!(t.call("sum", 10).unwrap(), 55);
+}
+
+fn stop_on_timeout(arch: Arch) {
+    let mut t = T::new(arch);
+    let t0 = Instant::now();
+    let r = t
+        .call_with("spin", 0, Some(Duration::from_millis(50)), 0)
+        .unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(50));
+    assert!(r > 1000, "the loop ran ({r})");
+    // And from another thread.
+    let h = t.e.stop_handle();
+    let th = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        h.stop();
+    });
+    let r = t.call("spin", 0).unwrap();
+    th.join().unwrap();
+    assert!(r > 1000);
+}
+
+fn snapshot_loop(arch: Arch) {
+    let mut t = T::new(arch);
+    t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    t.e.mem_write(DATA, &7u64.to_le_bytes()).unwrap();
+    let snap = t.e.snapshot().unwrap();
+    for i in 0..10_000u64 {
+        t.e.snapshot_restore(&snap).unwrap();
+        if i % 1000 == 7 {
+            // Memory mapped after the snapshot goes away on restore.
+            t.e.mem_map(LAZY, 0x1000, Perm::READ).unwrap();
+        }
+        assert_eq!(t.call("bump", 0).unwrap(), 8, "iteration {i}");
+    }
+    let mut b = [0u8; 16];
+    t.e.mem_read(DATA, &mut b).unwrap();
+    assert_eq!(b, [8, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
+    t.e.snapshot_restore(&snap).unwrap();
+    t.e.mem_read(DATA, &mut b).unwrap();
+    assert_eq!(b[..9], [7, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert!(t.e.mem_regions().iter().all(|r| r.begin != LAZY));
+}
+
+fn hooks_added_mid_run(arch: Arch) {
+    let mut t = T::new(arch);
+    t.call("sum", 500).unwrap(); // translated and compiled before any hook
+    let hits = Arc::new(AtomicU64::new(0));
+    let h = hits.clone();
+    let lp = t.at("loop");
+    let entry = t.at("sum");
+    t.e.hook_add_code(entry, entry, move |v, _, _| {
+        let h = h.clone();
+        v.hook_add_code(lp, lp, move |_, _, _| {
+            h.fetch_add(1, Ordering::Relaxed);
+        });
+    });
+    let n = 400;
+    assert_eq!(t.call("sum", n).unwrap(), n * (n + 1) / 2);
+    // The loop head runs n times, every one after the hook was added.
+    assert_eq!(hits.load(Ordering::Relaxed), n);
+}
+
+fn memory_hooks_and_mmio(arch: Arch) {
+    let mut t = T::new(arch);
+    t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    t.e.mem_write(DATA, &41u64.to_le_bytes()).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    t.e.hook_add_mem(
+        MemHookKind::WRITE | MemHookKind::READ_AFTER,
+        DATA,
+        DATA + 0xfff,
+        move |_, kind, addr, size, value| {
+            l.lock().unwrap().push((kind, addr - DATA, size, value));
+            true
+        },
+    );
+    assert_eq!(t.call("bump", 0).unwrap(), 42);
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![
+            (MemHookKind::READ_AFTER, 0, 8, 41),
+            (MemHookKind::WRITE, 0, 8, 42),
+            (MemHookKind::WRITE, 8, 8, 42),
+        ]
+    );
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let w = writes.clone();
+    t.e.mmio_map(
+        0x500000,
+        0x1000,
+        Some(Box::new(|off, size| 0x1000 + off * 2 + size as u64)),
+        Some(Box::new(move |off, size, v| {
+            w.lock().unwrap().push((off, size, v))
+        })),
+    )
+    .unwrap();
+    let want = 0x1000 + 32 + 4;
+    assert_eq!(t.call("mmio", 0).unwrap(), want);
+    assert_eq!(*writes.lock().unwrap(), vec![(4, 4, want)]);
+}
+
+fn one_engine_per_thread(arch: Arch) {
+    let ths: Vec<_> = (0..4u64)
+        .map(|k| {
+            std::thread::spawn(move || {
+                let mut t = T::new(arch);
+                for n in 1..200 {
+                    assert_eq!(t.call("sum", n + k).unwrap(), (n + k) * (n + k + 1) / 2);
+                }
+                assert_eq!(t.call("lazy", 0), Err(Error::ReadUnmapped(LAZY + 8)));
+            })
+        })
+        .collect();
+    for t in ths {
+        t.join().unwrap();
+    }
+}
+
+macro_rules! scenarios {
+    ($($name:ident),*) => {
+        mod riscv64 { $( #[test] fn $name() { super::$name(super::Arch::Riscv64) } )* }
+        mod aarch64 { $( #[test] fn $name() { super::$name(super::Arch::Aarch64) } )* }
+        mod x86_64 { $( #[test] fn $name() { super::$name(super::Arch::X86_64) } )* }
+    };
+}
+
+scenarios!(
+    emulate_a_function,
+    count_blocks,
+    hook_syscalls,
+    map_on_demand,
+    stop_after_n,
+    stop_on_timeout,
+    snapshot_loop,
+    hooks_added_mid_run,
+    memory_hooks_and_mmio,
+    one_engine_per_thread
+);
