@@ -465,13 +465,14 @@ impl Vcpu {
             if let Some(r) = vm.stop.get() {
                 return r;
             }
-            if self.sys.iflag && !self.sys.shadow && self.pic.has_pending() {
-                if let Some(v) = self.pic.ack() {
-                    self.halted = false;
-                    let pc = self.env.pc;
-                    self.raise(vm, t0, Exc::new(v), pc, false);
-                    continue;
-                }
+            if self.sys.iflag
+                && !self.sys.shadow
+                && let Some(v) = self.pic.ack()
+            {
+                self.halted = false;
+                let pc = self.env.pc;
+                self.raise(vm, t0, Exc::new(v), pc, false);
+                continue;
             }
             self.sys.shadow = false;
             if self.halted {
