@@ -162,6 +162,8 @@ fn debian_kernel_reads_a_qcow2_disk_as_under_qemu() {
 }
 
 #[test]
+#[ignore = "--smp 2 hangs intermittently once the virtio modules are loaded (hard LOCKUP on \
+            one CPU, its timer wakeups lost; issue 4): run it with --run-ignored all"]
 fn two_harts_boot_and_the_guest_sees_both() {
     let Some((kernel, initrd)) = images() else {
         return;
