@@ -117,6 +117,37 @@ impl Alarm {
     }
 }
 
+/// The inline TLB table of a data translation mode: one per (privilege, SUM), so switching
+/// between them needs no flush.
+fn tlb_table(data: &mmu::Mode) -> usize {
+    match data.prv {
+        rv::PRV_U => 0,
+        rv::PRV_S if data.sum => 2,
+        rv::PRV_S => 1,
+        _ => 3,
+    }
+}
+
+/// What `Hart::apply` does for a changed data mode, done from a CSR instruction in place
+/// when it needs no flush (SUM toggled around the kernel's user accesses): false, having
+/// changed nothing, otherwise.
+fn mmu_in_place(mmu: &RvMmu, mem: &HartMemory, env: &mut CpuState) -> bool {
+    let (data, fetch) = (mmu::Mode::data(env), mmu::Mode::fetch(env));
+    let mut modes = mmu.modes.lock().unwrap_or_else(|e| e.into_inner());
+    let old = *modes;
+    // SUM does not apply to fetches: the fetch translations stay good.
+    let same_fetch = mmu::Mode {
+        sum: old.1.sum,
+        ..fetch
+    } == old.1;
+    if !same_fetch || old.0.satp != data.satp || old.0.mxr != data.mxr || old.0.prv != data.prv {
+        return false;
+    }
+    *modes = (data, fetch);
+    env.tlb = mem.select(tlb_table(&data));
+    true
+}
+
 /// Switches for the hart loop.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HartTrace {
@@ -227,7 +258,19 @@ impl Hart {
         self.irqs.attach(&self.env.exit_request);
         let irqs = self.irqs.clone();
         stop.on_request(Box::new(move || irqs.kick()));
+        // CSR instructions that change nothing but CSR state (and SUM) run in place, reading
+        // the lines and the time as the loop does (`Hart::platform`).
+        let irqs = self.irqs.clone();
+        let (mmu, mem) = (self.mmu.clone(), self.mem.clone());
+        rv::set_in_place(Some(rv::InPlace {
+            platform: Box::new(move || Platform {
+                lines: irqs.pending(),
+                time: clock::mtime(),
+            }),
+            mmu: Box::new(move |env| mmu_in_place(&mmu, &mem, env)),
+        }));
         let r = self.run_loop(stop);
+        rv::set_in_place(None);
         self.irqs.detach();
         r
     }
@@ -322,13 +365,7 @@ impl Hart {
                 // privilege must not be reached from this one.
                 self.env.clear_jmp_cache();
             }
-            let table = match data.prv {
-                rv::PRV_U => 0,
-                rv::PRV_S if data.sum => 2,
-                rv::PRV_S => 1,
-                _ => 3,
-            };
-            self.env.tlb = self.mem.select(table);
+            self.env.tlb = self.mem.select(tlb_table(&data));
         }
         if fx.flush_code {
             // Blocks are keyed by their physical page (see `Hart::new`) and chained only

@@ -16,8 +16,10 @@ const FCSR_CSR: u16 = 0x003;
 pub(super) fn lift(cx: &mut LiftCx, op: Op, args: Args) -> bool {
     let Args::Csr(a) = args else { return false };
     if cx.system {
-        // The machine emulates every CSR access (crate::system::csr).
-        cx.gen_illegal();
+        // Done in place when only CSR state changes; otherwise the machine's loop emulates
+        // it (crate::system::csr).
+        let bits = cx.b.konst(Ty::I64, u64::from(cx.bits));
+        cx.b.call_void(&crate::system::CSR_IN_PLACE, &[bits]);
         return true;
     }
     use Op::*;

@@ -140,3 +140,74 @@ fn csr_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
     }
     next(env, fx)
 }
+
+/// A CSR instruction `bits` done in place by compiled or interpreted code, without leaving
+/// for the machine's loop: only when it is legal, its write needs nothing of the machine
+/// but what `mmu_in_place` can do (an [`Effects::mmu`] change that needs no flush, e.g.
+/// `sstatus.SUM`; interrupt enables in `sstatus`/`mstatus`, as long as no interrupt becomes
+/// takeable; no timer or flush) . Returns false (the state untouched) otherwise; the caller
+/// then raises illegal-instruction as before and the loop emulates it with [`illegal`].
+/// `pc` is not advanced. `mmu_in_place` resyncs the machine's MMU with the state, or
+/// returns false having changed nothing.
+pub fn csr_in_place(
+    env: &mut CpuState,
+    bits: u32,
+    p: &Platform,
+    mmu_in_place: &dyn Fn(&mut CpuState) -> bool,
+) -> bool {
+    let rd = ((bits >> 7) & 31) as u8;
+    let funct3 = (bits >> 12) & 7;
+    let rs1 = ((bits >> 15) & 31) as u8;
+    let csr = (bits >> 20) as u16;
+    if bits & 0x7f != OPC_SYSTEM || funct3 == 0 || funct3 == 4 {
+        return false;
+    }
+    let src = if funct3 >= 5 {
+        u64::from(rs1)
+    } else if rs1 == 0 {
+        0
+    } else {
+        env.word(state::x(rs1))
+    };
+    let writes = matches!(funct3, 1 | 5) || rs1 != 0;
+    if !csr::access_ok(env, csr, writes) {
+        return false;
+    }
+    let Some(old) = csr::read(env, csr, p) else {
+        return false;
+    };
+    if writes {
+        // What a write may change: the FP control words and the privileged words.
+        let fp: [u64; 2] = [env.word(state::FFLAGS), env.word(state::FRM)];
+        let first = ((super::PRIV - xlat_ir::abi::reg_offset(0)) / 8) as usize;
+        let mut saved = [0u64; PRIV_WORDS];
+        saved.copy_from_slice(&env.regs[first..first + PRIV_WORDS]);
+        let new = match funct3 & 3 {
+            1 => src,
+            2 => old | src,
+            _ => old & !src,
+        };
+        let ok = match csr::write(env, csr, new) {
+            Some(fx) if !fx.flush_code && !fx.wfi && !fx.fence_i => {
+                // sstatus/mstatus report `irq` for their interrupt enables: enough to see
+                // that nothing became takeable (the timer does not depend on them).
+                let irq_ok = !fx.irq || matches!(csr, csr::n::SSTATUS | csr::n::MSTATUS);
+                irq_ok && trap::pending(env, p).is_none() && (!fx.mmu || mmu_in_place(env))
+            }
+            _ => false,
+        };
+        if !ok {
+            env.regs[first..first + PRIV_WORDS].copy_from_slice(&saved);
+            env.set_word(state::FFLAGS, fp[0]);
+            env.set_word(state::FRM, fp[1]);
+            return false;
+        }
+    }
+    if rd != 0 {
+        env.set_word(state::x(rd), old);
+    }
+    true
+}
+
+/// State words from [`super::PRIV`] on that hold privileged state (all of it, with room).
+const PRIV_WORDS: usize = 64;

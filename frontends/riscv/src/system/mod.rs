@@ -157,3 +157,56 @@ pub fn reset(env: &mut CpuState, hart: u64, pc: u64) {
     env.set_word(MHARTID, hart);
     env.pc = pc;
 }
+
+/// What CSR instructions done in place ([`CSR_IN_PLACE`]) need of the machine: set by the
+/// machine on each hart's thread before it runs guest code.
+pub struct InPlace {
+    /// The interrupt lines and the time, as the machine's loop sees them.
+    pub platform: Box<dyn Fn() -> Platform>,
+    /// Resyncs the hart's MMU with the state after a CSR write reported [`Effects::mmu`],
+    /// when that needs no flush (e.g. `sstatus.SUM`: another inline TLB table); false, having
+    /// changed nothing, when the loop must do it.
+    pub mmu: Box<dyn Fn(&mut CpuState) -> bool>,
+}
+
+impl std::fmt::Debug for InPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InPlace")
+    }
+}
+
+thread_local! {
+    static IN_PLACE: std::cell::RefCell<Option<InPlace>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Sets (or, with `None`, clears) what [`CSR_IN_PLACE`] uses, for code run on this thread.
+/// Without it every CSR instruction leaves for the machine's loop.
+pub fn set_in_place(f: Option<InPlace>) {
+    IN_PLACE.with(|p| *p.borrow_mut() = f);
+}
+
+extern "C" fn helper_csr_in_place(env: &mut CpuState, bits: u64, _: u64, _: u64, _: u64) -> u64 {
+    let done = IN_PLACE.with(|p| {
+        p.borrow()
+            .as_ref()
+            .is_some_and(|f| exec::csr_in_place(env, bits as u32, &(f.platform)(), &*f.mmu))
+    });
+    if !done {
+        // As the lifter's illegal-instruction exit: the machine's loop emulates it.
+        env.exc_pending = crate::ILLEGAL_INSTRUCTION + 1;
+        env.exc_arg = bits & 0xffff_ffff;
+    }
+    0
+}
+
+/// A CSR instruction (its bits the argument) done in place when nothing but the CSR state
+/// changes ([`exec::csr_in_place`]); otherwise it raises illegal-instruction with the bits,
+/// which the machine's loop emulates in full ([`exec::illegal`]).
+pub static CSR_IN_PLACE: xlat_ir::Helper = xlat_ir::Helper {
+    name: "csr_in_place",
+    func: helper_csr_in_place,
+    nargs: 1,
+    flags: xlat_ir::HelperFlags::ALL,
+    state_words: None,
+};
