@@ -242,6 +242,11 @@ impl KvmVm {
             .kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .map_err(|e| unavailable(format!("KVM_GET_SUPPORTED_CPUID: {e}")))?;
+        // "AuthenticAMD": EBX of leaf 0 is "Auth"
+        let amd = supported
+            .as_slice()
+            .iter()
+            .any(|e| e.function == 0 && e.ebx == u32::from_le_bytes(*b"Auth"));
         let mut vcpus = Vec::new();
         for id in 0..m.smp {
             let vcpu = self
@@ -256,6 +261,18 @@ impl KvmVm {
                 let _ = vcpu.set_tsc_khz(tsc_khz);
             }
             set_msrs(&vcpu).map_err(|e| format!("vCPU {id}: KVM_SET_MSRS: {e}"))?;
+            if amd {
+                // HWCR.TscFreqSel: the TSC counts at the P0 frequency (Linux warns otherwise);
+                // older KVMs refuse the bit, which only costs that warning
+                let hwcr = kvm_msr_entry {
+                    index: 0xc001_0015,
+                    data: 1 << 24,
+                    ..Default::default()
+                };
+                if let Ok(m) = Msrs::from_entries(&[hwcr]) {
+                    let _ = vcpu.set_msrs(&m);
+                }
+            }
             if id == 0 {
                 set_boot_state(&vcpu, &m.boot).map_err(|e| format!("vCPU 0: {e}"))?;
                 if self.opts.trace_int {
