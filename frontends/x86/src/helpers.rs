@@ -226,8 +226,12 @@ pub static H_FCMP: Helper = Helper {
 };
 
 extern "C" fn to_int(env: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u64 {
-    let (r, mx) =
-        crate::ssefp::to_int_mx(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, arg & 0x100 != 0);
+    let rc = if arg & 0x100 != 0 {
+        3
+    } else {
+        (env.word(state::MXCSR) >> 13) & 3
+    };
+    let (r, mx) = crate::ssefp::to_int_mx_rc(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, rc);
     let m = env.word(state::MXCSR);
     env.set_word(state::MXCSR, m | mx);
     r
@@ -243,7 +247,8 @@ pub static H_TO_INT: Helper = Helper {
 };
 
 extern "C" fn from_int(env: &mut CpuState, v: u64, bytes: u64, double: u64, _: u64) -> u64 {
-    let r = crate::ssefp::from_int(v, bytes as u32, double != 0);
+    let rc = (env.word(state::MXCSR) >> 13) & 3;
+    let r = crate::ssefp::from_int_rc(v, bytes as u32, double != 0, rc);
     let i = if bytes == 8 {
         v as i64
     } else {
@@ -359,7 +364,8 @@ pub static H_SSE_HALF: Helper = Helper {
 };
 
 extern "C" fn fp_scalar(env: &mut CpuState, code: u64, a: u64, b: u64, _: u64) -> u64 {
-    let (r, f) = crate::ssefp::scalar(code, a, b);
+    let rc = (env.word(state::MXCSR) >> 13) & 3;
+    let (r, f) = crate::ssefp::scalar(code | (rc << 16), a, b);
     if f != 0 {
         let m = env.word(state::MXCSR);
         env.set_word(state::MXCSR, m | f);

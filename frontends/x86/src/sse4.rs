@@ -120,6 +120,8 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
     let a = get(env, d);
     let b = get(env, s);
     let mut fl = 0u64;
+    // MXCSR rounding control for the floating-point ones (`ssefp::scalar` code bits 16-17).
+    let rcb = ((env.word(state::MXCSR) >> 13) & 3) << 16;
     let r = match op {
         op::PSHUFB => build(1, |i| {
             let c = lane(b, 1, i);
@@ -306,7 +308,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             for (i, pi) in p.iter_mut().enumerate() {
                 if imm >> (4 + i) & 1 != 0 {
                     let (v, f) = ssefp::scalar(
-                        ssefp::op::MUL << 2,
+                        ssefp::op::MUL << 2 | rcb,
                         lane(a, 4, i as u32),
                         lane(b, 4, i as u32),
                     );
@@ -315,7 +317,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
                 }
             }
             let mut add = |x: u64, y: u64| {
-                let (v, f) = ssefp::scalar(ssefp::op::ADD << 2, x, y);
+                let (v, f) = ssefp::scalar(ssefp::op::ADD << 2 | rcb, x, y);
                 fl |= f;
                 v
             };
@@ -329,7 +331,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             for (i, pi) in p.iter_mut().enumerate() {
                 if imm >> (4 + i) & 1 != 0 {
                     let (v, f) = ssefp::scalar(
-                        ssefp::op::MUL << 2 | 1,
+                        ssefp::op::MUL << 2 | 1 | rcb,
                         lane(a, 8, i as u32),
                         lane(b, 8, i as u32),
                     );
@@ -337,7 +339,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
                     fl |= f;
                 }
             }
-            let (sum, f) = ssefp::scalar(ssefp::op::ADD << 2 | 1, p[0], p[1]);
+            let (sum, f) = ssefp::scalar(ssefp::op::ADD << 2 | 1 | rcb, p[0], p[1]);
             fl |= f;
             build(8, |i| if imm >> i & 1 != 0 { sum } else { 0 })
         }
@@ -371,7 +373,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             let w = if double { 8 } else { 4 };
             let n = 16 / w;
             let mut f = |k: u64, x: u64, y: u64| {
-                let (v, e) = ssefp::scalar(k << 2 | u64::from(double), x, y);
+                let (v, e) = ssefp::scalar(k << 2 | u64::from(double) | rcb, x, y);
                 fl |= e;
                 v
             };

@@ -1,7 +1,8 @@
 //! SSE/SSE2 floating point on the host's IEEE doubles and singles: scalar and packed
 //! arithmetic, conversions, compares, with MXCSR's exception flags accrued (invalid, denormal
 //! operand, divide by zero, overflow, underflow, precision) from exact error terms.
-//! Round-to-nearest only (MXCSR.RC is not honoured yet).
+//! MXCSR.RC is honoured: results are computed to nearest and then moved one unit toward the
+//! rounding direction when the exact error term says so (FTZ and DAZ are not implemented).
 
 use crate::{flags, state};
 use xlat_ir::abi::CpuState;
@@ -339,7 +340,8 @@ pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
             return (r, flags64(k, x, y, 0.0, p));
         }
         let r = f64op(k, x, y);
-        (r.to_bits(), flags64(k, x, y, r, p))
+        let f = flags64(k, x, y, r, p);
+        (directed64(k, x, y, r, (code >> 16) & 3).to_bits(), f)
     } else {
         let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
         if k == op::CMP {
@@ -351,13 +353,58 @@ pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
             return (r, flags32(k, x, y, 0.0, p));
         }
         let r = f32op(k, x, y);
-        (u64::from(r.to_bits()), flags32(k, x, y, r, p))
+        let f = flags32(k, x, y, r, p);
+        (
+            u64::from(directed32(k, x, y, r, (code >> 16) & 3).to_bits()),
+            f,
+        )
     }
 }
+
+/// Applies MXCSR rounding control `rc` (1 down, 2 up, 3 toward zero) to the round-to-nearest
+/// result `r` of `k` on `a`, `b`: recomputed in software ([`crate::x87::sse_directed`]) unless
+/// it is exact or special.
+macro_rules! directed {
+    ($name:ident, $t:ty, $double:expr, $bits:ty) => {
+        fn $name(k: u64, a: $t, b: $t, r: $t, rc: u64) -> $t {
+            if rc == 0
+                || !matches!(k, op::ADD | op::SUB | op::MUL | op::DIV | op::SQRT)
+                || r.is_nan()
+            {
+                return r;
+            }
+            let finite_in = (k == op::SQRT || a.is_finite()) && b.is_finite();
+            if !finite_in {
+                return r;
+            }
+            if let Some(v) = crate::x87::sse_directed(
+                k,
+                u64::from(a.to_bits()),
+                u64::from(b.to_bits()),
+                $double,
+                rc,
+            ) {
+                return <$t>::from_bits(v as $bits);
+            }
+            // An exact zero sum of operands not both +0 (or both -0) is -0 when rounding down.
+            if r == 0.0 && rc == 1 && matches!(k, op::ADD | op::SUB) {
+                let b2 = if k == op::SUB { -b } else { b };
+                if !(a == 0.0 && b2 == 0.0 && a.is_sign_negative() == b2.is_sign_negative()) {
+                    return -0.0;
+                }
+            }
+            r
+        }
+    };
+}
+
+directed!(directed64, f64, true, u64);
+directed!(directed32, f32, false, u32);
 
 /// Runs arithmetic `code` (see [`op`]) on xmm state offsets `d` and `s`.
 pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let (k, double, packed) = ((code >> 2) & 0x3f, code & 1 != 0, code & 2 != 0);
+    let rc = (env.word(state::MXCSR) >> 13) & 3;
     let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
@@ -381,6 +428,30 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
         } else {
             let x = f64::from_bits(b as u64);
             let v = x as f32;
+            let v_rc = if rc == 0 || !x.is_finite() {
+                v
+            } else if v.is_infinite() {
+                let keep = match rc {
+                    1 => v < 0.0,
+                    2 => v > 0.0,
+                    _ => false,
+                };
+                if keep { v } else { f32::MAX.copysign(v) }
+            } else {
+                let e = x - f64::from(v);
+                match rc {
+                    1 if e < 0.0 => v.next_down(),
+                    2 if e > 0.0 => v.next_up(),
+                    3 if e != 0.0 && v != 0.0 && (e < 0.0) == (v > 0.0) => {
+                        if v > 0.0 {
+                            v.next_down()
+                        } else {
+                            v.next_up()
+                        }
+                    }
+                    _ => v,
+                }
+            };
             if snan64(x) {
                 fl |= mx::IE;
             }
@@ -395,7 +466,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
                     fl |= mx::UE;
                 }
             }
-            let v = if x.is_nan() { quiet32(v) } else { v };
+            let v = if x.is_nan() { quiet32(v) } else { v_rc };
             (a & !0xffff_ffffu128) | u128::from(v.to_bits())
         }
     } else if double {
@@ -410,7 +481,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             } else {
                 let r = f64op(k, x, y);
                 fl |= flags64(k, x, y, r, p);
-                r.to_bits()
+                directed64(k, x, y, r, rc).to_bits()
             };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
         }
@@ -431,7 +502,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             } else {
                 let r = f32op(k, x, y);
                 fl |= flags32(k, x, y, r, p);
-                r.to_bits()
+                directed32(k, x, y, r, rc).to_bits()
             };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
         }
@@ -489,17 +560,29 @@ pub fn compare_mx(a: u64, b: u64, double: bool, signalling: bool) -> (u64, u64) 
 /// [`to_int`] and the MXCSR flags: invalid when out of range or NaN, else precision when
 /// the value was not an integer.
 pub fn to_int_mx(v: u64, double: bool, bytes: u32, truncate: bool) -> (u64, u64) {
-    let r = to_int(v, double, bytes, truncate);
+    to_int_mx_rc(v, double, bytes, if truncate { 3 } else { 0 })
+}
+
+fn round_rc(x: f64, rc: u64) -> f64 {
+    match rc & 3 {
+        0 => x.round_ties_even(),
+        1 => x.floor(),
+        2 => x.ceil(),
+        _ => x.trunc(),
+    }
+}
+
+/// [`to_int_mx`] under rounding control `rc` (3 = truncate).
+pub fn to_int_mx_rc(v: u64, double: bool, bytes: u32, rc: u64) -> (u64, u64) {
+    let truncate = rc == 3;
+    let r = to_int_rc(v, double, bytes, rc);
     let x = if double {
         f64::from_bits(v)
     } else {
         f64::from(f32::from_bits(v as u32))
     };
-    let y = if truncate {
-        x.trunc()
-    } else {
-        x.round_ties_even()
-    };
+    let _ = truncate;
+    let y = round_rc(x, rc);
     let indefinite = if bytes == 8 { 1u64 << 63 } else { 1u64 << 31 };
     let lim = if bytes == 8 {
         9.223_372_036_854_776e18
@@ -516,16 +599,17 @@ pub fn to_int_mx(v: u64, double: bool, bytes: u32, truncate: bool) -> (u64, u64)
 /// Float (bits, `double`) → integer of `bytes` (4 or 8), truncating or rounding to nearest
 /// even; out of range and NaN give the "integer indefinite" (the sign bit alone).
 pub fn to_int(v: u64, double: bool, bytes: u32, truncate: bool) -> u64 {
+    to_int_rc(v, double, bytes, if truncate { 3 } else { 0 })
+}
+
+/// [`to_int`] under rounding control `rc` (3 = truncate).
+pub fn to_int_rc(v: u64, double: bool, bytes: u32, rc: u64) -> u64 {
     let x = if double {
         f64::from_bits(v)
     } else {
         f64::from(f32::from_bits(v as u32))
     };
-    let x = if truncate {
-        x.trunc()
-    } else {
-        x.round_ties_even()
-    };
+    let x = round_rc(x, rc);
     let (lo, hi) = if bytes == 8 {
         (-9.223_372_036_854_776e18, 9.223_372_036_854_776e18)
     } else {
@@ -536,6 +620,48 @@ pub fn to_int(v: u64, double: bool, bytes: u32, truncate: bool) -> u64 {
         return indefinite;
     }
     (x as i64 as u64) & flags::mask(bytes)
+}
+
+/// Signed integer → float bits under rounding control `rc`.
+pub fn from_int_rc(v: u64, bytes: u32, double: bool, rc: u64) -> u64 {
+    let i = if bytes == 8 {
+        v as i64
+    } else {
+        i64::from(v as u32 as i32)
+    };
+    if double {
+        let r = i as f64;
+        let e = i128::from(i) - r as i128;
+        let r = match rc {
+            1 if e < 0 => r.next_down(),
+            2 if e > 0 => r.next_up(),
+            3 if e != 0 && (e < 0) == (r > 0.0) => {
+                if r > 0.0 {
+                    r.next_down()
+                } else {
+                    r.next_up()
+                }
+            }
+            _ => r,
+        };
+        r.to_bits()
+    } else {
+        let r = i as f32;
+        let e = i128::from(i) - r as i128;
+        let r = match rc {
+            1 if e < 0 => r.next_down(),
+            2 if e > 0 => r.next_up(),
+            3 if e != 0 && (e < 0) == (r > 0.0) => {
+                if r > 0.0 {
+                    r.next_down()
+                } else {
+                    r.next_up()
+                }
+            }
+            _ => r,
+        };
+        u64::from(r.to_bits())
+    }
 }
 
 /// Signed integer → float bits.

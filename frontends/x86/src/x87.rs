@@ -180,6 +180,7 @@ const SGL: Fmt = Fmt {
 
 /// A rounded result: sign, significand (`p` bits, integer bit at `p - 1` unless denormal or
 /// zero), leading-bit exponent (valid when normal), and the status bits it raises.
+#[derive(Clone, Copy)]
 struct Rounded {
     sign: bool,
     m: u64,
@@ -363,15 +364,40 @@ fn denormal_flag(a: F80) -> u64 {
 
 /// `a op b` (0 add, 1 sub, 2 mul, 3 div) rounded under control word `cw`.
 pub fn arith(k: u64, a: F80, b: F80, cw: u64) -> (F80, u64) {
+    arith_fmt(k, a, b, cw_fmt(cw), cw_rc(cw), &mut None)
+}
+
+/// SSE arithmetic (`k`: 0 add, 1 sub, 2 mul, 3 div, 6 sqrt of `b`) on f64 (`double`) or f32
+/// bits under a directed rounding control `rc`, rounded once: `None` where the result is
+/// exact or special (zeros, infinities, NaNs) and the round-to-nearest one stands.
+pub(crate) fn sse_directed(k: u64, a: u64, b: u64, double: bool, rc: u64) -> Option<u64> {
+    let id = u64::from(double);
+    let (fa, _) = load(id, a, 0);
+    let (fb, _) = load(id, b, 0);
+    let f = if double { DBL } else { SGL };
+    let mut out = None;
+    match k {
+        0..=3 => {
+            arith_fmt(k, fa, fb, f, rc, &mut out);
+        }
+        6 => {
+            sqrt_fmt(fb, f, rc, &mut out);
+        }
+        _ => return None,
+    }
+    out.map(|r| if double { r.to64() } else { r.to32() })
+}
+
+fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded>) -> (F80, u64) {
     if let Some(r) = nan2(a, b) {
         return r;
     }
     let b = if k == 1 { b.neg() } else { b };
     let fl = denormal_flag(a) | denormal_flag(b);
-    let (fmt, rc) = (cw_fmt(cw), cw_rc(cw));
     let sign = a.sign() ^ b.sign();
-    let r = |x: Rounded| {
+    let mut r = |x: Rounded| {
         let f = x.flags;
+        *out = Some(x);
         (x.to80(fmt), f)
     };
     match k {
@@ -488,6 +514,10 @@ pub fn arith(k: u64, a: F80, b: F80, cw: u64) -> (F80, u64) {
 
 /// Square root under control word `cw`.
 pub fn sqrt(a: F80, cw: u64) -> (F80, u64) {
+    sqrt_fmt(a, cw_fmt(cw), cw_rc(cw), &mut None)
+}
+
+fn sqrt_fmt(a: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded>) -> (F80, u64) {
     if a.unsupported() {
         return (INDEFINITE, sw::IE);
     }
@@ -515,8 +545,9 @@ pub fn sqrt(a: F80, cw: u64) -> (F80, u64) {
     // Two more bits: the half (guard) and whether anything is below it.
     let guard = rem > r;
     let sig = (r << 2) | (u128::from(guard) << 1) | u128::from(rem != 0);
-    let rd = round(false, sig, e2 / 2 - 2, false, cw_fmt(cw), cw_rc(cw));
-    (rd.to80(cw_fmt(cw)), rd.flags | denormal_flag(a))
+    let rd = round(false, sig, e2 / 2 - 2, false, fmt, rc);
+    *out = Some(rd);
+    (rd.to80(fmt), rd.flags | denormal_flag(a))
 }
 
 /// Loads a value of memory format `fmt` (bits `lo`, and `hi` for f80).

@@ -543,6 +543,10 @@ pub fn case(seed: u64, k: usize) -> Case {
         *v = value(&mut r);
     }
     input.rflags = r.random::<u64>() & super::ARITH_FLAGS;
+    // Some cases run under a directed MXCSR rounding mode.
+    if r.random_bool(0.3) {
+        input.mxcsr |= r.random_range(1..4u32) << 13;
+    }
     for x in input.xmm.iter_mut() {
         *x = [value(&mut r), value(&mut r)];
     }
