@@ -79,6 +79,10 @@ pub(crate) struct Core {
     pending: Mutex<Vec<(u64, u64)>>,
     /// `MemHookKind` bits of the access hooks installed.
     pub mem_hooks: AtomicU32,
+    /// The hooks, for dispatch without a lock. `Core` is not `Sync` (this cell), so only the
+    /// thread that owns the engine (and runs it) reaches it; no reference into the vector is
+    /// held while a callback runs (a callback may add or remove hooks).
+    fast: std::cell::UnsafeCell<Vec<Arc<Hook>>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -113,15 +117,33 @@ impl Core {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The next hook at index >= `*i` whose tag matches `f` and covers `addr`.
+    pub fn next_hook(
+        &self,
+        i: &mut usize,
+        addr: u64,
+        f: impl Fn(Tag) -> bool,
+    ) -> Option<Arc<Hook>> {
+        // SAFETY: see `fast`: this thread alone reaches the vector, and the borrow ends
+        // before this returns.
+        let v = unsafe { &*self.fast.get() };
+        while *i < v.len() {
+            let h = &v[*i];
+            *i += 1;
+            if f(h.tag) && h.covers(addr) {
+                return Some(h.clone());
+            }
+        }
+        None
+    }
+
     /// Calls the code or block hooks covering `pc`.
     pub fn call_code_hooks(&self, v: &mut Vcpu<'_>, tag: Tag, pc: u64, size: u32) {
         let mut i = 0;
-        while let Some(h) = {
-            let t = self.table();
-            t.next(&mut i, pc, |t| t == tag)
-        } {
-            let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
-            match &mut *cb {
+        while let Some(h) = self.next_hook(&mut i, pc, |t| t == tag) {
+            // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+            let cb = unsafe { h.callback() };
+            match cb {
                 Callback::Code(f) | Callback::Block(f) => f(v, pc, size),
                 _ => {}
             }
@@ -139,16 +161,14 @@ impl Core {
     ) -> bool {
         let mut i = 0;
         let mut handled = false;
-        while let Some(h) = {
-            let t = self.table();
-            t.next(
-                &mut i,
-                addr,
-                |t| matches!(t, Tag::Mem(m) if m & kind.0 != 0),
-            )
-        } {
-            let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
-            if let Callback::Mem(f) = &mut *cb {
+        while let Some(h) = self.next_hook(
+            &mut i,
+            addr,
+            |t| matches!(t, Tag::Mem(m) if m & kind.0 != 0),
+        ) {
+            // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+            let cb = unsafe { h.callback() };
+            if let Callback::Mem(f) = cb {
                 handled |= f(v, kind, addr, size, value);
             }
         }
@@ -200,14 +220,11 @@ impl Core {
     pub fn hook_add(&self, tag: Tag, begin: u64, end: u64, cb: Callback) -> HookId {
         let mut t = self.table();
         t.next_id += 1;
-        let h = Arc::new(Hook {
-            id: t.next_id,
-            begin,
-            end,
-            cb: Mutex::new(cb),
-            tag,
-        });
+        let h = Arc::new(Hook::new(t.next_id, tag, begin, end, cb));
         t.hooks.push(h.clone());
+        // SAFETY: see `fast`; no other reference into it is live (dispatch drops its borrow
+        // before calling a callback).
+        unsafe { &mut *self.fast.get() }.push(h.clone());
         self.hooks_changed(&mut t, &h);
         HookId(h.id)
     }
@@ -220,6 +237,8 @@ impl Core {
             .position(|h| h.id == id.0)
             .ok_or(Error::NoSuchHook)?;
         let h = t.hooks.remove(i);
+        // SAFETY: as in hook_add.
+        unsafe { &mut *self.fast.get() }.retain(|x| x.id != id.0);
         self.hooks_changed(&mut t, &h);
         Ok(())
     }
@@ -516,6 +535,7 @@ impl Engine {
             skip: AtomicU64::new(u64::MAX),
             pending: Mutex::new(Vec::new()),
             mem_hooks: AtomicU32::new(0),
+            fast: Default::default(),
         });
         hooked
             .core
@@ -906,13 +926,11 @@ fn call_simple(core: &Core, env: &mut CpuState, tag: Tag, arg: u32) -> (bool, bo
     let (mut any, mut handled) = (false, false);
     let pc = env.pc;
     let mut v = Vcpu::new(env, core, pc);
-    while let Some(h) = {
-        let t = core.table();
-        t.next(&mut i, pc, |t| t == tag)
-    } {
+    while let Some(h) = core.next_hook(&mut i, pc, |t| t == tag) {
         any = true;
-        let mut cb = h.cb.lock().unwrap_or_else(|e| e.into_inner());
-        match &mut *cb {
+        // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+        let cb = unsafe { h.callback() };
+        match cb {
             Callback::Intr(f) => f(&mut v, arg),
             Callback::Insn(_, f) => f(&mut v),
             Callback::Invalid(f) => handled |= f(&mut v),

@@ -109,9 +109,41 @@ pub(crate) struct Hook {
     pub id: u64,
     pub begin: u64,
     pub end: u64,
-    pub cb: Mutex<Callback>,
-    /// Copies of the callback's kind, readable without the lock.
+    cb: std::cell::UnsafeCell<Callback>,
+    /// The callback's kind.
     pub tag: Tag,
+}
+
+// SAFETY: a hook is shared (through `Arc`) between the engine's hook table and its dispatch
+// list, both owned by one `Engine`; the callback cell is only reached through
+// `Hook::callback`, called by the engine's dispatch code, which runs on the thread that holds
+// the `Engine` (its `Core` is not `Sync`). The other fields are immutable.
+unsafe impl Sync for Hook {}
+
+impl Hook {
+    pub fn new(id: u64, tag: Tag, begin: u64, end: u64, cb: Callback) -> Hook {
+        Hook {
+            id,
+            begin,
+            end,
+            cb: std::cell::UnsafeCell::new(cb),
+            tag,
+        }
+    }
+
+    /// The callback, for the dispatch code.
+    ///
+    /// # Safety
+    /// Only from the thread that owns the engine, and not while another reference returned
+    /// by this is live (callbacks are never re-entered: guest code does not run inside one).
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "single-threaded dispatch, see the Sync impl"
+    )]
+    pub unsafe fn callback(&self) -> &mut Callback {
+        // SAFETY: the caller upholds the contract above.
+        unsafe { &mut *self.cb.get() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +157,7 @@ pub(crate) enum Tag {
 }
 
 impl Hook {
-    fn covers(&self, addr: u64) -> bool {
+    pub fn covers(&self, addr: u64) -> bool {
         // Unicorn's convention: begin > end means every address.
         self.begin > self.end || (self.begin..=self.end).contains(&addr)
     }
@@ -183,18 +215,6 @@ impl HookTable {
                 .hooks
                 .iter()
                 .any(|h| matches!(h.tag, Tag::Mem(m) if m & MemHookKind::ACCESS != 0))
-    }
-
-    /// The next hook at index >= `*i` with tag matching `f` covering `addr`.
-    pub fn next(&self, i: &mut usize, addr: u64, f: impl Fn(Tag) -> bool) -> Option<Arc<Hook>> {
-        while *i < self.hooks.len() {
-            let h = &self.hooks[*i];
-            *i += 1;
-            if f(h.tag) && h.covers(addr) {
-                return Some(h.clone());
-            }
-        }
-        None
     }
 
     /// What the instruction at `pc` needs (`INSN_*` bits), `first` being a unit's first.
