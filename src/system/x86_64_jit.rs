@@ -27,6 +27,7 @@ use xlat_softmmu::system::{Access, Bus, CpuIrqs, HartMemory, KICK, MmioDevice, T
 const PF_CODE: u32 = 0x1000;
 const ACCESS_FAULT: u32 = 0x2000;
 const MISALIGNED: u32 = 0x3000;
+const NONCANONICAL: u32 = 0x4000;
 
 /// The vCPU's translation inputs, kept in step with [`Sys`] by the loop.
 #[derive(Debug, Default)]
@@ -56,7 +57,13 @@ fn kind(access: Access) -> mmu::Kind {
 impl Translate for X86Mmu {
     fn translate(&self, va: u64, access: Access, bus: &Bus) -> Result<u64, u32> {
         let m = *self.mode.lock().unwrap_or_else(|e| e.into_inner());
-        mmu::translate(&m, va, kind(access), &mut BusPte(bus)).map_err(|e| PF_CODE | e)
+        mmu::translate(&m, va, kind(access), &mut BusPte(bus)).map_err(|e| {
+            if e == mmu::NONCANONICAL {
+                NONCANONICAL
+            } else {
+                PF_CODE | e
+            }
+        })
     }
     fn access_fault(&self, access: Access) -> u32 {
         ACCESS_FAULT | access as u32
@@ -268,7 +275,13 @@ struct Machine<'a> {
 
 impl Machine<'_> {
     fn pa(&self, sys: &Sys, va: u64, k: mmu::Kind, user: bool) -> Result<u64, Exc> {
-        mmu::translate(&sys.mode(user), va, k, &mut BusPte(self.bus)).map_err(|e| Exc::pf(va, e))
+        mmu::translate(&sys.mode(user), va, k, &mut BusPte(self.bus)).map_err(|e| {
+            if e == mmu::NONCANONICAL {
+                Exc::gp(0)
+            } else {
+                Exc::pf(va, e)
+            }
+        })
     }
 }
 
@@ -278,7 +291,8 @@ impl SysBus for Machine<'_> {
         let mut k = 0u8;
         while k < size {
             let a = va.wrapping_add(u64::from(k));
-            let n = (size - k).min((0x1000 - (a & 0xfff)) as u8);
+            let room = 0x1000 - (a & 0xfff);
+            let n = u64::from(size - k).min(room) as u8;
             let pa = self.pa(sys, a, mmu::Kind::Read, user)?;
             let n = if n.is_power_of_two() { n } else { 1 };
             let part = self.bus.read(pa, n).ok_or(Exc::gp(0))?;
@@ -453,7 +467,11 @@ impl Vcpu {
                 mmu::Kind::Fetch,
                 &mut BusPte(&vm.bus),
             ) {
-                return Exc::pf(a, e);
+                return if e == mmu::NONCANONICAL {
+                    Exc::gp(0)
+                } else {
+                    Exc::pf(a, e)
+                };
             }
         }
         Exc::gp(0)
@@ -553,6 +571,7 @@ impl Vcpu {
             xlat_frontend_x86::DIVIDE_ERROR => Err((Exc::new(x86sys::DE), pc, false)),
             xlat_frontend_x86::PAGE_FAULT => Err((self.fetch_fault(vm, arg), pc, false)),
             c if c & !0xfff == PF_CODE => Err((Exc::pf(arg, c & 0x1f), pc, false)),
+            NONCANONICAL => Err((Exc::gp(0), pc, false)),
             c if c & !0xfff == ACCESS_FAULT || c & !0xfff == MISALIGNED => {
                 if self.guest_error {
                     eprintln!(

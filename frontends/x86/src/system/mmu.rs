@@ -60,11 +60,18 @@ const PS: u64 = 1 << 7;
 const NX: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
 
-/// Translates `va` for an access of `kind`: the physical address, or the #PF error code.
-/// A non-canonical address is the caller's business (#GP).
+/// Not a #PF error code: the address is not canonical (bits 63..47 differ), which is #GP
+/// (#SS for stack accesses) rather than a page fault.
+pub const NONCANONICAL: u32 = 0x8000_0000;
+
+/// Translates `va` for an access of `kind`: the physical address, or the #PF error code
+/// ([`NONCANONICAL`] for a non-canonical address).
 pub fn translate(m: &Mode, va: u64, kind: Kind, mem: &mut dyn PteMem) -> Result<u64, u32> {
     if !m.paging {
         return Ok(va);
+    }
+    if ((va as i64) << 16 >> 16) as u64 != va {
+        return Err(NONCANONICAL);
     }
     let mut code = if kind == Kind::Write { err::W } else { 0 };
     if m.user {
@@ -180,6 +187,19 @@ mod tests {
         translate(&mode(true), VA, Kind::Write, &mut m).unwrap();
         assert_eq!(m.0[&0x4000] & DIRTY, DIRTY);
         assert_eq!(m.0[&0x3000] & DIRTY, 0);
+    }
+
+    #[test]
+    fn non_canonical_addresses() {
+        let mut m = setup(0x9000 | 7);
+        assert_eq!(
+            translate(&mode(false), 0x8000_0000_0000, Kind::Read, &mut m),
+            Err(NONCANONICAL)
+        );
+        assert_eq!(
+            translate(&mode(false), 0xffff_8000_0000_0000, Kind::Read, &mut m),
+            Err(0)
+        );
     }
 
     #[test]
