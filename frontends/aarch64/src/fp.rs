@@ -90,6 +90,62 @@ fn to_int(x: f64, mode: u32, signed: bool, sf: bool) -> u64 {
     if x.is_nan() { 0 } else { v }
 }
 
+/// SCVTF/UCVTF (general to FP) and FCVTZS/FCVTZU (FP to general) with `64 - scale` fraction
+/// bits.
+fn fixed_point(env: &mut CpuState, insn: u32, dbl: bool) -> bool {
+    let sf = f(insn, 31, 31) == 1;
+    let (rmode, opcode, scale) = (f(insn, 20, 19), f(insn, 18, 16), f(insn, 15, 10));
+    if !sf && scale < 32 {
+        return false;
+    }
+    let fbits = 64 - scale as i32;
+    let (rd, rn) = (f(insn, 4, 0), f(insn, 9, 5));
+    match (rmode, opcode) {
+        (0, 2) | (0, 3) => {
+            let x = if rn == 31 {
+                0
+            } else {
+                env.word(state::x(rn as u8))
+            };
+            let x = if sf { x } else { x & 0xffff_ffff };
+            let signed = opcode == 2;
+            // The integer divided by 2^fbits, rounded once: exact in f64 for 32-bit sources;
+            // 64-bit ones are split so that the one rounding is to the result type.
+            let v = match (signed, sf) {
+                (true, true) => i128::from(x as i64),
+                (true, false) => i128::from(x as u32 as i32),
+                (false, _) => i128::from(x),
+            };
+            let b = if dbl {
+                (v as f64 * 2f64.powi(-fbits)).to_bits()
+            } else {
+                u64::from((v as f32 * 2f32.powi(-fbits)).to_bits())
+            };
+            set_bits(env, rd, b);
+            true
+        }
+        (3, 0) | (3, 1) => {
+            let a = get(env, rn, dbl);
+            let v = if a.is_nan() {
+                0
+            } else {
+                let t = (a * 2f64.powi(fbits)).trunc();
+                match (opcode == 0, sf) {
+                    (true, true) => t as i64 as u64,
+                    (true, false) => u64::from(t as i32 as u32),
+                    (false, true) => t as u64,
+                    (false, false) => u64::from(t as u32),
+                }
+            };
+            if rd != 31 {
+                env.set_word(state::x(rd as u8), v);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Executes the scalar FP instruction `insn`; false when not implemented.
 pub fn exec(env: &mut CpuState, insn: u32) -> bool {
     let ty = f(insn, 23, 22);
@@ -112,6 +168,9 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
         };
         set_bits(env, rd, fpvec::fma(a, n, m, es));
         return true;
+    }
+    if f(insn, 21, 21) == 0 && f(insn, 30, 29) == 0 {
+        return fixed_point(env, insn, dbl);
     }
     if f(insn, 21, 21) == 0 || f(insn, 30, 29) != 0 {
         return false;

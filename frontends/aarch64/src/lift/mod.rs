@@ -6,6 +6,7 @@ mod branch;
 mod dp_imm;
 mod dp_reg;
 mod ldst;
+mod simd_ir;
 #[cfg(test)]
 mod tests;
 
@@ -172,7 +173,7 @@ fn lift_one(cx: &mut LiftCx) {
         0b0100 | 0b0110 | 0b1100 | 0b1110 => ldst::lift(cx),
         0b0111 | 0b1111 => {
             let ok = crate::simd::exec(None, cx.insn);
-            if ok {
+            if ok && !simd_ir::lift(cx) {
                 let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
                 cx.b.call_void(&crate::simd::SIMD, &[i]);
             }
