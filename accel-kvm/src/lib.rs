@@ -560,7 +560,7 @@ fn vcpu_loop(
             // member of the exit union (suberror, ndata, data).
             let (sub, data) = unsafe {
                 let i = &kr.__bindgen_anon_1.internal;
-                (i.suberror, i.data[..(i.ndata as usize).min(4)].to_vec())
+                (i.suberror, i.data[..(i.ndata as usize).min(16)].to_vec())
             };
             let what = match sub {
                 1 => "emulation failure",
@@ -569,8 +569,21 @@ fn vcpu_loop(
                 4 => "unexpected exit reason",
                 _ => "internal error",
             };
+            // emulation failures with KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES:
+            // data[0] = flags, then insn_size (one byte) and the instruction's bytes
+            let insn = if sub == 1 && data.len() >= 2 && data[0] & 1 != 0 {
+                let b: Vec<u8> = data[1..data.len().min(3)]
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .collect();
+                let n = usize::from(b[0]).min(b.len() - 1);
+                let hex: Vec<String> = b[1..=n].iter().map(|x| format!("{x:02x}")).collect();
+                format!("instruction bytes {}", hex.join(" "))
+            } else {
+                format!("data {data:x?}")
+            };
             fail(format!(
-                "KVM internal error: {what} (suberror {sub}, data {data:x?}) at {}",
+                "KVM internal error: {what} (suberror {sub}, {insn}) at {}",
                 rip(&vcpu)
             ))
         }

@@ -123,6 +123,10 @@ fn hello_and_exit_status() {
     let (out, err, status) = xlat(&elf, &[], 30);
     assert_eq!(out, format!("{HELLO}\n"), "stderr: {err}");
     assert_eq!(status, 7, "stderr: {err}");
+    // with application processors that are never started, the run still ends with the BSP
+    let (out, err, status) = xlat(&elf, &["--smp", "3"], 30);
+    assert_eq!(out, format!("{HELLO}\n"), "stderr: {err}");
+    assert_eq!(status, 7, "stderr: {err}");
 }
 
 /// The loader's state as documented for the JIT side: CR0/CR4/EFER, CS and the stack, and the
