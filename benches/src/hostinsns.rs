@@ -67,7 +67,7 @@ pub fn measure(ctx: &Ctx, w: &Workload) -> Result<HostInsns, String> {
             s1.units_compiled, s2.units_compiled
         ));
     }
-    let guest = |n| run("qemu-riscv64", Engine::Qemu, n);
+    let guest = |n| run(w.qemu, Engine::Qemu, n);
     let host = |e, n| run("qemu-x86_64", e, n);
     let g = guest(&n2)? - guest(&n1)?;
     if g <= 0 {

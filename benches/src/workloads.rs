@@ -40,6 +40,8 @@ pub struct Workload {
     pub native: Vec<String>,
     /// The riscv64 sysroot a dynamically linked guest needs (`-L DIR` for xlat and qemu).
     pub sysroot: Option<PathBuf>,
+    /// The reference emulator: `qemu-riscv64`, or `qemu-aarch64` for the `-a64` rows.
+    pub qemu: &'static str,
 }
 
 impl Workload {
@@ -77,7 +79,7 @@ impl Workload {
                 c
             }
             (Engine::Qemu, _) => {
-                let mut c = Command::new("qemu-riscv64");
+                let mut c = Command::new(self.qemu);
                 if let Some(l) = &self.sysroot {
                     c.arg("-L").arg(l);
                 }
@@ -119,7 +121,14 @@ const KERNELS: [(&str, &str, &[&str]); 5] = [
     ),
 ];
 
-/// Compiles the kernels for riscv64 (static) and the host, and writes the 64 MiB hash input.
+/// The compute kernels that also run as AArch64 guests, and their row names.
+const A64_KERNELS: [(&str, &str); 3] = [
+    ("intmark", "intmark-a64"),
+    ("memory", "memory-a64"),
+    ("fpmark", "fpmark-a64"),
+];
+
+/// Compiles the kernels for riscv64 (static), aarch64 (the compute ones) and the host, and writes the 64 MiB hash input.
 pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
     let src = ctx.root.join("benches").join("kernels");
     let mut out = Vec::new();
@@ -133,17 +142,38 @@ pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
         compile("riscv64-linux-gnu-gcc", &["-static"], &flags, &guest, &c)?;
         compile("gcc", &[], &flags, &native, &c)?;
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let native = std::iter::once(native.display().to_string())
+        let native: Vec<String> = std::iter::once(native.display().to_string())
             .chain(args.iter().cloned())
             .collect();
         out.push(Workload {
             name,
             what,
             guest,
-            args,
-            native,
+            args: args.clone(),
+            native: native.clone(),
             sysroot: None,
+            qemu: "qemu-riscv64",
         });
+        // The compute kernels again as AArch64 guests, against qemu-aarch64.
+        if let Some(a64) = A64_KERNELS.iter().find(|(n, _)| *n == name) {
+            let guest = ctx.dir.join(format!("{name}.aarch64"));
+            if compile("aarch64-linux-gnu-gcc", &["-static"], &flags, &guest, &c).is_ok() {
+                out.push(Workload {
+                    name: a64.1,
+                    what,
+                    guest,
+                    args,
+                    native,
+                    sysroot: None,
+                    qemu: "qemu-aarch64",
+                });
+            } else {
+                eprintln!(
+                    "xlat-benches: {} skipped: aarch64-linux-gnu-gcc failed",
+                    a64.1
+                );
+            }
+        }
     }
     let input = ctx.dir.join("hash-input-64MiB.bin");
     if std::fs::metadata(&input).map(|m| m.len()).ok() != Some(64 << 20) {
@@ -164,6 +194,7 @@ pub fn prepare(ctx: &Ctx) -> Result<Vec<Workload>, String> {
         args: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
         native: vec!["sha256sum".into(), "hash-input-64MiB.bin".into()],
         sysroot: None,
+        qemu: "qemu-riscv64",
     });
     out.extend(dynamic_startup(ctx));
     Ok(out)
@@ -211,6 +242,7 @@ fn dynamic_startup(ctx: &Ctx) -> Vec<Workload> {
                 .collect(),
             args,
             sysroot: Some(sysroot.clone()),
+            qemu: "qemu-riscv64",
         });
     }
     out
