@@ -241,6 +241,16 @@ pub fn before(env: &mut CpuState, space: &AddressSpace, nr: u64, a: [u64; 6]) ->
             }
             Pre::Ret(now as i64)
         }
+        // poll(fds, nfds, timeout_ms) and select(n, r, w, e, timeval): legacy calls with no
+        // generic number, run here on host copies of the guest's arrays.
+        7 => Pre::Ret(poll(space, a)),
+        // epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2: x86-64's epoll_event is packed
+        // (12 bytes), the shared layer's the generic 16.
+        233 => Pre::Ret(epoll_ctl(space, a)),
+        232 => Pre::Ret(epoll_wait(space, [a[0], a[1], a[2], a[3], 0, 8], false)),
+        281 => Pre::Ret(epoll_wait(space, a, false)),
+        441 => Pre::Ret(epoll_wait(space, a, true)),
+        23 => Pre::Ret(select(space, a)),
         // Extended attributes: the shared layer has none, so every file has none (what ls
         // and cp see on a filesystem without xattrs).
         191..=193 => Pre::Ret(-i64::from(libc::ENODATA)),
@@ -267,10 +277,197 @@ pub fn before(env: &mut CpuState, space: &AddressSpace, nr: u64, a: [u64; 6]) ->
         94 => call(260, &[AT_FDCWD, a[0], a[1], a[2], 0x100]),
         111 => call(121, &[0]),
         213 => call(291, &[0]),
-        232 => call(281, &[a[0], a[1], a[2], a[3], 0, 8]),
         284 => call(290, &[a[0], 0]),
         _ => Pre::Call(nr, a),
     }
+}
+
+fn efault() -> i64 {
+    -i64::from(libc::EFAULT)
+}
+
+fn errno_ret(r: i64) -> i64 {
+    if r < 0 {
+        -i64::from(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EINVAL),
+        )
+    } else {
+        r
+    }
+}
+
+fn epoll_ctl(space: &AddressSpace, a: [u64; 6]) -> i64 {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    let p = if a[3] != 0 {
+        let mut b = [0u8; 12];
+        if space.read_bytes(a[3], &mut b).is_err() {
+            return efault();
+        }
+        ev.events = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        ev.u64 = u64::from_le_bytes(b[4..12].try_into().unwrap_or([0; 8]));
+        &mut ev as *mut libc::epoll_event
+    } else {
+        std::ptr::null_mut()
+    };
+    // SAFETY: p is null or our own epoll_event.
+    errno_ret(i64::from(unsafe {
+        libc::epoll_ctl(a[0] as i32, a[1] as i32, a[2] as i32, p)
+    }))
+}
+
+/// epoll_pwait (`ts` false: `a[3]` is a timeout in ms) or epoll_pwait2 (a timespec pointer),
+/// writing packed events.
+fn epoll_wait(space: &AddressSpace, a: [u64; 6], ts: bool) -> i64 {
+    let max = a[2] as i32;
+    if !(1..=65536).contains(&max) {
+        return -i64::from(libc::EINVAL);
+    }
+    let mut mask = [0u8; 8];
+    let mp = if a[4] != 0 {
+        if space.read_bytes(a[4], &mut mask).is_err() {
+            return efault();
+        }
+        mask.as_ptr() as usize
+    } else {
+        0
+    };
+    let mut t = [0u8; 16];
+    let timeout = if ts {
+        if a[3] == 0 {
+            0
+        } else {
+            if space.read_bytes(a[3], &mut t).is_err() {
+                return efault();
+            }
+            t.as_ptr() as usize
+        }
+    } else {
+        a[3] as i32 as isize as usize
+    };
+    let nr = if ts {
+        libc::SYS_epoll_pwait2
+    } else {
+        libc::SYS_epoll_pwait
+    };
+    let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max as usize];
+    // SAFETY: evs holds max entries; the mask and timespec are null or our own buffers.
+    let n = errno_ret(unsafe {
+        libc::syscall(
+            nr,
+            a[0] as i32,
+            evs.as_mut_ptr(),
+            max,
+            timeout,
+            mp,
+            a[5] as usize,
+        )
+    });
+    if n > 0 {
+        let mut out = Vec::with_capacity(n as usize * 12);
+        for e in &evs[..n as usize] {
+            let (events, data) = (e.events, e.u64);
+            out.extend_from_slice(&events.to_le_bytes());
+            out.extend_from_slice(&data.to_le_bytes());
+        }
+        if space.write_bytes(a[1], &out).is_err() {
+            return efault();
+        }
+    }
+    n
+}
+
+/// poll(2): `struct pollfd` (8 bytes) has the same layout on guest and host.
+fn poll(space: &AddressSpace, a: [u64; 6]) -> i64 {
+    let n = a[1] as usize;
+    if n > 1 << 20 {
+        return -i64::from(libc::EINVAL);
+    }
+    let mut raw = vec![0u8; n * 8];
+    if space.read_bytes(a[0], &mut raw).is_err() {
+        return efault();
+    }
+    let mut fds: Vec<libc::pollfd> = raw
+        .chunks_exact(8)
+        .map(|c| libc::pollfd {
+            fd: i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+            events: i16::from_le_bytes([c[4], c[5]]),
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `fds` is a live array of `n` pollfds.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), n as libc::nfds_t, a[2] as i32) };
+    let r = errno_ret(i64::from(r));
+    if r >= 0 {
+        for (k, f) in fds.iter().enumerate() {
+            raw[k * 8 + 6..k * 8 + 8].copy_from_slice(&f.revents.to_le_bytes());
+        }
+        if space.write_bytes(a[0], &raw).is_err() {
+            return efault();
+        }
+    }
+    r
+}
+
+/// select(2): fd_sets are bit arrays of 64-bit words on both sides; the timeval is updated
+/// with the time left, as Linux does.
+fn select(space: &AddressSpace, a: [u64; 6]) -> i64 {
+    let n = a[0] as i32;
+    if !(0..=libc::FD_SETSIZE as i32).contains(&n) {
+        return -i64::from(libc::EINVAL);
+    }
+    let bytes = (n as usize).div_ceil(64) * 8;
+    let mut sets = [[0u8; 128]; 3];
+    for (k, set) in sets.iter_mut().enumerate() {
+        if a[1 + k] != 0 && space.read_bytes(a[1 + k], &mut set[..bytes]).is_err() {
+            return efault();
+        }
+    }
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    if a[4] != 0 {
+        let mut t = [0u8; 16];
+        if space.read_bytes(a[4], &mut t).is_err() {
+            return efault();
+        }
+        tv.tv_sec = i64::from_le_bytes(t[0..8].try_into().unwrap_or([0; 8]));
+        tv.tv_usec = i64::from_le_bytes(t[8..16].try_into().unwrap_or([0; 8]));
+    }
+    let ptr = |k: usize, s: &mut [[u8; 128]; 3]| -> *mut libc::fd_set {
+        if a[1 + k] == 0 {
+            std::ptr::null_mut()
+        } else {
+            s[k].as_mut_ptr().cast()
+        }
+    };
+    let (r, w, e) = (ptr(0, &mut sets), ptr(1, &mut sets), ptr(2, &mut sets));
+    let t = if a[4] == 0 {
+        std::ptr::null_mut()
+    } else {
+        &mut tv as *mut libc::timeval
+    };
+    // SAFETY: each set pointer is null or a 128-byte buffer (the size of fd_set), `t` null or
+    // our timeval.
+    let ret = errno_ret(i64::from(unsafe { libc::select(n, r, w, e, t) }));
+    if ret >= 0 {
+        for k in 0..3 {
+            if a[1 + k] != 0 && space.write_bytes(a[1 + k], &sets[k][..bytes]).is_err() {
+                return efault();
+            }
+        }
+        if a[4] != 0 {
+            let mut b = [0u8; 16];
+            b[0..8].copy_from_slice(&tv.tv_sec.to_le_bytes());
+            b[8..16].copy_from_slice(&tv.tv_usec.to_le_bytes());
+            if space.write_bytes(a[4], &b).is_err() {
+                return efault();
+            }
+        }
+    }
+    ret
 }
 
 /// Fixes up results whose layout differs on x86-64: `struct stat` (the shared layer writes

@@ -165,6 +165,28 @@ fn long_double_program_matches_native() {
     native_and_xlat(&exe, &[], &d);
 }
 
+/// The legacy poll(2)/select(2) syscalls and x86-64's packed epoll_event
+/// (test-suites/guest/x86_64/pollsel.c).
+#[test]
+fn poll_select_epoll_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/pollsel.c");
+    let exe = d.join("pollsel");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc pollsel.c");
+    native_and_xlat(&exe, &[], &d);
+}
+
 /// The host's own dynamically linked programs, through the host's ld.so.
 #[test]
 fn host_dynamic_programs_match_native() {
