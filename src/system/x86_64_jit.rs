@@ -359,8 +359,10 @@ struct Vcpu {
     pic: Arc<Pic>,
     trace_int: bool,
     guest_error: bool,
-    /// Nesting of exception deliveries (for #DF and the triple fault).
+    /// In hlt, waiting for an interrupt.
     halted: bool,
+    /// Why the vCPU stopped for good (a triple fault, hlt with interrupts off), as under KVM.
+    end: Option<String>,
 }
 
 impl Vcpu {
@@ -455,7 +457,9 @@ impl Vcpu {
         if self.trace_int || self.guest_error {
             eprintln!("int: triple fault at rip={rip:#x}");
         }
-        vm.stop.request(StopReason::Reset);
+        self.end = Some(format!(
+            "vCPU 0: triple fault at rip={rip:#x}; the machine stops"
+        ));
     }
 
     /// The #PF (or #GP) for an instruction whose code could not be fetched.
@@ -493,6 +497,16 @@ impl Vcpu {
                 continue;
             }
             self.sys.shadow = false;
+            if self.end.is_some() {
+                return StopReason::Exit(1);
+            }
+            if self.halted && !self.sys.iflag {
+                self.end = Some(format!(
+                    "vCPU 0: halted with interrupts disabled at rip={:#x}",
+                    self.env.pc
+                ));
+                return StopReason::Exit(1);
+            }
             if self.halted {
                 let (pic, stop) = (self.pic.clone(), vm.stop.clone());
                 let iflag = self.sys.iflag;
@@ -705,6 +719,7 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         trace_int: a.trace_int,
         guest_error: a.guest_error,
         halted: false,
+        end: None,
     };
     cpu.apply(x86sys::Effects {
         flush: true,
@@ -729,6 +744,9 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
             t0.elapsed().as_millis(),
             rss().unwrap_or(0) >> 10
         );
+    }
+    if let Some(m) = &cpu.end {
+        eprintln!("xlat: {m}");
     }
     Ok(match reason {
         StopReason::Exit(code) => code,

@@ -154,3 +154,77 @@ fn jit_refuses_what_it_does_not_model() {
     assert!(!o.status.success());
     assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
 }
+
+/// Builds a one-file long-mode payload from `asm` (linked as the payload is).
+fn tiny(name: &str, asm: &str) -> Option<PathBuf> {
+    if !have("gcc") {
+        eprintln!("skipping {name}: gcc is not installed");
+        return None;
+    }
+    let dir = scratch_dir("x86_system");
+    let src = dir.join(format!("{name}.S"));
+    std::fs::write(&src, asm).expect("write the source");
+    let elf = dir.join(format!("{name}.elf"));
+    let o = run(Command::new("gcc")
+        .args([
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-Wl,--build-id=none",
+            "-Wl,-T",
+        ])
+        .arg(workspace_root().join("benches/payload/link.ld"))
+        .arg("-o")
+        .arg(&elf)
+        .arg(&src));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    Some(elf)
+}
+
+/// How a run ended: (status, the last stderr line).
+fn ending(accel: &str, elf: &PathBuf) -> (i32, String) {
+    let o = run(Command::new("timeout")
+        .arg("30")
+        .arg(xlat_bin())
+        .args(["system", "--arch", "x86_64", "--accel", accel, "--kernel"])
+        .arg(elf));
+    let err = String::from_utf8_lossy(&o.stderr);
+    (
+        o.status.code().unwrap_or(-1),
+        err.lines().last().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn halt_with_interrupts_off_and_triple_fault_end_the_run_as_under_kvm() {
+    let cases = [
+        (
+            "halt_cli",
+            ".text\n.globl _start\n_start: cli\nhlt\n",
+            "halted with interrupts disabled",
+        ),
+        (
+            "triple",
+            ".text\n.globl _start\n_start: lidt zero(%rip)\nud2\n.data\nzero: .quad 0, 0\n",
+            "triple fault",
+        ),
+    ];
+    let kvm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    for (name, asm, what) in cases {
+        let Some(elf) = tiny(name, asm) else { return };
+        let (status, line) = ending("jit", &elf);
+        assert_eq!(status, 1, "{name}: jit status ({line})");
+        assert!(line.contains(what), "{name}: jit says {line:?}");
+        if kvm {
+            let (ks, kl) = ending("kvm", &elf);
+            assert_eq!(ks, status, "{name}: kvm status ({kl}) vs jit");
+            assert!(kl.contains(what), "{name}: kvm says {kl:?}");
+        } else {
+            eprintln!("{name}: no kvm comparison: /dev/kvm does not open");
+        }
+    }
+}
