@@ -448,6 +448,178 @@ fn write_start_info(ram: &GuestRam, mem: u64, initrd: Option<(u64, u64)>) -> Res
 mod tests {
     use super::*;
 
+    fn ram(mem: u64) -> GuestRam {
+        GuestRam::from_ranges(&[(GuestAddress(0), mem as usize)]).unwrap()
+    }
+
+    fn rd_u64(r: &GuestRam, a: u64) -> u64 {
+        r.read_obj::<u64>(GuestAddress(a)).unwrap()
+    }
+    fn rd_u32(r: &GuestRam, a: u64) -> u32 {
+        r.read_obj::<u32>(GuestAddress(a)).unwrap()
+    }
+
+    /// A minimal ELF64 x86-64 executable: one PT_LOAD of `code` at `paddr`, entry `entry`,
+    /// and a PT_NOTE with a Xen PHYS32_ENTRY note when `pvh` is given.
+    fn elf(code: &[u8], paddr: u64, entry: u64, pvh: Option<u32>) -> Vec<u8> {
+        let phnum: u16 = if pvh.is_some() { 2 } else { 1 };
+        let data_off = 64 + 56 * u64::from(phnum);
+        let note_off = data_off + code.len() as u64;
+        let mut e = vec![0u8; 64];
+        e[..4].copy_from_slice(b"\x7fELF");
+        e[4] = 2; // 64-bit
+        e[5] = 1; // little-endian
+        e[6] = 1;
+        e[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        e[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        e[20..24].copy_from_slice(&1u32.to_le_bytes());
+        e[24..32].copy_from_slice(&entry.to_le_bytes());
+        e[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+        e[52..54].copy_from_slice(&64u16.to_le_bytes());
+        e[54..56].copy_from_slice(&56u16.to_le_bytes());
+        e[56..58].copy_from_slice(&phnum.to_le_bytes());
+        let ph = |t: u32, off: u64, addr: u64, len: u64| {
+            let mut p = vec![0u8; 56];
+            p[..4].copy_from_slice(&t.to_le_bytes());
+            p[4..8].copy_from_slice(&5u32.to_le_bytes());
+            p[8..16].copy_from_slice(&off.to_le_bytes());
+            p[16..24].copy_from_slice(&addr.to_le_bytes());
+            p[24..32].copy_from_slice(&addr.to_le_bytes());
+            p[32..40].copy_from_slice(&len.to_le_bytes());
+            p[40..48].copy_from_slice(&len.to_le_bytes());
+            p[48..56].copy_from_slice(&4u64.to_le_bytes());
+            p
+        };
+        e.extend(ph(1, data_off, paddr, code.len() as u64));
+        let mut note = Vec::new();
+        if let Some(entry32) = pvh {
+            note.extend_from_slice(&4u32.to_le_bytes()); // namesz "Xen\0"
+            note.extend_from_slice(&4u32.to_le_bytes()); // descsz
+            note.extend_from_slice(&18u32.to_le_bytes()); // XEN_ELFNOTE_PHYS32_ENTRY
+            note.extend_from_slice(b"Xen\0");
+            note.extend_from_slice(&entry32.to_le_bytes());
+            e.extend(ph(4, note_off, 0, note.len() as u64));
+        }
+        e.extend_from_slice(code);
+        e.extend_from_slice(&note);
+        e
+    }
+
+    #[test]
+    fn elf_payload_in_long_mode_on_the_identity_map() {
+        let mem = 64 << 20;
+        let r = ram(mem);
+        let img = elf(&[0x90, 0xf4], 0x10_0000, 0x10_0000, None);
+        let l = load(&r, mem, &img, "p", None, "hello=1").unwrap();
+        assert_eq!(l.kind, "ELF payload");
+        let b = l.boot;
+        assert_eq!(
+            (b.mode, b.rip, b.rsp),
+            (BootMode::Long64, 0x10_0000, BOOT_STACK)
+        );
+        assert_eq!(
+            (b.cr0, b.cr3, b.cr4, b.efer),
+            (0x8005_0033, PML4, 0x620, 0xd00)
+        );
+        assert_eq!((b.cs.selector, b.cs.l, b.ds.selector), (0x10, true, 0x18));
+        assert_eq!(r.read_obj::<u16>(GuestAddress(0x10_0000)).unwrap(), 0xf490);
+        // PML4[0] -> PDPT, PDPT[3] -> 4th PD, last PD entry maps 0xffe00000, user-accessible
+        assert_eq!(rd_u64(&r, PML4), (PML4 + 0x1000) | 7);
+        assert_eq!(rd_u64(&r, PML4 + 0x1000 + 24), (PML4 + 0x5000) | 7);
+        assert_eq!(rd_u64(&r, PML4 + 0x2000 + 8 * 2047), 0xffe0_0000 | 0x87);
+        assert_eq!(rd_u64(&r, GDT + 16), GDT_ENTRIES[2]);
+        let mut cl = [0u8; 8];
+        r.read_slice(&mut cl, GuestAddress(CMDLINE)).unwrap();
+        assert_eq!(&cl, b"hello=1\0");
+        // outside RAM, wrong machine, entry above 4 GiB without a PVH note
+        let far = elf(&[0x90], 0x1_0000_0000, 0x10_0000, None);
+        assert!(
+            load(&r, mem, &far, "far", None, "")
+                .unwrap_err()
+                .contains("outside RAM")
+        );
+        let high = elf(&[0x90], 0x10_0000, 0xffff_ffff_8100_0000, None);
+        assert!(
+            load(&r, mem, &high, "h", None, "")
+                .unwrap_err()
+                .contains("PVH")
+        );
+    }
+
+    #[test]
+    fn pvh_start_info_memmap_and_initrd() {
+        let mem = 64 << 20;
+        let r = ram(mem);
+        let img = elf(&[0xf4], 0x100_0000, 0xffff_ffff_8100_0000, Some(0x100_0000));
+        let rd = vec![0xabu8; 10_000];
+        let l = load(&r, mem, &img, "vmlinux", Some((&rd, "rd")), "console=ttyS0").unwrap();
+        assert_eq!(l.kind, "PVH vmlinux");
+        let b = l.boot;
+        assert_eq!(
+            (b.mode, b.rip, b.rbx, b.cr0, b.efer),
+            (BootMode::Pvh32, 0x100_0000, PVH_INFO, 0x11, 0)
+        );
+        assert_eq!((b.cs.selector, b.cs.l, b.cs.db), (0x08, false, true));
+        assert_eq!(rd_u32(&r, PVH_INFO), 0x336e_c578);
+        assert_eq!(rd_u32(&r, PVH_INFO + 12), 1); // nr_modules
+        assert_eq!(rd_u64(&r, PVH_INFO + 24), CMDLINE);
+        let memmap = rd_u64(&r, PVH_INFO + 40);
+        assert_eq!(rd_u32(&r, PVH_INFO + 48), 3);
+        // the last entry: RAM from 1 MiB to the end
+        assert_eq!(rd_u64(&r, memmap + 48), HIMEM);
+        assert_eq!(rd_u64(&r, memmap + 56), mem - HIMEM);
+        assert_eq!(rd_u32(&r, memmap + 64), 1);
+        let modlist = rd_u64(&r, PVH_INFO + 16);
+        let (addr, size) = (rd_u64(&r, modlist), rd_u64(&r, modlist + 8));
+        assert_eq!(size, 10_000);
+        assert_eq!(addr % 4096, 0);
+        assert!(addr + size <= mem && addr >= 0x100_0001);
+        assert_eq!(r.read_obj::<u8>(GuestAddress(addr + 9_999)).unwrap(), 0xab);
+    }
+
+    #[test]
+    fn bzimage_zero_page() {
+        let mem = 32 << 20;
+        let r = ram(mem);
+        let mut bz = vec![0u8; 2 * 512 + 4096];
+        bz[0x1f1] = 1; // setup_sects
+        bz[0x201] = 0x6a; // header ends at 0x26c
+        bz[0x202..0x206].copy_from_slice(b"HdrS");
+        bz[0x206..0x208].copy_from_slice(&0x20fu16.to_le_bytes());
+        bz[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes()); // initrd_addr_max
+        bz[0x236..0x238].copy_from_slice(&1u16.to_le_bytes()); // XLF_KERNEL_64
+        bz[1024] = 0xcc;
+        let rd = vec![1u8; 4096];
+        let l = load(&r, mem, &bz, "bz", Some((&rd, "rd")), "quiet").unwrap();
+        assert_eq!(l.kind, "bzImage");
+        assert_eq!(
+            (l.boot.rip, l.boot.rsi, l.boot.mode),
+            (HIMEM + 0x200, ZERO_PAGE, BootMode::Long64)
+        );
+        assert_eq!(r.read_obj::<u8>(GuestAddress(HIMEM)).unwrap(), 0xcc);
+        let zp = |o: u64| rd_u32(&r, ZERO_PAGE + o);
+        assert_eq!(&zp(0x202).to_le_bytes(), b"HdrS");
+        assert_eq!(zp(0x228), CMDLINE as u32);
+        assert_eq!(zp(0x238), 5);
+        assert_eq!(zp(0x21c), 4096);
+        assert_eq!(
+            r.read_obj::<u8>(GuestAddress(ZERO_PAGE + 0x210)).unwrap(),
+            0xff
+        );
+        assert_eq!(
+            r.read_obj::<u8>(GuestAddress(ZERO_PAGE + 0x1e8)).unwrap(),
+            3
+        );
+        assert_eq!(rd_u64(&r, ZERO_PAGE + 0x2d0 + 40), HIMEM);
+        // an old protocol is refused
+        bz[0x206..0x208].copy_from_slice(&0x20au16.to_le_bytes());
+        assert!(
+            load(&r, mem, &bz, "bz", None, "")
+                .unwrap_err()
+                .contains("2.10")
+        );
+    }
+
     #[test]
     fn gdt_segments_decode() {
         let cs = Segment::from_gdt(sel::CODE64);
