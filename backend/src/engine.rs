@@ -411,7 +411,7 @@ impl Engine {
         let Some(jit) = inner.jit.as_mut() else {
             return (0, false);
         };
-        match jit.compile_region(&units, params) {
+        match jit.compile_region_for(&units, params, region.looping) {
             Ok(c) => {
                 let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 inner.compile_us.push(us);

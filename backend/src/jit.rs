@@ -43,6 +43,9 @@ pub struct Compiled {
 /// The compiler and its code memory.
 pub struct Jit {
     isa: OwnedTargetIsa,
+    /// For regions with a loop when `isa` uses the single-pass register allocator: the
+    /// backtracking one (its loops run faster; system mode compiles the rest single-pass).
+    loop_isa: Option<OwnedTargetIsa>,
     ctx: Context,
     fctx: FunctionBuilderContext,
     code: CodeMemory,
@@ -120,8 +123,13 @@ impl Jit {
     /// Creates the compiler with `code_size` bytes of code memory and installs the trampoline
     /// and the stub.
     pub fn new(code_size: usize, opt_level: &str) -> Result<Jit, BackendError> {
+        let loop_isa = match opt_level.split_once('+') {
+            Some((level, "single_pass")) => Some(host_isa(level)?),
+            _ => None,
+        };
         let mut jit = Jit {
             isa: host_isa(opt_level)?,
+            loop_isa,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
             code: CodeMemory::new(code_size)?,
@@ -163,9 +171,27 @@ impl Jit {
         units: &[&Unit],
         p: LowerParams,
     ) -> Result<Compiled, CompileError> {
-        self.compile_with(lower::unit_signature(), |b, fcfg| {
+        self.compile_region_for(units, p, false)
+    }
+
+    /// [`Jit::compile_region`]; `looping` regions get the loop register allocator, if any.
+    pub fn compile_region_for(
+        &mut self,
+        units: &[&Unit],
+        p: LowerParams,
+        looping: bool,
+    ) -> Result<Compiled, CompileError> {
+        let swap = looping && self.loop_isa.is_some();
+        if swap {
+            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
+        }
+        let r = self.compile_with(lower::unit_signature(), |b, fcfg| {
             lower::lower_region(b, units, p, fcfg)
-        })
+        });
+        if swap {
+            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
+        }
+        r
     }
 
     #[cfg_attr(not(test), allow(dead_code, reason = "used by tests and clif traces"))]

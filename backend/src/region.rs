@@ -22,6 +22,8 @@ const MAX_STRAIGHT: usize = 4;
 pub struct Region {
     /// The TBs and their IR.
     pub members: Vec<(Arc<Tb>, Arc<Ir>)>,
+    /// The region is a loop (members reach the head again).
+    pub looping: bool,
 }
 
 impl Region {
@@ -140,8 +142,11 @@ pub fn gather(cache: &TbCache, head: &Arc<Tb>, ir: Arc<Ir>, hot: u32, flags: u32
         }
     }
     let mut slots: Vec<Option<(Arc<Tb>, Arc<Ir>)>> = members.into_iter().map(Some).collect();
-    let members = post.iter().rev().filter_map(|&i| slots[i].take()).collect();
-    Region { members }
+    let members: Vec<_> = post.iter().rev().filter_map(|&i| slots[i].take()).collect();
+    Region {
+        looping: looping && members.len() > 1 || succs[0].contains(&0),
+        members,
+    }
 }
 
 fn goto_tb_targets(ir: &Ir) -> Vec<u64> {

@@ -28,6 +28,18 @@ pub const SYSTEM_HOT_THRESHOLD: u32 = 200;
 struct RvMmu {
     modes: Mutex<(mmu::Mode, mmu::Mode)>,
     pmp: Mutex<Pmp>,
+    /// Superpages (virtual base, leaf level) translations were cached from since the last
+    /// full flush: an `sfence.vma` of an address in one must flush everything, since the
+    /// TLBs hold such a page as many 4 KiB entries.
+    supers: Mutex<std::collections::HashSet<(u64, u32)>>,
+}
+
+impl RvMmu {
+    /// Whether `va` lies in a superpage some cached translation came from.
+    fn in_superpage(&self, va: u64) -> bool {
+        let s = self.supers.lock().unwrap_or_else(|e| e.into_inner());
+        !s.is_empty() && (1..4).any(|l| s.contains(&(va & !((1u64 << (12 + 9 * l)) - 1), l)))
+    }
 }
 
 struct BusPte<'a>(&'a Bus);
@@ -52,7 +64,14 @@ impl Translate for RvMmu {
             Access::Write => (data, mmu::Kind::Write),
             Access::Fetch => (fetch, mmu::Kind::Fetch),
         };
-        let pa = mmu::translate(&m, va, k, &mut BusPte(bus))?;
+        let (pa, level) = mmu::translate_sized(&m, va, k, &mut BusPte(bus))?;
+        if level > 0 {
+            let base = va & !((1u64 << (12 + 9 * level)) - 1);
+            self.supers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((base, level));
+        }
         if !self
             .pmp
             .lock()
@@ -345,7 +364,23 @@ impl Hart {
         }
     }
 
-    fn apply(&mut self, fx: Effects) {
+    fn apply(&mut self, mut fx: Effects) {
+        if let Some(va) = fx.flush_page {
+            if self.mmu.in_superpage(va) {
+                fx.mmu = true;
+                fx.flush_code = true;
+            } else {
+                // One 4 KiB page: its TLB entries and the jump-cache entries of its code
+                // (blocks are keyed by physical page, see `Hart::new`).
+                self.mem.flush_page(va);
+                let page = va >> 12;
+                for e in self.env.jmp_cache.iter_mut() {
+                    if e.pc >> 12 == page {
+                        *e = xlat_ir::abi::JmpCacheEntry::default();
+                    }
+                }
+            }
+        }
         if fx.mmu || fx.flush_code {
             let (data, fetch) = (mmu::Mode::data(&self.env), mmu::Mode::fetch(&self.env));
             let old = std::mem::replace(
@@ -357,6 +392,11 @@ impl Hart {
             // flush; a new page-table base, MXR or sfence.vma invalidates them all.
             if fx.flush_code || old.0.satp != data.satp || old.0.mxr != data.mxr {
                 self.mem.flush_tlb();
+                self.mmu
+                    .supers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
             } else if old.1 != fetch {
                 self.mem.flush_fetch();
             }

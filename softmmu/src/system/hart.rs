@@ -122,6 +122,22 @@ impl HartMemory {
         self.flush_fetch();
     }
 
+    /// Forgets the cached translations (data, every table, and fetch) of the virtual page
+    /// holding `va`: what an address-specific TLB fence asks for 4 KiB pages.
+    pub fn flush_page(&self, va: u64) {
+        let i = ((va >> TLB_PAGE_BITS) as usize) & (TLB_ENTRIES - 1);
+        for t in self.tables.iter() {
+            t[i].read.store(TLB_INVALID, Ordering::Relaxed);
+            t[i].write.store(TLB_INVALID, Ordering::Relaxed);
+        }
+        let vpn = va >> PAGE_BITS;
+        let mut f = self.fetch.lock().unwrap_or_else(|e| e.into_inner());
+        let e = &mut f[(vpn as usize) % FETCH_ENTRIES];
+        if e.tag == vpn.wrapping_add(1) {
+            *e = Entry::default();
+        }
+    }
+
     /// Whether a page that held translated code was written since the last call (which
     /// resets it): what `fence.i` must know to keep or drop translations.
     pub fn take_code_written(&self) -> bool {

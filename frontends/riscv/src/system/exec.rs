@@ -84,7 +84,22 @@ fn system_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
                 ..Effects::default()
             },
         ),
-        // sfence.vma rs1, rs2
+        // sfence.vma rs1, rs2 with an address: that page only (ASIDs are not implemented,
+        // so rs2 does not narrow it further).
+        _ if bits & 0xfe00_7fff == 0x1200_0073
+            && (bits >> 15) & 31 != 0
+            && (prv == PRV_M || (prv == PRV_S && st & TVM == 0)) =>
+        {
+            let va = env.word(state::x(((bits >> 15) & 31) as u8));
+            next(
+                env,
+                Effects {
+                    flush_page: Some(va),
+                    ..Effects::default()
+                },
+            )
+        }
+        // sfence.vma x0, rs2
         _ if bits & 0xfe00_7fff == 0x1200_0073
             && (prv == PRV_M || (prv == PRV_S && st & TVM == 0)) =>
         {

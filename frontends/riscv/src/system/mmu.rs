@@ -92,11 +92,22 @@ const D: u64 = 128;
 
 /// Translates `va` for `kind` under `m`: the physical address or the exception cause.
 pub fn translate(m: &Mode, va: u64, kind: Kind, mem: &mut dyn PteMem) -> Result<u64, u32> {
+    translate_sized(m, va, kind, mem).map(|(pa, _)| pa)
+}
+
+/// [`translate`], with the level of the leaf PTE: 0 for a 4 KiB page, 1 for 2 MiB, 2 for
+/// 1 GiB, 3 for 512 GiB (0 without translation).
+pub fn translate_sized(
+    m: &Mode,
+    va: u64,
+    kind: Kind,
+    mem: &mut dyn PteMem,
+) -> Result<(u64, u32), u32> {
     let levels = match m.satp >> 60 {
-        _ if m.prv == PRV_M => return Ok(va),
+        _ if m.prv == PRV_M => return Ok((va, 0)),
         8 => 3,
         9 => 4,
-        _ => return Ok(va),
+        _ => return Ok((va, 0)),
     };
     let va_bits = 12 + 9 * levels;
     // The address must be sign-extended from its top bit.
@@ -144,7 +155,7 @@ pub fn translate(m: &Mode, va: u64, kind: Kind, mem: &mut dyn PteMem) -> Result<
                 }
             }
             let pa_ppn = (ppn & !low) | ((va >> 12) & low);
-            return Ok((pa_ppn << 12) | (va & 0xfff));
+            return Ok(((pa_ppn << 12) | (va & 0xfff), level));
         }
         unreachable!("the level 0 PTE is a leaf or a fault");
     }

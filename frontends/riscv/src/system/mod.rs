@@ -113,6 +113,9 @@ pub struct Effects {
     pub wfi: bool,
     /// `fence.i`: translated code of pages written since must go.
     pub fence_i: bool,
+    /// `sfence.vma rs1` (rs1 not x0): the translations of this virtual page (every address
+    /// space) must go, and no others.
+    pub flush_page: Option<u64>,
 }
 
 impl Effects {
@@ -124,6 +127,22 @@ impl Effects {
             irq: self.irq || o.irq,
             wfi: self.wfi || o.wfi,
             fence_i: self.fence_i || o.fence_i,
+            flush_page: if self.flush_page == o.flush_page || o.flush_page.is_none() {
+                self.flush_page
+            } else if self.flush_page.is_none() {
+                o.flush_page
+            } else {
+                // Two pages: flush everything instead.
+                return Effects {
+                    mmu: true,
+                    flush_code: true,
+                    flush_page: None,
+                    ..self.or(Effects {
+                        flush_page: None,
+                        ..o
+                    })
+                };
+            },
         }
     }
 }
