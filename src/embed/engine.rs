@@ -443,7 +443,7 @@ impl Core {
 
 fn check_range(addr: u64, size: u64) -> Result<(), Error> {
     let page = xlat_softmmu::user::PAGE_SIZE;
-    if size == 0 || addr % page != 0 || size % page != 0 {
+    if size == 0 || !addr.is_multiple_of(page) || !size.is_multiple_of(page) {
         return Err(Error::Alignment);
     }
     match addr.checked_add(size) {
@@ -898,15 +898,14 @@ impl Drop for Timer {
 /// What kind of fault an access-fault exception at `addr` is.
 fn fault_kind(core: &Core, addr: u64, access: u32) -> MemHookKind {
     let mapped = core.mem.space.vmas().find(addr).is_some();
-    let k = match (access, mapped) {
+    match (access, mapped) {
         (0, false) => MemHookKind::READ_UNMAPPED,
         (1, false) => MemHookKind::WRITE_UNMAPPED,
         (_, false) => MemHookKind::FETCH_UNMAPPED,
         (0, true) => MemHookKind::READ_PROT,
         (1, true) => MemHookKind::WRITE_PROT,
         (_, true) => MemHookKind::FETCH_PROT,
-    };
-    k
+    }
 }
 
 fn fault_error(kind: MemHookKind, addr: u64) -> Error {

@@ -172,12 +172,13 @@ impl GuestMem for EmbedMem {
 impl CodeFetch for EmbedMem {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         if let Some(r) = self.find(pc) {
-            if let SpecialKind::Host { ptr, perms } = r.kind {
-                if perms.contains(Perm::EXEC) && pc + 2 <= r.end {
-                    let p = (ptr as u64 + (pc - r.start)) as *const u16;
-                    // SAFETY: inside the caller's region (checked), valid while mapped.
-                    return Some(unsafe { p.read_unaligned() });
-                }
+            if let SpecialKind::Host { ptr, perms } = r.kind
+                && perms.contains(Perm::EXEC)
+                && pc + 2 <= r.end
+            {
+                let p = (ptr as u64 + (pc - r.start)) as *const u16;
+                // SAFETY: inside the caller's region (checked), valid while mapped.
+                return Some(unsafe { p.read_unaligned() });
             }
             return None;
         }
