@@ -354,7 +354,11 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     if o.write {
         let path = ctx.root.join("benches").join("RESULTS.md");
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let section = section(ctx, &table, o.runs);
+        let mut section = section(ctx, &table, o.runs);
+        // Hand-written notes inside the old section stay.
+        if let Some(notes) = extract_section(&old).and_then(notes_of) {
+            section = section.replace(END, &format!("\n{notes}\n{END}"));
+        }
         let md = replace_section(&old, &section);
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!(
@@ -456,6 +460,16 @@ pub fn replace_section(old: &str, section: &str) -> String {
             s + section
         }
     }
+}
+
+const NOTES_BEGIN: &str = "<!-- system-notes: begin (kept by --write) -->";
+const NOTES_END: &str = "<!-- system-notes: end -->";
+
+/// The hand-written notes block of a system section, markers included.
+fn notes_of(section: &str) -> Option<&str> {
+    let b = section.find(NOTES_BEGIN)?;
+    let e = section[b..].find(NOTES_END)? + b + NOTES_END.len();
+    Some(&section[b..e])
 }
 
 /// The system section of `md`, if it has one (the user-mode `--write` keeps it).
