@@ -342,8 +342,69 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
         }
         return Some(());
     }
+    // Interleaves (low: from the low quadwords; high: from the high ones), pmuludq: per
+    // 64-bit word, registers stay cached.
+    if matches!(
+        op,
+        Op::UnpckLBW | Op::UnpckLWD | Op::UnpckLDQ | Op::UnpckHBW | Op::UnpckHWD | Op::UnpckHDQ
+    ) {
+        let h = if matches!(op, Op::UnpckLBW | Op::UnpckLWD | Op::UnpckLDQ) {
+            0
+        } else {
+            8
+        };
+        let a = cx.b.get_reg(Ty::I64, d + h);
+        let b = cx.b.get_reg(Ty::I64, s + h);
+        let (lo, hi) = if matches!(op, Op::UnpckLDQ | Op::UnpckHDQ) {
+            let a_lo = cx.zext(a, 4);
+            let b_sh = cx.opi(Opcode::Shl, b, 32);
+            let lo = cx.op(Opcode::Or, a_lo, b_sh);
+            let a_hi = cx.opi(Opcode::Shr, a, 32);
+            let b_hi = cx.opi(Opcode::AndN, b, 0xffff_ffff);
+            let b_hi = cx.opi(Opcode::And, b_hi, 0xffff_ffff_0000_0000);
+            let hi = cx.op(Opcode::Or, a_hi, b_hi);
+            (lo, hi)
+        } else {
+            let w = cx.k(if matches!(op, Op::UnpckLBW | Op::UnpckHBW) {
+                1
+            } else {
+                2
+            });
+            let a_lo = cx.zext(a, 4);
+            let b_lo = cx.zext(b, 4);
+            let lo = cx.b.call(&helpers::H_ZIP32, &[w, a_lo, b_lo]);
+            let a_hi = cx.opi(Opcode::Shr, a, 32);
+            let b_hi = cx.opi(Opcode::Shr, b, 32);
+            let hi = cx.b.call(&helpers::H_ZIP32, &[w, a_hi, b_hi]);
+            (lo, hi)
+        };
+        cx.b.set_reg(d, lo);
+        cx.b.set_reg(d + 8, hi);
+        return Some(());
+    }
+    if op == Op::MulUDQ {
+        for h in [0, 8] {
+            let a = cx.b.get_reg(Ty::I64, d + h);
+            let b = cx.b.get_reg(Ty::I64, s + h);
+            let a = cx.zext(a, 4);
+            let b = cx.zext(b, 4);
+            let r = cx.op(Opcode::Mul, a, b);
+            cx.b.set_reg(d + h, r);
+        }
+        return Some(());
+    }
     call(cx, op, d, s, 0);
     Some(())
+}
+
+/// Dword `k` (0..4) of the 128-bit value at `off`, zero-extended.
+fn dword(cx: &mut Cx, off: u32, k: u64) -> Temp {
+    let w = cx.b.get_reg(Ty::I64, off + if k >= 2 { 8 } else { 0 });
+    if k & 1 == 1 {
+        cx.opi(Opcode::Shr, w, 32)
+    } else {
+        cx.zext(w, 4)
+    }
 }
 
 fn shuffle(cx: &mut Cx, m: M) -> Option<()> {
@@ -356,6 +417,47 @@ fn shuffle(cx: &mut Cx, m: M) -> Option<()> {
     } else {
         (d, cx.i.try_immediate(1).ok()?)
     };
+    match m {
+        M::Pshufd => {
+            let v: Vec<Temp> = (0..4).map(|k| dword(cx, s, (imm >> (2 * k)) & 3)).collect();
+            for (h, pair) in [(0u32, [v[0], v[1]]), (8, [v[2], v[3]])] {
+                let hi = cx.opi(Opcode::Shl, pair[1], 32);
+                let w = cx.op(Opcode::Or, pair[0], hi);
+                cx.b.set_reg(d + h, w);
+            }
+            return Some(());
+        }
+        M::Pslldq | M::Psrldq => {
+            // A byte shift of the 128-bit value by a constant.
+            let n = (imm & 0xff).min(16) * 8;
+            let lo = cx.b.get_reg(Ty::I64, d);
+            let hi = cx.b.get_reg(Ty::I64, d + 8);
+            let z = cx.k(0);
+            let (nlo, nhi) = if n == 0 {
+                (lo, hi)
+            } else if n >= 128 {
+                (z, z)
+            } else if m == M::Psrldq {
+                if n >= 64 {
+                    (cx.opi(Opcode::Shr, hi, n - 64), z)
+                } else {
+                    let a = cx.opi(Opcode::Shr, lo, n);
+                    let b = cx.opi(Opcode::Shl, hi, 64 - n);
+                    (cx.op(Opcode::Or, a, b), cx.opi(Opcode::Shr, hi, n))
+                }
+            } else if n >= 64 {
+                (z, cx.opi(Opcode::Shl, lo, n - 64))
+            } else {
+                let a = cx.opi(Opcode::Shl, hi, n);
+                let b = cx.opi(Opcode::Shr, lo, 64 - n);
+                (cx.opi(Opcode::Shl, lo, n), cx.op(Opcode::Or, a, b))
+            };
+            cx.b.set_reg(d, nlo);
+            cx.b.set_reg(d + 8, nhi);
+            return Some(());
+        }
+        _ => {}
+    }
     call(cx, sse_op(m)?, d, s, imm);
     Some(())
 }
@@ -395,6 +497,27 @@ fn shift(cx: &mut Cx, m: M) -> Option<()> {
         _ => Op::SraD,
     };
     let d = xmm_off(cx.i.op0_register())?;
+    if cx.i.op1_kind() == OpKind::Immediate8 && matches!(op, Op::SllQ | Op::SrlQ) {
+        let n = u64::from(cx.i.immediate8());
+        for h in [0, 8] {
+            let v = if n >= 64 {
+                cx.k(0)
+            } else {
+                let w = cx.b.get_reg(Ty::I64, d + h);
+                cx.opi(
+                    if op == Op::SllQ {
+                        Opcode::Shl
+                    } else {
+                        Opcode::Shr
+                    },
+                    w,
+                    n,
+                )
+            };
+            cx.b.set_reg(d + h, v);
+        }
+        return Some(());
+    }
     let n = match cx.i.op1_kind() {
         OpKind::Immediate8 => cx.k(cx.i.immediate8().into()),
         OpKind::Register => cx.b.get_reg(Ty::I64, xmm_off(cx.i.op1_register())?),
