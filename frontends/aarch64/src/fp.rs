@@ -359,3 +359,73 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
         _ => false,
     }
 }
+
+/// FMUL, FDIV, FADD, FSUB, FNMUL (scalar) without the decoder: `regs` is rd | rn << 8 |
+/// rm << 16, `op` the opcode (bits 15:12), `dbl` 1 for doubles. Results that are NaN take the
+/// exact path (Arm's NaN rules).
+extern "C" fn helper_fp2(env: &mut CpuState, regs: u64, op: u64, dbl: u64, _: u64) -> u64 {
+    let (rd, rn, rm) = (
+        regs as u8 & 31,
+        (regs >> 8) as u8 & 31,
+        (regs >> 16) as u8 & 31,
+    );
+    let (a, b) = (env.word(state::v(rn)), env.word(state::v(rm)));
+    let fast = if dbl != 0 {
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        let r = match op {
+            0 => x * y,
+            1 => x / y,
+            2 => x + y,
+            3 => x - y,
+            _ => -(x * y),
+        };
+        (!r.is_nan()).then(|| r.to_bits())
+    } else {
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        let r = match op {
+            0 => x * y,
+            1 => x / y,
+            2 => x + y,
+            3 => x - y,
+            _ => -(x * y),
+        };
+        (!r.is_nan()).then(|| u64::from(r.to_bits()))
+    };
+    let r = fast.unwrap_or_else(|| {
+        let es = if dbl != 0 { 64 } else { 32 };
+        let m = if es == 64 { u64::MAX } else { 0xffff_ffff };
+        let (a, b) = (a & m, b & m);
+        match op {
+            0 => fpvec::arith(fpvec::MUL, a, b, es),
+            1 => fpvec::arith(fpvec::DIV, a, b, es),
+            2 => fpvec::arith(fpvec::ADD, a, b, es),
+            3 => fpvec::arith(fpvec::SUB, a, b, es),
+            _ => fpvec::neg(fpvec::arith(fpvec::MUL, a, b, es), es),
+        }
+    });
+    set_bits(env, u32::from(rd), r);
+    0
+}
+
+/// The scalar FP arithmetic helper ([`helper_fp2`]); touches only V registers.
+pub static FP2: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_fp2",
+    func: helper_fp2,
+    nargs: 3,
+    flags: xlat_ir::HelperFlags::STATE,
+    state_words: Some(&crate::simd::V_WORDS),
+};
+
+/// If `insn` is FMUL/FDIV/FADD/FSUB/FNMUL (single or double): its (regs, op, dbl) arguments
+/// for [`FP2`].
+pub fn fp2_args(insn: u32) -> Option<(u64, u64, u64)> {
+    if insn & 0xff20_0c00 != 0x1e20_0800 || f(insn, 23, 22) > 1 {
+        return None;
+    }
+    let op = f(insn, 15, 12);
+    if !matches!(op, 0..=3 | 8) {
+        return None;
+    }
+    let regs = u64::from(f(insn, 4, 0) | f(insn, 9, 5) << 8 | f(insn, 20, 16) << 16);
+    Some((regs, u64::from(op), u64::from(f(insn, 22, 22))))
+}

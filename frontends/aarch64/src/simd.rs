@@ -1066,6 +1066,45 @@ pub static SIMD: xlat_ir::Helper = xlat_ir::Helper {
     name: "a64_simd",
     func: helper_simd,
     nargs: 1,
-    flags: xlat_ir::HelperFlags::ALL,
+    flags: xlat_ir::HelperFlags::STATE,
     state_words: None,
 };
+
+/// The state words an instruction that touches no general register can use: V0-V31, FPCR,
+/// FPSR and NZCV (FCMP, FCCMP, FCSEL).
+pub(crate) static V_WORDS: [u32; 70] = {
+    let mut w = [0u32; 70];
+    let mut i = 0;
+    while i < 32 {
+        w[2 * i] = state::v(i as u8);
+        w[2 * i + 1] = state::v(i as u8) + 8;
+        i += 1;
+    }
+    w[64] = state::FPCR;
+    w[65] = state::FPSR;
+    w[66] = state::NF;
+    w[67] = state::ZF;
+    w[68] = state::CF;
+    w[69] = state::VF;
+    w
+};
+
+/// [`SIMD`] for instructions that touch no general register: the backend keeps the unit's
+/// cached general registers across the call.
+pub static SIMD_V: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_simd_v",
+    func: helper_simd,
+    nargs: 1,
+    flags: xlat_ir::HelperFlags::STATE,
+    state_words: Some(&V_WORDS),
+};
+
+/// Whether `insn` (an implemented AdvSIMD/FP encoding) reads or writes a general register.
+pub fn touches_x(insn: u32) -> bool {
+    match class(insn) {
+        Class::Copy | Class::FmovGen => true,
+        // FP <-> fixed-point conversions (bit 21 clear).
+        Class::Fp => insn & 0x5f20_0000 == 0x1e00_0000,
+        _ => false,
+    }
+}

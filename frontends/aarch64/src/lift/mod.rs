@@ -173,9 +173,17 @@ fn lift_one(cx: &mut LiftCx) {
         0b0100 | 0b0110 | 0b1100 | 0b1110 => ldst::lift(cx),
         0b0111 | 0b1111 => {
             let ok = crate::simd::exec(None, cx.insn);
-            if ok && !simd_ir::lift(cx) {
+            if let (true, Some((r, o, d))) = (ok, crate::fp::fp2_args(cx.insn)) {
+                let args = [r, o, d].map(|v| cx.b.konst(Ty::I64, v));
+                cx.b.call_void(&crate::fp::FP2, &args);
+            } else if ok && !simd_ir::lift(cx) {
                 let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
-                cx.b.call_void(&crate::simd::SIMD, &[i]);
+                let h = if crate::simd::touches_x(cx.insn) {
+                    &crate::simd::SIMD
+                } else {
+                    &crate::simd::SIMD_V
+                };
+                cx.b.call_void(h, &[i]);
             }
             ok
         }
