@@ -691,6 +691,20 @@ impl Engine {
     /// Adds a code hook: `cb(vcpu, address, size)` before each instruction in
     /// `[begin, end]` (`begin > end`: everywhere). Takes effect at once, also when added from a
     /// hook while running.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use xlat::embed::{Arch, Engine, Mode, Perm};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// // addi a0, a0, 5 (twice)
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00, 0x13, 0x05, 0x55, 0x00]).unwrap();
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// e.hook_add_code(1, 0, move |_, pc, size| s.lock().unwrap().push((pc, size)));
+    /// e.start(0x1000, 0x1008, None, 0).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 4), (0x1004, 4)]);
+    /// ```
     pub fn hook_add_code(
         &mut self,
         begin: u64,
@@ -716,6 +730,22 @@ impl Engine {
     /// Adds a memory hook for the `kinds` of access to `[begin, end]`:
     /// `cb(vcpu, access, address, size, value) -> bool`. For the fault kinds the result says
     /// whether the fault was handled (the access is retried); otherwise it is ignored.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x03, 0x35, 0x05, 0x00]).unwrap(); // ld a0, 0(a0)
+    /// e.reg_write(RiscvReg::X(10), 0x8000).unwrap();
+    /// // Map memory on demand: the load is retried once the page exists.
+    /// e.hook_add_mem(MemHookKind::READ_UNMAPPED, 1, 0, |v, _, addr, _, _| {
+    ///     v.mem_map(addr & !0xfff, 0x1000, Perm::READ).unwrap();
+    ///     v.mem_write(addr, &77u64.to_le_bytes()).unwrap();
+    ///     true
+    /// });
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 77);
+    /// ```
     pub fn hook_add_mem(
         &mut self,
         kinds: MemHookKind,
@@ -807,6 +837,21 @@ impl Engine {
 
     /// Takes a copy-on-write snapshot of guest RAM and the CPU state (MMIO and caller-owned
     /// regions are not included). Restoring it is cheap: see [`Engine::snapshot_restore`].
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Perm};
+    /// let mut e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    /// e.mem_write(0x1000, b"fresh").unwrap();
+    /// let snap = e.snapshot().unwrap();
+    /// for _ in 0..100 {
+    ///     e.mem_write(0x1000, b"dirty").unwrap();
+    ///     e.snapshot_restore(&snap).unwrap();
+    /// }
+    /// let mut b = [0; 5];
+    /// e.mem_read(0x1000, &mut b).unwrap();
+    /// assert_eq!(&b, b"fresh");
+    /// ```
     pub fn snapshot(&mut self) -> Result<super::Snapshot, Error> {
         super::snapshot::take(&self.core, &self.env)
     }
