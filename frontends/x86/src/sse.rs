@@ -256,6 +256,27 @@ pub fn is_lanewise(op: u64) -> bool {
 
 /// One 64-bit half of a lane-wise `op` (see [`is_lanewise`]).
 pub fn half(op: u64, a: u64, b: u64) -> u64 {
+    // Lane-wise adds and subtracts without carries across lanes (SWAR): `h` = each lane's
+    // top bit.
+    const H: [u64; 4] = [
+        0x8080_8080_8080_8080,
+        0x8000_8000_8000_8000,
+        0x8000_0000_8000_0000,
+        0x8000_0000_0000_0000,
+    ];
+    let add = |h: u64| ((a & !h).wrapping_add(b & !h)) ^ ((a ^ b) & h);
+    let sub = |h: u64| ((a | h).wrapping_sub(b & !h)) ^ ((a ^ !b) & h);
+    match OPS.get(op as usize) {
+        Some(Op::AddB) => return add(H[0]),
+        Some(Op::AddW) => return add(H[1]),
+        Some(Op::AddD) => return add(H[2]),
+        Some(Op::AddQ) => return a.wrapping_add(b),
+        Some(Op::SubB) => return sub(H[0]),
+        Some(Op::SubW) => return sub(H[1]),
+        Some(Op::SubD) => return sub(H[2]),
+        Some(Op::SubQ) => return a.wrapping_sub(b),
+        _ => {}
+    }
     match OPS.get(op as usize) {
         Some(&o) => compute(o, u128::from(a), u128::from(b), 0) as u64,
         None => 0,
@@ -496,5 +517,39 @@ mod tests {
         );
         assert_eq!(env.word(state::xmm(3)), 0x3333_3333_3333_3333);
         assert_eq!(env.word(state::xmm(3) + 8), 0x3333_3333_3333_3333);
+    }
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::*;
+
+    #[test]
+    fn swar_adds_match_the_lane_loop() {
+        let vals = [
+            0u64,
+            u64::MAX,
+            0x8000_7fff_ff01_0080,
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+            0x7f7f_8080_ffff_0001,
+        ];
+        for op in [
+            Op::AddB,
+            Op::AddW,
+            Op::AddD,
+            Op::AddQ,
+            Op::SubB,
+            Op::SubW,
+            Op::SubD,
+            Op::SubQ,
+        ] {
+            for &a in &vals {
+                for &b in &vals {
+                    let want = compute(op, u128::from(a), u128::from(b), 0) as u64;
+                    assert_eq!(half(op as u64, a, b), want, "{op:?} {a:#x} {b:#x}");
+                }
+            }
+        }
     }
 }
