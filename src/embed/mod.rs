@@ -24,6 +24,37 @@
 //! assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 6001);
 //! ```
 //!
+//! The README's shellcode example (its `write` and `exit` system calls answered by a hook):
+//!
+//! ```
+//! use xlat::embed::{Arch, Engine, Insn, Mode, Perm, X86Reg};
+//!
+//! // lea rsi, [rip+msg]; mov edx, 6; mov edi, 1; mov eax, 1; syscall;
+//! // mov edi, 42; mov eax, 60; syscall; msg: "hello\n"
+//! const SHELLCODE: &[u8] = b"\x48\x8d\x35\x1d\0\0\0\xba\x06\0\0\0\xbf\x01\0\0\0\xb8\x01\0\0\0\x0f\x05\
+//!                            \xbf\x2a\0\0\0\xb8\x3c\0\0\0\x0f\x05hello\n";
+//!
+//! fn main() -> Result<(), xlat::embed::Error> {
+//!     let mut e = Engine::new(Arch::X86_64, Mode::Mode64)?;
+//!     e.mem_map(0x10000, 0x1000, Perm::READ | Perm::EXEC)?;
+//!     e.mem_write(0x10000, SHELLCODE)?;
+//!     e.hook_add_insn(Insn::Syscall, |v| {
+//!         let nr = v.reg_read(X86Reg::Rax).unwrap();
+//!         if nr == 1 {
+//!             let (buf, len) = (v.reg_read(X86Reg::Rsi).unwrap(), v.reg_read(X86Reg::Rdx).unwrap());
+//!             let mut s = vec![0; len as usize];
+//!             v.mem_read(buf, &mut s).unwrap();
+//!             print!("write: {}", String::from_utf8_lossy(&s));
+//!             v.reg_write(X86Reg::Rax, len).unwrap();
+//!         } else if nr == 60 {
+//!             println!("exit({})", v.reg_read(X86Reg::Rdi).unwrap());
+//!             v.stop();
+//!         }
+//!     });
+//!     e.start(0x10000, 0x10000 + SHELLCODE.len() as u64, None, 0)
+//! }
+//! ```
+//!
 //! Limits: guest addresses are below 2^39; pages are 4 KiB; the engine is user-level code
 //! only (no privileged state). Memory hooks do not see atomic read-modify-write accesses.
 
