@@ -10,6 +10,8 @@
 //! `cargo run -p xlat-benches --release -- system [--runs N] [--write]`: whole-machine
 //! workloads, xlat system vs qemu-system-riscv64 (see `system`).
 //!
+//! `cargo run -p xlat-benches --release -- x86user [--runs N] [--write]`: the compute kernels
+//! as x86-64 binaries under xlat, qemu-x86_64 and natively (see `x86user`).
 //! `cargo run -p xlat-benches --release -- x86sys [--runs N] [--scale S] [--write]`: the x86-64
 //! bare-metal payload, native vs xlat jit vs xlat kvm vs qemu-system-x86_64 TCG (see `x86sys`).
 
@@ -19,6 +21,7 @@ mod report;
 mod system;
 mod workloads;
 mod x86sys;
+mod x86user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,7 +112,8 @@ fn run() -> Result<(), String> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let system = argv.first().is_some_and(|a| a == "system");
     let x86 = argv.first().is_some_and(|a| a == "x86sys");
-    let opts = parse_opts(argv.iter().filter(|_| !system && !x86).cloned())?;
+    let x86user = argv.first().is_some_and(|a| a == "x86user");
+    let opts = parse_opts(argv.iter().filter(|_| !system && !x86 && !x86user).cloned())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?
@@ -150,6 +154,9 @@ fn run() -> Result<(), String> {
     }
     if x86 {
         return x86sys::main(&ctx, &argv[1..]);
+    }
+    if x86user {
+        return x86user::main(&ctx, &argv[1..]);
     }
     eprintln!(
         "xlat-benches: building kernels and inputs in {}",
