@@ -151,3 +151,23 @@ fn o3_vectorised_program_matches_qemu() {
     assert!(st.success(), "aarch64-linux-gnu-gcc aarch64_o3.c");
     qemu_and_xlat(&exe, &[], &d);
 }
+
+/// test-suites/guest/aarch64/exclusive_pair.c: LDAXP/STLXP loops on a 32-bit pair from three
+/// threads; no update may be lost.
+#[test]
+fn exclusive_pair_matches_qemu() {
+    if tools_missing() {
+        return;
+    }
+    let d = scratch_dir("aarch64_user_xp");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let exe = d.join("exclusive_pair");
+    let st = Command::new("aarch64-linux-gnu-gcc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(workspace_root().join("test-suites/guest/aarch64/exclusive_pair.c"))
+        .status()
+        .expect("aarch64-linux-gnu-gcc");
+    assert!(st.success(), "aarch64-linux-gnu-gcc exclusive_pair.c");
+    qemu_and_xlat(&exe, &[], &d);
+}

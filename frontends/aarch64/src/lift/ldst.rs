@@ -266,6 +266,44 @@ fn exclusive(cx: &mut LiftCx) -> bool {
                 cx.b.store(v, addr, 0, aligned(bytes, false));
             }
         }
+        (0, 1) if size == 2 => {
+            // LDXP/LDAXP, STXP/STLXP of two 32-bit elements: one 64-bit exclusive access. (The
+            // 64-bit-element pair needs a 128-bit compare-and-swap the IR lacks: undefined.)
+            let rt2 = cx.f(14, 10);
+            if l == 1 {
+                let v = cx.b.load(Ty::I64, addr, 0, aligned(8, false));
+                cx.b.set_reg(state::EXCL_ADDR, addr);
+                cx.b.set_reg(state::EXCL_VAL, v);
+                let a = cx.b.unop(Opcode::Zext32, v);
+                let b = cx.b.binop_imm(Opcode::Shr, v, 32);
+                cx.set_x(rt, a, true);
+                cx.set_x(rt2, b, true);
+                if o0 == 1 {
+                    cx.b.fence();
+                }
+            } else {
+                if o0 == 1 {
+                    cx.b.fence();
+                }
+                let resv = cx.b.get_reg(Ty::I64, state::EXCL_ADDR);
+                let status = cx.b.temp(Ty::I64);
+                cx.b.konst_to(status, 1);
+                let fail = cx.b.label();
+                cx.b.branch(Cond::Ne, resv, addr, fail);
+                let expected = cx.b.get_reg(Ty::I64, state::EXCL_VAL);
+                let (a, b) = (cx.get_x(rt, true), cx.get_x(rt2, true));
+                let a = cx.b.unop(Opcode::Zext32, a);
+                let b = cx.b.binop_imm(Opcode::Shl, b, 32);
+                let new = cx.b.binop(Opcode::Or, a, b);
+                let old = super::atomics::cas(cx, addr, expected, new, 3);
+                let ne = cx.b.setcond(Cond::Ne, old, expected);
+                cx.b.mov(status, ne);
+                cx.b.set_label(fail);
+                let none = cx.b.konst(Ty::I64, state::EXCL_NONE);
+                cx.b.set_reg(state::EXCL_ADDR, none);
+                cx.set_x(rs, status, true);
+            }
+        }
         (1, 1) => {
             // CAS, CASA, CASL, CASAL: Rs is the compare value and receives the old one.
             let expected = cx.get_x(rs, true);
