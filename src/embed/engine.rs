@@ -150,6 +150,17 @@ impl Core {
         }
     }
 
+    /// Calls the hooks of instruction `insn`.
+    pub fn call_insn_hooks(&self, v: &mut Vcpu<'_>, insn: Insn) {
+        let mut i = 0;
+        while let Some(h) = self.next_hook(&mut i, 0, |t| t == Tag::Insn(insn)) {
+            // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+            if let Callback::Insn(f) = unsafe { h.callback() } {
+                f(v);
+            }
+        }
+    }
+
     /// Calls the memory hooks for `kind` covering `addr`; whether any returned true.
     pub fn call_mem_hooks(
         &self,
@@ -772,7 +783,7 @@ impl Engine {
         cb: impl FnMut(&mut Vcpu<'_>) + Send + 'static,
     ) -> HookId {
         self.core
-            .hook_add(Tag::Insn(insn), 1, 0, Callback::Insn(insn, Box::new(cb)))
+            .hook_add(Tag::Insn(insn), 1, 0, Callback::Insn(Box::new(cb)))
     }
 
     /// Adds an invalid-instruction hook: `cb(vcpu) -> handled`; when it returns true having
@@ -976,7 +987,7 @@ fn call_simple(core: &Core, env: &mut CpuState, tag: Tag, arg: u32) -> (bool, bo
         let cb = unsafe { h.callback() };
         match cb {
             Callback::Intr(f) => f(&mut v, arg),
-            Callback::Insn(_, f) => f(&mut v),
+            Callback::Insn(f) => f(&mut v),
             Callback::Invalid(f) => handled |= f(&mut v),
             _ => {}
         }

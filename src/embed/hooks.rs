@@ -81,6 +81,9 @@ pub enum Insn {
     /// The hook sees the pc of the instruction; execution goes on after it unless the hook
     /// writes the pc.
     Syscall,
+    /// x86-64 `cpuid`: the hook runs after the instruction computed its results, and may
+    /// change them (rax, rbx, rcx, rdx).
+    Cpuid,
 }
 
 /// A code or block hook: `(vcpu, address, size)`.
@@ -101,7 +104,7 @@ pub(crate) enum Callback {
     Block(CodeCb),
     Mem(MemCb),
     Intr(IntrCb),
-    Insn(Insn, InsnCb),
+    Insn(InsnCb),
     Invalid(InvalidCb),
 }
 
@@ -175,6 +178,7 @@ impl Hook {
                 Some((self.begin, self.end - self.begin + 1))
             }
             Tag::Mem(m) if m & (MemHookKind::ACCESS | MemHookKind::FETCH.0) != 0 => None,
+            Tag::Insn(Insn::Cpuid) => None,
             // Fault, interrupt and instruction hooks are called from the exec loop.
             _ => Some((0, 0)),
         }
@@ -327,7 +331,9 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
             }
         })
         .collect();
-    if !t.mem_slow && flags.iter().all(|&f| f == 0) {
+    let cpuid = t.hooks.iter().any(|h| h.tag == Tag::Insn(Insn::Cpuid));
+    let has_cpuid = cpuid && unit.insts.iter().any(|i| is_cpuid(&unit, i));
+    if !t.mem_slow && !has_cpuid && flags.iter().all(|&f| f == 0) {
         return unit;
     }
     let mut u = Rewriter {
@@ -385,6 +391,12 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                 let m = u.konst(pc << 16 | u64::from(i.aux & 0xffff));
                 let c = u.core(core);
                 u.call(&STORE_HELPER, Temp::NONE, [addr, val, m, c]);
+            }
+            Opcode::Call if has_cpuid && is_cpuid(&u.unit, &i) => {
+                u.insts.push(i);
+                let a = u.konst(pc);
+                let c = u.core(core);
+                u.call(&CPUID_HELPER, Temp::NONE, [a, c, Temp::NONE, Temp::NONE]);
             }
             _ => u.insts.push(i),
         }
@@ -459,6 +471,28 @@ impl Rewriter {
             aux: idx as u32,
         });
     }
+}
+
+fn is_cpuid(unit: &Unit, i: &Inst) -> bool {
+    i.op == Opcode::Call && unit.helpers[i.aux as usize].name == "x86_cpuid"
+}
+
+/// After x86 `cpuid` computed its results: `(pc, core)`.
+pub(crate) static CPUID_HELPER: Helper = Helper {
+    name: "embed_cpuid",
+    func: helper_cpuid,
+    nargs: 2,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+extern "C" fn helper_cpuid(env: &mut CpuState, pc: u64, core: u64, _: u64, _: u64) -> u64 {
+    let core = core_ref(core);
+    let mut v = Vcpu::new(env, core, pc);
+    core.call_insn_hooks(&mut v, Insn::Cpuid);
+    let redirect = v.redirect;
+    after_mem_hooks(env, core, redirect);
+    0
 }
 
 /// Before an instrumented instruction: `(pc | INSN_* flags, size, core)`.

@@ -492,3 +492,34 @@ scenarios!(
     memory_hooks_and_mmio,
     one_engine_per_thread
 );
+
+#[test]
+fn x86_cpuid_hook() {
+    // xor eax, eax ; cpuid ; ret
+    let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    e.mem_write(CODE, &[0x31, 0xc0, 0x0f, 0xa2, 0xc3]).unwrap();
+    e.mem_map(STACK - 0x1000, 0x1000, Perm::READ | Perm::WRITE)
+        .unwrap();
+    let run = |e: &mut Engine| {
+        e.mem_write(STACK - 8, &END.to_le_bytes()).unwrap();
+        e.reg_write(X86Reg::Rsp, STACK - 8).unwrap();
+        e.start(CODE, END, None, 0).unwrap();
+        e.reg_read(X86Reg::Rbx).unwrap()
+    };
+    let vendor = run(&mut e);
+    assert_ne!(vendor, 0x1234);
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    e.hook_add_insn(Insn::Cpuid, move |v| {
+        // The hook sees cpuid's results (leaf 0: the vendor's first four bytes in ebx).
+        s.store(v.reg_read(X86Reg::Rbx).unwrap(), Ordering::Relaxed);
+        v.reg_write(X86Reg::Rbx, 0x1234).unwrap();
+    });
+    assert_eq!(
+        run(&mut e),
+        0x1234,
+        "the hook fires on code translated before it"
+    );
+    assert_eq!(seen.load(Ordering::Relaxed), vendor);
+}
