@@ -364,8 +364,9 @@ pub static H_SSE_HALF: Helper = Helper {
 };
 
 extern "C" fn fp_scalar(env: &mut CpuState, code: u64, a: u64, b: u64, _: u64) -> u64 {
-    let rc = (env.word(state::MXCSR) >> 13) & 3;
-    let (r, f) = crate::ssefp::scalar(code | (rc << 16), a, b);
+    let m = env.word(state::MXCSR);
+    let pe = (m & crate::ssefp::mx::PE) << (18 - 5);
+    let (r, f) = crate::ssefp::scalar(code | (((m >> 13) & 3) << 16) | pe, a, b);
     if f != 0 {
         let m = env.word(state::MXCSR);
         env.set_word(state::MXCSR, m | f);

@@ -84,7 +84,7 @@ fn snan64(v: f64) -> bool {
 
 /// The exception flags of `k` on doubles `a`, `b` giving `r`; `exact(r)` tells whether `r` is
 /// the exact result (finite operands, finite result).
-fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64) -> u64 {
+fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64, pe: bool) -> u64 {
     let uses_a = k != op::SQRT && k != op::CVT;
     let any_nan = (uses_a && a.is_nan()) || b.is_nan();
     let any_snan = (uses_a && snan64(a)) || snan64(b);
@@ -126,6 +126,11 @@ fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64) -> u64 {
         return if finite_in { f | mx::OE | mx::PE } else { f };
     }
     if !finite_in || r == 0.0 && (k == op::MUL && (a == 0.0 || b == 0.0)) {
+        return f;
+    }
+    // PE is sticky: once accrued, only underflow (near the normal range's end) needs the
+    // error term.
+    if pe && r.abs() > f64::MIN_POSITIVE {
         return f;
     }
     // The exact result is r + err (err's sign is what matters for tininess).
@@ -206,7 +211,7 @@ fn snan32(v: f32) -> bool {
 }
 
 /// [`flags64`] for singles: the error terms are computed exactly in double precision.
-fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64) -> u64 {
+fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64, pe: bool) -> u64 {
     let uses_a = k != op::SQRT && k != op::CVT;
     let any_nan = (uses_a && a.is_nan()) || b.is_nan();
     let any_snan = (uses_a && snan32(a)) || snan32(b);
@@ -241,6 +246,9 @@ fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64) -> u64 {
         return if finite_in { f | mx::OE | mx::PE } else { f };
     }
     if !finite_in {
+        return f;
+    }
+    if pe && r.abs() > f32::MIN_POSITIVE {
         return f;
     }
     let (x, y, rr) = (f64::from(a), f64::from(b), f64::from(r));
@@ -329,18 +337,19 @@ fn f32op(k: u64, a: f32, b: f32) -> f32 {
     }
 }
 
-/// A scalar operation (`code` as for [`arith`], not packed, not CVT) on the low lanes `a`,
-/// `b` (bits): the low lane's new bits and the MXCSR flags it raises.
+/// A scalar operation (`code` as for [`arith`], not packed, not CVT; bits 16-17: MXCSR.RC;
+/// bit 18: PE already accrued) on the low lanes `a`, `b` (bits): the low lane's new bits and
+/// the MXCSR flags it raises.
 pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
     let (k, double, p) = ((code >> 2) & 0x3f, code & 1 != 0, code >> 8);
     if double {
         let (x, y) = (f64::from_bits(a), f64::from_bits(b));
         if k == op::CMP {
             let r = if pred(p, x, y) { u64::MAX } else { 0 };
-            return (r, flags64(k, x, y, 0.0, p));
+            return (r, flags64(k, x, y, 0.0, p, false));
         }
         let r = f64op(k, x, y);
-        let f = flags64(k, x, y, r, p);
+        let f = flags64(k, x, y, r, p, code & (1 << 18) != 0);
         (directed64(k, x, y, r, (code >> 16) & 3).to_bits(), f)
     } else {
         let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
@@ -350,10 +359,10 @@ pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
             } else {
                 0
             };
-            return (r, flags32(k, x, y, 0.0, p));
+            return (r, flags32(k, x, y, 0.0, p, false));
         }
         let r = f32op(k, x, y);
-        let f = flags32(k, x, y, r, p);
+        let f = flags32(k, x, y, r, p, code & (1 << 18) != 0);
         (
             u64::from(directed32(k, x, y, r, (code >> 16) & 3).to_bits()),
             f,
@@ -405,6 +414,7 @@ directed!(directed32, f32, false, u32);
 pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let (k, double, packed) = ((code >> 2) & 0x3f, code & 1 != 0, code & 2 != 0);
     let rc = (env.word(state::MXCSR) >> 13) & 3;
+    let pe = env.word(state::MXCSR) & mx::PE != 0;
     let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
@@ -476,11 +486,11 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             let x = f64::from_bits((a >> (64 * l)) as u64);
             let y = f64::from_bits((b >> (64 * l)) as u64);
             let v = if k == op::CMP {
-                fl |= flags64(k, x, y, 0.0, p);
+                fl |= flags64(k, x, y, 0.0, p, false);
                 if pred(p, x, y) { u64::MAX } else { 0 }
             } else {
                 let r = f64op(k, x, y);
-                fl |= flags64(k, x, y, r, p);
+                fl |= flags64(k, x, y, r, p, pe);
                 directed64(k, x, y, r, rc).to_bits()
             };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
@@ -493,7 +503,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             let x = f32::from_bits((a >> (32 * l)) as u32);
             let y = f32::from_bits((b >> (32 * l)) as u32);
             let v = if k == op::CMP {
-                fl |= flags32(k, x, y, 0.0, p);
+                fl |= flags32(k, x, y, 0.0, p, false);
                 if pred(p, f64::from(x), f64::from(y)) {
                     u32::MAX
                 } else {
@@ -501,7 +511,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
                 }
             } else {
                 let r = f32op(k, x, y);
-                fl |= flags32(k, x, y, r, p);
+                fl |= flags32(k, x, y, r, p, pe);
                 directed32(k, x, y, r, rc).to_bits()
             };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
