@@ -228,7 +228,7 @@ impl SignalFrame for Frame {
         let mut at = MC_RESERVED;
         while at + 8 <= MC_RESERVED + RESERVED_SIZE {
             let head = w(at);
-            let (magic, size) = (head as u32, (head >> 32) as u64);
+            let (magic, size) = (head as u32, head >> 32);
             if magic == 0 || size < 8 {
                 break;
             }
