@@ -126,6 +126,18 @@ pub fn mip(env: &CpuState, p: &Platform) -> u64 {
     v
 }
 
+/// The value a read-modify-write (`csrrs`/`csrrc`) of `csr` starts from, `old` being what it
+/// reads: for `mip`, SEIP is the software-writable bit alone (Privileged ISA, "Machine
+/// Interrupt Registers"), so that e.g. OpenSBI setting SSIP while the PLIC drives SEIP does not
+/// latch SEIP on for good (an endless external-interrupt storm once the PLIC line drops).
+pub fn rmw_base(env: &CpuState, csr: u16, old: u64) -> u64 {
+    if csr == n::MIP {
+        (old & !SEI) | (env.word(MIP_SW) & SEI)
+    } else {
+        old
+    }
+}
+
 /// Whether the current privilege may access `csr` (read-only CSRs only when not `write`).
 pub fn access_ok(env: &CpuState, csr: u16, write: bool) -> bool {
     let prv = env.word(PRIV);

@@ -143,10 +143,11 @@ fn csr_insn(env: &mut CpuState, bits: u32, p: &Platform) -> Option<Effects> {
     let old = csr::read(env, csr, p)?;
     let mut fx = Effects::default();
     if writes {
+        let base = csr::rmw_base(env, csr, old);
         let new = match funct3 & 3 {
             1 => src,
-            2 => old | src,
-            _ => old & !src,
+            2 => base | src,
+            _ => base & !src,
         };
         fx = csr::write(env, csr, new)?;
     }
@@ -197,10 +198,11 @@ pub fn csr_in_place(
         let first = ((super::PRIV - xlat_ir::abi::reg_offset(0)) / 8) as usize;
         let mut saved = [0u64; PRIV_WORDS];
         saved.copy_from_slice(&env.regs[first..first + PRIV_WORDS]);
+        let base = csr::rmw_base(env, csr, old);
         let new = match funct3 & 3 {
             1 => src,
-            2 => old | src,
-            _ => old & !src,
+            2 => base | src,
+            _ => base & !src,
         };
         let ok = match csr::write(env, csr, new) {
             Some(fx) if !fx.flush_code && !fx.wfi && !fx.fence_i => {

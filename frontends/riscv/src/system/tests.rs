@@ -134,6 +134,42 @@ fn interrupt_priority_enables_and_vectoring() {
 }
 
 #[test]
+fn mip_read_modify_write_does_not_latch_the_external_line() {
+    // §3.1.9: csrrs/csrrc of mip use only the software-writable SEIP bit. OpenSBI sets SSIP
+    // with csrrs while a PLIC may drive SEIP; once the line drops, SEIP must read 0.
+    let mut env = hart();
+    let line = Platform {
+        lines: csr::SEI,
+        time: 0,
+    };
+    env.set_word(state::x(5), csr::SSI);
+    // csrrs x0, mip, x5 / csrrc x0, mip, x5
+    for funct3 in [2u32, 3] {
+        let bits = (u32::from(n::MIP) << 20) | (5 << 15) | (funct3 << 12) | 0x73;
+        exec::illegal(&mut env, bits, &line);
+        assert_eq!(
+            csr::mip(&env, &line) & csr::SEI,
+            csr::SEI,
+            "the line is seen"
+        );
+        assert_eq!(
+            read(&env, n::MIP) & csr::SEI,
+            0,
+            "funct3 {funct3}: SEIP latched"
+        );
+    }
+    // a software SEIP (csrrw) is kept by a later csrrs
+    csrrw(&mut env, n::MIP, csr::SEI);
+    env.set_word(state::x(5), csr::SSI);
+    let bits = (u32::from(n::MIP) << 20) | (5 << 15) | (2 << 12) | 0x73;
+    exec::illegal(&mut env, bits, &Platform::default());
+    assert_eq!(
+        read(&env, n::MIP) & (csr::SEI | csr::SSI),
+        csr::SEI | csr::SSI
+    );
+}
+
+#[test]
 fn sstc_timer_pends_when_time_reaches_stimecmp() {
     let mut env = hart();
     csrrw(&mut env, n::MENVCFG, csr::STCE);
