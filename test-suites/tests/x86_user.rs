@@ -187,6 +187,27 @@ fn poll_select_epoll_program_matches_native() {
     native_and_xlat(&exe, &[], &d);
 }
 
+/// 8- and 16-bit locked operations from four threads (test-suites/guest/x86_64/atomics.c).
+#[test]
+fn narrow_atomics_program_matches_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86_user");
+    std::fs::create_dir_all(&d).expect("work dir");
+    let src = workspace_root().join("test-suites/guest/x86_64/atomics.c");
+    let exe = d.join("atomics");
+    let st = Command::new("gcc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc atomics.c");
+    native_and_xlat(&exe, &[], &d);
+}
+
 /// The host's own dynamically linked programs, through the host's ld.so.
 #[test]
 fn host_dynamic_programs_match_native() {

@@ -335,7 +335,7 @@ impl Cx {
     /// (atomic with respect to this vCPU only).
     pub fn atomic_rmw(&mut self, op: xlat_ir::AtomicOp, addr: Temp, v: Temp, bytes: u32) -> Temp {
         if bytes < 4 {
-            return self.plain_rmw(op, addr, v, bytes);
+            return self.narrow_rmw(Some(op), addr, v, v, bytes);
         }
         // x86 allows misaligned locked accesses (split locks); the IR's atomics are aligned,
         // so a misaligned one runs as a plain load, op, store.
@@ -360,6 +360,66 @@ impl Cx {
         res
     }
 
+    /// An 8- or 16-bit atomic read-modify-write (`op`), or compare-and-swap (`op` None:
+    /// `v` expected, `new` the replacement), as a 32-bit compare-and-swap loop on the aligned
+    /// word holding it; a 16-bit value straddling two words runs as a plain load, op, store.
+    /// Returns the old value.
+    fn narrow_rmw(
+        &mut self,
+        op: Option<xlat_ir::AtomicOp>,
+        addr: Temp,
+        v: Temp,
+        new: Temp,
+        bytes: u32,
+    ) -> Temp {
+        let res = self.b.temp(Ty::I64);
+        let (slow, retry, done) = (self.b.label(), self.b.label(), self.b.label());
+        if bytes == 2 {
+            let low = self.opi(Opcode::And, addr, 3);
+            let three = self.k(3);
+            self.b.branch(xlat_ir::Cond::Eq, low, three, slow);
+        }
+        let a4 = self.opi(Opcode::AndN, addr, 3);
+        let off = self.opi(Opcode::And, addr, 3);
+        let sh = self.opi(Opcode::Shl, off, 3);
+        let m = self.k(crate::flags::mask(bytes));
+        let mask = self.op(Opcode::Shl, m, sh);
+        self.b.set_label(retry);
+        let w = self.load(a4, 4);
+        let o = self.op(Opcode::Shr, w, sh);
+        let old = self.zext(o, bytes);
+        let nv = match op {
+            Some(xlat_ir::AtomicOp::Xchg) => v,
+            Some(xlat_ir::AtomicOp::Add) => self.op(Opcode::Add, old, v),
+            Some(xlat_ir::AtomicOp::And) => self.op(Opcode::And, old, v),
+            Some(xlat_ir::AtomicOp::Or) => self.op(Opcode::Or, old, v),
+            Some(_) => self.op(Opcode::Xor, old, v),
+            None => {
+                let e = self.zext(v, bytes);
+                self.b.select(xlat_ir::Cond::Eq, old, e, new, old)
+            }
+        };
+        let nv = self.zext(nv, bytes);
+        let nvs = self.op(Opcode::Shl, nv, sh);
+        let kept = self.op(Opcode::AndN, w, mask);
+        let nw = self.op(Opcode::Or, kept, nvs);
+        let w32 = self.b.trunc(w);
+        let nw32 = self.b.trunc(nw);
+        let got = self.b.atomic_cas(a4, w32, nw32, MemOp::le(4, false));
+        let got = self.b.extu(got);
+        self.b.mov(res, old);
+        self.b.branch(xlat_ir::Cond::Ne, got, w, retry);
+        self.b.jump(done);
+        self.b.set_label(slow);
+        let o = match op {
+            Some(op) => self.plain_rmw(op, addr, v, bytes),
+            None => self.plain_cas(addr, v, new, bytes),
+        };
+        self.b.mov(res, o);
+        self.b.set_label(done);
+        res
+    }
+
     fn plain_rmw(&mut self, op: xlat_ir::AtomicOp, addr: Temp, v: Temp, bytes: u32) -> Temp {
         let old = self.load(addr, bytes);
         let new = match op {
@@ -376,7 +436,7 @@ impl Cx {
     /// An atomic compare-and-swap of `bytes` at `addr`; returns the old value.
     pub fn atomic_cas(&mut self, addr: Temp, exp: Temp, new: Temp, bytes: u32) -> Temp {
         if bytes < 4 {
-            return self.plain_cas(addr, exp, new, bytes);
+            return self.narrow_rmw(None, addr, exp, new, bytes);
         }
         let res = self.b.temp(Ty::I64);
         let (slow, done) = (self.b.label(), self.b.label());
