@@ -162,18 +162,35 @@ fn debian_kernel_reads_a_qcow2_disk_as_under_qemu() {
 }
 
 #[test]
-#[ignore = "--smp 2 hangs intermittently once the virtio modules are loaded (hard LOCKUP on \
-            one CPU, its timer wakeups lost; issue 4): run it with --run-ignored all"]
 fn two_harts_boot_and_the_guest_sees_both() {
     let Some((kernel, initrd)) = images() else {
         return;
     };
     let (qout, xout, sum) = boot_both("system-linux-2", 2, &kernel, &initrd);
-    let (q, x) = (guest_lines(&qout), guest_lines(&xout));
+    let (mut q, mut x) = (guest_lines(&qout), guest_lines(&xout));
+    // Which hart becomes Linux's CPU 0 is OpenSBI's boot-hart lottery (the first hart to get
+    // there): compare the harts /proc/cpuinfo lists as a set, the rest line for line.
+    let harts = |l: &mut Vec<&str>| {
+        let mut h: Vec<String> = l
+            .iter()
+            .filter(|s| s.starts_with("t: cpuinfo: hart\t"))
+            .map(|s| s.to_string())
+            .collect();
+        h.sort();
+        l.retain(|s| !s.starts_with("t: cpuinfo: hart\t"));
+        h
+    };
+    let (qh, xh) = (harts(&mut q), harts(&mut x));
+    assert_eq!(
+        qh,
+        ["t: cpuinfo: hart\t\t: 0", "t: cpuinfo: hart\t\t: 1"],
+        "{qout}"
+    );
+    assert_eq!(xh, qh, "xlat output:\n{xout}");
     assert!(q.contains(&"t: nproc: 2"), "{qout}");
-    assert!(q.contains(&"t: cpuinfo: hart\t\t: 1"), "{qout}");
     let hash = format!("t: sha256: {sum}  -");
     assert!(q.contains(&hash.as_str()), "{qout}");
+    // (both harts: the guest's nproc and cpuinfo above, equal to QEMU's; the kernel's
+    // "Brought up 2 CPUs" line is not printed under `quiet`)
     assert_eq!(x, q, "xlat output:\n{xout}");
-    assert!(xout.contains("smp: Brought up 1 node, 2 CPUs"), "{xout}");
 }
