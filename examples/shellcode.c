@@ -40,6 +40,16 @@ static void count_block(XlatEngine *e, uint64_t addr, uint32_t size, void *user)
     ++*(uint64_t *)user;
 }
 
+/* xor eax, eax; cpuid: leaf 0 puts "Genu" in ebx unless the hook rewrites it */
+static const unsigned char cpuid0[] = {0x31, 0xc0, 0x0f, 0xa2};
+
+static void on_cpuid(XlatEngine *e, void *user) {
+    uint64_t rax;
+    xlat_reg_read(e, XLAT_X86_REG_RAX, &rax);
+    xlat_reg_write(e, XLAT_X86_REG_RBX, 0x1000 + rax); /* leaf 0's rax: highest leaf */
+    ++*(uint64_t *)user;
+}
+
 /* sum(rdi) = rdi + (rdi-1) + ... + 1: xor eax, eax; l: add rax, rdi; dec rdi; jnz l */
 static const unsigned char sum[] = {0x31, 0xc0, 0x48, 0x01, 0xf8, 0x48, 0xff, 0xcf, 0x75, 0xf8};
 
@@ -70,6 +80,18 @@ int main(void) {
     printf("exit status %llu after %llu blocks\n", (unsigned long long)status,
            (unsigned long long)blocks);
     printf("bad mapping: %s\n", xlat_strerror(xlat_mem_map(e, 0x1234, 0x1000, XLAT_PROT_ALL)));
+    CHECK(xlat_close(e));
+
+    uint64_t cpuids = 0, rax = 0, rbx = 0;
+    CHECK(xlat_open(XLAT_ARCH_X86_64, XLAT_MODE_64, &e));
+    CHECK(xlat_mem_map(e, CODE, 0x1000, XLAT_PROT_READ | XLAT_PROT_EXEC));
+    CHECK(xlat_mem_write(e, CODE, cpuid0, sizeof cpuid0));
+    CHECK(xlat_hook_add_cpuid(e, &hook, on_cpuid, &cpuids));
+    CHECK(xlat_emu_start(e, CODE, CODE + sizeof cpuid0, 0, 0));
+    CHECK(xlat_reg_read(e, XLAT_X86_REG_RAX, &rax));
+    CHECK(xlat_reg_read(e, XLAT_X86_REG_RBX, &rbx));
+    printf("cpuid hook: %llu call(s), rbx %s\n", (unsigned long long)cpuids,
+           rax > 0 && rbx == 0x1000 + rax ? "rewritten" : "NOT rewritten");
     CHECK(xlat_close(e));
 
     pthread_t t[4];

@@ -369,6 +369,12 @@ typedef void (*XlatIntrHook)(struct XlatEngine *e, uint32_t intno, void *user);
 typedef void (*XlatSyscallHook)(struct XlatEngine *e, void *user);
 
 /**
+ * An x86-64 `cpuid` hook: `(engine, user)`. It runs after the instruction computed its
+ * results and may change rax, rbx, rcx and rdx.
+ */
+typedef void (*XlatCpuidHook)(struct XlatEngine *e, void *user);
+
+/**
  * An invalid instruction hook: `(engine, user) -> handled`.
  */
 typedef bool (*XlatInvalidHook)(struct XlatEngine *e, void *user);
@@ -535,6 +541,15 @@ enum XlatErr xlat_hook_add_syscall(struct XlatEngine *e,
                                    uint64_t *hook,
                                    XlatSyscallHook cb,
                                    void *user);
+
+/**
+ * Adds an x86-64 `cpuid` hook (after the instruction; it may change rax..rdx). On other
+ * architectures it is accepted and never called, as in the Rust API.
+ */
+enum XlatErr xlat_hook_add_cpuid(struct XlatEngine *e,
+                                 uint64_t *hook,
+                                 XlatCpuidHook cb,
+                                 void *user);
 
 /**
  * Adds an invalid-instruction hook.

@@ -649,6 +649,9 @@ pub type XlatMemHook = extern "C" fn(
 pub type XlatIntrHook = extern "C" fn(e: *mut XlatEngine, intno: u32, user: *mut c_void);
 /// A system call instruction hook: `(engine, user)`.
 pub type XlatSyscallHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void);
+/// An x86-64 `cpuid` hook: `(engine, user)`. It runs after the instruction computed its
+/// results and may change rax, rbx, rcx and rdx.
+pub type XlatCpuidHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void);
 /// An invalid instruction hook: `(engine, user) -> handled`.
 pub type XlatInvalidHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void) -> bool;
 
@@ -758,6 +761,21 @@ pub unsafe extern "C" fn xlat_hook_add_syscall(
     let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
     add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
         .hook_add_insn(Insn::Syscall, f))
+}
+
+/// Adds an x86-64 `cpuid` hook (after the instruction; it may change rax..rdx). On other
+/// architectures it is accepted and never called, as in the Rust API.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xlat_hook_add_cpuid(
+    e: *mut XlatEngine,
+    hook: *mut u64,
+    cb: XlatCpuidHook,
+    user: *mut c_void,
+) -> XlatErr {
+    let (ea, u) = (User(e as usize), User(user as usize));
+    let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
+    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
+        .hook_add_insn(Insn::Cpuid, f))
 }
 
 /// Adds an invalid-instruction hook.

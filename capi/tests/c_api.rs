@@ -55,11 +55,13 @@ fn c_example_builds_and_runs() {
         String::from_utf8_lossy(&run.stderr)
     );
     // The shellcode writes "hello\n" to fd 1 and exits with 42: two blocks, each ending at a
-    // syscall; the exit hook stops the engine.
+    // syscall; the exit hook stops the engine. The cpuid hook runs once, after `cpuid`
+    // (rbx = 0x1000 + the highest leaf that cpuid put in rax).
     assert_eq!(
         stdout,
         "write(1): hello\nexit status 42 after 2 blocks\n\
-         bad mapping: address or size not page-aligned\nthreads ok\n"
+         bad mapping: address or size not page-aligned\n\
+         cpuid hook: 1 call(s), rbx rewritten\nthreads ok\n"
     );
 }
 
