@@ -12,6 +12,9 @@ bash scripts/setup.sh
 
 echo "test.sh: building xlat (release)" >&2
 cargo build --release --bin xlat
+# the C API's shared library: its test compiles examples/shellcode.c against it, and a test
+# build of the package does not produce the cdylib by itself
+cargo build --release -p xlat-capi
 
 echo "test.sh: workspace tests (release profile)" >&2
 if command -v cargo-nextest >/dev/null 2>&1; then

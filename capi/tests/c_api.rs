@@ -23,7 +23,7 @@ fn c_example_builds_and_runs() {
     let dir = lib_dir();
     assert!(
         dir.join("libxlat_capi.so").exists(),
-        "no libxlat_capi.so in {}",
+        "no libxlat_capi.so in {} (build it first: cargo build --release -p xlat-capi; scripts/test.sh does)",
         dir.display()
     );
     let out = std::env::temp_dir().join(format!("xlat-shellcode-{}", std::process::id()));
