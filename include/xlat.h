@@ -375,6 +375,18 @@ typedef void (*XlatSyscallHook)(struct XlatEngine *e, void *user);
 typedef void (*XlatCpuidHook)(struct XlatEngine *e, void *user);
 
 /**
+ * An x86-64 port I/O hook: `(engine, port, size, is_out, value, user) -> value read`.
+ * `size` is 1, 2 or 4; `value` is what `out` writes (0 for `in`); the result is what `in`
+ * reads (ignored for `out`).
+ */
+typedef uint32_t (*XlatInOutHook)(struct XlatEngine *e,
+                                  uint16_t port,
+                                  uint32_t size,
+                                  bool is_out,
+                                  uint32_t value,
+                                  void *user);
+
+/**
  * An invalid instruction hook: `(engine, user) -> handled`.
  */
 typedef bool (*XlatInvalidHook)(struct XlatEngine *e, void *user);
@@ -549,6 +561,15 @@ enum XlatErr xlat_hook_add_syscall(struct XlatEngine *e,
 enum XlatErr xlat_hook_add_cpuid(struct XlatEngine *e,
                                  uint64_t *hook,
                                  XlatCpuidHook cb,
+                                 void *user);
+
+/**
+ * Adds an x86-64 `in`/`out` hook: `in` puts the hook's result into al/ax/eax, and
+ * execution goes on after the instruction (unless the hook writes rip).
+ */
+enum XlatErr xlat_hook_add_inout(struct XlatEngine *e,
+                                 uint64_t *hook,
+                                 XlatInOutHook cb,
                                  void *user);
 
 /**

@@ -652,6 +652,17 @@ pub type XlatSyscallHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void);
 /// An x86-64 `cpuid` hook: `(engine, user)`. It runs after the instruction computed its
 /// results and may change rax, rbx, rcx and rdx.
 pub type XlatCpuidHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void);
+/// An x86-64 port I/O hook: `(engine, port, size, is_out, value, user) -> value read`.
+/// `size` is 1, 2 or 4; `value` is what `out` writes (0 for `in`); the result is what `in`
+/// reads (ignored for `out`).
+pub type XlatInOutHook = extern "C" fn(
+    e: *mut XlatEngine,
+    port: u16,
+    size: u32,
+    is_out: bool,
+    value: u32,
+    user: *mut c_void,
+) -> u32;
 /// An invalid instruction hook: `(engine, user) -> handled`.
 pub type XlatInvalidHook = extern "C" fn(e: *mut XlatEngine, user: *mut c_void) -> bool;
 
@@ -776,6 +787,32 @@ pub unsafe extern "C" fn xlat_hook_add_cpuid(
     let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
     add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
         .hook_add_insn(Insn::Cpuid, f))
+}
+
+/// Adds an x86-64 `in`/`out` hook: `in` puts the hook's result into al/ax/eax, and
+/// execution goes on after the instruction (unless the hook writes rip).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xlat_hook_add_inout(
+    e: *mut XlatEngine,
+    hook: *mut u64,
+    cb: XlatInOutHook,
+    user: *mut c_void,
+) -> XlatErr {
+    let (ea, u) = (User(e as usize), User(user as usize));
+    let f = move |v: &mut Vcpu<'_>, port: u16, size: u32, out: Option<u32>| {
+        in_hook(ea.0, v, || {
+            cb(
+                ea.0 as *mut XlatEngine,
+                port,
+                size,
+                out.is_some(),
+                out.unwrap_or(0),
+                u.ptr(),
+            )
+        })
+    };
+    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
+        .hook_add_inout(f))
 }
 
 /// Adds an invalid-instruction hook.

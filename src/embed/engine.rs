@@ -16,7 +16,7 @@ use super::hooks::{
     HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
 };
 use super::mem::{EmbedMem, MmioRead, MmioWrite, Special, SpecialKind};
-use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, sig};
+use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, X86Reg, sig};
 
 /// Stop requests, shared with [`StopHandle`]s.
 #[derive(Debug, Default)]
@@ -786,6 +786,20 @@ impl Engine {
             .hook_add(Tag::Insn(insn), 1, 0, Callback::Insn(Box::new(cb)))
     }
 
+    /// Adds an x86-64 port I/O hook: `cb(vcpu, port, size, out)` for each `in` and `out`
+    /// (`size` 1, 2 or 4 bytes; `out` is the value written, `None` for `in`). For `in` the
+    /// returned value goes into al/ax/eax (eax zero-extends into rax, al/ax keep the rest);
+    /// for `out` it is ignored. Execution goes on after the instruction unless the hook
+    /// writes the pc. Without this hook (and on other architectures) `in`/`out` raise #GP
+    /// (interrupt 13) as in user mode; string forms (`ins`/`outs`) always do.
+    pub fn hook_add_inout(
+        &mut self,
+        cb: impl FnMut(&mut Vcpu<'_>, u16, u32, Option<u32>) -> u32 + Send + 'static,
+    ) -> HookId {
+        self.core
+            .hook_add(Tag::InOut, 1, 0, Callback::InOut(Box::new(cb)))
+    }
+
     /// Adds an invalid-instruction hook: `cb(vcpu) -> handled`; when it returns true having
     /// moved the pc, execution goes on there.
     pub fn hook_add_invalid_insn(
@@ -1077,6 +1091,7 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
                             return Err(Error::InvalidInsn(pc));
                         }
                     }
+                    _ if c == 13 && core.arch == Arch::X86_64 && port_io(core, env) => {}
                     _ => {
                         let pc = env.pc;
                         let (any, _) = call_simple(core, env, Tag::Intr, c);
@@ -1088,6 +1103,66 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
             },
         }
     }
+}
+
+/// x86-64 `in`/`out` raise #GP in user mode: when the instruction at the pc is one and port
+/// I/O hooks exist, calls them, writes the `in` result and steps over it. Whether it did.
+fn port_io(core: &Core, env: &mut CpuState) -> bool {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind, Register};
+    let pc = env.pc;
+    let mut i = 0;
+    if core.next_hook(&mut i, pc, |t| t == Tag::InOut).is_none() {
+        return false;
+    }
+    let mut bytes = [0u8; 15];
+    let mut n = 0;
+    while n < bytes.len() && core.mem_read(pc + n as u64, &mut bytes[n..=n]).is_ok() {
+        n += 1;
+    }
+    let insn = Decoder::with_ip(64, &bytes[..n], pc, DecoderOptions::NONE).decode();
+    let (reg, port_op, out) = match insn.mnemonic() {
+        Mnemonic::In => (insn.op0_register(), 1, false),
+        Mnemonic::Out => (insn.op1_register(), 0, true),
+        _ => return false,
+    };
+    let size: u32 = match reg {
+        Register::AL => 1,
+        Register::AX => 2,
+        Register::EAX => 4,
+        _ => return false,
+    };
+    let mask = u64::MAX >> (64 - 8 * size);
+    let mut v = Vcpu::new(env, core, pc);
+    let (Ok(rax), Ok(rdx)) = (v.reg_read(X86Reg::Rax), v.reg_read(X86Reg::Rdx)) else {
+        return false;
+    };
+    let port = if insn.op_kind(port_op) == OpKind::Immediate8 {
+        u16::from(insn.immediate8())
+    } else {
+        rdx as u16
+    };
+    let value = out.then_some((rax & mask) as u32);
+    let mut result = 0;
+    let mut i = 0;
+    while let Some(h) = core.next_hook(&mut i, pc, |t| t == Tag::InOut) {
+        // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+        if let Callback::InOut(f) = unsafe { h.callback() } {
+            result = f(&mut v, port, size, value);
+        }
+    }
+    if !out {
+        // The hook may have changed rax itself: merge into its current value.
+        let rax = v.reg_read(X86Reg::Rax).unwrap_or(rax);
+        let new = if size == 4 {
+            u64::from(result)
+        } else {
+            (rax & !mask) | (u64::from(result) & mask)
+        };
+        let _ = v.reg_write(X86Reg::Rax, new);
+    }
+    let redirect = v.redirect;
+    env.pc = redirect.unwrap_or(pc + insn.len() as u64);
+    true
 }
 
 fn handle_fault(

@@ -96,6 +96,9 @@ pub type MemCb = Box<dyn FnMut(&mut Vcpu<'_>, MemAccess, u64, usize, i64) -> boo
 pub type IntrCb = Box<dyn FnMut(&mut Vcpu<'_>, u32) + Send>;
 /// An instruction hook: `(vcpu)`.
 pub type InsnCb = Box<dyn FnMut(&mut Vcpu<'_>) + Send>;
+/// An x86-64 `in`/`out` hook: `(vcpu, port, size in bytes, value written by out or None
+/// for in) -> value read by in` (ignored for out).
+pub type InOutCb = Box<dyn FnMut(&mut Vcpu<'_>, u16, u32, Option<u32>) -> u32 + Send>;
 /// An invalid-instruction hook: `(vcpu) -> handled`; `true` goes on at the pc the hook set.
 pub type InvalidCb = Box<dyn FnMut(&mut Vcpu<'_>) -> bool + Send>;
 
@@ -105,6 +108,7 @@ pub(crate) enum Callback {
     Mem(MemCb),
     Intr(IntrCb),
     Insn(InsnCb),
+    InOut(InOutCb),
     Invalid(InvalidCb),
 }
 
@@ -156,6 +160,7 @@ pub(crate) enum Tag {
     Mem(u32),
     Intr,
     Insn(Insn),
+    InOut,
     Invalid,
 }
 

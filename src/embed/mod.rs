@@ -66,7 +66,9 @@ mod sig;
 mod snapshot;
 
 pub use engine::{Engine, StopHandle};
-pub use hooks::{CodeCb, HookId, Insn, InsnCb, IntrCb, InvalidCb, MemAccess, MemCb, MemHookKind};
+pub use hooks::{
+    CodeCb, HookId, InOutCb, Insn, InsnCb, IntrCb, InvalidCb, MemAccess, MemCb, MemHookKind,
+};
 pub use mem::{MmioRead, MmioWrite};
 pub use regs::{Arm64Reg, Reg, RiscvReg, X86Reg};
 pub use snapshot::Snapshot;

@@ -146,6 +146,19 @@ fn source(arch: Arch) -> &'static str {
                   mov eax, [rcx + 16]
                   mov [rcx + 4], eax
                   ret
+            pio:  mov eax, edi
+                  out 0x80, al
+                  mov dx, 0x3f8
+                  out dx, ax
+                  out dx, eax
+                  mov rax, -1
+                  in al, 0x71
+                  shl rax, 8
+                  in ax, dx
+                  mov rcx, rax
+                  in eax, dx
+                  add rax, rcx
+                  ret
             "#
         }
     }
@@ -522,4 +535,43 @@ fn x86_cpuid_hook() {
         "the hook fires on code translated before it"
     );
     assert_eq!(seen.load(Ordering::Relaxed), vendor);
+}
+
+#[test]
+fn x86_in_out_hook() {
+    let mut t = T::new(Arch::X86_64);
+    // Without a port I/O hook, `out` is #GP (13) as in user mode: the interrupt hook sees it.
+    let intr = Arc::new(AtomicU64::new(0));
+    let n = intr.clone();
+    t.e.hook_add_intr(move |_, no| n.store(u64::from(no), Ordering::Relaxed));
+    assert_eq!(t.call("pio", 0x1234_5678), Err(Error::Exception(13)));
+    assert_eq!(intr.load(Ordering::Relaxed), 13);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    t.e.hook_add_inout(move |_, port, size, out| {
+        l.lock().unwrap().push((port, size, out));
+        // `in` reads port * 16 + size (all ones above the access size would show a bad merge).
+        u32::from(port) * 16 + size + 0xffff_0000
+    });
+    intr.store(0, Ordering::Relaxed);
+    let r = t.call("pio", 0x1234_5678).unwrap();
+    let want_in =
+        |port: u64, size: u64| (port * 16 + size + 0xffff_0000) & (u64::MAX >> (64 - 8 * size));
+    // rax = -1; al = in(0x71) -> byte; shl 8; ax = in(dx) -> word; rcx = that; eax = in(dx)
+    // (zero-extended); result = eax + rcx.
+    let step1 = (u64::MAX & !0xff) | want_in(0x71, 1);
+    let step2 = ((step1 << 8) & !0xffff) | want_in(0x3f8, 2);
+    assert_eq!(r, want_in(0x3f8, 4).wrapping_add(step2));
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec![
+            (0x80, 1, Some(0x78)),
+            (0x3f8, 2, Some(0x5678)),
+            (0x3f8, 4, Some(0x1234_5678)),
+            (0x71, 1, None),
+            (0x3f8, 2, None),
+            (0x3f8, 4, None),
+        ]
+    );
+    assert_eq!(intr.load(Ordering::Relaxed), 0, "no #GP with the hook");
 }
