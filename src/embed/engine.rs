@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use xlat_backend::{EngineConfig, RunExit};
 use xlat_ir::abi::CpuState;
-use xlat_ir::{Frontend, TrapClass};
+use xlat_ir::{Frontend, MemOp, Opcode, TrapClass};
 use xlat_softmmu::AddressSpace;
 use xlat_softmmu::user::{Backing, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, page_up};
 
 use super::hooks::{
-    Callback, EXC_LOAD_FAULT, EXC_RESYNC, EXC_STOP, EXC_STORE_FAULT, Hook, HookId, HookTable,
-    HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
+    Callback, EXC_LOAD_FAULT, EXC_RESYNC, EXC_STOP, EXC_STORE_FAULT, FAULT_SIZE, Hook, HookId,
+    HookTable, HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
 };
 use super::mem::{EmbedMem, MmioRead, MmioWrite, Special, SpecialKind};
 use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, X86Reg, sig};
@@ -1165,6 +1165,16 @@ fn port_io(core: &Core, env: &mut CpuState) -> bool {
     true
 }
 
+/// The size of the first load (or store) of the guest instruction at `pc`, 0 if none.
+fn access_size(core: &Core, pc: u64, store: bool) -> usize {
+    let unit = core.frontend.translate(pc, &*core.mem, 1);
+    let want = if store { Opcode::Store } else { Opcode::Load };
+    unit.insts
+        .iter()
+        .find(|i| i.op == want)
+        .map_or(0, |i| MemOp::from_u32(i.aux & 0xffff).bytes() as usize)
+}
+
 fn handle_fault(
     core: &Core,
     env: &mut CpuState,
@@ -1172,8 +1182,24 @@ fn handle_fault(
     addr: u64,
 ) -> Result<(), Error> {
     let pc = env.pc;
+    // The access size: from the memory helpers when loads and stores go through them,
+    // otherwise from the guest instruction at the pc, lifted again (its first load or store:
+    // the one that faulted, for instructions with a single access of that kind). Fetch
+    // faults report 0: no instruction was decoded.
+    let helper = FAULT_SIZE.with(|c| c.replace(0));
+    let size = if kind.intersects(MemHookKind::FETCH_UNMAPPED | MemHookKind::FETCH_PROT) {
+        0
+    } else if helper != 0 {
+        helper as usize
+    } else {
+        access_size(
+            core,
+            pc,
+            kind.intersects(MemHookKind::WRITE_UNMAPPED | MemHookKind::WRITE_PROT),
+        )
+    };
     let mut v = Vcpu::new(env, core, pc);
-    let handled = core.call_mem_hooks(&mut v, kind, addr, 0, 0);
+    let handled = core.call_mem_hooks(&mut v, kind, addr, size, 0);
     if let Some(to) = v.redirect {
         env.pc = to;
     }

@@ -260,6 +260,12 @@ const PC_MASK: u64 = (1 << 48) - 1;
 pub(crate) const EXC_STOP: u32 = 0x7fff_0000;
 /// Hooks changed the world (hooks, mappings, the pc): leave and resynchronise.
 pub(crate) const EXC_RESYNC: u32 = 0x7fff_0001;
+thread_local! {
+    /// The size in bytes of the access whose fault the exec loop is about to report (0:
+    /// unknown); set by the memory helpers and the SIGSEGV handler, taken by the loop.
+    pub(crate) static FAULT_SIZE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// A guest load touched memory it may not (compiled code or the interpreter).
 pub(crate) const EXC_LOAD_FAULT: u32 = 0x7fff_0002;
 /// A guest store touched memory it may not.
@@ -609,6 +615,7 @@ extern "C" fn helper_load(env: &mut CpuState, addr: u64, m: u64, core: u64, _: u
     let value = match xlat_ir::interp::GuestMem::load(&*core.mem, addr, mem) {
         Ok(v) => sign_extend(v, mem),
         Err(f) => {
+            FAULT_SIZE.with(|c| c.set(size as u32));
             env.exc_arg = f.addr;
             env.exc_pending = f.code + 1;
             return 0;
@@ -649,6 +656,7 @@ extern "C" fn helper_store(env: &mut CpuState, addr: u64, val: u64, m: u64, core
         redirect = v.redirect;
     }
     if let Err(f) = xlat_ir::interp::GuestMem::store(&*core.mem, addr, mem, val) {
+        FAULT_SIZE.with(|c| c.set(mem.bytes()));
         env.exc_arg = f.addr;
         env.exc_pending = f.code + 1;
         return 0;

@@ -331,22 +331,35 @@ impl RegPc {
 }
 
 fn map_on_demand(arch: Arch) {
-    let mut t = T::new(arch);
-    assert_eq!(t.call("lazy", 0), Err(Error::ReadUnmapped(LAZY + 8)));
-    let faults = Arc::new(Mutex::new(Vec::new()));
-    let f = faults.clone();
-    t.e.hook_add_mem(MemHookKind::UNMAPPED, 1, 0, move |v, kind, addr, _, _| {
-        f.lock().unwrap().push((kind, addr));
-        v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
-            .unwrap();
-        v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
-        true
-    });
-    assert_eq!(t.call("lazy", 0).unwrap(), 1235);
-    assert_eq!(
-        *faults.lock().unwrap(),
-        vec![(MemHookKind::READ_UNMAPPED, LAZY + 8)]
-    );
+    // Twice: loads compiled inline (the fault comes from the host), then through the memory
+    // helpers (a read hook is installed); the fault hook sees the load's size (8) both ways.
+    for helpers in [false, true] {
+        let mut t = T::new(arch);
+        assert_eq!(t.call("lazy", 0), Err(Error::ReadUnmapped(LAZY + 8)));
+        if helpers {
+            t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
+        }
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let f = faults.clone();
+        t.e.hook_add_mem(
+            MemHookKind::UNMAPPED,
+            1,
+            0,
+            move |v, kind, addr, size, _| {
+                f.lock().unwrap().push((kind, addr, size));
+                v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
+                    .unwrap();
+                v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
+                true
+            },
+        );
+        assert_eq!(t.call("lazy", 0).unwrap(), 1235);
+        assert_eq!(
+            *faults.lock().unwrap(),
+            vec![(MemHookKind::READ_UNMAPPED, LAZY + 8, 8)],
+            "helpers: {helpers}"
+        );
+    }
 }
 
 fn stop_after_n(arch: Arch) {
