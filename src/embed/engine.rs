@@ -568,6 +568,16 @@ impl Engine {
 
     /// Maps `size` bytes of zeroed memory at `addr` (both page-aligned, 4 KiB) with `perms`.
     /// Guest addresses are below 2^39. Fails with [`Error::MapExists`] over any mapping.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x2000, Perm::READ | Perm::WRITE).unwrap();
+    /// assert_eq!(e.mem_map(0x2000, 0x1000, Perm::READ), Err(Error::MapExists));
+    /// let mut b = [1u8; 4];
+    /// e.mem_read(0x2ffc, &mut b).unwrap();
+    /// assert_eq!(b, [0; 4]);
+    /// ```
     pub fn mem_map(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         self.core.mem_map(addr, size, perms)
     }
@@ -598,6 +608,25 @@ impl Engine {
 
     /// Maps an MMIO region: guest loads call `read(offset, size)`, stores call
     /// `write(offset, size, value)` (a missing callback reads 0 / ignores writes).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use std::sync::{Arc, Mutex};
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// // sd a0, 0(a1); ld a0, 0(a1)
+    /// e.mem_write(0x1000, &[0x23, 0xb0, 0xa5, 0x00, 0x03, 0xb5, 0x05, 0x00]).unwrap();
+    /// let writes = Arc::new(Mutex::new(Vec::new()));
+    /// let w = writes.clone();
+    /// let read = Box::new(|off: u64, size: usize| 0x100 + off + size as u64);
+    /// let write = Box::new(move |off: u64, size: usize, v: u64| w.lock().unwrap().push((off, size, v)));
+    /// e.mmio_map(0x8000, 0x1000, Some(read), Some(write)).unwrap();
+    /// e.reg_write(RiscvReg::X(10), 42).unwrap();
+    /// e.reg_write(RiscvReg::X(11), 0x8010).unwrap();
+    /// e.start(0x1000, 0x1008, None, 0).unwrap();
+    /// assert_eq!(*writes.lock().unwrap(), [(0x10, 8, 42)]);
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 0x100 + 0x10 + 8);
+    /// ```
     pub fn mmio_map(
         &mut self,
         addr: u64,
@@ -617,44 +646,128 @@ impl Engine {
 
     /// Unmaps `[addr, addr + size)` (page-aligned); MMIO and host regions go when wholly
     /// inside it.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x3000, Perm::READ).unwrap();
+    /// e.mem_unmap(0x2000, 0x1000).unwrap();
+    /// assert_eq!(e.mem_regions().len(), 2);
+    /// assert!(e.mem_read(0x2000, &mut [0u8; 1]).is_err());
+    /// ```
     pub fn mem_unmap(&mut self, addr: u64, size: u64) -> Result<(), Error> {
         self.core.mem_unmap(addr, size)
     }
 
     /// Changes the permissions of mapped memory (page-aligned).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x23, 0xb0, 0xa5, 0x00]).unwrap(); // sd a0, 0(a1)
+    /// e.mem_map(0x8000, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    /// e.reg_write(RiscvReg::X(11), 0x8000).unwrap();
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// e.mem_protect(0x8000, 0x1000, Perm::READ).unwrap();
+    /// assert_eq!(e.start(0x1000, 0x1004, None, 0), Err(Error::WriteProt(0x8000)));
+    /// ```
     pub fn mem_protect(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         self.core.mem_protect(addr, size, perms)
     }
 
     /// The mapped regions, in address order.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x4000, 0x1000, Perm::READ).unwrap();
+    /// e.mem_map(0x1000, 0x2000, Perm::ALL).unwrap();
+    /// let r: Vec<_> = e.mem_regions().iter().map(|r| (r.begin, r.end, r.perms)).collect();
+    /// assert_eq!(r, [(0x1000, 0x2fff, Perm::ALL), (0x4000, 0x4fff, Perm::READ)]);
+    /// ```
     pub fn mem_regions(&self) -> Vec<Region> {
         mem_regions(&self.core)
     }
 
     /// Reads guest memory (whatever its permissions).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ).unwrap(); // not writable by the guest
+    /// e.mem_write(0x1ffe, b"ok").unwrap();
+    /// let mut b = [0u8; 2];
+    /// e.mem_read(0x1ffe, &mut b).unwrap();
+    /// assert_eq!(&b, b"ok");
+    /// assert_eq!(e.mem_read(0x1fff, &mut b), Err(Error::Unmapped));
+    /// ```
     pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
         self.core.mem_read(addr, buf)
     }
 
     /// Writes guest memory (whatever its permissions); translations of code it overwrites
     /// are dropped.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00]).unwrap(); // addi a0, a0, 5
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// // Overwriting code drops its translation: the new instruction runs.
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x15, 0x00]).unwrap(); // addi a0, a0, 1
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 6);
+    /// ```
     pub fn mem_write(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
         self.core.mem_write(addr, data)
     }
 
     /// Reads a register (a vector register's low 64 bits).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.reg_write(RiscvReg::X(5), 7).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(5)).unwrap(), 7);
+    /// e.reg_write(RiscvReg::X(0), 7).unwrap(); // x0 stays zero
+    /// assert_eq!(e.reg_read(RiscvReg::X(0)).unwrap(), 0);
+    /// ```
     pub fn reg_read(&self, reg: impl Into<Reg>) -> Result<u64, Error> {
         let r = self.check(reg.into())?;
         r.read(&self.env)
     }
 
     /// Writes a register.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00]).unwrap(); // addi a0, a0, 5
+    /// e.reg_write(RiscvReg::X(10), 10).unwrap();
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 15);
+    /// assert_eq!(e.reg_read(RiscvReg::Pc).unwrap(), 0x1004);
+    /// ```
     pub fn reg_write(&mut self, reg: impl Into<Reg>, v: u64) -> Result<(), Error> {
         let r = self.check(reg.into())?;
         r.write(&mut self.env, v)
     }
 
     /// Reads a register's full value (128 bits for vector registers).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use xlat::embed::X86Reg;
+    /// let mut x = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// let v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+    /// x.reg_write128(X86Reg::Xmm(3), v).unwrap();
+    /// assert_eq!(x.reg_read128(X86Reg::Xmm(3)).unwrap(), v);
+    /// assert_eq!(x.reg_read(X86Reg::Xmm(3)).unwrap(), v as u64);
+    /// ```
     pub fn reg_read128(&self, reg: impl Into<Reg>) -> Result<u128, Error> {
         let r = self.check(reg.into())?;
         r.read128(&self.env)
@@ -667,6 +780,17 @@ impl Engine {
     }
 
     /// Reads several registers into `out` (same length as `regs`).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use xlat::embed::Reg;
+    /// let regs: Vec<Reg> = (10..13).map(|i| RiscvReg::X(i).into()).collect();
+    /// e.reg_write_batch(&regs, &[1, 2, 3]).unwrap();
+    /// let mut out = [0; 3];
+    /// e.reg_read_batch(&regs, &mut out).unwrap();
+    /// assert_eq!(out, [1, 2, 3]);
+    /// ```
     pub fn reg_read_batch(&self, regs: &[Reg], out: &mut [u64]) -> Result<(), Error> {
         for (r, o) in regs.iter().zip(out.iter_mut()) {
             *o = self.reg_read(*r)?;
@@ -690,6 +814,16 @@ impl Engine {
     }
 
     /// Saves the CPU state.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.reg_write(RiscvReg::X(10), 1).unwrap();
+    /// let ctx = e.context_save();
+    /// e.reg_write(RiscvReg::X(10), 2).unwrap();
+    /// e.context_restore(&ctx);
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 1);
+    /// ```
     pub fn context_save(&self) -> Context {
         Context::save(&self.env)
     }
@@ -728,6 +862,20 @@ impl Engine {
 
     /// Adds a block hook: `cb(vcpu, address, size)` when a translated block starting in
     /// `[begin, end]` is entered (`size` is the block's guest bytes).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use std::sync::{Arc, Mutex};
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00]).unwrap(); // addi a0, a0, 5
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// e.hook_add_block(1, 0, move |_, pc, size| s.lock().unwrap().push((pc, size)));
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 4), (0x1000, 4)]);
+    /// ```
     pub fn hook_add_block(
         &mut self,
         begin: u64,
@@ -771,12 +919,41 @@ impl Engine {
     /// Adds an interrupt hook: `cb(vcpu, number)` for a guest exception nothing else handles
     /// (the architecture's exception number; riscv `ecall` is 8, aarch64 `svc` 2 when no
     /// syscall hook exists). Execution goes on at the pc the hook leaves.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x73, 0, 0, 0]).unwrap(); // ecall
+    /// assert_eq!(e.start(0x1000, 0x1004, None, 0), Err(Error::Exception(u32::MAX)));
+    /// e.hook_add_intr(|v, no| {
+    ///     v.reg_write(RiscvReg::X(10), u64::from(no)).unwrap();
+    ///     v.reg_write(RiscvReg::Pc, 0x1004).unwrap();
+    /// });
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 8);
+    /// ```
     pub fn hook_add_intr(&mut self, cb: impl FnMut(&mut Vcpu<'_>, u32) + Send + 'static) -> HookId {
         self.core
             .hook_add(Tag::Intr, 1, 0, Callback::Intr(Box::new(cb)))
     }
 
     /// Adds an instruction hook (see [`Insn`]).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use xlat::embed::Insn;
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x73, 0, 0, 0]).unwrap(); // ecall
+    /// e.reg_write(RiscvReg::X(17), 93).unwrap();
+    /// e.hook_add_insn(Insn::Syscall, |v| {
+    ///     let nr = v.reg_read(RiscvReg::X(17)).unwrap();
+    ///     v.reg_write(RiscvReg::X(10), nr + 1).unwrap();
+    /// });
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 94);
+    /// ```
     pub fn hook_add_insn(
         &mut self,
         insn: Insn,
@@ -792,6 +969,23 @@ impl Engine {
     /// for `out` it is ignored. Execution goes on after the instruction unless the hook
     /// writes the pc. Without this hook (and on other architectures) `in`/`out` raise #GP
     /// (interrupt 13) as in user mode; string forms (`ins`/`outs`) always do.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use xlat::embed::X86Reg;
+    /// let mut x = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// x.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// x.mem_write(0x1000, &[0xe4, 0x60, 0xe6, 0x61]).unwrap(); // in al, 0x60; out 0x61, al
+    /// let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let l = log.clone();
+    /// x.hook_add_inout(move |_, port, size, out| {
+    ///     l.lock().unwrap().push((port, size, out));
+    ///     0x5a
+    /// });
+    /// x.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(*log.lock().unwrap(), [(0x60, 1, None), (0x61, 1, Some(0x5a))]);
+    /// ```
     pub fn hook_add_inout(
         &mut self,
         cb: impl FnMut(&mut Vcpu<'_>, u16, u32, Option<u32>) -> u32 + Send + 'static,
@@ -802,6 +996,16 @@ impl Engine {
 
     /// Adds an invalid-instruction hook: `cb(vcpu) -> handled`; when it returns true having
     /// moved the pc, execution goes on there.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0; 4]).unwrap(); // all-zero: illegal
+    /// assert_eq!(e.start(0x1000, 0x1004, None, 0), Err(Error::InvalidInsn(0x1000)));
+    /// e.hook_add_invalid_insn(|v| v.reg_write(RiscvReg::Pc, 0x1004).is_ok());
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// ```
     pub fn hook_add_invalid_insn(
         &mut self,
         cb: impl FnMut(&mut Vcpu<'_>) -> bool + Send + 'static,
@@ -811,6 +1015,25 @@ impl Engine {
     }
 
     /// Removes a hook (its translations are dropped, so it stops firing at once).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00]).unwrap();
+    /// let n = Arc::new(AtomicU64::new(0));
+    /// let m = n.clone();
+    /// let id = e.hook_add_code(1, 0, move |_, _, _| {
+    ///     m.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// e.hook_del(id).unwrap();
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(n.load(Ordering::Relaxed), 1);
+    /// assert!(e.hook_del(id).is_err());
+    /// ```
     pub fn hook_del(&mut self, id: HookId) -> Result<(), Error> {
         self.core.hook_del(id)
     }
@@ -818,6 +1041,16 @@ impl Engine {
     /// Runs from `begin` until the pc reaches `until`, `timeout` passes, `count` instructions
     /// ran (0: no limit), [`StopHandle::stop`] is called, or a guest exception no hook
     /// handles (an `Err`, with the pc at the faulting instruction).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x15, 0x00, 0x6f, 0xf0, 0xdf, 0xff]).unwrap(); // l: addi a0, a0, 1; j l
+    /// e.start(0x1000, 0, None, 7).unwrap(); // stops after 7 instructions
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 4);
+    /// assert_eq!(e.reg_read(RiscvReg::Pc).unwrap(), 0x1004);
+    /// ```
     pub fn start(
         &mut self,
         begin: u64,
@@ -856,6 +1089,21 @@ impl Engine {
 
     /// Stops a running `start` (from a hook, use [`Vcpu::stop`]; from another thread, a
     /// [`StopHandle`]).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x6f, 0x00, 0x00, 0x00]).unwrap(); // j . (forever)
+    /// let h = e.stop_handle();
+    /// let t = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20));
+    ///     h.stop();
+    /// });
+    /// e.start(0x1000, 0, None, 0).unwrap();
+    /// t.join().unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::Pc).unwrap(), 0x1000);
+    /// ```
     pub fn stop(&self) {
         self.core.ctl.request_stop();
     }
