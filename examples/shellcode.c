@@ -50,6 +50,17 @@ static void on_cpuid(XlatEngine *e, void *user) {
     ++*(uint64_t *)user;
 }
 
+/* in al, 0x60; out 0x61, al: port I/O emulated by a hook (in reads port + 0x10) */
+static const unsigned char portio[] = {0xe4, 0x60, 0xe6, 0x61};
+
+static uint32_t on_inout(XlatEngine *e, uint16_t port, uint32_t size, bool is_out, uint32_t value,
+                         void *user) {
+    (void)e;
+    if (is_out) printf("out port %#x size %u value %#x\n", port, size, value);
+    ++*(uint64_t *)user;
+    return port + 0x10u;
+}
+
 /* sum(rdi) = rdi + (rdi-1) + ... + 1: xor eax, eax; l: add rax, rdi; dec rdi; jnz l */
 static const unsigned char sum[] = {0x31, 0xc0, 0x48, 0x01, 0xf8, 0x48, 0xff, 0xcf, 0x75, 0xf8};
 
@@ -92,6 +103,11 @@ int main(void) {
     CHECK(xlat_reg_read(e, XLAT_X86_REG_RBX, &rbx));
     printf("cpuid hook: %llu call(s), rbx %s\n", (unsigned long long)cpuids,
            rax > 0 && rbx == 0x1000 + rax ? "rewritten" : "NOT rewritten");
+    uint64_t ios = 0;
+    CHECK(xlat_mem_write(e, CODE + 0x100, portio, sizeof portio));
+    CHECK(xlat_hook_add_inout(e, &hook, on_inout, &ios));
+    CHECK(xlat_emu_start(e, CODE + 0x100, CODE + 0x100 + sizeof portio, 0, 0));
+    printf("%llu port accesses\n", (unsigned long long)ios);
     CHECK(xlat_close(e));
 
     pthread_t t[4];
