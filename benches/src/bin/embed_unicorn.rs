@@ -15,9 +15,8 @@ use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
 /// `l: add rax, rdi; mov [rcx], rax; dec rdi; jnz l` then five `add rax, k` (k = 1..5), as
 /// GNU as encodes them.
 const CODE_BYTES: [u8; 31] = [
-    0x48, 0x01, 0xf8, 0x48, 0x89, 0x01, 0x48, 0xff, 0xcf, 0x75, 0xf5, 0x48, 0x83, 0xc0, 0x01,
-    0x48, 0x83, 0xc0, 0x02, 0x48, 0x83, 0xc0, 0x03, 0x48, 0x83, 0xc0, 0x04, 0x48, 0x83, 0xc0,
-    0x05,
+    0x48, 0x01, 0xf8, 0x48, 0x89, 0x01, 0x48, 0xff, 0xcf, 0x75, 0xf5, 0x48, 0x83, 0xc0, 0x01, 0x48,
+    0x83, 0xc0, 0x02, 0x48, 0x83, 0xc0, 0x03, 0x48, 0x83, 0xc0, 0x04, 0x48, 0x83, 0xc0, 0x05,
 ];
 const CODE: u64 = 0x10000;
 const LOOP_END: u64 = CODE + 11;
@@ -39,7 +38,11 @@ const CASES: [(Case, &str, u64); 5] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
     (Case::Block, "block hook (2M iterations)", 2_000_000),
     (Case::Code, "code hook (1M iterations)", 1_000_000),
-    (Case::MemWrite, "memory-write hook (2M iterations)", 2_000_000),
+    (
+        Case::MemWrite,
+        "memory-write hook (2M iterations)",
+        2_000_000,
+    ),
     (Case::Starts, "10,000 short start calls (5 insns)", 10_000),
 ];
 
@@ -100,8 +103,16 @@ type UcMemWrite = unsafe extern "C" fn(*mut c_void, u64, *const c_void, usize) -
 type UcRegWrite = unsafe extern "C" fn(*mut c_void, c_int, *const c_void) -> c_int;
 type UcRegRead = unsafe extern "C" fn(*mut c_void, c_int, *mut c_void) -> c_int;
 type UcStart = unsafe extern "C" fn(*mut c_void, u64, u64, u64, usize) -> c_int;
-type UcHookAdd =
-    unsafe extern "C" fn(*mut c_void, *mut usize, c_int, *mut c_void, *mut c_void, u64, u64, ...) -> c_int;
+type UcHookAdd = unsafe extern "C" fn(
+    *mut c_void,
+    *mut usize,
+    c_int,
+    *mut c_void,
+    *mut c_void,
+    u64,
+    u64,
+    ...
+) -> c_int;
 
 struct Uc {
     open: UcOpen,
@@ -176,7 +187,14 @@ extern "C" fn uc_code_cb(_: *mut c_void, _: u64, _: u32, user: *mut c_void) {
     unsafe { *(user as *mut u64) += 1 };
 }
 
-extern "C" fn uc_mem_cb(_: *mut c_void, _: c_int, _: u64, _: c_int, _: i64, user: *mut c_void) -> bool {
+extern "C" fn uc_mem_cb(
+    _: *mut c_void,
+    _: c_int,
+    _: u64,
+    _: c_int,
+    _: i64,
+    user: *mut c_void,
+) -> bool {
     // SAFETY: as above.
     unsafe { *(user as *mut u64) += 1 };
     true
@@ -193,41 +211,80 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
         let mut h: *mut c_void = std::ptr::null_mut();
         check((uc.open)(UC_ARCH_X86, UC_MODE_64, &mut h), "open");
         check((uc.mem_map)(h, CODE, 0x1000, 5), "mem_map");
-        check((uc.mem_write)(h, CODE, CODE_BYTES.as_ptr().cast(), CODE_BYTES.len()), "write");
+        check(
+            (uc.mem_write)(h, CODE, CODE_BYTES.as_ptr().cast(), CODE_BYTES.len()),
+            "write",
+        );
         check((uc.mem_map)(h, DATA, 0x1000, 3), "mem_map");
         let mut hh = 0usize;
         let user = &mut counter as *mut u64 as *mut c_void;
         match case {
             Case::Block => check(
-                (uc.hook_add)(h, &mut hh, UC_HOOK_BLOCK, uc_code_cb as *mut c_void, user, 1, 0),
+                (uc.hook_add)(
+                    h,
+                    &mut hh,
+                    UC_HOOK_BLOCK,
+                    uc_code_cb as *mut c_void,
+                    user,
+                    1,
+                    0,
+                ),
                 "hook",
             ),
             Case::Code => check(
-                (uc.hook_add)(h, &mut hh, UC_HOOK_CODE, uc_code_cb as *mut c_void, user, 1, 0),
+                (uc.hook_add)(
+                    h,
+                    &mut hh,
+                    UC_HOOK_CODE,
+                    uc_code_cb as *mut c_void,
+                    user,
+                    1,
+                    0,
+                ),
                 "hook",
             ),
             Case::MemWrite => check(
-                (uc.hook_add)(h, &mut hh, UC_HOOK_MEM_WRITE, uc_mem_cb as *mut c_void, user, 1, 0),
+                (uc.hook_add)(
+                    h,
+                    &mut hh,
+                    UC_HOOK_MEM_WRITE,
+                    uc_mem_cb as *mut c_void,
+                    user,
+                    1,
+                    0,
+                ),
                 "hook",
             ),
             _ => {}
         }
         let data = DATA;
-        check((uc.reg_write)(h, UC_X86_REG_RCX, (&data as *const u64).cast()), "reg");
+        check(
+            (uc.reg_write)(h, UC_X86_REG_RCX, (&data as *const u64).cast()),
+            "reg",
+        );
         let zero = 0u64;
-        check((uc.reg_write)(h, UC_X86_REG_RAX, (&zero as *const u64).cast()), "reg");
+        check(
+            (uc.reg_write)(h, UC_X86_REG_RAX, (&zero as *const u64).cast()),
+            "reg",
+        );
         let t0 = Instant::now();
         if case == Case::Starts {
             for _ in 0..n {
                 check((uc.start)(h, SHORT, SHORT_END, 0, 0), "start");
             }
         } else {
-            check((uc.reg_write)(h, UC_X86_REG_RDI, (&n as *const u64).cast()), "reg");
+            check(
+                (uc.reg_write)(h, UC_X86_REG_RDI, (&n as *const u64).cast()),
+                "reg",
+            );
             check((uc.start)(h, CODE, LOOP_END, 0, 0), "start");
         }
         let dt = t0.elapsed().as_secs_f64();
         let mut rax = 0u64;
-        check((uc.reg_read)(h, UC_X86_REG_RAX, (&mut rax as *mut u64).cast()), "reg");
+        check(
+            (uc.reg_read)(h, UC_X86_REG_RAX, (&mut rax as *mut u64).cast()),
+            "reg",
+        );
         assert_eq!(rax, expected(case, n), "unicorn result");
         (uc.close)(h);
         (dt, counter)
@@ -245,10 +302,14 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
     let Some(uc) = load_unicorn() else {
-        eprintln!("embed_unicorn: no libunicorn.so.2 (run scripts/setup.d/60-embed.sh or set XLAT_UNICORN_LIB)");
+        eprintln!(
+            "embed_unicorn: no libunicorn.so.2 (run scripts/setup.d/60-embed.sh or set XLAT_UNICORN_LIB)"
+        );
         std::process::exit(1);
     };
-    println!("| case | xlat median ms | unicorn median ms | unicorn/xlat | hook calls (xlat = unicorn) |");
+    println!(
+        "| case | xlat median ms | unicorn median ms | unicorn/xlat | hook calls (xlat = unicorn) |"
+    );
     println!("|---|---:|---:|---:|---|");
     for (case, name, n) in CASES {
         let (mut xs, mut us) = (Vec::new(), Vec::new());
