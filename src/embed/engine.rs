@@ -868,13 +868,16 @@ impl Engine {
     /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
     /// use std::sync::{Arc, Mutex};
     /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
-    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00]).unwrap(); // addi a0, a0, 5
+    /// // addi a0, a0, 5; addi a0, a0, 5; j . : one block of three 4-byte instructions
+    /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00, 0x13, 0x05, 0x55, 0x00, 0x6f, 0, 0, 0])
+    ///     .unwrap();
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let s = seen.clone();
     /// e.hook_add_block(1, 0, move |_, pc, size| s.lock().unwrap().push((pc, size)));
-    /// e.start(0x1000, 0x1004, None, 0).unwrap();
-    /// e.start(0x1000, 0x1004, None, 0).unwrap();
-    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 4), (0x1000, 4)]);
+    /// e.start(0x1000, 0x1008, None, 0).unwrap();
+    /// e.start(0x1000, 0x1008, None, 0).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 12), (0x1000, 12)]);
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 20);
     /// ```
     pub fn hook_add_block(
         &mut self,

@@ -342,6 +342,11 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
             }
         })
         .collect();
+    // The block's size, for block hooks (as Unicorn's): its instructions but a straddling one.
+    let block_len: u64 = (0..starts.len())
+        .filter(|&k| !ends_before(k))
+        .map(size_of)
+        .sum();
     let cpuid = t.hooks.iter().any(|h| h.tag == Tag::Insn(Insn::Cpuid));
     let has_cpuid = cpuid && unit.insts.iter().any(|i| is_cpuid(&unit, i));
     if !t.mem_slow && !has_cpuid && flags.iter().all(|&f| f == 0) {
@@ -362,7 +367,8 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                 let f = flags[k];
                 if f != 0 {
                     let a = u.konst(pc | f);
-                    let s = u.konst(size_of(k));
+                    // the instruction's size, and above it the block's for a block hook
+                    let s = u.konst(size_of(k) | (block_len << 32));
                     let c = u.core(core);
                     u.call(&INSN_HELPER, Temp::NONE, [a, s, c, Temp::NONE]);
                 }
@@ -554,9 +560,10 @@ extern "C" fn helper_insn(env: &mut CpuState, a: u64, size: u64, core: u64, _: u
         env.exc_pending = EXC_STOP + 1;
         return 0;
     }
+    let (size, block_len) = (size & 0xffff_ffff, size >> 32);
     let mut v = Vcpu::new(env, core, pc);
     if a & INSN_BLOCK != 0 {
-        core.call_code_hooks(&mut v, Tag::Block, pc, size as u32);
+        core.call_code_hooks(&mut v, Tag::Block, pc, block_len as u32);
     }
     if a & INSN_FETCH != 0 {
         core.call_mem_hooks(&mut v, MemHookKind::FETCH, pc, size as usize, 0);
