@@ -840,7 +840,7 @@ fn finish(env: &mut CpuState, rd: u32, r: u128) -> bool {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
+pub(crate) enum Class {
     ThreeSame,
     TwoMisc,
     Across,
@@ -858,7 +858,7 @@ enum Class {
     None,
 }
 
-fn class(insn: u32) -> Class {
+pub(crate) fn class(insn: u32) -> Class {
     if insn & 0x9f20_0400 == 0x0e20_0400 {
         Class::ThreeSame
     } else if insn & 0xdf00_0000 == 0x5e00_0000 || insn & 0xdf80_0400 == 0x5f00_0400 {

@@ -6,6 +6,9 @@ mod branch;
 mod dp_imm;
 mod dp_reg;
 mod ldst;
+mod simd_int;
+#[cfg(test)]
+mod simd_int_tests;
 mod simd_ir;
 #[cfg(test)]
 mod tests;
@@ -176,7 +179,7 @@ fn lift_one(cx: &mut LiftCx) {
             if let (true, Some((r, o, d))) = (ok, crate::fp::fp2_args(cx.insn)) {
                 let args = [r, o, d].map(|v| cx.b.konst(Ty::I64, v));
                 cx.b.call_void(&crate::fp::FP2, &args);
-            } else if ok && !simd_ir::lift(cx) {
+            } else if ok && !simd_ir::lift(cx) && !simd_int::lift(cx) {
                 let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
                 let h = if crate::simd::touches_x(cx.insn) {
                     &crate::simd::SIMD
