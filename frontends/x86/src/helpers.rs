@@ -438,23 +438,3 @@ pub static H_PDEP: Helper = Helper {
     flags: HelperFlags::PURE,
     state_words: Some(&[]),
 };
-
-extern "C" fn zip32(_: &mut CpuState, w: u64, a: u64, b: u64, _: u64) -> u64 {
-    let bits = w * 8;
-    let m = (1u64 << bits) - 1;
-    let mut r = 0;
-    for i in 0..(4 / w) {
-        r |= ((a >> (i * bits)) & m) << (2 * i * bits);
-        r |= ((b >> (i * bits)) & m) << ((2 * i + 1) * bits);
-    }
-    r
-}
-
-/// Interleaves the 32-bit values `a` and `b` in lanes of `w` bytes (1 or 2): punpck*.
-pub static H_ZIP32: Helper = Helper {
-    name: "x86_zip32",
-    func: zip32,
-    nargs: 3,
-    flags: HelperFlags::PURE,
-    state_words: Some(&[]),
-};

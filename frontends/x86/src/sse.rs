@@ -285,7 +285,7 @@ pub fn half(op: u64, a: u64, b: u64) -> u64 {
 
 fn compute(op: Op, a: u128, b: u128, imm: u64) -> u128 {
     let eq = |x: u64, y: u64| if x == y { u64::MAX } else { 0 };
-    let r = match op {
+    match op {
         Op::Xor => a ^ b,
         Op::Or => a | b,
         Op::And => a & b,
@@ -483,8 +483,7 @@ fn compute(op: Op, a: u128, b: u128, imm: u64) -> u128 {
             r.clamp(-32768, 32767) as u64
         }),
         Op::Movmskb | Op::Movmskpd | Op::Movmskps => 0,
-    };
-    r
+    }
 }
 
 #[cfg(test)]

@@ -39,8 +39,9 @@ fn pred(p: u64, x: f64, y: f64) -> bool {
         2 => x <= y,
         3 => unord,
         4 => x != y,
-        5 => !(x < y),
-        6 => !(x <= y),
+        // Not less / not less-or-equal: true when unordered.
+        5 => unord || x >= y,
+        6 => unord || x > y,
         _ => !unord,
     }
 }

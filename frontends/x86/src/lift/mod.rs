@@ -9,6 +9,7 @@ mod int;
 mod sse;
 mod sse4;
 mod ssefp;
+mod swar;
 #[cfg(test)]
 mod tests;
 mod x87;

@@ -333,10 +333,13 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
             let r = match inline {
                 Some(o) => cx.op(o, a, b),
                 None if op == Op::AndN => cx.op(Opcode::AndN, b, a),
-                None => {
-                    let k = cx.k(op as u64);
-                    cx.b.call(&helpers::H_SSE_HALF, &[k, a, b])
-                }
+                None => match super::swar::half(cx, op, a, b) {
+                    Some(r) => r,
+                    None => {
+                        let k = cx.k(op as u64);
+                        cx.b.call(&helpers::H_SSE_HALF, &[k, a, b])
+                    }
+                },
             };
             cx.b.set_reg(d + h, r);
         }
@@ -365,17 +368,17 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
             let hi = cx.op(Opcode::Or, a_hi, b_hi);
             (lo, hi)
         } else {
-            let w = cx.k(if matches!(op, Op::UnpckLBW | Op::UnpckHBW) {
+            let w = if matches!(op, Op::UnpckLBW | Op::UnpckHBW) {
                 1
             } else {
                 2
-            });
+            };
             let a_lo = cx.zext(a, 4);
             let b_lo = cx.zext(b, 4);
-            let lo = cx.b.call(&helpers::H_ZIP32, &[w, a_lo, b_lo]);
+            let lo = super::swar::zip32(cx, a_lo, b_lo, w);
             let a_hi = cx.opi(Opcode::Shr, a, 32);
             let b_hi = cx.opi(Opcode::Shr, b, 32);
-            let hi = cx.b.call(&helpers::H_ZIP32, &[w, a_hi, b_hi]);
+            let hi = super::swar::zip32(cx, a_hi, b_hi, w);
             (lo, hi)
         };
         cx.b.set_reg(d, lo);
@@ -518,8 +521,16 @@ fn shift(cx: &mut Cx, m: M) -> Option<()> {
         }
         return Some(());
     }
+    if cx.i.op1_kind() == OpKind::Immediate8 {
+        let n = u64::from(cx.i.immediate8());
+        for h in [0, 8] {
+            let w = cx.b.get_reg(Ty::I64, d + h);
+            let v = super::swar::shift_imm(cx, op, w, n)?;
+            cx.b.set_reg(d + h, v);
+        }
+        return Some(());
+    }
     let n = match cx.i.op1_kind() {
-        OpKind::Immediate8 => cx.k(cx.i.immediate8().into()),
         OpKind::Register => cx.b.get_reg(Ty::I64, xmm_off(cx.i.op1_register())?),
         OpKind::Memory => {
             let a = cx.ea();
