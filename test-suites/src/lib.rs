@@ -6,6 +6,7 @@
 
 pub mod diffrun;
 pub mod rvgen;
+pub mod user;
 pub mod x86gen;
 
 use std::path::{Path, PathBuf};

@@ -12,35 +12,18 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use xlat_test_suites::{cache_dir, have, scratch_dir, xlat_bin};
+use xlat_test_suites::{run, scratch_dir, user, xlat_bin};
 
 fn sysroot(test: &str) -> Option<PathBuf> {
-    let root = cache_dir().join("aarch64").join("sysroot");
-    if !root.join("lib/ld-linux-aarch64.so.1").exists() {
-        eprintln!(
-            "{test}: skipped: no arm64 sysroot at {} (run scripts/sysroot.sh aarch64)",
-            root.display()
-        );
-        return None;
-    }
-    if !have("qemu-aarch64") {
-        eprintln!("{test}: skipped: qemu-aarch64 is not installed (run scripts/setup.sh)");
-        return None;
-    }
-    Some(root)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("spawn")
+    user::sysroot(test, "aarch64", "lib/ld-linux-aarch64.so.1", "qemu-aarch64")
 }
 
 /// Runs the sysroot's `prog` with `args` under qemu-aarch64 and under xlat (each accelerator
 /// of `accels`), in a scratch directory; asserts the same stdout, stderr and status.
 fn same_as_qemu(root: &Path, prog: &str, args: &[&str], accels: &[&str]) {
     let dir = scratch_dir("aarch64_sysroot");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
     let exe = root.join(prog.trim_start_matches('/'));
     let want = run(Command::new("qemu-aarch64")
         .arg("-L")
@@ -104,7 +87,6 @@ fn coreutils_match_qemu() {
         return;
     };
     let dir = scratch_dir("aarch64_sysroot");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
     let text: String = (0..300)
         .map(|i| format!("{} word{}\n", (i * 7919) % 1000, i % 7))
         .collect();

@@ -3,49 +3,30 @@
 //! under `xlat run` (jit and interpreter) as under qemu-aarch64, the reference.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root, xlat_bin};
+use xlat_test_suites::user::{Reference, assert_same_as, compile, input_dir};
+use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root};
 
-fn qemu_and_xlat(prog: &Path, args: &[&str], dir: &Path) {
-    let want = Command::new("qemu-aarch64")
-        .arg(prog)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run qemu-aarch64");
-    for accel in ["jit", "interp"] {
-        let got = Command::new(xlat_bin())
-            .args(["run", "--accel", accel])
-            .arg(prog)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run xlat");
-        assert_eq!(
-            String::from_utf8_lossy(&got.stdout),
-            String::from_utf8_lossy(&want.stdout),
-            "{} {args:?} ({accel}): stdout differs; stderr: {}",
-            prog.display(),
-            String::from_utf8_lossy(&got.stderr)
-        );
-        assert_eq!(
-            got.status.code(),
-            want.status.code(),
-            "{args:?} ({accel}): status"
-        );
-    }
-}
+const QEMU: Reference = Reference::Qemu("qemu-aarch64");
 
-fn workdir() -> PathBuf {
-    let d = scratch_dir("aarch64_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let text: String = (0..400)
-        .map(|i| format!("line {:04} {}\n", (i * 7919) % 1000, "abc".repeat(i % 5)))
-        .collect();
-    std::fs::write(d.join("in.txt"), text).expect("input");
-    d
+/// Builds `src` with aarch64-linux-gnu-gcc (`-static -pthread` and `opt`) and compares it
+/// under qemu-aarch64 and xlat, in `dir`.
+fn gcc_program_matches_qemu(src: &Path, opt: &str, libs: &[&str], dir: &Path) {
+    let name = src.file_stem().expect("source file name");
+    let exe = dir.join(name);
+    assert!(
+        compile(
+            "aarch64-linux-gnu-gcc",
+            &["-static", opt, "-pthread"],
+            src,
+            &exe,
+            libs
+        ),
+        "aarch64-linux-gnu-gcc {}",
+        src.display()
+    );
+    assert_same_as(QEMU, &exe, &[], dir);
 }
 
 fn tools_missing() -> bool {
@@ -66,7 +47,7 @@ fn busybox_applets_match_qemu() {
         );
         return;
     }
-    let d = workdir();
+    let d = input_dir("aarch64_user");
     let cases: &[&[&str]] = &[
         &["echo", "hello", "world"],
         &["seq", "1", "7"],
@@ -92,7 +73,7 @@ fn busybox_applets_match_qemu() {
         &["basename", "/a/b/c.txt", ".txt"],
     ];
     for args in cases {
-        qemu_and_xlat(&bb, args, &d);
+        assert_same_as(QEMU, &bb, args, &d);
     }
 }
 
@@ -102,9 +83,8 @@ fn static_gcc_programs_match_qemu() {
     if tools_missing() {
         return;
     }
-    // Not workdir(): `ls -la .` lists that one while this test writes here.
+    // Not input_dir("aarch64_user"): `ls -la .` lists that one while this test writes here.
     let d = scratch_dir("aarch64_user_progs");
-    std::fs::create_dir_all(&d).expect("work dir");
     for name in [
         "hello",
         "strings",
@@ -118,16 +98,7 @@ fn static_gcc_programs_match_qemu() {
         "clock",
     ] {
         let src = workspace_root().join(format!("test-suites/guest/{name}.c"));
-        let exe = d.join(name);
-        let st = Command::new("aarch64-linux-gnu-gcc")
-            .args(["-static", "-O2", "-pthread", "-o"])
-            .arg(&exe)
-            .arg(&src)
-            .arg("-lm")
-            .status()
-            .expect("aarch64-linux-gnu-gcc");
-        assert!(st.success(), "aarch64-linux-gnu-gcc {name}.c");
-        qemu_and_xlat(&exe, &[], &d);
+        gcc_program_matches_qemu(&src, "-O2", &["-lm"], &d);
     }
 }
 
@@ -139,17 +110,8 @@ fn o3_vectorised_program_matches_qemu() {
         return;
     }
     let d = scratch_dir("aarch64_user_o3");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let exe = d.join("aarch64_o3");
-    let st = Command::new("aarch64-linux-gnu-gcc")
-        .args(["-static", "-O3", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(workspace_root().join("test-suites/guest/aarch64_o3.c"))
-        .arg("-lm")
-        .status()
-        .expect("aarch64-linux-gnu-gcc");
-    assert!(st.success(), "aarch64-linux-gnu-gcc aarch64_o3.c");
-    qemu_and_xlat(&exe, &[], &d);
+    let src = workspace_root().join("test-suites/guest/aarch64_o3.c");
+    gcc_program_matches_qemu(&src, "-O3", &["-lm"], &d);
 }
 
 /// test-suites/guest/aarch64/exclusive_pair.c: LDAXP/STLXP loops on a 32-bit pair from three
@@ -160,14 +122,6 @@ fn exclusive_pair_matches_qemu() {
         return;
     }
     let d = scratch_dir("aarch64_user_xp");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let exe = d.join("exclusive_pair");
-    let st = Command::new("aarch64-linux-gnu-gcc")
-        .args(["-static", "-O2", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(workspace_root().join("test-suites/guest/aarch64/exclusive_pair.c"))
-        .status()
-        .expect("aarch64-linux-gnu-gcc");
-    assert!(st.success(), "aarch64-linux-gnu-gcc exclusive_pair.c");
-    qemu_and_xlat(&exe, &[], &d);
+    let src = workspace_root().join("test-suites/guest/aarch64/exclusive_pair.c");
+    gcc_program_matches_qemu(&src, "-O2", &[], &d);
 }

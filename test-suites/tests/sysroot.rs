@@ -18,23 +18,16 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use xlat_test_suites::diffrun::{Engine, Guest, Outcome, run_on, run_with, xlat_enabled};
-use xlat_test_suites::{cache_dir, have, scratch_dir};
+use xlat_test_suites::{have, scratch_dir, user};
 
 /// The sysroot, or `None` (after one line saying why) when this test cannot run here.
 fn sysroot(test: &str) -> Option<PathBuf> {
-    let root = cache_dir().join("riscv64").join("sysroot");
-    if !root.join("lib/ld-linux-riscv64-lp64d.so.1").exists() {
-        eprintln!(
-            "{test}: skipped: no riscv64 sysroot at {} (run scripts/sysroot.sh)",
-            root.display()
-        );
-        return None;
-    }
-    if !have("qemu-riscv64") {
-        eprintln!("{test}: skipped: qemu-riscv64 is not installed (run scripts/setup.sh)");
-        return None;
-    }
-    Some(root)
+    user::sysroot(
+        test,
+        "riscv64",
+        "lib/ld-linux-riscv64-lp64d.so.1",
+        "qemu-riscv64",
+    )
 }
 
 /// A program of the sysroot, by its guest path.

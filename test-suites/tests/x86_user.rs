@@ -4,48 +4,24 @@
 //! interpreter) as natively on this host.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root, xlat_bin};
+use xlat_test_suites::user::Reference::Native;
+use xlat_test_suites::user::{assert_same_as, compile, input_dir};
+use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root};
 
-fn native_and_xlat(prog: &Path, args: &[&str], input_dir: &Path) {
-    let native = Command::new(prog)
-        .args(args)
-        .current_dir(input_dir)
-        .output()
-        .expect("run natively");
-    for accel in ["jit", "interp"] {
-        let got = Command::new(xlat_bin())
-            .args(["run", "--accel", accel])
-            .arg(prog)
-            .args(args)
-            .current_dir(input_dir)
-            .output()
-            .expect("run xlat");
-        assert_eq!(
-            String::from_utf8_lossy(&got.stdout),
-            String::from_utf8_lossy(&native.stdout),
-            "{} {args:?} ({accel}): stdout differs; stderr: {}",
-            prog.display(),
-            String::from_utf8_lossy(&got.stderr)
-        );
-        assert_eq!(
-            got.status.code(),
-            native.status.code(),
-            "{args:?} ({accel}): status"
-        );
+/// Builds test-suites/guest/x86_64/NAME.c with the host gcc (`gcc FLAGS -o EXE SRC LIBS`)
+/// and compares it run natively and under xlat; skips where there is no x86-64 host with gcc.
+fn gcc_program_matches_native(name: &str, flags: &[&str], libs: &[&str]) {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
     }
-}
-
-fn workdir() -> PathBuf {
     let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let text: String = (0..400)
-        .map(|i| format!("line {:04} {}\n", (i * 7919) % 1000, "abc".repeat(i % 5)))
-        .collect();
-    std::fs::write(d.join("in.txt"), text).expect("input");
-    d
+    let src = workspace_root().join(format!("test-suites/guest/x86_64/{name}.c"));
+    let exe = d.join(name);
+    assert!(compile("gcc", flags, &src, &exe, libs), "gcc {name}.c");
+    assert_same_as(Native, &exe, &[], &d);
 }
 
 #[test]
@@ -59,7 +35,7 @@ fn busybox_applets_match_native() {
         eprintln!("skipping: {} is missing (scripts/setup.sh)", bb.display());
         return;
     }
-    let d = workdir();
+    let d = input_dir("x86_user");
     let cases: &[&[&str]] = &[
         &["echo", "hello", "world"],
         &["seq", "1", "7"],
@@ -93,7 +69,7 @@ fn busybox_applets_match_native() {
         &["basename", "/a/b/c.txt", ".txt"],
     ];
     for args in cases {
-        native_and_xlat(&bb, args, &d);
+        assert_same_as(Native, &bb, args, &d);
     }
 }
 
@@ -104,108 +80,39 @@ fn static_gcc_program_matches_native() {
         return;
     }
     let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
     let src = workspace_root().join("test-suites/guest/x86_64/hello.c");
     let exe = d.join("hello");
-    let st = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    if !st.success() {
+    if !compile("gcc", &["-static", "-O2"], &src, &exe, &[]) {
         eprintln!("skipping: gcc -static failed (no static libc?)");
         return;
     }
-    native_and_xlat(&exe, &["arg"], &d);
+    assert_same_as(Native, &exe, &["arg"], &d);
 }
 
 /// libm and printf of doubles, dynamically linked against the host's libm.
 #[test]
 fn fp_math_program_matches_native() {
-    if !cfg!(target_arch = "x86_64") || !have("gcc") {
-        eprintln!("skipping: needs an x86-64 host with gcc");
-        return;
-    }
-    let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let src = workspace_root().join("test-suites/guest/x86_64/fpmath.c");
-    let exe = d.join("fpmath");
-    let st = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .arg("-lm")
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc fpmath.c");
-    native_and_xlat(&exe, &[], &d);
+    gcc_program_matches_native("fpmath", &["-O2"], &["-lm"]);
 }
 
 /// 80-bit long double arithmetic, conversions, printf/strtold and the exact x87 libm
 /// functions in every rounding mode (test-suites/guest/x86_64/longdouble.c).
 #[test]
 fn long_double_program_matches_native() {
-    if !cfg!(target_arch = "x86_64") || !have("gcc") {
-        eprintln!("skipping: needs an x86-64 host with gcc");
-        return;
-    }
-    let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let src = workspace_root().join("test-suites/guest/x86_64/longdouble.c");
-    let exe = d.join("longdouble");
-    let st = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .arg("-lm")
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc longdouble.c");
-    native_and_xlat(&exe, &[], &d);
+    gcc_program_matches_native("longdouble", &["-O2"], &["-lm"]);
 }
 
 /// The legacy poll(2)/select(2) syscalls and x86-64's packed epoll_event
 /// (test-suites/guest/x86_64/pollsel.c).
 #[test]
 fn poll_select_epoll_program_matches_native() {
-    if !cfg!(target_arch = "x86_64") || !have("gcc") {
-        eprintln!("skipping: needs an x86-64 host with gcc");
-        return;
-    }
-    let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let src = workspace_root().join("test-suites/guest/x86_64/pollsel.c");
-    let exe = d.join("pollsel");
-    let st = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc pollsel.c");
-    native_and_xlat(&exe, &[], &d);
+    gcc_program_matches_native("pollsel", &["-O2"], &[]);
 }
 
 /// 8- and 16-bit locked operations from four threads (test-suites/guest/x86_64/atomics.c).
 #[test]
 fn narrow_atomics_program_matches_native() {
-    if !cfg!(target_arch = "x86_64") || !have("gcc") {
-        eprintln!("skipping: needs an x86-64 host with gcc");
-        return;
-    }
-    let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let src = workspace_root().join("test-suites/guest/x86_64/atomics.c");
-    let exe = d.join("atomics");
-    let st = Command::new("gcc")
-        .args(["-O2", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc atomics.c");
-    native_and_xlat(&exe, &[], &d);
+    gcc_program_matches_native("atomics", &["-O2", "-pthread"], &[]);
 }
 
 /// The host's own dynamically linked programs, through the host's ld.so.
@@ -215,8 +122,9 @@ fn host_dynamic_programs_match_native() {
         eprintln!("skipping: needs an x86-64 host with /bin/bash");
         return;
     }
-    let d = workdir();
-    native_and_xlat(
+    let d = input_dir("x86_user");
+    assert_same_as(
+        Native,
         Path::new("/bin/bash"),
         &[
             "-c",
@@ -224,12 +132,13 @@ fn host_dynamic_programs_match_native() {
         ],
         &d,
     );
-    native_and_xlat(
+    assert_same_as(
+        Native,
         Path::new("/bin/bash"),
         &["-c", "ls -la /usr/bin | sha256sum"],
         &d,
     );
-    native_and_xlat(Path::new("/usr/bin/sort"), &["-r", "in.txt"], &d);
+    assert_same_as(Native, Path::new("/usr/bin/sort"), &["-r", "in.txt"], &d);
     if Path::new("/usr/bin/python3").exists() {
         let py = "import hashlib, json, threading, decimal\n\
                   print(hashlib.sha256(b'xlat' * 1000).hexdigest())\n\
@@ -240,27 +149,12 @@ fn host_dynamic_programs_match_native() {
                   ts = [threading.Thread(target=lambda i=i: out.append(sum(range(i * 999)))) for i in range(4)]\n\
                   [t.start() for t in ts]; [t.join() for t in ts]\n\
                   print(sorted(out), 2.0 ** 0.5, 1e300 * 10)\n";
-        native_and_xlat(Path::new("/usr/bin/python3"), &["-c", py], &d);
+        assert_same_as(Native, Path::new("/usr/bin/python3"), &["-c", py], &d);
     }
 }
 
 /// Signal handlers (SA_SIGINFO, FP state kept across the handler) and SIGSEGV recovery.
 #[test]
 fn signal_program_matches_native() {
-    if !cfg!(target_arch = "x86_64") || !have("gcc") {
-        eprintln!("skipping: needs an x86-64 host with gcc");
-        return;
-    }
-    let d = scratch_dir("x86_user");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let src = workspace_root().join("test-suites/guest/x86_64/signals.c");
-    let exe = d.join("signals");
-    let st = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success(), "gcc signals.c");
-    native_and_xlat(&exe, &[], &d);
+    gcc_program_matches_native("signals", &["-O2"], &[]);
 }
