@@ -27,9 +27,10 @@
 //! assert_eq!(env.word(state::x(0)), 42);
 //! assert_eq!(env.pc, 4); // the svc's pc, for the syscall exit
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod atomic128;
 pub mod bits;
 pub mod fp;
 mod fpvec;

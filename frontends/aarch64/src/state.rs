@@ -39,6 +39,11 @@ pub const EXCL_ADDR: u32 = reg_offset(107);
 pub const EXCL_VAL: u32 = reg_offset(108);
 /// High 64 bits the load-exclusive pair read.
 pub const EXCL_VAL2: u32 = reg_offset(109);
+/// Scratch pair of a 128-bit compare-and-swap (CASP, STXP): the expected value going into
+/// [`crate::atomic128::CAS128`], the value memory held coming out (low 64 bits).
+pub const CAS_LO: u32 = reg_offset(110);
+/// High 64 bits of the compare-and-swap scratch pair.
+pub const CAS_HI: u32 = reg_offset(111);
 /// `EXCL_ADDR` value meaning "no reservation" (odd, so no aligned store-exclusive matches it).
 pub const EXCL_NONE: u64 = u64::MAX;
 
@@ -52,6 +57,7 @@ mod tests {
         assert_eq!(NF, SP + 8);
         assert!(v(0) > VF);
         assert!(v(31) + 8 < FPCR);
-        assert!(EXCL_VAL2 < reg_offset(xlat_ir::abi::STATE_WORDS - 1));
+        assert!(CAS_HI < reg_offset(xlat_ir::abi::STATE_WORDS - 1));
+        assert_eq!(CAS_LO, EXCL_VAL2 + 8);
     }
 }

@@ -267,8 +267,7 @@ fn exclusive(cx: &mut LiftCx) -> bool {
             }
         }
         (0, 1) if size == 2 => {
-            // LDXP/LDAXP, STXP/STLXP of two 32-bit elements: one 64-bit exclusive access. (The
-            // 64-bit-element pair needs a 128-bit compare-and-swap the IR lacks: undefined.)
+            // LDXP/LDAXP, STXP/STLXP of two 32-bit elements: one 64-bit exclusive access.
             let rt2 = cx.f(14, 10);
             if l == 1 {
                 let v = cx.b.load(Ty::I64, addr, 0, aligned(8, false));
@@ -304,6 +303,73 @@ fn exclusive(cx: &mut LiftCx) -> bool {
                 cx.set_x(rs, status, true);
             }
         }
+        (0, 1) if size == 3 => {
+            // LDXP/LDAXP, STXP/STLXP of two 64-bit elements (16-byte aligned): the load reads
+            // both words into the monitor; the store is a 128-bit compare-and-swap against them.
+            let rt2 = cx.f(14, 10);
+            check_align(cx, addr, 16);
+            if l == 1 {
+                let lo = cx.b.load(Ty::I64, addr, 0, aligned(8, false));
+                let hi = cx.b.load(Ty::I64, addr, 8, aligned(8, false));
+                cx.b.set_reg(state::EXCL_ADDR, addr);
+                cx.b.set_reg(state::EXCL_VAL, lo);
+                cx.b.set_reg(state::EXCL_VAL2, hi);
+                cx.set_x(rt, lo, true);
+                cx.set_x(rt2, hi, true);
+                if o0 == 1 {
+                    cx.b.fence();
+                }
+            } else {
+                if o0 == 1 {
+                    cx.b.fence();
+                }
+                let resv = cx.b.get_reg(Ty::I64, state::EXCL_ADDR);
+                let status = cx.b.temp(Ty::I64);
+                cx.b.konst_to(status, 1);
+                let fail = cx.b.label();
+                cx.b.branch(Cond::Ne, resv, addr, fail);
+                let (lo, hi) = (cx.get_x(rt, true), cx.get_x(rt2, true));
+                let e = cx.b.get_reg(Ty::I64, state::EXCL_VAL);
+                cx.b.set_reg(state::CAS_LO, e);
+                let e = cx.b.get_reg(Ty::I64, state::EXCL_VAL2);
+                cx.b.set_reg(state::CAS_HI, e);
+                let r = cas128(cx, addr, lo, hi);
+                cx.b.mov(status, r);
+                cx.b.set_label(fail);
+                let none = cx.b.konst(Ty::I64, state::EXCL_NONE);
+                cx.b.set_reg(state::EXCL_ADDR, none);
+                cx.set_x(rs, status, true);
+            }
+        }
+        (0, 1) if size < 2 => {
+            // CASP, CASPA, CASPL, CASPAL: the even pairs Rs:Rs+1 (compare value, receives the
+            // old one) and Rt:Rt+1 (new value) of 32-bit (one 64-bit CAS) or 64-bit elements.
+            if cx.f(14, 10) != 31 || rs & 1 == 1 || rt & 1 == 1 {
+                return false;
+            }
+            let sf = size == 1;
+            let (e0, e1) = (cx.get_x(rs, sf), cx.get_x(rs + 1, sf));
+            let (n0, n1) = (cx.get_x(rt, sf), cx.get_x(rt + 1, sf));
+            if sf {
+                check_align(cx, addr, 16);
+                cx.b.set_reg(state::CAS_LO, e0);
+                cx.b.set_reg(state::CAS_HI, e1);
+                cas128(cx, addr, n0, n1);
+                let o0 = cx.b.get_reg(Ty::I64, state::CAS_LO);
+                let o1 = cx.b.get_reg(Ty::I64, state::CAS_HI);
+                cx.set_x(rs, o0, true);
+                cx.set_x(rs + 1, o1, true);
+            } else {
+                let e1 = cx.b.binop_imm(Opcode::Shl, e1, 32);
+                let exp = cx.b.binop(Opcode::Or, e0, e1);
+                let n1 = cx.b.binop_imm(Opcode::Shl, n1, 32);
+                let new = cx.b.binop(Opcode::Or, n0, n1);
+                let old = super::atomics::cas(cx, addr, exp, new, 3);
+                let o1 = cx.b.binop_imm(Opcode::Shr, old, 32);
+                cx.set_x(rs, old, false);
+                cx.set_x(rs + 1, o1, false);
+            }
+        }
         (1, 1) => {
             // CAS, CASA, CASL, CASAL: Rs is the compare value and receives the old one.
             let expected = cx.get_x(rs, true);
@@ -316,6 +382,28 @@ fn exclusive(cx: &mut LiftCx) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Raises the alignment fault unless `addr` is a multiple of `bytes`.
+fn check_align(cx: &mut LiftCx, addr: Temp, bytes: u64) {
+    let low = cx.b.binop_imm(Opcode::And, addr, bytes - 1);
+    let zero = cx.b.konst(Ty::I64, 0);
+    let ok = cx.b.label();
+    cx.b.branch(Cond::Eq, low, zero, ok);
+    cx.b.raise(crate::ALIGNMENT_FAULT, cx.pc, Some(addr));
+    cx.b.set_label(ok);
+}
+
+/// 128-bit compare-and-swap of the 16 aligned bytes at `addr` with `lo:hi`, against the value
+/// in [`state::CAS_LO`]/[`state::CAS_HI`] (which receive the old one); returns 1 when it
+/// failed. Both halves are first updated with an atomic OR of 0, so an unmapped or read-only
+/// page faults here, in IR, before the host-side helper touches it.
+fn cas128(cx: &mut LiftCx, addr: Temp, lo: Temp, hi: Temp) -> Temp {
+    let zero = cx.b.konst(Ty::I64, 0);
+    cx.b.atomic_rmw(AtomicOp::Or, addr, zero, aligned(8, false));
+    let a8 = cx.b.binop_imm(Opcode::Add, addr, 8);
+    cx.b.atomic_rmw(AtomicOp::Or, a8, zero, aligned(8, false));
+    cx.b.call(&crate::atomic128::CAS128, &[addr, lo, hi])
 }
 
 fn mask_to(cx: &mut LiftCx, v: Temp, size: u32) -> Temp {
