@@ -19,7 +19,7 @@ use xlat_frontend_riscv::decode::{Fmt, Op, TABLE};
 use xlat_frontend_riscv::{Riscv64, state};
 use xlat_ir::abi::CpuState;
 use xlat_ir::interp::{GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, Frontend, MemOp, interp};
+use xlat_ir::{AtomicOp, CodeFetch, Frontend, MemOp, Ty, interp};
 
 const CASES: usize = 3000;
 /// Words per case record: x0..x31, f0..f31, fcsr, then the scratch memory.
@@ -268,31 +268,8 @@ impl GuestMem for Scratch {
     }
     fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
         let old = self.load(addr, m)?;
-        let bits = m.bytes() * 8;
-        let sx = |v: u64| ((v << (64 - bits)) as i64) >> (64 - bits);
-        let new = match op {
-            AtomicOp::Xchg => val,
-            AtomicOp::Add => old.wrapping_add(val),
-            AtomicOp::And => old & val,
-            AtomicOp::Or => old | val,
-            AtomicOp::Xor => old ^ val,
-            AtomicOp::MinS => {
-                if sx(old) <= sx(val) {
-                    old
-                } else {
-                    val
-                }
-            }
-            AtomicOp::MaxS => {
-                if sx(old) >= sx(val) {
-                    old
-                } else {
-                    val
-                }
-            }
-            AtomicOp::MinU => old.min(val),
-            AtomicOp::MaxU => old.max(val),
-        };
+        let ty = if m.bytes() == 8 { Ty::I64 } else { Ty::I32 };
+        let new = interp::atomic_apply(op, ty, old, val);
         self.store(addr, m, new)?;
         Ok(old)
     }

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use xlat_ir::abi::{CpuState, ExitKind, decode_exit};
 use xlat_ir::interp::{self, GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, MemOp, Unit};
+use xlat_ir::{AtomicOp, CodeFetch, MemOp, Ty, Unit};
 
 /// Code at `base`.
 pub struct Code {
@@ -73,31 +73,8 @@ impl GuestMem for Mem {
     }
     fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
         let old = self.load(addr, m)?;
-        let bits = m.bytes() * 8;
-        let sx = |v: u64| ((v << (64 - bits)) as i64) >> (64 - bits);
-        let new = match op {
-            AtomicOp::Xchg => val,
-            AtomicOp::Add => old.wrapping_add(val),
-            AtomicOp::And => old & val,
-            AtomicOp::Or => old | val,
-            AtomicOp::Xor => old ^ val,
-            AtomicOp::MinS => {
-                if sx(old) <= sx(val) {
-                    old
-                } else {
-                    val
-                }
-            }
-            AtomicOp::MaxS => {
-                if sx(old) >= sx(val) {
-                    old
-                } else {
-                    val
-                }
-            }
-            AtomicOp::MinU => old.min(val),
-            AtomicOp::MaxU => old.max(val),
-        };
+        let ty = if m.bytes() == 8 { Ty::I64 } else { Ty::I32 };
+        let new = interp::atomic_apply(op, ty, old, val);
         self.store(addr, m, new)?;
         Ok(old)
     }
