@@ -106,6 +106,12 @@ fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
                 let _ = ib.enable(name);
             }
         }
+        // AVX + FMA give `ffma` a real `vfmadd` (lower::float checks the same, else it calls
+        // out instead of Cranelift's unlinked libcall).
+        if crate::lower::host_has_fma() {
+            let _ = ib.enable("has_avx");
+            let _ = ib.enable("has_fma");
+        }
     }
     ib.finish(settings::Flags::new(fb))
         .map_err(|e| BackendError::Codegen(format!("host ISA: {e}")))

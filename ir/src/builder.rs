@@ -195,6 +195,63 @@ impl Builder {
         self.inst(Opcode::Select, ty, dst, [a, b, t, f], 0, cond as u32);
     }
 
+    /// `dst = a * b + c` (float, one rounding) into a new temp of `a`'s type.
+    pub fn ffma(&mut self, a: Temp, b: Temp, c: Temp) -> Temp {
+        let d = self.temp(self.ty(a));
+        self.ffma_to(d, a, b, c);
+        d
+    }
+
+    /// `dst = a * b + c` (float, one rounding).
+    pub fn ffma_to(&mut self, dst: Temp, a: Temp, b: Temp, c: Temp) {
+        let ty = self.ty(dst);
+        self.inst(Opcode::FFma, ty, dst, [a, b, c, Temp::NONE], 0, 0);
+    }
+
+    /// `fcond(a, b) ? 1 : 0` on floats (`a`, `b` of one width) into a new temp of type `ty`.
+    pub fn fsetcond(&mut self, ty: Ty, cond: FCond, a: Temp, b: Temp) -> Temp {
+        let d = self.temp(ty);
+        self.inst(
+            Opcode::FSetCond,
+            ty,
+            d,
+            [a, b, Temp::NONE, Temp::NONE],
+            0,
+            cond as u32,
+        );
+        d
+    }
+
+    /// `a` rounded to an integral float with `mode`, into a new temp of `a`'s type.
+    pub fn fround(&mut self, mode: FRound, a: Temp) -> Temp {
+        let ty = self.ty(a);
+        let d = self.temp(ty);
+        self.inst(
+            Opcode::FRound,
+            ty,
+            d,
+            [a, Temp::NONE, Temp::NONE, Temp::NONE],
+            0,
+            mode as u32,
+        );
+        d
+    }
+
+    /// A float conversion ([`crate::Format::FConvert`]: `FCvtFromS`, `FCvtFromU`, `FCvtToS`,
+    /// `FCvtToU`, `FCvtF`) of `a` into a new temp of type `to`.
+    pub fn fconvert(&mut self, op: Opcode, to: Ty, a: Temp) -> Temp {
+        debug_assert_eq!(op.format(), crate::Format::FConvert);
+        let d = self.temp(to);
+        self.fconvert_to(op, d, a);
+        d
+    }
+
+    /// A float conversion into `dst` (of the target type).
+    pub fn fconvert_to(&mut self, op: Opcode, dst: Temp, a: Temp) {
+        let ty = self.ty(dst);
+        self.inst(op, ty, dst, [a, Temp::NONE, Temp::NONE, Temp::NONE], 0, 0);
+    }
+
     /// Reads guest state at byte offset `off` into a new temp.
     pub fn get_reg(&mut self, ty: Ty, off: u32) -> Temp {
         let d = self.temp(ty);

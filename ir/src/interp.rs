@@ -90,6 +90,16 @@ pub fn run(
                 Opcode::ExtS => s(0) as u32 as i32 as i64 as u64,
                 _ => s(0) & 0xffff_ffff,
             }),
+            Format::Ternary => Some(crate::fsem::fma(ty, s(0), s(1), s(2))),
+            Format::FConvert => Some(crate::fsem::convert(i.op, unit.ty(i.src[0]), ty, s(0))),
+            Format::FSetCond => {
+                let c = FCond::from_u32(i.aux).unwrap_or(FCond::Eq);
+                Some(u64::from(c.eval(unit.ty(i.src[0]), s(0), s(1))))
+            }
+            Format::FRound => {
+                let m = FRound::from_u32(i.aux).unwrap_or(FRound::Nearest);
+                Some(crate::fsem::round(ty, m, s(0)))
+            }
             Format::SetCond => {
                 let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
                 Some(u64::from(c.eval(unit.ty(i.src[0]), s(0), s(1))))
@@ -269,6 +279,7 @@ pub fn unary(op: Opcode, ty: Ty, a: u64) -> u64 {
         Opcode::Zext8 => a & 0xff,
         Opcode::Zext16 => a & 0xffff,
         Opcode::Zext32 => a & 0xffff_ffff,
+        Opcode::FSqrt => crate::fsem::sqrt(ty, a),
         _ => unreachable!("{op:?} is not unary"),
     };
     ty.mask(r)
@@ -360,6 +371,9 @@ pub fn binary(op: Opcode, ty: Ty, a: u64, b: u64) -> u64 {
         Opcode::MaxS => sa.max(sb) as u64,
         Opcode::MinU => a.min(b),
         Opcode::MaxU => a.max(b),
+        Opcode::FAdd | Opcode::FSub | Opcode::FMul | Opcode::FDiv | Opcode::FMin | Opcode::FMax => {
+            crate::fsem::binary(op, ty, a, b)
+        }
         _ => unreachable!("{op:?} is not binary"),
     };
     ty.mask(r)

@@ -13,8 +13,18 @@ pub enum Format {
     Binary,
     /// `dst = op(s0)` where `dst` and `s0` have different types.
     Convert,
+    /// `dst = op(s0, s1, s2)`, all of one type.
+    Ternary,
+    /// `dst = op(s0)` between a float and an integer or two float widths: `dst` has the
+    /// instruction's type, `s0` its own (any) type.
+    FConvert,
     /// `dst = cond(s0, s1) ? 1 : 0`
     SetCond,
+    /// `dst = fcond(s0, s1) ? 1 : 0`: `aux` is an [`crate::FCond`], `s0`/`s1` floats of one
+    /// width, `dst` any integer type (the instruction's).
+    FSetCond,
+    /// `dst = round(s0)` to an integral float with [`crate::FRound`] mode `aux`.
+    FRound,
     /// `dst = cond(s0, s1) ? s2 : s3`
     Select,
     /// `dst = state[imm]`
@@ -115,6 +125,28 @@ macro_rules! define_ops {
                 match self { $(Opcode::$name => concat!($($doc),*),)* }
             }
 
+            /// Whether the opcode computes on floats (reads or writes float bit patterns).
+            pub fn is_float(self) -> bool {
+                matches!(
+                    self,
+                    Opcode::FAdd
+                        | Opcode::FSub
+                        | Opcode::FMul
+                        | Opcode::FDiv
+                        | Opcode::FMin
+                        | Opcode::FMax
+                        | Opcode::FSqrt
+                        | Opcode::FFma
+                        | Opcode::FSetCond
+                        | Opcode::FRound
+                        | Opcode::FCvtFromS
+                        | Opcode::FCvtFromU
+                        | Opcode::FCvtToS
+                        | Opcode::FCvtToU
+                        | Opcode::FCvtF
+                )
+            }
+
             /// Looks up a mnemonic.
             pub fn from_name(s: &str) -> Option<Opcode> {
                 match s { $($text => Some(Opcode::$name),)* _ => None }
@@ -210,6 +242,36 @@ define_ops! {
     Trunc = "trunc", Convert, PURE;
     /// dst = cond(s0, s1) ? 1 : 0
     SetCond = "setcond", SetCond, PURE;
+    /// float s0 + s1 (i32 = f32, i64 = f64 bits), round to nearest-even; a NaN result is the canonical quiet NaN
+    FAdd = "fadd", Binary, PURE;
+    /// float s0 - s1, round to nearest-even; a NaN result is the canonical quiet NaN
+    FSub = "fsub", Binary, PURE;
+    /// float s0 * s1, round to nearest-even; a NaN result is the canonical quiet NaN
+    FMul = "fmul", Binary, PURE;
+    /// float s0 / s1, round to nearest-even; a NaN result is the canonical quiet NaN
+    FDiv = "fdiv", Binary, PURE;
+    /// IEEE 754-2019 minimumNumber: a NaN operand yields the other one, -0 < +0; both NaN gives the canonical NaN
+    FMin = "fmin", Binary, PURE;
+    /// IEEE 754-2019 maximumNumber: a NaN operand yields the other one, +0 > -0; both NaN gives the canonical NaN
+    FMax = "fmax", Binary, PURE;
+    /// float square root of s0, round to nearest-even; a NaN result is the canonical quiet NaN
+    FSqrt = "fsqrt", Unary, PURE;
+    /// float s0 * s1 + s2 with a single rounding (nearest-even); a NaN result is the canonical quiet NaN
+    FFma = "ffma", Ternary, PURE;
+    /// dst = fcond(s0, s1) ? 1 : 0 on floats
+    FSetCond = "fsetcond", FSetCond, PURE;
+    /// float s0 rounded to an integral float, mode aux (FRound); a NaN result is the canonical quiet NaN
+    FRound = "fround", FRound, PURE;
+    /// float (dst's width) = signed integer s0 (i32 or i64), round to nearest-even
+    FCvtFromS = "fcvt_from_s", FConvert, PURE;
+    /// float (dst's width) = unsigned integer s0 (i32 or i64), round to nearest-even
+    FCvtFromU = "fcvt_from_u", FConvert, PURE;
+    /// signed integer (dst's width) = float s0 truncated toward zero; saturates out of range, NaN gives 0
+    FCvtToS = "fcvt_to_s", FConvert, PURE;
+    /// unsigned integer (dst's width) = float s0 truncated toward zero; saturates out of range (negative gives 0), NaN gives 0
+    FCvtToU = "fcvt_to_u", FConvert, PURE;
+    /// f64 = f32 s0 (exact) or f32 = f64 s0 (nearest-even); a NaN result is the canonical quiet NaN
+    FCvtF = "fcvt_f", FConvert, PURE;
     /// dst = cond(s0, s1) ? s2 : s3
     Select = "select", Select, PURE;
     /// dst = guest state at byte offset imm

@@ -49,6 +49,28 @@ pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
             let args: Vec<String> = (0..4).filter(|&k| i.src[k].is_some()).map(s).collect();
             format!("{}{} {}", d(), name, args.join(", "))
         }
+        Format::Ternary => format!("{}{} {}, {}, {}", d(), name, s(0), s(1), s(2)),
+        Format::FConvert => {
+            let from = if i.src[0].is_some() && (i.src[0].0 as usize) < u.temps.len() {
+                u.ty(i.src[0]).name()
+            } else {
+                "?"
+            };
+            format!("{}{} {}:{}", d(), name, s(0), from)
+        }
+        Format::FSetCond => format!(
+            "{}fsetcond.{} {}, {}",
+            d(),
+            FCond::from_u32(i.aux).map_or("?", |c| c.name()),
+            s(0),
+            s(1)
+        ),
+        Format::FRound => format!(
+            "{}fround.{} {}",
+            d(),
+            FRound::from_u32(i.aux).map_or("?", |m| m.name()),
+            s(0)
+        ),
         Format::SetCond => format!("{}setcond.{} {}, {}", d(), cond(), s(0), s(1)),
         Format::Select => format!(
             "{}select.{} {}, {}, {}, {}",

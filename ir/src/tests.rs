@@ -111,3 +111,179 @@ fn exit_request_is_checked_at_entry() {
     assert_eq!(abi::decode_exit(e.value).0, abi::ExitKind::Request);
     assert_eq!(env.pc, 0x200);
 }
+
+/// Runs the one-instruction unit `d = op(regs 1..=3)` in the interpreter; returns `d`.
+fn run_float(op: Opcode, from: Ty, to: Ty, aux: u32, x: [u64; 3]) -> u64 {
+    let mut b = Builder::new(0);
+    let s: Vec<Temp> = (0..3).map(|k| b.get_reg(from, reg_offset(k + 1))).collect();
+    let d = b.temp(to);
+    b.push(Inst {
+        op,
+        ty: to,
+        dst: d,
+        src: match op.format() {
+            Format::Ternary => [s[0], s[1], s[2], Temp::NONE],
+            Format::Binary | Format::FSetCond => [s[0], s[1], Temp::NONE, Temp::NONE],
+            _ => [s[0], Temp::NONE, Temp::NONE, Temp::NONE],
+        },
+        imm: 0,
+        aux,
+    });
+    b.set_reg(reg_offset(4), d);
+    b.exit(ExitReason::Syscall, 4);
+    let u = b.finish(4, 1);
+    verify(&u).unwrap_or_else(|e| panic!("{e}\n{u}"));
+    let mut env = CpuState::new_boxed();
+    for (k, v) in x.iter().enumerate() {
+        env.set_word(reg_offset(k + 1), *v);
+    }
+    interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
+    to.mask(env.word(reg_offset(4)))
+}
+
+fn f64b(x: f64) -> u64 {
+    x.to_bits()
+}
+
+#[test]
+fn float_ops_follow_ieee_and_the_table() {
+    use Opcode::*;
+    let d = |op, a: f64, b: f64| run_float(op, Ty::I64, Ty::I64, 0, [f64b(a), f64b(b), 0]);
+    assert_eq!(d(FAdd, 0.1, 0.2), 0x3fd3_3333_3333_3334); // 0.30000000000000004
+    assert_eq!(d(FSub, 1.0, 1.0), 0); // +0 in round-to-nearest
+    assert_eq!(d(FDiv, 1.0, 0.0), f64b(f64::INFINITY));
+    assert_eq!(d(FDiv, 0.0, 0.0), fsem::CANON_NAN64);
+    assert_eq!(d(FMul, f64::INFINITY, 0.0), fsem::CANON_NAN64);
+    // NaN payloads are not propagated: the result is the canonical NaN.
+    let payload = 0xfff8_0000_0000_1234;
+    assert_eq!(
+        run_float(FAdd, Ty::I64, Ty::I64, 0, [payload, f64b(1.0), 0]),
+        fsem::CANON_NAN64
+    );
+    // minimumNumber / maximumNumber
+    assert_eq!(d(FMin, 0.0, -0.0), 1 << 63);
+    assert_eq!(d(FMax, -0.0, 0.0), 0);
+    assert_eq!(d(FMin, f64::NAN, 3.0), f64b(3.0));
+    assert_eq!(
+        run_float(
+            FMax,
+            Ty::I64,
+            Ty::I64,
+            0,
+            [f64b(-2.0), 0x7ff0_0000_0000_0001, 0]
+        ),
+        f64b(-2.0)
+    );
+    assert_eq!(d(FMax, f64::NAN, f64::NAN), fsem::CANON_NAN64);
+    // fma rounds once: 0.1 * 10 - 1 is 2^-54 fused, 0 unfused.
+    let fma = run_float(
+        FFma,
+        Ty::I64,
+        Ty::I64,
+        0,
+        [f64b(0.1), f64b(10.0), f64b(-1.0)],
+    );
+    assert_eq!(fma, f64b(2f64.powi(-54)));
+    assert_eq!(d(FMul, 0.1, 10.0), f64b(1.0));
+    assert_eq!(d(FSqrt, -1.0, 0.0), fsem::CANON_NAN64);
+    assert_eq!(d(FSqrt, -0.0, 0.0), 1 << 63);
+    // f32 keeps its subnormals.
+    let f = |op, a: u32, b: u32| run_float(op, Ty::I32, Ty::I32, 0, [a.into(), b.into(), 0]);
+    assert_eq!(f(FAdd, 1, 1), 2);
+    assert_eq!(f(FMul, 0x0080_0000, 0x3f00_0000), 0x0040_0000);
+    assert_eq!(f(FAdd, 0x7f7f_ffff, 0x7f7f_ffff), 0x7f80_0000);
+}
+
+#[test]
+fn float_rounding_compares_and_conversions() {
+    use Opcode::{FCvtF, FCvtFromS, FCvtFromU, FCvtToS, FCvtToU, FSetCond};
+    let rnd = |m: FRound, x: f64| {
+        f64::from_bits(run_float(
+            Opcode::FRound,
+            Ty::I64,
+            Ty::I64,
+            m as u32,
+            [f64b(x), 0, 0],
+        ))
+    };
+    assert_eq!(rnd(FRound::Nearest, 2.5), 2.0);
+    assert_eq!(rnd(FRound::Nearest, 3.5), 4.0);
+    assert_eq!(rnd(FRound::Nearest, -0.5).to_bits(), (-0.0f64).to_bits());
+    assert_eq!(rnd(FRound::Floor, -1.5), -2.0);
+    assert_eq!(rnd(FRound::Ceil, -1.5), -1.0);
+    assert_eq!(rnd(FRound::Trunc, -1.5), -1.0);
+    let cmp = |c: FCond, a: f64, b: f64| {
+        run_float(FSetCond, Ty::I64, Ty::I32, c as u32, [f64b(a), f64b(b), 0])
+    };
+    assert_eq!(cmp(FCond::Eq, 0.0, -0.0), 1);
+    assert_eq!(cmp(FCond::Eq, f64::NAN, f64::NAN), 0);
+    assert_eq!(cmp(FCond::Ne, f64::NAN, 1.0), 1);
+    assert_eq!(cmp(FCond::Lt, f64::NAN, 1.0), 0);
+    assert_eq!(cmp(FCond::Ult, f64::NAN, 1.0), 1);
+    assert_eq!(cmp(FCond::Uno, 1.0, f64::NAN), 1);
+    assert_eq!(cmp(FCond::Le, -1.0, -1.0), 1);
+    assert_eq!(cmp(FCond::One, 1.0, 2.0), 1);
+    let cv = |op, from, to, x: u64| run_float(op, from, to, 0, [x, 0, 0]);
+    // int -> float rounds to nearest-even: 2^53 + 1 -> 2^53
+    assert_eq!(
+        cv(FCvtFromS, Ty::I64, Ty::I64, (1 << 53) + 1),
+        f64b(9007199254740992.0)
+    );
+    assert_eq!(
+        cv(FCvtFromU, Ty::I64, Ty::I64, u64::MAX),
+        f64b(18446744073709551616.0)
+    );
+    assert_eq!(cv(FCvtFromS, Ty::I32, Ty::I64, 0xffff_ffff), f64b(-1.0));
+    assert_eq!(cv(FCvtFromU, Ty::I32, Ty::I32, 0xffff_ffff), 0x4f80_0000);
+    // float -> int truncates and saturates; NaN gives 0
+    assert_eq!(cv(FCvtToS, Ty::I64, Ty::I64, f64b(-1.9)), u64::MAX);
+    assert_eq!(cv(FCvtToS, Ty::I64, Ty::I32, f64b(3e9)), 0x7fff_ffff);
+    assert_eq!(cv(FCvtToS, Ty::I64, Ty::I64, f64b(-1e300)), 1 << 63);
+    assert_eq!(cv(FCvtToU, Ty::I64, Ty::I64, f64b(-5.0)), 0);
+    assert_eq!(
+        cv(
+            FCvtToU,
+            Ty::I32,
+            Ty::I32,
+            u64::from(f32::INFINITY.to_bits())
+        ),
+        0xffff_ffff
+    );
+    assert_eq!(cv(FCvtToS, Ty::I64, Ty::I64, fsem::CANON_NAN64), 0);
+    // f32 <-> f64
+    assert_eq!(cv(FCvtF, Ty::I64, Ty::I32, f64b(0.1)), 0x3dcc_cccd);
+    assert_eq!(cv(FCvtF, Ty::I32, Ty::I64, 0x7f80_0001), fsem::CANON_NAN64);
+    assert_eq!(cv(FCvtF, Ty::I64, Ty::I32, f64b(1e300)), 0x7f80_0000);
+}
+
+#[test]
+fn verifier_checks_float_operands() {
+    let mut b = Builder::new(0);
+    let a = b.konst(Ty::I64, 0);
+    b.push(Inst {
+        op: Opcode::FCvtF,
+        ty: Ty::I64,
+        dst: a,
+        src: [a, Temp::NONE, Temp::NONE, Temp::NONE],
+        imm: 0,
+        aux: 0,
+    });
+    b.goto_tb(0, 4);
+    assert!(verify(&b.finish(4, 1)).unwrap_err().what.contains("fcvt_f"));
+    let mut b = Builder::new(0);
+    let a = b.konst(Ty::I64, 0);
+    let s = b.fsetcond(Ty::I32, FCond::Lt, a, a);
+    b.push(Inst {
+        op: Opcode::FSetCond,
+        ty: Ty::I32,
+        dst: s,
+        src: [a, a, Temp::NONE, Temp::NONE],
+        imm: 0,
+        aux: 99,
+    });
+    b.goto_tb(0, 4);
+    let u = b.finish(4, 1);
+    assert!(verify(&u).unwrap_err().what.contains("float condition"));
+    let text = u.to_string();
+    assert!(text.contains("fsetcond.lt t0, t0"), "{text}");
+}

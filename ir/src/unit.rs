@@ -3,8 +3,11 @@
 use crate::abi::CpuState;
 use crate::ops::Opcode;
 
-/// Value types. Floating-point values travel as their bit patterns in integer temps; FP
-/// arithmetic is done by helpers so IEEE flags are exact.
+/// Value types. Floating-point values travel as their bit patterns in integer temps: an `i32`
+/// temp holds an IEEE binary32 (f32) and an `i64` temp an IEEE binary64 (f64) wherever a float
+/// opcode reads or writes it. Float opcodes compute with the host's IEEE arithmetic, rounding to
+/// nearest-even, without flags (see [`crate::fsem`]); exact guest flags and rounding modes come
+/// from helpers behind the fast-path emitter ([`crate::fp`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ty {
     /// 32-bit integer.
@@ -123,6 +126,130 @@ impl Cond {
             Cond::Leu => a <= b,
             Cond::Gtu => a > b,
         }
+    }
+}
+
+/// Float comparison conditions (for `fsetcond`). "Ordered" ones are false when either operand is
+/// a NaN, "unordered" ones (`u` prefix, and `ne`) are true then. Mirrors Cranelift's `FloatCC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FCond {
+    /// ordered and equal
+    Eq = 0,
+    /// unordered or not equal
+    Ne,
+    /// ordered and less than
+    Lt,
+    /// ordered and less or equal
+    Le,
+    /// ordered and greater than
+    Gt,
+    /// ordered and greater or equal
+    Ge,
+    /// either operand is a NaN
+    Uno,
+    /// neither operand is a NaN
+    Ord,
+    /// unordered or equal
+    Ueq,
+    /// ordered and not equal
+    One,
+    /// unordered or less than
+    Ult,
+    /// unordered or less or equal
+    Ule,
+    /// unordered or greater than
+    Ugt,
+    /// unordered or greater or equal
+    Uge,
+}
+
+impl FCond {
+    /// All float conditions.
+    pub const ALL: [FCond; 14] = [
+        FCond::Eq,
+        FCond::Ne,
+        FCond::Lt,
+        FCond::Le,
+        FCond::Gt,
+        FCond::Ge,
+        FCond::Uno,
+        FCond::Ord,
+        FCond::Ueq,
+        FCond::One,
+        FCond::Ult,
+        FCond::Ule,
+        FCond::Ugt,
+        FCond::Uge,
+    ];
+    /// Text-format name.
+    pub fn name(self) -> &'static str {
+        [
+            "eq", "ne", "lt", "le", "gt", "ge", "uno", "ord", "ueq", "one", "ult", "ule", "ugt",
+            "uge",
+        ][self as usize]
+    }
+    /// From the `aux` field.
+    pub fn from_u32(v: u32) -> Option<FCond> {
+        FCond::ALL.get(v as usize).copied()
+    }
+    /// From the text-format name.
+    pub fn from_name(s: &str) -> Option<FCond> {
+        FCond::ALL.iter().copied().find(|c| c.name() == s)
+    }
+    /// Evaluates the condition on two floats given as bit patterns of width `ty`.
+    pub fn eval(self, ty: Ty, a: u64, b: u64) -> bool {
+        let (a, b) = match ty {
+            Ty::I32 => (
+                f64::from(f32::from_bits(a as u32)),
+                f64::from(f32::from_bits(b as u32)),
+            ),
+            Ty::I64 => (f64::from_bits(a), f64::from_bits(b)),
+        };
+        let uno = a.is_nan() || b.is_nan();
+        match self {
+            FCond::Eq => a == b,
+            FCond::Ne => a != b,
+            FCond::Lt => a < b,
+            FCond::Le => a <= b,
+            FCond::Gt => a > b,
+            FCond::Ge => a >= b,
+            FCond::Uno => uno,
+            FCond::Ord => !uno,
+            FCond::Ueq => uno || a == b,
+            FCond::One => !uno && a != b,
+            FCond::Ult => uno || a < b,
+            FCond::Ule => uno || a <= b,
+            FCond::Ugt => uno || a > b,
+            FCond::Uge => uno || a >= b,
+        }
+    }
+}
+
+/// Rounding of a float to an integral float (`fround`'s `aux`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FRound {
+    /// to nearest, ties to even
+    Nearest = 0,
+    /// toward −∞
+    Floor,
+    /// toward +∞
+    Ceil,
+    /// toward zero
+    Trunc,
+}
+
+impl FRound {
+    /// All modes.
+    pub const ALL: [FRound; 4] = [FRound::Nearest, FRound::Floor, FRound::Ceil, FRound::Trunc];
+    /// Text-format name.
+    pub fn name(self) -> &'static str {
+        ["nearest", "floor", "ceil", "trunc"][self as usize]
+    }
+    /// From the `aux` field.
+    pub fn from_u32(v: u32) -> Option<FRound> {
+        FRound::ALL.get(v as usize).copied()
     }
 }
 

@@ -124,6 +124,34 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
             want(i.dst, to)?;
             want(i.src[0], from)?;
         }
+        Format::Ternary => {
+            for k in 0..3 {
+                want(i.src[k], ty)?;
+            }
+            want(i.dst, ty)?;
+            unused(&[3])?;
+        }
+        Format::FConvert => {
+            want(i.dst, ty)?;
+            let from = temp(i.src[0])?;
+            unused(&[1, 2, 3])?;
+            if i.op == Opcode::FCvtF && from == ty {
+                return Err("fcvt_f converts between f32 and f64".into());
+            }
+        }
+        Format::FSetCond => {
+            FCond::from_u32(i.aux).ok_or_else(|| format!("bad float condition {}", i.aux))?;
+            want(i.dst, ty)?;
+            let t = temp(i.src[0])?;
+            want(i.src[1], t)?;
+            unused(&[2, 3])?;
+        }
+        Format::FRound => {
+            FRound::from_u32(i.aux).ok_or_else(|| format!("bad rounding mode {}", i.aux))?;
+            want(i.dst, ty)?;
+            want(i.src[0], ty)?;
+            unused(&[1, 2, 3])?;
+        }
         Format::SetCond => {
             cond()?;
             want(i.dst, ty)?;

@@ -17,6 +17,7 @@
 
 mod arith;
 mod exits;
+mod float;
 mod mem;
 mod prescan;
 mod state;
@@ -31,6 +32,7 @@ use xlat_ir::abi::{self, ExitKind, off};
 use xlat_ir::{Cond, Format, Inst, Opcode, Temp, Ty, Unit};
 use xlat_softmmu::DirectMap;
 
+pub(crate) use float::host_has_fma;
 pub(crate) use state::RegCache;
 
 /// What lowering needs from outside the unit.
@@ -386,9 +388,16 @@ impl Lower<'_, '_> {
                 let v = self.konst(ty, i.imm);
                 self.def_t(i.dst, v);
             }
+            _ if i.op.is_float() => {
+                let v = self.gen_float(i);
+                self.def_t(i.dst, v);
+            }
             Format::Unary | Format::Binary | Format::Convert | Format::SetCond | Format::Select => {
                 let v = self.gen_pure(i);
                 self.def_t(i.dst, v);
+            }
+            Format::Ternary | Format::FConvert | Format::FSetCond | Format::FRound => {
+                unreachable!("{:?} is a float opcode", i.op)
             }
             Format::GetReg => {
                 let v = self
@@ -509,3 +518,5 @@ impl Lower<'_, '_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_float;

@@ -5,7 +5,9 @@
 
 use super::HELPERS;
 use xlat_ir::abi::reg_offset;
-use xlat_ir::{AtomicOp, Cond, ExitReason, Format, Inst, MemOp, Opcode, Temp, Ty, Unit};
+use xlat_ir::{
+    AtomicOp, Cond, ExitReason, FCond, FRound, Format, Inst, MemOp, Opcode, Temp, Ty, Unit,
+};
 
 /// splitmix64: small, seedable, good enough for test generation.
 pub struct Rng(u64);
@@ -27,9 +29,20 @@ impl Rng {
     pub fn chance(&mut self, pct: u64) -> bool {
         self.below(100) < pct
     }
-    /// An "interesting" value: edges (0, ±1, MIN, MAX, widths) or random bits.
+    /// An "interesting" value: edges (0, ±1, MIN, MAX, widths, float specials) or random bits.
     pub fn value(&mut self) -> u64 {
-        const EDGES: [u64; 12] = [
+        const EDGES: [u64; 23] = [
+            0,
+            0x7ff0_0000_0000_0000, // f64 +inf
+            0xfff0_0000_0000_0000, // f64 -inf
+            0x3ff0_0000_0000_0000, // f64 1.0
+            0x7ff4_0000_0000_0000, // f64 signalling NaN
+            0x000f_ffff_ffff_ffff, // f64 largest subnormal
+            0x3f80_0000,           // f32 1.0
+            0x7f80_0000,           // f32 +inf
+            0x7fa0_0000,           // f32 signalling NaN
+            0x807f_ffff,           // f32 -largest subnormal
+            0x4330_0000_0000_0000, // f64 2^52
             0,
             1,
             2,
@@ -151,6 +164,33 @@ impl G<'_> {
                 };
                 let (d, a) = (self.t(to), self.t(from));
                 self.push(op, to, d, [a, n, n, n], 0, 0);
+            }
+            Format::Ternary => {
+                let ty = self.ty();
+                let (d, a, b, c) = (self.t(ty), self.t(ty), self.t(ty), self.t(ty));
+                self.push(op, ty, d, [a, b, c, n], 0, 0);
+            }
+            Format::FConvert => {
+                let (from, to) = (self.ty(), self.ty());
+                let to = if op == Opcode::FCvtF && to == from {
+                    if from == Ty::I32 { Ty::I64 } else { Ty::I32 }
+                } else {
+                    to
+                };
+                let (d, a) = (self.t(to), self.t(from));
+                self.push(op, to, d, [a, n, n, n], 0, 0);
+            }
+            Format::FSetCond => {
+                let (sty, dty) = (self.ty(), self.ty());
+                let (d, a, b) = (self.t(dty), self.t(sty), self.t(sty));
+                let c = self.r.below(FCond::ALL.len() as u64) as u32;
+                self.push(op, dty, d, [a, b, n, n], 0, c);
+            }
+            Format::FRound => {
+                let ty = self.ty();
+                let (d, a) = (self.t(ty), self.t(ty));
+                let m = self.r.below(FRound::ALL.len() as u64) as u32;
+                self.push(op, ty, d, [a, n, n, n], 0, m);
             }
             Format::SetCond => {
                 let (sty, dty) = (self.ty(), self.ty());
