@@ -9,28 +9,10 @@
     reason = "an integration-test crate is all tests"
 )]
 
-use std::process::Command;
+mod binutils;
+
+use binutils::{Scratch, instructions, run, tool};
 use xlat_frontend_riscv::decode::{TABLE, lookup};
-
-fn tool(name: &str) -> Option<String> {
-    let t = format!("riscv64-linux-gnu-{name}");
-    Command::new(&t)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| t)
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let o = Command::new(cmd).args(args).output().expect("spawn");
-    assert!(
-        o.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn lcg(s: &mut u64) -> u32 {
     *s = s
@@ -63,30 +45,22 @@ fn table_agrees_with_objdump() {
             words.push(w); // longer-than-32-bit lengths are not 4-byte words
         }
     }
-    let dir = std::env::temp_dir().join(format!("xlat-dec-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let dir = Scratch::new("dec");
+    let p = |f: &str| dir.path(f);
     let src: String = words.iter().map(|w| format!(".insn 4, {w:#x}\n")).collect();
     std::fs::write(p("a.s"), src).unwrap();
     let march = "-march=rv64gc_zba_zbb_zbs";
     run(&asm, &[march, &p("a.s"), "-o", &p("a.o")]);
     let dis = run(&objdump, &["-d", "-M", "no-aliases", &p("a.o")]);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let mut bad = Vec::new();
     let mut bad_text = Vec::new();
     let mut n = 0;
-    for line in dis.lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < 3 || !f[0].trim().ends_with(':') {
-            continue;
-        }
-        let Ok(w) = u32::from_str_radix(f[1].trim(), 16) else {
-            continue;
-        };
-        let addr = u64::from_str_radix(f[0].trim().trim_end_matches(':'), 16).unwrap_or(0);
+    for l in instructions(&dis) {
+        let (addr, w) = (l.addr, l.code);
         n += 1;
-        let theirs = f[2].trim();
-        let theirs = theirs
+        let theirs = l
+            .mnemonic
             .trim_end_matches(".aqrl")
             .trim_end_matches(".aq")
             .trim_end_matches(".rl");
@@ -111,7 +85,7 @@ fn table_agrees_with_objdump() {
             bad.push(format!("{w:#010x}: ours {ours:?}, objdump {theirs}"));
         }
         if ok && ours.is_some() && !unknown {
-            let full = format!("{} {}", f[2].trim(), f.get(3).map_or("", |x| x.trim()));
+            let full = format!("{} {}", l.mnemonic, l.operands);
             if let Some(want) = normalize(&full) {
                 let mine = xlat_frontend_riscv::disas::disas_word(addr, w);
                 if want != mine {

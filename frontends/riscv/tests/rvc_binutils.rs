@@ -7,29 +7,10 @@
     reason = "an integration-test crate is all tests"
 )]
 
-use std::path::Path;
-use std::process::Command;
+mod binutils;
+
+use binutils::{Scratch, instructions, run, tool};
 use xlat_frontend_riscv::rvc::expand;
-
-fn tool(name: &str) -> Option<String> {
-    let t = format!("riscv64-linux-gnu-{name}");
-    Command::new(&t)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| t)
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let o = Command::new(cmd).args(args).output().expect("spawn");
-    assert!(
-        o.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// `c.mv rd, rs2` expands to `add rd, x0, rs2`; objdump prints it as `mv`, which `as` assembles
 /// to `addi rd, rs2, 0`. Both copy rs2; accept either.
@@ -48,9 +29,8 @@ fn every_parcel_expands_like_binutils() {
         eprintln!("skipping: riscv64-linux-gnu binutils not installed");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("xlat-rvc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let dir = Scratch::new("rvc");
+    let p = |f: &str| dir.path(f);
     let parcels: Vec<u16> = (0..=u16::MAX).filter(|c| c & 3 != 3).collect();
     let src: String = parcels
         .iter()
@@ -62,17 +42,9 @@ fn every_parcel_expands_like_binutils() {
     let mut text = String::from(".option norvc\n");
     let mut checked = Vec::new();
     let mut reserved = 0;
-    for line in dis.lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let Some(addr) = f[0]
-            .trim()
-            .strip_suffix(':')
-            .and_then(|a| u64::from_str_radix(a, 16).ok())
-        else {
-            continue;
-        };
-        let c = u16::from_str_radix(f[1].trim(), 16).unwrap();
-        let mn = f.get(2).copied().unwrap_or("");
+    for l in instructions(&dis) {
+        let (addr, mn) = (l.addr, l.mnemonic);
+        let c = u16::try_from(l.code).unwrap();
         if mn.starts_with(".2byte") || mn == "unimp" {
             assert_eq!(expand(c), None, "{c:#06x} is reserved for binutils");
             reserved += 1;
@@ -87,14 +59,7 @@ fn every_parcel_expands_like_binutils() {
         if mn.starts_with("c.") {
             continue; // HINTs (rd = x0 or shift by 0): no 32-bit spelling to compare
         }
-        let mut ops = f
-            .get(3)
-            .copied()
-            .unwrap_or("")
-            .split(" <")
-            .next()
-            .unwrap()
-            .to_string();
+        let mut ops = l.operands.split(" <").next().unwrap().to_string();
         if matches!(mn, "j" | "beqz" | "bnez") {
             let (head, tgt) = ops
                 .rsplit_once(',')
@@ -127,7 +92,7 @@ fn every_parcel_expands_like_binutils() {
             )),
         }
     }
-    let _ = std::fs::remove_dir_all(Path::new(&dir));
+    drop(dir);
     assert!(
         bad.is_empty(),
         "{} mismatches:\n{}",
