@@ -79,6 +79,8 @@ pub(crate) struct Core {
     pending: Mutex<Vec<(u64, u64)>>,
     /// `MemHookKind` bits of the access hooks installed.
     pub mem_hooks: AtomicU32,
+    /// The pc and kind of the atomic access about to run (see `hooks::SITE_HELPER`).
+    site: (AtomicU64, AtomicU64),
     /// The hooks, for dispatch without a lock. `Core` is not `Sync` (this cell), so only the
     /// thread that owns the engine (and runs it) reaches it; no reference into the vector is
     /// held while a callback runs (a callback may add or remove hooks).
@@ -99,6 +101,16 @@ impl Core {
     }
     pub fn set_skip(&self, pc: u64) {
         self.skip.store(pc, Ordering::Relaxed);
+    }
+    pub fn set_site(&self, pc: u64, m: u64) {
+        self.site.0.store(pc, Ordering::Relaxed);
+        self.site.1.store(m, Ordering::Relaxed);
+    }
+    pub fn site(&self) -> (u64, u64) {
+        (
+            self.site.0.load(Ordering::Relaxed),
+            self.site.1.load(Ordering::Relaxed),
+        )
     }
     pub fn set_redirect(&self, pc: u64) {
         *self.redirect.lock().unwrap_or_else(|e| e.into_inner()) = Some(pc);
@@ -422,6 +434,17 @@ impl Core {
         }
     }
 
+    /// Whether the guest may write `[addr, addr + len)`.
+    pub fn writable(&self, addr: u64, len: u64) -> bool {
+        let end = addr.saturating_add(len);
+        if self.mem.is_special(addr) {
+            return mem_regions(self)
+                .iter()
+                .any(|r| r.begin <= addr && end - 1 <= r.end && r.perms.contains(Perm::WRITE));
+        }
+        self.mem.space.vmas().covered(addr, end, Perm::WRITE.0)
+    }
+
     /// Host address of mapped guest bytes, opening unreadable pages for reading.
     fn host_ptr(&self, addr: u64, len: u64) -> Result<*const u8, Error> {
         let space = &self.mem.space;
@@ -546,6 +569,7 @@ impl Engine {
             skip: AtomicU64::new(u64::MAX),
             pending: Mutex::new(Vec::new()),
             mem_hooks: AtomicU32::new(0),
+            site: (AtomicU64::new(0), AtomicU64::new(0)),
             fast: Default::default(),
         });
         hooked
@@ -970,8 +994,11 @@ impl Engine {
     /// (`size` 1, 2 or 4 bytes; `out` is the value written, `None` for `in`). For `in` the
     /// returned value goes into al/ax/eax (eax zero-extends into rax, al/ax keep the rest);
     /// for `out` it is ignored. Execution goes on after the instruction unless the hook
-    /// writes the pc. Without this hook (and on other architectures) `in`/`out` raise #GP
-    /// (interrupt 13) as in user mode; string forms (`ins`/`outs`) always do.
+    /// writes the pc. The string forms (`ins`/`outs`, also with `rep`) call the hook once per
+    /// element and move the data through guest memory at `rdi`/`rsi` (memory hooks and fault
+    /// hooks see those accesses; a handled fault resumes at the element that faulted).
+    /// Without this hook (and on other architectures) port I/O raises #GP (interrupt 13) as in
+    /// user mode.
     ///
     /// ```
     /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
@@ -1323,17 +1350,28 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
             RunExit::Exception { code, arg } => match code {
                 EXC_STOP => return Ok(()),
                 EXC_RESYNC => {}
-                EXC_LOAD_FAULT | EXC_STORE_FAULT => {
-                    let kind = fault_kind(core, arg, code - EXC_LOAD_FAULT);
-                    handle_fault(core, env, kind, arg)?;
-                }
+                EXC_LOAD_FAULT | EXC_STORE_FAULT => data_fault(core, env, code, arg)?,
                 c => match core.frontend.classify_trap(c) {
                     TrapClass::AccessFault => {
                         // The frontends raise access faults only for code they cannot fetch.
                         let addr = if arg != 0 { arg } else { env.pc };
                         let kind = fault_kind(core, addr, 2);
-                        handle_fault(core, env, kind, addr)?;
+                        let size = super::fault::fetch_size(core, env.pc, addr);
+                        handle_fault(core, env, kind, Some((addr, size)))?;
                         core.jit.invalidate(env.pc, 1);
+                    }
+                    // The x86 frontend raises #UD for the 16- and 32-bit string forms of
+                    // port I/O; in user mode every port I/O instruction is #GP.
+                    TrapClass::IllegalInstruction
+                        if core.arch == Arch::X86_64 && is_port_io(core, env.pc) =>
+                    {
+                        if !port_io(core, env)? {
+                            let pc = env.pc;
+                            let (any, _) = call_simple(core, env, Tag::Intr, 13);
+                            if !any || env.pc == pc {
+                                return Err(Error::Exception(13));
+                            }
+                        }
                     }
                     TrapClass::IllegalInstruction => {
                         let pc = env.pc;
@@ -1342,7 +1380,7 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
                             return Err(Error::InvalidInsn(pc));
                         }
                     }
-                    _ if c == 13 && core.arch == Arch::X86_64 && port_io(core, env) => {}
+                    _ if c == 13 && core.arch == Arch::X86_64 && port_io(core, env)? => {}
                     _ => {
                         let pc = env.pc;
                         let (any, _) = call_simple(core, env, Tag::Intr, c);
@@ -1357,35 +1395,46 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
 }
 
 /// x86-64 `in`/`out` raise #GP in user mode: when the instruction at the pc is one and port
-/// I/O hooks exist, calls them, writes the `in` result and steps over it. Whether it did.
-fn port_io(core: &Core, env: &mut CpuState) -> bool {
-    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind, Register};
+/// I/O hooks exist, calls them, writes the `in` result and steps over it. The string forms
+/// (`ins`/`outs`, with `rep` too) call the hooks once per element, moving the data through
+/// guest memory (with its memory hooks and faults; a fault leaves the registers at the
+/// element that faulted, so a handled fault resumes there). Whether it did.
+fn port_io(core: &Core, env: &mut CpuState) -> Result<bool, Error> {
+    use iced_x86::{Mnemonic, OpKind, Register};
     let pc = env.pc;
     let mut i = 0;
     if core.next_hook(&mut i, pc, |t| t == Tag::InOut).is_none() {
-        return false;
+        return Ok(false);
     }
-    let mut bytes = [0u8; 15];
-    let mut n = 0;
-    while n < bytes.len() && core.mem_read(pc + n as u64, &mut bytes[n..=n]).is_ok() {
-        n += 1;
+    let insn = decode_x86(core, pc);
+    let string = match insn.mnemonic() {
+        Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd => Some((false, 0)),
+        Mnemonic::Outsb | Mnemonic::Outsw | Mnemonic::Outsd => Some((true, 1)),
+        _ => None,
+    };
+    if let Some((out, mem_op)) = string {
+        let size: u32 = match insn.mnemonic() {
+            Mnemonic::Insb | Mnemonic::Outsb => 1,
+            Mnemonic::Insw | Mnemonic::Outsw => 2,
+            _ => 4,
+        };
+        return string_io(core, env, &insn, out, size, insn.op_kind(mem_op)).map(|()| true);
     }
-    let insn = Decoder::with_ip(64, &bytes[..n], pc, DecoderOptions::NONE).decode();
     let (reg, port_op, out) = match insn.mnemonic() {
         Mnemonic::In => (insn.op0_register(), 1, false),
         Mnemonic::Out => (insn.op1_register(), 0, true),
-        _ => return false,
+        _ => return Ok(false),
     };
     let size: u32 = match reg {
         Register::AL => 1,
         Register::AX => 2,
         Register::EAX => 4,
-        _ => return false,
+        _ => return Ok(false),
     };
     let mask = u64::MAX >> (64 - 8 * size);
     let mut v = Vcpu::new(env, core, pc);
     let (Ok(rax), Ok(rdx)) = (v.reg_read(X86Reg::Rax), v.reg_read(X86Reg::Rdx)) else {
-        return false;
+        return Ok(false);
     };
     let port = if insn.op_kind(port_op) == OpKind::Immediate8 {
         u16::from(insn.immediate8())
@@ -1393,14 +1442,7 @@ fn port_io(core: &Core, env: &mut CpuState) -> bool {
         rdx as u16
     };
     let value = out.then_some((rax & mask) as u32);
-    let mut result = 0;
-    let mut i = 0;
-    while let Some(h) = core.next_hook(&mut i, pc, |t| t == Tag::InOut) {
-        // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
-        if let Callback::InOut(f) = unsafe { h.callback() } {
-            result = f(&mut v, port, size, value);
-        }
-    }
+    let result = call_inout(core, &mut v, port, size, value);
     if !out {
         // The hook may have changed rax itself: merge into its current value.
         let rax = v.reg_read(X86Reg::Rax).unwrap_or(rax);
@@ -1413,7 +1455,160 @@ fn port_io(core: &Core, env: &mut CpuState) -> bool {
     }
     let redirect = v.redirect;
     env.pc = redirect.unwrap_or(pc + insn.len() as u64);
-    true
+    Ok(true)
+}
+
+/// Decodes the x86-64 instruction at `pc` (as far as its bytes are mapped).
+fn decode_x86(core: &Core, pc: u64) -> iced_x86::Instruction {
+    use iced_x86::{Decoder, DecoderOptions};
+    let mut bytes = [0u8; 15];
+    let mut n = 0;
+    while n < bytes.len() && core.mem_read(pc + n as u64, &mut bytes[n..=n]).is_ok() {
+        n += 1;
+    }
+    Decoder::with_ip(64, &bytes[..n], pc, DecoderOptions::NONE).decode()
+}
+
+/// Whether the x86-64 instruction at `pc` is a port I/O one (`in`, `out`, `ins`, `outs`).
+fn is_port_io(core: &Core, pc: u64) -> bool {
+    use iced_x86::Mnemonic as M;
+    matches!(
+        decode_x86(core, pc).mnemonic(),
+        M::In | M::Out | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd
+    )
+}
+
+/// Calls the port I/O hooks; the last one's result.
+fn call_inout(core: &Core, v: &mut Vcpu<'_>, port: u16, size: u32, value: Option<u32>) -> u32 {
+    let mut result = 0;
+    let mut i = 0;
+    while let Some(h) = core.next_hook(&mut i, v.pc, |t| t == Tag::InOut) {
+        // SAFETY: dispatch on the engine's thread; no other borrow of this callback is live.
+        if let Callback::InOut(f) = unsafe { h.callback() } {
+            result = f(v, port, size, value);
+        }
+    }
+    result
+}
+
+/// `ins`/`outs` (and their `rep` forms): per element, `outs` reads `[seg:rsi]` and calls the
+/// hooks with it; `ins` calls them and writes the result to `[rdi]`; the pointer moves by the
+/// size (down when rflags.DF is set), `rep` counts rcx down to 0. A 0x67 prefix uses esi/edi/ecx.
+fn string_io(
+    core: &Core,
+    env: &mut CpuState,
+    insn: &iced_x86::Instruction,
+    out: bool,
+    size: u32,
+    kind: iced_x86::OpKind,
+) -> Result<(), Error> {
+    use iced_x86::{OpKind, Register};
+    let pc = env.pc;
+    let a32 = matches!(kind, OpKind::MemorySegESI | OpKind::MemoryESEDI);
+    let amask = if a32 { u64::from(u32::MAX) } else { u64::MAX };
+    let rep = insn.has_rep_prefix() || insn.has_repne_prefix();
+    let ptr_reg = if out { X86Reg::Rsi } else { X86Reg::Rdi };
+    let mem = MemOp::le(size, false);
+    let rd = |env: &mut CpuState, r: X86Reg| Reg::from(r).read(env).unwrap_or(0);
+    let base = if out {
+        match insn.memory_segment() {
+            Register::FS => rd(env, X86Reg::FsBase),
+            Register::GS => rd(env, X86Reg::GsBase),
+            _ => 0,
+        }
+    } else {
+        0
+    };
+    let down = rd(env, X86Reg::Rflags) & 0x400 != 0;
+    let port = rd(env, X86Reg::Rdx) as u16;
+    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    loop {
+        let count = rd(env, X86Reg::Rcx) & amask;
+        if rep && count == 0 {
+            break;
+        }
+        let ptr = rd(env, ptr_reg) & amask;
+        let addr = base.wrapping_add(ptr);
+        let mut v = Vcpu::new(env, core, pc);
+        if out {
+            if hooked & MemHookKind::READ.0 != 0 {
+                core.call_mem_hooks(&mut v, MemHookKind::READ, addr, size as usize, 0);
+            }
+            let val = match xlat_ir::interp::GuestMem::load(&*core.mem, addr, mem) {
+                Ok(x) => x,
+                Err(f) => return string_fault(core, env, f, addr, size),
+            };
+            if hooked & MemHookKind::READ_AFTER.0 != 0 {
+                core.call_mem_hooks(
+                    &mut v,
+                    MemHookKind::READ_AFTER,
+                    addr,
+                    size as usize,
+                    val as i64,
+                );
+            }
+            call_inout(core, &mut v, port, size, Some(val as u32));
+        } else {
+            // The destination must be writable before the port is read (the read may have
+            // side effects the retry after a handled fault would repeat).
+            if !core.writable(addr, u64::from(size)) {
+                let f = xlat_ir::interp::GuestMem::store(&*core.mem, addr, mem, 0)
+                    .err()
+                    .unwrap_or(xlat_ir::interp::MemFault {
+                        code: EXC_STORE_FAULT,
+                        addr,
+                    });
+                return string_fault(core, env, f, addr, size);
+            }
+            let val = u64::from(call_inout(core, &mut v, port, size, None))
+                & (u64::MAX >> (64 - 8 * size));
+            if hooked & MemHookKind::WRITE.0 != 0 {
+                core.call_mem_hooks(&mut v, MemHookKind::WRITE, addr, size as usize, val as i64);
+            }
+            if let Err(f) = xlat_ir::interp::GuestMem::store(&*core.mem, addr, mem, val) {
+                return string_fault(core, env, f, addr, size);
+            }
+        }
+        let redirect = v.redirect;
+        let step = if down {
+            u64::from(size).wrapping_neg()
+        } else {
+            u64::from(size)
+        };
+        let set = |env: &mut CpuState, r: X86Reg, val: u64| {
+            // 32-bit register writes zero-extend.
+            let _ = Reg::from(r).write(env, val & amask);
+        };
+        set(env, ptr_reg, ptr.wrapping_add(step));
+        if rep {
+            set(env, X86Reg::Rcx, count - 1);
+        }
+        if let Some(to) = redirect {
+            env.pc = to;
+            return Ok(());
+        }
+        if !rep || core.ctl.stop.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    // A stopped `rep` leaves the pc at the instruction: the rest runs when restarted.
+    if !rep || rd(env, X86Reg::Rcx) & amask == 0 {
+        env.pc = pc + insn.len() as u64;
+    }
+    Ok(())
+}
+
+/// A fault of a string port I/O element: the fault hooks, with the element's address and
+/// size; handled, the instruction runs again from that element.
+fn string_fault(
+    core: &Core,
+    env: &mut CpuState,
+    f: xlat_ir::interp::MemFault,
+    addr: u64,
+    size: u32,
+) -> Result<(), Error> {
+    let kind = fault_kind(core, f.addr, u32::from(f.code == EXC_STORE_FAULT));
+    handle_fault(core, env, kind, Some((addr, size as usize)))
 }
 
 /// The size of the first load (or store) of the guest instruction at `pc`, 0 if none.
@@ -1426,29 +1621,38 @@ fn access_size(core: &Core, pc: u64, store: bool) -> usize {
         .map_or(0, |i| MemOp::from_u32(i.aux & 0xffff).bytes() as usize)
 }
 
+/// A data access of the instruction at the pc faulted (`code` the load or store fault code,
+/// `arg` where). The fault hooks see the access that faulted: its own kind, start address and
+/// size, found by replaying the instruction ([`super::fault::faulting_access`]); when the
+/// replay finds none, the reported address with the size from the memory helpers or the
+/// instruction's first access of that kind.
+fn data_fault(core: &Core, env: &mut CpuState, code: u32, arg: u64) -> Result<(), Error> {
+    let helper = FAULT_SIZE.with(|c| c.replace(0));
+    let (kind, addr, size) = match super::fault::faulting_access(core, env) {
+        Some(f) => f,
+        None => {
+            let kind = fault_kind(core, arg, code - EXC_LOAD_FAULT);
+            let size = if helper != 0 {
+                helper as usize
+            } else {
+                access_size(core, env.pc, code == EXC_STORE_FAULT)
+            };
+            (kind, arg, size)
+        }
+    };
+    handle_fault(core, env, kind, Some((addr, size)))
+}
+
+/// Calls the fault hooks for `kind` at `access` (address, size); `Ok` when one handled it.
 fn handle_fault(
     core: &Core,
     env: &mut CpuState,
     kind: MemHookKind,
-    addr: u64,
+    access: Option<(u64, usize)>,
 ) -> Result<(), Error> {
     let pc = env.pc;
-    // The access size: from the memory helpers when loads and stores go through them,
-    // otherwise from the guest instruction at the pc, lifted again (its first load or store:
-    // the one that faulted, for instructions with a single access of that kind). Fetch
-    // faults report 0: no instruction was decoded.
-    let helper = FAULT_SIZE.with(|c| c.replace(0));
-    let size = if kind.intersects(MemHookKind::FETCH_UNMAPPED | MemHookKind::FETCH_PROT) {
-        0
-    } else if helper != 0 {
-        helper as usize
-    } else {
-        access_size(
-            core,
-            pc,
-            kind.intersects(MemHookKind::WRITE_UNMAPPED | MemHookKind::WRITE_PROT),
-        )
-    };
+    FAULT_SIZE.with(|c| c.set(0));
+    let (addr, size) = access.unwrap_or((pc, 0));
     let mut v = Vcpu::new(env, core, pc);
     let handled = core.call_mem_hooks(&mut v, kind, addr, size, 0);
     if let Some(to) = v.redirect {

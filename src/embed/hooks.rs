@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use xlat_ir::abi::CpuState;
 use xlat_ir::{
-    CodeFetch, Frontend, Helper, HelperFlags, Inst, MemOp, Opcode, Temp, TrapClass, Ty, Unit,
-    UserAbi,
+    AtomicOp, CodeFetch, Frontend, Helper, HelperFlags, Inst, MemOp, Opcode, Temp, TrapClass, Ty,
+    Unit, UserAbi,
 };
 
 use super::Vcpu;
@@ -409,6 +409,56 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                 let c = u.core(core);
                 u.call(&STORE_HELPER, Temp::NONE, [addr, val, m, c]);
             }
+            Opcode::AtomicRmw | Opcode::AtomicCas if t.mem_slow => {
+                // The access's pc and kind go to the core first (a helper has four
+                // arguments), then the access itself through the atomic helper.
+                let op = if i.op == Opcode::AtomicCas {
+                    ATOMIC_CAS
+                } else {
+                    u64::from(i.aux >> 16)
+                };
+                let a = u.konst(pc);
+                let m = u.konst(u64::from(i.aux & 0xffff) | op << 16);
+                let c = u.core(core);
+                u.call(&SITE_HELPER, Temp::NONE, [a, m, c, Temp::NONE]);
+                let wide = |u: &mut Rewriter, t: Temp| {
+                    if t == Temp::NONE || u.unit.ty(t) == Ty::I64 {
+                        return t;
+                    }
+                    let v = u.temp(Ty::I64);
+                    u.op(
+                        Opcode::ExtU,
+                        Ty::I64,
+                        v,
+                        [t, Temp::NONE, Temp::NONE, Temp::NONE],
+                    );
+                    v
+                };
+                let (x, y) = (wide(&mut u, i.src[1]), wide(&mut u, i.src[2]));
+                let c = u.core(core);
+                let args = if i.op == Opcode::AtomicCas {
+                    [i.src[0], x, y, c]
+                } else {
+                    [i.src[0], x, c, Temp::NONE]
+                };
+                let helper = if i.op == Opcode::AtomicCas {
+                    &CAS_HELPER
+                } else {
+                    &RMW_HELPER
+                };
+                if i.ty == Ty::I64 {
+                    u.call(helper, i.dst, args);
+                } else {
+                    let v = u.temp(Ty::I64);
+                    u.call(helper, v, args);
+                    u.op(
+                        Opcode::Trunc,
+                        Ty::I32,
+                        i.dst,
+                        [v, Temp::NONE, Temp::NONE, Temp::NONE],
+                    );
+                }
+            }
             Opcode::Call if has_cpuid && is_cpuid(&u.unit, &i) => {
                 u.insts.push(i);
                 let a = u.konst(pc);
@@ -538,6 +588,133 @@ pub(crate) static STORE_HELPER: Helper = Helper {
     flags: HelperFlags::ALL,
     state_words: None,
 };
+
+/// The atomic access the next [`RMW_HELPER`]/[`CAS_HELPER`] call makes: `(pc, memop |
+/// op << 16, core)`, op an [`AtomicOp`] or [`ATOMIC_CAS`].
+pub(crate) static SITE_HELPER: Helper = Helper {
+    name: "embed_atomic_site",
+    func: helper_site,
+    nargs: 3,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+/// An atomic read-modify-write: `(addr, value, core) -> old value`.
+pub(crate) static RMW_HELPER: Helper = Helper {
+    name: "embed_atomic_rmw",
+    func: helper_rmw,
+    nargs: 3,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+/// An atomic compare-and-swap: `(addr, expected, new, core) -> old value`.
+pub(crate) static CAS_HELPER: Helper = Helper {
+    name: "embed_atomic_cas",
+    func: helper_cas,
+    nargs: 4,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+/// The `op` of a site that is a compare-and-swap.
+const ATOMIC_CAS: u64 = 0xff;
+
+extern "C" fn helper_site(_: &mut CpuState, pc: u64, m: u64, core: u64, _: u64) -> u64 {
+    core_ref(core).set_site(pc, m);
+    0
+}
+
+extern "C" fn helper_rmw(env: &mut CpuState, addr: u64, val: u64, core: u64, _: u64) -> u64 {
+    atomic(env, core_ref(core), addr, val, 0)
+}
+
+extern "C" fn helper_cas(env: &mut CpuState, addr: u64, exp: u64, new: u64, core: u64) -> u64 {
+    atomic(env, core_ref(core), addr, exp, new)
+}
+
+/// An atomic access with the memory hooks around it: read (before), read-after (the old
+/// value), then, when memory changes, write (before the store, with the value stored). The
+/// old value is read with a compare-and-swap that changes nothing (so the access faults as a
+/// read-modify-write would), the update is a compare-and-swap from it, retried (without
+/// hooks) if the memory changed meanwhile.
+fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
+    let (pc, m) = core.site();
+    let mem = MemOp::from_u32(m as u32 & 0xffff);
+    let op = m >> 16;
+    let size = mem.bytes() as usize;
+    let ty = if size == 8 { Ty::I64 } else { Ty::I32 };
+    let shown = |v: u64| {
+        if size == 8 {
+            v
+        } else {
+            v & ((1 << (8 * size)) - 1)
+        }
+    };
+    let fault = |env: &mut CpuState, f: xlat_ir::interp::MemFault| {
+        FAULT_SIZE.with(|c| c.set(size as u32));
+        env.exc_arg = f.addr;
+        env.exc_pending = f.code + 1;
+        0
+    };
+    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    let mut redirect = None;
+    if hooked & MemHookKind::READ.0 != 0 {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ, addr, size, 0);
+        redirect = v.redirect;
+    }
+    let mem_ = &*core.mem;
+    // MMIO and host regions: a plain load and store (an MMIO region sees one read and, when
+    // memory changes, one write).
+    let special = mem_.is_special(addr);
+    let first = if special {
+        xlat_ir::interp::GuestMem::load(mem_, addr, mem)
+    } else {
+        xlat_ir::interp::GuestMem::atomic_cas(mem_, addr, mem, 0, 0)
+    };
+    let mut old = match first {
+        Ok(v) => shown(v),
+        Err(f) => return fault(env, f),
+    };
+    let next = |old: u64| -> Option<u64> {
+        if op == ATOMIC_CAS {
+            (old == shown(a)).then_some(shown(b))
+        } else {
+            let o = AtomicOp::from_u32(op as u32).unwrap_or(AtomicOp::Xchg);
+            Some(shown(xlat_ir::interp::atomic_apply(o, ty, old, a)))
+        }
+    };
+    if hooked & MemHookKind::READ_AFTER.0 != 0 {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ_AFTER, addr, size, old as i64);
+        redirect = redirect.or(v.redirect);
+    }
+    if let Some(new) = next(old)
+        && hooked & MemHookKind::WRITE.0 != 0
+    {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::WRITE, addr, size, new as i64);
+        redirect = redirect.or(v.redirect);
+    }
+    while let Some(new) = next(old) {
+        if special {
+            if let Err(f) = xlat_ir::interp::GuestMem::store(mem_, addr, mem, new) {
+                return fault(env, f);
+            }
+            break;
+        }
+        match xlat_ir::interp::GuestMem::atomic_cas(mem_, addr, mem, old, new) {
+            Ok(got) if shown(got) == old => break,
+            Ok(got) => old = shown(got),
+            Err(f) => return fault(env, f),
+        }
+    }
+    if hooked != 0 {
+        after_mem_hooks(env, core, redirect);
+    }
+    old
+}
 
 fn core_ref<'a>(core: u64) -> &'a Core {
     // SAFETY: `core` is the address of the engine's boxed `Core`, baked into units translated

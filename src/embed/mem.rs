@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use xlat_ir::interp::{GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, MemOp};
+use xlat_ir::{AtomicOp, CodeFetch, MemOp, Ty};
 use xlat_softmmu::{AddressSpace, DirectMap, GuestMemory};
 
 use super::Perm;
@@ -55,6 +55,11 @@ impl EmbedMem {
             return None;
         }
         s.iter().find(|r| (r.start..r.end).contains(&addr)).cloned()
+    }
+
+    /// Whether `addr` is in an MMIO or host region.
+    pub fn is_special(&self, addr: u64) -> bool {
+        self.find(addr).is_some()
     }
 
     /// Whether `[start, end)` overlaps a special region.
@@ -161,10 +166,25 @@ impl GuestMem for EmbedMem {
         }
         self.space.store(addr, mem, val)
     }
+    // Atomics on MMIO and host regions are a load then a store (MMIO: a read callback, then
+    // a write callback when memory changes); the engine's thread is their only user.
     fn atomic_rmw(&self, addr: u64, mem: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
+        if self.find(addr).is_some() {
+            let old = self.load(addr, mem)?;
+            let ty = if mem.bytes() == 8 { Ty::I64 } else { Ty::I32 };
+            self.store(addr, mem, xlat_ir::interp::atomic_apply(op, ty, old, val))?;
+            return Ok(old);
+        }
         self.space.atomic_rmw(addr, mem, op, val)
     }
     fn atomic_cas(&self, addr: u64, mem: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
+        if self.find(addr).is_some() {
+            let old = self.load(addr, mem)?;
+            if old == expected {
+                self.store(addr, mem, new)?;
+            }
+            return Ok(old);
+        }
         self.space.atomic_cas(addr, mem, expected, new)
     }
 }

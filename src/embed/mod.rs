@@ -55,10 +55,17 @@
 //! }
 //! ```
 //!
+//! Atomic accesses (x86 `lock` instructions, `xchg`, `cmpxchg`; aarch64 LSE atomics and
+//! exclusives; riscv AMOs and LR/SC) are seen by memory hooks as a read (before), a
+//! read-after with the old value and, when memory changes, a write with the value stored.
+//! Byte and halfword atomics are a compare-and-swap on their aligned 32-bit word, and the
+//! hooks see that word's access.
+//!
 //! Limits: guest addresses are below 2^39; pages are 4 KiB; the engine is user-level code
-//! only (no privileged state). Memory hooks do not see atomic read-modify-write accesses.
+//! only (no privileged state).
 
 mod engine;
+mod fault;
 mod hooks;
 mod mem;
 mod regs;

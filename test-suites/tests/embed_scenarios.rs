@@ -84,10 +84,24 @@ fn source(arch: Arch) -> &'static str {
                   lw a0, 16(t0)
                   sw a0, 4(t0)
                   ret
+            atom: li t0, 0x300000
+                  li t1, 5
+                  amoadd.d a1, t1, (t0)
+                  lr.d a2, (t0)
+                  addi a2, a2, 1
+                  sc.d a3, a2, (t0)
+                  addi t2, t0, 8
+                  li t3, 100
+                  amoswap.w a4, t3, (t2)
+                  add a0, a1, a3
+                  ret
+            far:  ld a0, 0(a1)
+                  ret
             "#
         }
         Arch::Aarch64 => {
             r#"
+            .arch armv8.1-a
             sum:  mov x1, #0
             loop: add x1, x1, x0
                   subs x0, x0, #1
@@ -114,6 +128,21 @@ fn source(arch: Arch) -> &'static str {
             mmio: mov x1, #0x500000
                   ldr w0, [x1, #16]
                   str w0, [x1, #4]
+                  ret
+            atom: mov x1, #0x300000
+                  mov x2, #5
+                  ldadd x2, x3, [x1]
+                  ldxr x4, [x1]
+                  add x4, x4, #1
+                  stxr w5, x4, [x1]
+                  add x7, x1, #8
+                  mov w6, #100
+                  swp w6, w8, [x7]
+                  add x0, x3, x5
+                  ret
+            far:  ldr x0, [x1]
+                  ret
+            pair: ldp x0, x3, [x1]
                   ret
             "#
         }
@@ -158,6 +187,28 @@ fn source(arch: Arch) -> &'static str {
                   mov rcx, rax
                   in eax, dx
                   add rax, rcx
+                  ret
+            souts: rep outsb
+                  ret
+            sins: insw
+                  std
+                  rep insd
+                  cld
+                  ret
+            atom: mov ecx, 0x300000
+                  mov eax, 5
+                  lock xadd [rcx], rax
+                  mov r8, rax
+                  mov eax, 46
+                  mov edx, 47
+                  lock cmpxchg [rcx], rdx
+                  mov edx, 100
+                  xchg [rcx + 8], edx
+                  mov rax, r8
+                  ret
+            far:  mov rax, [rsi]
+                  ret
+            pair: fld tbyte ptr [rsi]
                   ret
             "#
         }
@@ -481,6 +532,235 @@ fn memory_hooks_and_mmio(arch: Arch) {
     assert_eq!(*writes.lock().unwrap(), vec![(4, 4, want)]);
 }
 
+fn atomic_memory_hooks(arch: Arch) {
+    // Atomic read-modify-writes, a load-reserved/store-conditional pair (x86: lock cmpxchg)
+    // and a 32-bit swap: the read hooks fire before each, read-after with the old value,
+    // write with the value stored (the code was translated before the hook existed).
+    let mut t = T::new(arch);
+    t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    let init = |t: &mut T| {
+        t.e.mem_write(DATA, &41u64.to_le_bytes()).unwrap();
+        t.e.mem_write(DATA + 8, &7u32.to_le_bytes()).unwrap();
+    };
+    init(&mut t);
+    // Without hooks: the result is the old value (+ the store-conditional's status, 0).
+    assert_eq!(t.call("atom", 0).unwrap(), 41);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    t.e.hook_add_mem(
+        MemHookKind::READ | MemHookKind::WRITE | MemHookKind::READ_AFTER,
+        DATA,
+        DATA + 0xfff,
+        move |_, kind, addr, size, value| {
+            l.lock().unwrap().push((kind, addr - DATA, size, value));
+            true
+        },
+    );
+    init(&mut t);
+    assert_eq!(t.call("atom", 0).unwrap(), 41);
+    let mut b = [0u8; 12];
+    t.e.mem_read(DATA, &mut b).unwrap();
+    assert_eq!(u64::from_le_bytes(b[..8].try_into().unwrap()), 47);
+    assert_eq!(u32::from_le_bytes(b[8..].try_into().unwrap()), 100);
+    let (r, ra, w) = (
+        MemHookKind::READ,
+        MemHookKind::READ_AFTER,
+        MemHookKind::WRITE,
+    );
+    let mut want = vec![(r, 0, 8, 0), (ra, 0, 8, 41), (w, 0, 8, 46)];
+    if arch != Arch::X86_64 {
+        // the load-reserved
+        want.extend([(r, 0, 8, 0), (ra, 0, 8, 46)]);
+    }
+    want.extend([
+        (r, 0, 8, 0),
+        (ra, 0, 8, 46),
+        (w, 0, 8, 47),
+        (r, 8, 4, 0),
+        (ra, 8, 4, 7),
+        (w, 8, 4, 100),
+    ]);
+    assert_eq!(*log.lock().unwrap(), want);
+}
+
+fn fault_access_size(arch: Arch) {
+    // The fault hooks see the access that faulted, with its own address and size: a load
+    // that straddles into an unmapped page (reported at its start), the second access of a
+    // two-access instruction (aarch64 ldp, x86 fld tbyte: 8 bytes then 2), and a fetch from
+    // unmapped memory (the first fetch the decoder makes: aarch64 4 bytes, riscv a 2-byte
+    // parcel, x86 one byte). Inline accesses first, then through the memory helpers.
+    for helpers in [false, true] {
+        let mut t = T::new(arch);
+        t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+        if helpers {
+            t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
+        }
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let f = faults.clone();
+        t.e.hook_add_mem(
+            MemHookKind::UNMAPPED,
+            1,
+            0,
+            move |_, kind, addr, size, _| {
+                f.lock().unwrap().push((kind, addr, size));
+                false
+            },
+        );
+        let ptr: Reg = match arch {
+            Arch::Riscv64 => RiscvReg::X(11).into(),
+            Arch::Aarch64 => Arm64Reg::X(1).into(),
+            Arch::X86_64 => X86Reg::Rsi.into(),
+        };
+        let run = |t: &mut T, sym: &str, at: u64| {
+            t.e.reg_write(ptr, at).unwrap();
+            let r = t.call(sym, 0);
+            (r, faults.lock().unwrap().pop())
+        };
+        let ru = MemHookKind::READ_UNMAPPED;
+        let at = DATA + 0xffc;
+        assert_eq!(
+            run(&mut t, "far", at),
+            (Err(Error::ReadUnmapped(at)), Some((ru, at, 8))),
+            "straddling load, helpers: {helpers}"
+        );
+        if arch != Arch::Riscv64 {
+            let at = DATA + 0xff8;
+            let second = if arch == Arch::X86_64 { 2 } else { 8 };
+            assert_eq!(
+                run(&mut t, "pair", at),
+                (
+                    Err(Error::ReadUnmapped(DATA + 0x1000)),
+                    Some((ru, DATA + 0x1000, second))
+                ),
+                "second access, helpers: {helpers}"
+            );
+        }
+        let fetch = match arch {
+            Arch::Aarch64 => 4,
+            Arch::Riscv64 => 2,
+            Arch::X86_64 => 1,
+        };
+        assert_eq!(
+            t.e.start(LAZY + 0x10, END, None, 0),
+            Err(Error::FetchUnmapped(LAZY + 0x10))
+        );
+        assert_eq!(
+            faults.lock().unwrap().pop(),
+            Some((MemHookKind::FETCH_UNMAPPED, LAZY + 0x10, fetch))
+        );
+    }
+}
+
+/// Runs from `sym` to its return with registers as set.
+fn run_to_ret(t: &mut T, sym: &str) -> Result<(), Error> {
+    let begin = t.at(sym);
+    t.e.mem_write(STACK - 8, &END.to_le_bytes())?;
+    t.e.reg_write(X86Reg::Rsp, STACK - 8)?;
+    t.e.start(begin, END, None, 0)
+}
+
+#[test]
+fn x86_string_port_io() {
+    let mut t = T::new(Arch::X86_64);
+    t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    t.e.mem_write(DATA, b"hello").unwrap();
+    let set = |t: &mut T, regs: &[(X86Reg, u64)]| {
+        for &(r, v) in regs {
+            t.e.reg_write(r, v).unwrap();
+        }
+    };
+    // Without a port I/O hook, `rep outsb` is #GP as in user mode.
+    set(
+        &mut t,
+        &[(X86Reg::Rsi, DATA), (X86Reg::Rcx, 5), (X86Reg::Rdx, 0x3f8)],
+    );
+    assert_eq!(run_to_ret(&mut t, "souts"), Err(Error::Exception(13)));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let n = Arc::new(AtomicU64::new(0));
+    let k = n.clone();
+    t.e.hook_add_inout(move |_, port, size, out| {
+        l.lock().unwrap().push((port, size, out));
+        // `in` reads distinct values: 0xa0 + the call's number, with high bits set to show
+        // that only `size` bytes land in memory.
+        0xffff_ff00 | (0xa0 + k.fetch_add(1, Ordering::Relaxed) as u32)
+    });
+    // rep outsb: one hook call per byte, rsi advanced, rcx counted down.
+    run_to_ret(&mut t, "souts").unwrap();
+    let want: Vec<_> = b"hello"
+        .iter()
+        .map(|&c| (0x3f8, 1, Some(u32::from(c))))
+        .collect();
+    assert_eq!(std::mem::take(&mut *log.lock().unwrap()), want);
+    assert_eq!(t.e.reg_read(X86Reg::Rsi).unwrap(), DATA + 5);
+    assert_eq!(t.e.reg_read(X86Reg::Rcx).unwrap(), 0);
+    // insw at DATA + 0x100, then with DF set `rep insd` three times going down from there.
+    n.store(0, Ordering::Relaxed);
+    let dst = DATA + 0x100;
+    set(
+        &mut t,
+        &[(X86Reg::Rdi, dst), (X86Reg::Rcx, 3), (X86Reg::Rdx, 0x60)],
+    );
+    run_to_ret(&mut t, "sins").unwrap();
+    assert_eq!(
+        std::mem::take(&mut *log.lock().unwrap()),
+        vec![
+            (0x60, 2, None),
+            (0x60, 4, None),
+            (0x60, 4, None),
+            (0x60, 4, None)
+        ]
+    );
+    let mut b = [0u8; 0x10];
+    t.e.mem_read(dst - 0xa, &mut b).unwrap();
+    // insw wrote 0xffa0 at dst; the dwords landed at dst + 2, dst - 2, dst - 6 (each
+    // overwriting the previous one's low half).
+    let mut want = [0u8; 0x10];
+    want[0xa..0xc].copy_from_slice(&0xffa0u16.to_le_bytes());
+    for (i, off) in [0xcusize, 0x8, 0x4].iter().enumerate() {
+        want[*off..off + 4].copy_from_slice(&(0xffff_ffa1u32 + i as u32).to_le_bytes());
+    }
+    assert_eq!(b, want);
+    assert_eq!(t.e.reg_read(X86Reg::Rdi).unwrap(), dst + 2 - 12);
+    assert_eq!(t.e.reg_read(X86Reg::Rcx).unwrap(), 0);
+    assert_eq!(t.e.reg_read(X86Reg::Rflags).unwrap() & 0x400, 0, "cld ran");
+    // rep outsb running into an unmapped page: the fault hook sees the element's address and
+    // size, maps the page, and the instruction goes on from that element.
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let f = faults.clone();
+    t.e.hook_add_mem(
+        MemHookKind::READ_UNMAPPED,
+        1,
+        0,
+        move |v, kind, addr, size, _| {
+            f.lock().unwrap().push((kind, addr, size));
+            v.mem_map(addr & !0xfff, 0x1000, Perm::READ).unwrap();
+            v.mem_write(addr, b"yz").unwrap();
+            true
+        },
+    );
+    t.e.mem_write(DATA + 0xffe, b"wx").unwrap();
+    set(
+        &mut t,
+        &[
+            (X86Reg::Rsi, DATA + 0xffe),
+            (X86Reg::Rcx, 4),
+            (X86Reg::Rdx, 0x3f8),
+        ],
+    );
+    run_to_ret(&mut t, "souts").unwrap();
+    let want: Vec<_> = b"wxyz"
+        .iter()
+        .map(|&c| (0x3f8, 1, Some(u32::from(c))))
+        .collect();
+    assert_eq!(*log.lock().unwrap(), want);
+    assert_eq!(
+        *faults.lock().unwrap(),
+        vec![(MemHookKind::READ_UNMAPPED, DATA + 0x1000, 1)]
+    );
+    assert_eq!(t.e.reg_read(X86Reg::Rsi).unwrap(), DATA + 0x1002);
+}
+
 fn one_engine_per_thread(arch: Arch) {
     let ths: Vec<_> = (0..4u64)
         .map(|k| {
@@ -507,6 +787,8 @@ macro_rules! scenarios {
 }
 
 scenarios!(
+    atomic_memory_hooks,
+    fault_access_size,
     emulate_a_function,
     count_blocks,
     hook_syscalls,
@@ -572,7 +854,7 @@ fn x86_in_out_hook() {
         |port: u64, size: u64| (port * 16 + size + 0xffff_0000) & (u64::MAX >> (64 - 8 * size));
     // rax = -1; al = in(0x71) -> byte; shl 8; ax = in(dx) -> word; rcx = that; eax = in(dx)
     // (zero-extended); result = eax + rcx.
-    let step1 = (u64::MAX & !0xff) | want_in(0x71, 1);
+    let step1 = !0xff | want_in(0x71, 1);
     let step2 = ((step1 << 8) & !0xffff) | want_in(0x3f8, 2);
     assert_eq!(r, want_in(0x3f8, 4).wrapping_add(step2));
     assert_eq!(
