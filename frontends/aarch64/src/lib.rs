@@ -33,6 +33,7 @@
 mod atomic128;
 pub mod bits;
 pub mod fp;
+mod fpcore;
 mod fpvec;
 mod lift;
 pub mod simd;
