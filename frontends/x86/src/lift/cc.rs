@@ -70,6 +70,15 @@ impl Cx {
 
     /// Evaluates condition code `cc` (0..16) to 0 or 1.
     pub fn cond(&mut self, cc: u64) -> Temp {
+        match self.cond_parts(cc) {
+            CondParts::Cmp(c, a, b) => self.b.setcond(c, a, b),
+            CondParts::Const(v) => self.k(u64::from(v)),
+        }
+    }
+
+    /// Condition code `cc` as a comparison of two temps (or a constant), so a branch can
+    /// test it directly.
+    pub fn cond_parts(&mut self, cc: u64) -> CondParts {
         if let Some(k) = self.known
             && let Some(t) = self.cond_inline(k, cc)
         {
@@ -77,10 +86,12 @@ impl Cx {
         }
         let f = self.eflags();
         let c = self.k(cc);
-        self.b.call(&helpers::H_COND, &[f, c])
+        let v = self.b.call(&helpers::H_COND, &[f, c]);
+        let z = self.k(0);
+        CondParts::Cmp(Cond::Ne, v, z)
     }
 
-    fn cond_inline(&mut self, k: Known, cc: u64) -> Option<Temp> {
+    fn cond_inline(&mut self, k: Known, cc: u64) -> Option<CondParts> {
         let neg = cc & 1 != 0;
         let pick = |c: Cond| -> Cond {
             if !neg {
@@ -96,30 +107,39 @@ impl Cx {
             }
         };
         let z = self.k(0);
+        let cmp = |c: Cond, a: Temp, b: Temp| Some(CondParts::Cmp(pick(c), a, b));
         match (k.kind, cc >> 1) {
-            (flags::SUB, 1) => Some(self.b.setcond(pick(Cond::Ltu), k.s1, k.s2)),
-            (flags::SUB, 3) => Some(self.b.setcond(pick(Cond::Leu), k.s1, k.s2)),
+            (flags::SUB, 1) => cmp(Cond::Ltu, k.s1, k.s2),
+            (flags::SUB, 3) => cmp(Cond::Leu, k.s1, k.s2),
             (flags::SUB, 6) | (flags::SUB, 7) => {
                 let a = self.sext(k.s1, k.bytes);
                 let b = self.sext(k.s2, k.bytes);
                 let c = if cc >> 1 == 6 { Cond::Lt } else { Cond::Le };
-                Some(self.b.setcond(pick(c), a, b))
+                cmp(c, a, b)
             }
             (flags::SUB | flags::ADD | flags::LOGIC | flags::INC | flags::DEC, 2) => {
-                Some(self.b.setcond(pick(Cond::Eq), k.dst, z))
+                cmp(Cond::Eq, k.dst, z)
             }
             (flags::SUB | flags::ADD | flags::LOGIC | flags::INC | flags::DEC, 4) => {
                 let d = self.sext(k.dst, k.bytes);
-                Some(self.b.setcond(pick(Cond::Lt), d, z))
+                cmp(Cond::Lt, d, z)
             }
             (flags::LOGIC, 6) | (flags::LOGIC, 7) => {
                 let d = self.sext(k.dst, k.bytes);
                 let c = if cc >> 1 == 6 { Cond::Lt } else { Cond::Le };
-                Some(self.b.setcond(pick(c), d, z))
+                cmp(c, d, z)
             }
-            (flags::LOGIC, 0) | (flags::LOGIC, 1) => Some(self.k(u64::from(neg))),
-            (flags::LOGIC, 3) => Some(self.b.setcond(pick(Cond::Eq), k.dst, z)),
+            (flags::LOGIC, 0) | (flags::LOGIC, 1) => Some(CondParts::Const(neg)),
+            (flags::LOGIC, 3) => cmp(Cond::Eq, k.dst, z),
             _ => None,
         }
     }
+}
+
+/// A condition code's value: a comparison of two temps, or known at lift time.
+pub(crate) enum CondParts {
+    /// `cond(a, b)`.
+    Cmp(Cond, Temp, Temp),
+    /// Always this.
+    Const(bool),
 }

@@ -252,8 +252,18 @@ fn jcc(cx: &mut Cx) -> Flow {
     let Some(cc) = super::int::cc_of(cx) else {
         return Flow::Illegal;
     };
-    let c = cx.cond(cc);
-    branch_on(cx, c);
+    // The comparison feeds the branch directly (no 0/1 value in between).
+    match cx.cond_parts(cc) {
+        super::cc::CondParts::Cmp(c, a, b) => {
+            let taken = cx.b.label();
+            cx.b.branch(c, a, b, taken);
+            cx.goto(1, cx.next_pc());
+            cx.b.set_label(taken);
+            cx.goto(0, cx.i.near_branch64());
+        }
+        super::cc::CondParts::Const(true) => cx.goto(0, cx.i.near_branch64()),
+        super::cc::CondParts::Const(false) => cx.goto(1, cx.next_pc()),
+    }
     Flow::End
 }
 

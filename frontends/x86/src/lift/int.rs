@@ -196,7 +196,10 @@ fn alu(cx: &mut Cx, m: M) -> Option<()> {
     if locked {
         return None;
     }
-    let s1 = cx.read(0, a, bytes)?;
+    let same = cx.i.op0_kind() == OpKind::Register
+        && cx.i.op1_kind() == OpKind::Register
+        && cx.i.op0_register() == cx.i.op1_register();
+    let s1 = if same { s2 } else { cx.read(0, a, bytes)? };
     let carry = if matches!(m, M::Adc | M::Sbb) {
         Some(cx.carry())
     } else {
@@ -227,7 +230,15 @@ fn alu_value(cx: &mut Cx, m: M, s1: Temp, s2: Temp, bytes: u32) -> Temp {
         M::Or => Opcode::Or,
         _ => Opcode::Xor,
     };
+    // Both operands are zero-extended from `bytes` (registers, loads, masked immediates), so
+    // bitwise results are too; `test r, r` / `and r, r` / `or r, r` give the operand.
+    if matches!(op, Opcode::And | Opcode::Or) && s1 == s2 {
+        return s1;
+    }
     let d = cx.op(op, s1, s2);
+    if matches!(op, Opcode::And | Opcode::Or | Opcode::Xor) {
+        return d;
+    }
     cx.zext(d, bytes)
 }
 
