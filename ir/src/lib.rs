@@ -34,6 +34,7 @@
 
 pub mod abi;
 mod builder;
+pub mod fp;
 pub mod fsem;
 pub mod interp;
 pub mod ops;

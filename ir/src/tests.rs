@@ -287,3 +287,152 @@ fn verifier_checks_float_operands() {
     let text = u.to_string();
     assert!(text.contains("fsetcond.lt t0, t0"), "{text}");
 }
+
+extern "C" fn slow_marker(env: &mut CpuState, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    env.set_word(reg_offset(10), 1);
+    0x5105
+}
+
+static SLOW: Helper = Helper {
+    name: "slow_marker",
+    func: slow_marker,
+    nargs: 0,
+    flags: HelperFlags::STATE,
+    state_words: None,
+};
+
+/// Runs a fast path of `op` on `args` (words 1..=3, of `arg_ty`) with the flags word 9 (NX =
+/// bit 0) and the precondition word 8; returns (result, whether the slow path ran).
+fn run_fast(op: fp::FpOp, ty: Ty, arg_ty: Ty, args: &[u64], nx: bool, ok: bool) -> (u64, bool) {
+    let mut b = Builder::new(0);
+    b.insn_start(0);
+    let ts: Vec<Temp> = (0..args.len())
+        .map(|k| b.get_reg(arg_ty, reg_offset(k + 1)))
+        .collect();
+    let okt = b.get_reg(Ty::I64, reg_offset(8));
+    let p = fp::FastPath {
+        op,
+        ty,
+        args: &ts,
+        flags: fp::Flags::Sticky {
+            off: reg_offset(9),
+            ty: Ty::I64,
+            mask: 1,
+        },
+        ok: Some(okt),
+    };
+    let r = fp::gen_fast_path(&mut b, &p, |b| b.call(&SLOW, &[]));
+    b.set_reg(reg_offset(4), r);
+    b.exit(ExitReason::Syscall, 4);
+    let u = b.finish(4, 1);
+    verify(&u).unwrap_or_else(|e| panic!("{e}\n{u}"));
+    let mut env = CpuState::new_boxed();
+    for (k, v) in args.iter().enumerate() {
+        env.set_word(reg_offset(k + 1), *v);
+    }
+    env.set_word(reg_offset(8), u64::from(ok));
+    env.set_word(reg_offset(9), u64::from(nx));
+    interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
+    (
+        ty.mask(env.word(reg_offset(4))),
+        env.word(reg_offset(10)) == 1,
+    )
+}
+
+#[test]
+fn fast_path_takes_host_results_only_when_flags_cannot_change() {
+    use fp::FpOp::*;
+    let d = f64b;
+    let slow = |op, a: &[u64], nx| run_fast(op, Ty::I64, Ty::I64, a, nx, true).1;
+    // 0.1 + 0.2 is inexact: fast only once NX is set; the result is the host's.
+    assert!(slow(Add, &[d(0.1), d(0.2)], false));
+    assert_eq!(
+        run_fast(Add, Ty::I64, Ty::I64, &[d(0.1), d(0.2)], true, true),
+        (0x3fd3_3333_3333_3334, false)
+    );
+    // The precondition (guest control not default) forces the slow path.
+    assert!(run_fast(Add, Ty::I64, Ty::I64, &[d(1.0), d(2.0)], true, false).1);
+    // Subnormal and zero sums are exact: fast even without NX.
+    assert!(!slow(Add, &[3, 5], false));
+    assert!(!slow(Sub, &[d(1.5), d(1.5)], false));
+    // Overflow, infinities and NaNs are slow.
+    assert!(slow(Add, &[d(f64::MAX), d(f64::MAX)], true));
+    assert!(slow(Add, &[d(f64::INFINITY), d(1.0)], true));
+    assert!(slow(Mul, &[d(f64::NAN), d(1.0)], true));
+    assert!(slow(Div, &[d(1.0), d(0.0)], true));
+    assert!(slow(Sqrt, &[d(-1.0)], true));
+    // Products at or below the smallest normal may underflow: slow.
+    assert!(slow(Mul, &[d(f64::MIN_POSITIVE), d(0.5)], true));
+    assert!(slow(Mul, &[d(f64::MIN_POSITIVE), d(1.0)], true));
+    assert!(!slow(Mul, &[d(f64::MIN_POSITIVE), d(2.0)], true));
+    assert!(!slow(Fma, &[d(0.1), d(10.0), d(-1.0)], true));
+    assert_eq!(
+        run_fast(
+            Fma,
+            Ty::I64,
+            Ty::I64,
+            &[d(0.1), d(10.0), d(-1.0)],
+            true,
+            true
+        )
+        .0,
+        d(2f64.powi(-54))
+    );
+    // f32 arithmetic
+    let s = |x: f32| u64::from(x.to_bits());
+    assert_eq!(
+        run_fast(Mul, Ty::I32, Ty::I32, &[s(1.5), s(3.0)], true, true),
+        (s(4.5), false)
+    );
+    // int -> float: exact integers need no NX; big ones do.
+    let from = |op, ty, sty, x: u64, nx| run_fast(op, ty, sty, &[x], nx, true);
+    assert_eq!(
+        from(FromS, Ty::I64, Ty::I64, (-5i64) as u64, false),
+        (d(-5.0), false)
+    );
+    assert!(from(FromS, Ty::I64, Ty::I64, (1 << 53) + 1, false).1);
+    assert!(!from(FromS, Ty::I64, Ty::I64, (1 << 53) + 1, true).1);
+    assert!(!from(FromS, Ty::I64, Ty::I64, (-(1i64 << 53) + 1) as u64, false).1);
+    assert!(from(FromS, Ty::I64, Ty::I64, (-(1i64 << 53)) as u64, false).1);
+    assert!(from(FromU, Ty::I32, Ty::I32, 1 << 24, false).1);
+    assert!(!from(FromU, Ty::I32, Ty::I32, (1 << 24) - 1, false).1);
+    assert_eq!(
+        from(FromS, Ty::I64, Ty::I32, 0xffff_ffff, false),
+        (d(-1.0), false)
+    );
+    // f32 <-> f64
+    assert!(!from(CvtF, Ty::I64, Ty::I32, s(0.1), false).1);
+    assert!(from(CvtF, Ty::I64, Ty::I32, 0x7fa0_0000, true).1);
+    assert!(from(CvtF, Ty::I32, Ty::I64, d(0.1), false).1);
+    assert_eq!(from(CvtF, Ty::I32, Ty::I64, d(0.1), true), (s(0.1), false));
+    assert!(from(CvtF, Ty::I32, Ty::I64, d(1e300), true).1);
+    // float -> int: in range and (integral or NX set)
+    let to = |op, ty, x: f64, nx| run_fast(op, ty, Ty::I64, &[d(x)], nx, true);
+    assert_eq!(
+        to(ToS(FRound::Trunc), Ty::I32, -7.0, false),
+        (0xffff_fff9, false)
+    );
+    assert!(to(ToS(FRound::Trunc), Ty::I32, -7.5, false).1);
+    assert_eq!(
+        to(ToS(FRound::Trunc), Ty::I32, -7.5, true),
+        (0xffff_fff9, false)
+    );
+    assert_eq!(to(ToS(FRound::Nearest), Ty::I64, 2.5, true), (2, false));
+    assert_eq!(
+        to(ToS(FRound::Floor), Ty::I64, -2.5, true),
+        ((-3i64) as u64, false)
+    );
+    assert!(to(ToS(FRound::Trunc), Ty::I32, 2147483648.0, true).1);
+    assert!(!to(ToS(FRound::Trunc), Ty::I32, 2147483647.9, true).1);
+    assert!(!to(ToS(FRound::Trunc), Ty::I32, -2147483648.0, false).1);
+    assert!(to(ToS(FRound::Trunc), Ty::I64, 9.3e18, true).1);
+    assert!(to(ToS(FRound::Trunc), Ty::I64, f64::NAN, true).1);
+    assert_eq!(to(ToU(FRound::Trunc), Ty::I32, -0.5, true), (0, false));
+    assert!(to(ToU(FRound::Trunc), Ty::I32, -0.5, false).1);
+    assert!(to(ToU(FRound::Trunc), Ty::I32, -1.0, true).1);
+    assert_eq!(
+        to(ToU(FRound::Trunc), Ty::I64, 1.8e19, false),
+        (18_000_000_000_000_000_000, false)
+    );
+    assert!(to(ToU(FRound::Trunc), Ty::I64, 1.9e19, true).1);
+}
