@@ -7,6 +7,7 @@
 //! xlat system --kernel Image --initrd initrd.cpio.gz --append "console=ttyS0"   # OpenSBI + Linux
 //! ```
 
+pub mod options;
 pub mod riscv;
 pub mod x86_64;
 pub mod x86_64_jit;
@@ -72,118 +73,76 @@ pub const USAGE: &str = "usage: xlat system --arch riscv64 --machine virt [--bio
 /// is what QEMU's `virt` allows per socket).
 pub const MAX_SMP: u32 = 8;
 
-fn parse_size(s: &str) -> Option<u64> {
-    let (n, mul) = match s.chars().last()? {
-        'M' | 'm' => (&s[..s.len() - 1], 1 << 20),
-        'G' | 'g' => (&s[..s.len() - 1], 1 << 30),
-        'K' | 'k' => (&s[..s.len() - 1], 1 << 10),
-        _ => (s, 1 << 20),
-    };
-    n.parse::<u64>().ok()?.checked_mul(mul)
-}
+/// The shared options on the riscv64 `virt` board.
+const SPEC: options::Spec = options::Spec {
+    usage: USAGE,
+    mem: 128 << 20,
+    max_smp: MAX_SMP,
+    cpus: "harts",
+    debug: &["int", "mmio", "guest_error", "in_asm", "exec", "stats"],
+};
 
 /// Parses the arguments after `system`.
 pub fn parse(args: &[String]) -> Result<SystemArgs, String> {
-    let mut a = SystemArgs {
-        arch: "riscv64".into(),
-        machine: "virt".into(),
-        bios: Some(DEFAULT_BIOS.into()),
-        kernel: None,
-        initrd: None,
-        append: String::new(),
-        mem: 128 << 20,
-        smp: 1,
-        drives: Vec::new(),
-        interp: false,
-        trace_int: false,
-        trace_mmio: false,
-        guest_error: false,
-        in_asm: false,
-        exec: false,
-        stats: false,
-        hot_threshold: None,
-        x86: None,
-    };
-    if x86_64::selected(args) {
-        a.arch = "x86_64".into();
-        a.x86 = Some(x86_64::parse(args)?);
-        return Ok(a);
-    }
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, String> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or(format!("{name} needs a value\n{USAGE}")),
-            }
-        };
-        match name {
-            "--arch" => a.arch = value()?,
-            "--machine" | "-M" => a.machine = value()?,
-            "--bios" | "-bios" => {
-                let v = value()?;
-                a.bios = match v.as_str() {
-                    "none" => None,
-                    "default" => Some(DEFAULT_BIOS.into()),
-                    _ => Some(v.into()),
-                };
-            }
-            "--kernel" | "-kernel" => a.kernel = Some(value()?.into()),
-            "--initrd" | "-initrd" => a.initrd = Some(value()?.into()),
-            "--append" | "-append" => a.append = value()?,
-            "-m" | "--memory" => {
-                let v = value()?;
-                a.mem = parse_size(&v).ok_or(format!("-m {v}: not a size"))?;
-            }
-            "--smp" | "-smp" => {
-                let v = value()?;
-                // QEMU's `-smp N` or `-smp cpus=N`
-                let n = v.strip_prefix("cpus=").unwrap_or(&v);
-                a.smp = n
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_SMP).contains(n))
-                    .ok_or(format!(
-                        "--smp {v}: expected a number of harts from 1 to {MAX_SMP}"
-                    ))?;
-            }
-            "--drive" | "-drive" => a.drives.push(DriveSpec::parse(&value()?)?),
-            "--accel" => match value()?.as_str() {
-                "jit" => a.interp = false,
-                "interp" => a.interp = true,
-                v => return Err(format!("--accel {v}: expected jit or interp")),
-            },
-            "--hot-threshold" => {
-                let v = value()?;
-                a.hot_threshold = Some(v.parse().map_err(|_| format!("--hot-threshold {v}"))?);
-            }
-            "-d" => {
-                for f in value()?.split(',') {
-                    match f {
-                        "int" => a.trace_int = true,
-                        "mmio" => a.trace_mmio = true,
-                        "guest_error" | "guest_errors" => a.guest_error = true,
-                        "in_asm" => a.in_asm = true,
-                        "exec" => a.exec = true,
-                        "stats" => a.stats = true,
-                        _ => {
-                            return Err(format!(
-                                "-d {f}: unknown (int, mmio, guest_error, in_asm, exec, stats)"
-                            ));
-                        }
-                    }
+    let mut arch = String::from("riscv64");
+    let mut machine = String::from("virt");
+    let mut bios = Some(std::path::PathBuf::from(DEFAULT_BIOS));
+    let mut interp = false;
+    let mut hot_threshold = None;
+    let mut x86 = None;
+    let c = if x86_64::selected(args) {
+        arch = "x86_64".into();
+        x86 = Some(x86_64::parse(args)?);
+        options::Common::new(&SPEC)
+    } else {
+        options::parse(args, &SPEC, |name, value| {
+            match name {
+                "--arch" => arch = value()?,
+                "--machine" | "-M" => machine = value()?,
+                "--bios" | "-bios" => {
+                    let v = value()?;
+                    bios = match v.as_str() {
+                        "none" => None,
+                        "default" => Some(DEFAULT_BIOS.into()),
+                        _ => Some(v.into()),
+                    };
                 }
+                "--accel" => match value()?.as_str() {
+                    "jit" => interp = false,
+                    "interp" => interp = true,
+                    v => return Err(format!("--accel {v}: expected jit or interp")),
+                },
+                "--hot-threshold" => {
+                    let v = value()?;
+                    hot_threshold = Some(v.parse().map_err(|_| format!("--hot-threshold {v}"))?);
+                }
+                _ => return Ok(false),
             }
-            "-nographic" | "--nographic" => {}
-            _ => return Err(format!("unknown option '{arg}'\n{USAGE}")),
-        }
+            Ok(true)
+        })?
+    };
+    let mut a = SystemArgs {
+        arch,
+        machine,
+        bios,
+        kernel: c.kernel,
+        initrd: c.initrd,
+        append: c.append,
+        mem: c.mem,
+        smp: c.smp,
+        drives: c.drives,
+        interp,
+        trace_int: c.debug.int,
+        trace_mmio: c.debug.mmio,
+        guest_error: c.debug.guest_error,
+        in_asm: c.debug.in_asm,
+        exec: c.debug.exec,
+        stats: c.debug.stats,
+        hot_threshold,
+        x86,
+    };
+    if a.x86.is_some() {
+        return Ok(a);
     }
     if a.arch != "riscv64" {
         return Err(format!(

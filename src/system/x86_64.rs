@@ -77,49 +77,19 @@ pub fn selected(args: &[String]) -> bool {
     false
 }
 
-fn parse_size(s: &str) -> Option<u64> {
-    let (n, mul) = match s.chars().last()? {
-        'M' | 'm' => (&s[..s.len() - 1], 1 << 20),
-        'G' | 'g' => (&s[..s.len() - 1], 1 << 30),
-        'K' | 'k' => (&s[..s.len() - 1], 1 << 10),
-        _ => (s, 1 << 20),
-    };
-    n.parse::<u64>().ok()?.checked_mul(mul)
-}
+/// The shared options on the microvm.
+const SPEC: super::options::Spec = super::options::Spec {
+    usage: USAGE,
+    mem: 256 << 20,
+    max_smp: 64,
+    cpus: "vCPUs",
+    debug: &["int", "guest_error", "stats", "in_asm", "exec"],
+};
 
 /// Parses the arguments after `system`.
 pub fn parse(args: &[String]) -> Result<X86Args, String> {
     let mut accel = None;
-    let mut kernel = None;
-    let mut a = X86Args {
-        accel: X86Accel::Kvm,
-        kernel: PathBuf::new(),
-        initrd: None,
-        append: String::new(),
-        mem: 256 << 20,
-        smp: 1,
-        drives: Vec::new(),
-        trace_int: false,
-        guest_error: false,
-        stats: false,
-        in_asm: false,
-        exec: false,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, String> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or(format!("{name} needs a value\n{USAGE}")),
-            }
-        };
+    let c = super::options::parse(args, &SPEC, |name, value| {
         match name {
             "--arch" => {
                 let v = value()?;
@@ -135,25 +105,6 @@ pub fn parse(args: &[String]) -> Result<X86Args, String> {
                     ));
                 }
             }
-            "--kernel" | "-kernel" => kernel = Some(PathBuf::from(value()?)),
-            "--initrd" | "-initrd" => a.initrd = Some(value()?.into()),
-            "--append" | "-append" => a.append = value()?,
-            "-m" | "--memory" => {
-                let v = value()?;
-                a.mem = parse_size(&v).ok_or(format!("-m {v}: not a size"))?;
-            }
-            "--smp" | "-smp" => {
-                let v = value()?;
-                let n = v.strip_prefix("cpus=").unwrap_or(&v);
-                a.smp = n
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=64).contains(n))
-                    .ok_or(format!(
-                        "--smp {v}: expected a number of vCPUs from 1 to 64"
-                    ))?;
-            }
-            "--drive" | "-drive" => a.drives.push(DriveSpec::parse(&value()?)?),
             "--accel" | "-accel" => {
                 accel = Some(match value()?.as_str() {
                     "kvm" => X86Accel::Kvm,
@@ -161,29 +112,26 @@ pub fn parse(args: &[String]) -> Result<X86Args, String> {
                     v => return Err(format!("--accel {v}: expected kvm or jit")),
                 })
             }
-            "-d" => {
-                for f in value()?.split(',') {
-                    match f {
-                        "int" => a.trace_int = true,
-                        "guest_error" | "guest_errors" => a.guest_error = true,
-                        "stats" => a.stats = true,
-                        "in_asm" => a.in_asm = true,
-                        "exec" => a.exec = true,
-                        _ => {
-                            return Err(format!(
-                                "-d {f}: unknown (int, guest_error, stats, in_asm, exec)"
-                            ));
-                        }
-                    }
-                }
-            }
-            "-nographic" | "--nographic" => {}
-            _ => return Err(format!("unknown option '{arg}'\n{USAGE}")),
+            _ => return Ok(false),
         }
-    }
-    a.kernel = kernel.ok_or(format!("nothing to run: give --kernel\n{USAGE}"))?;
-    a.accel = accel.unwrap_or(X86Accel::Kvm);
-    Ok(a)
+        Ok(true)
+    })?;
+    Ok(X86Args {
+        accel: accel.unwrap_or(X86Accel::Kvm),
+        kernel: c
+            .kernel
+            .ok_or(format!("nothing to run: give --kernel\n{USAGE}"))?,
+        initrd: c.initrd,
+        append: c.append,
+        mem: c.mem,
+        smp: c.smp,
+        drives: c.drives,
+        trace_int: c.debug.int,
+        guest_error: c.debug.guest_error,
+        stats: c.debug.stats,
+        in_asm: c.debug.in_asm,
+        exec: c.debug.exec,
+    })
 }
 
 fn config(a: &X86Args) -> MicrovmConfig {
@@ -295,6 +243,10 @@ mod tests {
             parse(&v("--arch x86_64 --smp 0 --kernel k"))
                 .unwrap_err()
                 .contains("--smp")
+        );
+        assert_eq!(
+            parse(&v("--arch x86_64 -d int,mmio --kernel k")).unwrap_err(),
+            "-d mmio: unknown (int, guest_error, stats, in_asm, exec)"
         );
         assert!(
             parse(&v("--arch x86_64 --machine virt --kernel k"))
