@@ -184,15 +184,9 @@ fn run() -> Result<(), String> {
         let md = report::results_md(&ctx, &loads, &table, opts.runs);
         // Keep the system section (written by `system --write`).
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let md = match system::extract_section(&old) {
-            Some(sec) => system::replace_section(&md, &format!("{sec}\n")),
-            None => md,
-        };
+        let md = system::SECTION.keep(&old, md);
         // And the x86sys section.
-        let md = match x86sys::extract(&old) {
-            Some(sec) => x86sys::replace(&md, &format!("{sec}\n")),
-            None => md,
-        };
+        let md = x86sys::SECTION.keep(&old, md);
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!("xlat-benches: wrote {}", path.display());
     }

@@ -1,5 +1,6 @@
 //! The printed table and benches/RESULTS.md.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::Ctx;
@@ -60,15 +61,7 @@ pub fn table(results: &[Measured], engines: &[Engine]) -> String {
 
 /// The whole RESULTS.md: when, where, which versions, the workloads and the table.
 pub fn results_md(ctx: &Ctx, loads: &[Workload], table: &str, runs: usize) -> String {
-    let sh = |c: &str| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(c)
-            .current_dir(&ctx.root)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
+    let sh = |c: &str| sh_in(&ctx.root, c);
     let mut s = String::from("# xlat benchmark results\n\n");
     s += "Written by `cargo run -p xlat-benches --release -- --write` (scripts/bench.sh). Median wall time of ";
     s += &format!("{runs} interleaved runs per engine; ratios >= 1.0 mean xlat is faster.\n\n");
@@ -99,4 +92,95 @@ pub fn results_md(ctx: &Ctx, loads: &[Workload], table: &str, runs: usize) -> St
     s += "\n## Results\n\n";
     s += table;
     s
+}
+
+/// The trimmed stdout of `sh -c CMD` run in `dir`; empty when it cannot run.
+pub fn sh_in(dir: &Path, cmd: &str) -> String {
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(dir)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// [`sh_in`] the current directory.
+pub fn sh(cmd: &str) -> String {
+    sh_in(Path::new("."), cmd)
+}
+
+/// A section of benches/RESULTS.md between two marker lines: one `--write` replaces it, the
+/// others keep it.
+#[derive(Debug, Clone, Copy)]
+pub struct Section {
+    pub begin: &'static str,
+    pub end: &'static str,
+}
+
+impl Section {
+    /// `old` with this section replaced by `new` (appended when it has none).
+    pub fn replace(&self, old: &str, new: &str) -> String {
+        match (old.find(self.begin), old.find(self.end)) {
+            (Some(b), Some(e)) if e > b => {
+                let rest = &old[e + self.end.len()..];
+                let rest = rest.strip_prefix('\n').unwrap_or(rest);
+                format!("{}{new}{rest}", &old[..b])
+            }
+            _ => {
+                let mut s = old.to_string();
+                if !s.is_empty() && !s.ends_with("\n\n") {
+                    s += if s.ends_with('\n') { "\n" } else { "\n\n" };
+                }
+                s + new
+            }
+        }
+    }
+
+    /// This section of `md`, markers included, if it has one.
+    pub fn extract<'a>(&self, md: &'a str) -> Option<&'a str> {
+        let b = md.find(self.begin)?;
+        let e = md[b..].find(self.end)? + b + self.end.len();
+        Some(&md[b..e])
+    }
+
+    /// `md` with this section of `old` kept (put back in its place, or appended).
+    pub fn keep(&self, old: &str, md: String) -> String {
+        match self.extract(old) {
+            Some(sec) => self.replace(&md, &format!("{sec}\n")),
+            None => md,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Section;
+
+    const S: Section = Section {
+        begin: "<!-- s begin -->",
+        end: "<!-- s end -->",
+    };
+
+    #[test]
+    fn sections_are_replaced_in_place_appended_and_kept() {
+        let old = "# top\n\n<!-- s begin -->\nold\n<!-- s end -->\ntail\n";
+        let new = "<!-- s begin -->\nnew\n<!-- s end -->\n";
+        assert_eq!(
+            S.replace(old, new),
+            "# top\n\n<!-- s begin -->\nnew\n<!-- s end -->\ntail\n"
+        );
+        assert_eq!(S.replace("# top", new), format!("# top\n\n{new}"));
+        assert_eq!(S.replace("", new), new);
+        assert_eq!(
+            S.extract(old),
+            Some("<!-- s begin -->\nold\n<!-- s end -->")
+        );
+        assert_eq!(S.extract("# top\n"), None);
+        assert_eq!(
+            S.keep(old, "# regenerated\n".into()),
+            "# regenerated\n\n<!-- s begin -->\nold\n<!-- s end -->\n"
+        );
+        assert_eq!(S.keep("nothing", "# x\n".into()), "# x\n");
+    }
 }

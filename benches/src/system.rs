@@ -22,6 +22,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::Ctx;
+use crate::report::{Section, sh, sh_in};
 
 const FW_JUMP: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 const APPEND: &str = "console=ttyS0 earlycon=sbi panic=-1";
@@ -38,6 +39,11 @@ const DONE: &str = "xlat-bench: hash done";
 pub const BEGIN: &str = "<!-- system-bench: begin (written by `xlat-benches system --write`) -->";
 /// See [`BEGIN`].
 pub const END: &str = "<!-- system-bench: end -->";
+/// The system section of benches/RESULTS.md.
+pub const SECTION: Section = Section {
+    begin: BEGIN,
+    end: END,
+};
 
 /// The two machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,15 +115,6 @@ struct Run {
     total: f64,
     /// User + system CPU seconds of the whole run (less sensitive to a busy host).
     cpu: f64,
-}
-
-fn sh(c: &str) -> String {
-    Command::new("sh")
-        .arg("-c")
-        .arg(c)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 /// Builds the bench initramfs from the cached busybox.
@@ -356,10 +353,10 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         let mut section = section(ctx, &table, o.runs);
         // Hand-written notes inside the old section stay.
-        if let Some(notes) = extract_section(&old).and_then(notes_of) {
+        if let Some(notes) = SECTION.extract(&old).and_then(|s| NOTES.extract(s)) {
             section = section.replace(END, &format!("\n{notes}\n{END}"));
         }
-        let md = replace_section(&old, &section);
+        let md = SECTION.replace(&old, &section);
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!(
             "xlat-benches: wrote the system section of {}",
@@ -410,15 +407,7 @@ fn table(engines: &[Sys], runs: &[Vec<Run>]) -> String {
 }
 
 fn section(ctx: &Ctx, table: &str, runs: usize) -> String {
-    let sh_in = |c: &str| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(c)
-            .current_dir(&ctx.root)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
+    let sh_in = |c: &str| sh_in(&ctx.root, c);
     let mut s = format!("{BEGIN}\n## System mode: riscv64 virt, Debian's kernel\n\n");
     s += "Written by `cargo run -p xlat-benches --release -- system --write` (benches/src/system.rs). ";
     s += &format!(
@@ -444,37 +433,8 @@ fn section(ctx: &Ctx, table: &str, runs: usize) -> String {
     s
 }
 
-/// `old` with its system section replaced by `section` (appended when it has none).
-pub fn replace_section(old: &str, section: &str) -> String {
-    match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let rest = &old[e + END.len()..];
-            let rest = rest.strip_prefix('\n').unwrap_or(rest);
-            format!("{}{section}{rest}", &old[..b])
-        }
-        _ => {
-            let mut s = old.to_string();
-            if !s.is_empty() && !s.ends_with("\n\n") {
-                s += if s.ends_with('\n') { "\n" } else { "\n\n" };
-            }
-            s + section
-        }
-    }
-}
-
-const NOTES_BEGIN: &str = "<!-- system-notes: begin (kept by --write) -->";
-const NOTES_END: &str = "<!-- system-notes: end -->";
-
-/// The hand-written notes block of a system section, markers included.
-fn notes_of(section: &str) -> Option<&str> {
-    let b = section.find(NOTES_BEGIN)?;
-    let e = section[b..].find(NOTES_END)? + b + NOTES_END.len();
-    Some(&section[b..e])
-}
-
-/// The system section of `md`, if it has one (the user-mode `--write` keeps it).
-pub fn extract_section(md: &str) -> Option<&str> {
-    let b = md.find(BEGIN)?;
-    let e = md[b..].find(END)? + b + END.len();
-    Some(&md[b..e])
-}
+/// The hand-written notes block of a system section, markers included: kept by `--write`.
+const NOTES: Section = Section {
+    begin: "<!-- system-notes: begin (kept by --write) -->",
+    end: "<!-- system-notes: end -->",
+};

@@ -7,12 +7,18 @@
 //! run's, or the bench stops. `--write` replaces the x86sys section of benches/RESULTS.md.
 
 use crate::Ctx;
+use crate::report::{Section, sh};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 const BEGIN: &str = "<!-- x86sys begin -->";
 const END: &str = "<!-- x86sys end -->";
+/// The x86sys section of benches/RESULTS.md.
+pub const SECTION: Section = Section {
+    begin: BEGIN,
+    end: END,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -133,15 +139,6 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Entry point of `xlat-benches x86sys`.
 pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     let (mut runs, mut scale, mut write) = (5usize, 8u32, false);
@@ -255,7 +252,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         let path = ctx.root.join("benches").join("RESULTS.md");
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         let sec = section(&t, runs, scale);
-        std::fs::write(&path, replace(&old, &sec))
+        std::fs::write(&path, SECTION.replace(&old, &sec))
             .map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!(
             "xlat-benches: wrote the x86sys section of {}",
@@ -287,29 +284,4 @@ The kvm column here is software-assisted KVM (PVM: ring 3 native, ring 0 emulate
     s += table;
     s += &format!("{END}\n");
     s
-}
-
-/// `old` with its x86sys section replaced by `sec` (appended when it has none).
-pub fn replace(old: &str, sec: &str) -> String {
-    match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let rest = &old[e + END.len()..];
-            let rest = rest.strip_prefix('\n').unwrap_or(rest);
-            format!("{}{sec}{rest}", &old[..b])
-        }
-        _ => {
-            let mut s = old.to_string();
-            if !s.is_empty() && !s.ends_with("\n\n") {
-                s += if s.ends_with('\n') { "\n" } else { "\n\n" };
-            }
-            s + sec
-        }
-    }
-}
-
-/// The x86sys section of `md`, if any (the other `--write`s keep it).
-pub fn extract(md: &str) -> Option<&str> {
-    let b = md.find(BEGIN)?;
-    let e = md[b..].find(END)? + b + END.len();
-    Some(&md[b..e])
 }
