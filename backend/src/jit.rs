@@ -40,14 +40,97 @@ pub struct Compiled {
     pub size: usize,
 }
 
-/// The compiler and its code memory.
-pub struct Jit {
+/// Cranelift with its settings and scratch contexts: makes machine code, installs nothing
+/// (a background compiler has one of its own, see `Engine::set_background_compile`).
+pub struct Compiler {
     isa: OwnedTargetIsa,
     /// For regions with a loop when `isa` uses the single-pass register allocator: the
     /// backtracking one (its loops run faster; system mode compiles the rest single-pass).
     loop_isa: Option<OwnedTargetIsa>,
     ctx: Context,
     fctx: FunctionBuilderContext,
+}
+
+impl Compiler {
+    /// A compiler with Cranelift's `opt_level` (optionally `+` a register allocator).
+    pub fn new(opt_level: &str) -> Result<Compiler, BackendError> {
+        let loop_isa = match opt_level.split_once('+') {
+            Some((level, "single_pass")) => Some(host_isa(level)?),
+            _ => None,
+        };
+        Ok(Compiler {
+            isa: host_isa(opt_level)?,
+            loop_isa,
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+        })
+    }
+
+    /// The machine code of a region (`units[0]` is the entry point); `looping` regions get
+    /// the loop register allocator, if any. Valid until the next compile.
+    pub fn region_code(
+        &mut self,
+        units: &[&Unit],
+        p: LowerParams,
+        looping: bool,
+    ) -> Result<&[u8], CompileError> {
+        let swap = looping && self.loop_isa.is_some();
+        if swap {
+            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
+        }
+        let r = self.build(lower::unit_signature(), |b, fcfg| {
+            lower::lower_region(b, units, p, fcfg)
+        });
+        if swap {
+            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
+        }
+        r?;
+        Ok(self.code_bytes())
+    }
+
+    /// The code of the last successful [`Compiler::build`].
+    fn code_bytes(&self) -> &[u8] {
+        self.ctx
+            .compiled_code()
+            .map_or(&[][..], |c| c.code_buffer())
+    }
+
+    /// Builds and compiles a function (its code: [`Compiler::code_bytes`]).
+    fn build(
+        &mut self,
+        sig: Signature,
+        build: impl FnOnce(FunctionBuilder<'_>, TargetFrontendConfig),
+    ) -> Result<(), CompileError> {
+        self.ctx.clear();
+        self.ctx.func = Function::with_name_signature(UserFuncName::default(), sig);
+        let fcfg = self.isa.frontend_config();
+        build(
+            FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx),
+            fcfg,
+        );
+        let compiled = match self.ctx.compile(&*self.isa, &mut ControlPlane::default()) {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(CompileError::Broken(format!(
+                    "{:?}\n{}",
+                    e.inner,
+                    e.func.display()
+                )));
+            }
+        };
+        if !compiled.buffer.relocs().is_empty() {
+            return Err(CompileError::Broken(format!(
+                "unexpected relocations: {:?}",
+                compiled.buffer.relocs()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The compiler and its code memory.
+pub struct Jit {
+    comp: Compiler,
     code: CodeMemory,
     /// `extern "C" fn(env, code) -> exit`: calls a unit with the tail convention.
     pub trampoline: u64,
@@ -129,15 +212,8 @@ impl Jit {
     /// Creates the compiler with `code_size` bytes of code memory and installs the trampoline
     /// and the stub.
     pub fn new(code_size: usize, opt_level: &str) -> Result<Jit, BackendError> {
-        let loop_isa = match opt_level.split_once('+') {
-            Some((level, "single_pass")) => Some(host_isa(level)?),
-            _ => None,
-        };
         let mut jit = Jit {
-            isa: host_isa(opt_level)?,
-            loop_isa,
-            ctx: Context::new(),
-            fctx: FunctionBuilderContext::new(),
+            comp: Compiler::new(opt_level)?,
             code: CodeMemory::new(code_size)?,
             trampoline: 0,
             stub: 0,
@@ -187,23 +263,27 @@ impl Jit {
         p: LowerParams,
         looping: bool,
     ) -> Result<Compiled, CompileError> {
-        let swap = looping && self.loop_isa.is_some();
-        if swap {
-            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
-        }
-        let r = self.compile_with(lower::unit_signature(), |b, fcfg| {
-            lower::lower_region(b, units, p, fcfg)
-        });
-        if swap {
-            std::mem::swap(&mut self.isa, self.loop_isa.as_mut().expect("checked"));
-        }
-        r
+        let code = self.comp.region_code(units, p, looping)?;
+        Jit::place(&mut self.code, code)
+    }
+
+    /// Installs machine code made by a [`Compiler`] into code memory.
+    pub fn install(&mut self, code: &[u8]) -> Result<Compiled, CompileError> {
+        Jit::place(&mut self.code, code)
+    }
+
+    fn place(mem: &mut CodeMemory, code: &[u8]) -> Result<Compiled, CompileError> {
+        let addr = mem.install(code).ok_or(CompileError::Full)?;
+        Ok(Compiled {
+            addr,
+            size: code.len(),
+        })
     }
 
     #[cfg_attr(not(test), allow(dead_code, reason = "used by tests and clif traces"))]
     /// The last compiled function's CLIF text (for `clif` traces and test failures).
     pub fn last_clif(&self) -> String {
-        self.ctx.func.display().to_string()
+        self.comp.ctx.func.display().to_string()
     }
 
     /// Forgets every compiled unit (not the trampoline and stub).
@@ -226,33 +306,8 @@ impl Jit {
         sig: Signature,
         build: impl FnOnce(FunctionBuilder<'_>, TargetFrontendConfig),
     ) -> Result<Compiled, CompileError> {
-        self.ctx.clear();
-        self.ctx.func = Function::with_name_signature(UserFuncName::default(), sig);
-        let fcfg = self.isa.frontend_config();
-        build(
-            FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx),
-            fcfg,
-        );
-        let compiled = match self.ctx.compile(&*self.isa, &mut ControlPlane::default()) {
-            Ok(c) => c,
-            Err(e) => {
-                return Err(CompileError::Broken(format!(
-                    "{:?}\n{}",
-                    e.inner,
-                    e.func.display()
-                )));
-            }
-        };
-        if !compiled.buffer.relocs().is_empty() {
-            return Err(CompileError::Broken(format!(
-                "unexpected relocations: {:?}",
-                compiled.buffer.relocs()
-            )));
-        }
-        let bytes = compiled.code_buffer();
-        let size = bytes.len();
-        let addr = self.code.install(bytes).ok_or(CompileError::Full)?;
-        Ok(Compiled { addr, size })
+        self.comp.build(sig, build)?;
+        Jit::place(&mut self.code, self.comp.code_bytes())
     }
 }
 

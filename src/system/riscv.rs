@@ -234,6 +234,12 @@ impl Hart {
                 .map_or(0, |pa| (pa >> 12) as u32);
             (ppn << 2) | prv
         })));
+        // A boot runs a great deal of code a few hundred times: compile it on another host
+        // thread while the hart keeps interpreting (`XLAT_FG_COMPILE=1`: in the hart's own
+        // lookups, to measure the difference).
+        if std::env::var_os("XLAT_FG_COMPILE").is_none() {
+            engine.set_background_compile(true);
+        }
         let alarm = Alarm::start(irqs.clone());
         let mut h = Hart {
             engine,

@@ -599,3 +599,82 @@ fn traces_print_without_disturbing_the_run() {
     let code = env.jmp_cache[xlat_ir::abi::jmp_cache_index(0x104)].code;
     assert!(code != 0 && e.is_jit_code(code));
 }
+
+/// li r1, 60000; loop: addi r1, -1; addi r2, <step>; bnez r1, loop; ecall
+fn long_loop(step: u8) -> [[u8; 4]; 5] {
+    [
+        [7, 1, 0x60, 0xea],
+        [1, 1, 0xff, 0],
+        [1, 2, step, 0],
+        [2, 1, 0xfe, 0],
+        [4, 0, 0, 0],
+    ]
+}
+
+#[test]
+fn background_compile_gives_the_same_results_and_installs_code() {
+    let mem = TestMem::new();
+    load(&mem, 0x100, &long_loop(1));
+    let e = engine(&mem, Accel::Jit, 3);
+    e.set_background_compile(true);
+    let mut env = CpuState::new_boxed();
+    let mut rounds = 0;
+    while e.stats().units_compiled == 0 {
+        rounds += 1;
+        assert!(rounds < 10_000, "nothing was compiled: {:?}", e.stats());
+        env.pc = 0x100;
+        env.set_word(reg_offset(2), 0);
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!((r(&env, 1), r(&env, 2), env.pc), (0, 60_000, 0x110));
+    }
+    // Once installed, the loop runs chained.
+    let before = e.stats().units_executed;
+    env.pc = 0x100;
+    env.set_word(reg_offset(2), 0);
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!(r(&env, 2), 60_000);
+    e.set_background_compile(false);
+    let s = e.stats();
+    assert!(s.units_executed - before < 100, "{s:?}");
+}
+
+#[test]
+fn background_compile_never_installs_code_of_changed_guest_code() {
+    let mem = TestMem::new();
+    let e = engine(&mem, Accel::Jit, 2);
+    e.set_background_compile(true);
+    let mut env = CpuState::new_boxed();
+    for round in 0..200u64 {
+        let step = 1 + (round % 3) as u8;
+        load(&mem, 0x100, &long_loop(step));
+        e.invalidate(0x100, 0x14);
+        env.pc = 0x100;
+        env.set_word(reg_offset(2), 0);
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!(r(&env, 2), 60_000 * u64::from(step), "round {round}");
+    }
+}
+
+#[test]
+fn background_compile_with_full_code_memory_flushes_and_keeps_going() {
+    // As full_code_memory_flushes_and_keeps_going, with the compiler thread filling it too.
+    let mem = TestMem::new();
+    let mut prog = vec![[1u8, 2, 1, 0]; 1000];
+    prog.push([4, 0, 0, 0]);
+    load(&mem, 0x0, &prog);
+    let cfg = EngineConfig {
+        hot_threshold: 0,
+        max_insns: 1,
+        code_size: 32 << 10,
+        ..EngineConfig::default()
+    };
+    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    e.set_background_compile(true);
+    let mut env = CpuState::new_boxed();
+    for round in 1..=4 {
+        env.pc = 0;
+        assert_eq!(e.run(&mut env), RunExit::Syscall);
+        assert_eq!(r(&env, 2), 1000 * round);
+    }
+    assert!(e.stats().flushes >= 1, "{:?}", e.stats());
+}
