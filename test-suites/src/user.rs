@@ -57,6 +57,32 @@ pub fn input_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Busybox applet invocations on [`input_dir`]'s `in.txt` that every user-mode suite runs;
+/// each adds its own.
+pub const BUSYBOX_APPLETS: &[&[&str]] = &[
+    &["echo", "hello", "world"],
+    &["seq", "1", "7"],
+    &["sort", "in.txt"],
+    &["sort", "-n", "-r", "in.txt"],
+    &["md5sum", "in.txt"],
+    &["sha256sum", "in.txt"],
+    &["wc", "in.txt"],
+    &["uniq", "-c", "in.txt"],
+    &["cut", "-c", "1-9", "in.txt"],
+    &["sed", "s/line/LINE/;s/abc/x/g", "in.txt"],
+    &["grep", "-c", "abcabc", "in.txt"],
+    &[
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo $((i * i)); done; x=abc; echo ${#x}",
+    ],
+    &["expr", "12345", "*", "6789"],
+    &["factor", "1234567890"],
+    &["od", "-A", "x", "-t", "x1z", "-N", "64", "in.txt"],
+    &["sh", "-c", "gzip -c in.txt | gzip -d | md5sum"],
+    &["basename", "/a/b/c.txt", ".txt"],
+];
+
 /// Compiles `src` into `exe` (`CC FLAGS -o EXE SRC LIBS`); whether the compiler succeeded.
 pub fn compile(cc: &str, flags: &[&str], src: &Path, exe: &Path, libs: &[&str]) -> bool {
     Command::new(cc)

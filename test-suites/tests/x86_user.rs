@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use xlat_test_suites::user::Reference::Native;
-use xlat_test_suites::user::{assert_same_as, compile, input_dir};
+use xlat_test_suites::user::{BUSYBOX_APPLETS, assert_same_as, compile, input_dir};
 use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root};
 
 /// Builds test-suites/guest/x86_64/NAME.c with the host gcc (`gcc FLAGS -o EXE SRC LIBS`)
@@ -36,39 +36,18 @@ fn busybox_applets_match_native() {
         return;
     }
     let d = input_dir("x86_user");
-    let cases: &[&[&str]] = &[
-        &["echo", "hello", "world"],
-        &["seq", "1", "7"],
-        &["sort", "in.txt"],
-        &["sort", "-n", "-r", "in.txt"],
-        &["md5sum", "in.txt"],
-        &["sha256sum", "in.txt"],
-        &["wc", "in.txt"],
-        &["uniq", "-c", "in.txt"],
-        &["cut", "-c", "1-9", "in.txt"],
-        &["sed", "s/line/LINE/;s/abc/x/g", "in.txt"],
-        &["grep", "-c", "abcabc", "in.txt"],
+    let own: &[&[&str]] = &[
         &[
             "awk",
             "{s += $2} END {print s, s/NR; printf \"%.3f %e\\n\", sqrt(s), s*1.5}",
             "in.txt",
         ],
-        &[
-            "sh",
-            "-c",
-            "for i in 1 2 3; do echo $((i * i)); done; x=abc; echo ${#x}",
-        ],
         &["printf", "%5.2f %x %s\\n", "3.14159", "255", "ok"],
-        &["expr", "12345", "*", "6789"],
-        &["factor", "1234567890"],
         &["dc", "-e", "2 64 ^ p"],
-        &["od", "-A", "x", "-t", "x1z", "-N", "64", "in.txt"],
         &["tr", "a-z", "A-Z"],
-        &["sh", "-c", "gzip -c in.txt | gzip -d | md5sum"],
         &["sh", "-c", "bzip2 -c in.txt | bzip2 -d | sha1sum"],
-        &["basename", "/a/b/c.txt", ".txt"],
     ];
-    for args in cases {
+    for args in BUSYBOX_APPLETS.iter().chain(own) {
         assert_same_as(Native, &bb, args, &d);
     }
 }
