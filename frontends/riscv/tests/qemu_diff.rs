@@ -350,7 +350,13 @@ fn random_input(r: &mut Rng) -> Vec<u64> {
         for v in &mut rec[32..64] {
             *v = fp_value(r);
         }
-        rec[64] = (r.next() % 5) << 5; // frm 0..4, no flags
+        // frm 0..4; flags: none, NX alone (the inline fast path's usual state) or random.
+        let flags = match r.next() % 4 {
+            0 | 1 => 0,
+            2 => 1,
+            _ => r.next() % 32,
+        };
+        rec[64] = ((r.next() % 5) << 5) | flags;
         for v in &mut rec[65..] {
             *v = int_value(r);
         }
@@ -513,6 +519,32 @@ fn random_instructions_match_qemu() {
     let cases: Vec<Vec<u32>> = (0..CASES).map(|_| vec![instruction(&mut r)]).collect();
     let input = random_input(&mut r);
     if let Some(want) = qemu("alu", seed, &cases, &input) {
+        compare(seed, &cases, &input, &want);
+    }
+}
+
+/// A random F/D computational instruction (OP-FP or one of the fused multiply-adds).
+fn fp_instruction(r: &mut Rng) -> u32 {
+    loop {
+        let w = instruction(r);
+        if matches!(w & 0x7f, 0x53 | 0x43 | 0x47 | 0x4b | 0x4f) {
+            return w;
+        }
+    }
+}
+
+/// F/D instructions only, each case two of them so the second often runs with the flags the
+/// first raised: the inline fast paths (NX set or exact results, RNE static or dynamic) against
+/// QEMU's soft-float, with results and fflags compared.
+#[test]
+fn random_fp_instructions_match_qemu() {
+    let seed = seed();
+    let mut r = Rng(seed ^ 0xf10a);
+    let cases: Vec<Vec<u32>> = (0..CASES)
+        .map(|_| vec![fp_instruction(&mut r), fp_instruction(&mut r)])
+        .collect();
+    let input = random_input(&mut r);
+    if let Some(want) = qemu("fp", seed, &cases, &input) {
         compare(seed, &cases, &input, &want);
     }
 }

@@ -1,13 +1,24 @@
 //! RV64F / RV64D — Unprivileged ISA, ch. "F" and "D" Standard Extensions.
 //! Loads, stores, moves and sign injection are IR, and so are compares and min/max of non-NaN
-//! operands ([`super::fcmp`]); arithmetic, classify and conversions call a PURE fast helper ([`crate::helpers::fpfast`]) that handles every case that
-//! leaves `fflags` unchanged, and the full helper ([`crate::helpers`]) only when it says so;
-//! both use [`crate::fpu`] for exact IEEE results.
+//! operands ([`super::fcmp`]). Arithmetic, fma and conversions in round-to-nearest (static
+//! `rm` 0, or dynamic with `frm` 0; float → integer in any mode but RMM) compute inline with the
+//! IR's float ops through [`xlat_ir::fp`] when the result cannot change `fflags` (NX already
+//! set or the operation exact, no special operand or result); otherwise, and for the other
+//! rounding modes, they call a PURE fast helper ([`crate::helpers::fpfast`]) that handles every
+//! case that leaves `fflags` unchanged, and the full helper ([`crate::helpers`]) only when it
+//! says so; both use [`crate::fpu`] for exact IEEE results.
 
 use super::LiftCx;
 use crate::decode::{Args, I, Op, R4, Rf, S};
+use crate::fpu;
 use crate::helpers::{self, fpfast};
-use xlat_ir::{Cond, Helper, MemOp, Opcode, Temp, Ty};
+use crate::state::{FFLAGS, FRM};
+use xlat_ir::fp::{self, FastPath, FpOp};
+use xlat_ir::{Builder, Cond, FRound, Helper, MemOp, Opcode, Temp, Ty};
+
+/// Single and double operands and results, as IR types.
+const F32: Ty = Ty::I32;
+const F64: Ty = Ty::I64;
 
 pub(super) const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
@@ -33,6 +44,7 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
     let kind = u64::from(a.rs2 & 1 == 0) * CVT_SIGNED + u64::from(a.rs2 < 2) * CVT_WORD;
     let (ff, f, x) = (Src::Ff, Src::F, Src::X);
     let fast = |h, extra, sentinel| Fast { h, extra, sentinel };
+    let inl = |op, ty, arg| Some(Inline { op, ty, arg });
     match op {
         FsgnjS => gen_sgnj_s(cx, a, Opcode::Or, false),
         FsgnjnS => gen_sgnj_s(cx, a, Opcode::Or, true),
@@ -72,70 +84,27 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
         FminS | FmaxS | FminD | FmaxD | FeqS | FltS | FleS | FeqD | FltD | FleD => {
             return super::fcmp::lift(cx, op, a, raw);
         }
-        FaddS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FADD_S, None, SENTINEL),
-        ),
-        FsubS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FSUB_S, None, SENTINEL),
-        ),
-        FmulS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FMUL_S, None, SENTINEL),
-        ),
-        FdivS => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FDIV_S, None, SENTINEL),
-        ),
-        FaddD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FADD_D, None, SENTINEL),
-        ),
-        FsubD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FSUB_D, None, SENTINEL),
-        ),
-        FmulD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FMUL_D, None, SENTINEL),
-        ),
-        FdivD => gen_op(
-            cx,
-            a,
-            raw,
-            ff,
-            Dst::F,
-            fast(&fpfast::FDIV_D, None, SENTINEL),
-        ),
+        FaddS | FsubS | FmulS | FdivS | FaddD | FsubD | FmulD | FdivD => {
+            let (h, o, t) = match op {
+                FaddS => (&fpfast::FADD_S, FpOp::Add, F32),
+                FsubS => (&fpfast::FSUB_S, FpOp::Sub, F32),
+                FmulS => (&fpfast::FMUL_S, FpOp::Mul, F32),
+                FdivS => (&fpfast::FDIV_S, FpOp::Div, F32),
+                FaddD => (&fpfast::FADD_D, FpOp::Add, F64),
+                FsubD => (&fpfast::FSUB_D, FpOp::Sub, F64),
+                FmulD => (&fpfast::FMUL_D, FpOp::Mul, F64),
+                _ => (&fpfast::FDIV_D, FpOp::Div, F64),
+            };
+            gen_op(
+                cx,
+                a,
+                raw,
+                ff,
+                Dst::F,
+                fast(h, None, SENTINEL),
+                inl(o, t, t),
+            )
+        }
         FsqrtS => gen_op(
             cx,
             a,
@@ -143,6 +112,7 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             f,
             Dst::F,
             fast(&fpfast::FSQRT_S, None, SENTINEL),
+            inl(FpOp::Sqrt, F32, F32),
         ),
         FsqrtD => gen_op(
             cx,
@@ -151,6 +121,7 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             f,
             Dst::F,
             fast(&fpfast::FSQRT_D, None, SENTINEL),
+            inl(FpOp::Sqrt, F64, F64),
         ),
         FcvtSD => gen_op(
             cx,
@@ -159,6 +130,7 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             f,
             Dst::F,
             fast(&fpfast::CVT_S_D, None, SENTINEL),
+            inl(FpOp::CvtF, F32, F64),
         ),
         FcvtDS => gen_op(
             cx,
@@ -167,31 +139,49 @@ fn lift_rf(cx: &mut LiftCx, op: Op, a: Rf, raw: u32) -> bool {
             f,
             Dst::F,
             fast(&fpfast::CVT_D_S, None, SENTINEL),
+            inl(FpOp::CvtF, F64, F32),
         ),
-        FcvtWS | FcvtWuS | FcvtLS | FcvtLuS => {
-            let h = fast(&fpfast::TO_INT_S, Some(kind), SENTINEL_INT);
-            gen_op(cx, a, raw, f, Dst::X, h)
+        FcvtWS | FcvtWuS | FcvtLS | FcvtLuS | FcvtWD | FcvtWuD | FcvtLD | FcvtLuD => {
+            let single = matches!(op, FcvtWS | FcvtWuS | FcvtLS | FcvtLuS);
+            let (h, from) = if single {
+                (&fpfast::TO_INT_S, F32)
+            } else {
+                (&fpfast::TO_INT_D, F64)
+            };
+            let to = if a.rs2 < 2 { Ty::I32 } else { Ty::I64 };
+            let i = to_int_mode(a.rm).and_then(|m| {
+                let o = if a.rs2 & 1 == 0 {
+                    FpOp::ToS(m)
+                } else {
+                    FpOp::ToU(m)
+                };
+                inl(o, to, from)
+            });
+            gen_op(cx, a, raw, f, Dst::X, fast(h, Some(kind), SENTINEL_INT), i)
         }
-        FcvtWD | FcvtWuD | FcvtLD | FcvtLuD => {
-            let h = fast(&fpfast::TO_INT_D, Some(kind), SENTINEL_INT);
-            gen_op(cx, a, raw, f, Dst::X, h)
+        FcvtSW | FcvtSWu | FcvtSL | FcvtSLu | FcvtDW | FcvtDWu | FcvtDL | FcvtDLu => {
+            let single = matches!(op, FcvtSW | FcvtSWu | FcvtSL | FcvtSLu);
+            let (h, to) = if single {
+                (&fpfast::FROM_INT_S, F32)
+            } else {
+                (&fpfast::FROM_INT_D, F64)
+            };
+            let from = if a.rs2 < 2 { Ty::I32 } else { Ty::I64 };
+            let o = if a.rs2 & 1 == 0 {
+                FpOp::FromS
+            } else {
+                FpOp::FromU
+            };
+            gen_op(
+                cx,
+                a,
+                raw,
+                x,
+                Dst::F,
+                fast(h, Some(kind), SENTINEL),
+                inl(o, to, from),
+            )
         }
-        FcvtSW | FcvtSWu | FcvtSL | FcvtSLu => gen_op(
-            cx,
-            a,
-            raw,
-            x,
-            Dst::F,
-            fast(&fpfast::FROM_INT_S, Some(kind), SENTINEL),
-        ),
-        FcvtDW | FcvtDWu | FcvtDL | FcvtDLu => gen_op(
-            cx,
-            a,
-            raw,
-            x,
-            Dst::F,
-            fast(&fpfast::FROM_INT_D, Some(kind), SENTINEL),
-        ),
         _ => return false,
     }
     true
@@ -244,28 +234,90 @@ struct Fast {
 /// `r = fast(args)`, and where that is the sentinel, `r = full(full_args..., raw)`. The
 /// instruction word is made only on the slow path, so it is not live across the fast call.
 fn gen_fast_or_full(
-    cx: &mut LiftCx,
+    b: &mut Builder,
     fast: &Fast,
     args: &[Temp],
     full: &'static Helper,
     full_args: &[Temp],
     raw: u32,
 ) -> Temp {
-    let r = cx.b.call(fast.h, args);
-    let sentinel = cx.b.konst(Ty::I64, fast.sentinel);
-    let done = cx.b.label();
-    cx.b.branch(Cond::Ne, r, sentinel, done);
-    let insn = cx.b.konst(Ty::I64, u64::from(raw));
+    let r = b.call(fast.h, args);
+    let sentinel = b.konst(Ty::I64, fast.sentinel);
+    let done = b.label();
+    b.branch(Cond::Ne, r, sentinel, done);
+    let insn = b.konst(Ty::I64, u64::from(raw));
     let n = full_args.len();
     let mut fargs = [insn; 4];
     fargs[..n].copy_from_slice(full_args);
-    let v = cx.b.call(full, &fargs[..=n]);
-    cx.b.mov(r, v);
-    cx.b.set_label(done);
+    let v = b.call(full, &fargs[..=n]);
+    b.mov(r, v);
+    b.set_label(done);
     r
 }
 
-fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
+/// How an instruction computes inline ([`xlat_ir::fp`]): the operation, its result type and
+/// its operands' type (f32 operands are unboxed f registers, i32 ones the low half of an x
+/// register).
+#[derive(Clone, Copy)]
+struct Inline {
+    op: FpOp,
+    ty: Ty,
+    arg: Ty,
+}
+
+/// Where the rounding is round-to-nearest-even: no condition for a static `rm` of 0, `frm ==
+/// 0` for the dynamic one (7); `None` (no fast path) for the other static modes.
+fn gen_rne_cond(b: &mut Builder, rm: u8) -> Option<Option<Temp>> {
+    match rm {
+        0 => Some(None),
+        7 => {
+            let frm = b.get_reg(Ty::I64, FRM);
+            let z = b.konst(Ty::I64, 0);
+            Some(Some(b.setcond(Cond::Eq, frm, z)))
+        }
+        _ => None,
+    }
+}
+
+/// The fast path's precondition: `rne` and, for single operands, that they are all properly
+/// NaN-boxed (the AND of the registers has an all-ones high word).
+fn gen_fast_ok(b: &mut Builder, rne: Option<Temp>, boxed: &[Temp]) -> Option<Temp> {
+    let mut ok = rne;
+    if let Some((&first, rest)) = boxed.split_first() {
+        let all = rest
+            .iter()
+            .fold(first, |acc, &r| b.binop(Opcode::And, acc, r));
+        let k = b.konst(Ty::I64, BOX);
+        let c = b.setcond(Cond::Geu, all, k);
+        ok = Some(match ok {
+            Some(o) => b.binop(Opcode::And, o, c),
+            None => c,
+        });
+    }
+    ok
+}
+
+/// The fast path's flags: `fflags` NX.
+const FLAGS: fp::Flags = fp::Flags::Sticky {
+    off: FFLAGS,
+    ty: Ty::I64,
+    mask: fpu::NX as u64,
+};
+
+/// A register value as an operand of type `t` (the low half for i32/f32).
+fn gen_operand(b: &mut Builder, v: Temp, t: Ty) -> Temp {
+    if t == Ty::I32 { b.trunc(v) } else { v }
+}
+
+fn gen_op(
+    cx: &mut LiftCx,
+    a: Rf,
+    raw: u32,
+    src: Src,
+    dst: Dst,
+    fast: Fast,
+    inline: Option<Inline>,
+) {
     if bad_static_rm(a.rm) {
         return cx.gen_illegal();
     }
@@ -274,16 +326,94 @@ fn gen_op(cx: &mut LiftCx, a: Rf, raw: u32, src: Src, dst: Dst, fast: Fast) {
         Src::F => (cx.gen_get_f(a.rs1), cx.b.konst(Ty::I64, 0)),
         Src::X => (cx.gen_get_x(a.rs1), cx.b.konst(Ty::I64, 0)),
     };
-    let rm = cx.b.konst(Ty::I64, u64::from(a.rm));
-    let args = match (src, fast.extra) {
-        (Src::Ff, _) => [x, y, rm],
-        (_, e) => [x, rm, cx.b.konst(Ty::I64, e.unwrap_or(0))],
+    let slow = |b: &mut Builder| {
+        let rm = b.konst(Ty::I64, u64::from(a.rm));
+        let args = match (src, fast.extra) {
+            (Src::Ff, _) => [x, y, rm],
+            (_, e) => [x, rm, b.konst(Ty::I64, e.unwrap_or(0))],
+        };
+        let n = usize::from(fast.h.nargs);
+        gen_fast_or_full(b, &fast, &args[..n], &helpers::FP_OP, &[x, y], raw)
     };
-    let n = usize::from(fast.h.nargs);
-    let v = gen_fast_or_full(cx, &fast, &args[..n], &helpers::FP_OP, &[x, y], raw);
+    let v =
+        match inline.and_then(|i| gen_inline_ok(&mut cx.b, a.rm, i, src, x, y).map(|ok| (i, ok))) {
+            None => slow(&mut cx.b),
+            Some((i, ok)) => {
+                let regs: &[Temp] = if matches!(src, Src::Ff) {
+                    &[x, y]
+                } else {
+                    &[x]
+                };
+                let args: Vec<Temp> = regs
+                    .iter()
+                    .map(|&r| gen_operand(&mut cx.b, r, i.arg))
+                    .collect();
+                let p = FastPath {
+                    op: i.op,
+                    ty: i.ty,
+                    args: &args,
+                    flags: FLAGS,
+                    ok,
+                };
+                let r = fp::gen_fast_path(&mut cx.b, &p, slow);
+                gen_result(&mut cx.b, r, dst)
+            }
+        };
     match dst {
         Dst::F => cx.gen_set_f(a.rd, v),
         Dst::X => cx.gen_set_x(a.rd, v),
+    }
+}
+
+/// The precondition of `i` with rounding field `rm`, or `None` when it has no fast path.
+fn gen_inline_ok(
+    b: &mut Builder,
+    rm: u8,
+    i: Inline,
+    src: Src,
+    x: Temp,
+    y: Temp,
+) -> Option<Option<Temp>> {
+    let boxed: &[Temp] = match (src, i.arg) {
+        (Src::Ff, Ty::I32) => &[x, y],
+        (Src::F, Ty::I32) => &[x],
+        _ => &[],
+    };
+    let rne = match i.op {
+        // f32 → f64 and i32 → f64 are exact: the rounding mode does not matter.
+        FpOp::CvtF if i.ty == Ty::I64 => None,
+        FpOp::FromS | FpOp::FromU if i.arg == Ty::I32 && i.ty == Ty::I64 => None,
+        // Float → integer rounds with its own mode (`to_int_mode`), dynamic only in RNE.
+        FpOp::ToS(_) | FpOp::ToU(_) if rm != 7 => None,
+        _ => gen_rne_cond(b, rm)?,
+    };
+    Some(gen_fast_ok(b, rne, boxed))
+}
+
+/// The [`FRound`] mode of a float → integer conversion's `rm`: RNE, RTZ, RDN, RUP, and dynamic
+/// (fast only when `frm` is RNE); RMM has none.
+fn to_int_mode(rm: u8) -> Option<FRound> {
+    match rm {
+        0 | 7 => Some(FRound::Nearest),
+        1 => Some(FRound::Trunc),
+        2 => Some(FRound::Floor),
+        3 => Some(FRound::Ceil),
+        _ => None,
+    }
+}
+
+/// An inline result as the register value: singles NaN-boxed, 32-bit integers sign-extended
+/// (W and WU results alike, as RV64 wants).
+fn gen_result(b: &mut Builder, r: Temp, dst: Dst) -> Temp {
+    if b.ty(r) == Ty::I64 {
+        return r;
+    }
+    match dst {
+        Dst::F => {
+            let v = b.extu(r);
+            b.binop_imm(Opcode::Or, v, BOX)
+        }
+        Dst::X => b.exts(r),
     }
 }
 
@@ -301,19 +431,45 @@ fn lift_fma(cx: &mut LiftCx, a: R4, raw: u32) {
         0x12 => fpfast::FMA_NEG_PRODUCT,
         _ => fpfast::FMA_NEG_PRODUCT | fpfast::FMA_NEG_ADDEND,
     };
-    let k = cx.b.konst(Ty::I64, u64::from(a.rm) | neg);
     // The format field's low bit: 0 single, 1 double.
-    let h = if (raw >> 25) & 1 == 0 {
-        &fpfast::FMA_S
+    let (h, ty) = if (raw >> 25) & 1 == 0 {
+        (&fpfast::FMA_S, Ty::I32)
     } else {
-        &fpfast::FMA_D
+        (&fpfast::FMA_D, Ty::I64)
     };
     let fast = Fast {
         h,
         extra: None,
         sentinel: fpfast::SENTINEL,
     };
-    let v = gen_fast_or_full(cx, &fast, &[x, y, z, k], &helpers::FP_FMA, &[x, y, z], raw);
+    let slow = |b: &mut Builder| {
+        let k = b.konst(Ty::I64, u64::from(a.rm) | neg);
+        gen_fast_or_full(b, &fast, &[x, y, z, k], &helpers::FP_FMA, &[x, y, z], raw)
+    };
+    let Some(rne) = gen_rne_cond(&mut cx.b, a.rm) else {
+        let v = slow(&mut cx.b);
+        return cx.gen_set_f(a.rd, v);
+    };
+    let boxed: &[Temp] = if ty == Ty::I32 { &[x, y, z] } else { &[] };
+    let ok = gen_fast_ok(&mut cx.b, rne, boxed);
+    // -(a·b) is (-a)·b exactly: the negations are sign flips of the first and third operand.
+    let sign = 1u64 << (ty.bits() - 1);
+    let mut args = [x, y, z].map(|r| gen_operand(&mut cx.b, r, ty));
+    if neg & fpfast::FMA_NEG_PRODUCT != 0 {
+        args[0] = cx.b.binop_imm(Opcode::Xor, args[0], sign);
+    }
+    if neg & fpfast::FMA_NEG_ADDEND != 0 {
+        args[2] = cx.b.binop_imm(Opcode::Xor, args[2], sign);
+    }
+    let p = FastPath {
+        op: FpOp::Fma,
+        ty,
+        args: &args,
+        flags: FLAGS,
+        ok,
+    };
+    let r = fp::gen_fast_path(&mut cx.b, &p, slow);
+    let v = gen_result(&mut cx.b, r, Dst::F);
     cx.gen_set_f(a.rd, v);
 }
 
