@@ -107,6 +107,31 @@ impl Cx {
             }
         };
         let z = self.k(0);
+        if k.kind == flags::EFLAGS {
+            // Materialized RFLAGS bits (comis*, popf, sahf...): test the bits.
+            let f = k.s1;
+            let t = match cc >> 1 {
+                0 => self.opi(Opcode::And, f, 0x800),
+                1 => self.opi(Opcode::And, f, 0x1),
+                2 => self.opi(Opcode::And, f, 0x40),
+                3 => self.opi(Opcode::And, f, 0x41),
+                4 => self.opi(Opcode::And, f, 0x80),
+                5 => self.opi(Opcode::And, f, 0x4),
+                n => {
+                    // SF != OF (and, for le/g, ZF).
+                    let o = self.opi(Opcode::Shr, f, 4);
+                    let x = self.op(Opcode::Xor, f, o);
+                    let x = self.opi(Opcode::And, x, 0x80);
+                    if n == 6 {
+                        x
+                    } else {
+                        let zf = self.opi(Opcode::And, f, 0x40);
+                        self.op(Opcode::Or, x, zf)
+                    }
+                }
+            };
+            return Some(CondParts::Cmp(if neg { Cond::Eq } else { Cond::Ne }, t, z));
+        }
         let cmp = |c: Cond, a: Temp, b: Temp| Some(CondParts::Cmp(pick(c), a, b));
         match (k.kind, cc >> 1) {
             (flags::SUB, 1) => cmp(Cond::Ltu, k.s1, k.s2),

@@ -8,6 +8,7 @@ mod ctl;
 mod int;
 mod sse;
 mod sse4;
+mod ssefast;
 mod ssefp;
 mod swar;
 #[cfg(test)]

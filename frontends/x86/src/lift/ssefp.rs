@@ -1,6 +1,6 @@
 //! Lifting SSE/SSE2 floating point: scalar moves, arithmetic, conversions, compares, MXCSR.
 
-use super::{Cx, Flow};
+use super::{Cx, Flow, ssefast};
 use crate::ssefp::op;
 use crate::{helpers, state};
 use iced_x86::{Mnemonic as M, OpKind, Register};
@@ -85,8 +85,26 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             let a = cx.mem_addr();
             let v = cx.read(1, a, bytes)?;
             let (kb, kd) = (cx.k(u64::from(bytes)), cx.k(u64::from(double)));
-            let f = cx.b.call(&helpers::H_FROM_INT, &[v, kb, kd]);
-            set_low(cx, d, f, if double { 8 } else { 4 });
+            let to = if double { Ty::I64 } else { Ty::I32 };
+            let src = if bytes == 4 { cx.b.trunc(v) } else { v };
+            let out = cx.b.temp(Ty::I64);
+            if bytes == 4 && double {
+                // Always exact: no flags, no rounding.
+                let f = cx.b.fconvert(Opcode::FCvtFromS, to, src);
+                cx.b.mov(out, f);
+            } else {
+                let (slow, done) = (cx.b.label(), cx.b.label());
+                ssefast::check_mxcsr(cx, slow);
+                let f = cx.b.fconvert(Opcode::FCvtFromS, to, src);
+                let f = if double { f } else { cx.b.extu(f) };
+                cx.b.mov(out, f);
+                cx.b.jump(done);
+                cx.b.set_label(slow);
+                let f = cx.b.call(&helpers::H_FROM_INT, &[v, kb, kd]);
+                cx.b.mov(out, f);
+                cx.b.set_label(done);
+            }
+            set_low(cx, d, out, if double { 8 } else { 4 });
             Some(())
         }
         M::Cvtdq2pd => {
@@ -109,8 +127,37 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             let r = cx.i.op0_register();
             let bytes = r.size() as u64;
             let arg = cx.k(u64::from(double) | (bytes << 1) | (u64::from(trunc) << 8));
+            let out = cx.b.temp(Ty::I64);
+            let (slow, done) = (cx.b.label(), cx.b.label());
+            // Fast: default MXCSR with PE set (a dropped fraction adds nothing), not a NaN,
+            // and in range (the saturated values go slow: x86 wants 0x80..0 and IE).
+            ssefast::check_mxcsr(cx, slow);
+            ssefast::check_not_nan(cx, v, double, slow);
+            let x = if double { v } else { cx.b.trunc(v) };
+            let x = if trunc {
+                x
+            } else {
+                cx.b.fround(xlat_ir::FRound::Nearest, x)
+            };
+            let ity = if bytes == 8 { Ty::I64 } else { Ty::I32 };
+            let n = cx.b.fconvert(Opcode::FCvtToS, ity, x);
+            let n = if bytes == 8 { n } else { cx.b.extu(n) };
+            let (min, max) = if bytes == 8 {
+                (1u64 << 63, (1u64 << 63) - 1)
+            } else {
+                (0x8000_0000, 0x7fff_ffff)
+            };
+            let kmin = cx.k(min);
+            cx.b.branch(xlat_ir::Cond::Eq, n, kmin, slow);
+            let kmax = cx.k(max);
+            cx.b.branch(xlat_ir::Cond::Eq, n, kmax, slow);
+            cx.b.mov(out, n);
+            cx.b.jump(done);
+            cx.b.set_label(slow);
             let x = cx.b.call(&helpers::H_TO_INT, &[v, arg]);
-            cx.set_gpr(r, x);
+            cx.b.mov(out, x);
+            cx.b.set_label(done);
+            cx.set_gpr(r, out);
             Some(())
         }
         M::Ucomisd | M::Comisd | M::Ucomiss | M::Comiss => {
@@ -120,7 +167,15 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             let b = low(cx, 1, bytes)?;
             let signalling = matches!(m, M::Comisd | M::Comiss);
             let kd = cx.k(u64::from(double) | (u64::from(signalling) << 1));
-            let f = cx.b.call(&helpers::H_FCMP, &[a, b, kd]);
+            let f = cx.b.temp(Ty::I64);
+            let (slow, done) = (cx.b.label(), cx.b.label());
+            let fast = ssefast::compare(cx, double, a, b, slow);
+            cx.b.mov(f, fast);
+            cx.b.jump(done);
+            cx.b.set_label(slow);
+            let r = cx.b.call(&helpers::H_FCMP, &[a, b, kd]);
+            cx.b.mov(f, r);
+            cx.b.set_label(done);
             cx.set_cc_eflags(f);
             Some(())
         }
@@ -230,9 +285,28 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         let a = cx.zext(a, bytes);
         let b = low(cx, 1, bytes)?;
         let k = cx.k(code);
+        if !ssefast::has_arith(kind) {
+            let r = cx.b.call(&helpers::H_FP_SCALAR, &[k, a, b]);
+            set_low(cx, d, r, bytes);
+            return Some(());
+        }
+        let out = cx.b.temp(Ty::I64);
+        let (slow, done) = (cx.b.label(), cx.b.label());
+        if kind != op::MIN && kind != op::MAX {
+            ssefast::check_mxcsr(cx, slow);
+        }
+        let r = ssefast::arith(cx, kind, double, a, b, slow)?;
+        cx.b.mov(out, r);
+        cx.b.jump(done);
+        cx.b.set_label(slow);
         let r = cx.b.call(&helpers::H_FP_SCALAR, &[k, a, b]);
-        set_low(cx, d, r, bytes);
+        cx.b.mov(out, r);
+        cx.b.set_label(done);
+        set_low(cx, d, out, bytes);
         return Some(());
+    }
+    if !packed && kind == op::CVT {
+        return scalar_cvt(cx, double, d);
     }
     let s = match cx.i.op1_kind() {
         OpKind::Register => xmm_off(cx.i.op1_register())?,
@@ -257,6 +331,73 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         code |= (cx.i.try_immediate(2).ok()? & 7) << 8;
     }
     let args = [cx.k(code), cx.k(u64::from(d)), cx.k(u64::from(s))];
+    if !(packed && ssefast::has_arith(kind)) {
+        cx.b.call_void(&helpers::H_FP, &args);
+        return Some(());
+    }
+    // Packed: every lane inline, or the whole instruction in the helper if any lane is
+    // special (nothing is written before that is known).
+    let (slow, done) = (cx.b.label(), cx.b.label());
+    if kind != op::MIN && kind != op::MAX {
+        ssefast::check_mxcsr(cx, slow);
+    }
+    let mut res = [None; 2];
+    for (h, slot) in res.iter_mut().enumerate() {
+        let off = 8 * h as u32;
+        let a = cx.b.get_reg(Ty::I64, d + off);
+        let b = cx.b.get_reg(Ty::I64, s + off);
+        *slot = Some(if double {
+            ssefast::arith(cx, kind, true, a, b, slow)?
+        } else {
+            let (a0, b0) = (cx.zext(a, 4), cx.zext(b, 4));
+            let (a1, b1) = (cx.opi(Opcode::Shr, a, 32), cx.opi(Opcode::Shr, b, 32));
+            let r0 = ssefast::arith(cx, kind, false, a0, b0, slow)?;
+            let r1 = ssefast::arith(cx, kind, false, a1, b1, slow)?;
+            let r1 = cx.opi(Opcode::Shl, r1, 32);
+            cx.op(Opcode::Or, r0, r1)
+        });
+    }
+    cx.b.set_reg(d, res[0]?);
+    cx.b.set_reg(d + 8, res[1]?);
+    cx.b.jump(done);
+    cx.b.set_label(slow);
     cx.b.call_void(&helpers::H_FP, &args);
+    cx.b.set_label(done);
+    Some(())
+}
+
+/// cvtss2sd (`double`: the destination is a double) and cvtsd2ss, scalar: inline unless the
+/// operand is special or the conversion could raise a new flag.
+fn scalar_cvt(cx: &mut Cx, double: bool, d: u32) -> Option<()> {
+    // Source width: the other precision.
+    let sbytes = if double { 4 } else { 8 };
+    let v = low(cx, 1, sbytes)?;
+    let out = cx.b.temp(Ty::I64);
+    let (slow, done) = (cx.b.label(), cx.b.label());
+    ssefast::check_not_nan(cx, v, !double, slow);
+    ssefast::check_not_subnormal(cx, v, !double, slow);
+    if double {
+        // f32 -> f64 is exact.
+        let x = cx.b.trunc(v);
+        let r = cx.b.fconvert(Opcode::FCvtF, Ty::I64, x);
+        cx.b.mov(out, r);
+    } else {
+        ssefast::check_mxcsr(cx, slow);
+        let r = cx.b.fconvert(Opcode::FCvtF, Ty::I32, v);
+        let r = cx.b.extu(r);
+        ssefast::check_normal(cx, r, false, slow);
+        cx.b.mov(out, r);
+    }
+    cx.b.jump(done);
+    cx.b.set_label(slow);
+    // The exact helper on the state: the source's low lane staged in XTMP.
+    cx.b.set_reg(state::XTMP, v);
+    let code = (op::CVT << 2) | u64::from(double);
+    let args = [cx.k(code), cx.k(u64::from(d)), cx.k(u64::from(state::XTMP))];
+    cx.b.call_void(&helpers::H_FP, &args);
+    let r = cx.b.get_reg(Ty::I64, d);
+    cx.b.mov(out, r);
+    cx.b.set_label(done);
+    set_low(cx, d, out, if double { 8 } else { 4 });
     Some(())
 }
