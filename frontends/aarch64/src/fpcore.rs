@@ -736,6 +736,165 @@ pub(crate) fn convert(c: &mut Fpc, x: u64, from: u32, to: u32, rnd: Rnd) -> u64 
     }
 }
 
+/// RecipEstimate: `a` in 256..512 (0.5 <= x < 1 in 1/512 steps) to 256..512 (1 <= r < 2).
+fn recip_estimate(a: u64) -> u64 {
+    let a = a * 2 + 1;
+    let b = (1 << 19) / a;
+    b.div_ceil(2)
+}
+
+/// RecipSqrtEstimate: `a` in 128..512 (0.25 <= x < 1) to 256..512.
+fn rsqrt_estimate(a: u64) -> u64 {
+    let a = if a < 256 {
+        a * 2 + 1
+    } else {
+        (((a >> 1) << 1) + 1) * 2
+    };
+    let mut b = 512u64;
+    while a * (b + 1) * (b + 1) < 1 << 28 {
+        b += 1;
+    }
+    b.div_ceil(2)
+}
+
+/// The 52-bit fraction and biased exponent of a single or double, as the estimates scale them.
+fn frac_exp(x: u64, es: u32) -> (u64, i64) {
+    if es == 64 {
+        (x & ((1 << 52) - 1), ((x >> 52) & 0x7ff) as i64)
+    } else {
+        ((x & ((1 << 23) - 1)) << 29, ((x >> 23) & 0xff) as i64)
+    }
+}
+
+/// Packs sign, a biased exponent and a 52-bit fraction into an `es`-bit float.
+fn pack52(sign: bool, exp: i64, frac: u64, es: u32) -> u64 {
+    let f = Fmt::of(es);
+    zero(sign, es) | ((exp as u64) << f.frac) | (frac >> (52 - f.frac))
+}
+
+/// FPRecipEstimate (FRECPE).
+pub(crate) fn recpe(c: &mut Fpc, x: u64, es: u32) -> u64 {
+    let u = unpack(c, x, es);
+    match u.kind {
+        Kind::QNaN | Kind::SNaN => return process_nan(c, x, es),
+        Kind::Inf => return zero(u.sign, es),
+        Kind::Zero => {
+            c.flags |= DZC;
+            return inf(u.sign, es);
+        }
+        Kind::Num => {}
+    }
+    let f = Fmt::of(es);
+    let top = u.exp + msb(u128::from(u.mant)); // value in [2^top, 2^(top+1))
+    if top < -f.bias() - 1 {
+        // |x| < 2^-128 (single) or 2^-1024 (double): the reciprocal overflows.
+        let to_inf = match c.rnd() {
+            Rnd::Up => !u.sign,
+            Rnd::Down => u.sign,
+            Rnd::Zero => false,
+            _ => true,
+        };
+        c.flags |= OFC | IXC;
+        return if to_inf {
+            inf(u.sign, es)
+        } else {
+            inf(u.sign, es) - 1
+        };
+    }
+    if c.fz() && top >= f.bias() - 1 {
+        c.flags |= UFC;
+        return zero(u.sign, es);
+    }
+    let (mut frac, mut exp) = frac_exp(x, es);
+    if exp == 0 {
+        if frac >> 51 == 0 {
+            exp = -1;
+            frac = (frac << 2) & ((1 << 52) - 1);
+        } else {
+            frac = (frac << 1) & ((1 << 52) - 1);
+        }
+    }
+    let scaled = 256 | (frac >> 44);
+    let mut rexp = 2 * i64::from(f.bias()) - 1 - exp;
+    let est = recip_estimate(scaled);
+    let mut frac = (est & 0xff) << 44;
+    if rexp == 0 {
+        frac = (1 << 51) | (frac >> 1);
+    } else if rexp == -1 {
+        frac = (1 << 50) | (frac >> 2);
+        rexp = 0;
+    }
+    pack52(u.sign, rexp, frac, es)
+}
+
+/// FPRSqrtEstimate (FRSQRTE).
+pub(crate) fn rsqrte(c: &mut Fpc, x: u64, es: u32) -> u64 {
+    let u = unpack(c, x, es);
+    match u.kind {
+        Kind::QNaN | Kind::SNaN => return process_nan(c, x, es),
+        Kind::Zero => {
+            c.flags |= DZC;
+            return inf(u.sign, es);
+        }
+        _ if u.sign => {
+            c.flags |= IOC;
+            return default_nan(es);
+        }
+        Kind::Inf => return zero(false, es),
+        Kind::Num => {}
+    }
+    let f = Fmt::of(es);
+    let (mut frac, mut exp) = frac_exp(x, es);
+    if exp == 0 {
+        while frac >> 51 == 0 {
+            frac = (frac << 1) & ((1 << 52) - 1);
+            exp -= 1;
+        }
+        frac = (frac << 1) & ((1 << 52) - 1);
+    }
+    // An odd biased exponent scales to [0.25, 0.5), an even one to [0.5, 1).
+    let scaled = if exp & 1 == 1 {
+        0x80 | (frac >> 45)
+    } else {
+        0x100 | (frac >> 44)
+    };
+    let rexp = (3 * i64::from(f.bias()) - 1 - exp).div_euclid(2);
+    let est = rsqrt_estimate(scaled);
+    pack52(false, rexp, (est & 0xff) << 44, es)
+}
+
+/// FPRecpX (FRECPX): the exponent inverted, fraction cleared.
+pub(crate) fn recpx(c: &mut Fpc, x: u64, es: u32) -> u64 {
+    let u = unpack(c, x, es);
+    if u.is_nan() {
+        return process_nan(c, x, es);
+    }
+    let f = Fmt::of(es);
+    let e = (x >> f.frac) & f.emax_biased();
+    let r = if e == 0 {
+        f.emax_biased() - 1
+    } else {
+        !e & f.emax_biased()
+    };
+    zero(u.sign, es) | (r << f.frac)
+}
+
+/// URECPE on a 32-bit lane.
+pub(crate) fn urecpe(x: u64) -> u64 {
+    if x & (1 << 31) == 0 {
+        return 0xffff_ffff;
+    }
+    recip_estimate((x >> 23) & 0x1ff) << 23
+}
+
+/// URSQRTE on a 32-bit lane.
+pub(crate) fn ursqrte(x: u64) -> u64 {
+    if x >> 30 == 0 {
+        return 0xffff_ffff;
+    }
+    rsqrt_estimate((x >> 23) & 0x1ff) << 23
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,10 @@ fn misc(c: &mut Fpc, op: u32, u: bool, a_bit: bool, x: u64, es: u32) -> Option<u
         (0b01111, false, true) => fpcore::abs(x, es),
         (0b01111, true, true) => neg(x, es),
         (0b11111, true, true) => fpcore::sqrt(c, x, es),
+        (0b11101, false, true) => fpcore::recpe(c, x, es),
+        (0b11101, true, true) => fpcore::rsqrte(c, x, es),
+        (0b11100, false, true) if es == 32 => fpcore::urecpe(x),
+        (0b11100, true, true) if es == 32 => fpcore::ursqrte(x),
         _ => return None,
     })
 }
@@ -380,12 +384,17 @@ pub fn scalar(env: &mut CpuState, insn: u32) -> bool {
             | (0b11101, true, _)
             | (0b11010, true, true)
     );
-    let scalar_misc =
-        matches!(op2, 0b11010..=0b11101) || matches!((op2, a_bit), (0b01100..=0b01110, true));
+    let scalar_misc = matches!(
+        (op2, a_bit),
+        (0b11010..=0b11011 | 0b11101, _) | (0b11100, false)
+    ) || matches!((op2, a_bit), (0b01100..=0b01110, true));
+    let frecpx = insn & 0xffbf_fc00 == 0x5ea1_f800;
     let mut c = ctx(env);
     let fcvtxn = insn & 0xffff_fc00 == 0x7e61_6800;
     let r = if fcvtxn {
         fpcore::convert(&mut c, lane(a, 0, 64), 64, 32, Rnd::Odd)
+    } else if frecpx {
+        fpcore::recpx(&mut c, x, es)
     } else if insn & 0xdf20_0400 == 0x5e20_0400 && op3 >= 0b11000 {
         if !scalar_three {
             return false;
