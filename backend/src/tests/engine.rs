@@ -142,14 +142,60 @@ fn r(env: &CpuState, i: usize) -> u64 {
     env.word(reg_offset(i))
 }
 
+/// li r1, n; loop: addi r1, -1; addi r2, step; bnez r1, loop; ecall
+const fn count_loop(n: u16, step: u8) -> [[u8; 4]; 5] {
+    let [lo, hi] = n.to_le_bytes();
+    [
+        [7, 1, lo, hi],
+        [1, 1, 0xff, 0],
+        [1, 2, step, 0],
+        [2, 1, 0xfe, 0],
+        [4, 0, 0, 0],
+    ]
+}
+
 /// li r1, 1000; loop: addi r1, -1; addi r2, 1; bnez r1, loop; ecall
-const COUNT_LOOP: [[u8; 4]; 5] = [
-    [7, 1, 0xe8, 0x03],
-    [1, 1, 0xff, 0],
-    [1, 2, 1, 0],
-    [2, 1, 0xfe, 0],
-    [4, 0, 0, 0],
-];
+pub(super) const COUNT_LOOP: [[u8; 4]; 5] = count_loop(1000, 1);
+
+/// li r3, outer; loop: li r1, 60000; inner: addi r1,-1; addi r2,1; bnez r1,inner;
+/// addi r3,-1; bnez r3,loop; ecall — r2 ends at outer * 60000, all of it chained.
+fn nested_loop(outer: u8) -> [[u8; 4]; 8] {
+    [
+        [7, 3, outer, 0],
+        [7, 1, 0x60, 0xea],
+        [1, 1, 0xff, 0],
+        [1, 2, 1, 0],
+        [2, 1, 0xfe, 0],
+        [1, 3, 0xff, 0],
+        [2, 3, 0xfb, 0],
+        [4, 0, 0, 0],
+    ]
+}
+
+/// Two vCPU threads run the program at 0x100 over and over (each run must end in ecall and
+/// pass `check`) until `disturb`, run meanwhile on this thread, returns; so whatever `disturb`
+/// does lands while compiled code runs, however the threads get scheduled. Returns how many
+/// runs finished.
+fn on_two_vcpus(e: &Engine, check: impl Fn(&CpuState) + Sync, disturb: impl FnOnce()) -> u64 {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let vcpu = || {
+            let mut runs = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let mut env = CpuState::new_boxed();
+                env.pc = 0x100;
+                assert_eq!(e.run(&mut env), RunExit::Syscall);
+                check(&env);
+                runs += 1;
+            }
+            runs
+        };
+        let (a, b) = (s.spawn(vcpu), s.spawn(vcpu));
+        disturb();
+        stop.store(true, Ordering::Relaxed);
+        a.join().unwrap() + b.join().unwrap()
+    })
+}
 
 #[test]
 fn loop_gives_the_same_result_in_every_tier() {
@@ -299,9 +345,9 @@ fn fence_i_flushes_and_continues() {
     assert_eq!(e.stats().flushes, 1);
 }
 
-#[test]
-fn full_code_memory_flushes_and_keeps_going() {
-    // 1000 separate one-instruction units (max_insns 1) doing addi r2, 1, then ecall; twice.
+/// An engine whose 32 KiB of code memory cannot hold the 1000 separate one-instruction units
+/// (max_insns 1) at 0 doing addi r2, 1 before an ecall.
+fn thousand_units_in_32_kib() -> Engine {
     let mem = TestMem::new();
     let mut prog = vec![[1u8, 2, 1, 0]; 1000];
     prog.push([4, 0, 0, 0]);
@@ -312,7 +358,13 @@ fn full_code_memory_flushes_and_keeps_going() {
         code_size: 32 << 10,
         ..EngineConfig::default()
     };
-    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    Engine::new(toy(), mem, cfg).unwrap()
+}
+
+#[test]
+fn full_code_memory_flushes_and_keeps_going() {
+    // 1000 separate one-instruction units (max_insns 1) doing addi r2, 1, then ecall; twice.
+    let e = thousand_units_in_32_kib();
     let mut env = CpuState::new_boxed();
     for round in 1..=2 {
         env.pc = 0;
@@ -398,51 +450,26 @@ fn jit_without_a_direct_map_runs_accesses_out_of_line() {
 
 #[test]
 fn flush_from_another_thread_pulls_running_vcpus_out_safely() {
-    // li r3, 200; outer: li r1, 60000; inner: addi r1,-1; addi r2,1; bnez r1,inner;
-    // addi r3,-1; bnez r3,outer; ecall  — 12 M chained iterations per vCPU
-    let prog = [
-        [7, 3, 200, 0],
-        [7, 1, 0x60, 0xea],
-        [1, 1, 0xff, 0],
-        [1, 2, 1, 0],
-        [2, 1, 0xfe, 0],
-        [1, 3, 0xff, 0],
-        [2, 3, 0xfb, 0],
-        [4, 0, 0, 0],
-    ];
+    // 12 M chained iterations per run
     let mem = TestMem::new();
-    load(&mem, 0x100, &prog);
+    load(&mem, 0x100, &nested_loop(200));
     let e = engine(&mem, Accel::Jit, 0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        // Each vCPU reruns the program until the test has flushed enough times, so flushes
-        // always land while compiled code runs, however the threads get scheduled.
-        let vcpu = || {
-            let mut runs = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let mut env = CpuState::new_boxed();
-                env.pc = 0x100;
-                assert_eq!(e.run(&mut env), RunExit::Syscall);
-                assert_eq!(r(&env, 2), 12_000_000);
-                assert_eq!(
-                    env.exit_request.load(Ordering::Relaxed),
-                    0,
-                    "no request leaks"
-                );
-                runs += 1;
-            }
-            runs
-        };
-        let (a, b) = (s.spawn(vcpu), s.spawn(vcpu));
+    let check = |env: &CpuState| {
+        assert_eq!(r(env, 2), 12_000_000);
+        assert_eq!(
+            env.exit_request.load(Ordering::Relaxed),
+            0,
+            "no request leaks"
+        );
+    };
+    let runs = on_two_vcpus(&e, check, || {
         for _ in 0..30 {
             e.flush();
             std::thread::sleep(std::time::Duration::from_micros(300));
         }
-        stop.store(true, Ordering::Relaxed);
-        let runs = a.join().unwrap() + b.join().unwrap();
-        assert!(runs >= 2);
-        assert_eq!(e.stats().flushes, 30);
     });
+    assert!(runs >= 2);
+    assert_eq!(e.stats().flushes, 30);
 }
 
 #[test]
@@ -520,39 +547,20 @@ fn invalidating_a_chained_target_unlinks_the_slot_that_led_to_it() {
 #[test]
 fn invalidating_while_vcpus_run_is_safe() {
     // The flush test's nested loop, invalidated over and over while two vCPUs run it.
-    let prog = [
-        [7, 3, 100, 0],
-        [7, 1, 0x60, 0xea],
-        [1, 1, 0xff, 0],
-        [1, 2, 1, 0],
-        [2, 1, 0xfe, 0],
-        [1, 3, 0xff, 0],
-        [2, 3, 0xfb, 0],
-        [4, 0, 0, 0],
-    ];
     let mem = TestMem::new();
-    load(&mem, 0x100, &prog);
+    load(&mem, 0x100, &nested_loop(100));
     let e = engine(&mem, Accel::Jit, 0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let vcpu = || {
-            while !stop.load(Ordering::Relaxed) {
-                let mut env = CpuState::new_boxed();
-                env.pc = 0x100;
-                assert_eq!(e.run(&mut env), RunExit::Syscall);
-                assert_eq!(r(&env, 2), 6_000_000);
+    on_two_vcpus(
+        &e,
+        |env| assert_eq!(r(env, 2), 6_000_000),
+        || {
+            for k in 0..40u64 {
+                e.invalidate(0x100 + 4 * (k % 8), 4);
+                std::thread::sleep(std::time::Duration::from_micros(200));
             }
-        };
-        let (a, b) = (s.spawn(vcpu), s.spawn(vcpu));
-        for k in 0..40u64 {
-            e.invalidate(0x100 + 4 * (k % 8), 4);
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-        stop.store(true, Ordering::Relaxed);
-        a.join().unwrap();
-        b.join().unwrap();
-        assert!(e.stats().units_invalidated > 3, "{:?}", e.stats());
-    });
+        },
+    );
+    assert!(e.stats().units_invalidated > 3, "{:?}", e.stats());
 }
 
 #[test]
@@ -600,21 +608,10 @@ fn traces_print_without_disturbing_the_run() {
     assert!(code != 0 && e.is_jit_code(code));
 }
 
-/// li r1, 60000; loop: addi r1, -1; addi r2, <step>; bnez r1, loop; ecall
-fn long_loop(step: u8) -> [[u8; 4]; 5] {
-    [
-        [7, 1, 0x60, 0xea],
-        [1, 1, 0xff, 0],
-        [1, 2, step, 0],
-        [2, 1, 0xfe, 0],
-        [4, 0, 0, 0],
-    ]
-}
-
 #[test]
 fn background_compile_gives_the_same_results_and_installs_code() {
     let mem = TestMem::new();
-    load(&mem, 0x100, &long_loop(1));
+    load(&mem, 0x100, &count_loop(60_000, 1));
     let e = engine(&mem, Accel::Jit, 3);
     e.set_background_compile(true);
     let mut env = CpuState::new_boxed();
@@ -646,7 +643,7 @@ fn background_compile_never_installs_code_of_changed_guest_code() {
     let mut env = CpuState::new_boxed();
     for round in 0..200u64 {
         let step = 1 + (round % 3) as u8;
-        load(&mem, 0x100, &long_loop(step));
+        load(&mem, 0x100, &count_loop(60_000, step));
         e.invalidate(0x100, 0x14);
         env.pc = 0x100;
         env.set_word(reg_offset(2), 0);
@@ -658,17 +655,7 @@ fn background_compile_never_installs_code_of_changed_guest_code() {
 #[test]
 fn background_compile_with_full_code_memory_flushes_and_keeps_going() {
     // As full_code_memory_flushes_and_keeps_going, with the compiler thread filling it too.
-    let mem = TestMem::new();
-    let mut prog = vec![[1u8, 2, 1, 0]; 1000];
-    prog.push([4, 0, 0, 0]);
-    load(&mem, 0x0, &prog);
-    let cfg = EngineConfig {
-        hot_threshold: 0,
-        max_insns: 1,
-        code_size: 32 << 10,
-        ..EngineConfig::default()
-    };
-    let e = Engine::new(toy(), mem.clone(), cfg).unwrap();
+    let e = thousand_units_in_32_kib();
     e.set_background_compile(true);
     let mut env = CpuState::new_boxed();
     for round in 1..=4 {

@@ -4,7 +4,7 @@
 //!
 //! `XLAT_REGION_CASES=N` (default 2,000); `XLAT_REGION_SEED=S` (hex) replays one case.
 
-use super::engine::{load, toy};
+use super::engine::{COUNT_LOOP, load, toy};
 use super::randunit::{self, Rng, SLOT_PCS};
 use super::{Harness, Outcome, TestMem};
 use crate::jit;
@@ -282,13 +282,7 @@ fn exit_request_breaks_a_region_loop() {
 fn counted_guest_insns_are_the_same_in_every_tier() {
     // li r1, 1000; loop: addi r1,-1; addi r2,1; bnez r1,loop; ecall. Units entered: the first
     // (li + the loop body, 4 insns), the loop unit 999 times (3 insns), the ecall unit (1).
-    let prog = [
-        [7, 1, 0xe8, 0x03],
-        [1, 1, 0xff, 0],
-        [1, 2, 1, 0],
-        [2, 1, 0xfe, 0],
-        [4, 0, 0, 0],
-    ];
+    let prog = COUNT_LOOP;
     let want = 4 + 999 * 3 + 1;
     for (accel, hot, count) in [
         (Accel::Interp, 0, true),
