@@ -326,16 +326,21 @@ impl Engine {
         }
         let flags = self.tb_flags.get().map_or(0, |f| (f.0)(env));
         let key = TbKey { pc: env.pc, flags };
-        if inner.cache.get(key).is_none() {
-            self.translate(&mut inner, key);
-        }
-        let Some(tb) = inner.cache.get(key) else {
-            return Next::Full;
+        // One hash lookup per unit run: the TB is held by its Arc from here on (a compile
+        // below never takes it out of the cache; a full code memory returns first).
+        let tb = match inner.cache.get(key) {
+            Some(tb) => tb.clone(),
+            None => {
+                self.translate(&mut inner, key);
+                match inner.cache.get(key) {
+                    Some(tb) => tb.clone(),
+                    None => return Next::Full,
+                }
+            }
         };
         let mut code = tb.code();
         if code == 0 && self.has_jit && !tb.no_jit.load(Ordering::Relaxed) {
             if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
-                let tb = tb.clone();
                 // In the background, it stays interpreted until its code is installed.
                 if !self.queue(&mut inner, &tb, key) {
                     let full;
@@ -348,14 +353,11 @@ impl Engine {
                 tb.runs.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let Some(tb) = inner.cache.get(key) else {
-            return Next::Full;
-        };
         let next = if code != 0 {
             if self.tb_flags.get().is_some() && !crate::softmmu::same_page(prev, tb.pc) {
                 env.last_slot = 0; // system mode chains only within a page
             }
-            self.link(env, tb, code);
+            self.link(env, &tb, code);
             Next::Code(code)
         } else {
             tb.ir().map_or(Next::Full, Next::Interp)

@@ -310,7 +310,11 @@ fn run_riscv64(a: &SystemArgs) -> Result<i32, String> {
                         };
                         hart.set_shared_code(smp > 1);
                         hart.run(stop);
-                        Ok(hart.engine().stats().to_string())
+                        Ok(format!(
+                            "{} hart_cpu_ms={}",
+                            hart.engine().stats(),
+                            riscv::thread_cpu_ms()
+                        ))
                     })
                     .map_err(|e| format!("cannot start hart {id}: {e}"))
             })

@@ -23,6 +23,20 @@ pub const SYSTEM_OPT_LEVEL: &str = "none+single_pass";
 /// Interpreted runs before a block is compiled in system mode (measured as above).
 pub const SYSTEM_HOT_THRESHOLD: u32 = 200;
 
+/// CPU time of the calling thread so far, ms (`-d stats`: a hart's own time, without the
+/// background compiler's).
+pub fn thread_cpu_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass and nothing else.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
 /// The hart's translation inputs, kept in step with its CSRs by the loop.
 #[derive(Debug, Default)]
 struct RvMmu {
@@ -379,8 +393,11 @@ impl Hart {
                 // One 4 KiB page: its TLB entries and the jump-cache entries of its code
                 // (blocks are keyed by physical page, see `Hart::new`).
                 self.mem.flush_page(va);
+                // Only the slots the page's pcs (2-byte aligned) index can hold its entries.
                 let page = va >> 12;
-                for e in self.env.jmp_cache.iter_mut() {
+                for off in (0..1u64 << 12).step_by(2) {
+                    let e =
+                        &mut self.env.jmp_cache[xlat_ir::abi::jmp_cache_index((page << 12) + off)];
                     if e.pc >> 12 == page {
                         *e = xlat_ir::abi::JmpCacheEntry::default();
                     }
