@@ -377,3 +377,89 @@ pub fn fp2_args(insn: u32) -> Option<(u64, u64, u64)> {
     let regs = u64::from(f(insn, 4, 0) | f(insn, 9, 5) << 8 | f(insn, 20, 16) << 16);
     Some((regs, u64::from(op), u64::from(f(insn, 22, 22))))
 }
+
+/// Slow-path operation codes of [`FP_SLOW`] (bits 7:0 of its first argument; bits 15:8 hold
+/// the element size, 32 or 64, and bits 31:16 an operation detail).
+pub(crate) mod slow {
+    /// a + b
+    pub const ADD: u64 = 0;
+    /// a - b
+    pub const SUB: u64 = 1;
+    /// a * b
+    pub const MUL: u64 = 2;
+    /// a / b
+    pub const DIV: u64 = 3;
+    /// -(a * b)
+    pub const NMUL: u64 = 4;
+    /// sqrt(a)
+    pub const SQRT: u64 = 5;
+    /// c + a * b (operands already negated as the instruction asks)
+    pub const FMA: u64 = 6;
+    /// signed integer a (detail: its width, 32 or 64) to float
+    pub const FROM_S: u64 = 7;
+    /// unsigned integer a to float
+    pub const FROM_U: u64 = 8;
+    /// float a to the other width (the element size is the destination's)
+    pub const CVT: u64 = 9;
+    /// float a to a signed integer (detail: width | rounding mode << 7, the mode as FPCR.RMode
+    /// numbers, 4 = ties away)
+    pub const TO_S: u64 = 10;
+    /// float a to an unsigned integer
+    pub const TO_U: u64 = 11;
+}
+
+/// The precise path of the inline FP operations: computes `op` (see [`slow`]) on bit patterns
+/// with [`crate::fpcore`] under FPCR, accrues FPSR, returns the result's bits.
+extern "C" fn helper_fp_slow(env: &mut CpuState, op: u64, a: u64, b: u64, c3: u64) -> u64 {
+    let es = ((op >> 8) & 0xff) as u32;
+    let detail = ((op >> 16) & 0xffff) as u32;
+    let m = if es == 64 { u64::MAX } else { 0xffff_ffff };
+    let mut c = fpvec::ctx(env);
+    let rnd = c.rnd();
+    let r = match op & 0xff {
+        slow::ADD => fpcore::add(&mut c, a & m, b & m, es, false),
+        slow::SUB => fpcore::add(&mut c, a & m, b & m, es, true),
+        slow::MUL => fpcore::mul(&mut c, a & m, b & m, es, false),
+        slow::DIV => fpcore::div(&mut c, a & m, b & m, es),
+        slow::NMUL => fpvec::neg(fpcore::mul(&mut c, a & m, b & m, es, false), es),
+        slow::SQRT => fpcore::sqrt(&mut c, a & m, es),
+        slow::FMA => fpcore::fma(&mut c, c3 & m, a & m, b & m, es),
+        slow::FROM_S | slow::FROM_U => {
+            let (neg, mag) = match (op & 0xff == slow::FROM_S, detail) {
+                (true, 32) => ((a as i32) < 0, u64::from((a as i32).unsigned_abs())),
+                (true, _) => ((a as i64) < 0, (a as i64).unsigned_abs()),
+                (false, 32) => (false, a & 0xffff_ffff),
+                (false, _) => (false, a),
+            };
+            fpcore::from_fixed(&mut c, neg, mag, 0, es, rnd)
+        }
+        slow::CVT => {
+            let from = if es == 64 { 32 } else { 64 };
+            let fm = if from == 64 { u64::MAX } else { 0xffff_ffff };
+            fpcore::convert(&mut c, a & fm, from, es, rnd)
+        }
+        _ => {
+            let bits = detail & 0x7f;
+            let mode = match detail >> 7 {
+                4 => Rnd::Away,
+                r => Rnd::from_rmode(u64::from(r)),
+            };
+            let signed = op & 0xff == slow::TO_S;
+            fpcore::to_fixed(&mut c, a & m, es, 0, bits, signed, mode)
+        }
+    };
+    fpvec::commit(env, &c);
+    r
+}
+
+/// FPCR and FPSR: the only state [`FP_SLOW`] touches.
+static FP_STATE_WORDS: [u32; 2] = [state::FPCR, state::FPSR];
+
+/// The slow path of the inline FP operations ([`helper_fp_slow`]).
+pub(crate) static FP_SLOW: xlat_ir::Helper = xlat_ir::Helper {
+    name: "a64_fp_slow",
+    func: helper_fp_slow,
+    nargs: 4,
+    flags: xlat_ir::HelperFlags::STATE,
+    state_words: Some(&FP_STATE_WORDS),
+};

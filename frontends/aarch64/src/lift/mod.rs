@@ -5,6 +5,7 @@ mod atomics;
 mod branch;
 mod dp_imm;
 mod dp_reg;
+mod fp_ir;
 mod ldst;
 mod simd_int;
 #[cfg(test)]
@@ -176,7 +177,9 @@ fn lift_one(cx: &mut LiftCx) {
         0b0100 | 0b0110 | 0b1100 | 0b1110 => ldst::lift(cx),
         0b0111 | 0b1111 => {
             let ok = crate::simd::exec(None, cx.insn);
-            if let (true, Some((r, o, d))) = (ok, crate::fp::fp2_args(cx.insn)) {
+            if ok && fp_ir::lift(cx) {
+                // Lifted into IR float ops.
+            } else if let (true, Some((r, o, d))) = (ok, crate::fp::fp2_args(cx.insn)) {
                 let args = [r, o, d].map(|v| cx.b.konst(Ty::I64, v));
                 cx.b.call_void(&crate::fp::FP2, &args);
             } else if ok && !simd_ir::lift(cx) && !simd_int::lift(cx) {

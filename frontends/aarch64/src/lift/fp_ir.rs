@@ -1,0 +1,344 @@
+//! Scalar FP and the common vector FP arithmetic lifted into IR float ops through the shared
+//! fast path ([`xlat_ir::fp`]): the host computes when FPCR has the default RMode, FZ and DN,
+//! FPSR.IXC is already set and operands and result are ordinary; otherwise [`crate::fp::FP_SLOW`]
+//! computes the exact Arm result and flags. Moves, FABS/FNEG and FCSEL are plain bit operations;
+//! FCMP/FCMPE compare inline unless an operand is a NaN or FPCR is not the default. Anything
+//! else is left to the AdvSIMD/FP helper.
+
+use super::LiftCx;
+use crate::fp::{FP_SLOW, slow};
+use crate::fpcore::{FPCR_MODE_BITS, IXC};
+use crate::state;
+use xlat_ir::fp::{self as ffp, FastPath, Flags, FpOp};
+use xlat_ir::{Cond, FCond, FRound, Opcode, Temp, Ty};
+
+fn fty(es: u32) -> Ty {
+    if es == 64 { Ty::I64 } else { Ty::I32 }
+}
+
+fn sign(es: u32) -> u64 {
+    1 << (es - 1)
+}
+
+/// Nonzero when FPCR.RMode, FZ and DN are all clear.
+fn fpcr_ok(cx: &mut LiftCx) -> Temp {
+    let f = cx.b.get_reg(Ty::I64, state::FPCR);
+    let m = cx.b.binop_imm(Opcode::And, f, FPCR_MODE_BITS);
+    let z = cx.b.konst(Ty::I64, 0);
+    cx.b.setcond(Cond::Eq, m, z)
+}
+
+/// The low `es` bits of `v{r}` as a temp of the float's width.
+fn get_f(cx: &mut LiftCx, r: u32, es: u32) -> Temp {
+    let w = cx.b.get_reg(Ty::I64, state::v(r as u8));
+    if es == 64 { w } else { cx.b.trunc(w) }
+}
+
+fn to64(cx: &mut LiftCx, v: Temp) -> Temp {
+    if cx.b.ty(v) == Ty::I64 {
+        v
+    } else {
+        cx.b.extu(v)
+    }
+}
+
+/// Writes a scalar result to `v{rd}`, zeroing the rest of the register.
+fn set_f(cx: &mut LiftCx, rd: u32, v: Temp) {
+    let w = to64(cx, v);
+    cx.b.set_reg(state::v(rd as u8), w);
+    let z = cx.b.konst(Ty::I64, 0);
+    cx.b.set_reg(state::v(rd as u8) + 8, z);
+}
+
+fn neg(cx: &mut LiftCx, v: Temp, es: u32) -> Temp {
+    cx.b.binop_imm(Opcode::Xor, v, sign(es))
+}
+
+/// `op` on `args` with the fast path; `code` is the [`slow`] operation (with its size and
+/// detail bits) and `slow_args` its operands.
+fn fast(cx: &mut LiftCx, op: FpOp, ty: Ty, args: &[Temp], code: u64, slow_args: &[Temp]) -> Temp {
+    let ok = fpcr_ok(cx);
+    let p = FastPath {
+        op,
+        ty,
+        args,
+        flags: Flags::Sticky {
+            off: state::FPSR,
+            ty: Ty::I64,
+            mask: u64::from(IXC),
+        },
+        ok: Some(ok),
+    };
+    ffp::gen_fast_path(&mut cx.b, &p, |b| {
+        let mut a = vec![b.konst(Ty::I64, code)];
+        for &t in slow_args {
+            a.push(if b.ty(t) == Ty::I64 { t } else { b.extu(t) });
+        }
+        while a.len() < 4 {
+            a.push(b.konst(Ty::I64, 0));
+        }
+        b.call(&FP_SLOW, &a)
+    })
+}
+
+/// A binary arithmetic op (`opc` as in the scalar 2-source encoding: 0 FMUL, 1 FDIV, 2 FADD,
+/// 3 FSUB, 8 FNMUL) on two floats of size `es`.
+fn arith2(cx: &mut LiftCx, opc: u32, a: Temp, b: Temp, es: u32) -> Temp {
+    let (op, code) = match opc {
+        0 => (FpOp::Mul, slow::MUL),
+        1 => (FpOp::Div, slow::DIV),
+        2 => (FpOp::Add, slow::ADD),
+        3 => (FpOp::Sub, slow::SUB),
+        _ => (FpOp::Mul, slow::NMUL),
+    };
+    let code = code | u64::from(es) << 8;
+    if opc == 8 {
+        // -(a * b) is (-a) * b for every non-NaN result; NaNs take the slow path.
+        let na = neg(cx, a, es);
+        return fast(cx, op, fty(es), &[na, b], code, &[a, b]);
+    }
+    fast(cx, op, fty(es), &[a, b], code, &[a, b])
+}
+
+/// `acc + n * m` (already negated as the instruction asks).
+fn fma(cx: &mut LiftCx, acc: Temp, n: Temp, m: Temp, es: u32) -> Temp {
+    let code = slow::FMA | u64::from(es) << 8;
+    fast(cx, FpOp::Fma, fty(es), &[n, m, acc], code, &[n, m, acc])
+}
+
+/// Lifts `cx.insn` when it is one of the forms above; false leaves it to the helper.
+pub(super) fn lift(cx: &mut LiftCx) -> bool {
+    let insn = cx.insn;
+    let (rd, rn, rm) = (cx.f(4, 0), cx.f(9, 5), cx.f(20, 16));
+    // (The caller has checked the encoding is defined: bit 31 is set only in conversions.)
+    if insn & 0x7f00_0000 == 0x1e00_0000 || insn & 0xff00_0000 == 0x1f00_0000 {
+        let ty = cx.f(23, 22);
+        if ty > 1 {
+            return false;
+        }
+        return scalar(cx, ty == 1, rd, rn, rm);
+    }
+    if insn & 0x9f20_0400 == 0x0e20_0400 {
+        return vector_three(cx, rd, rn, rm);
+    }
+    false
+}
+
+fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
+    let insn = cx.insn;
+    let es = if dbl { 64 } else { 32 };
+    if insn & 0xff00_0000 == 0x1f00_0000 {
+        // FMADD, FMSUB, FNMADD, FNMSUB.
+        let (o1, o0, ra) = (cx.f(21, 21), cx.f(15, 15), cx.f(14, 10));
+        let (a, n, m) = (get_f(cx, ra, es), get_f(cx, rn, es), get_f(cx, rm, es));
+        let n = if o0 != o1 { neg(cx, n, es) } else { n };
+        let a = if o1 == 1 { neg(cx, a, es) } else { a };
+        let r = fma(cx, a, n, m, es);
+        set_f(cx, rd, r);
+        return true;
+    }
+    if insn & 0xff20_0c00 == 0x1e20_0800 {
+        let opc = cx.f(15, 12);
+        if !matches!(opc, 0..=3 | 8) {
+            return false;
+        }
+        let (a, b) = (get_f(cx, rn, es), get_f(cx, rm, es));
+        let r = arith2(cx, opc, a, b, es);
+        set_f(cx, rd, r);
+        return true;
+    }
+    if insn & 0xff20_7c00 == 0x1e20_4000 {
+        let a = get_f(cx, rn, es);
+        let r = match cx.f(20, 15) {
+            0 => a,
+            1 => cx.b.binop_imm(Opcode::And, a, sign(es) - 1),
+            2 => neg(cx, a, es),
+            3 => {
+                let code = slow::SQRT | u64::from(es) << 8;
+                fast(cx, FpOp::Sqrt, fty(es), &[a], code, &[a])
+            }
+            4 if dbl => {
+                let code = slow::CVT | 32 << 8;
+                fast(cx, FpOp::CvtF, Ty::I32, &[a], code, &[a])
+            }
+            5 if !dbl => {
+                let code = slow::CVT | 64 << 8;
+                fast(cx, FpOp::CvtF, Ty::I64, &[a], code, &[a])
+            }
+            _ => return false,
+        };
+        set_f(cx, rd, r);
+        return true;
+    }
+    if insn & 0x7f20_fc00 == 0x1e20_0000 {
+        return int_conv(cx, es, rd, rn);
+    }
+    if insn & 0xff20_fc07 == 0x1e20_2000 {
+        // FCMP/FCMPE: inline when FPCR is the default and neither operand is a NaN (only a
+        // NaN raises a flag then).
+        let a = get_f(cx, rn, es);
+        let b = if cx.f(3, 3) == 1 {
+            cx.b.konst(fty(es), 0)
+        } else {
+            get_f(cx, rm, es)
+        };
+        let (l_slow, l_done) = (cx.b.label(), cx.b.label());
+        let ok = fpcr_ok(cx);
+        let z = cx.b.konst(Ty::I64, 0);
+        cx.b.branch(Cond::Eq, ok, z, l_slow);
+        let uno = cx.b.fsetcond(Ty::I64, FCond::Uno, a, b);
+        cx.b.branch(Cond::Ne, uno, z, l_slow);
+        for (c, off) in [
+            (FCond::Lt, state::NF),
+            (FCond::Eq, state::ZF),
+            (FCond::Ge, state::CF),
+        ] {
+            let v = cx.b.fsetcond(Ty::I64, c, a, b);
+            cx.b.set_reg(off, v);
+        }
+        cx.b.set_reg(state::VF, z);
+        cx.b.jump(l_done);
+        cx.b.set_label(l_slow);
+        let i = cx.b.konst(Ty::I64, u64::from(insn));
+        cx.b.call_void(&crate::simd::SIMD_V, &[i]);
+        cx.b.set_label(l_done);
+        return true;
+    }
+    if insn & 0xff20_0c00 == 0x1e20_0c00 {
+        // FCSEL.
+        let c = cx.cond_holds(cx.f(15, 12));
+        let (a, b) = (get_f(cx, rn, es), get_f(cx, rm, es));
+        let z = cx.b.konst(Ty::I64, 0);
+        let r = cx.b.select(Cond::Ne, c, z, a, b);
+        set_f(cx, rd, r);
+        return true;
+    }
+    false
+}
+
+/// SCVTF/UCVTF (general to FP) and FCVT{N,P,M,Z}{S,U} (FP to general), no fraction bits.
+fn int_conv(cx: &mut LiftCx, es: u32, rd: u32, rn: u32) -> bool {
+    let sf = cx.f(31, 31) == 1;
+    let iw: u32 = if sf { 64 } else { 32 };
+    let ity = if sf { Ty::I64 } else { Ty::I32 };
+    match (cx.f(20, 19), cx.f(18, 16)) {
+        (0, 2) | (0, 3) => {
+            let signed = cx.f(18, 16) == 2;
+            let x = cx.get_x(rn, true);
+            let x = if sf { x } else { cx.b.trunc(x) };
+            let (op, code) = if signed {
+                (FpOp::FromS, slow::FROM_S)
+            } else {
+                (FpOp::FromU, slow::FROM_U)
+            };
+            let code = code | u64::from(es) << 8 | u64::from(iw) << 16;
+            let r = fast(cx, op, fty(es), &[x], code, &[x]);
+            set_f(cx, rd, r);
+            true
+        }
+        (rmode, o @ (0 | 1)) => {
+            let mode =
+                [FRound::Nearest, FRound::Ceil, FRound::Floor, FRound::Trunc][rmode as usize];
+            let (op, code) = if o == 0 {
+                (FpOp::ToS(mode), slow::TO_S)
+            } else {
+                (FpOp::ToU(mode), slow::TO_U)
+            };
+            let detail = u64::from(iw) | u64::from(rmode) << 7;
+            let code = code | u64::from(es) << 8 | detail << 16;
+            let a = get_f(cx, rn, es);
+            let r = fast(cx, op, ity, &[a], code, &[a]);
+            let r = to64(cx, r);
+            cx.set_x(rd, r, true);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Vector FADD, FSUB, FMUL, FDIV, FMLA, FMLS (2S, 4S, 2D), lane by lane.
+fn vector_three(cx: &mut LiftCx, rd: u32, rn: u32, rm: u32) -> bool {
+    let (q, u, a_bit, sz) = (
+        cx.f(30, 30) == 1,
+        cx.f(29, 29) == 1,
+        cx.f(23, 23) == 1,
+        cx.f(22, 22) == 1,
+    );
+    let op = cx.f(15, 11);
+    // (kind: 0 arith with the 2-source opcode, 1 FMLA, 2 FMLS)
+    let (kind, opc) = match (op, u, a_bit) {
+        (0b11010, false, false) => (0, 2),
+        (0b11010, false, true) => (0, 3),
+        (0b11011, true, false) => (0, 0),
+        (0b11111, true, false) => (0, 1),
+        (0b11001, false, false) => (1, 0),
+        (0b11001, false, true) => (2, 0),
+        _ => return false,
+    };
+    if sz && !q {
+        return false;
+    }
+    let es = if sz { 64 } else { 32 };
+    let words = if q { 2 } else { 1 };
+    let mut out = Vec::new();
+    for h in 0..words {
+        let off = |r: u32| state::v(r as u8) + 8 * h;
+        let (wa, wb) = (
+            cx.b.get_reg(Ty::I64, off(rn)),
+            cx.b.get_reg(Ty::I64, off(rm)),
+        );
+        let wd = if kind != 0 {
+            Some(cx.b.get_reg(Ty::I64, off(rd)))
+        } else {
+            None
+        };
+        let lanes: Vec<(Temp, Temp, Option<Temp>)> = if es == 64 {
+            vec![(wa, wb, wd)]
+        } else {
+            let mut v = Vec::new();
+            for sh in [0, 32] {
+                let mut part = |w: Temp| {
+                    let s = if sh == 0 {
+                        w
+                    } else {
+                        cx.b.binop_imm(Opcode::Shr, w, sh)
+                    };
+                    cx.b.trunc(s)
+                };
+                let (x, y) = (part(wa), part(wb));
+                let d = wd.map(&mut part);
+                v.push((x, y, d));
+            }
+            v
+        };
+        let mut res = Vec::new();
+        for (x, y, d) in lanes {
+            let r = match (kind, d) {
+                (1, Some(d)) => fma(cx, d, x, y, es),
+                (2, Some(d)) => {
+                    let nx = neg(cx, x, es);
+                    fma(cx, d, nx, y, es)
+                }
+                _ => arith2(cx, opc, x, y, es),
+            };
+            res.push(r);
+        }
+        let w = if es == 64 {
+            res[0]
+        } else {
+            let lo = cx.b.extu(res[0]);
+            let hi = cx.b.extu(res[1]);
+            let hi = cx.b.binop_imm(Opcode::Shl, hi, 32);
+            cx.b.binop(Opcode::Or, lo, hi)
+        };
+        out.push(w);
+    }
+    for (h, w) in (0u32..).zip(&out) {
+        cx.b.set_reg(state::v(rd as u8) + 8 * h, *w);
+    }
+    if !q {
+        let z = cx.b.konst(Ty::I64, 0);
+        cx.b.set_reg(state::v(rd as u8) + 8, z);
+    }
+    true
+}
