@@ -59,10 +59,16 @@ impl Cx {
 
     /// Current CF as 0 or 1.
     pub fn carry(&mut self) -> Temp {
-        if let Some(k) = self.known
-            && (k.kind == flags::SUB)
-        {
-            return self.b.setcond(Cond::Ltu, k.s1, k.s2);
+        if let Some(k) = self.known {
+            match k.kind {
+                flags::SUB => return self.b.setcond(Cond::Ltu, k.s1, k.s2),
+                // The sum wrapped (values are zero-extended from the operand size).
+                flags::ADD => return self.b.setcond(Cond::Ltu, k.dst, k.s1),
+                flags::LOGIC => return self.k(0),
+                // inc/dec keep the CF they found in s2.
+                flags::INC | flags::DEC => return k.s2,
+                _ => {}
+            }
         }
         let f = self.eflags();
         self.opi(Opcode::And, f, 1)

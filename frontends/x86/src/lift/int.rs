@@ -287,6 +287,7 @@ fn unary(cx: &mut Cx, m: M) -> Option<()> {
     };
     let d = cx.zext(d, bytes);
     match m {
+        _ if cx.flags_dead => {}
         M::Inc | M::Dec => {
             let cf = cx.carry();
             let kind = if m == M::Inc { flags::INC } else { flags::DEC };
@@ -340,7 +341,9 @@ fn shift(cx: &mut Cx, m: M) -> Option<()> {
     };
     let d = cx.op(op, v, cnt);
     let d = cx.zext(d, bytes);
-    set_cc_unless_zero(cx, cnt, kind, bytes, d, s1);
+    if !cx.flags_dead {
+        set_cc_unless_zero(cx, cnt, kind, bytes, d, s1);
+    }
     cx.write(0, a, d, bytes)
 }
 
@@ -365,6 +368,9 @@ fn rotate(cx: &mut Cx, left: bool) -> Option<()> {
         };
         let d = cx.op(Opcode::Or, x, y);
         let d = cx.zext(d, bytes);
+        if cx.flags_dead {
+            return cx.write(0, a, d, bytes);
+        }
         let msb = cx.opi(Opcode::Shr, d, bits - 1);
         let (cf, other) = if left {
             (cx.opi(Opcode::And, d, 1), msb)
@@ -386,6 +392,14 @@ fn rotate(cx: &mut Cx, left: bool) -> Option<()> {
         return cx.write(0, a, d, bytes);
     }
     let cnt = count(cx, bytes)?;
+    if cx.flags_dead {
+        let sz = cx.k(u64::from(bytes));
+        let dir = cx.k(u64::from(left));
+        let packed = cx.opi(Opcode::Shl, cnt, 8);
+        let packed = cx.op(Opcode::Or, packed, sz);
+        let d = cx.b.call(&helpers::H_ROTATE, &[s1, packed, dir]);
+        return cx.write(0, a, d, bytes);
+    }
     let f = cx.eflags();
     let sz = cx.k(u64::from(bytes));
     let dir = cx.k(u64::from(left));

@@ -59,6 +59,10 @@ pub(crate) struct Cx {
     pub i: Instruction,
     /// What the flags are known to hold, in this unit.
     pub known: Option<Known>,
+    /// The arithmetic flags this instruction writes are overwritten by later instructions of
+    /// the unit before anything reads them (and before anything that may fault or leave the
+    /// unit): their computation can be skipped.
+    pub flags_dead: bool,
 }
 
 impl Cx {
@@ -251,6 +255,7 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         len: 0,
         i: Instruction::default(),
         known: None,
+        flags_dead: false,
     };
     let mut n = 0u32;
     loop {
@@ -274,6 +279,7 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         }
         cx.i = i;
         cx.len = i.len() as u64;
+        cx.flags_dead = flags_dead(&i, code, pc, max_insns.saturating_sub(n + 1));
         n += 1;
         let mark = cx.b.len();
         let known = cx.known;
@@ -300,6 +306,74 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
 
 /// Whether the bytes are a valid prefix of an instruction cut short by the end of fetchable
 /// memory.
+/// Whether the arithmetic flags `i` writes are dead: later instructions of the same unit
+/// (at most `left` of them, on this page) overwrite every one of them before any reads one,
+/// with nothing in between that may fault, branch or end the unit (flags stay exact wherever
+/// the guest could observe them).
+fn flags_dead(i: &Instruction, code: &dyn CodeFetch, unit_pc: u64, left: u32) -> bool {
+    use iced_x86::{FlowControl, Mnemonic as M, RflagsBits};
+    const ARITH: u32 = RflagsBits::CF
+        | RflagsBits::PF
+        | RflagsBits::AF
+        | RflagsBits::ZF
+        | RflagsBits::SF
+        | RflagsBits::OF;
+    let mut need = i.rflags_modified() & ARITH;
+    if need == 0 {
+        return false;
+    }
+    let mut pc = i.next_ip();
+    for _ in 0..left.min(16) {
+        if (pc >> 12) != (unit_pc >> 12) {
+            return false;
+        }
+        let bytes = fetch(pc, code);
+        let Some(j) = decode(pc, &bytes) else {
+            return false;
+        };
+        if (pc ^ (pc + j.len() as u64 - 1)) >> 12 != 0
+            || j.flow_control() != FlowControl::Next
+            || j.rflags_read() & need != 0
+            || (0..j.op_count()).any(|n| j.op_kind(n) == OpKind::Memory)
+            || j.has_lock_prefix()
+            || j.is_string_instruction()
+            || matches!(j.mnemonic(), M::Div | M::Idiv)
+            || (0..j.op_count()).any(|n| {
+                j.op_kind(n) == OpKind::Register && {
+                    let r = j.op_register(n);
+                    r.is_xmm() || r.is_st() || r.is_mm()
+                }
+            })
+        {
+            return false;
+        }
+        // Shifts and rotates by a count that may be 0 keep the flags.
+        let may_keep = matches!(
+            j.mnemonic(),
+            M::Shl
+                | M::Sal
+                | M::Shr
+                | M::Sar
+                | M::Rol
+                | M::Ror
+                | M::Rcl
+                | M::Rcr
+                | M::Shld
+                | M::Shrd
+        ) && j
+            .try_immediate(j.op_count() - 1)
+            .map_or(true, |c| c & 0x1f == 0);
+        if !may_keep {
+            need &= !j.rflags_modified();
+        }
+        if need == 0 {
+            return true;
+        }
+        pc = j.next_ip();
+    }
+    false
+}
+
 fn decode_truncated(bytes: &[u8]) -> bool {
     let mut d = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE);
     let _ = d.decode();
