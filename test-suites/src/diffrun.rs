@@ -196,12 +196,18 @@ pub fn run_with(engine: Engine, xlat_opts: &[&str], guest: &Guest) -> Outcome {
 /// Returns QEMU's outcome so callers can check more (e.g. that the reference ran at all).
 pub fn assert_same_as_qemu(name: &str, guest: &Guest) -> Outcome {
     require_tools();
+    assert_same_as_qemu_with(name, &[], guest)
+}
+
+/// [`assert_same_as_qemu`] with extra `xlat run` options (e.g. `-L SYSROOT`), for callers that
+/// have checked the tools they need themselves.
+pub fn assert_same_as_qemu_with(name: &str, xlat_opts: &[&str], guest: &Guest) -> Outcome {
     let want = run_on(Engine::Qemu, guest);
     if !xlat_enabled() {
         return want;
     }
     for engine in [Engine::XlatJit, Engine::XlatInterp] {
-        let got = run_on(engine, guest);
+        let got = run_with(engine, xlat_opts, guest);
         compare(name, engine, &want, &got);
     }
     want

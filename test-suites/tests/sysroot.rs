@@ -17,7 +17,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use xlat_test_suites::diffrun::{Engine, Guest, Outcome, run_on, run_with, xlat_enabled};
+use xlat_test_suites::diffrun::{
+    Engine, Guest, Outcome, assert_same_as_qemu_with, run_with, xlat_enabled,
+};
 use xlat_test_suites::{have, scratch_dir, user};
 
 /// The sysroot, or `None` (after one line saying why) when this test cannot run here.
@@ -35,41 +37,13 @@ fn prog(root: &std::path::Path, guest: &str) -> PathBuf {
     root.join(guest.trim_start_matches('/'))
 }
 
-/// The guest's stderr without emulator lines.
-fn guest_err(o: &Outcome, prefix: &str) -> String {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .filter(|l| !l.starts_with(prefix))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
 /// Runs `guest` under `qemu-riscv64` (sysroot from QEMU_LD_PREFIX, which the guest then sees
 /// in its environment under both emulators) and under `xlat run -L ROOT` with each
 /// accelerator; asserts identical stdout, guest stderr and status. Returns qemu's outcome.
 fn same_as_qemu(name: &str, root: &std::path::Path, guest: Guest) -> Outcome {
-    let guest = guest.env("QEMU_LD_PREFIX", &root.display().to_string());
-    let want = run_on(Engine::Qemu, &guest);
-    if !xlat_enabled() {
-        return want;
-    }
-    let flag = root.display().to_string();
-    for engine in [Engine::XlatJit, Engine::XlatInterp] {
-        let got = run_with(engine, &["-L", &flag], &guest);
-        let (we, ge) = (guest_err(&want, "qemu:"), guest_err(&got, "xlat:"));
-        assert!(
-            want.stdout == got.stdout && want.status == got.status && we == ge,
-            "{name}: {} differs from qemu-riscv64 -L\n  status: qemu {} vs xlat {}\n  \
-             stdout qemu: {:?}\n  stdout xlat: {:?}\n  stderr qemu: {we:?}\n  stderr xlat: {:?}",
-            engine.label(),
-            want.status,
-            got.status,
-            String::from_utf8_lossy(&want.stdout),
-            String::from_utf8_lossy(&got.stdout),
-            String::from_utf8_lossy(&got.stderr),
-        );
-    }
-    want
+    let root = root.display().to_string();
+    let guest = guest.env("QEMU_LD_PREFIX", &root);
+    assert_same_as_qemu_with(name, &["-L", &root], &guest)
 }
 
 /// Runs `guest` under `xlat run -L ROOT` only (JIT and interpreter), for what qemu-user cannot
