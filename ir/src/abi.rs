@@ -181,7 +181,7 @@ impl CpuState {
 
 fn word_index(off: u32) -> usize {
     debug_assert!(
-        off >= off::REGS as u32 && off % 4 == 0,
+        off >= off::REGS as u32 && off.is_multiple_of(4),
         "bad state offset {off}"
     );
     ((off - off::REGS as u32) / 8) as usize

@@ -157,8 +157,14 @@ pub fn gen_fast_path(
     let dst = b.temp(p.ty);
     let (l_slow, l_fast, l_done) = (b.label(), b.label(), b.label());
     if let Some(ok) = p.ok {
-        let z = b.konst(b.ty(ok), 0);
-        b.branch(Cond::Eq, ok, z, l_slow);
+        match defining_setcond(b, ok) {
+            // `ok = setcond c(x, y)` just before: branch on !c(x, y) directly.
+            Some((c, x, y)) => b.branch(c.invert(), x, y, l_slow),
+            None => {
+                let z = b.konst(b.ty(ok), 0);
+                b.branch(Cond::Eq, ok, z, l_slow);
+            }
+        }
     }
     let r = gen_checked(b, p, l_slow, l_fast);
     b.set_label(l_fast);
@@ -170,6 +176,36 @@ pub fn gen_fast_path(
     b.mov(dst, v);
     b.set_label(l_done);
     dst
+}
+
+/// When `t` was last written by a `setcond` in the straight-line code just emitted, whose
+/// operands nothing has written since: its condition and operands.
+fn defining_setcond(b: &Builder, t: Temp) -> Option<(Cond, Temp, Temp)> {
+    let insts = &b.unit().insts;
+    for (k, i) in insts.iter().enumerate().rev() {
+        if i.op.flags().terminator
+            || matches!(
+                i.op.format(),
+                crate::Format::Label | crate::Format::Branch | crate::Format::Call
+            )
+        {
+            return None;
+        }
+        if i.dst != t {
+            continue;
+        }
+        if i.op != Opcode::SetCond {
+            return None;
+        }
+        let (x, y) = (i.src[0], i.src[1]);
+        let clobbered = insts[k + 1..].iter().any(|j| j.dst == x || j.dst == y);
+        return if clobbered {
+            None
+        } else {
+            Cond::from_u32(i.aux).map(|c| (c, x, y))
+        };
+    }
+    None
 }
 
 /// The host operation and its checks: branches to `slow` or `fast`, or falls through to

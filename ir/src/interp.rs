@@ -327,13 +327,7 @@ pub fn binary(op: Opcode, ty: Ty, a: u64, b: u64) -> u64 {
                 (sa / sb) as u64
             }
         }
-        Opcode::DivU => {
-            if b == 0 {
-                u64::MAX
-            } else {
-                a / b
-            }
-        }
+        Opcode::DivU => a.checked_div(b).unwrap_or(u64::MAX),
         Opcode::RemS => {
             if sb == 0 {
                 sa as u64

@@ -436,3 +436,36 @@ fn fast_path_takes_host_results_only_when_flags_cannot_change() {
     );
     assert!(to(ToU(FRound::Trunc), Ty::I64, 1.9e19, true).1);
 }
+
+#[test]
+fn fast_path_precondition_from_a_setcond() {
+    for (frm, want_slow) in [(0u64, false), (1, true), (7, true)] {
+        let mut b = Builder::new(0);
+        let x = b.get_reg(Ty::I64, reg_offset(1));
+        let rm = b.get_reg(Ty::I64, reg_offset(8));
+        let zero = b.konst(Ty::I64, 0);
+        let ok = b.setcond(Cond::Eq, rm, zero);
+        let p = fp::FastPath {
+            op: fp::FpOp::Mul,
+            ty: Ty::I64,
+            args: &[x, x],
+            flags: fp::Flags::Untracked,
+            ok: Some(ok),
+        };
+        let r = fp::gen_fast_path(&mut b, &p, |b| b.call(&SLOW, &[]));
+        b.set_reg(reg_offset(4), r);
+        // `ok` is still the setcond's value after the fast path.
+        b.set_reg(reg_offset(5), ok);
+        b.exit(ExitReason::Syscall, 4);
+        let u = b.finish(4, 1);
+        verify(&u).unwrap();
+        let mut env = CpuState::new_boxed();
+        env.set_word(reg_offset(1), f64b(3.0));
+        env.set_word(reg_offset(8), frm);
+        interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
+        assert_eq!(env.word(reg_offset(10)) == 1, want_slow, "frm {frm}");
+        let want = if want_slow { 0x5105 } else { f64b(9.0) };
+        assert_eq!(env.word(reg_offset(4)), want);
+        assert_eq!(env.word(reg_offset(5)), u64::from(frm == 0));
+    }
+}

@@ -107,6 +107,21 @@ impl Cond {
     pub fn from_u32(v: u32) -> Option<Cond> {
         Cond::ALL.get(v as usize).copied()
     }
+    /// The condition that holds exactly when this one does not.
+    pub fn invert(self) -> Cond {
+        match self {
+            Cond::Eq => Cond::Ne,
+            Cond::Ne => Cond::Eq,
+            Cond::Lt => Cond::Ge,
+            Cond::Ge => Cond::Lt,
+            Cond::Ltu => Cond::Geu,
+            Cond::Geu => Cond::Ltu,
+            Cond::Le => Cond::Gt,
+            Cond::Gt => Cond::Le,
+            Cond::Leu => Cond::Gtu,
+            Cond::Gtu => Cond::Leu,
+        }
+    }
     /// Evaluates the condition on two values of type `ty`.
     pub fn eval(self, ty: Ty, a: u64, b: u64) -> bool {
         let (a, b) = (ty.mask(a), ty.mask(b));

@@ -175,7 +175,7 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
             let lo = off::REGS as u64;
             let hi = lo + (STATE_WORDS as u64) * 8;
             let align = u64::from(ty.bits() / 8);
-            if i.imm < lo || i.imm + align > hi || i.imm % align != 0 {
+            if i.imm < lo || i.imm + align > hi || !i.imm.is_multiple_of(align) {
                 return Err(format!(
                     "state offset {:#x} out of range or misaligned",
                     i.imm
