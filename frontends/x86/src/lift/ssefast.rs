@@ -6,9 +6,10 @@
 //!   PE is already set (`mxcsr & !0x1f == 0x1fa0`): an inexact result then adds nothing;
 //! - no operand is subnormal (DE), and
 //! - the result is a normal number: not a NaN (IE, and x86's NaN propagation differs from the
-//!   IR's canonical NaN), not infinite (OE/ZE), not zero or subnormal (UE); NaN and infinite
-//!   operands always give a NaN or infinite result, or a zero for division, which also go
-//!   slow.
+//!   IR's canonical NaN), not infinite (OE/ZE), not subnormal (UE); or an exact zero (a zero
+//!   sum, sqrt of a zero, a product with a zero factor, a zero dividend). NaN and infinite
+//!   operands always give a NaN or infinite result, or a zero for division by infinity,
+//!   which goes slow.
 //!
 //! Anything else branches to the helper, which computes the result and the flags exactly.
 
@@ -121,7 +122,31 @@ pub(super) fn arith(
         cx.b.binop(op, x, y)
     };
     let r = if double { r } else { cx.b.extu(r) };
-    check_normal(cx, r, double, slow);
+    // A normal result is fine; a zero one too where it is exact: any zero sum (the operands
+    // are not subnormal), sqrt(+-0), a product with a zero factor, a zero dividend.
+    let ok = cx.b.label();
+    let (sh, at) = geometry(double);
+    let emax = if double { 0x7ffu64 } else { 0xff };
+    let t = cx.opi(Opcode::Shl, r, sh);
+    let t1 = cx.opi(Opcode::Sub, t, 1u64 << at);
+    let lim = cx.k((emax - 1) << at);
+    cx.b.branch(Cond::Ltu, t1, lim, ok);
+    let z = cx.k(0);
+    cx.b.branch(Cond::Ne, t, z, slow);
+    match op {
+        Opcode::FMul => {
+            let za = cx.opi(Opcode::Shl, a, sh);
+            let zb = cx.opi(Opcode::Shl, b, sh);
+            let m = cx.op(Opcode::MinU, za, zb);
+            cx.b.branch(Cond::Ne, m, z, slow);
+        }
+        Opcode::FDiv => {
+            let za = cx.opi(Opcode::Shl, a, sh);
+            cx.b.branch(Cond::Ne, za, z, slow);
+        }
+        _ => {}
+    }
+    cx.b.set_label(ok);
     Some(r)
 }
 
