@@ -25,15 +25,8 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
             let imm = u64::from(cx.f(21, 10)) << (12 * sh);
             let (sub, flags) = (cx.f(30, 30) == 1, cx.f(29, 29) == 1);
             let a = cx.get_xsp(rn, sf);
-            let res = if sub {
-                let nb = cx.b.konst(Ty::I64, mask(!imm, sf));
-                let one = cx.b.konst(Ty::I64, 1);
-                cx.add_with_carry(a, nb, one, sf, flags)
-            } else {
-                let b = cx.b.konst(Ty::I64, imm);
-                let zero = cx.b.konst(Ty::I64, 0);
-                cx.add_with_carry(a, b, zero, sf, flags)
-            };
+            let b = cx.b.konst(Ty::I64, imm);
+            let res = cx.add_sub(a, b, sub, sf, flags);
             if flags {
                 cx.set_x(rd, res, sf);
             } else {
@@ -112,6 +105,41 @@ fn bitfield(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32) -> bool {
         return false;
     };
     let src = cx.get_x(rn, sf);
+    if opc != 1 {
+        // UBFM/SBFM (lsl, lsr, asr, [su]bfx, [su]bfiz, [su]xt[bhw]) as two shifts at most:
+        // the field is bits imms..=0 moved to immr (imms < immr) or bits imms..=immr moved
+        // to 0, zero- or sign-extended. For 32 bits, set_x clears the upper half.
+        let w = size as u32;
+        let res = if opc == 2 {
+            if imms >= immr {
+                let r = cx.b.binop_imm(Opcode::Shr, src, u64::from(immr));
+                if imms == w - 1 {
+                    r
+                } else {
+                    let m = (1u64 << (imms - immr + 1)) - 1;
+                    cx.b.binop_imm(Opcode::And, r, m)
+                }
+            } else {
+                let sh = u64::from(w - immr);
+                if imms + 1 == immr {
+                    cx.b.binop_imm(Opcode::Shl, src, sh)
+                } else {
+                    let f = cx.b.binop_imm(Opcode::And, src, (1u64 << (imms + 1)) - 1);
+                    cx.b.binop_imm(Opcode::Shl, f, sh)
+                }
+            }
+        } else {
+            let up = cx.b.binop_imm(Opcode::Shl, src, u64::from(63 - imms));
+            if imms >= immr {
+                cx.b.binop_imm(Opcode::Sar, up, u64::from(63 - imms + immr))
+            } else {
+                let f = cx.b.binop_imm(Opcode::Sar, up, u64::from(63 - imms));
+                cx.b.binop_imm(Opcode::Shl, f, u64::from(w - immr))
+            }
+        };
+        cx.set_x(rd, res, sf);
+        return true;
+    }
     // ROR(src, immr) within the datasize.
     let rot = if immr == 0 {
         src

@@ -137,19 +137,7 @@ fn add_sub(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32, ext: bool) -> b
 
 /// `a + b` or `a - b` (operands zero-extended to the datasize), setting flags when asked.
 fn gen_add_sub(cx: &mut LiftCx, a: Temp, b: Temp, sub: bool, sf: bool, flags: bool) -> Temp {
-    if sub {
-        let nb = cx.b.unop(Opcode::Not, b);
-        let nb = if sf {
-            nb
-        } else {
-            cx.b.unop(Opcode::Zext32, nb)
-        };
-        let one = cx.b.konst(Ty::I64, 1);
-        cx.add_with_carry(a, nb, one, sf, flags)
-    } else {
-        let zero = cx.b.konst(Ty::I64, 0);
-        cx.add_with_carry(a, b, zero, sf, flags)
-    }
+    cx.add_sub(a, b, sub, sf, flags)
 }
 
 fn adc(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {

@@ -106,6 +106,63 @@ impl LiftCx {
         self.b.set_reg(state::ZF, z);
     }
 
+    /// `a + b` or `a - b` (operands zero-extended to the datasize; for 32 bits the result's
+    /// upper half is left for [`Self::set_x`] to clear), with the flags when `flags`: the same
+    /// NZCV as [`Self::add_with_carry`] with a constant carry-in, in fewer operations (C of a
+    /// subtraction is `a >= b`, Z of a compare is `a == b`).
+    pub fn add_sub(&mut self, a: Temp, b: Temp, sub: bool, sf: bool, flags: bool) -> Temp {
+        let op = if sub { Opcode::Sub } else { Opcode::Add };
+        let res = self.b.binop(op, a, b);
+        if !flags {
+            return res;
+        }
+        let top = if sf { 63 } else { 31 };
+        let n = self.b.binop_imm(Opcode::Shr, res, top);
+        let n = if sf {
+            n
+        } else {
+            self.b.binop_imm(Opcode::And, n, 1)
+        };
+        self.b.set_reg(state::NF, n);
+        let z = if sub {
+            self.b.setcond(Cond::Eq, a, b)
+        } else {
+            let r = if sf {
+                res
+            } else {
+                self.b.unop(Opcode::Zext32, res)
+            };
+            let zero = self.b.konst(Ty::I64, 0);
+            self.b.setcond(Cond::Eq, r, zero)
+        };
+        self.b.set_reg(state::ZF, z);
+        let c = if sub {
+            self.b.setcond(Cond::Geu, a, b)
+        } else if sf {
+            self.b.setcond(Cond::Ltu, res, a)
+        } else {
+            self.b.binop_imm(Opcode::Shr, res, 32)
+        };
+        self.b.set_reg(state::CF, c);
+        // Overflow: the operands' signs agree (add) or differ (sub) and the result's differs
+        // from a's.
+        let x1 = self.b.binop(Opcode::Xor, a, res);
+        let x2 = if sub {
+            self.b.binop(Opcode::Xor, a, b)
+        } else {
+            self.b.binop(Opcode::XorN, a, b)
+        };
+        let ov = self.b.binop(Opcode::And, x1, x2);
+        let ov = self.b.binop_imm(Opcode::Shr, ov, top);
+        let ov = if sf {
+            ov
+        } else {
+            self.b.binop_imm(Opcode::And, ov, 1)
+        };
+        self.b.set_reg(state::VF, ov);
+        res
+    }
+
     /// `AddWithCarry(a, b, cin)` (operands zero-extended for 32 bits): the result, and the
     /// flags when `flags`.
     pub fn add_with_carry(&mut self, a: Temp, b: Temp, cin: Temp, sf: bool, flags: bool) -> Temp {
