@@ -81,6 +81,14 @@ pub(crate) struct Core {
     pub mem_hooks: AtomicU32,
     /// The pc and kind of the atomic access about to run (see `hooks::SITE_HELPER`).
     site: (AtomicU64, AtomicU64),
+    /// Bumped by every change of the memory layout (mappings, permissions, regions), so a
+    /// snapshot knows whether memory is still laid out as it left it.
+    pub map_gen: AtomicU64,
+    /// Pages written since the last snapshot or restore (see [`super::dirty`]).
+    pub dirty: super::dirty::Tracker,
+    /// `XLAT_EMBED_SNAPSHOT_REMAP` was set: restores remap every region (the way before the
+    /// dirty-page record, kept to measure the difference).
+    pub remap_always: bool,
     /// The hooks, for dispatch without a lock. `Core` is not `Sync` (this cell), so only the
     /// thread that owns the engine (and runs it) reaches it; no reference into the vector is
     /// held while a callback runs (a callback may add or remove hooks).
@@ -284,6 +292,7 @@ impl Core {
 
     pub fn mem_map(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         check_range(addr, size)?;
+        self.map_gen.fetch_add(1, Ordering::Relaxed);
         if self.mem.special_overlaps(addr, addr + size) {
             return Err(Error::MapExists);
         }
@@ -303,6 +312,7 @@ impl Core {
 
     pub fn mem_unmap(&self, addr: u64, size: u64) -> Result<(), Error> {
         check_range(addr, size)?;
+        self.map_gen.fetch_add(1, Ordering::Relaxed);
         let mut special = self.mem.special.write().unwrap_or_else(|e| e.into_inner());
         let before = special.len();
         special.retain(|r| !(r.start >= addr && r.end <= addr + size));
@@ -315,12 +325,14 @@ impl Core {
             return Err(Error::Unmapped);
         }
         self.mem.space.munmap(addr, size).map_err(map_err)?;
+        self.dirty.forget(addr, addr + size);
         self.invalidate(addr, size);
         Ok(())
     }
 
     pub fn mem_protect(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         check_range(addr, size)?;
+        self.map_gen.fetch_add(1, Ordering::Relaxed);
         self.mem
             .space
             .mprotect(addr, size, perms.0)
@@ -328,12 +340,14 @@ impl Core {
                 xlat_softmmu::user::MapError::NoMemory => Error::Unmapped,
                 e => map_err(e),
             })?;
+        self.dirty.forget(addr, addr + size);
         self.invalidate(addr, size);
         Ok(())
     }
 
     fn add_special(&self, addr: u64, size: u64, kind: SpecialKind) -> Result<(), Error> {
         check_range(addr, size)?;
+        self.map_gen.fetch_add(1, Ordering::Relaxed);
         if self.mem.space.vmas().any_mapped(addr, addr + size)
             || self.mem.special_overlaps(addr, addr + size)
         {
@@ -395,6 +409,8 @@ impl Core {
         );
         let h = space.g2h(addr) as *mut u8;
         if needs_open {
+            // Tracked pages become writable without a fault: record them as written.
+            self.dirty.mark_written(lo, hi);
             // SAFETY: the pages are inside the reservation and mapped (checked above).
             unsafe {
                 libc::mprotect(
@@ -538,7 +554,8 @@ impl Engine {
         };
         let space = Arc::new(AddressSpace::new(EXC_LOAD_FAULT).map_err(map_err)?);
         let (start, len) = space.host_range();
-        sig::register(start, len);
+        let dirty = super::dirty::Tracker::new(start, 1 << xlat_softmmu::user::GUEST_BITS)
+            .ok_or(Error::NoMemory)?;
         let mem = Arc::new(EmbedMem {
             space,
             special: Default::default(),
@@ -570,8 +587,12 @@ impl Engine {
             pending: Mutex::new(Vec::new()),
             mem_hooks: AtomicU32::new(0),
             site: (AtomicU64::new(0), AtomicU64::new(0)),
+            map_gen: AtomicU64::new(0),
+            dirty,
+            remap_always: std::env::var_os("XLAT_EMBED_SNAPSHOT_REMAP").is_some(),
             fast: Default::default(),
         });
+        sig::register(start, len, &core.dirty);
         hooked
             .core
             .store(&*core as *const Core as u64, Ordering::Relaxed);
@@ -1138,8 +1159,10 @@ impl Engine {
         self.core.ctl.request_stop();
     }
 
-    /// Takes a copy-on-write snapshot of guest RAM and the CPU state (MMIO and caller-owned
-    /// regions are not included). Restoring it is cheap: see [`Engine::snapshot_restore`].
+    /// Takes a copy-on-write snapshot of guest RAM, the contents of caller-owned regions
+    /// ([`Engine::mem_map_ptr`], copied) and the CPU state. MMIO regions have no state of
+    /// their own and are not in it; nor are hooks. Restoring it is cheap: see
+    /// [`Engine::snapshot_restore`].
     ///
     /// ```
     /// use xlat::embed::{Arch, Engine, Mode, Perm};
@@ -1159,9 +1182,13 @@ impl Engine {
         super::snapshot::take(&self.core, &self.env)
     }
 
-    /// Puts guest RAM and the CPU state back as they were at `snap`: RAM mapped since is
-    /// unmapped, each region is remapped copy-on-write from the snapshot (no copy; pages
-    /// the guest touches are copied when it writes them).
+    /// Puts guest RAM, caller-owned regions still mapped where they were, and the CPU state
+    /// back as they were at `snap`. While the memory layout is unchanged since the snapshot
+    /// (or its last restore), only the pages written since are touched: a dirty-page record
+    /// lists them, so the cost is the dirty pages, not the RAM size. After `mem_map`,
+    /// `mem_unmap` or `mem_protect`, RAM mapped since is unmapped and each region is remapped
+    /// copy-on-write from the snapshot (no copy either way). MMIO regions and hooks are left
+    /// as they are.
     pub fn snapshot_restore(&mut self, snap: &super::Snapshot) -> Result<(), Error> {
         super::snapshot::restore(&self.core, &mut self.env, snap)
     }

@@ -64,6 +64,7 @@
 //! Limits: guest addresses are below 2^39; pages are 4 KiB; the engine is user-level code
 //! only (no privileged state).
 
+mod dirty;
 mod engine;
 mod fault;
 mod hooks;

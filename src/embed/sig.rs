@@ -13,6 +13,8 @@ use super::hooks::{EXC_LOAD_FAULT, EXC_STORE_FAULT};
 /// at once is far beyond what fits in the host address space anyway).
 static RANGES: [(AtomicU64, AtomicU64); 1024] =
     [const { (AtomicU64::new(0), AtomicU64::new(0)) }; 1024];
+/// The [`super::dirty::Tracker`] of each reservation in `RANGES` (same index; 0: none).
+static TRACKERS: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 static INSTALL: Once = Once::new();
 /// The handlers that were installed before ours (SIGSEGV, SIGBUS), as `sigaction`s.
@@ -21,20 +23,24 @@ static mut OLD: [std::mem::MaybeUninit<libc::sigaction>; 2] = [
     std::mem::MaybeUninit::zeroed(),
 ];
 
-/// Records an engine's reservation `[start, start+len)` and installs the handler once.
-pub(crate) fn register(start: u64, len: u64) {
+/// Records an engine's reservation `[start, start+len)` and its dirty-page record (which must
+/// outlive the registration), and installs the handler once.
+pub(crate) fn register(start: u64, len: u64, tracker: &super::dirty::Tracker) {
     let i = NEXT.fetch_add(1, Ordering::Relaxed) % RANGES.len();
     RANGES[i].0.store(0, Ordering::SeqCst);
     RANGES[i].1.store(start + len, Ordering::SeqCst);
+    TRACKERS[i].store(tracker as *const _ as usize, Ordering::SeqCst);
     RANGES[i].0.store(start, Ordering::SeqCst);
     INSTALL.call_once(install);
     xlat_softmmu::user::set_access_fault_codes(EXC_LOAD_FAULT, EXC_STORE_FAULT);
 }
 
-fn guest_base(addr: u64) -> Option<u64> {
-    RANGES.iter().find_map(|(s, e)| {
+/// The reservation holding `addr`: its start and dirty-page record (0: none).
+fn guest_base(addr: u64) -> Option<(u64, usize)> {
+    RANGES.iter().zip(&TRACKERS).find_map(|((s, e), t)| {
         let s = s.load(Ordering::SeqCst);
-        (s != 0 && s <= addr && addr < e.load(Ordering::SeqCst)).then_some(s)
+        (s != 0 && s <= addr && addr < e.load(Ordering::SeqCst))
+            .then(|| (s, t.load(Ordering::SeqCst)))
     })
 }
 
@@ -42,7 +48,18 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as u64;
     #[cfg(target_arch = "x86_64")]
-    if let Some(base) = guest_base(addr) {
+    if let Some((base, tracker)) = guest_base(addr) {
+        // SAFETY: the kernel passes a valid ucontext; the fault is synchronous, on this thread.
+        let write = unsafe { xlat_backend::fault::fault_was_write(ctx) };
+        let tracked = write
+            && tracker != 0
+            // SAFETY: a registered tracker outlives its registration (the engine
+            // unregisters before dropping it).
+            && unsafe { &*(tracker as *const super::dirty::Tracker) }.on_write_fault(addr);
+        if tracked {
+            // A write-protected page of the snapshot's dirty-page record: now writable.
+            return;
+        }
         let uc = ctx.cast::<libc::ucontext_t>();
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
         let rip = unsafe { &mut (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] };
@@ -50,8 +67,6 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
             *rip = to as i64;
             return;
         }
-        // SAFETY: as above; the fault is synchronous, on this thread.
-        let write = unsafe { xlat_backend::fault::fault_was_write(ctx) };
         let code = if write {
             EXC_STORE_FAULT
         } else {
@@ -100,9 +115,10 @@ fn install() {
 
 /// Forgets an engine's reservation (it is being dropped).
 pub(crate) fn unregister(start: u64) {
-    for (s, _) in &RANGES {
+    for ((s, _), t) in RANGES.iter().zip(&TRACKERS) {
         if s.load(Ordering::SeqCst) == start {
             s.store(0, Ordering::SeqCst);
+            t.store(0, Ordering::SeqCst);
         }
     }
 }

@@ -1,18 +1,28 @@
 //! Copy-on-write memory snapshots.
 //!
-//! Taking a snapshot writes each RAM region into one memfd and maps the region back as a
-//! private (copy-on-write) mapping of that file, so the live memory and the snapshot share
-//! every page until the guest writes one. Restoring maps the regions from the file again:
-//! one `mmap` per region, no copy; only the pages the guest then writes are copied (by the
-//! kernel, on the write fault). Translations are kept unless executable bytes differ from
-//! the snapshot's.
+//! Taking a snapshot writes each RAM region into one memfd (pages of zeros stay holes) and
+//! maps the region back as a private (copy-on-write) mapping of that file, so the live memory
+//! and the snapshot share every page until the guest writes one. The pages written since are
+//! then read as the snapshot's again once their private copies are dropped. Which pages were
+//! written is recorded as it happens ([`super::dirty`]: guest-writable pages are
+//! write-protected on the host, and the first write to each is recorded by the fault handler),
+//! so while the memory layout is still the one the snapshot left (no map, unmap or protect
+//! since) a restore handles just those pages (`MADV_DONTNEED`, protect again): it costs the
+//! dirty pages, not the RAM size, and pages only read stay mapped. After a layout change (or
+//! more than 16,384 dirty pages) it remaps every region from the file (one `mmap` each, still
+//! no copy). Translations of restored executable pages are
+//! dropped. Caller-owned regions ([`super::Engine::mem_map_ptr`]) are copied: saved whole at
+//! the snapshot and copied back at each restore (when still mapped there); MMIO regions have
+//! no state to save.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use xlat_ir::abi::CpuState;
-use xlat_softmmu::user::{Backing, MAP_FIXED, MAP_PRIVATE, PROT_EXEC};
+use xlat_softmmu::user::{Backing, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_WRITE};
 
-use super::engine::EngineCore;
+use super::engine::{EngineCore, mem_regions};
+use super::mem::SpecialKind;
 use super::{Context, Error};
 
 /// A snapshot of guest RAM and the CPU state ([`super::Engine::snapshot`]).
@@ -21,9 +31,14 @@ pub struct Snapshot {
     fd: OwnedFd,
     /// `(start, len, prot, file offset)` of each RAM region.
     regions: Vec<(u64, u64, u32, u64)>,
+    /// The bytes of each caller-owned region: `(start, bytes)`.
+    host: Vec<(u64, Vec<u8>)>,
     ctx: Context,
     /// The reservation of the engine it belongs to.
     owner: u64,
+    /// The engine's layout generation when memory was last mapped from this snapshot (only
+    /// then are the private pages of the mappings the pages written since).
+    synced: AtomicU64,
 }
 
 fn errno() -> Error {
@@ -56,30 +71,57 @@ pub(crate) fn take(core: &EngineCore, env: &CpuState) -> Result<Snapshot, Error>
     let mut out = Vec::with_capacity(regions.len());
     let mut off = 0u64;
     for (start, len, prot) in regions {
-        let mut buf = vec![0u8; len as usize];
-        core.mem_read(start, &mut buf)?;
-        // SAFETY: writing our buffer into our memfd.
-        let n = unsafe {
-            libc::pwrite(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                off as libc::off_t,
-            )
-        };
-        if n != len as isize {
-            return Err(errno());
-        }
+        write_region(core, fd.as_raw_fd(), start, len, off)?;
         map_from(core, fd.as_raw_fd(), start, len, prot, off)?;
         out.push((start, len, prot, off));
         off += len;
     }
-    Ok(Snapshot {
+    let mut host = Vec::new();
+    for r in core
+        .mem
+        .special
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        if let SpecialKind::Host { .. } = r.kind {
+            let mut b = vec![0u8; (r.end - r.start) as usize];
+            core.mem_read(r.start, &mut b)?;
+            host.push((r.start, b));
+        }
+    }
+    let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
+    let snap = Snapshot {
         fd,
         regions: out,
+        host,
         ctx: Context::save(env),
         owner: space.host_range().0,
-    })
+        synced: AtomicU64::new(gen_),
+    };
+    track(core, &snap);
+    Ok(snap)
+}
+
+/// Writes guest `[start, start+len)` into the file at `off`, leaving holes for zero chunks.
+fn write_region(core: &EngineCore, fd: i32, start: u64, len: u64, off: u64) -> Result<(), Error> {
+    const CHUNK: u64 = 64 << 10;
+    let mut buf = vec![0u8; CHUNK.min(len) as usize];
+    let mut done = 0;
+    while done < len {
+        let n = CHUNK.min(len - done) as usize;
+        core.mem_read(start + done, &mut buf[..n])?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            // SAFETY: writing our buffer into our memfd.
+            let w =
+                unsafe { libc::pwrite(fd, buf.as_ptr().cast(), n, (off + done) as libc::off_t) };
+            if w != n as isize {
+                return Err(errno());
+            }
+        }
+        done += n as u64;
+    }
+    Ok(())
 }
 
 fn map_from(
@@ -112,6 +154,74 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
     if snap.owner != space.host_range().0 {
         return Err(Error::ForeignSnapshot);
     }
+    if core.remap_always
+        || core.map_gen.load(Ordering::Relaxed) != snap.synced.load(Ordering::Relaxed)
+        || !reset_dirty(core, snap)
+    {
+        remap(core, snap)?;
+        track(core, snap);
+        let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
+        snap.synced.store(gen_, Ordering::Relaxed);
+    }
+    for (start, bytes) in &snap.host {
+        if let Some(Ok(p)) = core.mem.special_bytes(*start, bytes.len()) {
+            // SAFETY: a caller-owned region still mapped at `start`, at least this long.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+            if mem_regions(core)
+                .iter()
+                .any(|r| r.begin == *start && r.perms.contains(super::Perm::EXEC))
+            {
+                core.invalidate(*start, bytes.len() as u64);
+            }
+        }
+    }
+    snap.ctx.restore(env);
+    Ok(())
+}
+
+/// Drops the pages written since memory was mapped from `snap` (its layout unchanged), as the
+/// dirty-page record lists them: they read as the snapshot's again, and are write-protected
+/// for the record again. False when the record overflowed.
+fn reset_dirty(core: &EngineCore, snap: &Snapshot) -> bool {
+    let Some(runs) = core.dirty.take_written() else {
+        return false;
+    };
+    for (start, len) in runs {
+        let h = core.dirty.host(start);
+        // SAFETY: private file-backed guest pages of the reservation: dropping them makes
+        // the next access read the snapshot file's page.
+        if unsafe { libc::madvise(h as *mut libc::c_void, len as usize, libc::MADV_DONTNEED) } != 0
+        {
+            return false;
+        }
+        core.dirty.track(start, len);
+        if snap
+            .regions
+            .iter()
+            .any(|&(s, l, p, _)| p & PROT_EXEC != 0 && s < start + len && start < s + l)
+        {
+            core.invalidate(start, len);
+        }
+    }
+    true
+}
+
+/// Write-protects the writable regions for the dirty-page record, forgetting the old one.
+fn track(core: &EngineCore, snap: &Snapshot) {
+    core.dirty.reset();
+    if core.remap_always {
+        return;
+    }
+    for &(start, len, prot, _) in &snap.regions {
+        if prot & PROT_WRITE != 0 {
+            core.dirty.track(start, len);
+        }
+    }
+}
+
+/// Maps every region from the snapshot's file again (memory mapped since goes).
+fn remap(core: &EngineCore, snap: &Snapshot) -> Result<(), Error> {
+    let space = &core.mem.space;
     // RAM mapped since the snapshot goes.
     let now: Vec<(u64, u64)> = space.vmas().iter().map(|(s, v)| (s, v.end)).collect();
     for (s, e) in now {
@@ -138,7 +248,6 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
         }
         map_from(core, snap.fd.as_raw_fd(), start, len, prot, off)?;
     }
-    snap.ctx.restore(env);
     Ok(())
 }
 

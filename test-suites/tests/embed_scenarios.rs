@@ -473,6 +473,74 @@ fn snapshot_loop(arch: Arch) {
     assert!(t.e.mem_regions().iter().all(|r| r.begin != LAZY));
 }
 
+fn snapshot_dirty_pages(arch: Arch) {
+    // Restores with the dirty-page record: guest stores (inline, then through the memory
+    // helpers once a caller-owned region exists) and API writes to varying pages are undone,
+    // pages only read keep their contents, a permission change in between is undone too, and
+    // caller-owned memory is copied back.
+    for helpers in [false, true] {
+        let mut t = T::new(arch);
+        let pages = 16u64;
+        t.e.mem_map(DATA, pages * 0x1000, Perm::READ | Perm::WRITE)
+            .unwrap();
+        let fill = |k: u64| vec![k as u8 + 1; 0x1000];
+        for k in 0..pages {
+            t.e.mem_write(DATA + k * 0x1000, &fill(k)).unwrap();
+        }
+        let mut host = vec![0u8; 0x1000];
+        if helpers {
+            host[..4].copy_from_slice(b"host");
+            // SAFETY: `host` outlives the engine (dropped at the end of this iteration, after
+            // `t`) and nothing else touches it meanwhile.
+            unsafe {
+                t.e.mem_map_ptr(
+                    0x600000,
+                    0x1000,
+                    Perm::READ | Perm::WRITE,
+                    host.as_mut_ptr(),
+                )
+                .unwrap()
+            };
+        }
+        let snap = t.e.snapshot().unwrap();
+        let check = |t: &T, what: &str| {
+            for k in 0..pages {
+                let mut b = vec![0u8; 0x1000];
+                t.e.mem_read(DATA + k * 0x1000, &mut b).unwrap();
+                assert!(b == fill(k), "{what}: page {k}, helpers: {helpers}");
+            }
+            if helpers {
+                let mut b = [0u8; 4];
+                t.e.mem_read(0x600000, &mut b).unwrap();
+                assert_eq!(&b, b"host", "{what}: caller-owned memory");
+            }
+        };
+        for i in 0..300u64 {
+            // bump: loads DATA (a byte 1 repeated), stores it + 1 to DATA and DATA + 8.
+            assert_eq!(
+                t.call("bump", 0).unwrap(),
+                0x0101_0101_0101_0102,
+                "iteration {i}"
+            );
+            let k = (i * 7) % pages;
+            t.e.mem_write(DATA + k * 0x1000 + i % 0x1000, &[0xee; 3])
+                .unwrap();
+            if helpers {
+                t.e.mem_write(0x600000, b"gone").unwrap();
+            }
+            if i % 50 == 49 {
+                // A layout change: the next restore remaps everything.
+                t.e.mem_protect(DATA, 0x1000, Perm::READ).unwrap();
+                assert_eq!(t.call("bump", 0), Err(Error::WriteProt(DATA)));
+            }
+            t.e.snapshot_restore(&snap).unwrap();
+            check(&t, "after restore");
+        }
+        drop(t);
+        drop(host);
+    }
+}
+
 fn hooks_added_mid_run(arch: Arch) {
     let mut t = T::new(arch);
     t.call("sum", 500).unwrap(); // translated and compiled before any hook
@@ -651,6 +719,31 @@ fn fault_access_size(arch: Arch) {
     }
 }
 
+#[test]
+fn snapshot_many_dirty_pages() {
+    // More dirty pages than the record holds (16,384): the restore remaps everything, and
+    // every page is back either way.
+    let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    let pages = 20_000u64;
+    e.mem_map(DATA, pages * 0x1000, Perm::READ | Perm::WRITE)
+        .unwrap();
+    e.mem_write(DATA + 0x10, b"base").unwrap();
+    let snap = e.snapshot().unwrap();
+    for round in 0..2u8 {
+        for k in 0..pages {
+            e.mem_write(DATA + k * 0x1000 + 0x10, &[round + 1; 4])
+                .unwrap();
+        }
+        e.snapshot_restore(&snap).unwrap();
+        for k in [0, 1, 511, 512, 16_383, 16_384, pages - 1] {
+            let mut b = [0u8; 4];
+            e.mem_read(DATA + k * 0x1000 + 0x10, &mut b).unwrap();
+            let want: [u8; 4] = if k == 0 { *b"base" } else { [0; 4] };
+            assert_eq!(b, want, "round {round}, page {k}");
+        }
+    }
+}
+
 /// Runs from `sym` to its return with registers as set.
 fn run_to_ret(t: &mut T, sym: &str) -> Result<(), Error> {
     let begin = t.at(sym);
@@ -796,6 +889,7 @@ scenarios!(
     stop_after_n,
     stop_on_timeout,
     snapshot_loop,
+    snapshot_dirty_pages,
     hooks_added_mid_run,
     memory_hooks_and_mmio,
     one_engine_per_thread

@@ -1,5 +1,6 @@
 //! xlat's embedding API against Unicorn 2 on the same x86-64 guest code (issue 8):
-//! no hooks, a block hook, a code hook, a memory-write hook, and 10,000 short `start` calls.
+//! no hooks, a block hook, a code hook, a memory-write hook, 10,000 short `start` calls, and
+//! 10,000 snapshot restores of 64 MiB of RAM with one page dirtied before each.
 //! Unicorn is the `libunicorn.so.2` of the PyPI `unicorn` package (scripts/setup.d/60-embed.sh
 //! installs it under `$CACHE/unicorn-venv`; `XLAT_UNICORN_LIB` overrides the path), loaded with
 //! dlopen. Prints a markdown table of medians over interleaved runs.
@@ -23,6 +24,14 @@ const LOOP_END: u64 = CODE + 11;
 const SHORT: u64 = LOOP_END;
 const SHORT_END: u64 = CODE + 31;
 const DATA: u64 = 0x20000;
+/// The snapshot case's RAM.
+const BIG: u64 = 0x1000_0000;
+const BIG_SIZE: u64 = 64 << 20;
+
+/// The page the snapshot case's `i`-th run writes (a different one each time).
+fn dirty_addr(i: u64) -> u64 {
+    BIG + (i * 7 * 4096 + 8 * (i % 512)) % BIG_SIZE
+}
 
 /// What each column runs.
 #[derive(Clone, Copy, PartialEq)]
@@ -32,9 +41,13 @@ enum Case {
     Code,
     MemWrite,
     Starts,
+    Snapshot,
+    /// The same with `XLAT_EMBED_SNAPSHOT_REMAP` (every region remapped per restore, the way
+    /// before the dirty-page record); Unicorn runs the same as for `Snapshot`.
+    SnapshotRemap,
 }
 
-const CASES: [(Case, &str, u64); 5] = [
+const CASES: [(Case, &str, u64); 7] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
     (Case::Block, "block hook (2M iterations)", 2_000_000),
     (Case::Code, "code hook (1M iterations)", 1_000_000),
@@ -44,17 +57,36 @@ const CASES: [(Case, &str, u64); 5] = [
         2_000_000,
     ),
     (Case::Starts, "10,000 short start calls (5 insns)", 10_000),
+    (
+        Case::Snapshot,
+        "10,000 runs + snapshot restores (64 MiB RAM, 1 page dirtied per run)",
+        10_000,
+    ),
+    (
+        Case::SnapshotRemap,
+        "snapshot restores as above, xlat remapping all RAM each time (before the dirty-page record)",
+        10_000,
+    ),
 ];
 
 fn expected(case: Case, n: u64) -> u64 {
-    if case == Case::Starts {
-        n * 15
-    } else {
-        n * (n + 1) / 2
+    match case {
+        Case::Starts => n * 15,
+        // restored to the snapshot's rax each time
+        Case::Snapshot | Case::SnapshotRemap => 0,
+        _ => n * (n + 1) / 2,
     }
 }
 
 fn run_xlat(case: Case, n: u64) -> (f64, u64) {
+    // SAFETY: the bench is single-threaded here; the variable is read by Engine::new.
+    unsafe {
+        if case == Case::SnapshotRemap {
+            std::env::set_var("XLAT_EMBED_SNAPSHOT_REMAP", "1");
+        } else {
+            std::env::remove_var("XLAT_EMBED_SNAPSHOT_REMAP");
+        }
+    }
     let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
     e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
     e.mem_write(CODE, &CODE_BYTES).unwrap();
@@ -81,6 +113,26 @@ fn run_xlat(case: Case, n: u64) -> (f64, u64) {
         _ => {}
     }
     e.reg_write(X86Reg::Rcx, DATA).unwrap();
+    if matches!(case, Case::Snapshot | Case::SnapshotRemap) {
+        e.mem_map(BIG, BIG_SIZE, Perm::READ | Perm::WRITE).unwrap();
+        let snap = e.snapshot().unwrap();
+        let t0 = Instant::now();
+        for i in 0..n {
+            // one loop iteration: writes rax (= 1) to [rcx]
+            e.reg_write(X86Reg::Rcx, dirty_addr(i)).unwrap();
+            e.reg_write(X86Reg::Rdi, 1).unwrap();
+            e.start(CODE, LOOP_END, None, 0).unwrap();
+            e.snapshot_restore(&snap).unwrap();
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        for i in [0, n / 2, n - 1] {
+            let mut b = [0xffu8; 8];
+            e.mem_read(dirty_addr(i), &mut b).unwrap();
+            assert_eq!(b, [0; 8], "xlat: page {i} restored");
+        }
+        assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), expected(case, n));
+        return (dt, 0);
+    }
     let t0 = Instant::now();
     if case == Case::Starts {
         for _ in 0..n {
@@ -103,6 +155,11 @@ type UcMemWrite = unsafe extern "C" fn(*mut c_void, u64, *const c_void, usize) -
 type UcRegWrite = unsafe extern "C" fn(*mut c_void, c_int, *const c_void) -> c_int;
 type UcRegRead = unsafe extern "C" fn(*mut c_void, c_int, *mut c_void) -> c_int;
 type UcStart = unsafe extern "C" fn(*mut c_void, u64, u64, u64, usize) -> c_int;
+type UcMemRead = unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize) -> c_int;
+type UcCtl = unsafe extern "C" fn(*mut c_void, c_int, ...) -> c_int;
+type UcContextAlloc = unsafe extern "C" fn(*mut c_void, *mut *mut c_void) -> c_int;
+type UcContext = unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int;
+type UcContextFree = unsafe extern "C" fn(*mut c_void) -> c_int;
 type UcHookAdd = unsafe extern "C" fn(
     *mut c_void,
     *mut usize,
@@ -123,6 +180,12 @@ struct Uc {
     reg_read: UcRegRead,
     start: UcStart,
     hook_add: UcHookAdd,
+    mem_read: UcMemRead,
+    ctl: UcCtl,
+    context_alloc: UcContextAlloc,
+    context_save: UcContext,
+    context_restore: UcContext,
+    context_free: UcContextFree,
 }
 
 fn unicorn_path() -> Option<PathBuf> {
@@ -169,6 +232,16 @@ fn load_unicorn() -> Option<Uc> {
             reg_read: std::mem::transmute::<*mut c_void, UcRegRead>(sym("uc_reg_read")),
             start: std::mem::transmute::<*mut c_void, UcStart>(sym("uc_emu_start")),
             hook_add: std::mem::transmute::<*mut c_void, UcHookAdd>(sym("uc_hook_add")),
+            mem_read: std::mem::transmute::<*mut c_void, UcMemRead>(sym("uc_mem_read")),
+            ctl: std::mem::transmute::<*mut c_void, UcCtl>(sym("uc_ctl")),
+            context_alloc: std::mem::transmute::<*mut c_void, UcContextAlloc>(sym(
+                "uc_context_alloc",
+            )),
+            context_save: std::mem::transmute::<*mut c_void, UcContext>(sym("uc_context_save")),
+            context_restore: std::mem::transmute::<*mut c_void, UcContext>(sym(
+                "uc_context_restore",
+            )),
+            context_free: std::mem::transmute::<*mut c_void, UcContextFree>(sym("uc_context_free")),
         })
     }
 }
@@ -178,6 +251,10 @@ const UC_MODE_64: c_int = 8;
 const UC_HOOK_CODE: c_int = 4;
 const UC_HOOK_BLOCK: c_int = 8;
 const UC_HOOK_MEM_WRITE: c_int = 2048;
+/// `UC_CTL_WRITE(UC_CTL_CONTEXT_MODE, 1)`: `type | nr << 26 | UC_CTL_IO_WRITE << 30`.
+const UC_CTL_CONTEXT_MODE_WRITE: c_int = 14 | (1 << 26) | (1 << 30);
+/// `UC_CTL_CONTEXT_CPU | UC_CTL_CONTEXT_MEMORY`: contexts snapshot memory too.
+const UC_CTX_CPU_AND_MEMORY: c_int = 3;
 const UC_X86_REG_RAX: c_int = 35;
 const UC_X86_REG_RCX: c_int = 38;
 const UC_X86_REG_RDI: c_int = 39;
@@ -267,6 +344,49 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
             (uc.reg_write)(h, UC_X86_REG_RAX, (&zero as *const u64).cast()),
             "reg",
         );
+        if matches!(case, Case::Snapshot | Case::SnapshotRemap) {
+            check((uc.mem_map)(h, BIG, BIG_SIZE as usize, 3), "mem_map");
+            check(
+                (uc.ctl)(h, UC_CTL_CONTEXT_MODE_WRITE, UC_CTX_CPU_AND_MEMORY),
+                "ctl context mode",
+            );
+            let mut ctx: *mut c_void = std::ptr::null_mut();
+            check((uc.context_alloc)(h, &mut ctx), "context_alloc");
+            check((uc.context_save)(h, ctx), "context_save");
+            let one = 1u64;
+            let t0 = Instant::now();
+            for i in 0..n {
+                let a = dirty_addr(i);
+                check(
+                    (uc.reg_write)(h, UC_X86_REG_RCX, (&a as *const u64).cast()),
+                    "reg",
+                );
+                check(
+                    (uc.reg_write)(h, UC_X86_REG_RDI, (&one as *const u64).cast()),
+                    "reg",
+                );
+                check((uc.start)(h, CODE, LOOP_END, 0, 0), "start");
+                check((uc.context_restore)(h, ctx), "context_restore");
+            }
+            let dt = t0.elapsed().as_secs_f64();
+            for i in [0, n / 2, n - 1] {
+                let mut b = [0xffu8; 8];
+                check(
+                    (uc.mem_read)(h, dirty_addr(i), b.as_mut_ptr().cast(), 8),
+                    "mem_read",
+                );
+                assert_eq!(b, [0; 8], "unicorn: page {i} restored");
+            }
+            let mut rax = 1u64;
+            check(
+                (uc.reg_read)(h, UC_X86_REG_RAX, (&mut rax as *mut u64).cast()),
+                "reg",
+            );
+            assert_eq!(rax, expected(case, n), "unicorn result");
+            (uc.context_free)(ctx);
+            (uc.close)(h);
+            return (dt, 0);
+        }
         let t0 = Instant::now();
         if case == Case::Starts {
             for _ in 0..n {
@@ -311,7 +431,9 @@ fn main() {
         "| case | xlat median ms | unicorn median ms | unicorn/xlat | hook calls (xlat = unicorn) |"
     );
     println!("|---|---:|---:|---:|---|");
-    for (case, name, n) in CASES {
+    // An optional second argument keeps the cases whose name contains it.
+    let only = std::env::args().nth(2).unwrap_or_default();
+    for (case, name, n) in CASES.into_iter().filter(|c| c.1.contains(only.as_str())) {
         let (mut xs, mut us) = (Vec::new(), Vec::new());
         let (mut xc, mut ucn) = (0, 0);
         for _ in 0..runs {
