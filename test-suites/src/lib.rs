@@ -65,6 +65,19 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     d
 }
 
+/// The arguments of `xlat system` for the x86-64 microvm under `accel` (`kvm` or `jit`).
+pub fn microvm_args(accel: &str) -> [&str; 7] {
+    [
+        "system",
+        "--arch",
+        "x86_64",
+        "--machine",
+        "microvm",
+        "--accel",
+        accel,
+    ]
+}
+
 /// Whether a command exists on PATH.
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")

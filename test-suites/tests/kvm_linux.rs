@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use xlat_test_suites::{cache_dir, xlat_bin};
+use xlat_test_suites::{cache_dir, microvm_args, xlat_bin};
 
 #[test]
 fn debian_kernel_prints_its_banner() {
@@ -42,15 +42,7 @@ fn debian_kernel_prints_its_banner() {
         .expect("version file names the .deb")
         .to_string();
     let mut child = Command::new(xlat_bin())
-        .args([
-            "system",
-            "--arch",
-            "x86_64",
-            "--machine",
-            "microvm",
-            "--accel",
-            "kvm",
-        ])
+        .args(microvm_args("kvm"))
         .args(["-m", "256M", "--kernel"])
         .arg(&vmlinux)
         .args(["--append", "console=ttyS0 earlyprintk=serial panic=-1"])

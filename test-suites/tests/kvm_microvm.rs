@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use xlat_test_suites::{have, run, scratch_dir, xlat_bin};
+use xlat_test_suites::{have, microvm_args, run, scratch_dir, xlat_bin};
 
 /// Whether /dev/kvm can be opened; prints why not.
 fn kvm_usable(test: &str) -> bool {
@@ -79,15 +79,7 @@ fn xlat(kernel: &PathBuf, args: &[&str], secs: u32) -> (String, String, i32) {
     let o = run(Command::new("timeout")
         .arg(secs.to_string())
         .arg(xlat_bin())
-        .args([
-            "system",
-            "--arch",
-            "x86_64",
-            "--machine",
-            "microvm",
-            "--accel",
-            "kvm",
-        ])
+        .args(microvm_args("kvm"))
         .args(args)
         .arg("--kernel")
         .arg(kernel)

@@ -10,7 +10,7 @@
 )]
 
 use std::process::{Command, Stdio};
-use xlat_test_suites::{have, run, scratch_dir, workspace_root, xlat_bin};
+use xlat_test_suites::{have, microvm_args, run, scratch_dir, workspace_root, xlat_bin};
 
 /// `key=N` from a `-d stats` line.
 fn stat(line: &str, key: &str) -> u64 {
@@ -52,15 +52,7 @@ fn payload_under_kvm_matches_native() {
     let o = run(Command::new("timeout")
         .arg("120")
         .arg(xlat_bin())
-        .args([
-            "system",
-            "--arch",
-            "x86_64",
-            "--machine",
-            "microvm",
-            "--accel",
-            "kvm",
-        ])
+        .args(microvm_args("kvm"))
         .args(["-m", "256M", "-d", "stats", "--kernel"])
         .arg(out.join("payload-s1-w7.elf"))
         .stdin(Stdio::null()));

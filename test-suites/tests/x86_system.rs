@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use xlat_test_suites::{have, run, scratch_dir, workspace_root, xlat_bin};
+use xlat_test_suites::{have, microvm_args, run, scratch_dir, workspace_root, xlat_bin};
 
 /// Builds the payload (scale 1, every kernel and the system checks): (payload, PVH twin,
 /// native); `None` with a reason printed when gcc is missing.
@@ -49,15 +49,7 @@ fn xlat(accel: &str, kernel: &PathBuf) -> (String, i32) {
         Command::new("timeout")
             .arg("120")
             .arg(xlat_bin())
-            .args([
-                "system",
-                "--arch",
-                "x86_64",
-                "--machine",
-                "microvm",
-                "--accel",
-                accel,
-            ])
+            .args(microvm_args(accel))
             .arg("--kernel")
             .arg(kernel),
     )
