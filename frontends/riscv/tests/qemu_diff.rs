@@ -549,6 +549,40 @@ fn random_fp_instructions_match_qemu() {
     }
 }
 
+/// An fcsr write between F/D instructions: clear fflags (`csrw fflags, zero`), set NX alone
+/// (`csrwi fflags, 1`), clear all of fcsr, or set the dynamic rounding mode (`fsrmi k`).
+fn fcsr_write(r: &mut Rng) -> u32 {
+    match r.next() % 4 {
+        0 => 0x0010_1073,
+        1 => 0x0010_d073,
+        2 => 0x0030_1073,
+        _ => (0x002 << 20) | (((r.next() % 5) as u32) << 15) | (5 << 12) | 0x73,
+    }
+}
+
+/// F/D instructions around fcsr writes: the NX a first instruction raised is cleared (or set,
+/// or the rounding mode changed) before the next ones, which must then raise it again exactly
+/// as QEMU does (the inline fast paths key on NX and `frm`).
+#[test]
+fn fp_flags_after_fcsr_writes_match_qemu() {
+    let seed = seed();
+    let mut r = Rng(seed ^ 0xfc5a);
+    let cases: Vec<Vec<u32>> = (0..CASES)
+        .map(|_| {
+            vec![
+                fp_instruction(&mut r),
+                fcsr_write(&mut r),
+                fp_instruction(&mut r),
+                fp_instruction(&mut r),
+            ]
+        })
+        .collect();
+    let input = random_input(&mut r);
+    if let Some(want) = qemu("fcsr", seed, &cases, &input) {
+        compare(seed, &cases, &input, &want);
+    }
+}
+
 /// A conditional branch over a landing pad: t4 (x29) ends as 1 when taken, 0 when not.
 fn branch_case(r: &mut Rng, rec: &mut [u64]) -> Vec<u32> {
     let f3 = r.pick(&[0u32, 1, 4, 5, 6, 7]);
