@@ -287,7 +287,6 @@ fn run_riscv64(a: &SystemArgs) -> Result<i32, String> {
         move |b| serial.push_input(b),
         move || quit.request(StopReason::Exit(0)),
     );
-    let smp = a.smp;
     let t0 = std::time::Instant::now();
     let results: Vec<Result<String, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = irqs
@@ -308,7 +307,6 @@ fn run_riscv64(a: &SystemArgs) -> Result<i32, String> {
                                 return Err(e);
                             }
                         };
-                        hart.set_shared_code(smp > 1);
                         hart.run(stop);
                         Ok(format!(
                             "{} hart_cpu_ms={}",

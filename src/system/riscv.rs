@@ -201,8 +201,6 @@ pub struct Hart {
     env: Box<CpuState>,
     trace: HartTrace,
     id: u64,
-    /// Other harts may write code this one translated (see [`Hart::set_shared_code`]).
-    shared_code: bool,
 }
 
 impl std::fmt::Debug for Hart {
@@ -264,20 +262,12 @@ impl Hart {
             env,
             trace,
             id,
-            shared_code: false,
         };
         h.apply(Effects {
             mmu: true,
             ..Effects::default()
         });
         Ok(h)
-    }
-
-    /// Tells the hart that other harts run on the same memory. Each hart sees only the code
-    /// writes made through its own memory, so then every `fence.i` (which Linux also sends
-    /// to the other harts, through the SBI, after writing code) drops all translations.
-    pub fn set_shared_code(&mut self, shared: bool) {
-        self.shared_code = shared;
     }
 
     /// The engine (statistics).
@@ -436,13 +426,10 @@ impl Hart {
             // entries are found by virtual pc alone, must go.
             self.env.clear_jmp_cache();
         }
-        if fx.fence_i && self.shared_code {
-            // Another hart may have written code: drop every translation.
-            self.engine.flush();
-            self.mem.forget_code();
-        } else if fx.fence_i {
+        if fx.fence_i {
             // Blocks are keyed by the physical page of their code (`Hart::new`): drop those
-            // of the pages this hart overwrote, and no more.
+            // of the pages overwritten since the last fence (by any hart: the bus's code map
+            // tells every hart), and no more.
             let pages = self.mem.take_written_code_pages();
             if !pages.is_empty() {
                 let pages: std::collections::HashSet<u32> =

@@ -64,6 +64,8 @@ pub struct Bus {
     ram_host: usize,
     roms: Vec<(u64, Box<[u8]>)>,
     mmio: Vec<MmioRegion>,
+    /// Which RAM pages hold translated code, for every hart on this bus.
+    pub(crate) code: super::hart::CodeMap,
 }
 
 impl Bus {
@@ -86,6 +88,7 @@ impl Bus {
             ram_host,
             roms: Vec::new(),
             mmio: Vec::new(),
+            code: super::hart::CodeMap::new(size),
         })
     }
 

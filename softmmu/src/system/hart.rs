@@ -54,22 +54,105 @@ struct Entry {
 
 type Table = [TlbEntry; TLB_ENTRIES];
 
+/// The code pages a hart must drop at its next instruction fence: physical pages that held
+/// code some hart translated and were then written (by any hart).
+#[derive(Debug, Default)]
+struct Written {
+    pages: Mutex<Vec<u64>>,
+    any: AtomicBool,
+}
+
+/// One hart's part of the [`CodeMap`].
+#[derive(Debug)]
+struct Watcher {
+    tables: std::sync::Weak<[Table]>,
+    written: Arc<Written>,
+}
+
+/// Per RAM page of a bus: whether translated code (of any hart) may come from it. Shared by
+/// the harts of a machine, so that a store by one hart to code another hart translated is
+/// seen: no hart's inline TLB may write such a page (every hart's write entries are dropped
+/// when a page becomes code), and a store through the slow path tells every hart, which
+/// drops the page's translations at its next `fence.i`.
+#[derive(Debug)]
+pub(crate) struct CodeMap {
+    code: Box<[AtomicU8]>,
+    harts: Mutex<Vec<Watcher>>,
+}
+
+impl CodeMap {
+    pub(crate) fn new(ram_size: u64) -> CodeMap {
+        CodeMap {
+            code: (0..ram_size >> PAGE_BITS)
+                .map(|_| AtomicU8::new(0))
+                .collect(),
+            harts: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn watch(&self, tables: &Arc<[Table]>) -> Arc<Written> {
+        let written = Arc::new(Written::default());
+        let mut h = self.harts.lock().unwrap_or_else(|e| e.into_inner());
+        h.retain(|w| w.tables.strong_count() > 0);
+        h.push(Watcher {
+            tables: Arc::downgrade(tables),
+            written: written.clone(),
+        });
+        written
+    }
+
+    fn is_code(&self, i: usize) -> bool {
+        self.code[i].load(Ordering::SeqCst) != 0
+    }
+
+    /// Page `i` is being translated: no inline TLB (of any hart) may write it any more.
+    fn mark(&self, i: usize) {
+        if self.code[i].swap(1, Ordering::SeqCst) == 0 {
+            for w in self.harts.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                let Some(tables) = w.tables.upgrade() else {
+                    continue;
+                };
+                for t in tables.iter() {
+                    for e in t.iter() {
+                        e.write.store(TLB_INVALID, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A store reached page `i` (physical page number `ppn`) through the slow path.
+    fn note_store(&self, i: usize, ppn: u64) {
+        if self.code[i].swap(0, Ordering::SeqCst) != 0 {
+            for w in self.harts.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                w.written
+                    .pages
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(ppn);
+                w.written.any.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    fn forget(&self) {
+        for c in self.code.iter() {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One hart's memory (see the module doc).
 #[derive(Debug)]
 pub struct HartMemory {
     bus: Arc<Bus>,
     tr: Arc<dyn Translate>,
     fetch: Mutex<[Entry; FETCH_ENTRIES]>,
-    tables: Box<[Table]>,
+    tables: Arc<[Table]>,
     cur: AtomicUsize,
-    /// Per RAM page: non-zero while translated code may come from it (set when code is
-    /// fetched; a store clears it and notes `code_written`).
-    code: Box<[AtomicU8]>,
-    /// A page holding translated code was written since [`HartMemory::take_code_written`].
-    code_written: AtomicBool,
-    /// Physical page numbers (`pa >> 12`) of the pages holding translated code that were
-    /// written since [`HartMemory::take_written_code_pages`].
-    written: Mutex<Vec<u64>>,
+    /// Code pages written since [`HartMemory::take_written_code_pages`] (by any hart on the
+    /// bus: see [`CodeMap`]).
+    written: Arc<Written>,
 }
 
 fn empty_table() -> Table {
@@ -84,15 +167,13 @@ fn empty_table() -> Table {
 impl HartMemory {
     /// A hart's view of `bus` through `tr`.
     pub fn new(bus: Arc<Bus>, tr: Arc<dyn Translate>) -> HartMemory {
-        let pages = (bus.ram_range().1 >> PAGE_BITS) as usize;
+        let tables: Arc<[Table]> = (0..TLB_TABLES).map(|_| empty_table()).collect();
         HartMemory {
-            code: (0..pages).map(|_| AtomicU8::new(0)).collect(),
-            code_written: AtomicBool::new(false),
-            written: Mutex::new(Vec::new()),
+            written: bus.code.watch(&tables),
             bus,
             tr,
             fetch: Mutex::new([Entry::default(); FETCH_ENTRIES]),
-            tables: (0..TLB_TABLES).map(|_| empty_table()).collect(),
+            tables,
             cur: AtomicUsize::new(0),
         }
     }
@@ -141,23 +222,23 @@ impl HartMemory {
     /// Whether a page that held translated code was written since the last call (which
     /// resets it): what `fence.i` must know to keep or drop translations.
     pub fn take_code_written(&self) -> bool {
-        self.code_written.swap(false, Ordering::AcqRel)
+        self.written.any.swap(false, Ordering::AcqRel)
     }
 
     /// The physical page numbers (`pa >> 12`) of the pages that held translated code and
     /// were written since the last call (which resets them, and
     /// [`HartMemory::take_code_written`]): what `fence.i` must invalidate, and no more.
     pub fn take_written_code_pages(&self) -> Vec<u64> {
-        self.code_written.store(false, Ordering::Release);
-        std::mem::take(&mut *self.written.lock().unwrap_or_else(|e| e.into_inner()))
+        self.written.any.store(false, Ordering::Release);
+        std::mem::take(&mut *self.written.pages.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Forgets which pages hold translated code (every translation was dropped).
+    /// Forgets which pages hold translated code (every translation, of every hart on the
+    /// bus, was dropped).
     pub fn forget_code(&self) {
-        for c in self.code.iter() {
-            c.store(0, Ordering::Relaxed);
-        }
+        self.bus.code.forget();
         self.written
+            .pages
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
@@ -172,26 +253,28 @@ impl HartMemory {
     /// Code is being translated from physical `pa`: stores to its page must be seen, so
     /// no inline TLB entry may write there any more.
     fn mark_code(&self, pa: u64) {
-        let Some(i) = self.code_index(pa) else { return };
-        if self.code[i].swap(1, Ordering::AcqRel) == 0 {
-            for t in self.tables.iter() {
-                for e in t.iter() {
-                    e.write.store(TLB_INVALID, Ordering::Relaxed);
-                }
-            }
+        if let Some(i) = self.code_index(pa) {
+            self.bus.code.mark(i);
         }
     }
 
     /// A store reaches physical `pa` through the slow path.
     fn note_store(&self, pa: u64) {
+        if let Some(i) = self.code_index(pa) {
+            self.bus.code.note_store(i, pa >> PAGE_BITS);
+        }
+    }
+
+    /// After a write entry for `pa` was filled: if another hart made the page code
+    /// meanwhile (its sweep of the write entries may have come before the fill), drop the
+    /// entry again and note the store.
+    fn recheck_write(&self, e: &TlbEntry, pa: u64) {
+        std::sync::atomic::fence(Ordering::SeqCst);
         if let Some(i) = self.code_index(pa)
-            && self.code[i].swap(0, Ordering::AcqRel) != 0
+            && self.bus.code.is_code(i)
         {
-            self.written
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(pa >> PAGE_BITS);
-            self.code_written.store(true, Ordering::Release);
+            e.write.store(TLB_INVALID, Ordering::SeqCst);
+            self.bus.code.note_store(i, pa >> PAGE_BITS);
         }
     }
 
@@ -272,6 +355,9 @@ impl HartMemory {
                     TLB_INVALID
                 };
                 e.write.store(w, Ordering::Relaxed);
+                if w != TLB_INVALID {
+                    self.recheck_write(e, pa);
+                }
                 Ok(Place::Host(va.wrapping_add(add) as usize))
             }
             Target::Rom(h) if access == Access::Read => {
@@ -406,5 +492,72 @@ impl CodeFetch for HartMemory {
 impl GuestMemory for HartMemory {
     fn direct(&self) -> Option<DirectMap> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Virtual = physical, everything allowed.
+    #[derive(Debug)]
+    struct Identity;
+
+    impl Translate for Identity {
+        fn translate(&self, va: u64, _: Access, _: &Bus) -> Result<u64, u32> {
+            Ok(va)
+        }
+        fn access_fault(&self, _: Access) -> u32 {
+            5
+        }
+        fn misaligned(&self, _: Access) -> u32 {
+            4
+        }
+    }
+
+    const RAM: u64 = 0x8000_0000;
+
+    fn harts() -> (HartMemory, HartMemory) {
+        let bus = Arc::new(Bus::new(RAM, 1 << 20).unwrap());
+        let tr: Arc<dyn Translate> = Arc::new(Identity);
+        (
+            HartMemory::new(bus.clone(), tr.clone()),
+            HartMemory::new(bus, tr),
+        )
+    }
+
+    fn word() -> MemOp {
+        MemOp::le(4, false)
+    }
+
+    #[test]
+    fn a_store_to_code_another_hart_translated_reaches_that_harts_fence() {
+        let (a, b) = harts();
+        let code = RAM + 0x3000;
+        // Hart a writes the page first: its inline TLB may now write it directly.
+        a.store(code + 8, word(), 1).unwrap();
+        // Hart b translates code from it, then hart a writes it again.
+        assert_eq!(b.fetch_u16(code + 8), Some(1));
+        assert!(b.take_written_code_pages().is_empty());
+        a.store(code + 8, word(), 2).unwrap();
+        assert!(b.take_code_written());
+        assert_eq!(b.take_written_code_pages(), vec![code >> 12]);
+        assert_eq!(a.take_written_code_pages(), vec![code >> 12]);
+        // Once noted, the page is plain data again until someone translates it.
+        a.store(code + 8, word(), 3).unwrap();
+        assert!(b.take_written_code_pages().is_empty());
+        assert_eq!(b.fetch_u16(code + 8), Some(3));
+        b.store(code, word(), 4).unwrap();
+        assert_eq!(a.take_written_code_pages(), vec![code >> 12]);
+    }
+
+    #[test]
+    fn stores_to_pages_without_code_note_nothing() {
+        let (a, b) = harts();
+        assert_eq!(b.fetch_u16(RAM), Some(0));
+        a.store(RAM + 0x1000, word(), 7).unwrap();
+        assert!(!b.take_code_written());
+        assert!(b.take_written_code_pages().is_empty());
+        assert_eq!(a.load(RAM + 0x1000, word()).unwrap(), 7);
     }
 }
