@@ -106,6 +106,44 @@ fn fma(cx: &mut LiftCx, acc: Temp, n: Temp, m: Temp, es: u32) -> Temp {
     fast(cx, FpOp::Fma, fty(es), &[n, m, acc], code, &[n, m, acc])
 }
 
+/// Emits `body` (the instruction done inline) when FPCR is the default and none of `vals`
+/// (floats of size `es`) is a NaN; otherwise the AdvSIMD/FP helper runs the instruction.
+fn unless_nan(cx: &mut LiftCx, vals: &[Temp], es: u32, body: impl FnOnce(&mut LiftCx)) {
+    let (l_slow, l_done) = (cx.b.label(), cx.b.label());
+    let ok = fpcr_ok(cx);
+    let z = cx.b.konst(Ty::I64, 0);
+    cx.b.branch(Cond::Eq, ok, z, l_slow);
+    for &v in vals {
+        let ty = cx.b.ty(v);
+        let m = cx.b.binop_imm(Opcode::And, v, sign(es) - 1);
+        let inf = cx.b.konst(
+            ty,
+            (sign(es) - 1) ^ ((1 << if es == 64 { 52 } else { 23 }) - 1),
+        );
+        cx.b.branch(Cond::Gtu, m, inf, l_slow);
+    }
+    body(cx);
+    cx.b.jump(l_done);
+    cx.b.set_label(l_slow);
+    let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
+    cx.b.call_void(&crate::simd::SIMD_V, &[i]);
+    cx.b.set_label(l_done);
+}
+
+/// NZCV of an ordered comparison of `a` and `b`, into the flag words.
+fn set_cmp_flags(cx: &mut LiftCx, a: Temp, b: Temp) {
+    for (c, off) in [
+        (FCond::Lt, state::NF),
+        (FCond::Eq, state::ZF),
+        (FCond::Ge, state::CF),
+    ] {
+        let v = cx.b.fsetcond(Ty::I64, c, a, b);
+        cx.b.set_reg(off, v);
+    }
+    let z = cx.b.konst(Ty::I64, 0);
+    cx.b.set_reg(state::VF, z);
+}
+
 /// Lifts `cx.insn` when it is one of the forms above; false leaves it to the helper.
 pub(super) fn lift(cx: &mut LiftCx) -> bool {
     let insn = cx.insn;
@@ -121,7 +159,165 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
     if insn & 0x9f20_0400 == 0x0e20_0400 {
         return vector_three(cx, rd, rn, rm);
     }
+    if insn & 0x9f3e_0c00 == 0x0e20_0800 {
+        return vector_misc(cx, rd, rn);
+    }
+    if insn & 0x9f80_0400 == 0x0f80_0000 || insn & 0xdf80_0400 == 0x5f80_0000 {
+        return by_element(cx, rd, rn);
+    }
     false
+}
+
+/// The `es`-bit lanes of a 64-bit word (as temps of the float's width).
+fn split(cx: &mut LiftCx, w: Temp, es: u32) -> Vec<Temp> {
+    if es == 64 {
+        return vec![w];
+    }
+    let hi = cx.b.binop_imm(Opcode::Shr, w, 32);
+    vec![cx.b.trunc(w), cx.b.trunc(hi)]
+}
+
+/// The inverse of [`split`].
+fn join(cx: &mut LiftCx, lanes: &[Temp]) -> Temp {
+    if lanes.len() == 1 {
+        return to64(cx, lanes[0]);
+    }
+    let lo = cx.b.extu(lanes[0]);
+    let hi = cx.b.extu(lanes[1]);
+    let hi = cx.b.binop_imm(Opcode::Shl, hi, 32);
+    cx.b.binop(Opcode::Or, lo, hi)
+}
+
+/// Writes the result words of a vector op (one word: the high half is zeroed).
+fn set_words(cx: &mut LiftCx, rd: u32, words: &[Temp]) {
+    for (h, w) in (0u32..).zip(words) {
+        cx.b.set_reg(state::v(rd as u8) + 8 * h, *w);
+    }
+    if words.len() == 1 {
+        let z = cx.b.konst(Ty::I64, 0);
+        cx.b.set_reg(state::v(rd as u8) + 8, z);
+    }
+}
+
+/// Vector two-register misc: FABS, FNEG (bit operations), FSQRT, SCVTF/UCVTF and
+/// FCVTZS/FCVTZU (no fraction bits), lane by lane.
+fn vector_misc(cx: &mut LiftCx, rd: u32, rn: u32) -> bool {
+    let (q, u, a_bit, sz) = (
+        cx.f(30, 30) == 1,
+        cx.f(29, 29) == 1,
+        cx.f(23, 23) == 1,
+        cx.f(22, 22) == 1,
+    );
+    let op = cx.f(16, 12);
+    if sz && !q {
+        return false;
+    }
+    let es: u32 = if sz { 64 } else { 32 };
+    let words = if q { 2 } else { 1 };
+    let rep = if es == 64 {
+        1u64 << 63
+    } else {
+        0x8000_0000_8000_0000
+    };
+    let kind = match (op, u, a_bit) {
+        (0b01111, false, true) => 0, // FABS
+        (0b01111, true, true) => 1,  // FNEG
+        (0b11111, true, true) => 2,  // FSQRT
+        (0b11101, _, false) => 3,    // SCVTF/UCVTF
+        (0b11011, _, true) => 4,     // FCVTZS/FCVTZU
+        _ => return false,
+    };
+    let mut out = Vec::new();
+    for h in 0..words {
+        let w = cx.b.get_reg(Ty::I64, state::v(rn as u8) + 8 * h);
+        let r = match kind {
+            0 => cx.b.binop_imm(Opcode::And, w, !rep),
+            1 => cx.b.binop_imm(Opcode::Xor, w, rep),
+            _ => {
+                let mut res = Vec::new();
+                for x in split(cx, w, es) {
+                    let ty = fty(es);
+                    let e8 = u64::from(es) << 8;
+                    let r = match (kind, u) {
+                        (2, _) => fast(cx, FpOp::Sqrt, ty, &[x], slow::SQRT | e8, &[x]),
+                        (3, false) => {
+                            let code = slow::FROM_S | e8 | u64::from(es) << 16;
+                            fast(cx, FpOp::FromS, ty, &[x], code, &[x])
+                        }
+                        (3, true) => {
+                            let code = slow::FROM_U | e8 | u64::from(es) << 16;
+                            fast(cx, FpOp::FromU, ty, &[x], code, &[x])
+                        }
+                        (_, signed_not) => {
+                            let (op, code) = if signed_not {
+                                (FpOp::ToU(FRound::Trunc), slow::TO_U)
+                            } else {
+                                (FpOp::ToS(FRound::Trunc), slow::TO_S)
+                            };
+                            let detail = u64::from(es) | 3 << 7;
+                            fast(cx, op, ty, &[x], code | e8 | detail << 16, &[x])
+                        }
+                    };
+                    res.push(r);
+                }
+                join(cx, &res)
+            }
+        };
+        out.push(r);
+    }
+    set_words(cx, rd, &out);
+    true
+}
+
+/// FMLA, FMLS, FMUL by element (vector 2S/4S/2D, or scalar).
+fn by_element(cx: &mut LiftCx, rd: u32, rn: u32) -> bool {
+    let scalar = cx.f(28, 28) == 1;
+    let (q, u, sz) = (cx.f(30, 30) == 1, cx.f(29, 29) == 1, cx.f(22, 22) == 1);
+    let (l, h, m) = (cx.f(21, 21), cx.f(11, 11), cx.f(20, 20));
+    let op = cx.f(15, 12);
+    if u || !matches!(op, 0b0001 | 0b0101 | 0b1001) {
+        return false;
+    }
+    let (es, idx) = if sz {
+        if l == 1 {
+            return false;
+        }
+        (64u32, h)
+    } else {
+        (32u32, (h << 1) | l)
+    };
+    if es == 64 && !q && !scalar {
+        return false;
+    }
+    let rm = cx.f(19, 16) | (m << 4);
+    // The element: word idx*es/64 of v{rm}, lane within it.
+    let ew =
+        cx.b.get_reg(Ty::I64, state::v(rm as u8) + 8 * ((idx * es) / 64));
+    let e = split(cx, ew, es)[if es == 32 { (idx & 1) as usize } else { 0 }];
+    let words = if scalar || !q { 1 } else { 2 };
+    let mut out = Vec::new();
+    for hw in 0..words {
+        let wn = cx.b.get_reg(Ty::I64, state::v(rn as u8) + 8 * hw);
+        let wd = cx.b.get_reg(Ty::I64, state::v(rd as u8) + 8 * hw);
+        let (xs, ds) = (split(cx, wn, es), split(cx, wd, es));
+        let n = if scalar { 1 } else { xs.len() };
+        let mut res = Vec::new();
+        for i in 0..n {
+            let (x, d) = (xs[i], ds[i]);
+            let r = match op {
+                0b0001 => fma(cx, d, x, e, es),
+                0b0101 => {
+                    let nx = neg(cx, x, es);
+                    fma(cx, d, nx, e, es)
+                }
+                _ => arith2(cx, 0, x, e, es),
+            };
+            res.push(r);
+        }
+        out.push(join(cx, &res));
+    }
+    set_words(cx, rd, &out);
+    true
 }
 
 fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
@@ -139,6 +335,21 @@ fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
     }
     if insn & 0xff20_0c00 == 0x1e20_0800 {
         let opc = cx.f(15, 12);
+        if matches!(opc, 4..=7) {
+            // FMAX, FMIN, FMAXNM, FMINNM: for non-NaN operands all are IEEE max/min with
+            // -0 < +0, and raise nothing (FZ off).
+            let (a, b) = (get_f(cx, rn, es), get_f(cx, rm, es));
+            let op = if opc & 1 == 0 {
+                Opcode::FMax
+            } else {
+                Opcode::FMin
+            };
+            unless_nan(cx, &[a, b], es, |cx| {
+                let r = cx.b.binop(op, a, b);
+                set_f(cx, rd, r);
+            });
+            return true;
+        }
         if !matches!(opc, 0..=3 | 8) {
             return false;
         }
@@ -165,6 +376,21 @@ fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
                 let code = slow::CVT | 64 << 8;
                 fast(cx, FpOp::CvtF, Ty::I64, &[a], code, &[a])
             }
+            o @ (8..=11 | 15) => {
+                // FRINTN, FRINTP, FRINTM, FRINTZ, FRINTI (RN when FPCR is the default): exact
+                // and flagless but for NaNs.
+                let mode = match o {
+                    9 => FRound::Ceil,
+                    10 => FRound::Floor,
+                    11 => FRound::Trunc,
+                    _ => FRound::Nearest,
+                };
+                unless_nan(cx, &[a], es, |cx| {
+                    let r = cx.b.fround(mode, a);
+                    set_f(cx, rd, r);
+                });
+                return true;
+            }
             _ => return false,
         };
         set_f(cx, rd, r);
@@ -182,26 +408,28 @@ fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
         } else {
             get_f(cx, rm, es)
         };
-        let (l_slow, l_done) = (cx.b.label(), cx.b.label());
-        let ok = fpcr_ok(cx);
-        let z = cx.b.konst(Ty::I64, 0);
-        cx.b.branch(Cond::Eq, ok, z, l_slow);
-        let uno = cx.b.fsetcond(Ty::I64, FCond::Uno, a, b);
-        cx.b.branch(Cond::Ne, uno, z, l_slow);
-        for (c, off) in [
-            (FCond::Lt, state::NF),
-            (FCond::Eq, state::ZF),
-            (FCond::Ge, state::CF),
-        ] {
-            let v = cx.b.fsetcond(Ty::I64, c, a, b);
-            cx.b.set_reg(off, v);
-        }
-        cx.b.set_reg(state::VF, z);
-        cx.b.jump(l_done);
-        cx.b.set_label(l_slow);
-        let i = cx.b.konst(Ty::I64, u64::from(insn));
-        cx.b.call_void(&crate::simd::SIMD_V, &[i]);
-        cx.b.set_label(l_done);
+        unless_nan(cx, &[a, b], es, |cx| set_cmp_flags(cx, a, b));
+        return true;
+    }
+    if insn & 0xff20_0c00 == 0x1e20_0400 {
+        // FCCMP/FCCMPE: the comparison's flags when the condition holds, else #nzcv.
+        let c = cx.cond_holds(cx.f(15, 12));
+        let (a, b) = (get_f(cx, rn, es), get_f(cx, rm, es));
+        let nzcv = cx.f(3, 0);
+        unless_nan(cx, &[a, b], es, |cx| {
+            let z = cx.b.konst(Ty::I64, 0);
+            for (fc, off, bit) in [
+                (FCond::Lt, state::NF, 3),
+                (FCond::Eq, state::ZF, 2),
+                (FCond::Ge, state::CF, 1),
+                (FCond::Uno, state::VF, 0),
+            ] {
+                let v = cx.b.fsetcond(Ty::I64, fc, a, b);
+                let k = cx.b.konst(Ty::I64, u64::from((nzcv >> bit) & 1));
+                let r = cx.b.select(Cond::Ne, c, z, v, k);
+                cx.b.set_reg(off, r);
+            }
+        });
         return true;
     }
     if insn & 0xff20_0c00 == 0x1e20_0c00 {
