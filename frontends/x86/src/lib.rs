@@ -28,9 +28,10 @@
 //! assert_eq!(env.pc, 4); // the syscall's pc
 //! assert_eq!(env.word(state::RCX), 6); // syscall puts the return address in rcx
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod atomic128;
 pub mod cpuid;
 pub mod flags;
 mod helpers;

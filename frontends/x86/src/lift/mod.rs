@@ -6,6 +6,7 @@ mod bmi;
 mod cc;
 mod ctl;
 mod int;
+mod isa;
 mod sse;
 mod sse4;
 mod ssefast;
@@ -397,6 +398,9 @@ fn lift_one(cx: &mut Cx) -> Flow {
         return f;
     }
     if let Some(f) = bmi::lift(cx) {
+        return f;
+    }
+    if let Some(f) = isa::lift(cx) {
         return f;
     }
     if let Some(f) = x87::lift(cx) {

@@ -1,0 +1,214 @@
+//! Differential test against native execution on this host (see `xlat_test_suites::x86gen`)
+//! for the instructions CPUID advertises one by one: cmpxchg8b and cmpxchg16b (CX16, with and
+//! without lock, aligned and misaligned: #GP), movbe (MOVBE), adcx and adox (ADX) in chains
+//! mixed with ordinary flag writers. Memory often holds the expected value, so both outcomes
+//! of the compare-and-swaps run. `XLAT_X86ISA_CASES=N` sets the number of cases (default
+//! 3,000), `XLAT_SEED=S` the seed.
+#![allow(clippy::tests_outside_test_module, reason = "integration tests")]
+
+use iced_x86::{Decoder, DecoderOptions, Formatter};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use xlat_test_suites::x86gen::{
+    ARITH_FLAGS, Case, SCRATCH, SCRATCH_LEN, State, diff, engine, native,
+};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// ModRM + SIB + disp32 of an absolute memory operand at scratch offset `off`.
+fn mem(b: &mut Vec<u8>, reg: u8, off: u64) {
+    b.push(((reg & 7) << 3) | 4);
+    b.push(0x25);
+    b.extend_from_slice(&((SCRATCH + off) as u32).to_le_bytes());
+}
+
+/// A random register number other than rsp (4).
+fn reg(r: &mut StdRng) -> u8 {
+    loop {
+        let v = r.random_range(0..16u8);
+        if v != 4 {
+            break v;
+        }
+    }
+}
+
+/// A REX byte for `reg` in ModRM.reg and `rm` in ModRM.rm (no X), or none when not needed.
+fn rex(b: &mut Vec<u8>, w: bool, reg: u8, rm: u8) {
+    let v = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | (rm >> 3);
+    if v != 0x40 {
+        b.push(v);
+    }
+}
+
+/// One instruction of the classes under test (or an ordinary flag writer); returns its bytes
+/// and, for a compare-and-swap, the scratch offset and width it compares.
+fn one(r: &mut StdRng) -> (Vec<u8>, Option<(u64, u32)>) {
+    let mut b = Vec::new();
+    let off = r.random_range(0..(SCRATCH_LEN as u64 - 32) / 16) * 16;
+    match r.random_range(0..8) {
+        0 | 1 => {
+            // cmpxchg8b / cmpxchg16b m: [lock] [REX] 0f c7 /1
+            let wide = r.random_bool(0.5);
+            if r.random_bool(0.6) {
+                b.push(0xf0);
+            }
+            let off = if wide && r.random_bool(0.1) {
+                off + 8
+            } else if !wide {
+                off + r.random_range(0..2) * 8 + u64::from(r.random_bool(0.05))
+            } else {
+                off
+            };
+            if wide {
+                b.push(0x48);
+            }
+            b.extend_from_slice(&[0x0f, 0xc7]);
+            mem(&mut b, 1, off);
+            return (b, Some((off, if wide { 16 } else { 8 })));
+        }
+        2 => {
+            // movbe r, m (f0) / m, r (f1), 16/32/64 bits
+            let x = reg(r);
+            match r.random_range(0..3) {
+                0 => {
+                    b.push(0x66);
+                    rex(&mut b, false, x, 0);
+                }
+                1 => rex(&mut b, false, x, 0),
+                _ => rex(&mut b, true, x, 0),
+            }
+            b.extend_from_slice(&[0x0f, 0x38, 0xf0 | r.random_range(0..2u8)]);
+            mem(&mut b, x, off + r.random_range(0..16));
+        }
+        3..=5 => {
+            // adcx (66) / adox (f3) r, r/m, 32/64 bits
+            b.push(if r.random_bool(0.5) { 0x66 } else { 0xf3 });
+            let (x, y) = (reg(r), reg(r));
+            let memory = r.random_bool(0.3);
+            rex(&mut b, r.random_bool(0.6), x, if memory { 0 } else { y });
+            b.extend_from_slice(&[0x0f, 0x38, 0xf6]);
+            if memory {
+                mem(&mut b, x, off + r.random_range(0..16));
+            } else {
+                b.push(0xc0 | ((x & 7) << 3) | (y & 7));
+            }
+        }
+        _ => {
+            // add/adc/sub/cmp/test r, r: lazy flags of every kind before the flag readers
+            let op = [0x01u8, 0x11, 0x29, 0x39, 0x85, 0x19][r.random_range(0..6)];
+            let (x, y) = (reg(r), reg(r));
+            rex(&mut b, r.random_bool(0.5), x, y);
+            b.push(op);
+            b.push(0xc0 | ((x & 7) << 3) | (y & 7));
+        }
+    }
+    (b, None)
+}
+
+fn case(seed: u64, k: usize) -> Case {
+    let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
+    let mut input = State {
+        gpr: [0; 16],
+        rflags: r.random::<u64>() & ARITH_FLAGS,
+        xmm: [[0; 2]; 16],
+        mxcsr: 0x1f80,
+        mem: vec![0; SCRATCH_LEN],
+        signal: 0,
+    };
+    for v in input.gpr.iter_mut() {
+        *v = match r.random_range(0..4) {
+            0 => u64::MAX - r.random_range(0..3),
+            1 => r.random_range(0..3),
+            _ => r.random(),
+        };
+    }
+    r.fill(&mut input.mem[..]);
+    let mut code = Vec::new();
+    for _ in 0..r.random_range(1..=4) {
+        let (b, cas) = one(&mut r);
+        code.extend_from_slice(&b);
+        // Often memory holds the expected value: the swap happens.
+        if let Some((off, width)) = cas
+            && r.random_bool(0.5)
+        {
+            let off = off as usize;
+            let (lo, hi) = (input.gpr[0], input.gpr[2]);
+            if width == 8 {
+                let v = (lo & 0xffff_ffff) | (hi << 32);
+                input.mem[off..off + 8].copy_from_slice(&v.to_le_bytes());
+            } else {
+                input.mem[off..off + 8].copy_from_slice(&lo.to_le_bytes());
+                input.mem[off + 8..off + 16].copy_from_slice(&hi.to_le_bytes());
+            }
+        }
+    }
+    let mut text = String::new();
+    let mut fmt = iced_x86::IntelFormatter::new();
+    let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+    while d.can_decode() {
+        let i = d.decode();
+        assert!(!i.is_invalid(), "generator produced an invalid instruction");
+        fmt.format(&i, &mut text);
+        text.push('\n');
+    }
+    Case {
+        code,
+        input,
+        // Every instruction here defines the flags it writes (add/sub/cmp/test/adc/sbb
+        // define them all; test leaves AF undefined).
+        undefined_flags: if text.contains("test ") { 0x10 } else { 0 },
+        text,
+    }
+}
+
+#[test]
+fn cx16_movbe_adx_match_native() {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipping: the native reference needs an x86-64 host");
+        return;
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    for f in ["cx16", "movbe", "adx"] {
+        if !cpu.split_whitespace().any(|w| w == f) {
+            eprintln!("skipping: this host lacks {f}");
+            return;
+        }
+    }
+    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize;
+    let seed = env_u64("XLAT_SEED", 1);
+    let cases: Vec<Case> = (0..total).map(|k| case(seed, k)).collect();
+    let want = native::run(&cases).expect("native run");
+    let mut failures = Vec::new();
+    for jit in [true, false] {
+        let got = engine::run(&cases, jit).expect("xlat run");
+        for (k, c) in cases.iter().enumerate() {
+            let d = diff(c, &want[k], &got[k]);
+            if !d.is_empty() && failures.len() < 20 {
+                failures.push(format!(
+                    "seed {seed} case {k} ({}):\n{}  {}",
+                    if jit { "jit" } else { "interp" },
+                    c.text,
+                    d.join("\n  ")
+                ));
+            }
+        }
+    }
+    let signals = want.iter().filter(|s| s.signal != 0).count();
+    eprintln!("x86isa diff: {total} cases, {signals} ended in a native signal");
+    assert!(signals > 0, "no misaligned cmpxchg16b case faulted");
+    assert!(
+        signals * 5 < total,
+        "{signals} of {total} cases faulted natively"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
