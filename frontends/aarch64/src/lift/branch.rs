@@ -213,9 +213,11 @@ fn system(cx: &mut LiftCx) -> bool {
                     cx.b.set_reg(off, f);
                 }
             }
-            // Writable FPCR bits: AHP, DN, FZ, RMode, FZ16 (no trapped exceptions).
+            // Writable FPCR bits: AHP, DN, FZ, RMode and the AArch32 Stride and Len (kept for
+            // context switches, ignored in AArch64); no trapped exceptions, and no FZ16, AH,
+            // FIZ or NEP: FP16 and AFP are not advertised (as on a Cortex-A53).
             FPCR => {
-                let m = cx.b.binop_imm(Opcode::And, v, 0x07f8_0000);
+                let m = cx.b.binop_imm(Opcode::And, v, 0x07f7_0000);
                 cx.b.set_reg(state::FPCR, m);
             }
             FPSR => {
