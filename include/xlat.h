@@ -241,7 +241,7 @@ typedef enum XlatErr {
    */
   XLAT_ERR_ALIGN,
   /**
-   * Address out of the guest address space.
+   * Address out of the guest address space (guest addresses are below 2^39).
    */
   XLAT_ERR_RANGE,
   /**

@@ -37,7 +37,7 @@ pub enum XlatErr {
     XlatErrReg,
     /// Address or size not page-aligned.
     XlatErrAlign,
-    /// Address out of the guest address space.
+    /// Address out of the guest address space (guest addresses are below 2^39).
     XlatErrRange,
     /// Memory already mapped.
     XlatErrMapExists,
@@ -281,7 +281,7 @@ pub extern "C" fn xlat_strerror(err: XlatErr) -> *const c_char {
         XlatErrArch => c"no such architecture or mode",
         XlatErrReg => c"no such register",
         XlatErrAlign => c"address or size not page-aligned",
-        XlatErrRange => c"address out of the guest address space",
+        XlatErrRange => c"address out of the guest address space (guest addresses are below 2^39)",
         XlatErrMapExists => c"memory already mapped",
         XlatErrUnmapped => c"memory not mapped",
         XlatErrNomem => c"out of memory",

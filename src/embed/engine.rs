@@ -612,7 +612,8 @@ impl Engine {
     }
 
     /// Maps `size` bytes of zeroed memory at `addr` (both page-aligned, 4 KiB) with `perms`.
-    /// Guest addresses are below 2^39. Fails with [`Error::MapExists`] over any mapping.
+    /// Guest addresses are below 2^39 (beyond: [`Error::OutOfRange`], see the module's
+    /// limits). Fails with [`Error::MapExists`] over any mapping.
     ///
     /// ```
     /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};

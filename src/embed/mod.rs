@@ -61,8 +61,13 @@
 //! Byte and halfword atomics are a compare-and-swap on their aligned 32-bit word, and the
 //! hooks see that word's access.
 //!
-//! Limits: guest addresses are below 2^39; pages are 4 KiB; the engine is user-level code
-//! only (no privileged state).
+//! Limits: guest addresses are below 2^39 on every architecture: memory is one flat host
+//! reservation of that size, which compiled code reaches as `base + (address mod 2^39)`.
+//! Mapping at or above 2^39 (x86-64 high-half addresses among them) fails with
+//! [`Error::OutOfRange`]; a guest access up there faults with its own address when nothing is
+//! mapped at its low alias (`address mod 2^39`), and reaches that alias when something is:
+//! keep guest code below 2^39. Pages are 4 KiB; the engine is user-level code only (no
+//! privileged state).
 
 mod dirty;
 mod engine;
@@ -151,8 +156,9 @@ pub enum Error {
     /// An address or size is not page-aligned (4 KiB), or the size is 0.
     #[error("address or size not page-aligned")]
     Alignment,
-    /// The range reaches past the guest address space (2^39).
-    #[error("address out of the guest address space")]
+    /// The range reaches past the guest address space: guest addresses are below 2^39 on
+    /// every architecture (x86-64 high-half addresses included: they cannot be mapped).
+    #[error("address out of the guest address space (guest addresses are below 2^39)")]
     OutOfRange,
     /// Part of the range is mapped already.
     #[error("memory already mapped")]

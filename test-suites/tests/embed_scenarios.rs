@@ -720,6 +720,41 @@ fn fault_access_size(arch: Arch) {
 }
 
 #[test]
+fn x86_high_half_addresses() {
+    // Guest addresses are below 2^39: a high-half mapping is refused with a clear error, and
+    // a load from the high half (nothing at its low alias) faults with its own address.
+    let mut t = T::new(Arch::X86_64);
+    let high = 0xffff_ffff_8000_0000u64;
+    let err = t.e.mem_map(high, 0x1000, Perm::ALL).unwrap_err();
+    assert_eq!(err, Error::OutOfRange);
+    assert!(err.to_string().contains("2^39"), "{err}");
+    assert_eq!(
+        t.e.mem_map((1 << 39) - 0x1000, 0x2000, Perm::ALL),
+        Err(Error::OutOfRange)
+    );
+    t.e.mem_map((1 << 39) - 0x1000, 0x1000, Perm::ALL).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    t.e.hook_add_mem(
+        MemHookKind::READ_UNMAPPED,
+        1,
+        0,
+        move |_, _, addr, size, _| {
+            s.lock().unwrap().push((addr, size));
+            false
+        },
+    );
+    let far = high + 0x1000;
+    t.e.reg_write(X86Reg::Rsi, far).unwrap();
+    assert_eq!(t.call("far", 0), Err(Error::ReadUnmapped(far)));
+    assert_eq!(*seen.lock().unwrap(), vec![(far, 8)]);
+    assert_eq!(
+        t.e.start(high, END, None, 0),
+        Err(Error::FetchUnmapped(high))
+    );
+}
+
+#[test]
 fn snapshot_many_dirty_pages() {
     // More dirty pages than the record holds (16,384): the restore remaps everything, and
     // every page is back either way.
