@@ -54,7 +54,7 @@
 
 use crate::builder::Builder;
 use crate::ops::Opcode;
-use crate::unit::{Cond, FCond, FRound, Label, Temp, Ty};
+use crate::unit::{Cond, FCond, FNAN_ANY, FRound, Inst, Label, Temp, Ty};
 
 /// The operation of a fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +208,22 @@ fn defining_setcond(b: &Builder, t: Temp) -> Option<(Cond, Temp, Temp)> {
     None
 }
 
+/// `r = op(args)` with [`FNAN_ANY`]: a NaN result is discarded (slow path) anyway.
+fn gen_anynan(b: &mut Builder, op: Opcode, ty: Ty, args: &[Temp]) -> Temp {
+    let d = b.temp(ty);
+    let mut src = [Temp::NONE; 4];
+    src[..args.len()].copy_from_slice(args);
+    b.push(Inst {
+        op,
+        ty,
+        dst: d,
+        src,
+        imm: 0,
+        aux: FNAN_ANY,
+    });
+    d
+}
+
 /// The host operation and its checks: branches to `slow` or `fast`, or falls through to
 /// `fast`; returns the host result.
 fn gen_checked(b: &mut Builder, p: &FastPath<'_>, slow: Label, fast: Label) -> Temp {
@@ -219,18 +235,19 @@ fn gen_checked(b: &mut Builder, p: &FastPath<'_>, slow: Label, fast: Label) -> T
             } else {
                 Opcode::FSub
             };
-            let r = b.binop(op, a[0], a[1]);
+            let r = gen_anynan(b, op, p.ty, &a[..2]);
             gen_sum_checks(b, p, r, slow, fast);
             r
         }
         FpOp::Mul | FpOp::Div | FpOp::Sqrt | FpOp::Fma | FpOp::CvtF => {
-            let r = match p.op {
-                FpOp::Mul => b.binop(Opcode::FMul, a[0], a[1]),
-                FpOp::Div => b.binop(Opcode::FDiv, a[0], a[1]),
-                FpOp::Sqrt => b.unop(Opcode::FSqrt, a[0]),
-                FpOp::Fma => b.ffma(a[0], a[1], a[2]),
-                _ => b.fconvert(Opcode::FCvtF, p.ty, a[0]),
+            let (op, n) = match p.op {
+                FpOp::Mul => (Opcode::FMul, 2),
+                FpOp::Div => (Opcode::FDiv, 2),
+                FpOp::Sqrt => (Opcode::FSqrt, 1),
+                FpOp::Fma => (Opcode::FFma, 3),
+                _ => (Opcode::FCvtF, 1),
             };
+            let r = gen_anynan(b, op, p.ty, &a[..n]);
             if p.op == FpOp::CvtF && p.ty == Ty::I64 {
                 // f32 → f64 is exact: only a NaN is slow.
                 gen_not_nan(b, p.ty, r, slow);

@@ -38,7 +38,11 @@ fn disp(d: u64) -> String {
 
 /// Formats one instruction.
 pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
-    let name = i.op.name();
+    let name = if takes_fnan_any(i.op) && i.aux & FNAN_ANY != 0 {
+        format!("{}.anynan", i.op.name())
+    } else {
+        i.op.name().to_string()
+    };
     let ty = i.ty.name();
     let d = || format!("{}:{} = ", t(u, i.dst), ty);
     let s = |k: usize| t(u, i.src[k]);

@@ -241,6 +241,18 @@ impl FCond {
     }
 }
 
+/// `aux` flag of `fadd`, `fsub`, `fmul`, `fdiv`, `fsqrt`, `ffma` and `fcvt_f`: a NaN result may
+/// be any NaN (the backend skips the canonicalization). Only for results that are discarded
+/// when they are NaN, as the fast-path emitter ([`crate::fp`]) does; the interpreter still
+/// gives the canonical NaN, so compiled and interpreted NaN bits may differ.
+pub const FNAN_ANY: u32 = 1;
+
+/// Whether `op` accepts [`FNAN_ANY`] in its `aux`.
+pub fn takes_fnan_any(op: crate::Opcode) -> bool {
+    use crate::Opcode::*;
+    matches!(op, FAdd | FSub | FMul | FDiv | FSqrt | FFma | FCvtF)
+}
+
 /// Rounding of a float to an integral float (`fround`'s `aux`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]

@@ -97,6 +97,9 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
         }
     };
     let ty = i.ty;
+    if takes_fnan_any(i.op) && i.aux & !FNAN_ANY != 0 {
+        return Err(format!("bad float flags {:#x}", i.aux));
+    }
     match i.op.format() {
         Format::Const => want(i.dst, ty)?,
         Format::Unary => {

@@ -7,7 +7,7 @@
 use super::{Lower, clif_ty};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value, types};
-use xlat_ir::{FCond, FRound, Inst, Opcode, Ty, fsem};
+use xlat_ir::{FCond, FNAN_ANY, FRound, Inst, Opcode, Ty, fsem};
 
 /// Whether the host has FMA (and AVX, which Cranelift's FMA encodings need).
 pub(crate) fn host_has_fma() -> bool {
@@ -92,13 +92,13 @@ impl Lower<'_, '_> {
                     Opcode::FMul => ins.fmul(a, b),
                     _ => ins.fdiv(a, b),
                 };
-                self.canon(ty, r)
+                self.canon_for(i, r)
             }
             Opcode::FMin | Opcode::FMax => self.gen_min_max(i),
             Opcode::FSqrt => {
                 let a = self.as_float(i, 0, ty);
                 let r = self.b.ins().sqrt(a);
-                self.canon(ty, r)
+                self.canon_for(i, r)
             }
             Opcode::FFma => {
                 if !host_has_fma() {
@@ -117,7 +117,7 @@ impl Lower<'_, '_> {
                     self.as_float(i, 2, ty),
                 );
                 let r = self.b.ins().fma(a, b, c);
-                self.canon(ty, r)
+                self.canon_for(i, r)
             }
             Opcode::FRound => {
                 let mode = FRound::from_u32(i.aux).unwrap_or(FRound::Nearest);
@@ -173,7 +173,7 @@ impl Lower<'_, '_> {
                     (Ty::I64, Ty::I32) => self.b.ins().fdemote(types::F32, a),
                     _ => a,
                 };
-                self.canon(ty, r)
+                self.canon_for(i, r)
             }
             _ => unreachable!("{:?} is not a float opcode", i.op),
         }
@@ -205,6 +205,15 @@ impl Lower<'_, '_> {
     /// A float result as integer bits (no NaN check: for results that cannot be NaN).
     fn float_bits(&mut self, t: Ty, r: Value) -> Value {
         self.b.ins().bitcast(clif_ty(t), MemFlagsData::new(), r)
+    }
+
+    /// The result of `i` as integer bits: NaN canonicalized unless `i` says any NaN will do.
+    fn canon_for(&mut self, i: &Inst, r: Value) -> Value {
+        if i.aux & FNAN_ANY != 0 {
+            self.float_bits(i.ty, r)
+        } else {
+            self.canon(i.ty, r)
+        }
     }
 
     /// A float result as integer bits, a NaN replaced by the canonical NaN.
