@@ -305,6 +305,12 @@ pub fn scatter(c: &Chain, mem: &GuestRam, mut data: &[u8]) -> Result<u32, String
         let n = data.len().min(len as usize);
         mem.write_slice(&data[..n], addr)
             .map_err(|e| e.to_string())?;
+        // DMA behind the harts' backs: pages of translated code it overwrote must be dropped
+        // at the guest's next fence.i, as after a store by a hart.
+        use vm_memory::GuestMemoryBackend as _;
+        if let Ok(h) = mem.get_host_address(addr) {
+            xlat_softmmu::system::note_dma_write(h as usize, n);
+        }
         data = &data[n..];
         done += n as u32;
     }

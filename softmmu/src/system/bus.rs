@@ -65,7 +65,7 @@ pub struct Bus {
     roms: Vec<(u64, Box<[u8]>)>,
     mmio: Vec<MmioRegion>,
     /// Which RAM pages hold translated code, for every hart on this bus.
-    pub(crate) code: super::hart::CodeMap,
+    pub(crate) code: Arc<super::hart::CodeMap>,
 }
 
 impl Bus {
@@ -88,7 +88,7 @@ impl Bus {
             ram_host,
             roms: Vec::new(),
             mmio: Vec::new(),
-            code: super::hart::CodeMap::new(size),
+            code: super::hart::CodeMap::new(base, size, ram_host),
         })
     }
 

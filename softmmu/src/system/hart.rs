@@ -78,16 +78,52 @@ struct Watcher {
 pub(crate) struct CodeMap {
     code: Box<[AtomicU8]>,
     harts: Mutex<Vec<Watcher>>,
+    ram_base: u64,
+}
+
+/// The code maps of the buses alive, by the host range of their RAM (see [`note_dma_write`]).
+type MapList = Vec<(usize, usize, std::sync::Weak<CodeMap>)>;
+static CODE_MAPS: Mutex<MapList> = Mutex::new(Vec::new());
+
+/// A device wrote `len` bytes of guest RAM at host address `host` behind the harts' backs
+/// (virtio DMA): the pages that held translated code are reported to every hart of that
+/// bus, as a store through a hart is, so the guest's `fence.i` after the I/O drops their
+/// blocks. Host memory that is no bus's RAM is ignored.
+pub fn note_dma_write(host: usize, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let map = {
+        let mut maps = CODE_MAPS.lock().unwrap_or_else(|e| e.into_inner());
+        maps.retain(|(_, _, m)| m.strong_count() > 0);
+        maps.iter()
+            .find(|(b, n, _)| host >= *b && host - *b < *n)
+            .and_then(|(b, n, m)| Some((*b, *n, m.upgrade()?)))
+    };
+    let Some((base, size, map)) = map else { return };
+    let first = (host - base) >> PAGE_BITS;
+    let last = (host - base).saturating_add(len - 1).min(size - 1) >> PAGE_BITS;
+    for i in first..=last {
+        map.note_store(i, (map.ram_base >> PAGE_BITS) + i as u64);
+    }
 }
 
 impl CodeMap {
-    pub(crate) fn new(ram_size: u64) -> CodeMap {
-        CodeMap {
+    /// The map of a bus whose RAM is `ram_size` bytes at guest `ram_base`, host `ram_host`.
+    pub(crate) fn new(ram_base: u64, ram_size: u64, ram_host: usize) -> Arc<CodeMap> {
+        let m = Arc::new(CodeMap {
             code: (0..ram_size >> PAGE_BITS)
                 .map(|_| AtomicU8::new(0))
                 .collect(),
             harts: Mutex::new(Vec::new()),
-        }
+            ram_base,
+        });
+        CODE_MAPS.lock().unwrap_or_else(|e| e.into_inner()).push((
+            ram_host,
+            ram_size as usize,
+            Arc::downgrade(&m),
+        ));
+        m
     }
 
     fn watch(&self, tables: &Arc<[Table]>) -> Arc<Written> {
@@ -123,7 +159,11 @@ impl CodeMap {
 
     /// A store reached page `i` (physical page number `ppn`) through the slow path.
     fn note_store(&self, i: usize, ppn: u64) {
-        if self.code[i].swap(0, Ordering::SeqCst) != 0 {
+        if self
+            .code
+            .get(i)
+            .is_some_and(|c| c.swap(0, Ordering::SeqCst) != 0)
+        {
             for w in self.harts.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 w.written
                     .pages
@@ -549,6 +589,21 @@ mod tests {
         assert_eq!(b.fetch_u16(code + 8), Some(3));
         b.store(code, word(), 4).unwrap();
         assert_eq!(a.take_written_code_pages(), vec![code >> 12]);
+    }
+
+    #[test]
+    fn dma_over_translated_code_reaches_every_harts_fence() {
+        let (a, b) = harts();
+        let code = RAM + 0x5000;
+        assert_eq!(a.fetch_u16(code), Some(0));
+        let h = a.bus().ram_host(code - 8, 16).unwrap();
+        // 16 bytes from the end of the page before: both pages, only one held code.
+        note_dma_write(h, 16);
+        assert_eq!(a.take_written_code_pages(), vec![code >> 12]);
+        assert_eq!(b.take_written_code_pages(), vec![code >> 12]);
+        // Memory that is no bus's RAM is ignored.
+        let x = [0u8; 64];
+        note_dma_write(x.as_ptr() as usize, x.len());
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod testdev;
 
 pub use bus::{Bus, BusError, MmioRegion, Target};
 pub use cpu_irq::{CpuIrqs, KICK};
-pub use hart::{Access, HartMemory, TLB_TABLES, Translate};
+pub use hart::{Access, HartMemory, TLB_TABLES, Translate, note_dma_write};
 
 /// A device's register window, mapped at some guest physical address by the board.
 ///
