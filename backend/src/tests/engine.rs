@@ -11,9 +11,9 @@
 
 use super::TestMem;
 use crate::{Accel, Engine, EngineConfig, RunExit};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use xlat_ir::abi::{CpuState, reg_offset};
+use std::sync::Arc;
+use xlat_ir::abi::{reg_offset, CpuState};
 use xlat_ir::{
     Builder, CodeFetch, Cond, ExitReason, Frontend, Opcode, TrapClass, Ty, Unit, UserAbi,
 };
@@ -180,15 +180,19 @@ fn on_two_vcpus(e: &Engine, check: impl Fn(&CpuState) + Sync, disturb: impl FnOn
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         let vcpu = || {
+            // Each vCPU runs at least once, so a disturbance that ends before a thread is
+            // scheduled still leaves work behind it.
             let mut runs = 0u64;
-            while !stop.load(Ordering::Relaxed) {
+            loop {
                 let mut env = CpuState::new_boxed();
                 env.pc = 0x100;
                 assert_eq!(e.run(&mut env), RunExit::Syscall);
                 check(&env);
                 runs += 1;
+                if stop.load(Ordering::Relaxed) {
+                    break runs;
+                }
             }
-            runs
         };
         let (a, b) = (s.spawn(vcpu), s.spawn(vcpu));
         disturb();
@@ -554,9 +558,16 @@ fn invalidating_while_vcpus_run_is_safe() {
         &e,
         |env| assert_eq!(r(env, 2), 6_000_000),
         || {
-            for k in 0..40u64 {
+            // At least 40 invalidations, and on until some hit translated code: on a loaded
+            // machine the vCPU threads may not have translated anything during the first 40.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut k = 0u64;
+            while k < 40
+                || (e.stats().units_invalidated <= 3 && std::time::Instant::now() < deadline)
+            {
                 e.invalidate(0x100 + 4 * (k % 8), 4);
                 std::thread::sleep(std::time::Duration::from_micros(200));
+                k += 1;
             }
         },
     );
