@@ -355,6 +355,18 @@ impl Builder {
         );
     }
 
+    /// Marks `l`'s code (up to the next label) as rarely run: the backend places it out of line.
+    pub fn set_cold(&mut self, l: Label) {
+        if !self.unit.cold_labels.contains(&l.0) {
+            self.unit.cold_labels.push(l.0);
+        }
+    }
+
+    /// Number of labels made so far (labels made after this are numbered from it).
+    pub fn num_labels(&self) -> u32 {
+        self.unit.labels
+    }
+
     /// Jumps to `l`.
     pub fn jump(&mut self, l: Label) {
         self.inst(

@@ -171,7 +171,13 @@ pub fn gen_fast_path(
     b.mov(dst, r);
     b.jump(l_done);
     b.set_label(l_slow);
+    let first = b.num_labels();
     let v = slow(b);
+    // The slow path, with any labels it made, goes out of line.
+    b.set_cold(l_slow);
+    for l in first..b.num_labels() {
+        b.set_cold(Label(l));
+    }
     let v = if b.ty(v) != p.ty { b.trunc(v) } else { v };
     b.mov(dst, v);
     b.set_label(l_done);

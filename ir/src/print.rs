@@ -123,6 +123,7 @@ pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
             )
         }
         Format::Fence => "fence".into(),
+        Format::Label if u.cold_labels.contains(&(i.imm as u32)) => format!("L{}: (cold)", i.imm),
         Format::Label => format!("L{}:", i.imm),
         Format::Jump => format!("jump L{}", i.imm),
         Format::Branch => format!("br.{}.{} {}, {}, L{}", cond(), ty, s(0), s(1), i.imm),

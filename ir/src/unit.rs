@@ -509,6 +509,9 @@ pub struct Unit {
     pub labels: u32,
     /// Helpers referenced by `call` (their `aux` indexes this).
     pub helpers: Vec<&'static Helper>,
+    /// Labels whose code rarely runs (slow paths): the backend lays it out of line, with the
+    /// code that follows it up to the next label. A hint only; semantics do not change.
+    pub cold_labels: Vec<u32>,
 }
 
 impl Unit {

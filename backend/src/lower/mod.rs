@@ -201,6 +201,8 @@ pub fn lower_region(
         chain_exit: None,
     };
     l.gen_entry();
+    // Label blocks and whether their label is cold, for `mark_cold`.
+    let mut label_cold = std::collections::HashMap::new();
     for (m, &unit) in units.iter().enumerate() {
         l.unit = unit;
         l.member = m;
@@ -210,6 +212,9 @@ pub fn lower_region(
             .map(|&t| l.b.declare_var(clif_ty(t)))
             .collect();
         l.labels = (0..unit.labels).map(|_| l.b.create_block()).collect();
+        for (k, &blk) in l.labels.iter().enumerate() {
+            label_cold.insert(blk, unit.cold_labels.contains(&(k as u32)));
+        }
         l.b.switch_to_block(l.tops[m]);
         // System mode's shared fault exit (crate::softmmu) is reached from every access of the
         // function: it needs the variable.
@@ -234,8 +239,33 @@ pub fn lower_region(
     }
     l.finish_fault_exit();
     l.finish_chain_exit();
+    mark_cold(&mut l.b, &label_cold, &l.tops);
     l.b.seal_all_blocks();
     l.b.finalize(fcfg);
+}
+
+/// Lays out of line every block from a cold label's block (in layout order) up to the next
+/// label block or member start: the code a unit marked cold, with the blocks its lowering made.
+fn mark_cold(
+    b: &mut FunctionBuilder<'_>,
+    label_cold: &std::collections::HashMap<Block, bool>,
+    tops: &[Block],
+) {
+    if !label_cold.values().any(|&c| c) {
+        return;
+    }
+    let blocks: Vec<Block> = b.func.layout.blocks().collect();
+    let mut cold = false;
+    for blk in blocks {
+        if let Some(&c) = label_cold.get(&blk) {
+            cold = c;
+        } else if tops.contains(&blk) {
+            cold = false;
+        }
+        if cold {
+            b.set_cold_block(blk);
+        }
+    }
 }
 
 impl Lower<'_, '_> {

@@ -434,5 +434,6 @@ pub fn unit(r: &mut Rng) -> Unit {
         temps,
         labels: nlabels + nloops,
         helpers: HELPERS.iter().collect(),
+        cold_labels: (0..nlabels).filter(|l| l % 3 == 1).collect(),
     }
 }
