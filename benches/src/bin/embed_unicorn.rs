@@ -1,6 +1,7 @@
 //! xlat's embedding API against Unicorn 2 on the same x86-64 guest code (issue 8):
 //! no hooks, a block hook, a code hook, a memory-write hook, 10,000 short `start` calls, and
-//! 10,000 snapshot restores of 64 MiB of RAM with one page dirtied before each.
+//! 10,000 snapshot restores of 64 MiB of RAM with one page dirtied before each, and 1,000 with
+//! 256 pages read and one written before each.
 //! Unicorn is the `libunicorn.so.2` of the PyPI `unicorn` package (scripts/setup.d/60-embed.sh
 //! installs it under `$CACHE/unicorn-venv`; `XLAT_UNICORN_LIB` overrides the path), loaded with
 //! dlopen. Prints a markdown table of medians over interleaved runs.
@@ -19,7 +20,17 @@ const CODE_BYTES: [u8; 31] = [
     0x48, 0x01, 0xf8, 0x48, 0x89, 0x01, 0x48, 0xff, 0xcf, 0x75, 0xf5, 0x48, 0x83, 0xc0, 0x01, 0x48,
     0x83, 0xc0, 0x02, 0x48, 0x83, 0xc0, 0x03, 0x48, 0x83, 0xc0, 0x04, 0x48, 0x83, 0xc0, 0x05,
 ];
+/// `l: add rax, [rcx]; add rcx, 4096; dec rdi; jnz l; mov [rcx], rax`: reads `rdi` pages,
+/// then writes the next one (GNU as encoding).
+const READS_BYTES: [u8; 18] = [
+    0x48, 0x03, 0x01, 0x48, 0x81, 0xc1, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff, 0xcf, 0x75, 0xf1, 0x48,
+    0x89, 0x01,
+];
+/// Pages the read-heavy snapshot case reads per run.
+const READ_PAGES: u64 = 256;
 const CODE: u64 = 0x10000;
+const READS: u64 = CODE + 0x100;
+const READS_END: u64 = READS + 18;
 const LOOP_END: u64 = CODE + 11;
 const SHORT: u64 = LOOP_END;
 const SHORT_END: u64 = CODE + 31;
@@ -45,9 +56,12 @@ enum Case {
     /// The same with `XLAT_EMBED_SNAPSHOT_REMAP` (every region remapped per restore, the way
     /// before the dirty-page record); Unicorn runs the same as for `Snapshot`.
     SnapshotRemap,
+    /// Runs that read 256 pages and write one, with restores (dirty-page record / remap all).
+    SnapshotReads,
+    SnapshotReadsRemap,
 }
 
-const CASES: [(Case, &str, u64); 7] = [
+const CASES: [(Case, &str, u64); 9] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
     (Case::Block, "block hook (2M iterations)", 2_000_000),
     (Case::Code, "code hook (1M iterations)", 1_000_000),
@@ -67,13 +81,52 @@ const CASES: [(Case, &str, u64); 7] = [
         "snapshot restores as above, xlat remapping all RAM each time (before the dirty-page record)",
         10_000,
     ),
+    (
+        Case::SnapshotReads,
+        "1,000 runs reading 256 pages and writing 1 + snapshot restores (64 MiB RAM)",
+        1_000,
+    ),
+    (
+        Case::SnapshotReadsRemap,
+        "snapshot restores as above (256 pages read), xlat remapping all RAM each time",
+        1_000,
+    ),
 ];
+
+fn is_snapshot(case: Case) -> bool {
+    matches!(
+        case,
+        Case::Snapshot | Case::SnapshotRemap | Case::SnapshotReads | Case::SnapshotReadsRemap
+    )
+}
+
+fn reads(case: Case) -> bool {
+    matches!(case, Case::SnapshotReads | Case::SnapshotReadsRemap)
+}
+
+/// Where a snapshot case's `i`-th run starts, its `rcx` and `rdi`, and where it stops.
+fn snapshot_run(case: Case, i: u64) -> (u64, u64, u64, u64) {
+    if reads(case) {
+        (READS, BIG, READ_PAGES, READS_END)
+    } else {
+        (CODE, dirty_addr(i), 1, LOOP_END)
+    }
+}
+
+/// The address a snapshot case's `i`-th run writes.
+fn written(case: Case, i: u64) -> u64 {
+    if reads(case) {
+        BIG + READ_PAGES * 4096
+    } else {
+        dirty_addr(i)
+    }
+}
 
 fn expected(case: Case, n: u64) -> u64 {
     match case {
         Case::Starts => n * 15,
         // restored to the snapshot's rax each time
-        Case::Snapshot | Case::SnapshotRemap => 0,
+        c if is_snapshot(c) => 0,
         _ => n * (n + 1) / 2,
     }
 }
@@ -81,7 +134,7 @@ fn expected(case: Case, n: u64) -> u64 {
 fn run_xlat(case: Case, n: u64) -> (f64, u64) {
     // SAFETY: the bench is single-threaded here; the variable is read by Engine::new.
     unsafe {
-        if case == Case::SnapshotRemap {
+        if matches!(case, Case::SnapshotRemap | Case::SnapshotReadsRemap) {
             std::env::set_var("XLAT_EMBED_SNAPSHOT_REMAP", "1");
         } else {
             std::env::remove_var("XLAT_EMBED_SNAPSHOT_REMAP");
@@ -113,21 +166,26 @@ fn run_xlat(case: Case, n: u64) -> (f64, u64) {
         _ => {}
     }
     e.reg_write(X86Reg::Rcx, DATA).unwrap();
-    if matches!(case, Case::Snapshot | Case::SnapshotRemap) {
+    if is_snapshot(case) {
+        e.mem_write(READS, &READS_BYTES).unwrap();
         e.mem_map(BIG, BIG_SIZE, Perm::READ | Perm::WRITE).unwrap();
+        for k in 0..READ_PAGES * u64::from(reads(case)) {
+            e.mem_write(BIG + k * 4096, &1u64.to_le_bytes()).unwrap();
+        }
         let snap = e.snapshot().unwrap();
         let t0 = Instant::now();
         for i in 0..n {
-            // one loop iteration: writes rax (= 1) to [rcx]
-            e.reg_write(X86Reg::Rcx, dirty_addr(i)).unwrap();
-            e.reg_write(X86Reg::Rdi, 1).unwrap();
-            e.start(CODE, LOOP_END, None, 0).unwrap();
+            // writes rax (1, or the 256 pages read) to a page
+            let (begin, rcx, rdi, until) = snapshot_run(case, i);
+            e.reg_write(X86Reg::Rcx, rcx).unwrap();
+            e.reg_write(X86Reg::Rdi, rdi).unwrap();
+            e.start(begin, until, None, 0).unwrap();
             e.snapshot_restore(&snap).unwrap();
         }
         let dt = t0.elapsed().as_secs_f64();
         for i in [0, n / 2, n - 1] {
             let mut b = [0xffu8; 8];
-            e.mem_read(dirty_addr(i), &mut b).unwrap();
+            e.mem_read(written(case, i), &mut b).unwrap();
             assert_eq!(b, [0; 8], "xlat: page {i} restored");
         }
         assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), expected(case, n));
@@ -344,8 +402,19 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
             (uc.reg_write)(h, UC_X86_REG_RAX, (&zero as *const u64).cast()),
             "reg",
         );
-        if matches!(case, Case::Snapshot | Case::SnapshotRemap) {
+        if is_snapshot(case) {
+            check(
+                (uc.mem_write)(h, READS, READS_BYTES.as_ptr().cast(), READS_BYTES.len()),
+                "write",
+            );
             check((uc.mem_map)(h, BIG, BIG_SIZE as usize, 3), "mem_map");
+            for k in 0..READ_PAGES * u64::from(reads(case)) {
+                let one = 1u64;
+                check(
+                    (uc.mem_write)(h, BIG + k * 4096, (&one as *const u64).cast(), 8),
+                    "write",
+                );
+            }
             check(
                 (uc.ctl)(h, UC_CTL_CONTEXT_MODE_WRITE, UC_CTX_CPU_AND_MEMORY),
                 "ctl context mode",
@@ -353,26 +422,25 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
             let mut ctx: *mut c_void = std::ptr::null_mut();
             check((uc.context_alloc)(h, &mut ctx), "context_alloc");
             check((uc.context_save)(h, ctx), "context_save");
-            let one = 1u64;
             let t0 = Instant::now();
             for i in 0..n {
-                let a = dirty_addr(i);
+                let (begin, rcx, rdi, until) = snapshot_run(case, i);
                 check(
-                    (uc.reg_write)(h, UC_X86_REG_RCX, (&a as *const u64).cast()),
+                    (uc.reg_write)(h, UC_X86_REG_RCX, (&rcx as *const u64).cast()),
                     "reg",
                 );
                 check(
-                    (uc.reg_write)(h, UC_X86_REG_RDI, (&one as *const u64).cast()),
+                    (uc.reg_write)(h, UC_X86_REG_RDI, (&rdi as *const u64).cast()),
                     "reg",
                 );
-                check((uc.start)(h, CODE, LOOP_END, 0, 0), "start");
+                check((uc.start)(h, begin, until, 0, 0), "start");
                 check((uc.context_restore)(h, ctx), "context_restore");
             }
             let dt = t0.elapsed().as_secs_f64();
             for i in [0, n / 2, n - 1] {
                 let mut b = [0xffu8; 8];
                 check(
-                    (uc.mem_read)(h, dirty_addr(i), b.as_mut_ptr().cast(), 8),
+                    (uc.mem_read)(h, written(case, i), b.as_mut_ptr().cast(), 8),
                     "mem_read",
                 );
                 assert_eq!(b, [0; 8], "unicorn: page {i} restored");
