@@ -89,8 +89,12 @@ fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64, pe: bool) -> u64 {
     let uses_a = k != op::SQRT && k != op::CVT;
     let any_nan = (uses_a && a.is_nan()) || b.is_nan();
     let any_snan = (uses_a && snan64(a)) || snan64(b);
-    // A NaN operand takes priority over the denormal-operand check.
+    // A NaN operand takes priority over the denormal-operand check, and so does the square
+    // root of a negative number (IE alone, even for a negative subnormal).
     let mut f = 0;
+    if k == op::SQRT && !b.is_nan() && b < 0.0 {
+        return mx::IE;
+    }
     if !any_nan && ((uses_a && a.is_subnormal()) || b.is_subnormal()) {
         f |= mx::DE;
     }
@@ -217,6 +221,9 @@ fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64, pe: bool) -> u64 {
     let any_nan = (uses_a && a.is_nan()) || b.is_nan();
     let any_snan = (uses_a && snan32(a)) || snan32(b);
     let mut f = 0;
+    if k == op::SQRT && !b.is_nan() && b < 0.0 {
+        return mx::IE;
+    }
     if !any_nan && ((uses_a && a.is_subnormal()) || b.is_subnormal()) {
         f |= mx::DE;
     }

@@ -493,7 +493,59 @@ fn div(cx: &mut Cx, signed: bool) -> Option<()> {
     let a = cx.mem_addr();
     let y = cx.read(0, a, bytes)?;
     let sz = cx.k(u64::from(bytes) | (u64::from(signed) << 8));
+    if bytes < 4 {
+        cx.b.call_void(&helpers::H_DIV, &[y, sz]);
+        return Some(());
+    }
+    // Inline when the divisor is not zero and the quotient fits (64-bit: the dividend's
+    // high half is just the low half's extension); else the helper (#DE, 128-bit dividends).
+    let (slow, done) = (cx.b.label(), cx.b.label());
+    let z = cx.k(0);
+    cx.b.branch(Cond::Eq, y, z, slow);
+    let lo = cx.b.get_reg(Ty::I64, state::RAX);
+    let hi = cx.b.get_reg(Ty::I64, state::RDX);
+    let (q, r) = if bytes == 8 {
+        let ext = if signed {
+            cx.opi(Opcode::Sar, lo, 63)
+        } else {
+            cx.k(0)
+        };
+        cx.b.branch(Cond::Ne, hi, ext, slow);
+        if signed {
+            // i64::MIN / -1 overflows.
+            let m1 = cx.k(u64::MAX);
+            let not_m1 = cx.b.label();
+            cx.b.branch(Cond::Ne, y, m1, not_m1);
+            let min = cx.k(1 << 63);
+            cx.b.branch(Cond::Eq, lo, min, slow);
+            cx.b.set_label(not_m1);
+            (cx.op(Opcode::DivS, lo, y), cx.op(Opcode::RemS, lo, y))
+        } else {
+            (cx.op(Opcode::DivU, lo, y), cx.op(Opcode::RemU, lo, y))
+        }
+    } else {
+        let l = cx.zext(lo, 4);
+        let h = cx.opi(Opcode::Shl, hi, 32);
+        let n = cx.op(Opcode::Or, h, l);
+        if signed {
+            let ys = cx.sext(y, 4);
+            let q = cx.op(Opcode::DivS, n, ys);
+            let qs = cx.sext(q, 4);
+            cx.b.branch(Cond::Ne, q, qs, slow);
+            let r = cx.op(Opcode::RemS, n, ys);
+            (cx.zext(q, 4), cx.zext(r, 4))
+        } else {
+            let h = cx.zext(hi, 4);
+            cx.b.branch(Cond::Geu, h, y, slow);
+            (cx.op(Opcode::DivU, n, y), cx.op(Opcode::RemU, n, y))
+        }
+    };
+    cx.b.set_reg(state::RAX, q);
+    cx.b.set_reg(state::RDX, r);
+    cx.b.jump(done);
+    cx.b.set_label(slow);
     cx.b.call_void(&helpers::H_DIV, &[y, sz]);
+    cx.b.set_label(done);
     Some(())
 }
 
