@@ -779,6 +779,36 @@ fn snapshot_many_dirty_pages() {
     }
 }
 
+#[test]
+fn two_snapshots_alternating() {
+    // Restores of two snapshots in turn (each restore of the other one remaps everything),
+    // with writes in between: each restore gives that snapshot's bytes.
+    let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    e.mem_map(DATA, 0x4000, Perm::READ | Perm::WRITE).unwrap();
+    e.mem_write(DATA + 0x1000, b"A").unwrap();
+    let a = e.snapshot().unwrap();
+    e.mem_write(DATA + 0x1000, b"B").unwrap();
+    e.mem_write(DATA + 0x3000, b"b").unwrap();
+    let b = e.snapshot().unwrap();
+    let read = |e: &Engine| {
+        let (mut x, mut y) = ([0u8; 1], [0u8; 1]);
+        e.mem_read(DATA + 0x1000, &mut x).unwrap();
+        e.mem_read(DATA + 0x3000, &mut y).unwrap();
+        (x[0], y[0])
+    };
+    for i in 0..20u8 {
+        e.mem_write(DATA + 0x1000, &[i]).unwrap();
+        e.mem_write(DATA + 0x3000, &[i]).unwrap();
+        let (snap, want) = if i % 3 == 0 {
+            (&a, (b'A', 0))
+        } else {
+            (&b, (b'B', b'b'))
+        };
+        e.snapshot_restore(snap).unwrap();
+        assert_eq!(read(&e), want, "round {i}");
+    }
+}
+
 /// Runs from `sym` to its return with registers as set.
 fn run_to_ret(t: &mut T, sym: &str) -> Result<(), Error> {
     let begin = t.at(sym);
