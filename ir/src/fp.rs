@@ -22,6 +22,9 @@
 //!    - f32 → f64: exact (only a NaN operand is slow); f64 → f32: as `fmul`;
 //!    - float → int: the rounded value must be in range, and NX set or the value integral.
 //!
+//! x86 also accrues a denormal-operand flag (MXCSR.DE): with [`Flags::StickyDenormal`] a
+//! subnormal float operand is slow unless DE is set already.
+//!
 //! [`Flags::Untracked`] is for guests (or modes) that do not observe the flags: condition 3 is
 //! dropped, and a NaN result is still slow so that the guest's NaN-propagation rules apply.
 //!
@@ -100,6 +103,31 @@ pub enum Flags {
     },
     /// The flags are not observed: any non-NaN host result is taken.
     Untracked,
+    /// [`Flags::Sticky`] plus a sticky input-denormal flag (x86's MXCSR.DE, bit 1, raised by
+    /// arithmetic, square root and float-to-float conversion when a float operand is
+    /// subnormal): such an operation is fast only when `de` is set already or no float operand
+    /// is subnormal. `nx` is the inexact bit(s) (MXCSR.PE, bit 5), both in the word at `off`.
+    StickyDenormal {
+        /// State offset of the flags word.
+        off: u32,
+        /// Access width.
+        ty: Ty,
+        /// The inexact bit(s).
+        nx: u64,
+        /// The input-denormal bit(s).
+        de: u64,
+    },
+}
+
+impl Flags {
+    /// The word and the inexact bit of the sticky kinds.
+    fn nx(self) -> Option<(u32, Ty, u64)> {
+        match self {
+            Flags::Sticky { off, ty, mask } => Some((off, ty, mask)),
+            Flags::StickyDenormal { off, ty, nx, .. } => Some((off, ty, nx)),
+            Flags::Untracked => None,
+        }
+    }
 }
 
 /// One fast-path operation; see the module documentation.
@@ -166,6 +194,7 @@ pub fn gen_fast_path(
             }
         }
     }
+    gen_denormal_check(b, p, l_slow);
     let r = gen_checked(b, p, l_slow, l_fast);
     b.set_label(l_fast);
     b.mov(dst, r);
@@ -182,6 +211,34 @@ pub fn gen_fast_path(
     b.mov(dst, v);
     b.set_label(l_done);
     dst
+}
+
+/// [`Flags::StickyDenormal`]: slow when a float operand is subnormal and DE is not set yet.
+fn gen_denormal_check(b: &mut Builder, p: &FastPath<'_>, slow: Label) {
+    let Flags::StickyDenormal { off, ty, de, .. } = p.flags else {
+        return;
+    };
+    let n = match p.op {
+        FpOp::Add | FpOp::Sub | FpOp::Mul | FpOp::Div => 2,
+        FpOp::Fma => 3,
+        FpOp::Sqrt | FpOp::CvtF => 1,
+        _ => return,
+    };
+    let done = b.label();
+    let w = b.get_reg(ty, off);
+    let d = b.binop_imm(Opcode::And, w, de);
+    let z = b.konst(ty, 0);
+    b.branch(Cond::Ne, d, z, done);
+    for &x in &p.args[..n] {
+        let fty = b.ty(x);
+        let c = consts(fty);
+        // subnormal  ⟺  0 < |x| < MIN  ⟺  |x| - 1 <u MIN - 1
+        let m = b.binop_imm(Opcode::And, x, c.abs);
+        let t = b.binop_imm(Opcode::Sub, m, 1);
+        let k = b.konst(fty, c.min_normal - 1);
+        b.branch(Cond::Ltu, t, k, slow);
+    }
+    b.set_label(done);
 }
 
 /// When `t` was last written by a `setcond` in the straight-line code just emitted, whose
@@ -283,7 +340,7 @@ fn gen_not_nan(b: &mut Builder, ty: Ty, r: Temp, slow: Label) {
 
 /// Branches to `fast` when the sticky NX flag is set (no-op for untracked flags).
 fn gen_nx_set(b: &mut Builder, p: &FastPath<'_>, fast: Label) {
-    if let Flags::Sticky { off, ty, mask } = p.flags {
+    if let Some((off, ty, mask)) = p.flags.nx() {
         let w = b.get_reg(ty, off);
         let nx = b.binop_imm(Opcode::And, w, mask);
         let z = b.konst(ty, 0);
@@ -293,7 +350,7 @@ fn gen_nx_set(b: &mut Builder, p: &FastPath<'_>, fast: Label) {
 
 /// fadd/fsub: slow on inf/NaN; fast when NX is set or the result is zero/subnormal (exact).
 fn gen_sum_checks(b: &mut Builder, p: &FastPath<'_>, r: Temp, slow: Label, fast: Label) {
-    let untracked = p.flags == Flags::Untracked;
+    let untracked = p.flags.nx().is_none();
     let m = gen_abs_check(b, p.ty, r, !untracked, slow);
     if untracked {
         return;
@@ -310,7 +367,7 @@ fn gen_normal_checks(b: &mut Builder, p: &FastPath<'_>, r: Temp, slow: Label) {
     } else {
         b.ty(r)
     };
-    if p.flags == Flags::Untracked {
+    if p.flags.nx().is_none() {
         gen_not_nan(b, ty, r, slow);
         return;
     }
@@ -320,7 +377,7 @@ fn gen_normal_checks(b: &mut Builder, p: &FastPath<'_>, r: Temp, slow: Label) {
     let t = b.binop_imm(Opcode::Sub, m, c.min_normal + 1);
     let span = b.konst(ty, c.inf - c.min_normal - 1);
     b.branch(Cond::Geu, t, span, slow);
-    if let Flags::Sticky { off, ty, mask } = p.flags {
+    if let Some((off, ty, mask)) = p.flags.nx() {
         let w = b.get_reg(ty, off);
         let nx = b.binop_imm(Opcode::And, w, mask);
         let z = b.konst(ty, 0);
@@ -340,7 +397,7 @@ fn gen_from_int(b: &mut Builder, p: &FastPath<'_>, slow: Label, fast: Label) -> 
     };
     let r = b.fconvert(op, p.ty, x);
     let bits = consts(p.ty).exact_bits;
-    if sty.bits() <= bits || p.flags == Flags::Untracked {
+    if sty.bits() <= bits || p.flags.nx().is_none() {
         return r; // i32 → f64 (or flags untracked): always fast
     }
     gen_nx_set(b, p, fast);
@@ -392,7 +449,7 @@ fn gen_to_int(b: &mut Builder, p: &FastPath<'_>, mode: FRound, slow: Label, fast
         Opcode::FCvtToU
     };
     let r = b.fconvert(op, p.ty, rf);
-    if p.flags == Flags::Untracked {
+    if p.flags.nx().is_none() {
         return r;
     }
     gen_nx_set(b, p, fast);

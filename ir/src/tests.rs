@@ -469,3 +469,45 @@ fn fast_path_precondition_from_a_setcond() {
         assert_eq!(env.word(reg_offset(5)), u64::from(frm == 0));
     }
 }
+
+#[test]
+fn fast_path_with_a_denormal_flag_needs_it_for_subnormal_operands() {
+    // flags word 9: NX = bit 5, DE = bit 1 (x86 MXCSR's PE and DE)
+    let run = |a: u64, c: u64, flags: u64| {
+        let mut b = Builder::new(0);
+        let x = b.get_reg(Ty::I64, reg_offset(1));
+        let y = b.get_reg(Ty::I64, reg_offset(2));
+        let p = fp::FastPath {
+            op: fp::FpOp::Add,
+            ty: Ty::I64,
+            args: &[x, y],
+            flags: fp::Flags::StickyDenormal {
+                off: reg_offset(9),
+                ty: Ty::I64,
+                nx: 1 << 5,
+                de: 1 << 1,
+            },
+            ok: None,
+        };
+        let r = fp::gen_fast_path(&mut b, &p, |b| b.call(&SLOW, &[]));
+        b.set_reg(reg_offset(4), r);
+        b.exit(ExitReason::Syscall, 4);
+        let u = b.finish(4, 1);
+        verify(&u).unwrap();
+        let mut env = CpuState::new_boxed();
+        env.set_word(reg_offset(1), a);
+        env.set_word(reg_offset(2), c);
+        env.set_word(reg_offset(9), flags);
+        interp::run(&u, &Prepared::new(&u), &mut env, &NoMem, &mut Vec::new());
+        (env.word(reg_offset(4)), env.word(reg_offset(10)) == 1)
+    };
+    let (one, sub) = (f64b(1.0), 3u64);
+    let (nx, de) = (1 << 5, 1 << 1);
+    assert!(run(one, sub, nx).1, "subnormal operand, DE clear");
+    assert!(run(sub, one, nx).1, "subnormal first operand, DE clear");
+    assert_eq!(run(one, sub, nx | de), (f64b(1.0), false));
+    assert_eq!(run(one, one, nx), (f64b(2.0), false));
+    assert!(run(sub, sub, 0).1, "exact subnormal sum still raises DE");
+    assert_eq!(run(sub, sub, de), (6, false));
+    assert_eq!(run(0, 1 << 63, 0), (0, false));
+}
