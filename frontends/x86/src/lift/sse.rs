@@ -138,15 +138,32 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Psubsb
         | M::Psubsw => binary(cx, m),
         M::Movmskpd | M::Movmskps => {
+            // The lanes' sign bits, inline.
             let s = xmm_off(cx.i.op1_register())?;
-            let o = cx.k(if m == M::Movmskpd {
-                Op::Movmskpd
+            let lo = cx.b.get_reg(Ty::I64, s);
+            let hi = cx.b.get_reg(Ty::I64, s + 8);
+            let v = if m == M::Movmskpd {
+                let l = cx.opi(Opcode::Shr, lo, 63);
+                let h = cx.opi(Opcode::Shr, hi, 63);
+                let h = cx.opi(Opcode::Shl, h, 1);
+                cx.op(Opcode::Or, l, h)
             } else {
-                Op::Movmskps
-            } as u64);
-            let so = cx.k(u64::from(s));
-            let z = cx.k(0);
-            let v = cx.b.call(&helpers::H_SSE, &[o, z, so, z]);
+                let mut acc = None;
+                for (k, w, bit) in [(0u64, lo, 31u64), (1, lo, 63), (2, hi, 31), (3, hi, 63)] {
+                    let t = cx.opi(Opcode::Shr, w, bit);
+                    let t = if bit == 31 {
+                        cx.opi(Opcode::And, t, 1)
+                    } else {
+                        t
+                    };
+                    let t = if k == 0 { t } else { cx.opi(Opcode::Shl, t, k) };
+                    acc = Some(match acc {
+                        None => t,
+                        Some(a) => cx.op(Opcode::Or, a, t),
+                    });
+                }
+                acc?
+            };
             cx.set_gpr(cx.i.op0_register(), v);
             Some(())
         }
@@ -154,11 +171,18 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             shift(cx, m)
         }
         M::Pmovmskb => {
+            // Each byte's top bit: masked, then gathered into the top byte by one multiply.
             let s = xmm_off(cx.i.op1_register())?;
-            let o = cx.k(Op::Movmskb as u64);
-            let so = cx.k(u64::from(s));
-            let z = cx.k(0);
-            let v = cx.b.call(&helpers::H_SSE, &[o, z, so, z]);
+            let half = |cx: &mut Cx, off: u32| {
+                let w = cx.b.get_reg(Ty::I64, off);
+                let t = cx.opi(Opcode::And, w, 0x8080_8080_8080_8080);
+                let t = cx.opi(Opcode::Mul, t, 0x0002_0408_1020_4081);
+                cx.opi(Opcode::Shr, t, 56)
+            };
+            let lo = half(cx, s);
+            let hi = half(cx, s + 8);
+            let hi = cx.opi(Opcode::Shl, hi, 8);
+            let v = cx.op(Opcode::Or, lo, hi);
             cx.set_gpr(cx.i.op0_register(), v);
             Some(())
         }

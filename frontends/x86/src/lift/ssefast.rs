@@ -74,7 +74,13 @@ fn fop(kind: u64) -> Option<Opcode> {
 
 /// Whether [`arith`] has a fast path for `kind`.
 pub(super) fn has_arith(kind: u64) -> bool {
-    fop(kind).is_some() || is_minmax(kind)
+    fop(kind).is_some() || is_minmax(kind) || kind == crate::ssefp::op::CMP
+}
+
+/// Whether `kind`'s fast path depends on MXCSR's control (rounding, PE): not for compares
+/// and min/max, which never round.
+pub(super) fn needs_mxcsr(kind: u64) -> bool {
+    fop(kind).is_some()
 }
 
 fn is_minmax(kind: u64) -> bool {
@@ -87,11 +93,35 @@ fn is_minmax(kind: u64) -> bool {
 pub(super) fn arith(
     cx: &mut Cx,
     kind: u64,
+    pred: u64,
     double: bool,
     a: Temp,
     b: Temp,
     slow: Label,
 ) -> Option<Temp> {
+    if kind == crate::ssefp::op::CMP {
+        // cmp{eq,lt,le,unord,neq,nlt,nle,ord}: on ordered, non-subnormal operands no flag
+        // is raised (IE needs a NaN, DE a subnormal) and the predicate is an ordered one.
+        for v in [a, b] {
+            check_not_nan(cx, v, double, slow);
+            check_not_subnormal(cx, v, double, slow);
+        }
+        let ones = cx.k(if double { u64::MAX } else { 0xffff_ffff });
+        let z = cx.k(0);
+        let c = match pred & 7 {
+            0 => FCond::Eq,
+            1 => FCond::Lt,
+            2 => FCond::Le,
+            3 => return Some(z),
+            4 => FCond::Ne,
+            5 => FCond::Ge,
+            6 => FCond::Gt,
+            _ => return Some(ones),
+        };
+        let (x, y) = narrow(cx, double, a, b);
+        let t = cx.b.fsetcond(Ty::I64, c, x, y);
+        return Some(cx.b.select(Cond::Ne, t, z, ones, z));
+    }
     if is_minmax(kind) {
         // minsd/maxsd: dst < src (dst > src) ? dst : src; any NaN or subnormal goes slow
         // (IE / DE); no rounding, so MXCSR's control does not matter.

@@ -292,10 +292,10 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         }
         let out = cx.b.temp(Ty::I64);
         let (slow, done) = (cx.b.label(), cx.b.label());
-        if kind != op::MIN && kind != op::MAX {
+        if ssefast::needs_mxcsr(kind) {
             ssefast::check_mxcsr(cx, slow);
         }
-        let r = ssefast::arith(cx, kind, double, a, b, slow)?;
+        let r = ssefast::arith(cx, kind, code >> 8, double, a, b, slow)?;
         cx.b.mov(out, r);
         cx.b.jump(done);
         cx.b.set_label(slow);
@@ -338,21 +338,22 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
     // Packed: every lane inline, or the whole instruction in the helper if any lane is
     // special (nothing is written before that is known).
     let (slow, done) = (cx.b.label(), cx.b.label());
-    if kind != op::MIN && kind != op::MAX {
+    if ssefast::needs_mxcsr(kind) {
         ssefast::check_mxcsr(cx, slow);
     }
+    let pred = code >> 8;
     let mut res = [None; 2];
     for (h, slot) in res.iter_mut().enumerate() {
         let off = 8 * h as u32;
         let a = cx.b.get_reg(Ty::I64, d + off);
         let b = cx.b.get_reg(Ty::I64, s + off);
         *slot = Some(if double {
-            ssefast::arith(cx, kind, true, a, b, slow)?
+            ssefast::arith(cx, kind, pred, true, a, b, slow)?
         } else {
             let (a0, b0) = (cx.zext(a, 4), cx.zext(b, 4));
             let (a1, b1) = (cx.opi(Opcode::Shr, a, 32), cx.opi(Opcode::Shr, b, 32));
-            let r0 = ssefast::arith(cx, kind, false, a0, b0, slow)?;
-            let r1 = ssefast::arith(cx, kind, false, a1, b1, slow)?;
+            let r0 = ssefast::arith(cx, kind, pred, false, a0, b0, slow)?;
+            let r1 = ssefast::arith(cx, kind, pred, false, a1, b1, slow)?;
             let r1 = cx.opi(Opcode::Shl, r1, 32);
             cx.op(Opcode::Or, r0, r1)
         });
