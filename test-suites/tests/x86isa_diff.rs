@@ -2,8 +2,10 @@
 //! for the instructions CPUID advertises one by one: cmpxchg8b and cmpxchg16b (CX16, with and
 //! without lock, aligned and misaligned: #GP), movbe (MOVBE), adcx and adox (ADX) in chains
 //! mixed with ordinary flag writers. Memory often holds the expected value, so both outcomes
-//! of the compare-and-swaps run. `XLAT_X86ISA_CASES=N` sets the number of cases (default
-//! 3,000), `XLAT_SEED=S` the seed.
+//! of the compare-and-swaps run. And x87 tags: fxam and ftst on empty registers, the tag
+//! word of fnstenv, fnsave/frstor and fxsave/fxrstor after loads, ffree, fincstp, fdecstp.
+//! `XLAT_X86ISA_CASES=N` sets the number of cases (default 3,000; a third of that for x87),
+//! `XLAT_SEED=S` the seed.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use iced_x86::{Decoder, DecoderOptions, Formatter};
@@ -205,6 +207,182 @@ fn cx16_movbe_adx_match_native() {
         signals * 5 < total,
         "{signals} of {total} cases faulted natively"
     );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `movups [abs], xmm0` (xmm0 is zero in these cases): clears the 16 bytes of instruction and
+/// operand pointers a save image holds at scratch offset `off` (xlat stores zeros there).
+fn clear16(b: &mut Vec<u8>, off: u64) {
+    b.extend_from_slice(&[0x0f, 0x11, 0x04, 0x25]);
+    b.extend_from_slice(&((SCRATCH + off) as u32).to_le_bytes());
+}
+
+/// An x87 absolute-memory instruction: `op` /`reg` at scratch offset `off`.
+fn x87m(b: &mut Vec<u8>, op: &[u8], reg: u8, off: u64) {
+    b.extend_from_slice(op);
+    mem(b, reg, off);
+}
+
+/// Scratch layout of the x87 tag cases: values to load below 512, then the save areas.
+const FXSAVE: u64 = 1024;
+const ENV: u64 = 2048;
+const SAVE: u64 = 2560;
+const ENV2: u64 = 2816;
+const SW: u64 = 3072;
+
+/// An x87 stream about tags: up to four loads (random f64/f80 bit patterns, 0, 1), maybe a
+/// stack manipulation (ffree, fincstp, fdecstp, fstp), then fxam or ftst or a save/restore
+/// (fnstenv, fnsave + frstor, fxsave + fxrstor) and fnstenv/fnstsw to memory.
+fn x87_code(r: &mut StdRng) -> Vec<u8> {
+    loop {
+        let b = x87_try(r);
+        // The slot is 128 bytes with the terminator.
+        if b.len() <= 124 {
+            break b;
+        }
+    }
+}
+
+fn x87_try(r: &mut StdRng) -> Vec<u8> {
+    // Empty registers keep their contents, which fnsave, fxsave and fxam show: make them
+    // +0 as in xlat's fresh state (eight fldz, then fninit).
+    let mut b = [0xd9, 0xee].repeat(8);
+    b.extend_from_slice(&[0xdb, 0xe3]);
+    let loads = r.random_range(0..=4);
+    for _ in 0..loads {
+        let off = r.random_range(0..50u64) * 10;
+        match r.random_range(0..5) {
+            0 | 1 => x87m(&mut b, &[0xdd], 0, off),
+            2 => x87m(&mut b, &[0xdb], 5, off),
+            3 => b.extend_from_slice(&[0xd9, 0xee]),
+            _ => b.extend_from_slice(&[0xd9, 0xe8]),
+        }
+    }
+    match r.random_range(0..6) {
+        0 => b.extend_from_slice(&[0xdd, 0xc0 | r.random_range(0..8u8)]),
+        1 => b.extend_from_slice(&[0xd9, 0xf7]),
+        2 => b.extend_from_slice(&[0xd9, 0xf6]),
+        // fstp st(0) of an empty register underflows (not modelled).
+        3 if loads > 0 => b.extend_from_slice(&[0xdd, 0xd8]),
+        _ => {}
+    }
+    match r.random_range(0..6) {
+        0 => b.extend_from_slice(&[0xd9, 0xe5]),
+        1 => b.extend_from_slice(&[0xd9, 0xe4]),
+        2 => {
+            x87m(&mut b, &[0xdd], 6, SAVE);
+            clear16(&mut b, SAVE + 12);
+            if r.random_bool(0.7) {
+                x87m(&mut b, &[0xdd], 4, SAVE);
+            }
+        }
+        3 => {
+            x87m(&mut b, &[0x0f, 0xae], 0, FXSAVE);
+            // FOP (mov word [abs], ax: rax is zero) and the two pointers.
+            b.extend_from_slice(&[0x66, 0x89, 0x04, 0x25]);
+            b.extend_from_slice(&((SCRATCH + FXSAVE + 6) as u32).to_le_bytes());
+            clear16(&mut b, FXSAVE + 8);
+            // MXCSR_MASK is the host's (this one may have AMD's misaligned-SSE bit); xlat's
+            // virtual CPU stores 0xffff.
+            b.extend_from_slice(&[0x89, 0x04, 0x25]);
+            b.extend_from_slice(&((SCRATCH + FXSAVE + 28) as u32).to_le_bytes());
+            if r.random_bool(0.5) {
+                b.extend_from_slice(&[0xdb, 0xe3]); // fninit
+            }
+            if r.random_bool(0.7) {
+                x87m(&mut b, &[0x0f, 0xae], 1, FXSAVE);
+            }
+        }
+        _ => {}
+    }
+    if r.random_bool(0.3) {
+        b.extend_from_slice(&[0xd9, 0xe5]);
+    }
+    x87m(&mut b, &[0xd9], 6, ENV);
+    clear16(&mut b, ENV + 12);
+    x87m(&mut b, &[0xdd], 7, SW);
+    // Whatever fnstenv masked, a second environment shows.
+    if r.random_bool(0.3) {
+        x87m(&mut b, &[0xd9], 6, ENV2);
+        clear16(&mut b, ENV2 + 12);
+    }
+    b
+}
+
+#[test]
+fn x87_tags_match_native() {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipping: the native reference needs an x86-64 host");
+        return;
+    }
+    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / 3;
+    let seed = env_u64("XLAT_SEED", 1);
+    let cases: Vec<Case> = (0..total)
+        .map(|k| {
+            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x51_7cc1_b727_220a) ^ k as u64);
+            let mut input = State {
+                gpr: [0; 16],
+                rflags: 0,
+                xmm: [[0; 2]; 16],
+                mxcsr: 0x1f80,
+                mem: vec![0; SCRATCH_LEN],
+                signal: 0,
+            };
+            r.fill(&mut input.mem[..]);
+            for x in input.xmm.iter_mut().skip(1) {
+                *x = [r.random(), r.random()];
+            }
+            // Some zeros and ordinary numbers among the random bit patterns.
+            for slot in 0..50 {
+                let o = slot * 10;
+                match r.random_range(0..4) {
+                    0 => input.mem[o..o + 10].fill(0),
+                    1 => input.mem[o..o + 8]
+                        .copy_from_slice(&r.random::<f32>().to_bits().to_le_bytes().repeat(2)),
+                    _ => {}
+                }
+            }
+            let code = x87_code(&mut r);
+            let mut text = String::new();
+            let mut fmt = iced_x86::IntelFormatter::new();
+            let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+            while d.can_decode() {
+                let i = d.decode();
+                assert!(!i.is_invalid(), "generator produced an invalid instruction");
+                fmt.format(&i, &mut text);
+                text.push('\n');
+            }
+            Case {
+                code,
+                input,
+                undefined_flags: 0,
+                text,
+            }
+        })
+        .collect();
+    let want = native::run(&cases).expect("native run");
+    let mut failures = Vec::new();
+    for jit in [true, false] {
+        let got = engine::run(&cases, jit).expect("xlat run");
+        for (k, c) in cases.iter().enumerate() {
+            let d = diff(c, &want[k], &got[k]);
+            if !d.is_empty() && failures.len() < 20 {
+                failures.push(format!(
+                    "seed {seed} case {k} ({}):\n{}  {}",
+                    if jit { "jit" } else { "interp" },
+                    c.text,
+                    d.join("\n  ")
+                ));
+            }
+        }
+    }
+    let signals = want.iter().filter(|s| s.signal != 0).count();
+    assert!(signals == 0, "{signals} x87 cases faulted natively");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",

@@ -7,10 +7,17 @@
 //! transcendental instructions (f2xm1, fyl2x, fyl2xp1, fpatan, fsin, fcos, fsincos, fptan)
 //! are computed through the host's double-precision libm and widened: about 53 correct bits,
 //! not 64. Exceptions accrue in the status word (IE, DE, ZE, OE, UE, PE); C1 tells a rounding
-//! up. Tags are not tracked (stack overflow and underflow are not detected).
+//! up. Tags are tracked as one "in use" bit per physical register ([`TAG`]): a write makes a
+//! register valid, a pop or ffree empties it; fxam and ftst see empty registers, fnstenv,
+//! fnsave and fxsave store the tag word computed from them, fldenv, frstor and fxrstor load it.
+//! Other instructions do not check tags (stack overflow and underflow are not detected).
 
 use crate::{flags, state};
-use xlat_ir::abi::CpuState;
+use xlat_ir::abi::{CpuState, reg_offset};
+
+/// State word: bit `p` set when x87 physical register `p` is in use (tag not "empty"); zero,
+/// all empty, after fninit and in a fresh state.
+pub const TAG: u32 = reg_offset(86);
 
 /// Helper operations: the low byte of the first argument; the rest of it carries
 /// [`arg`] fields.
@@ -49,6 +56,9 @@ pub mod op {
     pub const STACK: u64 = 15;
     /// fcmov: st(0) = st(SRC) when `a` is non-zero.
     pub const CMOV: u64 = 16;
+    /// Tags, `KIND`: 0 returns the full tag word (fnstenv), 1 sets it from `a` (fldenv),
+    /// 2 returns the abridged tag byte (fxsave), 3 sets it from `a` (fxrstor).
+    pub const TAGS: u64 = 17;
 }
 
 /// Fields of the helper's first argument.
@@ -75,6 +85,7 @@ mod sw {
     pub const OE: u64 = 8;
     pub const UE: u64 = 0x10;
     pub const PE: u64 = 0x20;
+    pub const SF: u64 = 0x40;
     pub const C0: u64 = 0x100;
     pub const C1: u64 = 0x200;
     pub const C2: u64 = 0x400;
@@ -845,6 +856,42 @@ fn set(env: &mut CpuState, i: u64, v: F80) {
     let p = phys(env, i);
     env.set_word(state::x87_exp(p), u64::from(v.se));
     env.set_word(state::x87(p), v.m);
+    env.set_word(TAG, env.word(TAG) | (1 << p));
+}
+
+/// Whether stack register `i` is empty.
+fn empty(env: &CpuState, i: u64) -> bool {
+    env.word(TAG) >> phys(env, i) & 1 == 0
+}
+
+/// Marks stack register `i` empty.
+fn free(env: &mut CpuState, i: u64) {
+    let p = phys(env, i);
+    env.set_word(TAG, env.word(TAG) & !(1 << p));
+}
+
+/// The full tag word: two bits per physical register, 0 valid, 1 zero, 2 special (NaN,
+/// infinity, denormal, unsupported), 3 empty.
+fn tag_word(env: &CpuState) -> u64 {
+    let used = env.word(TAG);
+    (0..8u8)
+        .map(|p| {
+            let v = F80 {
+                se: env.word(state::x87_exp(p)) as u16,
+                m: env.word(state::x87(p)),
+            };
+            let t = if used >> p & 1 == 0 {
+                3
+            } else if v.exp() == 0 && v.m == 0 {
+                1
+            } else if v.exp() == 0x7fff || v.exp() == 0 || v.unsupported() {
+                2
+            } else {
+                0
+            };
+            t << (2 * p)
+        })
+        .fold(0, |a, t| a | t)
 }
 
 fn push(env: &mut CpuState, v: F80) {
@@ -854,6 +901,7 @@ fn push(env: &mut CpuState, v: F80) {
 }
 
 fn pop(env: &mut CpuState) {
+    free(env, 0);
     let t = (env.word(state::X87_TOP) + 1) & 7;
     env.set_word(state::X87_TOP, t);
 }
@@ -1020,6 +1068,16 @@ fn unary(env: &mut CpuState, k: u64) {
                     m,
                 },
             );
+        }
+        16 if empty(env, 0) => {
+            let c1 = if a.sign() { sw::C1 } else { 0 };
+            let s = env.word(state::X87_SW) & !(all_c | sw::C1);
+            env.set_word(state::X87_SW, s | sw::C3 | sw::C0 | c1);
+        }
+        17 if empty(env, 0) => {
+            // Stack underflow: IE with SF, C1 = 0, unordered.
+            let s = env.word(state::X87_SW) & !(all_c | sw::C1);
+            env.set_word(state::X87_SW, s | all_c | sw::IE | sw::SF);
         }
         16 => {
             let c = if a.unsupported() {
@@ -1206,9 +1264,20 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
             match kind {
                 1 => env.set_word(state::X87_TOP, (t + 7) & 7),
                 2 => env.set_word(state::X87_TOP, (t + 1) & 7),
-                _ => {}
+                _ => free(env, src),
             }
         }
+        op::TAGS => match kind {
+            0 => return tag_word(env),
+            1 => {
+                let used = (0..8)
+                    .filter(|p| a >> (2 * p) & 3 != 3)
+                    .fold(0, |u, p| u | 1 << p);
+                env.set_word(TAG, used);
+            }
+            2 => return env.word(TAG) & 0xff,
+            _ => env.set_word(TAG, a & 0xff),
+        },
         op::CMOV if a != 0 => {
             let v = get(env, src);
             set(env, 0, v);

@@ -79,6 +79,46 @@ impl Cx {
         Some(())
     }
 
+    /// fnstenv at `a`: the 28-byte protected-mode environment (control, status, tag word,
+    /// each with its upper 16 bits set; instruction and operand pointers zero), then all
+    /// exceptions masked.
+    fn x87_stenv(&mut self, a: Temp) {
+        let z = self.k(0);
+        let cw = self.b.get_reg(Ty::I64, state::X87_CW);
+        let sw = self.x87_status();
+        let tag = self.x87_0(op::TAGS);
+        for (off, v) in [(0, cw), (4, sw), (8, tag)] {
+            let p = self.opi(Opcode::Add, a, off);
+            let v = self.opi(Opcode::Or, v, 0xffff_0000);
+            self.store(v, p, 4);
+        }
+        for off in [12u64, 16, 20, 24] {
+            let p = self.opi(Opcode::Add, a, off);
+            self.store(z, p, 4);
+        }
+        let cw = self.opi(Opcode::Or, cw, 0x3f);
+        self.b.set_reg(state::X87_CW, cw);
+    }
+
+    /// fldenv at `a` (the tag word's registers are set when `a`'s image is loaded); returns
+    /// the tag word for frstor to apply after its registers.
+    fn x87_ldenv(&mut self, a: Temp) -> Temp {
+        let cw = self.load(a, 2);
+        self.b.set_reg(state::X87_CW, cw);
+        let p = self.opi(Opcode::Add, a, 4);
+        let sw = self.load(p, 2);
+        let top = self.opi(Opcode::Shr, sw, 11);
+        let top = self.opi(Opcode::And, top, 7);
+        let sw = self.opi(Opcode::AndN, sw, 0x3800);
+        self.b.set_reg(state::X87_SW, sw);
+        self.b.set_reg(state::X87_TOP, top);
+        let p = self.opi(Opcode::Add, a, 8);
+        let tag = self.load(p, 2);
+        let z = self.k(0);
+        self.x87(op::TAGS | (1 << arg::KIND), tag, z);
+        tag
+    }
+
     fn x87_status(&mut self) -> Temp {
         let sw = self.b.get_reg(Ty::I64, state::X87_SW);
         let t = self.b.get_reg(Ty::I64, state::X87_TOP);
@@ -120,6 +160,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::X87_CW, cw);
             cx.b.set_reg(state::X87_SW, z);
             cx.b.set_reg(state::X87_TOP, z);
+            cx.b.set_reg(crate::x87::TAG, z);
             Some(())
         }
         M::Fnclex | M::Fclex => {
@@ -132,34 +173,48 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Fxsave | M::Fxsave64 => fxsave(cx),
         M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
         M::Fnstenv | M::Fstenv => {
-            // The 28-byte protected-mode environment: control, status, tag (all empty
-            // tags: the stack is not tracked), pointers zero.
-            let z = cx.k(0);
             let a = cx.ea();
-            let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
-            let sw = cx.x87_status();
-            let tag = cx.k(0xffff);
-            for (off, v) in [(0, cw), (4, sw), (8, tag)] {
-                let p = cx.opi(Opcode::Add, a, off);
-                cx.store(v, p, 4);
-            }
-            for off in [12u64, 16, 20, 24] {
-                let p = cx.opi(Opcode::Add, a, off);
-                cx.store(z, p, 4);
-            }
+            cx.x87_stenv(a);
             Some(())
         }
         M::Fldenv => {
             let a = cx.ea();
-            let cw = cx.load(a, 2);
+            cx.x87_ldenv(a);
+            Some(())
+        }
+        M::Fnsave | M::Fsave => {
+            // The environment, then the eight registers (80 bits each, stack order), then
+            // fninit.
+            let a = cx.ea();
+            cx.x87_stenv(a);
+            for i in 0..8u64 {
+                let lo = cx.x87_0(op::GET_RAW | (i << arg::SRC));
+                let hi = cx.x87_0(op::EXP | (i << arg::SRC));
+                let p = cx.opi(Opcode::Add, a, 28 + 10 * i);
+                cx.store(lo, p, 8);
+                let p8 = cx.opi(Opcode::Add, p, 8);
+                cx.store(hi, p8, 2);
+            }
+            let z = cx.k(0);
+            let cw = cx.k(state::X87_CW_DEFAULT);
             cx.b.set_reg(state::X87_CW, cw);
-            let p = cx.opi(Opcode::Add, a, 4);
-            let sw = cx.load(p, 2);
-            let top = cx.opi(Opcode::Shr, sw, 11);
-            let top = cx.opi(Opcode::And, top, 7);
-            let sw = cx.opi(Opcode::AndN, sw, 0x3800);
-            cx.b.set_reg(state::X87_SW, sw);
-            cx.b.set_reg(state::X87_TOP, top);
+            cx.b.set_reg(state::X87_SW, z);
+            cx.b.set_reg(state::X87_TOP, z);
+            cx.b.set_reg(crate::x87::TAG, z);
+            Some(())
+        }
+        M::Frstor => {
+            let a = cx.ea();
+            let tag = cx.x87_ldenv(a);
+            for i in 0..8u64 {
+                let p = cx.opi(Opcode::Add, a, 28 + 10 * i);
+                let lo = cx.load(p, 8);
+                let p8 = cx.opi(Opcode::Add, p, 8);
+                let hi = cx.load(p8, 2);
+                cx.x87(op::SET_RAW | (i << arg::SRC), lo, hi);
+            }
+            let z = cx.k(0);
+            cx.x87(op::TAGS | (1 << arg::KIND), tag, z);
             Some(())
         }
         M::Fld | M::Fild => cx.x87_src(0, m == M::Fild).map(|(f, a, b)| {
@@ -220,7 +275,12 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
                 M::Fincstp => 2,
                 _ => 0,
             };
-            cx.x87_0(op::STACK | (k << arg::KIND));
+            let src = if m == M::Ffree {
+                sti(cx.i.op0_register())?
+            } else {
+                0
+            };
+            cx.x87_0(op::STACK | (k << arg::KIND) | (src << arg::SRC));
             Some(())
         }
         M::Fchs
@@ -403,8 +463,9 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
     Some(())
 }
 
-/// fxsave: FCW, FSW (with TOP), MXCSR, the eight registers in 80-bit form (stack order), the
-/// sixteen XMMs, in the SDM's 512-byte layout (tag and instruction pointers zero).
+/// fxsave: FCW, FSW (with TOP), the abridged tag byte, MXCSR, the eight registers in 80-bit
+/// form (stack order), the sixteen XMMs, in the SDM's 512-byte layout (instruction and operand
+/// pointers zero).
 fn fxsave(cx: &mut Cx) -> Option<()> {
     let a = cx.ea();
     let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
@@ -413,8 +474,9 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
     let a2 = cx.opi(Opcode::Add, a, 2);
     cx.store(sw, a2, 2);
     let z = cx.k(0);
+    let ftw = cx.x87_0(op::TAGS | (2 << arg::KIND));
     let a4 = cx.opi(Opcode::Add, a, 4);
-    cx.store(z, a4, 4);
+    cx.store(ftw, a4, 4);
     let a8 = cx.opi(Opcode::Add, a, 8);
     cx.store(z, a8, 8);
     let a16 = cx.opi(Opcode::Add, a, 16);
@@ -465,6 +527,10 @@ fn fxrstor(cx: &mut Cx) -> Option<()> {
         let hi = cx.load(p8, 2);
         cx.x87(op::SET_RAW | (i << arg::SRC), lo, hi);
     }
+    let a4 = cx.opi(Opcode::Add, a, 4);
+    let ftw = cx.load(a4, 1);
+    let z = cx.k(0);
+    cx.x87(op::TAGS | (3 << arg::KIND), ftw, z);
     for x in 0..16u8 {
         let p = cx.opi(Opcode::Add, a, 160 + 16 * u64::from(x));
         let lo = cx.load(p, 8);
