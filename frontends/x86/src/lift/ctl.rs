@@ -98,7 +98,19 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.raise(ILLEGAL_INSTRUCTION, cx.pc, Some(z));
             Flow::End
         }
-        M::Hlt | M::Cli | M::Sti | M::In | M::Out | M::Insb | M::Outsb | M::Int => {
+        // Privileged in user mode (port I/O: IOPL 0), string forms of every size included.
+        M::Hlt
+        | M::Cli
+        | M::Sti
+        | M::In
+        | M::Out
+        | M::Insb
+        | M::Insw
+        | M::Insd
+        | M::Outsb
+        | M::Outsw
+        | M::Outsd
+        | M::Int => {
             let z = cx.k(0);
             cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
             Flow::End
