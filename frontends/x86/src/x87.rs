@@ -59,6 +59,10 @@ pub mod op {
     /// Tags, `KIND`: 0 returns the full tag word (fnstenv), 1 sets it from `a` (fldenv),
     /// 2 returns the abridged tag byte (fxsave), 3 sets it from `a` (fxrstor).
     pub const TAGS: u64 = 17;
+    /// fbld: push the packed BCD integer `a` (low eight bytes), `b` (top two).
+    pub const BLD: u64 = 18;
+    /// fbstp: st(0) as packed BCD, `KIND` 0 the low eight bytes (and the flags), 1 the top two.
+    pub const BST: u64 = 19;
 }
 
 /// Fields of the helper's first argument.
@@ -746,6 +750,50 @@ pub fn to_int(a: F80, bytes: u32, trunc: bool, cw: u64) -> (u64, u64) {
     (v & flags::mask(bytes), fl)
 }
 
+/// fbstp: st(0) rounded per `cw` to an 18-digit packed BCD integer: (the low eight bytes, the
+/// sign and top-digits bytes, flags). NaNs, infinities, unsupported values and magnitudes
+/// above 10^18 - 1 give the BCD indefinite with IE.
+pub fn to_bcd(a: F80, cw: u64) -> (u64, u64, u64) {
+    let indefinite = (0xc000_0000_0000_0000, 0xffff, sw::IE);
+    if a.exp() == 0x7fff || a.unsupported() {
+        return indefinite;
+    }
+    let (v, fl) = to_int(a, 8, false, cw);
+    if fl & sw::IE != 0 {
+        return indefinite;
+    }
+    let mag = if a.sign() { v.wrapping_neg() } else { v };
+    if mag > 999_999_999_999_999_999 {
+        return indefinite;
+    }
+    let mut bcd = 0u128;
+    let mut m = mag;
+    for d in 0..18 {
+        bcd |= u128::from(m % 10) << (4 * d);
+        m /= 10;
+    }
+    let sign = if a.sign() { 0x8000 } else { 0 };
+    (bcd as u64, sign | (bcd >> 64) as u64, fl)
+}
+
+/// fbld: the 18-digit packed BCD integer in `lo` (digits 0..15) and `hi` (digits 16, 17 and
+/// the sign in bit 15), exactly. Digits above 9 count as their binary value (undefined on
+/// hardware).
+pub fn from_bcd(lo: u64, hi: u64) -> F80 {
+    let bcd = u128::from(lo) | (u128::from(hi & 0xff) << 64);
+    let mut v = 0u64;
+    for d in (0..18).rev() {
+        v = v
+            .wrapping_mul(10)
+            .wrapping_add((bcd >> (4 * d)) as u64 & 15);
+    }
+    let r = from_int(v as i64);
+    F80 {
+        se: r.se | if hi & 0x8000 != 0 { 0x8000 } else { 0 },
+        m: r.m,
+    }
+}
+
 /// Compares: `None` unordered, else the ordering of `a` against `b`.
 fn compare(a: F80, b: F80) -> Option<std::cmp::Ordering> {
     use std::cmp::Ordering::*;
@@ -1266,6 +1314,15 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
                 2 => env.set_word(state::X87_TOP, (t + 1) & 7),
                 _ => free(env, src),
             }
+        }
+        op::BLD => push(env, from_bcd(a, b)),
+        op::BST => {
+            let (lo, hi, f) = to_bcd(get(env, 0), cw);
+            if kind == 0 {
+                status(env, f, 0);
+                return lo;
+            }
+            return hi;
         }
         op::TAGS => match kind {
             0 => return tag_word(env),

@@ -224,6 +224,24 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
                 cx.x87(op::LD | f, a, b);
             }
         }),
+        M::Fbld => {
+            let a = cx.ea();
+            let lo = cx.load(a, 8);
+            let a8 = cx.opi(Opcode::Add, a, 8);
+            let hi = cx.load(a8, 2);
+            cx.x87(op::BLD, lo, hi);
+            Some(())
+        }
+        M::Fbstp => {
+            let a = cx.ea();
+            let lo = cx.x87_0(op::BST);
+            let hi = cx.x87_0(op::BST | (1 << arg::KIND));
+            cx.store(lo, a, 8);
+            let a8 = cx.opi(Opcode::Add, a, 8);
+            cx.store(hi, a8, 2);
+            cx.x87_0(op::POP);
+            Some(())
+        }
         M::Fld1 | M::Fldl2t | M::Fldl2e | M::Fldpi | M::Fldlg2 | M::Fldln2 | M::Fldz => {
             let k = match m {
                 M::Fld1 => 0,
