@@ -26,6 +26,10 @@ pub(crate) struct LiftCx {
     pub pc: u64,
     /// Its encoding.
     pub insn: u32,
+    /// The last flag-setting subtraction (CMP/SUBS/CCMP's compare): its operands, the
+    /// datasize, and where the IR stood after it; a condition read while nothing else has
+    /// touched the flags (or joined control flow) since is computed from the operands.
+    pub last_cmp: Option<(Temp, Temp, bool, usize)>,
 }
 
 impl LiftCx {
@@ -117,6 +121,34 @@ impl LiftCx {
             return res;
         }
         let top = if sf { 63 } else { 31 };
+        let bz = self
+            .b
+            .unit()
+            .insts
+            .iter()
+            .rev()
+            .find(|i| i.dst == b)
+            .is_some_and(|i| i.op == Opcode::Const && i.imm == 0);
+        if bz {
+            // Compare with zero (cmp/cmn #0, subs/adds #0): C is 1 for a subtraction and 0
+            // for an addition, V is 0.
+            let n = self.b.binop_imm(Opcode::Shr, a, top);
+            let n = if sf {
+                n
+            } else {
+                self.b.binop_imm(Opcode::And, n, 1)
+            };
+            self.b.set_reg(state::NF, n);
+            let z = self.b.setcond(Cond::Eq, a, b);
+            self.b.set_reg(state::ZF, z);
+            let c = self.b.konst(Ty::I64, u64::from(sub));
+            self.b.set_reg(state::CF, c);
+            self.b.set_reg(state::VF, b);
+            if sub {
+                self.last_cmp = Some((a, b, sf, self.b.len()));
+            }
+            return res;
+        }
         let n = self.b.binop_imm(Opcode::Shr, res, top);
         let n = if sf {
             n
@@ -160,7 +192,51 @@ impl LiftCx {
             self.b.binop_imm(Opcode::And, ov, 1)
         };
         self.b.set_reg(state::VF, ov);
+        if sub {
+            self.last_cmp = Some((a, b, sf, self.b.len()));
+        }
         res
+    }
+
+    /// The condition `cond` straight from the operands of the last compare, when it is the
+    /// last flag writer on this path: nothing after it wrote a flag, called a helper, or
+    /// placed a label (a join), and its operands were not reassigned.
+    fn cond_from_cmp(&mut self, cond: u32) -> Option<Temp> {
+        let (a, b, sf, at) = self.last_cmp?;
+        let flags = [state::NF, state::ZF, state::CF, state::VF];
+        let insts = &self.b.unit().insts;
+        if at > insts.len()
+            || insts[at..].iter().any(|i| {
+                matches!(i.op, Opcode::Label | Opcode::Call)
+                    || (i.op == Opcode::SetReg && flags.contains(&(i.imm as u32)))
+                    || (i.dst != Temp::NONE && (i.dst == a || i.dst == b))
+            })
+        {
+            self.last_cmp = None;
+            return None;
+        }
+        let signed = |cx: &mut LiftCx| {
+            if sf {
+                (a, b)
+            } else {
+                (cx.b.unop(Opcode::Sext32, a), cx.b.unop(Opcode::Sext32, b))
+            }
+        };
+        let (c, x, y) = match cond {
+            0 => (Cond::Eq, a, b),
+            1 => (Cond::Ne, a, b),
+            2 => (Cond::Geu, a, b),
+            3 => (Cond::Ltu, a, b),
+            8 => (Cond::Gtu, a, b),
+            9 => (Cond::Leu, a, b),
+            10..=13 => {
+                let (x, y) = signed(self);
+                let c = [Cond::Ge, Cond::Lt, Cond::Gt, Cond::Le][cond as usize - 10];
+                (c, x, y)
+            }
+            _ => return None,
+        };
+        Some(self.b.setcond(c, x, y))
     }
 
     /// `AddWithCarry(a, b, cin)` (operands zero-extended for 32 bits): the result, and the
@@ -192,6 +268,9 @@ impl LiftCx {
 
     /// A 0/1 temp: whether condition `cond` (bits 3:0 of a B.cond/CSEL) holds.
     pub fn cond_holds(&mut self, cond: u32) -> Temp {
+        if let Some(t) = self.cond_from_cmp(cond) {
+            return t;
+        }
         let one = self.b.konst(Ty::I64, 1);
         let base = match cond >> 1 {
             0 => self.b.get_reg(Ty::I64, state::ZF),
@@ -265,6 +344,7 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         b: Builder::new(pc),
         pc,
         insn: 0,
+        last_cmp: None,
     };
     let max = max_insns.max(1);
     let mut n = 0u32;
