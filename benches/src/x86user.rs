@@ -116,6 +116,10 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     }
     println!("{t}");
     if write {
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        t = format!("- load average at the end: {load}\n\n{t}");
         let path = ctx.root.join("benches/RESULTS.md");
         let old = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let section = format!(
