@@ -1388,8 +1388,8 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
                         handle_fault(core, env, kind, Some((addr, size)))?;
                         core.jit.invalidate(env.pc, 1);
                     }
-                    // The x86 frontend raises #UD for the 16- and 32-bit string forms of
-                    // port I/O; in user mode every port I/O instruction is #GP.
+                    // In user mode every port I/O instruction is #GP, also should a
+                    // frontend raise #UD for one (x86's did for insw/insd/outsw/outsd).
                     TrapClass::IllegalInstruction
                         if core.arch == Arch::X86_64 && is_port_io(core, env.pc) =>
                     {

@@ -833,7 +833,13 @@ fn x86_string_port_io() {
             t.e.reg_write(r, v).unwrap();
         }
     };
-    // Without a port I/O hook, `rep outsb` is #GP as in user mode.
+    // Without a port I/O hook, insw and `rep outsb` are #GP as in user mode.
+    set(&mut t, &[(X86Reg::Rdi, DATA + 0x100), (X86Reg::Rcx, 3)]);
+    assert_eq!(
+        run_to_ret(&mut t, "sins"),
+        Err(Error::Exception(13)),
+        "insw"
+    );
     set(
         &mut t,
         &[(X86Reg::Rsi, DATA), (X86Reg::Rcx, 5), (X86Reg::Rdx, 0x3f8)],
