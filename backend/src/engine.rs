@@ -478,7 +478,7 @@ impl Engine {
     /// would leave hot code interpreted ever longer while a boot makes new hot code faster
     /// than one thread compiles it).
     fn queue(&self, inner: &mut Inner, tb: &Arc<Tb>, key: TbKey) -> bool {
-        if tb.queued.load(Ordering::Acquire) {
+        if tb.queued.load(Ordering::Acquire) != 0 {
             return true;
         }
         let bg = lock(&self.background);
@@ -491,10 +491,11 @@ impl Engine {
         let Some(job) = self.prepare(inner, tb, key) else {
             return false;
         };
-        tb.queued.store(true, Ordering::Release);
+        // Its members wait for it too: compiling them meanwhile would compile them twice.
+        job.hold(1);
         self.pending.fetch_add(1, Ordering::AcqRel);
-        if tx.send(job).is_err() {
-            tb.queued.store(false, Ordering::Release);
+        if let Err(e) = tx.send(job) {
+            e.0.hold(-1);
             self.pending.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
@@ -700,6 +701,17 @@ struct Job {
 }
 
 impl Job {
+    /// Counts the job in (`1`) or out (`-1`) of its members' [`Tb::queued`].
+    fn hold(&self, d: i32) {
+        for (tb, _) in &self.region.members {
+            if d > 0 {
+                tb.queued.fetch_add(1, Ordering::AcqRel);
+            } else {
+                tb.queued.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
     fn units(&self) -> Vec<&xlat_ir::Unit> {
         self.region.members.iter().map(|(_, ir)| &ir.unit).collect()
     }
@@ -806,7 +818,7 @@ fn background(
                 inner.want_flush = true;
             }
         }
-        job.tb.queued.store(false, Ordering::Release);
+        job.hold(-1);
         pending.fetch_sub(1, Ordering::AcqRel);
     }
 }

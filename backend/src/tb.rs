@@ -50,8 +50,9 @@ pub struct Tb {
     pub code: AtomicU64,
     /// Compilation failed: keep interpreting.
     pub no_jit: AtomicBool,
-    /// Waiting for the background compiler (`Engine::set_background_compile`).
-    pub queued: AtomicBool,
+    /// Background compiler jobs (`Engine::set_background_compile`) whose region holds this
+    /// unit and that have not ended: while there are any, it stays interpreted.
+    pub queued: AtomicU32,
     /// Link slots (of any TB) chained to this TB's code, to unlink it on invalidation.
     pub incoming: Mutex<Vec<u64>>,
     /// Link slots of the compiled code, `goto_tb` 0 and 1 of each region member in turn: host
@@ -75,7 +76,7 @@ impl Tb {
             runs: AtomicU32::new(0),
             code: AtomicU64::new(0),
             no_jit: AtomicBool::new(false),
-            queued: AtomicBool::new(false),
+            queued: AtomicU32::new(0),
             incoming: Mutex::new(Vec::new()),
             slots: OnceLock::new(),
             members: OnceLock::new(),
