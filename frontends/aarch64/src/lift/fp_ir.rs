@@ -199,6 +199,102 @@ fn set_words(cx: &mut LiftCx, rd: u32, words: &[Temp]) {
     }
 }
 
+/// The lanes of `v{r}` (one or two words).
+fn all_lanes(cx: &mut LiftCx, r: u32, q: bool, es: u32) -> Vec<Temp> {
+    let mut v = Vec::new();
+    for h in 0..if q { 2 } else { 1 } {
+        let w = cx.b.get_reg(Ty::I64, state::v(r as u8) + 8 * h);
+        v.extend(split(cx, w, es));
+    }
+    v
+}
+
+/// Writes `lanes` (of size `es`) to `v{rd}`.
+fn set_lanes(cx: &mut LiftCx, rd: u32, lanes: &[Temp], es: u32) {
+    let per = (64 / es) as usize;
+    let words: Vec<Temp> = lanes.chunks(per).map(|c| join(cx, c)).collect();
+    set_words(cx, rd, &words);
+}
+
+/// Vector FMAX/FMIN/FMAXNM/FMINNM, FCMEQ/FCMGE/FCMGT (inline unless a lane is a NaN), FADDP
+/// and FABD (fast path per lane); `None` for the other three-same ops.
+fn vector_three_more(
+    cx: &mut LiftCx,
+    rd: u32,
+    rn: u32,
+    rm: u32,
+    (q, u, a_bit, sz): (bool, bool, bool, bool),
+    op: u32,
+) -> Option<bool> {
+    let es: u32 = if sz { 64 } else { 32 };
+    enum K {
+        MinMax(Opcode),
+        Cmp(FCond),
+        AddP,
+        Abd,
+    }
+    let k = match (op, u, a_bit) {
+        (0b11000 | 0b11110, false, false) => K::MinMax(Opcode::FMax),
+        (0b11000 | 0b11110, false, true) => K::MinMax(Opcode::FMin),
+        (0b11100, false, false) => K::Cmp(FCond::Eq),
+        (0b11100, true, false) => K::Cmp(FCond::Ge),
+        (0b11100, true, true) => K::Cmp(FCond::Gt),
+        (0b11010, true, false) => K::AddP,
+        (0b11010, true, true) => K::Abd,
+        _ => return None,
+    };
+    let (xa, xb) = (all_lanes(cx, rn, q, es), all_lanes(cx, rm, q, es));
+    let ty = fty(es);
+    match k {
+        K::MinMax(o) => {
+            let vals: Vec<Temp> = xa.iter().chain(&xb).copied().collect();
+            unless_nan(cx, &vals, es, |cx| {
+                let r: Vec<Temp> = xa
+                    .iter()
+                    .zip(&xb)
+                    .map(|(&x, &y)| cx.b.binop(o, x, y))
+                    .collect();
+                set_lanes(cx, rd, &r, es);
+            });
+        }
+        K::Cmp(c) => {
+            let vals: Vec<Temp> = xa.iter().chain(&xb).copied().collect();
+            unless_nan(cx, &vals, es, |cx| {
+                let z = cx.b.konst(ty, 0);
+                let r: Vec<Temp> = xa
+                    .iter()
+                    .zip(&xb)
+                    .map(|(&x, &y)| {
+                        let t = cx.b.fsetcond(ty, c, x, y);
+                        cx.b.binop(Opcode::Sub, z, t)
+                    })
+                    .collect();
+                set_lanes(cx, rd, &r, es);
+            });
+        }
+        K::AddP => {
+            let cat: Vec<Temp> = xa.iter().chain(&xb).copied().collect();
+            let r: Vec<Temp> = cat
+                .chunks(2)
+                .map(|p| arith2(cx, 2, p[0], p[1], es))
+                .collect();
+            set_lanes(cx, rd, &r, es);
+        }
+        K::Abd => {
+            let r: Vec<Temp> = xa
+                .iter()
+                .zip(&xb)
+                .map(|(&x, &y)| {
+                    let d = arith2(cx, 3, x, y, es);
+                    cx.b.binop_imm(Opcode::And, d, sign(es) - 1)
+                })
+                .collect();
+            set_lanes(cx, rd, &r, es);
+        }
+    }
+    Some(true)
+}
+
 /// Vector two-register misc: FABS, FNEG (bit operations), FSQRT, SCVTF/UCVTF and
 /// FCVTZS/FCVTZU (no fraction bits), lane by lane.
 fn vector_misc(cx: &mut LiftCx, rd: u32, rn: u32) -> bool {
@@ -493,6 +589,12 @@ fn vector_three(cx: &mut LiftCx, rd: u32, rn: u32, rm: u32) -> bool {
         cx.f(22, 22) == 1,
     );
     let op = cx.f(15, 11);
+    if sz && !q {
+        return false;
+    }
+    if let Some(done) = vector_three_more(cx, rd, rn, rm, (q, u, a_bit, sz), op) {
+        return done;
+    }
     // (kind: 0 arith with the 2-source opcode, 1 FMLA, 2 FMLS)
     let (kind, opc) = match (op, u, a_bit) {
         (0b11010, false, false) => (0, 2),
