@@ -253,6 +253,10 @@ fn x87_try(r: &mut StdRng) -> Vec<u8> {
     // +0 as in xlat's fresh state (eight fldz, then fninit).
     let mut b = [0xd9, 0xee].repeat(8);
     b.extend_from_slice(&[0xdb, 0xe3]);
+    // Sometimes nine pushes: the last overflows the stack.
+    if r.random_bool(0.1) {
+        b.extend_from_slice(&[0xd9, 0xe8].repeat(8));
+    }
     let loads = r.random_range(0..=4);
     for _ in 0..loads {
         let off = r.random_range(0..50u64) * 10;

@@ -10,7 +10,8 @@
 //! up. Tags are tracked as one "in use" bit per physical register ([`TAG`]): a write makes a
 //! register valid, a pop or ffree empties it; fxam and ftst see empty registers, fnstenv,
 //! fnsave and fxsave store the tag word computed from them, fldenv, frstor and fxrstor load it.
-//! Other instructions do not check tags (stack overflow and underflow are not detected).
+//! A push onto a register in use is a stack overflow (IE, SF, C1; the indefinite is pushed).
+//! Other reads of empty registers are not checked (stack underflow is detected by ftst only).
 
 use crate::{flags, state};
 use xlat_ir::abi::{CpuState, reg_offset};
@@ -942,10 +943,19 @@ fn tag_word(env: &CpuState) -> u64 {
         .fold(0, |a, t| a | t)
 }
 
+/// Pushes `v` (C1 cleared); onto a register in use that is a stack overflow: IE, SF and C1
+/// set, and the (masked) response pushes the indefinite instead.
 fn push(env: &mut CpuState, v: F80) {
     let t = (env.word(state::X87_TOP) + 7) & 7;
     env.set_word(state::X87_TOP, t);
-    set(env, 0, v);
+    if empty(env, 0) {
+        set(env, 0, v);
+        env.set_word(state::X87_SW, env.word(state::X87_SW) & !sw::C1);
+    } else {
+        set(env, 0, INDEFINITE);
+        let s = env.word(state::X87_SW);
+        env.set_word(state::X87_SW, s | sw::IE | sw::SF | sw::C1);
+    }
 }
 
 fn pop(env: &mut CpuState) {
@@ -1221,8 +1231,8 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
     match o & 0xff {
         op::LD => {
             let (v, f) = operand(env);
-            push(env, v);
             status(env, f, 0);
+            push(env, v);
         }
         op::LD_ST => {
             let v = get(env, src);
@@ -1250,6 +1260,7 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
         op::ST_ST => {
             let v = get(env, 0);
             set(env, dst, v);
+            status(env, 0, 0);
         }
         op::FIST => {
             let (v, f) = to_int(get(env, 0), kind as u32, o >> arg::TRUNC & 1 != 0, cw);
@@ -1308,6 +1319,7 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
         op::SET_RAW => set(env, src, F80 { se: b as u16, m: a }),
         op::GET_RAW => return get(env, src).m,
         op::STACK => {
+            status(env, 0, 0);
             let t = env.word(state::X87_TOP);
             match kind {
                 1 => env.set_word(state::X87_TOP, (t + 7) & 7),
