@@ -315,9 +315,6 @@ fn lift_one(cx: &mut LiftCx) {
             let ok = crate::simd::exec(None, cx.insn);
             if ok && fp_ir::lift(cx) {
                 // Lifted into IR float ops.
-            } else if let (true, Some((r, o, d))) = (ok, crate::fp::fp2_args(cx.insn)) {
-                let args = [r, o, d].map(|v| cx.b.konst(Ty::I64, v));
-                cx.b.call_void(&crate::fp::FP2, &args);
             } else if ok && !simd_ir::lift(cx) && !simd_int::lift(cx) {
                 let i = cx.b.konst(Ty::I64, u64::from(cx.insn));
                 let h = if crate::simd::touches_x(cx.insn) {
