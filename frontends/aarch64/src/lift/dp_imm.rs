@@ -109,7 +109,7 @@ fn bitfield(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32) -> bool {
         // UBFM/SBFM (lsl, lsr, asr, [su]bfx, [su]bfiz, [su]xt[bhw]) as two shifts at most:
         // the field is bits imms..=0 moved to immr (imms < immr) or bits imms..=immr moved
         // to 0, zero- or sign-extended. For 32 bits, set_x clears the upper half.
-        let w = size as u32;
+        let w: u32 = size;
         let res = if opc == 2 {
             if imms >= immr {
                 let r = cx.b.binop_imm(Opcode::Shr, src, u64::from(immr));
