@@ -1,6 +1,7 @@
 //! Packed integer operations on one 64-bit half of an xmm register, emitted inline as
-//! integer IR (SIMD within a register): the lane-wise ops gcc's vectorised loops use most
-//! (add/sub, compares for equality, 16-bit multiplies, interleaves, lane shifts). Each
+//! integer IR (SIMD within a register): the lane-wise ops gcc's vectorised loops and glibc's
+//! string functions use most (add/sub, unsigned saturating add/sub, unsigned byte min/max,
+//! compares for equality, 16-bit multiplies, interleaves, lane shifts). Each
 //! function returns `None` for an op it does not inline; the caller then uses the helper.
 
 use super::Cx;
@@ -120,6 +121,33 @@ fn pack16(cx: &mut Cx, v: &[Temp; 4], shift: u64) -> Temp {
     acc.expect("four lanes")
 }
 
+/// Lane-wise unsigned saturating subtract (psubus*): the wrapped difference, zero in the
+/// lanes that borrowed.
+fn subus(cx: &mut Cx, a: Temp, b: Temp, w: u32) -> Temp {
+    let d = sub(cx, a, b, w);
+    // Borrow out of each lane's top bit: (~a & b) | (~(a ^ b) & d).
+    let nab = cx.op(Opcode::AndN, b, a);
+    let x = cx.op(Opcode::XorN, a, b);
+    let xd = cx.op(Opcode::And, x, d);
+    let bo = cx.op(Opcode::Or, nab, xd);
+    let bo = cx.opi(Opcode::And, bo, top(w));
+    let m = widen_top(cx, bo, w);
+    cx.op(Opcode::AndN, d, m)
+}
+
+/// Lane-wise unsigned saturating add (paddus*): all ones in the lanes that carried.
+fn addus(cx: &mut Cx, a: Temp, b: Temp, w: u32) -> Temp {
+    let s = add(cx, a, b, w);
+    // Carry out of each lane's top bit: (a & b) | ((a | b) & ~s).
+    let ab = cx.op(Opcode::And, a, b);
+    let o = cx.op(Opcode::Or, a, b);
+    let os = cx.op(Opcode::AndN, o, s);
+    let co = cx.op(Opcode::Or, ab, os);
+    let co = cx.opi(Opcode::And, co, top(w));
+    let m = widen_top(cx, co, w);
+    cx.op(Opcode::Or, s, m)
+}
+
 /// pmullw / pmulhw / pmulhuw on one half.
 fn mul16(cx: &mut Cx, op: Op, a: Temp, b: Temp) -> Temp {
     let mut p = [a; 4];
@@ -189,6 +217,19 @@ pub(super) fn half(cx: &mut Cx, op: Op, a: Temp, b: Temp) -> Option<Temp> {
         Op::CmpEqD => cmpeq(cx, a, b, 4),
         Op::MulLW | Op::MulHW | Op::MulHUW => mul16(cx, op, a, b),
         Op::MaddWD => maddwd(cx, a, b),
+        Op::SubUsB => subus(cx, a, b, 1),
+        Op::SubUsW => subus(cx, a, b, 2),
+        Op::AddUsB => addus(cx, a, b, 1),
+        Op::AddUsW => addus(cx, a, b, 2),
+        // min = a - (a -us b), max = b + (a -us b).
+        Op::MinUB => {
+            let d = subus(cx, a, b, 1);
+            sub(cx, a, d, 1)
+        }
+        Op::MaxUB => {
+            let d = subus(cx, a, b, 1);
+            add(cx, b, d, 1)
+        }
         _ => return None,
     })
 }
