@@ -93,3 +93,15 @@ pub(crate) static CAS128: xlat_ir::Helper = xlat_ir::Helper {
     flags: xlat_ir::HelperFlags::STATE,
     state_words: Some(&[CAS_LO, CAS_HI]),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state;
+
+    #[test]
+    fn scratch_words_follow_the_x87_registers() {
+        assert!(CAS_LO > state::x87_exp(7) && CAS_HI == CAS_LO + 8);
+        assert!(crate::x87::TAG > CAS_HI);
+    }
+}
