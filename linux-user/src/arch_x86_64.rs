@@ -564,6 +564,8 @@ fn fxsave_image(env: &CpuState) -> [u8; 512] {
     let sw = (env.word(state::X87_SW) | (top << 11)) as u16;
     b[0..2].copy_from_slice(&cw.to_le_bytes());
     b[2..4].copy_from_slice(&sw.to_le_bytes());
+    // The abridged tag: bit p set when physical register p is in use, as fxsave stores it.
+    b[4] = (env.word(xlat_frontend_x86::x87::TAG) & 0xff) as u8;
     b[24..28].copy_from_slice(&(env.word(state::MXCSR) as u32).to_le_bytes());
     b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
     for i in 0..8u64 {
@@ -590,6 +592,7 @@ fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
     let top = (sw >> 11) & 7;
     env.set_word(state::X87_SW, sw & !0x3800);
     env.set_word(state::X87_TOP, top);
+    env.set_word(xlat_frontend_x86::x87::TAG, u64::from(b[4]));
     env.set_word(
         state::MXCSR,
         u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
