@@ -1,6 +1,7 @@
 //! The x86 frontend's inline fast paths against native execution, on inputs chosen to sit on
 //! both sides of each fast-path condition: SSE arithmetic, compares and conversions with
-//! special operands (NaN payloads, infinities, subnormals, zeros, overflow and underflow),
+//! special operands (NaN payloads, infinities, subnormals, zeros, overflow and underflow;
+//! roundsd/roundss in every immediate mode),
 //! under default and non-default MXCSR (PE set or clear, each rounding mode, other flags
 //! accrued, and after an `ldmxcsr` that clears PE mid-stream); and div/idiv with quotients
 //! at the overflow edge. Each case runs natively in a forked child and under xlat's JIT and
@@ -140,6 +141,16 @@ fn templates() -> Vec<Template> {
                 0x66, 0x0f, 0x50, 0xc1, 0x0f, 0x50, 0xd8, 0x66, 0x0f, 0xd7, 0xc9,
             ],
         ),
+        sse("roundsd 0", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 0]),
+        sse("roundsd 1", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 1]),
+        sse("roundsd 4", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 4]),
+        sse("roundsd 9", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 9]),
+        sse("roundsd 10", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 10]),
+        sse("roundsd 11", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 11]),
+        sse("roundsd 12", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 12]),
+        sse("roundss 2", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 2]),
+        sse("roundss 8", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 8]),
+        sse("roundss 13", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 13]),
         sse("cvtss2sd", &[0xf3, 0x0f, 0x5a, 0xc1]),
         sse("cvtsd2ss", &[0xf2, 0x0f, 0x5a, 0xc1]),
         sse("cvtsi2sd r64", &[0xf2, 0x48, 0x0f, 0x2a, 0xc1]),

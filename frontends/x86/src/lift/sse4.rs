@@ -128,6 +128,10 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         imm |= 0x100;
     }
     let args: [Temp; 4] = [cx.k(o), cx.k(u64::from(d)), cx.k(u64::from(s)), cx.k(imm)];
+    if matches!(m, M::Roundsd | M::Roundss) {
+        round_scalar(cx, m == M::Roundsd, d, s, imm, &args);
+        return Some(());
+    }
     if o == op::PTEST || o == op::PCMPSTR {
         let f = cx.b.call(&helpers::H_SSE4, &args);
         cx.set_cc_eflags(f);
@@ -224,4 +228,45 @@ fn crc32(cx: &mut Cx) -> Option<()> {
     let full = dst.full_register();
     cx.set_gpr(full, r);
     Some(())
+}
+
+/// roundsd/roundss: the host's rounding inline unless the operand is a NaN or subnormal or
+/// the instruction could raise a new flag (MXCSR's rounding mode, or PE not suppressed, need
+/// the default MXCSR with PE already set); else the helper (`args`).
+fn round_scalar(cx: &mut Cx, double: bool, d: u32, s: u32, imm: u64, args: &[Temp; 4]) {
+    use super::ssefast;
+    use xlat_ir::FRound;
+    let (slow, done) = (cx.b.label(), cx.b.label());
+    if imm & 4 != 0 || imm & 8 == 0 {
+        ssefast::check_mxcsr(cx, slow);
+    }
+    let mode = if imm & 4 != 0 {
+        FRound::Nearest
+    } else {
+        match imm & 3 {
+            0 => FRound::Nearest,
+            1 => FRound::Floor,
+            2 => FRound::Ceil,
+            _ => FRound::Trunc,
+        }
+    };
+    let v = cx.b.get_reg(Ty::I64, s);
+    let v = if double { v } else { cx.zext(v, 4) };
+    ssefast::check_not_nan(cx, v, double, slow);
+    ssefast::check_not_subnormal(cx, v, double, slow);
+    let old = cx.b.get_reg(Ty::I64, d);
+    let r = if double {
+        cx.b.fround(mode, v)
+    } else {
+        let x = cx.b.trunc(v);
+        let r = cx.b.fround(mode, x);
+        let r = cx.b.extu(r);
+        let hi = cx.opi(Opcode::AndN, old, 0xffff_ffff);
+        cx.op(Opcode::Or, hi, r)
+    };
+    cx.b.set_reg(d, r);
+    cx.b.jump(done);
+    cx.b.set_label(slow);
+    cx.b.call_void(&helpers::H_SSE4, args);
+    cx.b.set_label(done);
 }
