@@ -149,7 +149,7 @@ pub struct Engine {
     /// Guest instructions executed by vCPUs that left `run` (with `count_insns`).
     insns: AtomicU64,
     /// System mode: the translation-block flags of a vCPU's state (`crate::softmmu`).
-    tb_flags: std::sync::OnceLock<crate::softmmu::TbFlagsFn>,
+    tb_flags: Arc<std::sync::OnceLock<crate::softmmu::TbFlagsFn>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -197,7 +197,7 @@ impl Engine {
         };
         let (trampoline, stub) = jit.as_ref().map_or((0, 0), |j| (j.trampoline, j.stub));
         let code_range = jit.as_ref().map_or(0..0, |j| j.exec_range());
-        let slow = Box::new(SlowCtx { mem: mem.clone() });
+        let slow = Box::new(SlowCtx::new(mem.clone()));
         let precise = AtomicBool::new(cfg.precise_faults);
         let has_jit = jit.is_some();
         let inner = Inner {
@@ -209,6 +209,23 @@ impl Engine {
             compile_us: Vec::new(),
             just_flushed: true,
         };
+        let inner = Arc::new(Mutex::new(inner));
+        let tb_flags = Arc::new(std::sync::OnceLock::<crate::softmmu::TbFlagsFn>::new());
+        // A jump-cache miss in compiled code probes the TB cache as the exec loop would
+        // (`XLAT_NO_TB_PROBE=1`: it returns to the loop, to measure the difference).
+        let (li, lf) = (inner.clone(), tb_flags.clone());
+        if std::env::var_os("XLAT_NO_TB_PROBE").is_none() {
+            let _ = slow
+                .lookup
+                .set(crate::slow::LookupFn(Box::new(move |env, pc| {
+                    let flags = lf.get().map_or(0, |f| (f.0)(env));
+                    let inner = lock(&li);
+                    inner
+                        .cache
+                        .get(TbKey { pc, flags })
+                        .map_or(0, |tb| tb.code())
+                })));
+        }
         Ok(Engine {
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
             frontend,
@@ -218,7 +235,7 @@ impl Engine {
             slow,
             trampoline,
             stub,
-            inner: Arc::new(Mutex::new(inner)),
+            inner,
             jit: Arc::new(Mutex::new(jit)),
             has_jit,
             background: Mutex::new(None),
@@ -231,7 +248,7 @@ impl Engine {
             interpreted: AtomicU64::new(0),
             insns: AtomicU64::new(0),
             precise,
-            tb_flags: std::sync::OnceLock::new(),
+            tb_flags,
         })
     }
 

@@ -266,7 +266,7 @@ mod tests {
         let unmapped = rw + 0x10_0000;
         assert!(space.vmas().find(unmapped).is_none());
         let mem: Arc<dyn GuestMemory> = space.clone();
-        let slow = Box::new(SlowCtx { mem: mem.clone() });
+        let slow = Box::new(SlowCtx::new(mem.clone()));
         let mut jit = Jit::new(1 << 20, crate::engine::OPT_LEVEL).unwrap();
         let slots: Vec<AtomicU64> = (0..2).map(|_| AtomicU64::new(jit.stub)).collect();
         let p = LowerParams {

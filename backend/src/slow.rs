@@ -14,6 +14,50 @@ use xlat_softmmu::{GuestMemory, MemFault};
 pub struct SlowCtx {
     /// The guest memory.
     pub mem: Arc<dyn GuestMemory>,
+    /// The engine's TB-cache probe for [`lookup_code`] (unset: every jump-cache miss returns
+    /// to the exec loop).
+    pub lookup: std::sync::OnceLock<LookupFn>,
+}
+
+/// Finds the compiled code of the unit at a pc for a vCPU state (0 if none): the TB cache
+/// probe of the exec loop, keyed the same way (pc and the state's translation-block flags).
+pub struct LookupFn(pub Box<LookupProbe>);
+
+/// The closure behind [`LookupFn`]: `(state, pc) -> code address or 0`.
+pub type LookupProbe = dyn Fn(&CpuState, u64) -> u64 + Send + Sync;
+
+impl std::fmt::Debug for LookupFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupFn")
+    }
+}
+
+impl SlowCtx {
+    /// A context for `mem` with no TB-cache probe.
+    pub fn new(mem: Arc<dyn GuestMemory>) -> SlowCtx {
+        SlowCtx {
+            mem,
+            lookup: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// An indirect exit missed the inline jump cache (`goto_ptr`, or a system-mode `goto_tb` to
+/// another page): the code at `env.pc` if the unit there is compiled for the current context
+/// (its TB cache key: pc and translation-block flags, so privilege, address space and the code
+/// page's validity are those the exec loop would check), entered in the jump cache; else 0,
+/// and the unit leaves to the exec loop. QEMU's `lookup_tb_ptr` is the model: a miss costs a
+/// call instead of a trip through the loop.
+pub extern "C" fn lookup_code(env: &mut CpuState, ctx: &SlowCtx) -> u64 {
+    let Some(f) = ctx.lookup.get() else {
+        return 0;
+    };
+    let pc = env.pc;
+    let code = (f.0)(env, pc);
+    if code != 0 {
+        env.jmp_cache[xlat_ir::abi::jmp_cache_index(pc)] = xlat_ir::abi::JmpCacheEntry { pc, code };
+    }
+    code
 }
 
 fn unpack(aux: u64) -> (MemOp, Ty) {

@@ -1,5 +1,5 @@
 //! Leaving a unit: direct exits (`goto_tb`: a jump inside the region, or a tail call through a
-//! link slot) and indirect ones (`goto_ptr`: the inline jump cache).
+//! link slot) and indirect ones (`goto_ptr`: the inline jump cache, then the TB cache).
 
 use super::Lower;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -71,7 +71,8 @@ impl Lower<'_, '_> {
     }
 
     /// Indirect exit: inline lookup in `env.jmp_cache`; a hit tail-calls the cached code, a miss
-    /// returns `Lookup` with `env.pc` set so the loop finds (and caches) the target.
+    /// probes the TB cache and tail-calls compiled code found there, else returns `Lookup` with
+    /// `env.pc` set so the loop finds (translates, interprets or compiles) the target.
     pub(super) fn gen_goto_ptr(&mut self, t: Value) {
         self.regs.write_back(&mut self.b, self.env, self.st);
         let idx = self.b.ins().ushr_imm_s(t, 1);
@@ -97,6 +98,20 @@ impl Lower<'_, '_> {
             .ins()
             .return_call_indirect(self.tail_sig, code, &[self.env]);
         self.b.switch_to_block(miss);
+        // A miss asks the TB cache (`slow::lookup_code`, which enters a hit in the jump
+        // cache) before leaving to the exec loop: a compiled target runs on from here.
+        self.b.set_cold_block(miss);
+        let found = self.call_slow(crate::slow::lookup_code as *const () as u64, &[]);
+        let go2 = self.b.create_block();
+        let out = self.b.create_block();
+        self.b.ins().brif(found, go2, &[], out, &[]);
+        self.b.switch_to_block(go2);
+        self.b.set_cold_block(go2);
+        self.b
+            .ins()
+            .return_call_indirect(self.tail_sig, found, &[self.env]);
+        self.b.switch_to_block(out);
+        self.b.set_cold_block(out);
         self.store_state_imm(off::LAST_SLOT, 0);
         self.ret_imm(abi::encode_exit(ExitKind::Lookup, 0));
     }

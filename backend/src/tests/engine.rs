@@ -11,9 +11,9 @@
 
 use super::TestMem;
 use crate::{Accel, Engine, EngineConfig, RunExit};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use xlat_ir::abi::{reg_offset, CpuState};
+use std::sync::atomic::{AtomicU32, Ordering};
+use xlat_ir::abi::{CpuState, reg_offset};
 use xlat_ir::{
     Builder, CodeFetch, Cond, ExitReason, Frontend, Opcode, TrapClass, Ty, Unit, UserAbi,
 };
@@ -276,6 +276,51 @@ fn indirect_jumps_hit_the_jump_cache() {
     let ent = env.jmp_cache[xlat_ir::abi::jmp_cache_index(0x108)];
     assert_eq!(ent.pc, 0x108);
     assert_ne!(ent.code, 0);
+}
+
+#[test]
+fn jump_cache_misses_find_compiled_code_without_the_loop() {
+    // Two blocks whose pcs share a jump-cache slot jump to each other with `jr`, so every
+    // indirect jump misses the inline jump cache; the TB-cache probe finds the compiled
+    // target and the run stays in compiled code (through the loop: two passes per round).
+    // 0x100: li r1, 100; li r3, 0x1000; li r4, 0x3000; jr r3
+    // 0x1000: addi r1,-1; bnez r1,+2; ecall; jr r4      0x3000: jr r3
+    let (a, b) = (0x1000u64, 0x3000u64);
+    assert_eq!(
+        xlat_ir::abi::jmp_cache_index(a),
+        xlat_ir::abi::jmp_cache_index(b)
+    );
+    let mem = TestMem::with_size(0x4000);
+    load(
+        &mem,
+        0x100,
+        &[
+            [7, 1, 100, 0],
+            [7, 3, 0, 0x10],
+            [7, 4, 0, 0x30],
+            [3, 3, 0, 0],
+        ],
+    );
+    load(
+        &mem,
+        0x1000,
+        &[[1, 1, 0xff, 0], [2, 1, 2, 0], [4, 0, 0, 0], [3, 4, 0, 0]],
+    );
+    load(&mem, 0x3000, &[[3, 3, 0, 0]]);
+    let e = engine(&mem, Accel::Jit, 0);
+    let mut env = CpuState::new_boxed();
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!((r(&env, 1), env.pc), (0, 0x1008));
+    let s = e.stats();
+    assert!(s.units_compiled >= 3, "{s:?}");
+    assert!(s.units_executed < 20, "misses went through the loop: {s:?}");
+    // Rewritten code: the probe never finds the dropped translation of the old one.
+    load(&mem, 0x3000, &[[1, 5, 1, 0], [3, 3, 0, 0]]);
+    e.invalidate(0x3000, 8);
+    env.pc = 0x100;
+    assert_eq!(e.run(&mut env), RunExit::Syscall);
+    assert_eq!((r(&env, 1), r(&env, 5), env.pc), (0, 99, 0x1008));
 }
 
 #[test]

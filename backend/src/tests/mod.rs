@@ -274,7 +274,7 @@ impl Harness {
         let stub = jit.stub;
         Harness {
             jit,
-            slow: Box::new(SlowCtx { mem: mem.clone() }),
+            slow: Box::new(SlowCtx::new(mem.clone())),
             mem,
             slots: (0..2 * crate::region::MAX_MEMBERS)
                 .map(|_| AtomicU64::new(stub))
