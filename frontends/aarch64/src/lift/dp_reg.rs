@@ -160,35 +160,43 @@ fn adc(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {
     true
 }
 
-/// CCMN/CCMP (register or immediate): flags of the compare if the condition holds, else #nzcv.
+/// CCMN/CCMP (register or immediate): flags of the compare if the condition holds, else #nzcv
+/// (branch-free: each flag is a select; a condition read next comes from the operands).
 fn ccmp(cx: &mut LiftCx, sf: bool, rn: u32) -> bool {
     let sub = cx.f(30, 30) == 1;
     let cond = cx.f(15, 12);
     let nzcv = cx.f(3, 0);
     let holds = cx.cond_holds(cond);
-    let zero = cx.b.konst(Ty::I64, 0);
-    let skip = cx.b.label();
-    let done = cx.b.label();
-    cx.b.branch(Cond::Eq, holds, zero, skip);
     let a = cx.get_x(rn, sf);
     let b = if cx.f(11, 11) == 1 {
         cx.b.konst(Ty::I64, u64::from(cx.f(20, 16)))
     } else {
         cx.get_x(cx.f(20, 16), sf)
     };
-    gen_add_sub(cx, a, b, sub, sf, true);
-    cx.b.jump(done);
-    cx.b.set_label(skip);
-    for (bit, off) in [
+    let op = if sub { Opcode::Sub } else { Opcode::Add };
+    let res = cx.b.binop(op, a, b);
+    let flags = cx.add_sub_nzcv(a, b, res, sub, sf);
+    let zero = cx.b.konst(Ty::I64, 0);
+    for (k, (bit, off)) in [
         (3, state::NF),
         (2, state::ZF),
         (1, state::CF),
         (0, state::VF),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let t = cx.b.konst(Ty::I64, u64::from((nzcv >> bit) & 1));
-        cx.b.set_reg(off, t);
+        let f = cx.b.select(Cond::Ne, holds, zero, flags[k], t);
+        cx.b.set_reg(off, f);
     }
-    cx.b.set_label(done);
+    if sub {
+        cx.last_cmp = Some((a, b, sf, cx.b.len()));
+        cx.last_ccmp = Some((holds, nzcv));
+    } else {
+        cx.last_cmp = None;
+        cx.last_ccmp = None;
+    }
     true
 }
 

@@ -30,6 +30,9 @@ pub(crate) struct LiftCx {
     /// datasize, and where the IR stood after it; a condition read while nothing else has
     /// touched the flags (or joined control flow) since is computed from the operands.
     pub last_cmp: Option<(Temp, Temp, bool, usize)>,
+    /// With `last_cmp`, when the last flag writer was a CCMP: its 0/1 condition and #nzcv (the
+    /// flags are the compare's where the condition holds, else #nzcv).
+    pub last_ccmp: Option<(Temp, u32)>,
 }
 
 impl LiftCx {
@@ -120,6 +123,20 @@ impl LiftCx {
         if !flags {
             return res;
         }
+        let [n, z, c, v] = self.add_sub_nzcv(a, b, res, sub, sf);
+        self.b.set_reg(state::NF, n);
+        self.b.set_reg(state::ZF, z);
+        self.b.set_reg(state::CF, c);
+        self.b.set_reg(state::VF, v);
+        if sub {
+            self.last_cmp = Some((a, b, sf, self.b.len()));
+            self.last_ccmp = None;
+        }
+        res
+    }
+
+    /// N, Z, C, V (each 0 or 1) of `res = a + b` or `a - b`, as [`Self::add_sub`] sets them.
+    pub fn add_sub_nzcv(&mut self, a: Temp, b: Temp, res: Temp, sub: bool, sf: bool) -> [Temp; 4] {
         let top = if sf { 63 } else { 31 };
         let bz = self
             .b
@@ -138,16 +155,9 @@ impl LiftCx {
             } else {
                 self.b.binop_imm(Opcode::And, n, 1)
             };
-            self.b.set_reg(state::NF, n);
             let z = self.b.setcond(Cond::Eq, a, b);
-            self.b.set_reg(state::ZF, z);
             let c = self.b.konst(Ty::I64, u64::from(sub));
-            self.b.set_reg(state::CF, c);
-            self.b.set_reg(state::VF, b);
-            if sub {
-                self.last_cmp = Some((a, b, sf, self.b.len()));
-            }
-            return res;
+            return [n, z, c, b];
         }
         let n = self.b.binop_imm(Opcode::Shr, res, top);
         let n = if sf {
@@ -155,7 +165,6 @@ impl LiftCx {
         } else {
             self.b.binop_imm(Opcode::And, n, 1)
         };
-        self.b.set_reg(state::NF, n);
         let z = if sub {
             self.b.setcond(Cond::Eq, a, b)
         } else {
@@ -167,7 +176,6 @@ impl LiftCx {
             let zero = self.b.konst(Ty::I64, 0);
             self.b.setcond(Cond::Eq, r, zero)
         };
-        self.b.set_reg(state::ZF, z);
         let c = if sub {
             self.b.setcond(Cond::Geu, a, b)
         } else if sf {
@@ -175,7 +183,6 @@ impl LiftCx {
         } else {
             self.b.binop_imm(Opcode::Shr, res, 32)
         };
-        self.b.set_reg(state::CF, c);
         // Overflow: the operands' signs agree (add) or differ (sub) and the result's differs
         // from a's.
         let x1 = self.b.binop(Opcode::Xor, a, res);
@@ -191,11 +198,7 @@ impl LiftCx {
         } else {
             self.b.binop_imm(Opcode::And, ov, 1)
         };
-        self.b.set_reg(state::VF, ov);
-        if sub {
-            self.last_cmp = Some((a, b, sf, self.b.len()));
-        }
-        res
+        [n, z, c, ov]
     }
 
     /// The condition `cond` straight from the operands of the last compare, when it is the
@@ -203,17 +206,33 @@ impl LiftCx {
     /// placed a label (a join), and its operands were not reassigned.
     fn cond_from_cmp(&mut self, cond: u32) -> Option<Temp> {
         let (a, b, sf, at) = self.last_cmp?;
+        let ccmp = self.last_ccmp;
+        let held = ccmp.map_or(Temp::NONE, |(h, _)| h);
         let flags = [state::NF, state::ZF, state::CF, state::VF];
         let insts = &self.b.unit().insts;
         if at > insts.len()
             || insts[at..].iter().any(|i| {
                 matches!(i.op, Opcode::Label | Opcode::Call)
                     || (i.op == Opcode::SetReg && flags.contains(&(i.imm as u32)))
-                    || (i.dst != Temp::NONE && (i.dst == a || i.dst == b))
+                    || (i.dst != Temp::NONE && (i.dst == a || i.dst == b || i.dst == held))
             })
         {
             self.last_cmp = None;
+            self.last_ccmp = None;
             return None;
+        }
+        if let Some((held, nzcv)) = ccmp {
+            // The compare's condition where the CCMP's held, else the constant from #nzcv.
+            if cond >= 14 || (4..8).contains(&cond) {
+                return None;
+            }
+            self.last_ccmp = None;
+            let t = self.cond_from_cmp(cond);
+            self.last_ccmp = ccmp;
+            let t = t?;
+            let k = self.b.konst(Ty::I64, u64::from(cond_of_nzcv(cond, nzcv)));
+            let zero = self.b.konst(Ty::I64, 0);
+            return Some(self.b.select(Cond::Ne, held, zero, t, k));
         }
         let signed = |cx: &mut LiftCx| {
             if sf {
@@ -303,6 +322,26 @@ impl LiftCx {
     }
 }
 
+/// Whether condition `cond` holds for the flags `nzcv` (N in bit 3).
+pub(crate) fn cond_of_nzcv(cond: u32, nzcv: u32) -> bool {
+    let (n, z, c, v) = (nzcv & 8 != 0, nzcv & 4 != 0, nzcv & 2 != 0, nzcv & 1 != 0);
+    let base = match cond >> 1 {
+        0 => z,
+        1 => c,
+        2 => n,
+        3 => v,
+        4 => c && !z,
+        5 => n == v,
+        6 => n == v && !z,
+        _ => true,
+    };
+    if cond & 1 == 1 && cond != 15 {
+        !base
+    } else {
+        base
+    }
+}
+
 /// Lifts one instruction; anything not lifted is undefined.
 fn lift_one(cx: &mut LiftCx) {
     let op0 = cx.f(28, 25);
@@ -342,6 +381,7 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         pc,
         insn: 0,
         last_cmp: None,
+        last_ccmp: None,
     };
     let max = max_insns.max(1);
     let mut n = 0u32;
