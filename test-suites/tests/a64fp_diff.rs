@@ -1,7 +1,7 @@
 //! Differential tests of the A64 floating point against qemu-aarch64: random instruction
 //! sequences drawn only from the FP encodings (scalar FP, AdvSIMD FP vector, scalar, by element,
 //! across lanes, fixed-point conversions) run in test-suites/guest/aarch64/a64diff.c with a
-//! random FPCR per case (RMode, FZ, DN) and FPSR starting clear or with IXC set; x0..x26, NZCV,
+//! random FPCR per case (RMode, FZ, DN, AHP) and FPSR starting clear or with IXC set; x0..x26, NZCV,
 //! the whole FPSR and v0..v31 must match after every case.
 //!
 //! `A64FP_CASES=N` sets cases per class (default 250); `A64FP_SEED=S` replays one seed (printed
@@ -29,6 +29,8 @@ const CLASSES: &[(&str, u32, u32)] = &[
     ("simd fp misc", 0x0e21_8800, 0x9f3f_8c00),
     ("simd fp compare zero/abs", 0x0ea0_c800, 0x9fbf_cc00),
     ("simd fcvtn/fcvtl/fcvtxn", 0x0e21_6800, 0x9f3f_ec00),
+    ("simd fcvtn/fcvtl half", 0x0e21_6800, 0xdf7f_ec00),
+    ("fp fcvt half", 0x1e22_4000, 0xff3e_7c00),
     ("simd fp by element", 0x0f80_0000, 0x9f80_0400),
     ("simd fp fixed", 0x0f00_e400, 0x9f80_e400),
     ("simd fp across", 0x2e30_c800, 0xbf3e_cc00),

@@ -106,6 +106,27 @@ fn cmp_nzcv(o: Option<std::cmp::Ordering>) -> u32 {
     }
 }
 
+/// FCVT to or from half precision (base ISA, unlike FP16 arithmetic, which stays undefined).
+fn fcvt_half(env: &mut CpuState, c: &mut Fpc, insn: u32) -> bool {
+    let width = |t: u32| match t {
+        0 => Some(32),
+        1 => Some(64),
+        3 => Some(16),
+        _ => None,
+    };
+    let (Some(from), Some(to)) = (width(f(insn, 23, 22)), width(f(insn, 16, 15))) else {
+        return false;
+    };
+    if from == to {
+        return false;
+    }
+    let (rd, rn) = (f(insn, 4, 0), f(insn, 9, 5));
+    let x = env.word(state::v(rn as u8)) & (u64::MAX >> (64 - from));
+    let r = c.rnd();
+    set_bits(env, rd, fpcore::convert(c, x, from, to, r));
+    true
+}
+
 /// Executes the scalar FP instruction `insn`; false when not implemented.
 pub fn exec(env: &mut CpuState, insn: u32) -> bool {
     let mut c = fpvec::ctx(env);
@@ -118,6 +139,9 @@ pub fn exec(env: &mut CpuState, insn: u32) -> bool {
 
 fn exec_in(env: &mut CpuState, c: &mut Fpc, insn: u32) -> bool {
     let ty = f(insn, 23, 22);
+    if insn & 0xff3e_7c00 == 0x1e22_4000 && (ty == 3 || f(insn, 16, 15) == 3) {
+        return fcvt_half(env, c, insn);
+    }
     if ty > 1 || f(insn, 31, 31) == 1 && f(insn, 24, 24) == 1 {
         return false;
     }

@@ -78,9 +78,15 @@ impl Fpc {
     fn dn(&self) -> bool {
         self.fpcr & (1 << 25) != 0
     }
+
+    /// FPCR.AHP: half precision values are the Arm alternative format (no infinity or NaN).
+    fn ahp(&self) -> bool {
+        self.fpcr & (1 << 26) != 0
+    }
 }
 
-/// Format parameters of an `es`-bit (32 or 64) float.
+/// Format parameters of an `es`-bit (16, 32 or 64) float. Half precision appears only in
+/// conversions (FPUnpackCV/FPRoundCV): FPCR.FZ16 is read as zero and FPCR.AHP is observed.
 #[derive(Clone, Copy)]
 struct Fmt {
     frac: u32,
@@ -89,13 +95,13 @@ struct Fmt {
 
 impl Fmt {
     fn of(es: u32) -> Fmt {
-        if es == 64 {
-            Fmt {
+        match es {
+            64 => Fmt {
                 frac: 52,
                 ebits: 11,
-            }
-        } else {
-            Fmt { frac: 23, ebits: 8 }
+            },
+            16 => Fmt { frac: 10, ebits: 5 },
+            _ => Fmt { frac: 23, ebits: 8 },
         }
     }
     fn bias(self) -> i32 {
@@ -144,8 +150,10 @@ impl Un {
     }
 }
 
-/// FPUnpack: classifies `x`; with FPCR.FZ a denormal reads as zero and raises IDC.
+/// FPUnpack: classifies `x`; with FPCR.FZ a denormal reads as zero and raises IDC. A half
+/// (`es` 16, conversions only) is never flushed, and with FPCR.AHP its top exponent is finite.
 pub(crate) fn unpack(c: &mut Fpc, x: u64, es: u32) -> Un {
+    let alt_hp = es == 16 && c.ahp();
     let f = Fmt::of(es);
     let sign = x & f.sign_bit() != 0;
     let e = (x >> f.frac) & f.emax_biased();
@@ -153,13 +161,13 @@ pub(crate) fn unpack(c: &mut Fpc, x: u64, es: u32) -> Un {
     let (kind, exp, mant) = if e == 0 {
         if m == 0 {
             (Kind::Zero, 0, 0)
-        } else if c.fz() {
+        } else if c.fz() && es != 16 {
             c.flags |= IDC;
             (Kind::Zero, 0, 0)
         } else {
             (Kind::Num, f.emin() - f.frac as i32, m)
         }
-    } else if e == f.emax_biased() {
+    } else if e == f.emax_biased() && !alt_hp {
         if m == 0 {
             (Kind::Inf, 0, 0)
         } else if m & (1 << (f.frac - 1)) != 0 {
@@ -246,7 +254,7 @@ fn shr_jam(m: u128, d: u32) -> u128 {
 pub(crate) fn round(c: &mut Fpc, sign: bool, exp: i32, mant: u128, es: u32, rnd: Rnd) -> u64 {
     let f = Fmt::of(es);
     let top = exp + msb(mant);
-    if c.fz() && top < f.emin() {
+    if c.fz() && es != 16 && top < f.emin() {
         c.flags |= UFC;
         return zero(sign, es);
     }
@@ -288,7 +296,13 @@ pub(crate) fn round(c: &mut Fpc, sign: bool, exp: i32, mant: u128, es: u32, rnd:
     } else {
         (0, q as u64)
     };
-    if biased >= f.emax_biased() {
+    if es == 16 && c.ahp() {
+        // Alternative half precision: exponent 31 is finite; beyond it is invalid, not inexact.
+        if biased > f.emax_biased() {
+            c.flags |= IOC;
+            return zero(sign, es) | 0x7fff;
+        }
+    } else if biased >= f.emax_biased() {
         c.flags |= OFC | IXC;
         let to_inf = match rnd {
             Rnd::Even | Rnd::Away => true,
@@ -710,27 +724,36 @@ pub(crate) fn round_int(c: &mut Fpc, x: u64, es: u32, rnd: Rnd, exact: bool) -> 
     round(&mut scratch, u.sign, 0, q, es, Rnd::Zero)
 }
 
-/// FPConvert between single and double (FCVT, FCVTN, FCVTL, FCVTXN with `Rnd::Odd`).
+/// FPConvert between half, single and double (FCVT, FCVTN, FCVTL, FCVTXN with `Rnd::Odd`).
+/// To a half with FPCR.AHP, a NaN gives zero and an infinity the largest value, both with IOC.
 pub(crate) fn convert(c: &mut Fpc, x: u64, from: u32, to: u32, rnd: Rnd) -> u64 {
     let u = unpack(c, x, from);
+    let alt_hp = to == 16 && c.ahp();
     match u.kind {
         Kind::QNaN | Kind::SNaN => {
-            if u.kind == Kind::SNaN {
+            if u.kind == Kind::SNaN || alt_hp {
                 c.flags |= IOC;
+            }
+            if alt_hp {
+                return zero(u.sign, to);
             }
             if c.dn() {
                 return default_nan(to);
             }
-            let ff = Fmt::of(from);
+            let (ff, ft) = (Fmt::of(from), Fmt::of(to));
             let payload = x & ((1u64 << (ff.frac - 1)) - 1);
-            let p = if to == 64 {
-                payload << 29
+            let p = if ft.frac >= ff.frac {
+                payload << (ft.frac - ff.frac)
             } else {
-                payload >> 29
+                payload >> (ff.frac - ft.frac)
             };
             default_nan(to) | p | zero(u.sign, to)
         }
         Kind::Zero => zero(u.sign, to),
+        Kind::Inf if alt_hp => {
+            c.flags |= IOC;
+            zero(u.sign, to) | 0x7fff
+        }
         Kind::Inf => inf(u.sign, to),
         Kind::Num => round(c, u.sign, u.exp, u128::from(u.mant), to, rnd),
     }

@@ -205,25 +205,28 @@ pub fn vec_misc(env: &mut CpuState, insn: u32) -> bool {
     let a = get_v(env, rn);
     let mut c = ctx(env);
     if !a_bit && (op == 0b10110 || op == 0b10111) {
-        // FCVTN{2} (double to single), FCVTXN{2} (round to odd), FCVTL{2} (single to double).
-        if sz == 0 || (u && op == 0b10111) {
+        // FCVTN{2} (double to single, single to half), FCVTXN{2} (double to single, round to
+        // odd), FCVTL{2} (single to double, half to single).
+        if u && (sz == 0 || op == 0b10111) {
             return false;
         }
+        let (wide, narrow) = if sz == 1 { (64, 32) } else { (32, 16) };
+        let lanes = 128 / wide;
         let mut r = 0u128;
         if op == 0b10110 {
             if q {
                 r = get_v(env, rd) & mask(64);
             }
             let rnd = if u { Rnd::Odd } else { c.rnd() };
-            for i in 0..2 {
-                let s = fpcore::convert(&mut c, lane(a, i, 64), 64, 32, rnd);
-                put(&mut r, i + if q { 2 } else { 0 }, 32, s);
+            for i in 0..lanes {
+                let s = fpcore::convert(&mut c, lane(a, i, wide), wide, narrow, rnd);
+                put(&mut r, i + if q { lanes } else { 0 }, narrow, s);
             }
         } else {
             let src = if q { a >> 64 } else { a };
-            for i in 0..2 {
-                let d = fpcore::convert(&mut c, lane(src, i, 32), 32, 64, Rnd::Even);
-                put(&mut r, i, 64, d);
+            for i in 0..lanes {
+                let d = fpcore::convert(&mut c, lane(src, i, narrow), narrow, wide, Rnd::Even);
+                put(&mut r, i, wide, d);
             }
         }
         set_v(env, rd, r);

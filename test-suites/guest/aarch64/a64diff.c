@@ -3,7 +3,7 @@
  * qemu-aarch64 and xlat; the outputs must match. Input: u32 ncases, u32 ninsns | flags << 16,
  * u64 seed, then ncases*ninsns words. The V registers start from a mix of random bits and
  * interesting single and double values (zeros, infinities, NaNs, subnormals, small integers).
- * With flag 2, FPCR is the default in half the cases and has random RMode, FZ and DN in the
+ * With flag 2, FPCR is the default in half the cases and has random RMode, FZ, DN and AHP in the
  * others, and FPSR starts either clear or with only IXC set (the state xlat's fast FP paths
  * need).
  * The sequences use only x0..x26 (x28 holds the state pointer, x30 the return address). */
@@ -138,7 +138,7 @@ int main(void) {
         s.nzcv = (sm(&r) & 0xf) << 28;
         uint64_t fr = sm(&r);
         s.fpsr = (flags & 2) && (fr & 16) ? 0x10 : 0;
-        s.fpcr = (flags & 2) && (fr & 32) ? (fr & 15) << 22 : 0;
+        s.fpcr = (flags & 2) && (fr & 32) ? (fr & 15) << 22 | (fr >> 6 & 1) << 26 : 0;
         for (int i = 0; i < 64; i++) s.v[i] = vbits(&r);
         run_case(&s, code + slot * c);
         printf("%u", c);
