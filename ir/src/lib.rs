@@ -109,6 +109,21 @@ pub trait Frontend: Send + Sync + std::fmt::Debug {
     /// Never fails: undecodable or unfetchable code lifts to a `raise`.
     fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit;
 
+    /// [`Frontend::translate`], with the guest state exact before every instruction
+    /// `observed(pc, size)` names (code hooks, stop addresses and counts of an embedding see
+    /// it there): no flag liveness look-ahead across them. A frontend whose lifter skips
+    /// state updates a later instruction of the unit overwrites must override this.
+    fn translate_observed(
+        &self,
+        pc: u64,
+        code: &dyn CodeFetch,
+        max_insns: u32,
+        observed: &dyn Fn(u64, u32) -> bool,
+    ) -> Unit {
+        let _ = observed;
+        self.translate(pc, code, max_insns)
+    }
+
     /// Disassembles one instruction at `pc` for traces: its length in bytes and its text.
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String);
 
