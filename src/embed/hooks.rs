@@ -287,8 +287,13 @@ impl Frontend for HookedFrontend {
         self.inner.name()
     }
     fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
-        let unit = self.inner.translate(pc, code, max_insns);
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // A hook, count or stop at an instruction sees the state there: the frontend keeps it
+        // exact (no flags left stale for a later instruction of the unit to overwrite).
+        let observed = |pc: u64, size: u32| t.insn_flags(pc, u64::from(size), false) != 0;
+        let unit = self
+            .inner
+            .translate_observed(pc, code, max_insns, &observed);
         instrument(unit, &t, self.core.load(Ordering::Relaxed))
     }
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {

@@ -1041,3 +1041,90 @@ fn x86_in_out_hook() {
     );
     assert_eq!(intr.load(Ordering::Relaxed), 0, "no #GP with the hook");
 }
+
+/// `shl eax, 1; inc ecx; add edx, ebx`: the RFLAGS after each instruction, run natively
+/// (arithmetic flags only; AF is undefined after a shift).
+fn x86_native_flags(eax: u32, ecx: u32, edx: u32, ebx: u32) -> [u64; 3] {
+    let (f0, f1, f2): (u64, u64, u64);
+    // SAFETY: register arithmetic only; each pushfq is popped at once (the block may use the
+    // stack: no `nostack`).
+    unsafe {
+        std::arch::asm!(
+            "shl {a:e}, 1",
+            "pushfq",
+            "pop {f0}",
+            "inc {c:e}",
+            "pushfq",
+            "pop {f1}",
+            "add {d:e}, {b:e}",
+            "pushfq",
+            "pop {f2}",
+            a = inout(reg) eax => _,
+            c = inout(reg) ecx => _,
+            d = inout(reg) edx => _,
+            b = in(reg) ebx,
+            f0 = out(reg) f0,
+            f1 = out(reg) f1,
+            f2 = out(reg) f2,
+        );
+    }
+    [f0 & 0x8c5, f1 & 0x8d5, f2 & 0x8d5]
+}
+
+/// An x86-64 engine with `shl eax, 1; inc ecx; add edx, ebx` at `CODE` and the registers set.
+fn x86_flags_engine(v: [u32; 4]) -> Engine {
+    let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    e.mem_write(CODE, &[0xd1, 0xe0, 0xff, 0xc1, 0x01, 0xda])
+        .unwrap();
+    for (r, x) in [X86Reg::Rax, X86Reg::Rcx, X86Reg::Rdx, X86Reg::Rbx]
+        .into_iter()
+        .zip(v)
+    {
+        e.reg_write(r, u64::from(x)).unwrap();
+    }
+    e
+}
+
+#[test]
+fn x86_flags_seen_by_hooks_and_stops() {
+    // The lifter skips the flag work of an instruction whose flags a later one of the unit
+    // overwrites before any read; a code hook, a stop address or an instruction count in
+    // between sees RFLAGS there, so it must be exact: compared with native execution.
+    let rflags = |e: &Engine, m: u64| e.reg_read(X86Reg::Rflags).unwrap() & m;
+    for v in [
+        [0x8000_0001, 0x7fff_ffff, 1, 2],
+        [0x4000_0000, 0xffff_ffff, 0xffff_ffff, 1],
+        [3, 0x0f, 0x8000_0000, 0x8000_0000],
+        [0, 0xffff_fffe, 5, 0xffff_fffb],
+    ] {
+        let want = x86_native_flags(v[0], v[1], v[2], v[3]);
+        let masks = [0x8c5, 0x8d5, 0x8d5];
+        // Code hooks on the second and third instruction.
+        let mut e = x86_flags_engine(v);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        e.hook_add_code(CODE + 2, CODE + 4, move |vc, pc, _| {
+            let f = vc.reg_read(X86Reg::Rflags).unwrap();
+            s.lock().unwrap().push((pc, f));
+        });
+        e.start(CODE, CODE + 6, None, 0).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{v:x?}");
+        for (k, &(pc, f)) in seen.iter().enumerate() {
+            assert_eq!(pc, CODE + 2 + 2 * k as u64);
+            assert_eq!(f & masks[k], want[k], "code hook at {pc:#x}, {v:x?}");
+        }
+        assert_eq!(rflags(&e, masks[2]), want[2], "end, {v:x?}");
+        // A stop address, then an instruction count.
+        for k in 0..2 {
+            let mut e = x86_flags_engine(v);
+            e.start(CODE, CODE + 2 + 2 * k as u64, None, 0).unwrap();
+            assert_eq!(rflags(&e, masks[k]), want[k], "until, {k}, {v:x?}");
+            let mut e = x86_flags_engine(v);
+            e.start(CODE, CODE + 6, None, k as u64 + 1).unwrap();
+            assert_eq!(e.reg_read(X86Reg::Rip).unwrap(), CODE + 2 + 2 * k as u64);
+            assert_eq!(rflags(&e, masks[k]), want[k], "count, {k}, {v:x?}");
+        }
+    }
+}

@@ -104,6 +104,16 @@ impl Frontend for X86_64 {
         lift::translate(pc, code, max_insns)
     }
 
+    fn translate_observed(
+        &self,
+        pc: u64,
+        code: &dyn CodeFetch,
+        max_insns: u32,
+        observed: &dyn Fn(u64, u32) -> bool,
+    ) -> Unit {
+        lift::translate_observed(pc, code, max_insns, observed)
+    }
+
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {
         use iced_x86::Formatter;
         let bytes = lift::fetch(pc, code);

@@ -250,6 +250,16 @@ fn is_high8(r: Register) -> bool {
 
 /// Lifts the unit at `pc`.
 pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+    translate_observed(pc, code, max_insns, &|_, _| false)
+}
+
+/// Lifts the unit at `pc`, with exact flags before each instruction `observed` names.
+pub(crate) fn translate_observed(
+    pc: u64,
+    code: &dyn CodeFetch,
+    max_insns: u32,
+    observed: &dyn Fn(u64, u32) -> bool,
+) -> Unit {
     let mut cx = Cx {
         b: Builder::new(pc),
         pc,
@@ -280,7 +290,7 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         }
         cx.i = i;
         cx.len = i.len() as u64;
-        cx.flags_dead = flags_dead(&i, code, pc, max_insns.saturating_sub(n + 1));
+        cx.flags_dead = flags_dead(&i, code, pc, max_insns.saturating_sub(n + 1), observed);
         n += 1;
         let mark = cx.b.len();
         let known = cx.known;
@@ -310,8 +320,15 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
 /// Whether the arithmetic flags `i` writes are dead: later instructions of the same unit
 /// (at most `left` of them, on this page) overwrite every one of them before any reads one,
 /// with nothing in between that may fault, branch or end the unit (flags stay exact wherever
-/// the guest could observe them).
-fn flags_dead(i: &Instruction, code: &dyn CodeFetch, unit_pc: u64, left: u32) -> bool {
+/// the guest could observe them, nor anything `observed` names: an embedding's code hook
+/// or stop there sees the flags).
+fn flags_dead(
+    i: &Instruction,
+    code: &dyn CodeFetch,
+    unit_pc: u64,
+    left: u32,
+    observed: &dyn Fn(u64, u32) -> bool,
+) -> bool {
     use iced_x86::{FlowControl, Mnemonic as M, RflagsBits};
     const ARITH: u32 = RflagsBits::CF
         | RflagsBits::PF
@@ -333,6 +350,7 @@ fn flags_dead(i: &Instruction, code: &dyn CodeFetch, unit_pc: u64, left: u32) ->
             return false;
         };
         if (pc ^ (pc + j.len() as u64 - 1)) >> 12 != 0
+            || observed(pc, j.len() as u32)
             || j.flow_control() != FlowControl::Next
             || j.rflags_read() & need != 0
             || (0..j.op_count()).any(|n| j.op_kind(n) == OpKind::Memory)
