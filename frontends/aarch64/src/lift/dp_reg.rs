@@ -186,8 +186,22 @@ fn ccmp(cx: &mut LiftCx, sf: bool, rn: u32) -> bool {
     .into_iter()
     .enumerate()
     {
-        let t = cx.b.konst(Ty::I64, u64::from((nzcv >> bit) & 1));
-        let f = cx.b.select(Cond::Ne, holds, zero, flags[k], t);
+        let want = u64::from((nzcv >> bit) & 1);
+        // A compare flag that is a constant equal to #nzcv's (C/V of a compare with #0) needs
+        // no select.
+        let same =
+            cx.b.unit()
+                .insts
+                .iter()
+                .rev()
+                .find(|i| i.dst == flags[k])
+                .is_some_and(|i| i.op == Opcode::Const && i.imm == want);
+        let f = if same {
+            flags[k]
+        } else {
+            let t = cx.b.konst(Ty::I64, want);
+            cx.b.select(Cond::Ne, holds, zero, flags[k], t)
+        };
         cx.b.set_reg(off, f);
     }
     if sub {
