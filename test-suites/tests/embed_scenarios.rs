@@ -1128,3 +1128,29 @@ fn x86_flags_seen_by_hooks_and_stops() {
         }
     }
 }
+
+#[test]
+fn x86_code_hook_writes_flags() {
+    // `cmp eax, ebx; jz +2; inc ecx`: a code hook on the jz flips ZF; the branch follows the
+    // hook's ZF (the lifter may not branch on the compare's operands across the hook).
+    for (a, b) in [(5u64, 5u64), (5, 6), (0, u64::MAX)] {
+        let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(CODE, &[0x39, 0xd8, 0x74, 0x02, 0xff, 0xc1])
+            .unwrap();
+        e.reg_write(X86Reg::Rax, a).unwrap();
+        e.reg_write(X86Reg::Rbx, b).unwrap();
+        e.reg_write(X86Reg::Rcx, 0).unwrap();
+        e.hook_add_code(CODE + 2, CODE + 2, |v, _, _| {
+            let f = v.reg_read(X86Reg::Rflags).unwrap();
+            v.reg_write(X86Reg::Rflags, f ^ 0x40).unwrap();
+        });
+        e.start(CODE, CODE + 6, None, 0).unwrap();
+        let taken = a as u32 != b as u32;
+        assert_eq!(
+            e.reg_read(X86Reg::Rcx).unwrap(),
+            u64::from(!taken),
+            "{a:#x} {b:#x}"
+        );
+    }
+}

@@ -290,6 +290,10 @@ pub(crate) fn translate_observed(
         }
         cx.i = i;
         cx.len = i.len() as u64;
+        if observed(cx.pc, i.len() as u32) {
+            // A hook there may write RFLAGS: nothing known about the flags survives it.
+            cx.known = None;
+        }
         cx.flags_dead = flags_dead(&i, code, pc, max_insns.saturating_sub(n + 1), observed);
         n += 1;
         let mark = cx.b.len();
