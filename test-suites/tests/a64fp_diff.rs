@@ -1,8 +1,8 @@
 //! Differential tests of the A64 floating point against qemu-aarch64: random instruction
 //! sequences drawn only from the FP encodings (scalar FP, AdvSIMD FP vector, scalar, by element,
 //! across lanes, fixed-point conversions) run in test-suites/guest/aarch64/a64diff.c with a
-//! random FPCR per case (RMode, FZ, DN, AHP) and FPSR starting clear or with IXC set; x0..x26, NZCV,
-//! the whole FPSR and v0..v31 must match after every case.
+//! random FPCR per case (RMode, FZ, DN, AHP) and FPSR starting clear or with IXC set; x0..x26,
+//! NZCV, the whole FPSR and v0..v31 must match after every case.
 //!
 //! `A64FP_CASES=N` sets cases per class (default 250); `A64FP_SEED=S` replays one seed (printed
 //! on failure).

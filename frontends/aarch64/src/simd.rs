@@ -322,6 +322,14 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
                     let v = if s < 0 { !s } else { s };
                     u64::from((v << (64 - es)).leading_zeros().min(es)) - 1
                 }),
+                (0b00011, false) => map2(a, d, n, es, |x, acc| {
+                    // SUQADD: signed accumulator plus unsigned operand, signed saturation.
+                    sat_to(wide(acc, es, true) + wide(x, es, false), es, true, &sat)
+                }),
+                (0b00011, true) => map2(a, d, n, es, |x, acc| {
+                    // USQADD: unsigned accumulator plus signed operand, unsigned saturation.
+                    sat_to(wide(acc, es, false) + wide(x, es, true), es, false, &sat)
+                }),
                 (0b00111, false) => map2(a, 0, n, es, |x, _| {
                     sat_to(wide(x, es, true).abs(), es, true, &sat)
                 }),
