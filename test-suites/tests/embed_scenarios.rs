@@ -1154,3 +1154,32 @@ fn x86_code_hook_writes_flags() {
         );
     }
 }
+
+#[test]
+fn aarch64_code_hook_writes_flags() {
+    // `cmp x0, x1; b.eq +8; add x2, x2, #1`: a code hook on the b.eq flips Z; the branch
+    // follows the hook's NZCV (the lifter may not branch on the compare's operands across it).
+    let code: Vec<u8> = [0xeb01_001fu32, 0x5400_0040, 0x9100_0442]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    for (a, b) in [(5u64, 5u64), (5, 6), (0, u64::MAX)] {
+        let mut e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(CODE, &code).unwrap();
+        e.reg_write(Arm64Reg::X(0), a).unwrap();
+        e.reg_write(Arm64Reg::X(1), b).unwrap();
+        e.reg_write(Arm64Reg::X(2), 0).unwrap();
+        e.hook_add_code(CODE + 4, CODE + 4, |v, _, _| {
+            let f = v.reg_read(Arm64Reg::Nzcv).unwrap();
+            v.reg_write(Arm64Reg::Nzcv, f ^ 0x4000_0000).unwrap();
+        });
+        e.start(CODE, CODE + 12, None, 0).unwrap();
+        let taken = a != b;
+        assert_eq!(
+            e.reg_read(Arm64Reg::X(2)).unwrap(),
+            u64::from(!taken),
+            "{a:#x} {b:#x}"
+        );
+    }
+}

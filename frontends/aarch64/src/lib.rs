@@ -100,6 +100,16 @@ impl Frontend for Aarch64 {
         lift::translate(pc, code, max_insns)
     }
 
+    fn translate_observed(
+        &self,
+        pc: u64,
+        code: &dyn CodeFetch,
+        max_insns: u32,
+        observed: &dyn Fn(u64, u32) -> bool,
+    ) -> Unit {
+        lift::translate_observed(pc, code, max_insns, observed)
+    }
+
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {
         match lift::fetch(code, pc) {
             Some(w) => (4, format!(".inst 0x{w:08x}")),

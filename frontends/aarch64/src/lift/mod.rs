@@ -376,6 +376,17 @@ const PAGE: u64 = 4096;
 
 /// Lifts up to `max_insns` instructions starting at `pc` into one unit.
 pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+    translate_observed(pc, code, max_insns, &|_, _| false)
+}
+
+/// [`translate`], with NZCV read afresh at each instruction `observed` names (an embedding's
+/// code hook there may write it).
+pub(crate) fn translate_observed(
+    pc: u64,
+    code: &dyn CodeFetch,
+    max_insns: u32,
+    observed: &dyn Fn(u64, u32) -> bool,
+) -> Unit {
     let mut cx = LiftCx {
         b: Builder::new(pc),
         pc,
@@ -399,6 +410,10 @@ pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
         cx.pc = cur;
         cx.b.insn_start(cur);
         n += 1;
+        if observed(cur, 4) {
+            cx.last_cmp = None;
+            cx.last_ccmp = None;
+        }
         match fetched {
             None => {
                 let a = cx.b.konst(Ty::I64, cur);
