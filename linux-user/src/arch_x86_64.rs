@@ -587,7 +587,8 @@ fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
     use xlat_frontend_x86::state;
     let u16_at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
     let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
-    env.set_word(state::X87_CW, u16_at(0));
+    // As fxrstor keeps it: reserved bits 13..15 and 7 clear, bit 6 set.
+    env.set_word(state::X87_CW, (u16_at(0) & 0x1f3f) | 0x40);
     let sw = u16_at(2);
     let top = (sw >> 11) & 7;
     env.set_word(state::X87_SW, sw & !0x3800);

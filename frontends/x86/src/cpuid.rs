@@ -6,6 +6,26 @@
 //! One exception: MMX is claimed because glibc's ld.so refuses to run on a CPU below the
 //! baseline level, but MMX instructions raise #UD (nothing compiled for x86-64 uses them).
 //! Unknown leaves read as zeros.
+//!
+//! XSAVE: in user mode the state word [`XCR0`] holds 3 (x87 and SSE state enabled, as a kernel
+//! leaves it with CR4.OSXSAVE set) and CPUID then also reports XSAVE and OSXSAVE and leaf 0xD
+//! (a 576-byte standard-form area; no XSAVEOPT, XSAVEC, XGETBV1 or XSAVES). System mode keeps
+//! XCR0 zero (its guest kernel cannot enable OSXSAVE: xsetbv is not handled), so there CPUID
+//! stays as above and xgetbv, xsave and xrstor are #UD.
+
+use xlat_ir::abi::reg_offset;
+
+/// State word: XCR0, zero when XSAVE is not enabled (system mode), 3 in user mode.
+pub const XCR0: u32 = reg_offset(87);
+/// XCR0 in user mode: x87 and SSE state.
+pub const XCR0_USER: u64 = 3;
+/// Highest basic leaf with XSAVE enabled.
+pub const MAX_LEAF_XSAVE: u32 = 0xd;
+/// Leaf 1 ECX bits added with XSAVE enabled: XSAVE, OSXSAVE.
+pub const LEAF1_ECX_XSAVE: u32 = (1 << 26) | (1 << 27);
+/// Size of the standard-form XSAVE area for XCR0 = 3: the 512-byte legacy region and the
+/// 64-byte header.
+pub const XSAVE_SIZE: u32 = 576;
 
 /// Highest basic leaf.
 pub const MAX_LEAF: u32 = 7;
@@ -34,6 +54,30 @@ pub fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
     }
 }
 
+/// `[eax, ebx, ecx, edx]` for `leaf`, `sub` with XCR0 = `xcr0` (zero: XSAVE not enabled,
+/// as [`cpuid`]).
+pub fn cpuid_xcr0(leaf: u32, sub: u32, xcr0: u64) -> [u32; 4] {
+    if xcr0 == 0 {
+        return cpuid(leaf, sub);
+    }
+    match leaf {
+        0 => {
+            let mut r = cpuid(0, 0);
+            r[0] = MAX_LEAF_XSAVE;
+            r
+        }
+        1 => {
+            let mut r = cpuid(1, 0);
+            r[2] |= LEAF1_ECX_XSAVE;
+            r
+        }
+        // Sub-leaf 0: supported components (x87, SSE), the area size for XCR0 and the
+        // largest size. Sub-leaf 1 (XSAVEOPT, XSAVEC, ...) and the rest: zero.
+        0xd if sub == 0 => [XCR0_USER as u32, XSAVE_SIZE, XSAVE_SIZE, 0],
+        _ => cpuid(leaf, sub),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +91,16 @@ mod tests {
         }
         assert_eq!(&v, b"GenuineIntel");
         assert_eq!(cpuid(1, 0)[3] & (1 << 26), 1 << 26, "SSE2 is baseline");
+    }
+
+    #[test]
+    fn xsave_only_with_xcr0() {
+        assert_eq!(cpuid_xcr0(1, 0, 0)[2] & LEAF1_ECX_XSAVE, 0);
+        assert_eq!(cpuid_xcr0(0, 0, 0)[0], MAX_LEAF);
+        assert_eq!(cpuid_xcr0(0xd, 0, 0), [0; 4]);
+        assert_eq!(cpuid_xcr0(1, 0, 3)[2] & LEAF1_ECX_XSAVE, LEAF1_ECX_XSAVE);
+        assert_eq!(cpuid_xcr0(0, 0, 3)[0], 0xd);
+        assert_eq!(cpuid_xcr0(0xd, 0, 3), [3, 576, 576, 0]);
+        assert_eq!(cpuid_xcr0(0xd, 1, 3)[0] & 2, 0, "no XSAVEC");
     }
 }

@@ -149,7 +149,7 @@ pub static H_ROTATE_FLAGS: Helper = Helper {
 extern "C" fn cpuid(env: &mut CpuState, _: u64, _: u64, _: u64, _: u64) -> u64 {
     let leaf = env.word(state::RAX) as u32;
     let sub = env.word(state::RCX) as u32;
-    let [a, b, c, d] = crate::cpuid::cpuid(leaf, sub);
+    let [a, b, c, d] = crate::cpuid::cpuid_xcr0(leaf, sub, env.word(crate::cpuid::XCR0));
     env.set_word(state::RAX, a.into());
     env.set_word(state::RBX, b.into());
     env.set_word(state::RCX, c.into());
@@ -163,7 +163,13 @@ pub static H_CPUID: Helper = Helper {
     func: cpuid,
     nargs: 0,
     flags: HelperFlags::STATE,
-    state_words: Some(&[state::RAX, state::RBX, state::RCX, state::RDX]),
+    state_words: Some(&[
+        state::RAX,
+        state::RBX,
+        state::RCX,
+        state::RDX,
+        crate::cpuid::XCR0,
+    ]),
 };
 
 extern "C" fn rdtsc(_: &mut CpuState, _: u64, _: u64, _: u64, _: u64) -> u64 {

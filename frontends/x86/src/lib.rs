@@ -147,6 +147,7 @@ impl Frontend for X86_64 {
         env.set_word(state::DF, 0);
         env.set_word(state::MXCSR, state::MXCSR_DEFAULT);
         env.set_word(state::X87_CW, state::X87_CW_DEFAULT);
+        env.set_word(cpuid::XCR0, cpuid::XCR0_USER);
     }
 
     fn registers(&self) -> Vec<(&'static str, u32)> {

@@ -5,7 +5,7 @@ use super::{Cx, Flow};
 use crate::x87::{arg, op};
 use crate::{helpers, state};
 use iced_x86::{Mnemonic as M, OpKind, Register};
-use xlat_ir::{Opcode, Temp, Ty};
+use xlat_ir::{Cond, Opcode, Temp, Ty};
 
 fn sti(r: Register) -> Option<u64> {
     let n = (r as u32).wrapping_sub(Register::ST0 as u32);
@@ -102,9 +102,17 @@ impl Cx {
 
     /// fldenv at `a` (the tag word's registers are set when `a`'s image is loaded); returns
     /// the tag word for frstor to apply after its registers.
+    /// Sets the control word as the hardware keeps it: reserved bits 13..15 and 7 read as
+    /// zero, bit 6 as one.
+    fn set_x87_cw(&mut self, v: Temp) {
+        let v = self.opi(Opcode::And, v, 0x1f3f);
+        let v = self.opi(Opcode::Or, v, 0x40);
+        self.b.set_reg(state::X87_CW, v);
+    }
+
     fn x87_ldenv(&mut self, a: Temp) -> Temp {
         let cw = self.load(a, 2);
-        self.b.set_reg(state::X87_CW, cw);
+        self.set_x87_cw(cw);
         let p = self.opi(Opcode::Add, a, 4);
         let sw = self.load(p, 2);
         let top = self.opi(Opcode::Shr, sw, 11);
@@ -119,8 +127,18 @@ impl Cx {
         tag
     }
 
+    /// The status word with TOP, and ES and B (bits 7, 15) set exactly when an exception
+    /// flag is unmasked in the control word (as the hardware shows a loaded status word).
     fn x87_status(&mut self) -> Temp {
         let sw = self.b.get_reg(Ty::I64, state::X87_SW);
+        let cw = self.b.get_reg(Ty::I64, state::X87_CW);
+        let un = self.op(Opcode::AndN, sw, cw);
+        let un = self.opi(Opcode::And, un, 0x3f);
+        let z = self.k(0);
+        let es = self.b.setcond(xlat_ir::Cond::Ne, un, z);
+        let es = self.opi(Opcode::Mul, es, 0x8080);
+        let sw = self.opi(Opcode::AndN, sw, 0x8080);
+        let sw = self.op(Opcode::Or, sw, es);
         let t = self.b.get_reg(Ty::I64, state::X87_TOP);
         let t = self.opi(Opcode::Shl, t, 11);
         self.op(Opcode::Or, sw, t)
@@ -140,7 +158,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Fldcw => {
             let a = cx.ea();
             let v = cx.load(a, 2);
-            cx.b.set_reg(state::X87_CW, v);
+            cx.set_x87_cw(v);
             Some(())
         }
         M::Fnstsw | M::Fstsw => {
@@ -172,6 +190,9 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Wait | M::Fnop => Some(()),
         M::Fxsave | M::Fxsave64 => fxsave(cx),
         M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
+        M::Xsave | M::Xsave64 => xsave(cx),
+        M::Xrstor | M::Xrstor64 => xrstor(cx),
+        M::Xgetbv => xgetbv(cx),
         M::Fnstenv | M::Fstenv => {
             let a = cx.ea();
             cx.x87_stenv(a);
@@ -486,6 +507,14 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
 /// pointers zero).
 fn fxsave(cx: &mut Cx) -> Option<()> {
     let a = cx.ea();
+    save_x87(cx, a);
+    save_mxcsr(cx, a);
+    save_xmm(cx, a);
+    Some(())
+}
+
+/// The x87 part of the fxsave image at `a` (bytes 0..24 but MXCSR, 32..160).
+fn save_x87(cx: &mut Cx, a: Temp) {
     let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
     cx.store(cw, a, 2);
     let sw = cx.x87_status();
@@ -499,12 +528,6 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
     cx.store(z, a8, 8);
     let a16 = cx.opi(Opcode::Add, a, 16);
     cx.store(z, a16, 8);
-    let mx = cx.b.get_reg(Ty::I64, state::MXCSR);
-    let a24 = cx.opi(Opcode::Add, a, 24);
-    cx.store(mx, a24, 4);
-    let mask = cx.k(0xffff);
-    let a28 = cx.opi(Opcode::Add, a, 28);
-    cx.store(mask, a28, 4);
     for i in 0..8u64 {
         let lo = cx.x87_0(op::GET_RAW | (i << arg::SRC));
         let hi = cx.x87_0(op::EXP | (i << arg::SRC));
@@ -513,6 +536,20 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
         let p8 = cx.opi(Opcode::Add, p, 8);
         cx.store(hi, p8, 8);
     }
+}
+
+/// MXCSR and MXCSR_MASK (bytes 24..32).
+fn save_mxcsr(cx: &mut Cx, a: Temp) {
+    let mx = cx.b.get_reg(Ty::I64, state::MXCSR);
+    let a24 = cx.opi(Opcode::Add, a, 24);
+    cx.store(mx, a24, 4);
+    let mask = cx.k(0xffff);
+    let a28 = cx.opi(Opcode::Add, a, 28);
+    cx.store(mask, a28, 4);
+}
+
+/// The sixteen XMMs (bytes 160..416).
+fn save_xmm(cx: &mut Cx, a: Temp) {
     for x in 0..16u8 {
         let lo = cx.b.get_reg(Ty::I64, state::xmm(x));
         let hi = cx.b.get_reg(Ty::I64, state::xmm(x) + 8);
@@ -521,13 +558,22 @@ fn fxsave(cx: &mut Cx) -> Option<()> {
         let p8 = cx.opi(Opcode::Add, p, 8);
         cx.store(hi, p8, 8);
     }
-    Some(())
 }
 
 fn fxrstor(cx: &mut Cx) -> Option<()> {
     let a = cx.ea();
+    load_x87(cx, a);
+    let a24 = cx.opi(Opcode::Add, a, 24);
+    let mx = cx.load(a24, 4);
+    cx.b.set_reg(state::MXCSR, mx);
+    load_xmm(cx, a);
+    Some(())
+}
+
+/// Loads the x87 part of the fxsave image at `a`.
+fn load_x87(cx: &mut Cx, a: Temp) {
     let cw = cx.load(a, 2);
-    cx.b.set_reg(state::X87_CW, cw);
+    cx.set_x87_cw(cw);
     let a2 = cx.opi(Opcode::Add, a, 2);
     let sw = cx.load(a2, 2);
     let top = cx.opi(Opcode::Shr, sw, 11);
@@ -535,9 +581,6 @@ fn fxrstor(cx: &mut Cx) -> Option<()> {
     let sw = cx.opi(Opcode::AndN, sw, 0x3800);
     cx.b.set_reg(state::X87_SW, sw);
     cx.b.set_reg(state::X87_TOP, top);
-    let a24 = cx.opi(Opcode::Add, a, 24);
-    let mx = cx.load(a24, 4);
-    cx.b.set_reg(state::MXCSR, mx);
     for i in 0..8u64 {
         let p = cx.opi(Opcode::Add, a, 32 + 16 * i);
         let lo = cx.load(p, 8);
@@ -549,6 +592,10 @@ fn fxrstor(cx: &mut Cx) -> Option<()> {
     let ftw = cx.load(a4, 1);
     let z = cx.k(0);
     cx.x87(op::TAGS | (3 << arg::KIND), ftw, z);
+}
+
+/// Loads the sixteen XMMs of the fxsave image at `a`.
+fn load_xmm(cx: &mut Cx, a: Temp) {
     for x in 0..16u8 {
         let p = cx.opi(Opcode::Add, a, 160 + 16 * u64::from(x));
         let lo = cx.load(p, 8);
@@ -557,5 +604,145 @@ fn fxrstor(cx: &mut Cx) -> Option<()> {
         cx.b.set_reg(state::xmm(x), lo);
         cx.b.set_reg(state::xmm(x) + 8, hi);
     }
+}
+
+/// Raises `code` unless XCR0 is set up (user mode; in system mode XCR0 stays zero, as with
+/// CR4.OSXSAVE clear, so the XSAVE instructions are #UD there).
+fn need_xcr0(cx: &mut Cx) -> Temp {
+    let x = cx.b.get_reg(Ty::I64, crate::cpuid::XCR0);
+    let z = cx.k(0);
+    let ok = cx.b.label();
+    cx.b.branch(Cond::Ne, x, z, ok);
+    cx.b.raise(crate::ILLEGAL_INSTRUCTION, cx.pc, Some(z));
+    cx.b.set_label(ok);
+    x
+}
+
+/// #GP unless `v` is zero.
+fn gp_unless_zero(cx: &mut Cx, v: Temp) {
+    let z = cx.k(0);
+    let ok = cx.b.label();
+    cx.b.branch(Cond::Eq, v, z, ok);
+    cx.b.raise(crate::GENERAL_PROTECTION, cx.pc, Some(z));
+    cx.b.set_label(ok);
+}
+
+/// Skips to a new label (returned) unless `rfbm & bits` is non-zero.
+fn skip_unless(cx: &mut Cx, rfbm: Temp, bits: u64) -> xlat_ir::Label {
+    let t = cx.opi(Opcode::And, rfbm, bits);
+    let z = cx.k(0);
+    let skip = cx.b.label();
+    cx.b.branch(Cond::Eq, t, z, skip);
+    skip
+}
+
+/// xgetbv: XCR0 in edx:eax for ecx = 0, #GP for any other ecx.
+fn xgetbv(cx: &mut Cx) -> Option<()> {
+    let x = need_xcr0(cx);
+    let c = cx.b.get_reg(Ty::I64, state::RCX);
+    let c = cx.zext(c, 4);
+    gp_unless_zero(cx, c);
+    cx.b.set_reg(state::RAX, x);
+    let z = cx.k(0);
+    cx.b.set_reg(state::RDX, z);
+    Some(())
+}
+
+/// xsave (standard form, components 0 and 1 of XCR0 = 3): RFBM = edx:eax & XCR0; x87 state
+/// if RFBM[0], MXCSR if RFBM[1], the XMMs if RFBM[1], in the fxsave layout; XSTATE_BV bits of
+/// RFBM set (XINUSE is reported as 1), the other header bytes untouched. #GP unless 64-byte
+/// aligned.
+fn xsave(cx: &mut Cx) -> Option<()> {
+    let xcr0 = need_xcr0(cx);
+    let a = cx.ea();
+    let low = cx.opi(Opcode::And, a, 63);
+    gp_unless_zero(cx, low);
+    let eax = cx.b.get_reg(Ty::I64, state::RAX);
+    let rfbm = cx.op(Opcode::And, eax, xcr0);
+    let l = skip_unless(cx, rfbm, 1);
+    save_x87(cx, a);
+    cx.b.set_label(l);
+    let l = skip_unless(cx, rfbm, 2);
+    save_mxcsr(cx, a);
+    save_xmm(cx, a);
+    cx.b.set_label(l);
+    let h = cx.opi(Opcode::Add, a, 512);
+    let bv = cx.load(h, 8);
+    let bv = cx.op(Opcode::Or, bv, rfbm);
+    cx.store(bv, h, 8);
+    Some(())
+}
+
+/// xrstor (standard form): #GP unless 64-byte aligned, if XSTATE_BV has bits outside XCR0,
+/// if header bytes 8..24 are not zero (compacted form: not supported) or, when RFBM[1], MXCSR
+/// has reserved bits. Components in RFBM are loaded when their XSTATE_BV bit is set and
+/// initialized otherwise (x87: fninit state with zero registers; SSE: zero XMMs); MXCSR is
+/// loaded when RFBM[1].
+fn xrstor(cx: &mut Cx) -> Option<()> {
+    let xcr0 = need_xcr0(cx);
+    let a = cx.ea();
+    let low = cx.opi(Opcode::And, a, 63);
+    gp_unless_zero(cx, low);
+    let h = cx.opi(Opcode::Add, a, 512);
+    let bv = cx.load(h, 8);
+    let bad = cx.op(Opcode::AndN, bv, xcr0);
+    gp_unless_zero(cx, bad);
+    let h8 = cx.opi(Opcode::Add, a, 520);
+    let c0 = cx.load(h8, 8);
+    let h16 = cx.opi(Opcode::Add, a, 528);
+    let c1 = cx.load(h16, 8);
+    let c = cx.op(Opcode::Or, c0, c1);
+    gp_unless_zero(cx, c);
+    let eax = cx.b.get_reg(Ty::I64, state::RAX);
+    let rfbm = cx.op(Opcode::And, eax, xcr0);
+    let load = cx.op(Opcode::And, rfbm, bv);
+    // MXCSR first: a reserved bit faults before anything changes.
+    let l = skip_unless(cx, rfbm, 2);
+    let a24 = cx.opi(Opcode::Add, a, 24);
+    let mx = cx.load(a24, 4);
+    let res = cx.opi(Opcode::AndN, mx, 0xffff);
+    gp_unless_zero(cx, res);
+    cx.b.set_reg(state::MXCSR, mx);
+    cx.b.set_label(l);
+    // x87: loaded, or initialized.
+    let (init, done) = (cx.b.label(), cx.b.label());
+    let l = skip_unless(cx, rfbm, 1);
+    let t = cx.opi(Opcode::And, load, 1);
+    let z = cx.k(0);
+    cx.b.branch(Cond::Eq, t, z, init);
+    load_x87(cx, a);
+    cx.b.jump(done);
+    cx.b.set_label(init);
+    {
+        let z = cx.k(0);
+        let cw = cx.k(state::X87_CW_DEFAULT);
+        cx.b.set_reg(state::X87_CW, cw);
+        cx.b.set_reg(state::X87_SW, z);
+        cx.b.set_reg(state::X87_TOP, z);
+        for i in 0..8u64 {
+            cx.x87(op::SET_RAW | (i << arg::SRC), z, z);
+        }
+        cx.b.set_reg(crate::x87::TAG, z);
+    }
+    cx.b.set_label(done);
+    cx.b.set_label(l);
+    // SSE: loaded, or zeroed.
+    let (init, done) = (cx.b.label(), cx.b.label());
+    let l = skip_unless(cx, rfbm, 2);
+    let t = cx.opi(Opcode::And, load, 2);
+    let z = cx.k(0);
+    cx.b.branch(Cond::Eq, t, z, init);
+    load_xmm(cx, a);
+    cx.b.jump(done);
+    cx.b.set_label(init);
+    {
+        let z = cx.k(0);
+        for x in 0..16u8 {
+            cx.b.set_reg(state::xmm(x), z);
+            cx.b.set_reg(state::xmm(x) + 8, z);
+        }
+    }
+    cx.b.set_label(done);
+    cx.b.set_label(l);
     Some(())
 }
