@@ -1183,3 +1183,38 @@ fn aarch64_code_hook_writes_flags() {
         );
     }
 }
+
+#[test]
+fn aarch64_flags_seen_by_code_hook() {
+    // `cmp x0, x1; cmp x2, x3; b.ne +4`: the second compare overwrites the first's NZCV; a
+    // code hook on it sees the first's, computed here from the subtraction's meaning.
+    let code: Vec<u8> = [0xeb01_001fu32, 0xeb03_005f, 0x5400_0021]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let nzcv = |a: u64, b: u64| {
+        let d = a.wrapping_sub(b);
+        let v = ((a ^ b) & (a ^ d)) >> 63;
+        (d >> 63) << 31 | u64::from(d == 0) << 30 | u64::from(a >= b) << 29 | v << 28
+    };
+    for (a, b) in [(5u64, 5u64), (5, 6), (0, u64::MAX), (1 << 63, 1), (7, 3)] {
+        let mut e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(CODE, &code).unwrap();
+        for (r, x) in [(0, a), (1, b), (2, b), (3, a)] {
+            e.reg_write(Arm64Reg::X(r), x).unwrap();
+        }
+        let seen = Arc::new(AtomicU64::new(u64::MAX));
+        let s = seen.clone();
+        e.hook_add_code(CODE + 4, CODE + 4, move |v, _, _| {
+            s.store(v.reg_read(Arm64Reg::Nzcv).unwrap(), Ordering::Relaxed);
+        });
+        e.start(CODE, CODE + 12, None, 0).unwrap();
+        assert_eq!(seen.load(Ordering::Relaxed), nzcv(a, b), "{a:#x} {b:#x}");
+        assert_eq!(
+            e.reg_read(Arm64Reg::Nzcv).unwrap(),
+            nzcv(b, a),
+            "{a:#x} {b:#x}"
+        );
+    }
+}
