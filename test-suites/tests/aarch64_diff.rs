@@ -49,6 +49,7 @@ const CLASSES: &[(&str, u32, u32)] = &[
     ("simd modified imm", 0x0f00_0400, 0x9ff8_0400),
     ("simd scalar", 0x5e00_0000, 0xdf00_0000),
     ("simd suqadd/usqadd", 0x0e20_3800, 0x9f3f_fc00),
+    ("scalar suqadd/usqadd", 0x5e20_3800, 0xdf3f_fc00),
 ];
 
 /// Index of the first FP/SIMD class (from there on the V registers are compared too).

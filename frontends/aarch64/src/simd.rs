@@ -822,6 +822,19 @@ fn scalar(env: &mut CpuState, insn: u32, a: u64, b: u64, d: u64) -> bool {
                 (0b00111, true) => c(a >= b),
                 _ => return false,
             }
+        } else if insn & 0x003f_fc00 == 0x0020_3800 {
+            // SUQADD/USQADD (scalar, any size): saturating, sets QC.
+            let es = 8 << f(insn, 23, 22);
+            let (x, acc) = (lane(u128::from(a), 0, es), lane(u128::from(d), 0, es));
+            let sat = Cell::new(false);
+            let v = if u {
+                sat_to(wide(acc, es, false) + wide(x, es, true), es, false, &sat)
+            } else {
+                sat_to(wide(acc, es, true) + wide(x, es, false), es, true, &sat)
+            };
+            set_v(env, rd, u128::from(v));
+            qc(env, &sat);
+            return true;
         } else if f(insn, 23, 22) == 3 && insn & 0x003e_0c00 == 0x0020_0800 {
             let c = |x: bool| if x { u64::MAX } else { 0 };
             let s = a as i64;
