@@ -98,6 +98,12 @@ fn parse_opts(mut it: impl Iterator<Item = String>) -> Result<Opts, String> {
     Ok(o)
 }
 
+/// The part of benches/RESULTS.md the user-mode `--write` owns.
+const USER_SECTION: report::Section = report::Section {
+    begin: "<!-- user-bench begin (written by `xlat-benches --write`) -->",
+    end: "<!-- user-bench end -->",
+};
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -182,11 +188,11 @@ fn run() -> Result<(), String> {
     if opts.write {
         let path = ctx.root.join("benches").join("RESULTS.md");
         let md = report::results_md(&ctx, &loads, &table, opts.runs);
-        // Keep the system section (written by `system --write`).
+        // Replace only the user-mode section: the other sections (system, x86sys, x86user,
+        // the hand-written host-insns, Unicorn and AArch64 notes) stay as they are.
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let md = system::SECTION.keep(&old, md);
-        // And the x86sys section.
-        let md = x86sys::SECTION.keep(&old, md);
+        let md = format!("{}\n{md}{}\n", USER_SECTION.begin, USER_SECTION.end);
+        let md = USER_SECTION.replace(&old, &md);
         std::fs::write(&path, md).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!("xlat-benches: wrote {}", path.display());
     }

@@ -143,14 +143,6 @@ impl Section {
         let e = md[b..].find(self.end)? + b + self.end.len();
         Some(&md[b..e])
     }
-
-    /// `md` with this section of `old` kept (put back in its place, or appended).
-    pub fn keep(&self, old: &str, md: String) -> String {
-        match self.extract(old) {
-            Some(sec) => self.replace(&md, &format!("{sec}\n")),
-            None => md,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -163,7 +155,7 @@ mod tests {
     };
 
     #[test]
-    fn sections_are_replaced_in_place_appended_and_kept() {
+    fn sections_are_replaced_in_place_and_appended() {
         let old = "# top\n\n<!-- s begin -->\nold\n<!-- s end -->\ntail\n";
         let new = "<!-- s begin -->\nnew\n<!-- s end -->\n";
         assert_eq!(
@@ -177,10 +169,5 @@ mod tests {
             Some("<!-- s begin -->\nold\n<!-- s end -->")
         );
         assert_eq!(S.extract("# top\n"), None);
-        assert_eq!(
-            S.keep(old, "# regenerated\n".into()),
-            "# regenerated\n\n<!-- s begin -->\nold\n<!-- s end -->\n"
-        );
-        assert_eq!(S.keep("nothing", "# x\n".into()), "# x\n");
     }
 }
