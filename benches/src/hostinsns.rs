@@ -91,6 +91,71 @@ pub fn measure(ctx: &Ctx, w: &Workload) -> Result<HostInsns, String> {
     })
 }
 
+/// Host instructions per guest instruction for an x86-64 guest `exe` (the x86user kernels):
+/// the guest count is the native binary's own instruction count (qemu-x86_64's block log of
+/// the native run, the same counter as for the host side), the host count is that of
+/// `xlat run --accel jit exe` under the same counter; both at sizes `n1` < `n2`, subtracted.
+pub fn measure_x86(
+    ctx: &Ctx,
+    exe: &std::path::Path,
+    n1: &[&str],
+    n2: &[&str],
+) -> Result<f64, String> {
+    let xlat_cmd = |n: &[&str], pre: &[&str]| {
+        let mut c = Command::new(&ctx.xlat);
+        c.arg("run")
+            .args(pre)
+            .args(["--accel", "jit"])
+            .arg(exe)
+            .args(n);
+        c
+    };
+    let stats = |n: &[&str]| {
+        let mut c = xlat_cmd(n, &["-d", "stats"]);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .ok()
+            .and_then(|o| parse_stats(&String::from_utf8_lossy(&o.stderr)))
+            .unwrap_or_default()
+    };
+    let (s1, s2) = (stats(n1), stats(n2));
+    if s1.units_compiled != s2.units_compiled || s1.units_compiled.is_none() {
+        return Err(format!(
+            "units compiled differ between sizes {n1:?} and {n2:?}: {:?} vs {:?}",
+            s1.units_compiled, s2.units_compiled
+        ));
+    }
+    let counted = |c: Command| {
+        let mut p = Command::new("qemu-x86_64");
+        p.args(["-d", "nochain,exec,in_asm"])
+            .arg(c.get_program())
+            .args(c.get_args())
+            .current_dir(&ctx.dir);
+        count(p)
+    };
+    let native = |n: &[&str]| {
+        let mut c = Command::new(exe);
+        c.args(n);
+        counted(c)
+    };
+    let g = native(n2)? - native(n1)?;
+    if g <= 0 {
+        return Err(format!(
+            "guest instructions did not grow from {n1:?} to {n2:?}"
+        ));
+    }
+    if let (Some(a), Some(b)) = (s1.guest_insns, s2.guest_insns) {
+        eprintln!(
+            "xlat-benches: {}: guest insns N2-N1: native {g}, xlat -d stats {}",
+            exe.display(),
+            b as f64 - a as f64
+        );
+    }
+    let x = counted(xlat_cmd(n2, &[]))? - counted(xlat_cmd(n1, &[]))?;
+    Ok(x as f64 / g as f64)
+}
+
 /// Runs `p` (an emulator with block logging on stderr) and returns the instructions executed.
 fn count(mut p: Command) -> Result<i64, String> {
     let what = format!("{:?}", p);

@@ -10,7 +10,7 @@
 //! `cargo run -p xlat-benches --release -- system [--runs N] [--write]`: whole-machine
 //! workloads, xlat system vs qemu-system-riscv64 (see `system`).
 //!
-//! `cargo run -p xlat-benches --release -- x86user [--runs N] [--write]`: the compute kernels
+//! `cargo run -p xlat-benches --release -- x86user [--runs N] [--write] [--host-insns]`: the compute kernels
 //! as x86-64 binaries under xlat, qemu-x86_64 and natively (see `x86user`).
 //! `cargo run -p xlat-benches --release -- x86sys [--runs N] [--scale S] [--write]`: the x86-64
 //! bare-metal payload, native vs xlat jit vs xlat kvm vs qemu-system-x86_64 TCG (see `x86sys`).

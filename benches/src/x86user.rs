@@ -3,6 +3,8 @@
 //! `xlat run --accel jit` and under `qemu-x86_64`. Runs are interleaved; the table gives median
 //! wall times and the ratio qemu/xlat (> 1: xlat is faster). Every run's output must equal the
 //! native run's. `--write` replaces the x86user section of benches/RESULTS.md.
+//! `--host-insns` adds xlat's host instructions per guest instruction (steady state, counted
+//! under qemu-x86_64's block log at two sizes; see `hostinsns::measure_x86`; a few minutes).
 
 use crate::Ctx;
 use std::process::Command;
@@ -39,6 +41,7 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     let mut runs = 5usize;
     let mut write = false;
+    let mut host_insns = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -50,6 +53,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
                     .ok_or("--runs needs a number >= 1")?;
             }
             "--write" => write = true,
+            "--host-insns" => host_insns = true,
             _ => return Err(format!("x86user: unknown argument '{a}'")),
         }
     }
@@ -102,17 +106,46 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             median(&mut tq)
         };
         eprintln!("{name}: native {n:.3} s, xlat {x:.3} s, qemu {q:.3} s");
-        rows.push((name, x, q, n));
+        let hpg = if host_insns {
+            let (n1, n2) = crate::hostinsns::sizes(name).ok_or("no size parameter")?;
+            let size = |n: [&'static str; 2]| -> Vec<&'static str> {
+                n.into_iter().filter(|a| !a.is_empty()).collect()
+            };
+            match crate::hostinsns::measure_x86(ctx, &exe, &size(n1), &size(n2)) {
+                Ok(r) => {
+                    eprintln!("{name}: host insns per guest insn {r:.2}");
+                    Some(r)
+                }
+                Err(e) => {
+                    eprintln!("{name}: no host-insns figure: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        rows.push((name, x, q, n, hpg));
     }
     let mut t = String::new();
-    t.push_str("| workload | xlat median s | qemu-x86_64 median s | native median s | qemu/xlat | native/xlat |\n");
-    t.push_str("|---|---:|---:|---:|---:|---:|\n");
-    for (name, x, q, n) in &rows {
+    t.push_str("| workload | xlat median s | qemu-x86_64 median s | native median s | qemu/xlat | native/xlat |");
+    t.push_str(if host_insns {
+        " host insns/guest insn |\n"
+    } else {
+        "\n"
+    });
+    t.push_str("|---|---:|---:|---:|---:|---:|");
+    t.push_str(if host_insns { "---:|\n" } else { "\n" });
+    for (name, x, q, n, hpg) in &rows {
         t.push_str(&format!(
-            "| {name} | {x:.3} | {q:.3} | {n:.3} | {:.2} | {:.2} |\n",
+            "| {name} | {x:.3} | {q:.3} | {n:.3} | {:.2} | {:.2} |",
             q / x,
             n / x
         ));
+        match (host_insns, hpg) {
+            (false, _) => t.push('\n'),
+            (true, Some(r)) => t.push_str(&format!(" {r:.2} |\n")),
+            (true, None) => t.push_str(" - |\n"),
+        }
     }
     println!("{t}");
     if write {
