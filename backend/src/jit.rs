@@ -191,6 +191,9 @@ fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, BackendError> {
         }
         // AVX + FMA give `ffma` a real `vfmadd` (lower::float checks the same, else it calls
         // out instead of Cranelift's unlinked libcall).
+        if crate::lower::host_has_cmpxchg16b() {
+            let _ = ib.enable("has_cmpxchg16b"); // atomic_cas128: lower::cas128
+        }
         if crate::lower::host_has_fma() {
             let _ = ib.enable("has_avx");
             let _ = ib.enable("has_fma");

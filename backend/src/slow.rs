@@ -132,3 +132,25 @@ pub extern "C" fn slow_cas(
         Err(f) => fault(env, f),
     }
 }
+
+/// 128-bit compare-and-swap: `io` holds the expected and the new value (`[expected low,
+/// expected high, new low, new high]`) and receives the old one in its first two words.
+pub extern "C" fn slow_cas128(
+    env: &mut CpuState,
+    ctx: &SlowCtx,
+    addr: u64,
+    aux: u64,
+    io: &mut [u64; 4],
+) -> u64 {
+    let m = MemOp::from_u32((aux & 0xffff) as u32);
+    match ctx
+        .mem
+        .atomic_cas128(addr, m, [io[0], io[1]], [io[2], io[3]])
+    {
+        Ok(old) => {
+            io[..2].copy_from_slice(&old);
+            0
+        }
+        Err(f) => fault(env, f),
+    }
+}

@@ -331,6 +331,32 @@ impl Builder {
         d
     }
 
+    /// 128-bit atomic compare-and-swap of the 16 bytes at `addr`, on `(low, high)` pairs of
+    /// i64 temps; returns the old value as a pair. `mem` describes the 8-byte halves.
+    pub fn atomic_cas128(
+        &mut self,
+        addr: Temp,
+        expected: (Temp, Temp),
+        new: (Temp, Temp),
+        mem: MemOp,
+    ) -> (Temp, Temp) {
+        let (lo, hi) = (self.temp(Ty::I64), self.temp(Ty::I64));
+        let imm = crate::ops::Cas128Hi {
+            new_hi: new.1,
+            old_hi: hi,
+        }
+        .to_imm();
+        self.inst(
+            Opcode::AtomicCas128,
+            Ty::I64,
+            lo,
+            [addr, expected.0, expected.1, new.0],
+            imm,
+            mem.to_u32(),
+        );
+        (lo, hi)
+    }
+
     /// A full memory barrier.
     pub fn fence(&mut self) {
         self.inst(

@@ -16,6 +16,46 @@ pub trait GuestMem {
     fn atomic_rmw(&self, addr: u64, mem: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault>;
     /// Atomic compare-and-swap; returns the old value, zero-extended.
     fn atomic_cas(&self, addr: u64, mem: MemOp, expected: u64, new: u64) -> Result<u64, MemFault>;
+    /// 128-bit compare-and-swap of the 16 bytes at `addr`, values as `[low, high]`; returns
+    /// the old value. `mem` describes the 8-byte halves. The default is [`cas128_by_halves`],
+    /// atomic with respect to this vCPU only; memory other threads share overrides it.
+    fn atomic_cas128(
+        &self,
+        addr: u64,
+        mem: MemOp,
+        expected: [u64; 2],
+        new: [u64; 2],
+    ) -> Result<[u64; 2], MemFault> {
+        cas128_by_halves(self, addr, mem, expected, new)
+    }
+}
+
+/// A 128-bit compare-and-swap as 8-byte atomics: reads both halves (faulting as a write would,
+/// before anything changes), then swaps both in when they held `expected`. The 16-byte
+/// alignment is the frontend's to check (each architecture faults its own way); `mem` faults
+/// only as its 8-byte halves do.
+pub fn cas128_by_halves<M: GuestMem + ?Sized>(
+    m: &M,
+    addr: u64,
+    mem: MemOp,
+    expected: [u64; 2],
+    new: [u64; 2],
+) -> Result<[u64; 2], MemFault> {
+    let half = MemOp {
+        size_log2: 3,
+        signed: false,
+        ..mem
+    };
+    let at = [addr, addr.wrapping_add(8)];
+    let old = [
+        m.atomic_rmw(at[0], half, AtomicOp::Or, 0)?,
+        m.atomic_rmw(at[1], half, AtomicOp::Or, 0)?,
+    ];
+    if old == expected {
+        m.atomic_rmw(at[0], half, AtomicOp::Xchg, new[0])?;
+        m.atomic_rmw(at[1], half, AtomicOp::Xchg, new[1])?;
+    }
+    Ok(old)
 }
 
 /// A guest memory access that cannot complete; becomes a guest exception.
@@ -149,6 +189,17 @@ pub fn run(
                 let m = MemOp::from_u32(i.aux);
                 match mem.atomic_cas(s(0), m, ty.mask(s(1)), ty.mask(s(2))) {
                     Ok(v) => Some(ty.mask(v)),
+                    Err(f) => return raise(env, cur_pc, f.code, f.addr),
+                }
+            }
+            Format::AtomicCas128 => {
+                let hi = crate::ops::Cas128Hi::from_imm(i.imm);
+                let new = [s(3), temps[hi.new_hi.0 as usize]];
+                match mem.atomic_cas128(s(0), MemOp::from_u32(i.aux), [s(1), s(2)], new) {
+                    Ok(old) => {
+                        temps[hi.old_hi.0 as usize] = old[1];
+                        Some(old[0])
+                    }
                     Err(f) => return raise(env, cur_pc, f.code, f.addr),
                 }
             }

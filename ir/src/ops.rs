@@ -2,6 +2,8 @@
 //! doc line; the printer, parser, verifier and interpreter all read this table (as Cranelift's
 //! meta, Dynarmic's `opcodes.inc` and QEMU's `DEF(...)` do).
 
+use crate::unit::Temp;
+
 /// How an instruction's fields are used; see [`crate::Inst`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -39,6 +41,10 @@ pub enum Format {
     AtomicRmw,
     /// `dst = cas(mem[s0], expected s1, new s2)`, returns the old value.
     AtomicCas,
+    /// 128-bit compare-and-swap on pairs of i64 temps (low, high): `dst:old_hi = cas(mem[s0],
+    /// expected s1:s2, new s3:new_hi)`; `imm` names `new_hi` and `old_hi` ([`Cas128Hi`]),
+    /// `aux` is a [`crate::MemOp`] of the 8-byte halves.
+    AtomicCas128,
     /// No operands; `aux` is a [`crate::FenceKind`].
     Fence,
     /// `imm` is a label id.
@@ -92,6 +98,30 @@ const TRAP: OpFlags = OpFlags {
     mem: false,
     may_trap: true,
 };
+
+/// The two temps of an `atomic_cas128` that do not fit its `src`/`dst` fields, kept in its
+/// `imm`: the high half of the new value (read) and of the old value (written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cas128Hi {
+    /// High 64 bits of the value to store.
+    pub new_hi: Temp,
+    /// Receives the high 64 bits of the value memory held.
+    pub old_hi: Temp,
+}
+
+impl Cas128Hi {
+    /// Packs into `imm`.
+    pub fn to_imm(self) -> u64 {
+        u64::from(self.new_hi.0) | (u64::from(self.old_hi.0) << 32)
+    }
+    /// Unpacks from `imm`.
+    pub fn from_imm(imm: u64) -> Cas128Hi {
+        Cas128Hi {
+            new_hi: Temp(imm as u32),
+            old_hi: Temp((imm >> 32) as u32),
+        }
+    }
+}
 
 macro_rules! define_ops {
     ($( $(#[doc = $doc:literal])* $name:ident = $text:literal, $fmt:ident, $flags:ident; )*) => {
@@ -286,6 +316,8 @@ define_ops! {
     AtomicRmw = "atomic_rmw", AtomicRmw, MEM;
     /// dst = atomic compare-and-swap at s0 (expected s1, new s2); returns the old value
     AtomicCas = "atomic_cas", AtomicCas, MEM;
+    /// 128-bit atomic compare-and-swap of the 16 bytes at s0 (little-endian, 16-byte aligned): expected s1:s2, new s3:new_hi (low:high); the old value goes to dst:old_hi
+    AtomicCas128 = "atomic_cas128", AtomicCas128, MEM;
     /// memory barrier
     Fence = "fence", Fence, PURE;
     /// defines a label

@@ -122,6 +122,20 @@ pub fn inst_to_string(u: &Unit, i: &Inst) -> String {
                 s(2)
             )
         }
+        Format::AtomicCas128 => {
+            let hi = crate::ops::Cas128Hi::from_imm(i.imm);
+            format!(
+                "{}, {}:{ty} = atomic_cas128.{} [{}], {}:{}, {}:{}",
+                t(u, i.dst),
+                t(u, hi.old_hi),
+                mem_suffix(MemOp::from_u32(i.aux)),
+                s(0),
+                s(1),
+                s(2),
+                s(3),
+                t(u, hi.new_hi)
+            )
+        }
         Format::Fence => "fence".into(),
         Format::Label if u.cold_labels.contains(&(i.imm as u32)) => format!("L{}: (cold)", i.imm),
         Format::Label => format!("L{}:", i.imm),

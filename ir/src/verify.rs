@@ -212,6 +212,24 @@ fn check(u: &Unit, i: &Inst, labels: &mut [bool]) -> Result<(), String> {
                 return Err("atomic access size must equal the value type".into());
             }
         }
+        Format::AtomicCas128 => {
+            let hi = crate::ops::Cas128Hi::from_imm(i.imm);
+            let m = MemOp::from_u32(i.aux);
+            if ty != Ty::I64 {
+                return Err("atomic_cas128 works on i64 halves".into());
+            }
+            for x in [
+                i.dst, hi.old_hi, i.src[0], i.src[1], i.src[2], i.src[3], hi.new_hi,
+            ] {
+                want(x, Ty::I64)?;
+            }
+            if i.dst == hi.old_hi {
+                return Err("the old value's halves need two temps".into());
+            }
+            if m.size_log2 != 3 || m.signed || m.big_endian {
+                return Err("atomic_cas128 takes unsigned little-endian 8-byte halves".into());
+            }
+        }
         Format::Fence | Format::InsnStart => {}
         Format::Label => {
             label(i.imm)?;

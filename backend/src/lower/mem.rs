@@ -69,7 +69,7 @@ impl Lower<'_, '_> {
     }
 
     /// The host address of guest `addr`; reused for the same `addr` later in the same block.
-    fn host_addr(&mut self, addr: Value) -> Value {
+    pub(super) fn host_addr(&mut self, addr: Value) -> Value {
         let blk = self.b.current_block();
         if let Some(&(_, _, h)) = self
             .host_cache
@@ -340,7 +340,7 @@ impl Lower<'_, '_> {
     /// Only in `precise` compilations (`Engine::set_precise_faults`). Within a block only the
     /// registers changed since the previous access are stored: intmark costs 1.6x instead of
     /// the 2.1x of storing every changed register at every access.
-    fn sync_for_access(&mut self) {
+    pub(super) fn sync_for_access(&mut self) {
         if !self.p.precise {
             return;
         }

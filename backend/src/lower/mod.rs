@@ -16,6 +16,7 @@
 //! helpers that write it. A word accessed with two widths stays in memory (plain loads/stores).
 
 mod arith;
+mod cas128;
 mod exits;
 mod float;
 mod mem;
@@ -32,6 +33,7 @@ use xlat_ir::abi::{self, ExitKind, off};
 use xlat_ir::{Cond, Format, Inst, Opcode, Temp, Ty, Unit};
 use xlat_softmmu::DirectMap;
 
+pub(crate) use cas128::host_has_cmpxchg16b;
 pub(crate) use float::host_has_fma;
 pub(crate) use state::RegCache;
 
@@ -443,6 +445,7 @@ impl Lower<'_, '_> {
             Format::Load => self.gen_load(i),
             Format::Store => self.gen_store(i),
             Format::AtomicRmw | Format::AtomicCas => self.gen_atomic(i),
+            Format::AtomicCas128 => self.gen_cas128(i),
             Format::Fence => {
                 self.b.ins().fence();
             }

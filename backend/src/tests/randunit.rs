@@ -242,6 +242,21 @@ impl G<'_> {
                     self.push(op, ty, d, [a, x, y, n], 0, m.to_u32());
                 }
             }
+            Format::AtomicCas128 => {
+                let mut m = self.memop(8);
+                m.size_log2 = 3;
+                m.signed = false;
+                m.big_endian = false;
+                let d = self.t(Ty::I64);
+                let mut old_hi = self.t(Ty::I64);
+                while old_hi == d {
+                    old_hi = self.t(Ty::I64);
+                }
+                let src = [(); 4].map(|_| self.t(Ty::I64));
+                let new_hi = self.t(Ty::I64);
+                let imm = xlat_ir::ops::Cas128Hi { new_hi, old_hi }.to_imm();
+                self.push(op, Ty::I64, d, src, imm, m.to_u32());
+            }
             Format::Fence => self.push(op, Ty::I64, n, [n; 4], 0, 0),
             Format::InsnStart => {
                 let pc = 0x1000 + 4 * self.r.below(64);
