@@ -11,8 +11,96 @@
 //! - leaf 0x6 (thermal/power): zeroed — no such MSRs;
 //! - leaf 0x40000010 (the timing leaf VMware and KVM guests read): EAX = TSC kHz, EBX = APIC
 //!   timer kHz (KVM's 1 GHz), added, and leaf 0x40000000 EAX raised to cover it.
+//!
+//! On a software-assisted KVM (PVM: no vmx/svm on the host), guest ring-0 code runs through
+//! KVM's instruction emulator, which lacks some instructions a kernel picks by CPUID; the
+//! bits of [`PVM_HIDDEN`] are cleared there so the guest takes its fallback paths (each with
+//! the reason; `-d int` lists what was hidden).
 
 use kvm_bindings::{CpuId, kvm_cpuid_entry2};
+
+/// A CPUID register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reg {
+    /// EAX.
+    Eax,
+    /// EBX.
+    Ebx,
+    /// ECX.
+    Ecx,
+    /// EDX.
+    Edx,
+}
+
+/// A feature bit hidden from the guest, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Hidden {
+    /// Leaf (EAX in).
+    pub leaf: u32,
+    /// Subleaf (ECX in).
+    pub index: u32,
+    /// Output register.
+    pub reg: Reg,
+    /// Bit number.
+    pub bit: u32,
+    /// Linux's name of the feature.
+    pub name: &'static str,
+    /// Why it is hidden.
+    pub why: &'static str,
+}
+
+/// Features hidden when KVM is software-assisted (PVM), found by booting Debian's kernel
+/// and reading the instruction bytes of each emulation failure.
+pub const PVM_HIDDEN: &[Hidden] = &[
+    Hidden {
+        leaf: 0x1,
+        index: 0,
+        reg: Reg::Ecx,
+        bit: 13,
+        name: "cx16",
+        why: "KVM's emulator refuses 16-byte cmpxchg16b (Linux's SLUB uses it for its \
+              lockless freelist; without CX16 it takes a lock)",
+    },
+    Hidden {
+        leaf: 0x1,
+        index: 0,
+        reg: Reg::Ecx,
+        bit: 26,
+        name: "xsave",
+        why: "KVM's emulator has no xsave/xrstor (Linux's FPU init runs xrstor64 in ring 0; \
+              without XSAVE it uses fxsave/fxrstor, which the emulator has, and AVX goes too)",
+    },
+];
+
+fn reg(e: &mut kvm_cpuid_entry2, r: Reg) -> &mut u32 {
+    match r {
+        Reg::Eax => &mut e.eax,
+        Reg::Ebx => &mut e.ebx,
+        Reg::Ecx => &mut e.ecx,
+        Reg::Edx => &mut e.edx,
+    }
+}
+
+/// Clears the bits of `hide` in `c`; returns those that were set.
+pub fn hide(c: &mut CpuId, hide: &[Hidden]) -> Vec<Hidden> {
+    let mut done = Vec::new();
+    for h in hide {
+        let mut was = false;
+        for e in c
+            .as_mut_slice()
+            .iter_mut()
+            .filter(|e| e.function == h.leaf && e.index == h.index)
+        {
+            let r = reg(e, h.reg);
+            was |= *r & (1 << h.bit) != 0;
+            *r &= !(1 << h.bit);
+        }
+        if was {
+            done.push(*h);
+        }
+    }
+    done
+}
 
 fn set_max(entries: &mut [kvm_cpuid_entry2], leaf: u32, min: u32) {
     for e in entries.iter_mut().filter(|e| e.function == leaf) {

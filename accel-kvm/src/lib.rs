@@ -238,10 +238,20 @@ impl KvmVm {
         // before `m` can be.
         unsafe { self.vm.set_user_memory_region(region) }
             .map_err(|e| unavailable(format!("KVM_SET_USER_MEMORY_REGION of {size} bytes: {e}")))?;
-        let supported = self
+        let mut supported = self
             .kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .map_err(|e| unavailable(format!("KVM_GET_SUPPORTED_CPUID: {e}")))?;
+        if !hardware_backed() {
+            for h in cpuid::hide(&mut supported, cpuid::PVM_HIDDEN) {
+                if self.opts.trace_int {
+                    eprintln!(
+                        "kvm: CPUID {:#x}.{} {:?}[{}] ({}) hidden: {}",
+                        h.leaf, h.index, h.reg, h.bit, h.name, h.why
+                    );
+                }
+            }
+        }
         // "AuthenticAMD": EBX of leaf 0 is "Auth"
         let amd = supported
             .as_slice()
