@@ -66,6 +66,8 @@ enum Next {
     Code(u64),
     /// The IR, interpreted.
     Interp(Arc<crate::tb::Ir>),
+    /// Baseline-tier code at this address (`crate::baseline`), with its unit's length.
+    Base(u64, u32),
     /// Code memory is full (or a lookup raced with a flush): flush and look up again.
     Full,
 }
@@ -150,6 +152,9 @@ pub struct Engine {
     insns: AtomicU64,
     /// System mode: the translation-block flags of a vCPU's state (`crate::softmmu`).
     tb_flags: Arc<std::sync::OnceLock<crate::softmmu::TbFlagsFn>>,
+    /// Runs of a unit before it gets baseline code (`crate::baseline`); `None`: no baseline
+    /// tier (`XLAT_TIER1=off`; `XLAT_TIER1=N` sets the count).
+    tier1: Option<u32>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -249,6 +254,7 @@ impl Engine {
             insns: AtomicU64::new(0),
             precise,
             tb_flags,
+            tier1: crate::baseline::tier1_threshold(has_jit),
         })
     }
 
@@ -292,6 +298,19 @@ impl Engine {
                         env.icount = env.icount.wrapping_add(u64::from(ir.unit.guest_insns));
                     }
                     interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
+                }
+                &Next::Base(code, insns) => {
+                    executed += 1;
+                    if self.cfg.trace.exec {
+                        eprintln!("exec pc={:#x} (baseline)", env.pc);
+                    }
+                    if self.cfg.count_insns {
+                        env.icount = env.icount.wrapping_add(u64::from(insns));
+                    }
+                    // SAFETY: `code` is baseline code of the current generation (checked under
+                    // the lock in next_unit), kept in code memory by `running`; it reaches
+                    // guest memory only through `self.mem`, as the interpreter does.
+                    unsafe { crate::baseline::enter(code, env, &*self.mem) }
                 }
                 &Next::Code(code) => {
                     executed += 1;
@@ -376,11 +395,45 @@ impl Engine {
             }
             self.link(env, &tb, code);
             Next::Code(code)
+        } else if let Some(at) = self.tier1 {
+            match self.baseline(&mut inner, &tb, at) {
+                Ok(0) => tb.ir().map_or(Next::Full, Next::Interp),
+                Ok(b) => Next::Base(b, tb.guest_insns),
+                Err(()) => return Next::Full,
+            }
         } else {
             tb.ir().map_or(Next::Full, Next::Interp)
         };
         env.last_slot = 0;
         next
+    }
+
+    /// The baseline code of `tb` (0: none, it is interpreted), made once it has run `at`
+    /// times; Err when code memory is full (the caller flushes).
+    fn baseline(&self, inner: &mut Inner, tb: &Tb, at: u32) -> Result<u64, ()> {
+        let b = tb.base.load(Ordering::Acquire);
+        if b != 0 || tb.no_base.load(Ordering::Relaxed) || tb.runs.load(Ordering::Relaxed) < at {
+            return Ok(b);
+        }
+        let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit));
+        let Some(code) = code else {
+            tb.no_base.store(true, Ordering::Relaxed);
+            return Ok(0);
+        };
+        let r = lock(&self.jit).as_mut().map(|j| j.install(&code));
+        match r {
+            Some(Ok(c)) => {
+                inner.stats.units_baseline += 1;
+                inner.just_flushed = false;
+                tb.base.store(c.addr, Ordering::Release);
+                Ok(c.addr)
+            }
+            Some(Err(_)) if !inner.just_flushed => Err(()),
+            _ => {
+                tb.no_base.store(true, Ordering::Relaxed);
+                Ok(0)
+            }
+        }
     }
 
     /// What a unit's exit word means for the caller: `None` to keep running.

@@ -63,6 +63,7 @@
 //! may be called from any thread, but not from a helper running inside compiled code.
 #![warn(missing_docs)]
 
+mod baseline;
 mod codemem;
 mod disas;
 mod engine;
@@ -200,6 +201,8 @@ pub struct Stats {
     pub units_invalidated: u64,
     /// Translation flushes (explicit, fence.i, or code memory full).
     pub flushes: u64,
+    /// Units given baseline-tier code (`XLAT_TIER1`), across flushes.
+    pub units_baseline: u64,
 }
 
 /// The one-line form `-d stats` prints: `stats: key=value ...`, every field of [`Stats`] under
@@ -207,7 +210,7 @@ pub struct Stats {
 /// (benches/src/measure.rs), so keys are only ever added.
 impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let fields: [(&str, u64); 15] = [
+        let fields: [(&str, u64); 16] = [
             ("units_translated", self.units_translated),
             ("units_compiled", self.units_compiled),
             ("regions_compiled", self.regions_compiled),
@@ -223,6 +226,7 @@ impl std::fmt::Display for Stats {
             ("code_memory_used", self.code_memory_used),
             ("units_invalidated", self.units_invalidated),
             ("flushes", self.flushes),
+            ("units_baseline", self.units_baseline),
         ];
         f.write_str("stats:")?;
         for (k, v) in fields {

@@ -50,6 +50,10 @@ pub struct Tb {
     pub code: AtomicU64,
     /// Compilation failed: keep interpreting.
     pub no_jit: AtomicBool,
+    /// Baseline-tier code (`crate::baseline`) of this unit alone, 0 if none (yet).
+    pub base: AtomicU64,
+    /// The baseline tier has no code for this unit: it stays interpreted until compiled.
+    pub no_base: AtomicBool,
     /// Background compiler jobs (`Engine::set_background_compile`) whose region holds this
     /// unit and that have not ended: while there are any, it stays interpreted.
     pub queued: AtomicU32,
@@ -76,6 +80,8 @@ impl Tb {
             runs: AtomicU32::new(0),
             code: AtomicU64::new(0),
             no_jit: AtomicBool::new(false),
+            base: AtomicU64::new(0),
+            no_base: AtomicBool::new(false),
             queued: AtomicU32::new(0),
             incoming: Mutex::new(Vec::new()),
             slots: OnceLock::new(),

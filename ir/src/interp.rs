@@ -120,30 +120,20 @@ pub fn run(
         let i = &unit.insts[ip];
         ip += 1;
         let ty = i.ty;
-        let s = |k: usize| temps[i.src[k].0 as usize];
+        let s = |k: usize| {
+            let t = i.src[k];
+            if t.is_some() { temps[t.0 as usize] } else { 0 }
+        };
         let v: Option<u64> = match i.op.format() {
             Format::Const => Some(i.imm),
-            Format::Unary => Some(unary(i.op, ty, s(0))),
-            Format::Binary => Some(binary(i.op, ty, s(0), s(1))),
-            Format::Convert => Some(match i.op {
-                Opcode::ExtU => s(0) & 0xffff_ffff,
-                Opcode::ExtS => s(0) as u32 as i32 as i64 as u64,
-                _ => s(0) & 0xffff_ffff,
-            }),
-            Format::Ternary => Some(crate::fsem::fma(ty, s(0), s(1), s(2))),
-            Format::FConvert => Some(crate::fsem::convert(i.op, unit.ty(i.src[0]), ty, s(0))),
-            Format::FSetCond => {
-                let c = FCond::from_u32(i.aux).unwrap_or(FCond::Eq);
-                Some(u64::from(c.eval(unit.ty(i.src[0]), s(0), s(1))))
-            }
-            Format::FRound => {
-                let m = FRound::from_u32(i.aux).unwrap_or(FRound::Nearest);
-                Some(crate::fsem::round(ty, m, s(0)))
-            }
-            Format::SetCond => {
-                let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
-                Some(u64::from(c.eval(unit.ty(i.src[0]), s(0), s(1))))
-            }
+            Format::Unary
+            | Format::Binary
+            | Format::Convert
+            | Format::Ternary
+            | Format::FConvert
+            | Format::FSetCond
+            | Format::FRound
+            | Format::SetCond => Some(pure(i.op, ty, unit.ty(i.src[0]), i.aux, s(0), s(1), s(2))),
             Format::Select => {
                 let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
                 Some(if c.eval(unit.ty(i.src[0]), s(0), s(1)) {
@@ -278,6 +268,37 @@ pub fn run(
             temps[i.dst.0 as usize] = ty.mask(v);
         }
     }
+}
+
+/// The value of a pure (computing) instruction: opcode `op` of type `ty` whose first source
+/// has type `src_ty`, with `aux` and sources `a`, `b`, `c` (unused ones are ignored). Covers the
+/// formats `Unary`, `Binary`, `Convert`, `Ternary`, `FConvert`, `FSetCond`, `FRound` and
+/// `SetCond`; the result is masked to `ty`. The interpreter and the baseline tier both call it.
+pub fn pure(op: Opcode, ty: Ty, src_ty: Ty, aux: u32, a: u64, b: u64, c: u64) -> u64 {
+    let v = match op.format() {
+        Format::Unary => unary(op, ty, a),
+        Format::Binary => binary(op, ty, a, b),
+        Format::Convert => match op {
+            Opcode::ExtS => a as u32 as i32 as i64 as u64,
+            _ => a & 0xffff_ffff,
+        },
+        Format::Ternary => crate::fsem::fma(ty, a, b, c),
+        Format::FConvert => crate::fsem::convert(op, src_ty, ty, a),
+        Format::FSetCond => {
+            let cnd = FCond::from_u32(aux).unwrap_or(FCond::Eq);
+            u64::from(cnd.eval(src_ty, a, b))
+        }
+        Format::FRound => {
+            let m = FRound::from_u32(aux).unwrap_or(FRound::Nearest);
+            crate::fsem::round(ty, m, a)
+        }
+        Format::SetCond => {
+            let cnd = Cond::from_u32(aux).unwrap_or(Cond::Eq);
+            u64::from(cnd.eval(src_ty, a, b))
+        }
+        _ => unreachable!("{op:?} is not a pure computation"),
+    };
+    ty.mask(v)
 }
 
 fn raise(env: &mut CpuState, pc: u64, code: u32, arg: u64) -> InterpExit {

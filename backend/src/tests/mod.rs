@@ -1,6 +1,7 @@
 //! Crate tests: shared harness (a guest memory over a real host buffer, test helpers, running a
 //! unit both compiled and interpreted), the differential fuzzer and engine behaviour tests.
 
+mod baseline;
 mod bench;
 mod engine;
 mod fuzz;

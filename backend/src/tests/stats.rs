@@ -18,7 +18,7 @@ fn stats_line_is_one_line_of_key_value_pairs() {
         .split_whitespace()
         .map(|p| p.split_once('=').expect("key=value"))
         .collect();
-    assert_eq!(kv.len(), 15);
+    assert_eq!(kv.len(), 16);
     let get = |k: &str| kv.iter().find(|(x, _)| *x == k).map(|(_, v)| *v);
     assert_eq!(get("compile_us_median"), Some("41"));
     assert_eq!(get("guest_insns_executed"), Some("123456789"));

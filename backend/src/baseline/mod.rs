@@ -1,0 +1,712 @@
+//! Tier 1: a template JIT from IR straight to x86-64 machine code, much cheaper to make than
+//! Cranelift's code (one pass over the unit, a few bytes per op) and much faster to run than
+//! the IR interpreter.
+//!
+//! The code does exactly what [`xlat_ir::interp::run`] does, op by op: every IR temp lives in
+//! a stack slot (`[rbp + 8 * temp]`, zero at entry where it may be read before it is written,
+//! as the interpreter's are), every guest register in the CPU state (`[rbx + offset]`), and
+//! each op loads its sources into fixed host registers, computes and stores its result. Guest
+//! memory goes through the same [`GuestMem`] accessors the interpreter uses (out of line), so
+//! the two tiers agree on values and faults by construction; ops without a template (floats,
+//! division, bit counts...) call [`xlat_ir::interp::pure`]. A unit with an op this tier does
+//! not know ([`compile`] returns `None`) stays on the interpreter.
+//!
+//! A unit is a SystemV function `(env, &&dyn GuestMem) -> exit word`; every exit returns to
+//! the exec loop (no chaining), leaving `env` as the interpreter would.
+//!
+//! Registers: `rbx` = env, `r12` = the guest-memory context, `rbp` = the temp frame;
+//! `rax`, `rcx`, `rdx` and the argument registers are scratch.
+
+use xlat_ir::abi::{CpuState, ExitKind, encode_exit, off};
+use xlat_ir::interp::{GuestMem, extend};
+use xlat_ir::{AtomicOp, Cond, Format, Inst, MemOp, Opcode, Temp, Ty, Unit};
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+const RBX: u8 = 3;
+const RBP: u8 = 5;
+const RSI: u8 = 6;
+const RDI: u8 = 7;
+const R8: u8 = 8;
+const R9: u8 = 9;
+const R12: u8 = 12;
+
+/// Two words returned in `rax:rdx` (SystemV).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Pair {
+    val: u64,
+    exit: u64,
+}
+
+/// Default runs of a unit before it gets baseline code: run-once code stays interpreted.
+pub const DEFAULT_TIER1_THRESHOLD: u32 = 1;
+
+/// The runs before a unit gets baseline code, from `XLAT_TIER1` (`off` or `0`: no baseline
+/// tier; a number: that many runs; unset: [`DEFAULT_TIER1_THRESHOLD`]); None without a JIT.
+pub fn tier1_threshold(has_jit: bool) -> Option<u32> {
+    if !has_jit || !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    match std::env::var("XLAT_TIER1") {
+        Err(_) => Some(DEFAULT_TIER1_THRESHOLD),
+        Ok(v) if v == "off" || v == "0" => None,
+        Ok(v) => Some(v.parse().unwrap_or(DEFAULT_TIER1_THRESHOLD)),
+    }
+}
+
+/// The machine code of `unit` (position independent: only absolute addresses of functions),
+/// or `None` when it uses an op this tier has no template or call for.
+pub fn compile(unit: &Unit) -> Option<Vec<u8>> {
+    let mut a = Asm {
+        buf: Vec::with_capacity(unit.insts.len() * 24 + 64),
+        labels: vec![usize::MAX; unit.labels as usize + 1],
+        fixups: Vec::new(),
+        label_pc: Vec::new(),
+        dyn_pc: None,
+    };
+    let out = unit.labels; // the epilogue
+    let n = unit.temps.len();
+    // The pc faults report is the last `insn_start` run: known at each op unless jumps join
+    // paths with different ones, then kept in a frame slot after the temps.
+    match label_pcs(unit) {
+        Some(p) => a.label_pc = p,
+        None => a.dyn_pc = Some((n * 8) as i32),
+    }
+    let frame = (n * 8 + 8).div_ceil(16) * 16;
+    if frame > i32::MAX as usize / 2 {
+        return None;
+    }
+    let frame = frame as i32;
+    // Prologue: entered with rsp = 8 mod 16; three pushes make it 0, the frame keeps it so.
+    a.bytes(&[0x55, 0x53, 0x41, 0x54]); // push rbp; push rbx; push r12
+    a.mov_rr(true, RBX, RDI);
+    a.mov_rr(true, R12, RSI);
+    a.bytes(&[0x48, 0x81, 0xec]); // sub rsp, frame
+    a.d32(frame);
+    a.mov_rr(true, RBP, 4); // mov rbp, rsp
+    // Temps that may be read before they are written start at 0, as in the interpreter.
+    let zero = reads_before_writes(unit);
+    if zero.iter().any(|&z| z) {
+        a.bytes(&[0x31, 0xc0]); // xor eax, eax
+        for (t, _) in zero.iter().enumerate().filter(|(_, z)| **z) {
+            a.st(Temp(t as u32), RAX);
+        }
+    }
+    // exit_request
+    a.op_mem(false, &[0x8b], RAX, RBX, off::EXIT_REQUEST); // mov eax, [rbx]
+    a.op_rr(false, &[0x85], RAX, RAX); // test eax, eax
+    let j = a.jcc_fwd(0x4); // jz
+    a.set_pc_imm(unit.pc);
+    a.clear_slot();
+    a.mov_imm(RAX, encode_exit(ExitKind::Request, 0));
+    a.jmp(out);
+    a.patch(j);
+
+    let mut cur_pc = unit.pc;
+    if a.dyn_pc.is_some() {
+        a.store_dyn_pc(cur_pc);
+    }
+    for i in &unit.insts {
+        if !a.inst(unit, i, &mut cur_pc, out) {
+            return None;
+        }
+    }
+    a.bytes(&[0x0f, 0x0b]); // ud2: the verifier keeps units from falling off their end
+    a.bind(out);
+    a.bytes(&[0x48, 0x81, 0xc4]); // add rsp, frame
+    a.d32(frame);
+    a.bytes(&[0x41, 0x5c, 0x5b, 0x5d, 0xc3]); // pop r12; pop rbx; pop rbp; ret
+    for &(pos, l) in &a.fixups {
+        let target = a.labels[l as usize];
+        if target == usize::MAX {
+            return None; // a jump to a label that is never defined
+        }
+        let rel = target as i64 - (pos as i64 + 4);
+        a.buf[pos..pos + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+    Some(a.buf)
+}
+
+/// Runs baseline code `code` on `env` with guest memory `mem`; returns the exit word.
+///
+/// # Safety
+/// `code` must be the executable address of [`compile`]'s output for a unit, still in code
+/// memory; `mem` must be the memory the unit's interpreter run would use.
+pub unsafe fn enter(code: u64, env: &mut CpuState, mem: &dyn GuestMem) -> u64 {
+    // SAFETY: per the contract, `code` is a SystemV function with this signature; it only
+    // reaches `env` and `mem` through the pointers passed here, while they are borrowed.
+    let f: extern "C" fn(*mut CpuState, *const &dyn GuestMem) -> u64 =
+        unsafe { std::mem::transmute(code as usize) };
+    f(env, &mem)
+}
+
+/// The pc of the last `insn_start` on entering each label, if every path into it agrees; None
+/// if some label is reached with different ones.
+fn label_pcs(unit: &Unit) -> Option<Vec<Option<u64>>> {
+    let mut at: Vec<Option<u64>> = vec![None; unit.labels as usize];
+    let merge = |at: &mut Vec<Option<u64>>, l: u64, pc: u64| -> Option<bool> {
+        let slot = at.get_mut(l as usize)?;
+        match *slot {
+            None => {
+                *slot = Some(pc);
+                Some(true)
+            }
+            Some(p) if p == pc => Some(false),
+            Some(_) => None,
+        }
+    };
+    loop {
+        let mut changed = false;
+        let mut cur = Some(unit.pc);
+        for i in &unit.insts {
+            match i.op {
+                Opcode::InsnStart => cur = Some(i.imm),
+                Opcode::Label => {
+                    if let Some(c) = cur {
+                        changed |= merge(&mut at, i.imm, c)?;
+                    }
+                    cur = *at.get(i.imm as usize)?;
+                }
+                Opcode::Jump | Opcode::Branch => {
+                    if let Some(c) = cur {
+                        changed |= merge(&mut at, i.imm, c)?;
+                    }
+                }
+                _ => {}
+            }
+            if i.op.flags().terminator {
+                cur = None;
+            }
+        }
+        if !changed {
+            return Some(at);
+        }
+    }
+}
+
+/// Temps that some path may read before writing them (conservatively: every read not preceded
+/// by a write of the same temp since the last label or the start).
+fn reads_before_writes(unit: &Unit) -> Vec<bool> {
+    let mut zero = vec![false; unit.temps.len()];
+    let mut written = vec![0u32; unit.temps.len()]; // epoch of the last write
+    let mut epoch = 1u32;
+    for i in &unit.insts {
+        if i.op == Opcode::Label {
+            epoch += 1;
+        }
+        for t in i.src {
+            if t.is_some() && written[t.0 as usize] != epoch {
+                zero[t.0 as usize] = true;
+            }
+        }
+        if i.dst.is_some() {
+            written[i.dst.0 as usize] = epoch;
+        }
+    }
+    zero
+}
+
+fn x86_cc(c: Cond) -> u8 {
+    match c {
+        Cond::Eq => 0x4,
+        Cond::Ne => 0x5,
+        Cond::Lt => 0xc,
+        Cond::Ge => 0xd,
+        Cond::Ltu => 0x2,
+        Cond::Geu => 0x3,
+        Cond::Le => 0xe,
+        Cond::Gt => 0xf,
+        Cond::Leu => 0x6,
+        Cond::Gtu => 0x7,
+    }
+}
+
+struct Asm {
+    buf: Vec<u8>,
+    /// Position of each label (the last one is the epilogue), `usize::MAX` until bound.
+    labels: Vec<usize>,
+    /// (position of a rel32, label).
+    fixups: Vec<(usize, u32)>,
+    /// The pc of the last `insn_start` at each label (when static).
+    label_pc: Vec<Option<u64>>,
+    /// The frame slot holding the pc of the last `insn_start` (when not static).
+    dyn_pc: Option<i32>,
+}
+
+impl Asm {
+    fn b(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.buf.extend_from_slice(v);
+    }
+    fn d32(&mut self, v: i32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn rex(&mut self, w: bool, reg: u8, rm: u8) {
+        let r = 0x40 | (u8::from(w) << 3) | (((reg >> 3) & 1) << 2) | ((rm >> 3) & 1);
+        if r != 0x40 {
+            self.b(r);
+        }
+    }
+    /// `opc reg, [base + disp32]` (base is neither rsp nor r12).
+    fn op_mem(&mut self, w: bool, opc: &[u8], reg: u8, base: u8, disp: i32) {
+        self.rex(w, reg, base);
+        self.bytes(opc);
+        self.b(0x80 | ((reg & 7) << 3) | (base & 7));
+        self.d32(disp);
+    }
+    /// `opc` with a register-direct ModRM (`reg` field, `rm` field).
+    fn op_rr(&mut self, w: bool, opc: &[u8], reg: u8, rm: u8) {
+        self.rex(w, reg, rm);
+        self.bytes(opc);
+        self.b(0xc0 | ((reg & 7) << 3) | (rm & 7));
+    }
+    fn mov_rr(&mut self, w: bool, dst: u8, src: u8) {
+        self.op_rr(w, &[0x89], src, dst);
+    }
+    fn mov_imm(&mut self, reg: u8, v: u64) {
+        if let Ok(v32) = u32::try_from(v) {
+            self.rex(false, 0, reg);
+            self.b(0xb8 + (reg & 7));
+            self.buf.extend_from_slice(&v32.to_le_bytes());
+        } else {
+            self.rex(true, 0, reg);
+            self.b(0xb8 + (reg & 7));
+            self.buf.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    fn slot(t: Temp) -> i32 {
+        (t.0 * 8) as i32
+    }
+    /// `reg = temp` (0 for no temp).
+    fn ld(&mut self, reg: u8, t: Temp) {
+        if t.is_some() {
+            self.op_mem(true, &[0x8b], reg, RBP, Asm::slot(t));
+        } else {
+            self.op_rr(false, &[0x31], reg, reg); // xor reg32, reg32
+        }
+    }
+    fn st(&mut self, t: Temp, reg: u8) {
+        self.op_mem(true, &[0x89], reg, RBP, Asm::slot(t));
+    }
+    fn store_dyn_pc(&mut self, pc: u64) {
+        if let Some(d) = self.dyn_pc {
+            self.mov_imm(RCX, pc);
+            self.op_mem(true, &[0x89], RCX, RBP, d);
+        }
+    }
+    /// `env.pc` = the pc of the instruction running (`pc` when it is known statically).
+    fn set_pc_cur(&mut self, pc: u64) {
+        match self.dyn_pc {
+            Some(d) => {
+                self.op_mem(true, &[0x8b], RCX, RBP, d);
+                self.op_mem(true, &[0x89], RCX, RBX, off::PC);
+            }
+            None => self.set_pc_imm(pc),
+        }
+    }
+    fn set_pc_imm(&mut self, pc: u64) {
+        self.mov_imm(RCX, pc);
+        self.op_mem(true, &[0x89], RCX, RBX, off::PC);
+    }
+    fn clear_slot(&mut self) {
+        self.op_mem(true, &[0xc7], 0, RBX, off::LAST_SLOT);
+        self.d32(0);
+    }
+    fn call(&mut self, f: u64) {
+        self.mov_imm(RAX, f);
+        self.op_rr(false, &[0xff], 2, RAX); // call rax
+    }
+    fn bind(&mut self, l: u32) {
+        self.labels[l as usize] = self.buf.len();
+    }
+    fn jmp(&mut self, l: u32) {
+        self.b(0xe9);
+        self.fixups.push((self.buf.len(), l));
+        self.d32(0);
+    }
+    fn jcc(&mut self, cc: u8, l: u32) {
+        self.bytes(&[0x0f, 0x80 | cc]);
+        self.fixups.push((self.buf.len(), l));
+        self.d32(0);
+    }
+    /// A forward `jcc rel32` to patch with [`Asm::patch`].
+    fn jcc_fwd(&mut self, cc: u8) -> usize {
+        self.bytes(&[0x0f, 0x80 | cc]);
+        let p = self.buf.len();
+        self.d32(0);
+        p
+    }
+    fn patch(&mut self, p: usize) {
+        let rel = (self.buf.len() - (p + 4)) as i32;
+        self.buf[p..p + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+    /// `cmp a, b` of type `ty` (rax, rcx after loading).
+    fn cmp(&mut self, ty: Ty, a: Temp, b: Temp) {
+        self.ld(RAX, a);
+        self.ld(RCX, b);
+        self.op_rr(ty == Ty::I64, &[0x39], RCX, RAX);
+    }
+    /// After a call returning [`Pair`]: leave with `rdx` unless it is 0 (the callee set
+    /// `exc_arg` and `last_slot`; the pc is the instruction's).
+    fn leave_on_rdx(&mut self, pc: u64, out: u32) {
+        self.op_rr(true, &[0x85], RDX, RDX);
+        let j = self.jcc_fwd(0x4);
+        self.mov_rr(true, RAX, RDX);
+        self.set_pc_cur(pc);
+        self.jmp(out);
+        self.patch(j);
+    }
+
+    /// Emits one instruction; false if it has no template.
+    fn inst(&mut self, unit: &Unit, i: &Inst, cur_pc: &mut u64, out: u32) -> bool {
+        let w = i.ty == Ty::I64;
+        let s = i.src;
+        match i.op.format() {
+            Format::Const => {
+                self.mov_imm(RAX, i.ty.mask(i.imm));
+                self.st(i.dst, RAX);
+            }
+            Format::Unary
+            | Format::Binary
+            | Format::Convert
+            | Format::Ternary
+            | Format::FConvert
+            | Format::FSetCond
+            | Format::FRound
+            | Format::SetCond => self.pure(unit, i),
+            Format::Select => {
+                let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
+                self.cmp(unit.ty(s[0]), s[0], s[1]);
+                self.ld(RAX, s[3]);
+                self.ld(RDX, s[2]);
+                self.op_rr(true, &[0x0f, 0x40 | x86_cc(c)], RAX, RDX); // cmovcc rax, rdx
+                self.st(i.dst, RAX);
+            }
+            Format::GetReg => {
+                self.op_mem(w, &[0x8b], RAX, RBX, i.imm as i32);
+                self.st(i.dst, RAX);
+            }
+            Format::SetReg => {
+                self.ld(RAX, s[0]);
+                self.op_mem(w, &[0x89], RAX, RBX, i.imm as i32);
+            }
+            Format::Load => {
+                self.ld(RDX, s[0]);
+                self.add_imm_rdx(i.imm);
+                self.mov_imm(RCX, desc(i.aux, i.ty));
+                self.args_env_mem();
+                self.call(bl_load as *const () as u64);
+                self.leave_on_rdx(*cur_pc, out);
+                self.st(i.dst, RAX);
+            }
+            Format::Store => {
+                self.ld(RDX, s[1]);
+                self.add_imm_rdx(i.imm);
+                self.mov_imm(RCX, desc(i.aux, i.ty));
+                self.ld(R8, s[0]);
+                self.args_env_mem();
+                self.call(bl_store as *const () as u64);
+                self.mov_rr(true, RDX, RAX);
+                self.leave_on_rdx(*cur_pc, out);
+            }
+            Format::AtomicRmw => {
+                self.ld(RDX, s[0]);
+                self.mov_imm(RCX, desc(i.aux, i.ty));
+                self.ld(R8, s[1]);
+                self.args_env_mem();
+                self.call(bl_rmw as *const () as u64);
+                self.leave_on_rdx(*cur_pc, out);
+                self.st(i.dst, RAX);
+            }
+            Format::AtomicCas => {
+                self.ld(RDX, s[0]);
+                self.mov_imm(RCX, desc(i.aux, i.ty));
+                self.ld(R8, s[1]);
+                self.ld(R9, s[2]);
+                self.args_env_mem();
+                self.call(bl_cas as *const () as u64);
+                self.leave_on_rdx(*cur_pc, out);
+                self.st(i.dst, RAX);
+            }
+            Format::Fence => self.bytes(&[0x0f, 0xae, 0xf0]), // mfence
+            Format::Label | Format::Jump | Format::Branch if i.imm >= u64::from(out) => {
+                return false;
+            }
+            Format::Label => {
+                self.bind(i.imm as u32);
+                if let Some(Some(pc)) = self.label_pc.get(i.imm as usize) {
+                    *cur_pc = *pc;
+                }
+            }
+            Format::Jump => self.jmp(i.imm as u32),
+            Format::Branch => {
+                let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
+                self.cmp(i.ty, s[0], s[1]);
+                self.jcc(x86_cc(c), i.imm as u32);
+            }
+            Format::InsnStart => {
+                *cur_pc = i.imm;
+                self.store_dyn_pc(i.imm);
+            }
+            Format::Call => {
+                let Some(h) = unit.helpers.get(i.aux as usize) else {
+                    return false;
+                };
+                self.ld(RSI, s[0]);
+                self.ld(RDX, s[1]);
+                self.ld(RCX, s[2]);
+                self.ld(R8, s[3]);
+                self.mov_rr(true, RDI, RBX);
+                self.call(h.func as *const () as u64);
+                if h.flags.may_raise {
+                    self.op_mem(false, &[0x8b], RCX, RBX, off::EXC_PENDING); // mov ecx, [exc_pending]
+                    self.op_rr(false, &[0x85], RCX, RCX);
+                    let j = self.jcc_fwd(0x4);
+                    self.op_mem(false, &[0xc7], 0, RBX, off::EXC_PENDING); // exc_pending = 0
+                    self.d32(0);
+                    self.op_rr(false, &[0xff], 1, RCX); // dec ecx
+                    self.op_rr(true, &[0xc1], 4, RCX); // shl rcx, 8
+                    self.b(8);
+                    self.op_rr(true, &[0x83], 1, RCX); // or rcx, Raise
+                    self.b(ExitKind::Raise as u8);
+                    self.mov_rr(true, RAX, RCX);
+                    self.set_pc_cur(*cur_pc);
+                    self.clear_slot();
+                    self.jmp(out);
+                    self.patch(j);
+                }
+                if i.dst.is_some() {
+                    if !w {
+                        self.mov_rr(false, RAX, RAX); // mask to 32 bits
+                    }
+                    self.st(i.dst, RAX);
+                }
+            }
+            Format::GotoTb | Format::Exit => {
+                self.set_pc_imm(i.imm);
+                self.clear_slot();
+                let v = if i.op == Opcode::Exit {
+                    encode_exit(ExitKind::Exit, i.aux)
+                } else {
+                    encode_exit(ExitKind::Lookup, 0)
+                };
+                self.mov_imm(RAX, v);
+                self.jmp(out);
+            }
+            Format::GotoPtr => {
+                self.ld(RAX, s[0]);
+                self.op_mem(true, &[0x89], RAX, RBX, off::PC);
+                self.clear_slot();
+                self.mov_imm(RAX, encode_exit(ExitKind::Lookup, 0));
+                self.jmp(out);
+            }
+            Format::Raise => {
+                self.set_pc_imm(i.imm);
+                self.ld(RAX, s[0]);
+                self.op_mem(true, &[0x89], RAX, RBX, off::EXC_ARG);
+                self.clear_slot();
+                self.mov_imm(RAX, encode_exit(ExitKind::Raise, i.aux));
+                self.jmp(out);
+            }
+            #[allow(unreachable_patterns, reason = "formats added later fall back")]
+            _ => return false,
+        }
+        true
+    }
+
+    fn args_env_mem(&mut self) {
+        self.mov_rr(true, RDI, RBX);
+        self.mov_rr(true, RSI, R12);
+    }
+
+    fn add_imm_rdx(&mut self, imm: u64) {
+        if imm != 0 {
+            self.mov_imm(RAX, imm);
+            self.op_rr(true, &[0x01], RAX, RDX); // add rdx, rax
+        }
+    }
+
+    /// A computing op: a template for the common ones, else a call to the interpreter's
+    /// definition.
+    fn pure(&mut self, unit: &Unit, i: &Inst) {
+        use Opcode::*;
+        let w = i.ty == Ty::I64;
+        let s = i.src;
+        let alu = |a: &mut Asm, opc: u8| {
+            a.ld(RAX, s[0]);
+            a.ld(RCX, s[1]);
+            a.op_rr(w, &[opc], RCX, RAX); // op rax, rcx
+        };
+        let shift = |a: &mut Asm, ext: u8| {
+            a.ld(RAX, s[0]);
+            a.ld(RCX, s[1]);
+            a.op_rr(w, &[0xd3], ext, RAX); // op rax, cl
+        };
+        let cmov = |a: &mut Asm, cc: u8| {
+            a.ld(RAX, s[0]);
+            a.ld(RCX, s[1]);
+            a.op_rr(w, &[0x39], RCX, RAX);
+            a.op_rr(w, &[0x0f, 0x40 | cc], RAX, RCX); // cmovcc rax, rcx
+        };
+        let unary = |a: &mut Asm, opc: &[u8], ext: u8, w: bool| {
+            a.ld(RAX, s[0]);
+            a.op_rr(w, opc, ext, RAX);
+        };
+        match i.op {
+            Mov => self.ld(RAX, s[0]),
+            Add => alu(self, 0x01),
+            Sub => alu(self, 0x29),
+            And => alu(self, 0x21),
+            Or => alu(self, 0x09),
+            Xor => alu(self, 0x31),
+            AndN | OrN => {
+                self.ld(RAX, s[0]);
+                self.ld(RCX, s[1]);
+                self.op_rr(w, &[0xf7], 2, RCX); // not rcx
+                let opc = if i.op == AndN { 0x21 } else { 0x09 };
+                self.op_rr(w, &[opc], RCX, RAX);
+            }
+            XorN => {
+                alu(self, 0x31);
+                self.op_rr(w, &[0xf7], 2, RAX);
+            }
+            Mul => {
+                self.ld(RAX, s[0]);
+                self.ld(RCX, s[1]);
+                self.op_rr(w, &[0x0f, 0xaf], RAX, RCX); // imul rax, rcx
+            }
+            MulHu | MulHs => {
+                self.ld(RAX, s[0]);
+                self.ld(RCX, s[1]);
+                let ext = if i.op == MulHu { 4 } else { 5 };
+                self.op_rr(w, &[0xf7], ext, RCX); // (i)mul rcx: rdx:rax
+                self.mov_rr(w, RAX, RDX);
+            }
+            Shl => shift(self, 4),
+            Shr => shift(self, 5),
+            Sar => shift(self, 7),
+            Rotl => shift(self, 0),
+            Rotr => shift(self, 1),
+            MinS => cmov(self, 0xf),
+            MaxS => cmov(self, 0xc),
+            MinU => cmov(self, 0x7),
+            MaxU => cmov(self, 0x2),
+            Neg => unary(self, &[0xf7], 3, w),
+            Not => unary(self, &[0xf7], 2, w),
+            Bswap => {
+                self.ld(RAX, s[0]);
+                self.rex(w, 0, RAX);
+                self.bytes(&[0x0f, 0xc8]);
+            }
+            Sext8 => unary(self, &[0x0f, 0xbe], RAX, w),
+            Sext16 => unary(self, &[0x0f, 0xbf], RAX, w),
+            Sext32 | ExtS => unary(self, &[0x63], RAX, true),
+            Zext8 => unary(self, &[0x0f, 0xb6], RAX, false),
+            Zext16 => unary(self, &[0x0f, 0xb7], RAX, false),
+            Zext32 | ExtU | Trunc => unary(self, &[0x89], RAX, false),
+            SetCond => {
+                let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
+                self.cmp(unit.ty(s[0]), s[0], s[1]);
+                self.op_rr(false, &[0x0f, 0x90 | x86_cc(c)], 0, RAX); // setcc al
+                self.op_rr(false, &[0x0f, 0xb6], RAX, RAX); // movzx eax, al
+            }
+            _ => {
+                let src_ty = if s[0].is_some() { unit.ty(s[0]) } else { i.ty };
+                let d = (i.op as u64)
+                    | (u64::from(w) << 16)
+                    | (u64::from(src_ty == Ty::I64) << 17)
+                    | (u64::from(i.aux) << 32);
+                self.ld(RDI, s[0]);
+                self.ld(RSI, s[1]);
+                self.ld(RDX, s[2]);
+                self.mov_imm(RCX, d);
+                self.call(bl_pure as *const () as u64);
+            }
+        }
+        if !w && matches!(i.op, ExtS | Sext32) {
+            self.mov_rr(false, RAX, RAX); // only i64 has these; keep a bad unit masked anyway
+        }
+        self.st(i.dst, RAX);
+    }
+}
+
+/// A memory access's operand for the shims: `aux` and the temp type.
+fn desc(aux: u32, ty: Ty) -> u64 {
+    u64::from(aux) | (u64::from(ty == Ty::I64) << 32)
+}
+
+fn undesc(d: u64) -> (u32, Ty) {
+    let ty = if d & (1 << 32) != 0 { Ty::I64 } else { Ty::I32 };
+    (d as u32, ty)
+}
+
+fn fault(env: &mut CpuState, f: xlat_ir::interp::MemFault) -> Pair {
+    env.exc_arg = f.addr;
+    env.last_slot = 0;
+    Pair {
+        val: 0,
+        exit: encode_exit(ExitKind::Raise, f.code),
+    }
+}
+
+extern "C" fn bl_pure(a: u64, b: u64, c: u64, d: u64) -> u64 {
+    let op = Opcode::ALL[(d & 0xffff) as usize];
+    let ty = if d & (1 << 16) != 0 { Ty::I64 } else { Ty::I32 };
+    let src_ty = if d & (1 << 17) != 0 { Ty::I64 } else { Ty::I32 };
+    xlat_ir::interp::pure(op, ty, src_ty, (d >> 32) as u32, a, b, c)
+}
+
+extern "C" fn bl_load(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64) -> Pair {
+    let (aux, ty) = undesc(d);
+    let m = MemOp::from_u32(aux);
+    match mem.load(addr, m) {
+        Ok(v) => Pair {
+            val: extend(v, m, ty),
+            exit: 0,
+        },
+        Err(f) => fault(env, f),
+    }
+}
+
+extern "C" fn bl_store(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64, v: u64) -> u64 {
+    let (aux, _) = undesc(d);
+    match mem.store(addr, MemOp::from_u32(aux), v) {
+        Ok(()) => 0,
+        Err(f) => fault(env, f).exit,
+    }
+}
+
+extern "C" fn bl_rmw(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64, v: u64) -> Pair {
+    let (aux, ty) = undesc(d);
+    let m = MemOp::from_u32(aux & 0xffff);
+    let op = AtomicOp::from_u32(aux >> 16).unwrap_or(AtomicOp::Xchg);
+    match mem.atomic_rmw(addr, m, op, ty.mask(v)) {
+        Ok(v) => Pair {
+            val: ty.mask(v),
+            exit: 0,
+        },
+        Err(f) => fault(env, f),
+    }
+}
+
+extern "C" fn bl_cas(
+    env: &mut CpuState,
+    mem: &&dyn GuestMem,
+    addr: u64,
+    d: u64,
+    expected: u64,
+    new: u64,
+) -> Pair {
+    let (aux, ty) = undesc(d);
+    match mem.atomic_cas(addr, MemOp::from_u32(aux), ty.mask(expected), ty.mask(new)) {
+        Ok(v) => Pair {
+            val: ty.mask(v),
+            exit: 0,
+        },
+        Err(f) => fault(env, f),
+    }
+}
