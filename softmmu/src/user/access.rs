@@ -256,6 +256,57 @@ impl GuestMem for AddressSpace {
         };
         Ok(old)
     }
+
+    /// x86-64 hosts: one host `lock cmpxchg16b`, atomic against every vCPU thread (other
+    /// hosts keep the default, by halves).
+    #[cfg(target_arch = "x86_64")]
+    fn atomic_cas128(
+        &self,
+        addr: u64,
+        mem: MemOp,
+        expected: [u64; 2],
+        new: [u64; 2],
+    ) -> Result<[u64; 2], MemFault> {
+        if !addr.is_multiple_of(16) {
+            // Misaligned: the frontends fault first; do what the 8-byte halves would.
+            return xlat_ir::interp::cas128_by_halves(self, addr, mem, expected, new);
+        }
+        let half = MemOp::le(8, false);
+        self.atomic_allowed(addr, half)?;
+        self.atomic_allowed(addr + 8, half)?;
+        let join = |v: [u64; 2]| u128::from(v[0]) | (u128::from(v[1]) << 64);
+        // SAFETY: `addr` is 16-byte aligned and both of its halves are mapped readable and
+        // writable in the guest map (checked above), so the host bytes are too.
+        let old = unsafe { cmpxchg16b(self.g2h(addr) as *mut u128, join(expected), join(new)) };
+        Ok([old as u64, (old >> 64) as u64])
+    }
+}
+
+/// A host `lock cmpxchg16b`: stores `new` at `p` if it holds `old`; returns what it held.
+///
+/// # Safety
+/// `p` must be 16-byte aligned and valid for reads and writes of 16 bytes.
+#[cfg(target_arch = "x86_64")]
+unsafe fn cmpxchg16b(p: *mut u128, old: u128, new: u128) -> u128 {
+    let (mut lo, mut hi) = (old as u64, (old >> 64) as u64);
+    // SAFETY: the caller guarantees `p` is aligned and valid; cmpxchg16b is in every x86-64
+    // CPU a 64-bit Linux of this decade runs on (x86-64-v2). rbx is reserved by LLVM, so the
+    // new value's low half goes in through another register, swapped in and out around the
+    // instruction.
+    unsafe {
+        core::arch::asm!(
+            "xchg {nlo}, rbx",
+            "lock cmpxchg16b xmmword ptr [{p}]",
+            "mov rbx, {nlo}",
+            p = in(reg) p,
+            nlo = inout(reg) new as u64 => _,
+            in("rcx") (new >> 64) as u64,
+            inout("rax") lo,
+            inout("rdx") hi,
+            options(nostack),
+        );
+    }
+    (u128::from(hi) << 64) | u128::from(lo)
 }
 
 impl CodeFetch for AddressSpace {

@@ -328,12 +328,16 @@ fn exclusive(cx: &mut LiftCx) -> bool {
                 cx.b.konst_to(status, 1);
                 let fail = cx.b.label();
                 cx.b.branch(Cond::Ne, resv, addr, fail);
-                let (lo, hi) = (cx.get_x(rt, true), cx.get_x(rt2, true));
-                let e = cx.b.get_reg(Ty::I64, state::EXCL_VAL);
-                cx.b.set_reg(state::CAS_LO, e);
-                let e = cx.b.get_reg(Ty::I64, state::EXCL_VAL2);
-                cx.b.set_reg(state::CAS_HI, e);
-                let r = cas128(cx, addr, lo, hi);
+                let new = (cx.get_x(rt, true), cx.get_x(rt2, true));
+                let e0 = cx.b.get_reg(Ty::I64, state::EXCL_VAL);
+                let e1 = cx.b.get_reg(Ty::I64, state::EXCL_VAL2);
+                let (m0, m1) = cx.b.atomic_cas128(addr, (e0, e1), new, aligned(8, false));
+                // Status 1 (failed) unless memory still held what LDXP read.
+                let x = cx.b.binop(Opcode::Xor, m0, e0);
+                let y = cx.b.binop(Opcode::Xor, m1, e1);
+                let d = cx.b.binop(Opcode::Or, x, y);
+                let zero = cx.b.konst(Ty::I64, 0);
+                let r = cx.b.setcond(Cond::Ne, d, zero);
                 cx.b.mov(status, r);
                 cx.b.set_label(fail);
                 let none = cx.b.konst(Ty::I64, state::EXCL_NONE);
@@ -352,11 +356,8 @@ fn exclusive(cx: &mut LiftCx) -> bool {
             let (n0, n1) = (cx.get_x(rt, sf), cx.get_x(rt + 1, sf));
             if sf {
                 check_align(cx, addr, 16);
-                cx.b.set_reg(state::CAS_LO, e0);
-                cx.b.set_reg(state::CAS_HI, e1);
-                cas128(cx, addr, n0, n1);
-                let o0 = cx.b.get_reg(Ty::I64, state::CAS_LO);
-                let o1 = cx.b.get_reg(Ty::I64, state::CAS_HI);
+                let (o0, o1) =
+                    cx.b.atomic_cas128(addr, (e0, e1), (n0, n1), aligned(8, false));
                 cx.set_x(rs, o0, true);
                 cx.set_x(rs + 1, o1, true);
             } else {
@@ -392,18 +393,6 @@ fn check_align(cx: &mut LiftCx, addr: Temp, bytes: u64) {
     cx.b.branch(Cond::Eq, low, zero, ok);
     cx.b.raise(crate::ALIGNMENT_FAULT, cx.pc, Some(addr));
     cx.b.set_label(ok);
-}
-
-/// 128-bit compare-and-swap of the 16 aligned bytes at `addr` with `lo:hi`, against the value
-/// in [`state::CAS_LO`]/[`state::CAS_HI`] (which receive the old one); returns 1 when it
-/// failed. Both halves are first updated with an atomic OR of 0, so an unmapped or read-only
-/// page faults here, in IR, before the host-side helper touches it.
-fn cas128(cx: &mut LiftCx, addr: Temp, lo: Temp, hi: Temp) -> Temp {
-    let zero = cx.b.konst(Ty::I64, 0);
-    cx.b.atomic_rmw(AtomicOp::Or, addr, zero, aligned(8, false));
-    let a8 = cx.b.binop_imm(Opcode::Add, addr, 8);
-    cx.b.atomic_rmw(AtomicOp::Or, a8, zero, aligned(8, false));
-    cx.b.call(&crate::atomic128::CAS128, &[addr, lo, hi])
 }
 
 fn mask_to(cx: &mut LiftCx, v: Temp, size: u32) -> Temp {

@@ -2,10 +2,9 @@
 //! cmpxchg16b (CX16), movbe (MOVBE), adcx and adox (ADX).
 
 use super::{Cx, Flow};
-use crate::atomic128::{CAS_HI, CAS_LO, CAS128, NOT_DONE};
 use crate::{GENERAL_PROTECTION, flags, state};
 use iced_x86::{Mnemonic as M, OpKind};
-use xlat_ir::{AtomicOp, Cond, Opcode, Temp, Ty};
+use xlat_ir::{Cond, Opcode, Temp, Ty};
 
 /// Lifts `cx.i` if it is in this class.
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
@@ -78,48 +77,22 @@ fn cmpxchg16b(cx: &mut Cx) -> Option<()> {
     cx.b.branch(Cond::Eq, low, z, ok);
     cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
     cx.b.set_label(ok);
-    // Probe both halves for writing (an OR of 0 changes nothing): a bad page faults here.
-    let hi_addr = cx.opi(Opcode::Add, addr, 8);
-    cx.b.atomic_rmw(AtomicOp::Or, addr, z, xlat_ir::MemOp::le(8, false));
-    cx.b.atomic_rmw(AtomicOp::Or, hi_addr, z, xlat_ir::MemOp::le(8, false));
-    let elo = cx.b.get_reg(Ty::I64, state::RAX);
-    let ehi = cx.b.get_reg(Ty::I64, state::RDX);
-    let nlo = cx.b.get_reg(Ty::I64, state::RBX);
-    let nhi = cx.b.get_reg(Ty::I64, state::RCX);
-    cx.b.set_reg(CAS_LO, elo);
-    cx.b.set_reg(CAS_HI, ehi);
-    let res = cx.b.temp(Ty::I64);
-    let r = cx.b.call(&CAS128, &[addr, nlo, nhi]);
-    cx.b.mov(res, r);
-    let (plain, done) = (cx.b.label(), cx.b.label());
-    let nd = cx.k(NOT_DONE);
-    cx.b.branch(Cond::Eq, r, nd, plain);
-    cx.b.jump(done);
-    cx.b.set_label(plain);
-    {
-        let olo = cx.load(addr, 8);
-        let ohi = cx.load(hi_addr, 8);
-        let x = cx.op(Opcode::Xor, olo, elo);
-        let y = cx.op(Opcode::Xor, ohi, ehi);
-        let d = cx.op(Opcode::Or, x, y);
-        let z = cx.k(0);
-        let slo = cx.b.select(Cond::Eq, d, z, nlo, olo);
-        let shi = cx.b.select(Cond::Eq, d, z, nhi, ohi);
-        cx.store(slo, addr, 8);
-        cx.store(shi, hi_addr, 8);
-        cx.b.set_reg(CAS_LO, olo);
-        cx.b.set_reg(CAS_HI, ohi);
-        let f = cx.b.setcond(Cond::Ne, d, z);
-        cx.b.mov(res, f);
-    }
-    cx.b.set_label(done);
-    // On success the scratch words hold the expected value, so rdx:rax is unchanged.
-    let olo = cx.b.get_reg(Ty::I64, CAS_LO);
-    let ohi = cx.b.get_reg(Ty::I64, CAS_HI);
+    let e = (
+        cx.b.get_reg(Ty::I64, state::RAX),
+        cx.b.get_reg(Ty::I64, state::RDX),
+    );
+    let n = (
+        cx.b.get_reg(Ty::I64, state::RBX),
+        cx.b.get_reg(Ty::I64, state::RCX),
+    );
+    let (olo, ohi) = cx.b.atomic_cas128(addr, e, n, xlat_ir::MemOp::le(8, false));
+    // On success memory held rdx:rax, so loading the old value leaves them unchanged.
     cx.b.set_reg(state::RAX, olo);
     cx.b.set_reg(state::RDX, ohi);
-    let z = cx.k(0);
-    let eq = cx.b.setcond(Cond::Eq, res, z);
+    let x = cx.op(Opcode::Xor, olo, e.0);
+    let y = cx.op(Opcode::Xor, ohi, e.1);
+    let d = cx.op(Opcode::Or, x, y);
+    let eq = cx.b.setcond(Cond::Eq, d, z);
     set_zf(cx, eq);
     Some(())
 }
