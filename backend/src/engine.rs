@@ -415,7 +415,10 @@ impl Engine {
         if b != 0 || tb.no_base.load(Ordering::Relaxed) || tb.runs.load(Ordering::Relaxed) < at {
             return Ok(b);
         }
-        let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit));
+        let softmmu = self.direct == crate::softmmu::NO_DIRECT_MAP;
+        let code = tb
+            .ir()
+            .and_then(|ir| crate::baseline::compile(&ir.unit, softmmu));
         let Some(code) = code else {
             tb.no_base.store(true, Ordering::Relaxed);
             return Ok(0);

@@ -17,9 +17,15 @@
 //! Registers: `rbx` = env, `r12` = the guest-memory context, `rbp` = the temp frame;
 //! `rax`, `rcx`, `rdx` and the argument registers are scratch.
 
-use xlat_ir::abi::{CpuState, ExitKind, encode_exit, off};
+use xlat_ir::abi::{
+    CpuState, ExitKind, TLB_ENTRIES, TLB_ENTRY_SHIFT, TLB_PAGE_BITS, encode_exit, off, tlb_off,
+};
 use xlat_ir::interp::{GuestMem, extend};
 use xlat_ir::{AtomicOp, Cond, Format, Inst, MemOp, Opcode, Temp, Ty, Unit};
+
+/// `XLAT_NO_INLINE_TLB=1` (as for compiled code): every access out of line.
+static NO_INLINE_TLB: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("XLAT_NO_INLINE_TLB").is_some());
 
 const RAX: u8 = 0;
 const RCX: u8 = 1;
@@ -58,8 +64,13 @@ pub fn tier1_threshold(has_jit: bool) -> Option<u32> {
 
 /// The machine code of `unit` (position independent: only absolute addresses of functions),
 /// or `None` when it uses an op this tier has no template or call for.
-pub fn compile(unit: &Unit) -> Option<Vec<u8>> {
+///
+/// With `softmmu` (system mode: `CpuState::tlb` set, no direct map) little-endian loads and
+/// stores first look up the inline TLB as compiled code does (`crate::softmmu`): a hit
+/// accesses RAM at `addr + addend` inline, a miss goes through the accessors.
+pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
     let mut a = Asm {
+        softmmu,
         buf: Vec::with_capacity(unit.insts.len() * 24 + 64),
         labels: vec![usize::MAX; unit.labels as usize + 1],
         fixups: Vec::new(),
@@ -224,6 +235,8 @@ fn x86_cc(c: Cond) -> u8 {
 }
 
 struct Asm {
+    /// Inline TLB fast path for loads and stores.
+    softmmu: bool,
     buf: Vec<u8>,
     /// Position of each label (the last one is the epilogue), `usize::MAX` until bound.
     labels: Vec<usize>,
@@ -397,21 +410,29 @@ impl Asm {
             Format::Load => {
                 self.ld(RDX, s[0]);
                 self.add_imm_rdx(i.imm);
+                let fast = self.tlb_fast(i, false);
                 self.mov_imm(RCX, desc(i.aux, i.ty));
                 self.args_env_mem();
                 self.call(bl_load as *const () as u64);
                 self.leave_on_rdx(*cur_pc, out);
+                if let Some(j) = fast {
+                    self.patch(j);
+                }
                 self.st(i.dst, RAX);
             }
             Format::Store => {
                 self.ld(RDX, s[1]);
                 self.add_imm_rdx(i.imm);
-                self.mov_imm(RCX, desc(i.aux, i.ty));
                 self.ld(R8, s[0]);
+                let fast = self.tlb_fast(i, true);
+                self.mov_imm(RCX, desc(i.aux, i.ty));
                 self.args_env_mem();
                 self.call(bl_store as *const () as u64);
                 self.mov_rr(true, RDX, RAX);
                 self.leave_on_rdx(*cur_pc, out);
+                if let Some(j) = fast {
+                    self.patch(j);
+                }
             }
             Format::AtomicRmw => {
                 self.ld(RDX, s[0]);
@@ -516,6 +537,61 @@ impl Asm {
             _ => return false,
         }
         true
+    }
+
+    /// The inline TLB hit path of a load (result in `rax`) or store (value in `r8`) at the
+    /// address in `rdx`: returns the position of its jump over the miss path that follows
+    /// (which must keep `rdx` and `r8`), or None when the access has no fast path.
+    fn tlb_fast(&mut self, i: &Inst, write: bool) -> Option<usize> {
+        let m = MemOp::from_u32(i.aux & 0xffff);
+        if !self.softmmu || m.big_endian || *NO_INLINE_TLB {
+            return None;
+        }
+        self.op_mem(true, &[0x8b], RAX, RBX, off::TLB); // mov rax, [env.tlb]
+        self.mov_rr(true, RCX, RDX);
+        self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, page bits
+        self.b(TLB_PAGE_BITS as u8);
+        self.op_rr(false, &[0x81], 4, RCX); // and ecx, entries - 1
+        self.d32((TLB_ENTRIES - 1) as i32);
+        self.op_rr(false, &[0xc1], 4, RCX); // shl ecx, entry shift
+        self.b(TLB_ENTRY_SHIFT as u8);
+        self.op_rr(true, &[0x01], RCX, RAX); // rax = the entry
+        self.mov_rr(true, RCX, RDX);
+        let keep = !((1i64 << TLB_PAGE_BITS) - 1) | (i64::from(m.bytes()) - 1);
+        self.op_rr(true, &[0x81], 4, RCX); // and rcx, keep (sign-extended)
+        self.d32(keep as i32);
+        let tag = if write { tlb_off::WRITE } else { tlb_off::READ };
+        self.op_mem(true, &[0x3b], RCX, RAX, tag); // cmp rcx, [entry.tag]
+        let miss = self.jcc_fwd(0x5);
+        self.op_mem(true, &[0x8b], RCX, RAX, tlb_off::ADDEND);
+        self.op_rr(true, &[0x01], RDX, RCX); // rcx = host address
+        if write {
+            // mov [rcx], r8 (b/w/d/q)
+            match m.size_log2 {
+                0 => self.bytes(&[0x44, 0x88, 0x01]),
+                1 => self.bytes(&[0x66, 0x44, 0x89, 0x01]),
+                2 => self.bytes(&[0x44, 0x89, 0x01]),
+                _ => self.bytes(&[0x4c, 0x89, 0x01]),
+            }
+        } else {
+            match (m.size_log2, m.signed) {
+                (0, false) => self.bytes(&[0x0f, 0xb6, 0x01]), // movzx eax, byte [rcx]
+                (1, false) => self.bytes(&[0x0f, 0xb7, 0x01]), // movzx eax, word [rcx]
+                (2, false) => self.bytes(&[0x8b, 0x01]),       // mov eax, [rcx]
+                (0, true) => self.bytes(&[0x48, 0x0f, 0xbe, 0x01]), // movsx rax, byte [rcx]
+                (1, true) => self.bytes(&[0x48, 0x0f, 0xbf, 0x01]), // movsx rax, word [rcx]
+                (2, true) => self.bytes(&[0x48, 0x63, 0x01]),  // movsxd rax, [rcx]
+                _ => self.bytes(&[0x48, 0x8b, 0x01]),          // mov rax, [rcx]
+            }
+            if i.ty == Ty::I32 && (m.signed || m.size_log2 == 3) {
+                self.mov_rr(false, RAX, RAX); // mask to 32 bits
+            }
+        }
+        self.b(0xe9); // jmp over the miss path
+        let done = self.buf.len();
+        self.d32(0);
+        self.patch(miss);
+        Some(done)
     }
 
     fn args_env_mem(&mut self) {

@@ -7,24 +7,55 @@
 //! seed S (hex).
 
 use super::randunit::{self, Rng};
-use super::{Harness, Outcome};
+use super::{Harness, Outcome, TestMem};
 use crate::baseline;
+use std::sync::atomic::AtomicU64;
 use xlat_ir::abi::{CpuState, STATE_WORDS};
+use xlat_ir::abi::{TLB_ENTRIES, TLB_INVALID, TlbEntry};
 use xlat_ir::{Opcode, Unit};
+use xlat_softmmu::GuestMemory;
 
-fn env_from(seed: u64) -> Box<CpuState> {
+/// A TLB mapping virtual pages `0..n` onto the test memory (which masks addresses to one
+/// page), stores refused on every third page, as in `super::softmmu`.
+fn table(mem: &TestMem, n: u64) -> Vec<TlbEntry> {
+    let base = mem.direct().unwrap().base;
+    (0..TLB_ENTRIES as u64)
+        .map(|i| {
+            let page = i << 12;
+            let tag = if i < n { page } else { TLB_INVALID };
+            TlbEntry {
+                read: AtomicU64::new(tag),
+                write: AtomicU64::new(if i % 3 == 0 { TLB_INVALID } else { tag }),
+                addend: AtomicU64::new(base.wrapping_sub(page)),
+                spare: 0,
+            }
+        })
+        .collect()
+}
+
+/// The state case `seed` starts from; with a TLB, half the registers hold small addresses
+/// so that mapped pages are hit.
+fn env_from(seed: u64, tlb: Option<&[TlbEntry]>) -> Box<CpuState> {
     let mut r = Rng::new(seed ^ 0x5eed);
     let mut env = CpuState::new_boxed();
     for w in 0..STATE_WORDS.min(16) {
-        env.regs[w] = r.value();
+        let v = r.value();
+        env.regs[w] = if tlb.is_some() && w % 2 == 0 {
+            v & 0xf_ffff
+        } else {
+            v
+        };
     }
     env.pc = 0x1000;
+    if let Some(t) = tlb {
+        env.tlb = t.as_ptr() as u64;
+    }
     env
 }
 
 /// Compiles `unit` with the baseline tier into the harness's code memory and runs it.
 pub fn run_base(h: &mut Harness, unit: &Unit, env: &mut CpuState) -> Result<Outcome, String> {
-    let code = baseline::compile(unit).ok_or("no baseline code for this unit")?;
+    let code = baseline::compile(unit, h.softmmu).ok_or("no baseline code for this unit")?;
     h.jit.reset();
     let c = h.jit.install(&code).map_err(|e| e.to_string())?;
     // SAFETY: `c.addr` holds the baseline code of `unit`, just installed; the memory is the
@@ -34,19 +65,19 @@ pub fn run_base(h: &mut Harness, unit: &Unit, env: &mut CpuState) -> Result<Outc
 }
 
 /// Runs case `seed`; Ok(false) when the unit has an op the tier leaves to the interpreter.
-fn check_case(h: &mut Harness, seed: u64) -> Result<bool, String> {
+fn check_case(h: &mut Harness, seed: u64, tlb: Option<&[TlbEntry]>) -> Result<bool, String> {
     let mut r = Rng::new(seed);
     let unit = randunit::unit(&mut r);
     xlat_ir::verify(&unit).map_err(|e| format!("generator made a bad unit: {e}\n{unit}"))?;
     let fill = r.next();
     let init = |i: usize| (fill.rotate_left((i % 64) as u32) as u8) ^ (i as u8);
     h.mem.fill(init);
-    let mut e1 = env_from(seed);
+    let mut e1 = env_from(seed, tlb);
     let mut want = h.run_interp(&unit, &mut e1);
     want.slot = None;
     h.mem.fill(init);
-    let mut e2 = env_from(seed);
-    if baseline::compile(&unit).is_none() && unit.insts.iter().any(|i| !known(i.op)) {
+    let mut e2 = env_from(seed, tlb);
+    if baseline::compile(&unit, false).is_none() && unit.insts.iter().any(|i| !known(i.op)) {
         return Ok(false); // falls back to the interpreter, as it must
     }
     let got = run_base(h, &unit, &mut e2).map_err(|e| format!("{e}\n{unit}"))?;
@@ -85,10 +116,24 @@ fn check_case(h: &mut Harness, seed: u64) -> Result<bool, String> {
 
 #[test]
 fn random_units_match_the_interpreter_in_baseline_code() {
+    fuzz(false);
+}
+
+/// System mode: loads and stores through an inline TLB (hits inline, misses and refused
+/// stores out of line).
+#[test]
+fn random_units_match_the_interpreter_in_baseline_code_through_the_tlb() {
+    fuzz(true);
+}
+
+fn fuzz(softmmu: bool) {
     let mut h = Harness::new();
+    h.softmmu = softmmu;
+    let tlb = table(&h.mem, 200);
+    let tlb = softmmu.then_some(&tlb[..]);
     if let Ok(s) = std::env::var("XLAT_SEED") {
         let seed = u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("XLAT_SEED is hex");
-        if let Err(e) = check_case(&mut h, seed) {
+        if let Err(e) = check_case(&mut h, seed, tlb) {
             panic!("seed {seed:#x} failed:\n{e}");
         }
         return;
@@ -100,7 +145,7 @@ fn random_units_match_the_interpreter_in_baseline_code() {
     let mut ran = 0;
     for k in 0..cases {
         let seed = 0x1234_5678_9abc_0000u64.wrapping_add(k.wrapping_mul(0x9e37_79b9));
-        match check_case(&mut h, seed) {
+        match check_case(&mut h, seed, tlb) {
             Ok(r) => ran += u64::from(r),
             Err(e) => panic!(
                 "seed {seed:#x} failed (replay: XLAT_SEED={seed:x} cargo nextest run --release -p xlat-backend baseline):\n{e}"
@@ -125,7 +170,7 @@ fn random_units_all_get_baseline_code() {
     let mut missing = Vec::new();
     for k in 0..2000u64 {
         let unit = randunit::unit(&mut Rng::new(k));
-        if baseline::compile(&unit).is_none() && unit.insts.iter().all(|i| known(i.op)) {
+        if baseline::compile(&unit, false).is_none() && unit.insts.iter().all(|i| known(i.op)) {
             let ops: Vec<Opcode> = unit.insts.iter().map(|i| i.op).collect();
             missing.push(format!("{ops:?}"));
         }
@@ -134,4 +179,54 @@ fn random_units_all_get_baseline_code() {
         missing.is_empty(),
         "units without baseline code: {missing:?}"
     );
+}
+
+/// Every load and store size, signedness and type through the inline TLB: on a mapped page
+/// (hit, inline), on a page refusing stores and on an unmapped one (out of line), as the
+/// interpreter does it.
+#[test]
+fn tlb_hits_and_misses_match_the_interpreter() {
+    use xlat_ir::{Builder, MemOp, Ty, abi::reg_offset};
+    let mut h = Harness::new();
+    h.softmmu = true;
+    let tlb = table(&h.mem, 200);
+    let mut ran = 0;
+    for ty in [Ty::I32, Ty::I64] {
+        for size_log2 in 0..=ty.bits().trailing_zeros() as u8 - 3 {
+            for signed in [false, true] {
+                // page 1: read and write hits; page 3: stores refused; page 300: misses
+                for addr in [0x1ffau64, 0x1008, 0x3010, 0x12_c010, 0x1fff] {
+                    let m = MemOp {
+                        size_log2,
+                        signed,
+                        ..MemOp::le(1, false)
+                    };
+                    let mut b = Builder::new(0x1000);
+                    b.insn_start(0x1000);
+                    let a = b.get_reg(Ty::I64, reg_offset(0));
+                    let v = b.load(ty, a, 0, m);
+                    b.set_reg(reg_offset(1), v);
+                    let w = b.get_reg(ty, reg_offset(2));
+                    b.store(w, a, 4, m);
+                    b.exit(xlat_ir::ExitReason::Yield, 0x1004);
+                    let unit = b.finish(4, 1);
+                    let init = |i: usize| (i as u8).wrapping_mul(37) | 0x80;
+                    let env = || {
+                        let mut e = env_from(1, Some(&tlb));
+                        e.regs[0] = addr;
+                        e.regs[2] = 0x8877_6655_f3f2_f1f0;
+                        e
+                    };
+                    h.mem.fill(init);
+                    let mut want = h.run_interp(&unit, &mut env());
+                    want.slot = None;
+                    h.mem.fill(init);
+                    let got = run_base(&mut h, &unit, &mut env()).unwrap();
+                    assert_eq!(got, want, "{m:?} {ty:?} at {addr:#x}\n{unit}");
+                    ran += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(ran, 70);
 }
