@@ -100,8 +100,6 @@ pub enum Arm64Reg {
     TpidrEl0,
 }
 
-const A64_FLAGS: u32 = reg_offset(32);
-
 impl Arm64Reg {
     fn offset(self) -> Option<u32> {
         Some(match self {
@@ -119,9 +117,7 @@ impl Arm64Reg {
     pub fn read(self, st: &CpuState) -> Result<u64, Error> {
         match self {
             Arm64Reg::Pc => Ok(st.pc),
-            Arm64Reg::Nzcv => Ok((0..4).fold(0, |acc, k| {
-                acc | ((st.word(A64_FLAGS + 8 * k) & 1) << (31 - k))
-            })),
+            Arm64Reg::Nzcv => Ok(u64::from(xlat_frontend_aarch64::state::nzcv(st))),
             r => Ok(st.word(r.offset().ok_or(Error::NoSuchRegister)?)),
         }
     }
@@ -131,11 +127,7 @@ impl Arm64Reg {
     pub fn write(self, st: &mut CpuState, v: u64) -> Result<(), Error> {
         match self {
             Arm64Reg::Pc => st.pc = v,
-            Arm64Reg::Nzcv => {
-                for k in 0..4 {
-                    st.set_word(A64_FLAGS + 8 * k, (v >> (31 - k)) & 1);
-                }
-            }
+            Arm64Reg::Nzcv => xlat_frontend_aarch64::state::set_nzcv(st, v),
             Arm64Reg::V(_) => return self.write128(st, u128::from(v)),
             r => st.set_word(r.offset().ok_or(Error::NoSuchRegister)?, v),
         }

@@ -22,32 +22,7 @@ fn set_bits(env: &mut CpuState, r: u32, b: u64) {
 }
 
 fn cond_holds(env: &CpuState, cond: u32) -> bool {
-    let n = env.word(state::NF) == 1;
-    let z = env.word(state::ZF) == 1;
-    let c = env.word(state::CF) == 1;
-    let v = env.word(state::VF) == 1;
-    let r = match cond >> 1 {
-        0 => z,
-        1 => c,
-        2 => n,
-        3 => v,
-        4 => c && !z,
-        5 => n == v,
-        6 => n == v && !z,
-        _ => true,
-    };
-    if cond & 1 == 1 && cond != 15 { !r } else { r }
-}
-
-fn set_nzcv(env: &mut CpuState, nzcv: u32) {
-    for (bit, off) in [
-        (3, state::NF),
-        (2, state::ZF),
-        (1, state::CF),
-        (0, state::VF),
-    ] {
-        env.set_word(off, u64::from((nzcv >> bit) & 1));
-    }
+    crate::lift::cond_of_nzcv(cond, state::nzcv(env) >> 28)
 }
 
 /// A general register as (negative, magnitude) for SCVTF (`signed`) or UCVTF.
@@ -241,7 +216,7 @@ fn exec_in(env: &mut CpuState, c: &mut Fpc, insn: u32) -> bool {
                 lane_bits(env, rm, dbl)
             };
             let o = fpcore::compare(c, a, b, es, f(insn, 4, 4) == 1);
-            set_nzcv(env, cmp_nzcv(o));
+            state::set_fcmp_nzcv(env, cmp_nzcv(o));
             true
         }
         x if x & 0b111 == 0b100 && f(insn, 9, 5) == 0 => {
@@ -278,9 +253,9 @@ fn exec_in(env: &mut CpuState, c: &mut Fpc, insn: u32) -> bool {
             if cond_holds(env, cond) {
                 let (a, b) = (lane_bits(env, rn, dbl), lane_bits(env, rm, dbl));
                 let o = fpcore::compare(c, a, b, es, f(insn, 4, 4) == 1);
-                set_nzcv(env, cmp_nzcv(o));
+                state::set_fcmp_nzcv(env, cmp_nzcv(o));
             } else {
-                set_nzcv(env, f(insn, 3, 0));
+                state::set_nzcv(env, u64::from(f(insn, 3, 0)) << 28);
             }
             true
         }

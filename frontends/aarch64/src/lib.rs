@@ -3,8 +3,9 @@
 //! xlat's AArch64 guest (A64, EL0): instructions are fetched and lifted into an
 //! [`xlat_ir::Unit`] by a decoder that follows the Arm ARM's encoding index ([`lift`]'s groups:
 //! data processing immediate and register, branches and system, loads and stores). The flags
-//! live in four words (N, Z, C, V as 0/1), so a condition is one or two compares. The layout of
-//! the state is in [`state`].
+//! are lazy: a flag-setting instruction leaves its operands and kind, and NZCV is computed only
+//! where it is read (a condition right after a compare is one compare of its operands). The
+//! layout of the state is in [`state`].
 //!
 //! ```
 //! use xlat_frontend_aarch64::{state, Aarch64};
@@ -130,16 +131,10 @@ impl Frontend for Aarch64 {
     }
 
     fn init_user_state(&self, env: &mut CpuState) {
-        for off in [
-            state::NF,
-            state::ZF,
-            state::CF,
-            state::VF,
-            state::FPCR,
-            state::FPSR,
-        ] {
+        for off in [state::FPCR, state::FPSR] {
             env.set_word(off, 0);
         }
+        state::set_nzcv(env, 0);
         env.set_word(state::EXCL_ADDR, state::EXCL_NONE);
     }
 
@@ -156,10 +151,9 @@ impl Frontend for Aarch64 {
             .collect();
         v.push(("sp", state::SP));
         v.extend([
-            ("n", state::NF),
-            ("z", state::ZF),
-            ("c", state::CF),
-            ("v", state::VF),
+            ("nzcv_k", state::FK),
+            ("nzcv_a", state::FA),
+            ("nzcv_b", state::FB),
             ("fpcr", state::FPCR),
             ("fpsr", state::FPSR),
         ]);

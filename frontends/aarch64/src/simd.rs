@@ -1093,8 +1093,8 @@ pub static SIMD: xlat_ir::Helper = xlat_ir::Helper {
 
 /// The state words an instruction that touches no general register can use: V0-V31, FPCR,
 /// FPSR and NZCV (FCMP, FCCMP, FCSEL).
-pub(crate) static V_WORDS: [u32; 70] = {
-    let mut w = [0u32; 70];
+pub(crate) static V_WORDS: [u32; 69] = {
+    let mut w = [0u32; 69];
     let mut i = 0;
     while i < 32 {
         w[2 * i] = state::v(i as u8);
@@ -1103,10 +1103,9 @@ pub(crate) static V_WORDS: [u32; 70] = {
     }
     w[64] = state::FPCR;
     w[65] = state::FPSR;
-    w[66] = state::NF;
-    w[67] = state::ZF;
-    w[68] = state::CF;
-    w[69] = state::VF;
+    w[66] = state::FK;
+    w[67] = state::FA;
+    w[68] = state::FB;
     w
 };
 

@@ -118,14 +118,13 @@ const FPSIMD_SIZE: u32 = 16 + 32 * 16;
 pub struct Frame {
     x: Vec<u32>,
     sp: u32,
-    nzcv: [u32; 4],
     v: Vec<(u32, u32)>,
     fpsr: u32,
     fpcr: u32,
 }
 
 impl Frame {
-    /// Finds x0-x30, sp, the flags n z c v, v0-v31 (low and `_hi` words), fpsr and fpcr among
+    /// Finds x0-x30, sp, v0-v31 (low and `_hi` words), fpsr and fpcr among
     /// the frontend's named registers.
     pub fn from_named(named: &[(&'static str, u32)]) -> Option<Frame> {
         let get = |n: &str| named.iter().find(|(k, _)| *k == n).map(|(_, o)| *o);
@@ -138,7 +137,6 @@ impl Frame {
         Some(Frame {
             x,
             sp: get("sp")?,
-            nzcv: [get("n")?, get("z")?, get("c")?, get("v")?],
             v,
             fpsr: get("fpsr")?,
             fpcr: get("fpcr")?,
@@ -167,11 +165,7 @@ impl SignalFrame for Frame {
         }
         put(MC_SP, &env.word(self.sp).to_le_bytes());
         put(MC_PC, &env.pc.to_le_bytes());
-        let pstate = self
-            .nzcv
-            .iter()
-            .enumerate()
-            .fold(0u64, |p, (i, o)| p | (env.word(*o) & 1) << (31 - i));
+        let pstate = u64::from(xlat_frontend_aarch64::state::nzcv(env));
         put(MC_PSTATE, &pstate.to_le_bytes());
         put(MC_RESERVED, &FPSIMD_MAGIC.to_le_bytes());
         put(MC_RESERVED + 4, &FPSIMD_SIZE.to_le_bytes());
@@ -220,10 +214,7 @@ impl SignalFrame for Frame {
         }
         env.set_word(self.sp, w(MC_SP));
         env.pc = w(MC_PC);
-        let pstate = w(MC_PSTATE);
-        for (i, o) in self.nzcv.iter().enumerate() {
-            env.set_word(*o, (pstate >> (31 - i)) & 1);
-        }
+        xlat_frontend_aarch64::state::set_nzcv(env, w(MC_PSTATE));
         // The records: fpsimd_context wherever it is (a handler may have rearranged them).
         let mut at = MC_RESERVED;
         while at + 8 <= MC_RESERVED + RESERVED_SIZE {

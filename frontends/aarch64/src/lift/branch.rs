@@ -167,20 +167,7 @@ fn system(cx: &mut LiftCx) -> bool {
     let k = cx.f(19, 5);
     if insn & 0xfff0_0000 == 0xd530_0000 {
         let v = match k {
-            NZCV => {
-                let mut acc = cx.b.konst(Ty::I64, 0);
-                for (sh, off) in [
-                    (31, state::NF),
-                    (30, state::ZF),
-                    (29, state::CF),
-                    (28, state::VF),
-                ] {
-                    let f = cx.b.get_reg(Ty::I64, off);
-                    let f = cx.b.binop_imm(Opcode::Shl, f, sh);
-                    acc = cx.b.binop(Opcode::Or, acc, f);
-                }
-                acc
-            }
+            NZCV => cx.nzcv_packed(),
             FPCR => cx.b.get_reg(Ty::I64, state::FPCR),
             FPSR => cx.b.get_reg(Ty::I64, state::FPSR),
             TPIDR_EL0 => cx.b.get_reg(Ty::I64, state::TPIDR),
@@ -202,16 +189,8 @@ fn system(cx: &mut LiftCx) -> bool {
         let v = cx.get_x(rt, true);
         match k {
             NZCV => {
-                for (sh, off) in [
-                    (31, state::NF),
-                    (30, state::ZF),
-                    (29, state::CF),
-                    (28, state::VF),
-                ] {
-                    let f = cx.b.binop_imm(Opcode::Shr, v, sh);
-                    let f = cx.b.binop_imm(Opcode::And, f, 1);
-                    cx.b.set_reg(off, f);
-                }
+                let p = cx.b.binop_imm(Opcode::And, v, 0xf000_0000);
+                cx.set_flags(super::Flags::Packed(p));
             }
             // Writable FPCR bits: AHP, DN, FZ, RMode and the AArch32 Stride and Len (kept for
             // context switches, ignored in AArch64); no trapped exceptions, and no FZ16, AH,

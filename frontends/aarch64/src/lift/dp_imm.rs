@@ -52,8 +52,7 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
             let op = [Opcode::And, Opcode::Or, Opcode::Xor, Opcode::And][opc as usize];
             let res = cx.b.binop_imm(op, a, imm);
             if opc == 3 {
-                cx.set_nz(res, sf);
-                super::dp_reg::clear_cv(cx);
+                cx.set_logic_flags(res, sf);
                 cx.set_x(rd, res, sf);
             } else {
                 cx.set_xsp(rd, res, sf);

@@ -1,7 +1,7 @@
 //! Data processing (register): logical and add/sub with shifted or extended operands, adc/sbc,
 //! conditional compare and select, 1-, 2- and 3-source operations.
 
-use super::LiftCx;
+use super::{Flags, LiftCx};
 use crate::state;
 use xlat_ir::{Cond, Opcode, Temp, Ty};
 
@@ -29,13 +29,6 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
         0b1000..=0b1111 if cx.f(30, 29) == 0 => three_source(cx, sf, rd, rn, rm),
         _ => false,
     }
-}
-
-/// Clears C and V (logical operations with flags).
-pub(super) fn clear_cv(cx: &mut LiftCx) {
-    let z = cx.b.konst(Ty::I64, 0);
-    cx.b.set_reg(state::CF, z);
-    cx.b.set_reg(state::VF, z);
 }
 
 /// `Rm` shifted by `shift` (LSL, LSR, ASR, ROR) by `amount` within the datasize.
@@ -80,8 +73,7 @@ fn logical(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {
     };
     let res = cx.b.binop(op, a, b);
     if opc == 3 {
-        cx.set_nz(res, sf);
-        clear_cv(cx);
+        cx.set_logic_flags(res, sf);
     }
     cx.set_x(rd, res, sf);
     true
@@ -154,14 +146,14 @@ fn adc(cx: &mut LiftCx, sf: bool, rd: u32, rn: u32, rm: u32) -> bool {
     } else {
         b
     };
-    let c = cx.b.get_reg(Ty::I64, state::CF);
+    let c = cx.carry();
     let res = cx.add_with_carry(a, b, c, sf, flags);
     cx.set_x(rd, res, sf);
     true
 }
 
 /// CCMN/CCMP (register or immediate): flags of the compare if the condition holds, else #nzcv
-/// (branch-free: each flag is a select; a condition read next comes from the operands).
+/// (branch-free: the flag words are selects; a condition read next comes from the operands).
 fn ccmp(cx: &mut LiftCx, sf: bool, rn: u32) -> bool {
     let sub = cx.f(30, 30) == 1;
     let cond = cx.f(15, 12);
@@ -173,44 +165,25 @@ fn ccmp(cx: &mut LiftCx, sf: bool, rn: u32) -> bool {
     } else {
         cx.get_x(cx.f(20, 16), sf)
     };
-    let op = if sub { Opcode::Sub } else { Opcode::Add };
-    let res = cx.b.binop(op, a, b);
-    let flags = cx.add_sub_nzcv(a, b, res, sub, sf);
+    // The flag words: the compare's kind and operands where the condition holds, else #nzcv
+    // (K_NZCV with the bits in FA; FB is then ignored).
+    let kind = if sub { state::K_SUB } else { state::K_ADD } | if sf { 0 } else { state::K_W32 };
     let zero = cx.b.konst(Ty::I64, 0);
-    for (k, (bit, off)) in [
-        (3, state::NF),
-        (2, state::ZF),
-        (1, state::CF),
-        (0, state::VF),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let want = u64::from((nzcv >> bit) & 1);
-        // A compare flag that is a constant equal to #nzcv's (C/V of a compare with #0) needs
-        // no select.
-        let same =
-            cx.b.unit()
-                .insts
-                .iter()
-                .rev()
-                .find(|i| i.dst == flags[k])
-                .is_some_and(|i| i.op == Opcode::Const && i.imm == want);
-        let f = if same {
-            flags[k]
-        } else {
-            let t = cx.b.konst(Ty::I64, want);
-            cx.b.select(Cond::Ne, holds, zero, flags[k], t)
-        };
-        cx.b.set_reg(off, f);
-    }
-    if sub {
-        cx.last_cmp = Some((a, b, sf, cx.b.len()));
-        cx.last_ccmp = Some((holds, nzcv));
+    let kk = cx.b.konst(Ty::I64, kind);
+    let kn = cx.b.konst(Ty::I64, state::K_NZCV);
+    let k = cx.b.select(Cond::Ne, holds, zero, kk, kn);
+    let p = cx.b.konst(Ty::I64, u64::from(nzcv) << 28);
+    let fa = cx.b.select(Cond::Ne, holds, zero, a, p);
+    cx.b.set_reg(state::FK, k);
+    cx.b.set_reg(state::FA, fa);
+    cx.b.set_reg(state::FB, b);
+    let f = if sub {
+        Flags::Sub(a, b, sf)
     } else {
-        cx.last_cmp = None;
-        cx.last_ccmp = None;
-    }
+        Flags::Add(a, b, sf)
+    };
+    cx.last_flags = Some((f, cx.b.len()));
+    cx.last_ccmp = Some((holds, nzcv));
     true
 }
 

@@ -130,18 +130,13 @@ fn unless_nan(cx: &mut LiftCx, vals: &[Temp], es: u32, body: impl FnOnce(&mut Li
     cx.b.set_label(l_done);
 }
 
-/// NZCV of an ordered comparison of `a` and `b`, into the flag words.
-fn set_cmp_flags(cx: &mut LiftCx, a: Temp, b: Temp) {
-    for (c, off) in [
-        (FCond::Lt, state::NF),
-        (FCond::Eq, state::ZF),
-        (FCond::Ge, state::CF),
-    ] {
-        let v = cx.b.fsetcond(Ty::I64, c, a, b);
-        cx.b.set_reg(off, v);
-    }
-    let z = cx.b.konst(Ty::I64, 0);
-    cx.b.set_reg(state::VF, z);
+/// The flag words of an ordered comparison of `a` and `b`, as the subtraction `gt - lt` of
+/// two 0/1 values (equal: 0 - 0 gives 0110, less: 0 - 1 gives 1000, greater: 1 - 0 gives
+/// 0010), the form the helper also leaves ([`state::set_fcmp_nzcv`]).
+fn cmp_operands(cx: &mut LiftCx, a: Temp, b: Temp) -> (Temp, Temp) {
+    let gt = cx.b.fsetcond(Ty::I64, FCond::Gt, a, b);
+    let lt = cx.b.fsetcond(Ty::I64, FCond::Lt, a, b);
+    (gt, lt)
 }
 
 /// Lifts `cx.insn` when it is one of the forms above; false leaves it to the helper.
@@ -504,7 +499,19 @@ fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
         } else {
             get_f(cx, rm, es)
         };
-        unless_nan(cx, &[a, b], es, |cx| set_cmp_flags(cx, a, b));
+        unless_nan(cx, &[a, b], es, |cx| {
+            let (x, y) = cmp_operands(cx, a, b);
+            let k = cx.b.konst(Ty::I64, state::K_SUB);
+            cx.b.set_reg(state::FK, k);
+            cx.b.set_reg(state::FA, x);
+            cx.b.set_reg(state::FB, y);
+        });
+        // Either path leaves a 64-bit subtraction in the flag words: a condition read next is
+        // one compare of them.
+        let x = cx.b.get_reg(Ty::I64, state::FA);
+        let y = cx.b.get_reg(Ty::I64, state::FB);
+        cx.last_flags = Some((super::Flags::Sub(x, y, true), cx.b.len()));
+        cx.last_ccmp = None;
         return true;
     }
     if insn & 0xff20_0c00 == 0x1e20_0400 {
@@ -514,17 +521,15 @@ fn scalar(cx: &mut LiftCx, dbl: bool, rd: u32, rn: u32, rm: u32) -> bool {
         let nzcv = cx.f(3, 0);
         unless_nan(cx, &[a, b], es, |cx| {
             let z = cx.b.konst(Ty::I64, 0);
-            for (fc, off, bit) in [
-                (FCond::Lt, state::NF, 3),
-                (FCond::Eq, state::ZF, 2),
-                (FCond::Ge, state::CF, 1),
-                (FCond::Uno, state::VF, 0),
-            ] {
-                let v = cx.b.fsetcond(Ty::I64, fc, a, b);
-                let k = cx.b.konst(Ty::I64, u64::from((nzcv >> bit) & 1));
-                let r = cx.b.select(Cond::Ne, c, z, v, k);
-                cx.b.set_reg(off, r);
-            }
+            let (x, y) = cmp_operands(cx, a, b);
+            let ks = cx.b.konst(Ty::I64, state::K_SUB);
+            let kn = cx.b.konst(Ty::I64, state::K_NZCV);
+            let k = cx.b.select(Cond::Ne, c, z, ks, kn);
+            let p = cx.b.konst(Ty::I64, u64::from(nzcv) << 28);
+            let x = cx.b.select(Cond::Ne, c, z, x, p);
+            cx.b.set_reg(state::FK, k);
+            cx.b.set_reg(state::FA, x);
+            cx.b.set_reg(state::FB, y);
         });
         return true;
     }

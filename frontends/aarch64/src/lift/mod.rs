@@ -26,13 +26,24 @@ pub(crate) struct LiftCx {
     pub pc: u64,
     /// Its encoding.
     pub insn: u32,
-    /// The last flag-setting subtraction (CMP/SUBS/CCMP's compare): its operands, the
-    /// datasize, and where the IR stood after it; a condition read while nothing else has
-    /// touched the flags (or joined control flow) since is computed from the operands.
-    pub last_cmp: Option<(Temp, Temp, bool, usize)>,
-    /// With `last_cmp`, when the last flag writer was a CCMP: its 0/1 condition and #nzcv (the
-    /// flags are the compare's where the condition holds, else #nzcv).
+    /// The last flag writer of the unit and where the IR stood after it; a condition read
+    /// while nothing else has touched the flags (or joined control flow) since is computed
+    /// from its operands.
+    pub last_flags: Option<(Flags, usize)>,
+    /// With `last_flags`, when the last flag writer was a CCMP: its 0/1 condition and #nzcv
+    /// (the flags are the compare's where the condition holds, else #nzcv).
     pub last_ccmp: Option<(Temp, u32)>,
+}
+
+/// A flag-setting operation as the lifter knows it (see [`state::FK`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Flags {
+    /// The flags of `a - b` (`true`: 64 bits; 32-bit operands zero-extended).
+    Sub(Temp, Temp, bool),
+    /// The flags of `a + b`.
+    Add(Temp, Temp, bool),
+    /// NZCV in bits 31..28 of the temp, the other bits zero.
+    Packed(Temp),
 }
 
 impl LiftCx {
@@ -97,45 +108,61 @@ impl LiftCx {
         self.b.raise(ILLEGAL_INSTRUCTION, self.pc, Some(bits));
     }
 
-    /// Sets N and Z from a result (`sf` selects the 64- or 32-bit sign bit).
-    pub fn set_nz(&mut self, res: Temp, sf: bool) {
-        let sh = if sf { 63 } else { 31 };
-        let n = self.b.binop_imm(Opcode::Shr, res, sh);
-        let n = self.b.binop_imm(Opcode::And, n, 1);
-        self.b.set_reg(state::NF, n);
+    /// Records the flags of a logical operation with flags (ANDS, BICS, TST): N and Z from
+    /// `res`, C and V clear (held as `res + 0`).
+    pub fn set_logic_flags(&mut self, res: Temp, sf: bool) {
         let r = if sf {
             res
         } else {
             self.b.unop(Opcode::Zext32, res)
         };
         let zero = self.b.konst(Ty::I64, 0);
-        let z = self.b.setcond(Cond::Eq, r, zero);
-        self.b.set_reg(state::ZF, z);
+        self.set_flags(Flags::Add(r, zero, sf));
+    }
+
+    /// Writes the flag words for `f` (nothing is computed: the words hold the operation) and
+    /// remembers `f` for conditions read later in the unit.
+    pub fn set_flags(&mut self, f: Flags) {
+        match f {
+            Flags::Sub(a, b, sf) | Flags::Add(a, b, sf) => {
+                let kind = if matches!(f, Flags::Sub(..)) {
+                    state::K_SUB
+                } else {
+                    state::K_ADD
+                };
+                let k = self
+                    .b
+                    .konst(Ty::I64, kind | if sf { 0 } else { state::K_W32 });
+                self.b.set_reg(state::FK, k);
+                self.b.set_reg(state::FA, a);
+                self.b.set_reg(state::FB, b);
+            }
+            Flags::Packed(p) => {
+                let k = self.b.konst(Ty::I64, state::K_NZCV);
+                self.b.set_reg(state::FK, k);
+                self.b.set_reg(state::FA, p);
+            }
+        }
+        self.last_flags = Some((f, self.b.len()));
+        self.last_ccmp = None;
     }
 
     /// `a + b` or `a - b` (operands zero-extended to the datasize; for 32 bits the result's
-    /// upper half is left for [`Self::set_x`] to clear), with the flags when `flags`: the same
-    /// NZCV as [`Self::add_with_carry`] with a constant carry-in, in fewer operations (C of a
-    /// subtraction is `a >= b`, Z of a compare is `a == b`).
+    /// upper half is left for [`Self::set_x`] to clear), recording the flags when `flags`.
     pub fn add_sub(&mut self, a: Temp, b: Temp, sub: bool, sf: bool, flags: bool) -> Temp {
         let op = if sub { Opcode::Sub } else { Opcode::Add };
         let res = self.b.binop(op, a, b);
-        if !flags {
-            return res;
-        }
-        let [n, z, c, v] = self.add_sub_nzcv(a, b, res, sub, sf);
-        self.b.set_reg(state::NF, n);
-        self.b.set_reg(state::ZF, z);
-        self.b.set_reg(state::CF, c);
-        self.b.set_reg(state::VF, v);
-        if sub {
-            self.last_cmp = Some((a, b, sf, self.b.len()));
-            self.last_ccmp = None;
+        if flags {
+            self.set_flags(if sub {
+                Flags::Sub(a, b, sf)
+            } else {
+                Flags::Add(a, b, sf)
+            });
         }
         res
     }
 
-    /// N, Z, C, V (each 0 or 1) of `res = a + b` or `a - b`, as [`Self::add_sub`] sets them.
+    /// N, Z, C, V (each 0 or 1) of `res = a + b` or `a - b`.
     pub fn add_sub_nzcv(&mut self, a: Temp, b: Temp, res: Temp, sub: bool, sf: bool) -> [Temp; 4] {
         let top = if sf { 63 } else { 31 };
         let bz = self
@@ -147,8 +174,8 @@ impl LiftCx {
             .find(|i| i.dst == b)
             .is_some_and(|i| i.op == Opcode::Const && i.imm == 0);
         if bz {
-            // Compare with zero (cmp/cmn #0, subs/adds #0): C is 1 for a subtraction and 0
-            // for an addition, V is 0.
+            // Compare with zero (cmp/cmn #0, subs/adds #0, logical results): C is 1 for a
+            // subtraction and 0 for an addition, V is 0.
             let n = self.b.binop_imm(Opcode::Shr, a, top);
             let n = if sf {
                 n
@@ -201,26 +228,126 @@ impl LiftCx {
         [n, z, c, ov]
     }
 
-    /// The condition `cond` straight from the operands of the last compare, when it is the
-    /// last flag writer on this path: nothing after it wrote a flag, called a helper, or
-    /// placed a label (a join), and its operands were not reassigned.
-    fn cond_from_cmp(&mut self, cond: u32) -> Option<Temp> {
-        let (a, b, sf, at) = self.last_cmp?;
-        let ccmp = self.last_ccmp;
-        let held = ccmp.map_or(Temp::NONE, |(h, _)| h);
-        let flags = [state::NF, state::ZF, state::CF, state::VF];
+    /// The last flag writer of this unit when it still describes the flags: nothing after it
+    /// wrote a flag word, called a helper, or placed a label (a join), and the temps it
+    /// names were not reassigned.
+    fn known_flags(&mut self) -> Option<Flags> {
+        let (f, at) = self.last_flags?;
+        let (a, b) = match f {
+            Flags::Sub(a, b, _) | Flags::Add(a, b, _) => (a, b),
+            Flags::Packed(p) => (p, p),
+        };
+        let held = self.last_ccmp.map_or(Temp::NONE, |(h, _)| h);
+        let words = [state::FK, state::FA, state::FB];
         let insts = &self.b.unit().insts;
         if at > insts.len()
             || insts[at..].iter().any(|i| {
                 matches!(i.op, Opcode::Label | Opcode::Call)
-                    || (i.op == Opcode::SetReg && flags.contains(&(i.imm as u32)))
+                    || (i.op == Opcode::SetReg && words.contains(&(i.imm as u32)))
                     || (i.dst != Temp::NONE && (i.dst == a || i.dst == b || i.dst == held))
             })
         {
-            self.last_cmp = None;
+            self.last_flags = None;
             self.last_ccmp = None;
             return None;
         }
+        Some(f)
+    }
+
+    /// N, Z, C, V (each 0 or 1) of a known flag writer.
+    fn flags_of(&mut self, f: Flags) -> [Temp; 4] {
+        match f {
+            Flags::Sub(a, b, sf) | Flags::Add(a, b, sf) => {
+                let sub = matches!(f, Flags::Sub(..));
+                let op = if sub { Opcode::Sub } else { Opcode::Add };
+                let res = self.b.binop(op, a, b);
+                self.add_sub_nzcv(a, b, res, sub, sf)
+            }
+            Flags::Packed(p) => [31, 30, 29, 28].map(|sh| {
+                let t = self.b.binop_imm(Opcode::Shr, p, sh);
+                self.b.binop_imm(Opcode::And, t, 1)
+            }),
+        }
+    }
+
+    /// N, Z, C, V (each 0 or 1) from the flag words of the state, whatever their kind.
+    fn flags_from_state(&mut self) -> [Temp; 4] {
+        let k = self.b.get_reg(Ty::I64, state::FK);
+        let fa = self.b.get_reg(Ty::I64, state::FA);
+        let fb = self.b.get_reg(Ty::I64, state::FB);
+        let zero = self.b.konst(Ty::I64, 0);
+        // 32-bit operations: the low halves, moved to the top, give the same flags in 64 bits.
+        let w = self.b.binop_imm(Opcode::And, k, state::K_W32);
+        let sh = self.b.binop_imm(Opcode::Shl, w, 3);
+        let a = self.b.binop(Opcode::Shl, fa, sh);
+        let b = self.b.binop(Opcode::Shl, fb, sh);
+        let add = self.b.binop_imm(Opcode::And, k, state::K_ADD);
+        let sum = self.b.binop(Opcode::Add, a, b);
+        let dif = self.b.binop(Opcode::Sub, a, b);
+        let res = self.b.select(Cond::Ne, add, zero, sum, dif);
+        let n = self.b.binop_imm(Opcode::Shr, res, 63);
+        let z = self.b.setcond(Cond::Eq, res, zero);
+        let c_add = self.b.setcond(Cond::Ltu, sum, a);
+        let c_sub = self.b.setcond(Cond::Geu, a, b);
+        let c = self.b.select(Cond::Ne, add, zero, c_add, c_sub);
+        let x1 = self.b.binop(Opcode::Xor, a, res);
+        let x_add = self.b.binop(Opcode::XorN, a, b);
+        let x_sub = self.b.binop(Opcode::Xor, a, b);
+        let x2 = self.b.select(Cond::Ne, add, zero, x_add, x_sub);
+        let v = self.b.binop(Opcode::And, x1, x2);
+        let v = self.b.binop_imm(Opcode::Shr, v, 63);
+        let mut out = [n, z, c, v];
+        for (f, sh) in out.iter_mut().zip([31, 30, 29, 28]) {
+            let p = self.b.binop_imm(Opcode::Shr, fa, sh);
+            let p = self.b.binop_imm(Opcode::And, p, 1);
+            *f = self.b.select(Cond::Eq, k, zero, p, *f);
+        }
+        out
+    }
+
+    /// N, Z, C, V (each 0 or 1) as they stand.
+    pub fn nzcv(&mut self) -> [Temp; 4] {
+        let Some(f) = self.known_flags() else {
+            return self.flags_from_state();
+        };
+        let fl = self.flags_of(f);
+        match self.last_ccmp {
+            // After a CCMP: the compare's flag where its condition held, else #nzcv's.
+            Some((held, nzcv)) => {
+                let zero = self.b.konst(Ty::I64, 0);
+                let mut out = fl;
+                for (k, t) in out.iter_mut().enumerate() {
+                    let want = u64::from((nzcv >> (3 - k)) & 1);
+                    let c = self.b.konst(Ty::I64, want);
+                    *t = self.b.select(Cond::Ne, held, zero, *t, c);
+                }
+                out
+            }
+            None => fl,
+        }
+    }
+
+    /// NZCV packed in bits 31..28 (as `MRS NZCV` reads it).
+    pub fn nzcv_packed(&mut self) -> Temp {
+        let fl = self.nzcv();
+        let mut acc = self.b.konst(Ty::I64, 0);
+        for (f, sh) in fl.into_iter().zip([31, 30, 29, 28]) {
+            let t = self.b.binop_imm(Opcode::Shl, f, sh);
+            acc = self.b.binop(Opcode::Or, acc, t);
+        }
+        acc
+    }
+
+    /// The C flag (0 or 1).
+    pub fn carry(&mut self) -> Temp {
+        self.nzcv()[2]
+    }
+
+    /// The condition `cond` straight from the operands of the last flag writer when it is a
+    /// compare (or a logical operation, a compare of its result with 0).
+    fn cond_from_cmp(&mut self, cond: u32) -> Option<Temp> {
+        let f = self.known_flags()?;
+        let ccmp = self.last_ccmp;
         if let Some((held, nzcv)) = ccmp {
             // The compare's condition where the CCMP's held, else the constant from #nzcv.
             if cond >= 14 || (4..8).contains(&cond) {
@@ -234,6 +361,37 @@ impl LiftCx {
             let zero = self.b.konst(Ty::I64, 0);
             return Some(self.b.select(Cond::Ne, held, zero, t, k));
         }
+        let (a, b, sf) = match f {
+            Flags::Sub(a, b, sf) => (a, b, sf),
+            Flags::Add(a, b, sf) => {
+                // res + 0 (logical operations, adds/cmn #0): N and Z from the value, C = V = 0,
+                // so the signed conditions are a signed compare with 0.
+                let bz = self
+                    .b
+                    .unit()
+                    .insts
+                    .iter()
+                    .rev()
+                    .find(|i| i.dst == b)
+                    .is_some_and(|i| i.op == Opcode::Const && i.imm == 0);
+                if !bz {
+                    return None;
+                }
+                let c = match cond {
+                    0 => Cond::Eq,
+                    1 => Cond::Ne,
+                    10..=13 => [Cond::Ge, Cond::Lt, Cond::Gt, Cond::Le][cond as usize - 10],
+                    _ => return None,
+                };
+                let x = if sf || cond < 2 {
+                    a
+                } else {
+                    self.b.unop(Opcode::Sext32, a)
+                };
+                return Some(self.b.setcond(c, x, b));
+            }
+            Flags::Packed(_) => return None,
+        };
         let signed = |cx: &mut LiftCx| {
             if sf {
                 (a, b)
@@ -259,63 +417,72 @@ impl LiftCx {
     }
 
     /// `AddWithCarry(a, b, cin)` (operands zero-extended for 32 bits): the result, and the
-    /// flags when `flags`.
+    /// flags when `flags` (packed: a carry chain is rarely branched on).
     pub fn add_with_carry(&mut self, a: Temp, b: Temp, cin: Temp, sf: bool, flags: bool) -> Temp {
         let s = self.b.binop(Opcode::Add, a, b);
         let res = self.b.binop(Opcode::Add, s, cin);
         if !flags {
             return res;
         }
-        self.set_nz(res, sf);
+        let sh = if sf { 63 } else { 31 };
+        let n = self.b.binop_imm(Opcode::Shr, res, sh);
+        let n = self.b.binop_imm(Opcode::And, n, 1);
+        let r = if sf {
+            res
+        } else {
+            self.b.unop(Opcode::Zext32, res)
+        };
+        let zero = self.b.konst(Ty::I64, 0);
+        let z = self.b.setcond(Cond::Eq, r, zero);
         let c = if sf {
             let lt = self.b.setcond(Cond::Ltu, res, a);
             let eq = self.b.setcond(Cond::Eq, res, a);
             let eqc = self.b.binop(Opcode::And, eq, cin);
             self.b.binop(Opcode::Or, lt, eqc)
         } else {
-            self.b.binop_imm(Opcode::Shr, res, 32)
+            let c = self.b.binop_imm(Opcode::Shr, res, 32);
+            self.b.binop_imm(Opcode::And, c, 1)
         };
-        self.b.set_reg(state::CF, c);
         let x1 = self.b.binop(Opcode::Xor, a, res);
         let x2 = self.b.binop(Opcode::Xor, b, res);
         let ov = self.b.binop(Opcode::And, x1, x2);
-        let ov = self.b.binop_imm(Opcode::Shr, ov, if sf { 63 } else { 31 });
+        let ov = self.b.binop_imm(Opcode::Shr, ov, sh);
         let ov = self.b.binop_imm(Opcode::And, ov, 1);
-        self.b.set_reg(state::VF, ov);
+        let mut p = self.b.binop_imm(Opcode::Shl, n, 31);
+        for (f, s) in [(z, 30), (c, 29), (ov, 28)] {
+            let t = self.b.binop_imm(Opcode::Shl, f, s);
+            p = self.b.binop(Opcode::Or, p, t);
+        }
+        self.set_flags(Flags::Packed(p));
         res
     }
 
     /// A 0/1 temp: whether condition `cond` (bits 3:0 of a B.cond/CSEL) holds.
     pub fn cond_holds(&mut self, cond: u32) -> Temp {
+        if cond >= 14 {
+            return self.b.konst(Ty::I64, 1);
+        }
         if let Some(t) = self.cond_from_cmp(cond) {
             return t;
         }
-        let one = self.b.konst(Ty::I64, 1);
+        let [n, z, c, v] = self.nzcv();
         let base = match cond >> 1 {
-            0 => self.b.get_reg(Ty::I64, state::ZF),
-            1 => self.b.get_reg(Ty::I64, state::CF),
-            2 => self.b.get_reg(Ty::I64, state::NF),
-            3 => self.b.get_reg(Ty::I64, state::VF),
-            4 => {
-                let c = self.b.get_reg(Ty::I64, state::CF);
-                let z = self.b.get_reg(Ty::I64, state::ZF);
-                self.b.binop(Opcode::AndN, c, z)
-            }
-            5 | 6 => {
-                let n = self.b.get_reg(Ty::I64, state::NF);
-                let v = self.b.get_reg(Ty::I64, state::VF);
+            0 => z,
+            1 => c,
+            2 => n,
+            3 => v,
+            4 => self.b.binop(Opcode::AndN, c, z),
+            _ => {
                 let ge = self.b.setcond(Cond::Eq, n, v);
                 if cond >> 1 == 5 {
                     ge
                 } else {
-                    let z = self.b.get_reg(Ty::I64, state::ZF);
                     self.b.binop(Opcode::AndN, ge, z)
                 }
             }
-            _ => return one,
         };
         if cond & 1 == 1 {
-            self.b.binop(Opcode::Xor, base, one)
+            self.b.binop_imm(Opcode::Xor, base, 1)
         } else {
             base
         }
@@ -391,7 +558,7 @@ pub(crate) fn translate_observed(
         b: Builder::new(pc),
         pc,
         insn: 0,
-        last_cmp: None,
+        last_flags: None,
         last_ccmp: None,
     };
     let max = max_insns.max(1);
@@ -411,7 +578,7 @@ pub(crate) fn translate_observed(
         cx.b.insn_start(cur);
         n += 1;
         if observed(cur, 4) {
-            cx.last_cmp = None;
+            cx.last_flags = None;
             cx.last_ccmp = None;
         }
         match fetched {

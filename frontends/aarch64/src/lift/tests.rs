@@ -123,9 +123,7 @@ fn x(env: &CpuState, i: u8) -> u64 {
 }
 
 fn nzcv(env: &CpuState) -> u8 {
-    [state::NF, state::ZF, state::CF, state::VF]
-        .iter()
-        .fold(0, |a, o| (a << 1) | env.word(*o) as u8)
+    (state::nzcv(env) >> 28) as u8
 }
 
 #[test]
