@@ -1,8 +1,9 @@
 //! AArch64 conditions read straight after a compare (the lifter computes them from the
 //! compare's operands instead of NZCV): test-suites/guest/aarch64/a64int_conds.c runs 64- and
 //! 32-bit CMP (register, immediate, #0), CMN and SUBS followed by CSET, B.cond, CSEL and CCMP on
-//! every condition over edge-value pairs; output must match qemu-aarch64 under xlat's JIT and
-//! interpreter.
+//! every condition over edge-value pairs, and the same flags read in the next block (the lazy
+//! NZCV words: CSET, ADC, MRS after CMP/CMN/TST/ADDS/CCMP/ADCS/SBCS/MSR/FCMP/FCCMP); output must
+//! match qemu-aarch64 under xlat's JIT and interpreter.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_test_suites::user::{Reference, assert_same_as, compile};
