@@ -222,6 +222,55 @@ fn interpreter_accesses_and_atomics() {
     );
 }
 
+#[test]
+fn cas128_swaps_both_halves_atomically() {
+    let a = space();
+    let p = a.mmap(0, 0x2000, RW, ANON, Backing::Anon).unwrap();
+    let m = MemOp::le(8, false);
+    a.store(p + 16, m, 1).unwrap();
+    a.store(p + 24, m, 2).unwrap();
+    assert_eq!(a.atomic_cas128(p + 16, m, [1, 3], [7, 8]), Ok([1, 2]));
+    assert_eq!(a.atomic_cas128(p + 16, m, [0, 2], [7, 8]), Ok([1, 2]));
+    assert_eq!((a.load(p + 16, m), a.load(p + 24, m)), (Ok(1), Ok(2)));
+    assert_eq!(a.atomic_cas128(p + 16, m, [1, 2], [7, 8]), Ok([1, 2]));
+    assert_eq!((a.load(p + 16, m), a.load(p + 24, m)), (Ok(7), Ok(8)));
+    // A read-only or unmapped page faults before anything changes.
+    a.mprotect(p + 0x1000, 0x1000, PROT_READ).unwrap();
+    assert!(a.atomic_cas128(p + 0x1000, m, [0, 0], [1, 1]).is_err());
+    assert_eq!(a.load(p + 0x1000, m), Ok(0));
+    a.munmap(p + 0x1000, 0x1000).unwrap();
+    assert!(a.atomic_cas128(p + 0x1000, m, [0, 0], [1, 1]).is_err());
+    // Two threads add 1 to a 128-bit counter whose low half carries into the high one: no
+    // increment is lost, no torn value seen (the default by 8-byte halves loses some).
+    let start = u64::MAX - 20_000;
+    a.store(p, m, start).unwrap();
+    a.store(p + 8, m, 0).unwrap();
+    let n = 50_000u64;
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut cur = [start, 0];
+                for _ in 0..n {
+                    loop {
+                        let next = [
+                            cur[0].wrapping_add(1),
+                            cur[1] + u64::from(cur[0] == u64::MAX),
+                        ];
+                        let old = a.atomic_cas128(p, m, cur, next).unwrap();
+                        if old == cur {
+                            cur = next;
+                            break;
+                        }
+                        cur = old;
+                    }
+                }
+            });
+        }
+    });
+    let total = (u128::from(a.load(p + 8, m).unwrap()) << 64) | u128::from(a.load(p, m).unwrap());
+    assert_eq!(total, u128::from(start) + u128::from(2 * n));
+}
+
 use crate::MemFault;
 
 /// Host-level probes that cannot crash: the kernel reports EFAULT instead of faulting.
