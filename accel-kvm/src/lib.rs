@@ -527,6 +527,9 @@ fn vcpu_loop(
             }
             Ok(VcpuExit::InternalError) => {
                 exits.other.fetch_add(1, Ordering::Relaxed);
+                if emulate_failed(&mut vcpu, id, opts) {
+                    continue;
+                }
                 break End::Internal;
             }
             Ok(VcpuExit::SystemEvent(t, _)) => {
@@ -616,6 +619,156 @@ fn vcpu_loop(
         eprintln!("kvm: {who} stops at {}", rip(&vcpu));
     }
     r
+}
+
+/// The instruction bytes of an emulation failure (KVM_INTERNAL_ERROR_EMULATION with
+/// KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES), if the exit has them.
+fn failed_insn(vcpu: &mut VcpuFd) -> Option<Vec<u8>> {
+    let kr = vcpu.get_kvm_run();
+    // SAFETY: after a KVM_EXIT_INTERNAL_ERROR exit, the kernel filled the `internal` member
+    // of the exit union (suberror, ndata, data).
+    let (sub, data) = unsafe {
+        let i = &kr.__bindgen_anon_1.internal;
+        (i.suberror, i.data[..(i.ndata as usize).min(16)].to_vec())
+    };
+    // data[0] = flags, then insn_size (one byte) and the instruction's bytes
+    if sub != 1 || data.len() < 2 || data[0] & 1 == 0 {
+        return None;
+    }
+    let b: Vec<u8> = data[1..data.len().min(3)]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let n = usize::from(b[0]).min(b.len() - 1);
+    Some(b[1..=n].to_vec())
+}
+
+/// Carries out, in user space, an instruction a software-assisted KVM's ring-0 emulator
+/// failed on, when it is one xlat knows: `int3` (Linux's boot-time int3 self-test) is
+/// delivered as the #BP trap it is (RIP after the instruction). True when the vCPU can go on.
+fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
+    let Some(insn) = failed_insn(vcpu) else {
+        return false;
+    };
+    if let Some(done) = popcnt(vcpu, &insn) {
+        if opts.trace_int && !POPCNT_SEEN.swap(true, Ordering::Relaxed) {
+            eprintln!("kvm: vCPU {id}: popcnt the emulator failed on, done by xlat (noted once)");
+        }
+        return done;
+    }
+    if let [0x0f, 0x01, op @ (0xca | 0xcb), ..] = insn[..] {
+        // clac / stac (SMAP, which this KVM cannot hide): clear / set RFLAGS.AC
+        let Ok(mut regs) = vcpu.get_regs() else {
+            return false;
+        };
+        if op == 0xca {
+            regs.rflags &= !(1 << 18);
+        } else {
+            regs.rflags |= 1 << 18;
+        }
+        regs.rip += 3;
+        if opts.trace_int && !CLAC_SEEN.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "kvm: vCPU {id}: clac/stac the emulator failed on, done by xlat (noted once)"
+            );
+        }
+        return vcpu.set_regs(&regs).is_ok();
+    }
+    if insn.first() != Some(&0xcc) {
+        return false;
+    }
+    let (Ok(mut regs), Ok(mut ev)) = (vcpu.get_regs(), vcpu.get_vcpu_events()) else {
+        return false;
+    };
+    if ev.exception.injected != 0 || ev.exception.pending != 0 {
+        return false;
+    }
+    if opts.trace_int {
+        eprintln!(
+            "kvm: vCPU {id}: int3 at rip={:#x} the emulator failed on, delivered as #BP",
+            regs.rip
+        );
+    }
+    regs.rip += 1;
+    ev.exception.injected = 1;
+    ev.exception.nr = 3;
+    ev.exception.has_error_code = 0;
+    ev.flags = 0;
+    vcpu.set_regs(&regs).is_ok() && vcpu.set_vcpu_events(&ev).is_ok()
+}
+
+static POPCNT_SEEN: AtomicBool = AtomicBool::new(false);
+static CLAC_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// The general register `n` (0 = RAX ... 15 = R15, the encoding's order) of `r`.
+fn gpr(r: &mut kvm_bindings::kvm_regs, n: u8) -> &mut u64 {
+    match n & 15 {
+        0 => &mut r.rax,
+        1 => &mut r.rcx,
+        2 => &mut r.rdx,
+        3 => &mut r.rbx,
+        4 => &mut r.rsp,
+        5 => &mut r.rbp,
+        6 => &mut r.rsi,
+        7 => &mut r.rdi,
+        8 => &mut r.r8,
+        9 => &mut r.r9,
+        10 => &mut r.r10,
+        11 => &mut r.r11,
+        12 => &mut r.r12,
+        13 => &mut r.r13,
+        14 => &mut r.r14,
+        _ => &mut r.r15,
+    }
+}
+
+/// `popcnt reg, reg` (F3 [66] [REX] 0F B8 /r, register source): Linux's hweight helpers
+/// run it in ring 0 when CPUID has POPCNT, which this KVM cannot hide. `None` when `insn` is
+/// no such instruction; else whether the registers were updated.
+fn popcnt(vcpu: &VcpuFd, insn: &[u8]) -> Option<bool> {
+    let mut i = 0;
+    let (mut rep, mut osize16, mut rex) = (false, false, 0u8);
+    while let Some(&b) = insn.get(i) {
+        match b {
+            0xf3 => rep = true,
+            0x66 => osize16 = true,
+            0x40..=0x4f => {
+                rex = b;
+                i += 1;
+                break;
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    let rest = insn.get(i..)?;
+    if !rep || rest.len() < 3 || rest[0] != 0x0f || rest[1] != 0xb8 || rest[2] >> 6 != 3 {
+        return None;
+    }
+    let modrm = rest[2];
+    let dst = ((modrm >> 3) & 7) | ((rex & 4) << 1);
+    let src = (modrm & 7) | ((rex & 1) << 3);
+    let len = (i + 3) as u64;
+    let Ok(mut regs) = vcpu.get_regs() else {
+        return Some(false);
+    };
+    let v = *gpr(&mut regs, src);
+    let (v, mask) = if rex & 8 != 0 {
+        (v, u64::MAX)
+    } else if osize16 {
+        (v & 0xffff, 0xffff)
+    } else {
+        (v & 0xffff_ffff, u64::MAX) // a 32-bit result zero-extends
+    };
+    let d = gpr(&mut regs, dst);
+    *d = (*d & !mask) | u64::from(v.count_ones());
+    // OF SF ZF AF CF PF cleared, ZF = (source == 0)
+    regs.rflags &= !0x8d5;
+    if v == 0 {
+        regs.rflags |= 0x40;
+    }
+    regs.rip += len;
+    Some(vcpu.set_regs(&regs).is_ok())
 }
 
 /// A vCPU that sleeps in HLT with interrupts disabled can never wake (no NMIs are sent).

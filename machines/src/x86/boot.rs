@@ -384,6 +384,8 @@ fn write_zero_page(
     zp[0x211] |= 0x80; // loadflags: CAN_USE_HEAP
     zp[0x224..0x226].copy_from_slice(&0xfe00u16.to_le_bytes()); // heap_end_ptr
     zp[0x228..0x22c].copy_from_slice(&(CMDLINE as u32).to_le_bytes());
+    // acpi_rsdp_addr (boot protocol 2.14; older kernels scan the BIOS area)
+    zp[0x70..0x78].copy_from_slice(&super::acpi::RSDP_ADDR.to_le_bytes());
     zp[0x238..0x23c].copy_from_slice(&(cmdline.len() as u32).to_le_bytes());
     if let Some((addr, len)) = initrd {
         let max = u64::from(u32_at(&zp, 0x22c));
@@ -419,6 +421,7 @@ fn write_start_info(ram: &GuestRam, mem: u64, initrd: Option<(u64, u64)>) -> Res
         cmdline_paddr: CMDLINE,
         memmap_paddr: memmap,
         memmap_entries: map.len() as u32,
+        rsdp_paddr: super::acpi::RSDP_ADDR,
         ..Default::default()
     };
     let err = |_| "PVH start info does not fit in RAM".to_string();

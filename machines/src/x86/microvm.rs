@@ -1,6 +1,8 @@
 //! The x86-64 `microvm` board (the model of QEMU's microvm): RAM at 0, a 16550 UART on ports
 //! 0x3f8 (IRQ 4), an i8042 for reset, the debug exit port 0x501, virtio-mmio devices at
-//! 0xfeb0_0000 announced on the kernel command line. The interrupt controller belongs to the
+//! 0xfeb0_0000 announced on the kernel command line and in the DSDT; ACPI tables (a
+//! hardware-reduced platform whose sleep control register powers off, [`acpi`]) and an MP
+//! table (for `acpi=off`). The interrupt controller belongs to the
 //! accelerator ([`IrqChip`]: KVM's in-kernel PIC/IOAPIC, or the JIT's own model).
 
 use std::io::Write;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use xlat_softmmu::system::testdev::Shutdown;
 use xlat_softmmu::system::{Bus, IrqLine};
 
+use super::acpi;
 use super::boot::{self, BootState};
 use super::ports::{DebugExit, I8042, PortBus, Sink};
 use crate::devices::serial::Serial;
@@ -207,6 +210,11 @@ impl Microvm {
         ports.add(0x60, 5, Arc::new(I8042::new(stop.clone())))?;
         ports.add(DEBUG_EXIT, 2, Arc::new(DebugExit::new(stop.clone())))?;
         ports.add(0x80, 1, Arc::new(Sink))?;
+        ports.add(
+            acpi::SLEEP_CONTROL,
+            3,
+            Arc::new(acpi::SleepControl::new(stop.clone())),
+        )?;
 
         let ram = Arc::new(bus.ram().clone());
         let mut backends: Vec<Box<dyn VirtioBackend>> = Vec::new();
@@ -223,9 +231,15 @@ impl Microvm {
             ));
         }
         let mut cmdline = cfg.cmdline.clone();
+        let mut windows = Vec::new();
         for (n, b) in backends.into_iter().enumerate() {
             let base = VIRTIO_BASE + n as u64 * VIRTIO_SIZE;
             let irq = VIRTIO_IRQS[n];
+            windows.push(acpi::VirtioWindow {
+                base,
+                size: VIRTIO_SIZE,
+                irq,
+            });
             let dev = VirtioMmio::new(b, ram.clone(), line(irq));
             bus.add_mmio(base, VIRTIO_SIZE, Arc::new(dev))
                 .map_err(|e| e.to_string())?;
@@ -250,6 +264,7 @@ impl Microvm {
             &cmdline,
         )?;
         super::mptable::write(bus.ram(), cfg.smp, &VIRTIO_IRQS)?;
+        acpi::write(bus.ram(), cfg.smp, &windows)?;
         Ok(Microvm {
             bus: Arc::new(bus),
             ports: Arc::new(ports),

@@ -3,6 +3,7 @@
 //! Accelerators (accel-kvm, the JIT) run its vCPUs over `Microvm::bus` (RAM at 0 and MMIO),
 //! `Microvm::ports` and an [`microvm::IrqChip`] of their own.
 
+pub mod acpi;
 pub mod boot;
 pub mod microvm;
 pub mod mptable;
