@@ -241,7 +241,7 @@ typedef enum XlatErr {
    */
   XLAT_ERR_ALIGN,
   /**
-   * Address out of the guest address space (guest addresses are below 2^39).
+   * Address out of the guest address space (the last page below 2^64 cannot be mapped).
    */
   XLAT_ERR_RANGE,
   /**

@@ -37,7 +37,7 @@ pub enum XlatErr {
     XlatErrReg,
     /// Address or size not page-aligned.
     XlatErrAlign,
-    /// Address out of the guest address space (guest addresses are below 2^39).
+    /// Address out of the guest address space (the last page below 2^64 cannot be mapped).
     XlatErrRange,
     /// Memory already mapped.
     XlatErrMapExists,
@@ -281,7 +281,9 @@ pub extern "C" fn xlat_strerror(err: XlatErr) -> *const c_char {
         XlatErrArch => c"no such architecture or mode",
         XlatErrReg => c"no such register",
         XlatErrAlign => c"address or size not page-aligned",
-        XlatErrRange => c"address out of the guest address space (guest addresses are below 2^39)",
+        XlatErrRange => {
+            c"address out of the guest address space (the last page below 2^64 cannot be mapped)"
+        }
         XlatErrMapExists => c"memory already mapped",
         XlatErrUnmapped => c"memory not mapped",
         XlatErrNomem => c"out of memory",

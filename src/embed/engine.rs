@@ -15,8 +15,11 @@ use super::hooks::{
     Callback, EXC_LOAD_FAULT, EXC_RESYNC, EXC_STOP, EXC_STORE_FAULT, FAULT_SIZE, Hook, HookId,
     HookTable, HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
 };
-use super::mem::{EmbedMem, MmioRead, MmioWrite, Special, SpecialKind};
+use super::mem::{EmbedMem, HIGH, MmioRead, MmioWrite, Owned, Special, SpecialKind};
 use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, X86Reg, sig};
+
+/// A run of one kind of memory: `(address, length, host pointer of a host region)`.
+type Piece = (u64, usize, Option<*mut u8>);
 
 /// Stop requests, shared with [`StopHandle`]s.
 #[derive(Debug, Default)]
@@ -291,89 +294,240 @@ impl Core {
     }
 
     pub fn mem_map(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
-        check_range(addr, size)?;
+        let end = check_range(addr, size)?;
         self.map_gen.fetch_add(1, Ordering::Relaxed);
-        if self.mem.special_overlaps(addr, addr + size) {
+        if self.mem.special_overlaps(addr, end) {
             return Err(Error::MapExists);
         }
-        self.mem
-            .space
-            .mmap(
-                addr,
-                size,
-                perms.0,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                Backing::Anon,
-            )
-            .map_err(map_err)?;
+        // RAM at or above 2^39 is engine-owned host memory reached through the helpers.
+        let high = if end > HIGH {
+            let h = addr.max(HIGH);
+            Some((h, Owned::new(end - h).ok_or(Error::NoMemory)?))
+        } else {
+            None
+        };
+        if addr < HIGH {
+            self.mem
+                .space
+                .mmap(
+                    addr,
+                    end.min(HIGH) - addr,
+                    perms.0,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                    Backing::Anon,
+                )
+                .map_err(map_err)?;
+        }
+        if let Some((h, owned)) = high {
+            self.push_special(Special {
+                start: h,
+                end,
+                kind: SpecialKind::Host {
+                    ptr: owned.ptr(),
+                    perms,
+                    owned: Some(owned),
+                },
+            });
+        }
         self.invalidate(addr, size);
         Ok(())
     }
 
-    pub fn mem_unmap(&self, addr: u64, size: u64) -> Result<(), Error> {
-        check_range(addr, size)?;
-        self.map_gen.fetch_add(1, Ordering::Relaxed);
+    fn push_special(&self, r: Special) {
+        self.mem
+            .special
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(r));
+        self.set_special();
+    }
+
+    /// Applies `f` to the parts of the special regions inside `[addr, end)`, splitting host
+    /// regions at `addr` and `end` (`f` gets a piece and returns its replacement, or `None`
+    /// to drop it). MMIO regions are handled only when wholly inside. Whether any was.
+    fn carve_special(&self, addr: u64, end: u64, f: impl Fn(&Special) -> Option<Special>) -> bool {
         let mut special = self.mem.special.write().unwrap_or_else(|e| e.into_inner());
-        let before = special.len();
-        special.retain(|r| !(r.start >= addr && r.end <= addr + size));
-        let removed = special.len() != before;
+        let mut out = Vec::with_capacity(special.len());
+        let mut any = false;
+        for r in special.drain(..) {
+            if r.end <= addr || end <= r.start {
+                out.push(r);
+                continue;
+            }
+            let (a, b) = (r.start.max(addr), r.end.min(end));
+            if (a, b) == (r.start, r.end) {
+                any = true;
+                out.extend(f(&r).map(Arc::new));
+                continue;
+            }
+            let (Some(mid), left, right) = (
+                r.piece(a, b, None),
+                r.piece(r.start, a, None),
+                r.piece(b, r.end, None),
+            ) else {
+                out.push(r); // part of an MMIO region: left as is
+                continue;
+            };
+            any = true;
+            if a > r.start {
+                out.extend(left.map(Arc::new));
+            }
+            out.extend(f(&mid).map(Arc::new));
+            if b < r.end {
+                out.extend(right.map(Arc::new));
+            }
+        }
+        *special = out;
         drop(special);
-        if removed {
+        if any {
             self.set_special();
         }
-        if !self.mem.space.vmas().any_mapped(addr, addr + size) && !removed {
+        any
+    }
+
+    pub fn mem_unmap(&self, addr: u64, size: u64) -> Result<(), Error> {
+        let end = check_range(addr, size)?;
+        self.map_gen.fetch_add(1, Ordering::Relaxed);
+        let removed = self.carve_special(addr, end, |_| None);
+        let low = addr < HIGH && self.mem.space.vmas().any_mapped(addr, end.min(HIGH));
+        if !low && !removed {
             return Err(Error::Unmapped);
         }
-        self.mem.space.munmap(addr, size).map_err(map_err)?;
-        self.dirty.forget(addr, addr + size);
+        if low {
+            self.mem
+                .space
+                .munmap(addr, end.min(HIGH) - addr)
+                .map_err(map_err)?;
+            self.dirty.forget(addr, end.min(HIGH));
+        }
         self.invalidate(addr, size);
         Ok(())
     }
 
     pub fn mem_protect(&self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
-        check_range(addr, size)?;
+        let end = check_range(addr, size)?;
         self.map_gen.fetch_add(1, Ordering::Relaxed);
-        self.mem
-            .space
-            .mprotect(addr, size, perms.0)
-            .map_err(|e| match e {
-                xlat_softmmu::user::MapError::NoMemory => Error::Unmapped,
-                e => map_err(e),
-            })?;
-        self.dirty.forget(addr, addr + size);
+        // Every byte must be mapped: RAM below 2^39, host regions, or MMIO (left as is).
+        let covered = {
+            let special = self.mem.special.read().unwrap_or_else(|e| e.into_inner());
+            let vmas = self.mem.space.vmas();
+            let mut a = addr;
+            while a < end {
+                if let Some(r) = special.iter().find(|r| (r.start..r.end).contains(&a)) {
+                    a = r.end;
+                } else if let Some((_, v)) = vmas.find(a).filter(|_| a < HIGH) {
+                    a = v.end;
+                } else {
+                    break;
+                }
+            }
+            a >= end
+        };
+        if !covered {
+            return Err(Error::Unmapped);
+        }
+        self.carve_special(addr, end, |r| r.piece(r.start, r.end, Some(perms)));
+        let vmas_end = end.min(HIGH);
+        if addr < vmas_end && self.mem.space.vmas().any_mapped(addr, vmas_end) {
+            // RAM pieces between special regions: each run of mapped pages on its own.
+            let runs: Vec<(u64, u64)> = self
+                .mem
+                .space
+                .vmas()
+                .iter()
+                .filter(|(s, v)| *s < vmas_end && addr < v.end)
+                .map(|(s, v)| (s.max(addr), v.end.min(vmas_end)))
+                .collect();
+            for (a, b) in runs {
+                self.mem
+                    .space
+                    .mprotect(a, b - a, perms.0)
+                    .map_err(|e| match e {
+                        xlat_softmmu::user::MapError::NoMemory => Error::Unmapped,
+                        e => map_err(e),
+                    })?;
+                self.dirty.forget(a, b);
+            }
+        }
         self.invalidate(addr, size);
         Ok(())
     }
 
     fn add_special(&self, addr: u64, size: u64, kind: SpecialKind) -> Result<(), Error> {
-        check_range(addr, size)?;
+        let end = check_range(addr, size)?;
         self.map_gen.fetch_add(1, Ordering::Relaxed);
-        if self.mem.space.vmas().any_mapped(addr, addr + size)
-            || self.mem.special_overlaps(addr, addr + size)
+        if (addr < HIGH && self.mem.space.vmas().any_mapped(addr, end.min(HIGH)))
+            || self.mem.special_overlaps(addr, end)
         {
             return Err(Error::MapExists);
         }
-        self.mem
-            .special
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::new(Special {
-                start: addr,
-                end: addr + size,
-                kind,
-            }));
-        self.set_special();
+        self.push_special(Special {
+            start: addr,
+            end,
+            kind,
+        });
         self.invalidate(addr, size);
         Ok(())
     }
 
-    pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
-        if let Some(p) = self.mem.special_bytes(addr, buf.len()) {
-            let p = p.map_err(|_| Error::Unmapped)?;
-            // SAFETY: a host region the caller vouched for; the range is inside it.
-            unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
-            return Ok(());
+    /// Splits `[addr, addr + len)` into runs of one kind of memory: `(address, length, host
+    /// pointer)`, the pointer for host regions, none for RAM below 2^39 (MMIO: unmapped).
+    fn pieces(&self, addr: u64, len: usize) -> Result<Vec<Piece>, Error> {
+        let mut out = Vec::new();
+        let mut done = 0usize;
+        while done < len {
+            let a = addr.checked_add(done as u64).ok_or(Error::Unmapped)?;
+            let left = (len - done) as u64;
+            let (n, p) = match self.mem.special_bytes(a, 1) {
+                Some(Ok(p)) => {
+                    let end = mem_regions(self)
+                        .iter()
+                        .find(|r| r.begin <= a && a <= r.end)
+                        .map_or(a + 1, |r| r.end + 1);
+                    ((end - a).min(left), Some(p))
+                }
+                Some(Err(())) => return Err(Error::Unmapped),
+                None if a >= HIGH => return Err(Error::Unmapped),
+                None => {
+                    let next = self
+                        .mem
+                        .special
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .iter()
+                        .filter(|r| r.start > a)
+                        .map(|r| r.start)
+                        .min()
+                        .unwrap_or(HIGH);
+                    ((next.min(HIGH) - a).min(left), None)
+                }
+            };
+            out.push((a, n as usize, p));
+            done += n as usize;
         }
+        Ok(out)
+    }
+
+    pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let pieces = self.pieces(addr, buf.len())?;
+        if pieces.len() == 1 && pieces[0].2.is_none() {
+            return self.mem_read_ram(addr, buf);
+        }
+        let mut off = 0;
+        for (a, n, p) in pieces {
+            let b = &mut buf[off..off + n];
+            match p {
+                // SAFETY: a host region (the caller's, vouched for, or the engine's own); the
+                // piece is inside it.
+                Some(p) => unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n) },
+                None => self.mem_read_ram(a, b)?,
+            }
+            off += n;
+        }
+        Ok(())
+    }
+
+    fn mem_read_ram(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
         let p = self.host_ptr(addr, buf.len() as u64)?;
         // SAFETY: host_ptr checked that the range is mapped in the guest; `mem_read` reads
         // regardless of guest permissions, so unreadable pages are read through /proc-free
@@ -383,13 +537,25 @@ impl Core {
     }
 
     pub fn mem_write(&self, addr: u64, data: &[u8]) -> Result<(), Error> {
-        if let Some(p) = self.mem.special_bytes(addr, data.len()) {
-            let p = p.map_err(|_| Error::Unmapped)?;
-            // SAFETY: a host region the caller vouched for; the range is inside it.
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
-            self.invalidate(addr, data.len() as u64);
-            return Ok(());
+        let pieces = self.pieces(addr, data.len())?;
+        let mut off = 0;
+        for (a, n, p) in pieces {
+            let d = &data[off..off + n];
+            match p {
+                Some(p) => {
+                    // SAFETY: a host region (the caller's, vouched for, or the engine's own);
+                    // the piece is inside it.
+                    unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), p, n) };
+                    self.invalidate(a, n as u64);
+                }
+                None => self.mem_write_ram(a, d)?,
+            }
+            off += n;
         }
+        Ok(())
+    }
+
+    fn mem_write_ram(&self, addr: u64, data: &[u8]) -> Result<(), Error> {
         let space = &self.mem.space;
         let vmas = space.vmas();
         if data.is_empty() {
@@ -491,15 +657,14 @@ impl Core {
     }
 }
 
-fn check_range(addr: u64, size: u64) -> Result<(), Error> {
+/// Checks a range's alignment; its end (exclusive: the last page, below 2^64, cannot be
+/// mapped).
+fn check_range(addr: u64, size: u64) -> Result<u64, Error> {
     let page = xlat_softmmu::user::PAGE_SIZE;
     if size == 0 || !addr.is_multiple_of(page) || !size.is_multiple_of(page) {
         return Err(Error::Alignment);
     }
-    match addr.checked_add(size) {
-        Some(end) if end <= 1 << xlat_softmmu::user::GUEST_BITS => Ok(()),
-        _ => Err(Error::OutOfRange),
-    }
+    addr.checked_add(size).ok_or(Error::OutOfRange)
 }
 
 fn map_err(e: xlat_softmmu::user::MapError) -> Error {
@@ -611,9 +776,10 @@ impl Engine {
         StopHandle(self.core.ctl.clone())
     }
 
-    /// Maps `size` bytes of zeroed memory at `addr` (both page-aligned, 4 KiB) with `perms`.
-    /// Guest addresses are below 2^39 (beyond: [`Error::OutOfRange`], see the module's
-    /// limits). Fails with [`Error::MapExists`] over any mapping.
+    /// Maps `size` bytes of zeroed memory at `addr` (both page-aligned, 4 KiB) with `perms`,
+    /// anywhere but the last page below 2^64 ([`Error::OutOfRange`]); memory at or above 2^39
+    /// is reached through calls (see the module's notes on addresses). Fails with
+    /// [`Error::MapExists`] over any mapping.
     ///
     /// ```
     /// use xlat::embed::{Arch, Engine, Error, Mode, Perm, RiscvReg};
@@ -648,6 +814,7 @@ impl Engine {
             SpecialKind::Host {
                 ptr: ptr as usize,
                 perms,
+                owned: None,
             },
         )
     }
@@ -1273,7 +1440,8 @@ impl Drop for Timer {
 
 /// What kind of fault an access-fault exception at `addr` is.
 fn fault_kind(core: &Core, addr: u64, access: u32) -> MemHookKind {
-    let mapped = core.mem.space.vmas().find(addr).is_some();
+    let mapped =
+        core.mem.is_special(addr) || (addr < HIGH && core.mem.space.vmas().find(addr).is_some());
     match (access, mapped) {
         (0, false) => MemHookKind::READ_UNMAPPED,
         (1, false) => MemHookKind::WRITE_UNMAPPED,

@@ -127,8 +127,8 @@ pub(crate) fn faulting_access(core: &Core, env: &CpuState) -> Option<(MemHookKin
 
 /// The size a fetch fault at `addr` reports for the instruction at `pc`: the instruction's
 /// bytes from `addr` on when its length is known from the bytes before `addr` (riscv: from its
-/// first parcel; aarch64: always 4), else the first fetch the decoder makes there (x86: one
-/// byte; riscv: a 16-bit parcel).
+/// first parcel; aarch64: always 4; x86: from its prefixes, opcode, ModRM and SIB bytes), else
+/// the first fetch the decoder makes there (x86: one byte; riscv: a 16-bit parcel).
 pub(crate) fn fetch_size(core: &Core, pc: u64, addr: u64) -> usize {
     let off = addr.saturating_sub(pc) as usize;
     match core.arch {
@@ -145,6 +145,32 @@ pub(crate) fn fetch_size(core: &Core, pc: u64, addr: u64) -> usize {
                 len.saturating_sub(off).max(1)
             }
         },
-        Arch::X86_64 => 1,
+        Arch::X86_64 => x86_fetch_size(core, pc, off),
     }
+}
+
+/// x86-64: the bytes of the instruction at `pc` from `off` on, when the bytes before `off`
+/// fix its length (the page ends inside a displacement or an immediate); else 1, the byte
+/// the decoder fetches next (an opcode, ModRM or SIB byte).
+fn x86_fetch_size(core: &Core, pc: u64, off: usize) -> usize {
+    use iced_x86::{Decoder, DecoderOptions};
+    let mut bytes = [0u8; 15];
+    if off == 0 || off >= bytes.len() || core.mem_read(pc, &mut bytes[..off]).is_err() {
+        return 1;
+    }
+    // The length is fixed when no value of the first missing byte (the others zero or all
+    // ones) changes it.
+    let mut len = None;
+    for fill in [0u8, 0xff] {
+        bytes[off + 1..].fill(fill);
+        for b in 0..=255u8 {
+            bytes[off] = b;
+            let mut d = Decoder::with_ip(64, &bytes, pc, DecoderOptions::NONE);
+            let i = d.decode();
+            if i.is_invalid() || *len.get_or_insert(i.len()) != i.len() {
+                return 1;
+            }
+        }
+    }
+    len.map_or(1, |l: usize| l.saturating_sub(off).max(1))
 }

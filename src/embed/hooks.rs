@@ -248,13 +248,33 @@ impl HookTable {
     }
 }
 
-/// Bits of the instruction helper's second argument (above the 48-bit pc).
-pub(crate) const INSN_BLOCK: u64 = 1 << 48;
-pub(crate) const INSN_COUNT: u64 = 1 << 49;
-pub(crate) const INSN_UNTIL: u64 = 1 << 50;
-pub(crate) const INSN_CODE: u64 = 1 << 51;
-pub(crate) const INSN_FETCH: u64 = 1 << 52;
-const PC_MASK: u64 = (1 << 48) - 1;
+/// Bits of the instruction helper's second argument (above the instruction's and the
+/// block's sizes).
+pub(crate) const INSN_BLOCK: u64 = 1 << 56;
+pub(crate) const INSN_COUNT: u64 = 1 << 57;
+pub(crate) const INSN_UNTIL: u64 = 1 << 58;
+pub(crate) const INSN_CODE: u64 = 1 << 59;
+pub(crate) const INSN_FETCH: u64 = 1 << 60;
+/// A memop bit free in user mode (between the flags and the MMU index): the pc of a memory
+/// helper's `pc << 16 | memop` argument had its top 16 bits set.
+const PC_HIGH: u64 = 0x80;
+
+/// A memory helper's `pc << 16 | memop` argument (the pc's top 16 bits are all zero or all
+/// one: the canonical addresses of x86-64, aarch64 and riscv64 Sv48).
+fn site_arg(pc: u64, memop: u32) -> u64 {
+    let high = if pc >> 48 == 0xffff { PC_HIGH } else { 0 };
+    pc << 16 | u64::from(memop & 0xff7f) | high
+}
+
+/// The pc of a [`site_arg`].
+fn site_pc(m: u64) -> u64 {
+    let pc = m >> 16;
+    if m & PC_HIGH != 0 {
+        pc | 0xffff << 48
+    } else {
+        pc
+    }
+}
 
 /// Exception codes the embedding raises itself (above every frontend's).
 pub(crate) const EXC_STOP: u32 = 0x7fff_0000;
@@ -371,9 +391,10 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                 pc = i.imm;
                 let f = flags[k];
                 if f != 0 {
-                    let a = u.konst(pc | f);
-                    // the instruction's size, and above it the block's for a block hook
-                    let s = u.konst(size_of(k) | (block_len << 32));
+                    let a = u.konst(pc);
+                    // the instruction's size, above it the block's (for a block hook), and
+                    // the flags
+                    let s = u.konst(size_of(k) | (block_len << 16) | f);
                     let c = u.core(core);
                     u.call(&INSN_HELPER, Temp::NONE, [a, s, c, Temp::NONE]);
                 }
@@ -381,7 +402,7 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
             }
             Opcode::Load if t.mem_slow => {
                 let addr = u.addr(i.src[0], i.imm);
-                let m = u.konst(pc << 16 | u64::from(i.aux & 0xffff));
+                let m = u.konst(site_arg(pc, i.aux & 0xffff));
                 let c = u.core(core);
                 if i.ty == Ty::I64 {
                     u.call(&LOAD_HELPER, i.dst, [addr, m, c, Temp::NONE]);
@@ -410,7 +431,7 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                     );
                     v
                 };
-                let m = u.konst(pc << 16 | u64::from(i.aux & 0xffff));
+                let m = u.konst(site_arg(pc, i.aux & 0xffff));
                 let c = u.core(core);
                 u.call(&STORE_HELPER, Temp::NONE, [addr, val, m, c]);
             }
@@ -567,7 +588,7 @@ extern "C" fn helper_cpuid(env: &mut CpuState, pc: u64, core: u64, _: u64, _: u6
     0
 }
 
-/// Before an instrumented instruction: `(pc | INSN_* flags, size, core)`.
+/// Before an instrumented instruction: `(pc, size | block size << 16 | INSN_* flags, core)`.
 pub(crate) static INSN_HELPER: Helper = Helper {
     name: "embed_insn",
     func: helper_insn,
@@ -645,7 +666,7 @@ extern "C" fn helper_cas(env: &mut CpuState, addr: u64, exp: u64, new: u64, core
 /// hooks) if the memory changed meanwhile.
 fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
     let (pc, m) = core.site();
-    let mem = MemOp::from_u32(m as u32 & 0xffff);
+    let mem = MemOp::from_u32(m as u32 & 0xff7f);
     let op = m >> 16;
     let size = mem.bytes() as usize;
     let ty = if size == 8 { Ty::I64 } else { Ty::I32 };
@@ -730,27 +751,27 @@ fn core_ref<'a>(core: u64) -> &'a Core {
 
 extern "C" fn helper_insn(env: &mut CpuState, a: u64, size: u64, core: u64, _: u64) -> u64 {
     let core = core_ref(core);
-    let pc = a & PC_MASK;
+    let (pc, f) = (a, size);
     if core.take_skip(pc) {
         return 0;
     }
-    if a & INSN_COUNT != 0 && !core.count_insn() {
+    if f & INSN_COUNT != 0 && !core.count_insn() {
         env.exc_pending = EXC_STOP + 1;
         return 0;
     }
-    if a & INSN_UNTIL != 0 && core.until.load(Ordering::Relaxed) == pc {
+    if f & INSN_UNTIL != 0 && core.until.load(Ordering::Relaxed) == pc {
         env.exc_pending = EXC_STOP + 1;
         return 0;
     }
-    let (size, block_len) = (size & 0xffff_ffff, size >> 32);
+    let (size, block_len) = (size & 0xffff, (size >> 16) & 0xffff_ffff);
     let mut v = Vcpu::new(env, core, pc);
-    if a & INSN_BLOCK != 0 {
+    if f & INSN_BLOCK != 0 {
         core.call_code_hooks(&mut v, Tag::Block, pc, block_len as u32);
     }
-    if a & INSN_FETCH != 0 {
+    if f & INSN_FETCH != 0 {
         core.call_mem_hooks(&mut v, MemHookKind::FETCH, pc, size as usize, 0);
     }
-    if a & INSN_CODE != 0 {
+    if f & INSN_CODE != 0 {
         core.call_code_hooks(&mut v, Tag::Code, pc, size as u32);
     }
     let redirect = v.redirect;
@@ -791,8 +812,8 @@ fn sign_extend(v: u64, m: MemOp) -> u64 {
 
 extern "C" fn helper_load(env: &mut CpuState, addr: u64, m: u64, core: u64, _: u64) -> u64 {
     let core = core_ref(core);
-    let mem = MemOp::from_u32(m as u32 & 0xffff);
-    let pc = m >> 16;
+    let mem = MemOp::from_u32(m as u32 & 0xff7f);
+    let pc = site_pc(m);
     let size = mem.bytes() as usize;
     let hooked = core.mem_hooks.load(Ordering::Relaxed);
     let mut redirect = None;
@@ -823,8 +844,8 @@ extern "C" fn helper_load(env: &mut CpuState, addr: u64, m: u64, core: u64, _: u
 
 extern "C" fn helper_store(env: &mut CpuState, addr: u64, val: u64, m: u64, core: u64) -> u64 {
     let core = core_ref(core);
-    let mem = MemOp::from_u32(m as u32 & 0xffff);
-    let pc = m >> 16;
+    let mem = MemOp::from_u32(m as u32 & 0xff7f);
+    let pc = site_pc(m);
     let hooked = core.mem_hooks.load(Ordering::Relaxed);
     let mut redirect = None;
     if hooked & MemHookKind::WRITE.0 != 0 {

@@ -21,8 +21,82 @@ pub(crate) enum SpecialKind {
         read: Option<Mutex<MmioRead>>,
         write: Option<Mutex<MmioWrite>>,
     },
-    /// Caller-owned host memory at this address.
-    Host { ptr: usize, perms: Perm },
+    /// Host memory at this address: the caller's (`owned` none) or, for RAM mapped at or
+    /// above 2^39, the engine's own.
+    Host {
+        ptr: usize,
+        perms: Perm,
+        owned: Option<Arc<Owned>>,
+    },
+}
+
+/// Guest addresses from here on are not in the flat reservation: RAM mapped there is a host
+/// region that only the memory helpers reach.
+pub(crate) const HIGH: u64 = 1 << xlat_softmmu::user::GUEST_BITS;
+
+/// Zeroed host memory the engine allocated for RAM at or above [`HIGH`]; unmapped when the
+/// last region piece using it goes.
+#[derive(Debug)]
+pub(crate) struct Owned {
+    ptr: usize,
+    len: usize,
+}
+
+impl Owned {
+    pub fn new(len: u64) -> Option<Arc<Owned>> {
+        let len = usize::try_from(len).ok()?;
+        // SAFETY: a fresh private anonymous mapping at a kernel-chosen address.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        (p != libc::MAP_FAILED).then(|| {
+            Arc::new(Owned {
+                ptr: p as usize,
+                len,
+            })
+        })
+    }
+
+    pub fn ptr(&self) -> usize {
+        self.ptr
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping; no region piece refers to it any more (this is the last
+        // reference), and guest code reaches it only through those pieces.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+impl Special {
+    /// The piece `[start, end)` of this region (a host region; inside it).
+    pub fn piece(&self, start: u64, end: u64, perms: Option<Perm>) -> Option<Special> {
+        match &self.kind {
+            SpecialKind::Host {
+                ptr,
+                perms: p,
+                owned,
+            } => Some(Special {
+                start,
+                end,
+                kind: SpecialKind::Host {
+                    ptr: ptr + (start - self.start) as usize,
+                    perms: perms.unwrap_or(*p),
+                    owned: owned.clone(),
+                },
+            }),
+            SpecialKind::Mmio { .. } => None,
+        }
+    }
 }
 
 pub(crate) struct Special {
@@ -101,7 +175,7 @@ impl EmbedMem {
                     Ok(0)
                 }
             },
-            SpecialKind::Host { ptr, perms } => {
+            SpecialKind::Host { ptr, perms, .. } => {
                 let need = if store.is_some() {
                     Perm::WRITE
                 } else {
@@ -142,8 +216,90 @@ impl EmbedMem {
     }
 }
 
+/// The fault of an access at or above [`HIGH`] that no region holds (the flat reservation
+/// would reach its alias below 2^39).
+fn high_fault(addr: u64, mem: MemOp, store: bool) -> Result<(), MemFault> {
+    if addr.saturating_add(u64::from(mem.bytes())) > HIGH {
+        return Err(MemFault {
+            code: if store {
+                EXC_STORE_FAULT
+            } else {
+                EXC_LOAD_FAULT
+            },
+            addr,
+        });
+    }
+    Ok(())
+}
+
+impl EmbedMem {
+    /// Whether an access of `size` bytes at `addr` spans two kinds of memory (a host or MMIO
+    /// region and what lies next to it, or RAM below 2^39 and what lies above).
+    fn crosses(&self, addr: u64, size: u64) -> bool {
+        let last = addr.saturating_add(size - 1);
+        let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+        match s.iter().find(|r| (r.start..r.end).contains(&addr)) {
+            Some(r) => last >= r.end,
+            None => {
+                (addr < HIGH && last >= HIGH) || s.iter().any(|r| (r.start..r.end).contains(&last))
+            }
+        }
+    }
+
+    /// A load that [`Self::crosses`]: byte by byte (little-endian), faulting at `addr`.
+    fn split_load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
+        let mut v = 0u64;
+        for k in 0..u64::from(mem.bytes()) {
+            let b = self
+                .load(addr.wrapping_add(k), MemOp::le(1, false))
+                .map_err(|f| MemFault { addr, ..f })?;
+            v |= b << (8 * k);
+        }
+        Ok(if mem.big_endian {
+            v.swap_bytes() >> (64 - mem.bytes() * 8)
+        } else {
+            v
+        })
+    }
+
+    /// A store that [`Self::crosses`]: every byte checked writable first, then byte by byte.
+    fn split_store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
+        let n = u64::from(mem.bytes());
+        let v = if mem.big_endian {
+            val.swap_bytes() >> (64 - n * 8)
+        } else {
+            val
+        };
+        let fault = MemFault {
+            code: EXC_STORE_FAULT,
+            addr,
+        };
+        for k in 0..n {
+            let a = addr.wrapping_add(k);
+            let ok = match self.find(a) {
+                Some(r) => match r.kind {
+                    SpecialKind::Host { perms, .. } => perms.contains(Perm::WRITE),
+                    SpecialKind::Mmio { .. } => true,
+                },
+                None => a < HIGH && self.space.vmas().covered(a, a + 1, Perm::WRITE.0),
+            };
+            if !ok {
+                return Err(fault);
+            }
+        }
+        for k in 0..n {
+            self.store(addr.wrapping_add(k), MemOp::le(1, false), v >> (8 * k))
+                .map_err(|_| fault)?;
+        }
+        Ok(())
+    }
+}
+
 impl GuestMem for EmbedMem {
     fn load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
+        if mem.bytes() > 1 && self.crosses(addr, u64::from(mem.bytes())) {
+            return self.split_load(addr, mem);
+        }
         if let Some(r) = self.find(addr) {
             let v = self.special_access(&r, addr, mem, None)?;
             return Ok(if mem.big_endian {
@@ -152,9 +308,13 @@ impl GuestMem for EmbedMem {
                 v
             });
         }
+        high_fault(addr, mem, false)?;
         self.space.load(addr, mem)
     }
     fn store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
+        if mem.bytes() > 1 && self.crosses(addr, u64::from(mem.bytes())) {
+            return self.split_store(addr, mem, val);
+        }
         if let Some(r) = self.find(addr) {
             let bits = mem.bytes() * 8;
             let v = if mem.big_endian {
@@ -164,6 +324,7 @@ impl GuestMem for EmbedMem {
             };
             return self.special_access(&r, addr, mem, Some(v)).map(|_| ());
         }
+        high_fault(addr, mem, true)?;
         self.space.store(addr, mem, val)
     }
     // Atomics on MMIO and host regions are a load then a store (MMIO: a read callback, then
@@ -175,6 +336,7 @@ impl GuestMem for EmbedMem {
             self.store(addr, mem, xlat_ir::interp::atomic_apply(op, ty, old, val))?;
             return Ok(old);
         }
+        high_fault(addr, mem, true)?;
         self.space.atomic_rmw(addr, mem, op, val)
     }
     fn atomic_cas(&self, addr: u64, mem: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
@@ -185,6 +347,7 @@ impl GuestMem for EmbedMem {
             }
             return Ok(old);
         }
+        high_fault(addr, mem, true)?;
         self.space.atomic_cas(addr, mem, expected, new)
     }
 }
@@ -192,7 +355,7 @@ impl GuestMem for EmbedMem {
 impl CodeFetch for EmbedMem {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         if let Some(r) = self.find(pc) {
-            if let SpecialKind::Host { ptr, perms } = r.kind
+            if let SpecialKind::Host { ptr, perms, .. } = r.kind
                 && perms.contains(Perm::EXEC)
                 && pc + 2 <= r.end
             {
@@ -200,6 +363,9 @@ impl CodeFetch for EmbedMem {
                 // SAFETY: inside the caller's region (checked), valid while mapped.
                 return Some(unsafe { p.read_unaligned() });
             }
+            return None;
+        }
+        if pc.saturating_add(2) > HIGH {
             return None;
         }
         self.space.fetch_u16(pc)

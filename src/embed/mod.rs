@@ -61,13 +61,18 @@
 //! Byte and halfword atomics are a compare-and-swap on their aligned 32-bit word, and the
 //! hooks see that word's access.
 //!
-//! Limits: guest addresses are below 2^39 on every architecture: memory is one flat host
-//! reservation of that size, which compiled code reaches as `base + (address mod 2^39)`.
-//! Mapping at or above 2^39 (x86-64 high-half addresses among them) fails with
-//! [`Error::OutOfRange`]; a guest access up there faults with its own address when nothing is
-//! mapped at its low alias (`address mod 2^39`), and reaches that alias when something is:
-//! keep guest code below 2^39. Pages are 4 KiB; the engine is user-level code only (no
-//! privileged state).
+//! Addresses: the whole 64-bit space but its last page. RAM below 2^39 is one flat host
+//! reservation that compiled code reaches inline as `base + (address mod 2^39)`; RAM mapped
+//! at or above 2^39 (x86-64 high-half shellcode, stacks near the top of a 47- or 48-bit user
+//! half) is host memory of the engine's own that, like caller-owned and MMIO regions, only
+//! the memory helpers reach: while any exists, guest loads and stores are compiled as calls
+//! (slower than inline, exact at every address). An engine with nothing mapped at or above
+//! 2^39 pays nothing for this, and there compiled code does not check the top bits: an
+//! access at or above 2^39 reaches its alias `address mod 2^39` when something is mapped
+//! there (faulting with its own address otherwise). Hooks see the guest's own addresses; pcs
+//! are reported exactly when their top 16 bits are all zero or all one (canonical
+//! addresses). Snapshots copy memory at or above 2^39 (they do not share it copy-on-write).
+//! Pages are 4 KiB; the engine is user-level code only (no privileged state).
 
 mod dirty;
 mod engine;
@@ -156,9 +161,9 @@ pub enum Error {
     /// An address or size is not page-aligned (4 KiB), or the size is 0.
     #[error("address or size not page-aligned")]
     Alignment,
-    /// The range reaches past the guest address space: guest addresses are below 2^39 on
-    /// every architecture (x86-64 high-half addresses included: they cannot be mapped).
-    #[error("address out of the guest address space (guest addresses are below 2^39)")]
+    /// The range wraps past the end of the 64-bit address space (the last page below 2^64
+    /// cannot be mapped).
+    #[error("address out of the guest address space (the last page below 2^64 cannot be mapped)")]
     OutOfRange,
     /// Part of the range is mapped already.
     #[error("memory already mapped")]

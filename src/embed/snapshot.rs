@@ -32,7 +32,8 @@ pub struct Snapshot {
     /// `(start, len, prot, file offset)` of each RAM region.
     regions: Vec<(u64, u64, u32, u64)>,
     /// The bytes of each caller-owned region: `(start, bytes)`.
-    host: Vec<(u64, Vec<u8>)>,
+    /// Host regions' bytes: `(start, bytes, perms of engine-owned RAM)`.
+    host: Vec<(u64, Vec<u8>, Option<super::Perm>)>,
     ctx: Context,
     /// The reservation of the engine it belongs to.
     owner: u64,
@@ -84,10 +85,10 @@ pub(crate) fn take(core: &EngineCore, env: &CpuState) -> Result<Snapshot, Error>
         .unwrap_or_else(|e| e.into_inner())
         .iter()
     {
-        if let SpecialKind::Host { .. } = r.kind {
+        if let SpecialKind::Host { perms, owned, .. } = &r.kind {
             let mut b = vec![0u8; (r.end - r.start) as usize];
             core.mem_read(r.start, &mut b)?;
-            host.push((r.start, b));
+            host.push((r.start, b, owned.as_ref().map(|_| *perms)));
         }
     }
     let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
@@ -163,7 +164,8 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
         let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
         snap.synced.store(gen_, Ordering::Relaxed);
     }
-    for (start, bytes) in &snap.host {
+    restore_owned(core, snap)?;
+    for (start, bytes, _) in &snap.host {
         if let Some(Ok(p)) = core.mem.special_bytes(*start, bytes.len()) {
             // SAFETY: a caller-owned region still mapped at `start`, at least this long.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
@@ -268,4 +270,41 @@ fn same_bytes(core: &EngineCore, snap: &Snapshot, start: u64, len: u64, off: u64
         )
     };
     n == len as isize && now == then
+}
+
+/// Puts the engine-owned RAM (at or above 2^39) back as the snapshot had it: same ranges
+/// and permissions (the bytes are copied after).
+fn restore_owned(core: &EngineCore, snap: &Snapshot) -> Result<(), Error> {
+    let mut now: Vec<(u64, u64, u32)> = core
+        .mem
+        .special
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|r| match &r.kind {
+            SpecialKind::Host {
+                perms,
+                owned: Some(_),
+                ..
+            } => Some((r.start, r.end - r.start, perms.0)),
+            _ => None,
+        })
+        .collect();
+    let mut then: Vec<(u64, u64, u32)> = snap
+        .host
+        .iter()
+        .filter_map(|(s, b, p)| p.map(|p| (*s, b.len() as u64, p.0)))
+        .collect();
+    now.sort_unstable();
+    then.sort_unstable();
+    if now == then {
+        return Ok(());
+    }
+    for (s, l, _) in now {
+        core.mem_unmap(s, l)?;
+    }
+    for (s, l, p) in then {
+        core.mem_map(s, l, super::Perm(p))?;
+    }
+    Ok(())
 }

@@ -231,6 +231,10 @@ fn tool(arch: Arch, t: &str) -> String {
 }
 
 fn assemble(arch: Arch) -> Prog {
+    assemble_src(arch, source(arch))
+}
+
+fn assemble_src(arch: Arch, src: &str) -> Prog {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "xlat-embed-{}-{}",
@@ -239,7 +243,7 @@ fn assemble(arch: Arch) -> Prog {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let (s, o, b) = (dir.join("p.s"), dir.join("p.o"), dir.join("p.bin"));
-    std::fs::write(&s, source(arch)).unwrap();
+    std::fs::write(&s, src).unwrap();
     let run = |c: &mut Command| {
         let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
         assert!(
@@ -271,21 +275,34 @@ struct T {
     e: Engine,
     p: Prog,
     a: Abi,
+    code: u64,
+    stack: u64,
 }
 
 impl T {
     fn new(arch: Arch) -> T {
+        T::new_at(arch, CODE, STACK)
+    }
+
+    /// The programs at `code`, a 64 KiB stack below `stack`.
+    fn new_at(arch: Arch, code: u64, stack: u64) -> T {
         let p = assemble(arch);
         let mut e = Engine::new(arch, Mode::Mode64).unwrap();
-        e.mem_map(CODE, 0x10000, Perm::READ | Perm::EXEC).unwrap();
-        e.mem_write(CODE, &p.code).unwrap();
-        e.mem_map(STACK - 0x10000, 0x10000, Perm::READ | Perm::WRITE)
+        e.mem_map(code, 0x10000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(code, &p.code).unwrap();
+        e.mem_map(stack - 0x10000, 0x10000, Perm::READ | Perm::WRITE)
             .unwrap();
-        T { e, p, a: abi(arch) }
+        T {
+            e,
+            p,
+            a: abi(arch),
+            code,
+            stack,
+        }
     }
 
     fn at(&self, sym: &str) -> u64 {
-        CODE + self.p.syms[sym]
+        self.code + self.p.syms[sym]
     }
 
     /// Calls the function at `sym` with `arg`; returns its result.
@@ -301,21 +318,22 @@ impl T {
         count: u64,
     ) -> Result<u64, Error> {
         let begin = self.at(sym);
+        let stack = self.stack;
         let e = &mut self.e;
         e.reg_write(self.a.ret, 0)?;
         e.reg_write(self.a.arg, arg)?;
         match self.a.arch {
             Arch::Riscv64 => {
                 e.reg_write(RiscvReg::X(1), END)?;
-                e.reg_write(RiscvReg::X(2), STACK)?;
+                e.reg_write(RiscvReg::X(2), stack)?;
             }
             Arch::Aarch64 => {
                 e.reg_write(Arm64Reg::X(30), END)?;
-                e.reg_write(Arm64Reg::Sp, STACK)?;
+                e.reg_write(Arm64Reg::Sp, stack)?;
             }
             Arch::X86_64 => {
-                e.mem_write(STACK - 8, &END.to_le_bytes())?;
-                e.reg_write(X86Reg::Rsp, STACK - 8)?;
+                e.mem_write(stack - 8, &END.to_le_bytes())?;
+                e.reg_write(X86Reg::Rsp, stack - 8)?;
             }
         }
         e.start(begin, END, timeout, count)?;
@@ -727,18 +745,16 @@ fn fault_access_size(arch: Arch) {
 
 #[test]
 fn x86_high_half_addresses() {
-    // Guest addresses are below 2^39: a high-half mapping is refused with a clear error, and
-    // a load from the high half (nothing at its low alias) faults with its own address.
+    // A range across 2^39 maps (RAM below, engine-owned host memory above) and reads and
+    // writes across the boundary; the last page below 2^64 cannot be mapped (its end does
+    // not fit). With nothing mapped above 2^39, a load up there (nothing at its low alias)
+    // faults with its own address, and a start there is a fetch fault.
     let mut t = T::new(Arch::X86_64);
     let high = 0xffff_ffff_8000_0000u64;
-    let err = t.e.mem_map(high, 0x1000, Perm::ALL).unwrap_err();
-    assert_eq!(err, Error::OutOfRange);
-    assert!(err.to_string().contains("2^39"), "{err}");
     assert_eq!(
-        t.e.mem_map((1 << 39) - 0x1000, 0x2000, Perm::ALL),
+        t.e.mem_map(u64::MAX - 0xfff, 0x1000, Perm::ALL),
         Err(Error::OutOfRange)
     );
-    t.e.mem_map((1 << 39) - 0x1000, 0x1000, Perm::ALL).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     t.e.hook_add_mem(
@@ -758,6 +774,65 @@ fn x86_high_half_addresses() {
         t.e.start(high, END, None, 0),
         Err(Error::FetchUnmapped(high))
     );
+    let edge = (1u64 << 39) - 0x1000;
+    t.e.mem_map(edge, 0x2000, Perm::READ | Perm::WRITE).unwrap();
+    let r: Vec<_> = t.e.mem_regions().iter().map(|r| (r.begin, r.end)).collect();
+    assert!(r.contains(&(edge, edge + 0xfff)) && r.contains(&(edge + 0x1000, edge + 0x1fff)));
+    t.e.mem_write(edge + 0xffc, &0x1122_3344_5566_7788u64.to_le_bytes())
+        .unwrap();
+    t.e.reg_write(X86Reg::Rsi, edge + 0xffc).unwrap();
+    assert_eq!(t.call("far", 0).unwrap(), 0x1122_3344_5566_7788);
+    let mut b = [0u8; 8];
+    t.e.mem_read(edge + 0xffc, &mut b).unwrap();
+    assert_eq!(u64::from_le_bytes(b), 0x1122_3344_5566_7788);
+    t.e.mem_unmap(edge, 0x2000).unwrap();
+    assert_eq!(t.e.mem_read(edge + 0x1000, &mut b), Err(Error::Unmapped));
+}
+
+#[test]
+fn x86_straddling_fetch_fault_size() {
+    // An instruction that runs off its page into unmapped memory: the fetch fault is at the
+    // next page, with the instruction's bytes from there on when the bytes before fix its
+    // length (the page ends in a displacement or an immediate), else the one byte the decoder
+    // fetches next (opcode, ModRM, SIB). `fixed` is where each instruction's displacement or
+    // immediate starts.
+    for (insn, fixed) in [
+        ("movabs rax, 0x1122334455667788", 2),
+        ("mov rax, [rax + 0x12345678]", 3),
+        ("add dword ptr [rsp], 0x12345678", 3), // SIB base 5 would add a disp32
+    ] {
+        let p = assemble_src(
+            Arch::X86_64,
+            &format!(".intel_syntax noprefix\n.globl a, b\na: {insn}\nb:\n"),
+        );
+        let len = p.syms["b"] as usize;
+        assert_eq!(p.code.len(), len, "{insn}");
+        for k in 1..len {
+            let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+            e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+            let at = CODE + 0x1000 - k as u64;
+            e.mem_write(at, &p.code[..k]).unwrap();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let s = seen.clone();
+            e.hook_add_mem(
+                MemHookKind::UNMAPPED,
+                1,
+                0,
+                move |_, kind, addr, size, _| {
+                    s.lock().unwrap().push((kind, addr, size));
+                    false
+                },
+            );
+            let next = CODE + 0x1000;
+            assert_eq!(e.start(at, END, None, 0), Err(Error::FetchUnmapped(next)));
+            let want = if k >= fixed { len - k } else { 1 };
+            assert_eq!(
+                *seen.lock().unwrap(),
+                vec![(MemHookKind::FETCH_UNMAPPED, next, want)],
+                "{insn} with {k} bytes mapped"
+            );
+        }
+    }
 }
 
 #[test]
@@ -948,6 +1023,113 @@ fn one_engine_per_thread(arch: Arch) {
     }
 }
 
+/// Code and stack addresses above 2^39 each guest's own programs use: x86-64 kernel-half
+/// shellcode and a stack at the top of the user half, aarch64 and riscv64 (Sv48) near the
+/// top of their 48-bit user halves.
+fn high_layout(arch: Arch) -> (u64, u64) {
+    match arch {
+        Arch::X86_64 => (0xffff_8000_0000_0000, 0x8000_0000_0000),
+        Arch::Aarch64 => (0xffff_0000_0000, 0xffff_ffff_0000),
+        Arch::Riscv64 => (0x7f00_0000_0000, 0x7fff_ffff_f000),
+    }
+}
+
+fn high_addresses(arch: Arch) {
+    // Code and stack mapped above 2^39 run as below it; hooks see the guest's own addresses;
+    // an access to an unmapped address faults even where its alias modulo 2^39 is mapped
+    // (and the other way round); a fault hook maps memory up there on demand; protection,
+    // unmapping and snapshots work on such memory.
+    let (code, stack) = high_layout(arch);
+    let mut t = T::new_at(arch, code, stack);
+    for n in [1u64, 10, 1000] {
+        assert_eq!(t.call("sum", n).unwrap(), n * (n + 1) / 2, "sum({n})");
+    }
+    let blocks = Arc::new(Mutex::new(Vec::new()));
+    let b = blocks.clone();
+    let sum = t.at("sum");
+    let id =
+        t.e.hook_add_block(1, 0, move |_, pc, _| b.lock().unwrap().push(pc));
+    assert_eq!(t.call("sum", 3).unwrap(), 6);
+    let seen = blocks.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&sum), "{seen:x?}");
+    assert!(
+        seen.iter().all(|&pc| pc >= code && pc < code + 0x10000),
+        "{seen:x?}"
+    );
+    t.e.hook_del(id).unwrap();
+
+    // Data: the low alias of `far`'s address is mapped, the address itself is not.
+    let ptr: Reg = match arch {
+        Arch::Riscv64 => RiscvReg::X(11).into(),
+        Arch::Aarch64 => Arm64Reg::X(1).into(),
+        Arch::X86_64 => X86Reg::Rsi.into(),
+    };
+    let alias = (code + 0x20_0000) & ((1 << 39) - 1);
+    t.e.mem_map(alias, 0x1000, Perm::READ | Perm::WRITE)
+        .unwrap();
+    t.e.mem_write(alias, &7u64.to_le_bytes()).unwrap();
+    let far = code + 0x20_0000;
+    t.e.reg_write(ptr, far).unwrap();
+    assert_eq!(t.call("far", 0), Err(Error::ReadUnmapped(far)));
+    t.e.reg_write(ptr, alias).unwrap();
+    assert_eq!(t.call("far", 0).unwrap(), 7);
+    // The low alias of the code (x86: address 0) is not the code.
+    let code_alias = code & ((1 << 39) - 1);
+    t.e.reg_write(ptr, code_alias).unwrap();
+    assert_eq!(t.call("far", 0), Err(Error::ReadUnmapped(code_alias)));
+
+    // Mapped on demand by a fault hook, read through a memory hook.
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let f = faults.clone();
+    t.e.hook_add_mem(
+        MemHookKind::UNMAPPED,
+        1,
+        0,
+        move |v, kind, addr, size, _| {
+            f.lock().unwrap().push((kind, addr, size));
+            v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
+                .unwrap();
+            v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
+            true
+        },
+    );
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let r = reads.clone();
+    t.e.hook_add_mem(MemHookKind::READ_AFTER, 1, 0, move |_, _, addr, size, v| {
+        r.lock().unwrap().push((addr, size, v));
+        true
+    });
+    t.e.reg_write(ptr, far).unwrap();
+    assert_eq!(t.call("far", 0).unwrap(), 1234);
+    assert_eq!(
+        *faults.lock().unwrap(),
+        vec![(MemHookKind::READ_UNMAPPED, far, 8)]
+    );
+    assert!(reads.lock().unwrap().contains(&(far, 8, 1234)));
+
+    // Protection, snapshots and unmapping.
+    let page = far & !0xfff;
+    let snap = t.e.snapshot().unwrap();
+    t.e.mem_write(far, &99u64.to_le_bytes()).unwrap();
+    t.e.mem_protect(page, 0x1000, Perm::NONE).unwrap();
+    t.e.mem_unmap(stack - 0x10000, 0x8000).unwrap();
+    t.e.snapshot_restore(&snap).unwrap();
+    assert_eq!(t.call("far", 0).unwrap(), 1234, "the snapshot's value");
+    assert_eq!(t.call("sum", 100).unwrap(), 5050, "the stack is back");
+    t.e.reg_write(ptr, far).unwrap(); // riscv's sum used it
+    t.e.mem_protect(page, 0x1000, Perm::NONE).unwrap();
+    assert_eq!(t.call("far", 0), Err(Error::ReadProt(far)));
+    t.e.mem_unmap(page, 0x1000).unwrap();
+    assert!(
+        t.e.mem_regions()
+            .iter()
+            .all(|r| r.end < page || r.begin > page)
+    );
+    faults.lock().unwrap().clear();
+    assert_eq!(t.call("far", 0).unwrap(), 1234, "mapped again on demand");
+    assert_eq!(faults.lock().unwrap().len(), 1);
+}
+
 macro_rules! scenarios {
     ($($name:ident),*) => {
         mod riscv64 { $( #[test] fn $name() { super::$name(super::Arch::Riscv64) } )* }
@@ -958,6 +1140,7 @@ macro_rules! scenarios {
 
 scenarios!(
     atomic_memory_hooks,
+    high_addresses,
     fault_access_size,
     emulate_a_function,
     count_blocks,
