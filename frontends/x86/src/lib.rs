@@ -55,6 +55,8 @@ pub const ILLEGAL_INSTRUCTION: u32 = 6;
 pub const GENERAL_PROTECTION: u32 = 13;
 /// #PF: page fault (argument: the address).
 pub const PAGE_FAULT: u32 = 14;
+/// #MF: x87 floating-point error (an unmasked exception pending at a waiting instruction).
+pub const X87_FP_ERROR: u32 = 16;
 
 /// The x86-64 frontend.
 #[derive(Debug)]
@@ -131,7 +133,7 @@ impl Frontend for X86_64 {
             ILLEGAL_INSTRUCTION => TrapClass::IllegalInstruction,
             BREAKPOINT => TrapClass::Breakpoint,
             PAGE_FAULT => TrapClass::AccessFault,
-            DIVIDE_ERROR => TrapClass::Arithmetic,
+            DIVIDE_ERROR | X87_FP_ERROR => TrapClass::Arithmetic,
             _ => TrapClass::Other,
         }
     }

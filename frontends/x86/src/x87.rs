@@ -5,13 +5,20 @@
 //! mode, with the extended exponent range; conversions to and from f32, f64 and integers
 //! round per the control word too. fprem/fprem1/fscale/fxtract/frndint are exact. The
 //! transcendental instructions (f2xm1, fyl2x, fyl2xp1, fpatan, fsin, fcos, fsincos, fptan)
-//! are computed through the host's double-precision libm and widened: about 53 correct bits,
-//! not 64. Exceptions accrue in the status word (IE, DE, ZE, OE, UE, PE); C1 tells a rounding
+//! are computed in software with 128-bit significands and rounded once ([`trans`]; no host
+//! x87 or libm). Exceptions accrue in the status word (IE, DE, ZE, OE, UE, PE); C1 tells a rounding
 //! up. Tags are tracked as one "in use" bit per physical register ([`TAG`]): a write makes a
 //! register valid, a pop or ffree empties it; fxam and ftst see empty registers, fnstenv,
 //! fnsave and fxsave store the tag word computed from them, fldenv, frstor and fxrstor load it.
 //! A push onto a register in use is a stack overflow (IE, SF, C1; the indefinite is pushed).
-//! Other reads of empty registers are not checked (stack underflow is detected by ftst only).
+//! A read of an empty register is a stack underflow (IE, SF, C1 = 0): masked, the destination
+//! gets the indefinite (register, float, integer or BCD); unmasked (IM clear), the instruction
+//! changes nothing else (no result, no pop; [`SUPPRESS`] tells the pops of the same
+//! instruction, [`op::UNDER`] the lifted stores), and the lifter raises
+//! [`X87_FP_ERROR`](crate::X87_FP_ERROR) at the next waiting x87 instruction, as the
+//! hardware raises #MF for any exception flag left unmasked in the status word.
+
+mod trans;
 
 use crate::{flags, state};
 use xlat_ir::abi::{CpuState, reg_offset};
@@ -19,6 +26,10 @@ use xlat_ir::abi::{CpuState, reg_offset};
 /// State word: bit `p` set when x87 physical register `p` is in use (tag not "empty"); zero,
 /// all empty, after fninit and in a fresh state.
 pub const TAG: u32 = reg_offset(86);
+
+/// Bit of the [`TAG`] word: the instruction's operation hit an unmasked stack underflow, so
+/// its pops do nothing. Every operation but [`op::POP`] clears it first.
+pub const SUPPRESS: u64 = 1 << 8;
 
 /// Helper operations: the low byte of the first argument; the rest of it carries
 /// [`arg`] fields.
@@ -64,6 +75,9 @@ pub mod op {
     pub const BLD: u64 = 18;
     /// fbstp: st(0) as packed BCD, `KIND` 0 the low eight bytes (and the flags), 1 the top two.
     pub const BST: u64 = 19;
+    /// Before a store of st(0) to memory: when st(0) is empty and IM is clear, records the
+    /// underflow and returns 1 (the store and its pop must be skipped); else 0.
+    pub const UNDER: u64 = 20;
 }
 
 /// Fields of the helper's first argument.
@@ -141,6 +155,12 @@ impl F80 {
         F80 {
             se: self.se,
             m: self.m | (1 << 62),
+        }
+    }
+    fn one() -> F80 {
+        F80 {
+            se: 0x3fff,
+            m: 1 << 63,
         }
     }
     fn neg(self) -> F80 {
@@ -959,9 +979,36 @@ fn push(env: &mut CpuState, v: F80) {
 }
 
 fn pop(env: &mut CpuState) {
+    if env.word(TAG) & SUPPRESS != 0 {
+        return;
+    }
     free(env, 0);
     let t = (env.word(state::X87_TOP) + 1) & 7;
     env.set_word(state::X87_TOP, t);
+}
+
+/// Stack underflow: IE and SF set, C1 cleared. Returns true when IE is unmasked: the
+/// instruction then changes nothing else ([`SUPPRESS`] set); false when the caller writes
+/// the masked response (the indefinite).
+fn underflow(env: &mut CpuState) -> bool {
+    let s = env.word(state::X87_SW) & !sw::C1;
+    env.set_word(state::X87_SW, s | sw::IE | sw::SF);
+    if env.word(state::X87_CW) & sw::IE == 0 {
+        env.set_word(TAG, env.word(TAG) | SUPPRESS);
+        true
+    } else {
+        false
+    }
+}
+
+/// Whether `fl` holds an unmasked invalid-operation, zero-divide or denormal exception: the
+/// hardware then leaves the destination (and the stack) alone ([`SUPPRESS`] set).
+fn faults(env: &mut CpuState, fl: u64) -> bool {
+    let un = fl & (sw::IE | sw::ZE | sw::DE) & !env.word(state::X87_CW);
+    if un != 0 {
+        env.set_word(TAG, env.word(TAG) | SUPPRESS);
+    }
+    un != 0
 }
 
 /// Accrues exception bits and replaces C1 (and C0/C2/C3 when `cmask` says) in the status word.
@@ -1007,6 +1054,28 @@ fn unary(env: &mut CpuState, k: u64) {
     let cw = env.word(state::X87_CW);
     let a = get(env, 0);
     let all_c = sw::C0 | sw::C2 | sw::C3;
+    let reads1 = matches!(k, 4 | 5 | 6 | 9 | 10 | 11);
+    if k < 16 && (empty(env, 0) || (reads1 && empty(env, 1))) {
+        if matches!(k, 4 | 5) {
+            // fprem/fprem1 clear C2 (C0 and C3 stay).
+            env.set_word(state::X87_SW, env.word(state::X87_SW) & !sw::C2);
+        }
+        if underflow(env) {
+            return;
+        }
+        match k {
+            9..=11 => {
+                pop(env);
+                set(env, 0, INDEFINITE);
+            }
+            7 | 14 | 15 => {
+                set(env, 0, INDEFINITE);
+                push(env, INDEFINITE);
+            }
+            _ => set(env, 0, INDEFINITE),
+        }
+        return;
+    }
     if a.unsupported() && matches!(k, 3 | 7 | 8..=15) {
         status(env, sw::IE, 0);
         set(env, 0, INDEFINITE);
@@ -1033,6 +1102,10 @@ fn unary(env: &mut CpuState, k: u64) {
         }
         2 => {
             let (r, f) = sqrt(a, cw);
+            if faults(env, f) {
+                status(env, f, 0);
+                return;
+            }
             set(env, 0, r);
             status(env, f, 0);
         }
@@ -1173,41 +1246,41 @@ fn unary(env: &mut CpuState, k: u64) {
     }
 }
 
-/// f2xm1, fyl2x, fyl2xp1, fpatan, fsin, fcos, fsincos, fptan through double precision.
+/// f2xm1, fyl2x, fyl2xp1, fpatan, fsin, fcos, fsincos, fptan at extended precision
+/// ([`trans`]). fsin/fcos/fsincos/fptan leave a finite operand of magnitude 2^63 or more
+/// alone and set C2; otherwise they clear C2.
 fn transcendental(env: &mut CpuState, k: u64, a: F80) {
-    let x = to_f64(a);
-    let in_range = a.exp() < 16383 + 63;
+    let rc = cw_rc(env.word(state::X87_CW));
     match k {
-        8 => set(env, 0, from_f64(x.exp2() - 1.0)),
+        8 => {
+            let (r, f) = trans::f2xm1(a, rc);
+            set(env, 0, r);
+            status(env, f, 0);
+        }
         9..=11 => {
-            let y = to_f64(get(env, 1));
-            let r = match k {
-                9 => y * x.log2(),
-                10 => y * x.ln_1p() / std::f64::consts::LN_2,
-                _ => y.atan2(x),
+            let y = get(env, 1);
+            let (r, f) = match k {
+                9 => trans::fyl2x(a, y, rc),
+                10 => trans::fyl2xp1(a, y, rc),
+                _ => trans::fpatan(a, y, rc),
             };
             pop(env);
-            set(env, 0, from_f64(r));
+            set(env, 0, r);
+            status(env, f, 0);
         }
         12..=15 => {
             let s = env.word(state::X87_SW) & !sw::C2;
-            if !in_range && !a.is_nan() {
+            if a.exp() >= 16383 + 63 && a.exp() != 0x7fff {
                 env.set_word(state::X87_SW, s | sw::C2);
                 return;
             }
             env.set_word(state::X87_SW, s);
-            match k {
-                12 => set(env, 0, from_f64(x.sin())),
-                13 => set(env, 0, from_f64(x.cos())),
-                14 => {
-                    set(env, 0, from_f64(x.sin()));
-                    push(env, from_f64(x.cos()));
-                }
-                _ => {
-                    set(env, 0, from_f64(x.tan()));
-                    push(env, CONSTS[0]);
-                }
+            let (r, second, f) = trans::trig(k, a, rc);
+            set(env, 0, r);
+            if let Some(v) = second {
+                push(env, v);
             }
+            status(env, f, 0);
         }
         _ => {}
     }
@@ -1221,6 +1294,10 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
     let kind = (o >> arg::KIND) & 0x3f;
     let cw = env.word(state::X87_CW);
     let all_c = sw::C0 | sw::C2 | sw::C3;
+    if o & 0xff != op::POP && env.word(TAG) & SUPPRESS != 0 {
+        env.set_word(TAG, env.word(TAG) & !SUPPRESS);
+    }
+    let src_empty = |env: &CpuState| fmt == 15 && empty(env, src);
     let operand = |env: &CpuState| -> (F80, u64) {
         if fmt == 15 {
             (get(env, src), 0)
@@ -1233,6 +1310,12 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
             let (v, f) = operand(env);
             status(env, f, 0);
             push(env, v);
+        }
+        op::LD_ST if empty(env, src) => {
+            if underflow(env) {
+                return 0;
+            }
+            push(env, INDEFINITE);
         }
         op::LD_ST => {
             let v = get(env, src);
@@ -1251,21 +1334,50 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
             }
             push(env, v);
         }
+        op::UNDER if empty(env, 0) && cw & sw::IE == 0 => {
+            underflow(env);
+            return 1;
+        }
+        op::ST if empty(env, 0) => {
+            underflow(env);
+            return match fmt {
+                0 => 0xffc0_0000,
+                1 => 0xfff8 << 48,
+                _ => INDEFINITE.m,
+            };
+        }
         op::ST => {
             let (v, f) = store(fmt, get(env, 0), cw);
             status(env, f, 0);
             return v;
         }
+        op::EXP if kind == 1 && empty(env, 0) => return u64::from(INDEFINITE.se),
         op::EXP => return u64::from(get(env, src).se),
+        op::ST_ST if empty(env, 0) => {
+            if underflow(env) {
+                return 0;
+            }
+            set(env, dst, INDEFINITE);
+        }
         op::ST_ST => {
             let v = get(env, 0);
             set(env, dst, v);
             status(env, 0, 0);
         }
+        op::FIST if empty(env, 0) => {
+            underflow(env);
+            return 1 << (kind * 8 - 1);
+        }
         op::FIST => {
             let (v, f) = to_int(get(env, 0), kind as u32, o >> arg::TRUNC & 1 != 0, cw);
             status(env, f, 0);
             return v;
+        }
+        op::ARITH if src_empty(env) || empty(env, dst) => {
+            if underflow(env) {
+                return 0;
+            }
+            set(env, dst, INDEFINITE);
         }
         op::ARITH => {
             let (s, f0) = operand(env);
@@ -1276,14 +1388,36 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
                 (d, s)
             };
             let (r, f) = arith(kind, x, y, cw);
+            if faults(env, f | f0) {
+                status(env, f | f0, 0);
+                return 0;
+            }
             set(env, dst, r);
             status(env, f | f0, 0);
         }
         op::POP => pop(env),
+        op::XCH if empty(env, 0) || empty(env, src) => {
+            if underflow(env) {
+                return 0;
+            }
+            let (x, y) = (get(env, 0), get(env, src));
+            let x = if empty(env, 0) { INDEFINITE } else { x };
+            let y = if empty(env, src) { INDEFINITE } else { y };
+            set(env, 0, y);
+            set(env, src, x);
+        }
         op::XCH => {
             let (x, y) = (get(env, 0), get(env, src));
             set(env, 0, y);
             set(env, src, x);
+        }
+        op::COMI | op::COM if empty(env, 0) || src_empty(env) => {
+            // Unordered, masked or not (the pops are what an unmasked underflow skips).
+            underflow(env);
+            if o & 0xff == op::COMI {
+                return flags::ZF | flags::PF | flags::CF;
+            }
+            status(env, all_c, all_c);
         }
         op::COMI | op::COM => {
             let (y, f0) = operand(env);
@@ -1328,6 +1462,14 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
             }
         }
         op::BLD => push(env, from_bcd(a, b)),
+        op::BST if empty(env, 0) => {
+            underflow(env);
+            return if kind == 0 {
+                INDEFINITE.m
+            } else {
+                u64::from(INDEFINITE.se)
+            };
+        }
         op::BST => {
             let (lo, hi, f) = to_bcd(get(env, 0), cw);
             if kind == 0 {
@@ -1347,6 +1489,13 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
             2 => return env.word(TAG) & 0xff,
             _ => env.set_word(TAG, a & 0xff),
         },
+        op::CMOV if empty(env, 0) || empty(env, src) => {
+            // The indefinite, whatever the condition.
+            if underflow(env) {
+                return 0;
+            }
+            set(env, 0, INDEFINITE);
+        }
         op::CMOV if a != 0 => {
             let v = get(env, src);
             set(env, 0, v);

@@ -98,3 +98,13 @@ fn unknown_opcode_raises_illegal_instruction() {
         assert_eq!(env.pc, 0);
     }
 }
+
+#[test]
+fn fld_of_an_empty_register_underflows() {
+    // fldpi ; fld st(5) (empty): IE and SF, the indefinite pushed
+    let code = [0xd9, 0xeb, 0xd9, 0xc5, 0xcc];
+    let mut env = CpuState::new_boxed();
+    run(&code, &mut env);
+    assert_eq!(env.word(state::X87_SW) & 0x41, 0x41, "IE and SF");
+    assert_eq!(env.word(state::X87_TOP), 6, "two pushes");
+}

@@ -72,7 +72,7 @@ impl Cx {
         let v = self.x87_0(op::ST | (fmt << arg::FMT));
         self.store(v, a, (size as u32).min(8));
         if size == 10 {
-            let e = self.x87_0(op::EXP);
+            let e = self.x87_0(op::EXP | (1 << arg::KIND));
             let a8 = self.opi(Opcode::Add, a, 8);
             self.store(e, a8, 2);
         }
@@ -145,9 +145,131 @@ impl Cx {
     }
 }
 
+/// The x87 instructions that check for a pending exception first (all but the no-wait
+/// forms fnstcw, fnstsw, fninit, fnclex, fnstenv, fnsave and the fxsave/xsave family).
+fn waiting(m: M) -> bool {
+    matches!(
+        m,
+        M::F2xm1
+            | M::Fabs
+            | M::Fadd
+            | M::Faddp
+            | M::Fbld
+            | M::Fbstp
+            | M::Fchs
+            | M::Fclex
+            | M::Fcmovb
+            | M::Fcmovbe
+            | M::Fcmove
+            | M::Fcmovnb
+            | M::Fcmovnbe
+            | M::Fcmovne
+            | M::Fcmovnu
+            | M::Fcmovu
+            | M::Fcom
+            | M::Fcomi
+            | M::Fcomip
+            | M::Fcomp
+            | M::Fcompp
+            | M::Fcos
+            | M::Fdecstp
+            | M::Fdiv
+            | M::Fdivp
+            | M::Fdivr
+            | M::Fdivrp
+            | M::Ffree
+            | M::Fiadd
+            | M::Ficom
+            | M::Ficomp
+            | M::Fidiv
+            | M::Fidivr
+            | M::Fild
+            | M::Fimul
+            | M::Fincstp
+            | M::Finit
+            | M::Fist
+            | M::Fistp
+            | M::Fisttp
+            | M::Fisub
+            | M::Fisubr
+            | M::Fld
+            | M::Fld1
+            | M::Fldcw
+            | M::Fldenv
+            | M::Fldl2e
+            | M::Fldl2t
+            | M::Fldlg2
+            | M::Fldln2
+            | M::Fldpi
+            | M::Fldz
+            | M::Fmul
+            | M::Fmulp
+            | M::Fnop
+            | M::Fpatan
+            | M::Fprem
+            | M::Fprem1
+            | M::Fptan
+            | M::Frndint
+            | M::Frstor
+            | M::Fsave
+            | M::Fscale
+            | M::Fsin
+            | M::Fsincos
+            | M::Fsqrt
+            | M::Fst
+            | M::Fstcw
+            | M::Fstenv
+            | M::Fstp
+            | M::Fstsw
+            | M::Fsub
+            | M::Fsubp
+            | M::Fsubr
+            | M::Fsubrp
+            | M::Ftst
+            | M::Fucom
+            | M::Fucomi
+            | M::Fucomip
+            | M::Fucomp
+            | M::Fucompp
+            | M::Fxam
+            | M::Fxch
+            | M::Fxtract
+            | M::Fyl2x
+            | M::Fyl2xp1
+            | M::Wait
+    )
+}
+
+/// #MF before a waiting instruction while an exception flag is set and unmasked (the status
+/// word's ES): Linux delivers it as SIGFPE.
+fn check_pending(cx: &mut Cx) {
+    let sw = cx.b.get_reg(Ty::I64, state::X87_SW);
+    let cw = cx.b.get_reg(Ty::I64, state::X87_CW);
+    let un = cx.op(Opcode::AndN, sw, cw);
+    let un = cx.opi(Opcode::And, un, 0x3f);
+    let z = cx.k(0);
+    let ok = cx.b.label();
+    cx.b.branch(Cond::Eq, un, z, ok);
+    cx.b.raise(crate::X87_FP_ERROR, cx.pc, Some(z));
+    cx.b.set_label(ok);
+}
+
+/// Starts a store of st(0) to memory: returns the label to branch to when an unmasked stack
+/// underflow suppresses the store and its pop.
+fn store_guard(cx: &mut Cx) -> xlat_ir::Label {
+    let skip = cx.x87_0(op::UNDER);
+    let z = cx.k(0);
+    let done = cx.b.label();
+    cx.b.branch(Cond::Ne, skip, z, done);
+    done
+}
+
 /// Lifts `cx.i` if it is an x87 instruction.
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
+    if waiting(m) {
+        check_pending(cx);
+    }
     let r = match m {
         M::Fnstcw | M::Fstcw => {
             let v = cx.b.get_reg(Ty::I64, state::X87_CW);
@@ -238,13 +360,16 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.x87(op::TAGS | (1 << arg::KIND), tag, z);
             Some(())
         }
-        M::Fld | M::Fild => cx.x87_src(0, m == M::Fild).map(|(f, a, b)| {
-            if f >> arg::FMT == ST {
-                cx.x87(op::LD_ST | f, a, b);
-            } else {
-                cx.x87(op::LD | f, a, b);
-            }
-        }),
+        // iced gives `fld st(i)` two operands (st(0), st(i)): the source is the last.
+        M::Fld | M::Fild => cx
+            .x87_src(cx.i.op_count() - 1, m == M::Fild)
+            .map(|(f, a, b)| {
+                if (f >> arg::FMT) & 15 == ST {
+                    cx.x87(op::LD_ST | f, a, b);
+                } else {
+                    cx.x87(op::LD | f, a, b);
+                }
+            }),
         M::Fbld => {
             let a = cx.ea();
             let lo = cx.load(a, 8);
@@ -255,12 +380,14 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         }
         M::Fbstp => {
             let a = cx.ea();
+            let done = store_guard(cx);
             let lo = cx.x87_0(op::BST);
             let hi = cx.x87_0(op::BST | (1 << arg::KIND));
             cx.store(lo, a, 8);
             let a8 = cx.opi(Opcode::Add, a, 8);
             cx.store(hi, a8, 2);
             cx.x87_0(op::POP);
+            cx.b.set_label(done);
             Some(())
         }
         M::Fld1 | M::Fldl2t | M::Fldl2e | M::Fldpi | M::Fldlg2 | M::Fldln2 | M::Fldz => {
@@ -277,6 +404,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             Some(())
         }
         M::Fst | M::Fstp => {
+            let done = (cx.i.op0_kind() == OpKind::Memory).then(|| store_guard(cx));
             let ok = match cx.i.op0_kind() {
                 OpKind::Register => sti(cx.i.op0_register()).map(|i| {
                     cx.x87_0(op::ST_ST | (i << arg::DST));
@@ -286,17 +414,22 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             if m == M::Fstp {
                 cx.x87_0(op::POP);
             }
+            if let Some(done) = done {
+                cx.b.set_label(done);
+            }
             ok
         }
         M::Fist | M::Fistp | M::Fisttp => {
             let bytes = cx.i.memory_size().size() as u64;
             let trunc = u64::from(m == M::Fisttp) << arg::TRUNC;
+            let done = store_guard(cx);
             let v = cx.x87_0(op::FIST | (bytes << arg::KIND) | trunc);
             let a = cx.ea();
             cx.store(v, a, bytes as u32);
             if m != M::Fist {
                 cx.x87_0(op::POP);
             }
+            cx.b.set_label(done);
             Some(())
         }
         M::Fxch => {
