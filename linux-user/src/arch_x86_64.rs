@@ -244,12 +244,8 @@ pub fn before(env: &mut CpuState, space: &AddressSpace, nr: u64, a: [u64; 6]) ->
         // poll(fds, nfds, timeout_ms) and select(n, r, w, e, timeval): legacy calls with no
         // generic number, run here on host copies of the guest's arrays.
         7 => Pre::Ret(poll(space, a)),
-        // epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2: x86-64's epoll_event is packed
-        // (12 bytes), the shared layer's the generic 16.
-        233 => Pre::Ret(epoll_ctl(space, a)),
-        232 => Pre::Ret(epoll_wait(space, [a[0], a[1], a[2], a[3], 0, 8], false)),
-        281 => Pre::Ret(epoll_wait(space, a, false)),
-        441 => Pre::Ret(epoll_wait(space, a, true)),
+        // epoll_wait: epoll_pwait without a mask (the shared layer packs x86-64's epoll_event).
+        232 => call(281, &[a[0], a[1], a[2], a[3], 0, 8]),
         23 => Pre::Ret(select(space, a)),
         // Extended attributes: the shared layer has none, so every file has none (what ls
         // and cp see on a filesystem without xattrs).
@@ -296,86 +292,6 @@ fn errno_ret(r: i64) -> i64 {
     } else {
         r
     }
-}
-
-fn epoll_ctl(space: &AddressSpace, a: [u64; 6]) -> i64 {
-    let mut ev = libc::epoll_event { events: 0, u64: 0 };
-    let p = if a[3] != 0 {
-        let mut b = [0u8; 12];
-        if space.read_bytes(a[3], &mut b).is_err() {
-            return efault();
-        }
-        ev.events = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        ev.u64 = u64::from_le_bytes(b[4..12].try_into().unwrap_or([0; 8]));
-        &mut ev as *mut libc::epoll_event
-    } else {
-        std::ptr::null_mut()
-    };
-    // SAFETY: p is null or our own epoll_event.
-    errno_ret(i64::from(unsafe {
-        libc::epoll_ctl(a[0] as i32, a[1] as i32, a[2] as i32, p)
-    }))
-}
-
-/// epoll_pwait (`ts` false: `a[3]` is a timeout in ms) or epoll_pwait2 (a timespec pointer),
-/// writing packed events.
-fn epoll_wait(space: &AddressSpace, a: [u64; 6], ts: bool) -> i64 {
-    let max = a[2] as i32;
-    if !(1..=65536).contains(&max) {
-        return -i64::from(libc::EINVAL);
-    }
-    let mut mask = [0u8; 8];
-    let mp = if a[4] != 0 {
-        if space.read_bytes(a[4], &mut mask).is_err() {
-            return efault();
-        }
-        mask.as_ptr() as usize
-    } else {
-        0
-    };
-    let mut t = [0u8; 16];
-    let timeout = if ts {
-        if a[3] == 0 {
-            0
-        } else {
-            if space.read_bytes(a[3], &mut t).is_err() {
-                return efault();
-            }
-            t.as_ptr() as usize
-        }
-    } else {
-        a[3] as i32 as isize as usize
-    };
-    let nr = if ts {
-        libc::SYS_epoll_pwait2
-    } else {
-        libc::SYS_epoll_pwait
-    };
-    let mut evs = vec![libc::epoll_event { events: 0, u64: 0 }; max as usize];
-    // SAFETY: evs holds max entries; the mask and timespec are null or our own buffers.
-    let n = errno_ret(unsafe {
-        libc::syscall(
-            nr,
-            a[0] as i32,
-            evs.as_mut_ptr(),
-            max,
-            timeout,
-            mp,
-            a[5] as usize,
-        )
-    });
-    if n > 0 {
-        let mut out = Vec::with_capacity(n as usize * 12);
-        for e in &evs[..n as usize] {
-            let (events, data) = (e.events, e.u64);
-            out.extend_from_slice(&events.to_le_bytes());
-            out.extend_from_slice(&data.to_le_bytes());
-        }
-        if space.write_bytes(a[1], &out).is_err() {
-            return efault();
-        }
-    }
-    n
 }
 
 /// poll(2): `struct pollfd` (8 bytes) has the same layout on guest and host.

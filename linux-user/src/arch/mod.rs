@@ -60,6 +60,12 @@ pub trait UserArch: Send + Sync + std::fmt::Debug {
         32
     }
 
+    /// Bytes of the guest's `struct epoll_event`: 16 (the data at offset 8) on the generic
+    /// ABI, 12 where the kernel packs it (x86-64: the data at offset 4).
+    fn epoll_event_size(&self) -> usize {
+        16
+    }
+
     /// clone's argument slots for (parent_tid, child_tid, tls): CONFIG_CLONE_BACKWARDS
     /// (riscv, arm64) passes tls 4th and child_tid 5th; x86-64 the other way round.
     fn clone_args(&self) -> (usize, usize, usize) {
@@ -182,6 +188,9 @@ impl UserArch for X86_64 {
     }
     fn platform(&self) -> Option<&'static str> {
         Some("x86_64")
+    }
+    fn epoll_event_size(&self) -> usize {
+        12
     }
     fn before_syscall(
         &self,

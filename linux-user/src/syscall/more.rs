@@ -1,6 +1,7 @@
 //! Less common pass-through syscalls: sockets, epoll, select, ids, scheduling, locks. Where a
 //! struct holds guest pointers (msghdr, pselect6's sigmask pair) it is rebuilt with host
-//! pointers; epoll_event is 16 bytes on the generic ABI but packed to 12 on x86-64.
+//! pointers; epoll_event is 16 bytes on the generic ABI but packed to 12 on x86-64
+//! ([`crate::arch::UserArch::epoll_event_size`]).
 
 use super::{Process, Sys, SysResult, host};
 
@@ -191,9 +192,10 @@ impl Process {
     fn epoll_ctl(&self, a: [u64; 6]) -> SysResult {
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         let p = if a[3] != 0 {
-            let b = self.get(a[3], 16)?;
+            let size = self.arch.epoll_event_size();
+            let b = self.get(a[3], size)?;
             ev.events = le32(&b, 0);
-            ev.u64 = le64(&b, 8);
+            ev.u64 = le64(&b, size - 8);
             &mut ev as *mut libc::epoll_event
         } else {
             std::ptr::null_mut()
@@ -210,7 +212,8 @@ impl Process {
         if !(1..=65536).contains(&max) {
             return Err(-i64::from(libc::EINVAL));
         }
-        self.buf(a[1], max as u64 * 16, true)?;
+        let size = self.arch.epoll_event_size();
+        self.buf(a[1], (max as usize * size) as u64, true)?;
         let mask = self.opt_buf(a[4], 8, false)?;
         let timeout = if ts {
             self.opt_buf(a[3], 16, false)? as usize
@@ -235,11 +238,11 @@ impl Process {
                 a[5] as usize,
             )
         })?;
-        let mut out = Vec::with_capacity(n as usize * 16);
+        let mut out = Vec::with_capacity(n as usize * size);
         for e in &evs[..n as usize] {
             let (events, data) = (e.events, e.u64);
             out.extend_from_slice(&events.to_le_bytes());
-            out.extend_from_slice(&[0; 4]);
+            out.resize(out.len() + size - 12, 0); // the generic ABI's padding
             out.extend_from_slice(&data.to_le_bytes());
         }
         self.put(a[1], &out)?;
