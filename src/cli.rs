@@ -8,8 +8,9 @@ use std::path::PathBuf;
 pub enum Command {
     /// `xlat run …`
     Run(RunArgs),
-    /// `xlat system …` (whole-machine emulation, see [`crate::system`])
-    System(crate::system::SystemArgs),
+    /// `xlat system …` (whole-machine emulation, see [`crate::system`]); boxed, as it is
+    /// many times the size of the others.
+    System(Box<crate::system::SystemArgs>),
     /// `xlat --help`
     Help,
     /// `xlat --version`
@@ -85,7 +86,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-h" | "--help" | "help") => Ok(Command::Help),
         Some("-V" | "--version") => Ok(Command::Version),
         Some("run") => parse_run(it.as_slice()).map(Command::Run),
-        Some("system") => crate::system::parse(it.as_slice()).map(Command::System),
+        Some("system") => crate::system::parse(it.as_slice()).map(|s| Command::System(Box::new(s))),
         Some(other) => Err(format!(
             "unknown command '{other}' (try 'xlat run PROGRAM')"
         )),
