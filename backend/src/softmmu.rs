@@ -91,9 +91,16 @@ impl Lower<'_, '_> {
     ) -> (cranelift_codegen::ir::Block, Value) {
         let fl = MemFlagsData::trusted();
         let tlb = self.b.ins().load(types::I64, fl, self.env, off::TLB);
-        let vpn = self.b.ins().ushr_imm_u(addr, i64::from(TLB_PAGE_BITS));
-        let idx = self.b.ins().band_imm_s(vpn, (TLB_ENTRIES - 1) as i64);
-        let eoff = self.b.ins().ishl_imm_s(idx, i64::from(TLB_ENTRY_SHIFT));
+        // The entry's byte offset, ((addr >> page bits) & (entries - 1)) << entry shift, in
+        // two operations.
+        let sh = self
+            .b
+            .ins()
+            .ushr_imm_u(addr, i64::from(TLB_PAGE_BITS - TLB_ENTRY_SHIFT));
+        let eoff = self
+            .b
+            .ins()
+            .band_imm_s(sh, ((TLB_ENTRIES - 1) << TLB_ENTRY_SHIFT) as i64);
         let e = self.b.ins().iadd(tlb, eoff);
         let tag_off = if write { tlb_off::WRITE } else { tlb_off::READ };
         let tag = self.b.ins().load(types::I64, fl, e, tag_off);

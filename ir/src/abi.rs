@@ -56,7 +56,7 @@ pub struct CpuState {
 }
 
 /// Entries in one inline TLB table (system mode), direct-mapped by virtual page number.
-pub const TLB_ENTRIES: usize = 256;
+pub const TLB_ENTRIES: usize = 1024;
 /// log2 of the size of a [`TlbEntry`].
 pub const TLB_ENTRY_SHIFT: u32 = 5;
 /// log2 of the page size the inline TLB maps.
@@ -122,10 +122,29 @@ pub const fn reg_offset(index: usize) -> u32 {
     off::REGS as u32 + (index as u32) * 8
 }
 
-/// Index in the jump cache for a guest pc.
+/// log2 of the jump-cache entries the pcs of one 4 KiB guest page share (QEMU's
+/// `TB_JMP_PAGE_BITS`): a page's entries are one window of [`JMP_PAGE_ENTRIES`], so a TLB
+/// fence of one page clears that window instead of scanning the cache.
+pub const JMP_PAGE_BITS: u32 = 6;
+/// Entries in one page's window of the jump cache.
+pub const JMP_PAGE_ENTRIES: usize = 1 << JMP_PAGE_BITS;
+
+/// Index in the jump cache for a guest pc: the window from the page number (bits 12-17 xor
+/// 18-23), the slot in it from the page offset (bits 1-6 xor 7-12), as QEMU's
+/// `tb_jmp_cache_hash_func`. Compiled code computes the same (`lower::exits`).
 #[inline]
 pub fn jmp_cache_index(pc: u64) -> usize {
-    ((pc >> 1) as usize) & (JMP_CACHE_ENTRIES - 1)
+    let a = pc ^ (pc >> JMP_PAGE_BITS);
+    let window = (a >> 12) as usize & (JMP_CACHE_ENTRIES / JMP_PAGE_ENTRIES - 1);
+    let slot = (a >> 1) as usize & (JMP_PAGE_ENTRIES - 1);
+    (window << JMP_PAGE_BITS) | slot
+}
+
+/// The jump-cache indices the pcs of the 4 KiB page at `page_addr` can use.
+#[inline]
+pub fn jmp_cache_page(page_addr: u64) -> std::ops::Range<usize> {
+    let first = jmp_cache_index(page_addr) & !(JMP_PAGE_ENTRIES - 1);
+    first..first + JMP_PAGE_ENTRIES
 }
 
 impl CpuState {
@@ -250,6 +269,28 @@ mod tests {
         s.set_word32(o + 4, 0xdead_beef);
         assert_eq!(s.word(o), 0xdead_beef_3333_4444);
         assert_eq!(s.word32(o), 0x3333_4444);
+    }
+
+    #[test]
+    fn a_pages_pcs_index_its_window_only() {
+        for page in [
+            0u64,
+            0x1000,
+            0xffff_ffff_8049_f000,
+            0x8020_0000,
+            0x3f_ffff_f000,
+        ] {
+            let w = jmp_cache_page(page);
+            assert_eq!(w.len(), JMP_PAGE_ENTRIES);
+            let mut seen = [false; JMP_PAGE_ENTRIES];
+            for off in (0..4096).step_by(2) {
+                let i = jmp_cache_index(page + off);
+                assert!(w.contains(&i), "{:#x} -> {i} outside {w:?}", page + off);
+                seen[i - w.start] = true;
+            }
+            // Every slot of the window is used by some pc of the page.
+            assert!(seen.iter().all(|&s| s));
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use xlat_backend::{Engine, EngineConfig, RunExit};
-use xlat_frontend_riscv::system::pmp::Pmp;
+use xlat_frontend_riscv::system::pmp::{Pmp, PmpRanges};
 use xlat_frontend_riscv::system::{self as rv, Effects, Platform, exec, mmu, trap};
 use xlat_frontend_riscv::{ILLEGAL_INSTRUCTION, INSTRUCTION_ACCESS_FAULT, Riscv64};
 use xlat_ir::abi::CpuState;
@@ -44,7 +44,7 @@ pub fn thread_cpu_ms() -> u64 {
 #[derive(Debug, Default)]
 struct RvMmu {
     modes: Mutex<(mmu::Mode, mmu::Mode)>,
-    pmp: Mutex<Pmp>,
+    pmp: Mutex<PmpRanges>,
     /// Superpages (virtual base, leaf level) translations were cached from since the last
     /// full flush: an `sfence.vma` of an address in one must flush everything, since the
     /// TLBs hold such a page as many 4 KiB entries.
@@ -228,11 +228,13 @@ impl Hart {
     ) -> Result<Hart, String> {
         let mmu = Arc::new(RvMmu::default());
         let mem = Arc::new(HartMemory::new(bus, mmu.clone()));
+        // `XLAT_SYSTEM_OPT_LEVEL` overrides the Cranelift settings (A/B measurements).
+        let opt = std::env::var("XLAT_SYSTEM_OPT_LEVEL");
         let engine = Engine::with_opt_level(
             Arc::new(Riscv64::new_system()),
             mem.clone(),
             cfg,
-            SYSTEM_OPT_LEVEL,
+            opt.as_deref().unwrap_or(SYSTEM_OPT_LEVEL),
         )
         .map_err(|e| e.to_string())?;
         let mut env = CpuState::new_boxed();
@@ -386,11 +388,9 @@ impl Hart {
                 // One 4 KiB page: its TLB entries and the jump-cache entries of its code
                 // (blocks are keyed by physical page, see `Hart::new`).
                 self.mem.flush_page(va);
-                // Only the slots the page's pcs (2-byte aligned) index can hold its entries.
+                // Only the page's window of the jump cache can hold its entries.
                 let page = va >> 12;
-                for off in (0..1u64 << 12).step_by(2) {
-                    let e =
-                        &mut self.env.jmp_cache[xlat_ir::abi::jmp_cache_index((page << 12) + off)];
+                for e in &mut self.env.jmp_cache[xlat_ir::abi::jmp_cache_page(page << 12)] {
                     if e.pc >> 12 == page {
                         *e = xlat_ir::abi::JmpCacheEntry::default();
                     }
@@ -403,7 +403,8 @@ impl Hart {
                 &mut *self.mmu.modes.lock().unwrap_or_else(|e| e.into_inner()),
                 (data, fetch),
             );
-            *self.mmu.pmp.lock().unwrap_or_else(|e| e.into_inner()) = Pmp::from_env(&self.env);
+            *self.mmu.pmp.lock().unwrap_or_else(|e| e.into_inner()) =
+                Pmp::from_env(&self.env).ranges();
             // One inline TLB table per (privilege, SUM): switching between them needs no
             // flush; a new page-table base, MXR or sfence.vma invalidates them all.
             if fx.flush_code || old.0.satp != data.satp || old.0.mxr != data.mxr {

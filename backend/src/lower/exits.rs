@@ -75,12 +75,21 @@ impl Lower<'_, '_> {
     /// `env.pc` set so the loop finds (translates, interprets or compiles) the target.
     pub(super) fn gen_goto_ptr(&mut self, t: Value) {
         self.regs.write_back(&mut self.b, self.env, self.st);
-        let idx = self.b.ins().ushr_imm_s(t, 1);
-        let idx = self
+        // abi::jmp_cache_index, as a byte offset (entries are 16 bytes): a = t ^ t >> 6;
+        // window (a >> 12) & (windows - 1) << 10, slot (a >> 1) & 63 << 4.
+        const { assert!(std::mem::size_of::<abi::JmpCacheEntry>() == 16) };
+        let pb = i64::from(abi::JMP_PAGE_BITS);
+        let windows = (abi::JMP_CACHE_ENTRIES / abi::JMP_PAGE_ENTRIES) as i64;
+        let sh = self.b.ins().ushr_imm_s(t, pb);
+        let a = self.b.ins().bxor(t, sh);
+        let w = self.b.ins().ushr_imm_s(a, 12 - pb - 4);
+        let w = self.b.ins().band_imm_s(w, (windows - 1) << (pb + 4));
+        let s = self.b.ins().ishl_imm_s(a, 3);
+        let s = self
             .b
             .ins()
-            .band_imm_s(idx, (abi::JMP_CACHE_ENTRIES - 1) as i64);
-        let byte = self.b.ins().ishl_imm_s(idx, 4);
+            .band_imm_s(s, (abi::JMP_PAGE_ENTRIES as i64 - 1) << 4);
+        let byte = self.b.ins().bor(w, s);
         let ent = self.b.ins().iadd(self.env, byte);
         let fl = MemFlagsData::trusted();
         let epc = self.b.ins().load(types::I64, fl, ent, off::JMP_CACHE);

@@ -283,9 +283,14 @@ fn jump_cache_misses_find_compiled_code_without_the_loop() {
     // Two blocks whose pcs share a jump-cache slot jump to each other with `jr`, so every
     // indirect jump misses the inline jump cache; the TB-cache probe finds the compiled
     // target and the run stays in compiled code (through the loop: two passes per round).
-    // 0x100: li r1, 100; li r3, 0x1000; li r4, 0x3000; jr r3
-    // 0x1000: addi r1,-1; bnez r1,+2; ecall; jr r4      0x3000: jr r3
-    let (a, b) = (0x1000u64, 0x3000u64);
+    // 0x100: li r1, 100; li r3, 0x1000; li r4, b; jr r3
+    // 0x1000: addi r1,-1; bnez r1,+2; ecall; jr r4      b: jr r3
+    // (b: the first pc after the first block's that indexes the same slot)
+    let a = 0x1000u64;
+    let b = (a + 16..0x4000)
+        .step_by(4)
+        .find(|&b| xlat_ir::abi::jmp_cache_index(a) == xlat_ir::abi::jmp_cache_index(b))
+        .unwrap();
     assert_eq!(
         xlat_ir::abi::jmp_cache_index(a),
         xlat_ir::abi::jmp_cache_index(b)
@@ -297,7 +302,7 @@ fn jump_cache_misses_find_compiled_code_without_the_loop() {
         &[
             [7, 1, 100, 0],
             [7, 3, 0, 0x10],
-            [7, 4, 0, 0x30],
+            [7, 4, b as u8, (b >> 8) as u8],
             [3, 3, 0, 0],
         ],
     );
@@ -306,7 +311,7 @@ fn jump_cache_misses_find_compiled_code_without_the_loop() {
         0x1000,
         &[[1, 1, 0xff, 0], [2, 1, 2, 0], [4, 0, 0, 0], [3, 4, 0, 0]],
     );
-    load(&mem, 0x3000, &[[3, 3, 0, 0]]);
+    load(&mem, b as usize, &[[3, 3, 0, 0]]);
     let e = engine(&mem, Accel::Jit, 0);
     let mut env = CpuState::new_boxed();
     env.pc = 0x100;
@@ -316,8 +321,8 @@ fn jump_cache_misses_find_compiled_code_without_the_loop() {
     assert!(s.units_compiled >= 3, "{s:?}");
     assert!(s.units_executed < 20, "misses went through the loop: {s:?}");
     // Rewritten code: the probe never finds the dropped translation of the old one.
-    load(&mem, 0x3000, &[[1, 5, 1, 0], [3, 3, 0, 0]]);
-    e.invalidate(0x3000, 8);
+    load(&mem, b as usize, &[[1, 5, 1, 0], [3, 3, 0, 0]]);
+    e.invalidate(b, 8);
     env.pc = 0x100;
     assert_eq!(e.run(&mut env), RunExit::Syscall);
     assert_eq!((r(&env, 1), r(&env, 5), env.pc), (0, 99, 0x1008));

@@ -79,6 +79,8 @@ pub(crate) struct CodeMap {
     code: Box<[AtomicU8]>,
     harts: Mutex<Vec<Watcher>>,
     ram_base: u64,
+    /// Host address of the first RAM byte.
+    ram_host: usize,
 }
 
 /// The code maps of the buses alive, by the host range of their RAM (see [`note_dma_write`]).
@@ -117,6 +119,7 @@ impl CodeMap {
                 .collect(),
             harts: Mutex::new(Vec::new()),
             ram_base,
+            ram_host,
         });
         CODE_MAPS.lock().unwrap_or_else(|e| e.into_inner()).push((
             ram_host,
@@ -142,15 +145,24 @@ impl CodeMap {
     }
 
     /// Page `i` is being translated: no inline TLB (of any hart) may write it any more.
+    /// Only the write entries that reach the page go (an entry's host page is its tag plus
+    /// its addend); a hart filling one at the same time rechecks the map after its fill
+    /// (`HartMemory::recheck_write`).
     fn mark(&self, i: usize) {
         if self.code[i].swap(1, Ordering::SeqCst) == 0 {
+            let host = (self.ram_host as u64).wrapping_add((i as u64) << PAGE_BITS);
             for w in self.harts.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 let Some(tables) = w.tables.upgrade() else {
                     continue;
                 };
                 for t in tables.iter() {
                     for e in t.iter() {
-                        e.write.store(TLB_INVALID, Ordering::SeqCst);
+                        let tag = e.write.load(Ordering::SeqCst);
+                        if tag != TLB_INVALID
+                            && tag.wrapping_add(e.addend.load(Ordering::SeqCst)) == host
+                        {
+                            e.write.store(TLB_INVALID, Ordering::SeqCst);
+                        }
                     }
                 }
             }

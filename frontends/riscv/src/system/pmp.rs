@@ -51,14 +51,38 @@ impl Pmp {
 
     /// Whether privilege `prv` may make an access of `kind` at physical `pa`.
     pub fn allows(&self, pa: u64, kind: Kind, prv: u64) -> bool {
+        self.ranges().allows(pa, kind, prv)
+    }
+
+    /// The entries that are on, decoded (for checking many accesses against one snapshot).
+    pub fn ranges(&self) -> PmpRanges {
+        let mut r = PmpRanges::default();
         for i in 0..16 {
-            let Some((lo, hi)) = self.range(i) else {
-                continue;
-            };
+            if let Some((lo, hi)) = self.range(i) {
+                r.on[r.n] = (lo, hi, self.cfg[i]);
+                r.n += 1;
+            }
+        }
+        r
+    }
+}
+
+/// The entries of a [`Pmp`] that are on, in priority order: their byte ranges and
+/// configuration, decoded once (the machine checks every translation against them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PmpRanges {
+    on: [(u64, u64, u8); 16],
+    n: usize,
+}
+
+impl PmpRanges {
+    /// Whether privilege `prv` may make an access of `kind` at physical `pa`: the first
+    /// entry that holds `pa` decides (M passes unless it is locked); none: only M may.
+    pub fn allows(&self, pa: u64, kind: Kind, prv: u64) -> bool {
+        for &(lo, hi, c) in &self.on[..self.n] {
             if pa < lo || pa >= hi {
                 continue;
             }
-            let c = self.cfg[i];
             if prv == PRV_M && c & 0x80 == 0 {
                 return true;
             }
