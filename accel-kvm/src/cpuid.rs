@@ -15,7 +15,12 @@
 //! On a software-assisted KVM (PVM: no vmx/svm on the host), guest ring-0 code runs through
 //! KVM's instruction emulator, which lacks some instructions a kernel picks by CPUID; the
 //! bits of [`PVM_HIDDEN`] are cleared there so the guest takes its fallback paths (each with
-//! the reason; `-d int` lists what was hidden).
+//! the reason; `-d int` lists what was hidden). Measured on this project's PVM host: a bit
+//! that KVM_GET_SUPPORTED_CPUID does not list (XSAVE, POPCNT, SMAP there) reaches the guest
+//! from the host CPU whatever KVM_SET_CPUID2 says, so clearing it takes effect only where
+//! KVM lists it (CX16 does); for the others xlat adds `noxsave` to a Linux command line
+//! (src/system/x86_64.rs) and carries out popcnt, clac/stac and int3 itself when the
+//! emulator fails on them (`emulate_failed` in lib.rs).
 
 use kvm_bindings::{CpuId, kvm_cpuid_entry2};
 

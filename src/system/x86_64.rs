@@ -174,7 +174,23 @@ fn run_kvm(a: &X86Args) -> Result<i32, String> {
     };
     // the board first, so bad images and options are reported whether or not KVM works
     let chip = xlat_machines::x86::LateIrqChip::new();
-    let mut vm = Microvm::build(&config(a), chip.clone(), Box::new(std::io::stdout()))?;
+    let mut cfg = config(a);
+    if !xlat_accel_kvm::hardware_backed() {
+        // A software-assisted KVM (PVM) runs guest ring 0 through KVM's emulator, which has
+        // no xsave/xrstor, and passes the host's XSAVE bit through whatever KVM_SET_CPUID2
+        // says: ask Linux not to use it (other kernels ignore the word)
+        let words: Vec<&str> = cfg.cmdline.split_whitespace().collect();
+        if !words
+            .iter()
+            .any(|w| *w == "noxsave" || w.starts_with("clearcpuid="))
+        {
+            cfg.cmdline = format!("{} noxsave", cfg.cmdline).trim_start().to_string();
+            if a.trace_int {
+                eprintln!("kvm: software-assisted KVM: `noxsave` added to the kernel command line");
+            }
+        }
+    }
+    let mut vm = Microvm::build(&cfg, chip.clone(), Box::new(std::io::stdout()))?;
     let kvm = KvmVm::open(&opts)?;
     chip.attach(kvm.irqchip());
     if a.guest_error
