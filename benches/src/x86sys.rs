@@ -92,6 +92,10 @@ fn command(ctx: &Ctx, col: Col, img: &Image) -> Command {
             .arg(if col == Col::Jit { "jit" } else { "kvm" })
             .arg("--kernel")
             .arg(&img.elf);
+            if col == Col::Kvm {
+                // one stderr line: exits by kind, xlat's own RSS beyond guest RAM
+                c.args(["-d", "stats"]);
+            }
             c
         }
         Col::Qemu => {
@@ -105,8 +109,20 @@ fn command(ctx: &Ctx, col: Col, img: &Image) -> Command {
     }
 }
 
-/// (seconds, stdout) of one run; the exit status must be the engine's success.
-fn once(ctx: &Ctx, col: Col, img: &Image) -> Result<(f64, String), String> {
+/// (exits, own RSS KiB) from a `-d stats` line of `xlat --accel kvm`.
+fn kvm_stats(stderr: &str) -> Option<(u64, u64)> {
+    let l = stderr.lines().find(|l| l.starts_with("kvm: exits="))?;
+    let get = |k: &str| -> Option<u64> {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))?
+            .parse()
+            .ok()
+    };
+    Some((get("exits")?, get("own_rss_kib")?))
+}
+
+/// (seconds, stdout, stderr) of one run; the exit status must be the engine's success.
+fn once(ctx: &Ctx, col: Col, img: &Image) -> Result<(f64, String, String), String> {
     let t = Instant::now();
     let o = command(ctx, col, img)
         .output()
@@ -123,7 +139,11 @@ fn once(ctx: &Ctx, col: Col, img: &Image) -> Result<(f64, String), String> {
             String::from_utf8_lossy(&o.stderr).trim()
         ));
     }
-    Ok((secs, String::from_utf8_lossy(&o.stdout).into_owned()))
+    Ok((
+        secs,
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    ))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -195,9 +215,13 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         );
         let mut times = vec![Vec::new(); cols.len()];
         let mut want: Option<String> = None;
+        let mut stats = None;
         for _ in 0..runs {
             for (k, &c) in cols.iter().enumerate() {
-                let (t, out) = once(ctx, c, img)?;
+                let (t, out, err) = once(ctx, c, img)?;
+                if c == Col::Kvm {
+                    stats = kvm_stats(&err).or(stats);
+                }
                 match &want {
                     None => want = Some(out),
                     Some(w) if *w != out => {
@@ -213,7 +237,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             }
         }
         let med: Vec<f64> = times.iter_mut().map(|v| median(v)).collect();
-        rows.push((img.name, med));
+        rows.push((img.name, med, stats));
     }
     let mut t = String::from("| kernel |");
     for c in &cols {
@@ -227,14 +251,18 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     if jit.is_some() && kvm.is_some() {
         t += " kvm/jit |";
     }
+    if kvm.is_some() {
+        t += " kvm exits/run | xlat own RSS (MiB) |";
+    }
     t += "\n|---|";
     t += &"---:|".repeat(
         cols.len()
             + usize::from(jit.is_some() && qemu.is_some())
-            + usize::from(jit.is_some() && kvm.is_some()),
+            + usize::from(jit.is_some() && kvm.is_some())
+            + 2 * usize::from(kvm.is_some()),
     );
     t += "\n";
-    for (name, med) in &rows {
+    for (name, med, stats) in &rows {
         t += &format!("| {name} |");
         for m in med {
             t += &format!(" {m:.3} |");
@@ -244,6 +272,12 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         }
         if let (Some(j), Some(k)) = (jit, kvm) {
             t += &format!(" {:.2} |", med[k] / med[j]);
+        }
+        if kvm.is_some() {
+            match stats {
+                Some((exits, own)) => t += &format!(" {exits} | {:.1} |", *own as f64 / 1024.0),
+                None => t += " ? | ? |",
+            }
         }
         t += "\n";
     }
