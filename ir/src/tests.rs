@@ -511,3 +511,117 @@ fn fast_path_with_a_denormal_flag_needs_it_for_subnormal_operands() {
     assert_eq!(run(sub, sub, de), (6, false));
     assert_eq!(run(0, 1 << 63, 0), (0, false));
 }
+
+/// 32 bytes of little-endian memory for the interpreter (atomics by plain read and write; the
+/// 128-bit compare-and-swap is the trait's default, by 8-byte halves).
+#[derive(Default)]
+struct Bytes(std::cell::RefCell<[u8; 32]>);
+
+impl interp::GuestMem for Bytes {
+    fn load(&self, addr: u64, m: MemOp) -> Result<u64, interp::MemFault> {
+        let b = self.0.borrow();
+        let at = addr as usize;
+        Ok((0..m.bytes() as usize).fold(0, |v, k| v | (u64::from(b[at + k]) << (8 * k))))
+    }
+    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), interp::MemFault> {
+        let mut b = self.0.borrow_mut();
+        for k in 0..m.bytes() as usize {
+            b[addr as usize + k] = (val >> (8 * k)) as u8;
+        }
+        Ok(())
+    }
+    fn atomic_rmw(
+        &self,
+        addr: u64,
+        m: MemOp,
+        op: AtomicOp,
+        val: u64,
+    ) -> Result<u64, interp::MemFault> {
+        let old = self.load(addr, m)?;
+        self.store(addr, m, interp::atomic_apply(op, Ty::I64, old, val))?;
+        Ok(old)
+    }
+    fn atomic_cas(&self, addr: u64, m: MemOp, exp: u64, new: u64) -> Result<u64, interp::MemFault> {
+        let old = self.load(addr, m)?;
+        if old == exp {
+            self.store(addr, m, new)?;
+        }
+        Ok(old)
+    }
+}
+
+#[test]
+fn cas128_swaps_pairs_and_returns_the_old_one() {
+    use interp::GuestMem;
+    let mut b = Builder::new(0);
+    let r: Vec<Temp> = (0..5).map(|k| b.get_reg(Ty::I64, reg_offset(k))).collect();
+    let (lo, hi) = b.atomic_cas128(r[0], (r[1], r[2]), (r[3], r[4]), MemOp::le(8, false));
+    b.set_reg(reg_offset(5), lo);
+    b.set_reg(reg_offset(6), hi);
+    b.exit(ExitReason::Syscall, 4);
+    let u = b.finish(4, 1);
+    verify(&u).unwrap();
+    assert!(u.to_string().contains(&format!(
+        "t{}, t{}:i64 = atomic_cas128.u64 [t0], t1:t2, t3:t4",
+        lo.0, hi.0
+    )));
+    let mem = Bytes::default();
+    mem.store(16, MemOp::le(8, false), 0x1111).unwrap();
+    mem.store(24, MemOp::le(8, false), 0x2222).unwrap();
+    let run = |exp: [u64; 2]| {
+        let mut env = CpuState::new_boxed();
+        for (k, v) in [16, exp[0], exp[1], 0xaaaa, 0xbbbb].into_iter().enumerate() {
+            env.set_word(reg_offset(k), v);
+        }
+        interp::run(&u, &Prepared::new(&u), &mut env, &mem, &mut Vec::new());
+        let m = [16, 24].map(|a| mem.load(a, MemOp::le(8, false)).unwrap());
+        ([env.word(reg_offset(5)), env.word(reg_offset(6))], m)
+    };
+    // A different high half: no swap.
+    assert_eq!(run([0x1111, 0x2223]), ([0x1111, 0x2222], [0x1111, 0x2222]));
+    assert_eq!(run([0x1111, 0x2222]), ([0x1111, 0x2222], [0xaaaa, 0xbbbb]));
+    assert_eq!(run([0x1111, 0x2222]), ([0xaaaa, 0xbbbb], [0xaaaa, 0xbbbb]));
+}
+
+#[test]
+fn verifier_checks_cas128_operands() {
+    let mut b = Builder::new(0);
+    let a = b.get_reg(Ty::I64, reg_offset(0));
+    let n = b.get_reg(Ty::I32, reg_offset(1));
+    let m = MemOp::le(8, false);
+    let (lo, _) = b.atomic_cas128(a, (a, a), (a, a), m);
+    b.exit(ExitReason::Syscall, 4);
+    let ok = b.finish(4, 1);
+    verify(&ok).unwrap();
+    let cas = ok
+        .insts
+        .iter()
+        .position(|i| i.op == Opcode::AtomicCas128)
+        .unwrap();
+    let bad = |f: &dyn Fn(&mut Inst)| {
+        let mut u = Unit {
+            insts: ok.insts.clone(),
+            temps: ok.temps.clone(),
+            ..Unit::default()
+        };
+        f(&mut u.insts[cas]);
+        verify(&u).is_err()
+    };
+    assert!(bad(&|i| i.imm = ops::Cas128Hi {
+        new_hi: a,
+        old_hi: lo
+    }
+    .to_imm()));
+    assert!(bad(&|i| i.src[3] = n));
+    assert!(bad(&|i| i.imm = ops::Cas128Hi {
+        new_hi: n,
+        old_hi: a
+    }
+    .to_imm()));
+    assert!(bad(&|i| i.aux = MemOp {
+        big_endian: true,
+        ..m
+    }
+    .to_u32()));
+    assert!(bad(&|i| i.aux = MemOp::le(4, false).to_u32()));
+}
