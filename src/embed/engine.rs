@@ -83,7 +83,7 @@ pub(crate) struct Core {
     /// `MemHookKind` bits of the access hooks installed.
     pub mem_hooks: AtomicU32,
     /// The pc and kind of the atomic access about to run (see `hooks::SITE_HELPER`).
-    site: (AtomicU64, AtomicU64),
+    site: (AtomicU64, AtomicU64, AtomicU64),
     /// Bumped by every change of the memory layout (mappings, permissions, regions), so a
     /// snapshot knows whether memory is still laid out as it left it.
     pub map_gen: AtomicU64,
@@ -113,14 +113,17 @@ impl Core {
     pub fn set_skip(&self, pc: u64) {
         self.skip.store(pc, Ordering::Relaxed);
     }
-    pub fn set_site(&self, pc: u64, m: u64) {
+    pub fn set_site(&self, pc: u64, m: u64, narrow: u64) {
         self.site.0.store(pc, Ordering::Relaxed);
         self.site.1.store(m, Ordering::Relaxed);
+        self.site.2.store(narrow, Ordering::Relaxed);
     }
-    pub fn site(&self) -> (u64, u64) {
+    /// The pc, kind and guest address (of a narrow atomic) of the atomic access about to run.
+    pub fn site(&self) -> (u64, u64, u64) {
         (
             self.site.0.load(Ordering::Relaxed),
             self.site.1.load(Ordering::Relaxed),
+            self.site.2.load(Ordering::Relaxed),
         )
     }
     pub fn set_redirect(&self, pc: u64) {
@@ -727,6 +730,7 @@ impl Engine {
         });
         let table = Arc::new(Mutex::new(HookTable::default()));
         let hooked = Arc::new(HookedFrontend {
+            arch,
             inner: frontend.clone(),
             table: table.clone(),
             core: AtomicU64::new(0),
@@ -751,7 +755,7 @@ impl Engine {
             skip: AtomicU64::new(u64::MAX),
             pending: Mutex::new(Vec::new()),
             mem_hooks: AtomicU32::new(0),
-            site: (AtomicU64::new(0), AtomicU64::new(0)),
+            site: (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)),
             map_gen: AtomicU64::new(0),
             dirty,
             remap_always: std::env::var_os("XLAT_EMBED_SNAPSHOT_REMAP").is_some(),
@@ -1824,6 +1828,10 @@ fn access_size(core: &Core, pc: u64, store: bool) -> usize {
 /// instruction's first access of that kind.
 fn data_fault(core: &Core, env: &mut CpuState, code: u32, arg: u64) -> Result<(), Error> {
     let helper = FAULT_SIZE.with(|c| c.replace(0));
+    if let Some((addr, size)) = super::hooks::FAULT_NARROW.with(|c| c.take()) {
+        let kind = fault_kind(core, addr, code - EXC_LOAD_FAULT);
+        return handle_fault(core, env, kind, Some((addr, size as usize)));
+    }
     let (kind, addr, size) = match super::fault::faulting_access(core, env) {
         Some(f) => f,
         None => {
@@ -1848,6 +1856,7 @@ fn handle_fault(
 ) -> Result<(), Error> {
     let pc = env.pc;
     FAULT_SIZE.with(|c| c.set(0));
+    super::hooks::FAULT_NARROW.with(|c| c.set(None));
     let (addr, size) = access.unwrap_or((pc, 0));
     let mut v = Vcpu::new(env, core, pc);
     let handled = core.call_mem_hooks(&mut v, kind, addr, size, 0);

@@ -19,6 +19,7 @@ use xlat_ir::{
 };
 
 use super::Vcpu;
+use super::atomic::{self, Guest, Kind};
 use super::engine::Core;
 
 /// Identifies an installed hook, for [`super::Engine::hook_del`].
@@ -286,6 +287,13 @@ thread_local! {
     pub(crate) static FAULT_SIZE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+thread_local! {
+    /// The guest address and size of a narrow atomic whose word access faulted, set by the
+    /// narrow helpers and taken by the exec loop (the replay would find the word's access).
+    pub(crate) static FAULT_NARROW: std::cell::Cell<Option<(u64, u32)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// A guest load touched memory it may not (compiled code or the interpreter).
 pub(crate) const EXC_LOAD_FAULT: u32 = 0x7fff_0002;
 /// A guest store touched memory it may not.
@@ -296,6 +304,7 @@ pub(crate) const REQ_EMBED: u32 = 1;
 /// The frontend the engine's backend drives: the arch's own, plus instrumentation.
 #[derive(Debug)]
 pub(crate) struct HookedFrontend {
+    pub arch: super::Arch,
     pub inner: Arc<dyn Frontend>,
     pub table: Arc<Mutex<HookTable>>,
     /// Address of the [`Core`] helpers get (set once the core is boxed).
@@ -314,7 +323,8 @@ impl Frontend for HookedFrontend {
         let unit = self
             .inner
             .translate_observed(pc, code, max_insns, &observed);
-        instrument(unit, &t, self.core.load(Ordering::Relaxed))
+        let classify = |pc: u64| super::atomic::classify(self.arch, code, pc);
+        instrument(unit, &t, self.core.load(Ordering::Relaxed), &classify)
     }
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {
         self.inner.disas(pc, code)
@@ -334,7 +344,12 @@ impl Frontend for HookedFrontend {
 }
 
 /// Adds the hook calls `t` asks for to `unit` (returned as is when none apply).
-fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
+fn instrument(
+    unit: Unit,
+    t: &HookTable,
+    core: u64,
+    classify: &dyn Fn(u64) -> Option<Guest>,
+) -> Unit {
     let starts: Vec<u64> = unit
         .insts
         .iter()
@@ -383,12 +398,33 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
         core: Temp::NONE,
     };
     let old = std::mem::take(&mut u.unit.insts);
+    // The guest atomic instructions (those with an atomic operation), decoded.
+    let mut atomics = std::collections::HashMap::new();
+    if t.mem_slow {
+        let mut at = 0;
+        for i in &old {
+            match i.op {
+                Opcode::InsnStart => at = i.imm,
+                Opcode::AtomicCas | Opcode::AtomicRmw => {
+                    atomics.entry(at).or_insert_with(|| classify(at));
+                }
+                _ => {}
+            }
+        }
+    }
+    let read_later = |idx: usize, t: Temp| {
+        old[idx + 1..]
+            .iter()
+            .any(|j| j.src.contains(&t) && j.op != Opcode::InsnStart)
+    };
     let (mut k, mut pc) = (0usize, 0u64);
-    for i in old {
+    let mut guest: Option<Guest> = None;
+    for (idx, &i) in old.iter().enumerate() {
         match i.op {
             Opcode::InsnStart => {
                 u.insts.push(i);
                 pc = i.imm;
+                guest = atomics.get(&pc).copied().flatten();
                 let f = flags[k];
                 if f != 0 {
                     let a = u.konst(pc);
@@ -399,6 +435,34 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                     u.call(&INSN_HELPER, Temp::NONE, [a, s, c, Temp::NONE]);
                 }
                 k += 1;
+            }
+            // A load of a narrow atomic: the word it works on (reported as the guest's
+            // access), or a probe nothing reads (its alignment or permission check: silent).
+            Opcode::Load
+                if t.mem_slow
+                    && let Some(g) = guest.filter(|g| g.narrow.is_some())
+                    && let Some(x) = atomic::narrow_addr(&old, idx, i.src[0])
+                        .filter(|_| i.imm == 0)
+                        .or_else(|| (!read_later(idx, i.dst)).then_some(i.src[0])) =>
+            {
+                let addr = u.addr(i.src[0], i.imm);
+                let quiet = g.kind == Kind::StoreCond || x == i.src[0];
+                let half = g.narrow == Some(2);
+                let bits = u32::from(quiet) << 6 | u32::from(half) << 5;
+                let m = u.konst(site_arg(pc, i.aux & 0xff1f | bits));
+                let c = u.core(core);
+                if i.ty == Ty::I64 {
+                    u.call(&NARROW_LOAD_HELPER, i.dst, [addr, m, c, x]);
+                } else {
+                    let v = u.temp(Ty::I64);
+                    u.call(&NARROW_LOAD_HELPER, v, [addr, m, c, x]);
+                    u.op(
+                        Opcode::Trunc,
+                        Ty::I32,
+                        i.dst,
+                        [v, Temp::NONE, Temp::NONE, Temp::NONE],
+                    );
+                }
             }
             Opcode::Load if t.mem_slow => {
                 let addr = u.addr(i.src[0], i.imm);
@@ -443,10 +507,26 @@ fn instrument(unit: Unit, t: &HookTable, core: u64) -> Unit {
                 } else {
                     u64::from(i.aux >> 16)
                 };
+                let (kind, narrow, x) = match guest {
+                    Some(g) => {
+                        let x = g
+                            .narrow
+                            .and_then(|_| atomic::narrow_addr(&old, idx, i.src[0]));
+                        let n = x.and(g.narrow).unwrap_or(0);
+                        (g.kind as u64 + 1, u64::from(n), x.unwrap_or(Temp::NONE))
+                    }
+                    None => (0, 0, Temp::NONE),
+                };
                 let a = u.konst(pc);
-                let m = u.konst(u64::from(i.aux & 0xffff) | op << 16);
+                let m = u.konst(
+                    u64::from(i.aux & 0xffff)
+                        | op << 16
+                        | kind << SITE_KIND
+                        | narrow << SITE_NARROW,
+                );
                 let c = u.core(core);
-                u.call(&SITE_HELPER, Temp::NONE, [a, m, c, Temp::NONE]);
+                let x = if x == Temp::NONE { u.konst(0) } else { x };
+                u.call(&SITE_HELPER, Temp::NONE, [a, m, c, x]);
                 let wide = |u: &mut Rewriter, t: Temp| {
                     if t == Temp::NONE || u.unit.ty(t) == Ty::I64 {
                         return t;
@@ -616,11 +696,12 @@ pub(crate) static STORE_HELPER: Helper = Helper {
 };
 
 /// The atomic access the next [`RMW_HELPER`]/[`CAS_HELPER`] call makes: `(pc, memop |
-/// op << 16, core)`, op an [`AtomicOp`] or [`ATOMIC_CAS`].
+/// op << 16 | kind << SITE_KIND | narrow size << SITE_NARROW, core, guest address of a
+/// narrow one)`, op an [`AtomicOp`] or [`ATOMIC_CAS`].
 pub(crate) static SITE_HELPER: Helper = Helper {
     name: "embed_atomic_site",
     func: helper_site,
-    nargs: 3,
+    nargs: 4,
     flags: HelperFlags::ALL,
     state_words: None,
 };
@@ -645,10 +726,73 @@ pub(crate) static CAS_HELPER: Helper = Helper {
 
 /// The `op` of a site that is a compare-and-swap.
 const ATOMIC_CAS: u64 = 0xff;
+/// Bits of a site's kind: 0 unknown, else 1 + [`Kind`] of the guest instruction.
+const SITE_KIND: u32 = 24;
+/// Bits of a site's guest access size when narrower than the word (0: not narrow).
+const SITE_NARROW: u32 = 26;
 
-extern "C" fn helper_site(_: &mut CpuState, pc: u64, m: u64, core: u64, _: u64) -> u64 {
-    core_ref(core).set_site(pc, m);
+extern "C" fn helper_site(_: &mut CpuState, pc: u64, m: u64, core: u64, narrow: u64) -> u64 {
+    core_ref(core).set_site(pc, m, narrow);
     0
+}
+
+/// A load of a narrow atomic: `(word address, site_arg(pc, memop | quiet << 6 | half << 5),
+/// core, guest address) -> value`. Unless quiet, the hooks see a read and a read-after of
+/// the guest's byte or halfword; a fault is reported at the guest's address and size.
+pub(crate) static NARROW_LOAD_HELPER: Helper = Helper {
+    name: "embed_narrow_load",
+    func: helper_narrow_load,
+    nargs: 4,
+    flags: HelperFlags::ALL,
+    state_words: None,
+};
+
+extern "C" fn helper_narrow_load(env: &mut CpuState, addr: u64, m: u64, core: u64, x: u64) -> u64 {
+    let core = core_ref(core);
+    let mem = MemOp::from_u32(m as u32 & 0xff1f);
+    let pc = site_pc(m);
+    let quiet = m & 0x40 != 0;
+    let n: usize = if m & 0x20 != 0 { 2 } else { 1 };
+    let hooked = if quiet {
+        0
+    } else {
+        core.mem_hooks.load(Ordering::Relaxed)
+    };
+    let mut redirect = None;
+    if hooked & MemHookKind::READ.0 != 0 {
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ, x, n, 0);
+        redirect = v.redirect;
+    }
+    let value = match xlat_ir::interp::GuestMem::load(&*core.mem, addr, mem) {
+        Ok(v) => sign_extend(v, mem),
+        Err(f) => {
+            FAULT_NARROW.with(|c| c.set(Some((x, n as u32))));
+            env.exc_arg = x;
+            env.exc_pending = f.code + 1;
+            return 0;
+        }
+    };
+    if hooked & MemHookKind::READ_AFTER.0 != 0 {
+        let lane = lane(value, addr, x, n);
+        let mut v = Vcpu::new(env, core, pc);
+        core.call_mem_hooks(&mut v, MemHookKind::READ_AFTER, x, n, lane as i64);
+        redirect = redirect.or(v.redirect);
+    }
+    if hooked != 0 {
+        after_mem_hooks(env, core, redirect);
+    }
+    value
+}
+
+/// The `n` bytes at guest address `x` inside the value loaded from `addr` (its own value
+/// when `addr` is `x`).
+fn lane(value: u64, addr: u64, x: u64, n: usize) -> u64 {
+    let sh = x.wrapping_sub(addr) * 8;
+    if sh >= 64 {
+        return 0;
+    }
+    (value >> sh) & ((1 << (8 * n)) - 1)
 }
 
 extern "C" fn helper_rmw(env: &mut CpuState, addr: u64, val: u64, core: u64, _: u64) -> u64 {
@@ -665,9 +809,15 @@ extern "C" fn helper_cas(env: &mut CpuState, addr: u64, exp: u64, new: u64, core
 /// read-modify-write would), the update is a compare-and-swap from it, retried (without
 /// hooks) if the memory changed meanwhile.
 fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
-    let (pc, m) = core.site();
-    let mem = MemOp::from_u32(m as u32 & 0xff7f);
-    let op = m >> 16;
+    let (pc, m, x) = core.site();
+    let mem = MemOp::from_u32(m as u32 & 0xffff);
+    let op = (m >> 16) & 0xff;
+    let kind = (m >> SITE_KIND) & 3;
+    let narrow = (m >> SITE_NARROW) as usize & 7;
+    if narrow != 0 {
+        return narrow_atomic(env, core, addr, a, b, (pc, op, kind, x, narrow));
+    }
+    let store_cond = kind == Kind::StoreCond as u64 + 1;
     let size = mem.bytes() as usize;
     let ty = if size == 8 { Ty::I64 } else { Ty::I32 };
     let shown = |v: u64| {
@@ -684,8 +834,10 @@ fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
         0
     };
     let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    // A store-conditional shows only its store.
+    let reads = if store_cond { 0 } else { hooked };
     let mut redirect = None;
-    if hooked & MemHookKind::READ.0 != 0 {
+    if reads & MemHookKind::READ.0 != 0 {
         let mut v = Vcpu::new(env, core, pc);
         core.call_mem_hooks(&mut v, MemHookKind::READ, addr, size, 0);
         redirect = v.redirect;
@@ -711,7 +863,7 @@ fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
             Some(shown(xlat_ir::interp::atomic_apply(o, ty, old, a)))
         }
     };
-    if hooked & MemHookKind::READ_AFTER.0 != 0 {
+    if reads & MemHookKind::READ_AFTER.0 != 0 {
         let mut v = Vcpu::new(env, core, pc);
         core.call_mem_hooks(&mut v, MemHookKind::READ_AFTER, addr, size, old as i64);
         redirect = redirect.or(v.redirect);
@@ -736,6 +888,59 @@ fn atomic(env: &mut CpuState, core: &Core, addr: u64, a: u64, b: u64) -> u64 {
             Err(f) => return fault(env, f),
         }
     }
+    if hooked != 0 {
+        after_mem_hooks(env, core, redirect);
+    }
+    old
+}
+
+/// The word compare-and-swap of a narrow atomic (`x` the guest's address, `n` its size): the
+/// word load before it showed the read and read-after; this shows the write of the guest's
+/// byte or halfword (a compare-and-swap: when the comparison succeeds; x86 `cmpxchg`
+/// compares with the accumulator, aarch64 `cas`/`stxr` reach the word CAS only when it
+/// does). The word CAS itself is the lifter's (`a` the word expected, `b` the new word).
+fn narrow_atomic(
+    env: &mut CpuState,
+    core: &Core,
+    addr: u64,
+    a: u64,
+    b: u64,
+    (pc, op, kind, x, n): (u64, u64, u64, u64, usize),
+) -> u64 {
+    let mem = MemOp::le(4, false);
+    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    let mut redirect = None;
+    if hooked & MemHookKind::WRITE.0 != 0 && op == ATOMIC_CAS {
+        let cur = xlat_ir::interp::GuestMem::load(&*core.mem, addr, mem).unwrap_or(a);
+        let (old, new) = (lane(cur, addr, x, n), lane(b, addr, x, n));
+        let wrote = match kind {
+            k if k == Kind::Cas as u64 + 1 && core.arch == super::Arch::X86_64 => {
+                let acc = super::X86Reg::Rax.read(env).unwrap_or(0) & ((1 << (8 * n)) - 1);
+                old == acc
+            }
+            _ => true,
+        };
+        if wrote && cur & 0xffff_ffff == a & 0xffff_ffff {
+            let mut v = Vcpu::new(env, core, pc);
+            core.call_mem_hooks(&mut v, MemHookKind::WRITE, x, n, new as i64);
+            redirect = v.redirect;
+        }
+    }
+    let r = if op == ATOMIC_CAS {
+        xlat_ir::interp::GuestMem::atomic_cas(&*core.mem, addr, mem, a, b)
+    } else {
+        let o = AtomicOp::from_u32(op as u32).unwrap_or(AtomicOp::Xchg);
+        xlat_ir::interp::GuestMem::atomic_rmw(&*core.mem, addr, mem, o, a)
+    };
+    let old = match r {
+        Ok(v) => v & 0xffff_ffff,
+        Err(f) => {
+            FAULT_NARROW.with(|c| c.set(Some((x, n as u32))));
+            env.exc_arg = x;
+            env.exc_pending = f.code + 1;
+            return 0;
+        }
+    };
     if hooked != 0 {
         after_mem_hooks(env, core, redirect);
     }

@@ -74,6 +74,7 @@
 //! addresses). Snapshots copy memory at or above 2^39 (they do not share it copy-on-write).
 //! Pages are 4 KiB; the engine is user-level code only (no privileged state).
 
+mod atomic;
 mod dirty;
 mod engine;
 mod fault;

@@ -97,6 +97,13 @@ fn source(arch: Arch) -> &'static str {
                   ret
             far:  ld a0, 0(a1)
                   ret
+            natom: li t0, 0x300000
+                  addi t1, t0, 8
+                  sc.w t2, a0, (t1)
+                  lr.w t3, (t1)
+                  li a1, 0x55
+                  sc.w t2, a1, (t1)
+                  ret
             "#
         }
         Arch::Aarch64 => {
@@ -143,6 +150,27 @@ fn source(arch: Arch) -> &'static str {
             far:  ldr x0, [x1]
                   ret
             pair: ldp x0, x3, [x1]
+                  ret
+            natom: mov x1, #0x300000
+                  add x2, x1, #1
+                  mov w3, #3
+                  ldaddb w3, w4, [x2]
+                  add x2, x1, #6
+                  mov w3, #0x1234
+                  swph w3, w4, [x2]
+                  add x2, x1, #2
+                  mov w5, #9
+                  mov w6, #0x55
+                  casb w5, w6, [x2]
+                  add x2, x1, #3
+                  mov w5, #9
+                  casb w5, w6, [x2]
+                  add x2, x1, #8
+                  mov w5, #1
+                  cas w5, w6, [x2]
+                  stxrb w7, w6, [x1]
+                  ldxrb w8, [x1]
+                  stxrb w7, w6, [x1]
                   ret
             "#
         }
@@ -210,6 +238,19 @@ fn source(arch: Arch) -> &'static str {
             far:  mov rax, [rsi]
                   ret
             pair: fld tbyte ptr [rsi]
+                  ret
+            natom: mov ecx, 0x300000
+                  mov al, 3
+                  lock xadd [rcx + 1], al
+                  mov dx, 0x1234
+                  xchg [rcx + 6], dx
+                  mov eax, 9
+                  mov dl, 0x55
+                  lock cmpxchg [rcx + 2], dl
+                  mov al, 9
+                  lock cmpxchg [rcx + 3], dl
+                  mov eax, 1
+                  lock cmpxchg [rcx + 8], edx
                   ret
             "#
         }
@@ -657,22 +698,88 @@ fn atomic_memory_hooks(arch: Arch) {
         MemHookKind::WRITE,
     );
     let mut want = vec![(r, 0, 8, 0), (ra, 0, 8, 41), (w, 0, 8, 46)];
-    if arch != Arch::X86_64 {
-        // the load-reserved
-        want.extend([(r, 0, 8, 0), (ra, 0, 8, 46)]);
+    if arch == Arch::X86_64 {
+        // lock cmpxchg
+        want.extend([(r, 0, 8, 0), (ra, 0, 8, 46), (w, 0, 8, 47)]);
+    } else {
+        // the load-reserved, then the store-conditional: its store only
+        want.extend([(r, 0, 8, 0), (ra, 0, 8, 46), (w, 0, 8, 47)]);
     }
-    want.extend([
-        (r, 0, 8, 0),
-        (ra, 0, 8, 46),
-        (w, 0, 8, 47),
-        (r, 8, 4, 0),
-        (ra, 8, 4, 7),
-        (w, 8, 4, 100),
-    ]);
+    want.extend([(r, 8, 4, 0), (ra, 8, 4, 7), (w, 8, 4, 100)]);
     if arch == Arch::X86_64 {
         want.extend([(r, 8, 4, 0), (ra, 8, 4, 100), (w, 8, 4, 105)]);
     }
     assert_eq!(*log.lock().unwrap(), want);
+}
+
+fn narrow_and_conditional_atomics(arch: Arch) {
+    // Memory hooks see a byte or halfword atomic as the guest's own access (address, size,
+    // values), not the containing word the lifter works on; a compare-and-swap whose
+    // comparison fails shows its read but no write; a store-conditional shows only its store
+    // when it succeeds, and nothing when it fails (riscv sc, aarch64 stxrb without a
+    // reservation). riscv64 has no byte or halfword atomics.
+    let mut t = T::new(arch);
+    t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    let init = |t: &mut T| {
+        t.e.mem_write(DATA, &0x7777_0000_0930_2010u64.to_le_bytes())
+            .unwrap();
+        t.e.mem_write(DATA + 8, &7u32.to_le_bytes()).unwrap();
+    };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    t.e.hook_add_mem(
+        MemHookKind::READ | MemHookKind::WRITE | MemHookKind::READ_AFTER,
+        DATA,
+        DATA + 0xfff,
+        move |_, kind, addr, size, value| {
+            l.lock().unwrap().push((kind, addr - DATA, size, value));
+            true
+        },
+    );
+    let (r, ra, w) = (
+        MemHookKind::READ,
+        MemHookKind::READ_AFTER,
+        MemHookKind::WRITE,
+    );
+    let narrow = [
+        (r, 1, 1, 0),
+        (ra, 1, 1, 0x20),
+        (w, 1, 1, 0x23),
+        (r, 6, 2, 0),
+        (ra, 6, 2, 0x7777),
+        (w, 6, 2, 0x1234),
+        (r, 2, 1, 0),
+        (ra, 2, 1, 0x30),
+        (r, 3, 1, 0),
+        (ra, 3, 1, 9),
+        (w, 3, 1, 0x55),
+        (r, 8, 4, 0),
+        (ra, 8, 4, 7),
+    ];
+    let (want, bytes): (Vec<_>, [u8; 12]) = match arch {
+        Arch::Riscv64 => (
+            vec![(r, 8, 4, 0), (ra, 8, 4, 7), (w, 8, 4, 0x55)],
+            [0x10, 0x20, 0x30, 9, 0, 0, 0x77, 0x77, 0x55, 0, 0, 0],
+        ),
+        Arch::Aarch64 => {
+            let mut v = narrow.to_vec();
+            v.extend([(r, 0, 1, 0), (ra, 0, 1, 0x10), (w, 0, 1, 0x55)]);
+            (v, [0x55, 0x23, 0x30, 0x55, 0, 0, 0x34, 0x12, 7, 0, 0, 0])
+        }
+        Arch::X86_64 => (
+            narrow.to_vec(),
+            [0x10, 0x23, 0x30, 0x55, 0, 0, 0x34, 0x12, 7, 0, 0, 0],
+        ),
+    };
+    for round in 0..2 {
+        init(&mut t);
+        log.lock().unwrap().clear();
+        t.call("natom", 0).unwrap();
+        assert_eq!(*log.lock().unwrap(), want, "round {round}");
+        let mut b = [0u8; 12];
+        t.e.mem_read(DATA, &mut b).unwrap();
+        assert_eq!(b, bytes, "round {round}");
+    }
 }
 
 fn fault_access_size(arch: Arch) {
@@ -1140,6 +1247,7 @@ macro_rules! scenarios {
 
 scenarios!(
     atomic_memory_hooks,
+    narrow_and_conditional_atomics,
     high_addresses,
     fault_access_size,
     emulate_a_function,
