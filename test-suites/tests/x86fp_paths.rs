@@ -3,7 +3,7 @@
 //! special operands (NaN payloads, infinities, subnormals, zeros, overflow and underflow;
 //! roundsd/roundss in every immediate mode),
 //! under default and non-default MXCSR (PE set or clear, each rounding mode, other flags
-//! accrued, and after an `ldmxcsr` that clears PE mid-stream); and div/idiv with quotients
+//! accrued, DAZ and FTZ, and after an `ldmxcsr` that clears PE mid-stream); and div/idiv with quotients
 //! at the overflow edge. Each case runs natively in a forked child and under xlat's JIT and
 //! interpreter (`xlat_test_suites::x86gen`); registers, flags, XMMs, MXCSR and memory must
 //! match. `XLAT_X86FP_CASES=N` sets the cases per template (default 300).
@@ -72,6 +72,13 @@ fn mxcsr(r: &mut StdRng) -> u32 {
     }
     if r.random_bool(0.2) {
         m |= r.random_range(1..4u32) << 13;
+    }
+    // DAZ, FTZ (exceptions stay masked: xlat raises no #XM).
+    if r.random_bool(0.15) {
+        m |= 0x40;
+    }
+    if r.random_bool(0.15) {
+        m |= 0x8000;
     }
     m
 }

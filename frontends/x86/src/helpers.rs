@@ -216,7 +216,8 @@ pub static H_FP: Helper = Helper {
 };
 
 extern "C" fn fcmp(env: &mut CpuState, a: u64, b: u64, arg: u64, _: u64) -> u64 {
-    let (f, mx) = crate::ssefp::compare_mx(a, b, arg & 1 != 0, arg & 2 != 0);
+    let (daz, _) = crate::ssefp::daz_ftz(env.word(state::MXCSR));
+    let (f, mx) = crate::ssefp::compare_mx_daz(a, b, arg & 1 != 0, arg & 2 != 0, daz);
     let m = env.word(state::MXCSR);
     env.set_word(state::MXCSR, m | mx);
     f
@@ -237,6 +238,8 @@ extern "C" fn to_int(env: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u6
     } else {
         (env.word(state::MXCSR) >> 13) & 3
     };
+    let (daz, _) = crate::ssefp::daz_ftz(env.word(state::MXCSR));
+    let v = crate::ssefp::daz_bits(v, arg & 1 != 0, daz);
     let (r, mx) = crate::ssefp::to_int_mx_rc(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, rc);
     let m = env.word(state::MXCSR);
     env.set_word(state::MXCSR, m | mx);
@@ -372,7 +375,9 @@ pub static H_SSE_HALF: Helper = Helper {
 extern "C" fn fp_scalar(env: &mut CpuState, code: u64, a: u64, b: u64, _: u64) -> u64 {
     let m = env.word(state::MXCSR);
     let pe = (m & crate::ssefp::mx::PE) << (18 - 5);
-    let (r, f) = crate::ssefp::scalar(code | (((m >> 13) & 3) << 16) | pe, a, b);
+    let (daz, ftz) = crate::ssefp::daz_ftz(m);
+    let dz = (u64::from(daz) << 19) | (u64::from(ftz) << 20);
+    let (r, f) = crate::ssefp::scalar(code | (((m >> 13) & 3) << 16) | pe | dz, a, b);
     if f != 0 {
         let m = env.word(state::MXCSR);
         env.set_word(state::MXCSR, m | f);

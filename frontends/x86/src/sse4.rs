@@ -355,8 +355,10 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             let w = if double { 8 } else { 4 };
             let n = if scalar { 1 } else { 16 / w };
             let mut r = if scalar { a } else { 0 };
+            let (daz, _) = ssefp::daz_ftz(env.word(state::MXCSR));
             for i in 0..n {
-                let (v, f) = round(lane(b, w, i), double, rc, quiet);
+                let x = ssefp::daz_bits(lane(b, w, i), double, daz);
+                let (v, f) = round(x, double, rc, quiet);
                 fl |= f;
                 let m = if double {
                     u128::from(u64::MAX)

@@ -2,7 +2,9 @@
 //! arithmetic, conversions, compares, with MXCSR's exception flags accrued (invalid, denormal
 //! operand, divide by zero, overflow, underflow, precision) from exact error terms.
 //! MXCSR.RC is honoured: results are computed to nearest and then moved one unit toward the
-//! rounding direction when the exact error term says so (FTZ and DAZ are not implemented).
+//! rounding direction when the exact error term says so. MXCSR.DAZ reads subnormal operands
+//! as zeros of their sign (no DE); MXCSR.FTZ (with underflow masked) writes a subnormal
+//! result as a zero of its sign and raises UE and PE.
 
 use crate::{flags, state};
 use xlat_ir::abi::CpuState;
@@ -46,6 +48,57 @@ fn pred(p: u64, x: f64, y: f64) -> bool {
     }
 }
 
+/// DAZ: a subnormal operand as a zero of its sign.
+fn daz64(v: f64, on: bool) -> f64 {
+    if on && v.is_subnormal() {
+        0.0f64.copysign(v)
+    } else {
+        v
+    }
+}
+
+fn daz32(v: f32, on: bool) -> f32 {
+    if on && v.is_subnormal() {
+        0.0f32.copysign(v)
+    } else {
+        v
+    }
+}
+
+/// FTZ: a subnormal result as a zero of its sign, with UE and PE (`on` false for min/max
+/// and compares, which return an operand).
+fn ftz64(v: f64, on: bool, fl: &mut u64) -> f64 {
+    if on && v.is_subnormal() {
+        *fl |= mx::UE | mx::PE;
+        0.0f64.copysign(v)
+    } else {
+        v
+    }
+}
+
+fn ftz32(v: f32, on: bool, fl: &mut u64) -> f32 {
+    if on && v.is_subnormal() {
+        *fl |= mx::UE | mx::PE;
+        0.0f32.copysign(v)
+    } else {
+        v
+    }
+}
+
+/// Float bits (`double` or single in the low 32) with DAZ applied.
+pub fn daz_bits(v: u64, double: bool, daz: bool) -> u64 {
+    if double {
+        daz64(f64::from_bits(v), daz).to_bits()
+    } else {
+        u64::from(daz32(f32::from_bits(v as u32), daz).to_bits())
+    }
+}
+
+/// (DAZ, FTZ in effect) from an MXCSR value: FTZ only with underflow masked.
+pub fn daz_ftz(m: u64) -> (bool, bool) {
+    (m & mx::DAZ != 0, m & mx::FTZ != 0 && m & mx::UM != 0)
+}
+
 fn get(env: &CpuState, off: u32) -> u128 {
     u128::from(env.word(off)) | (u128::from(env.word(off + 8)) << 64)
 }
@@ -77,6 +130,12 @@ pub mod mx {
     pub const UE: u64 = 0x10;
     /// Precision (inexact).
     pub const PE: u64 = 0x20;
+    /// Denormals are zeros (control).
+    pub const DAZ: u64 = 0x40;
+    /// Underflow mask (control).
+    pub const UM: u64 = 0x800;
+    /// Flush to zero (control).
+    pub const FTZ: u64 = 0x8000;
 }
 
 fn snan64(v: f64) -> bool {
@@ -346,21 +405,27 @@ fn f32op(k: u64, a: f32, b: f32) -> f32 {
 }
 
 /// A scalar operation (`code` as for [`arith`], not packed, not CVT; bits 16-17: MXCSR.RC;
-/// bit 18: PE already accrued) on the low lanes `a`, `b` (bits): the low lane's new bits and
-/// the MXCSR flags it raises.
+/// bit 18: PE already accrued; bit 19: DAZ; bit 20: FTZ in effect) on the low lanes `a`, `b`
+/// (bits): the low lane's new bits and the MXCSR flags it raises.
 pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
-    let (k, double, p) = ((code >> 2) & 0x3f, code & 1 != 0, code >> 8);
+    let (k, double, p) = ((code >> 2) & 0x3f, code & 1 != 0, (code >> 8) & 0xff);
+    let (daz, ftz) = (code & (1 << 19) != 0, code & (1 << 20) != 0);
+    let ftz = ftz && !matches!(k, op::MIN | op::MAX);
     if double {
-        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        let (x, y) = (daz64(f64::from_bits(a), daz), daz64(f64::from_bits(b), daz));
         if k == op::CMP {
             let r = if pred(p, x, y) { u64::MAX } else { 0 };
             return (r, flags64(k, x, y, 0.0, p, false));
         }
         let r = f64op(k, x, y);
-        let f = flags64(k, x, y, r, p, code & (1 << 18) != 0);
-        (directed64(k, x, y, r, (code >> 16) & 3).to_bits(), f)
+        let mut f = flags64(k, x, y, r, p, code & (1 << 18) != 0);
+        let v = ftz64(directed64(k, x, y, r, (code >> 16) & 3), ftz, &mut f);
+        (v.to_bits(), f)
     } else {
-        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        let (x, y) = (
+            daz32(f32::from_bits(a as u32), daz),
+            daz32(f32::from_bits(b as u32), daz),
+        );
         if k == op::CMP {
             let r = if pred(p, f64::from(x), f64::from(y)) {
                 0xffff_ffff
@@ -370,11 +435,9 @@ pub fn scalar(code: u64, a: u64, b: u64) -> (u64, u64) {
             return (r, flags32(k, x, y, 0.0, p, false));
         }
         let r = f32op(k, x, y);
-        let f = flags32(k, x, y, r, p, code & (1 << 18) != 0);
-        (
-            u64::from(directed32(k, x, y, r, (code >> 16) & 3).to_bits()),
-            f,
-        )
+        let mut f = flags32(k, x, y, r, p, code & (1 << 18) != 0);
+        let v = ftz32(directed32(k, x, y, r, (code >> 16) & 3), ftz, &mut f);
+        (u64::from(v.to_bits()), f)
     }
 }
 
@@ -423,6 +486,8 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let (k, double, packed) = ((code >> 2) & 0x3f, code & 1 != 0, code & 2 != 0);
     let rc = (env.word(state::MXCSR) >> 13) & 3;
     let pe = env.word(state::MXCSR) & mx::PE != 0;
+    let (daz, ftz) = daz_ftz(env.word(state::MXCSR));
+    let ftz = ftz && !matches!(k, op::MIN | op::MAX);
     let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
@@ -430,7 +495,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let r = if k == op::CVT {
         if double {
             // cvtss2sd: src single → double in the low lane.
-            let x = f32::from_bits(b as u32);
+            let x = daz32(f32::from_bits(b as u32), daz);
             if snan32(x) {
                 fl |= mx::IE;
             }
@@ -444,7 +509,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             };
             (a & !u128::from(u64::MAX)) | u128::from(v.to_bits())
         } else {
-            let x = f64::from_bits(b as u64);
+            let x = daz64(f64::from_bits(b as u64), daz);
             let v = x as f32;
             let v_rc = if rc == 0 || !x.is_finite() {
                 v
@@ -484,22 +549,26 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
                     fl |= mx::UE;
                 }
             }
-            let v = if x.is_nan() { quiet32(v) } else { v_rc };
+            let v = if x.is_nan() {
+                quiet32(v)
+            } else {
+                ftz32(v_rc, ftz, &mut fl)
+            };
             (a & !0xffff_ffffu128) | u128::from(v.to_bits())
         }
     } else if double {
         let lanes = if packed { 2 } else { 1 };
         let mut r = a;
         for l in 0..lanes {
-            let x = f64::from_bits((a >> (64 * l)) as u64);
-            let y = f64::from_bits((b >> (64 * l)) as u64);
+            let x = daz64(f64::from_bits((a >> (64 * l)) as u64), daz);
+            let y = daz64(f64::from_bits((b >> (64 * l)) as u64), daz);
             let v = if k == op::CMP {
                 fl |= flags64(k, x, y, 0.0, p, false);
                 if pred(p, x, y) { u64::MAX } else { 0 }
             } else {
                 let r = f64op(k, x, y);
                 fl |= flags64(k, x, y, r, p, pe);
-                directed64(k, x, y, r, rc).to_bits()
+                ftz64(directed64(k, x, y, r, rc), ftz, &mut fl).to_bits()
             };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
         }
@@ -508,8 +577,8 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
         let lanes = if packed { 4 } else { 1 };
         let mut r = a;
         for l in 0..lanes {
-            let x = f32::from_bits((a >> (32 * l)) as u32);
-            let y = f32::from_bits((b >> (32 * l)) as u32);
+            let x = daz32(f32::from_bits((a >> (32 * l)) as u32), daz);
+            let y = daz32(f32::from_bits((b >> (32 * l)) as u32), daz);
             let v = if k == op::CMP {
                 fl |= flags32(k, x, y, 0.0, p, false);
                 if pred(p, f64::from(x), f64::from(y)) {
@@ -520,7 +589,7 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             } else {
                 let r = f32op(k, x, y);
                 fl |= flags32(k, x, y, r, p, pe);
-                directed32(k, x, y, r, rc).to_bits()
+                ftz32(directed32(k, x, y, r, rc), ftz, &mut fl).to_bits()
             };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
         }
@@ -552,6 +621,22 @@ pub fn compare(a: u64, b: u64, double: bool) -> u64 {
 /// [`compare`] and the MXCSR flags: invalid for a signalling NaN (any NaN when `signalling`,
 /// comis*), denormal operand.
 pub fn compare_mx(a: u64, b: u64, double: bool, signalling: bool) -> (u64, u64) {
+    compare_mx_daz(a, b, double, signalling, false)
+}
+
+/// [`compare_mx`] with MXCSR.DAZ (`daz`: subnormal operands compare as zeros).
+pub fn compare_mx_daz(a: u64, b: u64, double: bool, signalling: bool, daz: bool) -> (u64, u64) {
+    let (a, b) = if double {
+        (
+            daz64(f64::from_bits(a), daz).to_bits(),
+            daz64(f64::from_bits(b), daz).to_bits(),
+        )
+    } else {
+        (
+            u64::from(daz32(f32::from_bits(a as u32), daz).to_bits()),
+            u64::from(daz32(f32::from_bits(b as u32), daz).to_bits()),
+        )
+    };
     let f = compare(a, b, double);
     let (nan, snan, den) = if double {
         let (x, y) = (f64::from_bits(a), f64::from_bits(b));
