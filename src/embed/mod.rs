@@ -56,10 +56,17 @@
 //! ```
 //!
 //! Atomic accesses (x86 `lock` instructions, `xchg`, `cmpxchg`; aarch64 LSE atomics and
-//! exclusives; riscv AMOs and LR/SC) are seen by memory hooks as a read (before), a
-//! read-after with the old value and, when memory changes, a write with the value stored.
-//! Byte and halfword atomics are a compare-and-swap on their aligned 32-bit word, and the
-//! hooks see that word's access.
+//! exclusives; riscv AMOs and LR/SC) are seen by memory hooks as the guest's own access
+//! (byte and halfword ones too: their address, size and values, not the containing word the
+//! translation works on): a read-modify-write as a read (before), a read-after with the old
+//! value and a write with the value stored; a compare-and-swap (`cmpxchg`, `cas`) the same,
+//! but with no write when the comparison fails (hardware may write the old value back; the
+//! hooks, like Unicorn's, show only what changes memory). A store-conditional (riscv `sc`,
+//! aarch64 `stxr`) shows only its write when it succeeds and nothing when it fails (it reads
+//! nothing; the load-reserved before it is a read). With memory hooks installed, a fault of a
+//! byte or halfword atomic is reported at the guest's address and size (compiled inline,
+//! with only fault hooks, at the containing word's). A misaligned x86 `cmpxchg` (split over
+//! words) shows a write also when the comparison fails.
 //!
 //! Addresses: the whole 64-bit space but its last page. RAM below 2^39 is one flat host
 //! reservation that compiled code reaches inline as `base + (address mod 2^39)`; RAM mapped
