@@ -48,7 +48,34 @@ struct RvMmu {
     /// Superpages (virtual base, leaf level) translations were cached from since the last
     /// full flush: an `sfence.vma` of an address in one must flush everything, since the
     /// TLBs hold such a page as many 4 KiB entries.
-    supers: Mutex<std::collections::HashSet<(u64, u32)>>,
+    supers: Mutex<Supers>,
+}
+
+/// The superpages translations came from (see [`RvMmu::supers`]).
+type Supers = std::collections::HashSet<(u64, u32), std::hash::BuildHasherDefault<PageHasher>>;
+
+/// A hasher for [`Supers`] keys, filled at every TLB fill from a superpage (SipHash cost as
+/// much as the rest of the fill's bookkeeping): a multiply and a rotation per word.
+#[derive(Default)]
+struct PageHasher(u64);
+
+impl std::hash::Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
 }
 
 impl RvMmu {

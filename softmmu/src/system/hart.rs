@@ -41,7 +41,10 @@ pub trait Translate: Send + Sync + std::fmt::Debug {
 
 const PAGE_BITS: u32 = 12;
 const PAGE: u64 = 1 << PAGE_BITS;
-const FETCH_ENTRIES: usize = 64;
+/// Fetch-TLB entries: every exec-loop pass translates the pc (the blocks' key is the
+/// physical page), so the kernel's hot code must fit (64 entries: a page walk for one pass
+/// in ten during a boot).
+const FETCH_ENTRIES: usize = 1024;
 /// Inline TLB tables, one per translation mode the machine distinguishes.
 pub const TLB_TABLES: usize = 4;
 
