@@ -671,7 +671,7 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         ..EngineConfig::default()
     };
     let engine =
-        Engine::new(Arc::new(X86_64::new()), mem.clone(), ecfg).map_err(|e| e.to_string())?;
+        Engine::new(Arc::new(X86_64::system()), mem.clone(), ecfg).map_err(|e| e.to_string())?;
     // Blocks are keyed by the physical page of their code and the privilege (user or not).
     let fetch_mem = mem.clone();
     let fetch_mmu = mmu.clone();

@@ -220,3 +220,88 @@ fn halt_with_interrupts_off_and_triple_fault_end_the_run_as_under_kvm() {
         }
     }
 }
+
+/// RFLAGS.IF as ring-0 code sees it through pushfq after cli, sti, popfq and iretq, printed
+/// as digits on COM1: the JIT (whose lifter leaves pushfq/popfq to the system emulator in
+/// system mode) prints what KVM's hardware does.
+#[test]
+fn interrupt_flag_through_pushfq_popfq_and_iretq_matches_kvm() {
+    let asm = r#"
+.text
+.globl _start
+_start:
+    cli
+    call report
+    sti
+    call report
+    pushq $0x2
+    popfq
+    call report
+    pushq $0x202
+    popfq
+    call report
+    cli
+    mov %rsp, %rbx
+    xor %eax, %eax
+    mov %ss, %ax
+    push %rax
+    push %rbx
+    pushq $0x202
+    mov %cs, %ax
+    push %rax
+    lea 1f(%rip), %rax
+    push %rax
+    iretq
+1:  call report
+    mov %rsp, %rbx
+    xor %eax, %eax
+    mov %ss, %ax
+    push %rax
+    push %rbx
+    pushq $0x2
+    mov %cs, %ax
+    push %rax
+    lea 2f(%rip), %rax
+    push %rax
+    iretq
+2:  call report
+    mov $0x0a, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    xor %eax, %eax
+    mov $0x501, %dx
+    out %al, %dx
+    hlt
+# prints RFLAGS.IF (as seen by pushfq) as '0' or '1'
+report:
+    pushfq
+    pop %rax
+    shr $9, %rax
+    and $1, %eax
+    add $0x30, %eax
+    mov $0x3f8, %dx
+    out %al, %dx
+    ret
+"#;
+    let Some(elf) = tiny("iflag", asm) else {
+        return;
+    };
+    let (jit, js) = xlat("jit", &elf);
+    assert_eq!(js, 0, "jit: {jit}");
+    assert_eq!(jit.trim().len(), 6, "jit printed {jit:?}");
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        eprintln!("no kvm comparison: /dev/kvm does not open");
+        return;
+    }
+    let (kvm, ks) = xlat("kvm", &elf);
+    assert_eq!(ks, 0, "kvm: {kvm}");
+    assert_eq!(
+        jit, kvm,
+        "IF after cli, sti, popfq 0/1, iretq 1/0: jit vs kvm"
+    );
+}

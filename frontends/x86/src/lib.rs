@@ -62,6 +62,7 @@ pub const X87_FP_ERROR: u32 = 16;
 #[derive(Debug)]
 pub struct X86_64 {
     abi: UserAbi,
+    system: bool,
 }
 
 impl Default for X86_64 {
@@ -92,7 +93,16 @@ impl X86_64 {
             hwcap: u64::from(cpuid::LEAF1_EDX),
             uname_machine: "x86_64",
         };
-        X86_64 { abi }
+        X86_64 { abi, system: false }
+    }
+
+    /// A frontend for system mode ([`system`]): pushfq/popfq leave to the system emulator,
+    /// which keeps RFLAGS.IF.
+    pub fn system() -> X86_64 {
+        X86_64 {
+            system: true,
+            ..X86_64::new()
+        }
     }
 }
 
@@ -102,7 +112,7 @@ impl Frontend for X86_64 {
     }
 
     fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
-        lift::translate(pc, code, max_insns)
+        lift::translate(pc, code, max_insns, self.system)
     }
 
     fn translate_observed(
@@ -112,7 +122,7 @@ impl Frontend for X86_64 {
         max_insns: u32,
         observed: &dyn Fn(u64, u32) -> bool,
     ) -> Unit {
-        lift::translate_observed(pc, code, max_insns, observed)
+        lift::translate_observed(pc, code, max_insns, observed, self.system)
     }
 
     fn disas(&self, pc: u64, code: &dyn CodeFetch) -> (u32, String) {

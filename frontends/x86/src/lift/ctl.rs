@@ -40,6 +40,12 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::gpr(5), v);
             Flow::Next
         }
+        M::Pushfq | M::Popfq if cx.system => {
+            // RFLAGS.IF is the system emulator's (x86sys::exec)
+            let z = cx.k(0);
+            cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
+            Flow::End
+        }
         M::Pushfq => {
             let f = rflags(cx);
             push(cx, f, 8);

@@ -58,6 +58,8 @@ pub(crate) struct Cx {
     pub pc: u64,
     pub len: u64,
     pub i: Instruction,
+    /// System mode: pushfq/popfq leave to the system emulator (RFLAGS.IF lives there).
+    pub system: bool,
     /// What the flags are known to hold, in this unit.
     pub known: Option<Known>,
     /// The arithmetic flags this instruction writes are overwritten by later instructions of
@@ -249,8 +251,8 @@ fn is_high8(r: Register) -> bool {
 }
 
 /// Lifts the unit at `pc`.
-pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
-    translate_observed(pc, code, max_insns, &|_, _| false)
+pub(crate) fn translate(pc: u64, code: &dyn CodeFetch, max_insns: u32, system: bool) -> Unit {
+    translate_observed(pc, code, max_insns, &|_, _| false, system)
 }
 
 /// Lifts the unit at `pc`, with exact flags before each instruction `observed` names.
@@ -259,8 +261,10 @@ pub(crate) fn translate_observed(
     code: &dyn CodeFetch,
     max_insns: u32,
     observed: &dyn Fn(u64, u32) -> bool,
+    system: bool,
 ) -> Unit {
     let mut cx = Cx {
+        system,
         b: Builder::new(pc),
         pc,
         len: 0,
