@@ -1,7 +1,8 @@
 //! x86-64 Linux user mode, the instructions CPUID advertises one by one: a program built with
 //! the host gcc (test-suites/guest/x86_64/cas16.c) runs `lock cmpxchg16b` from two threads
 //! against 64-bit locked adds to the same bytes from two others, and cmpxchg8b, with the same
-//! output under `xlat run` (jit and interpreter) as natively on this host.
+//! output under `xlat run` (jit and interpreter) as natively on this host; and `lock
+//! cmpxchg16b` faulting on read-only and unmapped pages (test-suites/guest/x86_64/cas16fault.c).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_test_suites::user::Reference::Native;
@@ -20,6 +21,22 @@ fn cmpxchg16b_threads_match_native() {
     assert!(
         compile("gcc", &["-O2", "-mcx16", "-pthread"], &src, &exe, &[]),
         "gcc cas16.c"
+    );
+    assert_same_as(Native, &exe, &[], &d);
+}
+
+#[test]
+fn cmpxchg16b_faults_match_native() {
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86isa_user_fault");
+    let src = workspace_root().join("test-suites/guest/x86_64/cas16fault.c");
+    let exe = d.join("cas16fault");
+    assert!(
+        compile("gcc", &["-O2", "-mcx16"], &src, &exe, &[]),
+        "gcc cas16fault.c"
     );
     assert_same_as(Native, &exe, &[], &d);
 }
