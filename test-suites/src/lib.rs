@@ -4,6 +4,7 @@
 //! (`qemu-riscv64`, the riscv64 cross compiler) and the guest-image cache that
 //! `scripts/setup.sh` fills. The suites themselves live in `tests/`.
 
+pub mod a64diff;
 pub mod diffrun;
 pub mod rvgen;
 pub mod user;

@@ -8,13 +8,8 @@
 //! on failure).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use rand::{Rng, SeedableRng, rngs::StdRng};
 use xlat_frontend_aarch64::Aarch64;
-use xlat_ir::{CodeFetch, Frontend, Opcode};
-use xlat_test_suites::{have, scratch_dir, workspace_root, xlat_bin};
+use xlat_test_suites::a64diff::{FP_FLAGS, Suite};
 
 /// (name, fixed bits value, fixed bits mask) of each class.
 const CLASSES: &[(&str, u32, u32)] = &[
@@ -41,108 +36,26 @@ const CLASSES: &[(&str, u32, u32)] = &[
     ("scalar fp fixed", 0x5f00_e400, 0xdf80_e400),
 ];
 
-const LEN: usize = 4;
-
-struct One(u32);
-impl CodeFetch for One {
-    fn fetch_u16(&self, pc: u64) -> Option<u16> {
-        match pc {
-            0 => Some(self.0 as u16),
-            2 => Some((self.0 >> 16) as u16),
-            _ => None,
-        }
-    }
-}
-
-/// Whether xlat's frontend implements `w` (its unit does not raise).
-fn decodes(fe: &Aarch64, w: u32) -> bool {
-    let u = fe.translate(0, &One(w), 1);
-    !u.insts.iter().any(|i| i.op == Opcode::Raise)
-}
-
-/// A random implemented instruction of class `(val, mask)` touching only x0..x26.
-fn random_insn(rng: &mut StdRng, fe: &Aarch64, val: u32, mask: u32) -> u32 {
-    loop {
-        let mut w = (rng.random::<u32>() & !mask) | val;
-        let rd = rng.random_range(0..27u32);
-        let rn = rng.random_range(0..27u32);
-        w = (w & !0x3ff) | rd | (rn << 5);
-        if decodes(fe, w) {
-            return w;
-        }
-    }
-}
-
-fn run(cmd: &mut Command, input: &[u8]) -> (bool, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().expect("wait");
-    let _ = writer.join();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+const SUITE: Suite = Suite {
+    name: "a64fp_diff",
+    cases_var: "A64FP_CASES",
+    seed_var: "A64FP_SEED",
+    default_cases: 250,
+    seed_base: 0xa64f_f000,
+};
 
 #[test]
 fn fp_classes_with_random_fpcr_match_qemu() {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+    let Some(exe) = SUITE.build() else {
         return;
-    }
-    let d = scratch_dir("a64fp_diff");
-    std::fs::create_dir_all(&d).expect("work dir");
-    let exe = d.join("a64diff");
-    let src = workspace_root().join("test-suites/guest/aarch64/a64diff.c");
-    let st = Command::new("aarch64-linux-gnu-gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .expect("aarch64-linux-gnu-gcc");
-    assert!(st.success(), "aarch64-linux-gnu-gcc a64diff.c");
-    let per_class: usize = std::env::var("A64FP_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(250);
-    let seeds: Vec<u64> = match std::env::var("A64FP_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        Some(s) => vec![s],
-        None => (0..CLASSES.len() as u64).map(|i| 0xa64f_f000 + i).collect(),
     };
+    let (per_class, seeds) = SUITE.plan(CLASSES.len());
     let fe = Aarch64::new();
     let mut total = 0;
     let mut fpsr_seen = 0u64;
     for seed in seeds {
-        let (name, val, mask) = CLASSES[(seed % CLASSES.len() as u64) as usize];
-        let mut rng = StdRng::seed_from_u64(seed);
-        let words: Vec<u32> = (0..per_class * LEN)
-            .map(|_| random_insn(&mut rng, &fe, val, mask))
-            .collect();
-        let mut input = Vec::new();
-        input.extend((per_class as u32).to_le_bytes());
-        input.extend((LEN as u32 | 3 << 16).to_le_bytes());
-        input.extend(seed.to_le_bytes());
-        for w in &words {
-            input.extend(w.to_le_bytes());
-        }
-        let (qok, want) = run(Command::new("qemu-aarch64").arg(&exe), &input);
-        let (xok, got) = run(Command::new(xlat_bin()).arg("run").arg(&exe), &input);
-        let stop = |out: &str| {
-            let i = out.lines().count();
-            format!("case {i}: {:08x?}", words.get(i * LEN..(i + 1) * LEN))
-        };
-        assert!(qok, "class {name}: qemu-aarch64 stopped at {}", stop(&want));
-        assert!(xok, "class {name}: xlat stopped at {}", stop(&got));
+        let class = CLASSES[(seed % CLASSES.len() as u64) as usize];
+        let want = SUITE.run_class(&exe, &fe, class, seed, per_class, FP_FLAGS);
         for line in want.lines() {
             let fpsr = line
                 .split(" fpsr ")
@@ -152,20 +65,10 @@ fn fp_classes_with_random_fpcr_match_qemu() {
                 .and_then(|v| u64::from_str_radix(v, 16).ok())
                 .unwrap_or(0);
         }
-        for (i, (a, b)) in want.lines().zip(got.lines()).enumerate() {
-            assert_eq!(
-                b,
-                a,
-                "class {name}, seed {seed} (replay: A64FP_SEED={seed} A64FP_CASES={per_class}), \
-                 case {i}: instructions {:08x?}",
-                &words[i * LEN..(i + 1) * LEN]
-            );
-        }
-        assert_eq!(got.lines().count(), per_class, "class {name}: case count");
         total += per_class;
     }
     eprintln!("a64fp: {total} cases matched qemu-aarch64 (FPSR bits seen: {fpsr_seen:#x})");
-    if std::env::var("A64FP_SEED").is_err() {
+    if !SUITE.replaying() {
         // IOC, DZC, OFC, UFC, IXC, IDC: the cases do exercise every cumulative flag.
         assert_eq!(fpsr_seen & 0x9f, 0x9f, "FPSR flags seen");
     }

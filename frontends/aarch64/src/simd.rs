@@ -630,6 +630,27 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
             let hi = |v: u128| if q { v >> 64 } else { v };
             let ext = |x: u64| if u { x } else { sext(x, es) as u64 };
             let (na, nb) = (hi(a), hi(b));
+            if matches!(op, 9 | 11 | 13) {
+                // SQDMLAL, SQDMLSL, SQDMULL{2} (halves and words only).
+                if u || es == 8 {
+                    return false;
+                }
+                let mut r = 0u128;
+                for i in 0..half {
+                    let v = sqdml(
+                        op,
+                        lane(na, i, es),
+                        lane(nb, i, es),
+                        lane(d, i, 2 * es),
+                        es,
+                        &sat,
+                    );
+                    put(&mut r, i, 2 * es, v);
+                }
+                set_v(env, rd, r);
+                qc(env, &sat);
+                return true;
+            }
             let mut r = 0u128;
             for i in 0..half {
                 let y = ext(lane(nb, i, es));
@@ -660,7 +681,7 @@ pub fn exec(env: Option<&mut CpuState>, insn: u32) -> bool {
         }
         Class::ByElem => {
             let scalar = insn & 0x4000_0000 != 0 && insn & 0x1000_0000 != 0;
-            return crate::fpvec::by_elem(env, insn, scalar) || (!scalar && by_elem_int(env, insn));
+            return crate::fpvec::by_elem(env, insn, scalar) || by_elem_int(env, insn, scalar);
         }
         Class::None => return false,
     };
@@ -722,8 +743,29 @@ fn qc(env: &mut CpuState, sat: &Cell<bool>) {
     }
 }
 
-/// Integer by element: MUL, MLA, MLS and the long [SU]MULL, [SU]MLAL, [SU]MLSL{2}.
-fn by_elem_int(env: &mut CpuState, insn: u32) -> bool {
+/// SQDMLAL (`op` 9 in the three-different numbering), SQDMLSL (11) or SQDMULL (13) of one
+/// es-bit lane pair into 2*es bits: the doubled product saturated, then the accumulation
+/// saturated (both set `sat`).
+fn sqdml(op: u32, x: u64, y: u64, acc: u64, es: u32, sat: &Cell<bool>) -> u64 {
+    let p = sat_to(2 * wide(x, es, true) * wide(y, es, true), 2 * es, true, sat);
+    let (p, acc) = (wide(p, 2 * es, true), wide(acc, 2 * es, true));
+    match op {
+        9 => sat_to(acc + p, 2 * es, true, sat),
+        11 => sat_to(acc - p, 2 * es, true, sat),
+        _ => p as u64 & mask(2 * es) as u64,
+    }
+}
+
+/// SQDMULH (`round` false) or SQRDMULH of one es-bit lane pair.
+fn sqdmulh(x: u64, y: u64, es: u32, round: bool, sat: &Cell<bool>) -> u64 {
+    let p = 2 * wide(x, es, true) * wide(y, es, true);
+    let rnd = if round { 1i128 << (es - 1) } else { 0 };
+    sat_to((p + rnd) >> es, es, true, sat)
+}
+
+/// Integer by element: MUL, MLA, MLS, the long [SU]MULL, [SU]MLAL, [SU]MLSL{2}, and the
+/// saturating SQDMLAL, SQDMLSL, SQDMULL{2}, SQDMULH and SQRDMULH (vector or `scalar`).
+fn by_elem_int(env: &mut CpuState, insn: u32, scalar: bool) -> bool {
     let (q, u) = (f(insn, 30, 30) == 1, f(insn, 29, 29) == 1);
     let size = f(insn, 23, 22);
     let (l, h, m) = (f(insn, 21, 21), f(insn, 11, 11), f(insn, 20, 20));
@@ -737,7 +779,36 @@ fn by_elem_int(env: &mut CpuState, insn: u32) -> bool {
     let e = lane(get_v(env, rm), idx, es);
     let op = f(insn, 15, 12);
     let mut r = 0u128;
+    let sat = Cell::new(false);
     match (op, u) {
+        (0b0011 | 0b0111 | 0b1011, false) => {
+            // SQDMLAL, SQDMLSL, SQDMULL{2} by element: the scalar forms use lane 0 only.
+            let src = if q && !scalar { a >> 64 } else { a };
+            let n = if scalar { 1 } else { 64 / es };
+            let op3 = [9, 11, 13][(op >> 2) as usize];
+            for i in 0..n {
+                let v = sqdml(op3, lane(src, i, es), e, lane(d, i, 2 * es), es, &sat);
+                put(&mut r, i, 2 * es, v);
+            }
+        }
+        (0b1100 | 0b1101, false) => {
+            let n = if scalar {
+                1
+            } else if q {
+                128 / es
+            } else {
+                64 / es
+            };
+            for i in 0..n {
+                put(
+                    &mut r,
+                    i,
+                    es,
+                    sqdmulh(lane(a, i, es), e, es, op == 0b1101, &sat),
+                );
+            }
+        }
+        _ if scalar => return false,
         (0b1000, false) | (0b0000, true) | (0b0100, true) => {
             let n = if q { 128 } else { 64 } / es;
             for i in 0..n {
@@ -768,6 +839,7 @@ fn by_elem_int(env: &mut CpuState, insn: u32) -> bool {
         _ => return false,
     }
     set_v(env, rd, r);
+    qc(env, &sat);
     true
 }
 
@@ -809,6 +881,43 @@ fn scalar(env: &mut CpuState, insn: u32, a: u64, b: u64, d: u64) -> bool {
                 }
                 _ => return false,
             }
+        } else if insn & 0xdf20_0c00 == 0x5e20_0000 && matches!(f(insn, 15, 12), 9 | 11 | 13) {
+            // SQDMLAL, SQDMLSL, SQDMULL (scalar): Hn x Hm into Sd, or Sn x Sm into Dd.
+            let es = 8 << f(insn, 23, 22);
+            if u || !matches!(es, 16 | 32) {
+                return false;
+            }
+            let sat = Cell::new(false);
+            let v = sqdml(
+                f(insn, 15, 12),
+                lane(u128::from(a), 0, es),
+                lane(u128::from(b), 0, es),
+                d,
+                es,
+                &sat,
+            );
+            set_v(env, rd, u128::from(v));
+            qc(env, &sat);
+            return true;
+        } else if insn & 0xdf20_0400 == 0x5e20_0400
+            && (matches!(f(insn, 15, 11), 0b00001 | 0b00101 | 0b01001 | 0b01011)
+                || (f(insn, 15, 11) == 0b10110 && matches!(f(insn, 23, 22), 1 | 2)))
+        {
+            // Saturating three-same (scalar, any size): [SU]QADD, [SU]QSUB, [SU]QSHL,
+            // [SU]QRSHL, SQDMULH, SQRDMULH.
+            let es = 8 << f(insn, 23, 22);
+            let (x, y) = (lane(u128::from(a), 0, es), lane(u128::from(b), 0, es));
+            let sat = Cell::new(false);
+            let v = match f(insn, 15, 11) {
+                0b00001 => sat_to(wide(x, es, !u) + wide(y, es, !u), es, !u, &sat),
+                0b00101 => sat_to(wide(x, es, !u) - wide(y, es, !u), es, !u, &sat),
+                0b01001 => shift_reg(x, y, es, !u, false, Some(&sat)),
+                0b01011 => shift_reg(x, y, es, !u, true, Some(&sat)),
+                _ => sqdmulh(x, y, es, u, &sat),
+            };
+            set_v(env, rd, u128::from(v));
+            qc(env, &sat);
+            return true;
         } else if f(insn, 23, 22) == 3 && f(insn, 21, 21) == 1 && f(insn, 10, 10) == 1 {
             let c = |x: bool| if x { u64::MAX } else { 0 };
             match (f(insn, 15, 11), u) {

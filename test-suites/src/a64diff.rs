@@ -1,0 +1,182 @@
+//! The random-case harness of the A64 differential suites (`tests/aarch64_diff.rs`,
+//! `tests/a64fp_diff.rs`): random instructions of an encoding class that xlat's frontend
+//! implements run four at a time inside test-suites/guest/aarch64/a64diff.c (a static guest
+//! that sets random registers, FPCR and FPSR per case and prints the state after each case)
+//! under qemu-aarch64 and under `xlat run`; every line must match.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use xlat_frontend_aarch64::Aarch64;
+use xlat_ir::{CodeFetch, Frontend, Opcode};
+
+use crate::{have, scratch_dir, workspace_root, xlat_bin};
+
+/// Instructions per case.
+pub const LEN: usize = 4;
+
+/// a64diff.c's per-run flags: compare the V registers and FPSR, and randomise FPCR.
+pub const FP_FLAGS: u32 = 1 | 2;
+
+struct One(u32);
+impl CodeFetch for One {
+    fn fetch_u16(&self, pc: u64) -> Option<u16> {
+        match pc {
+            0 => Some(self.0 as u16),
+            2 => Some((self.0 >> 16) as u16),
+            _ => None,
+        }
+    }
+}
+
+/// Whether xlat's frontend implements `w` (its unit does not raise).
+pub fn decodes(fe: &Aarch64, w: u32) -> bool {
+    let u = fe.translate(0, &One(w), 1);
+    !u.insts.iter().any(|i| i.op == Opcode::Raise)
+}
+
+/// A random implemented instruction of class `(val, mask)` touching only x0..x26.
+pub fn random_insn(rng: &mut StdRng, fe: &Aarch64, val: u32, mask: u32) -> u32 {
+    loop {
+        let mut w = (rng.random::<u32>() & !mask) | val;
+        let rd = rng.random_range(0..27u32);
+        let rn = rng.random_range(0..27u32);
+        w = (w & !0x3ff) | rd | (rn << 5);
+        // Register classes (bits 27:25 = x101) and EXTR: Rm, and Ra of the 3-source ones,
+        // as well, since x27..x30 hold the harness's own addresses.
+        if (val >> 25) & 7 == 0b101 || val == 0x1380_0000 {
+            w = (w & !(0x1f << 16)) | (rng.random_range(0..27u32) << 16);
+            if val & 0x1f00_0000 == 0x1b00_0000 {
+                w = (w & !(0x1f << 10)) | (rng.random_range(0..27u32) << 10);
+            }
+        }
+        if decodes(fe, w) {
+            return w;
+        }
+    }
+}
+
+fn run(cmd: &mut Command, input: &[u8]) -> (bool, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().expect("wait");
+    let _ = writer.join();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// One differential suite: its scratch directory and the environment variables for the case
+/// count and the seed to replay.
+#[derive(Debug)]
+pub struct Suite {
+    /// Scratch directory name (and the prefix of its messages).
+    pub name: &'static str,
+    /// Variable setting cases per class.
+    pub cases_var: &'static str,
+    /// Variable replaying one seed.
+    pub seed_var: &'static str,
+    /// Cases per class by default.
+    pub default_cases: usize,
+    /// The seed of class `i` is `seed_base + i`.
+    pub seed_base: u64,
+}
+
+impl Suite {
+    /// Builds a64diff.c, or `None` (with a one-line reason) where qemu-aarch64 or the cross
+    /// compiler is missing.
+    pub fn build(&self) -> Option<PathBuf> {
+        if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
+            eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+            return None;
+        }
+        let d = scratch_dir(self.name);
+        std::fs::create_dir_all(&d).expect("work dir");
+        let exe = d.join("a64diff");
+        let src = workspace_root().join("test-suites/guest/aarch64/a64diff.c");
+        let st = Command::new("aarch64-linux-gnu-gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .expect("aarch64-linux-gnu-gcc");
+        assert!(st.success(), "aarch64-linux-gnu-gcc a64diff.c");
+        Some(exe)
+    }
+
+    /// Cases per class, and the seeds to run (one per class, or the one to replay).
+    pub fn plan(&self, classes: usize) -> (usize, Vec<u64>) {
+        let per_class = std::env::var(self.cases_var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.default_cases);
+        let seeds = match std::env::var(self.seed_var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            Some(s) => vec![s],
+            None => (0..classes as u64).map(|i| self.seed_base + i).collect(),
+        };
+        (per_class, seeds)
+    }
+
+    /// Whether one seed is being replayed.
+    pub fn replaying(&self) -> bool {
+        std::env::var(self.seed_var).is_ok()
+    }
+
+    /// Runs `per_class` random cases of class `(name, val, mask)` from `seed` under both
+    /// emulators and asserts every output line matches; returns qemu-aarch64's output.
+    pub fn run_class(
+        &self,
+        exe: &PathBuf,
+        fe: &Aarch64,
+        (name, val, mask): (&str, u32, u32),
+        seed: u64,
+        per_class: usize,
+        flags: u32,
+    ) -> String {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let words: Vec<u32> = (0..per_class * LEN)
+            .map(|_| random_insn(&mut rng, fe, val, mask))
+            .collect();
+        let mut input = Vec::new();
+        input.extend((per_class as u32).to_le_bytes());
+        input.extend((LEN as u32 | flags << 16).to_le_bytes());
+        input.extend(seed.to_le_bytes());
+        for w in &words {
+            input.extend(w.to_le_bytes());
+        }
+        let (qok, want) = run(Command::new("qemu-aarch64").arg(exe), &input);
+        let (xok, got) = run(Command::new(xlat_bin()).arg("run").arg(exe), &input);
+        let stop = |out: &str| {
+            let i = out.lines().count();
+            format!("case {i}: {:08x?}", words.get(i * LEN..(i + 1) * LEN))
+        };
+        assert!(qok, "class {name}: qemu-aarch64 stopped at {}", stop(&want));
+        assert!(xok, "class {name}: xlat stopped at {}", stop(&got));
+        for (i, (a, b)) in want.lines().zip(got.lines()).enumerate() {
+            assert_eq!(
+                b,
+                a,
+                "class {name}, seed {seed} (replay: {}={seed} {}={per_class}), case {i}: \
+                 instructions {:08x?}",
+                self.seed_var,
+                self.cases_var,
+                &words[i * LEN..(i + 1) * LEN]
+            );
+        }
+        assert_eq!(got.lines().count(), per_class, "class {name}: case count");
+        want
+    }
+}
