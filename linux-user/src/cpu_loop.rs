@@ -132,14 +132,17 @@ fn run_until_exit(
                         if let Some(tp) = child.tp {
                             env.set_word(abi.tp, tp);
                         }
-                        // The engine's code memory is shared with the parent. A vfork child
-                        // may keep using it (the parent sleeps until it execs or exits); a
-                        // fork child of a single-threaded process takes a private copy and
-                        // keeps its translations; otherwise (another thread may have held the
+                        // The engine's code memory is shared with the parent. A fork (or
+                        // vfork) child of a single-threaded process takes a private copy and
+                        // keeps its translations: a vfork parent may wake before its child's
+                        // exec (the child can close the gate pipe: Python's close_fds does),
+                        // and both installing code into the shared memory corrupts it (seen
+                        // with the baseline tier, which installs code for every new block);
+                        // otherwise (another thread may have held the
                         // engine's locks at the fork) it starts a fresh engine and never
                         // touches the old one again (not even to drop it).
                         let alone = LIVE_THREADS.load(Ordering::SeqCst) == 0;
-                        let kept = alone && (child.vfork || m.engine.after_fork().is_ok());
+                        let kept = alone && m.engine.after_fork().is_ok();
                         if !kept {
                             let fresh = Arc::new(Engine::new(
                                 m.frontend.clone(),
