@@ -66,8 +66,8 @@ enum Next {
     Code(u64),
     /// The IR, interpreted.
     Interp(Arc<crate::tb::Ir>),
-    /// Baseline-tier code at this address (`crate::baseline`), with its unit's length.
-    Base(u64, u32),
+    /// Baseline-tier code at this address (`crate::baseline`).
+    Base(u64),
     /// Code memory is full (or a lookup raced with a flush): flush and look up again.
     Full,
 }
@@ -299,18 +299,16 @@ impl Engine {
                     }
                     interp::run(&ir.unit, &ir.prep, env, &*self.mem, &mut temps).value
                 }
-                &Next::Base(code, insns) => {
+                &Next::Base(code) => {
                     executed += 1;
                     if self.cfg.trace.exec {
                         eprintln!("exec pc={:#x} (baseline)", env.pc);
                     }
-                    if self.cfg.count_insns {
-                        env.icount = env.icount.wrapping_add(u64::from(insns));
-                    }
-                    // SAFETY: `code` is baseline code of the current generation (checked under
-                    // the lock in next_unit), kept in code memory by `running`; it reaches
-                    // guest memory only through `self.mem`, as the interpreter does.
-                    unsafe { crate::baseline::enter(code, env, &*self.mem) }
+                    // (Baseline code counts its guest instructions itself.)
+                    // SAFETY: as for compiled code: `code` is baseline code of the current
+                    // generation (checked under the lock in next_unit), kept in code memory by
+                    // `running`, entered through this JIT's trampoline.
+                    unsafe { jit::enter(self.trampoline, env, code) }
                 }
                 &Next::Code(code) => {
                     executed += 1;
@@ -385,7 +383,8 @@ impl Engine {
                         return Next::Full;
                     }
                 }
-            } else {
+            } else if tb.base.load(Ordering::Relaxed) == 0 {
+                // (Baseline code counts its own runs.)
                 tb.runs.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -398,7 +397,13 @@ impl Engine {
         } else if let Some(at) = self.tier1 {
             match self.baseline(&mut inner, &tb, at) {
                 Ok(0) => tb.ir().map_or(Next::Full, Next::Interp),
-                Ok(b) => Next::Base(b, tb.guest_insns),
+                Ok(b) => {
+                    if self.tb_flags.get().is_some() && !crate::softmmu::same_page(prev, tb.pc) {
+                        env.last_slot = 0; // system mode chains only within a page
+                    }
+                    self.link_slot(env, &tb, b);
+                    Next::Base(b)
+                }
                 Err(()) => return Next::Full,
             }
         } else {
@@ -415,10 +420,19 @@ impl Engine {
         if b != 0 || tb.no_base.load(Ordering::Relaxed) || tb.runs.load(Ordering::Relaxed) < at {
             return Ok(b);
         }
-        let softmmu = self.direct == crate::softmmu::NO_DIRECT_MAP;
-        let code = tb
-            .ir()
-            .and_then(|ir| crate::baseline::compile(&ir.unit, softmmu));
+        let p = crate::baseline::Params {
+            softmmu: self.direct == crate::softmmu::NO_DIRECT_MAP,
+            slow_ctx: &*self.slow as *const SlowCtx as u64,
+            slots: if *crate::baseline::NO_CHAIN {
+                0
+            } else {
+                tb.base_slots.as_ptr() as u64
+            },
+            runs: &tb.runs as *const AtomicU32 as u64,
+            hot: self.cfg.hot_threshold,
+            count_insns: self.cfg.count_insns,
+        };
+        let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit, p));
         let Some(code) = code else {
             tb.no_base.store(true, Ordering::Relaxed);
             return Ok(0);
@@ -467,20 +481,28 @@ impl Engine {
     /// Chains the link slot the last exit went through to `code`, and caches `env.pc` in the
     /// vCPU's jump cache.
     fn link(&self, env: &mut CpuState, tb: &Tb, code: u64) {
+        self.link_slot(env, tb, code);
+        let pc = tb.pc;
+        env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
+    }
+
+    /// Chains the link slot the last exit went through (if any) to `code`. Baseline code is
+    /// linked this way only, never entered in the jump cache: it is entered from the loop
+    /// (`last_slot` 0) or through a slot (`last_slot` that slot), never with a stale one.
+    fn link_slot(&self, env: &mut CpuState, tb: &Tb, code: u64) {
         if env.last_slot != 0 {
             // SAFETY: last_slot was stored by a unit of the current generation (stale values
             // are cleared when the generation changes) and points at one of its TB's boxed
             // `AtomicU64` link slots, kept alive by the cache (or its retired list) under the
             // lock we hold.
             let slot = unsafe { &*(env.last_slot as *const AtomicU64) };
-            slot.store(code, Ordering::Release);
-            tb.incoming
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(env.last_slot);
+            if slot.swap(code, Ordering::AcqRel) != code {
+                tb.incoming
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(env.last_slot);
+            }
         }
-        let pc = tb.pc;
-        env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code };
     }
 
     /// Translates the unit at `key` into the cache.

@@ -54,6 +54,9 @@ pub struct Tb {
     pub base: AtomicU64,
     /// The baseline tier has no code for this unit: it stays interpreted until compiled.
     pub no_base: AtomicBool,
+    /// Link slots of the baseline code (`goto_tb` 0 and 1): the successor's code, or the
+    /// return stub. Boxed so their addresses (baked into the code) are stable.
+    pub base_slots: Box<[AtomicU64; 2]>,
     /// Background compiler jobs (`Engine::set_background_compile`) whose region holds this
     /// unit and that have not ended: while there are any, it stays interpreted.
     pub queued: AtomicU32,
@@ -82,6 +85,7 @@ impl Tb {
             no_jit: AtomicBool::new(false),
             base: AtomicU64::new(0),
             no_base: AtomicBool::new(false),
+            base_slots: Box::new([AtomicU64::new(stub), AtomicU64::new(stub)]),
             queued: AtomicU32::new(0),
             incoming: Mutex::new(Vec::new()),
             slots: OnceLock::new(),

@@ -6,26 +6,36 @@
 //! a stack slot (`[rbp + 8 * temp]`, zero at entry where it may be read before it is written,
 //! as the interpreter's are), every guest register in the CPU state (`[rbx + offset]`), and
 //! each op loads its sources into fixed host registers, computes and stores its result. Guest
-//! memory goes through the same [`GuestMem`] accessors the interpreter uses (out of line), so
-//! the two tiers agree on values and faults by construction; ops without a template (floats,
+//! memory goes through the same `GuestMem` accessors the interpreter uses (out of line; in
+//! system mode after an inline TLB lookup, as compiled code does), so the two tiers agree on values and faults by construction; ops without a template (floats,
 //! division, bit counts...) call [`xlat_ir::interp::pure`]. A unit with an op this tier does
 //! not know ([`compile`] returns `None`) stays on the interpreter.
 //!
-//! A unit is a SystemV function `(env, &&dyn GuestMem) -> exit word`; every exit returns to
-//! the exec loop (no chaining), leaving `env` as the interpreter would.
+//! A unit is a function `(env in rdi) -> exit word in rax`, entered through the same
+//! trampoline as compiled code, so either kind can tail-jump to the other: a `goto_tb` leaves
+//! the frame and jumps to what its link slot holds (the return stub until the exec loop links
+//! it to the next unit's baseline or compiled code; system mode chains only within a page);
+//! other exits return to the loop, leaving `env` as the interpreter would. Each entry counts
+//! the unit's runs; a chained entry into a unit that got hot goes back to the loop, which
+//! compiles it with Cranelift and relinks the slot.
 //!
-//! Registers: `rbx` = env, `r12` = the guest-memory context, `rbp` = the temp frame;
+//! Registers: `rbx` = env, `r12` = the `SlowCtx` of the accessors, `rbp` = the temp frame;
 //! `rax`, `rcx`, `rdx` and the argument registers are scratch.
 
+use crate::slow::SlowCtx;
 use xlat_ir::abi::{
     CpuState, ExitKind, TLB_ENTRIES, TLB_ENTRY_SHIFT, TLB_PAGE_BITS, encode_exit, off, tlb_off,
 };
-use xlat_ir::interp::{GuestMem, extend};
+use xlat_ir::interp::extend;
 use xlat_ir::{AtomicOp, Cond, Format, Inst, MemOp, Opcode, Temp, Ty, Unit};
 
 /// `XLAT_NO_INLINE_TLB=1` (as for compiled code): every access out of line.
 static NO_INLINE_TLB: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::env::var_os("XLAT_NO_INLINE_TLB").is_some());
+
+/// `XLAT_NO_BASE_CHAIN=1`: baseline code never chains (every exit returns to the loop).
+pub static NO_CHAIN: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("XLAT_NO_BASE_CHAIN").is_some());
 
 const RAX: u8 = 0;
 const RCX: u8 = 1;
@@ -44,6 +54,24 @@ const R12: u8 = 12;
 pub struct Pair {
     val: u64,
     exit: u64,
+}
+
+/// What baseline code is compiled for.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// System mode: `CpuState::tlb` set, no direct map; chaining only within a page.
+    pub softmmu: bool,
+    /// The `crate::slow::SlowCtx` whose memory the accessors use.
+    pub slow_ctx: u64,
+    /// Two link slots for `goto_tb` 0 and 1 (0: never chain, always return to the loop).
+    pub slots: u64,
+    /// The unit's run counter (an `AtomicU32`) counted at each entry, or 0.
+    pub runs: u64,
+    /// Entries at or past this count return to the exec loop (to be compiled), with the
+    /// link slot they came through kept so the loop can relink it.
+    pub hot: u32,
+    /// Add the unit's guest instructions to `CpuState::icount` at each run.
+    pub count_insns: bool,
 }
 
 /// Default runs of a unit before it gets baseline code: run-once code stays interpreted.
@@ -68,9 +96,12 @@ pub fn tier1_threshold(has_jit: bool) -> Option<u32> {
 /// With `softmmu` (system mode: `CpuState::tlb` set, no direct map) little-endian loads and
 /// stores first look up the inline TLB as compiled code does (`crate::softmmu`): a hit
 /// accesses RAM at `addr + addend` inline, a miss goes through the accessors.
-pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
+pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
+    let softmmu = p.softmmu;
     let mut a = Asm {
         softmmu,
+        p,
+        frame: 0,
         buf: Vec::with_capacity(unit.insts.len() * 24 + 64),
         labels: vec![usize::MAX; unit.labels as usize + 1],
         fixups: Vec::new(),
@@ -90,10 +121,11 @@ pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
         return None;
     }
     let frame = frame as i32;
+    a.frame = frame;
     // Prologue: entered with rsp = 8 mod 16; three pushes make it 0, the frame keeps it so.
     a.bytes(&[0x55, 0x53, 0x41, 0x54]); // push rbp; push rbx; push r12
     a.mov_rr(true, RBX, RDI);
-    a.mov_rr(true, R12, RSI);
+    a.mov_imm(R12, p.slow_ctx);
     a.bytes(&[0x48, 0x81, 0xec]); // sub rsp, frame
     a.d32(frame);
     a.mov_rr(true, RBP, 4); // mov rbp, rsp
@@ -114,6 +146,30 @@ pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
     a.mov_imm(RAX, encode_exit(ExitKind::Request, 0));
     a.jmp(out);
     a.patch(j);
+    if p.runs != 0 {
+        // Count the run; a hot unit goes back to the loop, which compiles it and relinks the
+        // slot that led here (`last_slot` is kept).
+        a.mov_imm(RAX, p.runs);
+        a.op_mem(false, &[0x8b], RCX, RAX, 0); // mov ecx, [rax]
+        a.op_rr(false, &[0xff], 0, RCX); // inc ecx
+        a.op_mem(false, &[0x89], RCX, RAX, 0); // mov [rax], ecx
+        a.op_rr(false, &[0x81], 7, RCX); // cmp ecx, hot
+        a.d32(p.hot.min(i32::MAX as u32) as i32);
+        let cold = a.jcc_fwd(0x2); // jb: stays here
+        // Only when chained (from the loop it runs: it may never get compiled).
+        a.op_mem(true, &[0x83], 7, RBX, off::LAST_SLOT); // cmp qword [last_slot], 0
+        a.b(0);
+        let from_loop = a.jcc_fwd(0x4); // je
+        a.set_pc_imm(unit.pc);
+        a.mov_imm(RAX, encode_exit(ExitKind::Lookup, 0));
+        a.jmp(out);
+        a.patch(cold);
+        a.patch(from_loop);
+    }
+    if p.count_insns {
+        a.op_mem(true, &[0x81], 0, RBX, off::ICOUNT); // add qword [icount], insns
+        a.d32(unit.guest_insns.min(i32::MAX as u32) as i32);
+    }
 
     let mut cur_pc = unit.pc;
     if a.dyn_pc.is_some() {
@@ -126,9 +182,8 @@ pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
     }
     a.bytes(&[0x0f, 0x0b]); // ud2: the verifier keeps units from falling off their end
     a.bind(out);
-    a.bytes(&[0x48, 0x81, 0xc4]); // add rsp, frame
-    a.d32(frame);
-    a.bytes(&[0x41, 0x5c, 0x5b, 0x5d, 0xc3]); // pop r12; pop rbx; pop rbp; ret
+    a.epilogue();
+    a.b(0xc3); // ret
     for &(pos, l) in &a.fixups {
         let target = a.labels[l as usize];
         if target == usize::MAX {
@@ -138,19 +193,6 @@ pub fn compile(unit: &Unit, softmmu: bool) -> Option<Vec<u8>> {
         a.buf[pos..pos + 4].copy_from_slice(&(rel as i32).to_le_bytes());
     }
     Some(a.buf)
-}
-
-/// Runs baseline code `code` on `env` with guest memory `mem`; returns the exit word.
-///
-/// # Safety
-/// `code` must be the executable address of [`compile`]'s output for a unit, still in code
-/// memory; `mem` must be the memory the unit's interpreter run would use.
-pub unsafe fn enter(code: u64, env: &mut CpuState, mem: &dyn GuestMem) -> u64 {
-    // SAFETY: per the contract, `code` is a SystemV function with this signature; it only
-    // reaches `env` and `mem` through the pointers passed here, while they are borrowed.
-    let f: extern "C" fn(*mut CpuState, *const &dyn GuestMem) -> u64 =
-        unsafe { std::mem::transmute(code as usize) };
-    f(env, &mem)
 }
 
 /// The pc of the last `insn_start` on entering each label, if every path into it agrees; None
@@ -237,6 +279,9 @@ fn x86_cc(c: Cond) -> u8 {
 struct Asm {
     /// Inline TLB fast path for loads and stores.
     softmmu: bool,
+    p: Params,
+    /// Bytes of the temp frame.
+    frame: i32,
     buf: Vec<u8>,
     /// Position of each label (the last one is the epilogue), `usize::MAX` until bound.
     labels: Vec<usize>,
@@ -249,6 +294,12 @@ struct Asm {
 }
 
 impl Asm {
+    /// Frees the frame and restores the saved registers (the prologue's inverse).
+    fn epilogue(&mut self) {
+        self.bytes(&[0x48, 0x81, 0xc4]); // add rsp, frame
+        self.d32(self.frame);
+        self.bytes(&[0x41, 0x5c, 0x5b, 0x5d]); // pop r12; pop rbx; pop rbp
+    }
     fn b(&mut self, v: u8) {
         self.buf.push(v);
     }
@@ -507,6 +558,20 @@ impl Asm {
                     self.st(i.dst, RAX);
                 }
             }
+            Format::GotoTb
+                if self.p.slots != 0
+                    && (!self.softmmu || (unit.pc ^ i.imm) >> TLB_PAGE_BITS == 0) =>
+            {
+                // Chained: leave the frame and jump to what the slot holds (the return stub
+                // until the loop links it), as a tail call with `env` in rdi.
+                self.set_pc_imm(i.imm);
+                self.mov_imm(RAX, self.p.slots + 8 * u64::from(i.aux & 1));
+                self.op_mem(true, &[0x89], RAX, RBX, off::LAST_SLOT);
+                self.op_mem(true, &[0x8b], RAX, RAX, 0); // mov rax, [rax]
+                self.mov_rr(true, RDI, RBX);
+                self.epilogue();
+                self.op_rr(false, &[0xff], 4, RAX); // jmp rax
+            }
             Format::GotoTb | Format::Exit => {
                 self.set_pc_imm(i.imm);
                 self.clear_slot();
@@ -736,10 +801,10 @@ extern "C" fn bl_pure(a: u64, b: u64, c: u64, d: u64) -> u64 {
     xlat_ir::interp::pure(op, ty, src_ty, (d >> 32) as u32, a, b, c)
 }
 
-extern "C" fn bl_load(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64) -> Pair {
+extern "C" fn bl_load(env: &mut CpuState, ctx: &SlowCtx, addr: u64, d: u64) -> Pair {
     let (aux, ty) = undesc(d);
     let m = MemOp::from_u32(aux);
-    match mem.load(addr, m) {
+    match ctx.mem.load(addr, m) {
         Ok(v) => Pair {
             val: extend(v, m, ty),
             exit: 0,
@@ -748,19 +813,19 @@ extern "C" fn bl_load(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64
     }
 }
 
-extern "C" fn bl_store(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64, v: u64) -> u64 {
+extern "C" fn bl_store(env: &mut CpuState, ctx: &SlowCtx, addr: u64, d: u64, v: u64) -> u64 {
     let (aux, _) = undesc(d);
-    match mem.store(addr, MemOp::from_u32(aux), v) {
+    match ctx.mem.store(addr, MemOp::from_u32(aux), v) {
         Ok(()) => 0,
         Err(f) => fault(env, f).exit,
     }
 }
 
-extern "C" fn bl_rmw(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64, v: u64) -> Pair {
+extern "C" fn bl_rmw(env: &mut CpuState, ctx: &SlowCtx, addr: u64, d: u64, v: u64) -> Pair {
     let (aux, ty) = undesc(d);
     let m = MemOp::from_u32(aux & 0xffff);
     let op = AtomicOp::from_u32(aux >> 16).unwrap_or(AtomicOp::Xchg);
-    match mem.atomic_rmw(addr, m, op, ty.mask(v)) {
+    match ctx.mem.atomic_rmw(addr, m, op, ty.mask(v)) {
         Ok(v) => Pair {
             val: ty.mask(v),
             exit: 0,
@@ -771,14 +836,17 @@ extern "C" fn bl_rmw(env: &mut CpuState, mem: &&dyn GuestMem, addr: u64, d: u64,
 
 extern "C" fn bl_cas(
     env: &mut CpuState,
-    mem: &&dyn GuestMem,
+    ctx: &SlowCtx,
     addr: u64,
     d: u64,
     expected: u64,
     new: u64,
 ) -> Pair {
     let (aux, ty) = undesc(d);
-    match mem.atomic_cas(addr, MemOp::from_u32(aux), ty.mask(expected), ty.mask(new)) {
+    match ctx
+        .mem
+        .atomic_cas(addr, MemOp::from_u32(aux), ty.mask(expected), ty.mask(new))
+    {
         Ok(v) => Pair {
             val: ty.mask(v),
             exit: 0,

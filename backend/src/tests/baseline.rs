@@ -9,6 +9,7 @@
 use super::randunit::{self, Rng};
 use super::{Harness, Outcome, TestMem};
 use crate::baseline;
+use crate::slow::SlowCtx;
 use std::sync::atomic::AtomicU64;
 use xlat_ir::abi::{CpuState, STATE_WORDS};
 use xlat_ir::abi::{TLB_ENTRIES, TLB_INVALID, TlbEntry};
@@ -55,12 +56,20 @@ fn env_from(seed: u64, tlb: Option<&[TlbEntry]>) -> Box<CpuState> {
 
 /// Compiles `unit` with the baseline tier into the harness's code memory and runs it.
 pub fn run_base(h: &mut Harness, unit: &Unit, env: &mut CpuState) -> Result<Outcome, String> {
-    let code = baseline::compile(unit, h.softmmu).ok_or("no baseline code for this unit")?;
+    let p = baseline::Params {
+        softmmu: h.softmmu,
+        slow_ctx: &*h.slow as *const SlowCtx as u64,
+        slots: 0,
+        runs: 0,
+        hot: 0,
+        count_insns: false,
+    };
+    let code = baseline::compile(unit, p).ok_or("no baseline code for this unit")?;
     h.jit.reset();
     let c = h.jit.install(&code).map_err(|e| e.to_string())?;
-    // SAFETY: `c.addr` holds the baseline code of `unit`, just installed; the memory is the
-    // one the interpreter run uses.
-    let value = unsafe { baseline::enter(c.addr, env, &*h.mem) };
+    // SAFETY: `c.addr` holds the baseline code of `unit`, just installed in this harness's
+    // code memory; its accessors use the harness's memory.
+    let value = unsafe { crate::jit::enter(h.jit.trampoline, env, c.addr) };
     Ok(h.run_interp_outcome(value, env))
 }
 
@@ -77,7 +86,7 @@ fn check_case(h: &mut Harness, seed: u64, tlb: Option<&[TlbEntry]>) -> Result<bo
     want.slot = None;
     h.mem.fill(init);
     let mut e2 = env_from(seed, tlb);
-    if baseline::compile(&unit, false).is_none() && unit.insts.iter().any(|i| !known(i.op)) {
+    if baseline::compile(&unit, params()).is_none() && unit.insts.iter().any(|i| !known(i.op)) {
         return Ok(false); // falls back to the interpreter, as it must
     }
     let got = run_base(h, &unit, &mut e2).map_err(|e| format!("{e}\n{unit}"))?;
@@ -159,6 +168,18 @@ fn fuzz(softmmu: bool) {
     );
 }
 
+/// Parameters for compiling only (nothing runs).
+fn params() -> baseline::Params {
+    baseline::Params {
+        softmmu: false,
+        slow_ctx: 0,
+        slots: 0,
+        runs: 0,
+        hot: 0,
+        count_insns: false,
+    }
+}
+
 /// Opcodes the baseline tier is meant to cover (ops added later may fall back).
 fn known(op: Opcode) -> bool {
     op.name() != "atomic_cas128"
@@ -170,7 +191,7 @@ fn random_units_all_get_baseline_code() {
     let mut missing = Vec::new();
     for k in 0..2000u64 {
         let unit = randunit::unit(&mut Rng::new(k));
-        if baseline::compile(&unit, false).is_none() && unit.insts.iter().all(|i| known(i.op)) {
+        if baseline::compile(&unit, params()).is_none() && unit.insts.iter().all(|i| known(i.op)) {
             let ops: Vec<Opcode> = unit.insts.iter().map(|i| i.op).collect();
             missing.push(format!("{ops:?}"));
         }
