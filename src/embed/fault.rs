@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use xlat_ir::abi::CpuState;
 use xlat_ir::interp::{GuestMem, MemFault, Prepared};
-use xlat_ir::{AtomicOp, MemOp};
+use xlat_ir::{AtomicOp, MemOp, Opcode};
 
 use super::Arch;
 use super::engine::EngineCore as Core;
@@ -109,7 +109,26 @@ pub(crate) fn faulting_access(core: &Core, env: &CpuState) -> Option<(MemHookKin
     };
     let mut temps = Vec::new();
     xlat_ir::interp::run(&unit, &prep, &mut st, &probe, &mut temps);
-    let (store, addr, size) = probe.fault.get()?;
+    let (store, mut addr, mut size) = probe.fault.get()?;
+    // A byte or halfword atomic faults on the word the lifter works on: report the guest's
+    // own access (the address the word's was computed from, as the replay left it).
+    if size == 4
+        && unit
+            .insts
+            .iter()
+            .any(|i| matches!(i.op, Opcode::AtomicCas | Opcode::AtomicRmw))
+        && let Some(n) =
+            super::atomic::classify(core.arch, &*core.mem, env.pc).and_then(|g| g.narrow)
+        && let Some(x) = unit.insts.iter().enumerate().find_map(|(k, i)| {
+            matches!(i.op, Opcode::Load | Opcode::AtomicCas)
+                .then(|| super::atomic::narrow_addr(&unit.insts, k, i.src[0]))
+                .flatten()
+        })
+        && let Some(&v) = temps.get(x.0 as usize)
+        && v & !3 == addr
+    {
+        (addr, size) = (v, n as usize);
+    }
     let mapped = core.mem.is_special(addr)
         || core
             .mem

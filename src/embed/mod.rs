@@ -63,9 +63,8 @@
 //! but with no write when the comparison fails (hardware may write the old value back; the
 //! hooks, like Unicorn's, show only what changes memory). A store-conditional (riscv `sc`,
 //! aarch64 `stxr`) shows only its write when it succeeds and nothing when it fails (it reads
-//! nothing; the load-reserved before it is a read). With memory hooks installed, a fault of a
-//! byte or halfword atomic is reported at the guest's address and size (compiled inline,
-//! with only fault hooks, at the containing word's). A misaligned x86 `cmpxchg` (split over
+//! nothing; the load-reserved before it is a read). A fault of a byte or halfword atomic is
+//! reported at the guest's address and size. A misaligned x86 `cmpxchg` (split over
 //! words) shows a write also when the comparison fails.
 //!
 //! Addresses: the whole 64-bit space but its last page. RAM below 2^39 is one flat host

@@ -780,6 +780,26 @@ fn narrow_and_conditional_atomics(arch: Arch) {
         t.e.mem_read(DATA, &mut b).unwrap();
         assert_eq!(b, bytes, "round {round}");
     }
+    // A fault: at the guest's address and size, compiled inline or through the helpers.
+    let first = if arch == Arch::Riscv64 {
+        (8, 4)
+    } else {
+        (1, 1)
+    };
+    for helpers in [false, true] {
+        let mut t = T::new(arch);
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let f = faults.clone();
+        t.e.hook_add_mem(MemHookKind::UNMAPPED, 1, 0, move |_, _, addr, size, _| {
+            f.lock().unwrap().push((addr - DATA, size));
+            false
+        });
+        if helpers {
+            t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
+        }
+        assert!(t.call("natom", 0).is_err());
+        assert_eq!(*faults.lock().unwrap(), [first], "helpers: {helpers}");
+    }
 }
 
 fn fault_access_size(arch: Arch) {
