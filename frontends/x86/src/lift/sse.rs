@@ -409,6 +409,30 @@ fn binary(cx: &mut Cx, m: M) -> Option<()> {
         cx.b.set_reg(d + 8, hi);
         return Some(());
     }
+    if op == Op::SadBW {
+        for h in [0, 8] {
+            let a = cx.b.get_reg(Ty::I64, d + h);
+            let b = cx.b.get_reg(Ty::I64, s + h);
+            let r = super::swar::sadbw(cx, a, b);
+            cx.b.set_reg(d + h, r);
+        }
+        return Some(());
+    }
+    if let Some((from, unsigned)) = match op {
+        Op::PackSsWB => Some((2, false)),
+        Op::PackUsWB => Some((2, true)),
+        Op::PackSsDW => Some((4, false)),
+        _ => None,
+    } {
+        // Low half from the destination's two words, high half from the source's.
+        let (a0, a1) = (cx.b.get_reg(Ty::I64, d), cx.b.get_reg(Ty::I64, d + 8));
+        let (b0, b1) = (cx.b.get_reg(Ty::I64, s), cx.b.get_reg(Ty::I64, s + 8));
+        let lo = super::swar::pack(cx, a0, a1, from, unsigned);
+        let hi = super::swar::pack(cx, b0, b1, from, unsigned);
+        cx.b.set_reg(d, lo);
+        cx.b.set_reg(d + 8, hi);
+        return Some(());
+    }
     if op == Op::MulUDQ {
         for h in [0, 8] {
             let a = cx.b.get_reg(Ty::I64, d + h);

@@ -1,12 +1,13 @@
 //! Packed integer operations on one 64-bit half of an xmm register, emitted inline as
 //! integer IR (SIMD within a register): the lane-wise ops gcc's vectorised loops and glibc's
 //! string functions use most (add/sub, unsigned saturating add/sub, unsigned byte min/max,
-//! compares for equality, 16-bit multiplies, interleaves, lane shifts). Each
+//! compares for equality and signed greater-than, 16-bit multiplies, interleaves, lane
+//! shifts, psadbw, the saturating packs). Each
 //! function returns `None` for an op it does not inline; the caller then uses the helper.
 
 use super::Cx;
 use crate::sse::Op;
-use xlat_ir::{Opcode, Temp};
+use xlat_ir::{Cond, Opcode, Temp};
 
 /// Each lane's top bit, for lanes of 1, 2, 4 bytes.
 fn top(w: u32) -> u64 {
@@ -66,6 +67,80 @@ fn cmpeq(cx: &mut Cx, a: Temp, b: Temp, w: u32) -> Temp {
     let nzh = cx.opi(Opcode::And, nz, h);
     let e = cx.opi(Opcode::Xor, nzh, h);
     widen_top(cx, e, w)
+}
+
+/// All ones in each lane of `x` that is not zero.
+fn nonzero(cx: &mut Cx, x: Temp, w: u32) -> Temp {
+    let h = top(w);
+    let lo = cx.opi(Opcode::And, x, !h);
+    let lo = cx.opi(Opcode::Add, lo, !h);
+    let nz = cx.op(Opcode::Or, lo, x);
+    let nzh = cx.opi(Opcode::And, nz, h);
+    widen_top(cx, nzh, w)
+}
+
+/// All ones in each lane where `a` > `b` (signed): with the sign bits flipped, unsigned
+/// greater-than, which is a non-zero saturating difference.
+fn cmpgt(cx: &mut Cx, a: Temp, b: Temp, w: u32) -> Temp {
+    let h = top(w);
+    let a = cx.opi(Opcode::Xor, a, h);
+    let b = cx.opi(Opcode::Xor, b, h);
+    let d = subus(cx, a, b, w);
+    nonzero(cx, d, w)
+}
+
+/// psadbw on one half: the sum of the eight absolute byte differences, zero-extended.
+pub(super) fn sadbw(cx: &mut Cx, a: Temp, b: Temp) -> Temp {
+    let d1 = subus(cx, a, b, 1);
+    let d2 = subus(cx, b, a, 1);
+    let ad = cx.op(Opcode::Or, d1, d2);
+    let even = cx.opi(Opcode::And, ad, 0x00ff_00ff_00ff_00ff);
+    let odd = cx.opi(Opcode::Shr, ad, 8);
+    let odd = cx.opi(Opcode::And, odd, 0x00ff_00ff_00ff_00ff);
+    let s = cx.op(Opcode::Add, even, odd);
+    // The four 16-bit sums (at most 2040 in all) added into the top lane.
+    let t = cx.opi(Opcode::Mul, s, 0x0001_0001_0001_0001);
+    cx.opi(Opcode::Shr, t, 48)
+}
+
+/// The saturating packs on one result half from the two source words `lo`, `hi` (lanes of
+/// `from` bytes, 2 or 4, signed) into lanes of half the size: signed saturation (`lo_lim`
+/// = -2^(bits-1)) or unsigned (`lo_lim` = 0).
+pub(super) fn pack(cx: &mut Cx, lo: Temp, hi: Temp, from: u32, unsigned: bool) -> Temp {
+    let bits = u64::from(from * 8);
+    let to = bits / 2;
+    let (min, max): (i64, i64) = if unsigned {
+        (0, (1 << to) - 1)
+    } else {
+        (-(1 << (to - 1)), (1 << (to - 1)) - 1)
+    };
+    let n = 64 / bits;
+    let (kmin, kmax) = (cx.k(min as u64), cx.k(max as u64));
+    let mut acc: Option<Temp> = None;
+    for (j, &v) in [lo, hi].iter().enumerate() {
+        for i in 0..n {
+            let s = if i == n - 1 {
+                v
+            } else {
+                cx.opi(Opcode::Shl, v, 64 - bits * (i + 1))
+            };
+            let x = cx.opi(Opcode::Sar, s, 64 - bits);
+            let x = cx.b.select(Cond::Lt, x, kmin, kmin, x);
+            let x = cx.b.select(Cond::Gt, x, kmax, kmax, x);
+            let x = cx.zext(x, (to / 8) as u32);
+            let at = to * (j as u64 * n + i);
+            let x = if at == 0 {
+                x
+            } else {
+                cx.opi(Opcode::Shl, x, at)
+            };
+            acc = Some(match acc {
+                None => x,
+                Some(a) => cx.op(Opcode::Or, a, x),
+            });
+        }
+    }
+    acc.expect("lanes")
 }
 
 /// Lane `i` (16-bit lanes) of `v` sign-extended to 64 bits.
@@ -215,6 +290,9 @@ pub(super) fn half(cx: &mut Cx, op: Op, a: Temp, b: Temp) -> Option<Temp> {
         Op::CmpEqB => cmpeq(cx, a, b, 1),
         Op::CmpEqW => cmpeq(cx, a, b, 2),
         Op::CmpEqD => cmpeq(cx, a, b, 4),
+        Op::CmpGtB => cmpgt(cx, a, b, 1),
+        Op::CmpGtW => cmpgt(cx, a, b, 2),
+        Op::CmpGtD => cmpgt(cx, a, b, 4),
         Op::MulLW | Op::MulHW | Op::MulHUW => mul16(cx, op, a, b),
         Op::MaddWD => maddwd(cx, a, b),
         Op::SubUsB => subus(cx, a, b, 1),
