@@ -308,3 +308,71 @@ fn kvm_unavailable_is_one_line() {
         "{err}"
     );
 }
+
+/// `--smp 2`: the boot CPU wakes vCPU 1 with INIT and SIPI through the in-kernel LAPIC (the
+/// way Linux starts its APs); the AP runs real-mode code at the SIPI vector's page, prints
+/// `A` and sets a flag the boot CPU waits for (`Y` when seen, `N` after a long wait). Shown
+/// on this project's software-assisted KVM too, so an AP Linux does not bring up there is
+/// not an INIT/SIPI delivery problem.
+#[test]
+fn second_vcpu_starts_through_init_and_sipi() {
+    if !kvm_usable("second_vcpu_starts_through_init_and_sipi") {
+        return;
+    }
+    let body = r#"
+    lea apcode(%rip), %rsi
+    mov $0x7000, %edi
+    mov $(apend - apcode), %ecx
+    rep movsb
+    movb $0, 0x7100
+    mov $0xfee00000, %ebx
+    movl $0x1ff, 0xf0(%rbx)
+    movl $(1 << 24), 0x310(%rbx)
+    movl $0x4500, 0x300(%rbx)
+    mov $2000, %ecx
+1:  dec %ecx
+    jnz 1b
+    movl $(1 << 24), 0x310(%rbx)
+    movl $0x4607, 0x300(%rbx)
+    mov $2000, %ecx
+1:  dec %ecx
+    jnz 1b
+    movl $(1 << 24), 0x310(%rbx)
+    movl $0x4607, 0x300(%rbx)
+    mov $2000000, %ecx
+2:  cmpb $0, 0x7100
+    jne 3f
+    pause
+    dec %ecx
+    jnz 2b
+    mov $'N', %al
+    jmp 4f
+3:  mov $'Y', %al
+4:  mov $0x3f8, %dx
+    out %al, %dx
+    xor %eax, %eax
+    mov $0x501, %dx
+    out %al, %dx
+    cli
+    hlt
+.data
+apcode:
+.code16
+    xor %ax, %ax
+    mov %ax, %ds
+    mov $0x3f8, %dx
+    mov $'A', %al
+    out %al, %dx
+    movb $1, 0x7100
+5:  hlt
+    jmp 5b
+apend:
+.code64
+.text
+"#;
+    let Some(elf) = guest("ap_sipi", body) else {
+        return;
+    };
+    let (out, err, status) = xlat(&elf, &["--smp", "2"], 60);
+    assert_eq!((out.as_str(), status), ("AY", 0), "stderr: {err}");
+}
