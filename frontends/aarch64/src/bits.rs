@@ -56,39 +56,6 @@ fn replicate(elem: u64, esize: u32, datasize: u32) -> u64 {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logical_immediates_match_the_architecture() {
-        // and x0, x1, #0xff: N=1 immr=0 imms=7.
-        assert_eq!(decode_bit_masks(1, 7, 0, true, 64).map(|m| m.0), Some(0xff));
-        // orr w0, w1, #0x55555555: N=0 immr=0 imms=0b111100.
-        assert_eq!(
-            decode_bit_masks(0, 0x3c, 0, true, 32).map(|m| m.0),
-            Some(0x5555_5555)
-        );
-        // 0x8000000000000000: N=1 immr=1 imms=0.
-        assert_eq!(
-            decode_bit_masks(1, 0, 1, true, 64).map(|m| m.0),
-            Some(1 << 63)
-        );
-        // All ones is reserved for immediates.
-        assert_eq!(decode_bit_masks(1, 0x3f, 0, true, 64), None);
-        // N=1 is reserved for 32-bit operations.
-        assert_eq!(decode_bit_masks(1, 7, 0, true, 32), None);
-    }
-
-    #[test]
-    fn bitfield_masks() {
-        // ubfx x0, x1, #8, #4 = ubfm x0, x1, #8, #11: wmask ror(ones(12), 8), tmask ones(4).
-        let (w, t) = decode_bit_masks(1, 11, 8, false, 64).unwrap();
-        assert_eq!(t, 0xf);
-        assert_eq!(w, 0xf | (0xff << 56));
-    }
-}
-
 /// CRC32 / CRC32C (bit-reflected, as the A64 instructions define them) of the low `8 << sz`
 /// bits of `data` into `acc`; `kind` is `c << 8 | sz`.
 pub fn crc32(acc: u32, data: u64, kind: u64) -> u32 {
@@ -143,3 +110,36 @@ pub static CNTVCT: xlat_ir::Helper = xlat_ir::Helper {
     flags: xlat_ir::HelperFlags::STATE,
     state_words: None,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_immediates_match_the_architecture() {
+        // and x0, x1, #0xff: N=1 immr=0 imms=7.
+        assert_eq!(decode_bit_masks(1, 7, 0, true, 64).map(|m| m.0), Some(0xff));
+        // orr w0, w1, #0x55555555: N=0 immr=0 imms=0b111100.
+        assert_eq!(
+            decode_bit_masks(0, 0x3c, 0, true, 32).map(|m| m.0),
+            Some(0x5555_5555)
+        );
+        // 0x8000000000000000: N=1 immr=1 imms=0.
+        assert_eq!(
+            decode_bit_masks(1, 0, 1, true, 64).map(|m| m.0),
+            Some(1 << 63)
+        );
+        // All ones is reserved for immediates.
+        assert_eq!(decode_bit_masks(1, 0x3f, 0, true, 64), None);
+        // N=1 is reserved for 32-bit operations.
+        assert_eq!(decode_bit_masks(1, 7, 0, true, 32), None);
+    }
+
+    #[test]
+    fn bitfield_masks() {
+        // ubfx x0, x1, #8, #4 = ubfm x0, x1, #8, #11: wmask ror(ones(12), 8), tmask ones(4).
+        let (w, t) = decode_bit_masks(1, 11, 8, false, 64).unwrap();
+        assert_eq!(t, 0xf);
+        assert_eq!(w, 0xf | (0xff << 56));
+    }
+}
