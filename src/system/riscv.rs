@@ -462,9 +462,16 @@ impl Hart {
             // of the pages overwritten since the last fence (by any hart: the bus's code map
             // tells every hart), and no more.
             let pages = self.mem.take_written_code_pages();
-            if !pages.is_empty() {
-                let pages: std::collections::HashSet<u32> =
-                    pages.into_iter().map(|p| p as u32).collect();
+            // The predicate runs for every block in the cache: a short list is scanned, a
+            // long one hashed cheaply.
+            let mut pages: Vec<u32> = pages.into_iter().map(|p| p as u32).collect();
+            pages.sort_unstable();
+            pages.dedup();
+            if pages.len() > 8 {
+                let set: std::collections::HashSet<u32, std::hash::BuildHasherDefault<PageHasher>> =
+                    pages.into_iter().collect();
+                self.engine.invalidate_flags(&|f| set.contains(&(f >> 2)));
+            } else if !pages.is_empty() {
                 self.engine.invalidate_flags(&|f| pages.contains(&(f >> 2)));
             }
         }

@@ -151,6 +151,14 @@ impl CodeMap {
     /// Only the write entries that reach the page go (an entry's host page is its tag plus
     /// its addend); a hart filling one at the same time rechecks the map after its fill
     /// (`HartMemory::recheck_write`).
+    ///
+    /// Known race (only a guest whose harts write and execute the same page without
+    /// synchronising): another hart's compiled store that compared its tag before this
+    /// sweep but lands after the translation read the page (the host may preempt it between
+    /// the two) is noted nowhere, so a later `fence.i` keeps the stale block. QEMU's
+    /// `tlb_reset_dirty` has the same window. Closing it needs the other harts at a safe
+    /// point (QEMU's exclusive work) before the page is read: a stop of every hart per new
+    /// code page, which costs more than it guards against.
     fn mark(&self, i: usize) {
         if self.code[i].swap(1, Ordering::SeqCst) == 0 {
             let host = (self.ram_host as u64).wrapping_add((i as u64) << PAGE_BITS);
