@@ -2,7 +2,8 @@
 //! (compile time grows with it: python3 -c pass start-up compiles ~560k CLIF instructions)
 //! without changing what the code does.
 
-use xlat_ir::{Format, Unit};
+use xlat_ir::ops::Cas128Hi;
+use xlat_ir::{Format, Temp, Unit};
 
 /// For each temp: whether some path through the unit may read it before writing it. Only those
 /// need the explicit 0 every unit run starts with (the interpreter's semantics); the others
@@ -13,7 +14,10 @@ pub(super) fn temps_read_uninit(unit: &Unit) -> Vec<bool> {
     let (mut written, mut need) = (vec![false; n], vec![false; n]);
     let mut prefix = true;
     for i in &unit.insts {
-        for s in i.src.iter().filter(|s| s.is_some()) {
+        // atomic_cas128 keeps a read and a written temp in its imm.
+        let hi = (i.op.format() == Format::AtomicCas128).then(|| Cas128Hi::from_imm(i.imm));
+        let reads = i.src.iter().copied().chain(hi.map(|h| h.new_hi));
+        for s in reads.filter(|s| s.is_some()) {
             let k = s.0 as usize;
             if k < n && !written[k] {
                 need[k] = true;
@@ -21,8 +25,14 @@ pub(super) fn temps_read_uninit(unit: &Unit) -> Vec<bool> {
         }
         match i.op.format() {
             Format::Label | Format::Jump | Format::Branch => prefix = false,
-            _ if prefix && i.dst.is_some() && (i.dst.0 as usize) < n => {
-                written[i.dst.0 as usize] = true;
+            _ if prefix => {
+                let writes = [i.dst, hi.map_or(Temp::NONE, |h| h.old_hi)];
+                for d in writes
+                    .into_iter()
+                    .filter(|d| d.is_some() && (d.0 as usize) < n)
+                {
+                    written[d.0 as usize] = true;
+                }
             }
             _ => {}
         }
@@ -104,6 +114,31 @@ mod tests {
             1,
         );
         assert_eq!(temps_read_uninit(&u), vec![false, false, true, true, true]);
+    }
+
+    #[test]
+    fn atomic_cas128_reads_and_writes_the_temps_in_its_imm() {
+        use Opcode::*;
+        let mut cas = inst(AtomicCas128, Some(4), &[0, 0, 0, 0], 0);
+        cas.imm = Cas128Hi {
+            new_hi: Temp(1),
+            old_hi: Temp(2),
+        }
+        .to_imm();
+        let u = unit(
+            vec![
+                inst(Const, Some(0), &[], 16),
+                cas,                            // t1 read before any write
+                inst(Add, Some(3), &[2, 4], 0), // t2 and t4 written by the cas
+                inst(Exit, None, &[3], 0x1004),
+            ],
+            5,
+            0,
+        );
+        assert_eq!(
+            temps_read_uninit(&u),
+            vec![false, true, false, false, false]
+        );
     }
 
     #[test]
