@@ -645,7 +645,8 @@ fn failed_insn(vcpu: &mut VcpuFd) -> Option<Vec<u8>> {
 
 /// Carries out, in user space, an instruction a software-assisted KVM's ring-0 emulator
 /// failed on, when it is one xlat knows: `int3` (Linux's boot-time int3 self-test) is
-/// delivered as the #BP trap it is (RIP after the instruction). True when the vCPU can go on.
+/// delivered as the #BP trap it is (RIP after the instruction); `popcnt` between registers,
+/// `clac`/`stac` and `fwait` are carried out here. True when the vCPU can go on.
 fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
     let Some(insn) = failed_insn(vcpu) else {
         return false;
@@ -655,6 +656,18 @@ fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
             eprintln!("kvm: vCPU {id}: popcnt the emulator failed on, done by xlat (noted once)");
         }
         return done;
+    }
+    if insn.first() == Some(&0x9b) {
+        // fwait: x87 exceptions are never pending here (the x87 runs unmasked only in
+        // guests that ask), so it does nothing but move on
+        let Ok(mut regs) = vcpu.get_regs() else {
+            return false;
+        };
+        regs.rip += 1;
+        if opts.trace_int && !FWAIT_SEEN.swap(true, Ordering::Relaxed) {
+            eprintln!("kvm: vCPU {id}: fwait the emulator failed on, skipped by xlat (noted once)");
+        }
+        return vcpu.set_regs(&regs).is_ok();
     }
     if let [0x0f, 0x01, op @ (0xca | 0xcb), ..] = insn[..] {
         // clac / stac (SMAP, which this KVM cannot hide): clear / set RFLAGS.AC
@@ -699,6 +712,7 @@ fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
 
 static POPCNT_SEEN: AtomicBool = AtomicBool::new(false);
 static CLAC_SEEN: AtomicBool = AtomicBool::new(false);
+static FWAIT_SEEN: AtomicBool = AtomicBool::new(false);
 
 /// The general register `n` (0 = RAX ... 15 = R15, the encoding's order) of `r`.
 fn gpr(r: &mut kvm_bindings::kvm_regs, n: u8) -> &mut u64 {
