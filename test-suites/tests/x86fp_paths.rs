@@ -1,7 +1,7 @@
 //! The x86 frontend's inline fast paths against native execution, on inputs chosen to sit on
 //! both sides of each fast-path condition: SSE arithmetic, compares and conversions with
 //! special operands (NaN payloads, infinities, subnormals, zeros, overflow and underflow;
-//! roundsd/roundss in every immediate mode),
+//! roundsd/roundss in every immediate mode, roundpd/roundps in some),
 //! under default and non-default MXCSR (PE set or clear, each rounding mode, other flags
 //! accrued, DAZ and FTZ, and after an `ldmxcsr` that clears PE mid-stream); and div/idiv with quotients
 //! at the overflow edge. Each case runs natively in a forked child and under xlat's JIT and
@@ -156,6 +156,12 @@ fn templates() -> Vec<Template> {
         sse("roundsd 11", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 11]),
         sse("roundsd 12", &[0x66, 0x0f, 0x3a, 0x0b, 0xc1, 12]),
         sse("roundss 2", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 2]),
+        sse("roundpd 1", &[0x66, 0x0f, 0x3a, 0x09, 0xc1, 1]),
+        sse("roundpd 12", &[0x66, 0x0f, 0x3a, 0x09, 0xc1, 12]),
+        sse("roundpd 8 (xmm1, xmm1)", &[0x66, 0x0f, 0x3a, 0x09, 0xc9, 8]),
+        sse("roundps 3", &[0x66, 0x0f, 0x3a, 0x08, 0xc1, 3]),
+        sse("roundps 10", &[0x66, 0x0f, 0x3a, 0x08, 0xc1, 10]),
+        sse("roundps 4 (xmm0, xmm0)", &[0x66, 0x0f, 0x3a, 0x08, 0xc0, 4]),
         sse("roundss 8", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 8]),
         sse("roundss 13", &[0x66, 0x0f, 0x3a, 0x0a, 0xc1, 13]),
         sse("cvtss2sd", &[0xf3, 0x0f, 0x5a, 0xc1]),

@@ -128,8 +128,10 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         imm |= 0x100;
     }
     let args: [Temp; 4] = [cx.k(o), cx.k(u64::from(d)), cx.k(u64::from(s)), cx.k(imm)];
-    if matches!(m, M::Roundsd | M::Roundss) {
-        round_scalar(cx, m == M::Roundsd, d, s, imm, &args);
+    if matches!(m, M::Roundsd | M::Roundss | M::Roundpd | M::Roundps) {
+        let double = matches!(m, M::Roundsd | M::Roundpd);
+        let scalar = matches!(m, M::Roundsd | M::Roundss);
+        round_fast(cx, double, scalar, d, s, imm, &args);
         return Some(());
     }
     if o == op::PTEST || o == op::PCMPSTR {
@@ -230,10 +232,11 @@ fn crc32(cx: &mut Cx) -> Option<()> {
     Some(())
 }
 
-/// roundsd/roundss: the host's rounding inline unless the operand is a NaN or subnormal or
-/// the instruction could raise a new flag (MXCSR's rounding mode, or PE not suppressed, need
-/// the default MXCSR with PE already set); else the helper (`args`).
-fn round_scalar(cx: &mut Cx, double: bool, d: u32, s: u32, imm: u64, args: &[Temp; 4]) {
+/// roundsd/roundss/roundpd/roundps: the host's rounding inline unless an operand lane is a
+/// NaN or subnormal or the instruction could raise a new flag (MXCSR's rounding mode, or PE
+/// not suppressed, need the default MXCSR with PE already set); else the helper (`args`).
+/// All lanes are checked before any is written (the source may be the destination).
+fn round_fast(cx: &mut Cx, double: bool, scalar: bool, d: u32, s: u32, imm: u64, args: &[Temp; 4]) {
     use super::ssefast;
     use xlat_ir::FRound;
     let (slow, done) = (cx.b.label(), cx.b.label());
@@ -250,21 +253,58 @@ fn round_scalar(cx: &mut Cx, double: bool, d: u32, s: u32, imm: u64, args: &[Tem
             _ => FRound::Trunc,
         }
     };
-    let v = cx.b.get_reg(Ty::I64, s);
-    let v = if double { v } else { cx.zext(v, 4) };
-    ssefast::check_not_nan(cx, v, double, slow);
-    ssefast::check_not_subnormal(cx, v, double, slow);
-    let old = cx.b.get_reg(Ty::I64, d);
-    let r = if double {
-        cx.b.fround(mode, v)
-    } else {
-        let x = cx.b.trunc(v);
-        let r = cx.b.fround(mode, x);
-        let r = cx.b.extu(r);
-        let hi = cx.opi(Opcode::AndN, old, 0xffff_ffff);
-        cx.op(Opcode::Or, hi, r)
+    // Lanes: (state word, shift) of each.
+    let lanes: &[(u32, u64)] = match (double, scalar) {
+        (true, true) => &[(0, 0)],
+        (true, false) => &[(0, 0), (8, 0)],
+        (false, true) => &[(0, 0)],
+        (false, false) => &[(0, 0), (0, 32), (8, 0), (8, 32)],
     };
-    cx.b.set_reg(d, r);
+    let mut vals = Vec::with_capacity(lanes.len());
+    for &(w, sh) in lanes {
+        let v = cx.b.get_reg(Ty::I64, s + w);
+        let v = if sh != 0 {
+            cx.opi(Opcode::Shr, v, sh)
+        } else {
+            v
+        };
+        let v = if double { v } else { cx.zext(v, 4) };
+        ssefast::check_not_nan(cx, v, double, slow);
+        ssefast::check_not_subnormal(cx, v, double, slow);
+        vals.push(v);
+    }
+    let rs: Vec<Temp> = vals
+        .iter()
+        .map(|&v| {
+            if double {
+                cx.b.fround(mode, v)
+            } else {
+                let x = cx.b.trunc(v);
+                let r = cx.b.fround(mode, x);
+                cx.b.extu(r)
+            }
+        })
+        .collect();
+    match (double, scalar) {
+        (true, _) => {
+            for (i, &r) in rs.iter().enumerate() {
+                cx.b.set_reg(d + 8 * i as u32, r);
+            }
+        }
+        (false, true) => {
+            let old = cx.b.get_reg(Ty::I64, d);
+            let hi = cx.opi(Opcode::AndN, old, 0xffff_ffff);
+            let r = cx.op(Opcode::Or, hi, rs[0]);
+            cx.b.set_reg(d, r);
+        }
+        (false, false) => {
+            for (h, pair) in rs.chunks(2).enumerate() {
+                let up = cx.opi(Opcode::Shl, pair[1], 32);
+                let r = cx.op(Opcode::Or, pair[0], up);
+                cx.b.set_reg(d + 8 * h as u32, r);
+            }
+        }
+    }
     cx.b.jump(done);
     cx.b.set_label(slow);
     cx.b.call_void(&helpers::H_SSE4, args);
