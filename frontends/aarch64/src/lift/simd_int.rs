@@ -257,6 +257,25 @@ fn two_misc(cx: &mut LiftCx, q: bool, u: bool, es: u32, rd: u32, rn: u32) -> boo
             set_words(cx, rd, &w);
             true
         }
+        (0b00101, false) if es == 8 => {
+            // CNT: bits set in each byte (SWAR on whole words).
+            let mut w = Vec::new();
+            for h in 0..if q { 2 } else { 1 } {
+                let x = get_w(cx, rn, h);
+                let t = cx.b.binop_imm(Opcode::Shr, x, 1);
+                let t = cx.b.binop_imm(Opcode::And, t, 0x5555_5555_5555_5555);
+                let x = cx.b.binop(Opcode::Sub, x, t);
+                let lo = cx.b.binop_imm(Opcode::And, x, 0x3333_3333_3333_3333);
+                let hi = cx.b.binop_imm(Opcode::Shr, x, 2);
+                let hi = cx.b.binop_imm(Opcode::And, hi, 0x3333_3333_3333_3333);
+                let x = cx.b.binop(Opcode::Add, lo, hi);
+                let t = cx.b.binop_imm(Opcode::Shr, x, 4);
+                let x = cx.b.binop(Opcode::Add, x, t);
+                w.push(cx.b.binop_imm(Opcode::And, x, 0x0f0f_0f0f_0f0f_0f0f));
+            }
+            set_words(cx, rd, &w);
+            true
+        }
         (0b10010, false) => {
             // XTN{2}: the low halves of the 2*es-bit lanes of v{rn}.
             let a = lanes(cx, rn, true, 2 * es, false);
