@@ -233,20 +233,25 @@ fn high_fault(addr: u64, mem: MemOp, store: bool) -> Result<(), MemFault> {
 }
 
 impl EmbedMem {
-    /// Whether an access of `size` bytes at `addr` spans two kinds of memory (a host or MMIO
-    /// region and what lies next to it, or RAM below 2^39 and what lies above).
-    fn crosses(&self, addr: u64, size: u64) -> bool {
+    /// The special region holding `addr`, and whether an access of `size` bytes there spans
+    /// two kinds of memory (a host or MMIO region and what lies next to it, or RAM below 2^39
+    /// and what lies above). One look at the region list.
+    fn locate(&self, addr: u64, size: u64) -> (Option<Arc<Special>>, bool) {
         let last = addr.saturating_add(size - 1);
         let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+        if s.is_empty() {
+            return (None, addr < HIGH && last >= HIGH);
+        }
         match s.iter().find(|r| (r.start..r.end).contains(&addr)) {
-            Some(r) => last >= r.end,
-            None => {
-                (addr < HIGH && last >= HIGH) || s.iter().any(|r| (r.start..r.end).contains(&last))
-            }
+            Some(r) => (Some(r.clone()), last >= r.end),
+            None => (
+                None,
+                (addr < HIGH && last >= HIGH) || s.iter().any(|r| (r.start..r.end).contains(&last)),
+            ),
         }
     }
 
-    /// A load that [`Self::crosses`]: byte by byte (little-endian), faulting at `addr`.
+    /// A load that spans two kinds of memory ([`Self::locate`]): byte by byte (little-endian), faulting at `addr`.
     fn split_load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
         let mut v = 0u64;
         for k in 0..u64::from(mem.bytes()) {
@@ -262,7 +267,7 @@ impl EmbedMem {
         })
     }
 
-    /// A store that [`Self::crosses`]: every byte checked writable first, then byte by byte.
+    /// A store that spans two kinds of memory ([`Self::locate`]): every byte checked writable first, then byte by byte.
     fn split_store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
         let n = u64::from(mem.bytes());
         let v = if mem.big_endian {
@@ -297,10 +302,11 @@ impl EmbedMem {
 
 impl GuestMem for EmbedMem {
     fn load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
-        if mem.bytes() > 1 && self.crosses(addr, u64::from(mem.bytes())) {
+        let (r, crosses) = self.locate(addr, u64::from(mem.bytes()));
+        if crosses {
             return self.split_load(addr, mem);
         }
-        if let Some(r) = self.find(addr) {
+        if let Some(r) = r {
             let v = self.special_access(&r, addr, mem, None)?;
             return Ok(if mem.big_endian {
                 v.swap_bytes() >> (64 - mem.bytes() * 8)
@@ -312,10 +318,11 @@ impl GuestMem for EmbedMem {
         self.space.load(addr, mem)
     }
     fn store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
-        if mem.bytes() > 1 && self.crosses(addr, u64::from(mem.bytes())) {
+        let (r, crosses) = self.locate(addr, u64::from(mem.bytes()));
+        if crosses {
             return self.split_store(addr, mem, val);
         }
-        if let Some(r) = self.find(addr) {
+        if let Some(r) = r {
             let bits = mem.bytes() * 8;
             let v = if mem.big_endian {
                 val.swap_bytes() >> (64 - bits)

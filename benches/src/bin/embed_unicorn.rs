@@ -26,6 +26,15 @@ const READS_BYTES: [u8; 18] = [
     0x48, 0x03, 0x01, 0x48, 0x81, 0xc1, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff, 0xcf, 0x75, 0xf1, 0x48,
     0x89, 0x01,
 ];
+/// `l: mov [rcx], rax; add rcx, 4096; dec rdi; jnz l`: writes `rdi` pages (the encodings of
+/// [`READS_BYTES`] with the store first).
+const WRITES_BYTES: [u8; 15] = [
+    0x48, 0x89, 0x01, 0x48, 0x81, 0xc1, 0x00, 0x10, 0x00, 0x00, 0x48, 0xff, 0xcf, 0x75, 0xf1,
+];
+/// Pages the write-heavy snapshot case writes per run.
+const WRITE_PAGES: u64 = 64;
+const WRITES: u64 = CODE + 0x200;
+const WRITES_END: u64 = WRITES + 15;
 /// Pages the read-heavy snapshot case reads per run.
 const READ_PAGES: u64 = 256;
 const CODE: u64 = 0x10000;
@@ -59,9 +68,12 @@ enum Case {
     /// Runs that read 256 pages and write one, with restores (dirty-page record / remap all).
     SnapshotReads,
     SnapshotReadsRemap,
+    /// Runs that write 64 pages, with restores (the cost of a first write to a page after a
+    /// restore).
+    SnapshotWrites,
 }
 
-const CASES: [(Case, &str, u64); 9] = [
+const CASES: [(Case, &str, u64); 10] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
     (Case::Block, "block hook (2M iterations)", 2_000_000),
     (Case::Code, "code hook (1M iterations)", 1_000_000),
@@ -91,12 +103,21 @@ const CASES: [(Case, &str, u64); 9] = [
         "snapshot restores as above (256 pages read), xlat remapping all RAM each time",
         1_000,
     ),
+    (
+        Case::SnapshotWrites,
+        "1,000 runs writing 64 pages + snapshot restores (64 MiB RAM)",
+        1_000,
+    ),
 ];
 
 fn is_snapshot(case: Case) -> bool {
     matches!(
         case,
-        Case::Snapshot | Case::SnapshotRemap | Case::SnapshotReads | Case::SnapshotReadsRemap
+        Case::Snapshot
+            | Case::SnapshotRemap
+            | Case::SnapshotReads
+            | Case::SnapshotReadsRemap
+            | Case::SnapshotWrites
     )
 }
 
@@ -106,7 +127,9 @@ fn reads(case: Case) -> bool {
 
 /// Where a snapshot case's `i`-th run starts, its `rcx` and `rdi`, and where it stops.
 fn snapshot_run(case: Case, i: u64) -> (u64, u64, u64, u64) {
-    if reads(case) {
+    if case == Case::SnapshotWrites {
+        (WRITES, BIG, WRITE_PAGES, WRITES_END)
+    } else if reads(case) {
         (READS, BIG, READ_PAGES, READS_END)
     } else {
         (CODE, dirty_addr(i), 1, LOOP_END)
@@ -115,7 +138,9 @@ fn snapshot_run(case: Case, i: u64) -> (u64, u64, u64, u64) {
 
 /// The address a snapshot case's `i`-th run writes.
 fn written(case: Case, i: u64) -> u64 {
-    if reads(case) {
+    if case == Case::SnapshotWrites {
+        BIG + (WRITE_PAGES - 1) * 4096
+    } else if reads(case) {
         BIG + READ_PAGES * 4096
     } else {
         dirty_addr(i)
@@ -168,6 +193,7 @@ fn run_xlat(case: Case, n: u64) -> (f64, u64) {
     e.reg_write(X86Reg::Rcx, DATA).unwrap();
     if is_snapshot(case) {
         e.mem_write(READS, &READS_BYTES).unwrap();
+        e.mem_write(WRITES, &WRITES_BYTES).unwrap();
         e.mem_map(BIG, BIG_SIZE, Perm::READ | Perm::WRITE).unwrap();
         for k in 0..READ_PAGES * u64::from(reads(case)) {
             e.mem_write(BIG + k * 4096, &1u64.to_le_bytes()).unwrap();
@@ -405,6 +431,10 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
         if is_snapshot(case) {
             check(
                 (uc.mem_write)(h, READS, READS_BYTES.as_ptr().cast(), READS_BYTES.len()),
+                "write",
+            );
+            check(
+                (uc.mem_write)(h, WRITES, WRITES_BYTES.as_ptr().cast(), WRITES_BYTES.len()),
                 "write",
             );
             check((uc.mem_map)(h, BIG, BIG_SIZE as usize, 3), "mem_map");
