@@ -7,7 +7,7 @@
 //! `cargo run -p xlat-test-suites --bin x86diff -- --seed S --case K`.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use xlat_test_suites::x86gen::{batch, diff, engine, native};
+use xlat_test_suites::x86gen::{batch, diff, native, run_and_diff};
 
 const BATCH: usize = 500;
 
@@ -32,24 +32,8 @@ fn xlat_matches_native_on_random_streams() {
     for b in 0..total.div_ceil(BATCH) {
         let seed = seed0 + b as u64;
         let cases = batch(seed, BATCH.min(total - ran));
-        let want = native::run(&cases).expect("native run");
-        for jit in [true, false] {
-            if !jit && b % 4 != 0 {
-                continue;
-            }
-            let got = engine::run(&cases, jit).expect("xlat run");
-            for (k, c) in cases.iter().enumerate() {
-                let d = diff(c, &want[k], &got[k]);
-                if !d.is_empty() && failures.len() < 20 {
-                    failures.push(format!(
-                        "seed {seed} case {k} ({}):\n{}  {}",
-                        if jit { "jit" } else { "interp" },
-                        c.text,
-                        d.join("\n  ")
-                    ));
-                }
-            }
-        }
+        let (want, f) = run_and_diff(&cases, seed, b % 4 == 0);
+        failures.extend(f.into_iter().take(20 - failures.len().min(20)));
         signals += want.iter().filter(|s| s.signal != 0).count();
         ran += cases.len();
     }

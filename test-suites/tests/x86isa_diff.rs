@@ -13,11 +13,10 @@
 //! `XLAT_SEED=S` the seed.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use iced_x86::{Decoder, DecoderOptions, Formatter};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use xlat_test_suites::x86gen::{
-    ARITH_FLAGS, Case, SCRATCH, SCRATCH_LEN, State, diff, engine, native,
+    ARITH_FLAGS, Case, SCRATCH, SCRATCH_LEN, State, disasm, engine, native, run_and_diff,
 };
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -154,15 +153,7 @@ fn case(seed: u64, k: usize) -> Case {
             }
         }
     }
-    let mut text = String::new();
-    let mut fmt = iced_x86::IntelFormatter::new();
-    let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
-    while d.can_decode() {
-        let i = d.decode();
-        assert!(!i.is_invalid(), "generator produced an invalid instruction");
-        fmt.format(&i, &mut text);
-        text.push('\n');
-    }
+    let text = disasm(&code);
     Case {
         code,
         input,
@@ -189,22 +180,7 @@ fn cx16_movbe_adx_match_native() {
     let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize;
     let seed = env_u64("XLAT_SEED", 1);
     let cases: Vec<Case> = (0..total).map(|k| case(seed, k)).collect();
-    let want = native::run(&cases).expect("native run");
-    let mut failures = Vec::new();
-    for jit in [true, false] {
-        let got = engine::run(&cases, jit).expect("xlat run");
-        for (k, c) in cases.iter().enumerate() {
-            let d = diff(c, &want[k], &got[k]);
-            if !d.is_empty() && failures.len() < 20 {
-                failures.push(format!(
-                    "seed {seed} case {k} ({}):\n{}  {}",
-                    if jit { "jit" } else { "interp" },
-                    c.text,
-                    d.join("\n  ")
-                ));
-            }
-        }
-    }
+    let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     eprintln!("x86isa diff: {total} cases, {signals} ended in a native signal");
     assert!(signals > 0, "no misaligned cmpxchg16b case faulted");
@@ -357,15 +333,7 @@ fn x87_tags_match_native() {
                 }
             }
             let code = x87_code(&mut r);
-            let mut text = String::new();
-            let mut fmt = iced_x86::IntelFormatter::new();
-            let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
-            while d.can_decode() {
-                let i = d.decode();
-                assert!(!i.is_invalid(), "generator produced an invalid instruction");
-                fmt.format(&i, &mut text);
-                text.push('\n');
-            }
+            let text = disasm(&code);
             Case {
                 code,
                 input,
@@ -374,22 +342,7 @@ fn x87_tags_match_native() {
             }
         })
         .collect();
-    let want = native::run(&cases).expect("native run");
-    let mut failures = Vec::new();
-    for jit in [true, false] {
-        let got = engine::run(&cases, jit).expect("xlat run");
-        for (k, c) in cases.iter().enumerate() {
-            let d = diff(c, &want[k], &got[k]);
-            if !d.is_empty() && failures.len() < 20 {
-                failures.push(format!(
-                    "seed {seed} case {k} ({}):\n{}  {}",
-                    if jit { "jit" } else { "interp" },
-                    c.text,
-                    d.join("\n  ")
-                ));
-            }
-        }
-    }
+    let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     assert!(signals == 0, "{signals} x87 cases faulted natively");
     assert!(
@@ -468,15 +421,7 @@ fn x87_bcd_matches_native() {
                 }
             }
             x87m(&mut b, &[0xdd], 7, SW);
-            let mut text = String::new();
-            let mut fmt = iced_x86::IntelFormatter::new();
-            let mut d = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE);
-            while d.can_decode() {
-                let i = d.decode();
-                assert!(!i.is_invalid(), "generator produced an invalid instruction");
-                fmt.format(&i, &mut text);
-                text.push('\n');
-            }
+            let text = disasm(&b);
             Case {
                 code: b,
                 input,
@@ -485,22 +430,7 @@ fn x87_bcd_matches_native() {
             }
         })
         .collect();
-    let want = native::run(&cases).expect("native run");
-    let mut failures = Vec::new();
-    for jit in [true, false] {
-        let got = engine::run(&cases, jit).expect("xlat run");
-        for (k, c) in cases.iter().enumerate() {
-            let d = diff(c, &want[k], &got[k]);
-            if !d.is_empty() && failures.len() < 20 {
-                failures.push(format!(
-                    "seed {seed} case {k} ({}):\n{}  {}",
-                    if jit { "jit" } else { "interp" },
-                    c.text,
-                    d.join("\n  ")
-                ));
-            }
-        }
-    }
+    let (_, failures) = run_and_diff(&cases, seed, true);
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -619,15 +549,7 @@ fn xsave_xrstor_match_native() {
                 }
             }
             assert!(code.len() <= 124, "xsave stream too long: {}", code.len());
-            let mut text = String::new();
-            let mut fmt = iced_x86::IntelFormatter::new();
-            let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
-            while d.can_decode() {
-                let i = d.decode();
-                assert!(!i.is_invalid(), "generator produced an invalid instruction");
-                fmt.format(&i, &mut text);
-                text.push('\n');
-            }
+            let text = disasm(&code);
             Case {
                 code,
                 input,
@@ -636,22 +558,7 @@ fn xsave_xrstor_match_native() {
             }
         })
         .collect();
-    let want = native::run(&cases).expect("native run");
-    let mut failures = Vec::new();
-    for jit in [true, false] {
-        let got = engine::run(&cases, jit).expect("xlat run");
-        for (k, c) in cases.iter().enumerate() {
-            let d = diff(c, &want[k], &got[k]);
-            if !d.is_empty() && failures.len() < 20 {
-                failures.push(format!(
-                    "seed {seed} case {k} ({}):\n{}  {}",
-                    if jit { "jit" } else { "interp" },
-                    c.text,
-                    d.join("\n  ")
-                ));
-            }
-        }
-    }
+    let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     // Both outcomes occur: most cases restore, some fault.
     assert!(
@@ -827,15 +734,7 @@ fn x87_stack_underflow_matches_native() {
             }
             x87m(&mut b, &[0xdd], 6, SAVE);
             clear16(&mut b, SAVE + 12);
-            let mut text = String::new();
-            let mut fmt = iced_x86::IntelFormatter::new();
-            let mut d = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE);
-            while d.can_decode() {
-                let i = d.decode();
-                assert!(!i.is_invalid(), "generator produced an invalid instruction");
-                fmt.format(&i, &mut text);
-                text.push('\n');
-            }
+            let text = disasm(&b);
             assert!(b.len() <= 124, "case too long");
             Case {
                 code: b,
@@ -845,22 +744,7 @@ fn x87_stack_underflow_matches_native() {
             }
         })
         .collect();
-    let want = native::run(&cases).expect("native run");
-    let mut failures = Vec::new();
-    for jit in [true, false] {
-        let got = engine::run(&cases, jit).expect("xlat run");
-        for (k, c) in cases.iter().enumerate() {
-            let d = diff(c, &want[k], &got[k]);
-            if !d.is_empty() && failures.len() < 20 {
-                failures.push(format!(
-                    "seed {seed} case {k} ({}):\n{}  {}",
-                    if jit { "jit" } else { "interp" },
-                    c.text,
-                    d.join("\n  ")
-                ));
-            }
-        }
-    }
+    let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     eprintln!(
         "x87 underflow: {} cases, {signals} ended in SIGFPE",

@@ -97,3 +97,45 @@ pub fn diff(case: &Case, want: &State, got: &State) -> Vec<String> {
     }
     d
 }
+
+/// Runs `cases` natively and under xlat (the JIT, and the interpreter too when `interp`) and
+/// compares them: the native results and up to 20 failure reports (`seed` names the batch in
+/// them).
+pub fn run_and_diff(cases: &[Case], seed: u64, interp: bool) -> (Vec<State>, Vec<String>) {
+    let want = native::run(cases).expect("native run");
+    let mut failures = Vec::new();
+    for jit in [true, false] {
+        if !jit && !interp {
+            continue;
+        }
+        let got = engine::run(cases, jit).expect("xlat run");
+        for (k, c) in cases.iter().enumerate() {
+            let d = diff(c, &want[k], &got[k]);
+            if !d.is_empty() && failures.len() < 20 {
+                failures.push(format!(
+                    "seed {seed} case {k} ({}):\n{}  {}",
+                    if jit { "jit" } else { "interp" },
+                    c.text,
+                    d.join("\n  ")
+                ));
+            }
+        }
+    }
+    (want, failures)
+}
+
+/// The Intel-syntax disassembly of `code`, one instruction a line; panics on an invalid
+/// instruction (a generator bug).
+pub fn disasm(code: &[u8]) -> String {
+    use iced_x86::{Decoder, DecoderOptions, Formatter};
+    let mut text = String::new();
+    let mut fmt = iced_x86::IntelFormatter::new();
+    let mut d = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    while d.can_decode() {
+        let i = d.decode();
+        assert!(!i.is_invalid(), "generator produced an invalid instruction");
+        fmt.format(&i, &mut text);
+        text.push('\n');
+    }
+    text
+}
