@@ -89,6 +89,28 @@ impl GuestMem for Probe<'_> {
         self.check(true, addr, mem, Perm(Perm::READ.0 | Perm::WRITE.0))?;
         self.value(addr, mem)
     }
+    /// One access of 16 bytes (not two of 8), as the guest's.
+    fn atomic_cas128(
+        &self,
+        addr: u64,
+        mem: MemOp,
+        _: [u64; 2],
+        _: [u64; 2],
+    ) -> Result<[u64; 2], MemFault> {
+        let whole = MemOp {
+            size_log2: 4,
+            ..mem
+        };
+        self.check(true, addr, whole, Perm(Perm::READ.0 | Perm::WRITE.0))?;
+        let half = MemOp {
+            size_log2: 3,
+            ..mem
+        };
+        Ok([
+            self.value(addr, half)?,
+            self.value(addr.wrapping_add(8), half)?,
+        ])
+    }
 }
 
 /// The access of the instruction at `env.pc` that faults: `(kind, address, size)`, or `None`

@@ -22,6 +22,8 @@ use super::Vcpu;
 use super::atomic::{self, Guest, Kind};
 use super::engine::Core;
 
+mod cas128;
+
 /// Identifies an installed hook, for [`super::Engine::hook_del`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HookId(pub u64);
@@ -405,7 +407,7 @@ fn instrument(
         for i in &old {
             match i.op {
                 Opcode::InsnStart => at = i.imm,
-                Opcode::AtomicCas | Opcode::AtomicRmw => {
+                Opcode::AtomicCas | Opcode::AtomicRmw | Opcode::AtomicCas128 => {
                     atomics.entry(at).or_insert_with(|| classify(at));
                 }
                 _ => {}
@@ -413,9 +415,12 @@ fn instrument(
         }
     }
     let read_later = |idx: usize, t: Temp| {
-        old[idx + 1..]
-            .iter()
-            .any(|j| j.src.contains(&t) && j.op != Opcode::InsnStart)
+        old[idx + 1..].iter().any(|j| {
+            j.op != Opcode::InsnStart
+                && (j.src.contains(&t)
+                    || j.op == Opcode::AtomicCas128
+                        && xlat_ir::ops::Cas128Hi::from_imm(j.imm).new_hi == t)
+        })
     };
     let (mut k, mut pc) = (0usize, 0u64);
     let mut guest: Option<Guest> = None;
@@ -564,6 +569,10 @@ fn instrument(
                         [v, Temp::NONE, Temp::NONE, Temp::NONE],
                     );
                 }
+            }
+            Opcode::AtomicCas128 if t.mem_slow => {
+                let kind = guest.map_or(0, |g| g.kind as u64 + 1);
+                cas128::rewrite(&mut u, &i, pc, kind, core);
             }
             Opcode::Call if has_cpuid && is_cpuid(&u.unit, &i) => {
                 u.insts.push(i);

@@ -1529,3 +1529,192 @@ fn aarch64_flags_seen_by_code_hook() {
         );
     }
 }
+
+/// Runs `code` (assembled, entry at its start) with `regs` set, returning at `END`.
+fn run_cas128(
+    arch: Arch,
+    src: &str,
+    hooks: bool,
+    regs: &[(Reg, u64)],
+    data: [u64; 2],
+) -> Cas128Run {
+    let p = assemble_src(arch, src);
+    let mut e = Engine::new(arch, Mode::Mode64).unwrap();
+    e.mem_map(CODE, 0x10000, Perm::READ | Perm::EXEC).unwrap();
+    e.mem_write(CODE, &p.code).unwrap();
+    e.mem_map(STACK - 0x10000, 0x10000, Perm::READ | Perm::WRITE)
+        .unwrap();
+    e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    e.mem_write(DATA + 0x10, &data[0].to_le_bytes()).unwrap();
+    e.mem_write(DATA + 0x18, &data[1].to_le_bytes()).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    if hooks {
+        let l = log.clone();
+        let pc: Reg = if arch == Arch::X86_64 {
+            X86Reg::Rip.into()
+        } else {
+            Arm64Reg::Pc.into()
+        };
+        e.hook_add_mem(
+            MemHookKind::READ | MemHookKind::WRITE | MemHookKind::READ_AFTER,
+            DATA,
+            DATA + 0xfff,
+            move |v, kind, addr, size, value| {
+                let pc = v.reg_read(pc).unwrap();
+                l.lock().unwrap().push((kind, pc, addr, size, value));
+                true
+            },
+        );
+    }
+    for &(r, v) in regs {
+        e.reg_write(r, v).unwrap();
+    }
+    if arch == Arch::X86_64 {
+        e.mem_write(STACK - 8, &END.to_le_bytes()).unwrap();
+        e.reg_write(X86Reg::Rsp, STACK - 8).unwrap();
+    } else {
+        e.reg_write(Arm64Reg::X(30), END).unwrap();
+    }
+    e.start(CODE, END, None, 0).unwrap();
+    let mut b = [0u8; 16];
+    e.mem_read(DATA + 0x10, &mut b).unwrap();
+    let mem = [
+        u64::from_le_bytes(b[..8].try_into().unwrap()),
+        u64::from_le_bytes(b[8..].try_into().unwrap()),
+    ];
+    let log = log.lock().unwrap().clone();
+    Cas128Run { e, mem, log }
+}
+
+struct Cas128Run {
+    e: Engine,
+    mem: [u64; 2],
+    log: Vec<(MemHookKind, u64, u64, usize, i64)>,
+}
+
+#[test]
+fn cas128_memory_hooks() {
+    // The 16-byte compare-and-swaps (x86 cmpxchg16b, aarch64 casp and stxp of 64-bit pairs)
+    // are one 16-byte access at the guest's address for memory hooks: read, read-after (the
+    // old low half) and, only when the comparison succeeds, write (the new low half);
+    // stxp shows only its write. Registers and memory are the same with and without hooks.
+    let (r, ra, w) = (
+        MemHookKind::READ,
+        MemHookKind::READ_AFTER,
+        MemHookKind::WRITE,
+    );
+    let at = DATA + 0x10;
+    let old = [0x1111_0000_0000_0011, 0x2222_0000_0000_0022];
+    let new = [0xaaaa_0000_0000_00aa, 0xbbbb_0000_0000_00bb];
+    let x86 = ".intel_syntax noprefix\n lock cmpxchg16b [rsi]\n ret\n";
+    for hit in [true, false] {
+        let expect_hi = if hit { old[1] } else { 0x3333 };
+        let regs: Vec<(Reg, u64)> = vec![
+            (X86Reg::Rsi.into(), at),
+            (X86Reg::Rax.into(), old[0]),
+            (X86Reg::Rdx.into(), expect_hi),
+            (X86Reg::Rbx.into(), new[0]),
+            (X86Reg::Rcx.into(), new[1]),
+        ];
+        let mut want = vec![(r, CODE, at, 16, 0), (ra, CODE, at, 16, old[0] as i64)];
+        if hit {
+            want.push((w, CODE, at, 16, new[0] as i64));
+        }
+        for hooks in [false, true] {
+            let mut run = run_cas128(Arch::X86_64, x86, hooks, &regs, old);
+            let what = format!("x86 hit {hit} hooks {hooks}");
+            assert_eq!(run.mem, if hit { new } else { old }, "{what}");
+            // rdx:rax = what memory held (unchanged on success)
+            assert_eq!(run.e.reg_read(X86Reg::Rax).unwrap(), old[0], "{what}");
+            assert_eq!(run.e.reg_read(X86Reg::Rdx).unwrap(), old[1], "{what}");
+            let zf = run.e.reg_read(X86Reg::Rflags).unwrap() >> 6 & 1;
+            assert_eq!(zf, u64::from(hit), "{what}");
+            assert_eq!(run.log, if hooks { want.clone() } else { vec![] }, "{what}");
+        }
+    }
+    // casp x0, x1, x2, x3, [x4]; then ldxp/stxp on the same 16 bytes (storing x2+1:x3+1)
+    let a64 = ".arch armv8.1-a\n casp x0, x1, x2, x3, [x4]\n ldxp x5, x6, [x4]\n \
+               add x2, x2, #1\n add x3, x3, #1\n stxp w7, x2, x3, [x4]\n ret\n";
+    for hit in [true, false] {
+        let expect_hi = if hit { old[1] } else { 0x3333 };
+        let regs: Vec<(Reg, u64)> = vec![
+            (Arm64Reg::X(4).into(), at),
+            (Arm64Reg::X(0).into(), old[0]),
+            (Arm64Reg::X(1).into(), expect_hi),
+            (Arm64Reg::X(2).into(), new[0]),
+            (Arm64Reg::X(3).into(), new[1]),
+        ];
+        let after_casp = if hit { new } else { old };
+        let mut want = vec![(r, CODE, at, 16, 0), (ra, CODE, at, 16, old[0] as i64)];
+        if hit {
+            want.push((w, CODE, at, 16, new[0] as i64));
+        }
+        for hooks in [false, true] {
+            let mut run = run_cas128(Arch::Aarch64, a64, hooks, &regs, old);
+            let what = format!("aarch64 hit {hit} hooks {hooks}");
+            assert_eq!(run.mem, [new[0] + 1, new[1] + 1], "{what}");
+            let x = |run: &mut Cas128Run, n| run.e.reg_read(Arm64Reg::X(n)).unwrap();
+            assert_eq!([x(&mut run, 0), x(&mut run, 1)], old, "{what}");
+            assert_eq!([x(&mut run, 5), x(&mut run, 6)], after_casp, "{what}");
+            assert_eq!(x(&mut run, 7), 0, "{what}: stxp status");
+            if hooks {
+                // the casp, then the ldxp's reads (whatever their shape), then stxp's write
+                let (casp, rest) = run.log.split_at(want.len().min(run.log.len()));
+                assert_eq!(casp, &want[..], "{what}");
+                assert_eq!(
+                    rest.last(),
+                    Some(&(w, CODE + 16, at, 16, (new[0] + 1) as i64)),
+                    "{what}: {rest:x?}"
+                );
+                assert!(
+                    rest[..rest.len() - 1]
+                        .iter()
+                        .all(|e| e.0 != w && e.1 == CODE + 4),
+                    "{what}: {rest:x?}"
+                );
+            } else {
+                assert_eq!(run.log, vec![], "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn cas128_fault_hook() {
+    // A 16-byte compare-and-swap on unmapped memory: the fault hook sees one access of 16
+    // bytes at its address, compiled inline or through the memory helpers.
+    let p = assemble_src(
+        Arch::X86_64,
+        ".intel_syntax noprefix\n lock cmpxchg16b [rsi]\n ret\n",
+    );
+    for helpers in [false, true] {
+        let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+        e.mem_write(CODE, &p.code).unwrap();
+        if helpers {
+            e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
+        }
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let f = faults.clone();
+        e.hook_add_mem(
+            MemHookKind::UNMAPPED,
+            1,
+            0,
+            move |_, kind, addr, size, _| {
+                f.lock().unwrap().push((kind, addr, size));
+                false
+            },
+        );
+        e.reg_write(X86Reg::Rsi, LAZY + 0x20).unwrap();
+        assert_eq!(
+            e.start(CODE, END, None, 0),
+            Err(Error::WriteUnmapped(LAZY + 0x20)),
+            "helpers: {helpers}"
+        );
+        assert_eq!(
+            *faults.lock().unwrap(),
+            vec![(MemHookKind::WRITE_UNMAPPED, LAZY + 0x20, 16)],
+            "helpers: {helpers}"
+        );
+    }
+}
