@@ -15,8 +15,14 @@
 //!   running vCPUs are pulled out of compiled code through a private bit of `exit_request`
 //!   that [`Engine::run`] never reports, and code memory is reused only under an exclusive
 //!   lock.
-//! - Tiering: a unit is interpreted [`EngineConfig::hot_threshold`] times, then compiled
-//!   (Cranelift `opt_level=none`; the choice and the threshold are measured, see
+//! - Tier 1 (`baseline`, `XLAT_TIER1=off|N`): from its first run a unit runs as baseline code,
+//!   a template JIT from IR to x86-64 (temps in a stack frame, memory through the
+//!   interpreter's accessors after an inline TLB lookup in system mode, ops without a template
+//!   calling the interpreter's definition), made in one pass without register allocation;
+//!   baseline units chain through link slots like compiled ones and count
+//!   their runs. Units with an op it does not know stay interpreted.
+//! - Tiering: a unit runs [`EngineConfig::hot_threshold`] times (interpreted or as baseline
+//!   code), then is compiled (Cranelift `opt_level=none`; the choice and the threshold are measured, see
 //!   [`DEFAULT_HOT_THRESHOLD`]) together with the units reachable from it through `goto_tb`
 //!   exits that ran at least half as often and lead back to it, as one *region* (at most 32
 //!   units, 512 guest instructions; without such a loop, the first 4 units reached): a
