@@ -22,7 +22,8 @@
 //!   baseline units chain through link slots like compiled ones and count
 //!   their runs. Units with an op it does not know stay interpreted.
 //! - Tiering: a unit runs [`EngineConfig::hot_threshold`] times (interpreted or as baseline
-//!   code), then is compiled (Cranelift `opt_level=none`; the choice and the threshold are measured, see
+//!   code), then is compiled (Cranelift `opt_level=none`; the choice and the threshold are
+//!   measured, see
 //!   [`DEFAULT_HOT_THRESHOLD`]) together with the units reachable from it through `goto_tb`
 //!   exits that ran at least half as often and lead back to it, as one *region* (at most 32
 //!   units, 512 guest instructions; without such a loop, the first 4 units reached): a

@@ -7,8 +7,9 @@
 //! as the interpreter's are), every guest register in the CPU state (`[rbx + offset]`), and
 //! each op loads its sources into fixed host registers, computes and stores its result. Guest
 //! memory goes through the same `GuestMem` accessors the interpreter uses (out of line; in
-//! system mode after an inline TLB lookup, as compiled code does), so the two tiers agree on values and faults by construction; ops without a template (floats,
-//! division, bit counts...) call [`xlat_ir::interp::pure`]. A unit with an op this tier does
+//! system mode after an inline TLB lookup, as compiled code does), so the two tiers agree on
+//! values and faults by construction; ops without a template (floats, division, bit
+//! counts...) call [`xlat_ir::interp::pure`]. A unit with an op this tier does
 //! not know ([`compile`] returns `None`) stays on the interpreter.
 //!
 //! A unit is a function `(env in rdi) -> exit word in rax`, entered through the same
