@@ -72,6 +72,10 @@ pub enum TrapClass {
     AccessFault,
     /// Integer divide error and similar (SIGFPE).
     Arithmetic,
+    /// A protection violation that is not a page fault (x86 #GP: a privileged instruction or
+    /// port I/O in user mode, a misaligned 16-byte operand): SIGSEGV with `si_code` SI_KERNEL
+    /// and no address, as Linux delivers it.
+    Protection,
     /// Anything else.
     Other,
 }

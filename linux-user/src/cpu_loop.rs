@@ -43,7 +43,7 @@ fn signal_for(class: TrapClass) -> i32 {
         TrapClass::IllegalInstruction | TrapClass::Other => libc::SIGILL,
         TrapClass::Breakpoint => libc::SIGTRAP,
         TrapClass::Misaligned => libc::SIGBUS,
-        TrapClass::AccessFault => libc::SIGSEGV,
+        TrapClass::AccessFault | TrapClass::Protection => libc::SIGSEGV,
         TrapClass::Arithmetic => libc::SIGFPE,
     }
 }
@@ -195,6 +195,12 @@ fn run_until_exit(
                 deliver_pending(m, process, env);
             }
             RunExit::Breakpoint => sync_signal(m, process, env, libc::SIGTRAP, 0),
+            RunExit::Exception { code, .. }
+                if m.frontend.classify_trap(code) == TrapClass::Protection =>
+            {
+                // As Linux's do_general_protection: si_code SI_KERNEL, no address.
+                sync_signal_info(m, process, env, libc::SIGSEGV, SI_KERNEL, 0)
+            }
             RunExit::Exception { code, arg } => {
                 let sig = signal_for(m.frontend.classify_trap(code));
                 let sig = crate::fault::access_fault_signal(sig);
@@ -262,9 +268,7 @@ fn deliver_pending(m: &Machine, process: &mut Process, env: &mut CpuState) {
 
 /// A signal caused by the instruction at env.pc: its handler runs, or the process dies.
 fn sync_signal(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32, arg: u64) {
-    let act = process.action(sig);
-    let blocked = process.sigmask() & (1 << (sig - 1)) != 0;
-    if act.handler > 1 && !blocked && m.frame.is_some() {
+    if catches(m, process, sig) {
         // SIGILL (ILL_ILLOPC) and SIGTRAP (TRAP_BRKPT) report the pc, faults the address.
         let addr = if matches!(sig, libc::SIGILL | libc::SIGTRAP) {
             env.pc
@@ -275,6 +279,32 @@ fn sync_signal(m: &Machine, process: &mut Process, env: &mut CpuState, sig: i32,
         deliver(m, process, env, sig, &siginfo(sig, code, addr));
     } else {
         guest_signal(process, &m.engine, sig, env.pc, arg)
+    }
+}
+
+/// Whether a guest handler runs for a synchronous `sig` (else the process dies of it).
+fn catches(m: &Machine, process: &Process, sig: i32) -> bool {
+    let act = process.action(sig);
+    let blocked = process.sigmask() & (1 << (sig - 1)) != 0;
+    act.handler > 1 && !blocked && m.frame.is_some()
+}
+
+/// `si_code` of a signal the kernel raised itself (x86 #GP).
+const SI_KERNEL: i32 = 0x80;
+
+/// [`sync_signal`] with its `si_code` and address given.
+fn sync_signal_info(
+    m: &Machine,
+    process: &mut Process,
+    env: &mut CpuState,
+    sig: i32,
+    code: i32,
+    addr: u64,
+) {
+    if catches(m, process, sig) {
+        deliver(m, process, env, sig, &siginfo(sig, code, addr));
+    } else {
+        guest_signal(process, &m.engine, sig, env.pc, addr)
     }
 }
 

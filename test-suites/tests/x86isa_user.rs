@@ -2,7 +2,8 @@
 //! the host gcc (test-suites/guest/x86_64/cas16.c) runs `lock cmpxchg16b` from two threads
 //! against 64-bit locked adds to the same bytes from two others, and cmpxchg8b, with the same
 //! output under `xlat run` (jit and interpreter) as natively on this host; and `lock
-//! cmpxchg16b` faulting on read-only and unmapped pages (test-suites/guest/x86_64/cas16fault.c).
+//! cmpxchg16b` faulting on read-only and unmapped pages (test-suites/guest/x86_64/cas16fault.c);
+//! #GP (SIGSEGV, SI_KERNEL) from privileged and misaligned instructions (gpfault.c).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_test_suites::user::Reference::Native;
@@ -37,6 +38,24 @@ fn cmpxchg16b_faults_match_native() {
     assert!(
         compile("gcc", &["-O2", "-mcx16"], &src, &exe, &[]),
         "gcc cas16fault.c"
+    );
+    assert_same_as(Native, &exe, &[], &d);
+}
+
+#[test]
+fn general_protection_is_sigsegv_si_kernel() {
+    // x86 #GP in user mode (misaligned lock cmpxchg16b, hlt, cli, in, out): SIGSEGV with
+    // si_code SI_KERNEL and si_addr 0, as natively (test-suites/guest/x86_64/gpfault.c).
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86isa_user_gp");
+    let src = workspace_root().join("test-suites/guest/x86_64/gpfault.c");
+    let exe = d.join("gpfault");
+    assert!(
+        compile("gcc", &["-O2", "-mcx16"], &src, &exe, &[]),
+        "gcc gpfault.c"
     );
     assert_same_as(Native, &exe, &[], &d);
 }

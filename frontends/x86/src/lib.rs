@@ -144,6 +144,7 @@ impl Frontend for X86_64 {
             BREAKPOINT => TrapClass::Breakpoint,
             PAGE_FAULT => TrapClass::AccessFault,
             DIVIDE_ERROR | X87_FP_ERROR => TrapClass::Arithmetic,
+            GENERAL_PROTECTION => TrapClass::Protection,
             _ => TrapClass::Other,
         }
     }
