@@ -195,8 +195,9 @@ fn run_until_exit(
                 deliver_pending(m, process, env);
             }
             RunExit::Breakpoint => sync_signal(m, process, env, libc::SIGTRAP, 0),
-            RunExit::Exception { code, .. }
-                if m.frontend.classify_trap(code) == TrapClass::Protection =>
+            RunExit::Exception { code, arg }
+                if m.frontend.classify_trap(code) == TrapClass::Protection
+                    || non_canonical(m, code, arg) =>
             {
                 // As Linux's do_general_protection: si_code SI_KERNEL, no address.
                 sync_signal_info(m, process, env, libc::SIGSEGV, SI_KERNEL, 0)
@@ -287,6 +288,14 @@ fn catches(m: &Machine, process: &Process, sig: i32) -> bool {
     let act = process.action(sig);
     let blocked = process.sigmask() & (1 << (sig - 1)) != 0;
     act.handler > 1 && !blocked && m.frame.is_some()
+}
+
+/// An x86-64 access fault at a non-canonical address (bits 63..47 not all equal): a #GP on
+/// hardware, not a page fault.
+fn non_canonical(m: &Machine, code: u32, addr: u64) -> bool {
+    m.frontend.user_abi().elf_machine == crate::arch_x86_64::EM_X86_64
+        && m.frontend.classify_trap(code) == TrapClass::AccessFault
+        && ((addr as i64) << 16 >> 16) as u64 != addr
 }
 
 /// `si_code` of a signal the kernel raised itself (x86 #GP).

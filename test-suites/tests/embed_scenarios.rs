@@ -1621,7 +1621,7 @@ fn cas128_memory_hooks() {
             want.push((w, CODE, at, 16, new[0] as i64));
         }
         for hooks in [false, true] {
-            let mut run = run_cas128(Arch::X86_64, x86, hooks, &regs, old);
+            let run = run_cas128(Arch::X86_64, x86, hooks, &regs, old);
             let what = format!("x86 hit {hit} hooks {hooks}");
             assert_eq!(run.mem, if hit { new } else { old }, "{what}");
             // rdx:rax = what memory held (unchanged on success)

@@ -44,7 +44,8 @@ fn cmpxchg16b_faults_match_native() {
 
 #[test]
 fn general_protection_is_sigsegv_si_kernel() {
-    // x86 #GP in user mode (misaligned lock cmpxchg16b, hlt, cli, in, out): SIGSEGV with
+    // x86 #GP in user mode (misaligned lock cmpxchg16b, hlt, cli, in, out, a load and a store
+    // at non-canonical addresses): SIGSEGV with
     // si_code SI_KERNEL and si_addr 0, as natively (test-suites/guest/x86_64/gpfault.c).
     if !cfg!(target_arch = "x86_64") || !have("gcc") {
         eprintln!("skipping: needs an x86-64 host with gcc");

@@ -1,4 +1,5 @@
-/* x86 #GP in user mode (test-suites/tests/x86isa_user.rs): Linux delivers SIGSEGV with
+/* x86 #GP in user mode (privileged instructions, port I/O, a misaligned 16-byte operand,
+ * non-canonical addresses; test-suites/tests/x86isa_user.rs): Linux delivers SIGSEGV with
  * si_code SI_KERNEL (0x80) and si_addr 0. Each instruction runs 300 times (so that both the
  * interpreted and the compiled code meet it); prints the signal, si_code and si_addr it got,
  * under xlat and natively. Build: gcc -O2. */
@@ -31,6 +32,9 @@ static void hlt(void) { __asm__ volatile("hlt"); }
 static void cli(void) { __asm__ volatile("cli"); }
 static void in_port(void) { __asm__ volatile("in $0x80, %%al" ::: "rax"); }
 static void out_port(void) { __asm__ volatile("out %%al, $0x80" ::: "memory"); }
+/* non-canonical addresses: bits 63..47 not all equal */
+static void load_high(void) { (void)*(volatile uint64_t *)0x8000000000001000ull; }
+static void store_bit47(void) { *(volatile uint64_t *)0x0000900000001000ull = 1; }
 
 static void run(const char *what, void (*f)(void)) {
     int faults = 0;
@@ -57,5 +61,7 @@ int main(void) {
     run("cli", cli);
     run("in", in_port);
     run("out", out_port);
+    run("non-canonical load", load_high);
+    run("non-canonical store", store_bit47);
     return 0;
 }
