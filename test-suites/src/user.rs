@@ -49,7 +49,10 @@ pub fn assert_same_as(reference: Reference, prog: &Path, args: &[&str], dir: &Pa
 /// The scratch directory `name`, holding `in.txt`: 400 lines of numbers and repeated words for
 /// the text tools (sort, uniq, cut, sed, grep, ...).
 pub fn input_dir(name: &str) -> PathBuf {
-    let d = scratch_dir(name);
+    // One level down, so `..` (which `ls -la` lists with its link count and time) is this
+    // suite's own directory, not the scratch root other tests create directories in.
+    let d = scratch_dir(name).join("work");
+    std::fs::create_dir_all(&d).expect("create input dir");
     let text: String = (0..400)
         .map(|i| format!("line {:04} {}\n", (i * 7919) % 1000, "abc".repeat(i % 5)))
         .collect();
