@@ -18,8 +18,11 @@ use xlat_softmmu::system::{Access, Bus, CpuIrqs, HartMemory, Translate, clock};
 /// Cranelift settings for system mode. Booting Debian's kernel to its init (512 MiB,
 /// OpenSBI fw_jump, `-d stats`, this machine): backtracking allocator 14.3 s at threshold 50,
 /// 9.0 s at 200; single-pass allocator 9.4 s at 50, 7.7 s at 200 (compile time dominates:
-/// a boot runs a great deal of code a few hundred times).
-pub const SYSTEM_OPT_LEVEL: &str = "none+single_pass";
+/// a boot runs a great deal of code a few hundred times). Since the baseline tier runs code
+/// until 1000 runs, Cranelift sees only hot code and the backtracking allocator pays: boot to
+/// init, 6 interleaved pairs on a quiet host, wall median 6.5 -> 5.45 s, hart CPU 6.2 -> 5.0 s
+/// (the compile thread does ~30% more work, on the other core).
+pub const SYSTEM_OPT_LEVEL: &str = "none";
 /// Runs before a block is compiled in system mode (measured as above, without the baseline
 /// tier). With it (the default; blocks run as baseline code from their first run), boot to
 /// init, hart CPU ms, interleaved: 200: 6032, **1000**: 5349, 2000: 5665; without the
