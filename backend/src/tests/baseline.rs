@@ -7,32 +7,13 @@
 //! seed S (hex).
 
 use super::randunit::{self, Rng};
-use super::{Harness, Outcome, TestMem};
+use super::softmmu::table;
+use super::{Harness, Outcome};
 use crate::baseline;
 use crate::slow::SlowCtx;
-use std::sync::atomic::AtomicU64;
+use xlat_ir::abi::TlbEntry;
 use xlat_ir::abi::{CpuState, STATE_WORDS};
-use xlat_ir::abi::{TLB_ENTRIES, TLB_INVALID, TlbEntry};
 use xlat_ir::{Opcode, Unit};
-use xlat_softmmu::GuestMemory;
-
-/// A TLB mapping virtual pages `0..n` onto the test memory (which masks addresses to one
-/// page), stores refused on every third page, as in `super::softmmu`.
-fn table(mem: &TestMem, n: u64) -> Vec<TlbEntry> {
-    let base = mem.direct().unwrap().base;
-    (0..TLB_ENTRIES as u64)
-        .map(|i| {
-            let page = i << 12;
-            let tag = if i < n { page } else { TLB_INVALID };
-            TlbEntry {
-                read: AtomicU64::new(tag),
-                write: AtomicU64::new(if i % 3 == 0 { TLB_INVALID } else { tag }),
-                addend: AtomicU64::new(base.wrapping_sub(page)),
-                spare: 0,
-            }
-        })
-        .collect()
-}
 
 /// The state case `seed` starts from; with a TLB, half the registers hold small addresses
 /// so that mapped pages are hit.
@@ -91,33 +72,7 @@ fn check_case(h: &mut Harness, seed: u64, tlb: Option<&[TlbEntry]>) -> Result<bo
     }
     let got = run_base(h, &unit, &mut e2).map_err(|e| format!("{e}\n{unit}"))?;
     if got != want {
-        let mut diff = String::new();
-        for (f, a, b) in [
-            ("value", want.value, got.value),
-            ("pc", want.pc, got.pc),
-            ("exc_arg", want.exc_arg, got.exc_arg),
-            (
-                "exc_pending",
-                u64::from(want.exc_pending),
-                u64::from(got.exc_pending),
-            ),
-        ] {
-            if a != b {
-                diff.push_str(&format!("  {f}: interp {a:#x} baseline {b:#x}\n"));
-            }
-        }
-        for (w, (a, b)) in want.regs.iter().zip(&got.regs).enumerate() {
-            if a != b {
-                diff.push_str(&format!("  reg word {w}: interp {a:#x} baseline {b:#x}\n"));
-            }
-        }
-        for (i, (a, b)) in want.mem.iter().zip(&got.mem).enumerate() {
-            if a != b {
-                diff.push_str(&format!(
-                    "  mem[{i:#x}]: interp {a:#04x} baseline {b:#04x}\n"
-                ));
-            }
-        }
+        let diff = want.diff(&got, "baseline", usize::MAX);
         return Err(format!("{diff}unit:\n{unit}"));
     }
     Ok(true)

@@ -35,43 +35,7 @@ fn check_case(h: &mut Harness, seed: u64) -> Result<(), String> {
         .run_jit(&unit, &mut e2)
         .map_err(|e| format!("compile failed: {e}\n{unit}"))?;
     if got != want {
-        let mut diff = String::new();
-        for (f, a, b) in [
-            ("value", want.value, got.value),
-            ("pc", want.pc, got.pc),
-            ("exc_arg", want.exc_arg, got.exc_arg),
-            (
-                "exc_pending",
-                u64::from(want.exc_pending),
-                u64::from(got.exc_pending),
-            ),
-        ] {
-            if a != b {
-                diff.push_str(&format!("  {f}: interp {a:#x} jit {b:#x}\n"));
-            }
-        }
-        if want.slot != got.slot {
-            diff.push_str(&format!(
-                "  slot: interp {:?} jit {:?}\n",
-                want.slot, got.slot
-            ));
-        }
-        for (w, (a, b)) in want.regs.iter().zip(&got.regs).enumerate() {
-            if a != b {
-                diff.push_str(&format!("  reg word {w}: interp {a:#x} jit {b:#x}\n"));
-            }
-        }
-        for (i, (a, b)) in want
-            .mem
-            .iter()
-            .zip(&got.mem)
-            .enumerate()
-            .take(MEM_SIZE + 16)
-        {
-            if a != b {
-                diff.push_str(&format!("  mem[{i:#x}]: interp {a:#04x} jit {b:#04x}\n"));
-            }
-        }
+        let diff = want.diff(&got, "jit", MEM_SIZE + 16);
         return Err(format!("{diff}unit:\n{unit}\nclif:\n{}", h.jit.last_clif()));
     }
     Ok(())

@@ -263,6 +263,45 @@ pub struct Outcome {
     pub mem: Vec<u8>,
 }
 
+impl Outcome {
+    /// One line per field where `got` (a run by `tier`) differs from `self` (the interpreter's),
+    /// memory compared over its first `mem_len` bytes.
+    pub fn diff(&self, got: &Outcome, tier: &str, mem_len: usize) -> String {
+        let mut diff = String::new();
+        for (f, a, b) in [
+            ("value", self.value, got.value),
+            ("pc", self.pc, got.pc),
+            ("exc_arg", self.exc_arg, got.exc_arg),
+            (
+                "exc_pending",
+                u64::from(self.exc_pending),
+                u64::from(got.exc_pending),
+            ),
+        ] {
+            if a != b {
+                diff.push_str(&format!("  {f}: interp {a:#x} {tier} {b:#x}\n"));
+            }
+        }
+        if self.slot != got.slot {
+            diff.push_str(&format!(
+                "  slot: interp {:?} {tier} {:?}\n",
+                self.slot, got.slot
+            ));
+        }
+        for (w, (a, b)) in self.regs.iter().zip(&got.regs).enumerate() {
+            if a != b {
+                diff.push_str(&format!("  reg word {w}: interp {a:#x} {tier} {b:#x}\n"));
+            }
+        }
+        for (i, (a, b)) in self.mem.iter().zip(&got.mem).enumerate().take(mem_len) {
+            if a != b {
+                diff.push_str(&format!("  mem[{i:#x}]: interp {a:#04x} {tier} {b:#04x}\n"));
+            }
+        }
+        diff
+    }
+}
+
 impl Harness {
     /// A harness compiling at the engine's opt level.
     pub fn new() -> Harness {

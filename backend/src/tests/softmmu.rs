@@ -10,7 +10,7 @@ use xlat_softmmu::GuestMemory;
 
 /// A TLB mapping virtual pages `0..n` onto the test memory (which masks addresses to one
 /// page, so page `p` is at `base - p*4096` plus the address).
-fn table(mem: &TestMem, n: u64) -> Vec<TlbEntry> {
+pub(super) fn table(mem: &TestMem, n: u64) -> Vec<TlbEntry> {
     let base = mem.direct().unwrap().base;
     (0..TLB_ENTRIES as u64)
         .map(|i| {
