@@ -6,6 +6,7 @@
 
 pub mod a64diff;
 pub mod diffrun;
+pub mod kvm;
 pub mod rvgen;
 pub mod user;
 pub mod x86gen;

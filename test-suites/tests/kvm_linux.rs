@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use xlat_test_suites::kvm::{hardware_kvm, kvm_usable};
 use xlat_test_suites::{cache_dir, microvm_args, xlat_bin};
 
 #[test]
@@ -26,12 +27,7 @@ fn debian_kernel_prints_its_banner() {
         );
         return;
     };
-    if let Err(e) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        eprintln!("skipping: /dev/kvm: {e}");
+    if !kvm_usable("debian_kernel_prints_its_banner") {
         return;
     }
     // linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb -> the release "6.1.0-56-amd64"
@@ -82,15 +78,6 @@ fn debian_kernel_prints_its_banner() {
     eprintln!("banner after {:?}: {banner}", t0.elapsed());
 }
 
-/// Whether the host has VT-x/AMD-V; without them /dev/kvm is software-assisted (PVM).
-fn hardware_kvm() -> bool {
-    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|s| {
-        s.lines()
-            .filter(|l| l.starts_with("flags"))
-            .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
-    })
-}
-
 /// Debian's kernel with the busybox initramfs of scripts/setup.d/51-x86-initramfs.sh under
 /// `--accel kvm`: its /init prints its markers (with the CPUs the kernel brought up), reads
 /// the first bytes of a virtio-blk disk (found through the DSDT) and powers off through the
@@ -114,12 +101,7 @@ fn debian_kernel_boots_busybox_reads_a_disk_and_powers_off() {
         );
         return;
     }
-    if let Err(e) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        eprintln!("skipping: /dev/kvm: {e}");
+    if !kvm_usable("debian_kernel_boots_busybox_reads_a_disk_and_powers_off") {
         return;
     }
     let smp: u32 = std::env::var("XLAT_KVM_SMP")

@@ -12,22 +12,8 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use xlat_test_suites::kvm::{hardware_kvm, kvm_usable};
 use xlat_test_suites::{have, microvm_args, run, scratch_dir, xlat_bin};
-
-/// Whether /dev/kvm can be opened; prints why not.
-fn kvm_usable(test: &str) -> bool {
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping {test}: /dev/kvm: {e}");
-            false
-        }
-    }
-}
 
 /// Assembles `body` (AT&T syntax, 64-bit, `_start` first) into an ELF linked at 0x100000.
 fn guest(name: &str, body: &str) -> Option<PathBuf> {
@@ -228,11 +214,7 @@ fn kvm_trace_tells_whether_it_is_hardware_backed() {
     if !kvm_usable("kvm_trace_tells_whether_it_is_hardware_backed") {
         return;
     }
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let hw = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("flags"))
-        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
+    let hw = hardware_kvm();
     let (_, err, status) = xlat(&elf, &["-d", "int"], 30);
     let want = format!("hardware-backed: {}", if hw { "yes" } else { "no" });
     assert!(err.contains(&want), "{err}");

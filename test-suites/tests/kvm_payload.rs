@@ -10,6 +10,7 @@
 )]
 
 use std::process::{Command, Stdio};
+use xlat_test_suites::kvm::kvm_usable;
 use xlat_test_suites::{have, microvm_args, run, scratch_dir, workspace_root, xlat_bin};
 
 /// `key=N` from a `-d stats` line.
@@ -26,12 +27,7 @@ fn payload_under_kvm_matches_native() {
         eprintln!("skipping: gcc or timeout is not installed (scripts/setup.sh installs them)");
         return;
     }
-    if let Err(e) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        eprintln!("skipping: /dev/kvm: {e}");
+    if !kvm_usable("payload_under_kvm_matches_native") {
         return;
     }
     let out = scratch_dir("kvm_payload");

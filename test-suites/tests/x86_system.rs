@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use xlat_test_suites::kvm::kvm_opens;
 use xlat_test_suites::{have, microvm_args, run, scratch_dir, workspace_root, xlat_bin};
 
 /// Builds the payload (scale 1, every kernel and the system checks): (payload, PVH twin,
@@ -101,12 +102,8 @@ fn payload_under_jit_matches_native_qemu_and_kvm() {
         eprintln!("qemu-system-x86_64 not installed (scripts/setup.d/43): no QEMU comparison");
     }
 
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-    {
-        Ok(_) => {
+    match kvm_opens() {
+        Ok(()) => {
             let (k, kstatus) = xlat("kvm", &elf);
             assert_eq!(kstatus, 0, "xlat --accel kvm exit status; output:\n{k}");
             assert_eq!(jit, k, "payload output: jit (left) vs kvm (right)");
@@ -201,11 +198,7 @@ fn halt_with_interrupts_off_and_triple_fault_end_the_run_as_under_kvm() {
             "triple fault",
         ),
     ];
-    let kvm = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok();
+    let kvm = kvm_opens().is_ok();
     for (name, asm, what) in cases {
         let Some(elf) = tiny(name, asm) else { return };
         let (status, line) = ending("jit", &elf);
@@ -289,12 +282,7 @@ report:
     let (jit, js) = xlat("jit", &elf);
     assert_eq!(js, 0, "jit: {jit}");
     assert_eq!(jit.trim().len(), 6, "jit printed {jit:?}");
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_err()
-    {
+    if kvm_opens().is_err() {
         eprintln!("no kvm comparison: /dev/kvm does not open");
         return;
     }
