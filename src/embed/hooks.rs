@@ -500,7 +500,27 @@ fn instrument(
                     );
                     v
                 };
-                let m = u.konst(site_arg(pc, i.aux & 0xffff));
+                let mut m = u.konst(site_arg(pc, i.aux & 0xffff));
+                if guest.is_some_and(|g| g.kind == Kind::Cas && g.narrow.is_none())
+                    && let Some(sel) = cas_select(&old, idx, i.src[0])
+                {
+                    // A compare-and-swap made of a load and a store (x86 `cmpxchg` split
+                    // over words): the store writes the old value back when the comparison
+                    // fails, which the hooks do not show (`m | QUIET_STORE` then).
+                    let (q, z) = (u.konst(QUIET_STORE), u.konst(0));
+                    let f = u.temp(Ty::I64);
+                    u.insts.push(Inst {
+                        op: Opcode::Select,
+                        ty: Ty::I64,
+                        dst: f,
+                        src: [sel.src[0], sel.src[1], z, q],
+                        imm: 0,
+                        aux: sel.aux,
+                    });
+                    let m2 = u.temp(Ty::I64);
+                    u.op(Opcode::Or, Ty::I64, m2, [m, f, Temp::NONE, Temp::NONE]);
+                    m = m2;
+                }
                 let c = u.core(core);
                 u.call(&STORE_HELPER, Temp::NONE, [addr, val, m, c]);
             }
@@ -585,6 +605,27 @@ fn instrument(
     }
     u.unit.insts = u.insts;
     u.unit
+}
+
+/// A [`STORE_HELPER`] memop bit (free in user mode): the store is a failed compare-and-swap's
+/// write-back, not shown to the hooks.
+const QUIET_STORE: u64 = 0x40;
+
+/// The `select(cond(a, b), new, old)` (in `insts`, before `upto`) that defines the value a
+/// compare-and-swap's plain store writes, when `a` and `b` are not written between it and
+/// the store (temps are mutable: the last definition before `upto` counts).
+fn cas_select(insts: &[Inst], upto: usize, val: Temp) -> Option<Inst> {
+    let (at, d) = insts[..upto]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, i)| i.dst == val)?;
+    (d.op == Opcode::Select
+        && d.src[3] != Temp::NONE
+        && !insts[at + 1..upto]
+            .iter()
+            .any(|j| j.dst == d.src[0] || j.dst == d.src[1]))
+    .then_some(*d)
 }
 
 /// Appends instructions to a unit being rewritten.
@@ -1058,9 +1099,13 @@ extern "C" fn helper_load(env: &mut CpuState, addr: u64, m: u64, core: u64, _: u
 
 extern "C" fn helper_store(env: &mut CpuState, addr: u64, val: u64, m: u64, core: u64) -> u64 {
     let core = core_ref(core);
-    let mem = MemOp::from_u32(m as u32 & 0xff7f);
+    let mem = MemOp::from_u32(m as u32 & 0xff1f);
     let pc = site_pc(m);
-    let hooked = core.mem_hooks.load(Ordering::Relaxed);
+    let hooked = if m & QUIET_STORE != 0 {
+        0
+    } else {
+        core.mem_hooks.load(Ordering::Relaxed)
+    };
     let mut redirect = None;
     if hooked & MemHookKind::WRITE.0 != 0 {
         let bits = mem.bytes() * 8;

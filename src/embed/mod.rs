@@ -65,7 +65,8 @@
 //! aarch64 `stxr`) shows only its write when it succeeds and nothing when it fails (it reads
 //! nothing; the load-reserved before it is a read). A fault of a byte or halfword atomic is
 //! reported at the guest's address and size. A misaligned x86 `cmpxchg` (split over
-//! words) shows a write also when the comparison fails. A 16-byte compare-and-swap (x86
+//! words, a load and a store) shows the same: its write-back of the old value when the
+//! comparison fails is not shown. A 16-byte compare-and-swap (x86
 //! `cmpxchg16b`, aarch64 `casp` and `stxp` of 64-bit pairs) is one access of size 16, by the
 //! same rules; its hook values are the low 64 bits.
 //!

@@ -963,6 +963,56 @@ fn x86_straddling_fetch_fault_size() {
 }
 
 #[test]
+fn x86_misaligned_cmpxchg_hooks() {
+    // `lock cmpxchg` aligned and split over words (the lifter's load and store): the hooks see
+    // a read and a read-after of the old value, and a write of the new value only when the
+    // comparison succeeds (the failed one's write-back of the old value is not shown).
+    let p = assemble_src(
+        Arch::X86_64,
+        ".intel_syntax noprefix\n.globl a, b\na: lock cmpxchg [rsi], ecx\nb:\n",
+    );
+    let end = CODE + p.syms["b"];
+    let (r, ra, w) = (
+        MemHookKind::READ,
+        MemHookKind::READ_AFTER,
+        MemHookKind::WRITE,
+    );
+    for off in [4u64, 2, 0xffe] {
+        for (eax, ok) in [(0x1111_2222u64, true), (5, false)] {
+            let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+            e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+            e.mem_write(CODE, &p.code).unwrap();
+            e.mem_map(DATA, 0x2000, Perm::READ | Perm::WRITE).unwrap();
+            e.mem_write(DATA + off, &0x1111_2222u32.to_le_bytes())
+                .unwrap();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let l = log.clone();
+            e.hook_add_mem(r | ra | w, 1, 0, move |_, kind, addr, size, value| {
+                l.lock().unwrap().push((kind, addr - DATA, size, value));
+                true
+            });
+            e.reg_write(X86Reg::Rsi, DATA + off).unwrap();
+            e.reg_write(X86Reg::Rax, eax).unwrap();
+            e.reg_write(X86Reg::Rcx, 0x3333_4444).unwrap();
+            e.start(CODE, end, None, 0).unwrap();
+            let mut want = vec![(r, off, 4, 0), (ra, off, 4, 0x1111_2222)];
+            if ok {
+                want.push((w, off, 4, 0x3333_4444));
+            }
+            assert_eq!(*log.lock().unwrap(), want, "offset {off:#x}, eax {eax:#x}");
+            let mut b = [0u8; 4];
+            e.mem_read(DATA + off, &mut b).unwrap();
+            let now = if ok { 0x3333_4444 } else { 0x1111_2222 };
+            assert_eq!(u32::from_le_bytes(b), now);
+            assert_eq!(
+                e.reg_read(X86Reg::Rax).unwrap(),
+                if ok { eax } else { 0x1111_2222 }
+            );
+        }
+    }
+}
+
+#[test]
 fn snapshot_many_dirty_pages() {
     // More dirty pages than the record holds (16,384): the restore remaps everything, and
     // every page is back either way.
