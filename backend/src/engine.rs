@@ -77,7 +77,13 @@ enum Next {
 /// host): 0 (all in the foreground) 7.45 7.25, 1: 6.9 7.6, 3: 6.2 6.5, 4: 6.5 6.4,
 /// 8: 6.2 5.7, 16: 6.4 6.8; the compiler thread compiles 20-40% more (hot code waiting in
 /// the queue gets compiled again as part of later regions).
-const MAX_PENDING: u64 = 4;
+/// (`XLAT_MAX_PENDING=N` sets it, for such measurements.)
+static MAX_PENDING: LazyLock<u64> = LazyLock::new(|| {
+    std::env::var("XLAT_MAX_PENDING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+});
 
 /// The bit of `exit_request` a flush sets to pull a vCPU out of compiled code.
 const FLUSH_REQUEST: u32 = 1 << 31;
@@ -440,6 +446,7 @@ impl Engine {
         let r = lock(&self.jit).as_mut().map(|j| j.install(&code));
         match r {
             Some(Ok(c)) => {
+                perf_map(c.addr, c.size, "base", tb.pc, 1);
                 inner.stats.units_baseline += 1;
                 inner.just_flushed = false;
                 tb.base.store(c.addr, Ordering::Release);
@@ -580,7 +587,7 @@ impl Engine {
         let Some((tx, _)) = bg.as_ref() else {
             return false;
         };
-        if self.pending.load(Ordering::Acquire) >= MAX_PENDING {
+        if self.pending.load(Ordering::Acquire) >= *MAX_PENDING {
             return false;
         }
         let Some(job) = self.prepare(inner, tb, key) else {
@@ -868,6 +875,7 @@ fn finish(
                 let pcs: Vec<u64> = job.region.members.iter().map(|(t, _)| t.pc).collect();
                 trace::host_code(&pcs, c.addr, c.size);
             }
+            perf_map(c.addr, c.size, "cl", tb.pc, n);
             inner.cache.add_region(job.key, job.region.member_ranges());
             tb.code.store(c.addr, Ordering::Release);
             inner.just_flushed = false;
@@ -883,6 +891,28 @@ fn finish(
                 panic!("compile failed at {:#x}: {e}", tb.pc);
             }
             Finish::Dropped
+        }
+    }
+}
+
+/// `XLAT_PERF_MAP=1`: each installed function as a line of `/tmp/perf-PID.map` (perf's JIT
+/// symbol file: `START SIZE NAME`, the name giving the tier, the guest pc and the region size).
+fn perf_map(addr: u64, size: usize, tier: &str, pc: u64, members: usize) {
+    type Map = Mutex<(std::io::BufWriter<std::fs::File>, u32)>;
+    static MAP: LazyLock<Option<Map>> = LazyLock::new(|| {
+        std::env::var_os("XLAT_PERF_MAP")?;
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        let f = std::fs::File::create(path).ok()?;
+        Some(Mutex::new((std::io::BufWriter::new(f), 0)))
+    });
+    if let Some(f) = MAP.as_ref() {
+        use std::io::Write as _;
+        let mut f = lock(f);
+        let _ = writeln!(f.0, "{addr:x} {size:x} {tier}:{pc:#x}/{members}");
+        // Written out every 64 lines (a few are lost at exit).
+        f.1 += 1;
+        if f.1 % 64 == 0 {
+            let _ = f.0.flush();
         }
     }
 }
