@@ -3,20 +3,14 @@
 
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
+mod common;
+
+use common::{Line, dtc, qemu_virt_dts};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec, Format};
 use xlat_softmmu::system::IrqLine;
-
-#[derive(Debug, Default)]
-struct Line(AtomicBool);
-impl IrqLine for Line {
-    fn set_level(&self, level: bool) {
-        self.0.store(level, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn drive_options() {
@@ -92,31 +86,9 @@ fn dts_node(dts: &str, name: &str) -> Option<String> {
 fn virtio_nodes_match_qemu() {
     let dir = std::env::temp_dir().join(format!("xlat-virt-dtb-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let q = dir.join("qemu.dtb");
-    let ran = Command::new("qemu-system-riscv64")
-        .args([
-            "-M",
-            &format!("virt,dumpdtb={}", q.display()),
-            "-display",
-            "none",
-        ])
-        .output();
-    let dtc_ok = Command::new("dtc").arg("--version").output().is_ok();
-    if !ran.is_ok_and(|o| o.status.success()) || !dtc_ok {
-        eprintln!(
-            "skipped: qemu-system-riscv64 or dtc missing (scripts/setup.d/40-riscv-system.sh)"
-        );
+    let Some(qdts) = qemu_virt_dts(&dir, &[]) else {
         return;
-    }
-    let decode = |p: &std::path::Path| {
-        let o = Command::new("dtc")
-            .args(["-I", "dtb", "-O", "dts"])
-            .arg(p)
-            .output()
-            .unwrap();
-        String::from_utf8(o.stdout).unwrap()
     };
-    let qdts = decode(&q);
     let plic = dts_node(&qdts, "plic@c000000").unwrap();
     let ph = plic
         .lines()
@@ -136,7 +108,7 @@ fn virtio_nodes_match_qemu() {
     f.end_node(root).unwrap();
     let ours = dir.join("ours.dtb");
     std::fs::write(&ours, f.finish().unwrap()).unwrap();
-    let odts = decode(&ours);
+    let odts = dtc(&ours);
     for n in 0..virt::VIRTIO_COUNT {
         let name = format!(
             "virtio_mmio@{:x}",

@@ -5,22 +5,13 @@
 
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
+mod common;
+
+use common::{dtc, qemu_virt_dts};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use xlat_machines::virt_fdt::VirtFdt;
 
 type Tree = BTreeMap<String, BTreeMap<String, String>>;
-
-fn dtc(p: &Path) -> String {
-    let o = Command::new("dtc")
-        .args(["-I", "dtb", "-O", "dts"])
-        .arg(p)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "dtc rejects {}", p.display());
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// Parses dtc's output into path -> property -> value, with phandle references as paths.
 fn parse(dts: &str) -> Tree {
@@ -78,25 +69,10 @@ fn parse(dts: &str) -> Tree {
 fn device_tree_matches_qemu_virt() {
     let dir = std::env::temp_dir().join(format!("xlat-virt-fdt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let q = dir.join("qemu.dtb");
-    let ran = Command::new("qemu-system-riscv64")
-        .args([
-            "-M",
-            &format!("virt,dumpdtb={}", q.display()),
-            "-smp",
-            "2",
-            "-m",
-            "256M",
-        ])
-        .args(["-display", "none"])
-        .output();
-    if !ran.is_ok_and(|o| o.status.success()) || Command::new("dtc").arg("-v").output().is_err() {
-        eprintln!(
-            "skipped: qemu-system-riscv64 or dtc missing (scripts/setup.d/40-riscv-system.sh)"
-        );
+    let Some(qemu) = qemu_virt_dts(&dir, &["-smp", "2", "-m", "256M"]) else {
         return;
-    }
-    let qemu = parse(&dtc(&q));
+    };
+    let qemu = parse(&qemu);
     let ours_p = dir.join("ours.dtb");
     std::fs::write(&ours_p, VirtFdt::qemu_like(2, 256 << 20).build().unwrap()).unwrap();
     let ours = parse(&dtc(&ours_p));

@@ -4,21 +4,16 @@
 
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
+mod common;
+
+use common::Line;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use vm_memory::{Address, Bytes, GuestAddress, GuestMemoryMmap};
 use xlat_machines::devices::virtio_blk::{RawFile, VirtioBlk};
 use xlat_machines::devices::virtio_mmio::{VirtioBackend, VirtioMmio};
 use xlat_machines::devices::virtio_rng::VirtioRng;
-use xlat_softmmu::system::{IrqLine, MmioDevice};
-
-#[derive(Debug, Default)]
-struct Line(AtomicBool);
-impl IrqLine for Line {
-    fn set_level(&self, level: bool) {
-        self.0.store(level, Ordering::SeqCst);
-    }
-}
+use xlat_softmmu::system::MmioDevice;
 
 const DESC: u64 = 0x1000;
 const AVAIL: u64 = 0x2000;
