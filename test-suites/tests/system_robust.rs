@@ -148,78 +148,32 @@ fn bad_inputs_give_one_line_errors() {
             "/nonexistent/fw.bin",
         ),
         (vec!["--bios", empty, "--kernel", raw], "empty"),
+    ];
+    // each after `--bios none --kernel RAW`
+    let on_raw: [(&[&str], &str); 11] = [
+        (&["--initrd", "/nonexistent/initrd"], "/nonexistent/initrd"),
+        (&["-m", "16M", "--initrd", big], "does not fit"),
         (
-            vec![
-                "--bios",
-                "none",
-                "--kernel",
-                raw,
-                "--initrd",
-                "/nonexistent/initrd",
-            ],
-            "/nonexistent/initrd",
-        ),
-        (
-            vec![
-                "--bios", "none", "--kernel", raw, "-m", "16M", "--initrd", big,
-            ],
-            "does not fit",
-        ),
-        (
-            vec![
-                "--bios",
-                "none",
-                "--kernel",
-                raw,
-                "--drive",
-                "file=/nonexistent/d.img,format=raw",
-            ],
+            &["--drive", "file=/nonexistent/d.img,format=raw"],
             "/nonexistent/d.img",
         ),
-        (
-            vec!["--bios", "none", "--kernel", raw, "--drive", &junk_drive],
-            "qcow2",
-        ),
-        (
-            vec!["--bios", "none", "--kernel", raw, "--drive", "d.img"],
-            "key=value",
-        ),
-        (
-            vec![
-                "--bios",
-                "none",
-                "--kernel",
-                raw,
-                "--drive",
-                "file=d.img,format=vmdk",
-            ],
-            "format",
-        ),
-        (
-            vec![
-                "--bios",
-                "none",
-                "--kernel",
-                raw,
-                "--drive",
-                "file=d.img,if=scsi",
-            ],
-            "virtio",
-        ),
-        (
-            vec!["--bios", "none", "--kernel", raw, "-m", "100000G"],
-            "-m",
-        ),
-        (vec!["--bios", "none", "--kernel", raw, "-m", "lots"], "-m"),
-        (
-            vec!["--bios", "none", "--kernel", raw, "--smp", "0"],
-            "--smp",
-        ),
-        (
-            vec!["--bios", "none", "--kernel", raw, "-d", "everything"],
-            "-d",
-        ),
+        (&["--drive", &junk_drive], "qcow2"),
+        (&["--drive", "d.img"], "key=value"),
+        (&["--drive", "file=d.img,format=vmdk"], "format"),
+        (&["--drive", "file=d.img,if=scsi"], "virtio"),
+        (&["-m", "100000G"], "-m"),
+        (&["-m", "lots"], "-m"),
+        (&["--smp", "0"], "--smp"),
+        (&["-d", "everything"], "-d"),
     ];
+    let cases = cases
+        .into_iter()
+        .chain(on_raw.into_iter().map(|(extra, needle)| {
+            (
+                [&["--bios", "none", "--kernel", raw], extra].concat(),
+                needle,
+            )
+        }));
     for (args, needle) in cases {
         let o = run(Command::new("timeout")
             .arg("20")
