@@ -85,6 +85,26 @@ static MAX_PENDING: LazyLock<u64> = LazyLock::new(|| {
         .unwrap_or(4)
 });
 
+/// `XLAT_NO_RUNS_RESET=1`: a hot unit handed to the background compiler keeps its count (its
+/// baseline code returns to the loop at every run until its code is installed).
+static NO_RUNS_RESET: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("XLAT_NO_RUNS_RESET").is_some());
+
+/// `XLAT_DEFER=1`: a hot unit the busy background compiler cannot take waits (runs on as
+/// baseline code, counted again from half the threshold) instead of being compiled by the vCPU.
+static DEFER: LazyLock<bool> = LazyLock::new(|| std::env::var_os("XLAT_DEFER").is_some());
+
+/// What [`Engine::queue`] did with a hot unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    /// The background compiler has it (now or already).
+    Taken,
+    /// The background compiler has [`MAX_PENDING`] jobs.
+    Busy,
+    /// No background compiler, or nothing to compile.
+    No,
+}
+
 /// The bit of `exit_request` a flush sets to pull a vCPU out of compiled code.
 const FLUSH_REQUEST: u32 = 1 << 31;
 
@@ -231,10 +251,15 @@ impl Engine {
                 .set(crate::slow::LookupFn(Box::new(move |env, pc| {
                     let flags = lf.get().map_or(0, |f| (f.0)(env));
                     let inner = lock(&li);
-                    inner
-                        .cache
-                        .get(TbKey { pc, flags })
-                        .map_or(0, |tb| tb.code())
+                    // Compiled code, else baseline code (made by the loop; never made here).
+                    inner.cache.get(TbKey { pc, flags }).map_or(0, |tb| {
+                        let c = tb.code();
+                        if c != 0 {
+                            c
+                        } else {
+                            tb.base.load(Ordering::Acquire)
+                        }
+                    })
                 })));
         }
         Ok(Engine {
@@ -382,7 +407,13 @@ impl Engine {
         if code == 0 && self.has_jit && !tb.no_jit.load(Ordering::Relaxed) {
             if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
                 // In the background, it stays interpreted until its code is installed.
-                if !self.queue(&mut inner, &tb, key) {
+                let q = self.queue(&mut inner, &tb, key);
+                if q == Queue::Taken && !*NO_RUNS_RESET || q == Queue::Busy && *DEFER {
+                    // Its baseline code runs on meanwhile (its hot check would bring it back
+                    // to the loop at every run): counted again from half the threshold.
+                    tb.runs
+                        .store(self.cfg.hot_threshold / 2, Ordering::Relaxed);
+                } else if q != Queue::Taken {
                     let full;
                     (code, full) = self.compile(&mut inner, &tb, flags);
                     if full {
@@ -408,6 +439,10 @@ impl Engine {
                         env.last_slot = 0; // system mode chains only within a page
                     }
                     self.link_slot(env, &tb, b);
+                    if !*crate::baseline::NO_CHAIN {
+                        let pc = tb.pc;
+                        env.jmp_cache[abi::jmp_cache_index(pc)] = JmpCacheEntry { pc, code: b };
+                    }
                     Next::Base(b)
                 }
                 Err(()) => return Next::Full,
@@ -437,6 +472,7 @@ impl Engine {
             runs: &tb.runs as *const AtomicU32 as u64,
             hot: self.cfg.hot_threshold,
             count_insns: self.cfg.count_insns,
+            jmp_cache: !*crate::baseline::NO_CHAIN,
         };
         let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit, p));
         let Some(code) = code else {
@@ -494,10 +530,12 @@ impl Engine {
     }
 
     /// Chains the link slot the last exit went through (if any) to `code`. Baseline code is
-    /// linked this way only, never entered in the jump cache: it is entered from the loop
-    /// (`last_slot` 0) or through a slot (`last_slot` that slot), never with a stale one.
+    /// entered from the loop (`last_slot` 0), through a slot (`last_slot` that slot) or
+    /// through the jump cache (`last_slot` [`crate::baseline::VIA_JMP_CACHE`], set by every
+    /// `goto_ptr` that jumps, so never a stale slot): a hot unit entered either way returns
+    /// to the loop to be compiled.
     fn link_slot(&self, env: &mut CpuState, tb: &Tb, code: u64) {
-        if env.last_slot != 0 {
+        if env.last_slot != 0 && env.last_slot != crate::baseline::VIA_JMP_CACHE {
             // SAFETY: last_slot was stored by a unit of the current generation (stale values
             // are cleared when the generation changes) and points at one of its TB's boxed
             // `AtomicU64` link slots, kept alive by the cache (or its retired list) under the
@@ -579,19 +617,19 @@ impl Engine {
     /// when the caller compiles it now: the background compiler is off or busy (a queue
     /// would leave hot code interpreted ever longer while a boot makes new hot code faster
     /// than one thread compiles it).
-    fn queue(&self, inner: &mut Inner, tb: &Arc<Tb>, key: TbKey) -> bool {
+    fn queue(&self, inner: &mut Inner, tb: &Arc<Tb>, key: TbKey) -> Queue {
         if tb.queued.load(Ordering::Acquire) != 0 {
-            return true;
+            return Queue::Taken;
         }
         let bg = lock(&self.background);
         let Some((tx, _)) = bg.as_ref() else {
-            return false;
+            return Queue::No;
         };
         if self.pending.load(Ordering::Acquire) >= *MAX_PENDING {
-            return false;
+            return Queue::Busy;
         }
         let Some(job) = self.prepare(inner, tb, key) else {
-            return false;
+            return Queue::No;
         };
         // Its members wait for it too: compiling them meanwhile would compile them twice.
         job.hold(1);
@@ -599,9 +637,9 @@ impl Engine {
         if let Err(e) = tx.send(job) {
             e.0.hold(-1);
             self.pending.fetch_sub(1, Ordering::AcqRel);
-            return false;
+            return Queue::No;
         }
-        true
+        Queue::Taken
     }
 
     /// Compiles hot regions on a thread of its own (`on`) while vCPUs keep interpreting them,

@@ -25,7 +25,8 @@
 
 use crate::slow::SlowCtx;
 use xlat_ir::abi::{
-    CpuState, ExitKind, TLB_ENTRIES, TLB_ENTRY_SHIFT, TLB_PAGE_BITS, encode_exit, off, tlb_off,
+    CpuState, ExitKind, JMP_CACHE_ENTRIES, JMP_PAGE_BITS, JMP_PAGE_ENTRIES, TLB_ENTRIES,
+    TLB_ENTRY_SHIFT, TLB_PAGE_BITS, encode_exit, off, tlb_off,
 };
 use xlat_ir::interp::extend;
 use xlat_ir::{AtomicOp, Cond, Format, Inst, MemOp, Opcode, Temp, Ty, Unit};
@@ -73,7 +74,15 @@ pub struct Params {
     pub hot: u32,
     /// Add the unit's guest instructions to `CpuState::icount` at each run.
     pub count_insns: bool,
+    /// `goto_ptr` looks the target up in the jump cache (then the TB cache) and jumps to
+    /// the code found, as compiled code does; else it returns to the loop.
+    pub jmp_cache: bool,
 }
+
+/// `CpuState::last_slot` of a unit entered through the jump cache (not a link slot): a hot
+/// baseline unit entered so returns to the exec loop to be compiled, as one entered through a
+/// slot does, and the loop links nothing.
+pub const VIA_JMP_CACHE: u64 = 1;
 
 /// Default runs of a unit before it gets baseline code: run-once code stays interpreted.
 pub const DEFAULT_TIER1_THRESHOLD: u32 = 1;
@@ -587,6 +596,9 @@ impl Asm {
             Format::GotoPtr => {
                 self.ld(RAX, s[0]);
                 self.op_mem(true, &[0x89], RAX, RBX, off::PC);
+                if self.p.jmp_cache {
+                    self.goto_ptr_chained();
+                }
                 self.clear_slot();
                 self.mov_imm(RAX, encode_exit(ExitKind::Lookup, 0));
                 self.jmp(out);
@@ -658,6 +670,51 @@ impl Asm {
         self.d32(0);
         self.patch(miss);
         Some(done)
+    }
+
+    /// `goto_ptr` to the pc in `rax` (already in `env.pc`): the inline jump-cache lookup
+    /// compiled code does (`lower::exits`, [`xlat_ir::abi::jmp_cache_index`]), then on a miss
+    /// the TB-cache probe (`crate::slow::lookup_code`); either hit leaves the frame and jumps
+    /// to the code found with `last_slot` = [`VIA_JMP_CACHE`]. Falls through on a miss of both.
+    fn goto_ptr_chained(&mut self) {
+        const { assert!(std::mem::size_of::<xlat_ir::abi::JmpCacheEntry>() == 16) };
+        let pb = JMP_PAGE_BITS as u8;
+        let windows = (JMP_CACHE_ENTRIES / JMP_PAGE_ENTRIES) as i32;
+        // rcx = a = pc ^ pc >> 6; rdx = window byte offset; rcx = slot byte offset
+        self.mov_rr(true, RCX, RAX);
+        self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, pb
+        self.b(pb);
+        self.op_rr(true, &[0x31], RAX, RCX); // xor rcx, rax
+        self.mov_rr(true, RDX, RCX);
+        self.op_rr(true, &[0xc1], 5, RDX); // shr rdx, 12 - pb - 4
+        self.b(12 - pb - 4);
+        self.op_rr(false, &[0x81], 4, RDX); // and edx, (windows - 1) << (pb + 4)
+        self.d32((windows - 1) << (pb + 4));
+        self.op_rr(false, &[0xc1], 4, RCX); // shl ecx, 3
+        self.b(3);
+        self.op_rr(false, &[0x81], 4, RCX); // and ecx, (entries per page - 1) << 4
+        self.d32((JMP_PAGE_ENTRIES as i32 - 1) << 4);
+        self.op_rr(false, &[0x09], RDX, RCX); // or ecx, edx
+        self.op_rr(true, &[0x01], RBX, RCX); // add rcx, rbx
+        self.op_mem(true, &[0x3b], RAX, RCX, off::JMP_CACHE); // cmp rax, [rcx + pc]
+        let miss = self.jcc_fwd(0x5); // jne
+        self.op_mem(true, &[0x8b], RAX, RCX, off::JMP_CACHE + 8); // mov rax, [rcx + code]
+        self.op_rr(true, &[0x85], RAX, RAX); // test rax, rax
+        let miss2 = self.jcc_fwd(0x4); // jz
+        let go = self.buf.len();
+        self.op_mem(true, &[0xc7], 0, RBX, off::LAST_SLOT); // last_slot = VIA_JMP_CACHE
+        self.d32(VIA_JMP_CACHE as i32);
+        self.mov_rr(true, RDI, RBX);
+        self.epilogue();
+        self.op_rr(false, &[0xff], 4, RAX); // jmp rax
+        self.patch(miss);
+        self.patch(miss2);
+        self.args_env_mem();
+        self.call(crate::slow::lookup_code as *const () as u64);
+        self.op_rr(true, &[0x85], RAX, RAX); // test rax, rax
+        self.bytes(&[0x0f, 0x85]); // jnz go
+        let rel = go as i64 - (self.buf.len() as i64 + 4);
+        self.d32(rel as i32);
     }
 
     fn args_env_mem(&mut self) {

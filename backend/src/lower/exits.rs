@@ -99,6 +99,9 @@ impl Lower<'_, '_> {
         let hit = self.b.ins().band(same, nonzero);
         // env.pc is the running unit's pc on every path, as in the interpreter.
         self.b.ins().store(self.st, t, self.env, off::PC);
+        // The code jumped to may be baseline code, whose hot check needs to know it was not
+        // entered from the loop (and that `last_slot` is no slot to link).
+        self.store_state_imm(off::LAST_SLOT, crate::baseline::VIA_JMP_CACHE);
         let go = self.b.create_block();
         let miss = self.b.create_block();
         self.b.ins().brif(hit, go, &[], miss, &[]);

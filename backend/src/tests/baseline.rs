@@ -44,6 +44,7 @@ pub fn run_base(h: &mut Harness, unit: &Unit, env: &mut CpuState) -> Result<Outc
         runs: 0,
         hot: 0,
         count_insns: false,
+        jmp_cache: true,
     };
     let code = baseline::compile(unit, p).ok_or("no baseline code for this unit")?;
     h.jit.reset();
@@ -132,6 +133,7 @@ fn params() -> baseline::Params {
         runs: 0,
         hot: 0,
         count_insns: false,
+        jmp_cache: true,
     }
 }
 
