@@ -61,6 +61,20 @@ static uint32_t on_inout(XlatEngine *e, uint16_t port, uint32_t size, bool is_ou
     return port + 0x10u;
 }
 
+/* lock cmpxchg16b [rsi]; movups xmm0, [rsi]: rdx:rax matches the memory, so rcx:rbx is
+ * stored; the memory hook sees one 16-byte access, xlat_mem_value128 its whole value */
+static const unsigned char cas16[] = {0xf0, 0x48, 0x0f, 0xc7, 0x0e, 0x0f, 0x10, 0x06};
+
+static bool on_mem16(XlatEngine *e, uint32_t kind, uint64_t addr, uint32_t size, int64_t value,
+                     void *user) {
+    uint64_t lo = 0, hi = 0;
+    (void)addr; (void)user;
+    if (size == 16 && xlat_mem_value128(e, &lo, &hi) == XLAT_OK && lo == (uint64_t)value)
+        printf("%s 16 bytes: %#llx:%#llx\n", kind == XLAT_MEM_WRITE ? "write" : "read-after",
+               (unsigned long long)hi, (unsigned long long)lo);
+    return true;
+}
+
 /* sum(rdi) = rdi + (rdi-1) + ... + 1: xor eax, eax; l: add rax, rdi; dec rdi; jnz l */
 static const unsigned char sum[] = {0x31, 0xc0, 0x48, 0x01, 0xf8, 0x48, 0xff, 0xcf, 0x75, 0xf8};
 
@@ -108,6 +122,23 @@ int main(void) {
     CHECK(xlat_hook_add_inout(e, &hook, on_inout, &ios));
     CHECK(xlat_emu_start(e, CODE + 0x100, CODE + 0x100 + sizeof portio, 0, 0));
     printf("%llu port accesses\n", (unsigned long long)ios);
+    CHECK(xlat_close(e));
+
+    uint64_t x0[2] = {0x1111, 0x2222}, lo = 0, hi = 0;
+    CHECK(xlat_open(XLAT_ARCH_X86_64, XLAT_MODE_64, &e));
+    CHECK(xlat_mem_map(e, CODE, 0x2000, XLAT_PROT_ALL));
+    CHECK(xlat_mem_write(e, CODE, cas16, sizeof cas16));
+    CHECK(xlat_mem_write(e, CODE + 0x1000, x0, sizeof x0));
+    CHECK(xlat_hook_add_mem(e, &hook, XLAT_MEM_WRITE | XLAT_MEM_READ_AFTER, on_mem16, NULL,
+                            CODE + 0x1000, CODE + 0x1fff));
+    CHECK(xlat_reg_write(e, XLAT_X86_REG_RSI, CODE + 0x1000));
+    CHECK(xlat_reg_write(e, XLAT_X86_REG_RAX, 0x1111));
+    CHECK(xlat_reg_write(e, XLAT_X86_REG_RDX, 0x2222));
+    CHECK(xlat_reg_write(e, XLAT_X86_REG_RBX, 0x3333));
+    CHECK(xlat_reg_write(e, XLAT_X86_REG_RCX, 0x4444));
+    CHECK(xlat_emu_start(e, CODE, CODE + sizeof cas16, 0, 0));
+    CHECK(xlat_reg_read128(e, XLAT_X86_REG_XMM0, &lo, &hi));
+    printf("xmm0 %#llx:%#llx\n", (unsigned long long)hi, (unsigned long long)lo);
     CHECK(xlat_close(e));
 
     pthread_t t[4];

@@ -217,6 +217,11 @@
 #define XLAT_X86_REG_MXCSR 20
 
 /**
+ * xmm0 (xmm1-xmm15 follow: 33-47); read all 128 bits with [`xlat_reg_read128`].
+ */
+#define XLAT_X86_REG_XMM0 32
+
+/**
  * Error codes.
  */
 typedef enum XlatErr {
@@ -478,6 +483,25 @@ enum XlatErr xlat_reg_read(struct XlatEngine *e, uint32_t id, uint64_t *value);
  * Writes register `id`.
  */
 enum XlatErr xlat_reg_write(struct XlatEngine *e, uint32_t id, uint64_t value);
+
+/**
+ * Reads register `id`'s full value: a vector register's 128 bits as `*lo` (bits 0-63) and
+ * `*hi` (bits 64-127); other registers have `*hi` 0.
+ */
+enum XlatErr xlat_reg_read128(struct XlatEngine *e, uint32_t id, uint64_t *lo, uint64_t *hi);
+
+/**
+ * Writes register `id`'s full value (`hi` is bits 64-127 of a vector register).
+ */
+enum XlatErr xlat_reg_write128(struct XlatEngine *e, uint32_t id, uint64_t lo, uint64_t hi);
+
+/**
+ * In a memory hook on a 16-byte access (x86 `cmpxchg16b`, aarch64 `casp`/`stxp` of 64-bit
+ * pairs), its whole value as `*lo` (the hook's `value`) and `*hi`: what a read-after read,
+ * what a write stores. `XLAT_ERR_ARG` for other accesses (their hook `value` is the whole
+ * value) and outside memory hooks.
+ */
+enum XlatErr xlat_mem_value128(struct XlatEngine *e, uint64_t *lo, uint64_t *hi);
 
 /**
  * Reads `count` registers `ids[i]` into `values[i]`.

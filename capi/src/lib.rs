@@ -191,6 +191,8 @@ pub const XLAT_X86_REG_FS_BASE: u32 = 18;
 pub const XLAT_X86_REG_GS_BASE: u32 = 19;
 /// MXCSR.
 pub const XLAT_X86_REG_MXCSR: u32 = 20;
+/// xmm0 (xmm1-xmm15 follow: 33-47); read all 128 bits with [`xlat_reg_read128`].
+pub const XLAT_X86_REG_XMM0: u32 = 32;
 
 /// An engine (opaque).
 pub struct XlatEngine {
@@ -566,6 +568,76 @@ pub unsafe extern "C" fn xlat_reg_write(e: *mut XlatEngine, id: u32, value: u64)
         return XlatErr::XlatErrReg;
     };
     on!(e, |v| v.reg_write(r, value), |g| g.reg_write(r, value))
+}
+
+/// Reads register `id`'s full value: a vector register's 128 bits as `*lo` (bits 0-63) and
+/// `*hi` (bits 64-127); other registers have `*hi` 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xlat_reg_read128(
+    e: *mut XlatEngine,
+    id: u32,
+    lo: *mut u64,
+    hi: *mut u64,
+) -> XlatErr {
+    let Some(r) = reg(e, id) else {
+        return XlatErr::XlatErrReg;
+    };
+    if lo.is_null() || hi.is_null() {
+        return XlatErr::XlatErrArg;
+    }
+    let mut out = 0u128;
+    let res = on!(e, |v| v.reg_read128(r).map(|x| out = x), |g| g
+        .reg_read128(r)
+        .map(|x| out = x));
+    // SAFETY: checked non-null; C contract.
+    unsafe {
+        *lo = out as u64;
+        *hi = (out >> 64) as u64;
+    }
+    res
+}
+
+/// Writes register `id`'s full value (`hi` is bits 64-127 of a vector register).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xlat_reg_write128(
+    e: *mut XlatEngine,
+    id: u32,
+    lo: u64,
+    hi: u64,
+) -> XlatErr {
+    let Some(r) = reg(e, id) else {
+        return XlatErr::XlatErrReg;
+    };
+    let x = u128::from(hi) << 64 | u128::from(lo);
+    on!(e, |v| v.reg_write128(r, x), |g| g.reg_write128(r, x))
+}
+
+/// In a memory hook on a 16-byte access (x86 `cmpxchg16b`, aarch64 `casp`/`stxp` of 64-bit
+/// pairs), its whole value as `*lo` (the hook's `value`) and `*hi`: what a read-after read,
+/// what a write stores. `XLAT_ERR_ARG` for other accesses (their hook `value` is the whole
+/// value) and outside memory hooks.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xlat_mem_value128(
+    e: *mut XlatEngine,
+    lo: *mut u64,
+    hi: *mut u64,
+) -> XlatErr {
+    if lo.is_null() || hi.is_null() {
+        return XlatErr::XlatErrArg;
+    }
+    // SAFETY: C contract: `e` is a live engine used from one thread.
+    let Some(Target::Hook(v)) = (unsafe { target(e) }) else {
+        return XlatErr::XlatErrArg;
+    };
+    let Some(x) = v.mem_value128() else {
+        return XlatErr::XlatErrArg;
+    };
+    // SAFETY: checked non-null; C contract.
+    unsafe {
+        *lo = x as u64;
+        *hi = (x >> 64) as u64;
+    }
+    XlatErr::XlatOk
 }
 
 /// Reads `count` registers `ids[i]` into `values[i]`.

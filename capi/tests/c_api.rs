@@ -57,13 +57,17 @@ fn c_example_builds_and_runs() {
     // The shellcode writes "hello\n" to fd 1 and exits with 42: two blocks, each ending at a
     // syscall; the exit hook stops the engine. The cpuid hook runs once, after `cpuid`
     // (rbx = 0x1000 + the highest leaf that cpuid put in rax). `in al, 0x60` reads 0x70 from
-    // the port hook, which `out 0x61, al` then writes.
+    // the port hook, which `out 0x61, al` then writes. `cmpxchg16b` finds rdx:rax
+    // (0x2222:0x1111) in memory and stores rcx:rbx: one 16-byte read-after and write, whole
+    // values from xlat_mem_value128; xmm0 then loads them (xlat_reg_read128).
     assert_eq!(
         stdout,
         "write(1): hello\nexit status 42 after 2 blocks\n\
          bad mapping: address or size not page-aligned\n\
          cpuid hook: 1 call(s), rbx rewritten\n\
-         out port 0x61 size 1 value 0x70\n2 port accesses\nthreads ok\n"
+         out port 0x61 size 1 value 0x70\n2 port accesses\n\
+         read-after 16 bytes: 0x2222:0x1111\nwrite 16 bytes: 0x4444:0x3333\n\
+         xmm0 0x4444:0x3333\nthreads ok\n"
     );
 }
 

@@ -68,7 +68,7 @@
 //! words, a load and a store) shows the same: its write-back of the old value when the
 //! comparison fails is not shown. A 16-byte compare-and-swap (x86
 //! `cmpxchg16b`, aarch64 `casp` and `stxp` of 64-bit pairs) is one access of size 16, by the
-//! same rules; its hook values are the low 64 bits.
+//! same rules; its hook values are the low 64 bits, [`Vcpu::mem_value128`] the whole value.
 //!
 //! Addresses: the whole 64-bit space but its last page. RAM below 2^39 is one flat host
 //! reservation that compiled code reaches inline as `base + (address mod 2^39)`; RAM mapped
@@ -233,6 +233,8 @@ pub struct Vcpu<'a> {
     core: &'a EngineCore,
     pc: u64,
     redirect: Option<u64>,
+    /// The whole value of the 16-byte access a memory hook is called for.
+    wide: Option<u128>,
 }
 
 impl std::fmt::Debug for Vcpu<'_> {
@@ -250,7 +252,42 @@ impl<'a> Vcpu<'a> {
             core,
             pc,
             redirect: None,
+            wide: None,
         }
+    }
+
+    /// The same CPU, for a memory hook on a 16-byte access with this whole value.
+    pub(crate) fn with_wide(mut self, value: u128) -> Vcpu<'a> {
+        self.wide = Some(value);
+        self
+    }
+
+    /// In a memory hook on a 16-byte access (x86 `cmpxchg16b`, aarch64 `casp`/`stxp` of
+    /// 64-bit pairs), its whole value: what a read-after read, what a write stores (0 for the
+    /// read before the access). The hook's `i64` value is its low 64 bits. `None` for other
+    /// accesses (their hook value is the whole value) and outside memory hooks.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x10000, 0x2000, Perm::ALL).unwrap();
+    /// e.mem_write(0x10000, &[0xf0, 0x48, 0x0f, 0xc7, 0x0e]).unwrap(); // lock cmpxchg16b [rsi]
+    /// e.reg_write(X86Reg::Rsi, 0x11000).unwrap();
+    /// // rdx:rax (0:0) matches the zeroed memory: rcx:rbx is stored
+    /// e.reg_write(X86Reg::Rcx, 0x1111).unwrap();
+    /// e.reg_write(X86Reg::Rbx, 0x2222).unwrap();
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let s = seen.clone();
+    /// e.hook_add_mem(MemHookKind::WRITE, 1, 0, move |v, _, _, size, _| {
+    ///     *s.lock().unwrap() = Some((size, v.mem_value128()));
+    ///     true
+    /// });
+    /// e.start(0x10000, 0x10005, None, 0).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), Some((16, Some(0x1111 << 64 | 0x2222))));
+    /// ```
+    pub fn mem_value128(&self) -> Option<u128> {
+        self.wide
     }
 
     /// Reads a register; the pc reads as the instruction the hook is about.
@@ -276,6 +313,32 @@ impl<'a> Vcpu<'a> {
             return Ok(());
         }
         r.write(self.env, v)
+    }
+
+    /// Reads a register's full value (a vector register's 128 bits; see
+    /// [`Engine::reg_read128`]).
+    pub fn reg_read128(&self, reg: impl Into<Reg>) -> Result<u128, Error> {
+        let r = reg.into();
+        if r.arch() != self.core.arch {
+            return Err(Error::NoSuchRegister);
+        }
+        if r.is_pc() {
+            return Ok(u128::from(self.redirect.unwrap_or(self.pc)));
+        }
+        r.read128(self.env)
+    }
+
+    /// Writes a register's full value.
+    pub fn reg_write128(&mut self, reg: impl Into<Reg>, v: u128) -> Result<(), Error> {
+        let r = reg.into();
+        if r.arch() != self.core.arch {
+            return Err(Error::NoSuchRegister);
+        }
+        if r.is_pc() {
+            self.redirect = Some(v as u64);
+            return Ok(());
+        }
+        r.write128(self.env, v)
     }
 
     /// Reads guest memory.

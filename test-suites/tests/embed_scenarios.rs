@@ -1598,8 +1598,9 @@ fn run_cas128(
     e.mem_write(DATA + 0x10, &data[0].to_le_bytes()).unwrap();
     e.mem_write(DATA + 0x18, &data[1].to_le_bytes()).unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
+    let wide = Arc::new(Mutex::new(Vec::new()));
     if hooks {
-        let l = log.clone();
+        let (l, w) = (log.clone(), wide.clone());
         let pc: Reg = if arch == Arch::X86_64 {
             X86Reg::Rip.into()
         } else {
@@ -1612,6 +1613,13 @@ fn run_cas128(
             move |v, kind, addr, size, value| {
                 let pc = v.reg_read(pc).unwrap();
                 l.lock().unwrap().push((kind, pc, addr, size, value));
+                // a 16-byte access's whole value: its low half is the hook's value
+                let wide = v.mem_value128();
+                assert_eq!(wide.is_some(), size == 16);
+                if let Some(x) = wide {
+                    assert_eq!(x as u64 as i64, value);
+                    w.lock().unwrap().push((kind, x));
+                }
                 true
             },
         );
@@ -1633,13 +1641,20 @@ fn run_cas128(
         u64::from_le_bytes(b[8..].try_into().unwrap()),
     ];
     let log = log.lock().unwrap().clone();
-    Cas128Run { e, mem, log }
+    let wide = wide.lock().unwrap().clone();
+    Cas128Run { e, mem, log, wide }
 }
 
 struct Cas128Run {
     e: Engine,
     mem: [u64; 2],
     log: Vec<(MemHookKind, u64, u64, usize, i64)>,
+    /// The 16-byte accesses' kinds and whole values (`Vcpu::mem_value128`).
+    wide: Vec<(MemHookKind, u128)>,
+}
+
+fn u128_of(v: [u64; 2]) -> u128 {
+    u128::from(v[1]) << 64 | u128::from(v[0])
 }
 
 #[test]
@@ -1680,6 +1695,11 @@ fn cas128_memory_hooks() {
             let zf = run.e.reg_read(X86Reg::Rflags).unwrap() >> 6 & 1;
             assert_eq!(zf, u64::from(hit), "{what}");
             assert_eq!(run.log, if hooks { want.clone() } else { vec![] }, "{what}");
+            let mut wide = vec![(r, 0), (ra, u128_of(old))];
+            if hit {
+                wide.push((w, u128_of(new)));
+            }
+            assert_eq!(run.wide, if hooks { wide } else { vec![] }, "{what}");
         }
     }
     // casp x0, x1, x2, x3, [x4]; then ldxp/stxp on the same 16 bytes (storing x2+1:x3+1)
@@ -1722,6 +1742,12 @@ fn cas128_memory_hooks() {
                         .all(|e| e.0 != w && e.1 == CODE + 4),
                     "{what}: {rest:x?}"
                 );
+                let mut wide = vec![(r, 0), (ra, u128_of(old))];
+                if hit {
+                    wide.push((w, u128_of(new)));
+                }
+                wide.push((w, u128_of([new[0] + 1, new[1] + 1])));
+                assert_eq!(run.wide, wide, "{what}");
             } else {
                 assert_eq!(run.log, vec![], "{what}");
             }

@@ -2,8 +2,8 @@
 //! of 64-bit pairs) under memory hooks: one access of 16 bytes at the guest's address. A
 //! compare-and-swap shows a read (before), a read-after with the old value and, when the
 //! comparison succeeds, a write with the value stored; a store-conditional (`stxp`) only the
-//! write, when it succeeds. The hooks' value is an `i64`: they see the low 64 bits (the hook
-//! can read the rest with `mem_read`, for a write after it returns).
+//! write, when it succeeds. The hooks' value is an `i64`, the low 64 bits; the whole value is
+//! [`super::Vcpu::mem_value128`].
 //!
 //! The op has seven temps and a helper four arguments, so it becomes three calls:
 //! [`CAS128_IN`] keeps the site and the high halves of the expected and new values (in a
@@ -81,6 +81,11 @@ extern "C" fn helper_out(_: &mut CpuState, _: u64, _: u64, _: u64, _: u64) -> u6
     PENDING.with(|p| p.get()[3])
 }
 
+/// A 16-byte value from its `[low, high]` halves.
+fn wide(v: [u64; 2]) -> u128 {
+    u128::from(v[1]) << 64 | u128::from(v[0])
+}
+
 extern "C" fn helper_cas128(env: &mut CpuState, addr: u64, exp: u64, new: u64, core: u64) -> u64 {
     let core = core_ref(core);
     let [site, m, exp_hi, new_hi] = PENDING.with(|p| p.get());
@@ -97,7 +102,7 @@ extern "C" fn helper_cas128(env: &mut CpuState, addr: u64, exp: u64, new: u64, c
     let reads = if store_cond { 0 } else { hooked };
     let mut redirect = None;
     if reads & MemHookKind::READ.0 != 0 {
-        let mut v = Vcpu::new(env, core, pc);
+        let mut v = Vcpu::new(env, core, pc).with_wide(0);
         core.call_mem_hooks(&mut v, MemHookKind::READ, addr, 16, 0);
         redirect = v.redirect;
     }
@@ -122,13 +127,13 @@ extern "C" fn helper_cas128(env: &mut CpuState, addr: u64, exp: u64, new: u64, c
         Err(f) => return fault(env, f),
     };
     if reads & MemHookKind::READ_AFTER.0 != 0 {
-        let mut v = Vcpu::new(env, core, pc);
+        let mut v = Vcpu::new(env, core, pc).with_wide(wide(old));
         core.call_mem_hooks(&mut v, MemHookKind::READ_AFTER, addr, 16, old[0] as i64);
         redirect = redirect.or(v.redirect);
     }
     if old == exp {
         if hooked & MemHookKind::WRITE.0 != 0 {
-            let mut v = Vcpu::new(env, core, pc);
+            let mut v = Vcpu::new(env, core, pc).with_wide(wide(new));
             core.call_mem_hooks(&mut v, MemHookKind::WRITE, addr, 16, new[0] as i64);
             redirect = redirect.or(v.redirect);
         }
