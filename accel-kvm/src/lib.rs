@@ -53,16 +53,21 @@ pub fn hardware_backed() -> bool {
 /// Bytes of the machine's guest RAM resident in host memory (mincore over the mapping), to
 /// tell xlat's own memory from the guest's in its RSS.
 pub fn guest_resident(m: &Microvm) -> Option<u64> {
-    let (base, size) = m.bus.ram_range();
-    let host = m.bus.ram_host(base, size)?;
     // SAFETY: sysconf has no preconditions.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
-    let len = usize::try_from(size).ok()?;
-    let mut vec = vec![0u8; len.div_ceil(page)];
-    // SAFETY: [host, host + len) is the board's RAM mapping (page aligned, alive while `m` is)
-    // and `vec` has one byte per page of it.
-    let r = unsafe { libc::mincore(host as *mut libc::c_void, len, vec.as_mut_ptr()) };
-    (r == 0).then(|| vec.iter().filter(|&&b| b & 1 != 0).count() as u64 * page as u64)
+    let mut total = 0;
+    for (_, size, host) in m.bus.ram_regions() {
+        let len = usize::try_from(size).ok()?;
+        let mut vec = vec![0u8; len.div_ceil(page)];
+        // SAFETY: [host, host + len) is one of the board's RAM mappings (page aligned, alive
+        // while `m` is) and `vec` has one byte per page of it.
+        let r = unsafe { libc::mincore(host as *mut libc::c_void, len, vec.as_mut_ptr()) };
+        if r != 0 {
+            return None;
+        }
+        total += vec.iter().filter(|&&b| b & 1 != 0).count() as u64 * page as u64;
+    }
+    Some(total)
 }
 
 /// Options of a run.
@@ -221,23 +226,24 @@ impl KvmVm {
 
     /// Runs `m` until it stops; `Err` is a setup failure (one line).
     pub fn run(self, m: &Microvm) -> Result<Outcome, String> {
-        let (base, size) = m.bus.ram_range();
-        let host = m
-            .bus
-            .ram_host(base, size)
-            .ok_or("guest RAM has no host mapping")?;
-        let region = kvm_userspace_memory_region {
-            slot: 0,
-            flags: 0,
-            guest_phys_addr: base,
-            memory_size: size,
-            userspace_addr: host as u64,
-        };
-        // SAFETY: the region is the board's RAM mapping, which `m.bus` keeps alive (and never
-        // remaps) for longer than the VM: the VM fd is dropped at the end of this function,
-        // before `m` can be.
-        unsafe { self.vm.set_user_memory_region(region) }
-            .map_err(|e| unavailable(format!("KVM_SET_USER_MEMORY_REGION of {size} bytes: {e}")))?;
+        // one slot per RAM region (below the 32-bit MMIO hole, and above 4 GiB)
+        for (slot, (base, size, host)) in m.bus.ram_regions().into_iter().enumerate() {
+            let region = kvm_userspace_memory_region {
+                slot: slot as u32,
+                flags: 0,
+                guest_phys_addr: base,
+                memory_size: size,
+                userspace_addr: host as u64,
+            };
+            // SAFETY: the region is part of the board's RAM mapping, which `m.bus` keeps alive
+            // (and never remaps) for longer than the VM: the VM fd is dropped at the end of
+            // this function, before `m` can be.
+            unsafe { self.vm.set_user_memory_region(region) }.map_err(|e| {
+                unavailable(format!(
+                    "KVM_SET_USER_MEMORY_REGION of {size} bytes at {base:#x}: {e}"
+                ))
+            })?;
+        }
         let mut supported = self
             .kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)

@@ -8,7 +8,11 @@
 //! - any other x86-64 ELF (a bare-metal payload): long mode at `e_entry`.
 //!
 //! Both long-mode entries run on the loader's GDT ([`GDT`]) and identity map of the first
-//! 4 GiB ([`PML4`], 2 MiB pages, user-accessible so a payload can drop to ring 3 on it).
+//! 4 GiB and of the RAM above ([`PML4`], 2 MiB pages, user-accessible so a payload can drop to
+//! ring 3 on it).
+//!
+//! RAM is [`ram_layout`]: up to [`BELOW_4G`] at 0, the rest from 4 GiB up (both in the e820
+//! map of the zero page and of the PVH start info).
 
 use linux_loader::loader::elf::start_info::{
     hvm_memmap_table_entry, hvm_modlist_entry, hvm_start_info,
@@ -28,6 +32,16 @@ pub const ZERO_PAGE: u64 = 0x7000;
 pub const BOOT_STACK: u64 = 0x8ff0;
 /// Page map level 4; the PDPT follows at +0x1000 and four page directories at +0x2000.
 pub const PML4: u64 = 0x9000;
+/// Page directories of the RAM above 4 GiB (one per GiB, up to [`HIGH_MAPPED`]).
+pub const HIGH_PDS: u64 = 0x1_0000;
+/// Bytes of RAM above 4 GiB the identity map covers (16 page directories at [`HIGH_PDS`]).
+pub const HIGH_MAPPED: u64 = 16 << 30;
+/// End of the RAM below 4 GiB; the 32-bit MMIO hole follows.
+pub const BELOW_4G: u64 = 0xc000_0000;
+/// Where the RAM above the hole starts.
+pub const ABOVE_4G: u64 = 1 << 32;
+/// Largest RAM: all of it on the identity map.
+pub const MAX_MEM: u64 = BELOW_4G + HIGH_MAPPED;
 /// The kernel command line.
 pub const CMDLINE: u64 = 0x2_0000;
 /// Longest command line (bytes, without the NUL).
@@ -192,12 +206,25 @@ pub struct Loaded {
 const E820_RAM: u32 = 1;
 const E820_RESERVED: u32 = 2;
 
+/// The RAM of a machine with `mem` bytes: (guest base, size); up to [`BELOW_4G`] at 0, the
+/// rest at [`ABOVE_4G`].
+pub fn ram_layout(mem: u64) -> Vec<(u64, u64)> {
+    if mem <= BELOW_4G {
+        vec![(0, mem)]
+    } else {
+        vec![(0, BELOW_4G), (ABOVE_4G, mem - BELOW_4G)]
+    }
+}
+
 fn e820(mem: u64) -> Vec<(u64, u64, u32)> {
-    vec![
+    let layout = ram_layout(mem);
+    let mut map = vec![
         (0, LOWMEM_END, E820_RAM),
         (LOWMEM_END, HIMEM - LOWMEM_END, E820_RESERVED),
-        (HIMEM, mem - HIMEM, E820_RAM),
-    ]
+        (HIMEM, layout[0].1 - HIMEM, E820_RAM),
+    ];
+    map.extend(layout[1..].iter().map(|&(b, s)| (b, s, E820_RAM)));
+    map
 }
 
 fn write(ram: &GuestRam, gpa: u64, data: &[u8], what: &str) -> Result<(), String> {
@@ -205,8 +232,9 @@ fn write(ram: &GuestRam, gpa: u64, data: &[u8], what: &str) -> Result<(), String
         .map_err(|_| format!("{what} at {gpa:#x} does not fit in RAM"))
 }
 
-/// Writes the GDT and the identity-mapped page tables.
-fn write_tables(ram: &GuestRam) -> Result<(), String> {
+/// Writes the GDT and the identity-mapped page tables (the first 4 GiB, then the RAM above
+/// 4 GiB of a machine with `mem` bytes, up to [`HIGH_MAPPED`] of it).
+fn write_tables(ram: &GuestRam, mem: u64) -> Result<(), String> {
     let gdt: Vec<u8> = GDT_ENTRIES.iter().flat_map(|e| e.to_le_bytes()).collect();
     write(ram, GDT, &gdt, "GDT")?;
     const P_RW_US: u64 = 0x7;
@@ -223,7 +251,21 @@ fn write_tables(ram: &GuestRam) -> Result<(), String> {
         let o = 0x2000 + 8 * i as usize;
         t[o..o + 8].copy_from_slice(&((i << 21) | PS | P_RW_US).to_le_bytes());
     }
-    write(ram, PML4, &t, "page tables")
+    // RAM above 4 GiB: one page directory per GiB (the last one may be partly past the end)
+    let high = mem.saturating_sub(BELOW_4G).min(HIGH_MAPPED);
+    let gibs = high.div_ceil(1 << 30);
+    let mut hi = vec![0u8; (gibs << 12) as usize];
+    for g in 0..gibs {
+        let o = 0x1000 + 8 * (ABOVE_4G >> 30) as usize + 8 * g as usize;
+        t[o..o + 8].copy_from_slice(&((HIGH_PDS + (g << 12)) | P_RW_US).to_le_bytes());
+        for i in 0..512u64 {
+            let pa = ABOVE_4G + (g << 30) + (i << 21);
+            let o = ((g << 12) + 8 * i) as usize;
+            hi[o..o + 8].copy_from_slice(&(pa | PS | P_RW_US).to_le_bytes());
+        }
+    }
+    write(ram, PML4, &t, "page tables")?;
+    write(ram, HIGH_PDS, &hi, "page tables above 4 GiB")
 }
 
 fn u16_at(b: &[u8], o: usize) -> u16 {
@@ -252,7 +294,7 @@ pub fn load(
     if mem < 2 * HIMEM {
         return Err(format!("-m {mem}: the microvm needs at least 2 MiB of RAM"));
     }
-    write_tables(ram)?;
+    write_tables(ram, mem)?;
     let mut cl = cmdline.as_bytes().to_vec();
     cl.push(0);
     write(ram, CMDLINE, &cl, "command line")?;
@@ -355,7 +397,7 @@ fn load_bzimage(ram: &GuestRam, image: &[u8], name: &str) -> Result<Loaded, Stri
 
 fn place_initrd(mem: u64, kernel_end: u64, data: &[u8], name: &str) -> Result<(u64, u64), String> {
     let len = data.len() as u64;
-    let top = mem.min(0xc000_0000);
+    let top = mem.min(BELOW_4G);
     let addr = top
         .checked_sub(len)
         .map(|a| a & !0xfff)
@@ -621,6 +663,56 @@ mod tests {
                 .unwrap_err()
                 .contains("2.10")
         );
+    }
+
+    /// `-m 5G`: RAM below the hole and from 4 GiB up, in both e820 maps and on the identity
+    /// map; the initrd stays below the hole.
+    #[test]
+    fn ram_above_4g_in_e820_and_page_tables() {
+        let mem = 5u64 << 30;
+        let layout = ram_layout(mem);
+        assert_eq!(layout, vec![(0, BELOW_4G), (ABOVE_4G, mem - BELOW_4G)]);
+        let ranges: Vec<_> = layout
+            .iter()
+            .map(|&(b, s)| (GuestAddress(b), s as usize))
+            .collect();
+        let r = GuestRam::from_ranges(&ranges).unwrap();
+        let img = elf(&[0xf4], 0x100_0000, 0xffff_ffff_8100_0000, Some(0x100_0000));
+        let rd = vec![7u8; 8192];
+        load(&r, mem, &img, "vmlinux", Some((&rd, "rd")), "").unwrap();
+        assert_eq!(rd_u32(&r, PVH_INFO + 48), 4);
+        let memmap = rd_u64(&r, PVH_INFO + 40);
+        let entry = |i: u64| {
+            (
+                rd_u64(&r, memmap + 24 * i),
+                rd_u64(&r, memmap + 24 * i + 8),
+                rd_u32(&r, memmap + 24 * i + 16),
+            )
+        };
+        assert_eq!(entry(2), (HIMEM, BELOW_4G - HIMEM, 1));
+        assert_eq!(entry(3), (1 << 32, 2 << 30, 1));
+        let modlist = rd_u64(&r, PVH_INFO + 16);
+        assert!(rd_u64(&r, modlist) + 8192 <= BELOW_4G);
+        // a 2 MiB page maps 4 GiB + 1 GiB + 2 MiB at the same address, user-accessible
+        let va: u64 = (5 << 30) + (2 << 20);
+        let pdpt = rd_u64(&r, PML4) & !0xfff;
+        let pd = rd_u64(&r, pdpt + 8 * (va >> 30)) & !0xfff;
+        assert_eq!(rd_u64(&r, pd + 8 * ((va >> 21) & 511)), va | 0x87);
+        // the bzImage zero page has the same map
+        let mut bz = vec![0u8; 2 * 512 + 4096];
+        bz[0x1f1] = 1;
+        bz[0x201] = 0x6a;
+        bz[0x202..0x206].copy_from_slice(b"HdrS");
+        bz[0x206..0x208].copy_from_slice(&0x20fu16.to_le_bytes());
+        bz[0x236..0x238].copy_from_slice(&1u16.to_le_bytes());
+        load(&r, mem, &bz, "bz", None, "").unwrap();
+        assert_eq!(
+            r.read_obj::<u8>(GuestAddress(ZERO_PAGE + 0x1e8)).unwrap(),
+            4
+        );
+        assert_eq!(rd_u64(&r, ZERO_PAGE + 0x2d0 + 60), 1 << 32);
+        assert_eq!(rd_u64(&r, ZERO_PAGE + 0x2d0 + 68), 2 << 30);
+        assert_eq!(rd_u32(&r, ZERO_PAGE + 0x2d0 + 76), 1);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The x86-64 `microvm` board (the model of QEMU's microvm): RAM at 0, a 16550 UART on ports
+//! The x86-64 `microvm` board (the model of QEMU's microvm): RAM at 0 up to the 32-bit MMIO
+//! hole at [`BELOW_4G`] and the rest from 4 GiB up ([`ram_layout`]), a 16550 UART on ports
 //! 0x3f8 (IRQ 4), an i8042 for reset, the debug exit port 0x501, virtio-mmio devices at
 //! 0xfeb0_0000 announced on the kernel command line and in the DSDT; ACPI tables (a
 //! hardware-reduced platform whose sleep control register powers off, [`acpi`]) and an MP
@@ -32,8 +33,17 @@ pub const VIRTIO_BASE: u64 = 0xfeb0_0000;
 pub const VIRTIO_SIZE: u64 = 0x200;
 /// Interrupts of the virtio-mmio slots, in order.
 pub const VIRTIO_IRQS: [u32; 8] = [5, 6, 7, 9, 10, 11, 14, 15];
-/// Largest RAM (one region below the 32-bit MMIO hole).
-pub const MAX_MEM: u64 = 0xc000_0000;
+/// End of the RAM below 4 GiB: the 32-bit MMIO hole (virtio, IOAPIC, LAPIC) starts here.
+pub const BELOW_4G: u64 = super::boot::BELOW_4G;
+/// Largest RAM: what the loader's identity map covers (the guest's physical address width
+/// allows more, but 64 GiB is beyond any test here or host it runs on).
+pub const MAX_MEM: u64 = super::boot::MAX_MEM;
+
+/// The RAM regions of a microvm with `mem` bytes: (guest base, size), the first at 0 and
+/// below [`BELOW_4G`], the rest at 4 GiB.
+pub fn ram_layout(mem: u64) -> Vec<(u64, u64)> {
+    super::boot::ram_layout(mem)
+}
 
 /// The accelerator's interrupt controller, as the board drives it.
 pub trait IrqChip: Send + Sync + std::fmt::Debug {
@@ -153,9 +163,12 @@ pub fn check_mem(mem: u64) -> Result<(), String> {
     }
     if mem > MAX_MEM {
         return Err(format!(
-            "-m {mib}M: the microvm takes at most {} MiB of RAM (no RAM above 4 GiB yet)",
+            "-m {mib}M: the microvm takes at most {} MiB of RAM",
             MAX_MEM >> 20
         ));
+    }
+    if !mem.is_multiple_of(4096) {
+        return Err(format!("-m {mem}: not a whole number of 4 KiB pages"));
     }
     if mem < 2 << 20 {
         return Err(format!(
@@ -196,7 +209,7 @@ impl Microvm {
             }
             None => None,
         };
-        let mut bus = Bus::new(0, cfg.mem).map_err(|e| e.to_string())?;
+        let mut bus = Bus::with_ram(&ram_layout(cfg.mem)).map_err(|e| e.to_string())?;
         let stop = Shutdown::new();
         let line = |gsi: u32| -> Arc<dyn IrqLine> {
             Arc::new(Gsi {
