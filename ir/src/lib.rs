@@ -39,6 +39,7 @@ pub mod fsem;
 pub mod interp;
 pub mod ops;
 pub mod print;
+pub mod testmem;
 mod unit;
 mod verify;
 

@@ -512,44 +512,6 @@ fn fast_path_with_a_denormal_flag_needs_it_for_subnormal_operands() {
     assert_eq!(run(0, 1 << 63, 0), (0, false));
 }
 
-/// 32 bytes of little-endian memory for the interpreter (atomics by plain read and write; the
-/// 128-bit compare-and-swap is the trait's default, by 8-byte halves).
-#[derive(Default)]
-struct Bytes(std::cell::RefCell<[u8; 32]>);
-
-impl interp::GuestMem for Bytes {
-    fn load(&self, addr: u64, m: MemOp) -> Result<u64, interp::MemFault> {
-        let b = self.0.borrow();
-        let at = addr as usize;
-        Ok((0..m.bytes() as usize).fold(0, |v, k| v | (u64::from(b[at + k]) << (8 * k))))
-    }
-    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), interp::MemFault> {
-        let mut b = self.0.borrow_mut();
-        for k in 0..m.bytes() as usize {
-            b[addr as usize + k] = (val >> (8 * k)) as u8;
-        }
-        Ok(())
-    }
-    fn atomic_rmw(
-        &self,
-        addr: u64,
-        m: MemOp,
-        op: AtomicOp,
-        val: u64,
-    ) -> Result<u64, interp::MemFault> {
-        let old = self.load(addr, m)?;
-        self.store(addr, m, interp::atomic_apply(op, Ty::I64, old, val))?;
-        Ok(old)
-    }
-    fn atomic_cas(&self, addr: u64, m: MemOp, exp: u64, new: u64) -> Result<u64, interp::MemFault> {
-        let old = self.load(addr, m)?;
-        if old == exp {
-            self.store(addr, m, new)?;
-        }
-        Ok(old)
-    }
-}
-
 #[test]
 fn cas128_swaps_pairs_and_returns_the_old_one() {
     use interp::GuestMem;
@@ -565,7 +527,8 @@ fn cas128_swaps_pairs_and_returns_the_old_one() {
         "t{}, t{}:i64 = atomic_cas128.u64 [t0], t1:t2, t3:t4",
         lo.0, hi.0
     )));
-    let mem = Bytes::default();
+    // 32 bytes at 0: the 128-bit compare-and-swap is GuestMem's default, by 8-byte halves
+    let mem = crate::testmem::FlatMem::new(0, 32, 0);
     mem.store(16, MemOp::le(8, false), 0x1111).unwrap();
     mem.store(24, MemOp::le(8, false), 0x2222).unwrap();
     let run = |exp: [u64; 2]| {
