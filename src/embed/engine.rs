@@ -13,7 +13,7 @@ use xlat_softmmu::user::{Backing, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVAT
 
 use super::hooks::{
     Callback, EXC_LOAD_FAULT, EXC_RESYNC, EXC_STOP, EXC_STORE_FAULT, FAULT_SIZE, Hook, HookId,
-    HookTable, HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag,
+    HookTable, HookedFrontend, Insn, MemHookKind, REQ_EMBED, Tag, X86_GP,
 };
 use super::mem::{EmbedMem, HIGH, MmioRead, MmioWrite, Owned, Special, SpecialKind};
 use super::{Arch, Context, Error, Mode, Perm, Reg, Region, Vcpu, X86Reg, sig};
@@ -1552,6 +1552,21 @@ fn run_loop(core: &Core, env: &mut CpuState) -> Result<(), Error> {
                 EXC_RESYNC => {}
                 EXC_LOAD_FAULT | EXC_STORE_FAULT => data_fault(core, env, code, arg)?,
                 c => match core.frontend.classify_trap(c) {
+                    TrapClass::AccessFault
+                        if core.arch == Arch::X86_64
+                            && !super::hooks::x86_canonical(if arg != 0 {
+                                arg
+                            } else {
+                                env.pc
+                            }) =>
+                    {
+                        // An instruction running on into non-canonical addresses: #GP.
+                        let pc = env.pc;
+                        let (any, _) = call_simple(core, env, Tag::Intr, X86_GP);
+                        if !any || env.pc == pc {
+                            return Err(Error::Exception(X86_GP));
+                        }
+                    }
                     TrapClass::AccessFault => {
                         // The frontends raise access faults only for code they cannot fetch.
                         let addr = if arg != 0 { arg } else { env.pc };

@@ -318,6 +318,14 @@ impl Frontend for HookedFrontend {
         self.inner.name()
     }
     fn translate(&self, pc: u64, code: &dyn CodeFetch, max_insns: u32) -> Unit {
+        if self.arch == super::Arch::X86_64 && !x86_canonical(pc) {
+            // x86-64 code at a non-canonical address is #GP, whatever is mapped there (as
+            // Unicorn reports it: interrupt 13 at that pc); no hook sees an instruction.
+            let mut b = xlat_ir::Builder::new(pc);
+            b.insn_start(pc);
+            b.raise(X86_GP, pc, None);
+            return b.finish(1, 1);
+        }
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         // A hook, count or stop at an instruction sees the state there: the frontend keeps it
         // exact (no flags left stale for a later instruction of the unit to overwrite).
@@ -343,6 +351,14 @@ impl Frontend for HookedFrontend {
     fn registers(&self) -> Vec<(&'static str, u32)> {
         self.inner.registers()
     }
+}
+
+/// x86-64's general-protection exception (#GP).
+pub(crate) const X86_GP: u32 = 13;
+
+/// Whether `a` is a canonical x86-64 address (bits 63..47 all equal).
+pub(crate) fn x86_canonical(a: u64) -> bool {
+    ((a as i64) << 16 >> 16) as u64 == a
 }
 
 /// Adds the hook calls `t` asks for to `unit` (returned as is when none apply).

@@ -81,6 +81,9 @@
 //! there (faulting with its own address otherwise). Hooks see the guest's own addresses; pcs
 //! are reported exactly when their top 16 bits are all zero or all one (canonical
 //! addresses). Snapshots copy memory at or above 2^39 (they do not share it copy-on-write).
+//! On x86-64, code at a non-canonical address (bits 63..47 not all equal: a jump there, or
+//! an instruction running on into it) is #GP, exception 13 at that pc (as Unicorn reports
+//! it), never a fetch, whatever is mapped there.
 //! Pages are 4 KiB; the engine is user-level code only (no privileged state).
 
 mod atomic;

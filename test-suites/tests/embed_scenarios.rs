@@ -1013,6 +1013,63 @@ fn x86_misaligned_cmpxchg_hooks() {
 }
 
 #[test]
+fn x86_noncanonical_jump_is_gp() {
+    // x86-64 code at a non-canonical address is #GP (interrupt 13 at that pc, as Unicorn
+    // reports it), not a fetch fault: a jump there (also with memory mapped there), and an
+    // instruction running on from the last canonical page into it.
+    let nc = 0x8000_0000_0000u64;
+    // movabs rax, nc; jmp rax
+    let mut jmp = vec![0x48, 0xb8];
+    jmp.extend_from_slice(&nc.to_le_bytes());
+    jmp.extend_from_slice(&[0xff, 0xe0]);
+    let last = nc - 0x1000;
+    for (code, bytes, mapped) in [
+        (CODE, jmp.clone(), false),
+        (CODE, jmp.clone(), true),
+        // movabs rax, ... at the last canonical bytes: its immediate is past them
+        (nc - 2, vec![0x48, 0xb8], false),
+    ] {
+        let what = format!("code {code:#x}, mapped {mapped}");
+        let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+        e.mem_map(CODE, 0x1000, Perm::ALL).unwrap();
+        e.mem_map(last, 0x1000, Perm::ALL).unwrap();
+        if mapped {
+            e.mem_map(nc, 0x1000, Perm::ALL).unwrap();
+            e.mem_write(nc, &[0x90; 16]).unwrap();
+        }
+        e.mem_write(code, &bytes).unwrap();
+        let faults = Arc::new(Mutex::new(0));
+        let f = faults.clone();
+        e.hook_add_mem(
+            MemHookKind::UNMAPPED | MemHookKind::PROT,
+            1,
+            0,
+            move |_, _, _, _, _| {
+                *f.lock().unwrap() += 1;
+                false
+            },
+        );
+        assert_eq!(
+            e.start(code, END, None, 0),
+            Err(Error::Exception(13)),
+            "{what}"
+        );
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        e.hook_add_intr(move |v, n| {
+            s.lock()
+                .unwrap()
+                .push((n, v.reg_read(X86Reg::Rip).unwrap()));
+            v.reg_write(X86Reg::Rip, END).unwrap();
+        });
+        assert_eq!(e.start(code, END, None, 0), Ok(()), "{what}");
+        let at = if code == CODE { nc } else { code };
+        assert_eq!(*seen.lock().unwrap(), vec![(13, at)], "{what}");
+        assert_eq!(*faults.lock().unwrap(), 0, "{what}: no fetch fault");
+    }
+}
+
+#[test]
 fn snapshot_many_dirty_pages() {
     // More dirty pages than the record holds (16,384): the restore remaps everything, and
     // every page is back either way.
