@@ -18,8 +18,8 @@ use std::process::Command;
 use xlat_frontend_riscv::decode::{Fmt, Op, TABLE};
 use xlat_frontend_riscv::{Riscv64, state};
 use xlat_ir::abi::CpuState;
-use xlat_ir::interp::{GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, Frontend, MemOp, Ty, interp};
+use xlat_ir::testmem::FlatMem;
+use xlat_ir::{CodeFetch, Frontend, interp};
 
 const CASES: usize = 3000;
 /// Words per case record: x0..x31, f0..f31, fcsr, then the scratch memory.
@@ -239,49 +239,6 @@ impl CodeFetch for Code {
     }
 }
 
-/// The scratch area as the interpreter sees it.
-struct Scratch(std::cell::RefCell<[u8; 64]>);
-impl Scratch {
-    fn at(&self, addr: u64, m: MemOp) -> Result<usize, MemFault> {
-        let i = addr.wrapping_sub(SCRATCH);
-        if i + u64::from(m.bytes()) > 64 {
-            return Err(MemFault { code: 5, addr });
-        }
-        Ok(i as usize)
-    }
-}
-impl GuestMem for Scratch {
-    fn load(&self, addr: u64, m: MemOp) -> Result<u64, MemFault> {
-        let i = self.at(addr, m)?;
-        let b = self.0.borrow();
-        Ok((0..m.bytes() as usize)
-            .rev()
-            .fold(0, |a, k| (a << 8) | u64::from(b[i + k])))
-    }
-    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), MemFault> {
-        let i = self.at(addr, m)?;
-        let mut b = self.0.borrow_mut();
-        for k in 0..m.bytes() as usize {
-            b[i + k] = (val >> (8 * k)) as u8;
-        }
-        Ok(())
-    }
-    fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        let ty = if m.bytes() == 8 { Ty::I64 } else { Ty::I32 };
-        let new = interp::atomic_apply(op, ty, old, val);
-        self.store(addr, m, new)?;
-        Ok(old)
-    }
-    fn atomic_cas(&self, addr: u64, m: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        if old == expected {
-            self.store(addr, m, new)?;
-        }
-        Ok(old)
-    }
-}
-
 fn program(cases: &[Vec<u32>]) -> String {
     let mut s = String::from(".option norvc\n.option norelax\n.text\n.globl _start\n_start:\n");
     let mem = 65 * 8;
@@ -431,11 +388,15 @@ fn ours(ws: &[u32], rec: &[u64]) -> Vec<u64> {
     }
     env.set_word(state::FRM, rec[64] >> 5);
     env.set_word(state::FFLAGS, rec[64] & 31);
-    let mut mem = [0u8; 64];
+    // the scratch area as the interpreter sees it
+    let mem = FlatMem::new(
+        SCRATCH,
+        MEM_WORDS * 8,
+        xlat_frontend_riscv::LOAD_ACCESS_FAULT,
+    );
     for (k, v) in rec[65..].iter().enumerate() {
-        mem[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        mem.write(SCRATCH + k as u64 * 8, 8, *v);
     }
-    let mem = Scratch(std::cell::RefCell::new(mem));
     // Follow the units until control leaves the case's code (branch cases take several).
     let code = Code(ws.to_vec());
     let end = 4 * ws.len() as u64;
@@ -465,9 +426,8 @@ fn ours(ws: &[u32], rec: &[u64]) -> Vec<u64> {
         out[32 + usize::from(k)] = env.word(state::f(k));
     }
     out[64] = env.word(state::FFLAGS) | (env.word(state::FRM) << 5);
-    let m = mem.0.borrow();
     for k in 0..MEM_WORDS {
-        out[65 + k] = u64::from_le_bytes(m[k * 8..k * 8 + 8].try_into().unwrap());
+        out[65 + k] = mem.read(SCRATCH + k as u64 * 8, 8);
     }
     out
 }

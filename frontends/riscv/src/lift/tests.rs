@@ -56,7 +56,7 @@ fn getx(e: &CpuState, r: u8) -> u64 {
 #[test]
 fn rv64i_alu() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, 0xffff_ffff_8000_0000); setx(&mut e, 12, 3);
     exec(&mut e, &m, &[
         0x00c5_8533, // add a0,a1,a2
@@ -86,7 +86,7 @@ fn rv64i_alu() {
 #[test]
 fn rv64i_word_ops_sign_extend() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, 0x7fff_ffff); setx(&mut e, 12, 1);
     exec(&mut e, &m, &[
         0x00c5_853b, // addw a0,a1,a2
@@ -104,7 +104,7 @@ fn rv64i_word_ops_sign_extend() {
 #[test]
 fn x0_reads_zero_and_drops_writes() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     exec(&mut e, &m, &[
         0x0050_0013, // addi zero,zero,5
         0x0000_0513, // addi a0,zero,0
@@ -119,7 +119,7 @@ fn x0_reads_zero_and_drops_writes() {
 #[test]
 fn lui_auipc_jal_jalr() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     let u = lift(PC, words(&[
         0x1234_5537, // lui a0,0x12345
         0x0000_1597, // auipc a1,0x1
@@ -143,7 +143,7 @@ fn lui_auipc_jal_jalr() {
 #[rustfmt::skip]
 #[test]
 fn branches_take_slot0_and_fall_through_slot1() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     // (encoding, a0, a1, taken)
     let cases: &[(u32, u64, u64, bool)] = &[
         (0x00b5_0463, 5, 5, true),                   // beq a0,a1,+8
@@ -167,7 +167,7 @@ fn branches_take_slot0_and_fall_through_slot1() {
 #[test]
 fn loads_and_stores_little_endian_unaligned() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     m.write(DATA + 1, 8, 0x8877_6655_4433_2211);
     setx(&mut e, 10, DATA);
     setx(&mut e, 11, 0x1122_3344_5566_7788);
@@ -195,7 +195,7 @@ fn loads_and_stores_little_endian_unaligned() {
 #[test]
 fn rv64m() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, i64::MIN as u64); setx(&mut e, 12, u64::MAX); setx(&mut e, 13, 0);
     exec(&mut e, &m, &[
         0x02c5_c533, // div a0,a1,a2   (MIN / -1 = MIN)
@@ -219,7 +219,7 @@ fn rv64m() {
 #[test]
 fn lr_sc_and_amos() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     m.write(DATA, 8, 0x8000_0000); // word at DATA = 0x80000000
     setx(&mut e, 10, DATA); setx(&mut e, 11, 7);
     exec(&mut e, &m, &[
@@ -242,7 +242,7 @@ fn lr_sc_and_amos() {
 #[test]
 fn sc_fails_after_intervening_store() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 10, DATA);
     setx(&mut e, 11, 9);
     exec(
@@ -260,7 +260,7 @@ fn sc_fails_after_intervening_store() {
 
 #[test]
 fn misaligned_atomics_raise_with_the_address() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     for (w, code) in [
         (0x1005_262fu32, LOAD_ADDRESS_MISALIGNED), // lr.w a2,(a0)
         (0x00b5_27af, STORE_ADDRESS_MISALIGNED),   // amoadd.w a5,a1,(a0)
@@ -279,7 +279,7 @@ fn misaligned_atomics_raise_with_the_address() {
 #[test]
 fn zba_zbb_zbs() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, 0xffff_ffff_0000_0010); setx(&mut e, 12, 0x100);
     exec(&mut e, &m, &[
         0x20c5_c533, // sh2add a0,a1,a2
@@ -312,7 +312,7 @@ fn zba_zbb_zbs() {
 #[test]
 fn fp_arith_boxing_and_flags() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     let bx = |v: f32| 0xffff_ffff_0000_0000 | u64::from(v.to_bits());
     e.set_word(f(1), bx(1.5)); e.set_word(f(2), bx(2.0));
     e.set_word(f(3), 1.0f64.to_bits()); e.set_word(f(4), 3.0f64.to_bits());
@@ -340,7 +340,7 @@ fn fp_arith_boxing_and_flags() {
 #[test]
 fn fp_convert_and_rounding_modes() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     e.set_word(f(1), 2.5f64.to_bits());
     e.set_word(FRM, 2); // RDN
     exec(&mut e, &m, &[
@@ -358,7 +358,7 @@ fn fp_convert_and_rounding_modes() {
 
 #[test]
 fn reserved_rounding_modes_are_illegal() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     // fadd.s fa0,ft1,ft2 with static rm = 5
     let w = 0x0020_d553;
     let mut e = env();
@@ -377,7 +377,7 @@ fn reserved_rounding_modes_are_illegal() {
 #[test]
 fn fcsr_csrs() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, 0xff);
     exec(&mut e, &m, &[
         0x0035_9573, // csrrw a0,fcsr,a1   -> frm = 7, fflags = 0x1f
@@ -393,7 +393,7 @@ fn fcsr_csrs() {
 
 #[test]
 fn csr_rules_for_readonly_and_unknown() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     for (w, legal) in [
         (0xc010_2573u32, true), // rdtime a0   (csrrs a0,time,zero)
         (0xc005_9573, false),   // csrrw a0,cycle,a1 (write to read-only)
@@ -413,7 +413,7 @@ fn csr_rules_for_readonly_and_unknown() {
 
 #[test]
 fn system_instructions_exit() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     let mut e = env();
     assert_eq!(
         run(&mut e, &m, PC, words(&[0x0000_0073])),
@@ -431,7 +431,7 @@ fn system_instructions_exit() {
 #[test]
 fn compressed_instructions_run() {
     let mut e = env();
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 2, DATA + 32);
     let bytes = vec![
         0x41, 0x11, // c.addi sp,sp,-16
@@ -449,7 +449,7 @@ fn compressed_instructions_run() {
 
 #[test]
 fn illegal_and_fetch_faults() {
-    let m = Mem::new(DATA, 64);
+    let m = Mem::new(DATA, 64, crate::LOAD_ACCESS_FAULT);
     let mut e = env();
     // all-zero parcel: illegal with the 16-bit bits as argument
     assert_eq!(
@@ -548,7 +548,7 @@ fn li_and_mv_emit_no_arithmetic() {
     ]));
     assert!(!u.insts.iter().any(|i| i.op == Opcode::Add), "{u}");
     let mut e = env();
-    let m = Mem::new(DATA, 8);
+    let m = Mem::new(DATA, 8, crate::LOAD_ACCESS_FAULT);
     setx(&mut e, 11, 77);
     let prep = xlat_ir::interp::Prepared::new(&u);
     xlat_ir::interp::run(&u, &prep, &mut e, &m, &mut Vec::new());

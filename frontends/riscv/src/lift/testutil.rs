@@ -1,10 +1,9 @@
 //! Test scaffolding: code and data memory backed by Vecs, and a one-unit runner that verifies
 //! the IR before interpreting it.
 
-use std::cell::RefCell;
 use xlat_ir::abi::{CpuState, ExitKind, decode_exit};
-use xlat_ir::interp::{self, GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, MemOp, Ty, Unit};
+use xlat_ir::interp;
+use xlat_ir::{CodeFetch, Unit};
 
 /// Code at `base`.
 pub struct Code {
@@ -22,70 +21,9 @@ impl CodeFetch for Code {
     }
 }
 
-/// Data memory at `base`; out-of-range accesses fault with code 5 (load access fault).
-pub struct Mem {
-    pub base: u64,
-    pub bytes: RefCell<Vec<u8>>,
-}
-
-impl Mem {
-    pub fn new(base: u64, len: usize) -> Mem {
-        Mem {
-            base,
-            bytes: RefCell::new(vec![0; len]),
-        }
-    }
-    fn range(&self, addr: u64, n: u32) -> Result<usize, MemFault> {
-        let i = addr
-            .checked_sub(self.base)
-            .ok_or(MemFault { code: 5, addr })?;
-        let i = usize::try_from(i).map_err(|_| MemFault { code: 5, addr })?;
-        if i + n as usize > self.bytes.borrow().len() {
-            return Err(MemFault { code: 5, addr });
-        }
-        Ok(i)
-    }
-    pub fn read(&self, addr: u64, n: u32) -> u64 {
-        let i = self.range(addr, n).expect("in range");
-        let b = self.bytes.borrow();
-        (0..n as usize)
-            .rev()
-            .fold(0, |acc, k| (acc << 8) | u64::from(b[i + k]))
-    }
-    pub fn write(&self, addr: u64, n: u32, v: u64) {
-        let i = self.range(addr, n).expect("in range");
-        let mut b = self.bytes.borrow_mut();
-        for k in 0..n as usize {
-            b[i + k] = (v >> (8 * k)) as u8;
-        }
-    }
-}
-
-impl GuestMem for Mem {
-    fn load(&self, addr: u64, m: MemOp) -> Result<u64, MemFault> {
-        self.range(addr, m.bytes())?;
-        Ok(self.read(addr, m.bytes()))
-    }
-    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), MemFault> {
-        self.range(addr, m.bytes())?;
-        self.write(addr, m.bytes(), val);
-        Ok(())
-    }
-    fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        let ty = if m.bytes() == 8 { Ty::I64 } else { Ty::I32 };
-        let new = interp::atomic_apply(op, ty, old, val);
-        self.store(addr, m, new)?;
-        Ok(old)
-    }
-    fn atomic_cas(&self, addr: u64, m: MemOp, expected: u64, new: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        if old == expected {
-            self.store(addr, m, new)?;
-        }
-        Ok(old)
-    }
-}
+/// Data memory at `base`; out-of-range accesses fault with the code the test gives (the
+/// load access fault, 5, in these tests).
+pub use xlat_ir::testmem::FlatMem as Mem;
 
 /// Little-endian bytes of 32-bit words.
 pub fn words(ws: &[u32]) -> Vec<u8> {

@@ -48,7 +48,7 @@ fn encode(funct7: u32, f3: u32) -> u32 {
 
 fn check(fmt: Fmt, vals: &[u64]) {
     let d = u32::from(fmt == Fmt::D);
-    let m = Mem::new(0x8000, 8);
+    let m = Mem::new(0x8000, 8, crate::LOAD_ACCESS_FAULT);
     for &a in vals {
         for &b in vals {
             for (name, funct7, f3) in [
