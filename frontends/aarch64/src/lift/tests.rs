@@ -2,73 +2,13 @@
 //! interpreter; expected values from the architecture's definitions.
 
 use crate::{Aarch64, state};
-use std::cell::RefCell;
 use xlat_ir::abi::{CpuState, ExitKind};
-use xlat_ir::interp::{self, GuestMem, MemFault};
-use xlat_ir::{AtomicOp, CodeFetch, ExitReason, Frontend, MemOp};
+use xlat_ir::interp::{self, GuestMem};
+use xlat_ir::testmem::FlatMem as Mem;
+use xlat_ir::{ExitReason, Frontend, MemOp};
 
 const CODE: u64 = 0x1000;
 const DATA: u64 = 0x8000;
-
-struct Mem(RefCell<Vec<u8>>);
-
-impl Mem {
-    fn range(&self, addr: u64, n: u32) -> Result<usize, MemFault> {
-        let i = addr as usize;
-        if addr < 0x10000 && i + n as usize <= self.0.borrow().len() {
-            Ok(i)
-        } else {
-            Err(MemFault {
-                code: crate::DATA_ABORT,
-                addr,
-            })
-        }
-    }
-}
-
-impl GuestMem for Mem {
-    fn load(&self, addr: u64, m: MemOp) -> Result<u64, MemFault> {
-        let i = self.range(addr, m.bytes())?;
-        let mut v = 0u64;
-        for k in 0..m.bytes() as usize {
-            v |= u64::from(self.0.borrow()[i + k]) << (8 * k);
-        }
-        Ok(v)
-    }
-    fn store(&self, addr: u64, m: MemOp, val: u64) -> Result<(), MemFault> {
-        let i = self.range(addr, m.bytes())?;
-        for k in 0..m.bytes() as usize {
-            self.0.borrow_mut()[i + k] = (val >> (8 * k)) as u8;
-        }
-        Ok(())
-    }
-    fn atomic_rmw(&self, addr: u64, m: MemOp, op: AtomicOp, val: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        let ty = if m.bytes() == 8 {
-            xlat_ir::Ty::I64
-        } else {
-            xlat_ir::Ty::I32
-        };
-        let ext = interp::extend(old, m, xlat_ir::Ty::I64);
-        let new = interp::atomic_apply(op, ty, ext, val);
-        self.store(addr, m, new)?;
-        Ok(ext)
-    }
-    fn atomic_cas(&self, addr: u64, m: MemOp, exp: u64, new: u64) -> Result<u64, MemFault> {
-        let old = self.load(addr, m)?;
-        if old == exp {
-            self.store(addr, m, new)?;
-        }
-        Ok(old)
-    }
-}
-
-impl CodeFetch for Mem {
-    fn fetch_u16(&self, pc: u64) -> Option<u16> {
-        let v = self.load(pc, MemOp::le(2, false)).ok()?;
-        Some(v as u16)
-    }
-}
 
 /// Runs `code` at [`CODE`] from a state set up by `init` until it reaches `svc` (returns
 /// `Ok(state)`) or raises (returns the exception code).
@@ -82,7 +22,7 @@ fn run_prepared(
     init: &[(u32, u64)],
     data: &[(u64, u64)],
 ) -> Result<(Box<CpuState>, Mem), u32> {
-    let mem = Mem(RefCell::new(vec![0u8; 0x10000]));
+    let mem = Mem::new(0, 0x10000, crate::DATA_ABORT);
     for (a, v) in data {
         mem.store(*a, MemOp::le(8, false), *v).unwrap();
     }
