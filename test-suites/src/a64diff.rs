@@ -58,6 +58,107 @@ pub fn random_insn(rng: &mut StdRng, fe: &Aarch64, val: u32, mask: u32) -> u32 {
     }
 }
 
+/// a64diff.c's load/store mode: x24..x26 small indexes, x27 the base into a buffer whose hash
+/// is compared.
+pub const MEM_FLAGS: u32 = 1 | 4;
+
+/// [`MEM_FLAGS`] with the base 16-byte aligned (exclusives, atomics).
+pub const MEM_ALIGNED_FLAGS: u32 = MEM_FLAGS | 8;
+
+/// A general register a load may write: x0..x23 or xzr.
+fn data_reg(rng: &mut StdRng) -> u32 {
+    if rng.random_range(0..8) == 0 {
+        31
+    } else {
+        rng.random_range(0..24)
+    }
+}
+
+/// A random implemented load/store of class `(val, mask)` addressing a64diff.c's buffer: base
+/// x27, data registers x0..x23 (or xzr), register indexes x24..x26, immediates small enough to
+/// stay inside the buffer, and none of the CONSTRAINED UNPREDICTABLE register overlaps (a load
+/// pair or store-exclusive naming one register twice).
+pub fn random_mem_insn(
+    rng: &mut StdRng,
+    fe: &Aarch64,
+    (val, mask): (u32, u32),
+    ok: &dyn Fn(u32) -> bool,
+) -> u32 {
+    let set = |w: u32, lo: u32, bits: u32, v: u32| {
+        let m = ((1u32 << bits) - 1) << lo;
+        (w & !m) | ((v << lo) & m)
+    };
+    loop {
+        let mut w = (rng.random::<u32>() & !mask) | val;
+        w = set(w, 5, 5, 27);
+        let simd = (w >> 26) & 1 == 1;
+        let rt = if simd {
+            rng.random_range(0..32)
+        } else {
+            data_reg(rng)
+        };
+        w = set(w, 0, 5, rt);
+        let (b29_27, b25_24, b21) = ((w >> 27) & 7, (w >> 24) & 3, (w >> 21) & 1);
+        let index = rng.random_range(24..27);
+        // Register pairs that must differ.
+        let mut differ = Vec::new();
+        match (b29_27, b25_24) {
+            // Unsigned offset: at most 63 elements.
+            (0b111, 0b01) => w &= !(0x3f << 16),
+            (0b111, 0b00) if b21 == 1 && (w >> 10) & 3 == 2 => w = set(w, 16, 5, index),
+            (0b111, 0b00) if b21 == 1 => w = set(w, 16, 5, data_reg(rng)),
+            (0b101, _) => {
+                let rt2 = if simd {
+                    rng.random_range(0..32)
+                } else {
+                    data_reg(rng)
+                };
+                w = set(w, 10, 5, rt2);
+                if (w >> 22) & 1 == 1 {
+                    differ.push((rt, rt2));
+                }
+            }
+            // Literal: within 1 KiB of the instruction.
+            (0b011, _) => w = set(w, 5, 19, rng.random_range(0..512u32).wrapping_sub(256)),
+            (0b001, _) if simd => {
+                let rm = if (w >> 23) & 1 == 1 {
+                    [24, 25, 26, 31][rng.random_range(0..4)]
+                } else {
+                    0
+                };
+                w = set(w, 16, 5, rm);
+            }
+            (0b001, _) => {
+                let (o2, l, o1, wide) = ((w >> 23) & 1, (w >> 22) & 1, (w >> 21) & 1, w >> 31);
+                let (rs, rt2) = (data_reg(rng), data_reg(rng));
+                w = set(w, 16, 5, rs);
+                w = set(w, 10, 5, rt2);
+                if o2 == 0 && o1 == 1 && wide == 0 {
+                    // CASP: even pairs.
+                    w = set(w, 16, 5, rng.random_range(0..12) * 2);
+                    w = set(w, 0, 5, rng.random_range(0..12) * 2);
+                    w |= 31 << 10;
+                } else if o2 == 0 && l == 0 {
+                    // Store-exclusive: the status register is neither data register.
+                    differ.push((rs, rt));
+                    if o1 == 1 {
+                        differ.push((rs, rt2));
+                    }
+                } else if o2 == 0 && o1 == 1 && l == 1 {
+                    differ.push((rt, rt2));
+                }
+            }
+            _ => {}
+        }
+        if differ.iter().any(|&(a, b)| a == b) || !ok(w) {
+            continue;
+        }
+        if decodes(fe, w) {
+            return w;
+        }
+    }
+}
+
 fn run(cmd: &mut Command, input: &[u8]) -> (bool, String) {
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -147,9 +248,26 @@ impl Suite {
         flags: u32,
     ) -> String {
         let mut rng = StdRng::seed_from_u64(seed);
-        let words: Vec<u32> = (0..per_class * LEN)
-            .map(|_| random_insn(&mut rng, fe, val, mask))
-            .collect();
+        let mut words: Vec<u32> = Vec::with_capacity(per_class * LEN);
+        for _ in 0..per_class {
+            // Exclusives of one case share a size and pair-ness: a store-exclusive of another
+            // size than its load-exclusive is IMPLEMENTATION DEFINED (qemu-aarch64 stores
+            // and reports failure).
+            let (size, pair) =
+                [(0, 0), (1, 0), (2, 0), (3, 0), (2, 1), (3, 1)][rng.random_range(0..6)];
+            let same_size = |w: u32| {
+                let exclusive = (w >> 24) & 0x3f == 0b00_1000 && (w >> 23) & 1 == 0;
+                let casp = (w >> 21) & 1 == 1 && w >> 31 == 0;
+                !exclusive || casp || (w >> 30, (w >> 21) & 1) == (size, pair)
+            };
+            for _ in 0..LEN {
+                words.push(if flags & 4 != 0 {
+                    random_mem_insn(&mut rng, fe, (val, mask), &same_size)
+                } else {
+                    random_insn(&mut rng, fe, val, mask)
+                });
+            }
+        }
         let mut input = Vec::new();
         input.extend((per_class as u32).to_le_bytes());
         input.extend((LEN as u32 | flags << 16).to_le_bytes());

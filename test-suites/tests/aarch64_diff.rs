@@ -2,14 +2,18 @@
 //! per encoding class run inside test-suites/guest/aarch64/a64diff.c (a static guest program)
 //! under qemu-aarch64 and under xlat; x0..x26, NZCV, FPSR and, for the FP and SIMD classes,
 //! v0..v31 after every case must match. The FP and SIMD classes run with a random FPCR (RMode,
-//! FZ, DN) per case.
+//! FZ, DN) per case. The load/store classes (every addressing mode, pairs, unprivileged,
+//! literal, LD1-LD4/ST1-ST4 multiple and single structure with post-index, exclusives and
+//! exclusive pairs, acquire/release, CAS/CASP, LSE atomics) address a buffer through x27 with
+//! indexes in x24..x26; the buffer's hash and x27 are compared too.
 //!
-//! `A64DIFF_CASES=N` sets cases per class (default 750: 28,500 per run over 38 classes, 14
-//! integer, 6 scalar FP, 18 AdvSIMD); `A64DIFF_SEED=S` replays one seed (printed on failure).
+//! `A64DIFF_CASES=N` sets cases per class (default 750: 35,250 per run over 47 classes, 14
+//! integer, 6 scalar FP, 18 AdvSIMD, 9 load/store); `A64DIFF_SEED=S` replays one seed (printed
+//! on failure).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_frontend_aarch64::Aarch64;
-use xlat_test_suites::a64diff::{FP_FLAGS, Suite};
+use xlat_test_suites::a64diff::{FP_FLAGS, MEM_ALIGNED_FLAGS, MEM_FLAGS, Suite};
 
 /// (name, fixed bits value, fixed bits mask) of each integer class.
 const CLASSES: &[(&str, u32, u32)] = &[
@@ -56,6 +60,32 @@ const CLASSES: &[(&str, u32, u32)] = &[
 /// Index of the first FP/SIMD class (from there on the V registers are compared too).
 const FIRST_FP: usize = 14;
 
+/// (name, fixed bits value, fixed bits mask) of each load/store class, run in a64diff.c's
+/// memory mode (base x27 into a buffer whose hash is compared, indexes x24..x26).
+const MEM_CLASSES: &[(&str, u32, u32)] = &[
+    ("ld/st unsigned offset", 0x3900_0000, 0x3b00_0000),
+    (
+        "ld/st unscaled, pre/post-index, unprivileged",
+        0x3800_0000,
+        0x3b20_0000,
+    ),
+    ("ld/st register offset", 0x3820_0800, 0x3b20_0c00),
+    ("ld/st pair", 0x2800_0000, 0x3a00_0000),
+    ("ld literal", 0x1800_0000, 0x3b00_0000),
+    ("simd ld/st multiple structures", 0x0c00_0000, 0xbf20_0000),
+    ("simd ld/st single structure", 0x0d00_0000, 0xbf00_0000),
+];
+
+/// The classes needing a 16-byte aligned base: exclusives, acquire/release, CAS/CASP, LSE.
+const ATOMIC_CLASSES: &[(&str, u32, u32)] = &[
+    (
+        "exclusive, acquire/release, cas/casp",
+        0x0800_0000,
+        0x3f00_0000,
+    ),
+    ("lse atomics", 0x3820_0000, 0x3f20_0c00),
+];
+
 const SUITE: Suite = Suite {
     name: "aarch64_diff",
     cases_var: "A64DIFF_CASES",
@@ -69,13 +99,19 @@ fn integer_fp_simd_classes_match_qemu() {
     let Some(exe) = SUITE.build() else {
         return;
     };
-    let (per_class, seeds) = SUITE.plan(CLASSES.len());
+    let classes: Vec<_> = CLASSES
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, if i >= FIRST_FP { FP_FLAGS } else { 0 }))
+        .chain(MEM_CLASSES.iter().map(|&c| (c, MEM_FLAGS)))
+        .chain(ATOMIC_CLASSES.iter().map(|&c| (c, MEM_ALIGNED_FLAGS)))
+        .collect();
+    let (per_class, seeds) = SUITE.plan(classes.len());
     let fe = Aarch64::new();
     let mut total = 0;
     for seed in seeds {
-        let class = (seed % CLASSES.len() as u64) as usize;
-        let flags = if class >= FIRST_FP { FP_FLAGS } else { 0 };
-        SUITE.run_class(&exe, &fe, CLASSES[class], seed, per_class, flags);
+        let (class, flags) = classes[(seed % classes.len() as u64) as usize];
+        SUITE.run_class(&exe, &fe, class, seed, per_class, flags);
         total += per_class;
     }
     eprintln!("a64diff: {total} cases matched qemu-aarch64");

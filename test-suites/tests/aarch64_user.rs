@@ -102,3 +102,15 @@ fn exclusive_pair_matches_qemu() {
     let src = workspace_root().join("test-suites/guest/aarch64/exclusive_pair.c");
     gcc_program_matches_qemu(&src, "-O2", &[], &d);
 }
+
+/// test-suites/guest/aarch64/selfmod.c: code rewritten in place and generated at run time,
+/// made visible with __builtin___clear_cache (IC IVAU then ISB).
+#[test]
+fn self_modifying_code_matches_qemu() {
+    if tools_missing() {
+        return;
+    }
+    let d = scratch_dir("aarch64_user_selfmod");
+    let src = workspace_root().join("test-suites/guest/aarch64/selfmod.c");
+    gcc_program_matches_qemu(&src, "-O2", &[], &d);
+}

@@ -111,6 +111,8 @@ pub const EXCL_ADDR: u32 = reg_offset(107);
 pub const EXCL_VAL: u32 = reg_offset(108);
 /// High 64 bits the load-exclusive pair read.
 pub const EXCL_VAL2: u32 = reg_offset(109);
+/// Non-zero after an IC IVAU: the next ISB drops the translated code (guest code was written).
+pub const IC_DIRTY: u32 = reg_offset(110);
 /// `EXCL_ADDR` value meaning "no reservation" (odd, so no aligned store-exclusive matches it).
 pub const EXCL_NONE: u64 = u64::MAX;
 
@@ -124,7 +126,7 @@ mod tests {
         assert_eq!(FK, SP + 8);
         assert!(v(0) > FB);
         assert!(v(31) + 8 < FPCR);
-        assert!(EXCL_VAL2 < reg_offset(xlat_ir::abi::STATE_WORDS - 1));
+        assert!(IC_DIRTY < reg_offset(xlat_ir::abi::STATE_WORDS - 1));
     }
 
     #[test]

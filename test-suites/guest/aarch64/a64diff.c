@@ -6,7 +6,10 @@
  * With flag 2, FPCR is the default in half the cases and has random RMode, FZ, DN and AHP in the
  * others, and FPSR starts either clear or with only IXC set (the state xlat's fast FP paths
  * need).
- * The sequences use only x0..x26 (x28 holds the state pointer, x30 the return address). */
+ * With flag 4 (the load/store classes), x24..x26 hold small indexes and x27 points into a
+ * 32 KiB buffer (16-byte aligned with flag 8) whose hash is printed with x27's offset; CLREX runs
+ * before every case.
+ * The sequences use only x0..x27 (x28 holds the state pointer, x30 the return address). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-struct st { uint64_t x[27]; uint64_t nzcv; uint64_t fpsr; uint64_t fpcr; uint64_t v[64]; };
+struct st { uint64_t x[27]; uint64_t nzcv; uint64_t fpsr; uint64_t fpcr; uint64_t v[64]; uint64_t x27; };
 void run_case(struct st *s, void *code);
 __asm__(
     ".global run_case\n"
@@ -36,8 +39,9 @@ __asm__(
     "ldp x6, x7, [x28, #48]\n ldp x8, x9, [x28, #64]\n ldp x10, x11, [x28, #80]\n"
     "ldp x12, x13, [x28, #96]\n ldp x14, x15, [x28, #112]\n ldp x16, x17, [x28, #128]\n"
     "ldp x18, x19, [x28, #144]\n ldp x20, x21, [x28, #160]\n ldp x22, x23, [x28, #176]\n"
-    "ldp x24, x25, [x28, #192]\n ldr x26, [x28, #208]\n"
+    "ldp x24, x25, [x28, #192]\n ldr x26, [x28, #208]\n ldr x27, [x28, #752]\n clrex\n"
     "blr x29\n"
+    "str x27, [x28, #752]\n"
     "stp x0, x1, [x28, #0]\n stp x2, x3, [x28, #16]\n stp x4, x5, [x28, #32]\n"
     "stp x6, x7, [x28, #48]\n stp x8, x9, [x28, #64]\n stp x10, x11, [x28, #80]\n"
     "stp x12, x13, [x28, #96]\n stp x14, x15, [x28, #112]\n stp x16, x17, [x28, #128]\n"
@@ -94,6 +98,9 @@ static uint64_t vbits(uint64_t *r) {
     }
 }
 
+/* The memory the load/store classes address (through x27). */
+static uint64_t mem[4096] __attribute__((aligned(64)));
+
 static int rd(void *p, size_t n) {
     size_t got = 0;
     while (got < n) {
@@ -113,8 +120,15 @@ int main(void) {
     size_t slot = ((len + 1) * 4 + 63) & ~63ul;
     uint32_t *words = malloc((size_t)n * len * 4);
     if (!words || rd(words, (size_t)n * len * 4)) return 2;
-    char *code = mmap(0, slot * n, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* A zero page either side of the code: literal loads of the memory classes read within
+     * +-1 KiB of their own case. */
+    char *code = mmap(0, slot * n + 8192, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (code == MAP_FAILED) return 3;
+    code += 4096;
+    if (flags & 4) {
+        uint64_t r = seed;
+        for (size_t i = 0; i < sizeof mem / 8; i++) mem[i] = sm(&r);
+    }
     for (uint32_t c = 0; c < n; c++) {
         uint32_t *p = (uint32_t *)(code + slot * c);
         memcpy(p, words + (size_t)c * len, len * 4);
@@ -140,12 +154,27 @@ int main(void) {
         s.fpsr = (flags & 2) && (fr & 16) ? 0x10 : 0;
         s.fpcr = (flags & 2) && (fr & 32) ? (fr & 15) << 22 | (fr >> 6 & 1) << 26 : 0;
         for (int i = 0; i < 64; i++) s.v[i] = vbits(&r);
+        s.x27 = 0;
+        if (flags & 4) {
+            /* Memory classes: x24..x26 are small index registers, x27 the base, in the middle
+             * of mem (16-byte aligned with flag 8). */
+            for (int i = 24; i < 27; i++) s.x[i] = sm(&r) & 0xff;
+            uint64_t off = 14336 + (sm(&r) & 0xfff);
+            if (flags & 8) off &= ~15ull;
+            s.x27 = (uint64_t)(uintptr_t)mem + off;
+        }
         run_case(&s, code + slot * c);
         printf("%u", c);
         for (int i = 0; i < 27; i++) printf(" %llx", (unsigned long long)s.x[i]);
         printf(" %llx fpsr %llx", (unsigned long long)s.nzcv, (unsigned long long)s.fpsr);
         if (flags & 1)
             for (int i = 0; i < 64; i++) printf("%s%llx", i % 2 ? ":" : " v", (unsigned long long)s.v[i]);
+        if (flags & 4) {
+            uint64_t h = 0;
+            for (size_t i = 0; i < sizeof mem / 8; i++) h = (h ^ mem[i]) * 0x100000001b3ull + i;
+            printf(" base %llx mem %llx", (unsigned long long)(s.x27 - (uint64_t)(uintptr_t)mem),
+                (unsigned long long)h);
+        }
         printf("\n");
     }
     return 0;

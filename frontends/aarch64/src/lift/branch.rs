@@ -144,7 +144,16 @@ fn system(cx: &mut LiftCx) -> bool {
             return true;
         }
         0xd503_30df => {
-            // ISB: nothing cached in the unit depends on it.
+            // ISB: after an IC IVAU (guest code written: libgcc's __clear_cache ends with
+            // IC IVAU...; DSB; ISB) the translations go, since writes to code pages are not
+            // tracked in user mode; otherwise nothing cached in the unit depends on it.
+            let dirty = cx.b.get_reg(Ty::I64, state::IC_DIRTY);
+            let zero = cx.b.konst(Ty::I64, 0);
+            let clean = cx.b.label();
+            cx.b.branch(Cond::Eq, dirty, zero, clean);
+            cx.b.set_reg(state::IC_DIRTY, zero);
+            cx.b.exit(ExitReason::FlushCode, cx.next_pc());
+            cx.b.set_label(clean);
             return true;
         }
         _ => {}
@@ -159,9 +168,15 @@ fn system(cx: &mut LiftCx) -> bool {
         }
         return true;
     }
-    if insn & 0xffff_f0e0 == 0xd50b_7020 && matches!(cx.f(11, 8), 5 | 10 | 11 | 12 | 13 | 14) {
-        // IC IVAU, DC CVAC/CVAU/CVAP/CVADP/CIVAC: no caches to maintain (code writes are
-        // caught by the translator's own page tracking).
+    if insn & 0xffff_ffe0 == 0xd50b_7520 {
+        // IC IVAU: the next ISB flushes the translated code.
+        let one = cx.b.konst(Ty::I64, 1);
+        cx.b.set_reg(state::IC_DIRTY, one);
+        return true;
+    }
+    if insn & 0xffff_f0e0 == 0xd50b_7020 && matches!(cx.f(11, 8), 10 | 11 | 14) {
+        // DC CVAC/CVAU/CIVAC: no data caches to maintain (DC CVAP/CVADP need FEAT_DPB/DPB2,
+        // not advertised).
         return true;
     }
     let k = cx.f(19, 5);

@@ -20,6 +20,11 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
             let imm = (((cx.f(20, 12) as i64) << 55) >> 55) as u64;
             let rn = cx.f(9, 5);
             let mode = cx.f(11, 10);
+            // No unprivileged SIMD&FP forms; PRFM only as PRFUM (no writeback).
+            let prfm = cx.f(31, 30) == 3 && cx.f(23, 22) == 2 && cx.f(26, 26) == 0;
+            if mode == 2 && cx.f(26, 26) == 1 || mode != 0 && prfm {
+                return false;
+            }
             let base = cx.get_xsp(rn, true);
             let addr = if mode == 1 {
                 base
@@ -138,7 +143,8 @@ fn pair(cx: &mut LiftCx) -> bool {
     let (opc, v, mode, l) = (cx.f(31, 30), cx.f(26, 26), cx.f(24, 23), cx.f(22, 22));
     let (rt, rn, rt2) = (cx.f(4, 0), cx.f(9, 5), cx.f(14, 10));
     let log2 = if v == 1 { 2 + opc } else { 2 + (opc >> 1) };
-    if opc == 3 || (v == 0 && opc == 1 && l == 0) {
+    // opc 3, STGP (MTE, not implemented) and a no-allocate LDPSW are unallocated.
+    if opc == 3 || (v == 0 && opc == 1 && (l == 0 || mode == 0)) {
         return false;
     }
     let imm = ((((cx.f(21, 15) as i64) << 57) >> 57) << log2) as u64;
@@ -221,6 +227,11 @@ fn exclusive(cx: &mut LiftCx) -> bool {
         cx.f(15, 15),
     );
     let (rt, rn) = (cx.f(4, 0), cx.f(9, 5));
+    // LDAR/STLR/LDLAR/STLLR need Rs and Rt2 all ones, CAS Rt2 (unallocated otherwise, as
+    // qemu-aarch64 decodes them).
+    if o2 == 1 && (cx.f(14, 10) != 31 || o1 == 0 && rs != 31) {
+        return false;
+    }
     let bytes = 1u32 << size;
     let addr = cx.get_xsp(rn, true);
     match (o2, o1) {
