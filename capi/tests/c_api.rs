@@ -106,3 +106,87 @@ fn header_is_generated_from_the_source() {
         "include/xlat.h is stale: regenerate it (see its first lines)"
     );
 }
+
+/// The fenced block of `lang` in the README's "Embedding xlat" section.
+fn readme_block(lang: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let sec = &readme[readme
+        .find("## Embedding xlat")
+        .expect("README: no embedding section")..];
+    let open = format!("```{lang}\n");
+    let at = sec
+        .find(&open)
+        .unwrap_or_else(|| panic!("README: no {lang} block"))
+        + open.len();
+    sec[at..at + sec[at..].find("```\n").unwrap()].to_string()
+}
+
+#[test]
+fn readme_rust_example_is_the_doc_test() {
+    // The README's Rust example is, line for line, the doc test of `xlat::embed` that
+    // `cargo test -p xlat --doc` compiles and runs.
+    let src = std::fs::read_to_string(root().join("src/embed/mod.rs")).unwrap();
+    let doc: Vec<&str> = src
+        .lines()
+        .skip_while(|l| !l.contains("The README's shellcode example"))
+        .skip_while(|l| l.trim() != "//! ```")
+        .skip(1)
+        .take_while(|l| l.trim() != "//! ```")
+        .map(|l| {
+            l.strip_prefix("//! ")
+                .unwrap_or(l.strip_prefix("//!").unwrap_or(l))
+        })
+        .collect();
+    assert!(!doc.is_empty(), "no README example in src/embed/mod.rs");
+    assert_eq!(readme_block("rust"), doc.join("\n") + "\n");
+}
+
+#[test]
+fn readme_c_example_builds_and_runs() {
+    let dir = lib_dir();
+    assert!(
+        dir.join("libxlat_capi.so").exists(),
+        "no libxlat_capi.so in {}",
+        dir.display()
+    );
+    let tmp = std::env::temp_dir().join(format!("xlat-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (src, exe) = (tmp.join("readme.c"), tmp.join("readme"));
+    std::fs::write(&src, readme_block("c")).unwrap();
+    let cc = Command::new("gcc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-Wno-unused-parameter",
+            "-o",
+        ])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-L")
+        .arg(&dir)
+        .arg("-lxlat_capi")
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let run = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "write: hello\nexit(42)\n"
+    );
+}

@@ -713,6 +713,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// An engine for `arch` in `mode` (riscv64, aarch64 and x86-64 exist, each in its 64-bit
     /// mode), with no memory mapped and every register zero.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, RiscvReg};
+    /// let e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 0);
+    /// assert!(e.mem_regions().is_empty());
+    /// ```
     pub fn new(arch: Arch, mode: Mode) -> Result<Engine, Error> {
         let Mode::Mode64 = mode;
         let frontend: Arc<dyn Frontend> = match arch {
@@ -771,11 +778,37 @@ impl Engine {
     }
 
     /// The architecture.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode};
+    /// let e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
+    /// assert_eq!(e.arch(), Arch::Aarch64);
+    /// ```
     pub fn arch(&self) -> Arch {
         self.core.arch
     }
 
     /// A handle that stops this engine's `start` from any thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use xlat::embed::{Arch, Engine, Mode, Perm};
+    /// let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// e.mem_write(0x1000, &[0xeb, 0xfe]).unwrap(); // jmp $ (forever)
+    /// let (h, done) = (e.stop_handle(), Arc::new(AtomicBool::new(false)));
+    /// let d = done.clone();
+    /// let t = std::thread::spawn(move || {
+    ///     while !d.load(Ordering::Acquire) {
+    ///         h.stop(); // a no-op until `start` runs
+    ///         std::thread::sleep(std::time::Duration::from_millis(1));
+    ///     }
+    /// });
+    /// e.start(0x1000, 0, None, 0).unwrap(); // returns once stopped
+    /// done.store(true, Ordering::Release);
+    /// t.join().unwrap();
+    /// ```
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.core.ctl.clone())
     }
@@ -805,6 +838,21 @@ impl Engine {
     /// # Safety
     /// `ptr` must stay valid for reads and writes of `size` bytes until the region is unmapped
     /// or the engine dropped, and nothing else may access it while the engine runs.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Perm, X86Reg};
+    /// let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// e.mem_write(0x1000, &[0x48, 0x8b, 0x06]).unwrap(); // mov rax, [rsi]
+    /// let mut page = vec![0u64; 512]; // the caller's 4 KiB
+    /// page[1] = 42;
+    /// // SAFETY: `page` stays alive and untouched until it is unmapped below.
+    /// unsafe { e.mem_map_ptr(0x8000, 0x1000, Perm::READ, page.as_mut_ptr().cast()) }.unwrap();
+    /// e.reg_write(X86Reg::Rsi, 0x8008).unwrap();
+    /// e.start(0x1000, 0x1003, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 42);
+    /// e.mem_unmap(0x8000, 0x1000).unwrap();
+    /// ```
     pub unsafe fn mem_map_ptr(
         &mut self,
         addr: u64,
@@ -991,6 +1039,13 @@ impl Engine {
     }
 
     /// Writes a register's full value.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Arm64Reg, Engine, Mode};
+    /// let mut e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
+    /// e.reg_write128(Arm64Reg::V(7), 1 << 100 | 5).unwrap();
+    /// assert_eq!(e.reg_read128(Arm64Reg::V(7)).unwrap(), 1 << 100 | 5);
+    /// ```
     pub fn reg_write128(&mut self, reg: impl Into<Reg>, v: u128) -> Result<(), Error> {
         let r = self.check(reg.into())?;
         r.write128(&mut self.env, v)
@@ -1016,6 +1071,14 @@ impl Engine {
     }
 
     /// Writes several registers.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Reg, X86Reg};
+    /// let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// let regs: [Reg; 2] = [X86Reg::Rax.into(), X86Reg::Rdi.into()];
+    /// e.reg_write_batch(&regs, &[7, 8]).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rdi).unwrap(), 8);
+    /// ```
     pub fn reg_write_batch(&mut self, regs: &[Reg], vals: &[u64]) -> Result<(), Error> {
         for (r, v) in regs.iter().zip(vals) {
             self.reg_write(*r, *v)?;
@@ -1046,6 +1109,16 @@ impl Engine {
     }
 
     /// Restores a CPU state saved by [`Engine::context_save`].
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, X86Reg};
+    /// let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// e.reg_write(X86Reg::Rip, 0x1000).unwrap();
+    /// let ctx = e.context_save();
+    /// e.reg_write(X86Reg::Rip, 0x2000).unwrap();
+    /// e.context_restore(&ctx);
+    /// assert_eq!(e.reg_read(X86Reg::Rip).unwrap(), 0x1000);
+    /// ```
     pub fn context_restore(&mut self, ctx: &Context) {
         ctx.restore(&mut self.env);
     }
@@ -1361,6 +1434,20 @@ impl Engine {
     /// `mem_unmap` or `mem_protect`, RAM mapped since is unmapped and each region is remapped
     /// copy-on-write from the snapshot (no copy either way). MMIO regions and hooks are left
     /// as they are.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Perm, RiscvReg};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    /// e.reg_write(RiscvReg::X(5), 1).unwrap();
+    /// let snap = e.snapshot().unwrap();
+    /// e.mem_write(0x1000, b"x").unwrap();
+    /// e.reg_write(RiscvReg::X(5), 2).unwrap();
+    /// e.snapshot_restore(&snap).unwrap();
+    /// let mut b = [9u8];
+    /// e.mem_read(0x1000, &mut b).unwrap();
+    /// assert_eq!((b[0], e.reg_read(RiscvReg::X(5)).unwrap()), (0, 1));
+    /// ```
     pub fn snapshot_restore(&mut self, snap: &super::Snapshot) -> Result<(), Error> {
         super::snapshot::restore(&self.core, &mut self.env, snap)
     }

@@ -294,6 +294,19 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Reads a register; the pc reads as the instruction the hook is about.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let (tx, rx) = mpsc::channel();
+    /// // before the second `inc rax`: rax is 1
+    /// e.hook_add_code(0x1003, 0x1003, move |v, _, _| tx.send(v.reg_read(X86Reg::Rax).unwrap()).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), 1);
+    /// ```
     pub fn reg_read(&self, reg: impl Into<Reg>) -> Result<u64, Error> {
         let r = reg.into();
         if r.arch() != self.core.arch {
@@ -306,6 +319,17 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Writes a register; writing the pc makes execution go on there after the hook.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// e.hook_add_code(0x1003, 0x1003, |v, _, _| v.reg_write(X86Reg::Rax, 10).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 11);
+    /// ```
     pub fn reg_write(&mut self, reg: impl Into<Reg>, v: u64) -> Result<(), Error> {
         let r = reg.into();
         if r.arch() != self.core.arch {
@@ -320,6 +344,19 @@ impl<'a> Vcpu<'a> {
 
     /// Reads a register's full value (a vector register's 128 bits; see
     /// [`Engine::reg_read128`]).
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let (tx, rx) = mpsc::channel();
+    /// e.reg_write128(X86Reg::Xmm(1), 3 << 64).unwrap();
+    /// e.hook_add_code(0x1000, 0x1000, move |v, _, _| tx.send(v.reg_read128(X86Reg::Xmm(1)).unwrap()).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), 3 << 64);
+    /// ```
     pub fn reg_read128(&self, reg: impl Into<Reg>) -> Result<u128, Error> {
         let r = reg.into();
         if r.arch() != self.core.arch {
@@ -332,6 +369,17 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Writes a register's full value.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// e.hook_add_code(0x1000, 0x1000, |v, _, _| v.reg_write128(X86Reg::Xmm(2), 1 << 127).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(e.reg_read128(X86Reg::Xmm(2)).unwrap(), 1 << 127);
+    /// ```
     pub fn reg_write128(&mut self, reg: impl Into<Reg>, v: u128) -> Result<(), Error> {
         let r = reg.into();
         if r.arch() != self.core.arch {
@@ -345,33 +393,114 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Reads guest memory.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let (tx, rx) = mpsc::channel();
+    /// e.hook_add_block(1, 0, move |v, pc, _| {
+    ///     let mut b = [0u8; 3];
+    ///     v.mem_read(pc, &mut b).unwrap();
+    ///     tx.send(b).unwrap();
+    /// });
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), [0x48, 0xff, 0xc0]);
+    /// ```
     pub fn mem_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Error> {
         self.core.mem_read(addr, buf)
     }
 
     /// Writes guest memory.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// // the first instruction rewrites the second one (into `nop dword ptr [rax]`)
+    /// e.hook_add_code(0x1000, 0x1000, |v, _, _| v.mem_write(0x1003, &[0x0f, 0x1f, 0x00]).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 1);
+    /// ```
     pub fn mem_write(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
         self.core.mem_write(addr, data)
     }
 
     /// Maps memory (see [`Engine::mem_map`]); a fault hook that maps the faulting page and
     /// returns true has the access retried.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// // mov rax, [0x5000] (moffs form), mapped by a fault hook
+    /// e.mem_write(0x1000, &[0x48, 0xa1, 0, 0x50, 0, 0, 0, 0, 0, 0]).unwrap();
+    /// e.hook_add_mem(MemHookKind::READ_UNMAPPED, 1, 0, |v, _, addr, _, _| {
+    ///     v.mem_map(addr & !0xfff, 0x1000, Perm::READ).unwrap();
+    ///     v.mem_write(addr, &[7]).unwrap();
+    ///     true // retry the access
+    /// });
+    /// e.start(0x1000, 0x100a, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 7);
+    /// ```
     pub fn mem_map(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         self.core.mem_map(addr, size, perms)
     }
 
     /// Unmaps memory.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// e.mem_map(0x5000, 0x1000, Perm::READ).unwrap();
+    /// e.hook_add_code(0x1000, 0x1000, |v, _, _| v.mem_unmap(0x5000, 0x1000).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert!(e.mem_regions().iter().all(|r| r.begin != 0x5000));
+    /// ```
     pub fn mem_unmap(&mut self, addr: u64, size: u64) -> Result<(), Error> {
         self.core.mem_unmap(addr, size)
     }
 
     /// Changes permissions.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// e.mem_map(0x5000, 0x1000, Perm::ALL).unwrap();
+    /// e.hook_add_code(0x1000, 0x1000, |v, _, _| v.mem_protect(0x5000, 0x1000, Perm::READ).unwrap());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert!(e.mem_regions().iter().any(|r| r.begin == 0x5000 && r.perms == Perm::READ));
+    /// ```
     pub fn mem_protect(&mut self, addr: u64, size: u64, perms: Perm) -> Result<(), Error> {
         self.core.mem_protect(addr, size, perms)
     }
 
     /// Stops the emulation: before the next instruction from a code or block hook, at the
     /// end of the block from elsewhere.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// // stops before the second `inc rax`
+    /// e.hook_add_code(0x1003, 0x1003, |v, _, _| v.stop());
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(e.reg_read(X86Reg::Rax).unwrap(), 1);
+    /// ```
     pub fn stop(&mut self) {
         self.core
             .ctl
@@ -381,6 +510,23 @@ impl<'a> Vcpu<'a> {
 
     /// Adds a code hook from inside a hook (see [`Engine::hook_add_code`]); it fires from
     /// the next instruction on.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let n = Arc::new(Mutex::new(0));
+    /// let m = n.clone();
+    /// // the first instruction's hook adds a code hook: it sees the second instruction
+    /// e.hook_add_code(0x1000, 0x1000, move |v, _, _| {
+    ///     let m = m.clone();
+    ///     v.hook_add_code(0x1003, 0x1003, move |_, _, _| *m.lock().unwrap() += 1);
+    /// });
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(*n.lock().unwrap(), 1);
+    /// ```
     pub fn hook_add_code(
         &mut self,
         begin: u64,
@@ -396,6 +542,23 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Adds a block hook from inside a hook.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let n = Arc::new(Mutex::new(Vec::new()));
+    /// let m = n.clone();
+    /// e.hook_add_code(0x1000, 0x1000, move |v, _, _| {
+    ///     let m = m.clone();
+    ///     v.hook_add_block(1, 0, move |_, pc, _| m.lock().unwrap().push(pc));
+    /// });
+    /// e.start(0x1000, 0x1006, None, 0).unwrap(); // the block hook comes after this block's start
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert!(n.lock().unwrap().contains(&0x1000));
+    /// ```
     pub fn hook_add_block(
         &mut self,
         begin: u64,
@@ -411,6 +574,29 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Adds a memory hook from inside a hook.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// // mov [rsp], rax; a hook added by the code hook before it sees the write
+    /// e.mem_write(0x1000, &[0x48, 0x89, 0x04, 0x24]).unwrap();
+    /// e.mem_map(0x8000, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    /// e.reg_write(X86Reg::Rsp, 0x8800).unwrap();
+    /// e.reg_write(X86Reg::Rax, 5).unwrap();
+    /// let (tx, rx) = mpsc::channel();
+    /// e.hook_add_code(0x1000, 0x1000, move |v, _, _| {
+    ///     let tx = tx.clone();
+    ///     v.hook_add_mem(MemHookKind::WRITE, 1, 0, move |_, _, addr, _, val| {
+    ///         tx.send((addr, val)).unwrap();
+    ///         true
+    ///     });
+    /// });
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), (0x8800, 5));
+    /// ```
     pub fn hook_add_mem(
         &mut self,
         kinds: MemHookKind,
@@ -427,6 +613,25 @@ impl<'a> Vcpu<'a> {
     }
 
     /// Removes a hook from inside a hook (a hook may remove itself).
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex, mpsc};
+    /// # use xlat::embed::{Arch, Engine, MemHookKind, Mode, Perm, X86Reg};
+    /// # let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    /// # e.mem_map(0x1000, 0x1000, Perm::ALL).unwrap();
+    /// # e.mem_write(0x1000, &[0x48, 0xff, 0xc0, 0x48, 0xff, 0xc0]).unwrap(); // inc rax; inc rax
+    /// let n = Arc::new(Mutex::new(0));
+    /// let m = n.clone();
+    /// let id = Arc::new(Mutex::new(None));
+    /// let me = id.clone();
+    /// // a code hook that removes itself: it runs once
+    /// *id.lock().unwrap() = Some(e.hook_add_code(1, 0, move |v, _, _| {
+    ///     *m.lock().unwrap() += 1;
+    ///     v.hook_del(me.lock().unwrap().take().unwrap()).unwrap();
+    /// }));
+    /// e.start(0x1000, 0x1006, None, 0).unwrap();
+    /// assert_eq!(*n.lock().unwrap(), 1);
+    /// ```
     pub fn hook_del(&mut self, id: HookId) -> Result<(), Error> {
         self.core.hook_del(id)
     }
