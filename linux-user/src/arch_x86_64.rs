@@ -452,6 +452,63 @@ mod tests {
     }
 }
 
+/// `si_code` and `si_addr` of the SIGFPE of x86 exception `code` at `env.pc`, as Linux's
+/// `math_error` and `do_error_trap` give them: #DE is FPE_INTDIV; #MF and #XM the first of
+/// invalid (FPE_FLTINV), divide by zero (FPE_FLTDIV), overflow (FPE_FLTOVF), denormal or
+/// underflow (FPE_FLTUND), precision (FPE_FLTRES) among the unmasked exceptions flagged in
+/// the x87 status word (#MF) or MXCSR (#XM); si_addr is the instruction.
+pub fn fpe_info(env: &CpuState, code: u32) -> (i32, u64) {
+    use xlat_frontend_x86::state;
+    const FPE_INTDIV: i32 = 1;
+    let err = match code {
+        xlat_frontend_x86::X87_FP_ERROR => env.word(state::X87_SW) & !env.word(state::X87_CW),
+        xlat_frontend_x86::SIMD_FP_ERROR => {
+            let m = env.word(state::MXCSR);
+            !(m >> 7) & m
+        }
+        _ => return (FPE_INTDIV, env.pc),
+    };
+    (fpe_code(err), env.pc)
+}
+
+/// Linux's `fpu__exception_code` on unmasked exception bits `err`.
+fn fpe_code(err: u64) -> i32 {
+    const FPE_FLTDIV: i32 = 3;
+    const FPE_FLTOVF: i32 = 4;
+    const FPE_FLTUND: i32 = 5;
+    const FPE_FLTRES: i32 = 6;
+    const FPE_FLTINV: i32 = 7;
+    if err & 1 != 0 {
+        FPE_FLTINV
+    } else if err & 4 != 0 {
+        FPE_FLTDIV
+    } else if err & 8 != 0 {
+        FPE_FLTOVF
+    } else if err & 0x12 != 0 {
+        FPE_FLTUND
+    } else if err & 0x20 != 0 {
+        FPE_FLTRES
+    } else {
+        0
+    }
+}
+
+/// sigcontext's `trapno` for a signal with siginfo `info`: 0 (#DE) for FPE_INTDIV, 16 (#MF)
+/// or 19 (#XM) for the floating-point SIGFPEs (#MF while the x87 has an unmasked exception
+/// pending), else 0.
+fn trapno(env: &CpuState, sig: i32, info: &[u8; 128]) -> u64 {
+    use xlat_frontend_x86::state;
+    let code = i32::from_le_bytes([info[8], info[9], info[10], info[11]]);
+    if sig != libc::SIGFPE || !(3..=7).contains(&code) {
+        return 0;
+    }
+    if env.word(state::X87_SW) & !env.word(state::X87_CW) & 0x3f != 0 {
+        u64::from(xlat_frontend_x86::X87_FP_ERROR)
+    } else {
+        u64::from(xlat_frontend_x86::SIMD_FP_ERROR)
+    }
+}
+
 /// The x86-64 `rt_sigframe` (arch/x86/include/asm/sigframe.h): the return address
 /// (`sa_restorer`), a `ucontext` whose `sigcontext` holds every GPR, rip, rflags and a
 /// pointer to the 512-byte fxsave image of the x87/SSE state, then the siginfo.
@@ -472,12 +529,23 @@ mod off {
 /// rsp), as encoding numbers.
 const SC_GPRS: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 7, 6, 5, 3, 2, 0, 1, 4];
 
+fn cw_word(env: &CpuState) -> u64 {
+    env.word(xlat_frontend_x86::state::X87_CW)
+}
+
 fn fxsave_image(env: &CpuState) -> [u8; 512] {
     use xlat_frontend_x86::state;
     let mut b = [0u8; 512];
     let cw = env.word(state::X87_CW) as u16;
     let top = env.word(state::X87_TOP) & 7;
-    let sw = (env.word(state::X87_SW) | (top << 11)) as u16;
+    let sw = env.word(state::X87_SW) & !0x8080;
+    // ES and B: an exception flag unmasked in the control word.
+    let es = if sw & !cw_word(env) & 0x3f != 0 {
+        0x8080
+    } else {
+        0
+    };
+    let sw = (sw | es | (top << 11)) as u16;
     b[0..2].copy_from_slice(&cw.to_le_bytes());
     b[2..4].copy_from_slice(&sw.to_le_bytes());
     // The abridged tag: bit p set when physical register p is in use, as fxsave stores it.
@@ -559,6 +627,7 @@ impl crate::arch::SignalFrame for Frame {
         put(&mut f, off::MCONTEXT + 128, env.pc);
         put(&mut f, off::MCONTEXT + 136, xlat_frontend_x86::rflags(env));
         put(&mut f, off::MCONTEXT + 144, 0x33); // cs
+        put(&mut f, off::MCONTEXT + 160, trapno(env, d.sig, d.info));
         put(&mut f, off::MCONTEXT + 184, fp);
         put(&mut f, off::SIGMASK, d.old_mask);
         f[off::INFO as usize..off::INFO as usize + 128].copy_from_slice(d.info);

@@ -205,7 +205,13 @@ fn run_until_exit(
             RunExit::Exception { code, arg } => {
                 let sig = signal_for(m.frontend.classify_trap(code));
                 let sig = crate::fault::access_fault_signal(sig);
-                sync_signal(m, process, env, sig, arg)
+                match (sig == libc::SIGFPE)
+                    .then(|| m.arch.fpe_info(env, code))
+                    .flatten()
+                {
+                    Some((si_code, addr)) => sync_signal_info(m, process, env, sig, si_code, addr),
+                    None => sync_signal(m, process, env, sig, arg),
+                }
             }
         }
     }

@@ -60,3 +60,26 @@ fn general_protection_is_sigsegv_si_kernel() {
     );
     assert_same_as(Native, &exe, &[], &d);
 }
+
+/// Compiles test-suites/guest/x86_64/fpexc.c into the test's scratch directory.
+fn fpexc(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let d = scratch_dir(name);
+    let src = workspace_root().join("test-suites/guest/x86_64/fpexc.c");
+    let exe = d.join("fpexc");
+    assert!(compile("gcc", &["-O2"], &src, &exe, &[]), "gcc fpexc.c");
+    (d, exe)
+}
+
+#[test]
+fn sse_unmasked_exceptions_match_native() {
+    // 1,500 SSE instructions (arithmetic, compares, conversions, SSE3/SSE4.1 floating point)
+    // with random operands and a random MXCSR, exceptions often unmasked: the results, or the
+    // #XM's SIGFPE si_code, si_addr, trap number, the untouched destination and MXCSR from the
+    // signal frame, as natively (test-suites/guest/x86_64/fpexc.c).
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let (d, exe) = fpexc("x86isa_user_xm");
+    assert_same_as(Native, &exe, &["1500", "sse"], &d);
+}

@@ -211,24 +211,25 @@ pub static H_FP: Helper = Helper {
     name: "x86_fp",
     func: fp,
     nargs: 3,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: None,
 };
 
 extern "C" fn fcmp(env: &mut CpuState, a: u64, b: u64, arg: u64, _: u64) -> u64 {
     let (daz, _) = crate::ssefp::daz_ftz(env.word(state::MXCSR));
     let (f, mx) = crate::ssefp::compare_mx_daz(a, b, arg & 1 != 0, arg & 2 != 0, daz);
-    let m = env.word(state::MXCSR);
-    env.set_word(state::MXCSR, m | mx);
+    if crate::ssefp::accrue(env, &[mx]) {
+        return 0;
+    }
     f
 }
 
-/// ucomis*/comis* flags (`arg` = double | signalling << 1); accrues MXCSR.
+/// ucomis*/comis* flags (`arg` = double | signalling << 1); accrues MXCSR (or raises #XM).
 pub static H_FCMP: Helper = Helper {
     name: "x86_fcmp",
     func: fcmp,
     nargs: 3,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: Some(&[state::MXCSR]),
 };
 
@@ -241,17 +242,16 @@ extern "C" fn to_int(env: &mut CpuState, v: u64, arg: u64, _: u64, _: u64) -> u6
     let (daz, _) = crate::ssefp::daz_ftz(env.word(state::MXCSR));
     let v = crate::ssefp::daz_bits(v, arg & 1 != 0, daz);
     let (r, mx) = crate::ssefp::to_int_mx_rc(v, arg & 1 != 0, (arg >> 1) as u32 & 0xf, rc);
-    let m = env.word(state::MXCSR);
-    env.set_word(state::MXCSR, m | mx);
+    crate::ssefp::accrue(env, &[mx]);
     r
 }
 
-/// cvt(t)s{s,d}2si: `arg` = double | bytes << 1 | truncate << 8; accrues MXCSR.
+/// cvt(t)s{s,d}2si: `arg` = double | bytes << 1 | truncate << 8; accrues MXCSR (or raises #XM).
 pub static H_TO_INT: Helper = Helper {
     name: "x86_to_int",
     func: to_int,
     nargs: 2,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: Some(&[state::MXCSR]),
 };
 
@@ -269,18 +269,17 @@ extern "C" fn from_int(env: &mut CpuState, v: u64, bytes: u64, double: u64, _: u
         f32::from_bits(r as u32) as i128
     };
     if back != i128::from(i) {
-        let m = env.word(state::MXCSR);
-        env.set_word(state::MXCSR, m | crate::ssefp::mx::PE);
+        crate::ssefp::accrue(env, &[crate::ssefp::mx::PE]);
     }
     r
 }
 
-/// cvtsi2s{s,d}; accrues MXCSR.PE.
+/// cvtsi2s{s,d}; accrues MXCSR.PE (or raises #XM).
 pub static H_FROM_INT: Helper = Helper {
     name: "x86_from_int",
     func: from_int,
     nargs: 3,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: Some(&[state::MXCSR]),
 };
 
@@ -374,23 +373,20 @@ pub static H_SSE_HALF: Helper = Helper {
 
 extern "C" fn fp_scalar(env: &mut CpuState, code: u64, a: u64, b: u64, _: u64) -> u64 {
     let m = env.word(state::MXCSR);
-    let pe = (m & crate::ssefp::mx::PE) << (18 - 5);
-    let (daz, ftz) = crate::ssefp::daz_ftz(m);
-    let dz = (u64::from(daz) << 19) | (u64::from(ftz) << 20);
-    let (r, f) = crate::ssefp::scalar(code | (((m >> 13) & 3) << 16) | pe | dz, a, b);
+    let (r, f) = crate::ssefp::scalar(code | crate::ssefp::control_bits(m), a, b);
     if f != 0 {
-        let m = env.word(state::MXCSR);
-        env.set_word(state::MXCSR, m | f);
+        crate::ssefp::accrue(env, &[f]);
     }
     r
 }
 
-/// Scalar SSE arithmetic on the low lanes' bits ([`crate::ssefp::scalar`]); accrues MXCSR.
+/// Scalar SSE arithmetic on the low lanes' bits ([`crate::ssefp::scalar`]); accrues MXCSR
+/// (or raises #XM).
 pub static H_FP_SCALAR: Helper = Helper {
     name: "x86_fp_scalar",
     func: fp_scalar,
     nargs: 3,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: Some(&[state::MXCSR]),
 };
 
@@ -404,7 +400,7 @@ pub static H_SSE4: Helper = Helper {
     name: "x86_sse4",
     func: sse4,
     nargs: 4,
-    flags: HelperFlags::STATE,
+    flags: HelperFlags::ALL,
     state_words: None,
 };
 

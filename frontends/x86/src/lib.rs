@@ -57,6 +57,9 @@ pub const GENERAL_PROTECTION: u32 = 13;
 pub const PAGE_FAULT: u32 = 14;
 /// #MF: x87 floating-point error (an unmasked exception pending at a waiting instruction).
 pub const X87_FP_ERROR: u32 = 16;
+/// #XM: SIMD floating-point exception (an SSE instruction raised an exception unmasked in
+/// MXCSR; its destination is unchanged).
+pub const SIMD_FP_ERROR: u32 = 19;
 
 /// The x86-64 frontend.
 #[derive(Debug)]
@@ -143,7 +146,7 @@ impl Frontend for X86_64 {
             ILLEGAL_INSTRUCTION => TrapClass::IllegalInstruction,
             BREAKPOINT => TrapClass::Breakpoint,
             PAGE_FAULT => TrapClass::AccessFault,
-            DIVIDE_ERROR | X87_FP_ERROR => TrapClass::Arithmetic,
+            DIVIDE_ERROR | X87_FP_ERROR | SIMD_FP_ERROR => TrapClass::Arithmetic,
             GENERAL_PROTECTION => TrapClass::Protection,
             _ => TrapClass::Other,
         }

@@ -119,9 +119,10 @@ fn sat16(v: i64) -> u64 {
 pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64 {
     let a = get(env, d);
     let b = get(env, s);
-    let mut fl = 0u64;
-    // MXCSR rounding control for the floating-point ones (`ssefp::scalar` code bits 16-17).
-    let rcb = ((env.word(state::MXCSR) >> 13) & 3) << 16;
+    // The floating-point ones: each scalar step's flags, and MXCSR's control (rounding, DAZ,
+    // FTZ, PE set) as `ssefp::scalar` code bits.
+    let mut fl = Flags::default();
+    let rcb = ssefp::control_bits(env.word(state::MXCSR));
     let r = match op {
         op::PSHUFB => build(1, |i| {
             let c = lane(b, 1, i);
@@ -313,12 +314,17 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
                         lane(b, 4, i as u32),
                     );
                     *pi = v;
-                    fl |= f;
+                    fl.push(f);
                 }
             }
+            // An unmasked exception of the products is raised before the sums.
+            if fl.n != 0 && ssefp::accrue(env, &fl.f[..fl.n]) {
+                return 0;
+            }
+            fl = Flags::default();
             let mut add = |x: u64, y: u64| {
                 let (v, f) = ssefp::scalar(ssefp::op::ADD << 2 | rcb, x, y);
-                fl |= f;
+                fl.push(f);
                 v
             };
             let t0 = add(p[0], p[1]);
@@ -336,11 +342,15 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
                         lane(b, 8, i as u32),
                     );
                     *pi = v;
-                    fl |= f;
+                    fl.push(f);
                 }
             }
+            if fl.n != 0 && ssefp::accrue(env, &fl.f[..fl.n]) {
+                return 0;
+            }
+            fl = Flags::default();
             let (sum, f) = ssefp::scalar(ssefp::op::ADD << 2 | 1 | rcb, p[0], p[1]);
-            fl |= f;
+            fl.push(f);
             build(8, |i| if imm >> i & 1 != 0 { sum } else { 0 })
         }
         op::ROUNDPS | op::ROUNDPD | op::ROUNDSS | op::ROUNDSD => {
@@ -359,7 +369,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             for i in 0..n {
                 let x = ssefp::daz_bits(lane(b, w, i), double, daz);
                 let (v, f) = round(x, double, rc, quiet);
-                fl |= f;
+                fl.push(f);
                 let m = if double {
                     u128::from(u64::MAX)
                 } else {
@@ -376,7 +386,7 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
             let n = 16 / w;
             let mut f = |k: u64, x: u64, y: u64| {
                 let (v, e) = ssefp::scalar(k << 2 | u64::from(double) | rcb, x, y);
-                fl |= e;
+                fl.push(e);
                 v
             };
             let mut out = [0u64; 4];
@@ -413,12 +423,30 @@ pub(crate) fn exec(env: &mut CpuState, op: u64, d: u32, s: u32, imm: u64) -> u64
         op::MOVDDUP => build(8, |_| lane(b, 8, 0)),
         _ => return 0,
     };
-    set(env, d, r);
-    if fl != 0 {
-        let m = env.word(state::MXCSR);
-        env.set_word(state::MXCSR, m | fl);
+    if fl.n != 0 && ssefp::accrue(env, &fl.f[..fl.n]) {
+        return 0;
     }
+    set(env, d, r);
     0
+}
+
+/// The flags of an instruction's scalar steps, for [`ssefp::accrue`] (the eighth slot merges
+/// the rest).
+#[derive(Default)]
+struct Flags {
+    f: [u64; 8],
+    n: usize,
+}
+
+impl Flags {
+    fn push(&mut self, v: u64) {
+        if self.n < 8 {
+            self.f[self.n] = v;
+            self.n += 1;
+        } else {
+            self.f[7] |= v;
+        }
+    }
 }
 
 /// roundss/sd/ps/pd on one lane's bits: rounding control `rc` (0 nearest, 1 down, 2 up,

@@ -31,6 +31,20 @@ pub mod op {
     /// Compare with predicate `code >> 8` (eq, lt, le, unord, neq, nlt, nle, ord): all ones
     /// or zero per lane.
     pub const CMP: u64 = 8;
+    /// cvtps2pd: the two low singles to doubles.
+    pub const CVTPS2PD: u64 = 9;
+    /// cvtpd2ps: two doubles to the two low singles (the high half zeroed).
+    pub const CVTPD2PS: u64 = 10;
+    /// cvtdq2ps: four signed 32-bit integers to singles (MXCSR rounding).
+    pub const CVTDQ2PS: u64 = 11;
+    /// cvtps2dq: four singles to 32-bit integers (MXCSR rounding).
+    pub const CVTPS2DQ: u64 = 12;
+    /// cvttps2dq: likewise, truncating.
+    pub const CVTTPS2DQ: u64 = 13;
+    /// cvtpd2dq: two doubles to the two low 32-bit integers (the high half zeroed).
+    pub const CVTPD2DQ: u64 = 14;
+    /// cvttpd2dq: likewise, truncating.
+    pub const CVTTPD2DQ: u64 = 15;
 }
 
 fn pred(p: u64, x: f64, y: f64) -> bool {
@@ -134,8 +148,130 @@ pub mod mx {
     pub const DAZ: u64 = 0x40;
     /// Underflow mask (control).
     pub const UM: u64 = 0x800;
+    /// Precision mask (control).
+    pub const PM: u64 = 0x1000;
     /// Flush to zero (control).
     pub const FTZ: u64 = 0x8000;
+}
+
+/// A lane flag that never reaches MXCSR: the exact result is tiny (non-zero and below the
+/// smallest normal), exact or not. With underflow unmasked that alone raises the exception
+/// (masked, UE needs an inexact tiny result).
+pub const TINY: u64 = 1 << 32;
+
+/// A lane flag that never reaches MXCSR: with OE or [`TINY`], whether the result rounded to
+/// its precision with an unbounded exponent is inexact (an unmasked overflow or underflow
+/// then also sets PE).
+pub const XPE: u64 = 1 << 33;
+
+/// Significant bits of finite `v` (from its leading to its lowest one bit; 0 for zero).
+fn sig_bits(v: f64) -> u32 {
+    let b = v.to_bits() & ((1 << 52) - 1);
+    let m = if v.abs() >= f64::MIN_POSITIVE {
+        b | (1 << 52)
+    } else {
+        b
+    };
+    if m == 0 {
+        return 0;
+    }
+    64 - m.leading_zeros() - m.trailing_zeros()
+}
+
+/// Whether `k` on finite doubles `a`, `b` is inexact with an unbounded exponent (for
+/// results that overflow or are tiny).
+fn xpe64(k: u64, a: f64, b: f64) -> bool {
+    match k {
+        op::MUL | op::DIV => {
+            let (ea, eb) = (expo(a), expo(b));
+            let (x, y) = (scale(a, -ea), scale(b, -eb));
+            if k == op::MUL {
+                let p = x * y;
+                x.mul_add(y, -p) != 0.0
+            } else {
+                let q = x / y;
+                q.mul_add(y, -x) != 0.0
+            }
+        }
+        op::ADD | op::SUB => {
+            // A tiny sum is exact; an overflowing one is formed a quarter the size.
+            let y = if k == op::SUB { -b } else { b };
+            let (x, y2) = (a * 0.25, y * 0.25);
+            if (y != 0.0 && y2 == 0.0) || (a != 0.0 && x == 0.0) {
+                return true;
+            }
+            let s = x + y2;
+            let bb = s - x;
+            (x - (s - bb)) + (y2 - bb) != 0.0
+        }
+        _ => false,
+    }
+}
+
+/// [`xpe64`] for singles (their exact results fit a double, but for division).
+fn xpe32(k: u64, a: f32, b: f32) -> bool {
+    let (x, y) = (f64::from(a), f64::from(b));
+    match k {
+        op::MUL => sig_bits(x * y) > 24,
+        op::DIV => {
+            let q = x / y;
+            sig_bits(q) > 24 || q.mul_add(y, -x) != 0.0
+        }
+        op::ADD | op::SUB => {
+            let y = if k == op::SUB { -y } else { y };
+            let s = x + y;
+            let bb = s - x;
+            sig_bits(s) > 24 || (x - (s - bb)) + (y - bb) != 0.0
+        }
+        _ => false,
+    }
+}
+
+/// What an instruction does with its lanes' flags `lanes` (each the masked response's flags,
+/// with [`TINY`]) under `mxcsr`: the flags to set in MXCSR, and whether #XM is raised (the
+/// destination is then left unchanged). As the hardware does: an unmasked invalid, denormal
+/// or divide-by-zero in any lane is raised with only those flags set (the result is not
+/// computed); otherwise a lane that overflows (underflows) with that exception unmasked sets
+/// OE (UE), with PE only if the result is inexact with an unbounded exponent ([`XPE`]), the
+/// others their masked flags, and any unmasked flag raises.
+pub fn resolve(mxcsr: u64, lanes: &[u64]) -> (u64, bool) {
+    let unmasked = !(mxcsr >> 7) & 0x3f;
+    let pre = lanes.iter().fold(0, |f, l| f | l) & (mx::IE | mx::DE | mx::ZE);
+    if pre & unmasked != 0 {
+        return (pre, true);
+    }
+    let mut f = pre;
+    for &l in lanes {
+        let xpe = if l & XPE != 0 { mx::PE } else { 0 };
+        f |= if unmasked & mx::OE != 0 && l & mx::OE != 0 {
+            mx::OE | xpe
+        } else if unmasked & mx::UE != 0 && l & TINY != 0 {
+            mx::UE | xpe
+        } else {
+            l & (mx::OE | mx::UE | mx::PE)
+        };
+    }
+    (f, f & unmasked != 0)
+}
+
+/// Accrues the flags of `lanes` ([`resolve`]) into MXCSR; on an unmasked exception sets #XM
+/// pending and returns true (the caller must not write its destination).
+pub fn accrue(env: &mut CpuState, lanes: &[u64]) -> bool {
+    let m = env.word(state::MXCSR);
+    let (f, fault) = resolve(m, lanes);
+    if f & !m != 0 {
+        env.set_word(state::MXCSR, m | f);
+    }
+    if fault {
+        env.exc_pending = crate::SIMD_FP_ERROR + 1;
+        env.exc_arg = 0;
+    }
+    fault
+}
+
+/// Whether underflow is unmasked in `mxcsr` (FTZ then does not apply; a tiny result raises).
+pub fn ue_unmasked(mxcsr: u64) -> bool {
+    mxcsr & mx::UM == 0
 }
 
 fn snan64(v: f64) -> bool {
@@ -187,7 +323,12 @@ fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64, pe: bool) -> u64 {
     }
     let finite_in = (!uses_a || a.is_finite()) && b.is_finite();
     if r.is_infinite() {
-        return if finite_in { f | mx::OE | mx::PE } else { f };
+        let x = if finite_in && xpe64(k, a, b) { XPE } else { 0 };
+        return if finite_in {
+            f | mx::OE | mx::PE | x
+        } else {
+            f
+        };
     }
     if !finite_in || r == 0.0 && (k == op::MUL && (a == 0.0 || b == 0.0)) {
         return f;
@@ -228,8 +369,10 @@ fn flags64(k: u64, a: f64, b: f64, r: f64, pred: u64, pe: bool) -> u64 {
         f |= mx::PE;
         let ra = r.abs();
         if ra < f64::MIN_POSITIVE || (ra == f64::MIN_POSITIVE && err.signum() != r.signum()) {
-            f |= mx::UE;
+            f |= mx::UE | TINY | if xpe64(k, a, b) { XPE } else { 0 };
         }
+    } else if r != 0.0 && r.abs() < f64::MIN_POSITIVE {
+        f |= TINY;
     }
     f
 }
@@ -310,7 +453,12 @@ fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64, pe: bool) -> u64 {
     }
     let finite_in = (!uses_a || a.is_finite()) && b.is_finite();
     if r.is_infinite() {
-        return if finite_in { f | mx::OE | mx::PE } else { f };
+        let x = if finite_in && xpe32(k, a, b) { XPE } else { 0 };
+        return if finite_in {
+            f | mx::OE | mx::PE | x
+        } else {
+            f
+        };
     }
     if !finite_in {
         return f;
@@ -337,8 +485,10 @@ fn flags32(k: u64, a: f32, b: f32, r: f32, pred: u64, pe: bool) -> u64 {
         f |= mx::PE;
         let ra = r.abs();
         if ra < f32::MIN_POSITIVE || (ra == f32::MIN_POSITIVE && err.signum() != rr.signum()) {
-            f |= mx::UE;
+            f |= mx::UE | TINY | if xpe32(k, a, b) { XPE } else { 0 };
         }
+    } else if r != 0.0 && r.abs() < f32::MIN_POSITIVE {
+        f |= TINY;
     }
     f
 }
@@ -402,6 +552,14 @@ fn f32op(k: u64, a: f32, b: f32) -> f32 {
         }
         _ => b.sqrt(),
     }
+}
+
+/// The [`scalar`] code bits of MXCSR `m`: rounding control (16-17), PE already set and masked
+/// (18), DAZ (19), FTZ in effect (20).
+pub fn control_bits(m: u64) -> u64 {
+    let pe = u64::from(m & (mx::PE | mx::PM) == mx::PE | mx::PM) << 18;
+    let (daz, ftz) = daz_ftz(m);
+    (((m >> 13) & 3) << 16) | pe | (u64::from(daz) << 19) | (u64::from(ftz) << 20)
 }
 
 /// A scalar operation (`code` as for [`arith`], not packed, not CVT; bits 16-17: MXCSR.RC;
@@ -485,90 +643,40 @@ directed!(directed32, f32, false, u32);
 pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     let (k, double, packed) = ((code >> 2) & 0x3f, code & 1 != 0, code & 2 != 0);
     let rc = (env.word(state::MXCSR) >> 13) & 3;
-    let pe = env.word(state::MXCSR) & mx::PE != 0;
+    // PE already set and masked: an inexact result adds nothing (unmasked, it raises).
+    let pe = env.word(state::MXCSR) & (mx::PE | mx::PM) == mx::PE | mx::PM;
     let (daz, ftz) = daz_ftz(env.word(state::MXCSR));
     let ftz = ftz && !matches!(k, op::MIN | op::MAX);
     let p = code >> 8;
     let a = get(env, d);
     let b = get(env, s);
-    let mut fl = 0u64;
+    let mut fl = [0u64; 4];
     let r = if k == op::CVT {
         if double {
             // cvtss2sd: src single → double in the low lane.
-            let x = daz32(f32::from_bits(b as u32), daz);
-            if snan32(x) {
-                fl |= mx::IE;
-            }
-            if x.is_subnormal() {
-                fl |= mx::DE;
-            }
-            let v = if x.is_nan() {
-                quiet64(f64::from(x))
-            } else {
-                f64::from(x)
-            };
-            (a & !u128::from(u64::MAX)) | u128::from(v.to_bits())
+            let (v, f) = cvt_s2d(b as u32, daz);
+            fl[0] = f;
+            (a & !u128::from(u64::MAX)) | u128::from(v)
         } else {
-            let x = daz64(f64::from_bits(b as u64), daz);
-            let v = x as f32;
-            let v_rc = if rc == 0 || !x.is_finite() {
-                v
-            } else if v.is_infinite() {
-                let keep = match rc {
-                    1 => v < 0.0,
-                    2 => v > 0.0,
-                    _ => false,
-                };
-                if keep { v } else { f32::MAX.copysign(v) }
-            } else {
-                let e = x - f64::from(v);
-                match rc {
-                    1 if e < 0.0 => v.next_down(),
-                    2 if e > 0.0 => v.next_up(),
-                    3 if e != 0.0 && v != 0.0 && (e < 0.0) == (v > 0.0) => {
-                        if v > 0.0 {
-                            v.next_down()
-                        } else {
-                            v.next_up()
-                        }
-                    }
-                    _ => v,
-                }
-            };
-            if snan64(x) {
-                fl |= mx::IE;
-            }
-            if x.is_subnormal() {
-                fl |= mx::DE;
-            }
-            if x.is_finite() && f64::from(v) != x {
-                fl |= mx::PE;
-                if v.is_infinite() {
-                    fl |= mx::OE;
-                } else if v.abs() < f32::MIN_POSITIVE {
-                    fl |= mx::UE;
-                }
-            }
-            let v = if x.is_nan() {
-                quiet32(v)
-            } else {
-                ftz32(v_rc, ftz, &mut fl)
-            };
-            (a & !0xffff_ffffu128) | u128::from(v.to_bits())
+            let (v, f) = cvt_d2s(b as u64, rc, daz, ftz);
+            fl[0] = f;
+            (a & !0xffff_ffffu128) | u128::from(v)
         }
+    } else if let Some(r) = packed_cvt(k, b, rc, daz, ftz, &mut fl) {
+        r
     } else if double {
         let lanes = if packed { 2 } else { 1 };
         let mut r = a;
-        for l in 0..lanes {
+        for (l, fl) in fl.iter_mut().enumerate().take(lanes) {
             let x = daz64(f64::from_bits((a >> (64 * l)) as u64), daz);
             let y = daz64(f64::from_bits((b >> (64 * l)) as u64), daz);
             let v = if k == op::CMP {
-                fl |= flags64(k, x, y, 0.0, p, false);
+                *fl |= flags64(k, x, y, 0.0, p, false);
                 if pred(p, x, y) { u64::MAX } else { 0 }
             } else {
                 let r = f64op(k, x, y);
-                fl |= flags64(k, x, y, r, p, pe);
-                ftz64(directed64(k, x, y, r, rc), ftz, &mut fl).to_bits()
+                *fl |= flags64(k, x, y, r, p, pe);
+                ftz64(directed64(k, x, y, r, rc), ftz, fl).to_bits()
             };
             r = (r & !(u128::from(u64::MAX) << (64 * l))) | (u128::from(v) << (64 * l));
         }
@@ -576,11 +684,11 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
     } else {
         let lanes = if packed { 4 } else { 1 };
         let mut r = a;
-        for l in 0..lanes {
+        for (l, fl) in fl.iter_mut().enumerate().take(lanes) {
             let x = daz32(f32::from_bits((a >> (32 * l)) as u32), daz);
             let y = daz32(f32::from_bits((b >> (32 * l)) as u32), daz);
             let v = if k == op::CMP {
-                fl |= flags32(k, x, y, 0.0, p, false);
+                *fl |= flags32(k, x, y, 0.0, p, false);
                 if pred(p, f64::from(x), f64::from(y)) {
                     u32::MAX
                 } else {
@@ -588,16 +696,145 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
                 }
             } else {
                 let r = f32op(k, x, y);
-                fl |= flags32(k, x, y, r, p, pe);
-                ftz32(directed32(k, x, y, r, rc), ftz, &mut fl).to_bits()
+                *fl |= flags32(k, x, y, r, p, pe);
+                ftz32(directed32(k, x, y, r, rc), ftz, fl).to_bits()
             };
             r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
         }
         r
     };
-    set(env, d, r);
-    let m = env.word(state::MXCSR);
-    env.set_word(state::MXCSR, m | fl);
+    if !accrue(env, &fl) {
+        set(env, d, r);
+    }
+}
+
+/// cvtss2sd on one lane: the double's bits and the lane's flags.
+fn cvt_s2d(b: u32, daz: bool) -> (u64, u64) {
+    let x = daz32(f32::from_bits(b), daz);
+    let mut f = 0;
+    if snan32(x) {
+        f |= mx::IE;
+    }
+    if x.is_subnormal() {
+        f |= mx::DE;
+    }
+    let v = if x.is_nan() {
+        quiet64(f64::from(x))
+    } else {
+        f64::from(x)
+    };
+    (v.to_bits(), f)
+}
+
+/// cvtsd2ss on one lane under rounding control `rc`: the single's bits and the lane's flags.
+fn cvt_d2s(b: u64, rc: u64, daz: bool, ftz: bool) -> (u64, u64) {
+    let x = daz64(f64::from_bits(b), daz);
+    let mut f = 0;
+    let v = x as f32;
+    let v_rc = if rc == 0 || !x.is_finite() {
+        v
+    } else if v.is_infinite() {
+        let keep = match rc {
+            1 => v < 0.0,
+            2 => v > 0.0,
+            _ => false,
+        };
+        if keep { v } else { f32::MAX.copysign(v) }
+    } else {
+        let e = x - f64::from(v);
+        match rc {
+            1 if e < 0.0 => v.next_down(),
+            2 if e > 0.0 => v.next_up(),
+            3 if e != 0.0 && v != 0.0 && (e < 0.0) == (v > 0.0) => {
+                if v > 0.0 {
+                    v.next_down()
+                } else {
+                    v.next_up()
+                }
+            }
+            _ => v,
+        }
+    };
+    if snan64(x) {
+        f |= mx::IE;
+    }
+    if x.is_subnormal() {
+        f |= mx::DE;
+    }
+    if x.is_finite() && x != 0.0 && x.abs() < f64::from(f32::MIN_POSITIVE) {
+        f |= TINY;
+    }
+    if x.is_finite() && sig_bits(x) > 24 {
+        f |= XPE;
+    }
+    if x.is_finite() && f64::from(v) != x {
+        f |= mx::PE;
+        if v.is_infinite() {
+            f |= mx::OE;
+        } else if v.abs() < f32::MIN_POSITIVE {
+            f |= mx::UE;
+        }
+    }
+    let v = if x.is_nan() {
+        quiet32(v)
+    } else {
+        ftz32(v_rc, ftz, &mut f)
+    };
+    (u64::from(v.to_bits()), f)
+}
+
+/// The packed conversions ([`op::CVTPS2PD`] to [`op::CVTTPD2DQ`]) of source `b`: the new
+/// destination, each lane's flags in `fl`; `None` for other kinds.
+fn packed_cvt(k: u64, b: u128, rc: u64, daz: bool, ftz: bool, fl: &mut [u64; 4]) -> Option<u128> {
+    let lane32 = |i: u32| (b >> (32 * i)) as u32;
+    let lane64 = |i: u32| (b >> (64 * i)) as u64;
+    let mut r = 0u128;
+    match k {
+        op::CVTPS2PD => {
+            for i in 0..2 {
+                let (v, f) = cvt_s2d(lane32(i), daz);
+                fl[i as usize] = f;
+                r |= u128::from(v) << (64 * i);
+            }
+        }
+        op::CVTPD2PS => {
+            for i in 0..2 {
+                let (v, f) = cvt_d2s(lane64(i), rc, daz, ftz);
+                fl[i as usize] = f;
+                r |= u128::from(v) << (32 * i);
+            }
+        }
+        op::CVTDQ2PS => {
+            for i in 0..4 {
+                let v = lane32(i);
+                let s = from_int_rc(u64::from(v), 4, false, rc);
+                if f64::from(f32::from_bits(s as u32)) != f64::from(v as i32) {
+                    fl[i as usize] = mx::PE;
+                }
+                r |= u128::from(s) << (32 * i);
+            }
+        }
+        op::CVTPS2DQ | op::CVTTPS2DQ => {
+            let rc = if k == op::CVTTPS2DQ { 3 } else { rc };
+            for i in 0..4 {
+                let v = daz_bits(u64::from(lane32(i)), false, daz);
+                let (n, f) = to_int_mx_rc(v, false, 4, rc);
+                fl[i as usize] = f;
+                r |= u128::from(n & 0xffff_ffff) << (32 * i);
+            }
+        }
+        op::CVTPD2DQ | op::CVTTPD2DQ => {
+            let rc = if k == op::CVTTPD2DQ { 3 } else { rc };
+            for i in 0..2 {
+                let v = daz_bits(lane64(i), true, daz);
+                let (n, f) = to_int_mx_rc(v, true, 4, rc);
+                fl[i as usize] = f;
+                r |= u128::from(n & 0xffff_ffff) << (32 * i);
+            }
+        }
+        _ => return None,
+    }
+    Some(r)
 }
 
 /// ucomis/comis: the flags (ZF, PF, CF; the rest clear) comparing the low lanes.

@@ -112,6 +112,13 @@ pub trait UserArch: Send + Sync + std::fmt::Debug {
     fn sigreturn_trampoline(&self) -> Option<Vec<u8>> {
         None
     }
+
+    /// `si_code` and `si_addr` of the SIGFPE that the guest's arithmetic exception `code`
+    /// raised at `env.pc` (None: FPE_INTDIV at the exception's argument).
+    fn fpe_info(&self, env: &CpuState, code: u32) -> Option<(i32, u64)> {
+        let _ = (env, code);
+        None
+    }
 }
 
 /// One signal to deliver.
@@ -209,6 +216,9 @@ impl UserArch for X86_64 {
     }
     fn signal_frame(&self, _: &dyn Frontend) -> Option<Arc<dyn SignalFrame>> {
         Some(Arc::new(crate::arch_x86_64::Frame))
+    }
+    fn fpe_info(&self, env: &CpuState, code: u32) -> Option<(i32, u64)> {
+        Some(crate::arch_x86_64::fpe_info(env, code))
     }
 }
 

@@ -77,7 +77,14 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Cmpsd
         | M::Cmpss
         | M::Cmppd
-        | M::Cmpps => arith(cx, m),
+        | M::Cmpps
+        | M::Cvtps2pd
+        | M::Cvtpd2ps
+        | M::Cvtdq2ps
+        | M::Cvtps2dq
+        | M::Cvttps2dq
+        | M::Cvtpd2dq
+        | M::Cvttpd2dq => arith(cx, m),
         M::Cvtsi2sd | M::Cvtsi2ss => {
             let double = m == M::Cvtsi2sd;
             let d = xmm_off(cx.i.op0_register())?;
@@ -232,6 +239,13 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         Maxsd | Maxss | Maxpd | Maxps => op::MAX,
         Sqrtsd | Sqrtss | Sqrtpd | Sqrtps => op::SQRT,
         Cmpsd | Cmpss | Cmppd | Cmpps => op::CMP,
+        Cvtps2pd => op::CVTPS2PD,
+        Cvtpd2ps => op::CVTPD2PS,
+        Cvtdq2ps => op::CVTDQ2PS,
+        Cvtps2dq => op::CVTPS2DQ,
+        Cvttps2dq => op::CVTTPS2DQ,
+        Cvtpd2dq => op::CVTPD2DQ,
+        Cvttpd2dq => op::CVTTPD2DQ,
         _ => op::CVT,
     };
     let double = matches!(
@@ -272,6 +286,13 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
             | Sqrtps
             | Cmppd
             | Cmpps
+            | Cvtps2pd
+            | Cvtpd2ps
+            | Cvtdq2ps
+            | Cvtps2dq
+            | Cvttps2dq
+            | Cvtpd2dq
+            | Cvttpd2dq
     );
     let d = xmm_off(cx.i.op0_register())?;
     if !packed && kind != op::CVT {
