@@ -97,6 +97,17 @@ fn source(arch: Arch) -> &'static str {
                   ret
             far:  ld a0, 0(a1)
                   ret
+            bkpt: ebreak
+                  li a0, 7
+                  ret
+            badi: .word 0
+                  li a0, 8
+                  ret
+            wro:  li t0, 0x300000
+                  li a1, 9
+                  sd a1, 0(t0)
+                  ld a0, 0(t0)
+                  ret
             natom: li t0, 0x300000
                   addi t1, t0, 8
                   sc.w t2, a0, (t1)
@@ -150,6 +161,17 @@ fn source(arch: Arch) -> &'static str {
             far:  ldr x0, [x1]
                   ret
             pair: ldp x0, x3, [x1]
+                  ret
+            bkpt: brk #0
+                  mov x0, #7
+                  ret
+            badi: udf #0
+                  mov x0, #8
+                  ret
+            wro:  mov x1, #0x300000
+                  mov x2, #9
+                  str x2, [x1]
+                  ldr x0, [x1]
                   ret
             natom: mov x1, #0x300000
                   add x2, x1, #1
@@ -238,6 +260,16 @@ fn source(arch: Arch) -> &'static str {
             far:  mov rax, [rsi]
                   ret
             pair: fld tbyte ptr [rsi]
+                  ret
+            bkpt: int3
+                  mov eax, 7
+                  ret
+            badi: ud2
+                  mov eax, 8
+                  ret
+            wro:  mov ecx, 0x300000
+                  mov qword ptr [rcx], 9
+                  mov rax, [rcx]
                   ret
             natom: mov ecx, 0x300000
                   mov al, 3
@@ -1240,6 +1272,115 @@ fn x86_string_port_io() {
     assert_eq!(t.e.reg_read(X86Reg::Rsi).unwrap(), DATA + 0x1002);
 }
 
+fn fetch_prot_intr_invalid_hooks(arch: Arch) {
+    // The hook kinds the other scenarios do not cover, on every frontend: fetch (once per
+    // instruction run, with its size), read (before the load), protection faults on a write
+    // and a fetch that the hook resolves (mem_protect, then the access is retried), the
+    // interrupt hook on a breakpoint and the invalid-instruction hook, each stepping over
+    // the instruction (pc written) so the function goes on.
+    let mut t = T::new(arch);
+    let (lo, hi) = (t.at("sum"), t.at("sys") - 1);
+    let fetches = Arc::new(Mutex::new(Vec::new()));
+    let f = fetches.clone();
+    let id =
+        t.e.hook_add_mem(MemHookKind::FETCH, lo, hi, move |_, kind, addr, size, _| {
+            f.lock().unwrap().push((kind, addr, size));
+            true
+        });
+    let n = 50;
+    assert_eq!(t.call("sum", n).unwrap(), n * (n + 1) / 2);
+    let got = fetches.lock().unwrap().clone();
+    // riscv/aarch64: 3 before and after the 3-instruction loop; x86: xor ... ret
+    let (want, bytes) = match arch {
+        Arch::X86_64 => (3 * n + 2, 2 + 8 * n + 1),
+        _ => (3 * n + 3, 4 * (3 * n + 3)),
+    };
+    assert_eq!(got.len() as u64, want, "fetches");
+    assert!(
+        got.iter()
+            .all(|&(k, a, _)| k == MemHookKind::FETCH && (lo..=hi).contains(&a))
+    );
+    assert_eq!(got.iter().map(|g| g.2 as u64).sum::<u64>(), bytes);
+    assert_eq!(got[0].1, lo);
+    t.e.hook_del(id).unwrap();
+
+    // A write to read-only memory: the hook makes it writable and the store is retried; the
+    // read hook then sees the load.
+    t.e.mem_map(DATA, 0x1000, Perm::READ).unwrap();
+    assert_eq!(t.call("wro", 0), Err(Error::WriteProt(DATA)));
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let fl = faults.clone();
+    t.e.hook_add_mem(MemHookKind::PROT, 1, 0, move |v, kind, addr, size, _| {
+        fl.lock().unwrap().push((kind, addr, size));
+        let perms = if kind == MemHookKind::FETCH_PROT {
+            Perm::READ | Perm::EXEC
+        } else {
+            Perm::READ | Perm::WRITE
+        };
+        v.mem_protect(addr & !0xfff, 0x1000, perms).unwrap();
+        true
+    });
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let r = reads.clone();
+    t.e.hook_add_mem(
+        MemHookKind::READ,
+        DATA,
+        DATA + 0xfff,
+        move |_, kind, addr, size, v| {
+            r.lock().unwrap().push((kind, addr, size, v));
+            true
+        },
+    );
+    assert_eq!(t.call("wro", 0).unwrap(), 9);
+    assert_eq!(
+        *faults.lock().unwrap(),
+        vec![(MemHookKind::WRITE_PROT, DATA, 8)]
+    );
+    assert_eq!(
+        *reads.lock().unwrap(),
+        vec![(MemHookKind::READ, DATA, 8, 0)]
+    );
+    // Code on a page without exec permission: a fetch fault the hook resolves.
+    faults.lock().unwrap().clear();
+    let page = lo & !0xfff;
+    t.e.mem_protect(page, 0x1000, Perm::READ).unwrap();
+    assert_eq!(t.call("sum", 10).unwrap(), 55);
+    assert_eq!(faults.lock().unwrap()[0].0, MemHookKind::FETCH_PROT);
+    assert_eq!(faults.lock().unwrap()[0].1, lo);
+
+    // A breakpoint: unhandled it stops with the exception; the interrupt hook sees it and
+    // steps over it.
+    let (bkpt, bkpt_len, bad_len) = match arch {
+        Arch::X86_64 => (t.at("bkpt"), 1, 2),
+        _ => (t.at("bkpt"), 4, 4),
+    };
+    assert_eq!(t.call("bkpt", 0), Err(Error::Exception(3)));
+    let intrs = Arc::new(Mutex::new(Vec::new()));
+    let i = intrs.clone();
+    let pc_reg = RegPc::of(t.a.ret);
+    t.e.hook_add_intr(move |v, no| {
+        let pc = v.reg_read(pc_reg).unwrap();
+        i.lock().unwrap().push((no, pc));
+        v.reg_write(pc_reg, pc + bkpt_len).unwrap();
+    });
+    assert_eq!(t.call("bkpt", 0).unwrap(), 7);
+    assert_eq!(*intrs.lock().unwrap(), vec![(3, bkpt)]);
+
+    // An invalid instruction: the hook steps over it.
+    let badi = t.at("badi");
+    assert_eq!(t.call("badi", 0), Err(Error::InvalidInsn(badi)));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    t.e.hook_add_invalid_insn(move |v| {
+        let pc = v.reg_read(pc_reg).unwrap();
+        s.lock().unwrap().push(pc);
+        v.reg_write(pc_reg, pc + bad_len).unwrap();
+        true
+    });
+    assert_eq!(t.call("badi", 0).unwrap(), 8);
+    assert_eq!(*seen.lock().unwrap(), vec![badi]);
+}
+
 fn one_engine_per_thread(arch: Arch) {
     let ths: Vec<_> = (0..4u64)
         .map(|k| {
@@ -1387,6 +1528,7 @@ scenarios!(
     snapshot_dirty_pages,
     hooks_added_mid_run,
     memory_hooks_and_mmio,
+    fetch_prot_intr_invalid_hooks,
     one_engine_per_thread
 );
 
