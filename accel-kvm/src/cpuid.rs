@@ -70,6 +70,16 @@ pub const PVM_HIDDEN: &[Hidden] = &[
         leaf: 0x1,
         index: 0,
         reg: Reg::Ecx,
+        bit: 9,
+        name: "ssse3",
+        why: "KVM's emulator has no SSE: Linux's built-in blake2s (the random pool) runs SSSE3 \
+              code in ring 0 between kernel_fpu_begin/end when CPUID has SSSE3 (without it, \
+              the generic C code)",
+    },
+    Hidden {
+        leaf: 0x1,
+        index: 0,
+        reg: Reg::Ecx,
         bit: 26,
         name: "xsave",
         why: "KVM's emulator has no xsave/xrstor (Linux's FPU init runs xrstor64 in ring 0; \

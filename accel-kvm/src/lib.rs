@@ -533,7 +533,7 @@ fn vcpu_loop(
             }
             Ok(VcpuExit::InternalError) => {
                 exits.other.fetch_add(1, Ordering::Relaxed);
-                if emulate_failed(&mut vcpu, id, opts) {
+                if emulate_failed(&mut vcpu, id, m, opts) {
                     continue;
                 }
                 break End::Internal;
@@ -652,11 +652,20 @@ fn failed_insn(vcpu: &mut VcpuFd) -> Option<Vec<u8>> {
 /// Carries out, in user space, an instruction a software-assisted KVM's ring-0 emulator
 /// failed on, when it is one xlat knows: `int3` (Linux's boot-time int3 self-test) is
 /// delivered as the #BP trap it is (RIP after the instruction); `popcnt` between registers,
-/// `clac`/`stac` and `fwait` are carried out here. True when the vCPU can go on.
-fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
+/// `clac`/`stac`, `fwait` and `ldmxcsr`/`stmxcsr` are carried out here. True when the vCPU can
+/// go on.
+fn emulate_failed(vcpu: &mut VcpuFd, id: usize, m: &Microvm, opts: &RunOptions) -> bool {
     let Some(insn) = failed_insn(vcpu) else {
         return false;
     };
+    if let Some(done) = mxcsr_insn(vcpu, m, &insn) {
+        if opts.trace_int && !MXCSR_SEEN.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "kvm: vCPU {id}: ldmxcsr/stmxcsr the emulator failed on, done by xlat (noted once)"
+            );
+        }
+        return done;
+    }
     if let Some(done) = popcnt(vcpu, &insn) {
         if opts.trace_int && !POPCNT_SEEN.swap(true, Ordering::Relaxed) {
             eprintln!("kvm: vCPU {id}: popcnt the emulator failed on, done by xlat (noted once)");
@@ -717,6 +726,184 @@ fn emulate_failed(vcpu: &mut VcpuFd, id: usize, opts: &RunOptions) -> bool {
 }
 
 static POPCNT_SEEN: AtomicBool = AtomicBool::new(false);
+static MXCSR_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// A decoded memory operand: the ModRM reg field, the linear address and the instruction's
+/// length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MemOperand {
+    reg: u8,
+    addr: u64,
+    len: u64,
+}
+
+/// Decodes `[66|67|F2|F3|64|65]* [REX] 0F <op> ModRM [SIB] [disp]` with a memory operand in
+/// 64-bit mode: `None` unless `insn` has that shape with second opcode byte `op`. `fs`/`gs`
+/// are the segment bases a prefix may select.
+fn mem_operand(
+    regs: &mut kvm_bindings::kvm_regs,
+    insn: &[u8],
+    op: u8,
+    fs: u64,
+    gs: u64,
+) -> Option<MemOperand> {
+    let (mut i, mut rex, mut seg, mut addr32) = (0, 0u8, 0u64, false);
+    while let Some(&b) = insn.get(i) {
+        match b {
+            0x66 | 0xf2 | 0xf3 | 0x2e | 0x3e | 0x26 | 0x36 => {}
+            0x67 => addr32 = true,
+            0x64 => seg = fs,
+            0x65 => seg = gs,
+            0x40..=0x4f => {
+                rex = b;
+                i += 1;
+                break;
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    if insn.get(i..i + 2)? != [0x0f, op] {
+        return None;
+    }
+    i += 2;
+    let modrm = *insn.get(i)?;
+    i += 1;
+    let (md, rm) = (modrm >> 6, modrm & 7);
+    if md == 3 {
+        return None;
+    }
+    let disp = |i: &mut usize, n: usize| -> Option<u64> {
+        let b = insn.get(*i..*i + n)?;
+        *i += n;
+        Some(match n {
+            1 => b[0] as i8 as i64 as u64,
+            _ => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64 as u64,
+        })
+    };
+    let mut rip_rel = false;
+    let mut ea = if rm == 4 {
+        let sib = *insn.get(i)?;
+        i += 1;
+        let index = ((sib >> 3) & 7) | ((rex & 2) << 2);
+        let mut a = if index == 4 {
+            0
+        } else {
+            *gpr(regs, index) << (sib >> 6)
+        };
+        if sib & 7 == 5 && md == 0 {
+            a = a.wrapping_add(disp(&mut i, 4)?);
+        } else {
+            a = a.wrapping_add(*gpr(regs, (sib & 7) | ((rex & 1) << 3)));
+        }
+        a
+    } else if rm == 5 && md == 0 {
+        rip_rel = true;
+        disp(&mut i, 4)?
+    } else {
+        *gpr(regs, rm | ((rex & 1) << 3))
+    };
+    match md {
+        1 => ea = ea.wrapping_add(disp(&mut i, 1)?),
+        2 => ea = ea.wrapping_add(disp(&mut i, 4)?),
+        _ => {}
+    }
+    let len = i as u64;
+    if rip_rel {
+        ea = ea.wrapping_add(regs.rip.wrapping_add(len));
+    }
+    if addr32 {
+        ea &= 0xffff_ffff;
+    }
+    Some(MemOperand {
+        reg: (modrm >> 3) & 7,
+        addr: seg.wrapping_add(ea),
+        len,
+    })
+}
+
+/// The guest physical addresses of the `n` bytes at linear `gva` (KVM_TRANSLATE, page by
+/// page); `None` when a page is not mapped (or not writable, for `write`).
+fn guest_phys(vcpu: &VcpuFd, gva: u64, n: u64, write: bool) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut page = u64::MAX;
+    let mut base = 0;
+    for k in 0..n {
+        let va = gva.wrapping_add(k);
+        if va >> 12 != page {
+            let t = vcpu.translate_gva(va).ok()?;
+            if t.valid == 0 || (write && t.writeable == 0) {
+                return None;
+            }
+            page = va >> 12;
+            base = t.physical_address & !0xfff;
+        }
+        out.push(base | (va & 0xfff));
+    }
+    Some(out)
+}
+
+/// `ldmxcsr m32` / `stmxcsr m32` (0F AE /2, /3): Linux's `kernel_fpu_begin` loads the default
+/// MXCSR in ring 0, where the software-assisted KVM's emulator has no SSE. `None` when `insn`
+/// is neither; else whether the vCPU can go on (a reserved MXCSR bit is the #GP(0) it is; an
+/// unmapped operand is left to the caller's error).
+fn mxcsr_insn(vcpu: &VcpuFd, m: &Microvm, insn: &[u8]) -> Option<bool> {
+    let mut regs = vcpu.get_regs().ok()?;
+    let sregs = vcpu.get_sregs().ok()?;
+    let op = mem_operand(&mut regs, insn, 0xae, sregs.fs.base, sregs.gs.base)?;
+    if op.reg != 2 && op.reg != 3 {
+        return None;
+    }
+    let store = op.reg == 3;
+    let Some(pas) = guest_phys(vcpu, op.addr, 4, store) else {
+        return Some(false);
+    };
+    // MXCSR through KVM_GET/SET_XSAVE (the legacy area's bytes 24..32: MXCSR, MXCSR_MASK):
+    // on this PVM host KVM_GET_FPU returns zeros and KVM_SET_FPU is not seen by the guest.
+    let Ok(mut xs) = vcpu.get_xsave() else {
+        return Some(false);
+    };
+    if store {
+        let v = xs.region[6];
+        for (k, pa) in pas.into_iter().enumerate() {
+            if !m.bus.write(pa, 1, u64::from(v >> (8 * k))) {
+                return Some(false);
+            }
+        }
+    } else {
+        let mut v = 0u32;
+        for (k, pa) in pas.into_iter().enumerate() {
+            let Some(b) = m.bus.read(pa, 1) else {
+                return Some(false);
+            };
+            v |= (b as u32 & 0xff) << (8 * k);
+        }
+        let mask = match xs.region[7] {
+            0 => 0xffbf,
+            m => m,
+        };
+        if v & !mask != 0 {
+            // a reserved bit: #GP(0), RIP at the instruction
+            let Ok(mut ev) = vcpu.get_vcpu_events() else {
+                return Some(false);
+            };
+            ev.exception.injected = 1;
+            ev.exception.nr = 13;
+            ev.exception.has_error_code = 1;
+            ev.exception.error_code = 0;
+            ev.flags = 0;
+            return Some(vcpu.set_vcpu_events(&ev).is_ok());
+        }
+        xs.region[6] = v;
+        // SAFETY: `xs` is the vCPU's own state from KVM_GET_XSAVE with MXCSR changed to a
+        // value its MXCSR_MASK allows.
+        if unsafe { vcpu.set_xsave(&xs) }.is_err() {
+            return Some(false);
+        }
+    }
+    regs.rip = regs.rip.wrapping_add(op.len);
+    Some(vcpu.set_regs(&regs).is_ok())
+}
 static CLAC_SEEN: AtomicBool = AtomicBool::new(false);
 static FWAIT_SEEN: AtomicBool = AtomicBool::new(false);
 
@@ -852,5 +1039,51 @@ impl Kicker {
                 libc::pthread_kill(*th, kick_signal());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory operands of 0F AE forms as Debian's vmlinux encodes them (objdump's reading
+    /// of each in the comment).
+    #[test]
+    fn mem_operands_decode() {
+        let mut r = kvm_bindings::kvm_regs {
+            rsp: 0x1000,
+            r8: 0x5000,
+            rax: 0x10,
+            rbx: 0x300,
+            rip: 0xffff_ffff_8104_0b5e,
+            ..Default::default()
+        };
+        let d = |r: &mut kvm_bindings::kvm_regs, b: &[u8]| mem_operand(r, b, 0xae, 0x7000, 0x9000);
+        // ldmxcsr 0x4(%rsp)
+        let op = d(&mut r, &[0x0f, 0xae, 0x54, 0x24, 0x04]).unwrap();
+        assert_eq!((op.reg, op.addr, op.len), (2, 0x1004, 5));
+        // stmxcsr %gs:0x1fb80
+        let op = d(
+            &mut r,
+            &[0x65, 0x0f, 0xae, 0x1c, 0x25, 0x80, 0xfb, 0x01, 0x00],
+        )
+        .unwrap();
+        assert_eq!((op.reg, op.addr, op.len), (3, 0x9000 + 0x1fb80, 9));
+        // ldmxcsr 0x10(%rip)
+        let op = d(&mut r, &[0x0f, 0xae, 0x15, 0x10, 0, 0, 0]).unwrap();
+        assert_eq!(op.addr, 0xffff_ffff_8104_0b5e + 7 + 0x10);
+        // ldmxcsr -0x8(%r8)
+        let op = d(&mut r, &[0x41, 0x0f, 0xae, 0x50, 0xf8]).unwrap();
+        assert_eq!((op.addr, op.len), (0x5000 - 8, 5));
+        // stmxcsr 0x20(%rbx,%rax,4)
+        let op = d(&mut r, &[0x0f, 0xae, 0x5c, 0x83, 0x20]).unwrap();
+        assert_eq!(op.addr, 0x300 + 0x40 + 0x20);
+        // %fs:(%rax) with a 32-bit address
+        let op = d(&mut r, &[0x64, 0x67, 0x0f, 0xae, 0x10]).unwrap();
+        assert_eq!((op.addr, op.len), (0x7010, 5));
+        // register form (lfence is 0F AE E8) and other opcodes are not memory operands
+        assert!(d(&mut r, &[0x0f, 0xae, 0xe8]).is_none());
+        assert!(d(&mut r, &[0x0f, 0xb8, 0x10]).is_none());
+        assert!(d(&mut r, &[0x0f, 0xae]).is_none());
     }
 }
