@@ -127,19 +127,15 @@ impl Frame {
     /// Finds x0-x30, sp, v0-v31 (low and `_hi` words), fpsr and fpcr among
     /// the frontend's named registers.
     pub fn from_named(named: &[(&'static str, u32)]) -> Option<Frame> {
-        let get = |n: &str| named.iter().find(|(k, _)| *k == n).map(|(_, o)| *o);
-        let x = (0..31)
-            .map(|i| get(&format!("x{i}")))
-            .collect::<Option<Vec<_>>>()?;
-        let v = (0..32)
-            .map(|i| Some((get(&format!("v{i}"))?, get(&format!("v{i}_hi"))?)))
-            .collect::<Option<Vec<_>>>()?;
+        let r = crate::signal::NamedRegs(named);
+        let lo = r.each(0..32, |i| format!("v{i}"))?;
+        let hi = r.each(0..32, |i| format!("v{i}_hi"))?;
         Some(Frame {
-            x,
-            sp: get("sp")?,
-            v,
-            fpsr: get("fpsr")?,
-            fpcr: get("fpcr")?,
+            x: r.each(0..31, |i| format!("x{i}"))?,
+            sp: r.get("sp")?,
+            v: lo.into_iter().zip(hi).collect(),
+            fpsr: r.get("fpsr")?,
+            fpcr: r.get("fpcr")?,
         })
     }
 }

@@ -19,6 +19,26 @@ pub mod riscv64;
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
+/// The CPU-state offsets of the registers a signal frame holds, looked up by name among a
+/// frontend's named registers ([`xlat_ir::Frontend::registers`]).
+pub(crate) struct NamedRegs<'a>(pub &'a [(&'static str, u32)]);
+
+impl NamedRegs<'_> {
+    /// The offset of the register called `name`.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, o)| *o)
+    }
+
+    /// The offsets of the registers `name(i)` for each `i` in `range`; `None` if one is missing.
+    pub fn each(
+        &self,
+        range: std::ops::Range<u32>,
+        name: impl Fn(u32) -> String,
+    ) -> Option<Vec<u32>> {
+        range.map(|i| self.get(&name(i))).collect()
+    }
+}
+
 /// The `exit_request` bit this layer uses (the backend keeps its own bits).
 pub const SIGNAL_REQUEST: u32 = 1;
 
@@ -355,6 +375,27 @@ pub fn ignored_by_default(sig: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_find_their_registers_among_the_frontends_names() {
+        use xlat_ir::Frontend;
+        let a64 = xlat_frontend_aarch64::Aarch64::new().registers();
+        assert!(crate::arch::aarch64::Frame::from_named(&a64).is_some());
+        let rv = xlat_frontend_riscv::Riscv64::new().registers();
+        assert!(riscv64::Regs::from_named(&rv).is_some());
+        let named = NamedRegs(&rv);
+        let x2 = named.get("x2").expect("riscv64 names x2");
+        assert_eq!(
+            named.each(2..4, |i| format!("x{i}")),
+            Some(vec![x2, named.get("x3").expect("x3")])
+        );
+        assert_eq!(named.get("x32"), None);
+        assert_eq!(named.each(30..33, |i| format!("x{i}")), None);
+        let short: Vec<_> = rv.iter().filter(|(n, _)| *n != "f31").copied().collect();
+        assert!(riscv64::Regs::from_named(&short).is_none());
+        let short: Vec<_> = a64.iter().filter(|(n, _)| *n != "v7_hi").copied().collect();
+        assert!(crate::arch::aarch64::Frame::from_named(&short).is_none());
+    }
 
     #[test]
     fn caught_signals_respect_the_mask_and_come_lowest_first() {

@@ -30,18 +30,12 @@ pub struct Regs {
 impl Regs {
     /// Finds x1..x31, f0..f31, fflags and frm among the frontend's named registers.
     pub fn from_named(named: &[(&'static str, u32)]) -> Option<Regs> {
-        let get = |n: &str| named.iter().find(|(k, _)| *k == n).map(|(_, o)| *o);
-        let x = (1..32)
-            .map(|i| get(&format!("x{i}")))
-            .collect::<Option<Vec<_>>>()?;
-        let f = (0..32)
-            .map(|i| get(&format!("f{i}")))
-            .collect::<Option<Vec<_>>>()?;
+        let r = super::NamedRegs(named);
         Some(Regs {
-            x,
-            f,
-            fflags: get("fflags")?,
-            frm: get("frm")?,
+            x: r.each(1..32, |i| format!("x{i}"))?,
+            f: r.each(0..32, |i| format!("f{i}"))?,
+            fflags: r.get("fflags")?,
+            frm: r.get("frm")?,
         })
     }
 
