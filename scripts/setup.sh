@@ -13,14 +13,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# The mirror URI the machine's own apt sources already use (deb822 or one-line format).
-mirror_uri() {
-  local u
-  u=$(grep -h -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)
-  [ -n "$u" ] || u=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -E '/debian/?$' | head -n1 || true)
-  [ -n "$u" ] || u="http://deb.debian.org/debian"
-  printf '%s\n' "${u%/}"
-}
+# mirror_uri, foreign_apt, fetch_foreign, foreign_busybox: foreign-arch Debian packages
+. "$(dirname "${BASH_SOURCE[0]}")/foreign-apt.sh"
 MIRROR=$(mirror_uri)
 
 need_pkgs=()
@@ -71,39 +65,14 @@ fi
 rustfmt_ok() { cargo fmt --version >/dev/null 2>&1; }
 rustfmt_ok || { command -v rustup >/dev/null && rustup component add rustfmt >&2; } || log "warning: rustfmt missing"
 
-# ---- foreign-arch Debian packages from trixie, private apt state ----
+# ---- foreign-arch Debian packages from trixie, private apt state (scripts/foreign-apt.sh) ----
 APTDIR="$CACHE/apt"
-fetch_foreign() { # fetch_foreign ARCH PKG... : downloads into $CACHE/debs/ARCH
-  local arch=$1; shift
-  mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$CACHE/debs/$arch"
-  printf 'deb [arch=riscv64,arm64] %s trixie main\n' "$MIRROR" > "$APTDIR/sources.list"
-  local opts=(-oAPT::Architecture="$arch" -oAPT::Architectures="$arch"
-    -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null
-    -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null
-    -oDebug::NoLocking=1 -oAPT::Sandbox::User=root)
-  if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mtime +7 2>/dev/null)" ]; then
-    log "apt-get update (private state, trixie)"
-    apt-get "${opts[@]}" update -qq >&2
-    touch "$APTDIR/updated"
-  fi
-  (cd "$CACHE/debs/$arch" && apt-get "${opts[@]}" download "$@" >&2)
-}
-
-BB_RV="$CACHE/riscv64/busybox"
-if [ ! -x "$BB_RV" ]; then
-  log "fetching Debian trixie busybox-static (riscv64)"
-  fetch_foreign riscv64 busybox-static
-  deb=$(ls -t "$CACHE"/debs/riscv64/busybox-static_*_riscv64.deb | head -n1)
-  tmp=$(mktemp -d); dpkg -x "$deb" "$tmp"
-  mkdir -p "$CACHE/riscv64"
-  cp "$tmp/usr/bin/busybox" "$BB_RV"; rm -rf "$tmp"
-  basename "$deb" > "$CACHE/riscv64/busybox.version"
-fi
+foreign_busybox riscv64 riscv64
 bash "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh" # riscv64 sysroot for dynamically linked guests (xlat run -L)
 # Per-capability install steps (system-mode firmware and kernels, other guest arches...): each
 # scripts/setup.d/*.sh is idempotent and sees CACHE, MIRROR, SUDO and the helpers above.
 export CACHE MIRROR SUDO APTDIR apt_updated
-export -f log apt_update fetch_foreign
+export -f log apt_update mirror_uri foreign_apt fetch_foreign foreign_busybox
 for f in "$(dirname "${BASH_SOURCE[0]}")"/setup.d/*.sh; do
   [ -e "$f" ] || continue
   bash "$f"

@@ -24,35 +24,15 @@ STAMP="$CACHE/$GUEST/sysroot.stamp"
 PKGS=(libc6 libc-bin libstdc++6 libgcc-s1 bash coreutils python3 python3.13-minimal libpython3.13-stdlib)
 log() { printf 'sysroot: %s\n' "$*" >&2; }
 
-# The mirror URI the machine's own apt sources already use (same rule as setup.sh).
-mirror_uri() {
-  local u
-  u=$(grep -h -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)
-  [ -n "$u" ] || u=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' | grep -E '/debian/?$' | head -n1 || true)
-  [ -n "$u" ] || u="http://deb.debian.org/debian"
-  printf '%s\n' "${u%/}"
-}
-
-# The private apt state shared with setup.sh's fetch_foreign.
-APTDIR="$CACHE/apt"
+# mirror_uri and foreign_apt: the private apt state shared with setup.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/foreign-apt.sh"
 DEBS="$CACHE/debs/$ARCH"
-mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEBS"
-[ -f "$APTDIR/sources.list" ] ||
-  printf 'deb [arch=riscv64,arm64] %s trixie main\n' "$(mirror_uri)" > "$APTDIR/sources.list"
-APT_OPTS=(-oAPT::Architecture="$ARCH" -oAPT::Architectures="$ARCH"
-  -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null
-  -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null
-  -oDebug::NoLocking=1 -oAPT::Sandbox::User=root)
-if [ ! -f "$APTDIR/updated" ] || [ -n "$(find "$APTDIR/updated" -mtime +7 2>/dev/null)" ]; then
-  log "apt-get update (private state, trixie)"
-  apt-get "${APT_OPTS[@]}" update -qq >&2
-  touch "$APTDIR/updated"
-fi
+mkdir -p "$DEBS"
 
 # apt's own resolver, against an empty status file: the exact set of packages (with versions)
 # an install of PKGS needs, virtual packages and alternatives already chosen.
 log "resolving ${PKGS[*]}"
-mapfile -t RESOLVED < <(apt-get "${APT_OPTS[@]}" -s -qq install --no-install-recommends "${PKGS[@]}" |
+mapfile -t RESOLVED < <(foreign_apt "$ARCH" apt-get -s -qq install --no-install-recommends "${PKGS[@]}" |
   awk '$1 == "Inst" { v = $3; gsub(/[()\[\]]/, "", v); print $2 "=" v }' | sort)
 [ ${#RESOLVED[@]} -gt 0 ] || { log "error: apt resolved no packages"; exit 1; }
 LAYOUT=2 # bump when the tree's layout changes, so existing sysroots are rebuilt
@@ -73,7 +53,7 @@ missing=()
 for p in "${RESOLVED[@]}"; do [ -n "$(deb_of "$p")" ] || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "downloading ${#missing[@]} of ${#RESOLVED[@]} packages"
-  (cd "$DEBS" && apt-get "${APT_OPTS[@]}" download "${missing[@]}" >&2)
+  (cd "$DEBS" && foreign_apt "$ARCH" apt-get download "${missing[@]}" >&2)
 fi
 
 # Unpack into a fresh directory, then swap it in, so an interrupted run never leaves half a tree.

@@ -10,10 +10,8 @@ mkdir -p "$out"
 if [ ! -s "$out/Image" ]; then
   log "fetching a Debian trixie riscv64 kernel"
   fetch_foreign riscv64 linux-image-riscv64 # the metapackage; also brings the package lists
-  pkg=$(apt-cache -oAPT::Architecture=riscv64 -oAPT::Architectures=riscv64 \
-      -oDir::Etc::SourceList="$APTDIR/sources.list" -oDir::Etc::SourceParts=/dev/null \
-      -oDir::State::Lists="$APTDIR/lists" -oDir::Cache="$APTDIR/cache" -oDir::State::status=/dev/null \
-      depends linux-image-riscv64 2>/dev/null | awk '/Depends: linux-image-6/ {print $2}' | head -n1 || true)
+  pkg=$(foreign_apt riscv64 apt-cache depends linux-image-riscv64 2>/dev/null |
+    awk '/Depends: linux-image-6/ {print $2}' | head -n1 || true)
   [ -n "$pkg" ] || { log "no riscv64 kernel package found"; exit 1; }
   fetch_foreign riscv64 "$pkg"
   deb=$(ls -t "$CACHE"/debs/riscv64/linux-image-6*_riscv64.deb | head -n1)
