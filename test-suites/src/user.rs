@@ -87,16 +87,23 @@ pub const BUSYBOX_APPLETS: &[&[&str]] = &[
 ];
 
 /// Compiles `src` into `exe` (`CC FLAGS -o EXE SRC LIBS`); whether the compiler succeeded.
+///
+/// The compiler writes a file of its own that is then renamed to `exe`, so a concurrent run
+/// of the same test (another nextest process in the same target directory) never executes a
+/// half-written program.
 pub fn compile(cc: &str, flags: &[&str], src: &Path, exe: &Path, libs: &[&str]) -> bool {
-    Command::new(cc)
+    let mut tmp = exe.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let ok = Command::new(cc)
         .args(flags)
         .arg("-o")
-        .arg(exe)
+        .arg(&tmp)
         .arg(src)
         .args(libs)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"))
-        .success()
+        .success();
+    ok && std::fs::rename(&tmp, exe).is_ok()
 }
 
 /// The Debian sysroot `scripts/sysroot.sh ARCH` builds under the cache (`arch`: `riscv64` or
