@@ -205,13 +205,16 @@ impl Suite {
         std::fs::create_dir_all(&d).expect("work dir");
         let exe = d.join("a64diff");
         let src = workspace_root().join("test-suites/guest/aarch64/a64diff.c");
-        let st = Command::new("aarch64-linux-gnu-gcc")
-            .args(["-static", "-O2", "-o"])
-            .arg(&exe)
-            .arg(&src)
-            .status()
-            .expect("aarch64-linux-gnu-gcc");
-        assert!(st.success(), "aarch64-linux-gnu-gcc a64diff.c");
+        assert!(
+            crate::user::compile(
+                "aarch64-linux-gnu-gcc",
+                &["-static", "-O2"],
+                &src,
+                &exe,
+                &[]
+            ),
+            "aarch64-linux-gnu-gcc a64diff.c"
+        );
         Some(exe)
     }
 

@@ -8,6 +8,7 @@
 
 use std::process::Command;
 
+use xlat_test_suites::user::compile;
 use xlat_test_suites::{have, scratch_dir, workspace_root, xlat_bin};
 
 #[test]
@@ -20,20 +21,16 @@ fn fp_control_and_flags_match_qemu() {
     std::fs::create_dir_all(&d).expect("work dir");
     let exe = d.join("a64fp_ctl");
     let src = workspace_root().join("test-suites/guest/aarch64/a64fp_ctl.c");
-    let st = Command::new("aarch64-linux-gnu-gcc")
-        .args([
-            "-static",
-            "-O2",
-            "-frounding-math",
-            "-ffp-contract=off",
-            "-o",
-        ])
-        .arg(&exe)
-        .arg(&src)
-        .arg("-lm")
-        .status()
-        .expect("aarch64-linux-gnu-gcc");
-    assert!(st.success(), "aarch64-linux-gnu-gcc a64fp_ctl.c");
+    assert!(
+        compile(
+            "aarch64-linux-gnu-gcc",
+            &["-static", "-O2", "-frounding-math", "-ffp-contract=off"],
+            &src,
+            &exe,
+            &["-lm"]
+        ),
+        "aarch64-linux-gnu-gcc a64fp_ctl.c"
+    );
     let q = Command::new("qemu-aarch64")
         .args(["-cpu", "cortex-a53"])
         .arg(&exe)
