@@ -473,6 +473,8 @@ impl Engine {
             hot: self.cfg.hot_threshold,
             count_insns: self.cfg.count_insns,
             jmp_cache: !*crate::baseline::NO_CHAIN,
+            direct: (self.direct != crate::softmmu::NO_DIRECT_MAP).then_some(self.direct),
+            precise: self.precise.load(Ordering::Acquire),
         };
         let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit, p));
         let Some(code) = code else {

@@ -250,6 +250,7 @@ mod tests {
         (v, env.pc, env.exc_arg, env.regs[..8].to_vec())
     }
 
+    /// Compiled code (Cranelift) and baseline code (`crate::baseline`, precise).
     #[test]
     fn a_fault_in_compiled_code_leaves_the_interpreters_state() {
         install();
@@ -278,6 +279,21 @@ mod tests {
         };
         let u = unit();
         let code = jit.compile_unit(&u, p).unwrap().addr;
+        let bp = crate::baseline::Params {
+            softmmu: false,
+            slow_ctx: p.slow_ctx,
+            slots: 0,
+            runs: 0,
+            hot: 0,
+            count_insns: false,
+            jmp_cache: false,
+            direct: mem.direct(),
+            precise: true,
+        };
+        let base = jit
+            .install(&crate::baseline::compile(&u, bp).unwrap())
+            .unwrap()
+            .addr;
         let prep = Prepared::new(&u);
         let raise = |c| abi::encode_exit(ExitKind::Raise, c);
         // (r4, r6, expected exit, expected pc): no fault, a load fault, a store fault.
@@ -291,15 +307,22 @@ mod tests {
             (unmapped, rw + 32, raise(LOAD_FAULT), 0x100c),
             (rw + 16, ro + 4, raise(STORE_FAULT), 0x1010),
         ];
-        for (r4, r6, want_exit, want_pc) in cases {
+        for ((r4, r6, want_exit, want_pc), code) in
+            cases.into_iter().flat_map(|c| [(c, code), (c, base)])
+        {
             let mut ie = state(rw, r4, r6);
             let iv = interp::run(&u, &prep, &mut ie, &*mem, &mut Vec::new()).value;
             let interp_mem = space.read_u64(rw + 8).unwrap();
             space.write_u64(rw + 8, 0).unwrap();
             let mut je = state(rw, r4, r6);
-            // SAFETY: `code` was compiled by `jit` for this memory; the handler is installed.
+            // SAFETY: `code` was compiled by `jit` for this memory (or is baseline code
+            // installed there); the handler is installed.
             let jv = unsafe { jit::enter(jit.trampoline, &mut je, code) };
-            assert_eq!(summary(jv, &je), summary(iv, &ie), "r4={r4:#x} r6={r6:#x}");
+            assert_eq!(
+                summary(jv, &je),
+                summary(iv, &ie),
+                "r4={r4:#x} r6={r6:#x} code={code:#x} (baseline {base:#x})"
+            );
             assert_eq!((iv, ie.pc), (want_exit, want_pc), "the interpreter itself");
             assert_eq!(
                 space.read_u64(rw + 8).unwrap(),

@@ -77,6 +77,12 @@ pub struct Params {
     /// `goto_ptr` looks the target up in the jump cache (then the TB cache) and jumps to
     /// the code found, as compiled code does; else it returns to the loop.
     pub jmp_cache: bool,
+    /// User mode: loads and stores go inline to the flat guest map (a guest fault is a host
+    /// fault, `crate::fault`); None: through the accessors (or the TLB with `softmmu`).
+    pub direct: Option<xlat_softmmu::DirectMap>,
+    /// With `direct`: `env.pc` is the instruction's at every inline access, so a fault there
+    /// leaves the exact guest state (`Engine::set_precise_faults`).
+    pub precise: bool,
 }
 
 /// `CpuState::last_slot` of a unit entered through the jump cache (not a link slot): a hot
@@ -112,6 +118,7 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
         softmmu,
         p,
         frame: 0,
+        tbase: 0,
         buf: Vec::with_capacity(unit.insts.len() * 24 + 64),
         labels: vec![usize::MAX; unit.labels as usize + 1],
         fixups: Vec::new(),
@@ -122,23 +129,27 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
     let n = unit.temps.len();
     // The pc faults report is the last `insn_start` run: known at each op unless jumps join
     // paths with different ones, then kept in a frame slot after the temps.
-    match label_pcs(unit) {
-        Some(p) => a.label_pc = p,
-        None => a.dyn_pc = Some((n * 8) as i32),
-    }
     let frame = (n * 8 + 8).div_ceil(16) * 16;
     if frame > i32::MAX as usize / 2 {
         return None;
     }
     let frame = frame as i32;
     a.frame = frame;
+    // rbp is a frame pointer ([rbp] the caller's, [rbp + 8] the return address into the entry
+    // trampoline), as `crate::fault::leave_jit` needs; the temps sit below the saved rbx, r12.
+    a.tbase = -16 - frame;
+    match label_pcs(unit) {
+        Some(p) => a.label_pc = p,
+        None => a.dyn_pc = Some(a.tbase + (n * 8) as i32),
+    }
     // Prologue: entered with rsp = 8 mod 16; three pushes make it 0, the frame keeps it so.
-    a.bytes(&[0x55, 0x53, 0x41, 0x54]); // push rbp; push rbx; push r12
+    a.b(0x55); // push rbp
+    a.mov_rr(true, RBP, 4); // mov rbp, rsp
+    a.bytes(&[0x53, 0x41, 0x54]); // push rbx; push r12
     a.mov_rr(true, RBX, RDI);
     a.mov_imm(R12, p.slow_ctx);
     a.bytes(&[0x48, 0x81, 0xec]); // sub rsp, frame
     a.d32(frame);
-    a.mov_rr(true, RBP, 4); // mov rbp, rsp
     // Temps that may be read before they are written start at 0, as in the interpreter.
     let zero = reads_before_writes(unit);
     if zero.iter().any(|&z| z) {
@@ -292,6 +303,8 @@ struct Asm {
     p: Params,
     /// Bytes of the temp frame.
     frame: i32,
+    /// Offset of temp 0 from `rbp`.
+    tbase: i32,
     buf: Vec<u8>,
     /// Position of each label (the last one is the epilogue), `usize::MAX` until bound.
     labels: Vec<usize>,
@@ -352,19 +365,19 @@ impl Asm {
             self.buf.extend_from_slice(&v.to_le_bytes());
         }
     }
-    fn slot(t: Temp) -> i32 {
-        (t.0 * 8) as i32
+    fn slot(&self, t: Temp) -> i32 {
+        self.tbase + (t.0 * 8) as i32
     }
     /// `reg = temp` (0 for no temp).
     fn ld(&mut self, reg: u8, t: Temp) {
         if t.is_some() {
-            self.op_mem(true, &[0x8b], reg, RBP, Asm::slot(t));
+            self.op_mem(true, &[0x8b], reg, RBP, self.slot(t));
         } else {
             self.op_rr(false, &[0x31], reg, reg); // xor reg32, reg32
         }
     }
     fn st(&mut self, t: Temp, reg: u8) {
-        self.op_mem(true, &[0x89], reg, RBP, Asm::slot(t));
+        self.op_mem(true, &[0x89], reg, RBP, self.slot(t));
     }
     fn store_dyn_pc(&mut self, pc: u64) {
         if let Some(d) = self.dyn_pc {
@@ -471,7 +484,8 @@ impl Asm {
             Format::Load => {
                 self.ld(RDX, s[0]);
                 self.add_imm_rdx(i.imm);
-                let fast = self.tlb_fast(i, false);
+                let fast = self.direct_fast(i, false, *cur_pc);
+                let fast = fast.or_else(|| self.tlb_fast(i, false));
                 self.mov_imm(RCX, desc(i.aux, i.ty));
                 self.args_env_mem();
                 self.call(bl_load as *const () as u64);
@@ -485,7 +499,8 @@ impl Asm {
                 self.ld(RDX, s[1]);
                 self.add_imm_rdx(i.imm);
                 self.ld(R8, s[0]);
-                let fast = self.tlb_fast(i, true);
+                let fast = self.direct_fast(i, true, *cur_pc);
+                let fast = fast.or_else(|| self.tlb_fast(i, true));
                 self.mov_imm(RCX, desc(i.aux, i.ty));
                 self.args_env_mem();
                 self.call(bl_store as *const () as u64);
@@ -617,6 +632,75 @@ impl Asm {
         true
     }
 
+    /// User mode: the inline access at `base + (addr & mask)` of a little-endian load (result
+    /// in `rax`) or store (value in `r8`) at the address in `rdx`, as compiled code does it
+    /// (`lower::mem`): a guest fault is a host fault there, which `crate::fault::leave_jit`
+    /// turns into the unit's `Raise` exit (with `precise`, `env.pc` is the instruction's;
+    /// the guest registers always are exact, they live in the state). A misaligned access
+    /// that requires alignment goes out of line, as every access without a fast path. Returns
+    /// the position of the jump over the out-of-line path that follows (which must keep
+    /// `rdx` and `r8`).
+    fn direct_fast(&mut self, i: &Inst, write: bool, pc: u64) -> Option<usize> {
+        let m = MemOp::from_u32(i.aux & 0xffff);
+        let d = self.p.direct?;
+        if self.softmmu || m.big_endian {
+            return None;
+        }
+        if self.p.precise {
+            self.set_pc_cur(pc);
+        }
+        let mut mis = None;
+        if m.aligned && m.bytes() > 1 {
+            self.op_rr(false, &[0xf7], 0, RDX); // test edx, bytes - 1
+            self.d32(m.bytes() as i32 - 1);
+            mis = Some(self.jcc_fwd(0x5)); // jnz: out of line
+        }
+        self.mov_rr(true, RCX, RDX);
+        if d.mask != u64::MAX {
+            self.mov_imm(RAX, d.mask);
+            self.op_rr(true, &[0x21], RAX, RCX); // and rcx, rax
+        }
+        if d.base != 0 {
+            self.mov_imm(RAX, d.base);
+            self.op_rr(true, &[0x01], RAX, RCX); // add rcx, rax
+        }
+        self.host_access(i, m, write);
+        self.b(0xe9); // jmp over the out-of-line path
+        let done = self.buf.len();
+        self.d32(0);
+        if let Some(j) = mis {
+            self.patch(j);
+        }
+        Some(done)
+    }
+
+    /// The access itself at host address `rcx`: a load into `rax` (extended as the
+    /// interpreter does) or a store of `r8`.
+    fn host_access(&mut self, i: &Inst, m: MemOp, write: bool) {
+        if write {
+            // mov [rcx], r8 (b/w/d/q)
+            match m.size_log2 {
+                0 => self.bytes(&[0x44, 0x88, 0x01]),
+                1 => self.bytes(&[0x66, 0x44, 0x89, 0x01]),
+                2 => self.bytes(&[0x44, 0x89, 0x01]),
+                _ => self.bytes(&[0x4c, 0x89, 0x01]),
+            }
+        } else {
+            match (m.size_log2, m.signed) {
+                (0, false) => self.bytes(&[0x0f, 0xb6, 0x01]), // movzx eax, byte [rcx]
+                (1, false) => self.bytes(&[0x0f, 0xb7, 0x01]), // movzx eax, word [rcx]
+                (2, false) => self.bytes(&[0x8b, 0x01]),       // mov eax, [rcx]
+                (0, true) => self.bytes(&[0x48, 0x0f, 0xbe, 0x01]), // movsx rax, byte [rcx]
+                (1, true) => self.bytes(&[0x48, 0x0f, 0xbf, 0x01]), // movsx rax, word [rcx]
+                (2, true) => self.bytes(&[0x48, 0x63, 0x01]),  // movsxd rax, [rcx]
+                _ => self.bytes(&[0x48, 0x8b, 0x01]),          // mov rax, [rcx]
+            }
+            if i.ty == Ty::I32 && (m.signed || m.size_log2 == 3) {
+                self.mov_rr(false, RAX, RAX); // mask to 32 bits
+            }
+        }
+    }
+
     /// The inline TLB hit path of a load (result in `rax`) or store (value in `r8`) at the
     /// address in `rdx`: returns the position of its jump over the miss path that follows
     /// (which must keep `rdx` and `r8`), or None when the access has no fast path.
@@ -643,28 +727,7 @@ impl Asm {
         let miss = self.jcc_fwd(0x5);
         self.op_mem(true, &[0x8b], RCX, RAX, tlb_off::ADDEND);
         self.op_rr(true, &[0x01], RDX, RCX); // rcx = host address
-        if write {
-            // mov [rcx], r8 (b/w/d/q)
-            match m.size_log2 {
-                0 => self.bytes(&[0x44, 0x88, 0x01]),
-                1 => self.bytes(&[0x66, 0x44, 0x89, 0x01]),
-                2 => self.bytes(&[0x44, 0x89, 0x01]),
-                _ => self.bytes(&[0x4c, 0x89, 0x01]),
-            }
-        } else {
-            match (m.size_log2, m.signed) {
-                (0, false) => self.bytes(&[0x0f, 0xb6, 0x01]), // movzx eax, byte [rcx]
-                (1, false) => self.bytes(&[0x0f, 0xb7, 0x01]), // movzx eax, word [rcx]
-                (2, false) => self.bytes(&[0x8b, 0x01]),       // mov eax, [rcx]
-                (0, true) => self.bytes(&[0x48, 0x0f, 0xbe, 0x01]), // movsx rax, byte [rcx]
-                (1, true) => self.bytes(&[0x48, 0x0f, 0xbf, 0x01]), // movsx rax, word [rcx]
-                (2, true) => self.bytes(&[0x48, 0x63, 0x01]),  // movsxd rax, [rcx]
-                _ => self.bytes(&[0x48, 0x8b, 0x01]),          // mov rax, [rcx]
-            }
-            if i.ty == Ty::I32 && (m.signed || m.size_log2 == 3) {
-                self.mov_rr(false, RAX, RAX); // mask to 32 bits
-            }
-        }
+        self.host_access(i, m, write);
         self.b(0xe9); // jmp over the miss path
         let done = self.buf.len();
         self.d32(0);

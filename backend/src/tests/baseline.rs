@@ -45,6 +45,12 @@ pub fn run_base(h: &mut Harness, unit: &Unit, env: &mut CpuState) -> Result<Outc
         hot: 0,
         count_insns: false,
         jmp_cache: true,
+        direct: if h.softmmu {
+            None
+        } else {
+            xlat_softmmu::GuestMemory::direct(&*h.mem)
+        },
+        precise: false,
     };
     let code = baseline::compile(unit, p).ok_or("no baseline code for this unit")?;
     h.jit.reset();
@@ -134,6 +140,8 @@ fn params() -> baseline::Params {
         hot: 0,
         count_insns: false,
         jmp_cache: true,
+        direct: None,
+        precise: false,
     }
 }
 
