@@ -76,7 +76,9 @@ enum Next {
 /// Booting Debian's kernel to its init (hart thread CPU seconds, 2 runs each, loaded
 /// host): 0 (all in the foreground) 7.45 7.25, 1: 6.9 7.6, 3: 6.2 6.5, 4: 6.5 6.4,
 /// 8: 6.2 5.7, 16: 6.4 6.8; the compiler thread compiles 20-40% more (hot code waiting in
-/// the queue gets compiled again as part of later regions).
+/// the queue gets compiled again as part of later regions). Those runs compiled on the vCPU
+/// when the queue was full; now that such units wait ([`NO_DEFER`]), hart CPU ms, medians of
+/// 5 interleaved runs, threshold 2000, loaded host: 2: 3838, 4: 3968, 8: 4121 (noise).
 /// (`XLAT_MAX_PENDING=N` sets it, for such measurements.)
 static MAX_PENDING: LazyLock<u64> = LazyLock::new(|| {
     std::env::var("XLAT_MAX_PENDING")
@@ -85,14 +87,11 @@ static MAX_PENDING: LazyLock<u64> = LazyLock::new(|| {
         .unwrap_or(4)
 });
 
-/// `XLAT_NO_RUNS_RESET=1`: a hot unit handed to the background compiler keeps its count (its
-/// baseline code returns to the loop at every run until its code is installed).
-static NO_RUNS_RESET: LazyLock<bool> =
-    LazyLock::new(|| std::env::var_os("XLAT_NO_RUNS_RESET").is_some());
-
-/// `XLAT_DEFER=1`: a hot unit the busy background compiler cannot take waits (runs on as
-/// baseline code, counted again from half the threshold) instead of being compiled by the vCPU.
-static DEFER: LazyLock<bool> = LazyLock::new(|| std::env::var_os("XLAT_DEFER").is_some());
+/// `XLAT_NO_DEFER=1`: a hot unit the busy background compiler cannot take is compiled by the
+/// vCPU at once (was the default). Booting Debian's kernel to its init, hart CPU ms, medians
+/// of 5 interleaved runs (threshold 1000): compiled by the vCPU 4429, waiting 4009; with the
+/// threshold at 2000 (see the machine's), 4386 and 3600.
+static NO_DEFER: LazyLock<bool> = LazyLock::new(|| std::env::var_os("XLAT_NO_DEFER").is_some());
 
 /// What [`Engine::queue`] did with a hot unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,12 +407,12 @@ impl Engine {
             if tb.runs.load(Ordering::Relaxed) >= self.cfg.hot_threshold {
                 // In the background, it stays interpreted until its code is installed.
                 let q = self.queue(&mut inner, &tb, key);
-                if q == Queue::Taken && !*NO_RUNS_RESET || q == Queue::Busy && *DEFER {
-                    // Its baseline code runs on meanwhile (its hot check would bring it back
-                    // to the loop at every run): counted again from half the threshold.
-                    tb.runs
-                        .store(self.cfg.hot_threshold / 2, Ordering::Relaxed);
-                } else if q != Queue::Taken {
+                if q == Queue::Taken || q == Queue::Busy && !*NO_DEFER {
+                    // Its baseline code runs on meanwhile, counted again from half the
+                    // threshold (its hot check would bring it back to the loop at every run);
+                    // a unit the busy compiler could not take asks again then.
+                    tb.runs.store(self.cfg.hot_threshold / 2, Ordering::Relaxed);
+                } else {
                     let full;
                     (code, full) = self.compile(&mut inner, &tb, flags);
                     if full {
@@ -615,10 +614,10 @@ impl Engine {
     }
 
     /// With background compilation on, hands the region `tb` heads to the compiler thread
-    /// if it is idle (the TB is marked queued until its job ends) and returns true; false
-    /// when the caller compiles it now: the background compiler is off or busy (a queue
-    /// would leave hot code interpreted ever longer while a boot makes new hot code faster
-    /// than one thread compiles it).
+    /// if it has fewer than [`MAX_PENDING`] jobs (the TB is marked queued until its job
+    /// ends). A longer queue would leave hot code in the baseline tier ever longer while a
+    /// boot makes new hot code faster than one thread compiles it; a busy compiler leaves
+    /// the unit waiting for a later try ([`NO_DEFER`]).
     fn queue(&self, inner: &mut Inner, tb: &Arc<Tb>, key: TbKey) -> Queue {
         if tb.queued.load(Ordering::Acquire) != 0 {
             return Queue::Taken;

@@ -25,9 +25,11 @@ use xlat_softmmu::system::{Access, Bus, CpuIrqs, HartMemory, Translate, clock};
 pub const SYSTEM_OPT_LEVEL: &str = "none";
 /// Runs before a block is compiled in system mode (measured as above, without the baseline
 /// tier). With it (the default; blocks run as baseline code from their first run), boot to
-/// init, hart CPU ms, interleaved: 200: 6032, **1000**: 5349, 2000: 5665; without the
-/// baseline tier at 200: 7294.
-pub const SYSTEM_HOT_THRESHOLD: u32 = 1000;
+/// init, hart CPU ms, interleaved: 200: 6032, 1000: 5349, 2000: 5665; without the
+/// baseline tier at 200: 7294. Once hot units waited for a busy background compiler instead
+/// of being compiled by the hart (medians of 5 interleaved runs, loaded host): 1000: 4009,
+/// **2000**: 3600 (1500: 4420, 3000: 4656 in another round where 2000 gave 4211).
+pub const SYSTEM_HOT_THRESHOLD: u32 = 2000;
 
 /// CPU time of the calling thread so far, ms (`-d stats`: a hart's own time, without the
 /// background compiler's).
@@ -103,31 +105,40 @@ impl mmu::PteMem for BusPte<'_> {
     }
 }
 
-impl Translate for RvMmu {
-    fn translate(&self, va: u64, access: Access, bus: &Bus) -> Result<u64, u32> {
+impl RvMmu {
+    /// The walk for `access` (noting superpages) and the PMP check: the physical address
+    /// and whether a store would be allowed there with no PTE update (see
+    /// [`Translate::translate_read`]).
+    fn walk(&self, va: u64, access: Access, bus: &Bus) -> Result<(u64, bool), u32> {
         let (data, fetch) = *self.modes.lock().unwrap_or_else(|e| e.into_inner());
         let (m, k) = match access {
             Access::Read => (data, mmu::Kind::Read),
             Access::Write => (data, mmu::Kind::Write),
             Access::Fetch => (fetch, mmu::Kind::Fetch),
         };
-        let (pa, level) = mmu::translate_sized(&m, va, k, &mut BusPte(bus))?;
-        if level > 0 {
-            let base = va & !((1u64 << (12 + 9 * level)) - 1);
+        let w = mmu::walk(&m, va, k, &mut BusPte(bus))?;
+        if w.level > 0 {
+            let base = va & !((1u64 << (12 + 9 * w.level)) - 1);
             self.supers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert((base, level));
+                .insert((base, w.level));
         }
-        if !self
-            .pmp
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .allows(pa, k, m.prv)
-        {
+        let pmp = self.pmp.lock().unwrap_or_else(|e| e.into_inner());
+        if !pmp.allows(w.pa, k, m.prv) {
             return Err(k.access_fault());
         }
-        Ok(pa)
+        let writable = w.writable && pmp.allows(w.pa, mmu::Kind::Write, m.prv);
+        Ok((w.pa, writable))
+    }
+}
+
+impl Translate for RvMmu {
+    fn translate(&self, va: u64, access: Access, bus: &Bus) -> Result<u64, u32> {
+        self.walk(va, access, bus).map(|(pa, _)| pa)
+    }
+    fn translate_read(&self, va: u64, bus: &Bus) -> Result<(u64, bool), u32> {
+        self.walk(va, Access::Read, bus)
     }
     fn access_fault(&self, access: Access) -> u32 {
         match access {

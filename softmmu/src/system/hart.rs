@@ -33,6 +33,13 @@ pub enum Access {
 pub trait Translate: Send + Sync + std::fmt::Debug {
     /// The guest physical address for `va`, or the architecture's exception code.
     fn translate(&self, va: u64, access: Access, bus: &Bus) -> Result<u64, u32>;
+    /// [`Translate::translate`] for a load, and whether a store to the same page would
+    /// translate to it as well with nothing to update (permission granted, page already
+    /// dirty): then a load's TLB fill caches the page for stores too. The default never says
+    /// so.
+    fn translate_read(&self, va: u64, bus: &Bus) -> Result<(u64, bool), u32> {
+        self.translate(va, Access::Read, bus).map(|pa| (pa, false))
+    }
     /// The exception code for an access to nothing (or a store to ROM).
     fn access_fault(&self, access: Access) -> u32;
     /// The exception code for a misaligned access that must be aligned.
@@ -397,10 +404,14 @@ impl HartMemory {
             let add = e.addend.load(Ordering::Relaxed);
             return Ok(Place::Host(va.wrapping_add(add) as usize));
         }
-        let pa = self
-            .tr
-            .translate(va, access, &self.bus)
-            .map_err(|c| self.fault(c, va))?;
+        let (pa, writable) = if access == Access::Read {
+            self.tr.translate_read(va, &self.bus)
+        } else {
+            self.tr
+                .translate(va, access, &self.bus)
+                .map(|pa| (pa, false))
+        }
+        .map_err(|c| self.fault(c, va))?;
         let host_page = |h: usize| (h as u64).wrapping_sub(pa & (PAGE - 1));
         if access == Access::Write {
             self.note_store(pa);
@@ -410,16 +421,35 @@ impl HartMemory {
                 let add = host_page(h + (pa & (PAGE - 1)) as usize).wrapping_sub(page);
                 let keep_write = e.write.load(Ordering::Relaxed) == page
                     && e.addend.load(Ordering::Relaxed) == add;
+                // A load from a page stores may reach as they are (writable, dirty) fills the
+                // store entry too, unless the page holds translated code (whose stores must
+                // go out of line).
+                let fill_write = writable
+                    && !self
+                        .code_index(pa)
+                        .is_some_and(|i| self.bus.code.is_code(i));
                 e.addend.store(add, Ordering::Relaxed);
                 e.read.store(page, Ordering::Relaxed);
-                let w = if access == Access::Write || keep_write {
+                let w = if access == Access::Write || keep_write || fill_write {
                     page
                 } else {
                     TLB_INVALID
                 };
                 e.write.store(w, Ordering::Relaxed);
                 if w != TLB_INVALID {
-                    self.recheck_write(e, pa);
+                    if access == Access::Write || keep_write {
+                        self.recheck_write(e, pa);
+                    } else {
+                        // Nothing was stored: if the page became code meanwhile, only the
+                        // entry goes.
+                        std::sync::atomic::fence(Ordering::SeqCst);
+                        if self
+                            .code_index(pa)
+                            .is_some_and(|i| self.bus.code.is_code(i))
+                        {
+                            e.write.store(TLB_INVALID, Ordering::SeqCst);
+                        }
+                    }
                 }
                 Ok(Place::Host(va.wrapping_add(add) as usize))
             }
@@ -627,6 +657,62 @@ mod tests {
         // Memory that is no bus's RAM is ignored.
         let x = [0u8; 64];
         note_dma_write(x.as_ptr() as usize, x.len());
+    }
+
+    /// Identity translation whose loads say stores may follow unchanged (a dirty, writable
+    /// page), counting the store translations.
+    #[derive(Debug, Default)]
+    struct Dirty {
+        writes: std::sync::atomic::AtomicU32,
+    }
+
+    impl Translate for Dirty {
+        fn translate(&self, va: u64, a: Access, _: &Bus) -> Result<u64, u32> {
+            if a == Access::Write {
+                self.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(va)
+        }
+        fn translate_read(&self, va: u64, bus: &Bus) -> Result<(u64, bool), u32> {
+            self.translate(va, Access::Read, bus).map(|pa| (pa, true))
+        }
+        fn access_fault(&self, _: Access) -> u32 {
+            5
+        }
+        fn misaligned(&self, _: Access) -> u32 {
+            4
+        }
+    }
+
+    #[test]
+    fn a_load_from_a_dirty_page_fills_the_store_entry_unless_it_holds_code() {
+        let bus = Arc::new(Bus::new(RAM, 1 << 20).unwrap());
+        let tr = Arc::new(Dirty::default());
+        let m = HartMemory::new(bus, tr.clone());
+        let data = RAM + 0x2000;
+        assert_eq!(m.load(data + 16, word()).unwrap(), 0);
+        assert_eq!(m.entry(data).write.load(Ordering::Relaxed), data);
+        m.store(data + 32, word(), 9).unwrap();
+        assert_eq!(
+            tr.writes.load(Ordering::Relaxed),
+            0,
+            "the store hit the entry"
+        );
+        assert_eq!(m.load(data + 32, word()).unwrap(), 9);
+        // A page holding translated code: the load fills the load entry only, so a store
+        // goes through the slow path and reaches the next fence.
+        let code = RAM + 0x4000;
+        assert_eq!(m.fetch_u16(code), Some(0));
+        assert_eq!(m.load(code + 16, word()).unwrap(), 0);
+        assert_eq!(m.entry(code).read.load(Ordering::Relaxed), code);
+        assert_eq!(m.entry(code).write.load(Ordering::Relaxed), TLB_INVALID);
+        m.store(code + 16, word(), 1).unwrap();
+        assert_eq!(tr.writes.load(Ordering::Relaxed), 1);
+        assert_eq!(m.take_written_code_pages(), vec![code >> 12]);
+        // A translation without the claim (the default) fills no store entry.
+        let (a, _) = harts();
+        a.load(data, word()).unwrap();
+        assert_eq!(a.entry(data).write.load(Ordering::Relaxed), TLB_INVALID);
     }
 
     #[test]

@@ -103,11 +103,34 @@ pub fn translate_sized(
     kind: Kind,
     mem: &mut dyn PteMem,
 ) -> Result<(u64, u32), u32> {
+    walk(m, va, kind, mem).map(|w| (w.pa, w.level))
+}
+
+/// What a successful [`walk`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Walk {
+    /// The physical address.
+    pub pa: u64,
+    /// The leaf PTE's level (see [`translate_sized`]).
+    pub level: u32,
+    /// A store to the page under the same mode would succeed without changing the PTE: it is
+    /// writable by this mode and already dirty (always, without translation). A TLB may then
+    /// cache the page for stores too when a load fills it.
+    pub writable: bool,
+}
+
+/// [`translate_sized`], also telling whether a store would need no PTE update.
+pub fn walk(m: &Mode, va: u64, kind: Kind, mem: &mut dyn PteMem) -> Result<Walk, u32> {
+    let bare = Walk {
+        pa: va,
+        level: 0,
+        writable: true,
+    };
     let levels = match m.satp >> 60 {
-        _ if m.prv == PRV_M => return Ok((va, 0)),
+        _ if m.prv == PRV_M => return Ok(bare),
         8 => 3,
         9 => 4,
-        _ => return Ok((va, 0)),
+        _ => return Ok(bare),
     };
     let va_bits = 12 + 9 * levels;
     // The address must be sign-extended from its top bit.
@@ -155,7 +178,13 @@ pub fn translate_sized(
                 }
             }
             let pa_ppn = (ppn & !low) | ((va >> 12) & low);
-            return Ok(((pa_ppn << 12) | (va & 0xfff), level));
+            // (A store's privilege check is a load's: SUM applies to both.)
+            let writable = kind != Kind::Fetch && pte & (W | D) == W | D;
+            return Ok(Walk {
+                pa: (pa_ppn << 12) | (va & 0xfff),
+                level,
+                writable,
+            });
         }
         unreachable!("the level 0 PTE is a leaf or a fault");
     }

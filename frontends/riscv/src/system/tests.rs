@@ -254,3 +254,41 @@ fn sv39_walk_permissions_superpages_and_dirty_bits() {
         Ok(0x1234)
     );
 }
+
+#[test]
+fn a_load_walk_says_whether_stores_would_need_no_pte_update() {
+    use mmu::{Kind, Mode, walk};
+    // root 0x1000, entry 0 -> table 0x2000, entry 0 -> table 0x3000 with 4 KiB leaves:
+    // 1: R+W+A+D, 2: R+W+A (clean), 3: R+A (read-only), 4: R+W+A+D+U (a user page).
+    let mut m = Mem(Default::default());
+    m.0.insert(0x1000, (0x2 << 10) | 1);
+    m.0.insert(0x2000, (0x3 << 10) | 1);
+    m.0.insert(0x3000 + 8, (0x11 << 10) | 0xc7);
+    m.0.insert(0x3000 + 2 * 8, (0x12 << 10) | 0x47);
+    m.0.insert(0x3000 + 3 * 8, (0x13 << 10) | 0x43);
+    m.0.insert(0x3000 + 4 * 8, (0x14 << 10) | 0xd7);
+    let mode = |prv, sum| Mode {
+        prv,
+        satp: (8 << 60) | 1,
+        sum,
+        mxr: false,
+    };
+    let w = |md: &Mode, va, m: &mut Mem| walk(md, va, Kind::Read, m).map(|w| w.writable);
+    let s = mode(PRV_S, false);
+    assert_eq!(w(&s, 0x1008, &mut m), Ok(true), "writable and dirty");
+    assert_eq!(w(&s, 0x2008, &mut m), Ok(false), "clean: a store sets D");
+    assert_eq!(m.0[&(0x3000 + 2 * 8)] & 0x80, 0, "a load leaves D alone");
+    assert_eq!(w(&s, 0x3008, &mut m), Ok(false), "read-only");
+    assert_eq!(w(&mode(PRV_U, false), 0x4008, &mut m), Ok(true));
+    assert_eq!(w(&mode(PRV_S, true), 0x4008, &mut m), Ok(true), "SUM");
+    assert_eq!(w(&s, 0x4008, &mut m), Err(13));
+    // the store itself then translates without touching the PTE
+    let before = m.0[&(0x3000 + 8)];
+    assert_eq!(
+        walk(&s, 0x1008, Kind::Write, &mut m).map(|w| w.pa),
+        Ok(0x11008)
+    );
+    assert_eq!(m.0[&(0x3000 + 8)], before);
+    // no translation: always
+    assert_eq!(w(&mode(PRV_M, false), 0x1234, &mut m), Ok(true));
+}
