@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::{Line, dtc, qemu_virt_dts};
+use common::{dtc, qemu_virt_dts};
 use std::process::Command;
 use std::sync::Arc;
 use vm_memory::{GuestAddress, GuestMemoryMmap};
+use xlat_machines::devices::LevelLine as Line;
 use xlat_machines::riscv64_virt::{self as virt, DriveSpec, Format};
 use xlat_softmmu::system::IrqLine;
 

@@ -4,12 +4,10 @@
 
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-mod common;
-
-use common::Line;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use vm_memory::{Address, Bytes, GuestAddress, GuestMemoryMmap};
+use xlat_machines::devices::LevelLine as Line;
 use xlat_machines::devices::virtio_blk::{RawFile, VirtioBlk};
 use xlat_machines::devices::virtio_mmio::{VirtioBackend, VirtioMmio};
 use xlat_machines::devices::virtio_rng::VirtioRng;

@@ -151,16 +151,9 @@ impl MmioDevice for Clint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use crate::devices::LevelLine as Line;
+    use std::sync::atomic::Ordering;
     use std::time::Instant;
-
-    #[derive(Debug, Default)]
-    struct Line(AtomicBool);
-    impl IrqLine for Line {
-        fn set_level(&self, l: bool) {
-            self.0.store(l, Ordering::SeqCst);
-        }
-    }
 
     /// (msip, mtip) of one hart.
     type Pair = (Arc<Line>, Arc<Line>);

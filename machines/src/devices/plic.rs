@@ -221,15 +221,8 @@ impl MmioDevice for Plic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    #[derive(Debug, Default)]
-    struct Line(AtomicBool);
-    impl IrqLine for Line {
-        fn set_level(&self, l: bool) {
-            self.0.store(l, Ordering::SeqCst);
-        }
-    }
+    use crate::devices::LevelLine as Line;
+    use std::sync::atomic::Ordering;
 
     fn plic(harts: usize) -> (Arc<Plic>, Vec<Arc<Line>>) {
         let lines: Vec<Arc<Line>> = (0..2 * harts).map(|_| Arc::new(Line::default())).collect();

@@ -125,15 +125,8 @@ impl MmioDevice for Serial {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    #[derive(Debug, Default)]
-    struct Level(AtomicBool);
-    impl IrqLine for Level {
-        fn set_level(&self, l: bool) {
-            self.0.store(l, Ordering::SeqCst);
-        }
-    }
+    use crate::devices::LevelLine as Level;
+    use std::sync::atomic::Ordering;
 
     #[derive(Clone)]
     struct Out(Arc<Mutex<Vec<u8>>>);

@@ -1,23 +1,8 @@
-//! What the machines crate's integration tests share: an interrupt line that records its
-//! level, and QEMU's own riscv64 `virt` device tree decoded by dtc (the reference the board's
-//! device-tree nodes are compared with).
-
-#![allow(dead_code, reason = "each test binary uses a part of these helpers")]
+//! What the machines crate's integration tests share: QEMU's own riscv64 `virt` device tree
+//! decoded by dtc (the reference the board's device-tree nodes are compared with).
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use xlat_softmmu::system::IrqLine;
-
-/// An interrupt line that remembers its level.
-#[derive(Debug, Default)]
-pub struct Line(pub AtomicBool);
-
-impl IrqLine for Line {
-    fn set_level(&self, level: bool) {
-        self.0.store(level, Ordering::SeqCst);
-    }
-}
 
 /// `dtc -I dtb -O dts P`: the device tree at `p` as source text.
 pub fn dtc(p: &Path) -> String {
