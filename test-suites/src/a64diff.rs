@@ -65,6 +65,34 @@ pub const MEM_FLAGS: u32 = 1 | 4;
 /// [`MEM_FLAGS`] with the base 16-byte aligned (exclusives, atomics).
 pub const MEM_ALIGNED_FLAGS: u32 = MEM_FLAGS | 8;
 
+/// Half the instructions of a case are forward branches ([`random_branch`]), the others of the
+/// class (which should set flags).
+pub const BRANCH_FLAGS: u32 = 16;
+
+/// A random B, B.cond, CBZ/CBNZ or TBZ/TBNZ (32- and 64-bit) on x0..x26 jumping 1..=`ahead`
+/// instructions forward (at most to the case's closing RET).
+pub fn random_branch(rng: &mut StdRng, ahead: usize) -> u32 {
+    let k = rng.random_range(1..=ahead as u32);
+    let rt = rng.random_range(0..27u32);
+    match rng.random_range(0..4) {
+        0 => 0x1400_0000 | k,
+        1 => 0x5400_0000 | k << 5 | rng.random_range(0..16u32),
+        2 => {
+            let (sf, op) = (rng.random_range(0..2u32), rng.random_range(0..2u32));
+            0x3400_0000 | sf << 31 | op << 24 | k << 5 | rt
+        }
+        _ => {
+            let bit = rng.random_range(0..64u32);
+            0x3600_0000
+                | (bit >> 5) << 31
+                | rng.random_range(0..2u32) << 24
+                | (bit & 31) << 19
+                | k << 5
+                | rt
+        }
+    }
+}
+
 /// A general register a load may write: x0..x23 or xzr.
 fn data_reg(rng: &mut StdRng) -> u32 {
     if rng.random_range(0..8) == 0 {
@@ -263,17 +291,21 @@ impl Suite {
                 let casp = (w >> 21) & 1 == 1 && w >> 31 == 0;
                 !exclusive || casp || (w >> 30, (w >> 21) & 1) == (size, pair)
             };
-            for _ in 0..LEN {
-                words.push(if flags & 4 != 0 {
-                    random_mem_insn(&mut rng, fe, (val, mask), &same_size)
-                } else {
-                    random_insn(&mut rng, fe, val, mask)
-                });
+            for i in 0..LEN {
+                words.push(
+                    if flags & BRANCH_FLAGS != 0 && rng.random_range(0..2) == 0 {
+                        random_branch(&mut rng, LEN - i)
+                    } else if flags & 4 != 0 {
+                        random_mem_insn(&mut rng, fe, (val, mask), &same_size)
+                    } else {
+                        random_insn(&mut rng, fe, val, mask)
+                    },
+                );
             }
         }
         let mut input = Vec::new();
         input.extend((per_class as u32).to_le_bytes());
-        input.extend((LEN as u32 | flags << 16).to_le_bytes());
+        input.extend((LEN as u32 | (flags & 15) << 16).to_le_bytes());
         input.extend(seed.to_le_bytes());
         for w in &words {
             input.extend(w.to_le_bytes());

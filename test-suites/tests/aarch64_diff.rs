@@ -2,18 +2,19 @@
 //! per encoding class run inside test-suites/guest/aarch64/a64diff.c (a static guest program)
 //! under qemu-aarch64 and under xlat; x0..x26, NZCV, FPSR and, for the FP and SIMD classes,
 //! v0..v31 after every case must match. The FP and SIMD classes run with a random FPCR (RMode,
-//! FZ, DN) per case. The load/store classes (every addressing mode, pairs, unprivileged,
+//! FZ, DN) per case. Two classes mix forward branches (B, B.cond, CBZ/CBNZ, TBZ/TBNZ) with
+//! flag-setting instructions. The load/store classes (every addressing mode, pairs, unprivileged,
 //! literal, LD1-LD4/ST1-ST4 multiple and single structure with post-index, exclusives and
 //! exclusive pairs, acquire/release, CAS/CASP, LSE atomics) address a buffer through x27 with
 //! indexes in x24..x26; the buffer's hash and x27 are compared too.
 //!
-//! `A64DIFF_CASES=N` sets cases per class (default 750: 35,250 per run over 47 classes, 14
-//! integer, 6 scalar FP, 18 AdvSIMD, 9 load/store); `A64DIFF_SEED=S` replays one seed (printed
+//! `A64DIFF_CASES=N` sets cases per class (default 750: 36,750 per run over 49 classes, 14
+//! integer, 6 scalar FP, 18 AdvSIMD, 2 with branches, 9 load/store); `A64DIFF_SEED=S` replays one seed (printed
 //! on failure).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_frontend_aarch64::Aarch64;
-use xlat_test_suites::a64diff::{FP_FLAGS, MEM_ALIGNED_FLAGS, MEM_FLAGS, Suite};
+use xlat_test_suites::a64diff::{BRANCH_FLAGS, FP_FLAGS, MEM_ALIGNED_FLAGS, MEM_FLAGS, Suite};
 
 /// (name, fixed bits value, fixed bits mask) of each integer class.
 const CLASSES: &[(&str, u32, u32)] = &[
@@ -60,6 +61,12 @@ const CLASSES: &[(&str, u32, u32)] = &[
 /// Index of the first FP/SIMD class (from there on the V registers are compared too).
 const FIRST_FP: usize = 14;
 
+/// Classes with forward branches (B, B.cond, CBZ/CBNZ, TBZ/TBNZ) between their instructions.
+const BRANCH_CLASSES: &[(&str, u32, u32)] = &[
+    ("branches + adds/subs", 0x2b00_0000, 0x3f20_0000),
+    ("branches + ccmp/ccmn", 0x3a40_0000, 0x3fe0_0410),
+];
+
 /// (name, fixed bits value, fixed bits mask) of each load/store class, run in a64diff.c's
 /// memory mode (base x27 into a buffer whose hash is compared, indexes x24..x26).
 const MEM_CLASSES: &[(&str, u32, u32)] = &[
@@ -103,6 +110,7 @@ fn integer_fp_simd_classes_match_qemu() {
         .iter()
         .enumerate()
         .map(|(i, &c)| (c, if i >= FIRST_FP { FP_FLAGS } else { 0 }))
+        .chain(BRANCH_CLASSES.iter().map(|&c| (c, BRANCH_FLAGS)))
         .chain(MEM_CLASSES.iter().map(|&c| (c, MEM_FLAGS)))
         .chain(ATOMIC_CLASSES.iter().map(|&c| (c, MEM_ALIGNED_FLAGS)))
         .collect();
