@@ -7,7 +7,8 @@
 //! (user / supervisor, so U/S is checked when an entry is filled), flushed on a CR3 write,
 //! invlpg, or a change of CR0/CR4/EFER. Interrupts come from an 8259 pair on ports
 //! 0x20/0xa0 (the board's GSIs 0-15; vectors as the guest programs them with ICW2, 0x20/0x28
-//! until then, all masked at reset), taken at block boundaries when IF is set. One vCPU.
+//! until then, all masked at reset), taken at block boundaries when IF is set; an 8254 PIT
+//! channel 0 on ports 0x40-0x43 drives IRQ 0 (as KVM's in-kernel PIT does). One vCPU.
 
 use super::x86_64::{X86Args, rss};
 use std::sync::atomic::Ordering;
@@ -78,6 +79,8 @@ impl Translate for X86Mmu {
 struct I8259 {
     /// Interrupt request (line levels).
     irr: u8,
+    /// Edge-triggered inputs (a request is latched until acknowledged): the PIT's IRQ 0.
+    edge: u8,
     imr: u8,
     isr: u8,
     base: u8,
@@ -111,6 +114,7 @@ impl I8259 {
         (irq < busy).then_some(irq)
     }
     fn ack(&mut self, irq: u8) -> u8 {
+        self.irr &= !(self.edge & (1 << irq));
         if !self.auto_eoi {
             self.isr |= 1 << irq;
         }
@@ -172,9 +176,22 @@ struct Pic {
 
 impl Pic {
     fn new(cpu: Arc<CpuIrqs>) -> Pic {
+        let mut master = I8259::reset(0x20);
+        master.edge = 1;
         Pic {
-            chips: Mutex::new([I8259::reset(0x20), I8259::reset(0x28)]),
+            chips: Mutex::new([master, I8259::reset(0x28)]),
             cpu,
+        }
+    }
+
+    /// A rising edge on master input `irq` (an edge-triggered one): latched until acknowledged.
+    fn pulse(&self, irq: u8) {
+        let mut c = self.lock();
+        c[0].irr |= 1 << irq;
+        let kick = c[0].pending().is_some();
+        drop(c);
+        if kick {
+            self.cpu.kick();
         }
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, [I8259; 2]> {
@@ -246,6 +263,199 @@ impl MmioDevice for PicPorts {
         drop(c);
         if kick {
             self.pic.cpu.kick();
+        }
+    }
+}
+
+/// The 8254's input clock (Hz).
+const PIT_HZ: u64 = 1_193_182;
+
+/// Channel 0 of an 8254 PIT: modes 0 (one interrupt at terminal count) and 2/3 (periodic),
+/// binary counting, lo/hi/lo-hi access and the counter latch command. Its output edges go to
+/// the 8259's IRQ 0 from a timer thread that sleeps until the next one. Channels 1 and 2 and
+/// port 0x61 are not modeled (writes ignored, reads 0).
+#[derive(Debug, Default)]
+struct PitState {
+    /// Reload value (0 means 65536).
+    reload: u16,
+    mode: u8,
+    /// Access mode of the last control word: 1 lo, 2 hi, 3 lo then hi.
+    access: u8,
+    /// The next data write is the high byte (lo-hi access).
+    write_hi: bool,
+    /// The next data read is the high byte (lo-hi access).
+    read_hi: bool,
+    latch: Option<u16>,
+    /// When counting (re)started; `None` while the count is not loaded.
+    start: Option<std::time::Instant>,
+    /// Edges sent since `start`.
+    fired: u64,
+    /// The timer thread ends.
+    quit: bool,
+}
+
+#[derive(Debug)]
+struct Pit {
+    st: Mutex<PitState>,
+    cv: std::sync::Condvar,
+    pic: Arc<Pic>,
+}
+
+impl Pit {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PitState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The interrupt period for `reload`, at least 200 µs (KVM's in-kernel PIT has the same
+    /// floor, `min_timer_period_us`), so a guest cannot keep the host busy with edges.
+    fn period(reload: u16) -> Duration {
+        let n = if reload == 0 {
+            65536
+        } else {
+            u64::from(reload)
+        };
+        Duration::from_nanos((n * 1_000_000_000 / PIT_HZ).max(200_000))
+    }
+
+    /// The current count of channel 0.
+    fn count(s: &PitState) -> u16 {
+        let Some(t0) = s.start else {
+            return s.reload;
+        };
+        let n = if s.reload == 0 {
+            65536
+        } else {
+            u64::from(s.reload)
+        };
+        let ticks = (t0.elapsed().as_nanos() as u64).saturating_mul(PIT_HZ) / 1_000_000_000;
+        if s.mode == 0 && ticks >= n {
+            return 0;
+        }
+        (n - ticks % n) as u16
+    }
+
+    /// The timer thread: an edge on IRQ 0 at every period end (one for mode 0); periods the
+    /// host slept through are coalesced into one edge, as a real 8259 latches one request.
+    fn run(&self) {
+        let mut s = self.lock();
+        loop {
+            if s.quit {
+                return;
+            }
+            let Some(t0) = s.start else {
+                s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            let period = Self::period(s.reload);
+            let due = t0 + period * (s.fired + 1) as u32;
+            let now = std::time::Instant::now();
+            if now < due {
+                s = self
+                    .cv
+                    .wait_timeout(s, due - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                continue;
+            }
+            let elapsed = now.duration_since(t0).as_nanos() / period.as_nanos().max(1);
+            s.fired = elapsed as u64;
+            if s.mode == 0 {
+                s.start = None;
+            }
+            drop(s);
+            self.pic.pulse(0);
+            s = self.lock();
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().quit = true;
+        self.cv.notify_all();
+    }
+}
+
+impl MmioDevice for Pit {
+    fn read(&self, offset: u64, _size: u8) -> u64 {
+        if offset != 0 {
+            return 0;
+        }
+        let mut s = self.lock();
+        let v = match s.latch {
+            Some(v) => v,
+            None => Self::count(&s),
+        };
+        let byte = match s.access {
+            1 => v & 0xff,
+            2 => v >> 8,
+            _ => {
+                let hi = s.read_hi;
+                s.read_hi = !hi;
+                if hi {
+                    s.latch = None;
+                    v >> 8
+                } else {
+                    v & 0xff
+                }
+            }
+        };
+        if s.access != 3 {
+            s.latch = None;
+        }
+        u64::from(byte)
+    }
+
+    fn write(&self, offset: u64, _size: u8, value: u64) {
+        let v = value as u8;
+        let mut s = self.lock();
+        match offset {
+            3 if v >> 6 == 0 => {
+                if v & 0x30 == 0 {
+                    // counter latch
+                    if s.latch.is_none() {
+                        s.latch = Some(Self::count(&s));
+                        s.read_hi = false;
+                    }
+                } else {
+                    s.access = (v >> 4) & 3;
+                    s.mode = match (v >> 1) & 7 {
+                        6 => 2,
+                        7 => 3,
+                        m => m,
+                    };
+                    s.write_hi = false;
+                    s.read_hi = false;
+                    s.latch = None;
+                    s.start = None;
+                }
+            }
+            0 => {
+                let load = match s.access {
+                    1 => {
+                        s.reload = u16::from(v);
+                        true
+                    }
+                    2 => {
+                        s.reload = u16::from(v) << 8;
+                        true
+                    }
+                    _ if !s.write_hi => {
+                        s.reload = (s.reload & 0xff00) | u16::from(v);
+                        s.write_hi = true;
+                        false
+                    }
+                    _ => {
+                        s.reload = (s.reload & 0xff) | (u16::from(v) << 8);
+                        s.write_hi = false;
+                        true
+                    }
+                };
+                if load {
+                    s.start = Some(std::time::Instant::now());
+                    s.fired = 0;
+                    self.cv.notify_all();
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -654,6 +864,12 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
             slave: true,
         }),
     )?;
+    let pit = Arc::new(Pit {
+        st: Mutex::new(PitState::default()),
+        cv: std::sync::Condvar::new(),
+        pic: pic.clone(),
+    });
+    ports.add(0x40, 4, pit.clone())?;
     if let Some(bus) = Arc::get_mut(&mut vm.bus) {
         bus.add_mmio(0xfee0_0000, 0x1000, Arc::new(ApicStub))
             .map_err(|e| e.to_string())?;
@@ -735,7 +951,16 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         move || stop.request(StopReason::Exit(0)),
     );
     let t0 = std::time::Instant::now();
+    let timer = {
+        let pit = pit.clone();
+        std::thread::Builder::new()
+            .name("pit".into())
+            .spawn(move || pit.run())
+            .map_err(|e| format!("the PIT's timer thread: {e}"))?
+    };
     let reason = cpu.run(&vm);
+    pit.stop();
+    let _ = timer.join();
     irqs.detach();
     if a.stats {
         let s = cpu.engine.stats();
