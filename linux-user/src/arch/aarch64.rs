@@ -9,6 +9,7 @@ use xlat_ir::{Frontend, abi::CpuState};
 use xlat_softmmu::user::{AddressSpace, MapError};
 
 use super::{Delivery, Pre, SignalFrame, UserArch};
+use crate::signal::generic_frame::{self, INFO, MC, UC};
 use crate::syscall::table::{Sys, generic};
 
 /// ELF `e_machine` of AArch64.
@@ -97,11 +98,6 @@ pub const TRAMPOLINE: [u32; 2] = [0xd280_1168, 0xd400_0001];
 // (fp, lr) the new x29 points at. ucontext: flags, link, uc_stack (24), uc_sigmask (8), 120
 // bytes of padding, the sigcontext 16-aligned at 176: fault_address, x0-x30, sp, pc, pstate,
 // then 4096 bytes of records from offset 288 (fpsimd_context first, a zero record ends them).
-const INFO: u64 = 0;
-const UC: u64 = 128;
-const UC_STACK: u64 = UC + 16;
-const UC_SIGMASK: u64 = UC + 40;
-const MC: u64 = UC + 176;
 const MC_X: u64 = MC + 8;
 const MC_SP: u64 = MC + 256;
 const MC_PC: u64 = MC + 264;
@@ -150,12 +146,8 @@ impl SignalFrame for Frame {
         let top = d.stack_top.unwrap_or_else(|| env.word(self.sp));
         let record = (top.wrapping_sub(16)) & !15;
         let frame = record.wrapping_sub(SIGFRAME_SIZE) & !15;
-        let mut b = vec![0u8; SIGFRAME_SIZE as usize];
-        let mut put =
-            |off: u64, v: &[u8]| b[off as usize..off as usize + v.len()].copy_from_slice(v);
-        put(INFO, d.info);
-        put(UC_STACK, &d.uc_stack);
-        put(UC_SIGMASK, &d.old_mask.to_le_bytes());
+        let mut b = generic_frame::image(SIGFRAME_SIZE, d);
+        let mut put = |off: u64, v: &[u8]| generic_frame::put(&mut b, off, v);
         for (i, o) in self.x.iter().enumerate() {
             put(MC_X + 8 * i as u64, &env.word(*o).to_le_bytes());
         }
@@ -198,13 +190,7 @@ impl SignalFrame for Frame {
         let frame = env.word(self.sp);
         let mut b = vec![0u8; SIGFRAME_SIZE as usize];
         space.read_bytes(frame, &mut b)?;
-        let w = |off: u64| {
-            u64::from_le_bytes(
-                b[off as usize..off as usize + 8]
-                    .try_into()
-                    .unwrap_or_default(),
-            )
-        };
+        let w = |off: u64| generic_frame::word(&b, off);
         for (i, o) in self.x.iter().enumerate() {
             env.set_word(*o, w(MC_X + 8 * i as u64));
         }
@@ -231,9 +217,7 @@ impl SignalFrame for Frame {
             }
             at += size;
         }
-        let mut st = [0u8; 24];
-        st.copy_from_slice(&b[UC_STACK as usize..UC_STACK as usize + 24]);
-        Ok((w(UC_SIGMASK), st))
+        Ok(generic_frame::mask_and_stack(&b))
     }
 }
 

@@ -39,6 +39,52 @@ impl NamedRegs<'_> {
     }
 }
 
+/// The frame layout arm64 and riscv64 share (asm-generic `struct rt_sigframe { siginfo;
+/// ucontext }`): the ucontext's flags and link, `uc_stack` (24 bytes), `uc_sigmask` (8), then
+/// padding up to the mcontext at 176 (the architecture's own registers).
+pub(crate) mod generic_frame {
+    use crate::arch::Delivery;
+
+    /// The siginfo.
+    pub const INFO: u64 = 0;
+    /// The ucontext.
+    pub const UC: u64 = 128;
+    /// `uc_stack`.
+    pub const UC_STACK: u64 = UC + 16;
+    /// `uc_sigmask`.
+    pub const UC_SIGMASK: u64 = UC + 40;
+    /// The mcontext (`uc_mcontext`).
+    pub const MC: u64 = UC + 176;
+
+    /// A `size`-byte frame image, zeroed, with the siginfo, `uc_stack` and `uc_sigmask` of `d`.
+    pub fn image(size: u64, d: &Delivery<'_>) -> Vec<u8> {
+        let mut b = vec![0u8; size as usize];
+        put(&mut b, INFO, d.info);
+        put(&mut b, UC_STACK, &d.uc_stack);
+        put(&mut b, UC_SIGMASK, &d.old_mask.to_le_bytes());
+        b
+    }
+
+    /// Copies `v` into the image at `off`.
+    pub fn put(b: &mut [u8], off: u64, v: &[u8]) {
+        b[off as usize..off as usize + v.len()].copy_from_slice(v);
+    }
+
+    /// The little-endian 64-bit word at `off` of an image (0 past its end).
+    pub fn word(b: &[u8], off: u64) -> u64 {
+        b.get(off as usize..off as usize + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    }
+
+    /// What rt_sigreturn reinstates besides the registers: (`uc_sigmask`, `uc_stack`).
+    pub fn mask_and_stack(b: &[u8]) -> (u64, [u8; 24]) {
+        let mut st = [0u8; 24];
+        st.copy_from_slice(&b[UC_STACK as usize..UC_STACK as usize + 24]);
+        (word(b, UC_SIGMASK), st)
+    }
+}
+
 /// The `exit_request` bit this layer uses (the backend keeps its own bits).
 pub const SIGNAL_REQUEST: u32 = 1;
 

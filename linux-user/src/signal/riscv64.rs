@@ -2,17 +2,13 @@
 //! ucontext }` with the ucontext's mcontext at offset 176 (pc, x1..x31, then f0..f31 and
 //! fcsr). The handler returns to a trampoline (`li a7, 139; ecall`) that calls rt_sigreturn.
 
+use super::generic_frame::{self, INFO, MC, UC};
 use xlat_ir::abi::CpuState;
 use xlat_softmmu::user::{AddressSpace, MapError};
 
 /// The trampoline's two instructions.
 pub const TRAMPOLINE: [u32; 2] = [0x08b0_0893, 0x0000_0073];
 
-const INFO: u64 = 0;
-const UC: u64 = 128;
-const UC_STACK: u64 = UC + 16;
-const UC_SIGMASK: u64 = UC + 40;
-const MC: u64 = UC + 176;
 const MC_F: u64 = MC + 32 * 8;
 const MC_FCSR: u64 = MC_F + 32 * 8;
 /// Bytes of the frame (siginfo + ucontext with the Q-sized FP area), a multiple of 16.
@@ -55,11 +51,8 @@ pub fn setup(
 ) -> Result<(), MapError> {
     let sp = d.stack_top.unwrap_or_else(|| env.word(r.xr(2)));
     let frame = (sp.wrapping_sub(FRAME_SIZE)) & !15;
-    let mut b = vec![0u8; FRAME_SIZE as usize];
-    let mut put = |off: u64, v: &[u8]| b[off as usize..off as usize + v.len()].copy_from_slice(v);
-    put(INFO, d.info);
-    put(UC_STACK, &d.uc_stack);
-    put(UC_SIGMASK, &d.old_mask.to_le_bytes());
+    let mut b = generic_frame::image(FRAME_SIZE, d);
+    let mut put = |off: u64, v: &[u8]| generic_frame::put(&mut b, off, v);
     put(MC, &env.pc.to_le_bytes());
     for i in 1..32 {
         put(MC + i as u64 * 8, &env.word(r.xr(i)).to_le_bytes());
@@ -89,13 +82,7 @@ pub fn restore(
     let frame = env.word(r.xr(2));
     let mut b = vec![0u8; FRAME_SIZE as usize];
     space.read_bytes(frame, &mut b)?;
-    let w = |off: u64| {
-        u64::from_le_bytes(
-            b[off as usize..off as usize + 8]
-                .try_into()
-                .unwrap_or_default(),
-        )
-    };
+    let w = |off: u64| generic_frame::word(&b, off);
     env.pc = w(MC);
     for i in 1..32 {
         env.set_word(r.xr(i), w(MC + i as u64 * 8));
@@ -106,7 +93,5 @@ pub fn restore(
     let fcsr = w(MC_FCSR) & 0xffff_ffff;
     env.set_word(r.fflags, fcsr & 0x1f);
     env.set_word(r.frm, (fcsr >> 5) & 7);
-    let mut st = [0u8; 24];
-    st.copy_from_slice(&b[UC_STACK as usize..UC_STACK as usize + 24]);
-    Ok((w(UC_SIGMASK), st))
+    Ok(generic_frame::mask_and_stack(&b))
 }
