@@ -26,17 +26,21 @@ qemu_ok() { command -v qemu-riscv64 >/dev/null && qemu-riscv64 --version | grep 
 
 apt_updated=0
 apt_update() { [ $apt_updated -eq 1 ] || { log "apt-get update"; $SUDO apt-get update -qq >&2; apt_updated=1; }; }
-
-if ! qemu_ok; then
+# backports_install APT-ARGS...: `apt-get install` from bookworm-backports (QEMU 10), adding that
+# source first where the machine lacks it.
+backports_install() {
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     log "adding bookworm-backports ($MIRROR)"
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$MIRROR" \
       | $SUDO tee /etc/apt/sources.list.d/xlat-backports.sources >/dev/null
+    apt_updated=0 # the new source's lists
   fi
   apt_update
-  log "installing qemu-user from bookworm-backports"
-  $SUDO apt-get install -y -qq -t bookworm-backports qemu-user >&2
-fi
+  log "installing from bookworm-backports: $*"
+  $SUDO apt-get install -y -qq -t bookworm-backports "$@" >&2
+}
+
+qemu_ok || backports_install qemu-user
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt_update
   log "installing ${need_pkgs[*]}"
@@ -72,7 +76,7 @@ bash "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh" # riscv64 sysroot for dynamical
 # Per-capability install steps (system-mode firmware and kernels, other guest arches...): each
 # scripts/setup.d/*.sh is idempotent and sees CACHE, MIRROR, SUDO and the helpers above.
 export CACHE MIRROR SUDO APTDIR apt_updated
-export -f log apt_update mirror_uri foreign_apt fetch_foreign foreign_busybox
+export -f log apt_update backports_install mirror_uri foreign_apt fetch_foreign foreign_busybox
 for f in "$(dirname "${BASH_SOURCE[0]}")"/setup.d/*.sh; do
   [ -e "$f" ] || continue
   bash "$f"
