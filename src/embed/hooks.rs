@@ -330,9 +330,31 @@ impl Frontend for HookedFrontend {
         // A hook, count or stop at an instruction sees the state there: the frontend keeps it
         // exact (no flags left stale for a later instruction of the unit to overwrite).
         let observed = |pc: u64, size: u32| t.insn_flags(pc, u64::from(size), false) != 0;
-        let unit = self
+        // A unit ends before a `start(.., until, ..)` address (as Unicorn's blocks do), and
+        // one at such an address is its first instruction only: what follows it is often not
+        // code the run will reach (zeroed memory lifts as a long run of memory instructions,
+        // slow to compile for nothing).
+        let until_end = !t.untils.is_empty() && !*NO_UNTIL_END;
+        let max_insns = if until_end && t.untils.contains(&pc) {
+            1
+        } else {
+            max_insns
+        };
+        let mut unit = self
             .inner
             .translate_observed(pc, code, max_insns, &observed);
+        if until_end
+            && let Some(k) = unit
+                .insts
+                .iter()
+                .filter(|i| i.op == Opcode::InsnStart)
+                .skip(1)
+                .position(|i| t.untils.contains(&i.imm))
+        {
+            unit = self
+                .inner
+                .translate_observed(pc, code, k as u32 + 1, &observed);
+        }
         let classify = |pc: u64| super::atomic::classify(self.arch, code, pc);
         instrument(unit, &t, self.core.load(Ordering::Relaxed), &classify)
     }
@@ -352,6 +374,11 @@ impl Frontend for HookedFrontend {
         self.inner.registers()
     }
 }
+
+/// `XLAT_EMBED_NO_UNTIL_END=1`: units do not end before `until` addresses (the way before;
+/// kept to measure the difference).
+static NO_UNTIL_END: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("XLAT_EMBED_NO_UNTIL_END").is_some());
 
 /// x86-64's general-protection exception (#GP).
 pub(crate) const X86_GP: u32 = 13;

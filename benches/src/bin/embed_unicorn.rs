@@ -531,6 +531,8 @@ fn main() {
     println!("|---|---:|---:|---:|---|");
     // An optional second argument keeps the cases whose name contains it.
     let only = std::env::args().nth(2).unwrap_or_default();
+    // `EMBED_BENCH_XLAT_ONLY=1`: xlat's runs only (to profile it), the Unicorn columns 0.
+    let xlat_only = std::env::var_os("EMBED_BENCH_XLAT_ONLY").is_some();
     for (case, name, n) in CASES.into_iter().filter(|c| c.1.contains(only.as_str())) {
         let (mut xs, mut us) = (Vec::new(), Vec::new());
         let (mut xc, mut ucn) = (0, 0);
@@ -538,11 +540,17 @@ fn main() {
             let (t, c) = run_xlat(case, n);
             xs.push(t);
             xc = c;
+            if xlat_only {
+                continue;
+            }
             let (t, c) = run_unicorn(&uc, case, n);
             us.push(t);
             ucn = c;
         }
-        let (x, u) = (median(&mut xs), median(&mut us));
+        let (x, u) = (
+            median(&mut xs),
+            if xlat_only { 0.0 } else { median(&mut us) },
+        );
         println!(
             "| {name} | {:.2} | {:.2} | {:.2} | {xc} = {ucn}: {} |",
             x * 1e3,
