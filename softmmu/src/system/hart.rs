@@ -212,6 +212,22 @@ impl CodeMap {
     }
 }
 
+/// Asks for guest RAM in 2 MiB host pages where the host allows them (transparent huge pages
+/// in `madvise` mode), as QEMU does: a boot touches hundreds of MiB, each 4 KiB page a fault,
+/// and every TLB hit's host access wants a host TLB entry too (`XLAT_NO_THP=1`: not, to
+/// measure). Advice only: nothing changes if the host says no.
+fn advise_huge_pages(bus: &Bus) {
+    if std::env::var_os("XLAT_NO_THP").is_some() {
+        return;
+    }
+    let (base, size) = bus.ram_range();
+    if let Some(h) = bus.ram_host(base, size) {
+        // SAFETY: [h, h + size) is the bus's RAM mapping; MADV_HUGEPAGE changes how the kernel
+        // backs it, never its contents or protection.
+        unsafe { libc::madvise(h as *mut libc::c_void, size as usize, libc::MADV_HUGEPAGE) };
+    }
+}
+
 /// One hart's memory (see the module doc).
 #[derive(Debug)]
 pub struct HartMemory {
@@ -237,6 +253,7 @@ fn empty_table() -> Table {
 impl HartMemory {
     /// A hart's view of `bus` through `tr`.
     pub fn new(bus: Arc<Bus>, tr: Arc<dyn Translate>) -> HartMemory {
+        advise_huge_pages(&bus);
         let tables: Arc<[Table]> = (0..TLB_TABLES).map(|_| empty_table()).collect();
         HartMemory {
             written: bus.code.watch(&tables),
