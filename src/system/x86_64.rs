@@ -177,16 +177,25 @@ fn run_kvm(a: &X86Args) -> Result<i32, String> {
     let mut cfg = config(a);
     if !xlat_accel_kvm::hardware_backed() {
         // A software-assisted KVM (PVM) runs guest ring 0 through KVM's emulator, which has
-        // no xsave/xrstor, and passes the host's XSAVE bit through whatever KVM_SET_CPUID2
-        // says: ask Linux not to use it (other kernels ignore the word)
+        // no xsave/xrstor and no SSE arithmetic, and the guest reads the host's CPUID bits
+        // (XSAVE, SSSE3) whatever KVM_SET_CPUID2 says: ask Linux not to use XSAVE, and to
+        // clear SSSE3 (its built-in blake2s, the random pool, runs SSSE3 code in ring 0);
+        // other kernels ignore the words
         let words: Vec<&str> = cfg.cmdline.split_whitespace().collect();
+        let mut add = Vec::new();
         if !words
             .iter()
             .any(|w| *w == "noxsave" || w.starts_with("clearcpuid="))
         {
-            cfg.cmdline = format!("{} noxsave", cfg.cmdline).trim_start().to_string();
+            add.push("noxsave");
+        }
+        if !words.iter().any(|w| w.starts_with("clearcpuid=")) {
+            add.push("clearcpuid=ssse3");
+        }
+        for w in add {
+            cfg.cmdline = format!("{} {w}", cfg.cmdline).trim_start().to_string();
             if a.trace_int {
-                eprintln!("kvm: software-assisted KVM: `noxsave` added to the kernel command line");
+                eprintln!("kvm: software-assisted KVM: `{w}` added to the kernel command line");
             }
         }
     }
