@@ -11,6 +11,7 @@ mod simd_int;
 #[cfg(test)]
 mod simd_int_tests;
 mod simd_ir;
+mod simd_sat;
 #[cfg(test)]
 mod tests;
 

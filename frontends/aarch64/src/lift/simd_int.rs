@@ -1,7 +1,8 @@
 //! Integer AdvSIMD forms that compiled code (gcc -O2/-O3 auto-vectorised loops) uses, lifted
 //! lane by lane into IR on i64 temps instead of calling the [`crate::simd`] helper: each lane is
 //! extracted from its 64-bit word (zero- or sign-extended), computed in 64 bits and packed back.
-//! Covered: three-same compares, min/max (and pairwise), MUL/MLA/MLS, ADDP; two-reg misc
+//! Covered: three-same compares, min/max (and pairwise), MUL/MLA/MLS, ADDP, saturating
+//! add/sub ([`super::simd_sat`]); two-reg misc
 //! NEG/ABS, compares against zero, XTN{2}, NOT; shifts by immediate SSHR, [SU]SRA, SHRN{2},
 //! [SU]SHLL{2}; three-different [SU]ADD[LW], [SU]SUB[LW], [SU]MULL, [SU]MLAL, [SU]MLSL{2};
 //! UZP/ZIP/TRN; EXT; ADDV/[SU]MAXV/[SU]MINV/[SU]ADDLV; MUL/MLA/MLS and the long forms by element;
@@ -170,6 +171,10 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
 
 fn three_same(cx: &mut LiftCx, q: bool, u: bool, es: u32, rd: u32, rn: u32, rm: u32) -> bool {
     let op = cx.f(15, 11);
+    if matches!(op, 0b00001 | 0b00101) && es < 64 {
+        super::simd_sat::three_same(cx, (q, u, es), op == 0b00101, (rd, rn, rm));
+        return true;
+    }
     let signed = !u
         && matches!(
             op,
