@@ -92,31 +92,19 @@ impl Process {
                         host(r as i64)
                     })
                 }
-                Sys::splice => self.opt_buf(a[1], 8, true).and_then(|oi| {
-                    let oo = self.opt_buf(a[3], 8, true)?;
-                    host(syscall(
-                        SYS_splice,
-                        i(0),
-                        oi,
-                        i(2),
-                        oo,
-                        a[4] as usize,
-                        a[5] as u32,
-                    ))
-                }),
+                // (fd_in, off_in*, fd_out, off_out*, len, flags): the offsets through host buffers
+                Sys::splice | Sys::copy_file_range => {
+                    let nr = if sys == Sys::splice {
+                        SYS_splice
+                    } else {
+                        SYS_copy_file_range
+                    };
+                    self.opt_buf(a[1], 8, true).and_then(|oi| {
+                        let oo = self.opt_buf(a[3], 8, true)?;
+                        host(syscall(nr, i(0), oi, i(2), oo, a[4] as usize, a[5] as u32))
+                    })
+                }
                 Sys::tee => host(syscall(SYS_tee, i(0), i(1), a[2] as usize, a[3] as u32)),
-                Sys::copy_file_range => self.opt_buf(a[1], 8, true).and_then(|oi| {
-                    let oo = self.opt_buf(a[3], 8, true)?;
-                    host(syscall(
-                        SYS_copy_file_range,
-                        i(0),
-                        oi,
-                        i(2),
-                        oo,
-                        a[4] as usize,
-                        a[5] as u32,
-                    ))
-                }),
                 Sys::personality => host(i64::from(personality(a[0] as c_ulong))),
                 Sys::waitid => self.opt_buf(a[2], 128, true).and_then(|info| {
                     let ru = self.opt_buf(a[4], 144, true)?;
