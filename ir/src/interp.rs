@@ -126,14 +126,26 @@ pub fn run(
         };
         let v: Option<u64> = match i.op.format() {
             Format::Const => Some(i.imm),
-            Format::Unary
-            | Format::Binary
-            | Format::Convert
-            | Format::Ternary
-            | Format::FConvert
-            | Format::FSetCond
-            | Format::FRound
-            | Format::SetCond => Some(pure(i.op, ty, unit.ty(i.src[0]), i.aux, s(0), s(1), s(2))),
+            // The format is known here: `pure_in` does not look it up again, and only the
+            // sources the format has are read.
+            f @ (Format::Unary | Format::Convert | Format::FRound) => {
+                Some(pure_in(f, i.op, ty, ty, i.aux, s(0), 0, 0))
+            }
+            f @ Format::FConvert => {
+                Some(pure_in(f, i.op, ty, unit.ty(i.src[0]), i.aux, s(0), 0, 0))
+            }
+            f @ Format::Binary => Some(pure_in(f, i.op, ty, ty, i.aux, s(0), s(1), 0)),
+            f @ (Format::FSetCond | Format::SetCond) => Some(pure_in(
+                f,
+                i.op,
+                ty,
+                unit.ty(i.src[0]),
+                i.aux,
+                s(0),
+                s(1),
+                0,
+            )),
+            f @ Format::Ternary => Some(pure_in(f, i.op, ty, ty, i.aux, s(0), s(1), s(2))),
             Format::Select => {
                 let c = Cond::from_u32(i.aux).unwrap_or(Cond::Eq);
                 Some(if c.eval(unit.ty(i.src[0]), s(0), s(1)) {
@@ -275,7 +287,14 @@ pub fn run(
 /// formats `Unary`, `Binary`, `Convert`, `Ternary`, `FConvert`, `FSetCond`, `FRound` and
 /// `SetCond`; the result is masked to `ty`. The interpreter and the baseline tier both call it.
 pub fn pure(op: Opcode, ty: Ty, src_ty: Ty, aux: u32, a: u64, b: u64, c: u64) -> u64 {
-    let v = match op.format() {
+    pure_in(op.format(), op, ty, src_ty, aux, a, b, c)
+}
+
+/// [`pure`] with `op`'s format `fmt` already looked up.
+#[allow(clippy::too_many_arguments, reason = "pure's arguments and the format")]
+#[inline]
+fn pure_in(fmt: Format, op: Opcode, ty: Ty, src_ty: Ty, aux: u32, a: u64, b: u64, c: u64) -> u64 {
+    let v = match fmt {
         Format::Unary => unary(op, ty, a),
         Format::Binary => binary(op, ty, a, b),
         Format::Convert => match op {
