@@ -124,6 +124,7 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
         fixups: Vec::new(),
         label_pc: Vec::new(),
         dyn_pc: None,
+        rax_is: None,
     };
     let out = unit.labels; // the epilogue
     let n = unit.temps.len();
@@ -314,6 +315,10 @@ struct Asm {
     label_pc: Vec<Option<u64>>,
     /// The frame slot holding the pc of the last `insn_start` (when not static).
     dyn_pc: Option<i32>,
+    /// `(t, pos)`: when the code reaches buffer position `pos` (nothing emitted since), `rax`
+    /// holds temp `t`'s value, so loading `t` needs no memory access. Labels and patched
+    /// jump targets (where other paths join) forget it.
+    rax_is: Option<(Temp, usize)>,
 }
 
 impl Asm {
@@ -370,14 +375,37 @@ impl Asm {
     }
     /// `reg = temp` (0 for no temp).
     fn ld(&mut self, reg: u8, t: Temp) {
-        if t.is_some() {
-            self.op_mem(true, &[0x8b], reg, RBP, self.slot(t));
-        } else {
+        let here = self.buf.len();
+        // What rax holds here, if known.
+        let rax = self.rax_is.filter(|&(_, p)| p == here).map(|(t, _)| t);
+        if !t.is_some() {
             self.op_rr(false, &[0x31], reg, reg); // xor reg32, reg32
+            self.rax_is = if reg == RAX {
+                None
+            } else {
+                rax.map(|r| (r, self.buf.len()))
+            };
+            return;
         }
+        if rax == Some(t) {
+            if reg != RAX {
+                self.mov_rr(true, reg, RAX);
+                self.rax_is = Some((t, self.buf.len()));
+            }
+            return;
+        }
+        self.op_mem(true, &[0x8b], reg, RBP, self.slot(t));
+        self.rax_is = if reg == RAX {
+            Some((t, self.buf.len()))
+        } else {
+            rax.map(|r| (r, self.buf.len()))
+        };
     }
     fn st(&mut self, t: Temp, reg: u8) {
         self.op_mem(true, &[0x89], reg, RBP, self.slot(t));
+        if reg == RAX {
+            self.rax_is = Some((t, self.buf.len()));
+        }
     }
     fn store_dyn_pc(&mut self, pc: u64) {
         if let Some(d) = self.dyn_pc {
@@ -409,6 +437,7 @@ impl Asm {
     }
     fn bind(&mut self, l: u32) {
         self.labels[l as usize] = self.buf.len();
+        self.rax_is = None;
     }
     fn jmp(&mut self, l: u32) {
         self.b(0xe9);
@@ -430,6 +459,7 @@ impl Asm {
     fn patch(&mut self, p: usize) {
         let rel = (self.buf.len() - (p + 4)) as i32;
         self.buf[p..p + 4].copy_from_slice(&rel.to_le_bytes());
+        self.rax_is = None;
     }
     /// `cmp a, b` of type `ty` (rax, rcx after loading).
     fn cmp(&mut self, ty: Ty, a: Temp, b: Temp) {
