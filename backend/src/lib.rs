@@ -145,8 +145,15 @@ pub struct EngineConfig {
 /// its first run, so Cranelift only has to pay off against that, not the interpreter: riscv64
 /// `bash -c true` from the sysroot (user + sys CPU of 10 runs, 2 interleaved rounds, loaded
 /// host): no baseline at 50: 1.64/1.47 s; baseline at 50: 1.60/1.68, 200: 1.04/1.02,
-/// **500**: 0.89/0.94, 2000: 0.86/0.93.
-pub const DEFAULT_HOT_THRESHOLD: u32 = 500;
+/// 500: 0.89/0.94, 2000: 0.86/0.93.
+///
+/// Once baseline code chained through the jump cache and reached guest memory inline, the
+/// Cranelift compiles at 500 cost more than they saved: riscv64 `python3 -c pass` from the
+/// sysroot, user + sys CPU medians of 7-9 interleaved runs, loaded host: 500: 0.88 s,
+/// 1000: 0.71, 2000: 0.67, 3000: 0.58, 4000: 0.61, **5000**: 0.53, 8000: 0.57, 10000: 0.60;
+/// `bash -c true` 0.07 s at 500, 0.04 from 2000 on; intmark and sha256sum unchanged within
+/// noise from 500 to 10000 (their hot loops compile a few ms later).
+pub const DEFAULT_HOT_THRESHOLD: u32 = 5000;
 
 impl Default for EngineConfig {
     fn default() -> Self {
