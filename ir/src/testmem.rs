@@ -1,9 +1,26 @@
-//! [`FlatMem`]: guest memory as one little-endian byte buffer, for tests that run units in
-//! the interpreter (the lifters' unit tests, differential harnesses) without a softmmu.
+//! For tests that run units in the interpreter without a softmmu (the lifters' unit tests,
+//! differential harnesses): [`FlatMem`], guest memory as one little-endian byte buffer, and
+//! [`verify_and_run`].
 
-use crate::interp::{self, GuestMem, MemFault};
-use crate::{AtomicOp, CodeFetch, MemOp, Ty};
+use crate::abi::CpuState;
+use crate::interp::{self, GuestMem, InterpExit, MemFault};
+use crate::{AtomicOp, CodeFetch, MemOp, Ty, Unit};
 use std::cell::RefCell;
+
+/// Verifies `unit` (panicking with the error and the unit's text when it is malformed) and
+/// runs it in the interpreter.
+pub fn verify_and_run(unit: &Unit, env: &mut CpuState, mem: &dyn GuestMem) -> InterpExit {
+    if let Err(e) = crate::verify(unit) {
+        panic!("{e}\n{unit}");
+    }
+    interp::run(
+        unit,
+        &interp::Prepared::new(unit),
+        env,
+        mem,
+        &mut Vec::new(),
+    )
+}
 
 /// `len` bytes of guest memory at `base`, little-endian. Accesses that do not lie wholly
 /// inside fault with `fault` (the frontend's exception code); atomics are a plain read and

@@ -18,8 +18,8 @@ use std::process::Command;
 use xlat_frontend_riscv::decode::{Fmt, Op, TABLE};
 use xlat_frontend_riscv::{Riscv64, state};
 use xlat_ir::abi::CpuState;
-use xlat_ir::testmem::FlatMem;
-use xlat_ir::{CodeFetch, Frontend, interp};
+use xlat_ir::testmem::{FlatMem, verify_and_run};
+use xlat_ir::{CodeFetch, Frontend};
 
 const CASES: usize = 3000;
 /// Words per case record: x0..x31, f0..f31, fcsr, then the scratch memory.
@@ -406,14 +406,7 @@ fn ours(ws: &[u32], rec: &[u64]) -> Vec<u64> {
             break;
         }
         let unit = fe.translate(env.pc, &code, ws.len() as u32);
-        xlat_ir::verify(&unit).unwrap();
-        let exit = interp::run(
-            &unit,
-            &interp::Prepared::new(&unit),
-            &mut env,
-            &mem,
-            &mut Vec::new(),
-        );
+        let exit = verify_and_run(&unit, &mut env, &mem);
         let kind = xlat_ir::abi::decode_exit(exit.value).0;
         assert_eq!(kind, xlat_ir::abi::ExitKind::Lookup, "{ws:x?}");
     }

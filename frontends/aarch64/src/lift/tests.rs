@@ -3,8 +3,8 @@
 
 use crate::{Aarch64, state};
 use xlat_ir::abi::{CpuState, ExitKind};
-use xlat_ir::interp::{self, GuestMem};
-use xlat_ir::testmem::FlatMem as Mem;
+use xlat_ir::interp::GuestMem;
+use xlat_ir::testmem::{FlatMem as Mem, verify_and_run};
 use xlat_ir::{ExitReason, Frontend, MemOp};
 
 const CODE: u64 = 0x1000;
@@ -38,15 +38,7 @@ fn run_prepared(
     }
     env.pc = CODE;
     for _ in 0..1000 {
-        let unit = fe.translate(env.pc, &mem, 32);
-        xlat_ir::verify(&unit).unwrap();
-        let exit = interp::run(
-            &unit,
-            &interp::Prepared::new(&unit),
-            &mut env,
-            &mem,
-            &mut Vec::new(),
-        );
+        let exit = verify_and_run(&fe.translate(env.pc, &mem, 32), &mut env, &mem);
         match xlat_ir::abi::decode_exit(exit.value) {
             (ExitKind::Exit, r) if r == ExitReason::Syscall as u32 => return Ok((env, mem)),
             (ExitKind::Raise, c) => return Err(c),

@@ -2,7 +2,7 @@
 //! the IR before interpreting it.
 
 use xlat_ir::abi::{CpuState, ExitKind, decode_exit};
-use xlat_ir::interp;
+use xlat_ir::testmem::verify_and_run;
 use xlat_ir::{CodeFetch, Unit};
 
 /// Code at `base`.
@@ -42,8 +42,7 @@ pub fn lift(pc: u64, bytes: Vec<u8>) -> Unit {
 
 /// Lifts and runs one unit; returns (exit kind, payload).
 pub fn run(env: &mut CpuState, mem: &Mem, pc: u64, bytes: Vec<u8>) -> (ExitKind, u32) {
-    let u = lift(pc, bytes);
-    let prep = interp::Prepared::new(&u);
-    let e = interp::run(&u, &prep, env, mem, &mut Vec::new());
+    let code = Code { base: pc, bytes };
+    let e = verify_and_run(&super::translate(pc, &code, 64), env, mem);
     decode_exit(e.value)
 }
