@@ -548,6 +548,14 @@ fn fxsave_image(env: &CpuState) -> [u8; 512] {
     let sw = (sw | es | (top << 11)) as u16;
     b[0..2].copy_from_slice(&cw.to_le_bytes());
     b[2..4].copy_from_slice(&sw.to_le_bytes());
+    if es != 0 {
+        // FOP, FIP and FDP (64-bit), stored while an exception is pending (as this host's
+        // xsave does).
+        let w = env.word(state::X87_FIP);
+        b[6..8].copy_from_slice(&((w >> 48) as u16 & 0x7ff).to_le_bytes());
+        b[8..16].copy_from_slice(&(((w << 16) as i64 >> 16) as u64).to_le_bytes());
+        b[16..24].copy_from_slice(&env.word(state::X87_FDP).to_le_bytes());
+    }
     // The abridged tag: bit p set when physical register p is in use, as fxsave stores it.
     b[4] = (env.word(xlat_frontend_x86::x87::TAG) & 0xff) as u8;
     b[24..28].copy_from_slice(&(env.word(state::MXCSR) as u32).to_le_bytes());
@@ -578,6 +586,9 @@ fn fxrstor_image(env: &mut CpuState, b: &[u8; 512]) {
     env.set_word(state::X87_SW, sw & !0x3800);
     env.set_word(state::X87_TOP, top);
     env.set_word(xlat_frontend_x86::x87::TAG, u64::from(b[4]));
+    let fop = u16_at(6) & 0x7ff;
+    env.set_word(state::X87_FIP, (u64_at(8) & ((1 << 48) - 1)) | (fop << 48));
+    env.set_word(state::X87_FDP, u64_at(16));
     env.set_word(
         state::MXCSR,
         u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),

@@ -3,7 +3,8 @@
 //! against 64-bit locked adds to the same bytes from two others, and cmpxchg8b, with the same
 //! output under `xlat run` (jit and interpreter) as natively on this host; and `lock
 //! cmpxchg16b` faulting on read-only and unmapped pages (test-suites/guest/x86_64/cas16fault.c);
-//! #GP (SIGSEGV, SI_KERNEL) from privileged and misaligned instructions (gpfault.c).
+//! #GP (SIGSEGV, SI_KERNEL) from privileged and misaligned instructions (gpfault.c); unmasked
+//! SSE (#XM) and x87 (#MF) exceptions: results, si_code, si_addr, FOP/FIP/FDP (fpexc.c).
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
 use xlat_test_suites::user::Reference::Native;
@@ -82,4 +83,19 @@ fn sse_unmasked_exceptions_match_native() {
     }
     let (d, exe) = fpexc("x86isa_user_xm");
     assert_same_as(Native, &exe, &["1500", "sse"], &d);
+}
+
+#[test]
+fn x87_unmasked_exceptions_match_native() {
+    // 600 x87 sequences (two loads, an arithmetic instruction, a store or fscale past the
+    // extended range, then fwait) under control words with exceptions unmasked: the #MF's
+    // si_code and si_addr (the waiting instruction), FOP, FIP and FDP from the signal frame's
+    // fpstate, the status word, st(0) (the exponent-adjusted result of an unmasked overflow
+    // or underflow) and the memory a suppressed store left alone, as natively.
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let (d, exe) = fpexc("x86isa_user_mf");
+    assert_same_as(Native, &exe, &["1800", "x87"], &d);
 }

@@ -71,6 +71,13 @@ pub const fn x87_exp(i: u8) -> u32 {
 pub const X87_TOP: u32 = reg_offset(72);
 /// x87 control word.
 pub const X87_CW: u32 = reg_offset(73);
+/// The last non-control x87 instruction: its address in bits 0..48 (sign-extended from bit
+/// 47 when read) and its 11-bit opcode (FOP: the low three bits of the escape byte, then
+/// the ModRM byte) in bits 48..59; zero after fninit.
+pub const X87_FIP: u32 = reg_offset(88);
+/// The memory operand address of the last non-control x87 instruction that had one (FDP).
+pub const X87_FDP: u32 = reg_offset(89);
+
 /// x87 status word (condition codes; TOP lives in `X87_TOP`).
 pub const X87_SW: u32 = reg_offset(74);
 /// Default x87 control word.

@@ -16,7 +16,12 @@
 //! changes nothing else (no result, no pop; [`SUPPRESS`] tells the pops of the same
 //! instruction, [`op::UNDER`] the lifted stores), and the lifter raises
 //! [`X87_FP_ERROR`](crate::X87_FP_ERROR) at the next waiting x87 instruction, as the
-//! hardware raises #MF for any exception flag left unmasked in the status word.
+//! hardware raises #MF for any exception flag left unmasked in the status word. An unmasked
+//! invalid operation of a load or a store, or overflow or underflow of a store, likewise
+//! leaves the stack and memory alone (flagging only that exception); an unmasked overflow or
+//! underflow of a register result delivers it scaled by 2^-24576 (2^24576), as the hardware.
+//! The lifter records FIP, FOP and FDP (`state::X87_FIP`, `state::X87_FDP`) for fnstenv,
+//! fnsave, and fxsave/xsave while an exception is pending.
 
 mod trans;
 
@@ -225,8 +230,63 @@ struct Rounded {
     flags: u64,
 }
 
-/// Rounds `sig × 2^e` (plus `sticky` below it) to `f` under rounding control `rc`.
+/// Rounding-control bit for [`round`]: overflow is unmasked (a register destination).
+const RC_OE: u64 = 4;
+/// Rounding-control bit for [`round`]: underflow is unmasked (a register destination).
+const RC_UE: u64 = 8;
+/// The exponent bias adjustment of an unmasked overflow or underflow's result.
+const BIAS_ADJUST: i32 = 24576;
+
+/// The rounding control of control word `cw` for a register result, with [`RC_OE`] and
+/// [`RC_UE`] where those exceptions are unmasked.
+fn reg_rc(cw: u64) -> u64 {
+    cw_rc(cw) | if cw & sw::OE == 0 { RC_OE } else { 0 } | if cw & sw::UE == 0 { RC_UE } else { 0 }
+}
+
+/// Rounds `sig × 2^e` (plus `sticky` below it) to `f` under rounding control `rc` (bits 0-1);
+/// with [`RC_OE`] (or [`RC_UE`]) an overflowing (tiny) result is delivered as the hardware
+/// does with the exception unmasked: scaled by 2^-24576 (2^24576) and rounded, flagging only
+/// OE (UE), PE if inexact and C1; beyond even that range, infinity (zero).
 fn round(sign: bool, sig: u128, e: i32, sticky: bool, f: Fmt, rc: u64) -> Rounded {
+    let r = round1(sign, sig, e, sticky, f, rc & 3);
+    let keep = sw::PE | sw::C1;
+    if rc & RC_OE != 0 && r.flags & sw::OE != 0 {
+        let a = round1(sign, sig, e - BIAS_ADJUST, sticky, f, rc & 3);
+        if a.flags & sw::OE != 0 {
+            return Rounded {
+                sign,
+                m: 0,
+                e: f.emax,
+                inf: true,
+                flags: sw::OE | sw::PE | sw::C1,
+            };
+        }
+        return Rounded {
+            flags: (a.flags & keep) | sw::OE,
+            ..a
+        };
+    }
+    let tiny = sig != 0 && e + 127 - (sig.leading_zeros() as i32) < f.emin;
+    if rc & RC_UE != 0 && tiny {
+        if e + BIAS_ADJUST + 127 - (sig.leading_zeros() as i32) < f.emin {
+            return Rounded {
+                sign,
+                m: 0,
+                e: 0,
+                inf: false,
+                flags: sw::UE | sw::PE,
+            };
+        }
+        let a = round1(sign, sig, e + BIAS_ADJUST, sticky, f, rc & 3);
+        return Rounded {
+            flags: (a.flags & keep) | sw::UE,
+            ..a
+        };
+    }
+    r
+}
+
+fn round1(sign: bool, sig: u128, e: i32, sticky: bool, f: Fmt, rc: u64) -> Rounded {
     if sig == 0 {
         return Rounded {
             sign,
@@ -381,6 +441,14 @@ fn nan2(a: F80, b: F80) -> Option<(F80, u64)> {
         0
     };
     let r = match (a.is_nan(), b.is_nan()) {
+        // A signalling and a quiet NaN: the quiet one.
+        (true, true) if a.is_snan() != b.is_snan() => {
+            if a.is_snan() {
+                b
+            } else {
+                a
+            }
+        }
         (true, true) => {
             if (b.m << 1) > (a.m << 1) {
                 b
@@ -400,7 +468,7 @@ fn denormal_flag(a: F80) -> u64 {
 
 /// `a op b` (0 add, 1 sub, 2 mul, 3 div) rounded under control word `cw`.
 pub fn arith(k: u64, a: F80, b: F80, cw: u64) -> (F80, u64) {
-    arith_fmt(k, a, b, cw_fmt(cw), cw_rc(cw), &mut None)
+    arith_fmt(k, a, b, cw_fmt(cw), reg_rc(cw), &mut None)
 }
 
 /// SSE arithmetic (`k`: 0 add, 1 sub, 2 mul, 3 div, 6 sqrt of `b`) on f64 (`double`) or f32
@@ -425,6 +493,8 @@ pub(crate) fn sse_directed(k: u64, a: u64, b: u64, double: bool, rc: u64) -> Opt
 }
 
 fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded>) -> (F80, u64) {
+    let rcu = rc;
+    let rc = rc & 3;
     if let Some(r) = nan2(a, b) {
         return r;
     }
@@ -456,7 +526,7 @@ fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded
                 // The other operand, rounded to the precision.
                 let x = if a.is_zero() { b } else { a };
                 let (m, e) = x.unpack();
-                let (v, f) = r(round(x.sign(), u128::from(m), e, false, fmt, rc));
+                let (v, f) = r(round(x.sign(), u128::from(m), e, false, fmt, rcu));
                 return (v, fl | f);
             }
             let (ma, ea) = a.unpack();
@@ -478,16 +548,16 @@ fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded
             };
             let e = ex - 62;
             if sx == sy {
-                let (v, f) = r(round(sx, x + y, e, false, fmt, rc));
+                let (v, f) = r(round(sx, x + y, e, false, fmt, rcu));
                 (v, fl | f)
             } else if x >= y {
                 if x == y {
                     return (F80::zero(rc == 1), fl);
                 }
-                let (v, f) = r(round(sx, x - y, e, false, fmt, rc));
+                let (v, f) = r(round(sx, x - y, e, false, fmt, rcu));
                 (v, fl | f)
             } else {
-                let (v, f) = r(round(sy, y - x, e, false, fmt, rc));
+                let (v, f) = r(round(sy, y - x, e, false, fmt, rcu));
                 (v, fl | f)
             }
         }
@@ -509,7 +579,7 @@ fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded
                 ea + eb,
                 false,
                 fmt,
-                rc,
+                rcu,
             ));
             (v, fl | f)
         }
@@ -542,7 +612,7 @@ fn arith_fmt(k: u64, a: F80, b: F80, fmt: Fmt, rc: u64, out: &mut Option<Rounded
             let q2 = n2 / u128::from(mb);
             let r2 = n2 % u128::from(mb);
             let q = (q1 << 64) | q2;
-            let (v, f) = r(round(sign, q, ea - eb - 63 - 64, r2 != 0, fmt, rc));
+            let (v, f) = r(round(sign, q, ea - eb - 63 - 64, r2 != 0, fmt, rcu));
             (v, fl | f)
         }
     }
@@ -1131,8 +1201,10 @@ fn unary(env: &mut CpuState, k: u64) {
         4 | 5 => {
             let b = get(env, 1);
             let (r, c) = prem(a, b, k == 5);
-            set(env, 0, r);
             status(env, c, all_c);
+            if !faults(env, c) {
+                set(env, 0, r);
+            }
         }
         6 => {
             let b = get(env, 1);
@@ -1168,7 +1240,7 @@ fn unary(env: &mut CpuState, k: u64) {
                     if t.sign() { -mag } else { mag }
                 };
                 let (m, e) = a.unpack();
-                let rd = round(a.sign(), u128::from(m), e + n, false, EXT, cw_rc(cw));
+                let rd = round(a.sign(), u128::from(m), e + n, false, EXT, reg_rc(cw));
                 status(env, rd.flags, 0);
                 set(env, 0, rd.to80(EXT));
                 return;
@@ -1309,7 +1381,10 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
         op::LD => {
             let (v, f) = operand(env);
             status(env, f, 0);
-            push(env, v);
+            // A signalling NaN with invalid unmasked is not loaded.
+            if f & sw::IE & !cw == 0 {
+                push(env, v);
+            }
         }
         op::LD_ST if empty(env, src) => {
             if underflow(env) {
@@ -1336,6 +1411,30 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
         }
         op::UNDER if empty(env, 0) && cw & sw::IE == 0 => {
             underflow(env);
+            return 1;
+        }
+        op::UNDER if !empty(env, 0) && cw & (sw::IE | sw::OE | sw::UE) != 0x19 => {
+            // An unmasked invalid, overflow or underflow of the conversion: no store, no
+            // pop; the exception alone is flagged (no PE, C1 clear).
+            let v = get(env, 0);
+            let f = match fmt {
+                0 | 1 => store(fmt, v, cw).1,
+                3..=5 => to_int(v, [2, 4, 8][fmt as usize - 3], o >> arg::TRUNC & 1 != 0, cw).1,
+                _ => 0,
+            };
+            let un = f & !cw & (sw::IE | sw::OE | sw::UE);
+            if un == 0 {
+                return 0;
+            }
+            let fl = if un & sw::IE != 0 {
+                sw::IE
+            } else if un & sw::OE != 0 {
+                sw::OE
+            } else {
+                sw::UE
+            };
+            status(env, fl, 0);
+            env.set_word(TAG, env.word(TAG) | SUPPRESS);
             return 1;
         }
         op::ST if empty(env, 0) => {
@@ -1388,6 +1487,13 @@ pub fn exec(env: &mut CpuState, o: u64, a: u64, b: u64) -> u64 {
                 (d, s)
             };
             let (r, f) = arith(kind, x, y, cw);
+            // A signalling NaN in memory (quieted by its load) and a quiet NaN on the stack:
+            // the quiet one.
+            let r = if f0 & sw::IE != 0 && s.is_nan() && d.is_nan() {
+                d.quiet()
+            } else {
+                r
+            };
             if faults(env, f | f0) {
                 status(env, f | f0, 0);
                 return 0;

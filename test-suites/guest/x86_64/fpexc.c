@@ -269,6 +269,13 @@ static void x87_cases(int n) {
             /* big and small exponents: fscale and products overflow or underflow */
             io.a = (uint64_t)(rnd() % 2) << 63 | (uint64_t)(rnd() % 2 ? 0x7fe : 0x001) << 52 | rnd();
         }
+        if (xops[o].f == fscale_ && rnd() % 2) {
+            /* scales past the extended range, within and beyond the unmasked exponent bias */
+            static const double sc[] = {16380, 16390, 16500, 20000, 24000, 30000, 50000,
+                                        -16390, -16450, -20000, -30000, -50000, 2147483647.0};
+            double v = sc[rnd() % (sizeof sc / sizeof sc[0])];
+            memcpy(&io.b, &v, 8);
+        }
         uint16_t masks = 0x3f;
         int u = rnd() % 7;
         if (u < 6) masks &= ~(1u << u);
@@ -281,7 +288,7 @@ static void x87_cases(int n) {
             xops[o].f(&io);
             printf(" -> st0=");
             hex(io.st0, 10);
-            printf(" sw=%04x\n", io.sw);
+            printf(" sw=%04x out=%016llx\n", io.sw, (unsigned long long)io.out);
         } else {
             uint16_t cwd, swd, fop;
             uint64_t rip, rdp;
@@ -297,7 +304,7 @@ static void x87_cases(int n) {
                    rdp ? (long)(rdp - (uint64_t)&io) : -1L);
             (void)top;
             hex(fpimg + 32, 10);
-            printf("\n");
+            printf(" out=%016llx\n", (unsigned long long)io.out);
         }
     }
     fprintf(stderr, "x87: %d cases, %d faulted\n", n, faults);

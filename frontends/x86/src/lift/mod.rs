@@ -66,6 +66,20 @@ pub(crate) struct Cx {
     /// the unit before anything reads them (and before anything that may fault or leave the
     /// unit): their computation can be skipped.
     pub flags_dead: bool,
+    /// x87 escape instructions (D8..DF): the 11-bit FOP (escape byte's low three bits, then
+    /// the ModRM byte); zero for the rest.
+    pub fop: u16,
+}
+
+/// FOP of the instruction in `bytes`: its first byte in D8..DF (no prefix is) and the next.
+fn x87_fop(bytes: &[u8], len: usize) -> u16 {
+    match bytes[..len.min(bytes.len())]
+        .iter()
+        .position(|b| (0xd8..=0xdf).contains(b))
+    {
+        Some(k) if k + 1 < len => (u16::from(bytes[k] & 7) << 8) | u16::from(bytes[k + 1]),
+        _ => 0,
+    }
 }
 
 impl Cx {
@@ -271,6 +285,7 @@ pub(crate) fn translate_observed(
         i: Instruction::default(),
         known: None,
         flags_dead: false,
+        fop: 0,
     };
     let mut n = 0u32;
     loop {
@@ -294,6 +309,7 @@ pub(crate) fn translate_observed(
         }
         cx.i = i;
         cx.len = i.len() as u64;
+        cx.fop = x87_fop(&bytes, i.len());
         if observed(cx.pc, i.len() as u32) {
             // A hook there may write RFLAGS: nothing known about the flags survives it.
             cx.known = None;

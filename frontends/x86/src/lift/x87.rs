@@ -80,8 +80,8 @@ impl Cx {
     }
 
     /// fnstenv at `a`: the 28-byte protected-mode environment (control, status, tag word,
-    /// each with its upper 16 bits set; instruction and operand pointers zero), then all
-    /// exceptions masked.
+    /// each with its upper 16 bits set; FIP, FCS and FOP, FDP, FDS), then all exceptions
+    /// masked.
     fn x87_stenv(&mut self, a: Temp) {
         let z = self.k(0);
         let cw = self.b.get_reg(Ty::I64, state::X87_CW);
@@ -92,9 +92,17 @@ impl Cx {
             let v = self.opi(Opcode::Or, v, 0xffff_0000);
             self.store(v, p, 4);
         }
-        for off in [12u64, 16, 20, 24] {
+        let _ = z;
+        // FIP's offset, FCS (the 64-bit code selector) with FOP, FDP's offset, FDS (the data
+        // selector), as this host stores them.
+        let (fip, fop) = fip_fop(self);
+        let fop = self.opi(Opcode::Shl, fop, 16);
+        let sel = self.opi(Opcode::Or, fop, 0x33);
+        let fdp = self.b.get_reg(Ty::I64, state::X87_FDP);
+        let fds = self.k(0xffff_002b);
+        for (off, v) in [(12u64, fip), (16, sel), (20, fdp), (24, fds)] {
             let p = self.opi(Opcode::Add, a, off);
-            self.store(z, p, 4);
+            self.store(v, p, 4);
         }
         let cw = self.opi(Opcode::Or, cw, 0x3f);
         self.b.set_reg(state::X87_CW, cw);
@@ -124,6 +132,13 @@ impl Cx {
         let tag = self.load(p, 2);
         let z = self.k(0);
         self.x87(op::TAGS | (1 << arg::KIND), tag, z);
+        let p = self.opi(Opcode::Add, a, 12);
+        let fip = self.load(p, 4);
+        let p = self.opi(Opcode::Add, a, 18);
+        let fop = self.load(p, 2);
+        let p = self.opi(Opcode::Add, a, 20);
+        let fdp = self.load(p, 4);
+        set_fip_fop(self, fip, fop, fdp);
         tag
     }
 
@@ -143,6 +158,48 @@ impl Cx {
         let t = self.opi(Opcode::Shl, t, 11);
         self.op(Opcode::Or, sw, t)
     }
+}
+
+/// The x87 control instructions, which leave FIP, FOP and FDP alone (fnop does not: on this
+/// host it is recorded like any other).
+fn control(m: M) -> bool {
+    matches!(
+        m,
+        M::Fninit
+            | M::Finit
+            | M::Fnclex
+            | M::Fclex
+            | M::Fldcw
+            | M::Fnstcw
+            | M::Fstcw
+            | M::Fnstsw
+            | M::Fstsw
+            | M::Fldenv
+            | M::Fnstenv
+            | M::Fstenv
+            | M::Frstor
+            | M::Fnsave
+            | M::Fsave
+    )
+}
+
+/// The last x87 instruction's address (FIP, sign-extended from bit 47) and opcode (FOP).
+fn fip_fop(cx: &mut Cx) -> (Temp, Temp) {
+    let w = cx.b.get_reg(Ty::I64, state::X87_FIP);
+    let fip = cx.opi(Opcode::Shl, w, 16);
+    let fip = cx.opi(Opcode::Sar, fip, 16);
+    let fop = cx.opi(Opcode::Shr, w, 48);
+    (fip, fop)
+}
+
+/// Sets FIP, FOP (from `fop`, bits 0..11) and FDP.
+fn set_fip_fop(cx: &mut Cx, fip: Temp, fop: Temp, fdp: Temp) {
+    let fip = cx.opi(Opcode::And, fip, (1 << 48) - 1);
+    let fop = cx.opi(Opcode::And, fop, 0x7ff);
+    let fop = cx.opi(Opcode::Shl, fop, 48);
+    let w = cx.op(Opcode::Or, fip, fop);
+    cx.b.set_reg(state::X87_FIP, w);
+    cx.b.set_reg(state::X87_FDP, fdp);
 }
 
 /// The x87 instructions that check for a pending exception first (all but the no-wait
@@ -254,10 +311,11 @@ fn check_pending(cx: &mut Cx) {
     cx.b.set_label(ok);
 }
 
-/// Starts a store of st(0) to memory: returns the label to branch to when an unmasked stack
-/// underflow suppresses the store and its pop.
-fn store_guard(cx: &mut Cx) -> xlat_ir::Label {
-    let skip = cx.x87_0(op::UNDER);
+/// Starts a store of st(0) to memory in format `args` (`arg::FMT`, `arg::TRUNC`): returns the
+/// label to branch to when an unmasked exception (stack underflow, or the conversion's
+/// invalid, overflow or underflow) suppresses the store and its pop.
+fn store_guard(cx: &mut Cx, args: u64) -> xlat_ir::Label {
+    let skip = cx.x87_0(op::UNDER | args);
     let z = cx.k(0);
     let done = cx.b.label();
     cx.b.branch(Cond::Ne, skip, z, done);
@@ -269,6 +327,16 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
     if waiting(m) {
         check_pending(cx);
+    }
+    if cx.fop != 0 && !control(m) {
+        // FIP and FOP; FDP for a memory operand.
+        let w = (cx.pc & ((1 << 48) - 1)) | (u64::from(cx.fop) << 48);
+        let w = cx.k(w);
+        cx.b.set_reg(state::X87_FIP, w);
+        if cx.i.op_count() > 0 && (0..cx.i.op_count()).any(|n| cx.i.op_kind(n) == OpKind::Memory) {
+            let a = cx.ea();
+            cx.b.set_reg(state::X87_FDP, a);
+        }
     }
     let r = match m {
         M::Fnstcw | M::Fstcw => {
@@ -301,6 +369,8 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::X87_SW, z);
             cx.b.set_reg(state::X87_TOP, z);
             cx.b.set_reg(crate::x87::TAG, z);
+            cx.b.set_reg(state::X87_FIP, z);
+            cx.b.set_reg(state::X87_FDP, z);
             Some(())
         }
         M::Fnclex | M::Fclex => {
@@ -380,7 +450,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         }
         M::Fbstp => {
             let a = cx.ea();
-            let done = store_guard(cx);
+            let done = store_guard(cx, 2 << arg::FMT);
             let lo = cx.x87_0(op::BST);
             let hi = cx.x87_0(op::BST | (1 << arg::KIND));
             cx.store(lo, a, 8);
@@ -404,7 +474,13 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             Some(())
         }
         M::Fst | M::Fstp => {
-            let done = (cx.i.op0_kind() == OpKind::Memory).then(|| store_guard(cx));
+            let fmt = match cx.i.memory_size().size() {
+                4 => 0,
+                8 => 1,
+                _ => 2,
+            };
+            let done =
+                (cx.i.op0_kind() == OpKind::Memory).then(|| store_guard(cx, fmt << arg::FMT));
             let ok = match cx.i.op0_kind() {
                 OpKind::Register => sti(cx.i.op0_register()).map(|i| {
                     cx.x87_0(op::ST_ST | (i << arg::DST));
@@ -422,7 +498,12 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Fist | M::Fistp | M::Fisttp => {
             let bytes = cx.i.memory_size().size() as u64;
             let trunc = u64::from(m == M::Fisttp) << arg::TRUNC;
-            let done = store_guard(cx);
+            let fmt = match bytes {
+                2 => 3,
+                4 => 4,
+                _ => 5,
+            };
+            let done = store_guard(cx, (fmt << arg::FMT) | trunc);
             let v = cx.x87_0(op::FIST | (bytes << arg::KIND) | trunc);
             let a = cx.ea();
             cx.store(v, a, bytes as u32);
@@ -657,10 +738,35 @@ fn save_x87(cx: &mut Cx, a: Temp) {
     let ftw = cx.x87_0(op::TAGS | (2 << arg::KIND));
     let a4 = cx.opi(Opcode::Add, a, 4);
     cx.store(ftw, a4, 4);
+    let _ = z;
+    // FOP, FIP and FDP, only while an exception is pending (ES), as this (AMD) host does:
+    // 64-bit pointers for the REX.W forms, else 32-bit offsets and the selectors.
+    let es = cx.opi(Opcode::Shr, sw, 7);
+    let es = cx.opi(Opcode::And, es, 1);
+    let zero = cx.k(0);
+    let keep = cx.op(Opcode::Sub, zero, es);
+    let (fip, fop) = fip_fop(cx);
+    let fdp = cx.b.get_reg(Ty::I64, state::X87_FDP);
+    let (fip, fdp) = if wide_image(cx) {
+        (fip, fdp)
+    } else {
+        let f = cx.zext(fip, 4);
+        let cs = cx.k(0x33 << 32);
+        let f = cx.op(Opcode::Or, f, cs);
+        let d = cx.zext(fdp, 4);
+        let ds = cx.k(0x2b << 32);
+        let d = cx.op(Opcode::Or, d, ds);
+        (f, d)
+    };
+    let fop = cx.op(Opcode::And, fop, keep);
+    let fip = cx.op(Opcode::And, fip, keep);
+    let fdp = cx.op(Opcode::And, fdp, keep);
+    let a6 = cx.opi(Opcode::Add, a, 6);
+    cx.store(fop, a6, 2);
     let a8 = cx.opi(Opcode::Add, a, 8);
-    cx.store(z, a8, 8);
+    cx.store(fip, a8, 8);
     let a16 = cx.opi(Opcode::Add, a, 16);
-    cx.store(z, a16, 8);
+    cx.store(fdp, a16, 8);
     for i in 0..8u64 {
         let lo = cx.x87_0(op::GET_RAW | (i << arg::SRC));
         let hi = cx.x87_0(op::EXP | (i << arg::SRC));
@@ -725,6 +831,22 @@ fn load_x87(cx: &mut Cx, a: Temp) {
     let ftw = cx.load(a4, 1);
     let z = cx.k(0);
     cx.x87(op::TAGS | (3 << arg::KIND), ftw, z);
+    let a6 = cx.opi(Opcode::Add, a, 6);
+    let fop = cx.load(a6, 2);
+    let n = if wide_image(cx) { 8 } else { 4 };
+    let a8 = cx.opi(Opcode::Add, a, 8);
+    let fip = cx.load(a8, n);
+    let a16 = cx.opi(Opcode::Add, a, 16);
+    let fdp = cx.load(a16, n);
+    set_fip_fop(cx, fip, fop, fdp);
+}
+
+/// Whether the fxsave/xsave-family instruction uses the 64-bit pointer format (REX.W).
+fn wide_image(cx: &Cx) -> bool {
+    matches!(
+        cx.i.mnemonic(),
+        M::Fxsave64 | M::Fxrstor64 | M::Xsave64 | M::Xrstor64 | M::Xsaveopt64 | M::Xsavec64
+    )
 }
 
 /// Loads the sixteen XMMs of the fxsave image at `a`.
