@@ -5,7 +5,7 @@
 //! add/sub ([`super::simd_sat`]); two-reg misc
 //! NEG/ABS, compares against zero, XTN{2}, NOT; shifts by immediate SSHR, [SU]SRA, SHRN{2},
 //! [SU]SHLL{2}; three-different [SU]ADD[LW], [SU]SUB[LW], [SU]MULL, [SU]MLAL, [SU]MLSL{2};
-//! UZP/ZIP/TRN; EXT; ADDV/[SU]MAXV/[SU]MINV/[SU]ADDLV; MUL/MLA/MLS and the long forms by element;
+//! UZP/ZIP/TRN; EXT; TBL/TBX; ADDV/[SU]MAXV/[SU]MINV/[SU]ADDLV; MUL/MLA/MLS and the long forms by element;
 //! SMOV. The caller has already checked the encoding is defined (so reserved sizes never get
 //! here), and the helper stays the reference: the differential suite compares both with qemu.
 
@@ -163,10 +163,50 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
             ext(cx, q, pos, rd, rn, rm)
         }
         Class::Across => across(cx, q, u, es, rd, rn),
+        Class::Tbl => tbl(cx, q, rd, rn, rm),
         Class::ByElem if insn & 0x1000_0000 == 0 => by_elem(cx, q, u, size, rd, rn),
         Class::Copy if !u && cx.f(14, 11) == 0b0101 => smov(cx, q, rd, rn),
         _ => false,
     }
+}
+
+/// TBL/TBX: each result byte picks its table word (of the 1-4 registers from `v{rn}`) with a
+/// chain of selects on index / 8, then the byte within it by a shift; indexes past the table
+/// give 0 (TBL) or keep the destination byte (TBX).
+fn tbl(cx: &mut LiftCx, q: bool, rd: u32, rn: u32, rm: u32) -> bool {
+    let len = cx.f(14, 13) + 1;
+    let tbx = cx.f(12, 12) == 1;
+    let mut table = Vec::new();
+    for k in 0..len {
+        for h in 0..2 {
+            table.push(get_w(cx, (rn + k) % 32, h));
+        }
+    }
+    let idx = lanes(cx, rm, q, 8, false);
+    let old = if tbx {
+        lanes(cx, rd, q, 8, false)
+    } else {
+        Vec::new()
+    };
+    let zero = cx.b.konst(Ty::I64, 0);
+    let limit = cx.b.konst(Ty::I64, u64::from(16 * len));
+    let mut out = Vec::new();
+    for (i, &x) in idx.iter().enumerate() {
+        let wi = cx.b.binop_imm(Opcode::Shr, x, 3);
+        let mut w = table[0];
+        for (j, &t) in table.iter().enumerate().skip(1) {
+            let k = cx.b.konst(Ty::I64, j as u64);
+            w = cx.b.select(Cond::Eq, wi, k, t, w);
+        }
+        let b = cx.b.binop_imm(Opcode::And, x, 7);
+        let sh = cx.b.binop_imm(Opcode::Shl, b, 3);
+        let byte = cx.b.binop(Opcode::Shr, w, sh);
+        let byte = cx.b.binop_imm(Opcode::And, byte, 0xff);
+        let other = if tbx { old[i] } else { zero };
+        out.push(cx.b.select(Cond::Ltu, x, limit, byte, other));
+    }
+    set_lanes(cx, rd, &out, 8);
+    true
 }
 
 fn three_same(cx: &mut LiftCx, q: bool, u: bool, es: u32, rd: u32, rn: u32, rm: u32) -> bool {

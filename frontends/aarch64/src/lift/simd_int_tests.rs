@@ -54,6 +54,7 @@ const CLASSES: &[(&str, u32, u32)] = &[
     ("across", 0x0e30_0800, 0x9f3e_0c00),
     ("copy", 0x0e00_0400, 0x9fe0_8400),
     ("permute/ext", 0x0e00_0000, 0x9f20_8000),
+    ("tbl/tbx", 0x0e00_0000, 0xbfe0_8c00),
     ("modified imm", 0x0f00_0400, 0x9ff8_0400),
 ];
 
