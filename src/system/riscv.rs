@@ -225,6 +225,25 @@ fn mmu_in_place(mmu: &RvMmu, mem: &HartMemory, env: &mut CpuState) -> bool {
     true
 }
 
+/// `sfence.vma` of `va`: false, having done nothing, when `va` lies in a superpage (the
+/// caller flushes everything); else one 4 KiB page's TLB entries and the jump-cache entries
+/// of its code (blocks are keyed by physical page, see `Hart::new`). Done by the loop or, from
+/// compiled code, in place (`rv::SFENCE_IN_PLACE`).
+fn flush_page(mmu: &RvMmu, mem: &HartMemory, env: &mut CpuState, va: u64) -> bool {
+    if mmu.in_superpage(va) {
+        return false;
+    }
+    mem.flush_page(va);
+    // Only the page's window of the jump cache can hold its entries.
+    let page = va >> 12;
+    for e in &mut env.jmp_cache[xlat_ir::abi::jmp_cache_page(page << 12)] {
+        if e.pc >> 12 == page {
+            *e = xlat_ir::abi::JmpCacheEntry::default();
+        }
+    }
+    true
+}
+
 /// Switches for the hart loop.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HartTrace {
@@ -337,12 +356,14 @@ impl Hart {
         // the lines and the time as the loop does (`Hart::platform`).
         let irqs = self.irqs.clone();
         let (mmu, mem) = (self.mmu.clone(), self.mem.clone());
+        let (mmu2, mem2) = (self.mmu.clone(), self.mem.clone());
         rv::set_in_place(Some(rv::InPlace {
             platform: Box::new(move || Platform {
                 lines: irqs.pending(),
                 time: clock::mtime(),
             }),
             mmu: Box::new(move |env| mmu_in_place(&mmu, &mem, env)),
+            flush_page: Box::new(move |env, va| flush_page(&mmu2, &mem2, env, va)),
         }));
         let r = self.run_loop(stop);
         rv::set_in_place(None);
@@ -421,22 +442,11 @@ impl Hart {
     }
 
     fn apply(&mut self, mut fx: Effects) {
-        if let Some(va) = fx.flush_page {
-            if self.mmu.in_superpage(va) {
-                fx.mmu = true;
-                fx.flush_code = true;
-            } else {
-                // One 4 KiB page: its TLB entries and the jump-cache entries of its code
-                // (blocks are keyed by physical page, see `Hart::new`).
-                self.mem.flush_page(va);
-                // Only the page's window of the jump cache can hold its entries.
-                let page = va >> 12;
-                for e in &mut self.env.jmp_cache[xlat_ir::abi::jmp_cache_page(page << 12)] {
-                    if e.pc >> 12 == page {
-                        *e = xlat_ir::abi::JmpCacheEntry::default();
-                    }
-                }
-            }
+        if let Some(va) = fx.flush_page
+            && !flush_page(&self.mmu, &self.mem, &mut self.env, va)
+        {
+            fx.mmu = true;
+            fx.flush_code = true;
         }
         if fx.mmu || fx.flush_code {
             let (data, fetch) = (mmu::Mode::data(&self.env), mmu::Mode::fetch(&self.env));

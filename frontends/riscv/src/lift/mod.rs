@@ -63,6 +63,18 @@ impl LiftCx {
     }
 
     /// Raises illegal instruction for the current instruction.
+    /// An instruction no extension lifts: `sfence.vma` with an address runs in place in
+    /// system mode (`crate::system::SFENCE_IN_PLACE`); the rest raise illegal-instruction
+    /// (the machine's loop emulates the privileged ones).
+    fn gen_unknown(&mut self) {
+        if self.system && crate::system::is_sfence_vma_addr(self.bits) {
+            let bits = self.b.konst(Ty::I64, u64::from(self.bits));
+            self.b.call_void(&crate::system::SFENCE_IN_PLACE, &[bits]);
+            return;
+        }
+        self.gen_illegal();
+    }
+
     pub fn gen_illegal(&mut self) {
         let bits = self.b.konst(Ty::I64, u64::from(self.bits));
         self.b.raise(ILLEGAL_INSTRUCTION, self.pc, Some(bits));
@@ -93,12 +105,12 @@ impl Visitor for LiftCx {
             || zicsr::lift(self, op, a)
             || zb::lift(self, op, a))
         {
-            self.gen_illegal();
+            self.gen_unknown();
         }
     }
 
     fn illegal(&mut self) {
-        self.gen_illegal();
+        self.gen_unknown();
     }
 }
 

@@ -186,7 +186,14 @@ pub struct InPlace {
     /// when that needs no flush (e.g. `sstatus.SUM`: another inline TLB table); false, having
     /// changed nothing, when the loop must do it.
     pub mmu: Box<dyn Fn(&mut CpuState) -> bool>,
+    /// What `sfence.vma` of one virtual address does to the machine's TLBs and jump cache,
+    /// when that needs no more than the address's page (not in a superpage); false, having
+    /// changed nothing, when the loop must do it.
+    pub flush_page: Box<FlushPage>,
 }
+
+/// See [`InPlace::flush_page`]: `(state, virtual address) -> done`.
+pub type FlushPage = dyn Fn(&mut CpuState, u64) -> bool;
 
 impl std::fmt::Debug for InPlace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -217,6 +224,38 @@ extern "C" fn helper_csr_in_place(env: &mut CpuState, bits: u64, _: u64, _: u64,
         env.exc_arg = bits & 0xffff_ffff;
     }
     0
+}
+
+extern "C" fn helper_sfence_in_place(env: &mut CpuState, bits: u64, _: u64, _: u64, _: u64) -> u64 {
+    let (prv, st) = (env.word(PRIV), env.word(MSTATUS));
+    let allowed = prv == PRV_M || (prv == PRV_S && st & csr::TVM == 0);
+    let va = env.word(crate::state::x(((bits >> 15) & 31) as u8));
+    let done =
+        allowed && IN_PLACE.with(|p| p.borrow().as_ref().is_some_and(|f| (f.flush_page)(env, va)));
+    if !done {
+        // As the lifter's illegal-instruction exit: the machine's loop emulates it (or traps).
+        env.exc_pending = crate::ILLEGAL_INSTRUCTION + 1;
+        env.exc_arg = bits & 0xffff_ffff;
+    }
+    0
+}
+
+/// `sfence.vma rs1, rs2` with `rs1` not x0 (its bits the argument) done in place: the page's
+/// translations go and the code runs on (as QEMU's helper does), without a trip through
+/// the machine's loop (a boot patches kernel text through a fixmap, two fences per
+/// instruction patched). Otherwise it raises illegal-instruction with the bits, which the
+/// loop emulates in full ([`exec::illegal`]).
+pub static SFENCE_IN_PLACE: xlat_ir::Helper = xlat_ir::Helper {
+    name: "sfence_in_place",
+    func: helper_sfence_in_place,
+    nargs: 1,
+    flags: xlat_ir::HelperFlags::ALL,
+    state_words: None,
+};
+
+/// Whether instruction `bits` is `sfence.vma` with an address (`rs1` not x0).
+pub fn is_sfence_vma_addr(bits: u32) -> bool {
+    bits & 0xfe00_7fff == 0x1200_0073 && (bits >> 15) & 31 != 0
 }
 
 /// A CSR instruction (its bits the argument) done in place when nothing but the CSR state
