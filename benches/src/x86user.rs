@@ -107,7 +107,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         };
         eprintln!("{name}: native {n:.3} s, xlat {x:.3} s, qemu {q:.3} s");
         let hpg = if host_insns {
-            let (n1, n2) = crate::hostinsns::sizes(name).ok_or("no size parameter")?;
+            let (n1, n2) = crate::hostinsns::sizes_x86(name).ok_or("no size parameter")?;
             let size = |n: [&'static str; 2]| -> Vec<&'static str> {
                 n.into_iter().filter(|a| !a.is_empty()).collect()
             };

@@ -134,6 +134,10 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         round_fast(cx, double, scalar, d, s, imm, &args);
         return Some(());
     }
+    if o == op::PCMPGTQ || o == op::PACKUSDW {
+        inline_packed(cx, o, d, s);
+        return Some(());
+    }
     if o == op::PTEST || o == op::PCMPSTR {
         let f = cx.b.call(&helpers::H_SSE4, &args);
         cx.set_cc_eflags(f);
@@ -141,6 +145,55 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         cx.b.call_void(&helpers::H_SSE4, &args);
     }
     Some(())
+}
+
+/// pcmpgtq (signed 64-bit greater-than masks) and packusdw (signed dwords saturated to
+/// unsigned words, the destination's four then the source's) inline on state offsets `d`, `s`.
+fn inline_packed(cx: &mut Cx, o: u64, d: u32, s: u32) {
+    use xlat_ir::Cond;
+    let halves = [0u32, 8].map(|off| {
+        (
+            cx.b.get_reg(Ty::I64, d + off),
+            cx.b.get_reg(Ty::I64, s + off),
+        )
+    });
+    let z = cx.k(0);
+    if o == op::PCMPGTQ {
+        for (k, (a, b)) in halves.into_iter().enumerate() {
+            let ones = cx.k(u64::MAX);
+            let r = cx.b.select(Cond::Gt, a, b, ones, z);
+            cx.b.set_reg(d + 8 * k as u32, r);
+        }
+        return;
+    }
+    let max = cx.k(0xffff);
+    // Saturates the signed dword at bit `sh` of `v` to 0..=0xffff.
+    let sat = |cx: &mut Cx, v: Temp, sh: u64| {
+        let x = cx.opi(Opcode::Shr, v, sh);
+        let x = cx.sext(x, 4);
+        let x = cx.b.select(Cond::Lt, x, z, z, x);
+        cx.b.select(Cond::Gt, x, max, max, x)
+    };
+    let pack = |cx: &mut Cx, lo: Temp, hi: Temp| {
+        let w = [
+            sat(cx, lo, 0),
+            sat(cx, lo, 32),
+            sat(cx, hi, 0),
+            sat(cx, hi, 32),
+        ];
+        let mut r = w[0];
+        for (i, x) in w.into_iter().enumerate().skip(1) {
+            let x = cx.opi(Opcode::Shl, x, 16 * i as u64);
+            r = cx.op(Opcode::Or, r, x);
+        }
+        r
+    };
+    let (a0, b0) = halves[0];
+    let (a1, b1) = halves[1];
+    let lo = pack(cx, a0, a1);
+    let hi = pack(cx, b0, b1);
+    cx.b.set_reg(d, lo);
+    cx.b.set_reg(d + 8, hi);
 }
 
 /// Lane width in bytes of an extract/insert.
