@@ -337,11 +337,7 @@ impl Core {
     }
 
     fn push_special(&self, r: Special) {
-        self.mem
-            .special
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::new(r));
+        self.mem.change_special(|s| s.push(Arc::new(r)));
         self.set_special();
     }
 
@@ -349,39 +345,40 @@ impl Core {
     /// regions at `addr` and `end` (`f` gets a piece and returns its replacement, or `None`
     /// to drop it). MMIO regions are handled only when wholly inside. Whether any was.
     fn carve_special(&self, addr: u64, end: u64, f: impl Fn(&Special) -> Option<Special>) -> bool {
-        let mut special = self.mem.special.write().unwrap_or_else(|e| e.into_inner());
-        let mut out = Vec::with_capacity(special.len());
-        let mut any = false;
-        for r in special.drain(..) {
-            if r.end <= addr || end <= r.start {
-                out.push(r);
-                continue;
-            }
-            let (a, b) = (r.start.max(addr), r.end.min(end));
-            if (a, b) == (r.start, r.end) {
+        let any = self.mem.change_special(|special| {
+            let mut out = Vec::with_capacity(special.len());
+            let mut any = false;
+            for r in special.drain(..) {
+                if r.end <= addr || end <= r.start {
+                    out.push(r);
+                    continue;
+                }
+                let (a, b) = (r.start.max(addr), r.end.min(end));
+                if (a, b) == (r.start, r.end) {
+                    any = true;
+                    out.extend(f(&r).map(Arc::new));
+                    continue;
+                }
+                let (Some(mid), left, right) = (
+                    r.piece(a, b, None),
+                    r.piece(r.start, a, None),
+                    r.piece(b, r.end, None),
+                ) else {
+                    out.push(r); // part of an MMIO region: left as is
+                    continue;
+                };
                 any = true;
-                out.extend(f(&r).map(Arc::new));
-                continue;
+                if a > r.start {
+                    out.extend(left.map(Arc::new));
+                }
+                out.extend(f(&mid).map(Arc::new));
+                if b < r.end {
+                    out.extend(right.map(Arc::new));
+                }
             }
-            let (Some(mid), left, right) = (
-                r.piece(a, b, None),
-                r.piece(r.start, a, None),
-                r.piece(b, r.end, None),
-            ) else {
-                out.push(r); // part of an MMIO region: left as is
-                continue;
-            };
-            any = true;
-            if a > r.start {
-                out.extend(left.map(Arc::new));
-            }
-            out.extend(f(&mid).map(Arc::new));
-            if b < r.end {
-                out.extend(right.map(Arc::new));
-            }
-        }
-        *special = out;
-        drop(special);
+            *special = out;
+            any
+        });
         if any {
             self.set_special();
         }
@@ -731,10 +728,7 @@ impl Engine {
         let (start, len) = space.host_range();
         let dirty = super::dirty::Tracker::new(start, 1 << xlat_softmmu::user::GUEST_BITS)
             .ok_or(Error::NoMemory)?;
-        let mem = Arc::new(EmbedMem {
-            space,
-            special: Default::default(),
-        });
+        let mem = Arc::new(EmbedMem::new(space));
         let table = Arc::new(Mutex::new(HookTable::default()));
         let hooked = Arc::new(HookedFrontend {
             arch,

@@ -2,6 +2,8 @@
 //! inline) plus MMIO regions (callbacks) and host memory the caller owns, which only the
 //! helpers reach (while any exists, loads and stores are compiled as helper calls).
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use xlat_ir::interp::{GuestMem, MemFault};
@@ -115,14 +117,106 @@ impl std::fmt::Debug for Special {
     }
 }
 
+/// The MMIO and host regions, as one list shared by the readers that cached it.
+pub(crate) type Regions = Arc<Vec<Arc<Special>>>;
+
 /// The engine's guest memory.
 #[derive(Debug)]
 pub(crate) struct EmbedMem {
     pub space: Arc<AddressSpace>,
-    pub special: RwLock<Vec<Arc<Special>>>,
+    /// Change it only through [`EmbedMem::change_special`].
+    pub special: RwLock<Regions>,
+    /// Identifies this memory in the threads' region caches.
+    id: u64,
+    /// Bumped by every change of `special`.
+    version: AtomicU64,
+}
+
+static NEXT_MEM_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The region list a guest access on this thread last used: `(memory id, generation,
+    /// list)`, so the memory helpers look it up without taking the lock (two locked host
+    /// instructions per access otherwise).
+    static REGIONS: RefCell<Option<(u64, u64, Regions)>> = const { RefCell::new(None) };
+}
+
+impl Drop for EmbedMem {
+    fn drop(&mut self) {
+        // The regions' host memory goes with the list: not kept by this thread's cache.
+        let _ = REGIONS.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut()
+                && c.as_ref().is_some_and(|x| x.0 == self.id)
+            {
+                *c = None;
+            }
+        });
+    }
 }
 
 impl EmbedMem {
+    pub fn new(space: Arc<AddressSpace>) -> EmbedMem {
+        EmbedMem {
+            space,
+            special: RwLock::default(),
+            id: NEXT_MEM_ID.fetch_add(1, Ordering::Relaxed),
+            version: AtomicU64::new(0),
+        }
+    }
+
+    /// Changes the region list with `f` (under its lock); the threads' cached lists become
+    /// stale (this thread's is dropped at once, so unmapped host memory goes).
+    pub fn change_special<R>(&self, f: impl FnOnce(&mut Vec<Arc<Special>>) -> R) -> R {
+        let r = {
+            let mut s = self.special.write().unwrap_or_else(|e| e.into_inner());
+            f(Arc::make_mut(&mut s))
+        };
+        self.version.fetch_add(1, Ordering::Release);
+        let _ = REGIONS.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                *c = None;
+            }
+        });
+        r
+    }
+
+    /// `f` of the region list: this thread's cached copy while it is current, else the list
+    /// (under its lock, cached for next time).
+    fn with_special<R>(&self, f: impl FnOnce(&[Arc<Special>]) -> R) -> R {
+        let version = self.version.load(Ordering::Acquire);
+        let locked = |f: &mut dyn FnMut(&[Arc<Special>])| {
+            let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+            f(&s);
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        let cached = REGIONS.try_with(|c| {
+            let Ok(mut c) = c.try_borrow_mut() else {
+                return false; // re-entered (an MMIO callback reaching memory)
+            };
+            if !c.as_ref().is_some_and(|x| x.0 == self.id && x.1 == version) {
+                let list = self.special.read().unwrap_or_else(|e| e.into_inner()).clone();
+                *c = Some((self.id, version, list));
+            }
+            if let (Some((_, _, list)), Some(f)) = (c.as_ref(), f.take()) {
+                out = Some(f(list));
+            }
+            true
+        });
+        if cached != Ok(true) || out.is_none() {
+            let mut f = f.take();
+            locked(&mut |s| {
+                if let Some(f) = f.take() {
+                    out = Some(f(s));
+                }
+            });
+        }
+        match out {
+            Some(r) => r,
+            None => unreachable!("the region callback runs once"),
+        }
+    }
+
     fn find(&self, addr: u64) -> Option<Arc<Special>> {
         let s = self.special.read().unwrap_or_else(|e| e.into_inner());
         if s.is_empty() {
@@ -185,18 +279,28 @@ impl EmbedMem {
                     return Err(fault);
                 }
                 let p = (*ptr as u64 + off) as *mut u8;
-                let mut b = [0u8; 8];
                 match store {
-                    None => {
-                        // SAFETY: the caller of `mem_map_ptr` promised `ptr` stays valid for
-                        // the region's length while it is mapped; `off + size` is inside it.
-                        unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size) };
-                        Ok(u64::from_le_bytes(b))
-                    }
+                    // SAFETY: the caller of `mem_map_ptr` (or the engine, for its own memory)
+                    // keeps `ptr` valid for the region's length while it is mapped, and
+                    // `off + size` is inside it; unaligned accesses of the access's own size.
+                    None => Ok(unsafe {
+                        match size {
+                            1 => u64::from(p.read()),
+                            2 => u64::from(p.cast::<u16>().read_unaligned()),
+                            4 => u64::from(p.cast::<u32>().read_unaligned()),
+                            _ => p.cast::<u64>().read_unaligned(),
+                        }
+                    }),
                     Some(v) => {
-                        b = v.to_le_bytes();
                         // SAFETY: as above.
-                        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), p, size) };
+                        unsafe {
+                            match size {
+                                1 => p.write(v as u8),
+                                2 => p.cast::<u16>().write_unaligned(v as u16),
+                                4 => p.cast::<u32>().write_unaligned(v as u32),
+                                _ => p.cast::<u64>().write_unaligned(v),
+                            }
+                        }
                         Ok(0)
                     }
                 }
@@ -233,22 +337,25 @@ fn high_fault(addr: u64, mem: MemOp, store: bool) -> Result<(), MemFault> {
 }
 
 impl EmbedMem {
-    /// The special region holding `addr`, and whether an access of `size` bytes there spans
-    /// two kinds of memory (a host or MMIO region and what lies next to it, or RAM below 2^39
-    /// and what lies above). One look at the region list.
-    fn locate(&self, addr: u64, size: u64) -> (Option<Arc<Special>>, bool) {
+    /// `f` of the special region holding `addr` and whether an access of `size` bytes there
+    /// spans two kinds of memory (a host or MMIO region and what lies next to it, or RAM below
+    /// 2^39 and what lies above). One look at the region list, `f` called under its read lock
+    /// (an MMIO callback cannot change the list).
+    fn locate<R>(&self, addr: u64, size: u64, f: impl FnOnce(Option<&Special>, bool) -> R) -> R {
         let last = addr.saturating_add(size - 1);
-        let s = self.special.read().unwrap_or_else(|e| e.into_inner());
-        if s.is_empty() {
-            return (None, addr < HIGH && last >= HIGH);
-        }
-        match s.iter().find(|r| (r.start..r.end).contains(&addr)) {
-            Some(r) => (Some(r.clone()), last >= r.end),
-            None => (
-                None,
-                (addr < HIGH && last >= HIGH) || s.iter().any(|r| (r.start..r.end).contains(&last)),
-            ),
-        }
+        self.with_special(|s| {
+            if s.is_empty() {
+                return f(None, addr < HIGH && last >= HIGH);
+            }
+            match s.iter().find(|r| (r.start..r.end).contains(&addr)) {
+                Some(r) => f(Some(r), last >= r.end),
+                None => f(
+                    None,
+                    (addr < HIGH && last >= HIGH)
+                        || s.iter().any(|r| (r.start..r.end).contains(&last)),
+                ),
+            }
+        })
     }
 
     /// A load that spans two kinds of memory ([`Self::locate`]): byte by byte (little-endian), faulting at `addr`.
@@ -302,37 +409,50 @@ impl EmbedMem {
 
 impl GuestMem for EmbedMem {
     fn load(&self, addr: u64, mem: MemOp) -> Result<u64, MemFault> {
-        let (r, crosses) = self.locate(addr, u64::from(mem.bytes()));
-        if crosses {
-            return self.split_load(addr, mem);
+        let special = self.locate(addr, u64::from(mem.bytes()), |r, crosses| {
+            if crosses {
+                return Some(Err(()));
+            }
+            let r = r?;
+            Some(Ok(self.special_access(r, addr, mem, None).map(|v| {
+                if mem.big_endian {
+                    v.swap_bytes() >> (64 - mem.bytes() * 8)
+                } else {
+                    v
+                }
+            })))
+        });
+        match special {
+            Some(Ok(r)) => r,
+            Some(Err(())) => self.split_load(addr, mem),
+            None => {
+                high_fault(addr, mem, false)?;
+                self.space.load(addr, mem)
+            }
         }
-        if let Some(r) = r {
-            let v = self.special_access(&r, addr, mem, None)?;
-            return Ok(if mem.big_endian {
-                v.swap_bytes() >> (64 - mem.bytes() * 8)
-            } else {
-                v
-            });
-        }
-        high_fault(addr, mem, false)?;
-        self.space.load(addr, mem)
     }
     fn store(&self, addr: u64, mem: MemOp, val: u64) -> Result<(), MemFault> {
-        let (r, crosses) = self.locate(addr, u64::from(mem.bytes()));
-        if crosses {
-            return self.split_store(addr, mem, val);
-        }
-        if let Some(r) = r {
+        let special = self.locate(addr, u64::from(mem.bytes()), |r, crosses| {
+            if crosses {
+                return Some(Err(()));
+            }
+            let r = r?;
             let bits = mem.bytes() * 8;
             let v = if mem.big_endian {
                 val.swap_bytes() >> (64 - bits)
             } else {
                 val
             };
-            return self.special_access(&r, addr, mem, Some(v)).map(|_| ());
+            Some(Ok(self.special_access(r, addr, mem, Some(v)).map(|_| ())))
+        });
+        match special {
+            Some(Ok(r)) => r,
+            Some(Err(())) => self.split_store(addr, mem, val),
+            None => {
+                high_fault(addr, mem, true)?;
+                self.space.store(addr, mem, val)
+            }
         }
-        high_fault(addr, mem, true)?;
-        self.space.store(addr, mem, val)
     }
     // Atomics on MMIO and host regions are a load then a store (MMIO: a read callback, then
     // a write callback when memory changes); the engine's thread is their only user.

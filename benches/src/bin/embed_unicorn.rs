@@ -44,6 +44,8 @@ const LOOP_END: u64 = CODE + 11;
 const SHORT: u64 = LOOP_END;
 const SHORT_END: u64 = CODE + 31;
 const DATA: u64 = 0x20000;
+/// [`Case::HighData`]'s data page.
+const DATA_HIGH: u64 = 0x7fff_f000_0000;
 /// The snapshot case's RAM.
 const BIG: u64 = 0x1000_0000;
 const BIG_SIZE: u64 = 64 << 20;
@@ -57,6 +59,8 @@ fn dirty_addr(i: u64) -> u64 {
 #[derive(Clone, Copy, PartialEq)]
 enum Case {
     NoHooks,
+    /// The no-hooks loop storing to memory mapped at or above 2^39 (an x86-64 stack address).
+    HighData,
     Block,
     Code,
     MemWrite,
@@ -73,8 +77,13 @@ enum Case {
     SnapshotWrites,
 }
 
-const CASES: [(Case, &str, u64); 10] = [
+const CASES: [(Case, &str, u64); 11] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
+    (
+        Case::HighData,
+        "no hooks, stores at 0x7fff_f000_0000 (above 2^39; 20M iterations)",
+        20_000_000,
+    ),
     (Case::Block, "block hook (2M iterations)", 2_000_000),
     (Case::Code, "code hook (1M iterations)", 1_000_000),
     (
@@ -191,6 +200,11 @@ fn run_xlat(case: Case, n: u64) -> (f64, u64) {
         _ => {}
     }
     e.reg_write(X86Reg::Rcx, DATA).unwrap();
+    if case == Case::HighData {
+        e.mem_map(DATA_HIGH, 0x1000, Perm::READ | Perm::WRITE)
+            .unwrap();
+        e.reg_write(X86Reg::Rcx, DATA_HIGH).unwrap();
+    }
     if is_snapshot(case) {
         e.mem_write(READS, &READS_BYTES).unwrap();
         e.mem_write(WRITES, &WRITES_BYTES).unwrap();
@@ -418,7 +432,12 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
             ),
             _ => {}
         }
-        let data = DATA;
+        let data = if case == Case::HighData {
+            check((uc.mem_map)(h, DATA_HIGH, 0x1000, 3), "mem_map");
+            DATA_HIGH
+        } else {
+            DATA
+        };
         check(
             (uc.reg_write)(h, UC_X86_REG_RCX, (&data as *const u64).cast()),
             "reg",
