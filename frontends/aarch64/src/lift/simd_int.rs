@@ -1,8 +1,8 @@
 //! Integer AdvSIMD forms that compiled code (gcc -O2/-O3 auto-vectorised loops) uses, lifted
 //! lane by lane into IR on i64 temps instead of calling the [`crate::simd`] helper: each lane is
 //! extracted from its 64-bit word (zero- or sign-extended), computed in 64 bits and packed back.
-//! Covered: three-same compares, min/max (and pairwise), MUL/MLA/MLS, ADDP, saturating
-//! add/sub ([`super::simd_sat`]); two-reg misc
+//! Covered: three-same compares, min/max (and pairwise), MUL/MLA/MLS, ADDP, SSHL/USHL,
+//! saturating add/sub ([`super::simd_sat`]); two-reg misc
 //! NEG/ABS, compares against zero, XTN{2}, NOT; shifts by immediate SSHR, [SU]SRA, SHRN{2},
 //! [SU]SHLL{2}; three-different [SU]ADD[LW], [SU]SUB[LW], [SU]MULL, [SU]MLAL, [SU]MLSL{2};
 //! UZP/ZIP/TRN; EXT; TBL/TBX; ADDV/[SU]MAXV/[SU]MINV/[SU]ADDLV; MUL/MLA/MLS and the long forms by element;
@@ -170,6 +170,53 @@ pub(super) fn lift(cx: &mut LiftCx) -> bool {
     }
 }
 
+/// SSHL/USHL: each lane of `v{rn}` shifted left by the signed bottom byte of the same lane of
+/// `v{rm}` (right, arithmetic for SSHL, when negative), computed on the lane extended to 64
+/// bits with the amount clamped to 63 (which gives the architecture's result for narrower
+/// lanes) and the 64-bit lane's shifts by 64 or more selected explicitly.
+fn shift_reg(cx: &mut LiftCx, q: bool, u: bool, es: u32, (rd, rn, rm): (u32, u32, u32)) -> bool {
+    if es == 64 && !q {
+        return false;
+    }
+    let signed = !u;
+    let a = lanes(cx, rn, q, es, signed);
+    let mut sh = Vec::new();
+    for h in 0..if q { 2 } else { 1 } {
+        let w = get_w(cx, rm, h);
+        for i in 0..64 / es {
+            sh.push(extract(cx, w, i * es, 8, true));
+        }
+    }
+    let zero = cx.b.konst(Ty::I64, 0);
+    let r: Vec<Temp> = a
+        .iter()
+        .zip(&sh)
+        .map(|(&x, &n)| {
+            let left_n = cx.b.binop_imm(Opcode::MinU, n, 63);
+            let left = cx.b.binop(Opcode::Shl, x, left_n);
+            let neg = cx.b.unop(Opcode::Neg, n);
+            let right_n = cx.b.binop_imm(Opcode::MinU, neg, 63);
+            let op = if signed { Opcode::Sar } else { Opcode::Shr };
+            let right = cx.b.binop(op, x, right_n);
+            let (left, right) = if es == 64 {
+                let k = cx.b.konst(Ty::I64, 64);
+                let l = cx.b.select(Cond::Lt, n, k, left, zero);
+                let r = if signed {
+                    right
+                } else {
+                    cx.b.select(Cond::Lt, neg, k, right, zero)
+                };
+                (l, r)
+            } else {
+                (left, right)
+            };
+            cx.b.select(Cond::Ge, n, zero, left, right)
+        })
+        .collect();
+    set_lanes(cx, rd, &r, es);
+    true
+}
+
 /// TBL/TBX: each result byte picks its table word (of the 1-4 registers from `v{rn}`) with a
 /// chain of selects on index / 8, then the byte within it by a shift; indexes past the table
 /// give 0 (TBL) or keep the destination byte (TBX).
@@ -211,6 +258,9 @@ fn tbl(cx: &mut LiftCx, q: bool, rd: u32, rn: u32, rm: u32) -> bool {
 
 fn three_same(cx: &mut LiftCx, q: bool, u: bool, es: u32, rd: u32, rn: u32, rm: u32) -> bool {
     let op = cx.f(15, 11);
+    if op == 0b01000 {
+        return shift_reg(cx, q, u, es, (rd, rn, rm));
+    }
     if matches!(op, 0b00001 | 0b00101) && es < 64 {
         super::simd_sat::three_same(cx, (q, u, es), op == 0b00101, (rd, rn, rm));
         return true;
