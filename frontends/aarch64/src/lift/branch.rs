@@ -188,7 +188,8 @@ fn system(cx: &mut LiftCx) -> bool {
             TPIDR_EL0 => cx.b.get_reg(Ty::I64, state::TPIDR),
             TPIDRRO_EL0 => cx.b.konst(Ty::I64, 0),
             DCZID_EL0 => cx.b.konst(Ty::I64, 4),
-            // DminLine = IminLine = 4 (64-byte lines), DIC and IDC set.
+            // DminLine = IminLine = 4 (64-byte lines); DIC and IDC clear, so code writers
+            // issue IC IVAU (and the ISB after it drops the translations).
             CTR_EL0 => cx.b.konst(Ty::I64, 0x8444_c004),
             CNTFRQ_EL0 => cx.b.konst(Ty::I64, crate::bits::CNTFRQ),
             CNTVCT_EL0 => cx.b.call(&crate::bits::CNTVCT, &[]),
