@@ -125,6 +125,7 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
         label_pc: Vec::new(),
         dyn_pc: None,
         rax_is: None,
+        konst: constants(unit),
     };
     let out = unit.labels; // the epilogue
     let n = unit.temps.len();
@@ -152,7 +153,10 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
     a.bytes(&[0x48, 0x81, 0xec]); // sub rsp, frame
     a.d32(frame);
     // Temps that may be read before they are written start at 0, as in the interpreter.
-    let zero = reads_before_writes(unit);
+    let mut zero = reads_before_writes(unit);
+    for (z, k) in zero.iter_mut().zip(&a.konst) {
+        *z &= k.is_none();
+    }
     if zero.iter().any(|&z| z) {
         a.bytes(&[0x31, 0xc0]); // xor eax, eax
         for (t, _) in zero.iter().enumerate().filter(|(_, z)| **z) {
@@ -261,6 +265,40 @@ fn label_pcs(unit: &Unit) -> Option<Vec<Option<u64>>> {
     }
 }
 
+/// For each temp, its value if it is written once, by a `const` in the straight-line start of
+/// the unit (before any label, jump or branch, so every path runs it) and read only after it:
+/// then every read sees that value.
+fn constants(unit: &Unit) -> Vec<Option<u64>> {
+    let n = unit.temps.len();
+    let mut k: Vec<Option<u64>> = vec![None; n];
+    let mut writes = vec![0u32; n];
+    let mut bad = vec![false; n]; // read before its write
+    let mut straight = true;
+    for i in &unit.insts {
+        if matches!(i.op, Opcode::Label | Opcode::Jump | Opcode::Branch) {
+            straight = false;
+        }
+        for t in i.src {
+            if t.is_some() && writes[t.0 as usize] == 0 {
+                bad[t.0 as usize] = true;
+            }
+        }
+        if i.dst.is_some() {
+            let d = i.dst.0 as usize;
+            writes[d] += 1;
+            if straight && i.op.format() == Format::Const && writes[d] == 1 {
+                k[d] = Some(i.ty.mask(i.imm));
+            }
+        }
+    }
+    for (t, v) in k.iter_mut().enumerate() {
+        if writes[t] != 1 || bad[t] {
+            *v = None;
+        }
+    }
+    k
+}
+
 /// Temps that some path may read before writing them (conservatively: every read not preceded
 /// by a write of the same temp since the last label or the start).
 fn reads_before_writes(unit: &Unit) -> Vec<bool> {
@@ -319,6 +357,9 @@ struct Asm {
     /// holds temp `t`'s value, so loading `t` needs no memory access. Labels and patched
     /// jump targets (where other paths join) forget it.
     rax_is: Option<(Temp, usize)>,
+    /// Temps that hold one constant wherever they are read ([`constants`]): never stored,
+    /// loaded as immediates.
+    konst: Vec<Option<u64>>,
 }
 
 impl Asm {
@@ -380,6 +421,15 @@ impl Asm {
         let rax = self.rax_is.filter(|&(_, p)| p == here).map(|(t, _)| t);
         if !t.is_some() {
             self.op_rr(false, &[0x31], reg, reg); // xor reg32, reg32
+            self.rax_is = if reg == RAX {
+                None
+            } else {
+                rax.map(|r| (r, self.buf.len()))
+            };
+            return;
+        }
+        if let Some(v) = self.konst[t.0 as usize] {
+            self.mov_imm(reg, v);
             self.rax_is = if reg == RAX {
                 None
             } else {
@@ -483,6 +533,7 @@ impl Asm {
         let w = i.ty == Ty::I64;
         let s = i.src;
         match i.op.format() {
+            Format::Const if self.konst[i.dst.0 as usize].is_some() => {} // an immediate
             Format::Const => {
                 self.mov_imm(RAX, i.ty.mask(i.imm));
                 self.st(i.dst, RAX);

@@ -216,3 +216,34 @@ fn tlb_hits_and_misses_match_the_interpreter() {
     }
     assert_eq!(ran, 70);
 }
+
+/// A `const` a branch can skip is no immediate: the path around it reads the temp's 0, as in
+/// the interpreter (r0 == r1 takes the branch).
+#[test]
+fn a_const_a_branch_skips_is_read_as_zero_on_that_path() {
+    use xlat_ir::{Builder, Cond, Ty, abi::reg_offset};
+    let mut h = Harness::new();
+    for taken in [false, true] {
+        let mut b = Builder::new(0x1000);
+        b.insn_start(0x1000);
+        let r0 = b.get_reg(Ty::I64, reg_offset(0));
+        let r1 = b.get_reg(Ty::I64, reg_offset(1));
+        let l = b.label();
+        let t = b.temp(Ty::I64);
+        b.branch(Cond::Eq, r0, r1, l);
+        b.konst_to(t, 0x1234_5678_9abc);
+        b.set_label(l);
+        b.set_reg(reg_offset(2), t);
+        b.exit(xlat_ir::ExitReason::Yield, 0x1004);
+        let unit = b.finish(4, 1);
+        let env = || {
+            let mut e = env_from(7, None);
+            e.regs[1] = if taken { e.regs[0] } else { !e.regs[0] };
+            e
+        };
+        let mut want = h.run_interp(&unit, &mut env());
+        want.slot = None;
+        let got = run_base(&mut h, &unit, &mut env()).unwrap();
+        assert_eq!(got, want, "taken {taken}\n{unit}");
+    }
+}
