@@ -1152,7 +1152,8 @@ impl Engine {
     /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
     /// use std::sync::{Arc, Mutex};
     /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
-    /// // addi a0, a0, 5; addi a0, a0, 5; j . : one block of three 4-byte instructions
+    /// // addi a0, a0, 5; addi a0, a0, 5; j . : a block of three 4-byte instructions, but a
+    /// // block ends before a `start`'s `until` (here 0x1008, not run): 8 bytes
     /// e.mem_write(0x1000, &[0x13, 0x05, 0x55, 0x00, 0x13, 0x05, 0x55, 0x00, 0x6f, 0, 0, 0])
     ///     .unwrap();
     /// let seen = Arc::new(Mutex::new(Vec::new()));
@@ -1160,7 +1161,7 @@ impl Engine {
     /// e.hook_add_block(1, 0, move |_, pc, size| s.lock().unwrap().push((pc, size)));
     /// e.start(0x1000, 0x1008, None, 0).unwrap();
     /// e.start(0x1000, 0x1008, None, 0).unwrap();
-    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 12), (0x1000, 12)]);
+    /// assert_eq!(*seen.lock().unwrap(), [(0x1000, 8), (0x1000, 8)]);
     /// assert_eq!(e.reg_read(RiscvReg::X(10)).unwrap(), 20);
     /// ```
     pub fn hook_add_block(
