@@ -128,6 +128,66 @@ extern "C" fn rotate_flags(_: &mut CpuState, v: u64, packed: u64, left: u64, f: 
     (f & !(flags::CF | flags::OF)) | cf | (of << 11)
 }
 
+/// rcl/rcr of `v` through carry `cf`: (result, new CF), `packed` = masked count << 8 | bytes.
+fn rc(v: u64, packed: u64, left: bool, cf: u64) -> (u64, u64) {
+    let bytes = (packed & 0xff) as u32;
+    let bits = bytes * 8;
+    let w = bits + 1;
+    let n = ((packed >> 8) as u32) % w;
+    let v = v & flags::mask(bytes);
+    if n == 0 {
+        return (v, cf & 1);
+    }
+    let x = (u128::from(cf & 1) << bits) | u128::from(v);
+    let mw = (1u128 << w) - 1;
+    let r = if left {
+        ((x << n) | (x >> (w - n))) & mw
+    } else {
+        ((x >> n) | (x << (w - n))) & mw
+    };
+    ((r as u64) & flags::mask(bytes), (r >> bits) as u64 & 1)
+}
+
+extern "C" fn rcx(_: &mut CpuState, v: u64, packed: u64, left: u64, f: u64) -> u64 {
+    rc(v, packed, left != 0, f & flags::CF).0
+}
+
+extern "C" fn rcx_flags(_: &mut CpuState, v: u64, packed: u64, left: u64, f: u64) -> u64 {
+    if packed >> 8 == 0 {
+        return f;
+    }
+    let bytes = (packed & 0xff) as u32;
+    let bits = bytes * 8;
+    let (r, cf) = rc(v, packed, left != 0, f & flags::CF);
+    let msb = (r >> (bits - 1)) & 1;
+    // OF (defined for a count of 1): rcl the new MSB xor the new CF; rcr the old MSB xor
+    // the old CF, which for a count of 1 is the result's top two bits.
+    let of = if left != 0 {
+        msb ^ cf
+    } else {
+        msb ^ ((r >> (bits - 2)) & 1)
+    };
+    (f & !(flags::CF | flags::OF)) | cf | (of << 11)
+}
+
+/// rcl/rcr result (`packed` = masked count << 8 | size in bytes; the fourth argument holds CF).
+pub static H_RCX: Helper = Helper {
+    name: "x86_rcx",
+    func: rcx,
+    nargs: 4,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
+/// rcl/rcr flags (CF and OF; the rest kept; all kept for a masked count of 0).
+pub static H_RCX_FLAGS: Helper = Helper {
+    name: "x86_rcx_flags",
+    func: rcx_flags,
+    nargs: 4,
+    flags: HelperFlags::PURE,
+    state_words: Some(&[]),
+};
+
 /// rol/ror result: `packed` = count << 8 | size in bytes.
 pub static H_ROTATE: Helper = Helper {
     name: "x86_rotate",

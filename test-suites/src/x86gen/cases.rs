@@ -123,6 +123,9 @@ static TEMPLATES: &[T] = &[
     g(&[0xc0], Rm::Any, 0xb3, false), g(&[0xc1], Rm::Any, 0xb3, false),
     g(&[0xd0], Rm::Any, 0xb3, false), g(&[0xd1], Rm::Any, 0xb3, false),
     g(&[0xd2], Rm::Any, 0xb3, false), g(&[0xd3], Rm::Any, 0xb3, false),
+    // rcl, rcr (by 1, cl, imm8; cl and the immediate often mask to 0: flags kept)
+    g(&[0xd1], Rm::Any, 0x0c, false), g(&[0xd3], Rm::Any, 0x0c, false),
+    g(&[0xc1], Rm::Any, 0x0c, false), g(&[0xd2], Rm::Any, 0x0c, false),
     g(&[0xc6], Rm::Any, 0x01, false), g(&[0xc7], Rm::Any, 0x01, false),
     g(&[0xf6], Rm::Any, 0xfd, false), g(&[0xf7], Rm::Any, 0xfd, false),
     g(&[0xf6], Rm::Mem, 0x04, true), g(&[0xf7], Rm::Mem, 0x04, true),

@@ -20,6 +20,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Inc | M::Dec | M::Neg | M::Not => unary(cx, m),
         M::Shl | M::Sal | M::Shr | M::Sar => shift(cx, m),
         M::Rol | M::Ror => rotate(cx, m == M::Rol),
+        M::Rcl | M::Rcr => rotate_carry(cx, m == M::Rcl),
         M::Shld | M::Shrd => double_shift(cx, m == M::Shrd),
         M::Imul if cx.i.op_count() >= 2 => imul2(cx),
         M::Mul | M::Imul => mul1(cx, m == M::Imul),
@@ -343,6 +344,25 @@ fn shift(cx: &mut Cx, m: M) -> Option<()> {
     let d = cx.zext(d, bytes);
     if !cx.flags_dead {
         set_cc_unless_zero(cx, cnt, kind, bytes, d, s1);
+    }
+    cx.write(0, a, d, bytes)
+}
+
+/// rcl/rcr: rotates through CF (helpers; a masked count of 0 leaves the flags alone).
+fn rotate_carry(cx: &mut Cx, left: bool) -> Option<()> {
+    let bytes = cx.opsize(0);
+    let a = cx.mem_addr();
+    let s1 = cx.read(0, a, bytes)?;
+    let cnt = count(cx, bytes)?;
+    let f = cx.eflags();
+    let sz = cx.k(u64::from(bytes));
+    let dir = cx.k(u64::from(left));
+    let packed = cx.opi(Opcode::Shl, cnt, 8);
+    let packed = cx.op(Opcode::Or, packed, sz);
+    let d = cx.b.call(&helpers::H_RCX, &[s1, packed, dir, f]);
+    if !cx.flags_dead {
+        let nf = cx.b.call(&helpers::H_RCX_FLAGS, &[s1, packed, dir, f]);
+        cx.set_cc_eflags(nf);
     }
     cx.write(0, a, d, bytes)
 }
