@@ -352,6 +352,28 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         code |= (cx.i.try_immediate(2).ok()? & 7) << 8;
     }
     let args = [cx.k(code), cx.k(u64::from(d)), cx.k(u64::from(s))];
+    if kind == op::CVTPS2PD {
+        // Exact: inline unless a lane is a NaN or subnormal (IE/DE, DAZ, quieting).
+        let lo = cx.b.get_reg(Ty::I64, s);
+        let a0 = cx.zext(lo, 4);
+        let a1 = cx.opi(Opcode::Shr, lo, 32);
+        let (slow, done) = (cx.b.label(), cx.b.label());
+        for v in [a0, a1] {
+            ssefast::check_not_nan(cx, v, false, slow);
+            ssefast::check_not_subnormal(cx, v, false, slow);
+        }
+        let r = [a0, a1].map(|v| {
+            let x = cx.b.trunc(v);
+            cx.b.fconvert(Opcode::FCvtF, Ty::I64, x)
+        });
+        cx.b.set_reg(d, r[0]);
+        cx.b.set_reg(d + 8, r[1]);
+        cx.b.jump(done);
+        cx.b.set_label(slow);
+        cx.b.call_void(&helpers::H_FP, &args);
+        cx.b.set_label(done);
+        return Some(());
+    }
     if !(packed && ssefast::has_arith(kind)) {
         cx.b.call_void(&helpers::H_FP, &args);
         return Some(());
