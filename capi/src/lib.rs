@@ -758,6 +758,42 @@ macro_rules! add_hook {
         };
         put_hook($out, id)
     }};
+    // the same method on the running vCPU (from a hook) or the idle engine
+    ($e:expr, $out:expr, any.$m:ident($($arg:expr),*)) => {
+        add_hook!($e, $out, |v| v.$m($($arg),*), |g| g.$m($($arg),*))
+    };
+    // a method only the idle engine has
+    ($e:expr, $out:expr, idle.$m:ident($($arg:expr),*)) => {
+        add_hook!($e, $out, |_v| return XlatErr::XlatErrArg, |g| g.$m($($arg),*))
+    };
+}
+
+/// The engine and user pointers a hook closure carries (as integers: the closures are Send).
+fn hook_ctx(e: *mut XlatEngine, user: *mut c_void) -> (User, User) {
+    (User(e as usize), User(user as usize))
+}
+
+/// A code or block hook's closure around `cb`.
+fn code_hook(
+    e: *mut XlatEngine,
+    cb: XlatCodeHook,
+    user: *mut c_void,
+) -> impl Fn(&mut Vcpu<'_>, u64, u32) + Send + 'static {
+    let (ea, u) = hook_ctx(e, user);
+    move |v: &mut Vcpu<'_>, a: u64, s: u32| {
+        in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, a, s, u.ptr()))
+    }
+}
+
+/// The closure of a hook called with `(engine, user)` only (system call, cpuid, invalid
+/// instruction).
+fn bare_hook<R: 'static>(
+    e: *mut XlatEngine,
+    cb: extern "C" fn(*mut XlatEngine, *mut c_void) -> R,
+    user: *mut c_void,
+) -> impl Fn(&mut Vcpu<'_>) -> R + Send + 'static {
+    let (ea, u) = hook_ctx(e, user);
+    move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()))
 }
 
 /// Adds a code hook on `[begin, end]` (`begin > end`: everywhere); its id goes to `*hook`.
@@ -770,12 +806,8 @@ pub unsafe extern "C" fn xlat_hook_add_code(
     begin: u64,
     end: u64,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
-    let f = move |v: &mut Vcpu<'_>, a: u64, s: u32| {
-        in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, a, s, u.ptr()))
-    };
-    add_hook!(e, hook, |v| v.hook_add_code(begin, end, f), |g| g
-        .hook_add_code(begin, end, f))
+    let f = code_hook(e, cb, user);
+    add_hook!(e, hook, any.hook_add_code(begin, end, f))
 }
 
 /// Adds a block hook.
@@ -788,12 +820,8 @@ pub unsafe extern "C" fn xlat_hook_add_block(
     begin: u64,
     end: u64,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
-    let f = move |v: &mut Vcpu<'_>, a: u64, s: u32| {
-        in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, a, s, u.ptr()))
-    };
-    add_hook!(e, hook, |v| v.hook_add_block(begin, end, f), |g| g
-        .hook_add_block(begin, end, f))
+    let f = code_hook(e, cb, user);
+    add_hook!(e, hook, any.hook_add_block(begin, end, f))
 }
 
 /// Adds a memory hook for the `XLAT_MEM_*` `kinds` on `[begin, end]`.
@@ -807,15 +835,14 @@ pub unsafe extern "C" fn xlat_hook_add_mem(
     begin: u64,
     end: u64,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
+    let (ea, u) = hook_ctx(e, user);
     let f = move |v: &mut Vcpu<'_>, k: MemHookKind, a: u64, s: usize, val: i64| {
         in_hook(ea.0, v, || {
             cb(ea.0 as *mut XlatEngine, k.0, a, s as u32, val, u.ptr())
         })
     };
     let k = MemHookKind(kinds);
-    add_hook!(e, hook, |v| v.hook_add_mem(k, begin, end, f), |g| g
-        .hook_add_mem(k, begin, end, f))
+    add_hook!(e, hook, any.hook_add_mem(k, begin, end, f))
 }
 
 /// Adds an interrupt hook.
@@ -826,12 +853,11 @@ pub unsafe extern "C" fn xlat_hook_add_intr(
     cb: XlatIntrHook,
     user: *mut c_void,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
+    let (ea, u) = hook_ctx(e, user);
     let f = move |v: &mut Vcpu<'_>, n: u32| {
         in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, n, u.ptr()))
     };
-    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
-        .hook_add_intr(f))
+    add_hook!(e, hook, idle.hook_add_intr(f))
 }
 
 /// Adds a system call instruction hook (`syscall`, `ecall`, `svc`).
@@ -842,10 +868,8 @@ pub unsafe extern "C" fn xlat_hook_add_syscall(
     cb: XlatSyscallHook,
     user: *mut c_void,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
-    let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
-    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
-        .hook_add_insn(Insn::Syscall, f))
+    let f = bare_hook(e, cb, user);
+    add_hook!(e, hook, idle.hook_add_insn(Insn::Syscall, f))
 }
 
 /// Adds an x86-64 `cpuid` hook (after the instruction; it may change rax..rdx). On other
@@ -857,10 +881,8 @@ pub unsafe extern "C" fn xlat_hook_add_cpuid(
     cb: XlatCpuidHook,
     user: *mut c_void,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
-    let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
-    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
-        .hook_add_insn(Insn::Cpuid, f))
+    let f = bare_hook(e, cb, user);
+    add_hook!(e, hook, idle.hook_add_insn(Insn::Cpuid, f))
 }
 
 /// Adds an x86-64 `in`/`out` hook: `in` puts the hook's result into al/ax/eax, and
@@ -872,7 +894,7 @@ pub unsafe extern "C" fn xlat_hook_add_inout(
     cb: XlatInOutHook,
     user: *mut c_void,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
+    let (ea, u) = hook_ctx(e, user);
     let f = move |v: &mut Vcpu<'_>, port: u16, size: u32, out: Option<u32>| {
         in_hook(ea.0, v, || {
             cb(
@@ -885,8 +907,7 @@ pub unsafe extern "C" fn xlat_hook_add_inout(
             )
         })
     };
-    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
-        .hook_add_inout(f))
+    add_hook!(e, hook, idle.hook_add_inout(f))
 }
 
 /// Adds an invalid-instruction hook.
@@ -897,10 +918,8 @@ pub unsafe extern "C" fn xlat_hook_add_invalid_insn(
     cb: XlatInvalidHook,
     user: *mut c_void,
 ) -> XlatErr {
-    let (ea, u) = (User(e as usize), User(user as usize));
-    let f = move |v: &mut Vcpu<'_>| in_hook(ea.0, v, || cb(ea.0 as *mut XlatEngine, u.ptr()));
-    add_hook!(e, hook, |_v| return XlatErr::XlatErrArg, |g| g
-        .hook_add_invalid_insn(f))
+    let f = bare_hook(e, cb, user);
+    add_hook!(e, hook, idle.hook_add_invalid_insn(f))
 }
 
 /// Removes a hook.
