@@ -374,6 +374,32 @@ fn arith(cx: &mut Cx, m: M) -> Option<()> {
         cx.b.set_label(done);
         return Some(());
     }
+    if kind == op::CVTPD2PS {
+        // Inline under the default MXCSR with PE set, for lanes that are not NaN or subnormal
+        // and give a normal single (else the exact helper).
+        let (slow, done) = (cx.b.label(), cx.b.label());
+        ssefast::check_mxcsr(cx, slow);
+        let v = [cx.b.get_reg(Ty::I64, s), cx.b.get_reg(Ty::I64, s + 8)];
+        let mut r = [v[0], v[1]];
+        for (k, x) in v.into_iter().enumerate() {
+            ssefast::check_not_nan(cx, x, true, slow);
+            ssefast::check_not_subnormal(cx, x, true, slow);
+            let f = cx.b.fconvert(Opcode::FCvtF, Ty::I32, x);
+            let f = cx.b.extu(f);
+            ssefast::check_normal(cx, f, false, slow);
+            r[k] = f;
+        }
+        let hi = cx.opi(Opcode::Shl, r[1], 32);
+        let lo = cx.op(Opcode::Or, r[0], hi);
+        let z = cx.k(0);
+        cx.b.set_reg(d, lo);
+        cx.b.set_reg(d + 8, z);
+        cx.b.jump(done);
+        cx.b.set_label(slow);
+        cx.b.call_void(&helpers::H_FP, &args);
+        cx.b.set_label(done);
+        return Some(());
+    }
     if !(packed && ssefast::has_arith(kind)) {
         cx.b.call_void(&helpers::H_FP, &args);
         return Some(());
