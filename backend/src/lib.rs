@@ -151,8 +151,8 @@ pub struct EngineConfig {
 /// Cranelift compiles at 500 cost more than they saved: riscv64 `python3 -c pass` from the
 /// sysroot, user + sys CPU medians of 7-9 interleaved runs, loaded host: 500: 0.88 s,
 /// 1000: 0.71, 2000: 0.67, 3000: 0.58, 4000: 0.61, **5000**: 0.53, 8000: 0.57, 10000: 0.60;
-/// `bash -c true` 0.07 s at 500, 0.04 from 2000 on; intmark and sha256sum unchanged within
-/// noise from 500 to 10000 (their hot loops compile a few ms later).
+/// `bash -c true` 0.07 s at 500, 0.04 from 2000 on; sha256sum unchanged within noise; intmark
+/// (static, 15000) pays a little: user CPU 1.11-1.17 s at 500, 1.16-1.34 at 5000 (4 pairs).
 pub const DEFAULT_HOT_THRESHOLD: u32 = 5000;
 
 impl Default for EngineConfig {
