@@ -713,7 +713,7 @@ impl Asm {
         true
     }
 
-    /// User mode: the inline access at `base + (addr & mask)` of a little-endian load (result
+    /// User mode: the inline access at `base + addr` of a little-endian load (result
     /// in `rax`) or store (value in `r8`) at the address in `rdx`, as compiled code does it
     /// (`lower::mem`): a guest fault is a host fault there, which `crate::fault::leave_jit`
     /// turns into the unit's `Raise` exit (with `precise`, `env.pc` is the instruction's;
@@ -737,7 +737,16 @@ impl Asm {
             mis = Some(self.jcc_fwd(0x5)); // jnz: out of line
         }
         self.mov_rr(true, RCX, RDX);
-        if d.mask != u64::MAX {
+        let mut outside = None;
+        if d.mask != 0 && d.mask.wrapping_add(1).is_power_of_two() {
+            // An address beyond the map goes out of line, where the accessor faults at the
+            // guest's own address (an x86-64 non-canonical one is a #GP there), instead of
+            // reaching an alias of it below the mask.
+            self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, map bits
+            self.b(d.mask.count_ones() as u8);
+            outside = Some(self.jcc_fwd(0x5)); // jnz: out of line
+            self.mov_rr(true, RCX, RDX);
+        } else if d.mask != u64::MAX {
             self.mov_imm(RAX, d.mask);
             self.op_rr(true, &[0x21], RAX, RCX); // and rcx, rax
         }
@@ -749,7 +758,7 @@ impl Asm {
         self.b(0xe9); // jmp over the out-of-line path
         let done = self.buf.len();
         self.d32(0);
-        if let Some(j) = mis {
+        for j in [mis, outside].into_iter().flatten() {
             self.patch(j);
         }
         Some(done)
