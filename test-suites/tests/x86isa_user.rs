@@ -99,3 +99,17 @@ fn x87_unmasked_exceptions_match_native() {
     let (d, exe) = fpexc("x86isa_user_mf");
     assert_same_as(Native, &exe, &["1800", "x87"], &d);
 }
+
+#[test]
+fn xlat_enter_loop_match_native() {
+    // xlatb, jrcxz, loop, enter with nesting level 3 and leave, rcl (legacy.c), as natively.
+    if !cfg!(target_arch = "x86_64") || !have("gcc") {
+        eprintln!("skipping: needs an x86-64 host with gcc");
+        return;
+    }
+    let d = scratch_dir("x86isa_user_legacy");
+    let src = workspace_root().join("test-suites/guest/x86_64/legacy.c");
+    let exe = d.join("legacy");
+    assert!(compile("gcc", &["-O1"], &src, &exe, &[]), "gcc legacy.c");
+    assert_same_as(Native, &exe, &[], &d);
+}

@@ -32,6 +32,28 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Jrcxz | M::Jecxz | M::Loop | M::Loope | M::Loopne => loops(cx),
         M::Push => opt(push_op(cx)),
         M::Pop => opt(pop_op(cx)),
+        M::Enter if cx.i.code() == iced_x86::Code::Enterq_imm16_imm8 => {
+            // push rbp; the nesting level's frame pointers (copied from the old frame, then
+            // the new one); rbp = the new frame; rsp -= size.
+            let size = u64::from(cx.i.immediate16());
+            let level = u64::from(cx.i.immediate8_2nd()) & 31;
+            let bp = cx.b.get_reg(Ty::I64, state::gpr(5));
+            push(cx, bp, 8);
+            let frame = cx.b.get_reg(Ty::I64, state::RSP);
+            if level > 0 {
+                for i in 1..level {
+                    let p = cx.opi(Opcode::Sub, bp, 8 * i);
+                    let v = cx.load(p, 8);
+                    push(cx, v, 8);
+                }
+                push(cx, frame, 8);
+            }
+            cx.b.set_reg(state::gpr(5), frame);
+            let sp = cx.b.get_reg(Ty::I64, state::RSP);
+            let sp = cx.opi(Opcode::Sub, sp, size);
+            cx.b.set_reg(state::RSP, sp);
+            Flow::Next
+        }
         M::Leave => {
             let bp = cx.b.get_reg(Ty::I64, state::gpr(5));
             let v = cx.load(bp, 8);
@@ -54,6 +76,33 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         M::Popfq => {
             let v = pop(cx, 8);
             set_rflags(cx, v);
+            Flow::Next
+        }
+        M::Xlatb => {
+            // al = [rbx + al] (ebx + al with the 32-bit address size; FS/GS add their base).
+            let base = cx.i.memory_base();
+            let b = cx.get_gpr(base);
+            let al = cx.get_gpr(iced_x86::Register::AL);
+            let al = cx.zext(al, 1);
+            let a = cx.op(Opcode::Add, b, al);
+            let a = if base == iced_x86::Register::EBX {
+                cx.zext(a, 4)
+            } else {
+                a
+            };
+            let a = match cx.i.segment_prefix() {
+                iced_x86::Register::FS => {
+                    let fs = cx.b.get_reg(Ty::I64, state::FS_BASE);
+                    cx.op(Opcode::Add, a, fs)
+                }
+                iced_x86::Register::GS => {
+                    let gs = cx.b.get_reg(Ty::I64, state::GS_BASE);
+                    cx.op(Opcode::Add, a, gs)
+                }
+                _ => a,
+            };
+            let v = cx.load(a, 1);
+            cx.set_gpr(iced_x86::Register::AL, v);
             Flow::Next
         }
         M::Lahf => {
