@@ -195,7 +195,11 @@ impl EmbedMem {
                 return false; // re-entered (an MMIO callback reaching memory)
             };
             if !c.as_ref().is_some_and(|x| x.0 == self.id && x.1 == version) {
-                let list = self.special.read().unwrap_or_else(|e| e.into_inner()).clone();
+                let list = self
+                    .special
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 *c = Some((self.id, version, list));
             }
             if let (Some((_, _, list)), Some(f)) = (c.as_ref(), f.take()) {
