@@ -217,6 +217,8 @@ impl Engine {
             (None, Accel::Interp) => DirectMap {
                 base: 0,
                 mask: u64::MAX,
+                high_tag: 0,
+                high_delta: 0,
             },
             // System mode: no flat map, every access goes out of line (crate::softmmu).
             (None, Accel::Jit) => crate::softmmu::NO_DIRECT_MAP,
@@ -472,7 +474,7 @@ impl Engine {
             hot: self.cfg.hot_threshold,
             count_insns: self.cfg.count_insns,
             jmp_cache: !*crate::baseline::NO_CHAIN,
-            direct: (self.direct != crate::softmmu::NO_DIRECT_MAP).then_some(self.direct),
+            direct: (self.direct != crate::softmmu::NO_DIRECT_MAP).then(|| self.direct_now()),
             precise: self.precise.load(Ordering::Acquire),
         };
         let code = tb.ir().and_then(|ir| crate::baseline::compile(&ir.unit, p));
@@ -568,13 +570,23 @@ impl Engine {
         inner.cache.insert(key, Arc::new(Tb::new(unit, self.stub)));
     }
 
+    /// The direct map with the memory's current high window (it may appear after start-up).
+    fn direct_now(&self) -> DirectMap {
+        let mut d = self.direct;
+        if let Some(m) = self.mem.direct() {
+            d.high_tag = m.high_tag;
+            d.high_delta = m.high_delta;
+        }
+        d
+    }
+
     /// Gathers the region `tb` heads and what lowering needs for it (None without IR).
     fn prepare(&self, inner: &Inner, tb: &Arc<Tb>, key: TbKey) -> Option<Job> {
         let ir = tb.ir()?;
         // Members must have run about as often as a unit that gets compiled.
         let region = region::gather(&inner.cache, tb, ir, self.cfg.hot_threshold / 2, key.flags);
         let params = LowerParams {
-            direct: self.direct,
+            direct: self.direct_now(),
             slow_ctx: &*self.slow as *const SlowCtx as u64,
             slots: tb.slot_base(2 * region.members.len()),
             count_insns: self.cfg.count_insns,

@@ -34,7 +34,12 @@ pub(crate) fn same_page(a: u64, b: u64) -> bool {
 }
 
 /// The map `Engine` compiles with when the memory has none: mask 0 (no real map has it).
-pub(crate) const NO_DIRECT_MAP: DirectMap = DirectMap { base: 0, mask: 0 };
+pub(crate) const NO_DIRECT_MAP: DirectMap = DirectMap {
+    base: 0,
+    mask: 0,
+    high_tag: 0,
+    high_delta: 0,
+};
 
 /// `XLAT_NO_INLINE_TLB=1` compiles every access out of line (to measure the fast path).
 static NO_INLINE_TLB: std::sync::LazyLock<bool> =

@@ -24,6 +24,11 @@ pub struct DirectMap {
     /// Guest addresses are ANDed with this before adding `base` (the reservation is
     /// `mask + 1` bytes plus a guard, so no guest address reaches outside it).
     pub mask: u64,
+    /// A second window (0: none): guest addresses whose bits above `mask` equal this tag are
+    /// at host `address + high_delta` (an embedding's RAM at or above 2^39).
+    pub high_tag: u64,
+    /// Host address minus guest address inside the `high_tag` window (wrapping).
+    pub high_delta: u64,
 }
 
 /// Guest memory as the backend sees it: the interpreter's accessors, code fetch, and (in user
@@ -31,4 +36,13 @@ pub struct DirectMap {
 pub trait GuestMemory: GuestMem + CodeFetch + Send + Sync + std::fmt::Debug {
     /// The inline direct map, when memory is one flat host region.
     fn direct(&self) -> Option<DirectMap>;
+
+    /// Whether a plain guest store may change the guest code at `pc` while it is translated,
+    /// the memory noticing it and dropping the translations (user mode, x86: a guest-writable
+    /// page of code, `user::AddressSpace::set_code_watch`). The engine then translates such
+    /// code one instruction per unit, so that no store changes the rest of its own unit.
+    fn code_may_change(&self, pc: u64) -> bool {
+        let _ = pc;
+        false
+    }
 }

@@ -38,7 +38,8 @@ impl Lower<'_, '_> {
         if !self.softmmu() && host_has_cmpxchg16b() {
             self.sync_for_access(); // precise guest faults: crate::fault
             let fast = self.b.create_block();
-            let mis = self.b.ins().band_imm_s(addr, 15);
+            // Misaligned or outside the direct map: out of line.
+            let mis = self.out_of_line_cond(addr, 15);
             self.b.ins().brif(mis, slow_blk, &[], fast, &[]);
             self.b.switch_to_block(fast);
             let host = self.host_addr(addr);

@@ -68,8 +68,33 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// The host address of guest `addr`; reused for the same `addr` later in the same block.
-    pub(super) fn host_addr(&mut self, addr: Value) -> Value {
+    /// The number of address bits the direct map covers when it is a power-of-two window
+    /// (user mode): an address with any bit above them set goes out of line, where the
+    /// accessor faults at the guest's own address (or the high window takes it), instead of
+    /// reaching an alias `addr mod 2^bits`.
+    pub(crate) fn guard_bits(&self) -> Option<u32> {
+        let m = self.p.direct.mask;
+        (m != 0 && m != u64::MAX && m.wrapping_add(1).is_power_of_two()).then(|| m.count_ones())
+    }
+
+    /// A value that is non-zero when the access at `addr` cannot take the inline path: an
+    /// address outside the direct map (with [`Self::guard_bits`]) or one with any bit of
+    /// `align` set (a misaligned access that requires alignment).
+    pub(crate) fn out_of_line_cond(&mut self, addr: Value, align: u64) -> Value {
+        if self.guard_bits().is_none() {
+            return self.b.ins().band_imm_s(addr, align as i64);
+        }
+        let m = match self.notmask {
+            Some(m) if align == 0 => m,
+            _ => self.konst(types::I64, !self.p.direct.mask | align),
+        };
+        // brif on the band is one `test addr, m`.
+        self.b.ins().band(addr, m)
+    }
+
+    /// The host address of guest `addr`, which [`Self::out_of_line_cond`] passed; reused for
+    /// the same `addr` later in the same block.
+    pub(crate) fn host_addr(&mut self, addr: Value) -> Value {
         let blk = self.b.current_block();
         if let Some(&(_, _, h)) = self
             .host_cache
@@ -90,7 +115,8 @@ impl Lower<'_, '_> {
 
     fn host_addr_uncached(&mut self, addr: Value) -> Value {
         let d = self.p.direct;
-        let a = if d.mask == u64::MAX {
+        // With the guard, the address is inside the map: no masking.
+        let a = if d.mask == u64::MAX || self.guard_bits().is_some() {
             addr
         } else if let Some(notmask) = self.notmask {
             // addr & !notmask: one non-destructive `andn` (BMI1) with `!mask` in a register.
@@ -106,17 +132,29 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Emits `if addr & (size-1) != 0 { slow } else { fast }`, each branch producing the value
-    /// stored to `dst` (if any), then continues after both.
-    fn split_on_misalign(
+    /// Emits the access at `addr`: inline at its host address (`fast`, given the host
+    /// address) when it is inside the direct map and, if `aligned`, aligned to `bytes`; in
+    /// the high window (`DirectMap::high_tag`) inline there, out of line; else `slow`. Each
+    /// path produces the value stored to `dst` (if any); code continues after them.
+    fn access(
         &mut self,
         addr: Value,
         bytes: u32,
+        aligned: bool,
         always_slow: bool,
-        fast: impl FnOnce(&mut Self) -> Option<Value>,
+        fast: impl Fn(&mut Self, Value) -> Option<Value>,
         slow: impl FnOnce(&mut Self) -> Option<Value>,
         dst: xlat_ir::Temp,
     ) {
+        let align = if aligned { u64::from(bytes - 1) } else { 0 };
+        let guard = self.guard_bits();
+        if !always_slow && align == 0 && guard.is_none() {
+            let host = self.host_addr(addr);
+            if let Some(v) = fast(self, host) {
+                self.def_t(dst, v);
+            }
+            return;
+        }
         let slow_blk = self.b.create_block();
         let fast_blk = self.b.create_block();
         let join = self.b.create_block();
@@ -124,15 +162,46 @@ impl Lower<'_, '_> {
         if always_slow {
             self.b.ins().jump(slow_blk, &[]);
         } else {
-            let mis = self.b.ins().band_imm_s(addr, i64::from(bytes - 1));
-            self.b.ins().brif(mis, slow_blk, &[], fast_blk, &[]);
+            let c = self.out_of_line_cond(addr, align);
+            self.b.ins().brif(c, slow_blk, &[], fast_blk, &[]);
         }
         self.b.switch_to_block(fast_blk);
-        if let Some(v) = fast(self) {
+        let host = self.host_addr(addr);
+        if let Some(v) = fast(self, host) {
             self.def_t(dst, v);
         }
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(slow_blk);
+        let d = self.p.direct;
+        if let Some(bits) = guard.filter(|_| d.high_tag != 0 && !always_slow) {
+            // The high window: `addr >> bits == tag` (and aligned) is at `addr + delta`.
+            let hi_blk = self.b.create_block();
+            let call_blk = self.b.create_block();
+            self.b.set_cold_block(call_blk);
+            let top = self.b.ins().ushr_imm_u(addr, i64::from(bits));
+            let mut c = self.b.ins().icmp_imm_u(
+                cranelift_codegen::ir::condcodes::IntCC::Equal,
+                top,
+                d.high_tag as i64,
+            );
+            if align != 0 {
+                let mis = self.b.ins().band_imm_s(addr, align as i64);
+                let ok =
+                    self.b
+                        .ins()
+                        .icmp_imm_u(cranelift_codegen::ir::condcodes::IntCC::Equal, mis, 0);
+                c = self.b.ins().band(c, ok);
+            }
+            self.b.ins().brif(c, hi_blk, &[], call_blk, &[]);
+            self.b.switch_to_block(hi_blk);
+            let delta = self.konst(types::I64, d.high_delta);
+            let host = self.b.ins().iadd(addr, delta);
+            if let Some(v) = fast(self, host) {
+                self.def_t(dst, v);
+            }
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(call_blk);
+        }
         let v = slow(self);
         self.check_pending();
         if let Some(v) = v {
@@ -202,21 +271,13 @@ impl Lower<'_, '_> {
         let base = self.use_t(i.src[0]);
         let addr = self.offset(base, i.imm);
         let gm = self.gm;
-        if !(m.aligned && m.bytes() > 1) {
-            let host = self.host_addr(addr);
-            let v = self.inline_load(host, m, ty, gm);
-            self.def_t(i.dst, v);
-            return;
-        }
         let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
-        self.split_on_misalign(
+        self.access(
             addr,
             m.bytes(),
+            m.aligned && m.bytes() > 1,
             false,
-            |l| {
-                let host = l.host_addr(addr);
-                Some(l.inline_load(host, m, ty, gm))
-            },
+            |l, host| Some(l.inline_load(host, m, ty, gm)),
             |l| {
                 let k = l.konst(types::I64, aux);
                 let v = l.call_slow(slow::slow_load as *const () as u64, &[addr, k]);
@@ -236,7 +297,7 @@ impl Lower<'_, '_> {
         let base = self.use_t(i.src[1]);
         let addr = self.offset(base, i.imm);
         let gm = self.gm;
-        let inline = |l: &mut Self| {
+        let inline = |l: &mut Self, host: Value| {
             let mt = mem_ty(m);
             let mut v = if mt == clif_ty(i.ty) {
                 val
@@ -246,18 +307,14 @@ impl Lower<'_, '_> {
             if m.big_endian && mt != types::I8 {
                 v = l.b.ins().bswap(v);
             }
-            let host = l.host_addr(addr);
             l.b.ins().store(gm, v, host, 0);
             None
         };
-        if !(m.aligned && m.bytes() > 1) {
-            inline(self);
-            return;
-        }
         let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
-        self.split_on_misalign(
+        self.access(
             addr,
             m.bytes(),
+            m.aligned && m.bytes() > 1,
             false,
             inline,
             |l| {
@@ -294,14 +351,12 @@ impl Lower<'_, '_> {
         if i.op == Opcode::AtomicRmw {
             let op = AtomicOp::from_u32(i.aux >> 16).unwrap_or(AtomicOp::Xchg);
             let aux = u64::from(i.aux & 0xffff) | (u64::from(op as u8) << 16) | ty_bit(i.ty);
-            self.split_on_misalign(
+            self.access(
                 addr,
                 m.bytes(),
+                true,
                 m.big_endian,
-                |l| {
-                    let host = l.host_addr(addr);
-                    Some(l.b.ins().atomic_rmw(clif_ty(i.ty), fl, rmw_op(op), host, x))
-                },
+                |l, host| Some(l.b.ins().atomic_rmw(clif_ty(i.ty), fl, rmw_op(op), host, x)),
                 |l| {
                     let k = l.konst(types::I64, aux);
                     let x64 = ext(l, x);
@@ -313,14 +368,12 @@ impl Lower<'_, '_> {
         } else {
             let n = self.use_t(i.src[2]);
             let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
-            self.split_on_misalign(
+            self.access(
                 addr,
                 m.bytes(),
+                true,
                 m.big_endian,
-                |l| {
-                    let host = l.host_addr(addr);
-                    Some(l.b.ins().atomic_cas(fl, host, x, n))
-                },
+                |l, host| Some(l.b.ins().atomic_cas(fl, host, x, n)),
                 |l| {
                     let k = l.konst(types::I64, aux);
                     let (x64, n64) = (ext(l, x), ext(l, n));

@@ -139,7 +139,8 @@ pub(crate) struct Lower<'a, 'b> {
     tops: Vec<Block>,
     /// The direct map's base, made once at entry (so loops keep it in a register), unless 0.
     base: Option<Value>,
-    /// `!mask` of the direct map, made once at entry when the host has `andn` (BMI1).
+    /// `!mask` of the direct map, made once at entry when the host has `andn` (BMI1) or the
+    /// map is guarded (`Lower::guard_bits`: the bits an inline access must have clear).
     notmask: Option<Value>,
     /// Recent (block, guest address, host address) translations, to reuse within a block.
     host_cache: Vec<(Block, Value, Value)>,
@@ -287,7 +288,7 @@ impl Lower<'_, '_> {
         if self.p.direct.base != 0 {
             self.base = Some(self.konst(types::I64, self.p.direct.base));
         }
-        if self.p.direct.mask != u64::MAX && has_bmi1() {
+        if self.p.direct.mask != u64::MAX && (has_bmi1() || self.guard_bits().is_some()) {
             self.notmask = Some(self.konst(types::I64, !self.p.direct.mask));
         }
         self.regs.load_all(&mut self.b, self.env, self.st);

@@ -136,6 +136,8 @@ impl GuestMemory for TestMem {
         Some(DirectMap {
             base: self.buf.as_ptr() as u64,
             mask: self.size as u64 - 1,
+            high_tag: 0,
+            high_delta: 0,
         })
     }
 }

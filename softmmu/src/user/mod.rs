@@ -3,11 +3,13 @@
 //! /proc/self/maps, permission checks and code fetch.
 
 mod access;
+mod smc;
 pub mod vma;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use access::{probe, set_access_fault_codes};
+pub use smc::CodeWriteHook;
 pub use vma::{PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, Vma, VmaMap, page_down, page_up};
 
 use crate::DirectMap;
@@ -92,6 +94,8 @@ pub struct AddressSpace {
     vmas: RwLock<VmaMap>,
     brk: RwLock<(u64, u64)>,
     misaligned_code: u32,
+    /// Guest-writable pages holding translated code, write-protected on the host (`smc`).
+    code: smc::CodeWatch,
 }
 
 fn last_errno() -> i32 {
@@ -137,6 +141,7 @@ impl AddressSpace {
             vmas: RwLock::new(VmaMap::default()),
             brk: RwLock::new((0, 0)),
             misaligned_code,
+            code: smc::CodeWatch::default(),
         })
     }
 
@@ -145,6 +150,8 @@ impl AddressSpace {
         DirectMap {
             base: self.base,
             mask: self.size - 1,
+            high_tag: 0,
+            high_delta: 0,
         }
     }
 
@@ -255,6 +262,7 @@ impl AddressSpace {
         if p == libc::MAP_FAILED {
             return Err(MapError::Host(last_errno()));
         }
+        self.forget_code(start, start + len);
         if !file && !shared && len >= HUGE_PAGE {
             // Large anonymous guest memory (malloc'd arrays, heaps): transparent huge pages
             // where the host allows them (`madvise` mode), as a kernel gives a native process
@@ -283,6 +291,7 @@ impl AddressSpace {
         let mut vmas = self.vmas_mut();
         let exec = vmas.any_exec(addr, end);
         self.host_unmap(addr, end)?;
+        self.forget_code(addr, end);
         vmas.remove(addr, end);
         Ok(exec)
     }
@@ -309,6 +318,7 @@ impl AddressSpace {
         if r != 0 {
             return Err(MapError::Host(last_errno()));
         }
+        self.forget_code(addr, end);
         vmas.protect(addr, end, prot);
         Ok(exec)
     }
