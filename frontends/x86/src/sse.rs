@@ -73,9 +73,10 @@ pub enum Op {
     AddSsW,
     SubSsB,
     SubSsW,
+    AvgW,
 }
 
-const OPS: [Op; 66] = [
+const OPS: [Op; 67] = [
     Op::Xor,
     Op::Or,
     Op::And,
@@ -142,6 +143,7 @@ const OPS: [Op; 66] = [
     Op::AddSsW,
     Op::SubSsB,
     Op::SubSsW,
+    Op::AvgW,
 ];
 
 fn get(env: &CpuState, off: u32) -> u128 {
@@ -240,6 +242,7 @@ pub fn is_lanewise(op: u64) -> bool {
                 | MulHUW
                 | MaddWD
                 | AvgB
+                | AvgW
                 | AddUsB
                 | AddUsW
                 | SubUsW
@@ -421,6 +424,7 @@ fn compute(op: Op, a: u128, b: u128, imm: u64) -> u128 {
             (m(a, 0) * m(b, 0)) | ((m(a, 1) * m(b, 1)) << 64)
         }
         Op::AvgB => lanes(a, b, 1, |x, y| (x + y + 1) >> 1),
+        Op::AvgW => lanes(a, b, 2, |x, y| (x + y + 1) >> 1),
         Op::SadBW => {
             let sad = |h: u32| -> u128 {
                 (0..8)

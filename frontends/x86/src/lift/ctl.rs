@@ -54,6 +54,32 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::RSP, sp);
             Flow::Next
         }
+        M::Enter if cx.i.code() == iced_x86::Code::Enterw_imm16_imm8 => {
+            // 66 C8: as above with word pushes; the nesting loop steps RBP down by 2 per
+            // copied frame pointer, and only BP (the low 16 bits) takes the new frame.
+            let size = u64::from(cx.i.immediate16());
+            let level = u64::from(cx.i.immediate8_2nd()) & 31;
+            let bp = cx.b.get_reg(Ty::I64, state::gpr(5));
+            push(cx, bp, 2);
+            let frame = cx.b.get_reg(Ty::I64, state::RSP);
+            let mut rbp = bp;
+            if level > 0 {
+                for _ in 1..level {
+                    rbp = cx.opi(Opcode::Sub, rbp, 2);
+                    let v = cx.load(rbp, 2);
+                    push(cx, v, 2);
+                }
+                push(cx, frame, 2);
+            }
+            let kept = cx.opi(Opcode::AndN, rbp, 0xffff);
+            let low = cx.zext(frame, 2);
+            let nbp = cx.op(Opcode::Or, kept, low);
+            cx.b.set_reg(state::gpr(5), nbp);
+            let sp = cx.b.get_reg(Ty::I64, state::RSP);
+            let sp = cx.opi(Opcode::Sub, sp, size);
+            cx.b.set_reg(state::RSP, sp);
+            Flow::Next
+        }
         M::Leave => {
             let bp = cx.b.get_reg(Ty::I64, state::gpr(5));
             let v = cx.load(bp, 8);
@@ -75,6 +101,18 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         }
         M::Popfq => {
             let v = pop(cx, 8);
+            set_rflags(cx, v);
+            Flow::Next
+        }
+        // 66 9C / 66 9D: the low 16 bits of RFLAGS (the arithmetic flags and DF are all
+        // there; IF, IOPL and NT stay as they are for a user-mode guest).
+        M::Pushf if !cx.system => {
+            let f = rflags(cx);
+            push(cx, f, 2);
+            Flow::Next
+        }
+        M::Popf if !cx.system => {
+            let v = pop(cx, 2);
             set_rflags(cx, v);
             Flow::Next
         }
@@ -170,6 +208,56 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
             Flow::End
         }
+        // CPL 0 only: #GP in user mode (system mode emulates them, crate::system).
+        M::Lgdt
+        | M::Lidt
+        | M::Lldt
+        | M::Ltr
+        | M::Lmsw
+        | M::Clts
+        | M::Invd
+        | M::Wbinvd
+        | M::Invlpg
+        | M::Swapgs
+        | M::Sysret
+        | M::Sysretq
+        | M::Xsetbv
+            if !cx.system =>
+        {
+            let z = cx.k(0);
+            cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
+            Flow::End
+        }
+        M::Mov
+            if !cx.system
+                && matches!(
+                    cx.i.code(),
+                    iced_x86::Code::Mov_r64_cr
+                        | iced_x86::Code::Mov_cr_r64
+                        | iced_x86::Code::Mov_r64_dr
+                        | iced_x86::Code::Mov_dr_r64
+                ) =>
+        {
+            let z = cx.k(0);
+            cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
+            Flow::End
+        }
+        // mov r/m, sreg: the selectors of a Linux x86-64 process (user CS 0x33, SS 0x2b,
+        // the null selector in DS, ES, FS and GS; arch_prctl sets only the bases). A 16-bit
+        // register merges, wider ones zero-extend; memory takes 16 bits.
+        M::Mov
+            if !cx.system
+                && cx.i.op1_kind() == OpKind::Register
+                && cx.i.op1_register().is_segment_register() =>
+        {
+            let v = cx.k(user_selector(cx.i.op1_register()));
+            let bytes = match cx.i.op0_kind() {
+                OpKind::Register => cx.i.op0_register().size() as u32,
+                _ => 2,
+            };
+            let a = cx.mem_addr();
+            opt(cx.write(0, a, v, bytes))
+        }
         M::Int1 => {
             let z = cx.k(0);
             cx.b.raise(BREAKPOINT, cx.pc, Some(z));
@@ -223,6 +311,15 @@ fn opt(r: Option<()>) -> Flow {
     }
 }
 
+/// The selector in segment register `r` of a Linux x86-64 process.
+fn user_selector(r: iced_x86::Register) -> u64 {
+    match r {
+        iced_x86::Register::CS => 0x33,
+        iced_x86::Register::SS => 0x2b,
+        _ => 0,
+    }
+}
+
 /// RFLAGS as software sees it (IF and the reserved bit 1 set).
 pub(super) fn rflags(cx: &mut Cx) -> Temp {
     let f = cx.eflags();
@@ -261,7 +358,13 @@ fn push_op(cx: &mut Cx) -> Option<()> {
         _ => cx.i.stack_pointer_increment().unsigned_abs(),
     };
     if cx.i.op0_kind() == OpKind::Register && !cx.i.op0_register().is_gpr() {
-        return None;
+        // push fs / push gs: the selector, zero-extended to the operand size.
+        if cx.system || !cx.i.op0_register().is_segment_register() {
+            return None;
+        }
+        let v = cx.k(user_selector(cx.i.op0_register()));
+        push(cx, v, bytes);
+        return Some(());
     }
     let a = cx.mem_addr();
     let v = cx.read(0, a, bytes)?;

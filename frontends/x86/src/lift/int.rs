@@ -11,7 +11,12 @@ use xlat_ir::{AtomicOp, Cond, Opcode, Temp, Ty};
 pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     let m = cx.i.mnemonic();
     let r = match m {
-        M::Mov | M::Movnti => mov(cx),
+        M::Mov | M::Movnti
+            if !(0..cx.i.op_count())
+                .any(|n| cx.i.op_kind(n) == OpKind::Register && !cx.i.op_register(n).is_gpr()) =>
+        {
+            mov(cx)
+        }
         M::Movzx | M::Movsx | M::Movsxd => movx(cx, m != M::Movzx),
         M::Lea => lea(cx),
         M::Add | M::Sub | M::Cmp | M::And | M::Or | M::Xor | M::Test | M::Adc | M::Sbb => {
@@ -81,7 +86,9 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Cmovo
         | M::Cmovp
         | M::Cmovs => cmov(cx),
+        // The reserved-nop space (0F 0D, 0F 18..1F with any ModRM) is nop on every x86-64.
         M::Nop
+        | M::Reservednop
         | M::Endbr64
         | M::Pause
         | M::Prefetchnta

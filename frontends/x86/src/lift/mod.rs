@@ -7,6 +7,8 @@ mod cc;
 mod ctl;
 mod int;
 mod isa;
+#[cfg(test)]
+mod scan;
 mod sse;
 mod sse4;
 mod ssefast;

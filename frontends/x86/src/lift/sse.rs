@@ -118,6 +118,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
         | M::Pmullw
         | M::Pmuludq
         | M::Pavgb
+        | M::Pavgw
         | M::Psadbw
         | M::Pcmpgtw
         | M::Pcmpgtd
@@ -186,6 +187,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.set_gpr(cx.i.op0_register(), v);
             Some(())
         }
+        M::Maskmovdqu => maskmovdqu(cx),
         _ => return None,
     };
     Some(if r.is_some() {
@@ -193,6 +195,46 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
     } else {
         Flow::Illegal
     })
+}
+
+/// maskmovdqu xmm1, xmm2: the bytes of xmm1 whose byte in xmm2 has its top bit set are
+/// stored at [rdi] (edi with the 0x67 prefix; an fs/gs override adds its base), one byte
+/// store each; the others are not written.
+fn maskmovdqu(cx: &mut Cx) -> Option<()> {
+    let s = xmm_off(cx.i.op1_register())?;
+    let m = xmm_off(cx.i.op2_register())?;
+    let a = match cx.i.op0_kind() {
+        OpKind::MemorySegEDI => cx.get_gpr(Register::EDI),
+        OpKind::MemorySegRDI => cx.get_gpr(Register::RDI),
+        _ => return None,
+    };
+    let a = match cx.i.segment_prefix() {
+        Register::FS => {
+            let b = cx.b.get_reg(Ty::I64, state::FS_BASE);
+            cx.op(Opcode::Add, a, b)
+        }
+        Register::GS => {
+            let b = cx.b.get_reg(Ty::I64, state::GS_BASE);
+            cx.op(Opcode::Add, a, b)
+        }
+        _ => a,
+    };
+    let z = cx.k(0);
+    for h in 0..2u32 {
+        let sv = cx.b.get_reg(Ty::I64, s + 8 * h);
+        let mv = cx.b.get_reg(Ty::I64, m + 8 * h);
+        for j in 0..8u64 {
+            let bit = cx.opi(Opcode::Shr, mv, 8 * j + 7);
+            let bit = cx.opi(Opcode::And, bit, 1);
+            let skip = cx.b.label();
+            cx.b.branch(xlat_ir::Cond::Eq, bit, z, skip);
+            let v = cx.opi(Opcode::Shr, sv, 8 * j);
+            let p = cx.opi(Opcode::Add, a, u64::from(8 * h) + j);
+            cx.store(v, p, 1);
+            cx.b.set_label(skip);
+        }
+    }
+    Some(())
 }
 
 fn mov128(cx: &mut Cx) -> Option<()> {
@@ -291,6 +333,7 @@ fn sse_op(m: M) -> Option<Op> {
         M::Pmullw => Op::MulLW,
         M::Pmuludq => Op::MulUDQ,
         M::Pavgb => Op::AvgB,
+        M::Pavgw => Op::AvgW,
         M::Psadbw => Op::SadBW,
         M::Pcmpgtw => Op::CmpGtW,
         M::Pcmpgtd => Op::CmpGtD,

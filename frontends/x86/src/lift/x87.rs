@@ -235,6 +235,7 @@ fn waiting(m: M) -> bool {
             | M::Fdivr
             | M::Fdivrp
             | M::Ffree
+            | M::Ffreep
             | M::Fiadd
             | M::Ficom
             | M::Ficomp
@@ -277,6 +278,7 @@ fn waiting(m: M) -> bool {
             | M::Fstcw
             | M::Fstenv
             | M::Fstp
+            | M::Fstpnce
             | M::Fstsw
             | M::Fsub
             | M::Fsubp
@@ -379,7 +381,8 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.set_reg(state::X87_SW, sw);
             Some(())
         }
-        M::Wait | M::Fnop => Some(()),
+        // fneni, fndisi (8087) and fnsetpm (287) do nothing since the 387.
+        M::Wait | M::Fnop | M::Fneni | M::Fndisi | M::Fnsetpm => Some(()),
         M::Fxsave | M::Fxsave64 => fxsave(cx),
         M::Fxrstor | M::Fxrstor64 => fxrstor(cx),
         M::Xsave | M::Xsave64 => xsave(cx),
@@ -473,7 +476,8 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.x87_0(op::LDC | (k << arg::KIND));
             Some(())
         }
-        M::Fst | M::Fstp => {
+        // fstpnce st(i) (D9 D8+i): an alias of fstp st(i).
+        M::Fst | M::Fstp | M::Fstpnce => {
             let fmt = match cx.i.memory_size().size() {
                 4 => 0,
                 8 => 1,
@@ -487,7 +491,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
                 }),
                 _ => cx.x87_store(),
             };
-            if m == M::Fstp {
+            if m != M::Fst {
                 cx.x87_0(op::POP);
             }
             if let Some(done) = done {
@@ -522,18 +526,22 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.x87_0(op::XCH | (i << arg::SRC));
             Some(())
         }
-        M::Ffree | M::Fdecstp | M::Fincstp => {
+        // ffreep st(i) (DF C0+i): ffree, then pop.
+        M::Ffree | M::Ffreep | M::Fdecstp | M::Fincstp => {
             let k = match m {
                 M::Fdecstp => 1,
                 M::Fincstp => 2,
                 _ => 0,
             };
-            let src = if m == M::Ffree {
+            let src = if matches!(m, M::Ffree | M::Ffreep) {
                 sti(cx.i.op0_register())?
             } else {
                 0
             };
             cx.x87_0(op::STACK | (k << arg::KIND) | (src << arg::SRC));
+            if m == M::Ffreep {
+                cx.x87_0(op::POP);
+            }
             Some(())
         }
         M::Fchs
