@@ -556,7 +556,20 @@ impl Engine {
     /// Translates the unit at `key` into the cache.
     fn translate(&self, inner: &mut Inner, key: TbKey) {
         let pc = key.pc;
-        let unit = self.frontend.translate(pc, &*self.mem, self.cfg.max_insns);
+        // Code a plain store may change (user mode, x86: a guest-writable page; the memory
+        // notices the store and drops the translations) is translated one instruction per unit,
+        // never joining a region: a store then never changes the rest of its own unit.
+        let mut solo = self.mem.code_may_change(pc);
+        let max = if solo { 1 } else { self.cfg.max_insns };
+        let mut unit = self.frontend.translate(pc, &*self.mem, max);
+        let last = pc.wrapping_add(u64::from(unit.guest_len.max(1)) - 1);
+        if !solo && (pc ^ last) >= 4096 && self.mem.code_may_change(last) {
+            // It reaches into such a page.
+            solo = true;
+            if unit.guest_insns > 1 {
+                unit = self.frontend.translate(pc, &*self.mem, 1);
+            }
+        }
         if let Err(e) = xlat_ir::verify(&unit) {
             // A frontend bug, never guest misbehaviour: the interpreter cannot run such a unit.
             panic!(
@@ -567,7 +580,9 @@ impl Engine {
         trace::translated(&self.cfg.trace, &*self.frontend, &*self.mem, &unit);
         inner.stats.units_translated += 1;
         inner.stats.guest_insns_translated += u64::from(unit.guest_insns);
-        inner.cache.insert(key, Arc::new(Tb::new(unit, self.stub)));
+        let tb = Tb::new(unit, self.stub);
+        tb.solo.store(solo, Ordering::Relaxed);
+        inner.cache.insert(key, Arc::new(tb));
     }
 
     /// The direct map with the memory's current high window (it may appear after start-up).

@@ -48,7 +48,9 @@ impl Region {
 /// Whether `tb` may join a region: it has IR, compiles, and ran at least `hot` times in the
 /// interpreter (or was compiled, so it was hot once).
 fn eligible(tb: &Tb, hot: u32) -> bool {
-    !tb.no_jit.load(Ordering::Relaxed) && (tb.runs.load(Ordering::Relaxed) >= hot || tb.code() != 0)
+    !tb.no_jit.load(Ordering::Relaxed)
+        && !tb.solo.load(Ordering::Relaxed)
+        && (tb.runs.load(Ordering::Relaxed) >= hot || tb.code() != 0)
 }
 
 /// Gathers the region headed by `head` (whose IR is `ir`): breadth-first over `goto_tb`
@@ -59,6 +61,13 @@ fn eligible(tb: &Tb, hot: u32) -> bool {
 /// yet stay.
 pub fn gather(cache: &TbCache, head: &Arc<Tb>, ir: Arc<Ir>, hot: u32, flags: u32) -> Region {
     let mut members = vec![(head.clone(), ir)];
+    if head.solo.load(Ordering::Relaxed) {
+        // Its code may change under a store of its own: nothing is compiled together with it.
+        return Region {
+            members,
+            looping: false,
+        };
+    }
     // succs[i]: member indices member i jumps to.
     let mut succs: Vec<Vec<usize>> = Vec::new();
     let mut insns = head.guest_insns;

@@ -66,6 +66,9 @@ pub struct Tb {
     /// code of the successor, or the return stub. Boxed so their addresses (baked into the
     /// code) are stable; set once, when the TB is compiled.
     slots: OnceLock<Box<[AtomicU64]>>,
+    /// Code a guest store may change without warning (`GuestMemory::code_may_change`): the
+    /// unit is one instruction and is compiled alone, never into a region.
+    pub solo: AtomicBool,
     /// Guest ranges `[start, end)` of the compiled code's region members other than this unit.
     members: OnceLock<Vec<(u64, u64)>>,
     stub: u64,
@@ -89,6 +92,7 @@ impl Tb {
             queued: AtomicU32::new(0),
             incoming: Mutex::new(Vec::new()),
             slots: OnceLock::new(),
+            solo: AtomicBool::new(false),
             members: OnceLock::new(),
             stub,
         }

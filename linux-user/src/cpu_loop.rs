@@ -150,6 +150,8 @@ fn run_until_exit(
                                 m.cfg.clone(),
                             )?);
                             std::mem::forget(std::mem::replace(&mut m.engine, fresh));
+                            let watch = process.space.code_watch();
+                            crate::fault::watch_code(&process.space, &m.engine, watch);
                         }
                         if let Some(fd) = child.gate {
                             // SAFETY: our end of the fork pipe; the parent resumes.

@@ -5,17 +5,82 @@
 //! - in compiled code, the unit is abandoned with a `Raise` of the load or store access-fault
 //!   code (`xlat_backend::fault::leave_jit`), the CPU state being exact at every access.
 //!
+//! Before either, a write fault on a page write-protected because it holds translated code
+//! (x86 self-modifying code, `xlat_softmmu::user::AddressSpace::set_code_watch`) drops that
+//! page's translations, unprotects it and runs the store again ([`watch_code`]).
+//!
 //! The run loop then delivers SIGSEGV to the guest (or dies of it, like Linux). A fault inside
 //! the reservation anywhere else (a host copy the emulator did not check) keeps the old
 //! behaviour: the default action, so the process dies of the same signal. Any other fault is
 //! an emulator bug: one line on stderr, then abort.
 
 use crate::syscall::Process;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use xlat_backend::Engine;
 use xlat_ir::{Frontend, TrapClass};
+use xlat_softmmu::AddressSpace;
 
 static GUEST_START: AtomicU64 = AtomicU64::new(0);
 static GUEST_END: AtomicU64 = AtomicU64::new(0);
+
+/// The address space whose watched code pages the handler unprotects (leaked: lives as long
+/// as the process).
+static SPACE: AtomicPtr<AddressSpace> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Whether stores to translated code are detected for guests of `frontend`: x86-64, which has
+/// no instruction announcing changed code (riscv's fence.i and aarch64's IC IVAU flush
+/// translations themselves). `XLAT_SMC=1` turns it on for every architecture, `XLAT_SMC=0` off.
+pub fn wants_code_watch(frontend: &dyn Frontend) -> bool {
+    const EM_X86_64: u16 = 62;
+    match std::env::var("XLAT_SMC").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => frontend.user_abi().elf_machine == EM_X86_64,
+    }
+}
+
+/// Detects guest stores to translated code in `space` (if `on`): watched pages are
+/// write-protected, and a write fault on one drops `engine`'s translations of the page. Called
+/// again with the new engine when a forked child starts one of its own.
+pub fn watch_code(space: &Arc<AddressSpace>, engine: &Arc<Engine>, on: bool) {
+    if !on {
+        return;
+    }
+    let want = Arc::as_ptr(space).cast_mut();
+    if SPACE.load(Ordering::Acquire) != want {
+        // One reference kept for the handler, never dropped.
+        let p = Arc::into_raw(space.clone()).cast_mut();
+        SPACE.store(p, Ordering::Release);
+    }
+    let weak = Arc::downgrade(engine);
+    space.set_code_write_hook(Arc::new(move |start, len| {
+        if let Some(e) = weak.upgrade() {
+            e.invalidate(start, len);
+        }
+    }));
+    space.set_code_watch(true);
+}
+
+/// A write fault at guest `guest` on a watched code page: handled (the store may run again).
+fn code_write(info: *const libc::siginfo_t, ctx: *mut libc::c_void, guest: u64) -> bool {
+    const SEGV_ACCERR: i32 = 2;
+    let space = SPACE.load(Ordering::Acquire);
+    if space.is_null() || ctx.is_null() {
+        return false;
+    }
+    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
+    if unsafe { (*info).si_code } != SEGV_ACCERR {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: ctx is this synchronous fault's ucontext.
+    let write = unsafe { xlat_backend::fault::fault_was_write(ctx) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let write = true;
+    // SAFETY: SPACE holds a leaked Arc: the space lives for the rest of the process.
+    write && unsafe { &*space }.code_write_fault(guest)
+}
 
 /// The guest's load (low half) and store (high half) access-fault exception codes.
 static FAULT_CODES: AtomicU64 = AtomicU64::new(0);
@@ -77,6 +142,9 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     let addr = unsafe { (*info).si_addr() } as u64;
     let start = GUEST_START.load(Ordering::Relaxed);
     let inside = (start..GUEST_END.load(Ordering::Relaxed)).contains(&addr);
+    if inside && sig == libc::SIGSEGV && code_write(info, ctx, addr - start) {
+        return;
+    }
     if inside && to_guest_exception(ctx, addr - start) {
         if sig == libc::SIGBUS {
             HOST_BUS_ERROR.with(|b| b.set(BUS_CAUGHT));

@@ -206,6 +206,7 @@ pub fn run_program(
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
     let engine = Arc::new(Engine::new(frontend.clone(), mem.clone(), cfg.clone())?);
+    fault::watch_code(&process.space, &engine, fault::wants_code_watch(&*frontend));
     let arch = crate::arch::for_frontend(frontend.as_ref());
     let (frame, trampoline) = signal_support(arch, frontend.as_ref(), &process.space);
     let mut machine = Machine {

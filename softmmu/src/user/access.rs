@@ -16,10 +16,16 @@ use crate::{CodeFetch, DirectMap, GuestMem, GuestMemory, MemFault};
 impl AddressSpace {
     /// Host pointer to guest `[addr, addr+len)` if all of it is mapped with `prot`
     /// (`PROT_READ`/`PROT_WRITE`), else `MapError::Fault`. A zero-length range is always fine.
+    /// For `PROT_WRITE`, watched code pages in the range (`smc`) are unprotected first and
+    /// their translations dropped.
     pub fn host_ptr(&self, addr: u64, len: u64, prot: u32) -> Result<*mut u8, MapError> {
         let end = addr.checked_add(len).ok_or(MapError::Fault)?;
         if len > 0 && (end > self.size || !self.vmas().covered(addr, end, prot)) {
             return Err(MapError::Fault);
+        }
+        if prot & PROT_WRITE != 0 {
+            // The host or the kernel writes there next, without a guest store's fault.
+            self.unwatch_for_write(addr, end);
         }
         Ok(self.g2h(addr) as *mut u8)
     }
@@ -312,8 +318,13 @@ unsafe fn cmpxchg16b(p: *mut u128, old: u128, new: u128) -> u128 {
 impl CodeFetch for AddressSpace {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         let end = pc.checked_add(2)?;
-        if end > self.size || !self.vmas().covered(pc, end, PROT_EXEC) {
+        let vmas = self.vmas();
+        if end > self.size || !vmas.covered(pc, end, PROT_EXEC) {
             return None;
+        }
+        if self.code_watch() {
+            // Protected before the bytes are read: a store after this point faults.
+            self.watch_code(&vmas, pc, end);
         }
         let p = self.g2h(pc) as *const u16;
         // SAFETY: both bytes are mapped executable, so their host pages are readable.
@@ -324,6 +335,10 @@ impl CodeFetch for AddressSpace {
 impl GuestMemory for AddressSpace {
     fn direct(&self) -> Option<DirectMap> {
         Some(self.direct_map())
+    }
+
+    fn code_may_change(&self, pc: u64) -> bool {
+        AddressSpace::code_may_change(self, pc)
     }
 }
 
