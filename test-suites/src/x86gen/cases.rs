@@ -543,6 +543,223 @@ fn x87_case(r: &mut StdRng) -> Vec<u8> {
     b
 }
 
+/// Whether `i` reads or writes rcx (explicitly or implicitly).
+fn uses_rcx(i: &Instruction) -> bool {
+    let mut f = iced_x86::InstructionInfoFactory::new();
+    f.info(i)
+        .used_registers()
+        .iter()
+        .any(|u| u.register().full_register() == Register::RCX)
+}
+
+/// The undefined-flag set (iced `RflagsBits`) after running `bytes` straight through from
+/// `undef`, or `None` if an instruction there reads a flag that is undefined at that point.
+fn flow(bytes: &[u8], mut undef: u32) -> Option<u32> {
+    use iced_x86::Mnemonic as M;
+    let mut d = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE);
+    while d.can_decode() {
+        let i = d.decode();
+        if i.rflags_read() & undef != 0 {
+            return None;
+        }
+        // A shift or rotate by a count that masks to 0 leaves the flags alone.
+        let kept = matches!(
+            i.mnemonic(),
+            M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr
+        );
+        let cleared = if kept { 0 } else { i.rflags_modified() };
+        undef = (undef & !cleared) | i.rflags_undefined();
+    }
+    Some(undef)
+}
+
+/// A straight-line block of `n` template instructions (`no_rcx`: none touches rcx) that can
+/// run from `undef`; its bytes and the undefined flags after it.
+fn block(r: &mut StdRng, n: usize, undef: u32, no_rcx: bool) -> (Vec<u8>, u32) {
+    let mut b = Vec::new();
+    let mut u = undef;
+    let mut tries = 0;
+    while b.len() < 40 && tries < 200 && (b.is_empty() || tries < n * 20) {
+        tries += 1;
+        let Some((i, bytes)) = one(r) else {
+            continue;
+        };
+        if no_rcx && uses_rcx(&i) {
+            continue;
+        }
+        let Some(nu) = flow(&bytes, u) else {
+            continue;
+        };
+        b.extend_from_slice(&bytes);
+        u = nu;
+        if b.len() >= 8 * n {
+            break;
+        }
+    }
+    (b, u)
+}
+
+/// A flag-setting instruction that defines all six arithmetic flags (add, sub, cmp, and, or,
+/// xor, test, neg, adc, sbb...), register or memory form.
+fn flag_setter(r: &mut StdRng, undef: u32) -> Vec<u8> {
+    const ALL: u32 = RflagsBits::CF
+        | RflagsBits::PF
+        | RflagsBits::AF
+        | RflagsBits::ZF
+        | RflagsBits::SF
+        | RflagsBits::OF;
+    loop {
+        let Some((i, bytes)) = one(r) else {
+            continue;
+        };
+        if i.rflags_modified() & ALL == ALL
+            && i.rflags_undefined() == 0
+            && i.rflags_read() & undef == 0
+            && !matches!(
+                i.mnemonic(),
+                iced_x86::Mnemonic::Div | iced_x86::Mnemonic::Idiv
+            )
+        {
+            return bytes;
+        }
+    }
+}
+
+/// A setcc or cmovcc (register forms) on condition `cc`.
+fn cond_op(r: &mut StdRng, cc: u8) -> Vec<u8> {
+    loop {
+        let mut b = Vec::new();
+        let set = r.random_bool(0.5);
+        if r.random_bool(0.6) {
+            let w = if set { 0 } else { r.random_range(0..2u8) << 3 };
+            b.push(0x40 | w | r.random_range(0..2u8) << 2 | r.random_range(0..2u8));
+        }
+        if !set && r.random_bool(0.2) {
+            b.insert(0, 0x66);
+        }
+        b.extend_from_slice(&[0x0f, if set { 0x90 } else { 0x40 } | cc]);
+        b.push(0xc0 | r.random_range(0..64u8));
+        let i = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
+        let rsp = (0..i.op_count()).any(|n| {
+            i.op_kind(n) == iced_x86::OpKind::Register
+                && i.op_register(n).full_register() == Register::RSP
+        });
+        if !i.is_invalid() && i.len() == b.len() && !rsp {
+            return b;
+        }
+    }
+}
+
+/// A condition (0..16) whose flags are all defined under `undef`.
+fn defined_cc(r: &mut StdRng, undef: u32) -> Option<u8> {
+    for _ in 0..32 {
+        let cc = r.random_range(0..16u8);
+        if flow(&[0x70 | cc, 0], undef).is_some() {
+            return Some(cc);
+        }
+    }
+    None
+}
+
+/// The branch class: straight-line pieces joined by forward jcc, jrcxz/jecxz,
+/// loop/loope/loopne (forward, and counted backward loops), jmp over dead code, call/ret
+/// pairs within the snippet, and setcc/cmovcc chains after flag-setting instructions (with
+/// `jcc +0` splitting them into blocks), so flags computed lazily in one block are read in
+/// another. Returns the code and the flags left undefined (iced `RflagsBits`).
+fn branch_case(r: &mut StdRng) -> (Vec<u8>, u32) {
+    let mut code: Vec<u8> = Vec::new();
+    let mut u = 0u32;
+    let pieces = r.random_range(2..=5);
+    for _ in 0..pieces {
+        if code.len() > 70 {
+            break;
+        }
+        match r.random_range(0..9) {
+            // jcc over a block: taken keeps `u`, fall-through runs the block.
+            0 | 1 => {
+                let Some(cc) = defined_cc(r, u) else {
+                    continue;
+                };
+                let n = r.random_range(1..=2);
+                let (b, bu) = block(r, n, u, false);
+                code.extend_from_slice(&[0x70 | cc, b.len() as u8]);
+                code.extend_from_slice(&b);
+                u |= bu;
+            }
+            // jrcxz / jecxz, or forward loop / loope / loopne, over a block.
+            2 => {
+                let (op, a32): (u8, bool) = (
+                    [0xe3, 0xe2, 0xe1, 0xe0][r.random_range(0..4)],
+                    r.random_bool(0.3),
+                );
+                if flow(&[op, 0], u).is_none() {
+                    continue;
+                }
+                let (b, bu) = block(r, 1, u, false);
+                if a32 {
+                    code.push(0x67);
+                }
+                code.extend_from_slice(&[op, b.len() as u8]);
+                code.extend_from_slice(&b);
+                u |= bu;
+            }
+            // jmp over a block that never runs.
+            3 => {
+                let (b, _) = block(r, 1, u, false);
+                code.extend_from_slice(&[0xeb, b.len() as u8]);
+                code.extend_from_slice(&b);
+            }
+            // call a subroutine placed after a jmp that skips it: call +2; jmp +len; body; ret
+            4 => {
+                let (b, bu) = block(r, 2, u, false);
+                code.extend_from_slice(&[0xe8, 2, 0, 0, 0, 0xeb, b.len() as u8 + 1]);
+                code.extend_from_slice(&b);
+                code.push(0xc3);
+                u = bu;
+            }
+            // counted loop: mov ecx, k; body; loop/loope/loopne body (1..4 iterations).
+            5 => {
+                let op = [0xe2, 0xe2, 0xe1, 0xe0][r.random_range(0..4)];
+                let (b, _) = block(r, 2, u, true);
+                let mut body = b.clone();
+                body.extend_from_slice(&[op, 0]);
+                // Twice through: the second iteration starts from the first's flags.
+                let Some(u1) = flow(&body, u) else {
+                    continue;
+                };
+                let Some(u2) = flow(&body, u1) else {
+                    continue;
+                };
+                code.push(0xb9);
+                code.extend_from_slice(&r.random_range(1..=4u32).to_le_bytes());
+                code.extend_from_slice(&b);
+                code.extend_from_slice(&[op, (-(b.len() as i32) - 2) as u8]);
+                u = u1 | u2;
+            }
+            // setcc / cmovcc chain after a flag-setting op, maybe across a jcc +0.
+            6 | 7 => {
+                code.extend_from_slice(&flag_setter(r, u));
+                u = 0;
+                for _ in 0..r.random_range(2..=4) {
+                    if r.random_bool(0.3) {
+                        let cc = r.random_range(0..16u8);
+                        code.extend_from_slice(&[0x70 | cc, 0]);
+                    }
+                    let cc = r.random_range(0..16u8);
+                    code.extend_from_slice(&cond_op(r, cc));
+                }
+            }
+            // plain instructions
+            _ => {
+                let (b, bu) = block(r, 2, u, false);
+                code.extend_from_slice(&b);
+                u = bu;
+            }
+        }
+    }
+    (code, u)
+}
+
 /// The case `k` of batch `seed` (deterministic).
 pub fn case(seed: u64, k: usize) -> Case {
     let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
@@ -553,7 +770,19 @@ pub fn case(seed: u64, k: usize) -> Case {
     let mut fmt = iced_x86::IntelFormatter::new();
     let mut got = 0;
     let mut tries = 0;
-    if r.random_bool(0.08) {
+    let branches = r.random_bool(0.15);
+    if branches {
+        let (c, u) = branch_case(&mut r);
+        code = c;
+        undef = u;
+        let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+        while d.can_decode() {
+            let i = d.decode();
+            fmt.format(&i, &mut text);
+            text.push('\n');
+        }
+        got = n;
+    } else if r.random_bool(0.08) {
         code = x87_case(&mut r);
         let mut d = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
         while d.can_decode() {

@@ -21,6 +21,9 @@ fn signal_of(class: TrapClass) -> i32 {
     }
 }
 
+/// Base of a 4 KiB stack mapping.
+const STACK: u64 = 0x5800_0000;
+
 /// Runs `cases` with the JIT compiling every unit at once (`jit`), or in the interpreter.
 pub fn run(cases: &[Case], jit: bool) -> Result<Vec<State>, String> {
     let fe: Arc<dyn Frontend> = Arc::new(X86_64::new());
@@ -45,6 +48,9 @@ pub fn run(cases: &[Case], jit: bool) -> Result<Vec<State>, String> {
         Backing::Anon,
     )
     .map_err(|e| format!("scratch: {e}"))?;
+    // The stack the branch class's call/ret pairs use (natively: the runner's own stack).
+    mem.mmap(STACK, 4096, PROT_READ | PROT_WRITE, flags, Backing::Anon)
+        .map_err(|e| format!("stack: {e}"))?;
     let mut code = vec![0xccu8; code_len as usize];
     for (k, c) in cases.iter().enumerate() {
         let at = k * SLOT as usize;
@@ -66,7 +72,7 @@ pub fn run(cases: &[Case], jit: bool) -> Result<Vec<State>, String> {
         for r in 0..16u8 {
             env.set_word(state::gpr(r), c.input.gpr[r as usize]);
         }
-        env.set_word(state::RSP, 0);
+        env.set_word(state::RSP, STACK + 4096 - 64);
         xlat_frontend_x86::set_rflags(&mut env, c.input.rflags);
         for x in 0..16u8 {
             env.set_word(state::xmm(x), c.input.xmm[x as usize][0]);

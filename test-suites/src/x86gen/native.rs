@@ -2,7 +2,8 @@
 //! copied to a fixed-address RWX mapping (`CODE`, ending in `ret`), the scratch memory to
 //! `SCRATCH`, all GPRs but rsp, RFLAGS, the XMMs and MXCSR are loaded from a fixed-address
 //! block, the case is called, and everything is stored back. A fault (a divide error, say)
-//! is caught by a signal handler that records the signal and resumes at the case's `ret`.
+//! is caught by a signal handler that records the signal and resumes at the case's `ret`
+//! (with rsp as the case found it).
 
 use super::{CODE, Case, SCRATCH, SCRATCH_LEN, SLOT, State};
 
@@ -27,6 +28,10 @@ mod imp {
         unsafe {
             let uc = ctx.cast::<libc::ucontext_t>();
             (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] = RET_AT.load(Ordering::Relaxed) as i64;
+            // rsp as at the case's entry (a fault inside a call within the case leaves its
+            // return address above): `call_case` saved it at 0x50000198 before its call.
+            let saved = std::ptr::read_volatile(0x5000_0198 as *const i64);
+            (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] = saved - 8;
         }
     }
 

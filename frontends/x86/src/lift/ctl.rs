@@ -263,6 +263,12 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.b.raise(BREAKPOINT, cx.pc, Some(z));
             Flow::End
         }
+        M::Cpuid if cx.system => {
+            // The system emulator's CPU (x86sys::cpuid: APIC, XSAVE as CR4 says, TSC rate).
+            let z = cx.k(0);
+            cx.b.raise(GENERAL_PROTECTION, cx.pc, Some(z));
+            Flow::End
+        }
         M::Cpuid => {
             cx.b.call_void(&helpers::H_CPUID, &[]);
             Flow::Next
@@ -455,7 +461,15 @@ fn loops(cx: &mut Cx) -> Flow {
         let v = if m == M::Jecxz { cx.zext(rcx, 4) } else { rcx };
         cx.b.setcond(Cond::Eq, v, z)
     } else {
+        // With the 0x67 prefix the count is ecx, and writing it zero-extends.
+        let a32 = matches!(
+            cx.i.code(),
+            iced_x86::Code::Loop_rel8_64_ECX
+                | iced_x86::Code::Loope_rel8_64_ECX
+                | iced_x86::Code::Loopne_rel8_64_ECX
+        );
         let n = cx.opi(Opcode::Sub, rcx, 1);
+        let n = if a32 { cx.zext(n, 4) } else { n };
         cx.b.set_reg(state::RCX, n);
         let nz = cx.b.setcond(Cond::Ne, n, z);
         match m {
