@@ -18,6 +18,7 @@
 
 pub mod cpuid;
 
+use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 use kvm_bindings::{
     KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_HALTED, KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT_RESET,
     KVM_SYSTEM_EVENT_SHUTDOWN, Msrs, kvm_msr_entry, kvm_pit_config, kvm_segment,
@@ -650,175 +651,100 @@ fn failed_insn(vcpu: &mut VcpuFd) -> Option<Vec<u8>> {
 }
 
 /// Carries out, in user space, an instruction a software-assisted KVM's ring-0 emulator
-/// failed on, when it is one xlat knows: `int3` (Linux's boot-time int3 self-test) is
-/// delivered as the #BP trap it is (RIP after the instruction); `popcnt` between registers,
-/// `clac`/`stac`, `fwait` and `ldmxcsr`/`stmxcsr` are carried out here. True when the vCPU can
-/// go on.
+/// failed on, when it is one xlat knows. The bytes are decoded once with iced-x86 (as the x86
+/// frontend does) and the instruction's `Code` picks the action: `int3` (Linux's boot-time
+/// int3 self-test and text patching) is delivered as the #BP trap it is (RIP after the
+/// instruction); `popcnt` between registers, `clac`/`stac`, `fwait` and `ldmxcsr`/`stmxcsr`
+/// are carried out here. True when the vCPU can go on.
 fn emulate_failed(vcpu: &mut VcpuFd, id: usize, m: &Microvm, opts: &RunOptions) -> bool {
-    let Some(insn) = failed_insn(vcpu) else {
+    let Some(bytes) = failed_insn(vcpu) else {
         return false;
     };
-    if let Some(done) = mxcsr_insn(vcpu, m, &insn) {
-        if opts.trace_int && !MXCSR_SEEN.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "kvm: vCPU {id}: ldmxcsr/stmxcsr the emulator failed on, done by xlat (noted once)"
-            );
-        }
-        return done;
-    }
-    if let Some(done) = popcnt(vcpu, &insn) {
-        if opts.trace_int && !POPCNT_SEEN.swap(true, Ordering::Relaxed) {
-            eprintln!("kvm: vCPU {id}: popcnt the emulator failed on, done by xlat (noted once)");
-        }
-        return done;
-    }
-    if insn.first() == Some(&0x9b) {
-        // fwait: x87 exceptions are never pending here (the x87 runs unmasked only in
-        // guests that ask), so it does nothing but move on
-        let Ok(mut regs) = vcpu.get_regs() else {
-            return false;
-        };
-        regs.rip += 1;
-        if opts.trace_int && !FWAIT_SEEN.swap(true, Ordering::Relaxed) {
-            eprintln!("kvm: vCPU {id}: fwait the emulator failed on, skipped by xlat (noted once)");
-        }
-        return vcpu.set_regs(&regs).is_ok();
-    }
-    if let [0x0f, 0x01, op @ (0xca | 0xcb), ..] = insn[..] {
-        // clac / stac (SMAP, which this KVM cannot hide): clear / set RFLAGS.AC
-        let Ok(mut regs) = vcpu.get_regs() else {
-            return false;
-        };
-        if op == 0xca {
-            regs.rflags &= !(1 << 18);
-        } else {
-            regs.rflags |= 1 << 18;
-        }
-        regs.rip += 3;
-        if opts.trace_int && !CLAC_SEEN.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "kvm: vCPU {id}: clac/stac the emulator failed on, done by xlat (noted once)"
-            );
-        }
-        return vcpu.set_regs(&regs).is_ok();
-    }
-    if insn.first() != Some(&0xcc) {
-        return false;
-    }
-    let (Ok(mut regs), Ok(mut ev)) = (vcpu.get_regs(), vcpu.get_vcpu_events()) else {
+    let Ok(mut regs) = vcpu.get_regs() else {
         return false;
     };
-    if ev.exception.injected != 0 || ev.exception.pending != 0 {
-        return false;
+    let insn = decode(&bytes, regs.rip);
+    let note = |seen: &AtomicBool, what: &str| {
+        if opts.trace_int && !seen.swap(true, Ordering::Relaxed) {
+            eprintln!("kvm: vCPU {id}: {what} the emulator failed on, done by xlat (noted once)");
+        }
+    };
+    let next = insn.next_ip();
+    match insn.code() {
+        Code::Ldmxcsr_m32 | Code::Stmxcsr_m32 => {
+            note(&MXCSR_SEEN, "ldmxcsr/stmxcsr");
+            mxcsr_insn(vcpu, m, &insn, regs)
+        }
+        Code::Popcnt_r16_rm16 | Code::Popcnt_r32_rm32 | Code::Popcnt_r64_rm64
+            if insn.op1_kind() == OpKind::Register =>
+        {
+            note(&POPCNT_SEEN, "popcnt");
+            popcnt(&mut regs, &insn) && vcpu.set_regs(&regs).is_ok()
+        }
+        Code::Wait => {
+            // x87 exceptions are never pending here (the x87 runs unmasked only in guests
+            // that ask), so fwait does nothing but move on
+            note(&FWAIT_SEEN, "fwait");
+            regs.rip = next;
+            vcpu.set_regs(&regs).is_ok()
+        }
+        Code::Clac | Code::Stac => {
+            // SMAP, which this KVM cannot hide: clear / set RFLAGS.AC
+            note(&CLAC_SEEN, "clac/stac");
+            if insn.code() == Code::Clac {
+                regs.rflags &= !(1 << 18);
+            } else {
+                regs.rflags |= 1 << 18;
+            }
+            regs.rip = next;
+            vcpu.set_regs(&regs).is_ok()
+        }
+        Code::Int3 => {
+            let Ok(mut ev) = vcpu.get_vcpu_events() else {
+                return false;
+            };
+            if ev.exception.injected != 0 || ev.exception.pending != 0 {
+                return false;
+            }
+            if opts.trace_int {
+                eprintln!(
+                    "kvm: vCPU {id}: int3 at rip={:#x} the emulator failed on, delivered as #BP",
+                    regs.rip
+                );
+            }
+            regs.rip = next;
+            ev.exception.injected = 1;
+            ev.exception.nr = 3;
+            ev.exception.has_error_code = 0;
+            ev.flags = 0;
+            vcpu.set_regs(&regs).is_ok() && vcpu.set_vcpu_events(&ev).is_ok()
+        }
+        _ => false,
     }
-    if opts.trace_int {
-        eprintln!(
-            "kvm: vCPU {id}: int3 at rip={:#x} the emulator failed on, delivered as #BP",
-            regs.rip
-        );
-    }
-    regs.rip += 1;
-    ev.exception.injected = 1;
-    ev.exception.nr = 3;
-    ev.exception.has_error_code = 0;
-    ev.flags = 0;
-    vcpu.set_regs(&regs).is_ok() && vcpu.set_vcpu_events(&ev).is_ok()
 }
 
 static POPCNT_SEEN: AtomicBool = AtomicBool::new(false);
 static MXCSR_SEEN: AtomicBool = AtomicBool::new(false);
+static CLAC_SEEN: AtomicBool = AtomicBool::new(false);
+static FWAIT_SEEN: AtomicBool = AtomicBool::new(false);
 
-/// A decoded memory operand: the ModRM reg field, the linear address and the instruction's
-/// length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct MemOperand {
-    reg: u8,
-    addr: u64,
-    len: u64,
+/// The 64-bit-mode instruction at `rip` whose bytes begin `bytes` (`Code::INVALID` when
+/// they are none, or cut short).
+fn decode(bytes: &[u8], rip: u64) -> Instruction {
+    Decoder::with_ip(64, bytes, rip, DecoderOptions::NONE).decode()
 }
 
-/// Decodes `[66|67|F2|F3|64|65]* [REX] 0F <op> ModRM [SIB] [disp]` with a memory operand in
-/// 64-bit mode: `None` unless `insn` has that shape with second opcode byte `op`. `fs`/`gs`
-/// are the segment bases a prefix may select.
-fn mem_operand(
-    regs: &mut kvm_bindings::kvm_regs,
-    insn: &[u8],
-    op: u8,
-    fs: u64,
-    gs: u64,
-) -> Option<MemOperand> {
-    let (mut i, mut rex, mut seg, mut addr32) = (0, 0u8, 0u64, false);
-    while let Some(&b) = insn.get(i) {
-        match b {
-            0x66 | 0xf2 | 0xf3 | 0x2e | 0x3e | 0x26 | 0x36 => {}
-            0x67 => addr32 = true,
-            0x64 => seg = fs,
-            0x65 => seg = gs,
-            0x40..=0x4f => {
-                rex = b;
-                i += 1;
-                break;
-            }
-            _ => break,
-        }
-        i += 1;
-    }
-    if insn.get(i..i + 2)? != [0x0f, op] {
+/// The linear address of `insn`'s memory operand (operand 0) with the vCPU's registers and
+/// the FS/GS bases (ES/CS/SS/DS have base 0 in 64-bit mode); `None` without one.
+fn mem_addr(insn: &Instruction, mut regs: kvm_bindings::kvm_regs, fs: u64, gs: u64) -> Option<u64> {
+    if insn.op0_kind() != OpKind::Memory {
         return None;
     }
-    i += 2;
-    let modrm = *insn.get(i)?;
-    i += 1;
-    let (md, rm) = (modrm >> 6, modrm & 7);
-    if md == 3 {
-        return None;
-    }
-    let disp = |i: &mut usize, n: usize| -> Option<u64> {
-        let b = insn.get(*i..*i + n)?;
-        *i += n;
-        Some(match n {
-            1 => b[0] as i8 as i64 as u64,
-            _ => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64 as u64,
-        })
-    };
-    let mut rip_rel = false;
-    let mut ea = if rm == 4 {
-        let sib = *insn.get(i)?;
-        i += 1;
-        let index = ((sib >> 3) & 7) | ((rex & 2) << 2);
-        let mut a = if index == 4 {
-            0
-        } else {
-            *gpr(regs, index) << (sib >> 6)
-        };
-        if sib & 7 == 5 && md == 0 {
-            a = a.wrapping_add(disp(&mut i, 4)?);
-        } else {
-            a = a.wrapping_add(*gpr(regs, (sib & 7) | ((rex & 1) << 3)));
-        }
-        a
-    } else if rm == 5 && md == 0 {
-        rip_rel = true;
-        disp(&mut i, 4)?
-    } else {
-        *gpr(regs, rm | ((rex & 1) << 3))
-    };
-    match md {
-        1 => ea = ea.wrapping_add(disp(&mut i, 1)?),
-        2 => ea = ea.wrapping_add(disp(&mut i, 4)?),
-        _ => {}
-    }
-    let len = i as u64;
-    if rip_rel {
-        ea = ea.wrapping_add(regs.rip.wrapping_add(len));
-    }
-    if addr32 {
-        ea &= 0xffff_ffff;
-    }
-    Some(MemOperand {
-        reg: (modrm >> 3) & 7,
-        addr: seg.wrapping_add(ea),
-        len,
+    insn.virtual_address(0, 0, |r, _, _| match r {
+        Register::FS => Some(fs),
+        Register::GS => Some(gs),
+        Register::ES | Register::CS | Register::SS | Register::DS => Some(0),
+        _ => gpr(&mut regs, r).map(|v| *v),
     })
 }
 
@@ -843,38 +769,43 @@ fn guest_phys(vcpu: &VcpuFd, gva: u64, n: u64, write: bool) -> Option<Vec<u64>> 
     Some(out)
 }
 
-/// `ldmxcsr m32` / `stmxcsr m32` (0F AE /2, /3): Linux's `kernel_fpu_begin` loads the default
-/// MXCSR in ring 0, where the software-assisted KVM's emulator has no SSE. `None` when `insn`
-/// is neither; else whether the vCPU can go on (a reserved MXCSR bit is the #GP(0) it is; an
-/// unmapped operand is left to the caller's error).
-fn mxcsr_insn(vcpu: &VcpuFd, m: &Microvm, insn: &[u8]) -> Option<bool> {
-    let mut regs = vcpu.get_regs().ok()?;
-    let sregs = vcpu.get_sregs().ok()?;
-    let op = mem_operand(&mut regs, insn, 0xae, sregs.fs.base, sregs.gs.base)?;
-    if op.reg != 2 && op.reg != 3 {
-        return None;
-    }
-    let store = op.reg == 3;
-    let Some(pas) = guest_phys(vcpu, op.addr, 4, store) else {
-        return Some(false);
+/// `ldmxcsr m32` / `stmxcsr m32`: Linux's `kernel_fpu_begin` loads the default MXCSR in
+/// ring 0, where the software-assisted KVM's emulator has no SSE. Whether the vCPU can go on
+/// (a reserved MXCSR bit is the #GP(0) it is; an unmapped operand is left to the caller's
+/// error).
+fn mxcsr_insn(
+    vcpu: &VcpuFd,
+    m: &Microvm,
+    insn: &Instruction,
+    mut regs: kvm_bindings::kvm_regs,
+) -> bool {
+    let Ok(sregs) = vcpu.get_sregs() else {
+        return false;
+    };
+    let Some(addr) = mem_addr(insn, regs, sregs.fs.base, sregs.gs.base) else {
+        return false;
+    };
+    let store = insn.code() == Code::Stmxcsr_m32;
+    let Some(pas) = guest_phys(vcpu, addr, 4, store) else {
+        return false;
     };
     // MXCSR through KVM_GET/SET_XSAVE (the legacy area's bytes 24..32: MXCSR, MXCSR_MASK):
     // on this PVM host KVM_GET_FPU returns zeros and KVM_SET_FPU is not seen by the guest.
     let Ok(mut xs) = vcpu.get_xsave() else {
-        return Some(false);
+        return false;
     };
     if store {
         let v = xs.region[6];
         for (k, pa) in pas.into_iter().enumerate() {
             if !m.bus.write(pa, 1, u64::from(v >> (8 * k))) {
-                return Some(false);
+                return false;
             }
         }
     } else {
         let mut v = 0u32;
         for (k, pa) in pas.into_iter().enumerate() {
             let Some(b) = m.bus.read(pa, 1) else {
-                return Some(false);
+                return false;
             };
             v |= (b as u32 & 0xff) << (8 * k);
         }
@@ -885,97 +816,78 @@ fn mxcsr_insn(vcpu: &VcpuFd, m: &Microvm, insn: &[u8]) -> Option<bool> {
         if v & !mask != 0 {
             // a reserved bit: #GP(0), RIP at the instruction
             let Ok(mut ev) = vcpu.get_vcpu_events() else {
-                return Some(false);
+                return false;
             };
             ev.exception.injected = 1;
             ev.exception.nr = 13;
             ev.exception.has_error_code = 1;
             ev.exception.error_code = 0;
             ev.flags = 0;
-            return Some(vcpu.set_vcpu_events(&ev).is_ok());
+            return vcpu.set_vcpu_events(&ev).is_ok();
         }
         xs.region[6] = v;
+        // XSTATE_BV (bytes 512..520) with the SSE bit: Linux takes MXCSR from the buffer
+        // only when SSE or AVX state is marked present, and KVM_GET_XSAVE leaves the bit clear
+        // while the SSE state is in its init state (a guest that has not touched it yet; the
+        // host's XSAVEOPT/XSAVES sees that after a context switch, so it depended on load)
+        xs.region[128] |= 2;
         // SAFETY: `xs` is the vCPU's own state from KVM_GET_XSAVE with MXCSR changed to a
         // value its MXCSR_MASK allows.
         if unsafe { vcpu.set_xsave(&xs) }.is_err() {
-            return Some(false);
+            return false;
         }
     }
-    regs.rip = regs.rip.wrapping_add(op.len);
-    Some(vcpu.set_regs(&regs).is_ok())
-}
-static CLAC_SEEN: AtomicBool = AtomicBool::new(false);
-static FWAIT_SEEN: AtomicBool = AtomicBool::new(false);
-
-/// The general register `n` (0 = RAX ... 15 = R15, the encoding's order) of `r`.
-fn gpr(r: &mut kvm_bindings::kvm_regs, n: u8) -> &mut u64 {
-    match n & 15 {
-        0 => &mut r.rax,
-        1 => &mut r.rcx,
-        2 => &mut r.rdx,
-        3 => &mut r.rbx,
-        4 => &mut r.rsp,
-        5 => &mut r.rbp,
-        6 => &mut r.rsi,
-        7 => &mut r.rdi,
-        8 => &mut r.r8,
-        9 => &mut r.r9,
-        10 => &mut r.r10,
-        11 => &mut r.r11,
-        12 => &mut r.r12,
-        13 => &mut r.r13,
-        14 => &mut r.r14,
-        _ => &mut r.r15,
-    }
+    regs.rip = insn.next_ip();
+    vcpu.set_regs(&regs).is_ok()
 }
 
-/// `popcnt reg, reg` (F3 [66] [REX] 0F B8 /r, register source): Linux's hweight helpers
-/// run it in ring 0 when CPUID has POPCNT, which this KVM cannot hide. `None` when `insn` is
-/// no such instruction; else whether the registers were updated.
-fn popcnt(vcpu: &VcpuFd, insn: &[u8]) -> Option<bool> {
-    let mut i = 0;
-    let (mut rep, mut osize16, mut rex) = (false, false, 0u8);
-    while let Some(&b) = insn.get(i) {
-        match b {
-            0xf3 => rep = true,
-            0x66 => osize16 = true,
-            0x40..=0x4f => {
-                rex = b;
-                i += 1;
-                break;
-            }
-            _ => break,
-        }
-        i += 1;
-    }
-    let rest = insn.get(i..)?;
-    if !rep || rest.len() < 3 || rest[0] != 0x0f || rest[1] != 0xb8 || rest[2] >> 6 != 3 {
-        return None;
-    }
-    let modrm = rest[2];
-    let dst = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-    let src = (modrm & 7) | ((rex & 1) << 3);
-    let len = (i + 3) as u64;
-    let Ok(mut regs) = vcpu.get_regs() else {
-        return Some(false);
+/// The 64-bit slot of general register `r` (any width: the caller masks) in `regs`; `None`
+/// when `r` is no general register.
+fn gpr(regs: &mut kvm_bindings::kvm_regs, r: Register) -> Option<&mut u64> {
+    Some(match r.full_register() {
+        Register::RAX => &mut regs.rax,
+        Register::RCX => &mut regs.rcx,
+        Register::RDX => &mut regs.rdx,
+        Register::RBX => &mut regs.rbx,
+        Register::RSP => &mut regs.rsp,
+        Register::RBP => &mut regs.rbp,
+        Register::RSI => &mut regs.rsi,
+        Register::RDI => &mut regs.rdi,
+        Register::R8 => &mut regs.r8,
+        Register::R9 => &mut regs.r9,
+        Register::R10 => &mut regs.r10,
+        Register::R11 => &mut regs.r11,
+        Register::R12 => &mut regs.r12,
+        Register::R13 => &mut regs.r13,
+        Register::R14 => &mut regs.r14,
+        Register::R15 => &mut regs.r15,
+        _ => return None,
+    })
+}
+
+/// `popcnt reg, reg` (register source; the caller checked): Linux's hweight helpers run it
+/// in ring 0 when CPUID has POPCNT, which this KVM cannot hide. Updates `regs` (destination,
+/// flags, RIP); false when an operand is no general register.
+fn popcnt(regs: &mut kvm_bindings::kvm_regs, insn: &Instruction) -> bool {
+    let Some(&mut v) = gpr(regs, insn.op1_register()) else {
+        return false;
     };
-    let v = *gpr(&mut regs, src);
-    let (v, mask) = if rex & 8 != 0 {
-        (v, u64::MAX)
-    } else if osize16 {
-        (v & 0xffff, 0xffff)
-    } else {
-        (v & 0xffff_ffff, u64::MAX) // a 32-bit result zero-extends
+    let (v, mask) = match insn.code() {
+        Code::Popcnt_r64_rm64 => (v, u64::MAX),
+        Code::Popcnt_r16_rm16 => (v & 0xffff, 0xffff),
+        _ => (v & 0xffff_ffff, u64::MAX), // a 32-bit result zero-extends
     };
-    let d = gpr(&mut regs, dst);
+    let Some(d) = gpr(regs, insn.op0_register()) else {
+        return false;
+    };
     *d = (*d & !mask) | u64::from(v.count_ones());
     // OF SF ZF AF CF PF cleared, ZF = (source == 0)
     regs.rflags &= !0x8d5;
     if v == 0 {
         regs.rflags |= 0x40;
     }
-    regs.rip += len;
-    Some(vcpu.set_regs(&regs).is_ok())
+    regs.rip = insn.next_ip();
+    true
 }
 
 /// A vCPU that sleeps in HLT with interrupts disabled can never wake (no NMIs are sent).
@@ -1047,10 +959,10 @@ mod tests {
     use super::*;
 
     /// Memory operands of 0F AE forms as Debian's vmlinux encodes them (objdump's reading
-    /// of each in the comment).
+    /// of each in the comment), decoded as `emulate_failed` does.
     #[test]
     fn mem_operands_decode() {
-        let mut r = kvm_bindings::kvm_regs {
+        let r = kvm_bindings::kvm_regs {
             rsp: 0x1000,
             r8: 0x5000,
             rax: 0x10,
@@ -1058,32 +970,65 @@ mod tests {
             rip: 0xffff_ffff_8104_0b5e,
             ..Default::default()
         };
-        let d = |r: &mut kvm_bindings::kvm_regs, b: &[u8]| mem_operand(r, b, 0xae, 0x7000, 0x9000);
+        let d = |b: &[u8]| {
+            let i = decode(b, r.rip);
+            (i.code(), mem_addr(&i, r, 0x7000, 0x9000), i.len())
+        };
         // ldmxcsr 0x4(%rsp)
-        let op = d(&mut r, &[0x0f, 0xae, 0x54, 0x24, 0x04]).unwrap();
-        assert_eq!((op.reg, op.addr, op.len), (2, 0x1004, 5));
+        let ld = Code::Ldmxcsr_m32;
+        assert_eq!(d(&[0x0f, 0xae, 0x54, 0x24, 0x04]), (ld, Some(0x1004), 5));
         // stmxcsr %gs:0x1fb80
-        let op = d(
-            &mut r,
-            &[0x65, 0x0f, 0xae, 0x1c, 0x25, 0x80, 0xfb, 0x01, 0x00],
-        )
-        .unwrap();
-        assert_eq!((op.reg, op.addr, op.len), (3, 0x9000 + 0x1fb80, 9));
+        assert_eq!(
+            d(&[0x65, 0x0f, 0xae, 0x1c, 0x25, 0x80, 0xfb, 0x01, 0x00]),
+            (Code::Stmxcsr_m32, Some(0x9000 + 0x1fb80), 9)
+        );
         // ldmxcsr 0x10(%rip)
-        let op = d(&mut r, &[0x0f, 0xae, 0x15, 0x10, 0, 0, 0]).unwrap();
-        assert_eq!(op.addr, 0xffff_ffff_8104_0b5e + 7 + 0x10);
+        let rel = 0xffff_ffff_8104_0b5e + 7 + 0x10;
+        assert_eq!(d(&[0x0f, 0xae, 0x15, 0x10, 0, 0, 0]), (ld, Some(rel), 7));
         // ldmxcsr -0x8(%r8)
-        let op = d(&mut r, &[0x41, 0x0f, 0xae, 0x50, 0xf8]).unwrap();
-        assert_eq!((op.addr, op.len), (0x5000 - 8, 5));
+        assert_eq!(
+            d(&[0x41, 0x0f, 0xae, 0x50, 0xf8]),
+            (ld, Some(0x5000 - 8), 5)
+        );
         // stmxcsr 0x20(%rbx,%rax,4)
-        let op = d(&mut r, &[0x0f, 0xae, 0x5c, 0x83, 0x20]).unwrap();
-        assert_eq!(op.addr, 0x300 + 0x40 + 0x20);
-        // %fs:(%rax) with a 32-bit address
-        let op = d(&mut r, &[0x64, 0x67, 0x0f, 0xae, 0x10]).unwrap();
-        assert_eq!((op.addr, op.len), (0x7010, 5));
-        // register form (lfence is 0F AE E8) and other opcodes are not memory operands
-        assert!(d(&mut r, &[0x0f, 0xae, 0xe8]).is_none());
-        assert!(d(&mut r, &[0x0f, 0xb8, 0x10]).is_none());
-        assert!(d(&mut r, &[0x0f, 0xae]).is_none());
+        let st = d(&[0x0f, 0xae, 0x5c, 0x83, 0x20]);
+        assert_eq!(st, (Code::Stmxcsr_m32, Some(0x300 + 0x40 + 0x20), 5));
+        // %fs:(%eax): a 32-bit address
+        assert_eq!(d(&[0x64, 0x67, 0x0f, 0xae, 0x10]), (ld, Some(0x7010), 5));
+        // lfence (0F AE E8) has no memory operand; cut-short bytes are no instruction
+        assert_eq!(d(&[0x0f, 0xae, 0xe8]), (Code::Lfence, None, 3));
+        assert_eq!(d(&[0x0f, 0xae]).0, Code::INVALID);
+    }
+
+    /// The other instructions the emulator fails on, and popcnt's result and flags.
+    #[test]
+    fn other_failed_instructions_decode() {
+        let code = |b: &[u8]| decode(b, 0x1000).code();
+        assert_eq!(code(&[0xcc]), Code::Int3);
+        assert_eq!(code(&[0x9b]), Code::Wait);
+        assert_eq!(code(&[0x0f, 0x01, 0xca]), Code::Clac);
+        assert_eq!(code(&[0x0f, 0x01, 0xcb]), Code::Stac);
+        let mut r = kvm_bindings::kvm_regs {
+            rip: 0x1000,
+            rcx: 0xf0f0_0000_0000_00ff,
+            rdx: u64::MAX,
+            rflags: 0x8d7,
+            ..Default::default()
+        };
+        // popcnt %rcx,%rdx (f3 48 0f b8 d1)
+        let i = decode(&[0xf3, 0x48, 0x0f, 0xb8, 0xd1], r.rip);
+        assert!(popcnt(&mut r, &i));
+        assert_eq!((r.rdx, r.rflags, r.rip), (16, 0x2, 0x1005));
+        // popcnt %ax,%r9w (66 f3 44 0f b8 c8) of a zero source: ZF, upper bits kept
+        r.rax = 0xffff_0000;
+        r.r9 = 0x1234_5678;
+        let i = decode(&[0x66, 0xf3, 0x44, 0x0f, 0xb8, 0xc8], r.rip);
+        assert!(popcnt(&mut r, &i));
+        assert_eq!((r.r9, r.rflags, r.rip), (0x1234_0000, 0x42, 0x100b));
+        // popcnt %ecx,%esi zero-extends
+        r.rsi = u64::MAX;
+        let i = decode(&[0xf3, 0x0f, 0xb8, 0xf1], r.rip);
+        assert!(popcnt(&mut r, &i));
+        assert_eq!(r.rsi, 8);
     }
 }
