@@ -281,12 +281,21 @@ impl Core {
     }
 
     fn set_special(&self) {
-        let any = !self
+        // Engine-owned RAM (at or above 2^39) needs no helper calls: compiled code sends
+        // every access at or above 2^39 out of line, where the high window or the helpers
+        // take it. MMIO and caller-owned regions do, and so does RAM starting at a multiple
+        // of 2^39, which an inline access from just below (the end of the flat map or of the
+        // window) could run into.
+        let any = self
             .mem
             .special
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .is_empty();
+            .iter()
+            .any(|r| match r.kind {
+                SpecialKind::Host { owned: Some(_), .. } => r.start % HIGH == 0,
+                _ => true,
+            });
         let mut t = self.table();
         t.special_regions = any;
         let slow = t.want_mem_slow();
@@ -302,7 +311,8 @@ impl Core {
         if self.mem.special_overlaps(addr, end) {
             return Err(Error::MapExists);
         }
-        // RAM at or above 2^39 is engine-owned host memory reached through the helpers.
+        // RAM at or above 2^39 is engine-owned host memory: in the high window (inline) when
+        // in its tag's range, else reached through the helpers.
         let high = if end > HIGH {
             let h = addr.max(HIGH);
             Some((h, Owned::new(end - h).ok_or(Error::NoMemory)?))
@@ -331,6 +341,11 @@ impl Core {
                     owned: Some(owned),
                 },
             });
+            if self.mem.make_window(h) {
+                // Compiled code reaches the window from now on.
+                self.invalidate(0, 0);
+            }
+            self.mem.sync_window(h, end);
         }
         self.invalidate(addr, size);
         Ok(())
@@ -389,6 +404,7 @@ impl Core {
         let end = check_range(addr, size)?;
         self.map_gen.fetch_add(1, Ordering::Relaxed);
         let removed = self.carve_special(addr, end, |_| None);
+        self.mem.sync_window(addr, end);
         let low = addr < HIGH && self.mem.space.vmas().any_mapped(addr, end.min(HIGH));
         if !low && !removed {
             return Err(Error::Unmapped);
@@ -427,6 +443,7 @@ impl Core {
             return Err(Error::Unmapped);
         }
         self.carve_special(addr, end, |r| r.piece(r.start, r.end, Some(perms)));
+        self.mem.sync_window(addr, end);
         let vmas_end = end.min(HIGH);
         if addr < vmas_end && self.mem.space.vmas().any_mapped(addr, vmas_end) {
             // RAM pieces between special regions: each run of mapped pages on its own.
@@ -1925,22 +1942,42 @@ fn access_size(core: &Core, pc: u64, store: bool) -> usize {
 /// instruction's first access of that kind.
 fn data_fault(core: &Core, env: &mut CpuState, code: u32, arg: u64) -> Result<(), Error> {
     let helper = FAULT_SIZE.with(|c| c.replace(0));
-    if let Some((addr, size)) = super::hooks::FAULT_NARROW.with(|c| c.take()) {
-        let kind = fault_kind(core, addr, code - EXC_LOAD_FAULT);
-        return handle_fault(core, env, kind, Some((addr, size as usize)));
-    }
-    let (kind, addr, size) = match super::fault::faulting_access(core, env) {
-        Some(f) => f,
-        None => {
-            let kind = fault_kind(core, arg, code - EXC_LOAD_FAULT);
-            let size = if helper != 0 {
-                helper as usize
-            } else {
-                access_size(core, env.pc, code == EXC_STORE_FAULT)
-            };
-            (kind, arg, size)
+    let (kind, addr, size) =
+        if let Some((addr, size)) = super::hooks::FAULT_NARROW.with(|c| c.take()) {
+            (
+                fault_kind(core, addr, code - EXC_LOAD_FAULT),
+                addr,
+                size as usize,
+            )
+        } else {
+            match super::fault::faulting_access(core, env) {
+                Some(f) => f,
+                None => {
+                    let kind = fault_kind(core, arg, code - EXC_LOAD_FAULT);
+                    let size = if helper != 0 {
+                        helper as usize
+                    } else {
+                        access_size(core, env.pc, code == EXC_STORE_FAULT)
+                    };
+                    (kind, arg, size)
+                }
+            }
+        };
+    if core.arch == Arch::X86_64
+        && !(super::hooks::x86_canonical(addr)
+            && super::hooks::x86_canonical(addr.wrapping_add(size.max(1) as u64 - 1)))
+    {
+        // A data access at (or running into) a non-canonical address: #GP, not a page fault
+        // (as the hardware and Unicorn report it).
+        FAULT_SIZE.with(|c| c.set(0));
+        super::hooks::FAULT_NARROW.with(|c| c.set(None));
+        let pc = env.pc;
+        let (any, _) = call_simple(core, env, Tag::Intr, X86_GP);
+        if !any || env.pc == pc {
+            return Err(Error::Exception(X86_GP));
         }
-    };
+        return Ok(());
+    }
     handle_fault(core, env, kind, Some((addr, size)))
 }
 

@@ -37,24 +37,40 @@ pub(crate) enum SpecialKind {
 pub(crate) const HIGH: u64 = 1 << xlat_softmmu::user::GUEST_BITS;
 
 /// Zeroed host memory the engine allocated for RAM at or above [`HIGH`]; unmapped when the
-/// last region piece using it goes.
+/// last region piece using it goes. It is a memory file mapped read-write here (where the
+/// helpers reach it) and, inside the engine's [`Window`], mapped a second time with the
+/// guest's permissions (where compiled code reaches it inline).
 #[derive(Debug)]
 pub(crate) struct Owned {
     ptr: usize,
     len: usize,
+    fd: std::os::fd::OwnedFd,
 }
 
 impl Owned {
     pub fn new(len: u64) -> Option<Arc<Owned>> {
+        use std::os::fd::FromRawFd;
         let len = usize::try_from(len).ok()?;
-        // SAFETY: a fresh private anonymous mapping at a kernel-chosen address.
+        // SAFETY: a constant NUL-terminated name; the new descriptor is ours alone.
+        let fd = unsafe { libc::memfd_create(c"xlat-high-ram".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: `fd` is a fresh descriptor no one else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        use std::os::fd::AsRawFd;
+        // SAFETY: sizing our own memory file.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) } != 0 {
+            return None;
+        }
+        // SAFETY: a fresh shared mapping of our memory file at a kernel-chosen address.
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
                 0,
             )
         };
@@ -62,6 +78,7 @@ impl Owned {
             Arc::new(Owned {
                 ptr: p as usize,
                 len,
+                fd,
             })
         })
     }
@@ -117,6 +134,35 @@ impl std::fmt::Debug for Special {
     }
 }
 
+/// The high window: a second host reservation of 2^39 bytes (plus a guard) for the
+/// engine-owned RAM whose guest address bits above 39 equal `tag` (placed where the first
+/// mapping at or above [`HIGH`] lands). Its RAM is mapped there a second time with the
+/// guest's permissions (the rest is `PROT_NONE`), so compiled code reaches it inline at
+/// `address + delta` (`DirectMap::high_tag`) and a host fault there is the guest's fault.
+#[derive(Debug)]
+pub(crate) struct Window {
+    /// Guest address bits above 39.
+    pub tag: u64,
+    /// Host address of the window's first byte.
+    pub base: u64,
+}
+
+/// Guard bytes past the window's end, so an access straddling it faults.
+const WINDOW_GUARD: u64 = 1 << 16;
+
+impl Window {
+    /// Guest range `[start, end)` of the window (`end` 0: the top of the address space).
+    pub fn range(&self) -> (u64, u64) {
+        let start = self.tag << xlat_softmmu::user::GUEST_BITS;
+        (start, start.wrapping_add(HIGH))
+    }
+
+    /// Host range `(start, len)` of the reservation, guard included.
+    pub fn host_range(&self) -> (u64, u64) {
+        (self.base, HIGH + WINDOW_GUARD)
+    }
+}
+
 /// The MMIO and host regions, as one list shared by the readers that cached it.
 pub(crate) type Regions = Arc<Vec<Arc<Special>>>;
 
@@ -130,6 +176,8 @@ pub(crate) struct EmbedMem {
     id: u64,
     /// Bumped by every change of `special`.
     version: AtomicU64,
+    /// The high window, once RAM is mapped at or above [`HIGH`].
+    pub window: std::sync::OnceLock<Window>,
 }
 
 static NEXT_MEM_ID: AtomicU64 = AtomicU64::new(1);
@@ -143,6 +191,13 @@ thread_local! {
 
 impl Drop for EmbedMem {
     fn drop(&mut self) {
+        if let Some(w) = self.window.get() {
+            let (start, len) = w.host_range();
+            super::sig::unregister(start);
+            // SAFETY: our own reservation; no code runs in this engine any more (its memory
+            // is being dropped) and no Rust object lives in it.
+            unsafe { libc::munmap(start as *mut libc::c_void, len as usize) };
+        }
         // The regions' host memory goes with the list: not kept by this thread's cache.
         let _ = REGIONS.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut()
@@ -161,6 +216,103 @@ impl EmbedMem {
             special: RwLock::default(),
             id: NEXT_MEM_ID.fetch_add(1, Ordering::Relaxed),
             version: AtomicU64::new(0),
+            window: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Makes the high window for the tag of `addr` (at or above [`HIGH`]) unless there is
+    /// one; whether it was made now.
+    pub fn make_window(&self, addr: u64) -> bool {
+        if self.window.get().is_some() {
+            return false;
+        }
+        // SAFETY: a fresh anonymous PROT_NONE reservation at a kernel-chosen address.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                (HIGH + WINDOW_GUARD) as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return false; // no window: high RAM stays with the helpers
+        }
+        let w = Window {
+            tag: addr >> xlat_softmmu::user::GUEST_BITS,
+            base: p as u64,
+        };
+        let (start, len) = w.host_range();
+        super::sig::register_window(start, len, w.range().0);
+        if let Err(w) = self.window.set(w) {
+            // SAFETY: the reservation just made, which nothing uses.
+            unsafe { libc::munmap(w.base as *mut libc::c_void, len as usize) };
+            return false;
+        }
+        true
+    }
+
+    /// Makes the window's view of guest `[start, end)` match the regions: engine-owned RAM
+    /// mapped with its permissions, the rest `PROT_NONE` (call after every change of them).
+    pub fn sync_window(&self, start: u64, end: u64) {
+        let Some(w) = self.window.get() else {
+            return;
+        };
+        let (ws, we) = w.range();
+        let we = if we == 0 { u64::MAX } else { we };
+        let (a, b) = (start.max(ws), end.min(we));
+        if a >= b {
+            return;
+        }
+        let host = |g: u64| (w.base + (g - ws)) as *mut libc::c_void;
+        // SAFETY: [a, b) is inside the window's reservation, where no Rust object lives;
+        // replacing it only changes what guest code reaches there.
+        unsafe {
+            libc::mmap(
+                host(a),
+                (b - a) as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        let s = self.special.read().unwrap_or_else(|e| e.into_inner());
+        for r in s.iter() {
+            let SpecialKind::Host {
+                ptr,
+                perms,
+                owned: Some(o),
+            } = &r.kind
+            else {
+                continue;
+            };
+            let (rs, re) = (r.start.max(a), r.end.min(b));
+            if rs >= re {
+                continue;
+            }
+            let off = ptr + (rs - r.start) as usize - o.ptr;
+            let mut prot = 0;
+            if perms.0 & (Perm::READ.0 | Perm::EXEC.0) != 0 {
+                prot |= libc::PROT_READ;
+            }
+            if perms.contains(Perm::WRITE) {
+                prot |= libc::PROT_READ | libc::PROT_WRITE;
+            }
+            use std::os::fd::AsRawFd;
+            // SAFETY: as above; a shared view of the region's own memory file, inside it.
+            unsafe {
+                libc::mmap(
+                    host(rs),
+                    (re - rs) as usize,
+                    prot,
+                    libc::MAP_SHARED | libc::MAP_FIXED,
+                    o.fd.as_raw_fd(),
+                    off as libc::off_t,
+                )
+            };
         }
     }
 
@@ -505,6 +657,11 @@ impl CodeFetch for EmbedMem {
 
 impl GuestMemory for EmbedMem {
     fn direct(&self) -> Option<DirectMap> {
-        Some(self.space.direct_map())
+        let mut d = self.space.direct_map();
+        if let Some(w) = self.window.get() {
+            d.high_tag = w.tag;
+            d.high_delta = w.base.wrapping_sub(w.range().0);
+        }
+        Some(d)
     }
 }

@@ -15,6 +15,8 @@ static RANGES: [(AtomicU64, AtomicU64); 1024] =
     [const { (AtomicU64::new(0), AtomicU64::new(0)) }; 1024];
 /// The [`super::dirty::Tracker`] of each reservation in `RANGES` (same index; 0: none).
 static TRACKERS: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
+/// The guest address at the start of each reservation in `RANGES` (same index).
+static GUEST: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 static INSTALL: Once = Once::new();
 /// The handlers that were installed before ours (SIGSEGV, SIGBUS), as `sigaction`s.
@@ -26,22 +28,42 @@ static mut OLD: [std::mem::MaybeUninit<libc::sigaction>; 2] = [
 /// Records an engine's reservation `[start, start+len)` and its dirty-page record (which must
 /// outlive the registration), and installs the handler once.
 pub(crate) fn register(start: u64, len: u64, tracker: &super::dirty::Tracker) {
+    register_at(start, len, tracker as *const _ as usize, 0);
+}
+
+/// Records an engine's high window `[start, start+len)`, holding guest addresses from
+/// `guest` on (no dirty-page record).
+pub(crate) fn register_window(start: u64, len: u64, guest: u64) {
+    register_at(start, len, 0, guest);
+}
+
+fn register_at(start: u64, len: u64, tracker: usize, guest: u64) {
     let i = NEXT.fetch_add(1, Ordering::Relaxed) % RANGES.len();
     RANGES[i].0.store(0, Ordering::SeqCst);
     RANGES[i].1.store(start + len, Ordering::SeqCst);
-    TRACKERS[i].store(tracker as *const _ as usize, Ordering::SeqCst);
+    TRACKERS[i].store(tracker, Ordering::SeqCst);
+    GUEST[i].store(guest, Ordering::SeqCst);
     RANGES[i].0.store(start, Ordering::SeqCst);
     INSTALL.call_once(install);
     xlat_softmmu::user::set_access_fault_codes(EXC_LOAD_FAULT, EXC_STORE_FAULT);
 }
 
-/// The reservation holding `addr`: its start and dirty-page record (0: none).
+/// The reservation holding `addr`: its start minus the guest address there, and its
+/// dirty-page record (0: none).
 fn guest_base(addr: u64) -> Option<(u64, usize)> {
-    RANGES.iter().zip(&TRACKERS).find_map(|((s, e), t)| {
-        let s = s.load(Ordering::SeqCst);
-        (s != 0 && s <= addr && addr < e.load(Ordering::SeqCst))
-            .then(|| (s, t.load(Ordering::SeqCst)))
-    })
+    RANGES
+        .iter()
+        .zip(&TRACKERS)
+        .zip(&GUEST)
+        .find_map(|(((s, e), t), g)| {
+            let s = s.load(Ordering::SeqCst);
+            (s != 0 && s <= addr && addr < e.load(Ordering::SeqCst)).then(|| {
+                (
+                    s.wrapping_sub(g.load(Ordering::SeqCst)),
+                    t.load(Ordering::SeqCst),
+                )
+            })
+        })
 }
 
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
@@ -73,7 +95,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
             EXC_LOAD_FAULT
         };
         // SAFETY: as above.
-        if unsafe { xlat_backend::fault::leave_jit(ctx, code, addr - base) } {
+        if unsafe { xlat_backend::fault::leave_jit(ctx, code, addr.wrapping_sub(base)) } {
             return;
         }
     }

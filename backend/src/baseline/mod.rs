@@ -755,9 +755,28 @@ impl Asm {
             self.op_rr(true, &[0x01], RAX, RCX); // add rcx, rax
         }
         self.host_access(i, m, write);
+        let jmp_done = self.buf.len();
         self.b(0xe9); // jmp over the out-of-line path
         let done = self.buf.len();
         self.d32(0);
+        if let Some(o) = outside.filter(|_| d.high_tag != 0 && d.high_tag < 1 << 31) {
+            // The high window: `addr >> bits == tag` is at host `addr + delta`, inline.
+            self.patch(o);
+            self.mov_rr(true, RCX, RDX);
+            self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, map bits
+            self.b(d.mask.count_ones() as u8);
+            self.op_rr(true, &[0x81], 7, RCX); // cmp rcx, tag
+            self.d32(d.high_tag as i32);
+            let other = self.jcc_fwd(0x5); // jne: out of line
+            self.mov_imm(RAX, d.high_delta);
+            self.mov_rr(true, RCX, RDX);
+            self.op_rr(true, &[0x01], RAX, RCX); // add rcx, rax
+            self.host_access(i, m, write);
+            self.b(0xe9); // jmp to the inline path's jump over the out-of-line path
+            let rel = jmp_done as i64 - (self.buf.len() as i64 + 4);
+            self.d32(rel as i32);
+            outside = Some(other);
+        }
         for j in [mis, outside].into_iter().flatten() {
             self.patch(j);
         }
