@@ -381,3 +381,83 @@ fn random_operations_match_a_page_model() {
         }
     }
 }
+
+/// The host protection of guest page `page` as /proc/self/maps shows it (`rwx` letters).
+fn host_perms(a: &AddressSpace, page: u64) -> String {
+    let h = a.g2h(page);
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    for line in maps.lines() {
+        let (range, rest) = line.split_once(' ').unwrap();
+        let (lo, hi) = range.split_once('-').unwrap();
+        let (lo, hi) = (
+            u64::from_str_radix(lo, 16).unwrap(),
+            u64::from_str_radix(hi, 16).unwrap(),
+        );
+        if (lo..hi).contains(&h) {
+            return rest[..3].to_string();
+        }
+    }
+    panic!("{h:#x} not in /proc/self/maps");
+}
+
+#[test]
+fn code_watch_protects_translated_writable_pages() {
+    let a = space();
+    let rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
+    let code = a.mmap(0, 0x2000, rwx, ANON, Backing::Anon).unwrap();
+    let rx = a
+        .mmap(0, 0x1000, PROT_READ | PROT_EXEC, ANON, Backing::Anon)
+        .unwrap();
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = hits.clone();
+    a.set_code_write_hook(std::sync::Arc::new(move |s, l| {
+        h.lock().unwrap().push((s, l));
+    }));
+    // Off: fetching changes nothing.
+    a.fetch_u16(code + 4).unwrap();
+    assert_eq!(host_perms(&a, code), "rw-");
+    assert!(!a.code_may_change(code));
+    a.set_code_watch(true);
+    assert!(a.code_may_change(code + 0x1000));
+    assert!(!a.code_may_change(rx), "not guest-writable");
+    a.fetch_u16(code + 4).unwrap();
+    a.fetch_u16(rx).unwrap();
+    assert_eq!(
+        host_perms(&a, code),
+        "r--",
+        "translated and writable: protected"
+    );
+    assert_eq!(host_perms(&a, code + 0x1000), "rw-", "not fetched");
+    assert_eq!(host_perms(&a, rx), "r--");
+    // A host write for a syscall (read(2) into the page) unprotects it and drops its code.
+    a.write_bytes(code + 0x0ffe, &[1, 2, 3, 4]).unwrap();
+    assert_eq!(host_perms(&a, code), "rw-");
+    assert_eq!(*hits.lock().unwrap(), vec![(code, 0x1000)]);
+    assert_eq!(a.read_u64(code + 0x0ffc).unwrap() >> 16, 0x0403_0201);
+    // A guest store's host fault on a watched page: unprotected, code dropped, store retried.
+    a.fetch_u16(code + 0x1ffe).unwrap();
+    assert_eq!(host_perms(&a, code + 0x1000), "r--");
+    assert!(a.code_write_fault(code + 0x1234));
+    assert_eq!(host_perms(&a, code + 0x1000), "rw-");
+    assert_eq!(hits.lock().unwrap().last(), Some(&(code + 0x1000, 0x1000)));
+    // Writable and no longer watched (another thread was first): retried, no more code drops.
+    assert!(a.code_write_fault(code + 0x1234));
+    assert_eq!(hits.lock().unwrap().len(), 2);
+    // A write fault on a page the guest may not write stays a guest fault.
+    assert!(!a.code_write_fault(rx + 8));
+    // mprotect and munmap set the host protection themselves and forget the page.
+    a.fetch_u16(code).unwrap();
+    assert_eq!(host_perms(&a, code), "r--");
+    a.mprotect(code, 0x1000, rwx).unwrap();
+    assert_eq!(host_perms(&a, code), "rw-");
+    a.write_bytes(code, &[0x90]).unwrap();
+    assert_eq!(hits.lock().unwrap().len(), 2, "forgotten: nothing to drop");
+    a.fetch_u16(code).unwrap();
+    a.munmap(code, 0x1000).unwrap();
+    assert!(!a.code_write_fault(code), "unmapped");
+    // Turning it off unprotects what is still watched.
+    a.fetch_u16(code + 0x1000).unwrap();
+    assert_eq!(host_perms(&a, code + 0x1000), "r--");
+    a.set_code_watch(false);
+    assert_eq!(host_perms(&a, code + 0x1000), "rw-");
+}
