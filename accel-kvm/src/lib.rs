@@ -17,6 +17,7 @@
 //! is seen, and at once when the machine is asked to stop.
 
 pub mod cpuid;
+pub mod sample;
 
 use iced_x86::{Code, Decoder, DecoderOptions, Instruction, OpKind, Register};
 use kvm_bindings::{
@@ -76,6 +77,8 @@ pub fn guest_resident(m: &Microvm) -> Option<u64> {
 pub struct RunOptions {
     /// `-d int`: KVM facts, interrupts raised, how the run ended.
     pub trace_int: bool,
+    /// `XLAT_KVM_SAMPLE`: print where each vCPU is, periodically ([`sample`]).
+    pub sample: Option<Arc<sample::Sampler>>,
 }
 
 /// Exits to user space, by kind.
@@ -479,6 +482,8 @@ fn vcpu_loop(
     exits: &ExitCounts,
     opts: &RunOptions,
 ) -> Option<Ended> {
+    let t0 = std::time::Instant::now();
+    let (mut sampled, mut last_exits) = (t0, [0u64; 3]);
     let end = loop {
         if m.stop.get().is_some() {
             break End::Stop;
@@ -557,6 +562,12 @@ fn vcpu_loop(
                 }
                 if let Some(msg) = halted_for_good(&vcpu) {
                     break End::Other(msg);
+                }
+                if let Some(s) = &opts.sample
+                    && sampled.elapsed() >= s.every
+                {
+                    sampled = std::time::Instant::now();
+                    eprintln!("{}", s.line(&vcpu, id, m, t0, exits, &mut last_exits));
                 }
             }
             Err(e) => break End::Error(format!("KVM_RUN: {e}")),

@@ -171,6 +171,7 @@ fn run_kvm(a: &X86Args) -> Result<i32, String> {
     use xlat_accel_kvm::{KvmVm, RunOptions};
     let opts = RunOptions {
         trace_int: a.trace_int,
+        sample: xlat_accel_kvm::sample::Sampler::from_env()?.map(std::sync::Arc::new),
     };
     // the board first, so bad images and options are reported whether or not KVM works
     let chip = xlat_machines::x86::LateIrqChip::new();
