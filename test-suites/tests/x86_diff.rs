@@ -68,3 +68,27 @@ fn diff_reports_a_planted_difference() {
     );
     assert!(diff(&cases[3], &want[3], &want[3]).is_empty());
 }
+
+/// The branch class is generated: CI's batches hold forward jcc, jrcxz/jecxz, loop/loope/
+/// loopne, jmp, call/ret pairs and setcc/cmovcc chains.
+#[test]
+fn branch_class_is_generated() {
+    let cases: Vec<_> = (1..=4).flat_map(|s| batch(s, BATCH)).collect();
+    for what in [
+        "call ",
+        "ret\n",
+        "jrcxz",
+        "jecxz",
+        "loop ",
+        "loope ",
+        "loopne ",
+        "jmp short",
+        "set",
+        "cmov",
+        "ja short",
+        "jl short",
+    ] {
+        let n = cases.iter().filter(|c| c.text.contains(what)).count();
+        assert!(n >= 5, "{what:?} in only {n} of {} cases", cases.len());
+    }
+}

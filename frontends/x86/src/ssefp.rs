@@ -45,6 +45,46 @@ pub mod op {
     pub const CVTPD2DQ: u64 = 14;
     /// cvttpd2dq: likewise, truncating.
     pub const CVTTPD2DQ: u64 = 15;
+    /// rcpps/rcpss: approximate reciprocal of src's singles ([`super::approx`]).
+    pub const RCP: u64 = 16;
+    /// rsqrtps/rsqrtss: approximate reciprocal square root.
+    pub const RSQRT: u64 = 17;
+}
+
+/// rcp (`rsqrt` false) or rsqrt of the single `x` (bits). The SDM bounds the relative error
+/// by 1.5 * 2^-12 and leaves the exact bits to the implementation (Intel's and AMD's tables
+/// differ); this gives the value rounded to nearest (through a double), within that bound
+/// on every CPU. Fixed
+/// by the SDM, as here: a zero or subnormal operand (read as zero, DAZ or not) gives an
+/// infinity of its sign; rcp of an infinity is a zero of its sign, rcp results below 2^-126
+/// are flushed to a zero of the sign; rsqrt of +inf is +0, of a negative number the default
+/// NaN; a NaN operand comes back quieted. No MXCSR flag is raised or read.
+pub fn approx(x: u32, rsqrt: bool) -> u32 {
+    let sign = x & 0x8000_0000;
+    let f = f32::from_bits(x);
+    if f.is_nan() {
+        return x | 0x0040_0000;
+    }
+    if x & 0x7f80_0000 == 0 {
+        return sign | 0x7f80_0000;
+    }
+    if rsqrt {
+        if sign != 0 {
+            return 0xffc0_0000;
+        }
+        if f.is_infinite() {
+            return 0;
+        }
+        return ((1.0 / f64::from(f).sqrt()) as f32).to_bits();
+    }
+    if f.is_infinite() {
+        return sign;
+    }
+    let r = 1.0 / f64::from(f);
+    if r.abs() < f64::from(f32::MIN_POSITIVE) {
+        return sign;
+    }
+    (r as f32).to_bits()
 }
 
 fn pred(p: u64, x: f64, y: f64) -> bool {
@@ -662,6 +702,14 @@ pub fn arith(env: &mut CpuState, code: u64, d: u32, s: u32) {
             fl[0] = f;
             (a & !0xffff_ffffu128) | u128::from(v)
         }
+    } else if matches!(k, op::RCP | op::RSQRT) {
+        let lanes = if packed { 4 } else { 1 };
+        let mut r = a;
+        for l in 0..lanes {
+            let v = approx((b >> (32 * l)) as u32, k == op::RSQRT);
+            r = (r & !(0xffff_ffffu128 << (32 * l))) | (u128::from(v) << (32 * l));
+        }
+        r
     } else if let Some(r) = packed_cvt(k, b, rc, daz, ftz, &mut fl) {
         r
     } else if double {
@@ -1021,6 +1069,32 @@ pub fn from_int(v: u64, bytes: u32, double: bool) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rcp_and_rsqrt_within_the_sdm_bound() {
+        // |relative error| <= 1.5 * 2^-12 on normal operands; the special cases exactly.
+        let mut x = 1.0e-37f32;
+        while x < 1.0e37 {
+            for v in [x, -x] {
+                let r = f64::from(f32::from_bits(approx(v.to_bits(), false)));
+                let want = 1.0 / f64::from(v);
+                assert!(((r - want) / want).abs() <= 1.5 / 4096.0, "rcp {v}: {r}");
+            }
+            let r = f64::from(f32::from_bits(approx(x.to_bits(), true)));
+            let want = 1.0 / f64::from(x).sqrt();
+            assert!(((r - want) / want).abs() <= 1.5 / 4096.0, "rsqrt {x}: {r}");
+            x *= 1.37;
+        }
+        let b = |v: f32| v.to_bits();
+        assert_eq!(approx(b(0.0), false), b(f32::INFINITY));
+        assert_eq!(approx(b(-0.0), true), b(f32::NEG_INFINITY));
+        assert_eq!(approx(1, false), b(f32::INFINITY), "subnormal as zero");
+        assert_eq!(approx(b(f32::NEG_INFINITY), false), b(-0.0));
+        assert_eq!(approx(b(f32::INFINITY), true), 0);
+        assert_eq!(approx(b(-4.0), true), 0xffc0_0000, "default NaN");
+        assert_eq!(approx(b(3.0e38), false), 0, "below 2^-126: flushed");
+        assert_eq!(approx(0x7f80_0001, true), 0x7fc0_0001, "quieted");
+    }
 
     #[test]
     fn conversions_follow_the_sdm() {

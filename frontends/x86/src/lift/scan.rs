@@ -184,22 +184,6 @@ fn not_emulated(i: &Instruction) -> bool {
     )
 }
 
-/// Advertised SSE/SSE2 encodings still missing (a known gap, listed here so that everything
-/// else is enforced): rcpps/rcpss/rsqrtps/rsqrtss (approximations whose exact bits differ
-/// between Intel and AMD; to be implemented within the SDM's 1.5 * 2^-12 bound) and the
-/// memory forms of cvtpi2ps/cvtpi2pd (their MMX-register forms are the MMX exception).
-fn known_missing(i: &Instruction) -> bool {
-    matches!(
-        i.code(),
-        Code::Rcpps_xmm_xmmm128
-            | Code::Rcpss_xmm_xmmm32
-            | Code::Rsqrtps_xmm_xmmm128
-            | Code::Rsqrtss_xmm_xmmm32
-            | Code::Cvtpi2ps_xmm_mmm64
-            | Code::Cvtpi2pd_xmm_mmm64
-    )
-}
-
 /// Whether `i` names an MMX register: the documented exception of [`cpuid`] (MMX is claimed
 /// for glibc's baseline check, but MMX instructions, including the SSE/SSE2/SSSE3 forms on
 /// MMX registers, raise #UD: nothing built for x86-64 uses them).
@@ -320,7 +304,7 @@ fn advertised_encodings_lift() {
             if !(kind == ExitKind::Raise && exc == GENERAL_PROTECTION && pc == 0) {
                 not_gp.push(format!("{code:?} ({i}, {bytes:02x?}): {kind:?} {exc}"));
             }
-        } else if ud && !ud_by_design && !not_emulated(&i) && !known_missing(&i) {
+        } else if ud && !ud_by_design && !not_emulated(&i) {
             missing.push(format!("{code:?} ({i}) {:?}", i.cpuid_features()));
         }
     }

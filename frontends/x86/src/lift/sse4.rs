@@ -138,6 +138,10 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         inline_packed(cx, o, d, s);
         return Some(());
     }
+    if matches!(o, op::HADDPD | op::HSUBPD | op::HADDPS | op::HSUBPS) {
+        horizontal(cx, o, d, s, &args);
+        return Some(());
+    }
     if o == op::PTEST || o == op::PCMPSTR {
         let f = cx.b.call(&helpers::H_SSE4, &args);
         cx.set_cc_eflags(f);
@@ -145,6 +149,57 @@ fn packed(cx: &mut Cx, m: M, o: u64, extra: u64) -> Option<()> {
         cx.b.call_void(&helpers::H_SSE4, &args);
     }
     Some(())
+}
+
+/// haddpd/hsubpd/haddps/hsubps inline: each result lane is one add or subtract of a pair of
+/// adjacent lanes (the destination's pairs, then the source's), taken through the same fast
+/// path as addpd/addps (default MXCSR control with PE already set, no subnormal operand, a
+/// normal or exactly-zero result: no new flag, so the lanes' order does not matter); any
+/// lane outside it runs the whole instruction in the exact helper. Nothing is written
+/// before every lane is known (`d` may be `s`).
+fn horizontal(cx: &mut Cx, o: u64, d: u32, s: u32, args: &[Temp; 4]) {
+    use super::ssefast;
+    use crate::ssefp::op as fp;
+    let double = matches!(o, op::HADDPD | op::HSUBPD);
+    let kind = if matches!(o, op::HADDPD | op::HADDPS) {
+        fp::ADD
+    } else {
+        fp::SUB
+    };
+    let (slow, done) = (cx.b.label(), cx.b.label());
+    ssefast::check_mxcsr(cx, slow);
+    let mut out = [None; 2];
+    for (k, src) in [d, s].into_iter().enumerate() {
+        let lo = cx.b.get_reg(Ty::I64, src);
+        let hi = cx.b.get_reg(Ty::I64, src + 8);
+        out[k] = if double {
+            ssefast::arith(cx, kind, 0, true, lo, hi, slow)
+        } else {
+            let pair = |cx: &mut Cx, v: Temp| {
+                let a = cx.zext(v, 4);
+                let b = cx.opi(Opcode::Shr, v, 32);
+                ssefast::arith(cx, kind, 0, false, a, b, slow)
+            };
+            match (pair(cx, lo), pair(cx, hi)) {
+                (Some(r0), Some(r1)) => {
+                    let r1 = cx.opi(Opcode::Shl, r1, 32);
+                    Some(cx.op(Opcode::Or, r0, r1))
+                }
+                _ => None,
+            }
+        };
+    }
+    match out {
+        [Some(lo), Some(hi)] => {
+            cx.b.set_reg(d, lo);
+            cx.b.set_reg(d + 8, hi);
+            cx.b.jump(done);
+        }
+        _ => cx.b.jump(slow),
+    }
+    cx.b.set_label(slow);
+    cx.b.call_void(&helpers::H_SSE4, args);
+    cx.b.set_label(done);
 }
 
 /// pcmpgtq (signed 64-bit greater-than masks) and packusdw (signed dwords saturated to

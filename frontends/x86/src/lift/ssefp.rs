@@ -114,6 +114,49 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             set_low(cx, d, out, if double { 8 } else { 4 });
             Some(())
         }
+        // cvtpi2ps xmm, m64 (MXCSR rounding) and cvtpi2pd xmm, m64 (exact, as cvtdq2pd):
+        // two 32-bit integers from memory; no x87-to-MMX transition with a memory source.
+        M::Cvtpi2ps if cx.i.op1_kind() == OpKind::Memory => {
+            let d = xmm_off(cx.i.op0_register())?;
+            let v = low(cx, 1, 8)?;
+            let lo = cx.zext(v, 4);
+            let hi = cx.opi(Opcode::Shr, v, 32);
+            let (kb, kd) = (cx.k(4), cx.k(0));
+            let flo = cx.b.call(&helpers::H_FROM_INT, &[lo, kb, kd]);
+            let fhi = cx.b.call(&helpers::H_FROM_INT, &[hi, kb, kd]);
+            let flo = cx.zext(flo, 4);
+            let fhi = cx.opi(Opcode::Shl, fhi, 32);
+            let r = cx.op(Opcode::Or, flo, fhi);
+            cx.b.set_reg(d, r);
+            Some(())
+        }
+        // rcpps/rcpss/rsqrtps/rsqrtss: see crate::ssefp::approx.
+        M::Rcpps | M::Rcpss | M::Rsqrtps | M::Rsqrtss => {
+            let d = xmm_off(cx.i.op0_register())?;
+            let packed = matches!(m, M::Rcpps | M::Rsqrtps);
+            let s = super::sse::src128(cx, 1, if packed { 16 } else { 4 })?;
+            let kind = if matches!(m, M::Rcpps | M::Rcpss) {
+                op::RCP
+            } else {
+                op::RSQRT
+            };
+            let code = (kind << 2) | (u64::from(packed) << 1);
+            let args = [cx.k(code), cx.k(u64::from(d)), cx.k(u64::from(s))];
+            cx.b.call_void(&helpers::H_FP, &args);
+            Some(())
+        }
+        M::Cvtpi2pd if cx.i.op1_kind() == OpKind::Memory => {
+            let d = xmm_off(cx.i.op0_register())?;
+            let v = low(cx, 1, 8)?;
+            let lo = cx.zext(v, 4);
+            let hi = cx.opi(Opcode::Shr, v, 32);
+            let (kb, kd) = (cx.k(4), cx.k(1));
+            let flo = cx.b.call(&helpers::H_FROM_INT, &[lo, kb, kd]);
+            let fhi = cx.b.call(&helpers::H_FROM_INT, &[hi, kb, kd]);
+            cx.b.set_reg(d, flo);
+            cx.b.set_reg(d + 8, fhi);
+            Some(())
+        }
         M::Cvtdq2pd => {
             // Two signed 32-bit integers to two doubles (always exact).
             let d = xmm_off(cx.i.op0_register())?;
