@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use xlat_frontend_aarch64::Aarch64;
 use xlat_ir::{CodeFetch, Frontend, Opcode};
 
-use crate::{have, scratch_dir, workspace_root, xlat_bin};
+use crate::{scratch_dir, xlat_bin};
 
 /// Instructions per case.
 pub const LEN: usize = 4;
@@ -225,24 +225,11 @@ impl Suite {
     /// Builds a64diff.c, or `None` (with a one-line reason) where qemu-aarch64 or the cross
     /// compiler is missing.
     pub fn build(&self) -> Option<PathBuf> {
-        if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-            eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+        if !crate::user::aarch64_tools() {
             return None;
         }
-        let d = scratch_dir(self.name);
-        std::fs::create_dir_all(&d).expect("work dir");
-        let exe = d.join("a64diff");
-        let src = workspace_root().join("test-suites/guest/aarch64/a64diff.c");
-        assert!(
-            crate::user::compile(
-                "aarch64-linux-gnu-gcc",
-                &["-static", "-O2"],
-                &src,
-                &exe,
-                &[]
-            ),
-            "aarch64-linux-gnu-gcc a64diff.c"
-        );
+        let exe =
+            crate::user::build_aarch64("aarch64/a64diff.c", &["-O2"], &[], &scratch_dir(self.name));
         Some(exe)
     }
 

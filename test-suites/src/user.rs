@@ -1,13 +1,13 @@
 //! Shared scaffolding of the Linux user-mode suites (tests/x86_user.rs, tests/aarch64_user.rs,
 //! tests/sysroot.rs, tests/aarch64_sysroot.rs): running a guest program under its reference
 //! (natively on this host, or under a qemu-user binary) and under `xlat run` with each
-//! accelerator, the shared text input, compiling a guest C program, and finding the Debian
-//! sysroot `scripts/sysroot.sh` builds.
+//! accelerator, the shared text input, compiling a guest C program (and building an aarch64
+//! one for qemu-aarch64), and finding the Debian sysroot `scripts/sysroot.sh` builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cache_dir, have, run, scratch_dir, xlat_bin};
+use crate::{cache_dir, have, run, scratch_dir, workspace_root, xlat_bin};
 
 /// What gives a guest program's expected output.
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +104,79 @@ pub fn compile(cc: &str, flags: &[&str], src: &Path, exe: &Path, libs: &[&str]) 
         .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"))
         .success();
     ok && std::fs::rename(&tmp, exe).is_ok()
+}
+
+/// qemu-aarch64, the reference of the aarch64 user-mode suites.
+pub const QEMU_AARCH64: Reference = Reference::Qemu("qemu-aarch64");
+
+/// Whether qemu-aarch64 and aarch64-linux-gnu-gcc are installed; when not, says so in one line
+/// on stderr (the test then passes without running).
+pub fn aarch64_tools() -> bool {
+    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
+        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+        return false;
+    }
+    true
+}
+
+/// Builds `test-suites/guest/SRC` with `aarch64-linux-gnu-gcc -static FLAGS ... LIBS` into
+/// `dir`, named after the source's file stem; the program. Panics when the compiler fails.
+pub fn build_aarch64(src: &str, flags: &[&str], libs: &[&str], dir: &Path) -> PathBuf {
+    let src = workspace_root().join("test-suites/guest").join(src);
+    let exe = dir.join(src.file_stem().expect("source file name"));
+    let flags: Vec<&str> = ["-static"].iter().chain(flags).copied().collect();
+    assert!(
+        compile("aarch64-linux-gnu-gcc", &flags, &src, &exe, libs),
+        "aarch64-linux-gnu-gcc {}",
+        src.display()
+    );
+    exe
+}
+
+/// An aarch64 guest program built by [`build_aarch64`] into a scratch directory of its own
+/// (named after it): `(program, directory)`, or `None` where [`aarch64_tools`] are missing.
+pub fn aarch64_program(src: &str, flags: &[&str], libs: &[&str]) -> Option<(PathBuf, PathBuf)> {
+    if !aarch64_tools() {
+        return None;
+    }
+    let stem = Path::new(src).file_stem().expect("source file name");
+    let dir = scratch_dir(&stem.to_string_lossy());
+    let exe = build_aarch64(src, flags, libs, &dir);
+    Some((exe, dir))
+}
+
+/// The stdout of `cmd`, which must exit with status 0.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let o = run(cmd);
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}; stderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `xlat run --accel ACCEL PROG`'s stdout; the run must exit with status 0.
+pub fn xlat_stdout(accel: &str, prog: &Path) -> String {
+    stdout_of(
+        Command::new(xlat_bin())
+            .args(["run", "--accel", accel])
+            .arg(prog),
+    )
+}
+
+/// Asserts that `got` holds `want`'s lines: the first differing line is named (with `what`),
+/// then a different line count.
+pub fn assert_same_lines(want: &str, got: &str, what: &str) {
+    for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
+        assert_eq!(g, w, "{what}: line {i}");
+    }
+    assert_eq!(
+        got.lines().count(),
+        want.lines().count(),
+        "{what}: line count"
+    );
 }
 
 /// The Debian sysroot `scripts/sysroot.sh ARCH` builds under the cache (`arch`: `riscv64` or

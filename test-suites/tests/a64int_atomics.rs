@@ -6,31 +6,18 @@
 //! interpreter.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use xlat_test_suites::user::{Reference, assert_same_as, compile};
-use xlat_test_suites::{have, scratch_dir, workspace_root};
+use xlat_test_suites::user::{QEMU_AARCH64, aarch64_program, assert_same_as};
 
 #[test]
 fn atomic128_matches_qemu() {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+    let Some((exe, d)) = aarch64_program(
+        "aarch64/a64int_atomic128.c",
+        &["-O2", "-march=armv8.1-a", "-pthread"],
+        &[],
+    ) else {
         return;
+    };
+    for args in [&[][..], &["u"], &["r"]] {
+        assert_same_as(QEMU_AARCH64, &exe, args, &d);
     }
-    let d = scratch_dir("a64int_atomic128");
-    let src = workspace_root().join("test-suites/guest/aarch64/a64int_atomic128.c");
-    let exe = d.join("a64int_atomic128");
-    assert!(
-        compile(
-            "aarch64-linux-gnu-gcc",
-            &["-static", "-O2", "-march=armv8.1-a", "-pthread"],
-            &src,
-            &exe,
-            &[]
-        ),
-        "aarch64-linux-gnu-gcc {}",
-        src.display()
-    );
-    let q = Reference::Qemu("qemu-aarch64");
-    assert_same_as(q, &exe, &[], &d);
-    assert_same_as(q, &exe, &["u"], &d);
-    assert_same_as(q, &exe, &["r"], &d);
 }

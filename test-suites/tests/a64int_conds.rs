@@ -6,28 +6,12 @@
 //! match qemu-aarch64 under xlat's JIT and interpreter.
 #![allow(clippy::tests_outside_test_module, reason = "integration tests")]
 
-use xlat_test_suites::user::{Reference, assert_same_as, compile};
-use xlat_test_suites::{have, scratch_dir, workspace_root};
+use xlat_test_suites::user::{QEMU_AARCH64, aarch64_program, assert_same_as};
 
 #[test]
 fn conditions_after_compares_match_qemu() {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+    let Some((exe, d)) = aarch64_program("aarch64/a64int_conds.c", &["-O2"], &[]) else {
         return;
-    }
-    let d = scratch_dir("a64int_conds");
-    let src = workspace_root().join("test-suites/guest/aarch64/a64int_conds.c");
-    let exe = d.join("a64int_conds");
-    assert!(
-        compile(
-            "aarch64-linux-gnu-gcc",
-            &["-static", "-O2"],
-            &src,
-            &exe,
-            &[]
-        ),
-        "aarch64-linux-gnu-gcc {}",
-        src.display()
-    );
-    assert_same_as(Reference::Qemu("qemu-aarch64"), &exe, &[], &d);
+    };
+    assert_same_as(QEMU_AARCH64, &exe, &[], &d);
 }

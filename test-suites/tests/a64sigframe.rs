@@ -11,14 +11,7 @@
 
 use std::process::Command;
 
-use xlat_test_suites::user::compile;
-use xlat_test_suites::{have, scratch_dir, workspace_root, xlat_bin};
-
-fn output(cmd: &mut Command) -> String {
-    let o = cmd.output().expect("spawn");
-    assert!(o.status.success(), "{cmd:?}: {}", o.status);
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use xlat_test_suites::user::{aarch64_program, assert_same_lines, stdout_of, xlat_stdout};
 
 fn without_illcode(out: &str) -> String {
     out.lines()
@@ -29,25 +22,10 @@ fn without_illcode(out: &str) -> String {
 
 #[test]
 fn signal_frame_matches_qemu() {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+    let Some((exe, _)) = aarch64_program("aarch64/a64sigframe.c", &["-O2"], &[]) else {
         return;
-    }
-    let d = scratch_dir("a64sigframe");
-    let src = workspace_root().join("test-suites/guest/aarch64/a64sigframe.c");
-    let exe = d.join("a64sigframe");
-    assert!(
-        compile(
-            "aarch64-linux-gnu-gcc",
-            &["-static", "-O2"],
-            &src,
-            &exe,
-            &[]
-        ),
-        "aarch64-linux-gnu-gcc {}",
-        src.display()
-    );
-    let want = output(
+    };
+    let want = stdout_of(
         Command::new("qemu-aarch64")
             .args(["-cpu", "neoverse-n1"])
             .arg(&exe),
@@ -58,19 +36,11 @@ fn signal_frame_matches_qemu() {
         "qemu output\n{want}"
     );
     for accel in ["jit", "interp"] {
-        let got = output(
-            Command::new(xlat_bin())
-                .args(["run", "--accel", accel])
-                .arg(&exe),
-        );
+        let got = xlat_stdout(accel, &exe);
         assert!(
             got.contains("illcode 1\n"),
             "{accel}: SIGILL si_code\n{got}"
         );
-        let (a, b) = (without_illcode(&want), without_illcode(&got));
-        for (i, (w, g)) in a.lines().zip(b.lines()).enumerate() {
-            assert_eq!(g, w, "{accel}: line {i}");
-        }
-        assert_eq!(b.lines().count(), a.lines().count(), "{accel}: line count");
+        assert_same_lines(&without_illcode(&want), &without_illcode(&got), accel);
     }
 }

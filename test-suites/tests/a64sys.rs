@@ -12,14 +12,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use xlat_test_suites::user::compile;
-use xlat_test_suites::{have, scratch_dir, workspace_root, xlat_bin};
-
-fn output(cmd: &mut Command) -> String {
-    let o = cmd.output().expect("spawn");
-    assert!(o.status.success(), "{cmd:?}: {}", o.status);
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use xlat_test_suites::user::{aarch64_program, stdout_of, xlat_stdout};
 
 /// The "feat NAME HWCAP ID RUNS RESULT" lines by name.
 fn feats(out: &str) -> HashMap<String, Vec<String>> {
@@ -34,32 +27,13 @@ fn feats(out: &str) -> HashMap<String, Vec<String>> {
 
 #[test]
 fn hwcaps_id_registers_and_probes_agree() {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
+    let Some((exe, _)) = aarch64_program("aarch64/a64sys.c", &["-O2"], &[]) else {
         return;
-    }
-    let d = scratch_dir("a64sys");
-    let src = workspace_root().join("test-suites/guest/aarch64/a64sys.c");
-    let exe = d.join("a64sys");
-    assert!(
-        compile(
-            "aarch64-linux-gnu-gcc",
-            &["-static", "-O2"],
-            &src,
-            &exe,
-            &[]
-        ),
-        "aarch64-linux-gnu-gcc {}",
-        src.display()
-    );
-    let want = output(Command::new("qemu-aarch64").arg(&exe));
+    };
+    let want = stdout_of(Command::new("qemu-aarch64").arg(&exe));
     let qemu = feats(&want);
     for accel in ["jit", "interp"] {
-        let got = output(
-            Command::new(xlat_bin())
-                .args(["run", "--accel", accel])
-                .arg(&exe),
-        );
+        let got = xlat_stdout(accel, &exe);
         let ours = feats(&got);
         assert!(ours.len() >= 36, "{accel}: feature lines\n{got}");
         for (name, f) in &ours {

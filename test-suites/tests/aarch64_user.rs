@@ -5,36 +5,16 @@
 
 use std::path::Path;
 
-use xlat_test_suites::user::{BUSYBOX_APPLETS, Reference, assert_same_as, compile, input_dir};
-use xlat_test_suites::{cache_dir, have, scratch_dir, workspace_root};
+use xlat_test_suites::user::{
+    BUSYBOX_APPLETS, QEMU_AARCH64 as QEMU, aarch64_tools, assert_same_as, build_aarch64, input_dir,
+};
+use xlat_test_suites::{cache_dir, have, scratch_dir};
 
-const QEMU: Reference = Reference::Qemu("qemu-aarch64");
-
-/// Builds `src` with aarch64-linux-gnu-gcc (`-static -pthread` and `opt`) and compares it
-/// under qemu-aarch64 and xlat, in `dir`.
-fn gcc_program_matches_qemu(src: &Path, opt: &str, libs: &[&str], dir: &Path) {
-    let name = src.file_stem().expect("source file name");
-    let exe = dir.join(name);
-    assert!(
-        compile(
-            "aarch64-linux-gnu-gcc",
-            &["-static", opt, "-pthread"],
-            src,
-            &exe,
-            libs
-        ),
-        "aarch64-linux-gnu-gcc {}",
-        src.display()
-    );
+/// Builds `test-suites/guest/SRC` with aarch64-linux-gnu-gcc (`-static`, `opt`, `-pthread`) and
+/// compares it under qemu-aarch64 and xlat, in `dir`.
+fn gcc_program_matches_qemu(src: &str, opt: &str, libs: &[&str], dir: &Path) {
+    let exe = build_aarch64(src, &[opt, "-pthread"], libs, dir);
     assert_same_as(QEMU, &exe, &[], dir);
-}
-
-fn tools_missing() -> bool {
-    if !have("qemu-aarch64") || !have("aarch64-linux-gnu-gcc") {
-        eprintln!("skipping: qemu-aarch64 or aarch64-linux-gnu-gcc missing (scripts/setup.sh)");
-        return true;
-    }
-    false
 }
 
 #[test]
@@ -57,7 +37,7 @@ fn busybox_applets_match_qemu() {
 /// Guest C programs shared with the riscv64 suite (test-suites/guest/*.c), built static.
 #[test]
 fn static_gcc_programs_match_qemu() {
-    if tools_missing() {
+    if !aarch64_tools() {
         return;
     }
     // Not input_dir("aarch64_user"): `ls -la .` lists that one while this test writes here.
@@ -74,8 +54,7 @@ fn static_gcc_programs_match_qemu() {
         "printf_float",
         "clock",
     ] {
-        let src = workspace_root().join(format!("test-suites/guest/{name}.c"));
-        gcc_program_matches_qemu(&src, "-O2", &["-lm"], &d);
+        gcc_program_matches_qemu(&format!("{name}.c"), "-O2", &["-lm"], &d);
     }
 }
 
@@ -83,34 +62,31 @@ fn static_gcc_programs_match_qemu() {
 /// ld2-ld4/st2-st4 structure loads and stores), long double, libm and C11 atomics.
 #[test]
 fn o3_vectorised_program_matches_qemu() {
-    if tools_missing() {
+    if !aarch64_tools() {
         return;
     }
     let d = scratch_dir("aarch64_user_o3");
-    let src = workspace_root().join("test-suites/guest/aarch64_o3.c");
-    gcc_program_matches_qemu(&src, "-O3", &["-lm"], &d);
+    gcc_program_matches_qemu("aarch64_o3.c", "-O3", &["-lm"], &d);
 }
 
 /// test-suites/guest/aarch64/exclusive_pair.c: LDAXP/STLXP loops on a 32-bit pair from three
 /// threads; no update may be lost.
 #[test]
 fn exclusive_pair_matches_qemu() {
-    if tools_missing() {
+    if !aarch64_tools() {
         return;
     }
     let d = scratch_dir("aarch64_user_xp");
-    let src = workspace_root().join("test-suites/guest/aarch64/exclusive_pair.c");
-    gcc_program_matches_qemu(&src, "-O2", &[], &d);
+    gcc_program_matches_qemu("aarch64/exclusive_pair.c", "-O2", &[], &d);
 }
 
 /// test-suites/guest/aarch64/selfmod.c: code rewritten in place and generated at run time,
 /// made visible with __builtin___clear_cache (IC IVAU then ISB).
 #[test]
 fn self_modifying_code_matches_qemu() {
-    if tools_missing() {
+    if !aarch64_tools() {
         return;
     }
     let d = scratch_dir("aarch64_user_selfmod");
-    let src = workspace_root().join("test-suites/guest/aarch64/selfmod.c");
-    gcc_program_matches_qemu(&src, "-O2", &[], &d);
+    gcc_program_matches_qemu("aarch64/selfmod.c", "-O2", &[], &d);
 }
