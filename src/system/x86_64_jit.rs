@@ -10,7 +10,10 @@
 //! until then, all masked at reset), taken at block boundaries when IF is set; an 8254 PIT
 //! channel 0 on ports 0x40-0x43 drives IRQ 0 (as KVM's in-kernel PIT does). One vCPU.
 
+mod apic;
+
 use super::x86_64::{X86Args, rss};
+use apic::{IoApic, Lapic};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -299,6 +302,7 @@ struct Pit {
     st: Mutex<PitState>,
     cv: std::sync::Condvar,
     pic: Arc<Pic>,
+    ioapic: Arc<IoApic>,
 }
 
 impl Pit {
@@ -364,6 +368,9 @@ impl Pit {
             }
             drop(s);
             self.pic.pulse(0);
+            // GSI 0 is IOAPIC pin 0 too (KVM's routing, the MP table's): an edge.
+            self.ioapic.set_pin(0, true);
+            self.ioapic.set_pin(0, false);
             s = self.lock();
         }
     }
@@ -460,18 +467,19 @@ impl MmioDevice for Pit {
     }
 }
 
-/// The local APIC window: accepted and ignored (interrupts come from the 8259 as ExtINT).
+/// The board's interrupt lines: each GSI goes to the 8259 pair (GSIs 0-15) and to the
+/// IOAPIC pin of the same number, as KVM's in-kernel irqchip routes them.
 #[derive(Debug)]
-struct ApicStub;
+struct Chips {
+    pic: Arc<Pic>,
+    ioapic: Arc<IoApic>,
+}
 
-impl MmioDevice for ApicStub {
-    fn read(&self, offset: u64, _size: u8) -> u64 {
-        match offset {
-            0x30 => 0x0005_0014, // version
-            _ => 0,
-        }
+impl IrqChip for Chips {
+    fn set_irq(&self, gsi: u32, level: bool) {
+        self.pic.set_irq(gsi, level);
+        self.ioapic.set_pin(gsi as usize, level);
     }
-    fn write(&self, _offset: u64, _size: u8, _value: u64) {}
 }
 
 /// What the system emulation reaches: memory through the page tables, code, ports.
@@ -479,6 +487,7 @@ struct Machine<'a> {
     bus: &'a Bus,
     mem: &'a HartMemory,
     vm: &'a Microvm,
+    lapic: &'a Lapic,
     guest_error: bool,
     t0: std::time::Instant,
 }
@@ -548,8 +557,15 @@ impl SysBus for Machine<'_> {
         self.vm.ports.write(port, size, val);
     }
     fn tsc(&mut self) -> u64 {
-        // A 1 GHz counter from the machine's start.
-        self.t0.elapsed().as_nanos() as u64
+        // 1 GHz, the lifted rdtsc's clock (CPUID leaf 0x15 says so).
+        let _ = self.t0;
+        apic::tsc_now()
+    }
+    fn rdmsr(&mut self, n: u32) -> Option<u64> {
+        self.lapic.rdmsr(n)
+    }
+    fn wrmsr(&mut self, n: u32, v: u64) -> Option<()> {
+        self.lapic.wrmsr(n, v)
     }
     fn unimp(&mut self, what: &str) {
         if self.guest_error {
@@ -567,6 +583,7 @@ struct Vcpu {
     sys: Sys,
     irqs: Arc<CpuIrqs>,
     pic: Arc<Pic>,
+    lapic: Arc<Lapic>,
     trace_int: bool,
     guest_error: bool,
     /// In hlt, waiting for an interrupt.
@@ -606,6 +623,7 @@ impl Vcpu {
             bus: &vm.bus,
             mem: &self.mem,
             vm,
+            lapic: &self.lapic,
             guest_error: self.guest_error,
             t0,
         }
@@ -635,6 +653,7 @@ impl Vcpu {
                 bus: &vm.bus,
                 mem: &self.mem,
                 vm,
+                lapic: &self.lapic,
                 guest_error: self.guest_error,
                 t0,
             };
@@ -699,7 +718,10 @@ impl Vcpu {
             }
             if self.sys.iflag
                 && !self.sys.shadow
-                && let Some(v) = self.pic.ack()
+                && let Some(v) = self
+                    .lapic
+                    .ack()
+                    .or_else(|| self.lapic.extint().then(|| self.pic.ack()).flatten())
             {
                 self.halted = false;
                 let pc = self.env.pc;
@@ -718,10 +740,11 @@ impl Vcpu {
                 return StopReason::Exit(1);
             }
             if self.halted {
-                let (pic, stop) = (self.pic.clone(), vm.stop.clone());
+                let (pic, lapic, stop) = (self.pic.clone(), self.lapic.clone(), vm.stop.clone());
                 let iflag = self.sys.iflag;
                 self.irqs.wait_until(Duration::from_millis(50), || {
-                    stop.get().is_some() || (iflag && pic.has_pending())
+                    stop.get().is_some()
+                        || (iflag && (lapic.has_pending() || (lapic.extint() && pic.has_pending())))
                 });
                 self.env.exit_request.fetch_and(!KICK, Ordering::AcqRel);
                 continue;
@@ -772,6 +795,7 @@ impl Vcpu {
                     bus: &vm.bus,
                     mem: &self.mem,
                     vm,
+                    lapic: &self.lapic,
                     guest_error: self.guest_error,
                     t0,
                 };
@@ -828,6 +852,14 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
     }
     let irqs = CpuIrqs::new();
     let pic = Arc::new(Pic::new(irqs.clone()));
+    let lapic = Arc::new(Lapic::new(irqs.clone(), a.guest_error));
+    // The MP table gives the IOAPIC the ID after the vCPUs'.
+    let ioapic = Arc::new(IoApic::new(a.smp, lapic.clone()));
+    lapic.set_ioapic(&ioapic);
+    let chips = Arc::new(Chips {
+        pic: pic.clone(),
+        ioapic: ioapic.clone(),
+    });
     let cfg = MicrovmConfig {
         mem: a.mem,
         smp: a.smp,
@@ -837,7 +869,7 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         drives: a.drives.clone(),
         rng: true,
     };
-    let mut vm = Microvm::build(&cfg, pic.clone(), Box::new(std::io::stdout()))?;
+    let mut vm = Microvm::build(&cfg, chips, Box::new(std::io::stdout()))?;
     if vm.boot.mode != xlat_machines::x86::BootMode::Long64 {
         return Err(format!(
             "{}: a PVH (32-bit) entry; --accel jit starts x86-64 guests in long mode only \
@@ -868,12 +900,15 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         st: Mutex::new(PitState::default()),
         cv: std::sync::Condvar::new(),
         pic: pic.clone(),
+        ioapic: ioapic.clone(),
     });
     ports.add(0x40, 4, pit.clone())?;
-    if let Some(bus) = Arc::get_mut(&mut vm.bus) {
-        bus.add_mmio(0xfee0_0000, 0x1000, Arc::new(ApicStub))
-            .map_err(|e| e.to_string())?;
-    }
+    let bus = Arc::get_mut(&mut vm.bus)
+        .ok_or("the microvm's bus is shared; cannot add the local APIC and the IOAPIC")?;
+    bus.add_mmio(0xfee0_0000, 0x1000, lapic.clone())
+        .map_err(|e| e.to_string())?;
+    bus.add_mmio(0xfec0_0000, 0x1000, ioapic.clone())
+        .map_err(|e| e.to_string())?;
     let mmu = Arc::new(X86Mmu::default());
     let mem = Arc::new(HartMemory::new(vm.bus.clone(), mmu.clone()));
     let ecfg = EngineConfig {
@@ -924,6 +959,8 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
     }
     sys.tr = (b.tr.selector, b.tr.base, b.tr.limit);
     sys.iflag = b.rflags & x86sys::IF != 0;
+    // XCR0 reaches the lifter once the guest sets CR4.OSXSAVE.
+    x86sys::sync_xcr0(&mut env, &sys);
     let mut cpu = Vcpu {
         engine,
         mem,
@@ -932,6 +969,7 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
         sys,
         irqs: irqs.clone(),
         pic,
+        lapic: lapic.clone(),
         trace_int: a.trace_int,
         guest_error: a.guest_error,
         halted: false,
@@ -958,9 +996,18 @@ pub fn run(a: &X86Args) -> Result<i32, String> {
             .spawn(move || pit.run())
             .map_err(|e| format!("the PIT's timer thread: {e}"))?
     };
+    let apic_timer = {
+        let lapic = lapic.clone();
+        std::thread::Builder::new()
+            .name("lapic".into())
+            .spawn(move || lapic.run())
+            .map_err(|e| format!("the local APIC's timer thread: {e}"))?
+    };
     let reason = cpu.run(&vm);
     pit.stop();
+    lapic.stop();
     let _ = timer.join();
+    let _ = apic_timer.join();
     irqs.detach();
     if a.stats {
         let s = cpu.engine.stats();

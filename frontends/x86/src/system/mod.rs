@@ -80,6 +80,27 @@ pub mod msr {
     pub const KERNEL_GS_BASE: u32 = 0xc000_0102;
     /// rdtscp's aux value.
     pub const TSC_AUX: u32 = 0xc000_0103;
+    /// Microcode revision (IA32_BIOS_SIGN_ID): reads 0 (no microcode), writes ignored.
+    pub const BIOS_SIGN_ID: u32 = 0x8b;
+    /// IA32_ARCH_CAPABILITIES (CPUID.7.0:EDX[29]): which speculative-execution flaws the CPU
+    /// does not have.
+    pub const ARCH_CAPABILITIES: u32 = 0x10a;
+    /// sysenter's CS (kept; sysenter itself is #UD).
+    pub const SYSENTER_CS: u32 = 0x174;
+    /// sysenter's RSP.
+    pub const SYSENTER_ESP: u32 = 0x175;
+    /// sysenter's RIP.
+    pub const SYSENTER_EIP: u32 = 0x176;
+}
+
+/// CR4 bits.
+pub mod cr4 {
+    /// Debugging extensions (DR4/DR5 are #UD).
+    pub const DE: u64 = 1 << 3;
+    /// Physical address extension.
+    pub const PAE: u64 = 1 << 5;
+    /// XSAVE and XCR0 enabled.
+    pub const OSXSAVE: u64 = 1 << 18;
 }
 
 /// CR0 bits.
@@ -154,6 +175,15 @@ pub struct Sys {
     pub pat: u64,
     /// TSC_AUX.
     pub tsc_aux: u64,
+    /// XCR0 (x87 always; SSE). The lifter sees it in the state word
+    /// [`crate::cpuid::XCR0`] only while CR4.OSXSAVE is set ([`sync_xcr0`]).
+    pub xcr0: u64,
+    /// DR0-DR3, DR6, DR7 (kept; breakpoints are not acted on, see [`exec`]).
+    pub dr: [u64; 6],
+    /// LDTR selector, base and limit.
+    pub ldtr: (u16, u64, u32),
+    /// SYSENTER_CS, SYSENTER_ESP, SYSENTER_EIP.
+    pub sysenter: [u64; 3],
 }
 
 impl Sys {
@@ -234,6 +264,83 @@ pub trait SysBus {
     fn tsc(&mut self) -> u64;
     /// A note for `-d unimp`: something the guest did is not implemented.
     fn unimp(&mut self, what: &str);
+    /// An MSR the machine provides (the local APIC's); `None`: no such MSR (#GP).
+    fn rdmsr(&mut self, n: u32) -> Option<u64> {
+        let _ = n;
+        None
+    }
+    /// Writes an MSR the machine provides; `None`: no such MSR (#GP).
+    fn wrmsr(&mut self, n: u32, v: u64) -> Option<()> {
+        let _ = (n, v);
+        None
+    }
+}
+
+/// The state word the lifter's xgetbv/xsave/xrstor read: XCR0 while CR4.OSXSAVE is set,
+/// zero (those instructions are #UD) otherwise.
+pub fn sync_xcr0(env: &mut CpuState, sys: &Sys) {
+    let v = if sys.cr4 & cr4::OSXSAVE != 0 {
+        sys.xcr0
+    } else {
+        0
+    };
+    env.set_word(crate::cpuid::XCR0, v);
+}
+
+/// Highest basic CPUID leaf in system mode (0x16: the processor frequency).
+pub const SYS_MAX_LEAF: u32 = 0x16;
+
+/// IA32_ARCH_CAPABILITIES: the speculative-execution flaws a translated CPU cannot show:
+/// RDCL_NO (Meltdown), SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
+/// PSDP_NO, GDS_NO, RFDS_NO (so the guest needs no page-table isolation or buffer clearing).
+pub const ARCH_CAPS: u64 = 1
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 8)
+    | (1 << 13)
+    | (1 << 14)
+    | (1 << 15)
+    | (1 << 26)
+    | (1 << 27);
+/// The TSC and the local APIC timer run at 1 GHz (CPUID leaf 0x15: crystal 1 GHz, ratio 1;
+/// KVM's in-kernel APIC bus is 1 GHz as well).
+pub const TSC_HZ: u32 = 1_000_000_000;
+
+/// CPUID in system mode: the user-mode CPU ([`crate::cpuid::cpuid`]) plus what the machine
+/// around it provides: MSR and APIC (a local APIC at 0xfee0_0000 with the TSC-deadline
+/// timer), XSAVE for the x87 and SSE components (OSXSAVE as CR4 says; leaf 0xd sized for the
+/// current XCR0), and the TSC frequency in leaf 0x15. No x2APIC, no XSAVEOPT/XSAVEC/XSAVES.
+pub fn cpuid(sys: &Sys, leaf: u32, sub: u32) -> [u32; 4] {
+    let base = crate::cpuid::cpuid(leaf, sub);
+    match leaf {
+        0 => [SYS_MAX_LEAF, base[1], base[2], base[3]],
+        1 => {
+            let mut r = base;
+            // CLFLUSH line size in 8-byte units (64 bytes); APIC ID 0.
+            r[1] = 8 << 8;
+            r[2] |= (1 << 24) | (1 << 26); // TSC-deadline, XSAVE
+            if sys.cr4 & cr4::OSXSAVE != 0 {
+                r[2] |= 1 << 27;
+            }
+            r[3] |= (1 << 5) | (1 << 9); // MSR, APIC
+            r
+        }
+        0xd if sub == 0 => {
+            let size = crate::cpuid::XSAVE_SIZE;
+            [crate::cpuid::XCR0_USER as u32, size, size, 0]
+        }
+        0xd => [0; 4],
+        0x15 => [1, 1, TSC_HZ, 0],
+        // Base and maximum frequency (MHz), bus 100 MHz.
+        0x16 => [TSC_HZ / 1_000_000, TSC_HZ / 1_000_000, 100, 0],
+        7 if sub == 0 => {
+            let mut r = base;
+            r[3] |= 1 << 29; // IA32_ARCH_CAPABILITIES
+            r
+        }
+        _ => base,
+    }
 }
 
 /// What an emulated instruction or a delivery changed, for the exec loop to act on.
@@ -537,6 +644,7 @@ pub fn exec(env: &mut CpuState, sys: &mut Sys, bus: &mut dyn SysBus) -> Result<E
                 if r0.is_cr() {
                     let v = reg_value(env, sys, r1);
                     fx = write_cr(sys, r0, v)?;
+                    sync_xcr0(env, sys);
                 } else {
                     let v = match r1 {
                         Register::CR0 => sys.cr0,
@@ -563,8 +671,33 @@ pub fn exec(env: &mut CpuState, sys: &mut Sys, bus: &mut dyn SysBus) -> Result<E
                     bus.write(sys, mem_addr(env, sys, &i), 2, v, sys.user())?;
                 }
             } else if r0.is_dr() || r1.is_dr() {
-                bus.unimp("debug registers");
-                return Ok(Exec::Unhandled);
+                privileged(sys)?;
+                let dr = if r0.is_dr() { r0 } else { r1 };
+                let n = dr.number() - Register::DR0.number();
+                let slot = match n {
+                    0..=3 => n,
+                    4 | 5 if sys.cr4 & cr4::DE != 0 => return Err(Exc::new(UD)),
+                    4 | 6 => 4,
+                    5 | 7 => 5,
+                    _ => return Err(Exc::new(UD)),
+                };
+                if r0.is_dr() {
+                    let v = reg_value(env, sys, r1);
+                    if slot >= 4 && v >> 32 != 0 {
+                        return Err(Exc::gp(0));
+                    }
+                    if slot == 5 && v & 0xff != 0 {
+                        bus.unimp("hardware breakpoints (DR7 enables one; it never triggers)");
+                    }
+                    sys.dr[slot] = v;
+                } else {
+                    let v = match slot {
+                        4 => (sys.dr[4] & 0xf00f) | 0xffff_0ff0,
+                        5 => (sys.dr[5] & !0xd800) | 0x400,
+                        _ => sys.dr[slot],
+                    };
+                    set_gpr(env, r0, v);
+                }
             } else {
                 return Ok(Exec::Unhandled);
             }
@@ -622,6 +755,72 @@ pub fn exec(env: &mut CpuState, sys: &mut Sys, bus: &mut dyn SysBus) -> Result<E
             bus.write(sys, at, 8, lo | (2 << 40), false)?;
             sys.tr = (sel, base, limit);
         }
+        M::Lldt => {
+            privileged(sys)?;
+            let sel = if i.op0_kind() == OpKind::Register {
+                reg_value(env, sys, i.op0_register()) as u16
+            } else {
+                bus.read(sys, mem_addr(env, sys, &i), 2, false)? as u16
+            };
+            if sel & !3 == 0 {
+                sys.ldtr = (sel, 0, 0);
+            } else {
+                let lo = descriptor(sys, bus, sel)?;
+                let hi = bus.read(
+                    sys,
+                    sys.gdt.0.wrapping_add(u64::from(sel & !7) + 8),
+                    8,
+                    false,
+                )?;
+                if (lo >> 40) & 0x1f != 2 {
+                    return Err(Exc::gp(u32::from(sel & !3)));
+                }
+                if lo >> 47 & 1 == 0 {
+                    return Err(Exc {
+                        vector: NP,
+                        err: Some(u32::from(sel & !3)),
+                        cr2: None,
+                    });
+                }
+                let base = ((lo >> 16) & 0xff_ffff) | (((lo >> 56) & 0xff) << 24) | (hi << 32);
+                let limit = ((lo & 0xffff) | ((lo >> 32) & 0xf_0000)) as u32;
+                sys.ldtr = (sel, base, limit);
+            }
+        }
+        M::Sldt => {
+            let v = u64::from(sys.ldtr.0);
+            if i.op0_kind() == OpKind::Register {
+                set_gpr(env, i.op0_register(), v);
+            } else {
+                bus.write(sys, mem_addr(env, sys, &i), 2, v, sys.user())?;
+            }
+        }
+        M::Verr | M::Verw => {
+            // ZF: the GDT selector names a data segment (or, for verr, a readable code
+            // segment) whose DPL and RPL the CPL may use. LDT selectors: ZF clear.
+            let sel = if i.op0_kind() == OpKind::Register {
+                reg_value(env, sys, i.op0_register()) as u16
+            } else {
+                bus.read(sys, mem_addr(env, sys, &i), 2, sys.user())? as u16
+            };
+            let ok = if sel & !3 == 0 || sel & 4 != 0 || u64::from(sel | 7) > u64::from(sys.gdt.1) {
+                false
+            } else {
+                let d = descriptor(sys, bus, sel)?;
+                let (s_bit, code, rw) = (d >> 44 & 1 != 0, d >> 43 & 1 != 0, d >> 41 & 1 != 0);
+                let conforming = code && d >> 42 & 1 != 0;
+                let dpl = ((d >> 45) & 3) as u8;
+                let priv_ok = conforming || (dpl >= sys.cpl && dpl >= (sel & 3) as u8);
+                let kind_ok = if i.mnemonic() == M::Verw {
+                    !code && rw
+                } else {
+                    !code || rw
+                };
+                s_bit && priv_ok && kind_ok
+            };
+            let f = crate::rflags(env);
+            crate::set_rflags(env, if ok { f | 0x40 } else { f & !0x40 });
+        }
         M::Str => {
             let v = u64::from(sys.tr.0);
             if i.op0_kind() == OpKind::Register {
@@ -652,6 +851,34 @@ pub fn exec(env: &mut CpuState, sys: &mut Sys, bus: &mut dyn SysBus) -> Result<E
             fx.flush = true;
         }
         M::Wbinvd | M::Invd => privileged(sys)?,
+        M::Cpuid => {
+            let leaf = env.word(state::RAX) as u32;
+            let sub = env.word(state::RCX) as u32;
+            let r = cpuid(sys, leaf, sub);
+            for (reg, v) in [state::RAX, state::RBX, state::RCX, state::RDX]
+                .into_iter()
+                .zip(r)
+            {
+                env.set_word(reg, u64::from(v));
+            }
+        }
+        M::Xsetbv => {
+            if sys.cr4 & cr4::OSXSAVE == 0 {
+                return Err(Exc::new(UD));
+            }
+            privileged(sys)?;
+            let v = (env.word(state::RDX) << 32) | (env.word(state::RAX) & 0xffff_ffff);
+            // XCR0 only; x87 must stay on, SSE is the only other component.
+            if env.word(state::RCX) as u32 != 0 || v & 1 == 0 || v & !3 != 0 {
+                return Err(Exc::gp(0));
+            }
+            sys.xcr0 = v;
+            sync_xcr0(env, sys);
+        }
+        // With CR4.OSXSAVE set the lifter runs these; here they arrive only when it is clear.
+        M::Xgetbv | M::Xsave | M::Xsave64 | M::Xrstor | M::Xrstor64 => {
+            return Err(Exc::new(UD));
+        }
         M::Clts => {
             privileged(sys)?;
             sys.cr0 &= !cr0::TS;
@@ -771,7 +998,15 @@ fn read_msr(env: &CpuState, sys: &Sys, bus: &mut dyn SysBus, n: u32) -> Result<u
         msr::GS_BASE => env.word(state::GS_BASE),
         msr::KERNEL_GS_BASE => sys.kernel_gs_base,
         msr::TSC_AUX => sys.tsc_aux,
+        msr::BIOS_SIGN_ID => 0,
+        msr::ARCH_CAPABILITIES => ARCH_CAPS,
+        msr::SYSENTER_CS | msr::SYSENTER_ESP | msr::SYSENTER_EIP => {
+            sys.sysenter[(n - msr::SYSENTER_CS) as usize]
+        }
         _ => {
+            if let Some(v) = bus.rdmsr(n) {
+                return Ok(v);
+            }
             bus.unimp(&format!("rdmsr {n:#x}"));
             return Err(Exc::gp(0));
         }
@@ -807,7 +1042,14 @@ fn write_msr(
         msr::GS_BASE => env.set_word(state::GS_BASE, v),
         msr::KERNEL_GS_BASE => sys.kernel_gs_base = v,
         msr::TSC_AUX => sys.tsc_aux = v & 0xffff_ffff,
+        msr::BIOS_SIGN_ID => {}
+        msr::SYSENTER_CS | msr::SYSENTER_ESP | msr::SYSENTER_EIP => {
+            sys.sysenter[(n - msr::SYSENTER_CS) as usize] = v;
+        }
         _ => {
+            if bus.wrmsr(n, v).is_some() {
+                return Ok(fx);
+            }
             bus.unimp(&format!("wrmsr {n:#x}"));
             return Err(Exc::gp(0));
         }
@@ -887,6 +1129,8 @@ pub fn reset(sys: &mut Sys, cr0: u64, cr3: u64, cr4: u64, efer_v: u64) {
         efer: efer_v,
         apic_base: 0xfee0_0900,
         pat: 0x0007_0406_0007_0406,
+        xcr0: 1,
+        dr: [0, 0, 0, 0, 0xffff_0ff0, 0x400],
         ..Sys::default()
     };
 }
