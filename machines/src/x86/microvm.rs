@@ -223,6 +223,7 @@ impl Microvm {
         ports.add(0x60, 5, Arc::new(I8042::new(stop.clone())))?;
         ports.add(DEBUG_EXIT, 2, Arc::new(DebugExit::new(stop.clone())))?;
         ports.add(0x80, 1, Arc::new(Sink))?;
+        ports.add(super::rtc::PORT, 2, Arc::new(super::rtc::Rtc::new()))?;
         ports.add(
             acpi::SLEEP_CONTROL,
             3,

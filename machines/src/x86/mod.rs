@@ -8,6 +8,7 @@ pub mod boot;
 pub mod microvm;
 pub mod mptable;
 pub mod ports;
+pub mod rtc;
 
 pub use boot::{BootMode, BootState, Segment};
 pub use microvm::{IrqChip, LateIrqChip, Microvm, MicrovmConfig};
