@@ -5,6 +5,7 @@
 #     marker, runs xlat-test.sh from any virtio disk that is a tar holding one, and powers off
 # (The devices helper's 40-riscv-system.sh may provide its own; this one is self-contained.)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../initramfs.sh"
 out="$CACHE/riscv64/linux"
 mkdir -p "$out"
 if [ ! -s "$out/Image" ]; then
@@ -25,24 +26,13 @@ fi
 initrd_version=3
 if [ ! -s "$out/initrd.cpio.gz" ] || [ "$(cat "$out/initrd.version" 2>/dev/null)" != "$initrd_version" ]; then
   log "building a busybox initramfs"
-  tmp=$(mktemp -d)
-  mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/lib/modules" "$tmp/t"
-  cp "$CACHE/riscv64/busybox" "$tmp/bin/busybox"
-  ln -s busybox "$tmp/bin/sh"
-  # Debian builds virtio-mmio, virtio-blk and virtio-rng as xz modules: take them from the
-  # kernel package (busybox insmod wants them uncompressed)
+  # Debian builds virtio-mmio, virtio-blk and virtio-rng as modules: taken from the kernel package
   deb=$(ls -t "$CACHE"/debs/riscv64/linux-image-6*_riscv64.deb | head -n1)
-  mods=$(mktemp -d)
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$mods" --wildcards '*/virtio_mmio.ko.xz' \
-    '*/virtio_blk.ko.xz' '*/virtio-rng.ko.xz'
-  for m in virtio_mmio virtio_blk virtio-rng; do
-    xz -dc "$(find "$mods" -name "$m.ko.xz" | head -n1)" > "$tmp/lib/modules/$m.ko"
-  done
-  rm -rf "$mods"
   # /init: mounts, loads the virtio modules, prints the marker; then, for each virtio disk
   # that is a tar holding xlat-test.sh, runs that script in /t with the disk as $1 (tests
   # put their commands and files there); prints the end marker and powers off.
-  cat > "$tmp/init" <<'INIT'
+  busybox_initramfs "$out/initrd.cpio.gz" "$CACHE/riscv64/busybox" "$deb" \
+    "virtio_mmio virtio_blk virtio-rng" t <<'INIT'
 #!/bin/sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -65,8 +55,5 @@ done
 echo "xlat-init: done"
 /bin/busybox poweroff -f
 INIT
-  chmod +x "$tmp/init"
-  (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -9) > "$out/initrd.cpio.gz"
   echo "$initrd_version" > "$out/initrd.version"
-  rm -rf "$tmp"
 fi

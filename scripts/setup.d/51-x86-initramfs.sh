@@ -4,6 +4,7 @@
 #     virtio modules (50-x86-kernel.sh) + an /init that prints markers (CPUs seen, the first
 #     bytes of each virtio disk) and powers off.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../initramfs.sh"
 out="$CACHE/x86_64/linux"
 # The initramfs's layout version: bump it when /init changes so cached copies are rebuilt.
 initrd_version=1
@@ -14,24 +15,9 @@ if [ ! -s "$out/initrd.cpio.gz" ] || [ "$(cat "$out/initrd.version" 2>/dev/null)
     exit 0
   fi
   log "building the x86_64 busybox initramfs"
-  tmp=$(mktemp -d)
-  mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/lib/modules"
-  cp "$CACHE/x86_64/busybox" "$tmp/bin/busybox"
-  ln -s busybox "$tmp/bin/sh"
-  # Debian's amd64 kernel builds virtio, virtio-mmio and virtio-blk as modules (bookworm ships
-  # them uncompressed; later kernels as .ko.xz)
-  mods=$(mktemp -d)
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$mods" --wildcards '*/drivers/virtio/virtio.ko*' \
-    '*/drivers/virtio/virtio_ring.ko*' '*/drivers/virtio/virtio_mmio.ko*' '*/drivers/block/virtio_blk.ko*'
-  for m in virtio virtio_ring virtio_mmio virtio_blk; do
-    f=$(find "$mods" -name "$m.ko" -o -name "$m.ko.xz" | head -n1)
-    case "$f" in
-      *.xz) xz -dc "$f" > "$tmp/lib/modules/$m.ko" ;;
-      *) cp "$f" "$tmp/lib/modules/$m.ko" ;;
-    esac
-  done
-  rm -rf "$mods"
-  cat > "$tmp/init" <<'INIT'
+  # Debian's amd64 kernel builds virtio, virtio-mmio and virtio-blk as modules
+  busybox_initramfs "$out/initrd.cpio.gz" "$CACHE/x86_64/busybox" "$deb" \
+    "virtio virtio_ring virtio_mmio virtio_blk" <<'INIT'
 #!/bin/sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -51,8 +37,5 @@ done
 echo "xlat-init: done"
 $B poweroff -f
 INIT
-  chmod +x "$tmp/init"
-  (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -9) > "$out/initrd.cpio.gz"
   echo "$initrd_version" > "$out/initrd.version"
-  rm -rf "$tmp"
 fi
