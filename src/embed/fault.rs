@@ -151,12 +151,12 @@ pub(crate) fn faulting_access(core: &Core, env: &CpuState) -> Option<(MemHookKin
     {
         (addr, size) = (v, n as usize);
     }
-    let mapped = core.mem.is_special(addr)
-        || core
-            .mem
-            .space
-            .vmas()
-            .covered(addr, addr.saturating_add(size as u64), 0);
+    // Mapped: both ends (an access is at most 16 bytes; mappings are whole pages) are in
+    // RAM below 2^39 or a special region (RAM above it too).
+    let at = |a: u64| {
+        core.mem.is_special(a) || (a < super::mem::HIGH && core.mem.space.vmas().find(a).is_some())
+    };
+    let mapped = at(addr) && at(addr.saturating_add(size.max(1) as u64 - 1));
     let kind = match (store, mapped) {
         (false, false) => MemHookKind::READ_UNMAPPED,
         (true, false) => MemHookKind::WRITE_UNMAPPED,

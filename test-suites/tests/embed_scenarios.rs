@@ -473,6 +473,47 @@ impl RegPc {
     }
 }
 
+/// The accesses (kind, offset from `DATA`, size, value) that [`log_data`]'s hook saw.
+type Log = Arc<Mutex<Vec<(MemHookKind, u64, usize, i64)>>>;
+
+/// Adds a memory hook on `kinds` of accesses to `begin..=end` that logs each relative to
+/// `DATA`; returns the log.
+fn log_data(e: &mut Engine, kinds: MemHookKind, begin: u64, end: u64) -> Log {
+    let log = Log::default();
+    let l = log.clone();
+    e.hook_add_mem(kinds, begin, end, move |_, kind, addr, size, value| {
+        l.lock().unwrap().push((kind, addr - DATA, size, value));
+        true
+    });
+    log
+}
+
+/// The unmapped accesses (kind, address, size) that [`unmapped_hook`]'s hook saw.
+type Faults = Arc<Mutex<Vec<(MemHookKind, u64, usize)>>>;
+
+/// Adds a hook on unmapped accesses that records each; with `map_1234`, it maps the page
+/// read-write, stores 1234 at the faulting address and retries the access, else lets it
+/// fault. Returns what it saw.
+fn unmapped_hook(e: &mut Engine, map_1234: bool) -> Faults {
+    let faults = Faults::default();
+    let f = faults.clone();
+    e.hook_add_mem(
+        MemHookKind::UNMAPPED,
+        1,
+        0,
+        move |v, kind, addr, size, _| {
+            f.lock().unwrap().push((kind, addr, size));
+            if map_1234 {
+                v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
+                    .unwrap();
+                v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
+            }
+            map_1234
+        },
+    );
+    faults
+}
+
 fn map_on_demand(arch: Arch) {
     // Twice: loads compiled inline (the fault comes from the host), then through the memory
     // helpers (a read hook is installed); the fault hook sees the load's size (8) both ways.
@@ -482,20 +523,7 @@ fn map_on_demand(arch: Arch) {
         if helpers {
             t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
         }
-        let faults = Arc::new(Mutex::new(Vec::new()));
-        let f = faults.clone();
-        t.e.hook_add_mem(
-            MemHookKind::UNMAPPED,
-            1,
-            0,
-            move |v, kind, addr, size, _| {
-                f.lock().unwrap().push((kind, addr, size));
-                v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
-                    .unwrap();
-                v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
-                true
-            },
-        );
+        let faults = unmapped_hook(&mut t.e, true);
         assert_eq!(t.call("lazy", 0).unwrap(), 1235);
         assert_eq!(
             *faults.lock().unwrap(),
@@ -656,16 +684,11 @@ fn memory_hooks_and_mmio(arch: Arch) {
     let mut t = T::new(arch);
     t.e.mem_map(DATA, 0x1000, Perm::READ | Perm::WRITE).unwrap();
     t.e.mem_write(DATA, &41u64.to_le_bytes()).unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let l = log.clone();
-    t.e.hook_add_mem(
+    let log = log_data(
+        &mut t.e,
         MemHookKind::WRITE | MemHookKind::READ_AFTER,
         DATA,
         DATA + 0xfff,
-        move |_, kind, addr, size, value| {
-            l.lock().unwrap().push((kind, addr - DATA, size, value));
-            true
-        },
     );
     assert_eq!(t.call("bump", 0).unwrap(), 42);
     assert_eq!(
@@ -705,16 +728,11 @@ fn atomic_memory_hooks(arch: Arch) {
     init(&mut t);
     // Without hooks: the result is the old value (+ the store-conditional's status, 0).
     assert_eq!(t.call("atom", 0).unwrap(), 41);
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let l = log.clone();
-    t.e.hook_add_mem(
+    let log = log_data(
+        &mut t.e,
         MemHookKind::READ | MemHookKind::WRITE | MemHookKind::READ_AFTER,
         DATA,
         DATA + 0xfff,
-        move |_, kind, addr, size, value| {
-            l.lock().unwrap().push((kind, addr - DATA, size, value));
-            true
-        },
     );
     init(&mut t);
     assert_eq!(t.call("atom", 0).unwrap(), 41);
@@ -757,16 +775,11 @@ fn narrow_and_conditional_atomics(arch: Arch) {
             .unwrap();
         t.e.mem_write(DATA + 8, &7u32.to_le_bytes()).unwrap();
     };
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let l = log.clone();
-    t.e.hook_add_mem(
+    let log = log_data(
+        &mut t.e,
         MemHookKind::READ | MemHookKind::WRITE | MemHookKind::READ_AFTER,
         DATA,
         DATA + 0xfff,
-        move |_, kind, addr, size, value| {
-            l.lock().unwrap().push((kind, addr - DATA, size, value));
-            true
-        },
     );
     let (r, ra, w) = (
         MemHookKind::READ,
@@ -846,17 +859,7 @@ fn fault_access_size(arch: Arch) {
         if helpers {
             t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
         }
-        let faults = Arc::new(Mutex::new(Vec::new()));
-        let f = faults.clone();
-        t.e.hook_add_mem(
-            MemHookKind::UNMAPPED,
-            1,
-            0,
-            move |_, kind, addr, size, _| {
-                f.lock().unwrap().push((kind, addr, size));
-                false
-            },
-        );
+        let faults = unmapped_hook(&mut t.e, false);
         let ptr: Reg = match arch {
             Arch::Riscv64 => RiscvReg::X(11).into(),
             Arch::Aarch64 => Arm64Reg::X(1).into(),
@@ -971,17 +974,7 @@ fn x86_straddling_fetch_fault_size() {
             e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
             let at = CODE + 0x1000 - k as u64;
             e.mem_write(at, &p.code[..k]).unwrap();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let s = seen.clone();
-            e.hook_add_mem(
-                MemHookKind::UNMAPPED,
-                1,
-                0,
-                move |_, kind, addr, size, _| {
-                    s.lock().unwrap().push((kind, addr, size));
-                    false
-                },
-            );
+            let seen = unmapped_hook(&mut e, false);
             let next = CODE + 0x1000;
             assert_eq!(e.start(at, END, None, 0), Err(Error::FetchUnmapped(next)));
             let want = if k >= fixed { len - k } else { 1 };
@@ -1017,12 +1010,7 @@ fn x86_misaligned_cmpxchg_hooks() {
             e.mem_map(DATA, 0x2000, Perm::READ | Perm::WRITE).unwrap();
             e.mem_write(DATA + off, &0x1111_2222u32.to_le_bytes())
                 .unwrap();
-            let log = Arc::new(Mutex::new(Vec::new()));
-            let l = log.clone();
-            e.hook_add_mem(r | ra | w, 1, 0, move |_, kind, addr, size, value| {
-                l.lock().unwrap().push((kind, addr - DATA, size, value));
-                true
-            });
+            let log = log_data(&mut e, r | ra | w, 1, 0);
             e.reg_write(X86Reg::Rsi, DATA + off).unwrap();
             e.reg_write(X86Reg::Rax, eax).unwrap();
             e.reg_write(X86Reg::Rcx, 0x3333_4444).unwrap();
@@ -1099,6 +1087,116 @@ fn x86_noncanonical_jump_is_gp() {
         assert_eq!(*seen.lock().unwrap(), vec![(13, at)], "{what}");
         assert_eq!(*faults.lock().unwrap(), 0, "{what}: no fetch fault");
     }
+}
+
+/// x86-64: `loop: mov rax, [rsi]; add rdx, rax; dec rcx; jnz loop` (11 bytes).
+const X86_LOAD_LOOP: &[u8] = &[
+    0x48, 0x8b, 0x06, 0x48, 0x01, 0xc2, 0x48, 0xff, 0xc9, 0x75, 0xf5,
+];
+
+/// Runs [`X86_LOAD_LOOP`] at `CODE` `n` times loading from `ptr`; the sum of the loads.
+fn x86_load_loop(e: &mut Engine, ptr: u64, n: u64) -> Result<u64, Error> {
+    e.reg_write(X86Reg::Rsi, ptr)?;
+    e.reg_write(X86Reg::Rcx, n)?;
+    e.reg_write(X86Reg::Rdx, 0)?;
+    e.start(CODE, CODE + X86_LOAD_LOOP.len() as u64, None, 0)?;
+    e.reg_read(X86Reg::Rdx)
+}
+
+#[test]
+fn x86_hot_loads_beyond_2_39_fault_at_their_own_address() {
+    // Code compiled hot (a million iterations, far past the Cranelift threshold) that loads
+    // from an address at or above 2^39 faults there, not at (or with the value of) its alias
+    // `address mod 2^39`, which is mapped; with RAM mapped up there (the high window) it
+    // reads that RAM, and an unmapped page next to it faults with its own address again.
+    let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    e.mem_write(CODE, X86_LOAD_LOOP).unwrap();
+    e.mem_map(0x1000, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    e.mem_write(0x1000, &7u64.to_le_bytes()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(x86_load_loop(&mut e, 0x1000, 1_000_000), Ok(7_000_000));
+    }
+    let far = 0x80_0000_1000u64;
+    assert_eq!(x86_load_loop(&mut e, far, 1), Err(Error::ReadUnmapped(far)));
+    let top = 0x7fff_f000_1000u64;
+    assert_eq!(x86_load_loop(&mut e, top, 1), Err(Error::ReadUnmapped(top)));
+
+    // RAM at `top`: the window's inline path, hot again, and exact at its edges.
+    e.mem_map(top, 0x1000, Perm::READ).unwrap();
+    e.mem_write(top, &5u64.to_le_bytes()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(x86_load_loop(&mut e, top, 1_000_000), Ok(5_000_000));
+    }
+    assert_eq!(x86_load_loop(&mut e, 0x1000, 10), Ok(70));
+    for a in [top + 0x1000, top - 8, far, top - (1 << 39)] {
+        assert_eq!(
+            x86_load_loop(&mut e, a, 1),
+            Err(Error::ReadUnmapped(a)),
+            "{a:#x}"
+        );
+    }
+    // Straddling the mapped page's end: faults at the access's address, as below 2^39.
+    let kind = |r: Result<u64, Error>, base: u64| match r {
+        Err(Error::ReadUnmapped(a)) => Some((0, a - base)),
+        Err(Error::ReadProt(a)) => Some((1, a - base)),
+        _ => None,
+    };
+    let low = kind(x86_load_loop(&mut e, 0x1ffc, 1), 0x1000);
+    assert!(low.is_some());
+    assert_eq!(kind(x86_load_loop(&mut e, top + 0xffc, 1), top), low);
+    e.mem_protect(top, 0x1000, Perm::NONE).unwrap();
+    assert_eq!(x86_load_loop(&mut e, top, 1), Err(Error::ReadProt(top)));
+    e.mem_protect(top, 0x1000, Perm::READ).unwrap();
+    assert_eq!(x86_load_loop(&mut e, top, 1000), Ok(5000));
+    e.mem_unmap(top, 0x1000).unwrap();
+    assert_eq!(x86_load_loop(&mut e, top, 1), Err(Error::ReadUnmapped(top)));
+}
+
+#[test]
+fn x86_non_canonical_data_access_is_gp() {
+    // A load at a non-canonical address (bits 63..47 not all equal), or one running into
+    // such addresses from the last canonical bytes, is #GP (interrupt 13), as Unicorn and the
+    // hardware report it, not a read fault; the fault hooks are not called. A canonical
+    // unmapped address still is a read fault.
+    let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+    e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    e.mem_write(CODE, X86_LOAD_LOOP).unwrap();
+    let faults = Arc::new(Mutex::new(0));
+    let f = faults.clone();
+    e.hook_add_mem(
+        MemHookKind::UNMAPPED | MemHookKind::PROT,
+        1,
+        0,
+        move |_, _, _, _, _| {
+            *f.lock().unwrap() += 1;
+            false
+        },
+    );
+    for a in [0x8000_0000_0000u64, 0x1234_5678_9abc_def0, 0x7fff_ffff_fffc] {
+        assert_eq!(
+            x86_load_loop(&mut e, a, 1),
+            Err(Error::Exception(13)),
+            "{a:#x}"
+        );
+    }
+    assert_eq!(*faults.lock().unwrap(), 0);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    e.hook_add_intr(move |v, n| {
+        s.lock()
+            .unwrap()
+            .push((n, v.reg_read(X86Reg::Rip).unwrap()));
+        v.reg_write(X86Reg::Rip, CODE + X86_LOAD_LOOP.len() as u64)
+            .unwrap();
+    });
+    assert_eq!(x86_load_loop(&mut e, 0xffff_0000_0000_0000, 1), Ok(0));
+    assert_eq!(*seen.lock().unwrap(), vec![(13, CODE)]);
+    assert_eq!(
+        x86_load_loop(&mut e, 0x7fff_ffff_0000, 1),
+        Err(Error::ReadUnmapped(0x7fff_ffff_0000))
+    );
+    assert_eq!(*faults.lock().unwrap(), 1);
 }
 
 #[test]
@@ -1454,20 +1552,7 @@ fn high_addresses(arch: Arch) {
     assert_eq!(t.call("far", 0), Err(Error::ReadUnmapped(code_alias)));
 
     // Mapped on demand by a fault hook, read through a memory hook.
-    let faults = Arc::new(Mutex::new(Vec::new()));
-    let f = faults.clone();
-    t.e.hook_add_mem(
-        MemHookKind::UNMAPPED,
-        1,
-        0,
-        move |v, kind, addr, size, _| {
-            f.lock().unwrap().push((kind, addr, size));
-            v.mem_map(addr & !0xfff, 0x1000, Perm::READ | Perm::WRITE)
-                .unwrap();
-            v.mem_write(addr, &1234u64.to_le_bytes()).unwrap();
-            true
-        },
-    );
+    let faults = unmapped_hook(&mut t.e, true);
     let reads = Arc::new(Mutex::new(Vec::new()));
     let r = reads.clone();
     t.e.hook_add_mem(MemHookKind::READ_AFTER, 1, 0, move |_, _, addr, size, v| {
@@ -1689,59 +1774,68 @@ fn x86_flags_seen_by_hooks_and_stops() {
     }
 }
 
-#[test]
-fn x86_code_hook_writes_flags() {
-    // `cmp eax, ebx; jz +2; inc ecx`: a code hook on the jz flips ZF; the branch follows the
-    // hook's ZF (the lifter may not branch on the compare's operands across the hook).
+/// `cmp A, B; b.eq/jz over the next instruction; add C, 1` on `arch` (x86-64 compares the
+/// 32-bit halves): a code hook on the branch flips the zero flag; the branch must follow the
+/// hook's flags (the lifter may not branch on the compare's operands across the hook).
+fn code_hook_writes_flags(arch: Arch) {
+    // (code, A, B, C, flags register, its Z bit, the branch's offset, 32-bit compare)
+    let (code, [ra, rb, rc], flags, z, branch, cmp32): (Vec<u8>, [Reg; 3], Reg, u64, u64, bool) =
+        match arch {
+            Arch::X86_64 => (
+                vec![0x39, 0xd8, 0x74, 0x02, 0xff, 0xc1], // cmp eax, ebx; jz +2; inc ecx
+                [X86Reg::Rax.into(), X86Reg::Rbx.into(), X86Reg::Rcx.into()],
+                X86Reg::Rflags.into(),
+                0x40,
+                2,
+                true,
+            ),
+            Arch::Aarch64 => (
+                // cmp x0, x1; b.eq +8; add x2, x2, #1
+                [0xeb01_001fu32, 0x5400_0040, 0x9100_0442]
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .collect(),
+                [
+                    Arm64Reg::X(0).into(),
+                    Arm64Reg::X(1).into(),
+                    Arm64Reg::X(2).into(),
+                ],
+                Arm64Reg::Nzcv.into(),
+                0x4000_0000,
+                4,
+                false,
+            ),
+            Arch::Riscv64 => unreachable!("riscv64 has no flags"),
+        };
     for (a, b) in [(5u64, 5u64), (5, 6), (0, u64::MAX)] {
-        let mut e = Engine::new(Arch::X86_64, Mode::Mode64).unwrap();
+        let mut e = Engine::new(arch, Mode::Mode64).unwrap();
         e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
-        e.mem_write(CODE, &[0x39, 0xd8, 0x74, 0x02, 0xff, 0xc1])
-            .unwrap();
-        e.reg_write(X86Reg::Rax, a).unwrap();
-        e.reg_write(X86Reg::Rbx, b).unwrap();
-        e.reg_write(X86Reg::Rcx, 0).unwrap();
-        e.hook_add_code(CODE + 2, CODE + 2, |v, _, _| {
-            let f = v.reg_read(X86Reg::Rflags).unwrap();
-            v.reg_write(X86Reg::Rflags, f ^ 0x40).unwrap();
+        e.mem_write(CODE, &code).unwrap();
+        e.reg_write(ra, a).unwrap();
+        e.reg_write(rb, b).unwrap();
+        e.reg_write(rc, 0).unwrap();
+        e.hook_add_code(CODE + branch, CODE + branch, move |v, _, _| {
+            let f = v.reg_read(flags).unwrap();
+            v.reg_write(flags, f ^ z).unwrap();
         });
-        e.start(CODE, CODE + 6, None, 0).unwrap();
-        let taken = a as u32 != b as u32;
+        e.start(CODE, CODE + code.len() as u64, None, 0).unwrap();
+        let taken = if cmp32 { a as u32 != b as u32 } else { a != b };
         assert_eq!(
-            e.reg_read(X86Reg::Rcx).unwrap(),
+            e.reg_read(rc).unwrap(),
             u64::from(!taken),
-            "{a:#x} {b:#x}"
+            "{arch:?} {a:#x} {b:#x}"
         );
     }
 }
 
 #[test]
+fn x86_code_hook_writes_flags() {
+    code_hook_writes_flags(Arch::X86_64);
+}
+
+#[test]
 fn aarch64_code_hook_writes_flags() {
-    // `cmp x0, x1; b.eq +8; add x2, x2, #1`: a code hook on the b.eq flips Z; the branch
-    // follows the hook's NZCV (the lifter may not branch on the compare's operands across it).
-    let code: Vec<u8> = [0xeb01_001fu32, 0x5400_0040, 0x9100_0442]
-        .iter()
-        .flat_map(|w| w.to_le_bytes())
-        .collect();
-    for (a, b) in [(5u64, 5u64), (5, 6), (0, u64::MAX)] {
-        let mut e = Engine::new(Arch::Aarch64, Mode::Mode64).unwrap();
-        e.mem_map(CODE, 0x1000, Perm::READ | Perm::EXEC).unwrap();
-        e.mem_write(CODE, &code).unwrap();
-        e.reg_write(Arm64Reg::X(0), a).unwrap();
-        e.reg_write(Arm64Reg::X(1), b).unwrap();
-        e.reg_write(Arm64Reg::X(2), 0).unwrap();
-        e.hook_add_code(CODE + 4, CODE + 4, |v, _, _| {
-            let f = v.reg_read(Arm64Reg::Nzcv).unwrap();
-            v.reg_write(Arm64Reg::Nzcv, f ^ 0x4000_0000).unwrap();
-        });
-        e.start(CODE, CODE + 12, None, 0).unwrap();
-        let taken = a != b;
-        assert_eq!(
-            e.reg_read(Arm64Reg::X(2)).unwrap(),
-            u64::from(!taken),
-            "{a:#x} {b:#x}"
-        );
-    }
+    code_hook_writes_flags(Arch::Aarch64);
 }
 
 #[test]
@@ -1969,17 +2063,7 @@ fn cas128_fault_hook() {
         if helpers {
             e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
         }
-        let faults = Arc::new(Mutex::new(Vec::new()));
-        let f = faults.clone();
-        e.hook_add_mem(
-            MemHookKind::UNMAPPED,
-            1,
-            0,
-            move |_, kind, addr, size, _| {
-                f.lock().unwrap().push((kind, addr, size));
-                false
-            },
-        );
+        let faults = unmapped_hook(&mut e, false);
         e.reg_write(X86Reg::Rsi, LAZY + 0x20).unwrap();
         assert_eq!(
             e.start(CODE, END, None, 0),
