@@ -319,12 +319,22 @@ impl CodeFetch for AddressSpace {
     fn fetch_u16(&self, pc: u64) -> Option<u16> {
         let end = pc.checked_add(2)?;
         let vmas = self.vmas();
-        if end > self.size || !vmas.covered(pc, end, PROT_EXEC) {
-            return None;
-        }
-        if self.code_watch() {
-            // Protected before the bytes are read: a store after this point faults.
-            self.watch_code(&vmas, pc, end);
+        match vmas.find(pc) {
+            // The common case: one mapping holds both bytes (one lookup).
+            Some((_, v)) if v.end >= end && end <= self.size && v.prot & PROT_EXEC != 0 => {
+                if v.prot & PROT_WRITE != 0 && self.code_watch() {
+                    // Protected before the bytes are read: a store after this point faults.
+                    self.watch_page(super::page_down(pc), v.prot);
+                }
+            }
+            _ => {
+                if end > self.size || !vmas.covered(pc, end, PROT_EXEC) {
+                    return None;
+                }
+                if self.code_watch() {
+                    self.watch_code(&vmas, pc, end);
+                }
+            }
         }
         let p = self.g2h(pc) as *const u16;
         // SAFETY: both bytes are mapped executable, so their host pages are readable.

@@ -104,14 +104,20 @@ impl AddressSpace {
             if let Some((_, v)) = vmas.find(page)
                 && v.prot & PROT_WRITE != 0
             {
-                let mut pages = self.code.pages();
-                if let std::collections::hash_map::Entry::Vacant(e) = pages.entry(page) {
-                    self.host_protect(page, v.prot & !PROT_WRITE);
-                    e.insert(v.prot);
-                    self.code.count.store(pages.len(), Ordering::Release);
-                }
+                self.watch_page(page, v.prot);
             }
             page += PAGE_SIZE;
+        }
+    }
+
+    /// Write-protects the guest page `page`, which the guest maps with `prot` (including
+    /// `PROT_WRITE`), unless it is watched already. The caller holds the mapping table.
+    pub(super) fn watch_page(&self, page: u64, prot: u32) {
+        let mut pages = self.code.pages();
+        if let std::collections::hash_map::Entry::Vacant(e) = pages.entry(page) {
+            self.host_protect(page, prot & !PROT_WRITE);
+            e.insert(prot);
+            self.code.count.store(pages.len(), Ordering::Release);
         }
     }
 
