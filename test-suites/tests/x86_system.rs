@@ -730,3 +730,269 @@ idt:
         Err(e) => eprintln!("no kvm comparison: /dev/kvm: {e}"),
     }
 }
+
+/// XSAVE in system mode: CPUID.1:ECX reports XSAVE, and OSXSAVE only once ring 0 sets
+/// CR4.OSXSAVE; xsetbv refuses XCR0 = 2 (x87 off) with #GP and takes 3; leaf 0xd sub-leaf 0
+/// lists x87|SSE and 576 bytes for XCR0 = 3. Then ring 3 (where software-assisted KVM runs
+/// the instructions on the CPU; its ring-0 emulator has no xgetbv/xsave) reads XCR0 (its low
+/// two bits: PVM leaves the host's XCR0, 7, in place for user mode), fills the x87 and SSE
+/// state, xsaves it (XSTATE_BV, XMM0, FCW, MXCSR in the image), xrstors it over a cleared
+/// XMM0, and xrstors with the SSE bit of XSTATE_BV clear (XMM0 back to its init value, 0); a
+/// ud2 returns to ring 0, which prints the results. Any other exception prints `E` and the
+/// RIP and exits 7. The JIT prints what KVM does.
+#[test]
+fn xsave_xrstor_xsetbv_with_cr4_osxsave_match_kvm() {
+    let asm = r#"
+.text
+.globl _start
+_start:
+    xor %ebx, %ebx
+1:  lea unexpected(%rip), %rax
+    mov %rbx, %rdi
+    shl $4, %rdi
+    lea idt(%rip), %rcx
+    add %rcx, %rdi
+    call setgate
+    inc %ebx
+    cmp $32, %ebx
+    jb 1b
+    lea gp(%rip), %rax
+    lea idt + 13 * 16(%rip), %rdi
+    call setgate
+    lidt idtr(%rip)
+    lea tss(%rip), %rax
+    mov %rax, %rbx
+    shl $16, %rbx
+    mov $0xffffff0000, %rcx
+    and %rcx, %rbx
+    mov %rax, %rcx
+    shr $24, %rcx
+    and $0xff, %ecx
+    shl $56, %rcx
+    or %rcx, %rbx
+    mov $0x890000000067, %rcx
+    or %rcx, %rbx
+    mov %rbx, gdt + 0x30(%rip)
+    shr $32, %rax
+    mov %rax, gdt + 0x38(%rip)
+    lea kstack_top(%rip), %rax
+    mov %rax, tss + 4(%rip)
+    lgdt gdtr(%rip)
+    mov $0x30, %ax
+    ltr %ax
+    mov $1, %eax
+    cpuid
+    mov %ecx, %eax
+    shr $26, %eax
+    and $1, %eax
+    call digit
+    mov $1, %eax
+    cpuid
+    mov %ecx, %eax
+    shr $27, %eax
+    and $1, %eax
+    call digit
+    mov %cr4, %rax
+    bts $18, %rax
+    mov %rax, %cr4
+    mov $1, %eax
+    cpuid
+    mov %ecx, %eax
+    shr $27, %eax
+    and $1, %eax
+    call digit
+    movl $0, faults(%rip)
+    xor %ecx, %ecx
+    xor %edx, %edx
+    mov $2, %eax
+    xsetbv
+    mov faults(%rip), %eax
+    call digit
+    xor %ecx, %ecx
+    xor %edx, %edx
+    mov $3, %eax
+    xsetbv
+    mov $0xd, %eax
+    xor %ecx, %ecx
+    cpuid
+    and $3, %eax
+    call digit
+    xor %eax, %eax
+    cmp $576, %ebx
+    sete %al
+    call digit
+    lea back(%rip), %rax
+    lea idt + 6 * 16(%rip), %rdi
+    call setgate
+    mov %rsp, %rbx
+    pushq $0x23
+    push %rbx
+    pushq $0x2
+    pushq $0x2b
+    lea user(%rip), %rax
+    push %rax
+    iretq
+user:
+    xor %ecx, %ecx
+    xgetbv
+    mov %eax, r_xcr0(%rip)
+    fninit
+    fld1
+    movdqa pattern(%rip), %xmm0
+    mov $3, %eax
+    xor %edx, %edx
+    xsave area(%rip)
+    mov area + 512(%rip), %rax
+    mov %rax, r_bv(%rip)
+    pxor %xmm0, %xmm0
+    mov $3, %eax
+    xor %edx, %edx
+    xrstor area(%rip)
+    movq %xmm0, %rax
+    mov %rax, r_rst(%rip)
+    andq $~2, area + 512(%rip)
+    mov $3, %eax
+    xor %edx, %edx
+    xrstor area(%rip)
+    movq %xmm0, %rax
+    mov %rax, r_init(%rip)
+    ud2
+back:
+    mov r_xcr0(%rip), %eax
+    and $3, %eax
+    call digit
+    mov r_bv(%rip), %eax
+    and $3, %eax
+    call digit
+    xor %eax, %eax
+    mov area + 160(%rip), %rbx
+    cmp pattern(%rip), %rbx
+    sete %al
+    call digit
+    xor %eax, %eax
+    cmpw $0x37f, area(%rip)
+    sete %al
+    call digit
+    xor %eax, %eax
+    cmpl $0x1f80, area + 24(%rip)
+    sete %al
+    call digit
+    xor %eax, %eax
+    mov r_rst(%rip), %rbx
+    cmp pattern(%rip), %rbx
+    sete %al
+    call digit
+    xor %eax, %eax
+    cmpq $0, r_init(%rip)
+    sete %al
+    call digit
+    mov $0x0a, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    xor %eax, %eax
+    mov $0x501, %dx
+    out %al, %dx
+    hlt
+# any other exception: 'E', the RIP in hex, exit 7
+unexpected:
+    mov $'E', %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    mov (%rsp), %rbx
+    mov $16, %ecx
+2:  rol $4, %rbx
+    mov %ebx, %eax
+    and $15, %eax
+    add $0x30, %al
+    out %al, %dx
+    dec %ecx
+    jnz 2b
+    mov $0x501, %dx
+    mov $7, %al
+    out %al, %dx
+    hlt
+# prints al + '0' and a space on COM1
+digit:
+    push %rdx
+    add $0x30, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    mov $0x20, %al
+    out %al, %dx
+    pop %rdx
+    ret
+# an interrupt gate at rdi for the handler at rax (CS 0x10)
+setgate:
+    mov %ax, (%rdi)
+    movw $0x10, 2(%rdi)
+    movw $0x8e00, 4(%rdi)
+    shr $16, %rax
+    mov %ax, 6(%rdi)
+    shr $16, %rax
+    mov %eax, 8(%rdi)
+    movl $0, 12(%rdi)
+    ret
+# #GP from a 3-byte instruction (xsetbv): counted and skipped
+gp:
+    add $8, %rsp
+    incl faults(%rip)
+    addq $3, (%rsp)
+    iretq
+.data
+.balign 16
+pattern:
+    .quad 0x0123456789abcdef, 0x1122334455667788
+idtr:
+    .word 32 * 16 - 1
+    .quad idt
+gdtr:
+    .word 8 * 8 - 1
+    .quad gdt
+.balign 8
+gdt:
+    .quad 0
+    .quad 0x00cf9b000000ffff
+    .quad 0x00af9b000000ffff
+    .quad 0x00cf93000000ffff
+    .quad 0x00cff3000000ffff
+    .quad 0x00affb000000ffff
+    .quad 0, 0
+faults:
+    .long 0
+r_xcr0:
+    .long 0
+r_bv:
+    .quad 0
+r_rst:
+    .quad 0
+r_init:
+    .quad 0
+.balign 16
+idt:
+    .fill 32 * 16, 1, 0
+.balign 16
+tss:
+    .fill 0x68, 1, 0
+.balign 16
+kstack:
+    .fill 4096, 1, 0
+kstack_top:
+.balign 64
+area:
+    .fill 1024, 1, 0
+"#;
+    let Some(elf) = tiny("xsave", asm) else {
+        return;
+    };
+    jit_then_kvm(
+        "XSAVE with CR4.OSXSAVE",
+        |accel| xlat(accel, &elf),
+        |jit| {
+            assert_eq!(
+                jit, "1 0 1 1 3 1 3 3 1 1 1 1 1 \n",
+                "XSAVE, OSXSAVE before/after CR4, #GP for XCR0=2, leaf 0xd, XCR0, XSTATE_BV, \
+                 XMM0/FCW/MXCSR saved, xrstor, SSE init"
+            )
+        },
+    );
+}
