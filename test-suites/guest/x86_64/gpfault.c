@@ -32,6 +32,18 @@ static void hlt(void) { __asm__ volatile("hlt"); }
 static void cli(void) { __asm__ volatile("cli"); }
 static void in_port(void) { __asm__ volatile("in $0x80, %%al" ::: "rax"); }
 static void out_port(void) { __asm__ volatile("out %%al, $0x80" ::: "memory"); }
+/* CPL-0 instructions (the coverage scan's privileged list) */
+static void lgdt(void) { __asm__ volatile("lgdt %0" : : "m"(buf)); }
+static void lidt(void) { __asm__ volatile("lidt %0" : : "m"(buf)); }
+static void ltr(void) { __asm__ volatile("ltr %w0" : : "r"(0)); }
+static void lmsw(void) { __asm__ volatile("lmsw %w0" : : "r"(0)); }
+static void clts(void) { __asm__ volatile("clts"); }
+static void wbinvd(void) { __asm__ volatile("wbinvd"); }
+static void invlpg(void) { __asm__ volatile("invlpg %0" : : "m"(buf)); }
+static void swapgs(void) { __asm__ volatile("swapgs"); }
+static void mov_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); }
+static void mov_dr7(void) { __asm__ volatile("mov %0, %%dr7" : : "r"(0ull)); }
+static void xsetbv(void) { __asm__ volatile("xsetbv" : : "a"(3), "d"(0), "c"(0)); }
 /* non-canonical addresses: bits 63..47 not all equal */
 static void load_high(void) { (void)*(volatile uint64_t *)0x8000000000001000ull; }
 static void store_bit47(void) { *(volatile uint64_t *)0x0000900000001000ull = 1; }
@@ -61,6 +73,17 @@ int main(void) {
     run("cli", cli);
     run("in", in_port);
     run("out", out_port);
+    run("lgdt", lgdt);
+    run("lidt", lidt);
+    run("ltr", ltr);
+    run("lmsw", lmsw);
+    run("clts", clts);
+    run("wbinvd", wbinvd);
+    run("invlpg", invlpg);
+    run("swapgs", swapgs);
+    run("mov cr0", mov_cr0);
+    run("mov dr7", mov_dr7);
+    run("xsetbv", xsetbv);
     run("non-canonical load", load_high);
     run("non-canonical store", store_bit47);
     return 0;

@@ -369,6 +369,7 @@ fn push_op(cx: &mut Cx) -> Option<()> {
             return None;
         }
         let v = cx.k(user_selector(cx.i.op0_register()));
+        let bytes = cx.i.stack_pointer_increment().unsigned_abs();
         push(cx, v, bytes);
         return Some(());
     }

@@ -476,8 +476,23 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
             cx.x87_0(op::LDC | (k << arg::KIND));
             Some(())
         }
-        // fstpnce st(i) (D9 D8+i): an alias of fstp st(i).
-        M::Fst | M::Fstp | M::Fstpnce => {
+        // fstpnce st(i) (D9 D8+i, reserved in the SDM): fstp st(i), except that an empty
+        // st(0) only pops (no stack fault, st(i) kept), as this AMD host does it.
+        M::Fstpnce => {
+            let i = sti(cx.i.op0_register())?;
+            let tag = cx.b.get_reg(Ty::I64, crate::x87::TAG);
+            let top = cx.b.get_reg(Ty::I64, state::X87_TOP);
+            let t = cx.op(Opcode::Shr, tag, top);
+            let t = cx.opi(Opcode::And, t, 1);
+            let z = cx.k(0);
+            let empty = cx.b.label();
+            cx.b.branch(Cond::Eq, t, z, empty);
+            cx.x87_0(op::ST_ST | (i << arg::DST));
+            cx.b.set_label(empty);
+            cx.x87_0(op::POP);
+            Some(())
+        }
+        M::Fst | M::Fstp => {
             let fmt = match cx.i.memory_size().size() {
                 4 => 0,
                 8 => 1,
@@ -491,7 +506,7 @@ pub(super) fn lift(cx: &mut Cx) -> Option<Flow> {
                 }),
                 _ => cx.x87_store(),
             };
-            if m != M::Fst {
+            if m == M::Fstp {
                 cx.x87_0(op::POP);
             }
             if let Some(done) = done {
