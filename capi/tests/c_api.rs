@@ -18,24 +18,29 @@ fn lib_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-#[test]
-fn c_example_builds_and_runs() {
+/// Builds the C program `src` against include/xlat.h and libxlat_capi (gcc `-std=c11 -Wall
+/// -Werror`, then `flags`, then `-lxlat_capi` and `libs`) into `exe`, runs it with the library
+/// on LD_LIBRARY_PATH, removes `exe`, asserts that it exited with status 0 and returns its
+/// stdout.
+fn build_and_run(src: &Path, exe: &Path, flags: &[&str], libs: &[&str]) -> String {
     let dir = lib_dir();
     assert!(
         dir.join("libxlat_capi.so").exists(),
         "no libxlat_capi.so in {} (build it first: cargo build --release -p xlat-capi; scripts/test.sh does)",
         dir.display()
     );
-    let out = std::env::temp_dir().join(format!("xlat-shellcode-{}", std::process::id()));
     let cc = Command::new("gcc")
-        .args(["-std=c11", "-Wall", "-Werror", "-O1", "-o"])
-        .arg(&out)
-        .arg(root().join("examples/shellcode.c"))
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .args(flags)
+        .arg("-o")
+        .arg(exe)
+        .arg(src)
         .arg("-I")
         .arg(root().join("include"))
         .arg("-L")
         .arg(&dir)
-        .args(["-lxlat_capi", "-lpthread"])
+        .arg("-lxlat_capi")
+        .args(libs)
         .output()
         .unwrap();
     assert!(
@@ -43,16 +48,28 @@ fn c_example_builds_and_runs() {
         "{}",
         String::from_utf8_lossy(&cc.stderr)
     );
-    let run = Command::new(&out)
+    let run = Command::new(exe)
         .env("LD_LIBRARY_PATH", &dir)
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(&out);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let _ = std::fs::remove_file(exe);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn c_example_builds_and_runs() {
+    let out = std::env::temp_dir().join(format!("xlat-shellcode-{}", std::process::id()));
+    let stdout = build_and_run(
+        &root().join("examples/shellcode.c"),
+        &out,
+        &["-O1"],
+        &["-lpthread"],
     );
     // The shellcode writes "hello\n" to fd 1 and exits with 42: two blocks, each ending at a
     // syscall; the exit hook stops the engine. The cpuid hook runs once, after `cpuid`
@@ -143,50 +160,11 @@ fn readme_rust_example_is_the_doc_test() {
 
 #[test]
 fn readme_c_example_builds_and_runs() {
-    let dir = lib_dir();
-    assert!(
-        dir.join("libxlat_capi.so").exists(),
-        "no libxlat_capi.so in {}",
-        dir.display()
-    );
     let tmp = std::env::temp_dir().join(format!("xlat-readme-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let (src, exe) = (tmp.join("readme.c"), tmp.join("readme"));
     std::fs::write(&src, readme_block("c")).unwrap();
-    let cc = Command::new("gcc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Werror",
-            "-Wno-unused-parameter",
-            "-o",
-        ])
-        .arg(&exe)
-        .arg(&src)
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-L")
-        .arg(&dir)
-        .arg("-lxlat_capi")
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    let run = Command::new(&exe)
-        .env("LD_LIBRARY_PATH", &dir)
-        .output()
-        .unwrap();
+    let stdout = build_and_run(&src, &exe, &["-Wno-unused-parameter"], &[]);
     let _ = std::fs::remove_dir_all(&tmp);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
-        "write: hello\nexit(42)\n"
-    );
+    assert_eq!(stdout, "write: hello\nexit(42)\n");
 }

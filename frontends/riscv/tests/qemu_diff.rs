@@ -21,27 +21,15 @@ use xlat_ir::abi::CpuState;
 use xlat_ir::testmem::{FlatMem, verify_and_run};
 use xlat_ir::{CodeFetch, Frontend};
 
+mod rng;
+use rng::Rng;
+
 const CASES: usize = 3000;
 /// Words per case record: x0..x31, f0..f31, fcsr, then the scratch memory.
 const REC: usize = 65 + MEM_WORDS;
 /// Scratch memory that memory cases address: 64 bytes at a fixed address in both worlds.
 const MEM_WORDS: usize = 8;
 const SCRATCH: u64 = 0x0700_0000;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let x = self.0;
-        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
-    }
-    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
 
 fn int_value(r: &mut Rng) -> u64 {
     let specials = [
