@@ -593,6 +593,43 @@ fn snapshot_loop(arch: Arch) {
     assert!(t.e.mem_regions().iter().all(|r| r.begin != LAZY));
 }
 
+fn snapshot_loop_high(arch: Arch) {
+    // The snapshot loop with code, stack and data at or above 2^39 (the high window and
+    // memory outside it): each restore undoes a write by the API and the guest's stack
+    // writes, and memory mapped after the snapshot goes.
+    let (code, stack) = high_layout(arch);
+    let mut t = T::new_at(arch, code, stack);
+    let ptr: Reg = match arch {
+        Arch::Riscv64 => RiscvReg::X(11).into(),
+        Arch::Aarch64 => Arm64Reg::X(1).into(),
+        Arch::X86_64 => X86Reg::Rsi.into(),
+    };
+    let (data, lazy) = (code + 0x20_0000, code + 0x30_0000);
+    t.e.mem_map(data, 0x1000, Perm::READ | Perm::WRITE).unwrap();
+    t.e.mem_write(data, &7u64.to_le_bytes()).unwrap();
+    let mut st = [0u8; 8];
+    t.e.mem_read(stack - 0x100, &mut st).unwrap();
+    let snap = t.e.snapshot().unwrap();
+    for i in 0..10_000u64 {
+        t.e.snapshot_restore(&snap).unwrap();
+        let mut b = [0u8; 8];
+        t.e.mem_read(stack - 0x100, &mut b).unwrap();
+        assert_eq!(b, st, "iteration {i}: the stack");
+        if i % 1000 == 7 {
+            t.e.mem_map(lazy, 0x1000, Perm::READ).unwrap();
+        }
+        t.e.reg_write(ptr, data).unwrap();
+        assert_eq!(t.call("far", 0).unwrap(), 7, "iteration {i}");
+        t.e.mem_write(data, &(i + 8).to_le_bytes()).unwrap();
+        t.e.mem_write(stack - 0x100, &i.to_le_bytes()).unwrap();
+        t.e.reg_write(ptr, data).unwrap();
+        assert_eq!(t.call("far", 0).unwrap(), i + 8, "iteration {i}");
+    }
+    t.e.snapshot_restore(&snap).unwrap();
+    assert!(t.e.mem_regions().iter().all(|r| r.begin != lazy));
+    assert_eq!(t.call("sum", 100).unwrap(), 5050);
+}
+
 fn snapshot_dirty_pages(arch: Arch) {
     // Restores with the dirty-page record: guest stores (inline, then through the memory
     // helpers once a caller-owned region exists) and API writes to varying pages are undone,
@@ -1610,6 +1647,7 @@ scenarios!(
     stop_after_n,
     stop_on_timeout,
     snapshot_loop,
+    snapshot_loop_high,
     snapshot_dirty_pages,
     hooks_added_mid_run,
     memory_hooks_and_mmio,
