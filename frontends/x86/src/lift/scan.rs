@@ -304,7 +304,8 @@ fn advertised_encodings_lift() {
                 Code::Endbr64 | Code::Prefetchw_m8 | Code::Prefetchreserved3_m8
             );
             let (kind, exc, pc) = run_one(bytes);
-            if !hint && !(kind == ExitKind::Raise && exc == ILLEGAL_INSTRUCTION && pc == 0) {
+            let ud = kind == ExitKind::Raise && exc == ILLEGAL_INSTRUCTION && pc == 0;
+            if !hint && !ud {
                 unadvertised.push(format!("{code:?} ({i}) {:?}", i.cpuid_features()));
             }
             continue;
