@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../initramfs.sh"
 out="$CACHE/x86_64/linux"
 # The initramfs's layout version: bump it when /init changes so cached copies are rebuilt.
-initrd_version=1
+initrd_version=2
 if [ ! -s "$out/initrd.cpio.gz" ] || [ "$(cat "$out/initrd.version" 2>/dev/null)" != "$initrd_version" ]; then
   deb=$(ls -t "$CACHE"/debs/amd64/linux-image-6*_amd64.deb 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ] || [ ! -x "$CACHE/x86_64/busybox" ]; then
@@ -26,7 +26,8 @@ $B mount -t devtmpfs dev /dev
 $B --install -s /bin
 echo "xlat-init: userspace up"
 echo "xlat-init: cpus online $($B cat /sys/devices/system/cpu/online) processors $($B grep -c ^processor /proc/cpuinfo)"
-for m in virtio virtio_ring virtio_mmio virtio_blk; do $B insmod /lib/modules/$m.ko; done
+# virtio needs virtio_ring's symbols (virtio_break_device): virtio_ring goes first
+for m in virtio_ring virtio virtio_mmio virtio_blk; do $B insmod /lib/modules/$m.ko; done
 # virtio-blk probes asynchronously
 n=0
 while [ ! -b /dev/vda ] && [ $n -lt 20 ]; do $B sleep 0.1; n=$((n+1)); done
