@@ -16,14 +16,29 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use xlat_test_suites::x86gen::{
-    ARITH_FLAGS, Case, SCRATCH, SCRATCH_LEN, State, disasm, engine, native, run_and_diff,
+    ARITH_FLAGS, Case, SCRATCH, SCRATCH_LEN, State, assert_no_failures, disasm, engine, env_u64,
+    native, native_host, run_and_diff,
 };
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+/// One test's cases: `XLAT_X86ISA_CASES / div` (default 3,000 / `div`), case `k` made by
+/// `make` from a generator of its own, seeded from `XLAT_SEED` (default 1), `salt` and `k`;
+/// and that seed.
+fn batch(
+    div: usize,
+    salt: u64,
+    mut make: impl FnMut(&mut StdRng, usize) -> Case,
+) -> (Vec<Case>, u64) {
+    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / div;
+    let seed = env_u64("XLAT_SEED", 1);
+    let cases = (0..total)
+        .map(|k| {
+            make(
+                &mut StdRng::seed_from_u64(seed.wrapping_mul(salt) ^ k as u64),
+                k,
+            )
+        })
+        .collect();
+    (cases, seed)
 }
 
 /// ModRM + SIB + disp32 of an absolute memory operand at scratch offset `off`.
@@ -116,15 +131,10 @@ fn one(r: &mut StdRng) -> (Vec<u8>, Option<(u64, u32)>) {
     (b, None)
 }
 
-fn case(seed: u64, k: usize) -> Case {
-    let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
+fn case(r: &mut StdRng) -> Case {
     let mut input = State {
-        gpr: [0; 16],
         rflags: r.random::<u64>() & ARITH_FLAGS,
-        xmm: [[0; 2]; 16],
-        mxcsr: 0x1f80,
-        mem: vec![0; SCRATCH_LEN],
-        signal: 0,
+        ..State::zeroed()
     };
     for v in input.gpr.iter_mut() {
         *v = match r.random_range(0..4) {
@@ -136,7 +146,7 @@ fn case(seed: u64, k: usize) -> Case {
     r.fill(&mut input.mem[..]);
     let mut code = Vec::new();
     for _ in 0..r.random_range(1..=4) {
-        let (b, cas) = one(&mut r);
+        let (b, cas) = one(r);
         code.extend_from_slice(&b);
         // Often memory holds the expected value: the swap happens.
         if let Some((off, width)) = cas
@@ -166,8 +176,7 @@ fn case(seed: u64, k: usize) -> Case {
 
 #[test]
 fn cx16_movbe_adx_match_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -177,9 +186,8 @@ fn cx16_movbe_adx_match_native() {
             return;
         }
     }
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize;
-    let seed = env_u64("XLAT_SEED", 1);
-    let cases: Vec<Case> = (0..total).map(|k| case(seed, k)).collect();
+    let (cases, seed) = batch(1, 0x9e37_79b9_7f4a_7c15, |r, _| case(r));
+    let total = cases.len();
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     eprintln!("x86isa diff: {total} cases, {signals} ended in a native signal");
@@ -188,12 +196,7 @@ fn cx16_movbe_adx_match_native() {
         signals * 5 < total,
         "{signals} of {total} cases faulted natively"
     );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// `movups [abs], xmm0` (xmm0 is zero in these cases): clears the 16 bytes of instruction and
@@ -301,56 +304,38 @@ fn x87_try(r: &mut StdRng) -> Vec<u8> {
 
 #[test]
 fn x87_tags_match_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / 3;
-    let seed = env_u64("XLAT_SEED", 1);
-    let cases: Vec<Case> = (0..total)
-        .map(|k| {
-            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x51_7cc1_b727_220a) ^ k as u64);
-            let mut input = State {
-                gpr: [0; 16],
-                rflags: 0,
-                xmm: [[0; 2]; 16],
-                mxcsr: 0x1f80,
-                mem: vec![0; SCRATCH_LEN],
-                signal: 0,
-            };
-            r.fill(&mut input.mem[..]);
-            for x in input.xmm.iter_mut().skip(1) {
-                *x = [r.random(), r.random()];
+    let (cases, seed) = batch(3, 0x51_7cc1_b727_220a, |r, _| {
+        let mut input = State::zeroed();
+        r.fill(&mut input.mem[..]);
+        for x in input.xmm.iter_mut().skip(1) {
+            *x = [r.random(), r.random()];
+        }
+        // Some zeros and ordinary numbers among the random bit patterns.
+        for slot in 0..50 {
+            let o = slot * 10;
+            match r.random_range(0..4) {
+                0 => input.mem[o..o + 10].fill(0),
+                1 => input.mem[o..o + 8]
+                    .copy_from_slice(&r.random::<f32>().to_bits().to_le_bytes().repeat(2)),
+                _ => {}
             }
-            // Some zeros and ordinary numbers among the random bit patterns.
-            for slot in 0..50 {
-                let o = slot * 10;
-                match r.random_range(0..4) {
-                    0 => input.mem[o..o + 10].fill(0),
-                    1 => input.mem[o..o + 8]
-                        .copy_from_slice(&r.random::<f32>().to_bits().to_le_bytes().repeat(2)),
-                    _ => {}
-                }
-            }
-            let code = x87_code(&mut r);
-            let text = disasm(&code);
-            Case {
-                code,
-                input,
-                undefined_flags: 0,
-                text,
-            }
-        })
-        .collect();
+        }
+        let code = x87_code(r);
+        let text = disasm(&code);
+        Case {
+            code,
+            input,
+            undefined_flags: 0,
+            text,
+        }
+    });
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     assert!(signals == 0, "{signals} x87 cases faulted natively");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// fbld and fbstp: packed BCD in memory (valid digits, both signs) loaded and stored back as
@@ -358,85 +343,67 @@ fn x87_tags_match_native() {
 /// as BCD under a random rounding mode, with the status word after.
 #[test]
 fn x87_bcd_matches_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / 3;
-    let seed = env_u64("XLAT_SEED", 1);
-    let cases: Vec<Case> = (0..total)
-        .map(|k| {
-            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ k as u64);
-            let mut input = State {
-                gpr: [0; 16],
-                rflags: 0,
-                xmm: [[0; 2]; 16],
-                mxcsr: 0x1f80,
-                mem: vec![0; SCRATCH_LEN],
-                signal: 0,
+    let (cases, seed) = batch(3, 0x2545_f491_4f6c_dd1d, |r, _| {
+        let mut input = State::zeroed();
+        r.fill(&mut input.mem[..]);
+        // Slots 0..16: BCD; 16..32: doubles; the control word at 512.
+        for slot in 0..16 {
+            let o = slot * 10;
+            let digits = r.random_range(0..=18);
+            let mut v = 0u128;
+            for d in 0..digits {
+                v |= u128::from(r.random_range(0..10u8)) << (4 * d);
+            }
+            input.mem[o..o + 9].copy_from_slice(&v.to_le_bytes()[..9]);
+            input.mem[o + 9] = if r.random_bool(0.5) { 0x80 } else { 0 };
+        }
+        for slot in 16..32 {
+            let o = slot * 10;
+            let x: f64 = match r.random_range(0..6) {
+                0 => f64::from(r.random_range(-1000..1000)) / 2.0,
+                1 => r.random::<f64>() * 10f64.powi(r.random_range(0..20)),
+                2 => -r.random::<f64>() * 1e18 * 1.1,
+                3 => [
+                    f64::NAN,
+                    f64::INFINITY,
+                    -0.0,
+                    1e18,
+                    -999_999_999_999_999_999.0,
+                ][r.random_range(0..5)],
+                _ => r.random::<f64>() - 0.5,
             };
-            r.fill(&mut input.mem[..]);
-            // Slots 0..16: BCD; 16..32: doubles; the control word at 512.
-            for slot in 0..16 {
-                let o = slot * 10;
-                let digits = r.random_range(0..=18);
-                let mut v = 0u128;
-                for d in 0..digits {
-                    v |= u128::from(r.random_range(0..10u8)) << (4 * d);
-                }
-                input.mem[o..o + 9].copy_from_slice(&v.to_le_bytes()[..9]);
-                input.mem[o + 9] = if r.random_bool(0.5) { 0x80 } else { 0 };
+            input.mem[o..o + 8].copy_from_slice(&x.to_bits().to_le_bytes());
+        }
+        let cw: u16 = 0x037f | (r.random_range(0..4u16) << 10);
+        input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
+        let mut b = Vec::new();
+        x87m(&mut b, &[0xd9], 5, 512);
+        for _ in 0..r.random_range(1..=3) {
+            if r.random_bool(0.5) {
+                x87m(&mut b, &[0xdf], 4, r.random_range(0..16) * 10);
+                b.extend_from_slice(&[0xd9, 0xc0]); // fld st(0)
+                x87m(&mut b, &[0xdb], 7, 1024 + r.random_range(0..32) * 10);
+            } else {
+                x87m(&mut b, &[0xdd], 0, r.random_range(16..32) * 10);
             }
-            for slot in 16..32 {
-                let o = slot * 10;
-                let x: f64 = match r.random_range(0..6) {
-                    0 => f64::from(r.random_range(-1000..1000)) / 2.0,
-                    1 => r.random::<f64>() * 10f64.powi(r.random_range(0..20)),
-                    2 => -r.random::<f64>() * 1e18 * 1.1,
-                    3 => [
-                        f64::NAN,
-                        f64::INFINITY,
-                        -0.0,
-                        1e18,
-                        -999_999_999_999_999_999.0,
-                    ][r.random_range(0..5)],
-                    _ => r.random::<f64>() - 0.5,
-                };
-                input.mem[o..o + 8].copy_from_slice(&x.to_bits().to_le_bytes());
+            if r.random_bool(0.7) {
+                x87m(&mut b, &[0xdf], 6, 1536 + r.random_range(0..32) * 10);
             }
-            let cw: u16 = 0x037f | (r.random_range(0..4u16) << 10);
-            input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
-            let mut b = Vec::new();
-            x87m(&mut b, &[0xd9], 5, 512);
-            for _ in 0..r.random_range(1..=3) {
-                if r.random_bool(0.5) {
-                    x87m(&mut b, &[0xdf], 4, r.random_range(0..16) * 10);
-                    b.extend_from_slice(&[0xd9, 0xc0]); // fld st(0)
-                    x87m(&mut b, &[0xdb], 7, 1024 + r.random_range(0..32) * 10);
-                } else {
-                    x87m(&mut b, &[0xdd], 0, r.random_range(16..32) * 10);
-                }
-                if r.random_bool(0.7) {
-                    x87m(&mut b, &[0xdf], 6, 1536 + r.random_range(0..32) * 10);
-                }
-            }
-            x87m(&mut b, &[0xdd], 7, SW);
-            let text = disasm(&b);
-            Case {
-                code: b,
-                input,
-                undefined_flags: 0,
-                text,
-            }
-        })
-        .collect();
+        }
+        x87m(&mut b, &[0xdd], 7, SW);
+        let text = disasm(&b);
+        Case {
+            code: b,
+            input,
+            undefined_flags: 0,
+            text,
+        }
+    });
     let (_, failures) = run_and_diff(&cases, seed, true);
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// Scratch layout of the xsave cases: values to load below 512, the 64-byte aligned XSAVE
@@ -507,57 +474,47 @@ fn xsave_code(r: &mut StdRng) -> Vec<u8> {
 /// MXCSR from the image, #GP for a misaligned area, reserved header bytes or a bad MXCSR.
 #[test]
 fn xsave_xrstor_match_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / 30;
-    let seed = env_u64("XLAT_SEED", 1);
-    let cases: Vec<Case> = (0..total)
-        .map(|k| {
-            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64);
-            let mut input = State {
-                gpr: [0; 16],
-                rflags: 0,
-                xmm: [[0; 2]; 16],
-                mxcsr: 0x1f80 ^ (r.random_range(0..4u32) << 13) | r.random_range(0..64u32),
-                mem: vec![0; SCRATCH_LEN],
-                signal: 0,
-            };
-            r.fill(&mut input.mem[..]);
-            for x in input.xmm.iter_mut() {
-                *x = [r.random(), r.random()];
+    let (cases, seed) = batch(30, 0x9e37_79b9_7f4a_7c15, |r, _| {
+        let mut input = State {
+            mxcsr: 0x1f80 ^ (r.random_range(0..4u32) << 13) | r.random_range(0..64u32),
+            ..State::zeroed()
+        };
+        r.fill(&mut input.mem[..]);
+        for x in input.xmm.iter_mut() {
+            *x = [r.random(), r.random()];
+        }
+        // A zero header (XSTATE_BV bits beyond XCR0 are #GP), as glibc leaves it, mostly.
+        if r.random_bool(0.9) {
+            let o = (XS + 512) as usize;
+            input.mem[o..o + 64].fill(0);
+        }
+        // A valid MXCSR in the image half the time (a random one is #GP for xrstor).
+        if r.random_bool(0.5) {
+            let o = (XS + 24) as usize;
+            let m = 0x1f80u32 ^ (r.random_range(0..4u32) << 13);
+            input.mem[o..o + 4].copy_from_slice(&m.to_le_bytes());
+        }
+        let mut code = xsave_code(r);
+        if r.random_bool(0.1) {
+            // xgetbv (ecx = 0) before the stream; XCR0 & 3 kept in edi (the host enables more).
+            let mut x = vec![0x31, 0xc9, 0x0f, 0x01, 0xd0, 0x89, 0xc7, 0x83, 0xe7, 0x03];
+            x.extend_from_slice(&code);
+            if x.len() <= 124 {
+                code = x;
             }
-            // A zero header (XSTATE_BV bits beyond XCR0 are #GP), as glibc leaves it, mostly.
-            if r.random_bool(0.9) {
-                let o = (XS + 512) as usize;
-                input.mem[o..o + 64].fill(0);
-            }
-            // A valid MXCSR in the image half the time (a random one is #GP for xrstor).
-            if r.random_bool(0.5) {
-                let o = (XS + 24) as usize;
-                let m = 0x1f80u32 ^ (r.random_range(0..4u32) << 13);
-                input.mem[o..o + 4].copy_from_slice(&m.to_le_bytes());
-            }
-            let mut code = xsave_code(&mut r);
-            if r.random_bool(0.1) {
-                // xgetbv (ecx = 0) before the stream; XCR0 & 3 kept in edi (the host enables more).
-                let mut x = vec![0x31, 0xc9, 0x0f, 0x01, 0xd0, 0x89, 0xc7, 0x83, 0xe7, 0x03];
-                x.extend_from_slice(&code);
-                if x.len() <= 124 {
-                    code = x;
-                }
-            }
-            assert!(code.len() <= 124, "xsave stream too long: {}", code.len());
-            let text = disasm(&code);
-            Case {
-                code,
-                input,
-                undefined_flags: 0,
-                text,
-            }
-        })
-        .collect();
+        }
+        assert!(code.len() <= 124, "xsave stream too long: {}", code.len());
+        let text = disasm(&code);
+        Case {
+            code,
+            input,
+            undefined_flags: 0,
+            text,
+        }
+    });
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     // Both outcomes occur: most cases restore, some fault.
@@ -566,12 +523,7 @@ fn xsave_xrstor_match_native() {
         "{signals} of {} cases faulted natively",
         cases.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// Scratch layout of the underflow cases: doubles at 0..256, floats at 256..512, the control
@@ -678,72 +630,62 @@ fn uf_op(r: &mut StdRng, b: &mut Vec<u8>, trans: bool) {
 /// the registers, tags and status word, and RFLAGS for fcomi.
 #[test]
 fn x87_stack_underflow_matches_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize / 2;
-    let seed = env_u64("XLAT_SEED", 1);
-    let cases: Vec<Case> = (0..total)
-        .map(|k| {
-            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x7fb5_d329_728e_a185) ^ k as u64);
-            let mut input = State {
-                gpr: [0; 16],
-                rflags: r.random::<u64>() & ARITH_FLAGS,
-                xmm: [[0; 2]; 16],
-                mxcsr: 0x1f80,
-                mem: vec![0; SCRATCH_LEN],
-                signal: 0,
-            };
-            r.fill(&mut input.mem[..]);
-            // Ordinary numbers (no NaN operands: their own IE is another story).
-            for s in 0..32 {
-                let v = f64::from(r.random_range(1..4000u32)) / 16.0;
-                let v = if r.random_bool(0.3) { -v } else { v };
-                input.mem[s * 8..s * 8 + 8].copy_from_slice(&v.to_bits().to_le_bytes());
-                let f = (v as f32).to_bits().to_le_bytes();
-                input.mem[256 + s * 8..256 + s * 8 + 4].copy_from_slice(&f);
-                input.mem[256 + s * 8 + 4..256 + s * 8 + 8].copy_from_slice(&f);
+    let (cases, seed) = batch(2, 0x7fb5_d329_728e_a185, |r, _| {
+        let mut input = State {
+            rflags: r.random::<u64>() & ARITH_FLAGS,
+            ..State::zeroed()
+        };
+        r.fill(&mut input.mem[..]);
+        // Ordinary numbers (no NaN operands: their own IE is another story).
+        for s in 0..32 {
+            let v = f64::from(r.random_range(1..4000u32)) / 16.0;
+            let v = if r.random_bool(0.3) { -v } else { v };
+            input.mem[s * 8..s * 8 + 8].copy_from_slice(&v.to_bits().to_le_bytes());
+            let f = (v as f32).to_bits().to_le_bytes();
+            input.mem[256 + s * 8..256 + s * 8 + 4].copy_from_slice(&f);
+            input.mem[256 + s * 8 + 4..256 + s * 8 + 8].copy_from_slice(&f);
+        }
+        // IM set or clear; the other exceptions stay masked.
+        let im = r.random_bool(0.5);
+        let cw: u16 = 0x037e | u16::from(im) | (r.random_range(0..4u16) << 10);
+        input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
+        // Empty registers keep their contents, which fnsave shows: +0 as in xlat.
+        let mut b = [0xd9, 0xee].repeat(8);
+        b.extend_from_slice(&[0xdb, 0xe3]);
+        x87m(&mut b, &[0xd9], 5, 512);
+        let loads = r.random_range(0..=3);
+        for _ in 0..loads {
+            match r.random_range(0..3) {
+                0 => x87m(&mut b, &[0xdd], 0, r.random_range(0..32u64) * 8),
+                1 => b.extend_from_slice(&[0xd9, 0xe8]),
+                _ => b.extend_from_slice(&[0xd9, 0xeb]),
             }
-            // IM set or clear; the other exceptions stay masked.
-            let im = r.random_bool(0.5);
-            let cw: u16 = 0x037e | u16::from(im) | (r.random_range(0..4u16) << 10);
-            input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
-            // Empty registers keep their contents, which fnsave shows: +0 as in xlat.
-            let mut b = [0xd9, 0xee].repeat(8);
-            b.extend_from_slice(&[0xdb, 0xe3]);
-            x87m(&mut b, &[0xd9], 5, 512);
-            let loads = r.random_range(0..=3);
-            for _ in 0..loads {
-                match r.random_range(0..3) {
-                    0 => x87m(&mut b, &[0xdd], 0, r.random_range(0..32u64) * 8),
-                    1 => b.extend_from_slice(&[0xd9, 0xe8]),
-                    _ => b.extend_from_slice(&[0xd9, 0xeb]),
-                }
-            }
-            // The first instruction may be a transcendental when it surely underflows
-            // (st(0) empty, or st(1) for the two-operand ones): xlat's results are not
-            // bit-exact otherwise.
-            let trans = loads == 0;
-            uf_op(&mut r, &mut b, trans);
-            for _ in 0..r.random_range(0..=2) {
-                uf_op(&mut r, &mut b, false);
-            }
-            if r.random_bool(0.3) {
-                b.push(0x9b); // fwait
-            }
-            x87m(&mut b, &[0xdd], 6, SAVE);
-            clear16(&mut b, SAVE + 12);
-            let text = disasm(&b);
-            assert!(b.len() <= 124, "case too long");
-            Case {
-                code: b,
-                input,
-                undefined_flags: 0,
-                text: format!("cw {cw:#x}\n{text}"),
-            }
-        })
-        .collect();
+        }
+        // The first instruction may be a transcendental when it surely underflows
+        // (st(0) empty, or st(1) for the two-operand ones): xlat's results are not
+        // bit-exact otherwise.
+        let trans = loads == 0;
+        uf_op(r, &mut b, trans);
+        for _ in 0..r.random_range(0..=2) {
+            uf_op(r, &mut b, false);
+        }
+        if r.random_bool(0.3) {
+            b.push(0x9b); // fwait
+        }
+        x87m(&mut b, &[0xdd], 6, SAVE);
+        clear16(&mut b, SAVE + 12);
+        let text = disasm(&b);
+        assert!(b.len() <= 124, "case too long");
+        Case {
+            code: b,
+            input,
+            undefined_flags: 0,
+            text: format!("cw {cw:#x}\n{text}"),
+        }
+    });
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
     eprintln!(
@@ -755,12 +697,7 @@ fn x87_stack_underflow_matches_native() {
         "{signals} of {} cases faulted natively",
         cases.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// A random finite extended value: sign, exponent in `lo..=hi` (unbiased), random significand.
@@ -798,8 +735,7 @@ fn ulps(a: &[u8], b: &[u8]) -> Option<u64> {
 /// exception bits (but C1 and PE, which follow the rounding) must match.
 #[test]
 fn x87_transcendentals_match_native() {
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipping: the native reference needs an x86-64 host");
+    if !native_host() {
         return;
     }
     const OPS: [(u8, &str); 8] = [
@@ -812,99 +748,86 @@ fn x87_transcendentals_match_native() {
         (0xfb, "fsincos"),
         (0xf2, "fptan"),
     ];
-    let total = env_u64("XLAT_X86ISA_CASES", 3000) as usize;
-    let seed = env_u64("XLAT_SEED", 1);
     let mut ops = Vec::new();
-    let cases: Vec<Case> = (0..total)
-        .map(|k| {
-            let mut r = StdRng::seed_from_u64(seed.wrapping_mul(0x2127_599b_f432_5c37) ^ k as u64);
-            let mut input = State {
-                gpr: [0; 16],
-                rflags: 0,
-                xmm: [[0; 2]; 16],
-                mxcsr: 0x1f80,
-                mem: vec![0; SCRATCH_LEN],
-                signal: 0,
-            };
-            let op = k % OPS.len();
-            ops.push(op);
-            let edge = r.random_bool(0.1);
-            let neg = r.random_bool(0.5);
-            // x at 0 (st(0)), y at 16 (st(1)).
-            let x = match (op, edge) {
-                (0, false) => f80_in(&mut r, -70, -1, neg),
-                (1, false) => f80_in(&mut r, -300, 300, false),
-                (2, false) => f80_in(&mut r, -70, -3, neg),
-                (3, false) => f80_in(&mut r, -40, 40, neg),
-                (4..=7, false) => match r.random_range(0..3) {
-                    0 => f80_in(&mut r, -40, -1, neg),
-                    1 => f80_in(&mut r, 0, 8, neg),
-                    _ => f80_in(&mut r, 9, 62, neg),
-                },
-                (1, true) => {
-                    // Powers of two and values next to 1.
-                    let mut v = f80_in(&mut r, -20, 20, false);
-                    let m: u64 = if r.random_bool(0.5) {
-                        1 << 63
-                    } else {
-                        (1 << 63) + r.random_range(0..4)
-                    };
-                    v[..8].copy_from_slice(&m.to_le_bytes());
-                    if r.random_bool(0.5) {
-                        v[8..].copy_from_slice(&16383u16.to_le_bytes());
-                    }
-                    v
+    let (cases, seed) = batch(1, 0x2127_599b_f432_5c37, |r, k| {
+        let mut input = State::zeroed();
+        let op = k % OPS.len();
+        ops.push(op);
+        let edge = r.random_bool(0.1);
+        let neg = r.random_bool(0.5);
+        // x at 0 (st(0)), y at 16 (st(1)).
+        let x = match (op, edge) {
+            (0, false) => f80_in(r, -70, -1, neg),
+            (1, false) => f80_in(r, -300, 300, false),
+            (2, false) => f80_in(r, -70, -3, neg),
+            (3, false) => f80_in(r, -40, 40, neg),
+            (4..=7, false) => match r.random_range(0..3) {
+                0 => f80_in(r, -40, -1, neg),
+                1 => f80_in(r, 0, 8, neg),
+                _ => f80_in(r, 9, 62, neg),
+            },
+            (1, true) => {
+                // Powers of two and values next to 1.
+                let mut v = f80_in(r, -20, 20, false);
+                let m: u64 = if r.random_bool(0.5) {
+                    1 << 63
+                } else {
+                    (1 << 63) + r.random_range(0..4)
+                };
+                v[..8].copy_from_slice(&m.to_le_bytes());
+                if r.random_bool(0.5) {
+                    v[8..].copy_from_slice(&16383u16.to_le_bytes());
                 }
-                _ => {
-                    // Zeros, tiny values, and (trigonometric) multiples of the 66-bit π/2.
-                    let mut v = [0u8; 10];
-                    match r.random_range(0..4) {
-                        0 => v[9] = if neg { 0x80 } else { 0 },
-                        1 => v = f80_in(&mut r, -16000, -100, neg),
-                        // ±1; below -1 for fyl2xp1 (out of range: the hardware leaves st(0)).
-                        2 if op != 2 || neg => {
-                            v[7] = 0x80;
-                            v[8] = 0xff;
-                            v[9] = 0x3f | if neg { 0x80 } else { 0 };
-                            if op == 2 && r.random_bool(0.5) {
-                                v[9] = 0xc0;
-                            }
-                        }
-                        // (fyl2xp1 is undefined above its range.)
-                        _ if op == 2 => v = f80_in(&mut r, -70, -3, neg),
-                        _ => {
-                            let pi: u64 = 0xc90f_daa2_2168_c235 - r.random_range(0..2);
-                            let e = (16384 + r.random_range(-1..6i32)) as u16;
-                            v[..8].copy_from_slice(&pi.to_le_bytes());
-                            v[8..]
-                                .copy_from_slice(&(e | if neg { 0x8000 } else { 0 }).to_le_bytes());
-                        }
-                    }
-                    v
-                }
-            };
-            let yneg = r.random_bool(0.5);
-            let y = f80_in(&mut r, -60, 60, yneg);
-            input.mem[..10].copy_from_slice(&x);
-            input.mem[16..26].copy_from_slice(&y);
-            let cw: u16 = 0x037f | (r.random_range(0..4u16) << 10);
-            input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
-            let mut b = vec![0xdb, 0xe3];
-            x87m(&mut b, &[0xd9], 5, 512);
-            x87m(&mut b, &[0xdb], 5, 16);
-            x87m(&mut b, &[0xdb], 5, 0);
-            b.extend_from_slice(&[0xd9, OPS[op].0]);
-            x87m(&mut b, &[0xdd], 7, SW);
-            x87m(&mut b, &[0xdb], 7, 1024);
-            x87m(&mut b, &[0xdb], 7, 1040);
-            Case {
-                code: b,
-                input,
-                undefined_flags: 0,
-                text: format!("{} x {:02x?} y {:02x?} cw {cw:#x}", OPS[op].1, x, y),
+                v
             }
-        })
-        .collect();
+            _ => {
+                // Zeros, tiny values, and (trigonometric) multiples of the 66-bit π/2.
+                let mut v = [0u8; 10];
+                match r.random_range(0..4) {
+                    0 => v[9] = if neg { 0x80 } else { 0 },
+                    1 => v = f80_in(r, -16000, -100, neg),
+                    // ±1; below -1 for fyl2xp1 (out of range: the hardware leaves st(0)).
+                    2 if op != 2 || neg => {
+                        v[7] = 0x80;
+                        v[8] = 0xff;
+                        v[9] = 0x3f | if neg { 0x80 } else { 0 };
+                        if op == 2 && r.random_bool(0.5) {
+                            v[9] = 0xc0;
+                        }
+                    }
+                    // (fyl2xp1 is undefined above its range.)
+                    _ if op == 2 => v = f80_in(r, -70, -3, neg),
+                    _ => {
+                        let pi: u64 = 0xc90f_daa2_2168_c235 - r.random_range(0..2);
+                        let e = (16384 + r.random_range(-1..6i32)) as u16;
+                        v[..8].copy_from_slice(&pi.to_le_bytes());
+                        v[8..].copy_from_slice(&(e | if neg { 0x8000 } else { 0 }).to_le_bytes());
+                    }
+                }
+                v
+            }
+        };
+        let yneg = r.random_bool(0.5);
+        let y = f80_in(r, -60, 60, yneg);
+        input.mem[..10].copy_from_slice(&x);
+        input.mem[16..26].copy_from_slice(&y);
+        let cw: u16 = 0x037f | (r.random_range(0..4u16) << 10);
+        input.mem[512..514].copy_from_slice(&cw.to_le_bytes());
+        let mut b = vec![0xdb, 0xe3];
+        x87m(&mut b, &[0xd9], 5, 512);
+        x87m(&mut b, &[0xdb], 5, 16);
+        x87m(&mut b, &[0xdb], 5, 0);
+        b.extend_from_slice(&[0xd9, OPS[op].0]);
+        x87m(&mut b, &[0xdd], 7, SW);
+        x87m(&mut b, &[0xdb], 7, 1024);
+        x87m(&mut b, &[0xdb], 7, 1040);
+        Case {
+            code: b,
+            input,
+            undefined_flags: 0,
+            text: format!("{} x {:02x?} y {:02x?} cw {cw:#x}", OPS[op].1, x, y),
+        }
+    });
     let want = native::run(&cases).expect("native run");
     let mut failures = Vec::new();
     let mut stats = [(0usize, 0usize, 0u64); 8];
@@ -951,10 +874,5 @@ fn x87_transcendentals_match_native() {
             100.0 * *exact as f64 / (*n).max(1) as f64
         );
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }

@@ -817,14 +817,7 @@ pub fn case(seed: u64, k: usize) -> Case {
         fmt.format(&i, &mut text);
         text.push('\n');
     }
-    let mut input = State {
-        gpr: [0; 16],
-        rflags: 0,
-        xmm: [[0; 2]; 16],
-        mxcsr: 0x1f80,
-        mem: vec![0; SCRATCH_LEN],
-        signal: 0,
-    };
+    let mut input = State::zeroed();
     for v in input.gpr.iter_mut() {
         *v = value(&mut r);
     }

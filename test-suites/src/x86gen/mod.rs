@@ -38,6 +38,48 @@ pub struct State {
     pub signal: i32,
 }
 
+impl State {
+    /// Zero registers, flags and scratch memory; MXCSR at its reset value (0x1f80).
+    pub fn zeroed() -> State {
+        State {
+            gpr: [0; 16],
+            rflags: 0,
+            xmm: [[0; 2]; 16],
+            mxcsr: 0x1f80,
+            mem: vec![0; SCRATCH_LEN],
+            signal: 0,
+        }
+    }
+}
+
+/// The environment variable `name` as a number, else `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Whether the native reference can run: on an x86-64 host; else says so on stderr.
+pub fn native_host() -> bool {
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipping: the native reference needs an x86-64 host");
+        return false;
+    }
+    true
+}
+
+/// Fails with the count and the list of `failures` (reports of [`run_and_diff`]) unless there
+/// are none.
+pub fn assert_no_failures(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// The arithmetic flags (CF, PF, AF, ZF, SF, OF).
 pub const ARITH_FLAGS: u64 = 0x8d5;
 
