@@ -443,16 +443,15 @@ impl MmioDevice for Lapic {
                 }
                 self.cv.notify_all();
             }
-            0x380 => {
-                if s.timer_mode() != 2 {
-                    s.initial = v;
-                    s.fired = 0;
-                    s.start = (v != 0).then(Instant::now);
-                    self.cv.notify_all();
-                }
+            // The initial count is ignored in TSC-deadline mode.
+            0x380 if s.timer_mode() != 2 => {
+                s.initial = v;
+                s.fired = 0;
+                s.start = (v != 0).then(Instant::now);
+                self.cv.notify_all();
             }
             0x3e0 => {
-                // The current count keeps its value; the rate changes from now on.
+                // Simplified: a running count restarts from the initial count at the new rate.
                 s.divide = v & 0xb;
                 if s.start.is_some() {
                     s.start = Some(Instant::now());
