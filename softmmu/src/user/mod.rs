@@ -247,6 +247,7 @@ impl AddressSpace {
         } else {
             libc::MAP_PRIVATE
         };
+        self.forget_code(start, start + len);
         // SAFETY: [start, start+len) lies inside the reservation (check_range or the free-range
         // search below MMAP_TOP); MAP_FIXED there replaces only guest pages.
         let p = unsafe {
@@ -262,7 +263,6 @@ impl AddressSpace {
         if p == libc::MAP_FAILED {
             return Err(MapError::Host(last_errno()));
         }
-        self.forget_code(start, start + len);
         if !file && !shared && len >= HUGE_PAGE {
             // Large anonymous guest memory (malloc'd arrays, heaps): transparent huge pages
             // where the host allows them (`madvise` mode), as a kernel gives a native process
@@ -290,8 +290,8 @@ impl AddressSpace {
         let end = self.check_range(addr, page_up(len))?;
         let mut vmas = self.vmas_mut();
         let exec = vmas.any_exec(addr, end);
-        self.host_unmap(addr, end)?;
         self.forget_code(addr, end);
+        self.host_unmap(addr, end)?;
         vmas.remove(addr, end);
         Ok(exec)
     }
@@ -307,6 +307,7 @@ impl AddressSpace {
             return Err(MapError::NoMemory);
         }
         let exec = vmas.any_exec(addr, end) || prot & PROT_EXEC != 0;
+        self.forget_code(addr, end);
         // SAFETY: the range is inside the reservation and mapped; only guest pages change.
         let r = unsafe {
             libc::mprotect(
@@ -318,7 +319,6 @@ impl AddressSpace {
         if r != 0 {
             return Err(MapError::Host(last_errno()));
         }
-        self.forget_code(addr, end);
         vmas.protect(addr, end, prot);
         Ok(exec)
     }

@@ -185,14 +185,23 @@ impl AddressSpace {
         }
     }
 
-    /// mmap, munmap or mprotect over `[addr, end)` (mapping table held for writing) sets the
-    /// host protection itself: forget the watched pages there.
+    /// mmap, munmap or mprotect over `[addr, end)` (mapping table held for writing) is about
+    /// to set the host protection itself: the watched pages there get the guest's protection
+    /// back (so that a failing host call leaves them consistent) and are forgotten. Done before
+    /// the host call, so that a racing write fault either unprotects a page first or, finding
+    /// it unwatched, waits for the mapping table and sees the new mapping.
     pub(super) fn forget_code(&self, addr: u64, end: u64) {
         if self.code.count.load(Ordering::Acquire) == 0 || end <= addr {
             return;
         }
         let mut pages = self.code.pages();
-        pages.retain(|p, _| !(addr..end).contains(p));
+        pages.retain(|&p, &mut prot| {
+            let keep = !(addr..end).contains(&p);
+            if !keep {
+                self.host_protect(p, prot);
+            }
+            keep
+        });
         self.code.count.store(pages.len(), Ordering::Release);
     }
 
