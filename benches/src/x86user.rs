@@ -3,6 +3,7 @@
 //! `xlat run --accel jit` and under `qemu-x86_64`. Runs are interleaved; the table gives median
 //! wall times and the ratio qemu/xlat (> 1: xlat is faster). Every run's output must equal the
 //! native run's. `--write` replaces the x86user section of benches/RESULTS.md.
+//! `--kernel NAME` runs only that kernel (not with `--write`).
 //! `--host-insns` adds xlat's host instructions per guest instruction (steady state, counted
 //! under qemu-x86_64's block log at two sizes; see `hostinsns::measure_x86`; a few minutes).
 
@@ -42,6 +43,7 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
     let mut runs = 5usize;
     let mut write = false;
     let mut host_insns = false;
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -54,8 +56,18 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             }
             "--write" => write = true,
             "--host-insns" => host_insns = true,
+            "--kernel" => {
+                let k = it.next().ok_or("--kernel needs a name")?;
+                if !KERNELS.iter().any(|(n, _)| n == k) {
+                    return Err(format!("x86user: no kernel '{k}'"));
+                }
+                only = Some(k.clone());
+            }
             _ => return Err(format!("x86user: unknown argument '{a}'")),
         }
+    }
+    if write && only.is_some() {
+        return Err("x86user: --write needs every kernel (no --kernel)".into());
     }
     let dir = ctx.dir.join("x86user");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -65,6 +77,9 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         .is_ok();
     let mut rows = Vec::new();
     for (name, kargs) in KERNELS {
+        if only.as_deref().is_some_and(|k| k != name) {
+            continue;
+        }
         let src = ctx.root.join("benches/kernels").join(format!("{name}.c"));
         let exe = dir.join(name);
         let st = Command::new("gcc")
