@@ -486,6 +486,10 @@ impl Engine {
         match r {
             Some(Ok(c)) => {
                 perf_map(c.addr, c.size, "base", tb.pc, 1);
+                if self.cfg.trace.out_asm {
+                    eprint!("(baseline) ");
+                    trace::host_code(&[tb.pc], c.addr, c.size);
+                }
                 inner.stats.units_baseline += 1;
                 inner.just_flushed = false;
                 tb.base.store(c.addr, Ordering::Release);

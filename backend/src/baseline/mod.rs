@@ -5,7 +5,12 @@
 //! The code does exactly what [`xlat_ir::interp::run`] does, op by op: every IR temp lives in
 //! a stack slot (`[rbp + 8 * temp]`, zero at entry where it may be read before it is written,
 //! as the interpreter's are), every guest register in the CPU state (`[rbx + offset]`), and
-//! each op loads its sources into fixed host registers, computes and stores its result. Guest
+//! each op loads its sources into fixed host registers, computes and stores its result. Three
+//! shortcuts keep the code small: a temp holding one constant is an immediate (of `mov`, or of
+//! the ALU op, shift or compare reading it); a temp written once and read only by the next op
+//! stays in `rax` (no slot store); `rax` still holding a value (the temp just stored, the guest
+//! register just written or read) is not reloaded. The rare exits of the prologue (exit
+//! request, a hot unit) are out of line after the body. Guest
 //! memory goes through the same `GuestMem` accessors the interpreter uses (out of line; in
 //! system mode after an inline TLB lookup, as compiled code does), so the two tiers agree on
 //! values and faults by construction; ops without a template (floats, division, bit
@@ -117,7 +122,6 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
     let mut a = Asm {
         softmmu,
         p,
-        frame: 0,
         tbase: 0,
         buf: Vec::with_capacity(unit.insts.len() * 24 + 64),
         labels: vec![usize::MAX; unit.labels as usize + 1],
@@ -126,6 +130,9 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
         dyn_pc: None,
         rax_is: None,
         konst: constants(unit),
+        in_rax_only: passed_in_rax(unit),
+        rax_reg: None,
+        lost: false,
     };
     let out = unit.labels; // the epilogue
     let n = unit.temps.len();
@@ -136,7 +143,6 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
         return None;
     }
     let frame = frame as i32;
-    a.frame = frame;
     // rbp is a frame pointer ([rbp] the caller's, [rbp + 8] the return address into the entry
     // trampoline), as `crate::fault::leave_jit` needs; the temps sit below the saved rbx, r12.
     a.tbase = -16 - frame;
@@ -150,8 +156,7 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
     a.bytes(&[0x53, 0x41, 0x54]); // push rbx; push r12
     a.mov_rr(true, RBX, RDI);
     a.mov_imm(R12, p.slow_ctx);
-    a.bytes(&[0x48, 0x81, 0xec]); // sub rsp, frame
-    a.d32(frame);
+    a.op_imm(true, 5, 4, frame); // sub rsp, frame
     // Temps that may be read before they are written start at 0, as in the interpreter.
     let mut zero = reads_before_writes(unit);
     for (z, k) in zero.iter_mut().zip(&a.konst) {
@@ -163,34 +168,21 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
             a.st(Temp(t as u32), RAX);
         }
     }
-    // exit_request
-    a.op_mem(false, &[0x8b], RAX, RBX, off::EXIT_REQUEST); // mov eax, [rbx]
-    a.op_rr(false, &[0x85], RAX, RAX); // test eax, eax
-    let j = a.jcc_fwd(0x4); // jz
-    a.set_pc_imm(unit.pc);
-    a.clear_slot();
-    a.mov_imm(RAX, encode_exit(ExitKind::Request, 0));
-    a.jmp(out);
-    a.patch(j);
+    // exit_request (its exit is out of line, after the body)
+    a.op_mem(false, &[0x83], 7, RBX, off::EXIT_REQUEST); // cmp dword [rbx], 0
+    a.b(0);
+    let request = a.jcc_fwd(0x5); // jne
+    let mut hot = None;
     if p.runs != 0 {
         // Count the run; a hot unit goes back to the loop, which compiles it and relinks the
-        // slot that led here (`last_slot` is kept).
+        // slot that led here (`last_slot` is kept). Out of line, after the body.
         a.mov_imm(RAX, p.runs);
         a.op_mem(false, &[0x8b], RCX, RAX, 0); // mov ecx, [rax]
         a.op_rr(false, &[0xff], 0, RCX); // inc ecx
         a.op_mem(false, &[0x89], RCX, RAX, 0); // mov [rax], ecx
         a.op_rr(false, &[0x81], 7, RCX); // cmp ecx, hot
         a.d32(p.hot.min(i32::MAX as u32) as i32);
-        let cold = a.jcc_fwd(0x2); // jb: stays here
-        // Only when chained (from the loop it runs: it may never get compiled).
-        a.op_mem(true, &[0x83], 7, RBX, off::LAST_SLOT); // cmp qword [last_slot], 0
-        a.b(0);
-        let from_loop = a.jcc_fwd(0x4); // je
-        a.set_pc_imm(unit.pc);
-        a.mov_imm(RAX, encode_exit(ExitKind::Lookup, 0));
-        a.jmp(out);
-        a.patch(cold);
-        a.patch(from_loop);
+        hot = Some((a.jcc_fwd(0x3), a.buf.len())); // jae
     }
     if p.count_insns {
         a.op_mem(true, &[0x81], 0, RBX, off::ICOUNT); // add qword [icount], insns
@@ -206,7 +198,27 @@ pub fn compile(unit: &Unit, p: Params) -> Option<Vec<u8>> {
             return None;
         }
     }
+    if a.lost {
+        return None; // a temp passed in rax was not found there (a bug here: interpreted)
+    }
     a.bytes(&[0x0f, 0x0b]); // ud2: the verifier keeps units from falling off their end
+    a.patch(request);
+    a.set_pc_imm(unit.pc);
+    a.clear_slot();
+    a.mov_imm(RAX, encode_exit(ExitKind::Request, 0));
+    a.jmp(out);
+    if let Some((j, back)) = hot {
+        a.patch(j);
+        // Only when chained (from the loop it runs: it may never get compiled).
+        a.op_mem(true, &[0x83], 7, RBX, off::LAST_SLOT); // cmp qword [last_slot], 0
+        a.b(0);
+        a.bytes(&[0x0f, 0x84]); // je back
+        let rel = back as i64 - (a.buf.len() as i64 + 4);
+        a.d32(rel as i32);
+        a.set_pc_imm(unit.pc);
+        a.mov_imm(RAX, encode_exit(ExitKind::Lookup, 0));
+        a.jmp(out);
+    }
     a.bind(out);
     a.epilogue();
     a.b(0xc3); // ret
@@ -299,6 +311,74 @@ fn constants(unit: &Unit) -> Vec<Option<u64>> {
     k
 }
 
+/// Temps written once and read once, by the very next instruction as the first source it
+/// loads (while `rax` still holds it, [`Asm::ld`]): never stored to their slot.
+fn passed_in_rax(unit: &Unit) -> Vec<bool> {
+    let n = unit.temps.len();
+    let mut writes = vec![0u32; n];
+    let mut reads = vec![0u32; n];
+    for i in &unit.insts {
+        for t in i.src.iter().filter(|t| t.is_some()) {
+            reads[t.0 as usize] += 1;
+        }
+        if i.dst.is_some() {
+            writes[i.dst.0 as usize] += 1;
+        }
+    }
+    let mut out = vec![false; n];
+    for w in unit.insts.windows(2) {
+        let (i, next) = (&w[0], &w[1]);
+        let t = i.dst;
+        if !t.is_some() || writes[t.0 as usize] != 1 || reads[t.0 as usize] != 1 {
+            continue;
+        }
+        // The formats whose template starts by loading this source.
+        let first = match next.op.format() {
+            Format::Store => next.src[1],
+            Format::Unary
+            | Format::Binary
+            | Format::Convert
+            | Format::Ternary
+            | Format::FConvert
+            | Format::FSetCond
+            | Format::FRound
+            | Format::SetCond
+            | Format::Select
+            | Format::SetReg
+            | Format::Load
+            | Format::AtomicRmw
+            | Format::AtomicCas
+            | Format::Branch
+            | Format::GotoPtr
+            | Format::Call => next.src[0],
+            _ => continue,
+        };
+        // The formats whose template ends by storing the result from rax.
+        let ends_in_rax = matches!(
+            i.op.format(),
+            Format::Unary
+                | Format::Binary
+                | Format::Convert
+                | Format::Ternary
+                | Format::FConvert
+                | Format::FSetCond
+                | Format::FRound
+                | Format::SetCond
+                | Format::Select
+                | Format::GetReg
+                | Format::Load
+                | Format::AtomicRmw
+                | Format::AtomicCas
+                | Format::Call
+                | Format::Const
+        );
+        if first == t && ends_in_rax {
+            out[t.0 as usize] = true;
+        }
+    }
+    out
+}
+
 /// Temps that some path may read before writing them (conservatively: every read not preceded
 /// by a write of the same temp since the last label or the start).
 fn reads_before_writes(unit: &Unit) -> Vec<bool> {
@@ -340,8 +420,6 @@ struct Asm {
     /// Inline TLB fast path for loads and stores.
     softmmu: bool,
     p: Params,
-    /// Bytes of the temp frame.
-    frame: i32,
     /// Offset of temp 0 from `rbp`.
     tbase: i32,
     buf: Vec<u8>,
@@ -360,13 +438,19 @@ struct Asm {
     /// Temps that hold one constant wherever they are read ([`constants`]): never stored,
     /// loaded as immediates.
     konst: Vec<Option<u64>>,
+    /// Temps never stored ([`passed_in_rax`]).
+    in_rax_only: Vec<bool>,
+    /// `(offset, w, pos)`: at buffer position `pos`, `rax` holds the guest register at
+    /// `offset` of the state as a `w` (64-bit) or 32-bit `get_reg` would load it.
+    rax_reg: Option<(u64, bool, usize)>,
+    /// A temp passed in rax was read elsewhere: the code is wrong, [`compile`] gives up.
+    lost: bool,
 }
 
 impl Asm {
     /// Frees the frame and restores the saved registers (the prologue's inverse).
     fn epilogue(&mut self) {
-        self.bytes(&[0x48, 0x81, 0xc4]); // add rsp, frame
-        self.d32(self.frame);
+        self.bytes(&[0x48, 0x8d, 0x65, 0xf0]); // lea rsp, [rbp - 16]: the frame freed
         self.bytes(&[0x41, 0x5c, 0x5b, 0x5d]); // pop r12; pop rbx; pop rbp
     }
     fn b(&mut self, v: u8) {
@@ -384,12 +468,17 @@ impl Asm {
             self.b(r);
         }
     }
-    /// `opc reg, [base + disp32]` (base is neither rsp nor r12).
+    /// `opc reg, [base + disp]` (base is neither rsp nor r12; disp8 when it fits).
     fn op_mem(&mut self, w: bool, opc: &[u8], reg: u8, base: u8, disp: i32) {
         self.rex(w, reg, base);
         self.bytes(opc);
-        self.b(0x80 | ((reg & 7) << 3) | (base & 7));
-        self.d32(disp);
+        if let Ok(d8) = i8::try_from(disp) {
+            self.b(0x40 | ((reg & 7) << 3) | (base & 7));
+            self.b(d8 as u8);
+        } else {
+            self.b(0x80 | ((reg & 7) << 3) | (base & 7));
+            self.d32(disp);
+        }
     }
     /// `opc` with a register-direct ModRM (`reg` field, `rm` field).
     fn op_rr(&mut self, w: bool, opc: &[u8], reg: u8, rm: u8) {
@@ -400,11 +489,15 @@ impl Asm {
     fn mov_rr(&mut self, w: bool, dst: u8, src: u8) {
         self.op_rr(w, &[0x89], src, dst);
     }
+    /// `reg = v` (flags kept: no `xor` for 0).
     fn mov_imm(&mut self, reg: u8, v: u64) {
         if let Ok(v32) = u32::try_from(v) {
             self.rex(false, 0, reg);
             self.b(0xb8 + (reg & 7));
             self.buf.extend_from_slice(&v32.to_le_bytes());
+        } else if let Ok(s32) = i32::try_from(v as i64) {
+            self.op_rr(true, &[0xc7], 0, reg); // mov reg, simm32
+            self.d32(s32);
         } else {
             self.rex(true, 0, reg);
             self.b(0xb8 + (reg & 7));
@@ -444,6 +537,7 @@ impl Asm {
             }
             return;
         }
+        self.lost |= self.in_rax_only[t.0 as usize];
         self.op_mem(true, &[0x8b], reg, RBP, self.slot(t));
         self.rax_is = if reg == RAX {
             Some((t, self.buf.len()))
@@ -452,9 +546,18 @@ impl Asm {
         };
     }
     fn st(&mut self, t: Temp, reg: u8) {
+        let here = self.buf.len();
+        if reg == RAX && self.in_rax_only[t.0 as usize] {
+            self.rax_is = Some((t, here)); // its one reader comes next
+            return;
+        }
         self.op_mem(true, &[0x89], reg, RBP, self.slot(t));
         if reg == RAX {
             self.rax_is = Some((t, self.buf.len()));
+            // rax still holds the register it was loaded from.
+            if let Some((o, w, p)) = self.rax_reg.filter(|r| r.2 == here) {
+                self.rax_reg = Some((o, w, p + self.buf.len() - here));
+            }
         }
     }
     fn store_dyn_pc(&mut self, pc: u64) {
@@ -488,6 +591,7 @@ impl Asm {
     fn bind(&mut self, l: u32) {
         self.labels[l as usize] = self.buf.len();
         self.rax_is = None;
+        self.rax_reg = None;
     }
     fn jmp(&mut self, l: u32) {
         self.b(0xe9);
@@ -510,12 +614,49 @@ impl Asm {
         let rel = (self.buf.len() - (p + 4)) as i32;
         self.buf[p..p + 4].copy_from_slice(&rel.to_le_bytes());
         self.rax_is = None;
+        self.rax_reg = None;
     }
-    /// `cmp a, b` of type `ty` (rax, rcx after loading).
+    /// `cmp a, b` of type `ty` (`a` in rax after it; `b` in rcx unless an immediate).
     fn cmp(&mut self, ty: Ty, a: Temp, b: Temp) {
+        let w = ty == Ty::I64;
         self.ld(RAX, a);
-        self.ld(RCX, b);
-        self.op_rr(ty == Ty::I64, &[0x39], RCX, RAX);
+        match self.simm(b, w) {
+            Some(0) => self.op_rr(w, &[0x85], RAX, RAX), // test rax, rax: the flags of cmp 0
+            Some(v) => self.op_imm(w, 7, RAX, v),        // cmp rax, imm
+            None => {
+                self.ld(RCX, b);
+                self.op_rr(w, &[0x39], RCX, RAX);
+            }
+        }
+    }
+    /// The constant `t` holds everywhere ([`constants`]), if any.
+    fn konst_of(&self, t: Temp) -> Option<u64> {
+        if t.is_some() {
+            self.konst[t.0 as usize]
+        } else {
+            None
+        }
+    }
+    /// `t`'s constant as the immediate of an op of width `w` (sign-extended to 64 bits for
+    /// `w`; any 32-bit value for a 32-bit op), if it has one that fits.
+    fn simm(&self, t: Temp, w: bool) -> Option<i32> {
+        let v = self.konst_of(t)?;
+        if w {
+            i32::try_from(v as i64).ok()
+        } else {
+            Some(v as u32 as i32)
+        }
+    }
+    /// Group-1 `op reg, imm` (`ext`: 0 add, 1 or, 4 and, 5 sub, 6 xor, 7 cmp), imm8 when it
+    /// fits.
+    fn op_imm(&mut self, w: bool, ext: u8, reg: u8, v: i32) {
+        if let Ok(v8) = i8::try_from(v) {
+            self.op_rr(w, &[0x83], ext, reg);
+            self.b(v8 as u8);
+        } else {
+            self.op_rr(w, &[0x81], ext, reg);
+            self.d32(v);
+        }
     }
     /// After a call returning [`Pair`]: leave with `rdx` unless it is 0 (the callee set
     /// `exc_arg` and `last_slot`; the pc is the instruction's).
@@ -555,12 +696,21 @@ impl Asm {
                 self.st(i.dst, RAX);
             }
             Format::GetReg => {
-                self.op_mem(w, &[0x8b], RAX, RBX, i.imm as i32);
+                let here = self.buf.len();
+                if self.rax_reg != Some((i.imm, w, here)) {
+                    self.op_mem(w, &[0x8b], RAX, RBX, i.imm as i32);
+                }
+                self.rax_reg = Some((i.imm, w, self.buf.len()));
                 self.st(i.dst, RAX);
             }
             Format::SetReg => {
                 self.ld(RAX, s[0]);
                 self.op_mem(w, &[0x89], RAX, RBX, i.imm as i32);
+                // rax holds what was stored (a 32-bit temp is kept zero-extended).
+                self.rax_reg = Some((i.imm, w, self.buf.len()));
+                if s[0].is_some() && self.konst[s[0].0 as usize].is_none() {
+                    self.rax_is = Some((s[0], self.buf.len()));
+                }
             }
             Format::Load => {
                 self.ld(RDX, s[0]);
@@ -895,7 +1045,11 @@ impl Asm {
     }
 
     fn add_imm_rdx(&mut self, imm: u64) {
-        if imm != 0 {
+        if let Ok(v) = i32::try_from(imm as i64) {
+            if v != 0 {
+                self.op_imm(true, 0, RDX, v); // add rdx, imm
+            }
+        } else {
             self.mov_imm(RAX, imm);
             self.op_rr(true, &[0x01], RAX, RDX); // add rdx, rax
         }
@@ -909,13 +1063,27 @@ impl Asm {
         let s = i.src;
         let alu = |a: &mut Asm, opc: u8| {
             a.ld(RAX, s[0]);
-            a.ld(RCX, s[1]);
-            a.op_rr(w, &[opc], RCX, RAX); // op rax, rcx
+            match a.simm(s[1], w) {
+                Some(v) => a.op_imm(w, opc >> 3, RAX, v), // op rax, imm
+                None => {
+                    a.ld(RCX, s[1]);
+                    a.op_rr(w, &[opc], RCX, RAX); // op rax, rcx
+                }
+            }
         };
         let shift = |a: &mut Asm, ext: u8| {
             a.ld(RAX, s[0]);
-            a.ld(RCX, s[1]);
-            a.op_rr(w, &[0xd3], ext, RAX); // op rax, cl
+            match a.konst_of(s[1]) {
+                Some(v) => {
+                    // The count is masked as for cl.
+                    a.op_rr(w, &[0xc1], ext, RAX); // op rax, imm8
+                    a.b(v as u8);
+                }
+                None => {
+                    a.ld(RCX, s[1]);
+                    a.op_rr(w, &[0xd3], ext, RAX); // op rax, cl
+                }
+            }
         };
         let cmov = |a: &mut Asm, cc: u8| {
             a.ld(RAX, s[0]);

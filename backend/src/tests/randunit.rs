@@ -73,6 +73,8 @@ struct G<'a> {
     r: &'a mut Rng,
     insts: Vec<Inst>,
     word_mode: [u8; WORDS as usize],
+    /// Temps beyond the pool and the loop's, each written once ([`G::fresh_pair`]).
+    fresh: Vec<Ty>,
 }
 
 impl G<'_> {
@@ -279,6 +281,87 @@ impl G<'_> {
         }
     }
 
+    /// A new temp of `ty` outside the pool.
+    fn new_temp(&mut self, ty: Ty) -> Temp {
+        self.fresh.push(ty);
+        Temp(N64 + N32 + 3 + self.fresh.len() as u32 - 1)
+    }
+
+    /// An instruction whose result goes to a new temp read once, by the next instruction as
+    /// the source its template loads first (baseline code passes it in a register), or a
+    /// constant in a new temp read by the next instruction as its second operand (an
+    /// immediate when the const is in the unit's straight-line start).
+    fn fresh_pair(&mut self, ops: &[Opcode]) {
+        let n = Temp::NONE;
+        let pool_ty = |t: Temp| if t.0 < N64 { Ty::I64 } else { Ty::I32 };
+        let start = self.insts.len();
+        if self.r.chance(30) {
+            const READERS: [Opcode; 13] = [
+                Opcode::Add,
+                Opcode::Sub,
+                Opcode::And,
+                Opcode::Or,
+                Opcode::Xor,
+                Opcode::Shl,
+                Opcode::Shr,
+                Opcode::Sar,
+                Opcode::Rotl,
+                Opcode::Rotr,
+                Opcode::SetCond,
+                Opcode::Select,
+                Opcode::Mul,
+            ];
+            let op = READERS[self.r.below(READERS.len() as u64) as usize];
+            self.simple(op);
+            let ty = pool_ty(self.insts[start].src[1]);
+            let k = self.new_temp(ty);
+            let v = ty.mask(self.r.value());
+            let c = Inst {
+                op: Opcode::Const,
+                ty,
+                dst: k,
+                src: [n; 4],
+                imm: v,
+                aux: 0,
+            };
+            self.insts[start].src[1] = k;
+            self.insts.insert(start, c);
+            return;
+        }
+        let op = ops[self.r.below(ops.len() as u64) as usize];
+        self.simple(op);
+        let d = self.insts[start].dst;
+        if self.insts.len() != start + 1 || !d.is_some() || d.0 >= N64 + N32 {
+            return;
+        }
+        let ty = pool_ty(d);
+        let f = self.new_temp(ty);
+        self.insts[start].dst = f;
+        // The reader: another random instruction when its first-loaded source has the type.
+        let op2 = ops[self.r.below(ops.len() as u64) as usize];
+        self.simple(op2);
+        let next = &mut self.insts[start + 1];
+        let first = if next.op.format() == Format::Store {
+            1
+        } else {
+            0
+        };
+        let s = next.src[first];
+        if s.is_some() && s.0 < N64 + N32 && pool_ty(s) == ty {
+            next.src[first] = f;
+            return;
+        }
+        self.insts.truncate(start + 1);
+        let w = self.r.below(WORDS) as usize;
+        if ty == Ty::I64 && self.word_mode[w] != 1 {
+            let off = u64::from(reg_offset(w));
+            self.push(Opcode::SetReg, ty, n, [f, n, n, n], off, 0);
+        } else {
+            let d = self.t(ty);
+            self.push(Opcode::Mov, ty, d, [f, n, n, n], 0, 0);
+        }
+    }
+
     /// A unit-leaving terminator.
     fn exit(&mut self) {
         let n = Temp::NONE;
@@ -340,6 +423,7 @@ pub fn unit(r: &mut Rng) -> Unit {
         r,
         insts: Vec::new(),
         word_mode,
+        fresh: Vec::new(),
     };
     let ops = simple_ops();
     let len = 4 + g.r.below(40) as usize;
@@ -421,6 +505,8 @@ pub fn unit(r: &mut Rng) -> Unit {
                 u64::from(l),
                 Cond::Ne as u32,
             );
+        } else if roll < 30 {
+            g.fresh_pair(&ops);
         } else {
             let op = ops[g.r.below(ops.len() as u64) as usize];
             g.simple(op);
@@ -441,6 +527,7 @@ pub fn unit(r: &mut Rng) -> Unit {
     let mut temps = vec![Ty::I64; N64 as usize];
     temps.extend(std::iter::repeat_n(Ty::I32, N32 as usize));
     temps.extend([Ty::I64; 3]); // loop counter, 1, 0
+    temps.extend(g.fresh);
     Unit {
         pc: 0x1000,
         guest_len: 4,
