@@ -33,7 +33,7 @@ pub(crate) enum SpecialKind {
 }
 
 /// Guest addresses from here on are not in the flat reservation: RAM mapped there is a host
-/// region that only the memory helpers reach.
+/// region that the memory helpers reach, and compiled code too inside the [`Window`].
 pub(crate) const HIGH: u64 = 1 << xlat_softmmu::user::GUEST_BITS;
 
 /// Zeroed host memory the engine allocated for RAM at or above [`HIGH`]; unmapped when the

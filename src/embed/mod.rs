@@ -71,19 +71,23 @@
 //! same rules; its hook values are the low 64 bits, [`Vcpu::mem_value128`] the whole value.
 //!
 //! Addresses: the whole 64-bit space but its last page. RAM below 2^39 is one flat host
-//! reservation that compiled code reaches inline as `base + (address mod 2^39)`; RAM mapped
-//! at or above 2^39 (x86-64 high-half shellcode, stacks near the top of a 47- or 48-bit user
-//! half) is host memory of the engine's own that, like caller-owned and MMIO regions, only
-//! the memory helpers reach: while any exists, guest loads and stores are compiled as calls
-//! (slower than inline, exact at every address). An engine with nothing mapped at or above
-//! 2^39 pays nothing for this, and there compiled code does not check the top bits: an
-//! access at or above 2^39 reaches its alias `address mod 2^39` when something is mapped
-//! there (faulting with its own address otherwise). Hooks see the guest's own addresses; pcs
-//! are reported exactly when their top 16 bits are all zero or all one (canonical
-//! addresses). Snapshots copy memory at or above 2^39 (they do not share it copy-on-write).
+//! reservation that compiled code reaches inline at `base + address`; an access at or above
+//! 2^39 goes out of line (one `test` and a branch), so it never reaches an alias
+//! `address mod 2^39`. RAM mapped at or above 2^39 (x86-64 high-half shellcode, stacks near
+//! the top of a 47- or 48-bit user half) is host memory of the engine's own; the part of it
+//! whose address bits above 39 are those of the first such mapping lies in a second
+//! reservation of 2^39 bytes (the high window), which compiled code reaches inline from that
+//! out-of-line path (`address + delta`; within ~1.5x of RAM below 2^39); the rest is reached
+//! through the memory helpers, as caller-owned and MMIO regions are (while any of those
+//! exists, guest loads and stores are compiled as helper calls; so also while RAM starts at
+//! a multiple of 2^39, which an access from just below could run into). Hooks see the
+//! guest's own addresses; pcs are reported exactly when their top 16 bits are all zero or
+//! all one (canonical addresses). Snapshots copy memory at or above 2^39 (they do not share
+//! it copy-on-write).
 //! On x86-64, code at a non-canonical address (bits 63..47 not all equal: a jump there, or
 //! an instruction running on into it) is #GP, exception 13 at that pc (as Unicorn reports
-//! it), never a fetch, whatever is mapped there.
+//! it), never a fetch, whatever is mapped there; so is a data access that faults at (or runs
+//! into) a non-canonical address (the fault hooks are not called).
 //! Pages are 4 KiB; the engine is user-level code only (no privileged state).
 
 mod atomic;
