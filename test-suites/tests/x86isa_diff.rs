@@ -324,13 +324,7 @@ fn x87_tags_match_native() {
             }
         }
         let code = x87_code(r);
-        let text = disasm(&code);
-        Case {
-            code,
-            input,
-            undefined_flags: 0,
-            text,
-        }
+        Case::new(code, input)
     });
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();
@@ -394,13 +388,7 @@ fn x87_bcd_matches_native() {
             }
         }
         x87m(&mut b, &[0xdd], 7, SW);
-        let text = disasm(&b);
-        Case {
-            code: b,
-            input,
-            undefined_flags: 0,
-            text,
-        }
+        Case::new(b, input)
     });
     let (_, failures) = run_and_diff(&cases, seed, true);
     assert_no_failures(&failures);
@@ -507,13 +495,7 @@ fn xsave_xrstor_match_native() {
             }
         }
         assert!(code.len() <= 124, "xsave stream too long: {}", code.len());
-        let text = disasm(&code);
-        Case {
-            code,
-            input,
-            undefined_flags: 0,
-            text,
-        }
+        Case::new(code, input)
     });
     let (want, failures) = run_and_diff(&cases, seed, true);
     let signals = want.iter().filter(|s| s.signal != 0).count();

@@ -89,26 +89,19 @@ mod tests {
             let junk = if f == Fmt::S { rng.next() << 32 } else { 0 };
             let (ja, jb, jc) = (a | junk, b | junk, c | junk);
             let ctx = format!("{f:?} rm={rm} a={a:x} b={b:x} c={c:x}");
-            let mut results = vec![
-                fpu::add(f, ja, jb, rm),
-                fpu::sub(f, ja, jb, rm),
-                fpu::mul(f, ja, jb, rm),
-                fpu::div(f, ja, jb, rm),
-                fpu::sqrt(f, ja, rm),
-                fpu::fma(f, ja, jb, jc, rm, i % 3 == 0, i % 5 == 0),
-                fpu::min(f, ja, jb),
-                fpu::max(f, ja, jb),
-            ];
-            let expect = [
-                fpu::add(f, a, b, rm),
-                fpu::sub(f, a, b, rm),
-                fpu::mul(f, a, b, rm),
-                fpu::div(f, a, b, rm),
-                fpu::sqrt(f, a, rm),
-                fpu::fma(f, a, b, c, rm, i % 3 == 0, i % 5 == 0),
-                fpu::min(f, a, b),
-                fpu::max(f, a, b),
-            ];
+            let ops = |a, b, c| {
+                [
+                    fpu::add(f, a, b, rm),
+                    fpu::sub(f, a, b, rm),
+                    fpu::mul(f, a, b, rm),
+                    fpu::div(f, a, b, rm),
+                    fpu::sqrt(f, a, rm),
+                    fpu::fma(f, a, b, c, rm, i % 3 == 0, i % 5 == 0),
+                    fpu::min(f, a, b),
+                    fpu::max(f, a, b),
+                ]
+            };
+            let (results, expect) = (ops(ja, jb, jc), ops(a, b, c));
             assert_eq!(results, expect, "upper bits changed a result: {ctx}");
             if f == Fmt::S {
                 assert!(
@@ -116,7 +109,6 @@ mod tests {
                     "wide S result: {ctx}"
                 );
             }
-            results.clear();
             for (signed, word) in [(true, true), (false, true), (true, false), (false, false)] {
                 let _ = fpu::to_int(f, ja, rm, signed, word);
                 let _ = fpu::from_int(f, rng.next(), rm, signed, word);

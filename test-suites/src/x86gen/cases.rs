@@ -18,6 +18,20 @@ pub struct Case {
     pub text: String,
 }
 
+impl Case {
+    /// A case of `code` on `input` whose instructions define every flag they write; its text is
+    /// the disassembly.
+    pub fn new(code: Vec<u8>, input: State) -> Case {
+        let text = super::disasm(&code);
+        Case {
+            code,
+            input,
+            undefined_flags: 0,
+            text,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Rm {
     /// No ModRM byte.
