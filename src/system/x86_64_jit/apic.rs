@@ -633,3 +633,122 @@ impl MmioDevice for IoApic {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enabled() -> (Arc<Lapic>, Arc<IoApic>) {
+        let lapic = Arc::new(Lapic::new(CpuIrqs::new(), false));
+        let io = Arc::new(IoApic::new(1, lapic.clone()));
+        lapic.set_ioapic(&io);
+        lapic.write(0xf0, 4, 0x1ff);
+        (lapic, io)
+    }
+
+    fn redir(io: &IoApic, pin: u32, v: u64) {
+        io.write(0, 4, u64::from(0x10 + 2 * pin));
+        io.write(0x10, 4, v & 0xffff_ffff);
+        io.write(0, 4, u64::from(0x11 + 2 * pin));
+        io.write(0x10, 4, v >> 32);
+    }
+
+    #[test]
+    fn priority_tpr_and_eoi_order_delivery() {
+        let (l, _) = enabled();
+        l.accept(0x31, false);
+        l.accept(0x52, false);
+        // TPR class 5 holds back both; class 3 lets 0x52 through only.
+        l.write(0x80, 4, 0x50);
+        assert!(!l.has_pending());
+        l.write(0x80, 4, 0x30);
+        assert_eq!(l.ack(), Some(0x52));
+        // 0x31 is not above the PPR (0x52's class 5 in service) ...
+        assert_eq!(l.read(0xa0, 4), 0x50);
+        assert_eq!(l.ack(), None);
+        // ... until the EOI; then its class 3 is not above TPR 0x30 either.
+        l.write(0xb0, 4, 0);
+        assert_eq!(l.ack(), None);
+        l.write(0x80, 4, 0);
+        assert_eq!(l.ack(), Some(0x31));
+        assert_eq!(
+            l.read(0x100 + 0x10, 4) & (1 << 0x11),
+            1 << 0x11,
+            "ISR bit of 0x31"
+        );
+    }
+
+    #[test]
+    fn software_disabled_apic_masks_lvts_and_passes_extint() {
+        let l = Lapic::new(CpuIrqs::new(), false);
+        assert!(l.extint(), "reset: virtual wire");
+        l.write(0x350, 4, 0x700);
+        assert_eq!(l.read(0x350, 4), 0x1_0700, "masked while disabled");
+        l.write(0xf0, 4, 0x1ff);
+        assert!(!l.extint(), "LINT0 masked");
+        l.write(0x350, 4, 0x700);
+        assert!(l.extint(), "LINT0 ExtINT");
+    }
+
+    #[test]
+    fn level_pin_waits_for_eoi_and_sends_again_while_asserted() {
+        let (l, io) = enabled();
+        redir(&io, 5, 0x8000 | 0x45); // level, vector 0x45, unmasked
+        io.set_pin(5, true);
+        assert_eq!(l.ack(), Some(0x45));
+        // Still asserted, remote IRR set: nothing new.
+        io.set_pin(5, true);
+        assert_eq!(l.ack(), None);
+        io.write(0, 4, 0x10 + 10);
+        assert_ne!(io.read(0x10, 4) & (1 << 14), 0, "remote IRR");
+        // EOI with the line still high: sent again.
+        l.write(0xb0, 4, 0);
+        assert_eq!(l.ack(), Some(0x45));
+        io.set_pin(5, false);
+        l.write(0xb0, 4, 0);
+        assert_eq!(l.ack(), None);
+        io.write(0, 4, 0x10 + 10);
+        assert_eq!(io.read(0x10, 4) & (1 << 14), 0, "remote IRR cleared");
+    }
+
+    #[test]
+    fn edge_pin_sends_on_rising_edges_only_and_masked_pins_nothing() {
+        let (l, io) = enabled();
+        redir(&io, 4, 0x34);
+        io.set_pin(4, true);
+        io.set_pin(4, true);
+        assert_eq!(l.ack(), Some(0x34));
+        assert_eq!(l.ack(), None);
+        io.set_pin(4, false);
+        redir(&io, 4, MASKED | 0x34);
+        io.set_pin(4, true);
+        assert_eq!(l.ack(), None);
+        assert_eq!(io.read(0, 4), u64::from(0x10 + 9u32), "IOREGSEL reads back");
+    }
+
+    #[test]
+    fn one_shot_timer_counts_down_and_fires_once() {
+        let (l, _) = enabled();
+        let t = {
+            let l = l.clone();
+            std::thread::spawn(move || l.run())
+        };
+        l.write(0x3e0, 4, 0xb); // divide by 1
+        l.write(0x320, 4, 0x40);
+        l.write(0x380, 4, 2_000_000); // 2 ms
+        let c = l.read(0x390, 4) as u32;
+        assert!(c > 0 && c <= 2_000_000, "{c}");
+        let t0 = Instant::now();
+        while !l.has_pending() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "the timer fired");
+        assert_eq!(l.ack(), Some(0x40));
+        assert_eq!(l.read(0x390, 4), 0);
+        l.write(0xb0, 4, 0);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!l.has_pending(), "one shot only");
+        l.stop();
+        t.join().expect("timer thread");
+    }
+}
