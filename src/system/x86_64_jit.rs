@@ -5,10 +5,13 @@
 //! as exceptions) is emulated by [`xlat_frontend_x86::system`]. Memory goes through the
 //! softmmu's [`HartMemory`] with the 4-level page walk, one inline TLB table per privilege
 //! (user / supervisor, so U/S is checked when an entry is filled), flushed on a CR3 write,
-//! invlpg, or a change of CR0/CR4/EFER. Interrupts come from an 8259 pair on ports
-//! 0x20/0xa0 (the board's GSIs 0-15; vectors as the guest programs them with ICW2, 0x20/0x28
-//! until then, all masked at reset), taken at block boundaries when IF is set; an 8254 PIT
-//! channel 0 on ports 0x40-0x43 drives IRQ 0 (as KVM's in-kernel PIT does). One vCPU.
+//! invlpg, or a change of CR0/CR4/EFER. Interrupts, taken at block boundaries when IF is
+//! set, come from the local APIC ([`apic`]: its timer, self IPIs, and the IOAPIC at
+//! 0xfec0_0000 that every GSI n reaches on pin n) and, through LINT0 in ExtINT mode (or with
+//! the APIC software-disabled, the reset state), from an 8259 pair on ports 0x20/0xa0 (GSIs
+//! 0-15; vectors as the guest programs them with ICW2, 0x20/0x28 until then, all masked at
+//! reset); an 8254 PIT channel 0 on ports 0x40-0x43 drives GSI 0 (as KVM's in-kernel PIT
+//! does). One vCPU.
 
 mod apic;
 
