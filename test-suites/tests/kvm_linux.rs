@@ -91,8 +91,9 @@ fn debian_kernel_prints_its_banner() {
 /// The kernel command line cuts ring-0 work the emulator makes slow and nothing here needs:
 /// crypto self-tests (`cryptomgr.notests`), the read-only/W^X page-table pass and its checker
 /// walk (`rodata=off`), the ftrace check that looks up all 40k traceable functions in kallsyms
-/// while holding ftrace_lock, which blocks init for minutes
-/// (`initcall_blacklist=ftrace_check_for_weak_functions`), the soft-lockup watchdog; a
+/// while holding ftrace_lock, and the trace-event "eval map" rewrite of every event's format,
+/// both of which block init for many minutes (`initcall_blacklist=`
+/// `ftrace_check_for_weak_functions,trace_eval_init`), the soft-lockup watchdog; a
 /// periodic tick without hrtimer reprogramming (`highres=off nohz=off
 /// lapic=notscdeadline`: every tick's handler is emulated too) and expedited RCU grace
 /// periods (`rcupdate.rcu_expedited=1`, which need no ticks on one CPU).
@@ -154,7 +155,8 @@ fn debian_kernel_boots_busybox_reads_a_disk_and_powers_off() {
         .args([
             "--append",
             "console=ttyS0 panic=-1 init_on_alloc=0 mitigations=off cryptomgr.notests \
-             rodata=off initcall_blacklist=ftrace_check_for_weak_functions nowatchdog \
+             rodata=off initcall_blacklist=ftrace_check_for_weak_functions,trace_eval_init \
+             nowatchdog \
              highres=off nohz=off lapic=notscdeadline rcupdate.rcu_expedited=1",
         ])
         .stdin(Stdio::null())
