@@ -805,6 +805,11 @@ impl Vcpu {
                 let r = x86sys::exec(&mut self.env, &mut self.sys, &mut m);
                 match r {
                     Ok(Exec::Done(fx)) => Ok(fx),
+                    Ok(Exec::Unmodelled(what)) => {
+                        self.end =
+                            Some(format!("vCPU 0: {what} at rip={pc:#x}; the machine stops"));
+                        Ok(x86sys::Effects::default())
+                    }
                     Ok(Exec::Unhandled) => {
                         if self.guest_error {
                             let bytes = self.machine(vm, t0).fetch(&self.sys, pc);

@@ -996,3 +996,57 @@ area:
         },
     );
 }
+
+/// jmp far m16:64 to the 64-bit code segment goes on there (JIT = KVM); jmp far m16:32 to the
+/// loader's 32-bit code segment (0x08) would enter compatibility mode, which the JIT does not
+/// model: the run ends with status 1 and says so (Linux's BIOS reboot path after a panic does
+/// this), never a hang or a #UD loop.
+#[test]
+fn far_jump_to_64_bit_code_runs_and_to_32_bit_code_ends_the_jit_run() {
+    let far64 = r#"
+.text
+.globl _start
+_start:
+    rex.w ljmp *target(%rip)
+    hlt
+there:
+    mov $'J', %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    mov $0x0a, %al
+    out %al, %dx
+    xor %eax, %eax
+    mov $0x501, %dx
+    out %al, %dx
+    hlt
+.data
+target:
+    .quad there
+    .word 0x10
+"#;
+    let far32 = r#"
+.text
+.globl _start
+_start:
+    ljmp *target(%rip)
+    hlt
+.data
+target:
+    .long 0x100000
+    .word 0x08
+"#;
+    let (Some(e64), Some(e32)) = (tiny("far64", far64), tiny("far32", far32)) else {
+        return;
+    };
+    jit_then_kvm(
+        "jmp far to 64-bit code",
+        |accel| xlat(accel, &e64),
+        |jit| assert_eq!(jit, "J\n"),
+    );
+    let (status, line) = ending("jit", &e32);
+    assert_eq!(status, 1, "{line}");
+    assert!(
+        line.contains("compatibility mode is not modelled"),
+        "{line}"
+    );
+}

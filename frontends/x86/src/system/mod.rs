@@ -535,6 +535,9 @@ pub enum Exec {
     Done(Effects),
     /// Not a system instruction this module implements: the caller raises #UD.
     Unhandled,
+    /// The guest leaves what is modelled (a far transfer into a 16/32-bit code segment:
+    /// compatibility and legacy modes are not): the machine cannot go on; the reason.
+    Unmodelled(&'static str),
 }
 
 /// Emulates the system instruction at `env.pc`, which the lifter left to the exec loop.
@@ -610,6 +613,47 @@ pub fn exec(env: &mut CpuState, sys: &mut Sys, bus: &mut dyn SysBus) -> Result<E
             set_rflags(env, sys, f);
             env.pc = env.word(state::RCX);
             fx.mode = true;
+            return Ok(Exec::Done(fx));
+        }
+        // jmp far m16:16/32/64: to a 64-bit code segment of the same privilege; a 16/32-bit
+        // one would enter compatibility mode (Linux's BIOS reboot path does).
+        M::Jmp
+            if matches!(
+                i.code(),
+                Code::Jmp_m1616 | Code::Jmp_m1632 | Code::Jmp_m1664
+            ) =>
+        {
+            let a = mem_addr(env, sys, &i);
+            let n = match i.code() {
+                Code::Jmp_m1616 => 2,
+                Code::Jmp_m1632 => 4,
+                _ => 8,
+            };
+            let off = bus.read(sys, a, n, sys.user())?;
+            let cs = bus.read(sys, a.wrapping_add(u64::from(n)), 2, sys.user())? as u16;
+            let d = descriptor(sys, bus, cs)?;
+            if d >> 43 & 1 == 0 || d >> 44 & 1 == 0 {
+                return Err(Exc::gp(u32::from(cs & !3)));
+            }
+            if d >> 47 & 1 == 0 {
+                return Err(Exc {
+                    vector: NP,
+                    err: Some(u32::from(cs & !3)),
+                    cr2: None,
+                });
+            }
+            if d >> 53 & 1 == 0 {
+                return Ok(Exec::Unmodelled(
+                    "a far jump to a 16/32-bit code segment (compatibility mode is not modelled)",
+                ));
+            }
+            if ((d >> 45) & 3) as u8 != sys.cpl {
+                bus.unimp("far jump to another privilege level");
+                return Ok(Exec::Unhandled);
+            }
+            sys.sel[seg::CS] = (cs & !3) | u16::from(sys.cpl);
+            sys.shadow = false;
+            env.pc = off;
             return Ok(Exec::Done(fx));
         }
         M::Retf if i.code() == Code::Retfq => {
