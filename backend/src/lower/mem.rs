@@ -35,6 +35,16 @@ fn rmw_op(op: AtomicOp) -> AtomicRmwOp {
     }
 }
 
+/// The address bits that must be clear for the inline path of an access that `requires`
+/// alignment (none otherwise, or for bytes).
+fn align_mask(m: MemOp, requires: bool) -> u64 {
+    if requires {
+        u64::from(m.bytes() - 1)
+    } else {
+        0
+    }
+}
+
 /// The type bit the slow helpers receive above the memop (bit 24: the value is i64).
 fn ty_bit(t: Ty) -> u64 {
     u64::from(t == Ty::I64) << 24
@@ -133,20 +143,18 @@ impl Lower<'_, '_> {
     }
 
     /// Emits the access at `addr`: inline at its host address (`fast`, given the host
-    /// address) when it is inside the direct map and, if `aligned`, aligned to `bytes`; in
+    /// address) when it is inside the direct map and has no bit of `align` set; in
     /// the high window (`DirectMap::high_tag`) inline there, out of line; else `slow`. Each
     /// path produces the value stored to `dst` (if any); code continues after them.
     fn access(
         &mut self,
         addr: Value,
-        bytes: u32,
-        aligned: bool,
+        align: u64,
         always_slow: bool,
         fast: impl Fn(&mut Self, Value) -> Option<Value>,
         slow: impl FnOnce(&mut Self) -> Option<Value>,
         dst: xlat_ir::Temp,
     ) {
-        let align = if aligned { u64::from(bytes - 1) } else { 0 };
         let guard = self.guard_bits();
         if !always_slow && align == 0 && guard.is_none() {
             let host = self.host_addr(addr);
@@ -274,8 +282,7 @@ impl Lower<'_, '_> {
         let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
         self.access(
             addr,
-            m.bytes(),
-            m.aligned && m.bytes() > 1,
+            align_mask(m, m.aligned),
             false,
             |l, host| Some(l.inline_load(host, m, ty, gm)),
             |l| {
@@ -313,8 +320,7 @@ impl Lower<'_, '_> {
         let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
         self.access(
             addr,
-            m.bytes(),
-            m.aligned && m.bytes() > 1,
+            align_mask(m, m.aligned),
             false,
             inline,
             |l| {
@@ -353,8 +359,7 @@ impl Lower<'_, '_> {
             let aux = u64::from(i.aux & 0xffff) | (u64::from(op as u8) << 16) | ty_bit(i.ty);
             self.access(
                 addr,
-                m.bytes(),
-                true,
+                align_mask(m, true),
                 m.big_endian,
                 |l, host| Some(l.b.ins().atomic_rmw(clif_ty(i.ty), fl, rmw_op(op), host, x)),
                 |l| {
@@ -370,8 +375,7 @@ impl Lower<'_, '_> {
             let aux = u64::from(i.aux & 0xffff) | ty_bit(i.ty);
             self.access(
                 addr,
-                m.bytes(),
-                true,
+                align_mask(m, true),
                 m.big_endian,
                 |l, host| Some(l.b.ins().atomic_cas(fl, host, x, n)),
                 |l| {
