@@ -219,6 +219,7 @@ impl Engine {
                 mask: u64::MAX,
                 high_tag: 0,
                 high_delta: 0,
+                exact: false,
             },
             // System mode: no flat map, every access goes out of line (crate::softmmu).
             (None, Accel::Jit) => crate::softmmu::NO_DIRECT_MAP,

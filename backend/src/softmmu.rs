@@ -39,6 +39,7 @@ pub(crate) const NO_DIRECT_MAP: DirectMap = DirectMap {
     mask: 0,
     high_tag: 0,
     high_delta: 0,
+    exact: false,
 };
 
 /// `XLAT_NO_INLINE_TLB=1` compiles every access out of line (to measure the fast path).

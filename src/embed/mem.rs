@@ -658,6 +658,7 @@ impl CodeFetch for EmbedMem {
 impl GuestMemory for EmbedMem {
     fn direct(&self) -> Option<DirectMap> {
         let mut d = self.space.direct_map();
+        d.exact = true;
         if let Some(w) = self.window.get() {
             d.high_tag = w.tag;
             d.high_delta = w.base.wrapping_sub(w.range().0);

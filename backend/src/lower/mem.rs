@@ -81,10 +81,12 @@ impl Lower<'_, '_> {
     /// The number of address bits the direct map covers when it is a power-of-two window
     /// (user mode): an address with any bit above them set goes out of line, where the
     /// accessor faults at the guest's own address (or the high window takes it), instead of
-    /// reaching an alias `addr mod 2^bits`.
+    /// reaching an alias `addr mod 2^bits`. Only with [`xlat_softmmu::DirectMap::exact`]
+    /// (embedding); Linux user mode keeps the cheaper masked access.
     pub(crate) fn guard_bits(&self) -> Option<u32> {
         let m = self.p.direct.mask;
-        (m != 0 && m != u64::MAX && m.wrapping_add(1).is_power_of_two()).then(|| m.count_ones())
+        (self.p.direct.exact && m != 0 && m != u64::MAX && m.wrapping_add(1).is_power_of_two())
+            .then(|| m.count_ones())
     }
 
     /// A value that is non-zero when the access at `addr` cannot take the inline path: an

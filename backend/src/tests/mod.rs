@@ -138,6 +138,7 @@ impl GuestMemory for TestMem {
             mask: self.size as u64 - 1,
             high_tag: 0,
             high_delta: 0,
+            exact: true,
         })
     }
 }

@@ -152,6 +152,7 @@ impl AddressSpace {
             mask: self.size - 1,
             high_tag: 0,
             high_delta: 0,
+            exact: false,
         }
     }
 
