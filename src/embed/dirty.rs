@@ -27,6 +27,9 @@ pub(crate) struct Tracker {
     pages: u64,
     /// One bit per guest page: write-protected for tracking (guest-writable, not yet written).
     bits: *const AtomicU64,
+    /// One bit per guest page: in `list` since the last reset or take (so a page written
+    /// through the API many times, or first by the API and then by the guest, is listed once).
+    written: *const AtomicU64,
     /// Guest page numbers written since the last reset, `len` of them.
     list: *const AtomicU64,
     len: AtomicUsize,
@@ -66,11 +69,13 @@ impl Tracker {
     pub fn new(base: u64, guest_size: u64) -> Option<Tracker> {
         let pages = guest_size / PAGE;
         let bits = map_anon(pages.div_ceil(64) * 8)?;
+        let written = map_anon(pages.div_ceil(64) * 8)?;
         let list = map_anon(CAP as u64 * 8)?;
         Some(Tracker {
             base,
             pages,
             bits: bits.cast_const().cast(),
+            written: written.cast_const().cast(),
             list: list.cast_const().cast(),
             len: AtomicUsize::new(0),
             overflow: AtomicBool::new(false),
@@ -83,10 +88,24 @@ impl Tracker {
         unsafe { &*self.bits.add((page / 64) as usize) }
     }
 
+    fn written_word(&self, page: u64) -> &AtomicU64 {
+        // SAFETY: `page < self.pages` (callers check), so the word is inside the bitmap.
+        unsafe { &*self.written.add((page / 64) as usize) }
+    }
+
     /// Clears `page`'s bit; whether it was set.
     fn take_bit(&self, page: u64) -> bool {
         let m = 1 << (page % 64);
         self.word(page).fetch_and(!m, Ordering::AcqRel) & m != 0
+    }
+
+    /// Lists `page` as written unless it is already; false when the list overflowed.
+    fn record(&self, page: u64) -> bool {
+        let m = 1 << (page % 64);
+        if self.written_word(page).fetch_or(m, Ordering::AcqRel) & m != 0 {
+            return !self.overflow.load(Ordering::Acquire);
+        }
+        self.push(page)
     }
 
     fn push(&self, page: u64) -> bool {
@@ -111,7 +130,7 @@ impl Tracker {
         if page >= self.pages || !self.take_bit(page) {
             return false;
         }
-        if self.push(page) {
+        if self.record(page) {
             return protect(
                 self.base + page * PAGE,
                 PAGE,
@@ -146,14 +165,22 @@ impl Tracker {
 
     /// Write-protects guest `[start, start + len)` (guest-writable RAM) and tracks it.
     pub fn track(&self, start: u64, len: u64) {
+        if self.rearm(start, len) {
+            self.ranges
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((start, len));
+        }
+    }
+
+    /// Write-protects again guest `[start, start + len)`, inside a range [`Tracker::track`]ed
+    /// since the last reset (a restore putting back the pages written); whether it could.
+    pub fn rearm(&self, start: u64, len: u64) -> bool {
         if !protect(self.base + start, len, libc::PROT_READ) {
-            return;
+            return false;
         }
         self.set_bits(start / PAGE, (start + len) / PAGE, true);
-        self.ranges
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((start, len));
+        true
     }
 
     /// Sets (or clears) the bits of pages `[from, to)`, a word at a time.
@@ -182,14 +209,19 @@ impl Tracker {
         self.set_bits(start / PAGE, end / PAGE, false);
     }
 
-    /// Records the tracked pages of guest `[start, end)` as written (the caller is about to
-    /// write them through a host mapping it opened itself).
-    pub fn mark_written(&self, start: u64, end: u64) {
+    /// Records the pages of guest `[start, end)` as written, tracked or not (the caller is
+    /// about to write them through a host mapping it opened itself, whatever the guest's
+    /// permissions: a read-only page written by the API is restored too). Returns the pages
+    /// that were tracked (write-protected for the record), which the caller may now open.
+    pub fn mark_written(&self, start: u64, end: u64) -> Vec<u64> {
+        let mut armed = Vec::new();
         for p in start / PAGE..end.div_ceil(PAGE).min(self.pages) {
             if self.take_bit(p) {
-                self.push(p);
+                armed.push(p * PAGE);
             }
+            self.record(p);
         }
+        armed
     }
 
     /// Forgets everything: no page tracked, no page recorded.
@@ -200,6 +232,14 @@ impl Tracker {
         }
         self.len.store(0, Ordering::Release);
         self.overflow.store(false, Ordering::Release);
+        // SAFETY: our own anonymous bitmap: dropping its pages reads them as zeros again.
+        unsafe {
+            libc::madvise(
+                self.written.cast_mut().cast(),
+                (self.pages.div_ceil(64) * 8) as usize,
+                libc::MADV_DONTNEED,
+            )
+        };
     }
 
     /// The guest page addresses written since the last reset or take, coalesced into
@@ -208,11 +248,16 @@ impl Tracker {
         if self.overflow.load(Ordering::Acquire) {
             return None;
         }
+        // Pages are recorded with the guest stopped: no write races with this.
         let n = self.len.swap(0, Ordering::AcqRel).min(CAP);
         let mut pages: Vec<u64> = (0..n)
             // SAFETY: `i < CAP`, inside the list.
             .map(|i| unsafe { &*self.list.add(i) }.load(Ordering::Acquire))
             .collect();
+        for &p in &pages {
+            self.written_word(p)
+                .fetch_and(!(1 << (p % 64)), Ordering::AcqRel);
+        }
         pages.sort_unstable();
         let mut runs: Vec<(u64, u64)> = Vec::new();
         for p in pages {
@@ -238,6 +283,10 @@ impl Drop for Tracker {
         unsafe {
             libc::munmap(
                 self.bits.cast_mut().cast(),
+                (self.pages.div_ceil(64) * 8) as usize,
+            );
+            libc::munmap(
+                self.written.cast_mut().cast(),
                 (self.pages.div_ceil(64) * 8) as usize,
             );
             libc::munmap(self.list.cast_mut().cast(), CAP * 8);

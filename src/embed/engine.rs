@@ -92,6 +92,8 @@ pub(crate) struct Core {
     /// `XLAT_EMBED_SNAPSHOT_REMAP` was set: restores remap every region (the way before the
     /// dirty-page record, kept to measure the difference).
     pub remap_always: bool,
+    /// What the last snapshot restore handled.
+    pub restore_stats: Mutex<super::RestoreStats>,
     /// The hooks, for dispatch without a lock. `Core` is not `Sync` (this cell), so only the
     /// thread that owns the engine (and runs it) reaches it; no reference into the vector is
     /// held while a callback runs (a callback may add or remove hooks).
@@ -560,6 +562,7 @@ impl Core {
             let d = &data[off..off + n];
             match p {
                 Some(p) => {
+                    self.mem.high_written(a, n as u64);
                     // SAFETY: a host region (the caller's, vouched for, or the engine's own);
                     // the piece is inside it.
                     unsafe { std::ptr::copy_nonoverlapping(d.as_ptr(), p, n) };
@@ -777,9 +780,10 @@ impl Engine {
             map_gen: AtomicU64::new(0),
             dirty,
             remap_always: std::env::var_os("XLAT_EMBED_SNAPSHOT_REMAP").is_some(),
+            restore_stats: Mutex::default(),
             fast: Default::default(),
         });
-        sig::register(start, len, &core.dirty);
+        sig::register(start, len, &core.dirty, 0);
         hooked
             .core
             .store(&*core as *const Core as u64, Ordering::Relaxed);
@@ -1442,10 +1446,12 @@ impl Engine {
     /// Puts guest RAM, caller-owned regions still mapped where they were, and the CPU state
     /// back as they were at `snap`. While the memory layout is unchanged since the snapshot
     /// (or its last restore), only the pages written since are touched: a dirty-page record
-    /// lists them, so the cost is the dirty pages, not the RAM size. After `mem_map`,
-    /// `mem_unmap` or `mem_protect`, RAM mapped since is unmapped and each region is remapped
-    /// copy-on-write from the snapshot (no copy either way). MMIO regions and hooks are left
-    /// as they are.
+    /// lists them, so the cost is the dirty pages, not the RAM size (RAM at or above 2^39
+    /// too, when it is in the high window: those pages are copied back from the snapshot).
+    /// After `mem_map`, `mem_unmap` or `mem_protect`, RAM mapped since is unmapped and each
+    /// region below 2^39 is remapped copy-on-write from the snapshot (no copy), RAM above is
+    /// copied whole. Caller-owned memory is copied whole each time. MMIO regions and hooks are
+    /// left as they are. [`Engine::restore_stats`] says what a restore handled.
     ///
     /// ```
     /// use xlat::embed::{Arch, Engine, Mode, Perm, RiscvReg};
@@ -1462,6 +1468,27 @@ impl Engine {
     /// ```
     pub fn snapshot_restore(&mut self, snap: &super::Snapshot) -> Result<(), Error> {
         super::snapshot::restore(&self.core, &mut self.env, snap)
+    }
+
+    /// What the last [`Engine::snapshot_restore`] handled: pages put back, bytes copied,
+    /// whether it had to remap all of RAM. A fuzzer can watch it to see its restores stay
+    /// proportional to the pages an input writes.
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Perm};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x10000, 0x100000, Perm::READ | Perm::WRITE).unwrap();
+    /// let snap = e.snapshot().unwrap();
+    /// e.mem_write(0x10000, b"one page").unwrap();
+    /// e.snapshot_restore(&snap).unwrap();
+    /// assert_eq!(e.restore_stats().pages, 1);
+    /// ```
+    pub fn restore_stats(&self) -> super::RestoreStats {
+        *self
+            .core
+            .restore_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -145,6 +145,11 @@ pub(crate) struct Window {
     pub tag: u64,
     /// Host address of the window's first byte.
     pub base: u64,
+    /// The dirty-page record of the engine-owned RAM in the window (offsets from the
+    /// window's first guest address), as [`super::dirty`] keeps it for RAM below 2^39: after a
+    /// snapshot its guest-writable pages are write-protected in the window, and writes through
+    /// the helpers' mapping are recorded by [`EmbedMem::high_written`].
+    pub dirty: super::dirty::Tracker,
 }
 
 /// Guard bytes past the window's end, so an access straddling it faults.
@@ -240,18 +245,53 @@ impl EmbedMem {
         if p == libc::MAP_FAILED {
             return false; // no window: high RAM stays with the helpers
         }
+        let len = HIGH + WINDOW_GUARD;
+        let Some(dirty) = super::dirty::Tracker::new(p as u64, HIGH) else {
+            // SAFETY: the reservation just made, which nothing uses.
+            unsafe { libc::munmap(p, len as usize) };
+            return false;
+        };
         let w = Window {
             tag: addr >> xlat_softmmu::user::GUEST_BITS,
             base: p as u64,
+            dirty,
         };
-        let (start, len) = w.host_range();
-        super::sig::register_window(start, len, w.range().0);
         if let Err(w) = self.window.set(w) {
             // SAFETY: the reservation just made, which nothing uses.
             unsafe { libc::munmap(w.base as *mut libc::c_void, len as usize) };
             return false;
         }
+        if let Some(w) = self.window.get() {
+            // Registered where it stays (in `self.window`) for the fault handler to reach.
+            super::sig::register(w.base, len, &w.dirty, w.range().0);
+        }
         true
+    }
+
+    /// Records guest `[addr, addr + len)` as written through the helpers' mapping of
+    /// engine-owned RAM (which never faults): its pages in the window are listed in the
+    /// window's dirty-page record, and those that were write-protected for it are opened.
+    pub fn high_written(&self, addr: u64, len: u64) {
+        let Some(w) = self.window.get() else {
+            return;
+        };
+        let (ws, we) = w.range();
+        let end = addr.saturating_add(len);
+        let (a, b) = (addr.max(ws), if we == 0 { end } else { end.min(we) });
+        if a >= b {
+            return;
+        }
+        for off in w.dirty.mark_written(a - ws, b - ws) {
+            // SAFETY: a page of the window the record had write-protected (engine-owned,
+            // guest-writable RAM): back to read-write, as a guest write would have made it.
+            unsafe {
+                libc::mprotect(
+                    (w.base + off) as *mut libc::c_void,
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+        }
     }
 
     /// Makes the window's view of guest `[start, end)` match the regions: engine-owned RAM
@@ -425,7 +465,10 @@ impl EmbedMem {
                     Ok(0)
                 }
             },
-            SpecialKind::Host { ptr, perms, .. } => {
+            SpecialKind::Host { ptr, perms, owned } => {
+                if store.is_some() && owned.is_some() {
+                    self.high_written(addr, size as u64);
+                }
                 let need = if store.is_some() {
                     Perm::WRITE
                 } else {

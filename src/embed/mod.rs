@@ -82,8 +82,10 @@
 //! exists, guest loads and stores are compiled as helper calls; so also while RAM starts at
 //! a multiple of 2^39, which an access from just below could run into). Hooks see the
 //! guest's own addresses; pcs are reported exactly when their top 16 bits are all zero or
-//! all one (canonical addresses). Snapshots copy memory at or above 2^39 (they do not share
-//! it copy-on-write).
+//! all one (canonical addresses). Snapshots of memory at or above 2^39 are copies (not
+//! shared copy-on-write as RAM below is), but a restore copies back only the pages written
+//! since (recorded as below 2^39) for the RAM in the high window; RAM outside it is copied
+//! whole at each restore.
 //! On x86-64, code at a non-canonical address (bits 63..47 not all equal: a jump there, or
 //! an instruction running on into it) is #GP, exception 13 at that pc (as Unicorn reports
 //! it), never a fetch, whatever is mapped there; so is a data access that faults at (or runs
@@ -106,7 +108,7 @@ pub use hooks::{
 };
 pub use mem::{MmioRead, MmioWrite};
 pub use regs::{Arm64Reg, Reg, RiscvReg, X86Reg};
-pub use snapshot::Snapshot;
+pub use snapshot::{RestoreStats, Snapshot};
 
 use engine::EngineCore;
 use xlat_ir::abi::{CpuState, STATE_WORDS};

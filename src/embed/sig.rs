@@ -25,16 +25,11 @@ static mut OLD: [std::mem::MaybeUninit<libc::sigaction>; 2] = [
     std::mem::MaybeUninit::zeroed(),
 ];
 
-/// Records an engine's reservation `[start, start+len)` and its dirty-page record (which must
-/// outlive the registration), and installs the handler once.
-pub(crate) fn register(start: u64, len: u64, tracker: &super::dirty::Tracker) {
-    register_at(start, len, tracker as *const _ as usize, 0);
-}
-
-/// Records an engine's high window `[start, start+len)`, holding guest addresses from
-/// `guest` on (no dirty-page record).
-pub(crate) fn register_window(start: u64, len: u64, guest: u64) {
-    register_at(start, len, 0, guest);
+/// Records an engine's reservation `[start, start+len)` (the flat one, or its high window),
+/// holding guest addresses from `guest` on, and its dirty-page record (which must outlive the
+/// registration), and installs the handler once.
+pub(crate) fn register(start: u64, len: u64, tracker: &super::dirty::Tracker, guest: u64) {
+    register_at(start, len, tracker as *const _ as usize, guest);
 }
 
 fn register_at(start: u64, len: u64, tracker: usize, guest: u64) {

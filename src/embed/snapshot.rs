@@ -11,9 +11,15 @@
 //! dirty pages, not the RAM size, and pages only read stay mapped. After a layout change (or
 //! more than 16,384 dirty pages) it remaps every region from the file (one `mmap` each, still
 //! no copy). Translations of restored executable pages are
-//! dropped. Caller-owned regions ([`super::Engine::mem_map_ptr`]) are copied: saved whole at
-//! the snapshot and copied back at each restore (when still mapped there); MMIO regions have
-//! no state to save.
+//! dropped. Engine-owned RAM at or above 2^39 is one memory file mapped twice (for the
+//! helpers and in the high window), which a private mapping cannot share: it is saved whole
+//! at the snapshot, and a restore copies back only the pages the window's own dirty-page
+//! record lists (guest stores fault on write-protected window pages; writes through the
+//! helpers' mapping are recorded as they are made), or all of it after a layout change or
+//! for RAM outside the window. Caller-owned regions ([`super::Engine::mem_map_ptr`]) are
+//! copied: saved whole at the snapshot and copied back at each restore (when still mapped
+//! there); MMIO regions have no state to save. A page written through the API whatever the
+//! guest's permissions (read-only, code) is recorded and put back too.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +30,21 @@ use xlat_softmmu::user::{Backing, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_WRITE}
 use super::engine::{EngineCore, mem_regions};
 use super::mem::SpecialKind;
 use super::{Context, Error};
+
+/// What the last [`super::Engine::snapshot_restore`] did, from
+/// [`super::Engine::restore_stats`]: how much of memory it handled.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreStats {
+    /// Pages put back from the dirty-page records (written since the snapshot or the last
+    /// restore, RAM below and above 2^39).
+    pub pages: u64,
+    /// Bytes copied back: engine-owned RAM at or above 2^39 (the pages written, or all of it
+    /// after a layout change) and caller-owned memory (all of it, each time).
+    pub copied: u64,
+    /// Whether every RAM region below 2^39 was mapped again from the snapshot (after a layout
+    /// change, or when the record overflowed), rather than only the pages written.
+    pub remapped: bool,
+}
 
 /// A snapshot of guest RAM and the CPU state ([`super::Engine::snapshot`]).
 #[derive(Debug)]
@@ -101,6 +122,7 @@ pub(crate) fn take(core: &EngineCore, env: &CpuState) -> Result<Snapshot, Error>
         synced: AtomicU64::new(gen_),
     };
     track(core, &snap);
+    track_high(core, &snap);
     Ok(snap)
 }
 
@@ -155,20 +177,30 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
     if snap.owner != space.host_range().0 {
         return Err(Error::ForeignSnapshot);
     }
-    if core.remap_always
-        || core.map_gen.load(Ordering::Relaxed) != snap.synced.load(Ordering::Relaxed)
-        || !reset_dirty(core, snap)
-    {
+    let mut stats = RestoreStats::default();
+    // Only while the layout is the one this snapshot last left are the recorded pages the
+    // pages written since.
+    let synced = !core.remap_always
+        && core.map_gen.load(Ordering::Relaxed) == snap.synced.load(Ordering::Relaxed);
+    let low = synced && reset_dirty(core, snap, &mut stats);
+    if !low {
         remap(core, snap)?;
         track(core, snap);
-        let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
-        snap.synced.store(gen_, Ordering::Relaxed);
+        stats.remapped = true;
     }
-    restore_owned(core, snap)?;
-    for (start, bytes, _) in &snap.host {
+    let high = synced && reset_high(core, snap, &mut stats);
+    if !high {
+        restore_owned(core, snap)?;
+    }
+    for (start, bytes, owned) in &snap.host {
+        // Engine-owned RAM in the window was put back page by page above.
+        if high && owned.is_some() && in_window(core, *start, bytes.len() as u64) {
+            continue;
+        }
         if let Some(Ok(p)) = core.mem.special_bytes(*start, bytes.len()) {
             // SAFETY: a caller-owned region still mapped at `start`, at least this long.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+            stats.copied += bytes.len() as u64;
             if mem_regions(core)
                 .iter()
                 .any(|r| r.begin == *start && r.perms.contains(super::Perm::EXEC))
@@ -177,14 +209,91 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
             }
         }
     }
+    if !high {
+        track_high(core, snap);
+    }
+    if !low || !high {
+        let gen_ = core.map_gen.fetch_add(1, Ordering::Relaxed) + 1;
+        snap.synced.store(gen_, Ordering::Relaxed);
+    }
+    *core.restore_stats.lock().unwrap_or_else(|e| e.into_inner()) = stats;
     snap.ctx.restore(env);
     Ok(())
+}
+
+/// Whether guest `[start, start + len)` is inside the high window.
+fn in_window(core: &EngineCore, start: u64, len: u64) -> bool {
+    core.mem.window.get().is_some_and(|w| {
+        let (ws, we) = w.range();
+        start >= ws && (we == 0 || start + len <= we)
+    })
+}
+
+/// Puts back the pages of engine-owned RAM in the high window written since memory was
+/// mapped from `snap` (its layout unchanged), as the window's dirty-page record lists them,
+/// from the snapshot's copy, and write-protects them for the record again. False when there
+/// is no record to go by (no window, or it overflowed): the caller copies everything.
+fn reset_high(core: &EngineCore, snap: &Snapshot, stats: &mut RestoreStats) -> bool {
+    let Some(w) = core.mem.window.get() else {
+        // No window: engine-owned RAM (if any) is copied whole.
+        return !snap.host.iter().any(|h| h.2.is_some());
+    };
+    let Some(runs) = w.dirty.take_written() else {
+        return false;
+    };
+    let ws = w.range().0;
+    for (off, len) in runs {
+        let (start, end) = (ws + off, ws + off + len);
+        for (s, bytes, perms) in &snap.host {
+            let Some(perms) = perms else { continue };
+            let (a, b) = (start.max(*s), end.min(s + bytes.len() as u64));
+            if a >= b {
+                continue;
+            }
+            let Some(Ok(p)) = core.mem.special_bytes(a, (b - a) as usize) else {
+                return false;
+            };
+            let from = &bytes[(a - s) as usize..(b - s) as usize];
+            // SAFETY: engine-owned RAM mapped at `a` for at least `b - a` bytes (the layout
+            // is the snapshot's): the helpers' read-write mapping of it.
+            unsafe { std::ptr::copy_nonoverlapping(from.as_ptr(), p, from.len()) };
+            stats.copied += b - a;
+            stats.pages += (b - a) / 4096;
+            if perms.contains(super::Perm::WRITE) && !w.dirty.rearm(a - ws, b - a) {
+                return false;
+            }
+            if perms.contains(super::Perm::EXEC) {
+                core.invalidate(a, b - a);
+            }
+        }
+    }
+    true
+}
+
+/// Write-protects the guest-writable engine-owned RAM in the high window for its dirty-page
+/// record, forgetting the old one.
+fn track_high(core: &EngineCore, snap: &Snapshot) {
+    let Some(w) = core.mem.window.get() else {
+        return;
+    };
+    w.dirty.reset();
+    if core.remap_always {
+        return;
+    }
+    let ws = w.range().0;
+    for (s, bytes, perms) in &snap.host {
+        if perms.is_some_and(|p| p.contains(super::Perm::WRITE))
+            && in_window(core, *s, bytes.len() as u64)
+        {
+            w.dirty.track(s - ws, bytes.len() as u64);
+        }
+    }
 }
 
 /// Drops the pages written since memory was mapped from `snap` (its layout unchanged), as the
 /// dirty-page record lists them: they read as the snapshot's again, and are write-protected
 /// for the record again. False when the record overflowed.
-fn reset_dirty(core: &EngineCore, snap: &Snapshot) -> bool {
+fn reset_dirty(core: &EngineCore, snap: &Snapshot, stats: &mut RestoreStats) -> bool {
     let Some(runs) = core.dirty.take_written() else {
         return false;
     };
@@ -196,13 +305,20 @@ fn reset_dirty(core: &EngineCore, snap: &Snapshot) -> bool {
         {
             return false;
         }
-        core.dirty.track(start, len);
-        if snap
-            .regions
-            .iter()
-            .any(|&(s, l, p, _)| p & PROT_EXEC != 0 && s < start + len && start < s + l)
-        {
-            core.invalidate(start, len);
+        stats.pages += len / 4096;
+        // Write-protected again where the guest may write (a read-only page written by the
+        // API keeps its host protection, which already stops the guest).
+        for &(s, l, p, _) in &snap.regions {
+            let (a, b) = (start.max(s), (start + len).min(s + l));
+            if a >= b {
+                continue;
+            }
+            if p & PROT_WRITE != 0 && !core.dirty.rearm(a, b - a) {
+                return false;
+            }
+            if p & PROT_EXEC != 0 {
+                core.invalidate(a, b - a);
+            }
         }
     }
     true
