@@ -1,6 +1,7 @@
 //! xlat's embedding API against Unicorn 2 on the same x86-64 guest code (issue 8):
 //! no hooks, a block hook, a code hook, a memory-write hook, 10,000 short `start` calls, and
-//! 10,000 snapshot restores of 64 MiB of RAM with one page dirtied before each, and 1,000 with
+//! 10,000 snapshot restores of 64 MiB of RAM (below and above 2^39) with one page dirtied
+//! before each, and 1,000 with
 //! 256 pages read and one written before each.
 //! Unicorn is the `libunicorn.so.2` of the PyPI `unicorn` package (scripts/setup.d/60-embed.sh
 //! installs it under `$CACHE/unicorn-venv`; `XLAT_UNICORN_LIB` overrides the path), loaded with
@@ -47,12 +48,23 @@ const DATA: u64 = 0x20000;
 /// [`Case::HighData`]'s data page.
 const DATA_HIGH: u64 = 0x7fff_f000_0000;
 /// The snapshot case's RAM.
-const BIG: u64 = 0x1000_0000;
+const BIG_LOW: u64 = 0x1000_0000;
+/// [`Case::SnapshotHigh`]'s RAM (above 2^39, an x86-64 stack-like address).
+const BIG_HIGH: u64 = 0x7ff0_0000_0000;
 const BIG_SIZE: u64 = 64 << 20;
 
+/// Where a snapshot case's RAM is.
+fn big(case: Case) -> u64 {
+    if case == Case::SnapshotHigh {
+        BIG_HIGH
+    } else {
+        BIG_LOW
+    }
+}
+
 /// The page the snapshot case's `i`-th run writes (a different one each time).
-fn dirty_addr(i: u64) -> u64 {
-    BIG + (i * 7 * 4096 + 8 * (i % 512)) % BIG_SIZE
+fn dirty_addr(case: Case, i: u64) -> u64 {
+    big(case) + (i * 7 * 4096 + 8 * (i % 512)) % BIG_SIZE
 }
 
 /// What each column runs.
@@ -66,6 +78,8 @@ enum Case {
     MemWrite,
     Starts,
     Snapshot,
+    /// The same with the RAM at or above 2^39 (engine-owned memory in the high window).
+    SnapshotHigh,
     /// The same with `XLAT_EMBED_SNAPSHOT_REMAP` (every region remapped per restore, the way
     /// before the dirty-page record); Unicorn runs the same as for `Snapshot`.
     SnapshotRemap,
@@ -77,7 +91,7 @@ enum Case {
     SnapshotWrites,
 }
 
-const CASES: [(Case, &str, u64); 11] = [
+const CASES: [(Case, &str, u64); 12] = [
     (Case::NoHooks, "no hooks (20M loop iterations)", 20_000_000),
     (
         Case::HighData,
@@ -95,6 +109,11 @@ const CASES: [(Case, &str, u64); 11] = [
     (
         Case::Snapshot,
         "10,000 runs + snapshot restores (64 MiB RAM, 1 page dirtied per run)",
+        10_000,
+    ),
+    (
+        Case::SnapshotHigh,
+        "10,000 runs + snapshot restores (64 MiB RAM at 0x7ff0_0000_0000, above 2^39, 1 page dirtied per run)",
         10_000,
     ),
     (
@@ -123,6 +142,7 @@ fn is_snapshot(case: Case) -> bool {
     matches!(
         case,
         Case::Snapshot
+            | Case::SnapshotHigh
             | Case::SnapshotRemap
             | Case::SnapshotReads
             | Case::SnapshotReadsRemap
@@ -137,22 +157,22 @@ fn reads(case: Case) -> bool {
 /// Where a snapshot case's `i`-th run starts, its `rcx` and `rdi`, and where it stops.
 fn snapshot_run(case: Case, i: u64) -> (u64, u64, u64, u64) {
     if case == Case::SnapshotWrites {
-        (WRITES, BIG, WRITE_PAGES, WRITES_END)
+        (WRITES, big(case), WRITE_PAGES, WRITES_END)
     } else if reads(case) {
-        (READS, BIG, READ_PAGES, READS_END)
+        (READS, big(case), READ_PAGES, READS_END)
     } else {
-        (CODE, dirty_addr(i), 1, LOOP_END)
+        (CODE, dirty_addr(case, i), 1, LOOP_END)
     }
 }
 
 /// The address a snapshot case's `i`-th run writes.
 fn written(case: Case, i: u64) -> u64 {
     if case == Case::SnapshotWrites {
-        BIG + (WRITE_PAGES - 1) * 4096
+        big(case) + (WRITE_PAGES - 1) * 4096
     } else if reads(case) {
-        BIG + READ_PAGES * 4096
+        big(case) + READ_PAGES * 4096
     } else {
-        dirty_addr(i)
+        dirty_addr(case, i)
     }
 }
 
@@ -208,9 +228,11 @@ fn run_xlat(case: Case, n: u64) -> (f64, u64) {
     if is_snapshot(case) {
         e.mem_write(READS, &READS_BYTES).unwrap();
         e.mem_write(WRITES, &WRITES_BYTES).unwrap();
-        e.mem_map(BIG, BIG_SIZE, Perm::READ | Perm::WRITE).unwrap();
+        e.mem_map(big(case), BIG_SIZE, Perm::READ | Perm::WRITE)
+            .unwrap();
         for k in 0..READ_PAGES * u64::from(reads(case)) {
-            e.mem_write(BIG + k * 4096, &1u64.to_le_bytes()).unwrap();
+            e.mem_write(big(case) + k * 4096, &1u64.to_le_bytes())
+                .unwrap();
         }
         let snap = e.snapshot().unwrap();
         let t0 = Instant::now();
@@ -456,11 +478,11 @@ fn run_unicorn(uc: &Uc, case: Case, n: u64) -> (f64, u64) {
                 (uc.mem_write)(h, WRITES, WRITES_BYTES.as_ptr().cast(), WRITES_BYTES.len()),
                 "write",
             );
-            check((uc.mem_map)(h, BIG, BIG_SIZE as usize, 3), "mem_map");
+            check((uc.mem_map)(h, big(case), BIG_SIZE as usize, 3), "mem_map");
             for k in 0..READ_PAGES * u64::from(reads(case)) {
                 let one = 1u64;
                 check(
-                    (uc.mem_write)(h, BIG + k * 4096, (&one as *const u64).cast(), 8),
+                    (uc.mem_write)(h, big(case) + k * 4096, (&one as *const u64).cast(), 8),
                     "write",
                 );
             }
