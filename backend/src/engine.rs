@@ -217,8 +217,7 @@ impl Engine {
             (None, Accel::Interp) => DirectMap {
                 base: 0,
                 mask: u64::MAX,
-                high_tag: 0,
-                high_delta: 0,
+                high: xlat_softmmu::NO_HIGH,
                 exact: false,
             },
             // System mode: no flat map, every access goes out of line (crate::softmmu).
@@ -590,12 +589,11 @@ impl Engine {
         inner.cache.insert(key, Arc::new(tb));
     }
 
-    /// The direct map with the memory's current high window (it may appear after start-up).
+    /// The direct map with the memory's current high windows (they may appear after start-up).
     fn direct_now(&self) -> DirectMap {
         let mut d = self.direct;
         if let Some(m) = self.mem.direct() {
-            d.high_tag = m.high_tag;
-            d.high_delta = m.high_delta;
+            d.high = m.high;
         }
         d
     }

@@ -37,8 +37,7 @@ pub(crate) fn same_page(a: u64, b: u64) -> bool {
 pub(crate) const NO_DIRECT_MAP: DirectMap = DirectMap {
     base: 0,
     mask: 0,
-    high_tag: 0,
-    high_delta: 0,
+    high: xlat_softmmu::NO_HIGH,
     exact: false,
 };
 

@@ -16,6 +16,21 @@ pub mod system;
 pub mod user;
 pub use user::AddressSpace;
 
+/// How many windows above the direct map generated code reaches inline.
+pub const HIGH_WINDOWS: usize = 2;
+
+/// No window above the direct map.
+pub const NO_HIGH: [HighWindow; HIGH_WINDOWS] = [HighWindow { tag: 0, delta: 0 }; HIGH_WINDOWS];
+
+/// A window of guest memory beyond the direct map that generated code reaches inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HighWindow {
+    /// The guest address bits above the map's (`address >> mask bits`); 0: no window.
+    pub tag: u64,
+    /// Host address minus guest address inside the window (wrapping).
+    pub delta: u64,
+}
+
 /// How generated code reaches guest memory without a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirectMap {
@@ -24,11 +39,10 @@ pub struct DirectMap {
     /// Guest addresses are ANDed with this before adding `base` (the reservation is
     /// `mask + 1` bytes plus a guard, so no guest address reaches outside it).
     pub mask: u64,
-    /// A second window (0: none): guest addresses whose bits above `mask` equal this tag are
-    /// at host `address + high_delta` (an embedding's RAM at or above 2^39).
-    pub high_tag: u64,
-    /// Host address minus guest address inside the `high_tag` window (wrapping).
-    pub high_delta: u64,
+    /// More windows (tag 0: none): guest addresses whose bits above `mask` equal a window's
+    /// tag are at host `address + delta` (an embedding's RAM at or above 2^39: e.g. x86-64
+    /// code in the kernel half and a stack at the top of the user half, two tags).
+    pub high: [HighWindow; HIGH_WINDOWS],
     /// Whether Cranelift-compiled code checks that an address is inside the map (`mask`, or
     /// the high window) before the inline access, so an access beyond it faults at its own
     /// address instead of reaching its alias `address & mask`. Embedding sets it (embedders

@@ -284,19 +284,32 @@ impl Core {
 
     fn set_special(&self) {
         // Engine-owned RAM (at or above 2^39) needs no helper calls: compiled code sends
-        // every access at or above 2^39 out of line, where the high window or the helpers
+        // every access at or above 2^39 out of line, where a high window or the helpers
         // take it. MMIO and caller-owned regions do, and so does RAM starting at a multiple
-        // of 2^39, which an inline access from just below (the end of the flat map or of the
-        // window) could run into.
-        let any = self
-            .mem
-            .special
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|r| match r.kind {
-                SpecialKind::Host { owned: Some(_), .. } => r.start % HIGH == 0,
-                _ => true,
+        // of 2^39 right after other memory, which an inline access from just below (the end
+        // of the flat map or of a window) could run into. (x86-64 code at
+        // 0xffff_8000_0000_0000 has nothing below it: it stays inline.)
+        let (any, starts) = {
+            let special = self.mem.special.read().unwrap_or_else(|e| e.into_inner());
+            let starts: Vec<u64> = special
+                .iter()
+                .filter(|r| matches!(r.kind, SpecialKind::Host { owned: Some(_), .. }))
+                .filter(|r| r.start % HIGH == 0 && r.start != 0)
+                .map(|r| r.start)
+                .collect();
+            let any = special
+                .iter()
+                .any(|r| !matches!(r.kind, SpecialKind::Host { owned: Some(_), .. }));
+            (any, starts)
+        };
+        let any = any
+            || starts.into_iter().any(|s| {
+                let below = s - 1;
+                if below < HIGH {
+                    self.mem.space.vmas().any_mapped(below, s)
+                } else {
+                    self.mem.special_overlaps(below, s)
+                }
             });
         let mut t = self.table();
         t.special_regions = any;
@@ -349,6 +362,8 @@ impl Core {
             }
             self.mem.sync_window(h, end);
         }
+        // RAM just below a region starting at a multiple of 2^39 changes what is inline.
+        self.set_special();
         self.invalidate(addr, size);
         Ok(())
     }
@@ -1489,6 +1504,26 @@ impl Engine {
             .restore_stats
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many guest loads and stores so far reached MMIO or host regions through the
+    /// memory helpers (a call each) rather than inline: MMIO regions and caller-owned memory
+    /// always do, as does everything while memory hooks are installed; RAM at or above 2^39
+    /// does only when its address bits above 39 are not those of one of the first two such
+    /// mappings (each of which gets a window that compiled code reaches inline).
+    ///
+    /// ```
+    /// use xlat::embed::{Arch, Engine, Mode, Perm};
+    /// let mut e = Engine::new(Arch::Riscv64, Mode::Mode64).unwrap();
+    /// e.mem_map(0x1000, 0x1000, Perm::READ | Perm::EXEC).unwrap();
+    /// e.mem_write(0x1000, &[0x03, 0x35, 0x05, 0x00]).unwrap(); // ld a0, 0(a0)
+    /// e.mmio_map(0x2000, 0x1000, Some(Box::new(|_, _| 42)), None).unwrap();
+    /// e.reg_write(xlat::embed::RiscvReg::X(10), 0x2000).unwrap();
+    /// e.start(0x1000, 0x1004, None, 0).unwrap();
+    /// assert_eq!(e.helper_accesses(), 1);
+    /// ```
+    pub fn helper_accesses(&self) -> u64 {
+        self.core.mem.helper_accesses.load(Ordering::Relaxed)
     }
 }
 

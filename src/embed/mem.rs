@@ -181,8 +181,12 @@ pub(crate) struct EmbedMem {
     id: u64,
     /// Bumped by every change of `special`.
     version: AtomicU64,
-    /// The high window, once RAM is mapped at or above [`HIGH`].
-    pub window: std::sync::OnceLock<Window>,
+    /// Guest accesses to MMIO and host regions made through the memory helpers.
+    pub helper_accesses: AtomicU64,
+    /// The high windows, one per tag of RAM mapped at or above [`HIGH`], as many as compiled
+    /// code reaches inline ([`xlat_softmmu::HIGH_WINDOWS`]); RAM of further tags stays with
+    /// the helpers. Set once each, never moved (the fault handler holds their records).
+    pub windows: [std::sync::OnceLock<Window>; xlat_softmmu::HIGH_WINDOWS],
 }
 
 static NEXT_MEM_ID: AtomicU64 = AtomicU64::new(1);
@@ -196,7 +200,7 @@ thread_local! {
 
 impl Drop for EmbedMem {
     fn drop(&mut self) {
-        if let Some(w) = self.window.get() {
+        for w in self.windows() {
             let (start, len) = w.host_range();
             super::sig::unregister(start);
             // SAFETY: our own reservation; no code runs in this engine any more (its memory
@@ -221,16 +225,31 @@ impl EmbedMem {
             special: RwLock::default(),
             id: NEXT_MEM_ID.fetch_add(1, Ordering::Relaxed),
             version: AtomicU64::new(0),
-            window: std::sync::OnceLock::new(),
+            helper_accesses: AtomicU64::new(0),
+            windows: Default::default(),
         }
     }
 
+    /// The high windows made so far.
+    pub fn windows(&self) -> impl Iterator<Item = &Window> {
+        self.windows.iter().filter_map(|w| w.get())
+    }
+
+    /// The high window holding guest `addr`, if any.
+    pub fn window_of(&self, addr: u64) -> Option<&Window> {
+        self.windows()
+            .find(|w| addr >> xlat_softmmu::user::GUEST_BITS == w.tag)
+    }
+
     /// Makes the high window for the tag of `addr` (at or above [`HIGH`]) unless there is
-    /// one; whether it was made now.
+    /// one, or no room for another; whether it was made now.
     pub fn make_window(&self, addr: u64) -> bool {
-        if self.window.get().is_some() {
+        if self.window_of(addr).is_some() {
             return false;
         }
+        let Some(slot) = self.windows.iter().find(|w| w.get().is_none()) else {
+            return false; // RAM of this tag stays with the helpers
+        };
         // SAFETY: a fresh anonymous PROT_NONE reservation at a kernel-chosen address.
         let p = unsafe {
             libc::mmap(
@@ -256,13 +275,13 @@ impl EmbedMem {
             base: p as u64,
             dirty,
         };
-        if let Err(w) = self.window.set(w) {
+        if let Err(w) = slot.set(w) {
             // SAFETY: the reservation just made, which nothing uses.
             unsafe { libc::munmap(w.base as *mut libc::c_void, len as usize) };
             return false;
         }
-        if let Some(w) = self.window.get() {
-            // Registered where it stays (in `self.window`) for the fault handler to reach.
+        if let Some(w) = slot.get() {
+            // Registered where it stays (in `self.windows`) for the fault handler to reach.
             super::sig::register(w.base, len, &w.dirty, w.range().0);
         }
         true
@@ -272,7 +291,7 @@ impl EmbedMem {
     /// engine-owned RAM (which never faults): its pages in the window are listed in the
     /// window's dirty-page record, and those that were write-protected for it are opened.
     pub fn high_written(&self, addr: u64, len: u64) {
-        let Some(w) = self.window.get() else {
+        let Some(w) = self.window_of(addr) else {
             return;
         };
         let (ws, we) = w.range();
@@ -297,9 +316,12 @@ impl EmbedMem {
     /// Makes the window's view of guest `[start, end)` match the regions: engine-owned RAM
     /// mapped with its permissions, the rest `PROT_NONE` (call after every change of them).
     pub fn sync_window(&self, start: u64, end: u64) {
-        let Some(w) = self.window.get() else {
-            return;
-        };
+        for w in self.windows() {
+            self.sync_one(w, start, end);
+        }
+    }
+
+    fn sync_one(&self, w: &Window, start: u64, end: u64) {
         let (ws, we) = w.range();
         let we = if we == 0 { u64::MAX } else { we };
         let (a, b) = (start.max(ws), end.min(we));
@@ -439,6 +461,7 @@ impl EmbedMem {
         mem: MemOp,
         store: Option<u64>,
     ) -> Result<u64, MemFault> {
+        self.helper_accesses.fetch_add(1, Ordering::Relaxed);
         let off = addr - r.start;
         let size = mem.bytes() as usize;
         let fault = MemFault {
@@ -702,9 +725,9 @@ impl GuestMemory for EmbedMem {
     fn direct(&self) -> Option<DirectMap> {
         let mut d = self.space.direct_map();
         d.exact = true;
-        if let Some(w) = self.window.get() {
-            d.high_tag = w.tag;
-            d.high_delta = w.base.wrapping_sub(w.range().0);
+        for (h, w) in d.high.iter_mut().zip(self.windows()) {
+            h.tag = w.tag;
+            h.delta = w.base.wrapping_sub(w.range().0);
         }
         Some(d)
     }

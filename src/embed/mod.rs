@@ -74,13 +74,15 @@
 //! reservation that compiled code reaches inline at `base + address`; an access at or above
 //! 2^39 goes out of line (one `test` and a branch), so it never reaches an alias
 //! `address mod 2^39`. RAM mapped at or above 2^39 (x86-64 high-half shellcode, stacks near
-//! the top of a 47- or 48-bit user half) is host memory of the engine's own; the part of it
-//! whose address bits above 39 are those of the first such mapping lies in a second
-//! reservation of 2^39 bytes (the high window), which compiled code reaches inline from that
+//! the top of a 47- or 48-bit user half) is host memory of the engine's own; the parts of it
+//! whose address bits above 39 are those of the first two such mappings (e.g. x86-64 code in
+//! the kernel half and a stack at the top of the user half) each lie in a reservation of
+//! 2^39 bytes of their own (a high window), which compiled code reaches inline from that
 //! out-of-line path (`address + delta`; within ~1.5x of RAM below 2^39); the rest is reached
 //! through the memory helpers, as caller-owned and MMIO regions are (while any of those
 //! exists, guest loads and stores are compiled as helper calls; so also while RAM starts at
-//! a multiple of 2^39, which an access from just below could run into). Hooks see the
+//! a multiple of 2^39 right after other mapped memory, which an access from just below could
+//! run into). [`Engine::helper_accesses`] counts the accesses the helpers made. Hooks see the
 //! guest's own addresses; pcs are reported exactly when their top 16 bits are all zero or
 //! all one (canonical addresses). Snapshots of memory at or above 2^39 are copies (not
 //! shared copy-on-write as RAM below is), but a restore copies back only the pages written

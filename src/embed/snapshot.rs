@@ -28,7 +28,7 @@ use xlat_ir::abi::CpuState;
 use xlat_softmmu::user::{Backing, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_WRITE};
 
 use super::engine::{EngineCore, mem_regions};
-use super::mem::SpecialKind;
+use super::mem::{SpecialKind, Window};
 use super::{Context, Error};
 
 /// What the last [`super::Engine::snapshot_restore`] did, from
@@ -221,11 +221,11 @@ pub(crate) fn restore(core: &EngineCore, env: &mut CpuState, snap: &Snapshot) ->
     Ok(())
 }
 
-/// Whether guest `[start, start + len)` is inside the high window.
+/// Whether guest `[start, start + len)` is inside a high window.
 fn in_window(core: &EngineCore, start: u64, len: u64) -> bool {
-    core.mem.window.get().is_some_and(|w| {
-        let (ws, we) = w.range();
-        start >= ws && (we == 0 || start + len <= we)
+    core.mem.window_of(start).is_some_and(|w| {
+        let we = w.range().1;
+        we == 0 || start + len <= we
     })
 }
 
@@ -234,10 +234,16 @@ fn in_window(core: &EngineCore, start: u64, len: u64) -> bool {
 /// from the snapshot's copy, and write-protects them for the record again. False when there
 /// is no record to go by (no window, or it overflowed): the caller copies everything.
 fn reset_high(core: &EngineCore, snap: &Snapshot, stats: &mut RestoreStats) -> bool {
-    let Some(w) = core.mem.window.get() else {
+    if core.mem.windows().next().is_none() {
         // No window: engine-owned RAM (if any) is copied whole.
         return !snap.host.iter().any(|h| h.2.is_some());
-    };
+    }
+    core.mem
+        .windows()
+        .all(|w| reset_window(core, w, snap, stats))
+}
+
+fn reset_window(core: &EngineCore, w: &Window, snap: &Snapshot, stats: &mut RestoreStats) -> bool {
     let Some(runs) = w.dirty.take_written() else {
         return false;
     };
@@ -270,22 +276,22 @@ fn reset_high(core: &EngineCore, snap: &Snapshot, stats: &mut RestoreStats) -> b
     true
 }
 
-/// Write-protects the guest-writable engine-owned RAM in the high window for its dirty-page
-/// record, forgetting the old one.
+/// Write-protects the guest-writable engine-owned RAM in the high windows for their
+/// dirty-page records, forgetting the old ones.
 fn track_high(core: &EngineCore, snap: &Snapshot) {
-    let Some(w) = core.mem.window.get() else {
-        return;
-    };
-    w.dirty.reset();
-    if core.remap_always {
-        return;
-    }
-    let ws = w.range().0;
-    for (s, bytes, perms) in &snap.host {
-        if perms.is_some_and(|p| p.contains(super::Perm::WRITE))
-            && in_window(core, *s, bytes.len() as u64)
-        {
-            w.dirty.track(s - ws, bytes.len() as u64);
+    for w in core.mem.windows() {
+        w.dirty.reset();
+        if core.remap_always {
+            continue;
+        }
+        let ws = w.range().0;
+        for (s, bytes, perms) in &snap.host {
+            if perms.is_some_and(|p| p.contains(super::Perm::WRITE))
+                && core.mem.window_of(*s).is_some_and(|x| x.tag == w.tag)
+                && in_window(core, *s, bytes.len() as u64)
+            {
+                w.dirty.track(s - ws, bytes.len() as u64);
+            }
         }
     }
 }

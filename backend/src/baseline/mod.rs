@@ -909,16 +909,20 @@ impl Asm {
         self.b(0xe9); // jmp over the out-of-line path
         let done = self.buf.len();
         self.d32(0);
-        if let Some(o) = outside.filter(|_| d.high_tag != 0 && d.high_tag < 1 << 31) {
-            // The high window: `addr >> bits == tag` is at host `addr + delta`, inline.
+        let windows = d.high.iter().filter(|w| w.tag != 0 && w.tag < 1 << 31);
+        for (k, w) in windows.enumerate() {
+            // A high window: `addr >> bits == tag` is at host `addr + delta`, inline.
+            let Some(o) = outside else { break };
             self.patch(o);
-            self.mov_rr(true, RCX, RDX);
-            self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, map bits
-            self.b(d.mask.count_ones() as u8);
-            self.op_rr(true, &[0x81], 7, RCX); // cmp rcx, tag
-            self.d32(d.high_tag as i32);
-            let other = self.jcc_fwd(0x5); // jne: out of line
-            self.mov_imm(RAX, d.high_delta);
+            if k == 0 {
+                self.mov_rr(true, RCX, RDX);
+                self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, map bits
+                self.b(d.mask.count_ones() as u8);
+            }
+            self.op_rr(true, &[0x81], 7, RCX); // cmp rcx, tag (rcx kept for the next)
+            self.d32(w.tag as i32);
+            let other = self.jcc_fwd(0x5); // jne: the next window, or out of line
+            self.mov_imm(RAX, w.delta);
             self.mov_rr(true, RCX, RDX);
             self.op_rr(true, &[0x01], RAX, RCX); // add rcx, rax
             self.host_access(i, m, write);

@@ -146,7 +146,7 @@ impl Lower<'_, '_> {
 
     /// Emits the access at `addr`: inline at its host address (`fast`, given the host
     /// address) when it is inside the direct map and has no bit of `align` set; in
-    /// the high window (`DirectMap::high_tag`) inline there, out of line; else `slow`. Each
+    /// a high window (`DirectMap::high`) inline there, out of line; else `slow`. Each
     /// path produces the value stored to `dst` (if any); code continues after them.
     fn access(
         &mut self,
@@ -183,16 +183,18 @@ impl Lower<'_, '_> {
         self.b.ins().jump(join, &[]);
         self.b.switch_to_block(slow_blk);
         let d = self.p.direct;
-        if let Some(bits) = guard.filter(|_| d.high_tag != 0 && !always_slow) {
-            // The high window: `addr >> bits == tag` (and aligned) is at `addr + delta`.
+        let windows = d.high.iter().filter(|w| w.tag != 0);
+        for w in windows.filter(|_| !always_slow) {
+            let Some(bits) = guard else { break };
+            // A high window: `addr >> bits == tag` (and aligned) is at `addr + delta`.
             let hi_blk = self.b.create_block();
-            let call_blk = self.b.create_block();
-            self.b.set_cold_block(call_blk);
+            let next_blk = self.b.create_block();
+            self.b.set_cold_block(next_blk);
             let top = self.b.ins().ushr_imm_u(addr, i64::from(bits));
             let mut c = self.b.ins().icmp_imm_u(
                 cranelift_codegen::ir::condcodes::IntCC::Equal,
                 top,
-                d.high_tag as i64,
+                w.tag as i64,
             );
             if align != 0 {
                 let mis = self.b.ins().band_imm_s(addr, align as i64);
@@ -202,15 +204,15 @@ impl Lower<'_, '_> {
                         .icmp_imm_u(cranelift_codegen::ir::condcodes::IntCC::Equal, mis, 0);
                 c = self.b.ins().band(c, ok);
             }
-            self.b.ins().brif(c, hi_blk, &[], call_blk, &[]);
+            self.b.ins().brif(c, hi_blk, &[], next_blk, &[]);
             self.b.switch_to_block(hi_blk);
-            let delta = self.konst(types::I64, d.high_delta);
+            let delta = self.konst(types::I64, w.delta);
             let host = self.b.ins().iadd(addr, delta);
             if let Some(v) = fast(self, host) {
                 self.def_t(dst, v);
             }
             self.b.ins().jump(join, &[]);
-            self.b.switch_to_block(call_blk);
+            self.b.switch_to_block(next_blk);
         }
         let v = slow(self);
         self.check_pending();

@@ -136,8 +136,7 @@ impl GuestMemory for TestMem {
         Some(DirectMap {
             base: self.buf.as_ptr() as u64,
             mask: self.size as u64 - 1,
-            high_tag: 0,
-            high_delta: 0,
+            high: xlat_softmmu::NO_HIGH,
             exact: true,
         })
     }

@@ -150,8 +150,7 @@ impl AddressSpace {
         DirectMap {
             base: self.base,
             mask: self.size - 1,
-            high_tag: 0,
-            high_delta: 0,
+            high: crate::NO_HIGH,
             exact: false,
         }
     }
