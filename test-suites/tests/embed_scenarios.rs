@@ -758,7 +758,7 @@ fn high_windows_inline(arch: Arch) {
         t.e.mem_map(at, 0x1000, Perm::READ | Perm::WRITE).unwrap();
         t.e.mem_write(at, &v.to_le_bytes()).unwrap();
     }
-    let mut far = |t: &mut T, at: u64| {
+    let far = |t: &mut T, at: u64| {
         t.e.reg_write(ptr, at).unwrap();
         t.call("far", 0).unwrap()
     };
