@@ -50,6 +50,11 @@ fn ty_bit(t: Ty) -> u64 {
     u64::from(t == Ty::I64) << 24
 }
 
+/// `XLAT_MASKED_MAP=1`: compiled code masks guest addresses into the direct map (an address
+/// beyond it aliases one inside) instead of clamping them (see `Lower::clamps`).
+static MASKED_MAP: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("XLAT_MASKED_MAP").is_some());
+
 impl Lower<'_, '_> {
     /// `base + disp`, folding a constant `base` was made with (`x + k + disp`) and adding
     /// nothing for a zero displacement (`opt_level=none` folds neither).
@@ -89,6 +94,24 @@ impl Lower<'_, '_> {
             .then(|| m.count_ones())
     }
 
+    /// Whether inline accesses check that the address is inside the direct map with a
+    /// `test` and a `jnz` to a cold block that only faults (a store to the guard after the
+    /// map, then a trap that is never reached): Linux user mode, where the map is a
+    /// power-of-two window with a guard after it and `guard_bits` compiles no check. An
+    /// address beyond the map then faults instead of reaching its alias `addr mod 2^bits`,
+    /// and the engine runs the faulting instruction again in the interpreter, which faults at
+    /// the guest's own address (`Engine::decode`). Nothing rejoins the access after the cold
+    /// block, so no value lives across it, and the address needs no masking: the check costs
+    /// what the `andn` it replaces did. `XLAT_MASKED_MAP=1` masks as before (to measure).
+    pub(crate) fn clamps(&self) -> bool {
+        let m = self.p.direct.mask;
+        !self.p.direct.exact
+            && m != 0
+            && m != u64::MAX
+            && m.wrapping_add(1).is_power_of_two()
+            && !*MASKED_MAP
+    }
+
     /// A value that is non-zero when the access at `addr` cannot take the inline path: an
     /// address outside the direct map (with [`Self::guard_bits`]) or one with any bit of
     /// `align` set (a misaligned access that requires alignment).
@@ -102,6 +125,45 @@ impl Lower<'_, '_> {
         };
         // brif on the band is one `test addr, m`.
         self.b.ins().band(addr, m)
+    }
+
+    /// With [`Self::clamps`]: branches to a cold block that faults in the guard after the
+    /// direct map when `addr` is beyond it (unless an earlier access in this straight-line
+    /// code checked the same address), and goes on in a new block.
+    fn fault_outside_map(&mut self, addr: Value) {
+        let Some(blk) = self.b.current_block() else {
+            return;
+        };
+        if self
+            .host_cache
+            .iter()
+            .any(|&(b, a, _)| b == blk && a == addr)
+        {
+            return;
+        }
+        let Some(notmask) = self.notmask else {
+            return;
+        };
+        let outside = self.b.ins().band(addr, notmask);
+        let cold = self.b.create_block();
+        let next = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(outside, cold, &[], next, &[]);
+        self.b.switch_to_block(cold);
+        let d = self.p.direct;
+        let guard = self.konst(types::I64, d.base.wrapping_add(d.mask).wrapping_add(1));
+        let zero = self.b.ins().iconst(types::I8, 0);
+        self.b.ins().store(MemFlagsData::new(), zero, guard, 0);
+        self.b
+            .ins()
+            .trap(cranelift_codegen::ir::TrapCode::unwrap_user(1));
+        self.b.switch_to_block(next);
+        // `next` runs only after `blk`: the host addresses found there hold here too.
+        for e in &mut self.host_cache {
+            if e.0 == blk {
+                e.0 = next;
+            }
+        }
     }
 
     /// The host address of guest `addr`, which [`Self::out_of_line_cond`] passed; reused for
@@ -128,7 +190,7 @@ impl Lower<'_, '_> {
     fn host_addr_uncached(&mut self, addr: Value) -> Value {
         let d = self.p.direct;
         // With the guard, the address is inside the map: no masking.
-        let a = if d.mask == u64::MAX || self.guard_bits().is_some() {
+        let a = if d.mask == u64::MAX || self.guard_bits().is_some() || self.clamps() {
             addr
         } else if let Some(notmask) = self.notmask {
             // addr & !notmask: one non-destructive `andn` (BMI1) with `!mask` in a register.
@@ -159,6 +221,9 @@ impl Lower<'_, '_> {
     ) {
         let guard = self.guard_bits();
         if !always_slow && align == 0 && guard.is_none() {
+            if self.clamps() {
+                self.fault_outside_map(addr);
+            }
             let host = self.host_addr(addr);
             if let Some(v) = fast(self, host) {
                 self.def_t(dst, v);

@@ -288,7 +288,9 @@ impl Lower<'_, '_> {
         if self.p.direct.base != 0 {
             self.base = Some(self.konst(types::I64, self.p.direct.base));
         }
-        if self.p.direct.mask != u64::MAX && (has_bmi1() || self.guard_bits().is_some()) {
+        if self.p.direct.mask != u64::MAX
+            && (has_bmi1() || self.guard_bits().is_some() || self.clamps())
+        {
             self.notmask = Some(self.konst(types::I64, !self.p.direct.mask));
         }
         self.regs.load_all(&mut self.b, self.env, self.st);

@@ -160,9 +160,11 @@ impl AddressSpace {
         (self.base, self.size + GUARD)
     }
 
-    /// Host address of guest `addr` (no checks).
+    /// Host address of guest `addr` (no checks). An address beyond the reservation gives the
+    /// start of the guard after it (where every access faults), never another guest address
+    /// (as masking it would: an access 2^39 past a variable would reach the variable).
     pub fn g2h(&self, addr: u64) -> u64 {
-        self.base + (addr & (self.size - 1))
+        self.base + addr.min(self.size)
     }
 
     /// Read access to the mapping table.
