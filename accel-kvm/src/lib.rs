@@ -311,7 +311,6 @@ impl KvmVm {
             let k = kicks.clone();
             m.stop.on_request(Box::new(move || k.kick_all()));
         }
-        let done = AtomicBool::new(false);
         std::thread::scope(|s| {
             let mut handles = Vec::new();
             for (id, vcpu) in vcpus.into_iter().enumerate() {
@@ -345,16 +344,20 @@ impl KvmVm {
                     }
                 }
             }
-            s.spawn(|| {
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(WATCHDOG);
+            // Woken at once when the vCPUs are done (a plain sleep kept every run alive up
+            // to WATCHDOG longer: 100 ms of each payload run's wall time).
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+            s.spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    done_rx.recv_timeout(WATCHDOG)
+                {
                     kicks.kick_all();
                 }
             });
             for h in handles {
                 let _ = h.join();
             }
-            done.store(true, Ordering::Relaxed);
+            drop(done_tx);
         });
         let ended = ended.lock().unwrap_or_else(|e| e.into_inner()).take();
         let (status, message) = match ended {
