@@ -57,6 +57,7 @@ fn build(ctx: &Ctx, scale: u32) -> Result<Vec<Image>, String> {
             .arg(&dir)
             .arg(s.to_string())
             .arg(which.to_string())
+            .arg("cycles")
             .output()
             .map_err(|e| format!("bash {}: {e}", script.display()))?;
         if !o.status.success() {
@@ -65,12 +66,12 @@ fn build(ctx: &Ctx, scale: u32) -> Result<Vec<Image>, String> {
                 String::from_utf8_lossy(&o.stderr).trim()
             ));
         }
-        let base = dir.join(format!("payload-s{s}-w{which}"));
+        let base = dir.join(format!("payload-s{s}-w{which}-c"));
         v.push(Image {
             name,
             elf: base.with_extension("elf"),
-            pvh: dir.join(format!("payload-s{s}-w{which}-pvh.elf")),
-            native: dir.join(format!("native-s{s}-w{which}")),
+            pvh: dir.join(format!("payload-s{s}-w{which}-c-pvh.elf")),
+            native: dir.join(format!("native-s{s}-w{which}-c")),
         });
     }
     Ok(v)
@@ -146,9 +147,32 @@ fn once(ctx: &Ctx, col: Col, img: &Image) -> Result<(f64, String, String), Strin
     ))
 }
 
+/// A run's output without its "cycles NAME: hex" lines, and the cycles they give (summed:
+/// one kernel per image).
+fn split_cycles(out: &str) -> (String, Option<u64>) {
+    let (mut rest, mut cycles) = (String::new(), None);
+    for l in out.lines() {
+        match l.strip_prefix("cycles ").and_then(|c| c.split_once(": ")) {
+            Some((_, hex)) => {
+                let c = u64::from_str_radix(hex.trim(), 16).ok();
+                cycles = Some(cycles.unwrap_or(0) + c.unwrap_or(0));
+            }
+            None => {
+                rest += l;
+                rest.push('\n');
+            }
+        }
+    }
+    (rest, cycles)
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+fn has_col(cols: &[Col], c: Col) -> Option<usize> {
+    cols.iter().position(|&x| x == c)
 }
 
 fn have(cmd: &str) -> bool {
@@ -214,11 +238,16 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             cols.len()
         );
         let mut times = vec![Vec::new(); cols.len()];
+        let mut cycles = vec![Vec::new(); cols.len()];
         let mut want: Option<String> = None;
         let mut stats = None;
         for _ in 0..runs {
             for (k, &c) in cols.iter().enumerate() {
                 let (t, out, err) = once(ctx, c, img)?;
+                let (out, cyc) = split_cycles(&out);
+                if let Some(n) = cyc {
+                    cycles[k].push(n as f64);
+                }
                 if c == Col::Kvm {
                     stats = kvm_stats(&err).or(stats);
                 }
@@ -237,13 +266,21 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             }
         }
         let med: Vec<f64> = times.iter_mut().map(|v| median(v)).collect();
-        rows.push((img.name, med, stats));
+        // The ring-3 kernel alone, timed in the guest: KVM's cycles over native's.
+        let (n, k) = (has_col(&cols, Col::Native), has_col(&cols, Col::Kvm));
+        let kvm_native = match (n, k) {
+            (Some(n), Some(k)) if !cycles[n].is_empty() && !cycles[k].is_empty() => {
+                Some(median(&mut cycles[k]) / median(&mut cycles[n]))
+            }
+            _ => None,
+        };
+        rows.push((img.name, med, stats, kvm_native));
     }
     let mut t = String::from("| kernel |");
     for c in &cols {
         t += &format!(" {} (s) |", c.name());
     }
-    let has = |c: Col| cols.iter().position(|&x| x == c);
+    let has = |c: Col| has_col(&cols, c);
     let (jit, kvm, qemu) = (has(Col::Jit), has(Col::Kvm), has(Col::Qemu));
     if jit.is_some() && qemu.is_some() {
         t += " qemu/jit |";
@@ -252,17 +289,17 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
         t += " kvm/jit |";
     }
     if kvm.is_some() {
-        t += " kvm exits/run | xlat own RSS (MiB) |";
+        t += " kvm/native, ring-3 kernel cycles | kvm exits/run | xlat own RSS (MiB) |";
     }
     t += "\n|---|";
     t += &"---:|".repeat(
         cols.len()
             + usize::from(jit.is_some() && qemu.is_some())
             + usize::from(jit.is_some() && kvm.is_some())
-            + 2 * usize::from(kvm.is_some()),
+            + 3 * usize::from(kvm.is_some()),
     );
     t += "\n";
-    for (name, med, stats) in &rows {
+    for (name, med, stats, kvm_native) in &rows {
         t += &format!("| {name} |");
         for m in med {
             t += &format!(" {m:.3} |");
@@ -274,6 +311,10 @@ pub fn main(ctx: &Ctx, args: &[String]) -> Result<(), String> {
             t += &format!(" {:.2} |", med[k] / med[j]);
         }
         if kvm.is_some() {
+            match kvm_native {
+                Some(r) => t += &format!(" {r:.3} |"),
+                None => t += " - |",
+            }
             match stats {
                 Some((exits, own)) => t += &format!(" {exits} | {:.1} |", *own as f64 / 1024.0),
                 None => t += " ? | ? |",
