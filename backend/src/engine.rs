@@ -158,6 +158,9 @@ pub struct Engine {
     /// Background compilation (see [`Engine::set_background_compile`]): the job queue of the
     /// compiler thread and its handle.
     background: Mutex<Option<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>)>>,
+    /// Background compiling is on: a compiler thread paused for a fork
+    /// ([`Engine::pause_background_compile`]) starts again at the next hot unit.
+    background_wanted: AtomicBool,
     /// Jobs handed to the background compiler and not finished.
     pending: Arc<AtomicU64>,
     /// Cranelift settings (for the background compiler's own instance).
@@ -276,6 +279,7 @@ impl Engine {
             jit: Arc::new(Mutex::new(jit)),
             has_jit,
             background: Mutex::new(None),
+            background_wanted: AtomicBool::new(false),
             pending: Arc::new(AtomicU64::new(0)),
             opt_level: opt_level.to_string(),
             code_lock: RwLock::new(()),
@@ -681,7 +685,10 @@ impl Engine {
         if tb.queued.load(Ordering::Acquire) != 0 {
             return Queue::Taken;
         }
-        let bg = lock(&self.background);
+        let mut bg = lock(&self.background);
+        if bg.is_none() && self.background_wanted.load(Ordering::Relaxed) {
+            self.start_background(&mut bg);
+        }
         let Some((tx, _)) = bg.as_ref() else {
             return Queue::No;
         };
@@ -708,32 +715,52 @@ impl Engine {
     /// vCPU (a machine booting), the compile time leaves the vCPU's path. Must not be called
     /// from a helper running inside compiled code.
     pub fn set_background_compile(&self, on: bool) {
-        let mut bg = lock(&self.background);
+        // On: the thread starts with the first hot unit, so a process that never has one (a
+        // shell that execs at once) never pays for it.
+        self.background_wanted.store(on, Ordering::Relaxed);
         if !on {
-            if let Some((tx, h)) = bg.take() {
-                drop(tx);
-                let _ = h.join();
-            }
-            return;
+            self.pause_background_compile();
         }
+    }
+
+    /// Before a fork (Linux user mode): ends the compiler thread once it has compiled what
+    /// it was given, so no other thread of this process holds the engine's locks or is half
+    /// way through installing code when the child is made (it would inherit them held). With
+    /// background compiling on, the parent and the child each start a compiler thread again
+    /// when a unit next gets hot. Must not be called from a helper running inside compiled
+    /// code.
+    pub fn pause_background_compile(&self) {
+        let taken = lock(&self.background).take();
+        if let Some((tx, h)) = taken {
+            drop(tx);
+            let _ = h.join();
+        }
+    }
+
+    fn start_background(
+        &self,
+        bg: &mut Option<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>)>,
+    ) {
         if bg.is_some() || !self.has_jit {
             return;
         }
-        let comp = match Compiler::new(&self.opt_level) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(target: "xlat::backend", "no background compiler: {e}");
-                return;
-            }
-        };
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let (inner, jit, pending) = (self.inner.clone(), self.jit.clone(), self.pending.clone());
+        let opt = self.opt_level.clone();
+        // The compiler is made on its own thread (a few ms), not in the vCPU's lookup; if it
+        // cannot be, the thread ends and jobs go back to the vCPU (`queue` sees the send fail).
         let h = std::thread::Builder::new()
             .name("xlat-compile".into())
-            .spawn(move || background(comp, &inner, &jit, &pending, &rx));
+            .spawn(move || match Compiler::new(&opt) {
+                Ok(comp) => background(comp, &inner, &jit, &pending, &rx),
+                Err(e) => tracing::warn!(target: "xlat::backend", "no background compiler: {e}"),
+            });
         match h {
             Ok(h) => *bg = Some((tx, h)),
-            Err(e) => tracing::warn!(target: "xlat::backend", "no background compiler: {e}"),
+            Err(e) => {
+                self.background_wanted.store(false, Ordering::Relaxed);
+                tracing::warn!(target: "xlat::backend", "no background compiler: {e}");
+            }
         }
     }
 

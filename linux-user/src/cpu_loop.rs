@@ -48,12 +48,29 @@ fn signal_for(class: TrapClass) -> i32 {
     }
 }
 
+thread_local! {
+    /// The engine this guest thread runs on, for the fork in `clone`
+    /// ([`pause_compiler_for_fork`]).
+    static ENGINE: std::cell::RefCell<Option<Arc<Engine>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Before a fork: ends this thread's engine's background compiler thread (after its pending
+/// compiles), so the child is not made while that thread holds the engine's locks. Parent and
+/// child each start one again when a unit next gets hot.
+pub(crate) fn pause_compiler_for_fork() {
+    let e = ENGINE.with_borrow(|e| e.clone());
+    if let Some(e) = e {
+        e.pause_background_compile();
+    }
+}
+
 /// Runs guest code on `env` until this thread or the process exits.
 pub(crate) fn cpu_loop(
     m: &mut Machine,
     process: &mut Process,
     env: &mut CpuState,
 ) -> Result<End, LoadError> {
+    ENGINE.set(Some(m.engine.clone()));
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let _ = MAIN_TID.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst);
@@ -150,6 +167,10 @@ fn run_until_exit(
                                 m.cfg.clone(),
                             )?);
                             std::mem::forget(std::mem::replace(&mut m.engine, fresh));
+                            ENGINE.set(Some(m.engine.clone()));
+                            if std::env::var_os("XLAT_FG_COMPILE").is_none() {
+                                m.engine.set_background_compile(true);
+                            }
                             let watch = process.space.code_watch();
                             crate::fault::watch_code(&process.space, &m.engine, watch);
                         }

@@ -206,6 +206,12 @@ pub fn run_program(
     env.set_word(abi.sp, sp);
     let mem: Arc<dyn GuestMemory> = process.space.clone();
     let engine = Arc::new(Engine::new(frontend.clone(), mem.clone(), cfg.clone())?);
+    // Hot code is compiled on another host thread while the guest runs on in the baseline
+    // tier, as in system mode (`XLAT_FG_COMPILE=1`: on the guest's thread, in its lookups).
+    // The thread is paused around each fork (`cpu_loop::pause_compiler_for_fork`).
+    if std::env::var_os("XLAT_FG_COMPILE").is_none() {
+        engine.set_background_compile(true);
+    }
     fault::watch_code(&process.space, &engine, fault::wants_code_watch(&*frontend));
     let arch = crate::arch::for_frontend(frontend.as_ref());
     let (frame, trampoline) = signal_support(arch, frontend.as_ref(), &process.space);

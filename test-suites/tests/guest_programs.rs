@@ -282,6 +282,15 @@ fn fork_waitpid_pipe_kill() {
     expect_ok(&o, "killed child: signaled=1 sig=9\n");
 }
 
+/// Forks in the middle of hot loops (compiled on xlat's background thread, which is paused
+/// around each fork), 8 times; parent and children run more hot loops after.
+#[test]
+fn fork_while_compiling() {
+    let o = c_program("forkhot", |g| g);
+    expect_ok(&o, "child 7: ");
+    expect_ok(&o, "parent 7: ");
+}
+
 /// qemu-riscv64 passes execve to the host kernel, which cannot run a riscv64 program without
 /// binfmt_misc, so QEMU is no reference here: the expected lines follow from procs.c itself.
 #[test]

@@ -156,6 +156,7 @@ impl Process {
         if unsafe { libc::pipe2(gate.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Outcome::Ret(super::last_err());
         }
+        crate::cpu_loop::pause_compiler_for_fork();
         // SAFETY: fork copies only this thread; the child uses a fresh engine and none of the
         // other threads' state; glibc's fork keeps its own state right.
         let pid = unsafe { libc::fork() };
