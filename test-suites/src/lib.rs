@@ -10,6 +10,7 @@ pub mod kvm;
 pub mod rvgen;
 pub mod user;
 pub mod x86gen;
+pub mod x86linux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,71 +9,36 @@
     reason = "integration tests: the whole file is test code"
 )]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use xlat_test_suites::kvm::{hardware_kvm, kvm_usable};
+use xlat_test_suites::x86linux::{
+    assert_booted, console_until, kernel, kernel_and_initrd, marked_disk,
+};
 use xlat_test_suites::{cache_dir, microvm_args, xlat_bin};
 
 #[test]
 fn debian_kernel_prints_its_banner() {
-    let dir = cache_dir().join("x86_64/linux");
-    let vmlinux = dir.join("vmlinux");
-    let Ok(deb) = std::fs::read_to_string(dir.join("version")) else {
-        eprintln!(
-            "skipping: no {} (scripts/setup.d/50-x86-kernel.sh fetches it)",
-            vmlinux.display()
-        );
+    let Some((vmlinux, release)) = kernel("vmlinux") else {
         return;
     };
     if !kvm_usable("debian_kernel_prints_its_banner") {
         return;
     }
-    // linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb -> the release "6.1.0-56-amd64"
-    let release = deb
-        .trim()
-        .strip_prefix("linux-image-")
-        .and_then(|s| s.split('_').next())
-        .expect("version file names the .deb")
-        .to_string();
-    let mut child = Command::new(xlat_bin())
-        .args(microvm_args("kvm"))
-        .args(["-m", "256M", "--kernel"])
-        .arg(&vmlinux)
-        .args(["--append", "console=ttyS0 earlyprintk=serial panic=-1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start xlat");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let t0 = Instant::now();
-    let limit = Duration::from_secs(120);
-    let mut seen = Vec::new();
-    let banner = loop {
-        let left = limit.saturating_sub(t0.elapsed());
-        match rx.recv_timeout(left) {
-            Ok(l) if l.contains("Linux version ") => break Some(l),
-            Ok(l) => seen.push(l),
-            Err(_) => break None,
-        }
-    };
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("wait for xlat");
-    let err = String::from_utf8_lossy(&out.stderr);
-    let banner = banner.unwrap_or_else(|| {
+    let (t0, limit) = (Instant::now(), Duration::from_secs(120));
+    let (lines, seen, err) = console_until(
+        Command::new(xlat_bin())
+            .args(microvm_args("kvm"))
+            .args(["-m", "256M", "--kernel"])
+            .arg(&vmlinux)
+            .args(["--append", "console=ttyS0 earlyprintk=serial panic=-1"]),
+        limit,
+        |l| l.contains("Linux version "),
+        |kept| !kept.is_empty(),
+    );
+    let Some(banner) = lines.first() else {
         panic!("no `Linux version` line within {limit:?}; console: {seen:?}; stderr: {err}")
-    });
+    };
     assert!(banner.contains(&release), "{banner} (expected {release})");
     eprintln!("banner after {:?}: {banner}", t0.elapsed());
 }
@@ -107,16 +72,9 @@ fn debian_kernel_boots_busybox_reads_a_disk_and_powers_off() {
         );
         return;
     }
-    let dir = cache_dir().join("x86_64/linux");
-    let (vmlinux, initrd) = (dir.join("vmlinux"), dir.join("initrd.cpio.gz"));
-    if !vmlinux.exists() || !initrd.exists() {
-        eprintln!(
-            "skipping: no {} or {} (scripts/setup.d/50-x86-kernel.sh, 51-x86-initramfs.sh)",
-            vmlinux.display(),
-            initrd.display()
-        );
+    let Some((vmlinux, initrd)) = kernel_and_initrd("vmlinux") else {
         return;
-    }
+    };
     if !kvm_usable("debian_kernel_boots_busybox_reads_a_disk_and_powers_off") {
         return;
     }
@@ -124,22 +82,12 @@ fn debian_kernel_boots_busybox_reads_a_disk_and_powers_off() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(if hardware_kvm() { 2 } else { 1 });
-    // a disk whose first bytes only this run knows
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-        ^ u128::from(std::process::id());
-    let marker = format!("xlat-disk-{:x}", nonce as u64);
-    let disk = xlat_test_suites::scratch_dir("kvm_linux").join("disk.raw");
-    let mut data = marker.clone().into_bytes();
-    data.resize(64 << 10, 0);
-    std::fs::write(&disk, &data).expect("write the disk image");
+    let (disk, marker) = marked_disk("kvm_linux");
     let limit: u64 = std::env::var("XLAT_SLOW_KVM_LIMIT")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3600);
-    let map = dir.join("System.map");
+    let map = cache_dir().join("x86_64/linux/System.map");
     let mut cmd = Command::new("timeout");
     cmd.env("XLAT_KVM_SAMPLE", "60");
     if map.exists() {
@@ -166,31 +114,7 @@ fn debian_kernel_boots_busybox_reads_a_disk_and_powers_off() {
         .stdin(Stdio::null())
         .output()
         .expect("start xlat");
-    let console = String::from_utf8_lossy(&out.stdout);
-    let err = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = console.lines().rev().take(30).collect();
-    let ctx = || {
-        format!(
-            "status {:?}; stderr: {err}; console tail: {tail:#?}",
-            out.status
-        )
-    };
-    assert!(console.contains("xlat-init: userspace up"), "{}", ctx());
-    let cpus = format!("processors {smp}");
-    assert!(
-        console
-            .lines()
-            .any(|l| l.starts_with("xlat-init: cpus online") && l.ends_with(&cpus)),
-        "want {cpus}: {}",
-        ctx()
-    );
-    assert!(
-        console.contains(&format!("xlat-init: /dev/vda begins '{marker}'")),
-        "{}",
-        ctx()
-    );
-    assert!(console.contains("xlat-init: done"), "{}", ctx());
-    assert_eq!(out.status.code(), Some(0), "ACPI power-off: {}", ctx());
+    assert_booted(&out, &marker, smp);
     eprintln!(
         "booted, read the disk and powered off in {:?}",
         t0.elapsed()
