@@ -625,12 +625,16 @@ enum XlatErr xlat_context_restore(struct XlatEngine *e, const struct XlatContext
 void xlat_context_free(struct XlatContext *ctx);
 
 /**
- * Takes a copy-on-write snapshot of memory and CPU state.
+ * Takes a snapshot of memory and CPU state: RAM below 2^39 is shared copy-on-write with it,
+ * RAM above is copied once, caller-owned memory (xlat_mem_map_ptr) is copied.
  */
 enum XlatErr xlat_snapshot_take(struct XlatEngine *e, struct XlatSnapshot **out);
 
 /**
- * Restores a snapshot (cheap: no copy).
+ * Restores a snapshot. While the memory layout is the one the snapshot (or its last restore)
+ * left, only the pages written since are put back (RAM above 2^39 too, in its first two
+ * 2^39 ranges); after a map, unmap or protect, all RAM is; caller-owned memory is copied
+ * back whole each time.
  */
 enum XlatErr xlat_snapshot_restore(struct XlatEngine *e, const struct XlatSnapshot *snap);
 

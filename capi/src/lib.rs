@@ -974,7 +974,8 @@ pub unsafe extern "C" fn xlat_context_free(ctx: *mut XlatContext) {
     }
 }
 
-/// Takes a copy-on-write snapshot of memory and CPU state.
+/// Takes a snapshot of memory and CPU state: RAM below 2^39 is shared copy-on-write with it,
+/// RAM above is copied once, caller-owned memory (xlat_mem_map_ptr) is copied.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn xlat_snapshot_take(
     e: *mut XlatEngine,
@@ -997,7 +998,10 @@ pub unsafe extern "C" fn xlat_snapshot_take(
     }
 }
 
-/// Restores a snapshot (cheap: no copy).
+/// Restores a snapshot. While the memory layout is the one the snapshot (or its last restore)
+/// left, only the pages written since are put back (RAM above 2^39 too, in its first two
+/// 2^39 ranges); after a map, unmap or protect, all RAM is; caller-owned memory is copied
+/// back whole each time.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn xlat_snapshot_restore(
     e: *mut XlatEngine,
