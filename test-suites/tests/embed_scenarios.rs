@@ -605,11 +605,7 @@ fn snapshot_loop_high(arch: Arch) {
     // writes, and memory mapped after the snapshot goes.
     let (code, stack) = high_layout(arch);
     let mut t = T::new_at(arch, code, stack);
-    let ptr: Reg = match arch {
-        Arch::Riscv64 => RiscvReg::X(11).into(),
-        Arch::Aarch64 => Arm64Reg::X(1).into(),
-        Arch::X86_64 => X86Reg::Rsi.into(),
-    };
+    let ptr = ptr_reg(arch);
     let (data, lazy) = (code + 0x20_0000, code + 0x30_0000);
     t.e.mem_map(data, 0x1000, Perm::READ | Perm::WRITE).unwrap();
     t.e.mem_write(data, &7u64.to_le_bytes()).unwrap();
@@ -643,11 +639,7 @@ fn snapshot_high_dirty_pages(arch: Arch) {
     // too, above and below 2^39; a layout change in between falls back to copying everything.
     let (code, stack) = high_layout(arch);
     let mut t = T::new_at(arch, code, stack);
-    let ptr: Reg = match arch {
-        Arch::Riscv64 => RiscvReg::X(11).into(),
-        Arch::Aarch64 => Arm64Reg::X(1).into(),
-        Arch::X86_64 => X86Reg::Rsi.into(),
-    };
+    let ptr = ptr_reg(arch);
     let (data, size) = (code + 0x100_0000, 64u64 << 20);
     t.e.mem_map(data, size, Perm::READ | Perm::WRITE).unwrap();
     let ro = code + 0x20_0000;
@@ -746,11 +738,7 @@ fn high_windows_inline(arch: Arch) {
     // reads right.
     let (code, stack) = high_layout(arch);
     let mut t = T::new_at(arch, code, stack);
-    let ptr: Reg = match arch {
-        Arch::Riscv64 => RiscvReg::X(11).into(),
-        Arch::Aarch64 => Arm64Reg::X(1).into(),
-        Arch::X86_64 => X86Reg::Rsi.into(),
-    };
+    let ptr = ptr_reg(arch);
     let data = stack - 0x8000;
     t.e.mem_write(data, &77u64.to_le_bytes()).unwrap();
     let (a, b) = (0x4000_0001_0000u64, 0x5000_0001_0000u64);
@@ -1056,11 +1044,7 @@ fn fault_access_size(arch: Arch) {
             t.e.hook_add_mem(MemHookKind::READ, 1, 0, |_, _, _, _, _| true);
         }
         let faults = unmapped_hook(&mut t.e, false);
-        let ptr: Reg = match arch {
-            Arch::Riscv64 => RiscvReg::X(11).into(),
-            Arch::Aarch64 => Arm64Reg::X(1).into(),
-            Arch::X86_64 => X86Reg::Rsi.into(),
-        };
+        let ptr = ptr_reg(arch);
         let run = |t: &mut T, sym: &str, at: u64| {
             t.e.reg_write(ptr, at).unwrap();
             let r = t.call(sym, 0);
@@ -1695,6 +1679,15 @@ fn one_engine_per_thread(arch: Arch) {
 /// Code and stack addresses above 2^39 each guest's own programs use: x86-64 kernel-half
 /// shellcode and a stack at the top of the user half, aarch64 and riscv64 (Sv48) near the
 /// top of their 48-bit user halves.
+/// The register `far` loads from and `poke` stores to.
+fn ptr_reg(arch: Arch) -> Reg {
+    match arch {
+        Arch::Riscv64 => RiscvReg::X(11).into(),
+        Arch::Aarch64 => Arm64Reg::X(1).into(),
+        Arch::X86_64 => X86Reg::Rsi.into(),
+    }
+}
+
 fn high_layout(arch: Arch) -> (u64, u64) {
     match arch {
         Arch::X86_64 => (0xffff_8000_0000_0000, 0x8000_0000_0000),
@@ -1728,11 +1721,7 @@ fn high_addresses(arch: Arch) {
     t.e.hook_del(id).unwrap();
 
     // Data: the low alias of `far`'s address is mapped, the address itself is not.
-    let ptr: Reg = match arch {
-        Arch::Riscv64 => RiscvReg::X(11).into(),
-        Arch::Aarch64 => Arm64Reg::X(1).into(),
-        Arch::X86_64 => X86Reg::Rsi.into(),
-    };
+    let ptr = ptr_reg(arch);
     let alias = (code + 0x20_0000) & ((1 << 39) - 1);
     t.e.mem_map(alias, 0x1000, Perm::READ | Perm::WRITE)
         .unwrap();
