@@ -509,36 +509,35 @@ impl Engine {
 
     /// What a unit's exit word means for the caller: `None` to keep running.
     fn decode(&self, env: &mut CpuState, ret: u64) -> Option<RunExit> {
-        if let (ExitKind::Raise, _) = abi::decode_exit(ret)
-            && self.clamped(env.exc_arg)
-        {
-            // Compiled code clamps an address beyond the direct map to its end (crate::lower,
-            // `clamps`), so the fault it took names the end, not the guest's address: the
-            // instruction runs again in the interpreter (the CPU state is exact at every
-            // access), which faults at the guest's own address (or, being exact, runs it).
-            let unit = self.frontend.translate(env.pc, &*self.mem, 1);
-            if xlat_ir::verify(&unit).is_ok() {
+        self.decode_exit(env, ret, true)
+    }
+
+    /// Whether `addr` (a fault's guest address) is in the guard after the direct map, where
+    /// compiled code faults for any address beyond the map (crate::lower, `clamps`) and the
+    /// interpreter's accessors for one beyond it by less than the guard.
+    fn beyond_map(&self, addr: u64) -> bool {
+        !self.direct.exact
+            && self.direct.window_bits().is_some()
+            && addr.wrapping_sub(self.direct.mask + 1) < xlat_softmmu::user::GUARD
+    }
+
+    /// [`Engine::decode`]; `rerun`: a fault in the guard after the map may run its
+    /// instruction again in the interpreter.
+    fn decode_exit(&self, env: &mut CpuState, ret: u64, rerun: bool) -> Option<RunExit> {
+        match abi::decode_exit(ret) {
+            (ExitKind::Raise, _) if rerun && self.beyond_map(env.exc_arg) => {
+                // Compiled code faults in the guard for any address beyond the direct map,
+                // so the fault names the guard, not the guest's address: the instruction runs
+                // again in the interpreter (the CPU state is exact at every access), which
+                // faults at the guest's own address (or, being exact, runs it).
+                let unit = self.frontend.translate(env.pc, &*self.mem, 1);
+                if xlat_ir::verify(&unit).is_err() {
+                    return self.decode_exit(env, ret, false);
+                }
                 let prep = interp::Prepared::new(&unit);
                 let ret = interp::run(&unit, &prep, env, &*self.mem, &mut Vec::new()).value;
-                return self.decode_exit(env, ret);
+                self.decode_exit(env, ret, false)
             }
-        }
-        self.decode_exit(env, ret)
-    }
-
-    /// Whether `addr` (a fault's guest address) is where compiled code clamps addresses
-    /// beyond the direct map to (its end, up to the guard's size past it).
-    fn clamped(&self, addr: u64) -> bool {
-        let m = self.direct.mask;
-        !self.direct.exact
-            && m != 0
-            && m != u64::MAX
-            && m.wrapping_add(1).is_power_of_two()
-            && addr.wrapping_sub(m + 1) < 1 << 16
-    }
-
-    fn decode_exit(&self, env: &mut CpuState, ret: u64) -> Option<RunExit> {
-        match abi::decode_exit(ret) {
             (ExitKind::Lookup, _) => None,
             (ExitKind::Request, _) => {
                 // A flush elsewhere only needed us out of compiled code: keep going.

@@ -53,6 +53,16 @@ pub struct DirectMap {
     pub exact: bool,
 }
 
+impl DirectMap {
+    /// The number of address bits the map covers when it is a power-of-two window with a
+    /// guard after it (user mode and embedding: `mask + 1` bytes from `base`), else `None`
+    /// (no map, or the identity map of the interpreter).
+    pub fn window_bits(&self) -> Option<u32> {
+        let m = self.mask;
+        (m != 0 && m != u64::MAX && m.wrapping_add(1).is_power_of_two()).then(|| m.count_ones())
+    }
+}
+
 /// Guest memory as the backend sees it: the interpreter's accessors, code fetch, and (in user
 /// mode) the direct map that compiled code uses inline.
 pub trait GuestMemory: GuestMem + CodeFetch + Send + Sync + std::fmt::Debug {

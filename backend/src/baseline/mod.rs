@@ -888,12 +888,12 @@ impl Asm {
         }
         self.mov_rr(true, RCX, RDX);
         let mut outside = None;
-        if d.mask != 0 && d.mask.wrapping_add(1).is_power_of_two() {
+        if let Some(bits) = d.window_bits() {
             // An address beyond the map goes out of line, where the accessor faults at the
             // guest's own address (an x86-64 non-canonical one is a #GP there), instead of
             // reaching an alias of it below the mask.
             self.op_rr(true, &[0xc1], 5, RCX); // shr rcx, map bits
-            self.b(d.mask.count_ones() as u8);
+            self.b(bits as u8);
             outside = Some(self.jcc_fwd(0x5)); // jnz: out of line
             self.mov_rr(true, RCX, RDX);
         } else if d.mask != u64::MAX {

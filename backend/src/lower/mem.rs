@@ -89,9 +89,7 @@ impl Lower<'_, '_> {
     /// reaching an alias `addr mod 2^bits`. Only with [`xlat_softmmu::DirectMap::exact`]
     /// (embedding); Linux user mode keeps the cheaper masked access.
     pub(crate) fn guard_bits(&self) -> Option<u32> {
-        let m = self.p.direct.mask;
-        (self.p.direct.exact && m != 0 && m != u64::MAX && m.wrapping_add(1).is_power_of_two())
-            .then(|| m.count_ones())
+        self.p.direct.window_bits().filter(|_| self.p.direct.exact)
     }
 
     /// Whether inline accesses check that the address is inside the direct map with a
@@ -104,12 +102,7 @@ impl Lower<'_, '_> {
     /// block, so no value lives across it, and the address needs no masking: the check costs
     /// what the `andn` it replaces did. `XLAT_MASKED_MAP=1` masks as before (to measure).
     pub(crate) fn clamps(&self) -> bool {
-        let m = self.p.direct.mask;
-        !self.p.direct.exact
-            && m != 0
-            && m != u64::MAX
-            && m.wrapping_add(1).is_power_of_two()
-            && !*MASKED_MAP
+        !self.p.direct.exact && self.p.direct.window_bits().is_some() && !*MASKED_MAP
     }
 
     /// A value that is non-zero when the access at `addr` cannot take the inline path: an

@@ -23,8 +23,9 @@ pub const MMAP_MIN: u64 = 0x10000;
 /// Anonymous guest mappings at least this long get transparent huge pages (2 MiB on x86-64).
 const HUGE_PAGE: u64 = 2 << 20;
 
-/// Guard bytes reserved past the end, so an access straddling the top still faults.
-const GUARD: u64 = 1 << 16;
+/// Guard bytes reserved past the end, so an access straddling the top still faults (and
+/// compiled code faults there for an address beyond the end: `DirectMap::window_bits`).
+pub const GUARD: u64 = 1 << 16;
 
 /// Guest `MAP_SHARED`.
 pub const MAP_SHARED: u32 = 0x01;
